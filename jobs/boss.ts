@@ -1,0 +1,78 @@
+import { type Db as IDatabase, PgBoss, type SendOptions } from 'pg-boss'
+import type postgres from 'postgres'
+import type { Sql, TransactionSql } from '../src/db/client.ts'
+
+type Runner = Sql | TransactionSql
+
+const STARTS_TRANSACTION = /^\s*BEGIN\b/i
+
+function rowsOf(result: unknown): unknown[] {
+  if (!Array.isArray(result)) return []
+  // A multi-statement script returns one result per statement; a RETURNING may sit in any of them.
+  return result.some(Array.isArray) ? result.flat() : [...result]
+}
+
+/**
+ * pg-boss's database adapter over postgres.js. Built on a transaction, it makes `send`
+ * part of the caller's transaction: the job commits or rolls back with the change.
+ */
+export function fromPostgresJs(sql: Runner): IDatabase {
+  const db: IDatabase = {
+    async executeSql(text, values) {
+      const runOn = (target: Runner) =>
+        values && values.length > 0
+          ? target.unsafe(text, values as postgres.ParameterOrJSON<never>[])
+          : target.unsafe(text).simple()
+      // pg-boss ships schema installs and maintenance as BEGIN…COMMIT scripts: they need one pinned connection.
+      if (STARTS_TRANSACTION.test(text) && 'reserve' in sql) {
+        const reserved = await sql.reserve()
+        try {
+          return { rows: rowsOf(await runOn(reserved)) }
+        } finally {
+          reserved.release()
+        }
+      }
+      return { rows: rowsOf(await runOn(sql)) }
+    }
+  }
+  if ('listen' in sql) {
+    db.listen = async (channel, onNotification, onReconnect) => {
+      const handle = await sql.listen(channel, onNotification, onReconnect)
+      return { close: () => handle.unlisten() }
+    }
+  }
+  return db
+}
+
+export type Boss = PgBoss
+
+export interface BossOptions {
+  /** The worker runs supervision, maintenance and schedules; the api only sends. */
+  role: 'api' | 'worker' | 'cli'
+  onError: (err: Error) => void
+}
+
+export function createBoss(sql: Sql, { role, onError }: BossOptions): PgBoss {
+  const boss = new PgBoss({
+    db: fromPostgresJs(sql),
+    schema: 'pgboss',
+    supervise: role === 'worker',
+    schedule: role === 'worker',
+    migrate: true,
+    useListenNotify: role === 'worker'
+  })
+  // pg-boss emits errors from its background loops; without a listener they would crash the process.
+  boss.on('error', onError)
+  return boss
+}
+
+/** Sends a job inside the caller's transaction. */
+export function sendInTransaction<T extends object>(
+  boss: PgBoss,
+  tx: TransactionSql,
+  queue: string,
+  data: T,
+  options: SendOptions = {}
+): Promise<string | null> {
+  return boss.send(queue, data, { ...options, db: fromPostgresJs(tx) })
+}

@@ -1,0 +1,57 @@
+import { parseArgs } from 'node:util'
+import pino from 'pino'
+import { REDACT_PATHS } from '../src/app.ts'
+import { loadConfigOrExit } from '../src/config.ts'
+import { createSql } from '../src/db/client.ts'
+import { resolveDatabase } from '../src/db/resolve.ts'
+import { handleShutdownSignals } from '../src/shutdown.ts'
+import { createBoss } from './boss.ts'
+import * as maintenance from './maintenance.ts'
+import { QUEUES } from './queues.ts'
+
+const config = loadConfigOrExit()
+const log = pino({ level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }).child({
+  process: 'worker'
+})
+
+const { values } = parseArgs({ options: { queues: { type: 'string' } } })
+const known = QUEUES.map((q) => q.name)
+const selected = values.queues ? values.queues.split(',').map((q) => q.trim()) : known
+const unknown = selected.filter((q) => !known.includes(q))
+if (unknown.length > 0) {
+  log.fatal(`unknown queue(s): ${unknown.join(', ')} (known: ${known.join(', ')})`)
+  process.exit(2)
+}
+
+const { url, embedded } = await resolveDatabase(config, (msg) => log.info(msg))
+const sql = createSql(url, { max: config.databasePoolMax, applicationName: 'sdc-worker' })
+const boss = createBoss(sql, { role: 'worker', onError: (err) => log.error({ err }, 'queue error') })
+await boss.start()
+for (const queue of QUEUES) await boss.createQueue(queue.name, queue.options)
+
+// Batches with burst fetching: batchSize 1 would sleep the polling interval after every job.
+const workOptions = { batchSize: 20, pollingIntervalSeconds: 1, burstWhenBatchFull: true }
+const handlers: Record<string, (jobs: never[]) => Promise<unknown>> = {
+  [maintenance.queue.name]: maintenance.createHandler(sql)
+}
+for (const name of selected) {
+  await boss.work(name, workOptions, handlers[name] as never)
+  log.info({ queue: name }, 'working queue')
+}
+if (selected.includes(maintenance.queue.name)) {
+  await boss.schedule(maintenance.queue.name, maintenance.SCHEDULE, { task: 'housekeeping' })
+}
+
+handleShutdownSignals({
+  timeoutMs: config.shutdownTimeoutMs,
+  log: (msg) => log.info(msg),
+  steps: [
+    {
+      name: 'queue stopped (running jobs finished)',
+      run: () => boss.stop({ graceful: true, close: false, timeout: Math.max(1000, config.shutdownTimeoutMs - 2000) })
+    },
+    { name: 'database pool closed', run: () => sql.end({ timeout: 5 }) },
+    { name: 'embedded database stopped', run: async () => embedded?.stop() }
+  ]
+})
+log.info({ queues: selected }, 'worker ready')

@@ -1,0 +1,32 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { createSql, type Sql } from '../src/db/client.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    sql: Sql
+  }
+}
+
+export interface DbPluginOptions {
+  url: string | undefined
+  poolMax?: number
+  connectTimeoutSeconds?: number
+  applicationName?: string
+}
+
+async function dbPlugin(fastify: FastifyInstance, opts: DbPluginOptions) {
+  if (!opts.url) throw new Error('db plugin: a database url is required')
+  const sql = createSql(opts.url, {
+    max: opts.poolMax,
+    connectTimeoutSeconds: opts.connectTimeoutSeconds,
+    applicationName: opts.applicationName ?? 'sdc-api'
+  })
+  fastify.decorate('sql', sql)
+  fastify.addHook('onClose', async function closePool() {
+    await sql.end({ timeout: 5 })
+    fastify.log.info('database pool closed')
+  })
+}
+
+export default fp(dbPlugin, { name: 'db', fastify: '5.x' })

@@ -1,0 +1,329 @@
+import { isIP } from 'node:net'
+
+// The only module that reads the environment: everything else receives the frozen Config.
+
+export const Environments = ['development', 'test', 'production'] as const
+export type Environment = (typeof Environments)[number]
+
+export const LogLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = (typeof LogLevels)[number]
+
+export interface Config {
+  readonly env: Environment
+  readonly isProduction: boolean
+  readonly isDevelopment: boolean
+  readonly apiHost: string
+  readonly apiPort: number
+  readonly databaseUrl: string | undefined
+  readonly databasePoolMax: number
+  readonly databaseConnectTimeoutSeconds: number
+  /** Used only when DATABASE_URL is unset outside production. */
+  readonly embeddedPostgres: { readonly dataDir: string; readonly port: number }
+  readonly redisUrl: string | undefined
+  readonly jwt: {
+    readonly secret: string
+    readonly previousSecrets: readonly string[]
+    readonly accessTtlSeconds: number
+    readonly refreshTtlSeconds: number
+  }
+  readonly corsAllowedOrigins: readonly string[]
+  readonly bodyLimitBytes: number
+  readonly requestTimeoutMs: number
+  readonly trustProxy: readonly string[]
+  readonly rateLimit: { readonly windowMs: number; readonly max: number }
+  readonly authRateLimit: { readonly windowMs: number; readonly max: number }
+  readonly login: {
+    readonly maxAttempts: number
+    readonly attemptWindowMinutes: number
+    readonly lockoutMinutes: number
+  }
+  readonly emailVerificationRequired: boolean
+  readonly requestTelemetrySampleRate: number
+  readonly telemetryRetentionDays: number
+  readonly metrics: {
+    readonly enabled: boolean
+    readonly guard: 'secret' | 'cidr' | undefined
+    readonly secret: string | undefined
+    readonly allowlist: readonly string[]
+  }
+  readonly bypassAuth: boolean
+  readonly shutdownTimeoutMs: number
+  readonly shutdownDrainMs: number
+  readonly logLevel: LogLevel
+  readonly flags: Readonly<Record<string, boolean>>
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[]
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.name = 'ConfigError'
+    this.problems = problems
+  }
+}
+
+export interface LoadedConfig {
+  config: Config
+  warnings: string[]
+}
+
+const DEV_JWT_SECRET = 'development-only-jwt-secret-change-me-000000'
+const PLACEHOLDER_SECRETS = new Set([
+  DEV_JWT_SECRET,
+  'changeme',
+  'change-me',
+  'secret',
+  'your-secret',
+  'your-secret-here',
+  'jwt-secret',
+  'replace-me',
+  'please-change-me-to-a-long-random-string-0000'
+])
+
+/** Feature flags this build knows; any other FLAG_* is listed as a warning. */
+export const KnownFlags = ['EXPORTS', 'GRADING'] as const
+
+const DURATION = /^(\d+)(ms|s|m|h|d)?$/
+const DURATION_UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 }
+
+type Env = Record<string, string | undefined>
+
+/**
+ * Parses the environment once. Throws ConfigError listing every problem, each naming
+ * the variable and never its value.
+ */
+export function loadConfig(env: Env = process.env): LoadedConfig {
+  const problems: string[] = []
+  const warnings: string[] = []
+  const read = (name: string): string | undefined => {
+    const value = env[name]
+    return value === undefined || value.trim() === '' ? undefined : value.trim()
+  }
+
+  function int(name: string, fallback: number, min: number, max: number): number {
+    const raw = read(name)
+    if (raw === undefined) return fallback
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      problems.push(`${name} must be an integer between ${min} and ${max}`)
+      return fallback
+    }
+    return Number(raw)
+  }
+
+  function bool(name: string, fallback: boolean): boolean {
+    const raw = read(name)?.toLowerCase()
+    if (raw === undefined) return fallback
+    if (raw === 'true' || raw === '1') return true
+    if (raw === 'false' || raw === '0') return false
+    problems.push(`${name} must be true or false`)
+    return fallback
+  }
+
+  function duration(name: string, fallback: number): number {
+    const raw = read(name)
+    if (raw === undefined) return fallback
+    const match = DURATION.exec(raw)
+    const seconds = match ? Number(match[1]) * DURATION_UNITS[match[2] ?? 's'] : Number.NaN
+    if (!match || seconds < 1) {
+      problems.push(`${name} must be a duration such as 900, 15m, 12h or 7d (at least 1s)`)
+      return fallback
+    }
+    return seconds
+  }
+
+  function list(name: string, fallback: string[]): string[] {
+    const raw = read(name)
+    if (raw === undefined) return fallback
+    return raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+  }
+
+  function oneOf<T extends string>(name: string, values: readonly T[], fallback: T): T {
+    const raw = read(name)
+    if (raw === undefined) return fallback
+    if (!(values as readonly string[]).includes(raw)) {
+      problems.push(`${name} must be one of ${values.join(', ')}`)
+      return fallback
+    }
+    return raw as T
+  }
+
+  function cidrs(name: string): string[] {
+    const raw = read(name)
+    if (raw === undefined) return []
+    if (raw.toLowerCase() === 'true' || raw === '*') {
+      problems.push(`${name} must list trusted proxy addresses or CIDRs, not trust every hop`)
+      return []
+    }
+    const entries = list(name, [])
+    for (const entry of entries) {
+      const [address, bits, extra] = entry.split('/')
+      const family = isIP(address)
+      const maxBits = family === 6 ? 128 : 32
+      const badBits = bits !== undefined && (!/^\d+$/.test(bits) || Number(bits) > maxBits)
+      if (family === 0 || badBits || extra !== undefined) {
+        problems.push(`${name} has an entry that is not an IP address or CIDR`)
+        break
+      }
+    }
+    return entries
+  }
+
+  function url(name: string, protocols: string[]): string | undefined {
+    const raw = read(name)
+    if (raw === undefined) return undefined
+    try {
+      const parsed = new URL(raw)
+      if (!protocols.includes(parsed.protocol)) throw new Error('protocol')
+      return raw
+    } catch {
+      problems.push(`${name} must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`)
+      return undefined
+    }
+  }
+
+  const env_ = oneOf('NODE_ENV', Environments, 'development')
+  const isProduction = env_ === 'production'
+
+  const sampleRaw = read('REQUEST_TELEMETRY_SAMPLE_RATE')
+  let sampleRate = 1
+  if (sampleRaw !== undefined) {
+    sampleRate = Number(sampleRaw)
+    if (!/^\d*\.?\d+$/.test(sampleRaw) || sampleRate < 0 || sampleRate > 1) {
+      problems.push('REQUEST_TELEMETRY_SAMPLE_RATE must be a number between 0 and 1')
+      sampleRate = 1
+    }
+  }
+
+  const metricsGuardRaw = read('METRICS_GUARD')
+  let metricsGuard: 'secret' | 'cidr' | undefined
+  if (metricsGuardRaw !== undefined) {
+    if (metricsGuardRaw === 'secret' || metricsGuardRaw === 'cidr') metricsGuard = metricsGuardRaw
+    else problems.push('METRICS_GUARD must be secret or cidr')
+  }
+
+  const flags: Record<string, boolean> = {}
+  for (const name of KnownFlags) flags[name] = true
+  for (const key of Object.keys(env).sort()) {
+    if (!key.startsWith('FLAG_')) continue
+    const name = key.slice('FLAG_'.length)
+    if (!(KnownFlags as readonly string[]).includes(name)) {
+      warnings.push(`${key} is not a known feature flag (known: ${KnownFlags.join(', ')}); ignored`)
+      continue
+    }
+    flags[name] = bool(key, true)
+  }
+
+  const jwtSecretRaw = read('JWT_SECRET')
+  const config: Config = {
+    env: env_,
+    isProduction,
+    isDevelopment: env_ === 'development',
+    apiHost: read('API_HOST') ?? (isProduction ? '0.0.0.0' : '127.0.0.1'),
+    apiPort: int('API_PORT', 3000, 0, 65535),
+    databaseUrl: url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    databasePoolMax: int('DATABASE_POOL_MAX', 10, 1, 1000),
+    databaseConnectTimeoutSeconds: int('DATABASE_CONNECT_TIMEOUT_SECONDS', 5, 1, 120),
+    embeddedPostgres: {
+      dataDir: read('EMBEDDED_PG_DATA_DIR') ?? '.data/postgres',
+      port: int('EMBEDDED_PG_PORT', 54329, 1024, 65535)
+    },
+    redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
+    jwt: {
+      secret: jwtSecretRaw ?? DEV_JWT_SECRET,
+      previousSecrets: list('JWT_PREVIOUS_SECRETS', []),
+      accessTtlSeconds: duration('JWT_ACCESS_TTL', 15 * 60),
+      refreshTtlSeconds: duration('JWT_REFRESH_TTL', 7 * 86400)
+    },
+    corsAllowedOrigins: list('CORS_ALLOWED_ORIGINS', ['http://localhost:3000', 'http://127.0.0.1:3000']),
+    bodyLimitBytes: int('API_BODY_LIMIT_BYTES', 1048576, 1024, 100 * 1024 * 1024),
+    requestTimeoutMs: int('REQUEST_TIMEOUT_MS', 30000, 0, 600000),
+    trustProxy: cidrs('TRUST_PROXY'),
+    rateLimit: {
+      windowMs: int('RATE_LIMIT_WINDOW_MS', 60000, 1000, 86400000),
+      max: int('RATE_LIMIT_MAX_REQUESTS', 120, 1, 1000000)
+    },
+    authRateLimit: {
+      windowMs: int('AUTH_RATE_LIMIT_WINDOW_MS', 60000, 1000, 86400000),
+      max: int('AUTH_RATE_LIMIT_MAX_REQUESTS', 12, 1, 1000000)
+    },
+    login: {
+      maxAttempts: int('AUTH_LOGIN_MAX_ATTEMPTS', 5, 1, 1000),
+      attemptWindowMinutes: int('AUTH_LOGIN_ATTEMPT_WINDOW_MINUTES', 15, 1, 1440),
+      lockoutMinutes: int('AUTH_LOGIN_LOCKOUT_MINUTES', 15, 1, 1440)
+    },
+    emailVerificationRequired: bool('AUTH_EMAIL_VERIFICATION_REQUIRED', false),
+    requestTelemetrySampleRate: sampleRate,
+    telemetryRetentionDays: int('TELEMETRY_RETENTION_DAYS', 14, 1, 3650),
+    metrics: {
+      enabled: bool('METRICS_ENABLED', false),
+      guard: metricsGuard,
+      secret: read('METRICS_GUARD_SECRET'),
+      allowlist: cidrs('METRICS_GUARD_ALLOWLIST')
+    },
+    bypassAuth: bool('BYPASS_AUTH', false),
+    shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 30000, 100, 600000),
+    shutdownDrainMs: int('SHUTDOWN_DRAIN_MS', isProduction ? 5000 : 250, 0, 120000),
+    logLevel: oneOf('LOG_LEVEL', LogLevels, env_ === 'test' ? 'silent' : 'info'),
+    flags
+  }
+
+  if (isProduction) {
+    if (jwtSecretRaw === undefined) problems.push('JWT_SECRET is required in production')
+    else if (jwtSecretRaw.length < 32) problems.push('JWT_SECRET must be at least 32 characters')
+    else if (PLACEHOLDER_SECRETS.has(jwtSecretRaw.toLowerCase())) problems.push('JWT_SECRET is a known placeholder')
+    if (read('DATABASE_URL') === undefined) problems.push('DATABASE_URL is required in production')
+    if (config.bypassAuth) problems.push('BYPASS_AUTH must not be enabled in production')
+    const origins = read('CORS_ALLOWED_ORIGINS')
+    if (origins === undefined) problems.push('CORS_ALLOWED_ORIGINS must be set in production')
+    else if (config.corsAllowedOrigins.includes('*')) problems.push('CORS_ALLOWED_ORIGINS must not be * in production')
+    if (config.metrics.enabled && config.metrics.guard === undefined) {
+      problems.push('METRICS_ENABLED requires METRICS_GUARD (secret or cidr) in production')
+    }
+  } else {
+    if (jwtSecretRaw === undefined) warnings.push('JWT_SECRET is not set: using the development fallback secret')
+    if (read('REDIS_URL') === undefined)
+      warnings.push('REDIS_URL is not set: rate limits are kept in memory per instance')
+    if (config.bypassAuth)
+      warnings.push('BYPASS_AUTH is enabled: every request is authenticated as the development user')
+  }
+  if (config.metrics.guard === 'secret' && config.metrics.enabled) {
+    const secret = config.metrics.secret
+    if (secret === undefined || secret.length < 16)
+      problems.push('METRICS_GUARD_SECRET must be at least 16 characters when METRICS_GUARD=secret')
+  }
+  if (config.metrics.guard === 'cidr' && config.metrics.enabled && config.metrics.allowlist.length === 0) {
+    problems.push('METRICS_GUARD_ALLOWLIST must list CIDRs when METRICS_GUARD=cidr')
+  }
+  if (config.corsAllowedOrigins.some((o) => o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o))) {
+    problems.push('CORS_ALLOWED_ORIGINS must list origins such as https://app.example.com (scheme and host, no path)')
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems)
+  return { config: deepFreeze(config), warnings }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner)
+    Object.freeze(value)
+  }
+  return value
+}
+
+/** Loads the config for an entry point: prints problems and exits 2, or prints warnings. */
+export function loadConfigOrExit(env: Env = process.env): Config {
+  try {
+    const { config, warnings } = loadConfig(env)
+    for (const warning of warnings) process.stderr.write(`config warning: ${warning}\n`)
+    return config
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const problem of err.problems) process.stderr.write(`config error: ${problem}\n`)
+      process.exit(2)
+    }
+    throw err
+  }
+}

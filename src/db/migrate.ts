@@ -1,0 +1,146 @@
+import { createHash } from 'node:crypto'
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Sql } from './client.ts'
+
+export const MIGRATIONS_DIR = new URL('../../sql/migrations/', import.meta.url).pathname
+const FILE_NAME = /^(\d{4})_([a-z0-9_]+)\.sql$/
+// Any constant works; it only has to be the same for every runner of this app.
+const MIGRATION_LOCK_ID = 7_346_201_001
+
+export interface MigrationFile {
+  version: number
+  name: string
+  file: string
+  checksum: string
+  sql: string
+}
+
+export interface MigrationStatus {
+  applied: { version: number; name: string; appliedAt: Date; checksumMatches: boolean }[]
+  pending: { version: number; name: string }[]
+  drifted: { version: number; name: string }[]
+}
+
+export class MigrationError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'MigrationError'
+  }
+}
+
+export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationFile[]> {
+  const names = (await readdir(dir)).filter((name) => name.endsWith('.sql')).sort()
+  const files: MigrationFile[] = []
+  for (const [index, file] of names.entries()) {
+    const match = FILE_NAME.exec(file)
+    if (!match) throw new MigrationError(`${file}: migration files are named NNNN_snake_name.sql`)
+    const version = Number(match[1])
+    if (version !== index + 1) {
+      throw new MigrationError(
+        `${file}: expected version ${String(index + 1).padStart(4, '0')}, numbering must be contiguous`
+      )
+    }
+    const text = await readFile(join(dir, file), 'utf8')
+    files.push({ version, name: match[2], file, sql: text, checksum: sha256(text) })
+  }
+  return files
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex')
+}
+
+async function ensureTable(sql: Sql): Promise<void> {
+  await sql`create schema if not exists app`
+  await sql`
+    create table if not exists app.schema_migrations (
+      version integer primary key,
+      name text not null,
+      checksum text not null,
+      applied_at timestamptz not null default now()
+    )
+  `
+}
+
+export async function migrationStatus(sql: Sql, dir = MIGRATIONS_DIR): Promise<MigrationStatus> {
+  const files = await readMigrations(dir)
+  const [{ exists }] = await sql<{ exists: boolean }[]>`
+    select to_regclass('app.schema_migrations') is not null as exists
+  `
+  const rows = exists
+    ? await sql<{ version: number; name: string; checksum: string; applied_at: Date }[]>`
+        select version, name, checksum, applied_at
+        from app.schema_migrations
+        order by version
+      `
+    : []
+  const byVersion = new Map(files.map((f) => [f.version, f]))
+  const appliedVersions = new Set(rows.map((r) => r.version))
+  const applied = rows.map((r) => ({
+    version: r.version,
+    name: r.name,
+    appliedAt: r.applied_at,
+    checksumMatches: byVersion.get(r.version)?.checksum === r.checksum
+  }))
+  return {
+    applied,
+    pending: files.filter((f) => !appliedVersions.has(f.version)).map(({ version, name }) => ({ version, name })),
+    drifted: applied.filter((a) => !a.checksumMatches).map(({ version, name }) => ({ version, name }))
+  }
+}
+
+/**
+ * Applies pending migrations, each in its own transaction, under an advisory lock so
+ * concurrent runners apply every file once. Refuses to run when an applied file changed.
+ */
+export async function migrate(
+  sql: Sql,
+  { dir = MIGRATIONS_DIR, log = (_line: string) => {} }: { dir?: string; log?: (line: string) => void } = {}
+): Promise<{ applied: string[] }> {
+  const files = await readMigrations(dir)
+  const reserved = await sql.reserve()
+  try {
+    await reserved`select pg_advisory_lock(${MIGRATION_LOCK_ID})`
+    try {
+      await ensureTable(reserved as unknown as Sql)
+      const rows = await reserved<{ version: number; checksum: string }[]>`
+        select version, checksum
+        from app.schema_migrations
+      `
+      const appliedChecksums = new Map(rows.map((r) => [r.version, r.checksum]))
+      const drifted = files.filter(
+        (f) => appliedChecksums.has(f.version) && appliedChecksums.get(f.version) !== f.checksum
+      )
+      if (drifted.length > 0) {
+        throw new MigrationError(
+          `applied migrations were edited after they ran: ${drifted.map((f) => f.file).join(', ')}; ` +
+            'restore them and add a new migration instead'
+        )
+      }
+      const applied: string[] = []
+      for (const file of files) {
+        if (appliedChecksums.has(file.version)) continue
+        // One connection holds the session lock, so the transaction is driven by hand on it.
+        try {
+          await reserved`begin`
+          await reserved.unsafe(file.sql).simple()
+          await reserved`
+            insert into app.schema_migrations ${reserved({ version: file.version, name: file.name, checksum: file.checksum })}
+          `
+          await reserved`commit`
+        } catch (err) {
+          await reserved`rollback`.catch(() => {})
+          throw new MigrationError(`${file.file} failed and was rolled back: ${(err as Error).message}`)
+        }
+        applied.push(file.file)
+        log(`applied ${file.file}`)
+      }
+      return { applied }
+    } finally {
+      await reserved`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`
+    }
+  } finally {
+    reserved.release()
+  }
+}

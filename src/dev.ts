@@ -1,0 +1,64 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import pretty from 'pino-pretty'
+import { loadConfigOrExit } from './config.ts'
+import { createSql } from './db/client.ts'
+import { migrate } from './db/migrate.ts'
+import { resolveDatabase } from './db/resolve.ts'
+
+// `npm start`: embedded Postgres (unless DATABASE_URL is set), migrations, then api and worker.
+const config = loadConfigOrExit()
+const say = (msg: string) => process.stdout.write(`dev | ${msg}\n`)
+
+const { url, embedded } = await resolveDatabase(config, say)
+const sql = createSql(url, { max: 2, applicationName: 'sdc-migrate' })
+try {
+  await migrate(sql, { log: say })
+} finally {
+  await sql.end()
+}
+
+const children = new Map<string, ChildProcess>()
+let stopping = false
+
+function start(name: string, entry: string) {
+  const child = spawn(process.execPath, [entry], {
+    env: { ...process.env, DATABASE_URL: url },
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  child.stdout?.pipe(
+    pretty({ colorize: process.stdout.isTTY, messageFormat: `${name} | {msg}`, ignore: 'pid,hostname' })
+  )
+  child.on('exit', (code, signal) => {
+    children.delete(name)
+    say(`${name} exited (${signal ?? `code ${code}`})`)
+    if (!stopping) void stop(1)
+    else if (children.size === 0) void finish()
+  })
+  children.set(name, child)
+}
+
+let exitCode = 0
+async function finish() {
+  await embedded?.stop()
+  if (embedded) say('embedded database stopped')
+  process.exit(exitCode)
+}
+
+async function stop(code: number) {
+  if (stopping) {
+    for (const child of children.values()) child.kill('SIGKILL')
+    return
+  }
+  stopping = true
+  exitCode = code
+  say('stopping api and worker')
+  for (const child of children.values()) child.kill('SIGTERM')
+  if (children.size === 0) await finish()
+}
+
+process.on('SIGINT', () => void stop(0))
+process.on('SIGTERM', () => void stop(0))
+
+start('api', new URL('./server.ts', import.meta.url).pathname)
+start('worker', new URL('../jobs/worker.ts', import.meta.url).pathname)
+say(`api on http://${config.apiHost}:${config.apiPort} (Ctrl+C stops everything)`)

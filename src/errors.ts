@@ -1,0 +1,122 @@
+import createError from '@fastify/error'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+
+// Every deliberate error the API answers with is defined here, once.
+export const NotFound = createError('APP_ERR_NOT_FOUND', '%s not found', 404)
+export const Conflict = createError('APP_ERR_CONFLICT', '%s', 409)
+export const ServiceUnavailable = createError('APP_ERR_UNAVAILABLE', '%s', 503)
+export const ShuttingDown = createError('APP_ERR_SHUTTING_DOWN', 'The service is shutting down', 503)
+export const Unauthorized = createError('APP_ERR_UNAUTHORIZED', 'Authentication required', 401)
+export const Forbidden = createError('APP_ERR_FORBIDDEN', '%s', 403)
+export const BadRequest = createError('APP_ERR_BAD_REQUEST', '%s', 400)
+
+const INTERNAL_MESSAGE = 'An internal error occurred'
+
+/** SQLSTATEs with a meaning a client can act on. */
+const SQLSTATE: Record<string, { statusCode: number; code: string; message: string }> = {
+  '23505': { statusCode: 409, code: 'APP_ERR_CONFLICT', message: 'The resource already exists' },
+  '23503': { statusCode: 409, code: 'APP_ERR_CONFLICT', message: 'A referenced resource does not exist' },
+  '40001': { statusCode: 503, code: 'APP_ERR_UNAVAILABLE', message: 'Please retry the request' },
+  '40P01': { statusCode: 503, code: 'APP_ERR_UNAVAILABLE', message: 'Please retry the request' },
+  '57014': { statusCode: 503, code: 'APP_ERR_UNAVAILABLE', message: 'The database did not answer in time' },
+  '53300': { statusCode: 503, code: 'APP_ERR_UNAVAILABLE', message: 'The database is busy' },
+  '57P01': { statusCode: 503, code: 'APP_ERR_UNAVAILABLE', message: 'The database is unavailable' },
+  '57P03': { statusCode: 503, code: 'APP_ERR_UNAVAILABLE', message: 'The database is unavailable' }
+}
+
+/** Connection-level failures (postgres.js and Node socket codes): the database is unreachable. */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED'
+])
+
+export interface ErrorBody {
+  statusCode: number
+  code: string
+  error: string
+  message: string
+  requestId: string
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  408: 'Request Timeout',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
+  423: 'Locked',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable'
+}
+
+export function statusText(statusCode: number): string {
+  return STATUS_TEXT[statusCode] ?? (statusCode >= 500 ? 'Internal Server Error' : 'Bad Request')
+}
+
+export function errorBody(statusCode: number, code: string, message: string, requestId: string): ErrorBody {
+  return { statusCode, code, error: statusText(statusCode), message, requestId }
+}
+
+/** Classifies any thrown value into the public error shape; 5xx messages are always replaced. */
+export function toErrorBody(err: FastifyError & { code?: string }, requestId: string): ErrorBody {
+  const mapped = err.code ? SQLSTATE[err.code] : undefined
+  if (mapped) return errorBody(mapped.statusCode, mapped.code, mapped.message, requestId)
+  if (err.code && UNAVAILABLE_CODES.has(err.code)) {
+    return errorBody(503, 'APP_ERR_UNAVAILABLE', 'A dependency is unavailable, please retry', requestId)
+  }
+  const statusCode = err.statusCode ?? 500
+  if (statusCode >= 500) {
+    const code = statusCode === 503 && err.code?.startsWith('APP_ERR_') ? err.code : 'APP_ERR_INTERNAL'
+    const message = statusCode === 503 && err.code?.startsWith('APP_ERR_') ? err.message : INTERNAL_MESSAGE
+    return errorBody(statusCode, code, message, requestId)
+  }
+  if (err.validation) return errorBody(400, 'APP_ERR_VALIDATION', err.message, requestId)
+  const code = err.code?.startsWith('APP_ERR_')
+    ? err.code
+    : err.code
+      ? `APP_ERR_${err.code.replace(/^FST_/, '')}`
+      : 'APP_ERR_BAD_REQUEST'
+  return errorBody(statusCode, code, err.message, requestId)
+}
+
+export function errorHandler(
+  this: FastifyInstance,
+  err: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply
+): FastifyReply {
+  const body = toErrorBody(err, request.id)
+  if (body.statusCode >= 500) request.log.error({ err }, 'request failed')
+  else request.log.info({ code: body.code, statusCode: body.statusCode }, 'request refused')
+  const headers = (err as { headers?: Record<string, string> }).headers
+  if (headers) reply.headers(headers)
+  return reply.code(body.statusCode).send(body)
+}
+
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return reply
+    .code(404)
+    .send(
+      errorBody(
+        404,
+        'APP_ERR_ROUTE_NOT_FOUND',
+        `Route ${request.method} ${request.url.split('?')[0]} not found`,
+        request.id
+      )
+    )
+}

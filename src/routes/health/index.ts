@@ -1,0 +1,158 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { poolStats } from '../../db/client.ts'
+
+const READINESS_TIMEOUT_MS = 1000
+
+const Checks = Type.Object(
+  {
+    database: Type.Union([Type.Literal('connected'), Type.Literal('unreachable'), Type.Literal('migrations_pending')]),
+    queue: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]),
+    redis: Type.Optional(Type.Union([Type.Literal('connected'), Type.Literal('degraded')]))
+  },
+  { additionalProperties: false }
+)
+
+const Ready = Type.Object(
+  {
+    status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready')]),
+    timestamp: Type.String(),
+    reason: Type.Optional(Type.String()),
+    checks: Checks
+  },
+  { additionalProperties: false }
+)
+
+const Health = Type.Object(
+  {
+    status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
+    version: Type.String(),
+    uptime: Type.Number(),
+    timestamp: Type.String(),
+    checks: Checks,
+    pool: Type.Union([
+      Type.Object({ max: Type.Integer(), open: Type.Integer(), active: Type.Integer(), idle: Type.Integer() }),
+      Type.Null()
+    ]),
+    queues: Type.Array(
+      Type.Object({
+        name: Type.String(),
+        queued: Type.Integer(),
+        active: Type.Integer(),
+        failed: Type.Integer(),
+        total: Type.Integer()
+      })
+    )
+  },
+  { additionalProperties: false }
+)
+
+type CheckResult = {
+  ready: boolean
+  reason?: string
+  checks: {
+    database: 'connected' | 'unreachable' | 'migrations_pending'
+    queue: 'ready' | 'unavailable'
+    redis?: 'connected' | 'degraded'
+  }
+}
+
+const healthRoutes: FastifyPluginAsyncTypebox<{ expectedMigrations: number; version: string }> = async (
+  fastify,
+  opts
+) => {
+  let migrationsApplied = false
+
+  /** Database reachable (short timeout), migrations applied, not shutting down. */
+  async function check(): Promise<CheckResult> {
+    let database: CheckResult['checks']['database'] = 'connected'
+    const query = migrationsApplied
+      ? fastify.sql`select ${opts.expectedMigrations}::int as count`
+      : fastify.sql`select count(*)::int as count from app.schema_migrations`
+    let timer: NodeJS.Timeout | undefined
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('readiness timeout')), READINESS_TIMEOUT_MS)
+      })
+      const [row] = await Promise.race([query, timeout])
+      if (row.count < opts.expectedMigrations) database = 'migrations_pending'
+      else migrationsApplied = true
+    } catch {
+      query.cancel()
+      database = 'unreachable'
+    } finally {
+      clearTimeout(timer)
+    }
+    const checks: CheckResult['checks'] = { database, queue: fastify.boss ? 'ready' : 'unavailable' }
+    if (fastify.redisStatus) checks.redis = fastify.redisStatus()
+    if (fastify.lifecycle.draining) return { ready: false, reason: 'shutting_down', checks }
+    if (database !== 'connected') return { ready: false, reason: `database_${database}`, checks }
+    return { ready: true, checks }
+  }
+
+  fastify.get(
+    '/health/live',
+    {
+      config: { auth: 'public' },
+      schema: {
+        tags: ['health'],
+        response: {
+          200: Type.Object(
+            { status: Type.Literal('alive'), timestamp: Type.String(), uptime: Type.Number() },
+            { additionalProperties: false }
+          )
+        }
+      }
+    },
+    async () => ({ status: 'alive' as const, timestamp: new Date().toISOString(), uptime: process.uptime() })
+  )
+
+  fastify.get(
+    '/health/ready',
+    { config: { auth: 'public' }, schema: { tags: ['health'], response: { 200: Ready, 503: Ready } } },
+    async (_request, reply) => {
+      const result = await check()
+      const body = {
+        status: result.ready ? ('ready' as const) : ('not_ready' as const),
+        timestamp: new Date().toISOString(),
+        ...(result.reason ? { reason: result.reason } : {}),
+        checks: result.checks
+      }
+      reply.header('cache-control', 'no-store')
+      return reply.code(result.ready ? 200 : 503).send(body)
+    }
+  )
+
+  fastify.get(
+    '/health',
+    {
+      config: { auth: 'public' },
+      schema: { tags: ['health'], response: { 200: Health, 503: Health } }
+    },
+    async (_request, reply) => {
+      const result = await check()
+      const [pool, queues] = await Promise.all([
+        result.checks.database === 'unreachable' ? null : poolStats(fastify.sql).catch(() => null),
+        result.checks.database === 'unreachable' ? [] : fastify.boss.getQueues().catch(() => [])
+      ])
+      reply.header('cache-control', 'no-store')
+      return reply.code(result.ready ? 200 : 503).send({
+        status: result.ready ? 'ok' : 'degraded',
+        version: opts.version,
+        uptime: process.uptime(),
+        timestamp: new Date().toISOString(),
+        checks: result.checks,
+        pool,
+        queues: queues.map((q) => ({
+          name: q.name,
+          queued: q.queuedCount,
+          active: q.activeCount,
+          failed: q.failedCount,
+          total: q.totalCount
+        }))
+      })
+    }
+  )
+}
+
+export default healthRoutes

@@ -1,0 +1,43 @@
+import { buildApp } from './app.ts'
+import { loadConfigOrExit } from './config.ts'
+import { createSql } from './db/client.ts'
+import { migrationStatus } from './db/migrate.ts'
+import { resolveDatabase } from './db/resolve.ts'
+import { handleShutdownSignals } from './shutdown.ts'
+
+const config = loadConfigOrExit()
+const line = (msg: string) => process.stdout.write(`${JSON.stringify({ level: 30, time: Date.now(), msg })}\n`)
+const { url, embedded } = await resolveDatabase(config, line)
+
+if (embedded) {
+  // Development convenience: the embedded database is migrated on start. Production runs `npm run migrate`.
+  const { migrate } = await import('./db/migrate.ts')
+  const sql = createSql(url, { max: 1, applicationName: 'sdc-migrate' })
+  await migrate(sql, { log: line }).finally(() => sql.end())
+} else {
+  const sql = createSql(url, { max: 1, applicationName: 'sdc-api-check' })
+  const status = await migrationStatus(sql).finally(() => sql.end())
+  if (status.pending.length > 0)
+    line(`${status.pending.length} migration(s) pending: run npm run migrate (readiness answers 503 until then)`)
+}
+
+const app = await buildApp(config, { databaseUrl: url })
+if (config.bypassAuth) app.log.warn('BYPASS_AUTH is enabled: every request is authenticated as the development user')
+
+handleShutdownSignals({
+  timeoutMs: config.shutdownTimeoutMs,
+  log: (msg) => app.log.info(msg),
+  steps: [
+    {
+      name: `readiness 503, draining for ${config.shutdownDrainMs} ms`,
+      run: async () => {
+        app.lifecycle.draining = true
+        await new Promise((r) => setTimeout(r, config.shutdownDrainMs))
+      }
+    },
+    { name: 'server closed (in-flight requests finished, queue stopped, pool closed)', run: () => app.close() },
+    { name: 'embedded database stopped', run: async () => embedded?.stop() }
+  ]
+})
+
+await app.listen({ host: config.apiHost, port: config.apiPort })
