@@ -4,12 +4,29 @@ import type { Sql, TransactionSql } from '../src/db/client.ts'
 
 type Runner = Sql | TransactionSql
 
-const STARTS_TRANSACTION = /^\s*BEGIN\b/i
+const TRANSACTION_SCRIPT = /^\s*BEGIN;([\s\S]*);\s*COMMIT;\s*$/i
 
 function rowsOf(result: unknown): unknown[] {
   if (!Array.isArray(result)) return []
   // A multi-statement script returns one result per statement; a RETURNING may sit in any of them.
   return result.some(Array.isArray) ? result.flat() : [...result]
+}
+
+function arrayLiteral(items: unknown[]): string {
+  const quote = (v: unknown) => (v === null ? 'NULL' : `"${String(v).replace(/[\\"]/g, (c) => `\\${c}`)}"`)
+  return `{${items.map(quote).join(',')}}`
+}
+
+/**
+ * The pool runs without fetch_types, so postgres.js cannot type JS arrays: bind a
+ * `$N::type[]` parameter as an array literal and any other array as JSON.
+ */
+function bindable(text: string, values: unknown[]): unknown[] {
+  return values.map((value, index) => {
+    if (!Array.isArray(value)) return value
+    const cast = new RegExp(`\\$${index + 1}::[a-z_][a-z0-9_]*\\[\\]`, 'i')
+    return cast.test(text) ? arrayLiteral(value) : JSON.stringify(value)
+  })
 }
 
 /**
@@ -21,16 +38,14 @@ export function fromPostgresJs(sql: Runner): IDatabase {
     async executeSql(text, values) {
       const runOn = (target: Runner) =>
         values && values.length > 0
-          ? target.unsafe(text, values as postgres.ParameterOrJSON<never>[])
+          ? target.unsafe(text, bindable(text, values) as postgres.ParameterOrJSON<never>[])
           : target.unsafe(text).simple()
-      // pg-boss ships schema installs and maintenance as BEGIN…COMMIT scripts: they need one pinned connection.
-      if (STARTS_TRANSACTION.test(text) && 'reserve' in sql) {
-        const reserved = await sql.reserve()
-        try {
-          return { rows: rowsOf(await runOn(reserved)) }
-        } finally {
-          reserved.release()
-        }
+      // pg-boss ships schema installs and maintenance as BEGIN…COMMIT scripts; they need one
+      // connection. sql.reserve() hangs on a cold pool without fetch_types, so run the body in sql.begin.
+      const script = TRANSACTION_SCRIPT.exec(text)
+      if (script && 'begin' in sql) {
+        const body = script[1]
+        return { rows: rowsOf(await sql.begin((tx) => tx.unsafe(body).simple())) }
       }
       return { rows: rowsOf(await runOn(sql)) }
     }

@@ -85,6 +85,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   await app.register(requestContextPlugin)
   app.addHook('onRequest', async function refuseWhileClosing(request, reply) {
+    // While draining, ask keep-alive clients to reconnect, so no idle socket is cut at close.
+    if (app.lifecycle.draining) reply.header('connection', 'close')
     if (!app.lifecycle.closing) return
     reply.header('connection', 'close')
     return reply.code(503).send(errorBody(503, 'APP_ERR_SHUTTING_DOWN', 'The service is shutting down', request.id))

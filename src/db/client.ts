@@ -20,7 +20,9 @@ export function createSql(url: string, options: SqlOptions = {}): Sql {
     onnotice: () => {},
     connection: { application_name: `${options.applicationName ?? 'sdc'}-${process.pid}` },
     // jsonb arrives parsed; bigint counts stay strings unless cast in SQL.
-    transform: { undefined: null }
+    transform: { undefined: null },
+    // Its start-up type query rejects unhandled when a new connection fails (porsager/postgres#679-style).
+    fetch_types: false
   })
 }
 

@@ -52,8 +52,11 @@ function sha256(text: string): string {
 }
 
 async function ensureTable(sql: Sql): Promise<void> {
-  await sql`create schema if not exists app`
-  await sql`
+  await sql.begin(async (tx) => {
+    // create … if not exists still races between two runners; the lock makes it safe.
+    await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK_ID})`
+    await tx`create schema if not exists app`
+    await tx`
     create table if not exists app.schema_migrations (
       version integer primary key,
       name text not null,
@@ -61,6 +64,7 @@ async function ensureTable(sql: Sql): Promise<void> {
       applied_at timestamptz not null default now()
     )
   `
+  })
 }
 
 export async function migrationStatus(sql: Sql, dir = MIGRATIONS_DIR): Promise<MigrationStatus> {
@@ -99,48 +103,41 @@ export async function migrate(
   { dir = MIGRATIONS_DIR, log = (_line: string) => {} }: { dir?: string; log?: (line: string) => void } = {}
 ): Promise<{ applied: string[] }> {
   const files = await readMigrations(dir)
-  const reserved = await sql.reserve()
-  try {
-    await reserved`select pg_advisory_lock(${MIGRATION_LOCK_ID})`
-    try {
-      await ensureTable(reserved as unknown as Sql)
-      const rows = await reserved<{ version: number; checksum: string }[]>`
-        select version, checksum
-        from app.schema_migrations
-      `
-      const appliedChecksums = new Map(rows.map((r) => [r.version, r.checksum]))
-      const drifted = files.filter(
-        (f) => appliedChecksums.has(f.version) && appliedChecksums.get(f.version) !== f.checksum
-      )
-      if (drifted.length > 0) {
-        throw new MigrationError(
-          `applied migrations were edited after they ran: ${drifted.map((f) => f.file).join(', ')}; ` +
-            'restore them and add a new migration instead'
-        )
-      }
-      const applied: string[] = []
-      for (const file of files) {
-        if (appliedChecksums.has(file.version)) continue
-        // One connection holds the session lock, so the transaction is driven by hand on it.
-        try {
-          await reserved`begin`
-          await reserved.unsafe(file.sql).simple()
-          await reserved`
-            insert into app.schema_migrations ${reserved({ version: file.version, name: file.name, checksum: file.checksum })}
-          `
-          await reserved`commit`
-        } catch (err) {
-          await reserved`rollback`.catch(() => {})
-          throw new MigrationError(`${file.file} failed and was rolled back: ${(err as Error).message}`)
-        }
-        applied.push(file.file)
-        log(`applied ${file.file}`)
-      }
-      return { applied }
-    } finally {
-      await reserved`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`
-    }
-  } finally {
-    reserved.release()
+  await ensureTable(sql)
+  const rows = await sql<{ version: number; checksum: string }[]>`
+    select version, checksum
+    from app.schema_migrations
+  `
+  const appliedChecksums = new Map(rows.map((r) => [r.version, r.checksum]))
+  const drifted = files.filter((f) => appliedChecksums.has(f.version) && appliedChecksums.get(f.version) !== f.checksum)
+  if (drifted.length > 0) {
+    throw new MigrationError(
+      `applied migrations were edited after they ran: ${drifted.map((f) => f.file).join(', ')}; ` +
+        'restore them and add a new migration instead'
+    )
   }
+  const applied: string[] = []
+  for (const file of files) {
+    if (appliedChecksums.has(file.version)) continue
+    const ran = await sql
+      .begin(async (tx) => {
+        // Concurrent runners queue here; the one that gets the lock second sees the row and skips.
+        await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK_ID})`
+        const [done] = await tx`select 1 from app.schema_migrations where version = ${file.version}`
+        if (done) return false
+        await tx.unsafe(file.sql).simple()
+        await tx`
+          insert into app.schema_migrations ${tx({ version: file.version, name: file.name, checksum: file.checksum })}
+        `
+        return true
+      })
+      .catch((err: Error) => {
+        throw new MigrationError(`${file.file} failed and was rolled back: ${err.message}`)
+      })
+    if (ran) {
+      applied.push(file.file)
+      log(`applied ${file.file}`)
+    }
+  }
+  return { applied }
 }

@@ -78,7 +78,8 @@ const healthRoutes: FastifyPluginAsyncTypebox<{ expectedMigrations: number; vers
       if (row.count < opts.expectedMigrations) database = 'migrations_pending'
       else migrationsApplied = true
     } catch {
-      query.cancel()
+      // No query.cancel(): it opens a new connection, which fails too when the server is gone.
+      query.catch(() => {})
       database = 'unreachable'
     } finally {
       clearTimeout(timer)

@@ -1,0 +1,158 @@
+import t from 'tap'
+import { ConfigError, loadConfig } from '../src/config.ts'
+import { fork } from './helpers/process.ts'
+
+const GOOD_PRODUCTION = {
+  NODE_ENV: 'production',
+  JWT_SECRET: 'k3v9-ZQ1x!a8Lr0pW7sT2uY5bN4mC6dE',
+  DATABASE_URL: 'postgres://app@db.internal:5432/sdc',
+  CORS_ALLOWED_ORIGINS: 'https://coach.example.com'
+}
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env)
+    return []
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems]
+    throw err
+  }
+}
+
+t.test('defaults match the design and the object is frozen', async (t) => {
+  const { config } = loadConfig({})
+  t.equal(config.env, 'development')
+  t.equal(config.apiPort, 3000)
+  t.equal(config.jwt.accessTtlSeconds, 900)
+  t.equal(config.jwt.refreshTtlSeconds, 7 * 86400)
+  t.same(config.corsAllowedOrigins, ['http://localhost:3000', 'http://127.0.0.1:3000'])
+  t.equal(config.bodyLimitBytes, 1048576)
+  t.same(config.rateLimit, { windowMs: 60000, max: 120 })
+  t.same(config.authRateLimit, { windowMs: 60000, max: 12 })
+  t.same(config.login, { maxAttempts: 5, attemptWindowMinutes: 15, lockoutMinutes: 15 })
+  t.equal(config.requestTelemetrySampleRate, 1)
+  t.equal(config.telemetryRetentionDays, 14)
+  t.equal(config.shutdownTimeoutMs, 30000)
+  t.equal(config.metrics.enabled, false)
+  t.ok(Object.isFrozen(config))
+  t.ok(Object.isFrozen(config.jwt))
+  t.throws(() => {
+    ;(config as { apiPort: number }).apiPort = 1
+  })
+})
+
+t.test('a good production environment loads without warnings', async (t) => {
+  const { config, warnings } = loadConfig(GOOD_PRODUCTION)
+  t.equal(config.isProduction, true)
+  t.same(warnings, [])
+})
+
+const refusals: [string, Record<string, string | undefined>, RegExp][] = [
+  ['JWT_SECRET missing', { JWT_SECRET: undefined }, /^JWT_SECRET is required/],
+  ['JWT_SECRET short', { JWT_SECRET: 'short-secret' }, /^JWT_SECRET must be at least 32/],
+  [
+    'JWT_SECRET placeholder',
+    { JWT_SECRET: 'development-only-jwt-secret-change-me-000000' },
+    /^JWT_SECRET is a known placeholder/
+  ],
+  ['DATABASE_URL missing', { DATABASE_URL: undefined }, /^DATABASE_URL is required/],
+  ['BYPASS_AUTH true', { BYPASS_AUTH: 'true' }, /^BYPASS_AUTH must not be enabled/],
+  ['CORS unset', { CORS_ALLOWED_ORIGINS: undefined }, /^CORS_ALLOWED_ORIGINS must be set/],
+  ['CORS star', { CORS_ALLOWED_ORIGINS: '*' }, /^CORS_ALLOWED_ORIGINS must not be \*/],
+  ['metrics without guard', { METRICS_ENABLED: 'true' }, /^METRICS_ENABLED requires METRICS_GUARD/],
+  ['TRUST_PROXY true', { TRUST_PROXY: 'true' }, /^TRUST_PROXY must list trusted proxy/]
+]
+
+for (const [name, change, expected] of refusals) {
+  t.test(`production refuses: ${name}`, async (t) => {
+    const env: Record<string, string> = { ...GOOD_PRODUCTION }
+    for (const [key, value] of Object.entries(change)) {
+      if (value === undefined) delete env[key]
+      else env[key] = value
+    }
+    const problems = problemsOf(env)
+    t.equal(problems.length, 1, problems.join('; '))
+    t.match(problems[0], expected)
+    for (const value of Object.values(change)) {
+      if (value && value.length > 4) t.notMatch(problems[0], value, 'the value is never echoed')
+    }
+  })
+}
+
+const malformed: [string, Record<string, string>, RegExp][] = [
+  ['port abc', { API_PORT: 'abc' }, /^API_PORT must be an integer/],
+  ['port out of range', { API_PORT: '70000' }, /^API_PORT must be an integer/],
+  [
+    'sample rate 2',
+    { REQUEST_TELEMETRY_SAMPLE_RATE: '2' },
+    /^REQUEST_TELEMETRY_SAMPLE_RATE must be a number between 0 and 1/
+  ],
+  ['boolean yes', { METRICS_ENABLED: 'yes' }, /^METRICS_ENABLED must be true or false/],
+  ['duration', { JWT_ACCESS_TTL: 'soon' }, /^JWT_ACCESS_TTL must be a duration/],
+  ['node env', { NODE_ENV: 'staging' }, /^NODE_ENV must be one of/],
+  ['log level', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
+  ['database url', { DATABASE_URL: 'mysql://x' }, /^DATABASE_URL must be a URL/],
+  ['redis url', { REDIS_URL: 'http://x' }, /^REDIS_URL must be a URL/],
+  ['trust proxy entry', { TRUST_PROXY: '10.0.0.0/99' }, /^TRUST_PROXY has an entry/],
+  ['metrics guard', { METRICS_GUARD: 'token' }, /^METRICS_GUARD must be secret or cidr/],
+  [
+    'cors origin with path',
+    { CORS_ALLOWED_ORIGINS: 'https://a.example.com/app' },
+    /^CORS_ALLOWED_ORIGINS must list origins/
+  ]
+]
+
+for (const [name, env, expected] of malformed) {
+  t.test(`malformed value refused in every environment: ${name}`, async (t) => {
+    for (const nodeEnv of ['development', 'production']) {
+      const base = nodeEnv === 'production' ? GOOD_PRODUCTION : {}
+      const problems = problemsOf({ ...base, NODE_ENV: nodeEnv, ...env })
+      t.ok(
+        problems.some((p) => expected.test(p)),
+        `${nodeEnv}: ${problems.join('; ')}`
+      )
+    }
+  })
+}
+
+t.test('development warns about the fallback secret and in-memory rate limits', async (t) => {
+  const { warnings, config } = loadConfig({ NODE_ENV: 'development' })
+  t.match(warnings.join('\n'), /JWT_SECRET is not set/)
+  t.match(warnings.join('\n'), /REDIS_URL is not set/)
+  t.equal(config.jwt.secret.length >= 32, true)
+})
+
+t.test('unknown feature flags are listed with a warning, known ones parsed', async (t) => {
+  const { warnings, config } = loadConfig({ FLAG_EXPORTS: 'false', FLAG_TELEPORT: 'true' })
+  t.equal(config.flags.EXPORTS, false)
+  t.equal(config.flags.GRADING, true)
+  t.match(warnings.join('\n'), /FLAG_TELEPORT is not a known feature flag/)
+})
+
+t.test('a production process with bad config exits non-zero before listening, naming variables only', async (t) => {
+  const secret = 'tiny-secret-value'
+  const proc = fork('src/server.ts', {
+    NODE_ENV: 'production',
+    JWT_SECRET: secret,
+    BYPASS_AUTH: 'true',
+    API_PORT: 'abc'
+  })
+  const code = await proc.exited
+  t.equal(code, 2)
+  const stderr = proc.stderr.join('')
+  t.match(stderr, /config error: JWT_SECRET must be at least 32 characters/)
+  t.match(stderr, /config error: DATABASE_URL is required in production/)
+  t.match(stderr, /config error: BYPASS_AUTH must not be enabled in production/)
+  t.match(stderr, /config error: API_PORT must be an integer/)
+  t.notMatch(stderr, secret)
+  t.notMatch(proc.stdout.join(''), /Server listening/)
+})
+
+t.test('a development process prints its warnings', async (t) => {
+  const proc = fork('src/cli.ts', { NODE_ENV: 'development', DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }, [
+    'migrate:status'
+  ])
+  await proc.exited
+  t.match(proc.stderr.join(''), /config warning: JWT_SECRET is not set/)
+  t.match(proc.stderr.join(''), /config warning: REDIS_URL is not set/)
+})

@@ -1,0 +1,116 @@
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { MigrationError, migrate, migrationStatus, readMigrations } from '../../src/db/migrate.ts'
+import { createTestDatabase, testSql } from '../helpers/db.ts'
+import { fork } from '../helpers/process.ts'
+
+async function migrationsDir(files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'sdc-migrations-'))
+  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text)
+  return dir
+}
+
+const TWO = {
+  '0001_first.sql': 'create table app.first (id int primary key);',
+  '0002_second.sql': 'create table app.second (id int primary key);\ninsert into app.second values (1);'
+}
+
+t.test('the project migrations apply to a fresh database and re-running is a no-op', async (t) => {
+  const { url } = await createTestDatabase(t, { migrated: false })
+  const sql = testSql(t, url)
+  const files = await readMigrations()
+  const first = await migrate(sql)
+  t.equal(first.applied.length, files.length)
+  const second = await migrate(sql)
+  t.same(second.applied, [])
+  const status = await migrationStatus(sql)
+  t.equal(status.applied.length, files.length)
+  t.same(status.pending, [])
+  t.same(status.drifted, [])
+})
+
+t.test('an edited applied file is reported, not re-run', async (t) => {
+  const { url } = await createTestDatabase(t, { migrated: false })
+  const sql = testSql(t, url)
+  const dir = await migrationsDir(TWO)
+  await migrate(sql, { dir })
+  await writeFile(join(dir, '0002_second.sql'), `${TWO['0002_second.sql']}\ninsert into app.second values (2);`)
+  const status = await migrationStatus(sql, dir)
+  t.same(status.drifted, [{ version: 2, name: 'second' }])
+  await t.rejects(migrate(sql, { dir }), { name: 'MigrationError', message: /0002_second\.sql/ })
+  const rows = await sql`select id from app.second`
+  t.equal(rows.length, 1, 'the edited file did not run again')
+})
+
+t.test('pending migrations are listed and a gap in numbering is refused', async (t) => {
+  const { url } = await createTestDatabase(t, { migrated: false })
+  const sql = testSql(t, url)
+  const dir = await migrationsDir({ '0001_first.sql': TWO['0001_first.sql'] })
+  await migrate(sql, { dir })
+  await writeFile(join(dir, '0002_second.sql'), TWO['0002_second.sql'])
+  t.same((await migrationStatus(sql, dir)).pending, [{ version: 2, name: 'second' }])
+  const gap = await migrationsDir({ '0001_a.sql': 'select 1;', '0003_c.sql': 'select 1;' })
+  await t.rejects(readMigrations(gap), MigrationError)
+  await t.rejects(readMigrations(gap), { message: /contiguous/ })
+})
+
+t.test('a failing file rolls back completely and stops the run', async (t) => {
+  const { url } = await createTestDatabase(t, { migrated: false })
+  const sql = testSql(t, url)
+  const dir = await migrationsDir({
+    '0001_first.sql': TWO['0001_first.sql'],
+    '0002_broken.sql':
+      'create table app.half (id int);\ninsert into app.half values (1);\nselect * from app.missing_table;',
+    '0003_after.sql': 'create table app.after (id int);'
+  })
+  await t.rejects(migrate(sql, { dir }), { message: /0002_broken\.sql failed and was rolled back/ })
+  const [{ half, after }] = await sql`
+    select to_regclass('app.half') is not null as half, to_regclass('app.after') is not null as after
+  `
+  t.equal(half, false, 'no table from the failed file survives')
+  t.equal(after, false, 'later files did not run')
+  const versions = await sql`select version from app.schema_migrations order by version`
+  t.same(
+    versions.map((r) => r.version),
+    [1]
+  )
+})
+
+t.test('two concurrent runners apply each file once', async (t) => {
+  const { url } = await createTestDatabase(t, { migrated: false })
+  const dir = await migrationsDir({
+    ...TWO,
+    // Slow enough that the two runners overlap.
+    '0003_slow.sql': 'select pg_sleep(0.3);\ncreate table app.slow (id int);'
+  })
+  const a = testSql(t, url)
+  const b = testSql(t, url)
+  const [ra, rb] = await Promise.all([migrate(a, { dir }), migrate(b, { dir })])
+  t.equal(ra.applied.length + rb.applied.length, 3, 'three files applied in total')
+  const rows = await a`select version, count(*)::int as n from app.schema_migrations group by version order by version`
+  t.same(
+    rows.map((r) => [r.version, r.n]),
+    [
+      [1, 1],
+      [2, 1],
+      [3, 1]
+    ]
+  )
+})
+
+t.test('npm run migrate and migrate:status work as processes', async (t) => {
+  const { url } = await createTestDatabase(t, { migrated: false })
+  const before = fork('src/cli.ts', { DATABASE_URL: url }, ['migrate:status'])
+  t.equal(await before.exited, 1, 'pending migrations exit 1')
+  t.match(before.stdout.join('\n'), /pending {2}0001_init/)
+  const run = fork('src/cli.ts', { DATABASE_URL: url }, ['migrate'])
+  t.equal(await run.exited, 0, run.stderr.join(''))
+  t.match(run.stdout.join('\n'), /applied 0001_init\.sql/)
+  t.match(run.stdout.join('\n'), /queue schema: ready/)
+  const after = fork('src/cli.ts', { DATABASE_URL: url }, ['migrate:status'])
+  t.equal(await after.exited, 0)
+  t.match(after.stdout.join('\n'), /applied {2}0001_init/)
+  t.match(after.stdout.join('\n'), /0 pending, 0 edited/)
+})

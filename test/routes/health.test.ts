@@ -1,0 +1,65 @@
+import t from 'tap'
+import { buildTestApp } from '../helpers/app.ts'
+import { createTestDatabase, waitFor } from '../helpers/db.ts'
+import { TcpProxy } from '../helpers/proxy.ts'
+
+t.test('liveness, readiness and the combined health document', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const { app } = await buildTestApp(t, url)
+
+  const live = await app.inject({ url: '/health/live' })
+  t.equal(live.statusCode, 200)
+  t.match(live.json(), { status: 'alive', timestamp: String, uptime: Number })
+
+  const ready = await app.inject({ url: '/health/ready' })
+  t.equal(ready.statusCode, 200)
+  t.match(ready.json(), { status: 'ready', checks: { database: 'connected', queue: 'ready' } })
+  t.equal(ready.headers['cache-control'], 'no-store')
+
+  const health = await app.inject({ url: '/health' })
+  t.equal(health.statusCode, 200)
+  const body = health.json()
+  t.match(body, { status: 'ok', version: /^\d+\.\d+\.\d+/, checks: { database: 'connected' } })
+  t.ok(body.pool.max >= 1, 'pool figures are reported')
+  t.ok(body.pool.open >= 1)
+  t.ok(
+    body.queues.some((q: { name: string }) => q.name === 'maintenance'),
+    'queue figures are reported'
+  )
+})
+
+t.test('readiness is 503 while migrations are pending', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const { app } = await buildTestApp(t, url)
+  await app.sql`delete from app.schema_migrations where version = 1`
+  const res = await app.inject({ url: '/health/ready' })
+  t.equal(res.statusCode, 503)
+  t.match(res.json(), { status: 'not_ready', reason: 'database_migrations_pending' })
+})
+
+t.test('readiness turns 503 when the database is unreachable and 200 when it returns', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const proxy = new TcpProxy(url)
+  await proxy.start()
+  t.teardown(() => proxy.stop())
+  const { app } = await buildTestApp(t, proxy.urlFor(url), { DATABASE_CONNECT_TIMEOUT_SECONDS: '1' })
+  t.equal((await app.inject({ url: '/health/ready' })).statusCode, 200)
+
+  await proxy.stop()
+  const down = await app.inject({ url: '/health/ready' })
+  t.equal(down.statusCode, 503)
+  t.match(down.json(), { status: 'not_ready', reason: 'database_unreachable', checks: { database: 'unreachable' } })
+  const health = await app.inject({ url: '/health' })
+  t.equal(health.statusCode, 503)
+  t.match(health.json(), { status: 'degraded', pool: null })
+
+  await proxy.start()
+  const back = await waitFor(
+    async () => {
+      const res = await app.inject({ url: '/health/ready' })
+      return res.statusCode === 200 ? res : null
+    },
+    { what: 'readiness 200 after the database returned' }
+  )
+  t.match(back.json(), { status: 'ready' })
+})
