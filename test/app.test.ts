@@ -20,8 +20,10 @@ t.test('request ids and error shape', async (t) => {
       throw new Error('secret internal detail: password=hunter2 at /srv/app.ts:42')
     })
     app.get('/test/duplicate', { config: { auth: 'public' } }, async () => {
-      await app.sql`create temporary table t (id int primary key)`
-      await app.sql`insert into t values (1), (1)`
+      await app.sql.begin(async (tx) => {
+        await tx`create temporary table t (id int primary key) on commit drop`
+        await tx`insert into t values (1), (1)`
+      })
     })
   })
 
