@@ -1,12 +1,18 @@
 import { readFileSync } from 'node:fs'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify'
+import auditPlugin from '../plugins/audit.ts'
+import authPlugin, { type AuthUser } from '../plugins/auth.ts'
 import dbPlugin from '../plugins/db.ts'
 import queuePlugin from '../plugins/queue.ts'
+import rateLimitPlugin from '../plugins/rate-limit.ts'
 import requestContextPlugin, { requestIdFrom } from '../plugins/request-context.ts'
+import securityPlugin from '../plugins/security.ts'
 import type { Config } from './config.ts'
 import { readMigrations } from './db/migrate.ts'
 import { errorBody, errorHandler, notFoundHandler } from './errors.ts'
+import adminRoutes from './routes/admin/index.ts'
+import authRoutes from './routes/auth/index.ts'
 import healthRoutes from './routes/health/index.ts'
 
 declare module 'fastify' {
@@ -14,8 +20,14 @@ declare module 'fastify' {
     config: Config
     lifecycle: { draining: boolean; closing: boolean }
     redisStatus: (() => 'connected' | 'degraded') | null
+    /** The app's notion of now; tests move it to expire lockouts and token families. */
+    clock: () => Date
+    securityCounters: { lockouts: number; refreshReuse: number }
   }
 }
+
+/** The user every request is authenticated as when BYPASS_AUTH=true (development only). */
+export const DEV_USER: AuthUser = Object.freeze({ id: '00000000-0000-4000-8000-000000000001', role: 'user' })
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version
 
@@ -54,6 +66,7 @@ export interface BuildOptions {
   /** Overrides config.databaseUrl (the embedded database's URL in development). */
   databaseUrl?: string
   applicationName?: string
+  clock?: () => Date
 }
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
@@ -72,6 +85,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // We answer 503 ourselves while closing, in the error shape and with the request id.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // X-Forwarded-For is honoured only from these proxies; nothing else can pick its own address.
+    trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } }
@@ -80,10 +95,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.decorate('config', config)
   app.decorate('lifecycle', { draining: false, closing: false })
   app.decorate('redisStatus', null)
+  app.decorate('clock', options.clock ?? (() => new Date()))
+  app.decorate('securityCounters', { lockouts: 0, refreshReuse: 0 })
   app.setErrorHandler(errorHandler)
-  app.setNotFoundHandler(notFoundHandler)
 
   await app.register(requestContextPlugin)
+  await app.register(securityPlugin, { corsAllowedOrigins: config.corsAllowedOrigins })
+  await app.register(rateLimitPlugin, { ...config.rateLimit, redisUrl: config.redisUrl })
+  // Unknown URLs spend the client's budget too.
+  app.setNotFoundHandler({ preHandler: app.rateLimit() }, notFoundHandler)
   app.addHook('onRequest', async function refuseWhileClosing(request, reply) {
     // While draining, ask keep-alive clients to reconnect, so no idle socket is cut at close.
     if (app.lifecycle.draining) reply.header('connection', 'close')
@@ -103,8 +123,24 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     applicationName: options.applicationName
   })
   await app.register(queuePlugin)
+  await app.register(authPlugin, {
+    secret: config.jwt.secret,
+    previousSecrets: config.jwt.previousSecrets,
+    accessTtlSeconds: config.jwt.accessTtlSeconds,
+    bypassUser: config.bypassAuth ? DEV_USER : null
+  })
+  await app.register(auditPlugin)
+  if (config.bypassAuth) {
+    await app.sql`
+      insert into app.users (id, email, email_normalized, display_name, password_hash, role)
+      values (${DEV_USER.id}, 'dev@localhost', 'dev@localhost', 'Development user', '!', ${DEV_USER.role})
+      on conflict (id) do nothing
+    `
+  }
 
   const expectedMigrations = (await readMigrations()).length
   await app.register(healthRoutes, { expectedMigrations, version: VERSION })
+  await app.register(authRoutes)
+  await app.register(adminRoutes)
   return app
 }

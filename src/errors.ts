@@ -10,6 +10,17 @@ export const Unauthorized = createError('APP_ERR_UNAUTHORIZED', 'Authentication 
 export const Forbidden = createError('APP_ERR_FORBIDDEN', '%s', 403)
 export const BadRequest = createError('APP_ERR_BAD_REQUEST', '%s', 400)
 
+export const InvalidCredentials = createError('APP_ERR_INVALID_CREDENTIALS', 'Invalid email or password', 401)
+export const EmailTaken = createError('APP_ERR_EMAIL_TAKEN', 'An account with this email already exists', 409)
+const AccountLockedError = createError('APP_ERR_ACCOUNT_LOCKED', 'Too many failed logins; try again later', 423)
+
+/** 423 with Retry-After: the email is locked until `until`. */
+export function AccountLocked(until: Date, now: Date) {
+  const err = new AccountLockedError() as InstanceType<typeof AccountLockedError> & { headers: Record<string, string> }
+  err.headers = { 'retry-after': String(Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000))) }
+  return err
+}
+
 const INTERNAL_MESSAGE = 'An internal error occurred'
 
 /** SQLSTATEs with a meaning a client can act on. */

@@ -11,7 +11,7 @@ t.test('request ids and error shape', async (t) => {
     app.post(
       '/test/echo',
       {
-        config: { auth: 'public' },
+        config: { auth: 'public', audit: { action: 'test.echo', resourceType: 'test' } },
         schema: { body: Type.Object({ name: Type.String({ maxLength: 10 }) }, { additionalProperties: false }) }
       },
       async (request) => request.body

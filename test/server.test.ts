@@ -58,7 +58,10 @@ t.test('the api drains on SIGTERM: readiness 503 first, no resets, exit 0', asyn
 
   t.equal(code, 0, 'exit code 0')
   const statuses = new Set(outcomes.filter((o) => o.status).map((o) => o.status))
-  t.ok([...statuses].every((s) => s === 200 || s === 503), `only 200 or 503, saw ${[...statuses]}`)
+  t.ok(
+    [...statuses].every((s) => s === 200 || s === 503),
+    `only 200 or 503, saw ${[...statuses]}`
+  )
   t.same(
     outcomes.filter((o) => o.error),
     [],

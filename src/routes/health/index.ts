@@ -94,7 +94,7 @@ const healthRoutes: FastifyPluginAsyncTypebox<{ expectedMigrations: number; vers
   fastify.get(
     '/health/live',
     {
-      config: { auth: 'public' },
+      config: { auth: 'public', rateLimit: false },
       schema: {
         tags: ['health'],
         response: {
@@ -110,7 +110,10 @@ const healthRoutes: FastifyPluginAsyncTypebox<{ expectedMigrations: number; vers
 
   fastify.get(
     '/health/ready',
-    { config: { auth: 'public' }, schema: { tags: ['health'], response: { 200: Ready, 503: Ready } } },
+    {
+      config: { auth: 'public', rateLimit: false },
+      schema: { tags: ['health'], response: { 200: Ready, 503: Ready } }
+    },
     async (_request, reply) => {
       const result = await check()
       const body = {
@@ -127,7 +130,7 @@ const healthRoutes: FastifyPluginAsyncTypebox<{ expectedMigrations: number; vers
   fastify.get(
     '/health',
     {
-      config: { auth: 'public' },
+      config: { auth: 'public', rateLimit: false },
       schema: { tags: ['health'], response: { 200: Health, 503: Health } }
     },
     async (_request, reply) => {

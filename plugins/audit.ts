@@ -1,0 +1,111 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Sql, TransactionSql } from '../src/db/client.ts'
+
+export interface AuditDeclaration {
+  action: string
+  resourceType: string
+}
+
+export interface AuditEntry {
+  action?: string
+  resourceType?: string | null
+  resourceId?: string | null
+  userId?: string | null
+  statusCode?: number
+  outcome?: 'success' | 'failure' | 'denied' | 'error'
+  changes?: unknown
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Every mutating route declares what its audit rows say. */
+    audit?: AuditDeclaration
+  }
+  interface FastifyRequest {
+    /** Writes this request's audit row with the caller's transaction (or pool, for security events). */
+    audit(db: Sql | TransactionSql, entry?: AuditEntry): Promise<void>
+    audited: boolean
+  }
+}
+
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+const SECRET_KEY = /pass(word)?|token|secret|authorization|cookie/i
+
+/** The request body as stored in `changes`: secrets replaced, size bounded. */
+export function scrub(value: unknown, depth = 0): unknown {
+  if (depth > 6) return '[truncated]'
+  if (Array.isArray(value)) return value.slice(0, 50).map((v) => scrub(v, depth + 1))
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const [key, inner] of Object.entries(value)) {
+      out[key] = SECRET_KEY.test(key) ? '[redacted]' : scrub(inner, depth + 1)
+    }
+    return out
+  }
+  if (typeof value === 'string' && value.length > 2000) return `${value.slice(0, 2000)}…`
+  return value
+}
+
+function outcomeOf(statusCode: number): NonNullable<AuditEntry['outcome']> {
+  if (statusCode < 400) return 'success'
+  if (statusCode === 401 || statusCode === 403 || statusCode === 423 || statusCode === 429) return 'denied'
+  return statusCode >= 500 ? 'error' : 'failure'
+}
+
+export function auditRow(request: FastifyRequest, entry: AuditEntry, statusCode: number) {
+  const declared = request.routeOptions.config.audit
+  return {
+    request_id: request.id,
+    user_id: entry.userId !== undefined ? entry.userId : request.userId,
+    action: entry.action ?? declared?.action ?? 'unknown',
+    resource_type: entry.resourceType !== undefined ? entry.resourceType : (declared?.resourceType ?? null),
+    resource_id: entry.resourceId ?? (request.params as Record<string, string> | undefined)?.id ?? null,
+    method: request.method,
+    path: request.url.split('?')[0].slice(0, 500),
+    status_code: entry.statusCode ?? statusCode,
+    outcome: entry.outcome ?? outcomeOf(entry.statusCode ?? statusCode),
+    changes: (entry.changes !== undefined ? scrub(entry.changes) : scrub(request.body ?? null)) as never,
+    ip_address: request.ip,
+    user_agent: (request.headers['user-agent'] ?? '').slice(0, 500) || null
+  }
+}
+
+export async function insertAudit(db: Sql | TransactionSql, row: ReturnType<typeof auditRow>): Promise<void> {
+  await db`
+    insert into app.audit_log ${db(row)}
+  `
+}
+
+async function auditPlugin(fastify: FastifyInstance) {
+  fastify.addHook('onRoute', function requireAuditDeclaration(route) {
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    if (!methods.some((m) => MUTATING.has(m))) return
+    const audit = route.config?.audit
+    if (!audit?.action || !audit.resourceType) {
+      throw new Error(
+        `mutating route ${methods.join(',')} ${route.url} must declare config.audit { action, resourceType }`
+      )
+    }
+  })
+
+  fastify.decorateRequest('audited', false)
+  fastify.decorateRequest('audit', async function audit(this: FastifyRequest, db, entry = {}) {
+    await insertAudit(db, auditRow(this, entry, entry.statusCode ?? 200))
+    if ((entry.outcome ?? 'success') === 'success') this.audited = true
+  })
+
+  // Refused and failed mutations are recorded after the response; they never delay it.
+  fastify.addHook('onResponse', function auditAfterResponse(request: FastifyRequest, reply: FastifyReply, done) {
+    done()
+    if (request.audited || !request.routeOptions.config.audit || !MUTATING.has(request.method)) return
+    if (reply.statusCode < 400) {
+      request.log.warn({ route: request.routeOptions.url }, 'successful mutation without an in-transaction audit row')
+    }
+    insertAudit(fastify.sql, auditRow(request, {}, reply.statusCode)).catch((err) => {
+      request.log.error({ err }, 'audit write after response failed')
+    })
+  })
+}
+
+export default fp(auditPlugin, { name: 'audit', dependencies: ['db', 'request-context'], fastify: '5.x' })

@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto'
+import { createSigner, createVerifier } from 'fast-jwt'
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import fp from 'fastify-plugin'
+import { Forbidden, Unauthorized } from '../src/errors.ts'
+
+export const Roles = ['user', 'admin'] as const
+export type Role = (typeof Roles)[number]
+export const AuthLevels = ['public', 'user', 'admin'] as const
+export type AuthLevel = (typeof AuthLevels)[number]
+
+export interface AuthUser {
+  id: string
+  role: Role
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Who may call the route: every route declares it (checked at start-up). */
+    auth?: AuthLevel
+    /** For the authz matrix: which ownership rule the handler applies, if any. */
+    ownership?: string
+  }
+  interface FastifyRequest {
+    user: AuthUser | null
+  }
+  interface FastifyInstance {
+    tokens: {
+      signAccess(user: AuthUser): string
+      accessTtlSeconds: number
+    }
+  }
+}
+
+export interface AuthPluginOptions {
+  secret: string
+  previousSecrets: readonly string[]
+  accessTtlSeconds: number
+  /** Development only (config refuses it in production): every request is this user. */
+  bypassUser?: AuthUser | null
+}
+
+const ISSUER = 'system-design-coach'
+const AUDIENCE = 'sdc-api'
+const ACCESS_TYP = 'access'
+/** Clock skew tolerated between instances, in ms. */
+const CLOCK_TOLERANCE_MS = 5000
+const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/
+
+function routeKey(route: Pick<RouteOptions, 'method' | 'url'>): string {
+  return `${Array.isArray(route.method) ? route.method.join(',') : route.method} ${route.url}`
+}
+
+async function authPlugin(fastify: FastifyInstance, opts: AuthPluginOptions) {
+  if (!opts.secret || opts.secret.length < 16) throw new Error('auth plugin: secret must be at least 16 characters')
+  if (!(opts.accessTtlSeconds > 0)) throw new Error('auth plugin: accessTtlSeconds must be positive')
+
+  const sign = createSigner({
+    key: opts.secret,
+    algorithm: 'HS256',
+    expiresIn: opts.accessTtlSeconds * 1000,
+    iss: ISSUER,
+    aud: AUDIENCE
+  })
+  // One cached verifier per accepted secret: the current one first, then those being rotated out.
+  const verifiers = [opts.secret, ...opts.previousSecrets].map((key) =>
+    createVerifier({
+      key,
+      algorithms: ['HS256'],
+      allowedIss: ISSUER,
+      allowedAud: AUDIENCE,
+      requiredClaims: ['sub', 'exp', 'iat', 'iss', 'aud', 'typ', 'role', 'jti'],
+      clockTolerance: CLOCK_TOLERANCE_MS,
+      cache: 10_000
+    })
+  )
+
+  function verify(token: string): AuthUser | null {
+    for (const verifier of verifiers) {
+      let payload: Record<string, unknown>
+      try {
+        payload = verifier(token)
+      } catch (err) {
+        // Only a signature mismatch is worth trying the previous secret for.
+        if ((err as { code?: string }).code === 'FAST_JWT_INVALID_SIGNATURE') continue
+        return null
+      }
+      if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return null
+      if (payload.typ !== ACCESS_TYP || typeof payload.sub !== 'string') return null
+      if (payload.role !== 'user' && payload.role !== 'admin') return null
+      return { id: payload.sub, role: payload.role }
+    }
+    return null
+  }
+
+  fastify.decorate('tokens', {
+    signAccess: (user: AuthUser) => sign({ sub: user.id, role: user.role, typ: ACCESS_TYP, jti: randomUUID() }),
+    accessTtlSeconds: opts.accessTtlSeconds
+  })
+  fastify.decorateRequest('user', null)
+
+  fastify.addHook('onRoute', function requireAuthDeclaration(route) {
+    // @fastify/cors answers preflights itself on a catch-all OPTIONS route.
+    if (route.method === 'OPTIONS' && route.url.endsWith('*')) {
+      route.config = { ...route.config, auth: 'public' }
+      return
+    }
+    const level = route.config?.auth
+    if (!level || !(AuthLevels as readonly string[]).includes(level)) {
+      throw new Error(`route ${routeKey(route)} must declare config.auth as one of ${AuthLevels.join(', ')}`)
+    }
+  })
+
+  fastify.addHook('onRequest', async function authenticate(request: FastifyRequest, _reply: FastifyReply) {
+    const level = request.routeOptions.config.auth
+    if (level === 'public' || level === undefined) return
+    let user: AuthUser | null
+    if (opts.bypassUser) user = opts.bypassUser
+    else {
+      const match = BEARER.exec(request.headers.authorization ?? '')
+      user = match ? verify(match[1]) : null
+    }
+    if (!user) throw new Unauthorized()
+    request.user = user
+    request.userId = user.id
+    if (level === 'admin' && user.role !== 'admin') throw new Forbidden('This action requires the admin role')
+  })
+}
+
+export default fp(authPlugin, { name: 'auth', dependencies: ['request-context'], fastify: '5.x' })

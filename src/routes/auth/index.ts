@@ -1,0 +1,278 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply } from 'fastify'
+import { Type } from 'typebox'
+import type { TransactionSql } from '../../db/client.ts'
+import { AccountLocked, EmailTaken, InvalidCredentials, Unauthorized } from '../../errors.ts'
+import { errorResponses } from '../schemas.ts'
+import { activeLock, clearFailures, recordFailure } from './lockout.ts'
+import { hashPassword, normalizeEmail, verifyPassword } from './passwords.ts'
+import { Email, Password, TokenPair, toUser, User, type UserRow } from './schemas.ts'
+
+const AUTH_GROUP = 'auth'
+const RefreshBody = Type.Object(
+  { refreshToken: Type.String({ minLength: 20, maxLength: 200 }) },
+  { additionalProperties: false }
+)
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex')
+}
+
+const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  const { config } = fastify
+  // One bucket for every /auth/* route: the budget is per client, not per endpoint.
+  const rateLimit = { groupId: AUTH_GROUP, max: config.authRateLimit.max, timeWindow: config.authRateLimit.windowMs }
+
+  function noStore(reply: FastifyReply) {
+    reply.header('cache-control', 'no-store')
+    reply.header('pragma', 'no-cache')
+  }
+
+  /** Issues an access token and a refresh token of `familyId` (a new family at login). */
+  async function issuePair(tx: TransactionSql, user: UserRow, familyId: string, familyExpiresAt: Date) {
+    const refreshToken = randomBytes(32).toString('base64url')
+    await tx`
+      insert into app.refresh_tokens ${tx({
+        user_id: user.id,
+        family_id: familyId,
+        token_hash: hashToken(refreshToken),
+        family_expires_at: familyExpiresAt,
+        created_at: fastify.clock()
+      })}
+    `
+    return {
+      accessToken: fastify.tokens.signAccess({ id: user.id, role: user.role }),
+      refreshToken,
+      tokenType: 'Bearer' as const,
+      expiresIn: fastify.tokens.accessTtlSeconds,
+      refreshExpiresAt: familyExpiresAt.toISOString(),
+      user: toUser(user)
+    }
+  }
+
+  fastify.post(
+    '/auth/register',
+    {
+      config: { auth: 'public', rateLimit, audit: { action: 'auth.register', resourceType: 'user' } },
+      schema: {
+        tags: ['auth'],
+        body: Type.Object(
+          {
+            email: Email,
+            password: Password,
+            displayName: Type.String({ minLength: 1, maxLength: 80, pattern: '\\S' })
+          },
+          { additionalProperties: false }
+        ),
+        response: { 201: User, ...errorResponses(400, 409, 413, 415, 429) }
+      }
+    },
+    async (request, reply) => {
+      const { email, password, displayName } = request.body
+      const passwordHash = await hashPassword(password)
+      const user = await fastify.sql.begin(async (tx) => {
+        const [row] = await tx<UserRow[]>`
+          insert into app.users ${tx({
+            email: email.trim(),
+            email_normalized: normalizeEmail(email),
+            display_name: displayName.trim(),
+            password_hash: passwordHash
+          })}
+          on conflict (email_normalized) do nothing
+          returning id, email, display_name, role, email_verified_at, created_at
+        `
+        if (!row) return null
+        await request.audit(tx, { resourceId: row.id, userId: row.id, statusCode: 201 })
+        return row
+      })
+      if (!user) throw new EmailTaken()
+      return reply.code(201).send(toUser(user))
+    }
+  )
+
+  fastify.post(
+    '/auth/login',
+    {
+      config: { auth: 'public', rateLimit, audit: { action: 'auth.login', resourceType: 'session' } },
+      schema: {
+        tags: ['auth'],
+        body: Type.Object(
+          { email: Email, password: Type.String({ minLength: 1, maxLength: 256 }) },
+          { additionalProperties: false }
+        ),
+        response: { 200: TokenPair, ...errorResponses(400, 401, 413, 415, 423, 429) }
+      }
+    },
+    async (request, reply) => {
+      noStore(reply)
+      const email = normalizeEmail(request.body.email)
+      const now = fastify.clock()
+      const lockedUntil = await activeLock(fastify.sql, email, now)
+      if (lockedUntil) throw AccountLocked(lockedUntil, now)
+
+      const [user] = await fastify.sql<(UserRow & { password_hash: string; disabled_at: Date | null })[]>`
+        select id, email, display_name, role, email_verified_at, created_at, password_hash, disabled_at
+        from app.users
+        where email_normalized = ${email}
+      `
+      // An unknown email costs the same argon2 verification as a wrong password.
+      const valid = await verifyPassword(user?.password_hash ?? null, request.body.password)
+      if (!valid || !user || user.disabled_at) {
+        const failure = await recordFailure(fastify.sql, email, now, config.login)
+        if (failure.justLocked) {
+          await request.audit(fastify.sql, {
+            action: 'auth.lockout',
+            resourceType: 'account',
+            resourceId: email,
+            userId: user?.id ?? null,
+            statusCode: 401,
+            outcome: 'denied',
+            changes: { failures: failure.failures, lockedUntil: failure.lockedUntil?.toISOString() }
+          })
+          fastify.securityCounters.lockouts++
+        }
+        throw new InvalidCredentials()
+      }
+
+      const familyExpiresAt = new Date(now.getTime() + config.jwt.refreshTtlSeconds * 1000)
+      const pair = await fastify.sql.begin(async (tx) => {
+        await clearFailures(tx, email)
+        const issued = await issuePair(tx, user, randomUUID(), familyExpiresAt)
+        await request.audit(tx, { userId: user.id, resourceId: user.id, statusCode: 200 })
+        return issued
+      })
+      request.userId = user.id
+      return pair
+    }
+  )
+
+  fastify.post(
+    '/auth/refresh',
+    {
+      config: { auth: 'public', rateLimit, audit: { action: 'auth.refresh', resourceType: 'session' } },
+      schema: {
+        tags: ['auth'],
+        body: RefreshBody,
+        response: { 200: TokenPair, ...errorResponses(400, 401, 413, 415, 429) }
+      }
+    },
+    async (request, reply) => {
+      noStore(reply)
+      const tokenHash = hashToken(request.body.refreshToken)
+      const now = fastify.clock()
+      const result = await fastify.sql.begin(async (tx) => {
+        // Single use, atomically: of N concurrent refreshes of one token exactly one gets the row.
+        const [used] = await tx<{ user_id: string; family_id: string; family_expires_at: Date }[]>`
+          update app.refresh_tokens
+          set used_at = ${now}
+          where token_hash = ${tokenHash}
+            and used_at is null
+            and revoked_at is null
+            and family_expires_at > ${now}
+          returning user_id, family_id, family_expires_at
+        `
+        if (used) {
+          const [user] = await tx<UserRow[]>`
+            select id, email, display_name, role, email_verified_at, created_at
+            from app.users
+            where id = ${used.user_id}
+              and disabled_at is null
+          `
+          if (!user) return null
+          const pair = await issuePair(tx, user, used.family_id, used.family_expires_at)
+          await request.audit(tx, { userId: user.id, resourceId: used.family_id, statusCode: 200 })
+          return pair
+        }
+        const [known] = await tx<{ user_id: string; family_id: string; used_at: Date | null }[]>`
+          select user_id, family_id, used_at
+          from app.refresh_tokens
+          where token_hash = ${tokenHash}
+        `
+        if (known?.used_at) {
+          // A rotated token came back: someone holds a copy. Revoke the whole family.
+          const revoked = await tx`
+            update app.refresh_tokens
+            set revoked_at = ${now}
+            where family_id = ${known.family_id}
+              and revoked_at is null
+            returning id
+          `
+          await request.audit(tx, {
+            action: 'auth.refresh.reuse',
+            resourceType: 'token_family',
+            resourceId: known.family_id,
+            userId: known.user_id,
+            statusCode: 401,
+            outcome: 'denied',
+            changes: { revokedTokens: revoked.length }
+          })
+          fastify.securityCounters.refreshReuse++
+          request.log.warn({ familyId: known.family_id, userId: known.user_id }, 'refresh token reuse: family revoked')
+        }
+        return null
+      })
+      if (!result) throw new Unauthorized()
+      request.userId = result.user.id
+      return result
+    }
+  )
+
+  fastify.post(
+    '/auth/logout',
+    {
+      config: { auth: 'public', rateLimit, audit: { action: 'auth.logout', resourceType: 'session' } },
+      schema: {
+        tags: ['auth'],
+        body: RefreshBody,
+        response: { 204: Type.Null(), ...errorResponses(400, 413, 415, 429) }
+      }
+    },
+    async (request, reply) => {
+      const now = fastify.clock()
+      await fastify.sql.begin(async (tx) => {
+        const [token] = await tx<{ user_id: string; family_id: string }[]>`
+          select user_id, family_id
+          from app.refresh_tokens
+          where token_hash = ${hashToken(request.body.refreshToken)}
+        `
+        if (token) {
+          await tx`
+            update app.refresh_tokens
+            set revoked_at = ${now}
+            where family_id = ${token.family_id}
+              and revoked_at is null
+          `
+        }
+        // Logout answers 204 either way: it reveals nothing about the token.
+        await request.audit(tx, {
+          userId: token?.user_id ?? null,
+          resourceId: token?.family_id ?? null,
+          statusCode: 204,
+          changes: { known: Boolean(token) }
+        })
+      })
+      noStore(reply)
+      return reply.code(204).send(null)
+    }
+  )
+
+  fastify.get(
+    '/auth/me',
+    {
+      config: { auth: 'user', rateLimit },
+      schema: { tags: ['auth'], response: { 200: User, ...errorResponses(401, 404, 429) } }
+    },
+    async (request) => {
+      const [user] = await fastify.sql<UserRow[]>`
+        select id, email, display_name, role, email_verified_at, created_at
+        from app.users
+        where id = ${request.user?.id as string}
+      `
+      if (!user) throw new Unauthorized()
+      return toUser(user)
+    }
+  )
+}
+
+export default authRoutes

@@ -1,0 +1,49 @@
+import { Type } from 'typebox'
+import { Uuid } from '../schemas.ts'
+
+export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 })
+export const Password = Type.String({ minLength: 12, maxLength: 256 })
+
+export const User = Type.Object(
+  {
+    id: Uuid,
+    email: Type.String(),
+    displayName: Type.String(),
+    role: Type.Union([Type.Literal('user'), Type.Literal('admin')]),
+    emailVerified: Type.Boolean(),
+    createdAt: Type.String({ format: 'date-time' })
+  },
+  { additionalProperties: false }
+)
+
+export const TokenPair = Type.Object(
+  {
+    accessToken: Type.String(),
+    refreshToken: Type.String(),
+    tokenType: Type.Literal('Bearer'),
+    expiresIn: Type.Integer(),
+    refreshExpiresAt: Type.String({ format: 'date-time' }),
+    user: User
+  },
+  { additionalProperties: false }
+)
+
+export interface UserRow {
+  id: string
+  email: string
+  display_name: string
+  role: 'user' | 'admin'
+  email_verified_at: Date | null
+  created_at: Date
+}
+
+export function toUser(row: UserRow) {
+  return {
+    id: row.id,
+    email: row.email,
+    displayName: row.display_name,
+    role: row.role,
+    emailVerified: row.email_verified_at !== null,
+    createdAt: row.created_at.toISOString()
+  }
+}
