@@ -8,6 +8,8 @@ export interface RateLimitPluginOptions {
   windowMs: number
   max: number
   redisUrl?: string
+  /** Namespaces the counters when several deployments (or test runs) share one Redis. */
+  keyPrefix?: string
 }
 
 type Callback = (err: Error | null, result?: { current: number; ttl: number }) => void
@@ -50,7 +52,12 @@ export class MemoryCounters {
  * A rate-limit store over Redis that never fails open: when Redis errors or is not ready,
  * counting goes on in memory for this instance. Routes with a groupId share one bucket.
  */
-export function createStoreClass(redis: Redis | null, memory: MemoryCounters, onFallback: (err: Error) => void) {
+export function createStoreClass(
+  redis: Redis | null,
+  memory: MemoryCounters,
+  keyPrefix: string,
+  onFallback: (err: Error) => void
+) {
   return class FallbackStore {
     private readonly namespace: string
     constructor(_options?: unknown, namespace = 'global') {
@@ -58,7 +65,7 @@ export function createStoreClass(redis: Redis | null, memory: MemoryCounters, on
     }
 
     incr(key: string, cb: Callback, timeWindow: number): void {
-      const fullKey = `sdc:rl:${this.namespace}:${key}`
+      const fullKey = `${keyPrefix}rl:${this.namespace}:${key}`
       if (!redis || redis.status !== 'ready') {
         cb(null, memory.incr(fullKey, timeWindow))
         return
@@ -114,7 +121,7 @@ async function rateLimitPlugin(fastify: FastifyInstance, opts: RateLimitPluginOp
     })
   }
   const memory = new MemoryCounters()
-  const Store = createStoreClass(redis, memory, (err) => {
+  const Store = createStoreClass(redis, memory, opts.keyPrefix ?? 'sdc:', (err) => {
     if (Date.now() - lastFallbackLog > 10_000) {
       lastFallbackLog = Date.now()
       fastify.log.warn({ err: { message: err.message } }, 'redis rate-limit command failed: counted in memory')

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { AjvCompiler } from '@fastify/ajv-compiler'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify'
 import auditPlugin from '../plugins/audit.ts'
@@ -23,7 +24,17 @@ declare module 'fastify' {
     /** The app's notion of now; tests move it to expire lockouts and token families. */
     clock: () => Date
     securityCounters: { lockouts: number; refreshReuse: number }
+    /** Every route as registered, for the authz walk, the audit walk and the generated docs. */
+    routeTable: RouteEntry[]
   }
+}
+
+export interface RouteEntry {
+  method: string
+  url: string
+  auth: string | undefined
+  ownership: string | undefined
+  audit: { action: string; resourceType: string } | undefined
 }
 
 /** The user every request is authenticated as when BYPASS_AUTH=true (development only). */
@@ -60,6 +71,31 @@ export const REDACT_PATHS = [
   'config.redisUrl'
 ]
 
+const ajvCompilers = AjvCompiler()
+
+/**
+ * Querystring, params and headers arrive as strings and are coerced to their schema types;
+ * a JSON body is validated as sent, so `{"name": 123}` is a 400, not "123".
+ */
+function buildValidator(externalSchemas: unknown, ajvOptions: unknown) {
+  const options = ajvOptions as { customOptions: Record<string, unknown> }
+  const coercing = ajvCompilers(
+    externalSchemas as never,
+    {
+      ...options,
+      customOptions: { ...options.customOptions, coerceTypes: 'array' }
+    } as never
+  )
+  const strict = ajvCompilers(
+    externalSchemas as never,
+    {
+      ...options,
+      customOptions: { ...options.customOptions, coerceTypes: false }
+    } as never
+  )
+  return (route: { httpPart?: string }) => (route.httpPart === 'body' ? strict : coercing)(route as never)
+}
+
 export interface BuildOptions {
   /** Where log lines go (tests capture them); defaults to stdout. */
   logStream?: NodeJS.WritableStream
@@ -89,7 +125,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } }
+    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+    schemaController: { compilersFactory: { buildValidator: buildValidator as never } }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('config', config)
@@ -97,11 +134,29 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.decorate('redisStatus', null)
   app.decorate('clock', options.clock ?? (() => new Date()))
   app.decorate('securityCounters', { lockouts: 0, refreshReuse: 0 })
+  app.decorate('routeTable', [])
+  app.addHook('onRoute', function recordRoute(route) {
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
+      // HEAD routes mirror their GET (Fastify adds them); the GET row speaks for both.
+      if (method === 'HEAD') continue
+      app.routeTable.push({
+        method,
+        url: route.url,
+        auth: route.config?.auth,
+        ownership: route.config?.ownership,
+        audit: route.config?.audit
+      })
+    }
+  })
   app.setErrorHandler(errorHandler)
 
   await app.register(requestContextPlugin)
   await app.register(securityPlugin, { corsAllowedOrigins: config.corsAllowedOrigins })
-  await app.register(rateLimitPlugin, { ...config.rateLimit, redisUrl: config.redisUrl })
+  await app.register(rateLimitPlugin, {
+    ...config.rateLimit,
+    redisUrl: config.redisUrl,
+    keyPrefix: config.redisKeyPrefix
+  })
   // Unknown URLs spend the client's budget too.
   app.setNotFoundHandler({ preHandler: app.rateLimit() }, notFoundHandler)
   app.addHook('onRequest', async function refuseWhileClosing(request, reply) {

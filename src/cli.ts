@@ -1,5 +1,7 @@
+import { userInfo } from 'node:os'
+import { parseArgs } from 'node:util'
 import { loadConfigOrExit } from './config.ts'
-import { createSql } from './db/client.ts'
+import { createSql, type Sql } from './db/client.ts'
 import { MigrationError, migrate, migrationStatus } from './db/migrate.ts'
 import { resolveDatabase } from './db/resolve.ts'
 
@@ -8,6 +10,10 @@ const USAGE = `usage: npm run cli -- <command>
 commands:
   migrate           apply pending migrations (and install the queue schema)
   migrate:status    list applied and pending migrations; exit 1 when any is pending or edited
+  user:create --email E [--role user|admin] [--display-name N] --password-stdin
+                    create a user; the password is read from standard input, never from argv
+  user:unlock --email E
+                    clear the login lockout of an email
 `
 
 const out = (text: string) => process.stdout.write(`${text}\n`)
@@ -48,6 +54,96 @@ const commands: Record<string, (url: string, args: string[]) => Promise<number>>
     } finally {
       await sql.end()
     }
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '')
+}
+
+/** Audits a CLI action like any other mutation: operators' changes are on the record too. */
+async function auditCli(sql: Sql, action: string, resourceId: string | null, changes: unknown): Promise<void> {
+  await sql`
+    insert into app.audit_log ${sql({
+      action,
+      resource_type: 'user',
+      resource_id: resourceId,
+      method: 'CLI',
+      path: `cli ${action}`,
+      outcome: 'success',
+      changes: changes as never,
+      user_agent: `cli (${userInfo().username})`
+    })}
+  `
+}
+
+commands['user:create'] = async (url, argv) => {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      email: { type: 'string' },
+      role: { type: 'string', default: 'user' },
+      'display-name': { type: 'string' },
+      'password-stdin': { type: 'boolean', default: false }
+    }
+  })
+  if (!values.email || !values['password-stdin'] || !['user', 'admin'].includes(values.role as string)) {
+    err('usage: user:create --email E [--role user|admin] [--display-name N] --password-stdin')
+    return 2
+  }
+  const password = await readStdin()
+  if (password.length < 12 || password.length > 256) {
+    err('error: the password must be 12 to 256 characters')
+    return 2
+  }
+  const { hashPassword, normalizeEmail } = await import('./routes/auth/passwords.ts')
+  const sql = createSql(url, { max: 1, applicationName: 'sdc-cli' })
+  try {
+    const email = values.email.trim()
+    const [row] = await sql<{ id: string }[]>`
+      insert into app.users ${sql({
+        email,
+        email_normalized: normalizeEmail(email),
+        display_name: values['display-name'] ?? email.split('@')[0],
+        password_hash: await hashPassword(password),
+        role: values.role as string
+      })}
+      on conflict (email_normalized) do nothing
+      returning id
+    `
+    if (!row) {
+      err(`error: a user with email ${email} already exists`)
+      return 1
+    }
+    await auditCli(sql, 'cli.user.create', row.id, { email, role: values.role })
+    out(`created ${values.role} ${email} (${row.id})`)
+    return 0
+  } finally {
+    await sql.end()
+  }
+}
+
+commands['user:unlock'] = async (url, argv) => {
+  const { values } = parseArgs({ args: argv, options: { email: { type: 'string' } } })
+  if (!values.email) {
+    err('usage: user:unlock --email E')
+    return 2
+  }
+  const { normalizeEmail } = await import('./routes/auth/passwords.ts')
+  const { clearFailures } = await import('./routes/auth/lockout.ts')
+  const sql = createSql(url, { max: 1, applicationName: 'sdc-cli' })
+  try {
+    const email = normalizeEmail(values.email)
+    const cleared = await clearFailures(sql, email)
+    await auditCli(sql, 'cli.user.unlock', email, { unlocked: cleared })
+    out(cleared ? `unlocked ${email}` : `${email} had no failed logins or lockout`)
+    return 0
+  } finally {
+    await sql.end()
   }
 }
 

@@ -20,6 +20,7 @@ export interface Config {
   /** Used only when DATABASE_URL is unset outside production. */
   readonly embeddedPostgres: { readonly dataDir: string; readonly port: number }
   readonly redisUrl: string | undefined
+  readonly redisKeyPrefix: string
   readonly jwt: {
     readonly secret: string
     readonly previousSecrets: readonly string[]
@@ -231,6 +232,7 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
       port: int('EMBEDDED_PG_PORT', 54329, 1024, 65535)
     },
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
+    redisKeyPrefix: read('REDIS_KEY_PREFIX') ?? 'sdc:',
     jwt: {
       secret: jwtSecretRaw ?? DEV_JWT_SECRET,
       previousSecrets: list('JWT_PREVIOUS_SECRETS', []),

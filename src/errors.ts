@@ -1,5 +1,5 @@
 import createError from '@fastify/error'
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 
 // Every deliberate error the API answers with is defined here, once.
 export const NotFound = createError('APP_ERR_NOT_FOUND', '%s not found', 404)
@@ -19,6 +19,15 @@ export function AccountLocked(until: Date, now: Date) {
   const err = new AccountLockedError() as InstanceType<typeof AccountLockedError> & { headers: Record<string, string> }
   err.headers = { 'retry-after': String(Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000))) }
   return err
+}
+
+/** Fastify's own client-error codes, renamed into this API's namespace. */
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'APP_ERR_BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'APP_ERR_UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'APP_ERR_BAD_REQUEST',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'APP_ERR_MALFORMED_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'APP_ERR_MALFORMED_JSON'
 }
 
 const INTERNAL_MESSAGE = 'An internal error occurred'
@@ -97,20 +106,14 @@ export function toErrorBody(err: FastifyError & { code?: string }, requestId: st
     return errorBody(statusCode, code, message, requestId)
   }
   if (err.validation) return errorBody(400, 'APP_ERR_VALIDATION', err.message, requestId)
-  const code = err.code?.startsWith('APP_ERR_')
-    ? err.code
-    : err.code
-      ? `APP_ERR_${err.code.replace(/^FST_/, '')}`
-      : 'APP_ERR_BAD_REQUEST'
+  let code = 'APP_ERR_BAD_REQUEST'
+  if (err.code?.startsWith('APP_ERR_')) code = err.code
+  else if (err.code && FASTIFY_CODES[err.code]) code = FASTIFY_CODES[err.code]
+  else if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError) code = 'APP_ERR_MALFORMED_JSON'
   return errorBody(statusCode, code, err.message, requestId)
 }
 
-export function errorHandler(
-  this: FastifyInstance,
-  err: FastifyError,
-  request: FastifyRequest,
-  reply: FastifyReply
-): FastifyReply {
+export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const body = toErrorBody(err, request.id)
   if (body.statusCode >= 500) request.log.error({ err }, 'request failed')
   else request.log.info({ code: body.code, statusCode: body.statusCode }, 'request refused')

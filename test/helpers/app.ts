@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
-import { buildApp } from '../../src/app.ts'
+import { type BuildOptions, buildApp } from '../../src/app.ts'
 import { type Config, loadConfig } from '../../src/config.ts'
 
 export function testConfig(env: Record<string, string> = {}): Config {
@@ -31,11 +31,12 @@ export async function buildTestApp(
   t: Test,
   databaseUrl: string,
   env: Record<string, string> = {},
-  beforeReady?: (app: FastifyInstance) => void | Promise<void>
+  beforeReady?: (app: FastifyInstance) => void | Promise<void>,
+  options: Omit<BuildOptions, 'databaseUrl' | 'logStream'> = {}
 ): Promise<TestApp> {
   const logs = new LogCapture()
   const config = testConfig({ LOG_LEVEL: 'info', ...env })
-  const app = await buildApp(config, { databaseUrl, logStream: logs })
+  const app = await buildApp(config, { ...options, databaseUrl, logStream: logs })
   await beforeReady?.(app)
   await app.ready()
   t.teardown(() => app.close())

@@ -20,7 +20,7 @@ export function fork(entry: string, env: Record<string, string>, args: string[] 
   const child = spawn(process.execPath, [entry, ...args], {
     cwd: ROOT,
     env: { ...base, NODE_ENV: 'test', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
+    stdio: ['pipe', 'pipe', 'pipe']
   })
   const stdout: string[] = []
   const stderr: string[] = []

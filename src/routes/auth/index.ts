@@ -11,7 +11,7 @@ import { Email, Password, TokenPair, toUser, User, type UserRow } from './schema
 
 const AUTH_GROUP = 'auth'
 const RefreshBody = Type.Object(
-  { refreshToken: Type.String({ minLength: 20, maxLength: 200 }) },
+  { refreshToken: Type.String({ minLength: 20, maxLength: 2048 }) },
   { additionalProperties: false }
 )
 
