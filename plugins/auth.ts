@@ -109,11 +109,14 @@ async function authPlugin(fastify: FastifyInstance, opts: AuthPluginOptions) {
     if (!level || !(AuthLevels as readonly string[]).includes(level)) {
       throw new Error(`route ${routeKey(route)} must declare config.auth as one of ${AuthLevels.join(', ')}`)
     }
+    if (level === 'public') return
+    // A route-level hook, appended after the rate limiter's: a flood of bad tokens is limited first.
+    const hooks = route.onRequest ? [route.onRequest].flat() : []
+    route.onRequest = [...hooks, authenticate] as RouteOptions['onRequest']
   })
 
-  fastify.addHook('onRequest', async function authenticate(request: FastifyRequest, _reply: FastifyReply) {
+  async function authenticate(request: FastifyRequest, _reply: FastifyReply) {
     const level = request.routeOptions.config.auth
-    if (level === 'public' || level === undefined) return
     let user: AuthUser | null
     if (opts.bypassUser) user = opts.bypassUser
     else {
@@ -124,7 +127,7 @@ async function authPlugin(fastify: FastifyInstance, opts: AuthPluginOptions) {
     request.user = user
     request.userId = user.id
     if (level === 'admin' && user.role !== 'admin') throw new Forbidden('This action requires the admin role')
-  })
+  }
 }
 
 export default fp(authPlugin, { name: 'auth', dependencies: ['request-context'], fastify: '5.x' })

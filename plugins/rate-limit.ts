@@ -66,7 +66,7 @@ export function createStoreClass(
 
     incr(key: string, cb: Callback, timeWindow: number): void {
       const fullKey = `${keyPrefix}rl:${this.namespace}:${key}`
-      if (!redis || redis.status !== 'ready') {
+      if (redis?.status !== 'ready') {
         cb(null, memory.incr(fullKey, timeWindow))
         return
       }

@@ -14,6 +14,7 @@ commands:
                     create a user; the password is read from standard input, never from argv
   user:unlock --email E
                     clear the login lockout of an email
+  docs:authz        regenerate docs/authz-matrix.md from the route table
 `
 
 const out = (text: string) => process.stdout.write(`${text}\n`)
@@ -144,6 +145,22 @@ commands['user:unlock'] = async (url, argv) => {
     return 0
   } finally {
     await sql.end()
+  }
+}
+
+commands['docs:authz'] = async (url) => {
+  const { buildApp } = await import('./app.ts')
+  const { renderAuthzMatrix } = await import('./docs.ts')
+  const { writeFile } = await import('node:fs/promises')
+  const app = await buildApp(loadConfigOrExit({ ...process.env, LOG_LEVEL: 'warn' }), { databaseUrl: url })
+  try {
+    await app.ready()
+    const target = new URL('../docs/authz-matrix.md', import.meta.url)
+    await writeFile(target, renderAuthzMatrix(app.routeTable))
+    out(`wrote ${target.pathname}`)
+    return 0
+  } finally {
+    await app.close()
   }
 }
 

@@ -1,4 +1,4 @@
-import Fastify from 'fastify'
+import Fastify, { type InjectOptions } from 'fastify'
 import t, { type Test } from 'tap'
 import { Type } from 'typebox'
 import securityPlugin, { SECURITY_HEADERS } from '../../plugins/security.ts'
@@ -9,7 +9,7 @@ import { createTestDatabase } from '../helpers/db.ts'
 t.test('the plugin refuses bad options', async (t) => {
   const app = Fastify()
   app.register(securityPlugin, { corsAllowedOrigins: 'http://x' as never })
-  await t.rejects(app.ready(), { message: /corsAllowedOrigins must be an array/ })
+  await t.rejects(async () => app.ready(), { message: /corsAllowedOrigins must be an array/ })
 })
 
 t.test('secure headers, CORS and strict input on the real app', async (t) => {
@@ -41,7 +41,7 @@ t.test('secure headers, CORS and strict input on the real app', async (t) => {
   }
 
   t.test('secure headers are on every status', async (t) => {
-    const statuses: [number, Parameters<typeof app.inject>[0]][] = [
+    const statuses: [number, InjectOptions][] = [
       [200, { url: '/health/live' }],
       [400, { method: 'POST', url: '/test/body', payload: { nope: 1 } }],
       [401, { url: '/auth/me' }],

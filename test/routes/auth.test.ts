@@ -1,7 +1,9 @@
 import { createSigner } from 'fast-jwt'
 import t from 'tap'
+import { DEV_USER } from '../../src/app.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
+import { fork } from '../helpers/process.ts'
 import { bearer, createAdmin, login, PASSWORD, registerAndLogin, uniqueEmail } from '../helpers/users.ts'
 
 const SECRET = 'test-secret-that-is-long-enough-0123456789'
@@ -308,4 +310,18 @@ t.test('accounts, tokens and sessions', async (t) => {
     t.equal(badId.statusCode, 400)
     await login(app, user.email)
   })
+})
+
+t.test('BYPASS_AUTH authenticates every request as the development user and warns at start', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const { app } = await buildTestApp(t, url, { BYPASS_AUTH: 'true' })
+  const me = await app.inject({ url: '/auth/me' })
+  t.equal(me.statusCode, 200)
+  t.match(me.json(), { id: DEV_USER.id, role: 'user', email: 'dev@localhost' })
+  const server = fork('src/server.ts', { DATABASE_URL: url, API_PORT: '0', BYPASS_AUTH: 'true' })
+  t.teardown(() => {
+    server.child.kill('SIGKILL')
+  })
+  const warning = await server.waitForLog(/BYPASS_AUTH is enabled/)
+  t.equal(warning.level, 40)
 })
