@@ -1,6 +1,6 @@
 import { type Db as IDatabase, PgBoss, type SendOptions } from 'pg-boss'
 import type postgres from 'postgres'
-import type { Sql, TransactionSql } from '../src/db/client.ts'
+import { pgArray, type Sql, type TransactionSql } from '../src/db/client.ts'
 
 type Runner = Sql | TransactionSql
 
@@ -12,11 +12,6 @@ function rowsOf(result: unknown): unknown[] {
   return result.some(Array.isArray) ? result.flat() : [...result]
 }
 
-function arrayLiteral(items: unknown[]): string {
-  const quote = (v: unknown) => (v === null ? 'NULL' : `"${String(v).replace(/[\\"]/g, (c) => `\\${c}`)}"`)
-  return `{${items.map(quote).join(',')}}`
-}
-
 /**
  * The pool runs without fetch_types, so postgres.js cannot type JS arrays: bind a
  * `$N::type[]` parameter as an array literal and any other array as JSON.
@@ -25,7 +20,7 @@ function bindable(text: string, values: unknown[]): unknown[] {
   return values.map((value, index) => {
     if (!Array.isArray(value)) return value
     const cast = new RegExp(`\\$${index + 1}::[a-z_][a-z0-9_]*\\[\\]`, 'i')
-    return cast.test(text) ? arrayLiteral(value) : JSON.stringify(value)
+    return cast.test(text) ? pgArray(value) : JSON.stringify(value)
   })
 }
 

@@ -1,18 +1,25 @@
-import type { Job } from 'pg-boss'
+import type { JobWithMetadata } from 'pg-boss'
 import type { Sql } from '../src/db/client.ts'
 import type { QueueDefinition } from './queues.ts'
+import { PermanentJobError, type Traced } from './telemetry.ts'
 
 export const queue: QueueDefinition = {
   name: 'maintenance',
-  options: { retryLimit: 2, retryDelay: 30, expireInSeconds: 15 * 60, policy: 'standard' }
+  options: {
+    retryLimit: 2,
+    retryDelay: 30,
+    expireInSeconds: 15 * 60,
+    policy: 'standard',
+    deadLetter: 'maintenance_dead'
+  }
 }
 
 /** Runs every 15 minutes from the worker's schedule. */
 export const SCHEDULE = '*/15 * * * *'
+/** Daily telemetry partitions are kept this many days ahead. */
+export const PARTITION_DAYS_AHEAD = 3
 
-export type MaintenanceData = { task: 'housekeeping' } | { task: 'probe'; holdMs?: number }
-
-export class InvalidPayload extends Error {}
+export type MaintenanceData = ({ task: 'housekeeping' } | { task: 'probe'; holdMs?: number }) & Traced
 
 export function parse(data: unknown): MaintenanceData {
   const d = data as Record<string, unknown> | null
@@ -20,11 +27,11 @@ export function parse(data: unknown): MaintenanceData {
   if (d?.task === 'probe') {
     const holdMs = d.holdMs ?? 0
     if (typeof holdMs !== 'number' || !Number.isInteger(holdMs) || holdMs < 0 || holdMs > 60_000) {
-      throw new InvalidPayload('probe.holdMs must be an integer from 0 to 60000')
+      throw new PermanentJobError('probe.holdMs must be an integer from 0 to 60000')
     }
     return { task: 'probe', holdMs }
   }
-  throw new InvalidPayload('maintenance job needs task housekeeping or probe')
+  throw new PermanentJobError('maintenance job needs task housekeeping or probe')
 }
 
 function hold(ms: number, signal: AbortSignal): Promise<void> {
@@ -37,21 +44,29 @@ function hold(ms: number, signal: AbortSignal): Promise<void> {
   })
 }
 
-export function createHandler(sql: Sql) {
-  return async function maintenance(jobs: Job<unknown>[]): Promise<unknown[]> {
-    const results: unknown[] = []
-    for (const job of jobs) {
-      const data = parse(job.data)
-      if (data.task === 'probe') {
-        // An operator's end-to-end check of the worker loop (RUNBOOK: "is the worker alive?").
-        await hold(data.holdMs ?? 0, job.signal)
-        results.push({ task: 'probe', pid: process.pid, completedAt: new Date().toISOString() })
-        continue
-      }
-      // Bulk inserts leave the job table's statistics stale, and fetches slow down badly without them.
-      await sql`analyze pgboss.job`
-      results.push({ task: 'housekeeping' })
+/** Creates partitions ahead and drops those past retention; returns what it did. */
+export async function maintainPartitions(sql: Sql, today: Date, retentionDays: number) {
+  const day = today.toISOString().slice(0, 10)
+  const [{ created }] = await sql<{ created: number }[]>`
+    select app.ensure_telemetry_partitions(${day}::date, ${PARTITION_DAYS_AHEAD + 1}) as created
+  `
+  const [{ dropped }] = await sql<{ dropped: number }[]>`
+    select app.drop_telemetry_partitions(${day}::date, ${retentionDays}) as dropped
+  `
+  return { created, dropped }
+}
+
+export function createHandler(sql: Sql, { retentionDays }: { retentionDays: number }) {
+  return async function maintenance(job: JobWithMetadata<MaintenanceData>): Promise<unknown> {
+    const data = parse(job.data)
+    if (data.task === 'probe') {
+      // An operator's end-to-end check of the worker loop (RUNBOOK: "is the worker alive?").
+      await hold(data.holdMs ?? 0, job.signal)
+      return { task: 'probe', pid: process.pid, completedAt: new Date().toISOString() }
     }
-    return results
+    const partitions = await maintainPartitions(sql, new Date(), retentionDays)
+    // Bulk inserts leave the job table's statistics stale, and fetches slow down badly without them.
+    await sql`analyze pgboss.job`
+    return { task: 'housekeeping', ...partitions }
   }
 }

@@ -8,3 +8,11 @@ export interface QueueDefinition {
 
 /** Every queue this app uses; the api creates them all so a send never hits a missing queue. */
 export const QUEUES: readonly QueueDefinition[] = [maintenance.queue]
+
+/** Creates the queues and their dead-letter queues (idempotent). */
+export async function createQueues(boss: import('pg-boss').PgBoss): Promise<void> {
+  for (const queue of QUEUES) {
+    if (queue.options.deadLetter) await boss.createQueue(queue.options.deadLetter, { retentionSeconds: 30 * 86400 })
+    await boss.createQueue(queue.name, queue.options)
+  }
+}

@@ -7,7 +7,8 @@ import { resolveDatabase } from '../src/db/resolve.ts'
 import { handleShutdownSignals } from '../src/shutdown.ts'
 import { createBoss } from './boss.ts'
 import * as maintenance from './maintenance.ts'
-import { QUEUES } from './queues.ts'
+import { createQueues, QUEUES } from './queues.ts'
+import { type JobHandler, withJobTelemetry } from './telemetry.ts'
 
 const config = loadConfigOrExit()
 const log = pino({ level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }).child({
@@ -27,15 +28,26 @@ const { url, embedded } = await resolveDatabase(config, (msg) => log.info(msg))
 const sql = createSql(url, { max: config.databasePoolMax, applicationName: 'sdc-worker' })
 const boss = createBoss(sql, { role: 'worker', onError: (err) => log.error({ err }, 'queue error') })
 await boss.start()
-for (const queue of QUEUES) await boss.createQueue(queue.name, queue.options)
+await createQueues(boss)
 
 // Batches with burst fetching: batchSize 1 would sleep the polling interval after every job.
-const workOptions = { batchSize: 20, pollingIntervalSeconds: 1, burstWhenBatchFull: true }
-const handlers: Record<string, (jobs: never[]) => Promise<unknown>> = {
-  [maintenance.queue.name]: maintenance.createHandler(sql)
+const workOptions = {
+  batchSize: 20,
+  pollingIntervalSeconds: 0.5,
+  burstWhenBatchFull: true,
+  includeMetadata: true,
+  perJobResults: true
+} as const
+const handlers: Record<string, JobHandler<never>> = {
+  [maintenance.queue.name]: maintenance.createHandler(sql, {
+    retentionDays: config.telemetryRetentionDays
+  }) as JobHandler<never>
 }
 for (const name of selected) {
-  await boss.work(name, workOptions, handlers[name] as never)
+  const handler = withJobTelemetry(sql, name, handlers[name], (err, job) =>
+    log.warn({ err, queue: name, jobId: job.id, attempt: job.retryCount + 1 }, 'job failed')
+  )
+  await boss.work(name, workOptions, handler)
   log.info({ queue: name }, 'working queue')
 }
 if (selected.includes(maintenance.queue.name)) {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { PgBoss } from 'pg-boss'
 import { createBoss } from '../jobs/boss.ts'
-import { QUEUES } from '../jobs/queues.ts'
+import { createQueues } from '../jobs/queues.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -16,7 +16,7 @@ async function queuePlugin(fastify: FastifyInstance) {
     onError: (err) => fastify.log.error({ err }, 'queue error')
   })
   await boss.start()
-  for (const queue of QUEUES) await boss.createQueue(queue.name, queue.options)
+  await createQueues(boss)
   fastify.decorate('boss', boss)
   // Registered after the db plugin, so (onClose runs in reverse) pg-boss stops before the pool closes.
   fastify.addHook('onClose', async function stopQueue() {

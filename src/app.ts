@@ -5,10 +5,12 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController
 import auditPlugin from '../plugins/audit.ts'
 import authPlugin, { type AuthUser } from '../plugins/auth.ts'
 import dbPlugin from '../plugins/db.ts'
+import metricsPlugin from '../plugins/metrics.ts'
 import queuePlugin from '../plugins/queue.ts'
 import rateLimitPlugin from '../plugins/rate-limit.ts'
 import requestContextPlugin, { requestIdFrom } from '../plugins/request-context.ts'
 import securityPlugin from '../plugins/security.ts'
+import telemetryPlugin from '../plugins/telemetry.ts'
 import type { Config } from './config.ts'
 import { readMigrations } from './db/migrate.ts'
 import { errorBody, errorHandler, notFoundHandler } from './errors.ts'
@@ -178,6 +180,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     applicationName: options.applicationName
   })
   await app.register(queuePlugin)
+  await app.register(telemetryPlugin, { sampleRate: config.requestTelemetrySampleRate })
+  if (config.metrics.enabled) {
+    await app.register(metricsPlugin, {
+      guard: config.metrics.guard,
+      secret: config.metrics.secret,
+      allowlist: config.metrics.allowlist
+    })
+  }
   await app.register(authPlugin, {
     secret: config.jwt.secret,
     previousSecrets: config.jwt.previousSecrets,

@@ -28,10 +28,10 @@ const commands: Record<string, (url: string, args: string[]) => Promise<number>>
       const { applied } = await migrate(sql, { log: out })
       out(applied.length === 0 ? 'migrations: nothing to apply' : `migrations: applied ${applied.length}`)
       const { createBoss } = await import('../jobs/boss.ts')
-      const { QUEUES } = await import('../jobs/queues.ts')
+      const { createQueues } = await import('../jobs/queues.ts')
       const boss = createBoss(sql, { role: 'cli', onError: (e) => err(`queue error: ${e.message}`) })
       await boss.start()
-      for (const queue of QUEUES) await boss.createQueue(queue.name, queue.options)
+      await createQueues(boss)
       await boss.stop({ graceful: false, close: false })
       out('queue schema: ready')
       return 0

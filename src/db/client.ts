@@ -38,3 +38,13 @@ export async function poolStats(sql: Sql): Promise<{ max: number; open: number; 
   `
   return { max: sql.options.max, ...row }
 }
+
+/**
+ * A Postgres array literal. The pool runs without fetch_types, so postgres.js cannot type
+ * JS arrays itself; bind this with a cast, e.g. `${pgArray(ids)}::uuid[]`.
+ */
+export function pgArray(items: readonly unknown[]): string {
+  const quote = (v: unknown) =>
+    v === null || v === undefined ? 'NULL' : `"${String(v).replace(/[\\"]/g, (c) => `\\${c}`)}"`
+  return `{${items.map(quote).join(',')}}`
+}

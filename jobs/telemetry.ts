@@ -1,0 +1,129 @@
+import type { JobResult, JobWithMetadata, PgBoss, SendOptions } from 'pg-boss'
+import { pgArray, type Sql, type TransactionSql } from '../src/db/client.ts'
+import { fromPostgresJs } from './boss.ts'
+
+/** Thrown for a job that can never succeed (an invalid payload): no retry, straight to dead letter. */
+export class PermanentJobError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'PermanentJobError'
+  }
+}
+
+/** Every job's data carries the id of the request that enqueued it. */
+export interface Traced {
+  requestId?: string | null
+}
+
+type Event = 'queued' | 'running' | 'completed' | 'failed' | 'retry'
+
+interface LifecycleRow {
+  queue: string
+  job_id: string
+  event: Event
+  attempt: number
+  duration_ms: number | null
+  error_message: string | null
+  request_id: string | null
+}
+
+async function insertLifecycle(sql: Sql | TransactionSql, rows: LifecycleRow[]): Promise<void> {
+  if (rows.length === 0) return
+  const column = <K extends keyof LifecycleRow>(key: K) => pgArray(rows.map((r) => r[key]))
+  await sql`
+    insert into app.job_telemetry (queue, job_id, event, attempt, duration_ms, error_message, request_id)
+    select *
+    from unnest(
+      ${column('queue')}::text[], ${column('job_id')}::uuid[], ${column('event')}::text[], ${column('attempt')}::int[],
+      ${column('duration_ms')}::float8[], ${column('error_message')}::text[], ${column('request_id')}::text[]
+    )
+  `
+}
+
+/**
+ * Sends a job inside the caller's transaction together with its `queued` telemetry row:
+ * the change, its job and the job's first lifecycle row commit or roll back together.
+ */
+export async function enqueueJob<T extends object>(
+  boss: PgBoss,
+  tx: TransactionSql,
+  queue: string,
+  data: T,
+  requestId: string | null,
+  options: SendOptions = {}
+): Promise<string> {
+  const id = await boss.send(queue, { ...data, requestId }, { ...options, db: fromPostgresJs(tx) })
+  if (!id) throw new Error(`queue ${queue} refused the job`)
+  await insertLifecycle(tx, [
+    { queue, job_id: id, event: 'queued', attempt: 0, duration_ms: null, error_message: null, request_id: requestId }
+  ])
+  return id
+}
+
+export type JobHandler<T> = (job: JobWithMetadata<T>) => Promise<unknown>
+
+/**
+ * Wraps a per-job handler for a batch worker: writes running/completed/failed/retry rows,
+ * and turns each outcome into pg-boss's per-job result (a PermanentJobError dead-letters).
+ */
+export function withJobTelemetry<T extends Traced>(
+  sql: Sql,
+  queue: string,
+  handle: JobHandler<T>,
+  onError: (err: Error, job: JobWithMetadata<T>) => void = () => {}
+) {
+  return async function handleBatch(jobs: JobWithMetadata<T>[]): Promise<JobResult[]> {
+    const requestIdOf = (job: JobWithMetadata<T>) =>
+      typeof job.data?.requestId === 'string' ? job.data.requestId : null
+    await insertLifecycle(
+      sql,
+      jobs.map((job) => ({
+        queue,
+        job_id: job.id,
+        event: 'running',
+        attempt: job.retryCount + 1,
+        duration_ms: null,
+        error_message: null,
+        request_id: requestIdOf(job)
+      }))
+    )
+    const outcomes = await Promise.all(
+      jobs.map(async (job): Promise<{ result: JobResult; row: LifecycleRow }> => {
+        const started = performance.now()
+        const base = { queue, job_id: job.id, attempt: job.retryCount + 1, request_id: requestIdOf(job) }
+        try {
+          const output = await handle(job)
+          const duration_ms = performance.now() - started
+          return {
+            result: { id: job.id, status: 'completed', output: output as object },
+            row: { ...base, event: 'completed', duration_ms, error_message: null }
+          }
+        } catch (err) {
+          const error = err as Error
+          onError(error, job)
+          const duration_ms = performance.now() - started
+          const permanent = error instanceof PermanentJobError
+          const willRetry = !permanent && job.retryCount < job.retryLimit
+          return {
+            result: {
+              id: job.id,
+              status: permanent ? 'deadletter' : 'failed',
+              output: { message: error.message, name: error.name }
+            },
+            row: {
+              ...base,
+              event: willRetry ? 'retry' : 'failed',
+              duration_ms,
+              error_message: error.message.slice(0, 1000)
+            }
+          }
+        }
+      })
+    )
+    await insertLifecycle(
+      sql,
+      outcomes.map((o) => o.row)
+    )
+    return outcomes.map((o) => o.result)
+  }
+}

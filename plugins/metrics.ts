@@ -1,0 +1,186 @@
+import { timingSafeEqual } from 'node:crypto'
+import { BlockList, isIPv6 } from 'node:net'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { Forbidden } from '../src/errors.ts'
+
+export interface MetricsPluginOptions {
+  guard: 'secret' | 'cidr' | undefined
+  secret?: string
+  allowlist?: readonly string[]
+}
+
+const UNMATCHED = '__unmatched__'
+
+/** Prometheus metrics; `/metrics` is registered only when enabled, behind its guard. */
+async function metricsPlugin(fastify: FastifyInstance, opts: MetricsPluginOptions) {
+  if (opts.guard === 'secret' && !(opts.secret && opts.secret.length >= 16)) {
+    throw new Error('metrics plugin: guard "secret" needs a secret of at least 16 characters')
+  }
+  if (opts.guard === 'cidr' && !opts.allowlist?.length)
+    throw new Error('metrics plugin: guard "cidr" needs an allowlist')
+
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'sdc_' })
+  const duration = new Histogram({
+    name: 'sdc_http_request_duration_seconds',
+    help: 'HTTP request duration by method, route template and status class',
+    labelNames: ['method', 'route', 'status_class'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10],
+    registers: [registry]
+  })
+  const inFlight = new Gauge({
+    name: 'sdc_http_requests_in_flight',
+    help: 'Requests being served',
+    registers: [registry]
+  })
+
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read())
+      }
+    })
+  gauge(
+    'sdc_telemetry_buffer_rows',
+    'Request telemetry rows waiting to be written',
+    () => fastify.telemetry.stats().buffered
+  )
+  new Counter({
+    name: 'sdc_telemetry_dropped_rows_total',
+    help: 'Request telemetry rows dropped (buffer full or database down)',
+    registers: [registry],
+    collect() {
+      this.reset()
+      this.inc(fastify.telemetry.stats().dropped)
+    }
+  })
+  const counterFrom = (name: string, help: string, read: () => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset()
+        this.inc(read())
+      }
+    })
+  counterFrom('sdc_rate_limit_rejections_total', 'Requests refused with 429', () => fastify.rateLimitRejections)
+  counterFrom(
+    'sdc_login_lockouts_total',
+    'Emails locked after repeated failures',
+    () => fastify.securityCounters.lockouts
+  )
+  counterFrom(
+    'sdc_refresh_token_reuse_total',
+    'Rotated refresh tokens presented again',
+    () => fastify.securityCounters.refreshReuse
+  )
+  gauge('sdc_db_pool_max', 'Postgres pool size', () => fastify.sql.options.max)
+
+  const queueSize = new Gauge({
+    name: 'sdc_queue_jobs',
+    help: 'pg-boss jobs by queue and state',
+    labelNames: ['queue', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      const queues = await fastify.boss.getQueues().catch(() => [])
+      this.reset()
+      for (const q of queues) {
+        if (q.name.startsWith('__')) continue
+        this.set({ queue: q.name, state: 'queued' }, q.queuedCount)
+        this.set({ queue: q.name, state: 'active' }, q.activeCount)
+        this.set({ queue: q.name, state: 'failed' }, q.failedCount)
+      }
+    }
+  })
+  void queueSize
+  new Gauge({
+    name: 'sdc_job_events_15m',
+    help: 'Job lifecycle events in the last 15 minutes by queue and event',
+    labelNames: ['queue', 'event'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await fastify.sql<{ queue: string; event: string; n: number }[]>`
+        select queue, event, count(*)::int as n
+        from app.job_telemetry
+        where created_at > now() - interval '15 minutes'
+        group by queue, event
+      `.catch(() => [])
+      this.reset()
+      for (const r of rows) this.set({ queue: r.queue, event: r.event }, r.n)
+    }
+  })
+  new Gauge({
+    name: 'sdc_job_duration_p95_seconds_15m',
+    help: 'p95 job duration in the last 15 minutes by queue',
+    labelNames: ['queue'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await fastify.sql<{ queue: string; p95: number }[]>`
+        select queue, percentile_cont(0.95) within group (order by duration_ms) / 1000 as p95
+        from app.job_telemetry
+        where created_at > now() - interval '15 minutes'
+          and duration_ms is not null
+        group by queue
+      `.catch(() => [])
+      this.reset()
+      for (const r of rows) this.set({ queue: r.queue }, r.p95)
+    }
+  })
+
+  fastify.addHook('onRequest', function countInFlight(_request: FastifyRequest, _reply: FastifyReply, done) {
+    inFlight.inc()
+    done()
+  })
+  fastify.addHook('onResponse', function observe(request: FastifyRequest, reply: FastifyReply, done) {
+    inFlight.dec()
+    // Only route templates become labels: unknown URLs share one series.
+    duration.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? UNMATCHED,
+        status_class: `${Math.floor(reply.statusCode / 100)}xx`
+      },
+      reply.elapsedTime / 1000
+    )
+    done()
+  })
+
+  const secret = opts.secret ? Buffer.from(opts.secret) : null
+  const trusted = new BlockList()
+  for (const entry of opts.allowlist ?? []) {
+    const [address, bits] = entry.split('/')
+    const family = isIPv6(address) ? 'ipv6' : 'ipv4'
+    trusted.addSubnet(address, bits === undefined ? (family === 'ipv6' ? 128 : 32) : Number(bits), family)
+  }
+  function allowed(request: FastifyRequest): boolean {
+    if (opts.guard === 'secret') {
+      const given = Buffer.from(String(request.headers['x-metrics-secret'] ?? ''))
+      return secret !== null && given.length === secret.length && timingSafeEqual(given, secret)
+    }
+    if (opts.guard === 'cidr') {
+      // request.ip already honours X-Forwarded-For from TRUST_PROXY hops only.
+      const ip = request.ip.startsWith('::ffff:') ? request.ip.slice(7) : request.ip
+      return trusted.check(ip, isIPv6(ip) ? 'ipv6' : 'ipv4')
+    }
+    return true
+  }
+
+  fastify.get('/metrics', { config: { auth: 'public', rateLimit: false } }, async function metrics(request, reply) {
+    if (!allowed(request)) throw new Forbidden('Metrics are not available to this client')
+    reply.header('content-type', registry.contentType)
+    reply.header('cache-control', 'no-store')
+    return registry.metrics()
+  })
+}
+
+export default fp(metricsPlugin, {
+  name: 'metrics',
+  dependencies: ['db', 'queue', 'telemetry', 'rate-limit'],
+  fastify: '5.x'
+})

@@ -1,0 +1,157 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { pgArray, type Sql } from '../src/db/client.ts'
+
+export interface TelemetryPluginOptions {
+  sampleRate: number
+  /** Rows held at most; beyond that new rows are dropped and counted. */
+  maxBuffer?: number
+  /** A flush starts when this many rows wait, or every flushIntervalMs. */
+  flushRows?: number
+  flushIntervalMs?: number
+}
+
+export interface TelemetryRow {
+  created_at: string
+  request_id: string
+  method: string
+  route: string | null
+  path: string
+  status_code: number
+  duration_ms: number
+  user_id: string | null
+  client_ip: string
+  user_agent: string | null
+}
+
+export interface TelemetryStats {
+  buffered: number
+  written: number
+  dropped: number
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    telemetry: { stats(): TelemetryStats; flush(): Promise<void> }
+  }
+}
+
+/**
+ * A bounded buffer flushed with one multi-row insert. Requests never wait for it: a full
+ * buffer or a failed insert drops rows, counted and logged, never an error to the client.
+ */
+export class TelemetryBuffer {
+  private rows: TelemetryRow[] = []
+  private flushing: Promise<void> | null = null
+  private lastDropLog = 0
+  written = 0
+  dropped = 0
+  private readonly sql: Sql
+  private readonly maxBuffer: number
+  private readonly flushRows: number
+  private readonly log: (msg: string, err?: Error) => void
+
+  constructor(sql: Sql, maxBuffer: number, flushRows: number, log: (msg: string, err?: Error) => void) {
+    this.sql = sql
+    this.maxBuffer = maxBuffer
+    this.flushRows = flushRows
+    this.log = log
+  }
+
+  get size(): number {
+    return this.rows.length
+  }
+
+  push(row: TelemetryRow): void {
+    if (this.rows.length >= this.maxBuffer) {
+      this.drop(1, 'telemetry buffer full')
+      return
+    }
+    this.rows.push(row)
+    if (this.rows.length >= this.flushRows) void this.flush()
+  }
+
+  private drop(count: number, reason: string, err?: Error) {
+    this.dropped += count
+    // One line per 10 s at most: a database outage must not flood the logs.
+    if (Date.now() - this.lastDropLog > 10_000) {
+      this.lastDropLog = Date.now()
+      this.log(`${reason}: dropped ${count} telemetry row(s), ${this.dropped} in total`, err)
+    }
+  }
+
+  /** Writes everything buffered; concurrent callers share the flush in progress. */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing
+    if (this.rows.length === 0) return
+    const batch = this.rows
+    this.rows = []
+    this.flushing = this.insert(batch).finally(() => {
+      this.flushing = null
+    })
+    await this.flushing
+  }
+
+  private async insert(batch: TelemetryRow[]): Promise<void> {
+    const column = <K extends keyof TelemetryRow>(key: K) => pgArray(batch.map((r) => r[key]))
+    try {
+      await this.sql`
+        insert into app.request_telemetry
+          (created_at, request_id, method, route, path, status_code, duration_ms, user_id, client_ip, user_agent)
+        select *
+        from unnest(
+          ${column('created_at')}::timestamptz[], ${column('request_id')}::text[], ${column('method')}::text[],
+          ${column('route')}::text[], ${column('path')}::text[], ${column('status_code')}::int[],
+          ${column('duration_ms')}::float8[], ${column('user_id')}::uuid[], ${column('client_ip')}::text[],
+          ${column('user_agent')}::text[]
+        )
+      `
+      this.written += batch.length
+    } catch (err) {
+      this.drop(batch.length, 'telemetry insert failed', err as Error)
+    }
+  }
+}
+
+async function telemetryPlugin(fastify: FastifyInstance, opts: TelemetryPluginOptions) {
+  if (!(opts.sampleRate >= 0 && opts.sampleRate <= 1))
+    throw new Error('telemetry plugin: sampleRate must be within 0..1')
+  const buffer = new TelemetryBuffer(fastify.sql, opts.maxBuffer ?? 10_000, opts.flushRows ?? 500, (msg, err) =>
+    fastify.log.warn({ err: err ? { message: err.message, code: (err as { code?: string }).code } : undefined }, msg)
+  )
+  const timer = setInterval(() => void buffer.flush(), opts.flushIntervalMs ?? 1000)
+  timer.unref()
+
+  fastify.decorate('telemetry', {
+    stats: () => ({ buffered: buffer.size, written: buffer.written, dropped: buffer.dropped }),
+    flush: () => buffer.flush()
+  })
+
+  fastify.addHook('onResponse', function recordTelemetry(request: FastifyRequest, reply: FastifyReply, done) {
+    // 5xx responses are always kept; everything else is sampled.
+    if (reply.statusCode >= 500 || opts.sampleRate >= 1 || Math.random() < opts.sampleRate) {
+      buffer.push({
+        created_at: new Date().toISOString(),
+        request_id: request.id,
+        method: request.method,
+        route: request.routeOptions.url ?? null,
+        path: request.url.split('?')[0].slice(0, 1000),
+        status_code: reply.statusCode,
+        duration_ms: Math.round(reply.elapsedTime * 1000) / 1000,
+        user_id: request.userId,
+        client_ip: request.ip,
+        user_agent: request.headers['user-agent']?.slice(0, 500) ?? null
+      })
+    }
+    done()
+  })
+
+  // Registered after the db plugin, so this runs before the pool closes.
+  fastify.addHook('onClose', async function flushTelemetry() {
+    clearInterval(timer)
+    await buffer.flush()
+    fastify.log.info({ ...fastify.telemetry.stats() }, 'telemetry flushed')
+  })
+}
+
+export default fp(telemetryPlugin, { name: 'telemetry', dependencies: ['db', 'request-context'], fastify: '5.x' })
