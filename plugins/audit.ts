@@ -95,17 +95,57 @@ async function auditPlugin(fastify: FastifyInstance) {
     if ((entry.outcome ?? 'success') === 'success') this.audited = true
   })
 
-  // Refused and failed mutations are recorded after the response; they never delay it.
+  // Refused and failed mutations, and audited reads (admin), are recorded after the response;
+  // they never delay it.
   fastify.addHook('onResponse', function auditAfterResponse(request: FastifyRequest, reply: FastifyReply, done) {
     done()
-    if (request.audited || !request.routeOptions.config.audit || !MUTATING.has(request.method)) return
-    if (reply.statusCode < 400) {
+    if (request.audited || !request.routeOptions.config.audit) return
+    if (MUTATING.has(request.method) && reply.statusCode < 400) {
       request.log.warn({ route: request.routeOptions.url }, 'successful mutation without an in-transaction audit row')
     }
-    insertAudit(fastify.sql, auditRow(request, {}, reply.statusCode)).catch((err) => {
+    const changes = MUTATING.has(request.method) ? undefined : { query: request.query ?? null }
+    insertAudit(fastify.sql, auditRow(request, { changes }, reply.statusCode)).catch((err) => {
       request.log.error({ err }, 'audit write after response failed')
     })
   })
 }
 
 export default fp(auditPlugin, { name: 'audit', dependencies: ['db', 'request-context'], fastify: '5.x' })
+
+export type ChainVerdict =
+  | { ok: true; rows: number; lastId: string | null; lastHash: string | null }
+  | { ok: false; rows: number; brokenId: string; reason: string }
+
+const GENESIS = '0'.repeat(64)
+
+/** Recomputes the hash chain in id order; stops at the first row that does not fit. */
+export async function verifyAuditChain(sql: Sql): Promise<ChainVerdict> {
+  let rows = 0
+  let previous: { id: string; hash: string } | null = null
+  const cursor = sql<{ id: string; prev_hash: string; hash: string; recomputed: string }[]>`
+    select a.id::text as id, a.prev_hash, a.hash, app.audit_hash(a.prev_hash, a) as recomputed
+    from app.audit_log a
+    order by a.id
+  `.cursor(1000)
+  for await (const batch of cursor) {
+    for (const row of batch) {
+      const expectedPrev = previous?.hash ?? GENESIS
+      if (row.prev_hash !== expectedPrev) {
+        return {
+          ok: false,
+          rows,
+          brokenId: row.id,
+          reason: previous
+            ? `prev_hash does not match the hash of row ${previous.id}: a row between them was deleted or altered`
+            : 'the first row does not start the chain: earlier rows were deleted'
+        }
+      }
+      if (row.recomputed !== row.hash) {
+        return { ok: false, rows, brokenId: row.id, reason: 'its content does not match its hash: the row was edited' }
+      }
+      previous = { id: row.id, hash: row.hash }
+      rows++
+    }
+  }
+  return { ok: true, rows, lastId: previous?.id ?? null, lastHash: previous?.hash ?? null }
+}

@@ -15,6 +15,7 @@ commands:
   user:unlock --email E
                     clear the login lockout of an email
   docs:authz        regenerate docs/authz-matrix.md from the route table
+  audit:verify      recompute the audit log's hash chain; exit 1 at the first broken row
 `
 
 const out = (text: string) => process.stdout.write(`${text}\n`)
@@ -142,6 +143,24 @@ commands['user:unlock'] = async (url, argv) => {
     const cleared = await clearFailures(sql, email)
     await auditCli(sql, 'cli.user.unlock', email, { unlocked: cleared })
     out(cleared ? `unlocked ${email}` : `${email} had no failed logins or lockout`)
+    return 0
+  } finally {
+    await sql.end()
+  }
+}
+
+commands['audit:verify'] = async (url) => {
+  const { verifyAuditChain } = await import('../plugins/audit.ts')
+  const sql = createSql(url, { max: 1, applicationName: 'sdc-cli' })
+  try {
+    const verdict = await verifyAuditChain(sql)
+    if (!verdict.ok) {
+      err(`audit chain BROKEN at row ${verdict.brokenId}: ${verdict.reason} (${verdict.rows} rows verified before it)`)
+      return 1
+    }
+    out(`audit chain verified: ${verdict.rows} rows`)
+    if (verdict.lastId)
+      out(`last row ${verdict.lastId} hash ${verdict.lastHash} (keep it elsewhere to detect a cut tail)`)
     return 0
   } finally {
     await sql.end()

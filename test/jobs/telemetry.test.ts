@@ -1,0 +1,107 @@
+import t from 'tap'
+import { createBoss } from '../../jobs/boss.ts'
+import { enqueueJob, PermanentJobError, withJobTelemetry } from '../../jobs/telemetry.ts'
+import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
+
+t.test('job lifecycle telemetry', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const sql = testSql(t, url)
+  const boss = createBoss(sql, { role: 'worker', onError: () => {} })
+  await boss.start()
+  t.teardown(() => boss.stop({ graceful: false, close: false }))
+  await boss.createQueue('lifecycle_dead')
+  await boss.createQueue('lifecycle', { retryLimit: 1, retryDelay: 0, deadLetter: 'lifecycle_dead' })
+
+  // What each job does is decided by its data: the handler is the real wrapper's payload.
+  const attempts = new Map<string, number>()
+  const handler = withJobTelemetry<{ mode: string; requestId?: string }>(sql, 'lifecycle', async (job) => {
+    const n = (attempts.get(job.id) ?? 0) + 1
+    attempts.set(job.id, n)
+    if (job.data.mode === 'ok') return { done: true }
+    if (job.data.mode === 'flaky' && n > 1) return { done: true, attempts: n }
+    if (job.data.mode === 'poison') throw new PermanentJobError('payload is invalid')
+    throw new Error(`attempt ${n} failed`)
+  })
+  await boss.work(
+    'lifecycle',
+    { batchSize: 10, pollingIntervalSeconds: 0.5, includeMetadata: true, perJobResults: true },
+    handler
+  )
+
+  const send = (mode: string, requestId: string) =>
+    sql.begin((tx) => enqueueJob(boss, tx, 'lifecycle', { mode }, requestId))
+  const events = async (id: string) =>
+    await sql`select event, attempt, request_id, error_message from app.job_telemetry where job_id = ${id} order by created_at, event <> 'queued'`
+
+  const terminal = (id: string, n: number) =>
+    waitFor(
+      async () => {
+        const rows = await events(id)
+        return rows.length >= n ? rows : null
+      },
+      { timeoutMs: 20_000, what: `job ${id} to reach ${n} events` }
+    )
+
+  t.test('a job that succeeds: queued, running, completed, with the request id', async (t) => {
+    const id = await send('ok', 'req-ok')
+    const rows = await terminal(id, 3)
+    t.same(
+      rows.map((r) => r.event),
+      ['queued', 'running', 'completed']
+    )
+    t.ok(rows.every((r) => r.request_id === 'req-ok'))
+    t.same(
+      rows.map((r) => r.attempt),
+      [0, 1, 1]
+    )
+  })
+
+  t.test('a job that retries then succeeds', async (t) => {
+    const id = await send('flaky', 'req-flaky')
+    const rows = await terminal(id, 5)
+    t.same(
+      rows.map((r) => r.event),
+      ['queued', 'running', 'retry', 'running', 'completed']
+    )
+    t.match(rows[2].error_message, /attempt 1 failed/)
+  })
+
+  t.test('a job that keeps failing ends failed and in its dead-letter queue', async (t) => {
+    const id = await send('fail', 'req-fail')
+    const rows = await terminal(id, 5)
+    t.same(
+      rows.map((r) => r.event),
+      ['queued', 'running', 'retry', 'running', 'failed']
+    )
+    await waitFor(async () => (await boss.getJobById('lifecycle', id))?.state === 'failed')
+    const dead = await waitFor(async () => {
+      const found = await sql`select id from pgboss.job where name = 'lifecycle_dead'`
+      return found.length ? found : null
+    })
+    t.equal(dead.length, 1)
+  })
+
+  t.test('a poison payload fails at once, without retry, to the dead-letter queue', async (t) => {
+    const id = await send('poison', 'req-poison')
+    const rows = await terminal(id, 3)
+    t.same(
+      rows.map((r) => r.event),
+      ['queued', 'running', 'failed']
+    )
+    await waitFor(
+      async () => (await sql`select count(*)::int as n from pgboss.job where name = 'lifecycle_dead'`)[0].n === 2
+    )
+    t.equal(attempts.get(id), 1, 'it ran once')
+  })
+
+  t.test('a rolled-back enqueue leaves neither job nor telemetry', async (t) => {
+    let id = ''
+    await t.rejects(
+      sql.begin(async (tx) => {
+        id = await enqueueJob(boss, tx, 'lifecycle', { mode: 'ok' }, 'req-rollback')
+        throw new Error('roll back')
+      })
+    )
+    t.same(await events(id), [])
+  })
+})

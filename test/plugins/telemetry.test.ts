@@ -1,0 +1,113 @@
+import t from 'tap'
+import { maintainPartitions } from '../../jobs/maintenance.ts'
+import { buildTestApp } from '../helpers/app.ts'
+import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
+import { fork } from '../helpers/process.ts'
+
+const ENV = { RATE_LIMIT_MAX_REQUESTS: '100000' }
+const boomRoute = (app: import('fastify').FastifyInstance) => {
+  app.get('/test/boom', { config: { auth: 'public' } }, async () => {
+    throw new Error('boom')
+  })
+}
+
+t.test('request telemetry', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const sql = testSql(t, url)
+  const count = async (prefix: string) =>
+    (await sql`select count(*)::int as n from app.request_telemetry where request_id like ${`${prefix}%`}`)[0].n
+
+  t.test('at sample rate 1 every request is one row with its fields', async (t) => {
+    const { app } = await buildTestApp(t, url, ENV)
+    for (let i = 0; i < 25; i++) {
+      await app.inject({
+        url: `/health/live?i=${i}`,
+        headers: { 'x-request-id': `all-${i}`, 'user-agent': 'tap-test' }
+      })
+    }
+    await app.telemetry.flush()
+    t.equal(await count('all-'), 25)
+    const [row] = await sql`select * from app.request_telemetry where request_id = 'all-3'`
+    t.match(row, {
+      method: 'GET',
+      route: '/health/live',
+      path: '/health/live',
+      status_code: 200,
+      user_agent: 'tap-test',
+      client_ip: '127.0.0.1'
+    })
+    t.ok(row.duration_ms >= 0)
+    t.same(app.telemetry.stats(), { buffered: 0, written: app.telemetry.stats().written, dropped: 0 })
+  })
+
+  t.test('at sample rate 0 only 5xx responses are kept', async (t) => {
+    const { app } = await buildTestApp(t, url, { ...ENV, REQUEST_TELEMETRY_SAMPLE_RATE: '0' }, boomRoute)
+    for (let i = 0; i < 10; i++) await app.inject({ url: '/health/live', headers: { 'x-request-id': `none-${i}` } })
+    for (let i = 0; i < 3; i++) await app.inject({ url: '/test/boom', headers: { 'x-request-id': `none-err-${i}` } })
+    await app.telemetry.flush()
+    t.equal(await count('none-err-'), 3)
+    t.equal(await count('none-'), 3, 'no 2xx row was kept')
+  })
+
+  t.test('requests keep succeeding when the telemetry table is unavailable; drops are counted', async (t) => {
+    const { app, logs } = await buildTestApp(t, url, ENV)
+    await sql`alter table app.request_telemetry rename to request_telemetry_offline`
+    t.teardown(() => sql`alter table app.request_telemetry_offline rename to request_telemetry`)
+    for (let i = 0; i < 10; i++) {
+      const res = await app.inject({ url: '/health/live' })
+      t.equal(res.statusCode, 200)
+    }
+    await app.telemetry.flush()
+    t.equal(app.telemetry.stats().dropped, 10)
+    t.ok(logs.lines.some((l) => /telemetry insert failed: dropped 10/.test(String(l.msg))))
+  })
+
+  t.test('the buffer is flushed on SIGTERM', async (t) => {
+    const api = fork('src/server.ts', {
+      DATABASE_URL: url,
+      API_PORT: '0',
+      SHUTDOWN_DRAIN_MS: '0',
+      RATE_LIMIT_MAX_REQUESTS: '100000'
+    })
+    t.teardown(() => {
+      api.child.kill('SIGKILL')
+    })
+    const port = Number(/:(\d+)$/.exec(String((await api.waitForLog(/Server listening/)).msg))?.[1])
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        fetch(`http://127.0.0.1:${port}/health/live`, { headers: { 'x-request-id': `sigterm-${i}` } })
+      )
+    )
+    t.equal(await count('sigterm-'), 0, 'nothing written yet (buffered below the flush size)')
+    api.child.kill('SIGTERM')
+    t.equal(await api.exited, 0)
+    t.equal(await count('sigterm-'), 40, 'every served request has its row after the drain')
+    t.ok(api.stdout.some((l) => /telemetry flushed/.test(l)))
+  })
+
+  t.test('maintenance creates partitions ahead and drops those past retention', async (t) => {
+    const partitions = async () =>
+      (
+        await sql`
+          select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid
+          join pg_class p on p.oid = i.inhparent where p.relname = 'request_telemetry' order by 1
+        `
+      ).map((r) => r.relname)
+    const day = new Date('2031-03-10T12:00:00Z')
+    const made = await maintainPartitions(sql, day, 14)
+    t.equal(made.created, 8, 'four days of both tables')
+    t.ok((await partitions()).includes('request_telemetry_20310313'))
+    const again = await maintainPartitions(sql, day, 14)
+    t.equal(again.created, 0, 'idempotent')
+    await sql`insert into app.request_telemetry (created_at, request_id, method, path, status_code, duration_ms)
+              values ('2031-03-10T05:00:00Z', 'partitioned', 'GET', '/x', 200, 1)`
+    const [{ tableoid }] =
+      await sql`select tableoid::regclass::text as tableoid from app.request_telemetry where request_id = 'partitioned'`
+    t.equal(tableoid, 'app.request_telemetry_20310310', 'rows land in their day')
+    const later = await maintainPartitions(sql, new Date('2031-03-26T00:00:00Z'), 14)
+    t.ok(later.dropped >= 4, 'days older than 14 were dropped')
+    const left = await partitions()
+    t.notOk(left.includes('request_telemetry_20310310'))
+    t.ok(left.includes('request_telemetry_20310313'), 'days within retention stay')
+  })
+})
