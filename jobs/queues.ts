@@ -1,5 +1,8 @@
 import type { Queue } from 'pg-boss'
+import * as exporter from './export.ts'
+import * as grading from './grading.ts'
 import * as maintenance from './maintenance.ts'
+import * as simulation from './simulation.ts'
 
 export interface QueueDefinition {
   name: string
@@ -7,7 +10,7 @@ export interface QueueDefinition {
 }
 
 /** Every queue this app uses; the api creates them all so a send never hits a missing queue. */
-export const QUEUES: readonly QueueDefinition[] = [maintenance.queue]
+export const QUEUES: readonly QueueDefinition[] = [simulation.queue, grading.queue, exporter.queue, maintenance.queue]
 
 /** Creates the queues and their dead-letter queues (idempotent). */
 export async function createQueues(boss: import('pg-boss').PgBoss): Promise<void> {

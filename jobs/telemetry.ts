@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { JobResult, JobWithMetadata, PgBoss, SendOptions } from 'pg-boss'
 import { pgArray, type Sql, type TransactionSql } from '../src/db/client.ts'
 import { fromPostgresJs } from './boss.ts'
@@ -52,11 +53,15 @@ export async function enqueueJob<T extends object>(
   requestId: string | null,
   options: SendOptions = {}
 ): Promise<string> {
-  const id = await boss.send(queue, { ...data, requestId }, { ...options, db: fromPostgresJs(tx) })
-  if (!id) throw new Error(`queue ${queue} refused the job`)
-  await insertLifecycle(tx, [
-    { queue, job_id: id, event: 'queued', attempt: 0, duration_ms: null, error_message: null, request_id: requestId }
+  // The id is ours, so the job and its telemetry row go out together in one pipelined round trip.
+  const id = options.id ?? randomUUID()
+  const [sent] = await Promise.all([
+    boss.send(queue, { ...data, requestId }, { ...options, id, db: fromPostgresJs(tx) }),
+    insertLifecycle(tx, [
+      { queue, job_id: id, event: 'queued', attempt: 0, duration_ms: null, error_message: null, request_id: requestId }
+    ])
   ])
+  if (!sent) throw new Error(`queue ${queue} refused the job`)
   return id
 }
 
@@ -66,11 +71,18 @@ export type JobHandler<T> = (job: JobWithMetadata<T>) => Promise<unknown>
  * Wraps a per-job handler for a batch worker: writes running/completed/failed/retry rows,
  * and turns each outcome into pg-boss's per-job result (a PermanentJobError dead-letters).
  */
+export interface TelemetryHooks<T> {
+  /** Every failed attempt (for logging). */
+  onError?: (err: Error, job: JobWithMetadata<T>) => void
+  /** A failure that will not be retried: the handler's chance to mark its domain row failed. */
+  onFinalFailure?: (err: Error, job: JobWithMetadata<T>) => Promise<void>
+}
+
 export function withJobTelemetry<T extends Traced>(
   sql: Sql,
   queue: string,
   handle: JobHandler<T>,
-  onError: (err: Error, job: JobWithMetadata<T>) => void = () => {}
+  hooks: TelemetryHooks<T> = {}
 ) {
   return async function handleBatch(jobs: JobWithMetadata<T>[]): Promise<JobResult[]> {
     const requestIdOf = (job: JobWithMetadata<T>) =>
@@ -100,10 +112,11 @@ export function withJobTelemetry<T extends Traced>(
           }
         } catch (err) {
           const error = err as Error
-          onError(error, job)
+          hooks.onError?.(error, job)
           const duration_ms = performance.now() - started
           const permanent = error instanceof PermanentJobError
           const willRetry = !permanent && job.retryCount < job.retryLimit
+          if (!willRetry) await hooks.onFinalFailure?.(error, job).catch((e: Error) => hooks.onError?.(e, job))
           return {
             result: {
               id: job.id,

@@ -6,9 +6,12 @@ import { createSql } from '../src/db/client.ts'
 import { resolveDatabase } from '../src/db/resolve.ts'
 import { handleShutdownSignals } from '../src/shutdown.ts'
 import { createBoss } from './boss.ts'
+import * as exporter from './export.ts'
+import * as grading from './grading.ts'
 import * as maintenance from './maintenance.ts'
 import { createQueues, QUEUES } from './queues.ts'
-import { type JobHandler, withJobTelemetry } from './telemetry.ts'
+import * as simulation from './simulation.ts'
+import { type JobHandler, type TelemetryHooks, withJobTelemetry } from './telemetry.ts'
 
 const config = loadConfigOrExit()
 const log = pino({ level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }).child({
@@ -38,15 +41,20 @@ const workOptions = {
   includeMetadata: true,
   perJobResults: true
 } as const
-const handlers: Record<string, JobHandler<never>> = {
-  [maintenance.queue.name]: maintenance.createHandler(sql, {
-    retentionDays: config.telemetryRetentionDays
-  }) as JobHandler<never>
+const handlers: Record<string, { handle: JobHandler<never>; hooks?: TelemetryHooks<never> }> = {
+  [simulation.queue.name]: { handle: simulation.createHandler(sql) as JobHandler<never>, hooks: simulation.hooks(sql) },
+  [grading.queue.name]: { handle: grading.createHandler(sql) as JobHandler<never>, hooks: grading.hooks(sql) },
+  [exporter.queue.name]: { handle: exporter.createHandler(sql) as JobHandler<never>, hooks: exporter.hooks(sql) },
+  [maintenance.queue.name]: {
+    handle: maintenance.createHandler(sql, { retentionDays: config.telemetryRetentionDays }) as JobHandler<never>
+  }
 }
 for (const name of selected) {
-  const handler = withJobTelemetry(sql, name, handlers[name], (err, job) =>
-    log.warn({ err, queue: name, jobId: job.id, attempt: job.retryCount + 1 }, 'job failed')
-  )
+  const { handle, hooks } = handlers[name]
+  const handler = withJobTelemetry(sql, name, handle, {
+    ...hooks,
+    onError: (err, job) => log.warn({ err, queue: name, jobId: job.id, attempt: job.retryCount + 1 }, 'job failed')
+  })
   await boss.work(name, workOptions, handler)
   log.info({ queue: name }, 'working queue')
 }

@@ -99,7 +99,9 @@ async function auditPlugin(fastify: FastifyInstance) {
   // they never delay it.
   fastify.addHook('onResponse', function auditAfterResponse(request: FastifyRequest, reply: FastifyReply, done) {
     done()
-    if (request.audited || !request.routeOptions.config.audit) return
+    // A 2xx means the route's transaction, audit row included, committed. A 4xx/5xx rolled it
+    // back (or never wrote one), so the refusal gets its own row here.
+    if (!request.routeOptions.config.audit || (request.audited && reply.statusCode < 400)) return
     if (MUTATING.has(request.method) && reply.statusCode < 400) {
       request.log.warn({ route: request.routeOptions.url }, 'successful mutation without an in-transaction audit row')
     }

@@ -16,7 +16,10 @@ import { readMigrations } from './db/migrate.ts'
 import { errorBody, errorHandler, notFoundHandler } from './errors.ts'
 import adminRoutes from './routes/admin/index.ts'
 import authRoutes from './routes/auth/index.ts'
+import exportRoutes from './routes/exports/index.ts'
 import healthRoutes from './routes/health/index.ts'
+import simulationRoutes from './routes/simulations/index.ts'
+import workspaceRoutes from './routes/workspaces/index.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -207,5 +210,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(healthRoutes, { expectedMigrations, version: VERSION })
   await app.register(authRoutes)
   await app.register(adminRoutes)
+  await app.register(workspaceRoutes)
+  await app.register(simulationRoutes)
+  await app.register(exportRoutes)
   return app
 }

@@ -30,6 +30,31 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'APP_ERR_MALFORMED_JSON'
 }
 
+export const FeatureDisabled = createError('APP_ERR_FEATURE_DISABLED', '%s is switched off by the operators', 503)
+export const InvalidCursor = createError('APP_ERR_INVALID_CURSOR', 'The cursor is not valid', 400)
+
+/** 422 with every problem of a design, each with its JSON path. */
+export class InvalidDesignError extends Error {
+  readonly statusCode = 422
+  readonly code = 'APP_ERR_INVALID_DESIGN'
+  readonly problems: { path: string; message: string }[]
+  constructor(problems: { path: string; message: string }[]) {
+    super(`The design has ${problems.length} problem(s)`)
+    this.problems = problems
+  }
+}
+
+/** 409 carrying the version the client must rebase on. */
+export class VersionConflictError extends Error {
+  readonly statusCode = 409
+  readonly code = 'APP_ERR_VERSION_CONFLICT'
+  readonly currentVersion: number
+  constructor(currentVersion: number) {
+    super(`The resource changed: the current version is ${currentVersion}`)
+    this.currentVersion = currentVersion
+  }
+}
+
 const INTERNAL_MESSAGE = 'An internal error occurred'
 
 /** SQLSTATEs with a meaning a client can act on. */
@@ -114,7 +139,9 @@ export function toErrorBody(err: FastifyError & { code?: string }, requestId: st
 }
 
 export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const body = toErrorBody(err, request.id)
+  const body: ErrorBody & Record<string, unknown> = { ...toErrorBody(err, request.id) }
+  if (err instanceof InvalidDesignError) body.problems = err.problems
+  if (err instanceof VersionConflictError) body.currentVersion = err.currentVersion
   if (body.statusCode >= 500) request.log.error({ err }, 'request failed')
   else request.log.info({ code: body.code, statusCode: body.statusCode }, 'request refused')
   const headers = (err as { headers?: Record<string, string> }).headers

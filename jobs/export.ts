@@ -1,0 +1,106 @@
+import type { JobWithMetadata } from 'pg-boss'
+import type { Sql } from '../src/db/client.ts'
+import type { SimulationResult } from '../src/domain/engine.ts'
+import type { GradeItem } from '../src/domain/grading.ts'
+import type { Design } from '../src/domain/model.ts'
+import { type ExportFormat, renderReport, reportFilename } from '../src/domain/report.ts'
+import { uuidField } from './payload.ts'
+import type { QueueDefinition } from './queues.ts'
+import type { TelemetryHooks, Traced } from './telemetry.ts'
+
+export const queue: QueueDefinition = {
+  name: 'export',
+  options: {
+    retryLimit: 3,
+    retryDelay: 2,
+    retryBackoff: true,
+    expireInSeconds: 120,
+    deadLetter: 'export_dead',
+    // Workers wake on NOTIFY instead of waiting out a polling interval.
+    notify: true
+  }
+}
+
+export type ExportJob = { exportId: string } & Traced
+
+export function createHandler(sql: Sql) {
+  return async function exportReport(job: JobWithMetadata<ExportJob>): Promise<unknown> {
+    const exportId = uuidField(job.data, 'exportId')
+    const [row] = await sql<
+      {
+        status: string
+        format: ExportFormat
+        workspace_id: string
+        name: string
+        description: string
+        design: Design
+        version: number
+        peak_rps: number
+        read_ratio: number
+        payload_kb: number
+        latency_slo_ms: number
+      }[]
+    >`
+      select e.status, e.format, w.id as workspace_id, w.name, w.description, w.design, w.version,
+             t.peak_rps, t.read_ratio, t.payload_kb, t.latency_slo_ms
+      from app.report_exports e
+      join app.workspaces w on w.id = e.workspace_id
+      join app.traffic_profiles t on t.workspace_id = w.id
+      where e.id = ${exportId}
+    `
+    if (!row || row.status === 'completed') return { exportId, skipped: row?.status ?? 'deleted' }
+    const [sim] = await sql<{ id: string; created_at: Date; result: SimulationResult }[]>`
+      select id, created_at, result
+      from app.simulation_runs
+      where workspace_id = ${row.workspace_id}
+        and status = 'completed'
+      order by completed_at desc
+      limit 1
+    `
+    const [graded] = sim
+      ? await sql<{ id: string; score: number; items: GradeItem[] }[]>`
+          select id, score, items
+          from app.grade_reports
+          where simulation_id = ${sim.id}
+            and status = 'completed'
+          order by completed_at desc
+          limit 1
+        `
+      : []
+    const report = renderReport(row.format, {
+      workspace: { id: row.workspace_id, name: row.name, description: row.description, version: row.version },
+      design: row.design,
+      traffic: {
+        peakRps: row.peak_rps,
+        readRatio: row.read_ratio,
+        payloadKb: row.payload_kb,
+        latencySloMs: row.latency_slo_ms
+      },
+      simulation: sim ? { id: sim.id, createdAt: sim.created_at.toISOString(), result: sim.result } : null,
+      grade: graded ?? null,
+      generatedAt: new Date().toISOString()
+    })
+    const stored = await sql`
+      update app.report_exports
+      set status = 'completed', content = ${report.content}, content_type = ${report.contentType},
+          filename = ${reportFilename(row.name, report.extension)}, completed_at = now()
+      where id = ${exportId}
+        and status <> 'completed'
+      returning id
+    `
+    return { exportId, bytes: Buffer.byteLength(report.content), stored: stored.length === 1 }
+  }
+}
+
+export function hooks(sql: Sql): TelemetryHooks<ExportJob> {
+  return {
+    async onFinalFailure(err, job) {
+      const exportId = (job.data as { exportId?: unknown })?.exportId
+      if (typeof exportId !== 'string') return
+      await sql`
+        update app.report_exports set status = 'failed', error = ${err.message.slice(0, 500)}, completed_at = now()
+        where id = ${exportId}::uuid and status <> 'completed'
+      `.catch(() => {})
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import type { JobWithMetadata } from 'pg-boss'
+import type { Sql } from '../src/db/client.ts'
+import { simulate } from '../src/domain/engine.ts'
+import type { Design, TrafficProfile } from '../src/domain/model.ts'
+import { validateDesign } from '../src/domain/validate.ts'
+import { uuidField } from './payload.ts'
+import type { QueueDefinition } from './queues.ts'
+import { PermanentJobError, type TelemetryHooks, type Traced } from './telemetry.ts'
+
+export const queue: QueueDefinition = {
+  name: 'simulation',
+  options: {
+    retryLimit: 3,
+    retryDelay: 2,
+    retryBackoff: true,
+    expireInSeconds: 300,
+    deadLetter: 'simulation_dead',
+    // Workers wake on NOTIFY instead of waiting out a polling interval.
+    notify: true
+  }
+}
+
+export type SimulationJob = { runId: string } & Traced
+
+interface RunRow {
+  id: string
+  status: string
+  design: Design
+  traffic: TrafficProfile
+  seed: number
+}
+
+export function createHandler(sql: Sql) {
+  return async function simulation(job: JobWithMetadata<SimulationJob>): Promise<unknown> {
+    const runId = uuidField(job.data, 'runId')
+    const [run] = await sql<RunRow[]>`
+      update app.simulation_runs
+      set status = 'running', started_at = coalesce(started_at, now()), attempts = attempts + 1
+      where id = ${runId}
+        and status in ('queued', 'running')
+      returning id, status, design, traffic, seed
+    `
+    if (!run) {
+      // Already completed (a duplicate delivery), failed, or deleted with its workspace: nothing to do.
+      const [existing] = await sql<{ status: string }[]>`select status from app.simulation_runs where id = ${runId}`
+      return { runId, skipped: existing?.status ?? 'deleted' }
+    }
+    // Old jobs outlive code: the snapshot is checked again before it is trusted.
+    const problems = validateDesign(run.design)
+    if (problems.length > 0)
+      throw new PermanentJobError(`invalid design snapshot: ${problems[0].path} ${problems[0].message}`)
+    job.signal.throwIfAborted()
+    const result = simulate(run.design, run.traffic, { seed: run.seed })
+    // Exactly once: a retried or duplicated job finds the row completed and writes nothing.
+    const stored = await sql`
+      update app.simulation_runs
+      set status = 'completed', result = ${sql.json(result as never)}, completed_at = now(), error = null
+      where id = ${runId}
+        and status <> 'completed'
+      returning id
+    `
+    return { runId, stored: stored.length === 1, p95: result.overall.p95 }
+  }
+}
+
+export function hooks(sql: Sql): TelemetryHooks<SimulationJob> {
+  return {
+    async onFinalFailure(err, job) {
+      const runId = (job.data as { runId?: unknown })?.runId
+      if (typeof runId !== 'string') return
+      await sql`
+        update app.simulation_runs
+        set status = 'failed', error = ${err.message.slice(0, 500)}, completed_at = now()
+        where id = ${runId}::uuid
+          and status <> 'completed'
+      `.catch(() => {})
+    }
+  }
+}

@@ -1,0 +1,75 @@
+// The design document and traffic profile: plain data, shared by the API, the engine and reports.
+
+export const ComponentTypes = [
+  'client',
+  'cdn',
+  'load_balancer',
+  'service',
+  'cache',
+  'database',
+  'queue',
+  'worker',
+  'object_storage',
+  'external'
+] as const
+export type ComponentType = (typeof ComponentTypes)[number]
+
+export const TrafficClasses = ['read', 'write', 'both'] as const
+export type TrafficClass = (typeof TrafficClasses)[number]
+
+export interface Component {
+  id: string
+  type: ComponentType
+  name?: string
+  instances: number
+  concurrency: number
+  serviceTimeMs: number
+  /** cache and cdn: the fraction of reads answered without going further. */
+  hitRatio?: number
+  /** database: read replicas beside the primary. */
+  replicas?: number
+}
+
+export interface Link {
+  from: string
+  to: string
+  /** The fraction of the requests reaching `from` (of this class) that also go to `to`. */
+  share: number
+  traffic?: TrafficClass
+}
+
+export interface Design {
+  components: Component[]
+  links: Link[]
+}
+
+export interface TrafficProfile {
+  peakRps: number
+  readRatio: number
+  payloadKb: number
+  latencySloMs: number
+}
+
+export const DEFAULT_TRAFFIC: TrafficProfile = Object.freeze({
+  peakRps: 100,
+  readRatio: 0.8,
+  payloadKb: 4,
+  latencySloMs: 300
+})
+
+export const LIMITS = Object.freeze({
+  components: 500,
+  links: 2000,
+  idLength: 40,
+  nameLength: 80,
+  instances: 1000,
+  concurrency: 1000,
+  serviceTimeMs: { min: 0.01, max: 60_000 },
+  replicas: 15,
+  peakRps: 1_000_000
+})
+
+export interface Problem {
+  path: string
+  message: string
+}

@@ -1,0 +1,205 @@
+import type { SimulationResult } from './engine.ts'
+import type { Grade } from './grading.ts'
+import type { Design, TrafficProfile } from './model.ts'
+
+export const ExportFormats = ['markdown', 'json', 'html'] as const
+export type ExportFormat = (typeof ExportFormats)[number]
+
+export interface ReportInput {
+  workspace: { id: string; name: string; description: string; version: number }
+  design: Design
+  traffic: TrafficProfile
+  simulation: { id: string; createdAt: string; result: SimulationResult } | null
+  grade: { id: string; score: number; items: Grade['items'] } | null
+  generatedAt: string
+}
+
+export interface RenderedReport {
+  content: string
+  contentType: string
+  extension: string
+}
+
+export function renderReport(format: ExportFormat, input: ReportInput): RenderedReport {
+  if (format === 'json') {
+    return {
+      content: `${JSON.stringify(input, null, 2)}\n`,
+      contentType: 'application/json; charset=utf-8',
+      extension: 'json'
+    }
+  }
+  if (format === 'markdown')
+    return { content: markdown(input), contentType: 'text/markdown; charset=utf-8', extension: 'md' }
+  return { content: html(input), contentType: 'text/html; charset=utf-8', extension: 'html' }
+}
+
+/** A file name safe in a Content-Disposition header. */
+export function reportFilename(name: string, extension: string): string {
+  const base =
+    name
+      .normalize('NFKD')
+      .replace(/[^A-Za-z0-9._-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 60) || 'workspace'
+  return `${base}-report.${extension}`
+}
+
+const mdEscape = (s: string) => s.replace(/[|\\`*_[\]<>]/g, (c) => `\\${c}`)
+
+function markdown(r: ReportInput): string {
+  const lines = [
+    `# ${mdEscape(r.workspace.name)} — system design report`,
+    '',
+    r.workspace.description ? `${mdEscape(r.workspace.description)}\n` : '',
+    `Generated ${r.generatedAt} from workspace version ${r.workspace.version}.`,
+    '',
+    '## Traffic profile',
+    '',
+    `- Peak: ${r.traffic.peakRps} requests/s, ${Math.round(r.traffic.readRatio * 100)}% reads, ${r.traffic.payloadKb} KB payloads`,
+    `- Latency SLO (p95): ${r.traffic.latencySloMs} ms`,
+    '',
+    '## Components',
+    '',
+    '| id | type | instances | concurrency | service time (ms) |',
+    '| --- | --- | --- | --- | --- |',
+    ...r.design.components.map(
+      (c) => `| ${mdEscape(c.id)} | ${c.type} | ${c.instances} | ${c.concurrency} | ${c.serviceTimeMs} |`
+    ),
+    ''
+  ]
+  if (r.simulation) {
+    const o = r.simulation.result.overall
+    lines.push(
+      '## Latest simulation',
+      '',
+      `- Latency: p50 ${o.p50} ms, p95 ${o.p95} ms, p99 ${o.p99} ms (mean ${o.meanLatencyMs} ms)`,
+      `- Throughput ${o.throughputRps} rps, error rate ${(o.errorRate * 100).toFixed(2)}%`,
+      `- Bottleneck: ${o.bottleneck ?? 'none'}; sustainable up to ${o.maxSustainableRps} rps`,
+      `- Single points of failure: ${o.singlePointsOfFailure.length ? o.singlePointsOfFailure.join(', ') : 'none'}`,
+      '',
+      '| component | arrival (rps) | utilisation | mean (ms) | p95 (ms) | saturated |',
+      '| --- | --- | --- | --- | --- | --- |',
+      ...r.simulation.result.components.map(
+        (c) =>
+          `| ${mdEscape(c.id)} | ${c.arrivalRps} | ${(c.utilization * 100).toFixed(1)}% | ${c.meanLatencyMs} | ${c.p95LatencyMs} | ${c.saturated ? 'yes' : 'no'} |`
+      ),
+      ''
+    )
+  } else lines.push('## Latest simulation', '', 'No completed simulation yet.', '')
+  if (r.grade) {
+    lines.push(`## Grade: ${r.grade.score}/100`, '')
+    for (const i of r.grade.items) {
+      lines.push(
+        `- **${i.passed ? 'Pass' : 'Fail'}** ${mdEscape(i.title)} (${i.points}/${i.maxPoints}): ${mdEscape(i.finding)} _${mdEscape(i.suggestion)}_`
+      )
+    }
+    lines.push('')
+  }
+  return lines.join('\n')
+}
+
+const esc = (s: string | number) =>
+  String(s).replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string
+  )
+
+/** Horizontal bars of utilisation per component; red past 1, amber past 0.7. */
+function utilisationChart(result: SimulationResult): string {
+  const rows = result.components
+  const width = 640
+  const barHeight = 22
+  const label = 160
+  const height = rows.length * (barHeight + 8) + 40
+  const scaleMax = Math.max(1, ...rows.map((c) => c.utilization))
+  const x = (u: number) => label + (u / scaleMax) * (width - label - 60)
+  const bars = rows
+    .map((c, i) => {
+      const y = 20 + i * (barHeight + 8)
+      const color = c.utilization >= 1 ? '#c0392b' : c.utilization > 0.7 ? '#e67e22' : '#27ae60'
+      return [
+        `<text x="${label - 8}" y="${y + 15}" text-anchor="end" font-size="12">${esc(c.id)}</text>`,
+        `<rect x="${label}" y="${y}" width="${Math.max(1, x(c.utilization) - label)}" height="${barHeight}" fill="${color}"><title>${esc(c.id)}: ${(c.utilization * 100).toFixed(1)}%</title></rect>`,
+        `<text x="${x(c.utilization) + 6}" y="${y + 15}" font-size="12">${(c.utilization * 100).toFixed(1)}%</text>`
+      ].join('')
+    })
+    .join('')
+  const limit = `<line x1="${x(0.7)}" y1="10" x2="${x(0.7)}" y2="${height - 20}" stroke="#888" stroke-dasharray="4 3"/><text x="${x(0.7)}" y="${height - 6}" font-size="11" text-anchor="middle">0.7</text>`
+  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Utilisation per component" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">${bars}${limit}</svg>`
+}
+
+/** p50, p95 and p99 as columns, with the SLO as a line. */
+function latencyChart(result: SimulationResult, sloMs: number): string {
+  const o = result.overall
+  const points = [
+    ['p50', o.p50],
+    ['p95', o.p95],
+    ['p99', o.p99]
+  ] as const
+  const width = 360
+  const height = 220
+  const max = Math.max(sloMs, ...points.map((p) => p[1])) * 1.15 || 1
+  const y = (v: number) => height - 30 - (v / max) * (height - 50)
+  const cols = points
+    .map(([name, v], i) => {
+      const x = 50 + i * 100
+      return `<rect x="${x}" y="${y(v)}" width="60" height="${height - 30 - y(v)}" fill="#2980b9"><title>${name}: ${v} ms</title></rect><text x="${x + 30}" y="${height - 12}" text-anchor="middle" font-size="12">${name}</text><text x="${x + 30}" y="${y(v) - 4}" text-anchor="middle" font-size="11">${v} ms</text>`
+    })
+    .join('')
+  const slo = `<line x1="40" y1="${y(sloMs)}" x2="${width - 10}" y2="${y(sloMs)}" stroke="#c0392b" stroke-dasharray="5 3"/><text x="${width - 12}" y="${y(sloMs) - 4}" text-anchor="end" font-size="11" fill="#c0392b">SLO ${sloMs} ms</text>`
+  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Latency percentiles" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">${cols}${slo}</svg>`
+}
+
+function html(r: ReportInput): string {
+  const sim = r.simulation
+  const o = sim?.result.overall
+  const table = (head: string[], rows: (string | number)[][]) =>
+    `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
+      .map((row) => `<tr>${row.map((v) => `<td>${esc(v)}</td>`).join('')}</tr>`)
+      .join('')}</tbody></table>`
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(r.workspace.name)} — system design report</title>
+<style>body{font-family:sans-serif;max-width:860px;margin:2rem auto;color:#222}table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.pass{color:#1e7e34}.fail{color:#b02a37}</style>
+</head><body>
+<h1>${esc(r.workspace.name)}</h1>
+<p>${esc(r.workspace.description)}</p>
+<p>Generated ${esc(r.generatedAt)} from workspace version ${esc(r.workspace.version)}. Peak ${esc(r.traffic.peakRps)} rps, ${esc(Math.round(r.traffic.readRatio * 100))}% reads, p95 SLO ${esc(r.traffic.latencySloMs)} ms.</p>
+<h2>Components</h2>
+${table(
+  ['id', 'type', 'instances', 'concurrency', 'service time (ms)'],
+  r.design.components.map((c) => [c.id, c.type, c.instances, c.concurrency, c.serviceTimeMs])
+)}
+${
+  sim && o
+    ? `<h2>Latest simulation</h2>
+<p>p50 ${esc(o.p50)} ms · p95 ${esc(o.p95)} ms · p99 ${esc(o.p99)} ms · throughput ${esc(o.throughputRps)} rps · errors ${esc((o.errorRate * 100).toFixed(2))}% · bottleneck ${esc(o.bottleneck ?? 'none')} · sustainable to ${esc(o.maxSustainableRps)} rps</p>
+<h3>Utilisation per component</h3>
+${utilisationChart(sim.result)}
+<h3>Latency percentiles</h3>
+${latencyChart(sim.result, r.traffic.latencySloMs)}
+${table(
+  ['component', 'arrival (rps)', 'utilisation', 'mean (ms)', 'p95 (ms)', 'saturated'],
+  sim.result.components.map((c) => [
+    c.id,
+    c.arrivalRps,
+    `${(c.utilization * 100).toFixed(1)}%`,
+    c.meanLatencyMs,
+    c.p95LatencyMs,
+    c.saturated ? 'yes' : 'no'
+  ])
+)}`
+    : '<p>No completed simulation yet.</p>'
+}
+${
+  r.grade
+    ? `<h2>Grade: ${esc(r.grade.score)}/100</h2><ul>${r.grade.items
+        .map(
+          (i) =>
+            `<li><strong class="${i.passed ? 'pass' : 'fail'}">${i.passed ? 'Pass' : 'Fail'}</strong> ${esc(i.title)} (${esc(i.points)}/${esc(i.maxPoints)}): ${esc(i.finding)} <em>${esc(i.suggestion)}</em></li>`
+        )
+        .join('')}</ul>`
+    : ''
+}
+</body></html>
+`
+}

@@ -1,0 +1,159 @@
+import { DivergentDesignError, propagate } from './engine.ts'
+import { ComponentTypes, DEFAULT_TRAFFIC, type Design, LIMITS, type Problem, TrafficClasses } from './model.ts'
+
+const ID = /^[a-z0-9][a-z0-9_-]*$/
+
+/** Every problem of a design, each with a JSON path; an empty list means it can be simulated. */
+export function validateDesign(design: Design): Problem[] {
+  const problems: Problem[] = []
+  const ids = new Map<string, number>()
+  if (design.components.length > LIMITS.components) {
+    problems.push({ path: '/components', message: `at most ${LIMITS.components} components` })
+  }
+  if (design.links.length > LIMITS.links) problems.push({ path: '/links', message: `at most ${LIMITS.links} links` })
+
+  design.components.forEach((c, i) => {
+    const at = `/components/${i}`
+    if (!ID.test(c.id) || c.id.length > LIMITS.idLength) {
+      problems.push({
+        path: `${at}/id`,
+        message: `must be 1–${LIMITS.idLength} of a-z, 0-9, _ and -, starting with a letter or digit`
+      })
+    }
+    if (ids.has(c.id))
+      problems.push({ path: `${at}/id`, message: `duplicate id "${c.id}" (also /components/${ids.get(c.id)})` })
+    else ids.set(c.id, i)
+    if (!(ComponentTypes as readonly string[]).includes(c.type)) {
+      problems.push({ path: `${at}/type`, message: `unknown component type; one of ${ComponentTypes.join(', ')}` })
+    }
+    if (!Number.isInteger(c.instances) || c.instances < 1 || c.instances > LIMITS.instances) {
+      problems.push({ path: `${at}/instances`, message: `must be an integer from 1 to ${LIMITS.instances}` })
+    }
+    if (!Number.isInteger(c.concurrency) || c.concurrency < 1 || c.concurrency > LIMITS.concurrency) {
+      problems.push({ path: `${at}/concurrency`, message: `must be an integer from 1 to ${LIMITS.concurrency}` })
+    }
+    const st = LIMITS.serviceTimeMs
+    if (!(c.serviceTimeMs >= st.min && c.serviceTimeMs <= st.max)) {
+      problems.push({ path: `${at}/serviceTimeMs`, message: `must be from ${st.min} to ${st.max} ms` })
+    }
+    if (c.hitRatio !== undefined) {
+      if (c.type !== 'cache' && c.type !== 'cdn')
+        problems.push({ path: `${at}/hitRatio`, message: 'only a cache or cdn has a hit ratio' })
+      else if (!(c.hitRatio >= 0 && c.hitRatio <= 1))
+        problems.push({ path: `${at}/hitRatio`, message: 'must be from 0 to 1' })
+    }
+    if (c.replicas !== undefined) {
+      if (c.type !== 'database') problems.push({ path: `${at}/replicas`, message: 'only a database has replicas' })
+      else if (!Number.isInteger(c.replicas) || c.replicas < 0 || c.replicas > LIMITS.replicas) {
+        problems.push({ path: `${at}/replicas`, message: `must be an integer from 0 to ${LIMITS.replicas}` })
+      }
+    }
+  })
+
+  const clients = design.components.filter((c) => c.type === 'client')
+  if (clients.length === 0)
+    problems.push({ path: '/components', message: 'needs at least one client (the traffic source)' })
+
+  const seen = new Set<string>()
+  design.links.forEach((l, i) => {
+    const at = `/links/${i}`
+    if (!ids.has(l.from)) problems.push({ path: `${at}/from`, message: `links from unknown component "${l.from}"` })
+    if (!ids.has(l.to)) problems.push({ path: `${at}/to`, message: `links to unknown component "${l.to}"` })
+    if (l.from === l.to) problems.push({ path: at, message: 'a component cannot link to itself' })
+    if (!(l.share > 0 && l.share <= 1))
+      problems.push({ path: `${at}/share`, message: 'must be greater than 0 and at most 1' })
+    if (l.traffic !== undefined && !(TrafficClasses as readonly string[]).includes(l.traffic)) {
+      problems.push({ path: `${at}/traffic`, message: `one of ${TrafficClasses.join(', ')}` })
+    }
+    const key = `${l.from}->${l.to}:${l.traffic ?? 'both'}`
+    if (seen.has(key)) problems.push({ path: at, message: `duplicate link ${l.from} → ${l.to}` })
+    seen.add(key)
+    const target = design.components[ids.get(l.to) ?? -1]
+    if (target?.type === 'client')
+      problems.push({ path: `${at}/to`, message: 'a client only sends traffic; nothing links to it' })
+  })
+
+  if (problems.length === 0) problems.push(...cycleProblems(design))
+  if (problems.length === 0) {
+    try {
+      propagate(design, DEFAULT_TRAFFIC)
+    } catch (err) {
+      if (!(err instanceof DivergentDesignError)) throw err
+      problems.push({ path: '/links', message: `cycle with no exit: ${err.message}` })
+    }
+  }
+  return problems
+}
+
+/**
+ * A cycle is allowed only while requests can leave it: a strongly connected group with no
+ * link out of it, or whose loop passes on everything it receives, would keep traffic forever.
+ */
+function cycleProblems(design: Design): Problem[] {
+  const out = new Map<string, { to: string; share: number }[]>()
+  for (const c of design.components) out.set(c.id, [])
+  for (const l of design.links) out.get(l.from)?.push({ to: l.to, share: l.share })
+
+  // Tarjan's strongly connected components, iteratively.
+  let index = 0
+  const idx = new Map<string, number>()
+  const low = new Map<string, number>()
+  const onStack = new Set<string>()
+  const stack: string[] = []
+  const groups: string[][] = []
+  for (const start of out.keys()) {
+    if (idx.has(start)) continue
+    const work: { node: string; edge: number }[] = [{ node: start, edge: 0 }]
+    idx.set(start, index)
+    low.set(start, index++)
+    stack.push(start)
+    onStack.add(start)
+    while (work.length > 0) {
+      const frame = work[work.length - 1]
+      const edges = out.get(frame.node) ?? []
+      if (frame.edge < edges.length) {
+        const next = edges[frame.edge++].to
+        if (!idx.has(next)) {
+          idx.set(next, index)
+          low.set(next, index++)
+          stack.push(next)
+          onStack.add(next)
+          work.push({ node: next, edge: 0 })
+        } else if (onStack.has(next)) {
+          low.set(frame.node, Math.min(low.get(frame.node) as number, idx.get(next) as number))
+        }
+        continue
+      }
+      work.pop()
+      if (work.length > 0) {
+        const parent = work[work.length - 1].node
+        low.set(parent, Math.min(low.get(parent) as number, low.get(frame.node) as number))
+      }
+      if (low.get(frame.node) === idx.get(frame.node)) {
+        const group: string[] = []
+        let member: string
+        do {
+          member = stack.pop() as string
+          onStack.delete(member)
+          group.push(member)
+        } while (member !== frame.node)
+        if (group.length > 1) groups.push(group)
+      }
+    }
+  }
+
+  const problems: Problem[] = []
+  for (const group of groups) {
+    const inside = new Set(group)
+    const exits = group.some((id) => (out.get(id) ?? []).some((e) => !inside.has(e.to)))
+    // Traffic also leaves where a component passes on less than all of it (share < 1 around the loop).
+    const attenuates = group.some((id) => {
+      const internal = (out.get(id) ?? []).filter((e) => inside.has(e.to))
+      return internal.reduce((sum, e) => sum + e.share, 0) < 1
+    })
+    if (!exits && !attenuates) {
+      problems.push({ path: '/links', message: `cycle with no exit: ${group.sort().join(' → ')}` })
+    }
+  }
+  return problems
+}

@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { enqueueJob } from '../../../jobs/telemetry.ts'
+import { Conflict, FeatureDisabled, NotFound } from '../../errors.ts'
+import { errorResponses, IdParams, Uuid } from '../schemas.ts'
+import { ownedWorkspace } from '../workspaces/index.ts'
+
+const Format = Type.Union([Type.Literal('markdown'), Type.Literal('json'), Type.Literal('html')])
+const Export = Type.Object(
+  {
+    id: Uuid,
+    workspaceId: Uuid,
+    format: Format,
+    status: Type.Union([
+      Type.Literal('queued'),
+      Type.Literal('running'),
+      Type.Literal('completed'),
+      Type.Literal('failed')
+    ]),
+    filename: Type.Union([Type.String(), Type.Null()]),
+    contentType: Type.Union([Type.String(), Type.Null()]),
+    error: Type.Union([Type.String(), Type.Null()]),
+    createdAt: Type.String({ format: 'date-time' }),
+    completedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
+  },
+  { additionalProperties: false }
+)
+
+const OWNERSHIP = 'the export must belong to the caller, else 404'
+
+const exportRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  const sql = fastify.sql
+
+  fastify.post(
+    '/workspaces/:id/exports',
+    {
+      config: {
+        auth: 'user',
+        ownership: 'the workspace must belong to the caller, else 404',
+        audit: { action: 'export.create', resourceType: 'export' }
+      },
+      schema: {
+        tags: ['exports'],
+        params: IdParams,
+        body: Type.Object({ format: Format }, { additionalProperties: false }),
+        response: {
+          202: Type.Object({ id: Uuid, status: Type.Literal('queued') }, { additionalProperties: false }),
+          ...errorResponses(400, 401, 404, 413, 415, 429, 503)
+        }
+      }
+    },
+    async (request, reply) => {
+      if (!fastify.config.flags.EXPORTS) throw new FeatureDisabled('Exporting')
+      const id = randomUUID()
+      await sql.begin(async (tx) => {
+        const workspace = await ownedWorkspace(tx, request, request.params.id)
+        await Promise.all([
+          tx`insert into app.report_exports ${tx({ id, workspace_id: workspace.id, owner_id: workspace.owner_id, format: request.body.format })}`,
+          request.audit(tx, {
+            resourceId: id,
+            statusCode: 202,
+            changes: { workspaceId: workspace.id, format: request.body.format }
+          }),
+          enqueueJob(fastify.boss, tx, 'export', { exportId: id }, request.id, { id })
+        ])
+      })
+      return reply.code(202).send({ id, status: 'queued' as const })
+    }
+  )
+
+  fastify.get(
+    '/exports/:id',
+    {
+      config: { auth: 'user', ownership: OWNERSHIP },
+      schema: { tags: ['exports'], params: IdParams, response: { 200: Export, ...errorResponses(400, 401, 404, 429) } }
+    },
+    async (request) => {
+      const [row] = await sql`
+        select id, workspace_id, format, status, filename, content_type, error, created_at, completed_at
+        from app.report_exports
+        where id = ${request.params.id}
+          and owner_id = ${request.user?.id as string}
+      `
+      if (!row) throw new NotFound('Export')
+      return {
+        id: row.id,
+        workspaceId: row.workspace_id,
+        format: row.format,
+        status: row.status,
+        filename: row.filename,
+        contentType: row.content_type,
+        error: row.error,
+        createdAt: row.created_at.toISOString(),
+        completedAt: row.completed_at?.toISOString() ?? null
+      }
+    }
+  )
+
+  fastify.get(
+    '/exports/:id/content',
+    {
+      config: { auth: 'user', ownership: OWNERSHIP },
+      schema: {
+        tags: ['exports'],
+        params: IdParams,
+        response: {
+          200: Type.String({ description: 'the report, in its own content type' }),
+          ...errorResponses(400, 401, 404, 409, 429)
+        }
+      }
+    },
+    async (request, reply) => {
+      const [row] = await sql<{ status: string; content: string | null; content_type: string; filename: string }[]>`
+        select status, content, content_type, filename
+        from app.report_exports
+        where id = ${request.params.id}
+          and owner_id = ${request.user?.id as string}
+      `
+      if (!row) throw new NotFound('Export')
+      if (row.status !== 'completed' || row.content === null)
+        throw new Conflict(`The export is ${row.status}; fetch it once completed`)
+      reply.header('content-type', row.content_type)
+      reply.header('content-disposition', `attachment; filename="${row.filename}"`)
+      // The HTML report is a document of its own: it may style itself but still runs no script.
+      if (row.content_type.startsWith('text/html')) {
+        reply.header(
+          'content-security-policy',
+          "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
+        )
+      }
+      return reply.send(row.content)
+    }
+  )
+}
+
+export default exportRoutes

@@ -1,0 +1,127 @@
+import { Type } from 'typebox'
+import { ComponentTypes, LIMITS, TrafficClasses } from '../../domain/model.ts'
+import { Uuid } from '../schemas.ts'
+
+// Shape and bounds only; the semantic checks (ids, links, cycles) answer 422 with every problem.
+export const ComponentSchema = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: LIMITS.idLength }),
+    type: Type.String({ maxLength: 40 }),
+    name: Type.Optional(Type.String({ maxLength: LIMITS.nameLength })),
+    instances: Type.Number(),
+    concurrency: Type.Number(),
+    serviceTimeMs: Type.Number(),
+    hitRatio: Type.Optional(Type.Number()),
+    replicas: Type.Optional(Type.Number())
+  },
+  { additionalProperties: false }
+)
+
+export const LinkSchema = Type.Object(
+  {
+    from: Type.String({ minLength: 1, maxLength: LIMITS.idLength }),
+    to: Type.String({ minLength: 1, maxLength: LIMITS.idLength }),
+    share: Type.Number(),
+    traffic: Type.Optional(Type.String({ maxLength: 10 }))
+  },
+  { additionalProperties: false }
+)
+
+export const DesignSchema = Type.Object(
+  {
+    components: Type.Array(ComponentSchema, { maxItems: LIMITS.components }),
+    links: Type.Array(LinkSchema, { maxItems: LIMITS.links })
+  },
+  { additionalProperties: false }
+)
+
+export const Name = Type.String({ minLength: 1, maxLength: 120, pattern: '\\S' })
+export const Description = Type.String({ maxLength: 2000 })
+
+export const Workspace = Type.Object(
+  {
+    id: Uuid,
+    name: Type.String(),
+    description: Type.String(),
+    design: DesignSchema,
+    version: Type.Integer(),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' })
+  },
+  { additionalProperties: false }
+)
+
+export const WorkspaceSummary = Type.Object(
+  {
+    id: Uuid,
+    name: Type.String(),
+    description: Type.String(),
+    version: Type.Integer(),
+    components: Type.Integer(),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' })
+  },
+  { additionalProperties: false }
+)
+
+export const TrafficProfileSchema = Type.Object(
+  {
+    peakRps: Type.Number({ exclusiveMinimum: 0, maximum: LIMITS.peakRps }),
+    readRatio: Type.Number({ minimum: 0, maximum: 1 }),
+    payloadKb: Type.Number({ minimum: 0, maximum: 1_048_576 }),
+    latencySloMs: Type.Number({ exclusiveMinimum: 0, maximum: 3_600_000 })
+  },
+  { additionalProperties: false }
+)
+
+export const TrafficProfileResponse = Type.Object(
+  {
+    workspaceId: Uuid,
+    ...TrafficProfileSchema.properties,
+    version: Type.Integer(),
+    updatedAt: Type.String({ format: 'date-time' })
+  },
+  { additionalProperties: false }
+)
+
+export const InvalidDesign = Type.Object(
+  {
+    statusCode: Type.Literal(422),
+    code: Type.Literal('APP_ERR_INVALID_DESIGN'),
+    error: Type.String(),
+    message: Type.String(),
+    requestId: Type.String(),
+    problems: Type.Array(Type.Object({ path: Type.String(), message: Type.String() }, { additionalProperties: false }))
+  },
+  { additionalProperties: false }
+)
+
+export const VersionConflict = Type.Object(
+  {
+    statusCode: Type.Literal(409),
+    code: Type.Literal('APP_ERR_VERSION_CONFLICT'),
+    error: Type.String(),
+    message: Type.String(),
+    requestId: Type.String(),
+    currentVersion: Type.Integer()
+  },
+  { additionalProperties: false }
+)
+
+export const Cursor = Type.String({ maxLength: 200, pattern: '^[A-Za-z0-9_-]+$' })
+export const ListQuery = Type.Object(
+  { cursor: Type.Optional(Cursor), limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }) },
+  { additionalProperties: false }
+)
+
+/** Keyset cursor over (created_at desc, id desc). */
+export function encodeCursor(createdAt: Date, id: string): string {
+  return Buffer.from(`${createdAt.toISOString()}|${id}`).toString('base64url')
+}
+
+export function decodeCursor(cursor: string): { createdAt: Date; id: string } | null {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|')
+  const createdAt = new Date(at)
+  if (Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id ?? '')) return null
+  return { createdAt, id }
+}
