@@ -38,6 +38,8 @@ export interface AuthPluginOptions {
   accessTtlSeconds: number
   /** Development only (config refuses it in production): every request is this user. */
   bypassUser?: AuthUser | null
+  /** Routes registered by third-party plugins under these prefixes (the docs UI) are public. */
+  publicPrefixes?: readonly string[]
 }
 
 const ISSUER = 'system-design-coach'
@@ -104,6 +106,9 @@ async function authPlugin(fastify: FastifyInstance, opts: AuthPluginOptions) {
     if (route.method === 'OPTIONS' && route.url.endsWith('*')) {
       route.config = { ...route.config, auth: 'public' }
       return
+    }
+    if (opts.publicPrefixes?.some((prefix) => route.url === prefix || route.url.startsWith(`${prefix}/`))) {
+      route.config = { ...route.config, auth: route.config?.auth ?? 'public' }
     }
     const level = route.config?.auth
     if (!level || !(AuthLevels as readonly string[]).includes(level)) {

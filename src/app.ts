@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController
 import auditPlugin from '../plugins/audit.ts'
 import authPlugin, { type AuthUser } from '../plugins/auth.ts'
 import dbPlugin from '../plugins/db.ts'
+import docsPlugin, { DOCS_PREFIX } from '../plugins/docs.ts'
 import metricsPlugin from '../plugins/metrics.ts'
 import queuePlugin from '../plugins/queue.ts'
 import rateLimitPlugin from '../plugins/rate-limit.ts'
@@ -139,20 +140,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.decorate('redisStatus', null)
   app.decorate('clock', options.clock ?? (() => new Date()))
   app.decorate('securityCounters', { lockouts: 0, refreshReuse: 0 })
-  app.decorate('routeTable', [])
-  app.addHook('onRoute', function recordRoute(route) {
-    for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
-      // HEAD routes mirror their GET (Fastify adds them); the GET row speaks for both.
-      if (method === 'HEAD') continue
-      app.routeTable.push({
-        method,
-        url: route.url,
-        auth: route.config?.auth,
-        ownership: route.config?.ownership,
-        audit: route.config?.audit
-      })
-    }
-  })
   app.setErrorHandler(errorHandler)
 
   await app.register(requestContextPlugin)
@@ -184,6 +171,29 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   })
   await app.register(queuePlugin)
   await app.register(telemetryPlugin, { sampleRate: config.requestTelemetrySampleRate })
+  await app.register(authPlugin, {
+    secret: config.jwt.secret,
+    previousSecrets: config.jwt.previousSecrets,
+    accessTtlSeconds: config.jwt.accessTtlSeconds,
+    bypassUser: config.bypassAuth ? DEV_USER : null,
+    publicPrefixes: [DOCS_PREFIX]
+  })
+  await app.register(auditPlugin)
+  app.decorate('routeTable', [])
+  // Added after the auth plugin, so each row shows the declaration that plugin settled.
+  app.addHook('onRoute', function recordRoute(route) {
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
+      // HEAD routes mirror their GET (Fastify adds them); the GET row speaks for both.
+      if (method === 'HEAD') continue
+      app.routeTable.push({
+        method,
+        url: route.url,
+        auth: route.config?.auth,
+        ownership: route.config?.ownership,
+        audit: route.config?.audit
+      })
+    }
+  })
   if (config.metrics.enabled) {
     await app.register(metricsPlugin, {
       guard: config.metrics.guard,
@@ -191,13 +201,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       allowlist: config.metrics.allowlist
     })
   }
-  await app.register(authPlugin, {
-    secret: config.jwt.secret,
-    previousSecrets: config.jwt.previousSecrets,
-    accessTtlSeconds: config.jwt.accessTtlSeconds,
-    bypassUser: config.bypassAuth ? DEV_USER : null
-  })
-  await app.register(auditPlugin)
+  await app.register(docsPlugin, { uiEnabled: config.docsEnabled, version: VERSION })
   if (config.bypassAuth) {
     await app.sql`
       insert into app.users (id, email, email_normalized, display_name, password_hash, role)

@@ -169,9 +169,9 @@ commands['audit:verify'] = async (url) => {
 
 commands['docs:authz'] = async (url) => {
   const { buildApp } = await import('./app.ts')
-  const { renderAuthzMatrix } = await import('./docs.ts')
+  const { MATRIX_ENV, renderAuthzMatrix } = await import('./docs.ts')
   const { writeFile } = await import('node:fs/promises')
-  const app = await buildApp(loadConfigOrExit({ ...process.env, LOG_LEVEL: 'warn' }), { databaseUrl: url })
+  const app = await buildApp(loadConfigOrExit({ ...process.env, ...MATRIX_ENV }), { databaseUrl: url })
   try {
     await app.ready()
     const target = new URL('../docs/authz-matrix.md', import.meta.url)

@@ -48,6 +48,8 @@ export interface Config {
     readonly allowlist: readonly string[]
   }
   readonly bypassAuth: boolean
+  /** Swagger UI at /docs; /openapi.json is always served. */
+  readonly docsEnabled: boolean
   readonly shutdownTimeoutMs: number
   readonly shutdownDrainMs: number
   readonly logLevel: LogLevel
@@ -266,6 +268,7 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
       allowlist: cidrs('METRICS_GUARD_ALLOWLIST')
     },
     bypassAuth: bool('BYPASS_AUTH', false),
+    docsEnabled: bool('DOCS_ENABLED', env_ === 'development'),
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 30000, 100, 600000),
     shutdownDrainMs: int('SHUTDOWN_DRAIN_MS', isProduction ? 5000 : 250, 0, 120000),
     logLevel: oneOf('LOG_LEVEL', LogLevels, env_ === 'test' ? 'silent' : 'info'),

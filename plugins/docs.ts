@@ -1,0 +1,52 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+
+export const DOCS_PREFIX = '/docs'
+
+export interface DocsPluginOptions {
+  uiEnabled: boolean
+  version: string
+}
+
+/** The OpenAPI document from the route schemas at /openapi.json; Swagger UI at /docs when enabled. */
+async function docsPlugin(fastify: FastifyInstance, opts: DocsPluginOptions) {
+  if (typeof opts.version !== 'string') throw new Error('docs plugin: version is required')
+  await fastify.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'System Design Coach API',
+        version: opts.version,
+        description: 'Practise system design: workspaces, traffic profiles, simulations, grades and report exports.'
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearer: [] }]
+    },
+    hideUntagged: false
+  })
+  if (opts.uiEnabled) {
+    await fastify.register(swaggerUi, {
+      routePrefix: DOCS_PREFIX,
+      uiConfig: { validatorUrl: null },
+      // Only the relaxations Swagger UI needs: its own scripts and styles, by hash; still no framing.
+      staticCSP: true,
+      transformStaticCSP: (header) =>
+        header
+          .replace("frame-ancestors 'self'", "frame-ancestors 'none'")
+          .replace(' validator.swagger.io', '')
+          .replace(/ ?upgrade-insecure-requests;/, '')
+    })
+  }
+  fastify.get(
+    '/openapi.json',
+    { config: { auth: 'public' }, schema: { hide: true } },
+    async function openapi(_request, reply) {
+      reply.header('cache-control', 'no-cache')
+      return fastify.swagger()
+    }
+  )
+}
+
+export default fp(docsPlugin, { name: 'docs', fastify: '5.x' })
