@@ -60,13 +60,16 @@ export interface BossOptions {
   /** The worker runs supervision, maintenance and schedules; the api only sends. */
   role: 'api' | 'worker' | 'cli'
   onError: (err: Error) => void
+  /** How often the worker's supervisor fails jobs whose heartbeat or expiry ran out. */
+  superviseIntervalSeconds?: number
 }
 
-export function createBoss(sql: Sql, { role, onError }: BossOptions): PgBoss {
+export function createBoss(sql: Sql, { role, onError, superviseIntervalSeconds = 15 }: BossOptions): PgBoss {
   const boss = new PgBoss({
     db: fromPostgresJs(sql),
     schema: 'pgboss',
     supervise: role === 'worker',
+    superviseIntervalSeconds,
     schedule: role === 'worker',
     migrate: true,
     useListenNotify: role === 'worker'

@@ -17,7 +17,9 @@ export const queue: QueueDefinition = {
     expireInSeconds: 120,
     deadLetter: 'export_dead',
     // Workers wake on NOTIFY instead of waiting out a polling interval.
-    notify: true
+    notify: true,
+    // A worker that dies mid-job stops its heartbeat; the supervisor then hands the job on.
+    heartbeatSeconds: 10
   }
 }
 

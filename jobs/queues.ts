@@ -17,5 +17,8 @@ export async function createQueues(boss: import('pg-boss').PgBoss): Promise<void
   for (const queue of QUEUES) {
     if (queue.options.deadLetter) await boss.createQueue(queue.options.deadLetter, { retentionSeconds: 30 * 86400 })
     await boss.createQueue(queue.name, queue.options)
+    // createQueue leaves an existing queue as it was: bring its options in line with the code.
+    const { policy: _policy, heartbeatSeconds: _heartbeat, ...updatable } = queue.options
+    await boss.updateQueue(queue.name, updatable)
   }
 }

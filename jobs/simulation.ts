@@ -16,7 +16,9 @@ export const queue: QueueDefinition = {
     expireInSeconds: 300,
     deadLetter: 'simulation_dead',
     // Workers wake on NOTIFY instead of waiting out a polling interval.
-    notify: true
+    notify: true,
+    // A worker that dies mid-job stops its heartbeat; the supervisor then hands the job on.
+    heartbeatSeconds: 10
   }
 }
 

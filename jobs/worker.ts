@@ -29,7 +29,11 @@ if (unknown.length > 0) {
 
 const { url, embedded } = await resolveDatabase(config, (msg) => log.info(msg))
 const sql = createSql(url, { max: config.databasePoolMax, applicationName: 'sdc-worker' })
-const boss = createBoss(sql, { role: 'worker', onError: (err) => log.error({ err }, 'queue error') })
+const boss = createBoss(sql, {
+  role: 'worker',
+  onError: (err) => log.error({ err }, 'queue error'),
+  superviseIntervalSeconds: config.workerSuperviseIntervalSeconds
+})
 await boss.start()
 await createQueues(boss)
 

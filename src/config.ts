@@ -52,6 +52,7 @@ export interface Config {
   readonly docsEnabled: boolean
   readonly shutdownTimeoutMs: number
   readonly shutdownDrainMs: number
+  readonly workerSuperviseIntervalSeconds: number
   readonly logLevel: LogLevel
   readonly flags: Readonly<Record<string, boolean>>
 }
@@ -270,6 +271,7 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     bypassAuth: bool('BYPASS_AUTH', false),
     docsEnabled: bool('DOCS_ENABLED', env_ === 'development'),
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 30000, 100, 600000),
+    workerSuperviseIntervalSeconds: int('WORKER_SUPERVISE_INTERVAL_SECONDS', 15, 1, 3600),
     shutdownDrainMs: int('SHUTDOWN_DRAIN_MS', isProduction ? 5000 : 250, 0, 120000),
     logLevel: oneOf('LOG_LEVEL', LogLevels, env_ === 'test' ? 'silent' : 'info'),
     flags

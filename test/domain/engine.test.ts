@@ -1,0 +1,149 @@
+import t, { type Test } from 'tap'
+import { analyticMeanLatencyMs, propagate, simulate } from '../../src/domain/engine.ts'
+import type { Design, TrafficProfile } from '../../src/domain/model.ts'
+import { erlangC, stationFigures } from '../../src/domain/queueing.ts'
+import { SAMPLE_DESIGN } from '../helpers/designs.ts'
+
+const traffic = (peakRps: number, readRatio = 0.8): TrafficProfile => ({ peakRps, readRatio, payloadKb: 4, latencySloMs: 300 })
+
+/** users → one station with c servers. */
+const single = (servers: number, serviceTimeMs: number): Design => ({
+  components: [
+    { id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1 },
+    { id: 'svc', type: 'service', instances: 1, concurrency: servers, serviceTimeMs }
+  ],
+  links: [{ from: 'users', to: 'svc', share: 1 }]
+})
+
+const close = (t: Test, actual: number, expected: number, tolerance: number, msg: string) =>
+  t.ok(Math.abs(actual - expected) <= tolerance * Math.abs(expected), `${msg}: ${actual} ≈ ${expected} (±${tolerance * 100}%)`)
+
+/** Erlang C from its textbook sum formula, independent of the recursion under test. */
+function erlangCBySum(c: number, a: number): number {
+  let sum = 0
+  let term = 1
+  for (let k = 0; k < c; k++) {
+    if (k > 0) term *= a / k
+    sum += term
+  }
+  const top = term * (a / c) * (c / (c - a))
+  return top / (sum + top)
+}
+
+t.test('M/M/1: mean sojourn 1/(μ−λ) and p95 ln(20)/(μ−λ)', async (t) => {
+  for (const [lambda, serviceMs] of [
+    [50, 10],
+    [90, 10],
+    [10, 50]
+  ]) {
+    const mu = 1000 / serviceMs
+    const f = stationFigures(lambda, 1, serviceMs)
+    close(t, f.meanSojournMs, (1 / (mu - lambda)) * 1000, 1e-9, `mean at λ=${lambda}`)
+    close(t, f.p95SojournMs, (Math.log(20) / (mu - lambda)) * 1000, 1e-6, `p95 at λ=${lambda}`)
+  }
+})
+
+t.test('Erlang C matches published values and the sum formula', async (t) => {
+  close(t, erlangC(2, 1), 1 / 3, 1e-12, 'c=2, a=1')
+  close(t, erlangC(1, 0.7), 0.7, 1e-12, 'c=1: Pw = ρ')
+  // Published call-centre table: 10 agents, 8 Erlangs → about 40.9 % wait.
+  close(t, erlangC(10, 8), 0.4092, 0.001, 'c=10, a=8')
+  for (const [c, a] of [
+    [5, 3],
+    [20, 15],
+    [50, 49],
+    [100, 60]
+  ]) {
+    close(t, erlangC(c, a), erlangCBySum(c, a), 1e-9, `c=${c}, a=${a}`)
+  }
+})
+
+t.test("Little's law holds at every station", async (t) => {
+  for (const [lambda, c, serviceMs] of [
+    [30, 1, 20],
+    [300, 8, 20],
+    [900, 10, 10]
+  ]) {
+    const mu = 1000 / serviceMs
+    const rho = lambda / (c * mu)
+    const f = stationFigures(lambda, c, serviceMs)
+    // L = λW, and for M/M/c L = a + Pw·ρ/(1−ρ).
+    const inSystem = lambda / mu + (f.waitProbability * rho) / (1 - rho)
+    close(t, (lambda * f.meanSojournMs) / 1000, inSystem, 1e-9, `λ=${lambda}, c=${c}`)
+  }
+})
+
+t.test('utilisation rises monotonically with load', async (t) => {
+  let previous = -1
+  for (let rps = 50; rps <= 1000; rps += 50) {
+    const api = simulate(SAMPLE_DESIGN, traffic(rps), { samples: 200 }).components.find((c) => c.id === 'api')
+    t.ok((api?.utilization ?? -1) > previous, `at ${rps} rps`)
+    previous = api?.utilization ?? previous
+  }
+})
+
+t.test('maxSustainableRps is where the first station reaches ρ = 1', async (t) => {
+  const result = simulate(SAMPLE_DESIGN, traffic(400), { samples: 1000 })
+  const max = result.overall.maxSustainableRps
+  // api: 3 × 8 servers at 50/s each = 1200 rps, and every request passes it.
+  close(t, max, 1200, 1e-6, 'the api ceiling')
+  const atMax = simulate(SAMPLE_DESIGN, traffic(max), { samples: 1000 })
+  const busiest = Math.max(...atMax.components.map((c) => c.utilization))
+  close(t, busiest, 1, 1e-3, 'utilisation at the ceiling')
+  const below = simulate(SAMPLE_DESIGN, traffic(max * 0.99), { samples: 1000 })
+  t.ok(below.components.every((c) => !c.saturated), 'nothing saturates just below it')
+})
+
+t.test('the discrete-event mode agrees with the analytic mean within 5 %', async (t) => {
+  const designs: [string, Design, TrafficProfile][] = [
+    ['sample three-tier at 600 rps', SAMPLE_DESIGN, traffic(600)],
+    ['M/M/1 at ρ = 0.6', single(1, 10), traffic(60)],
+    ['M/M/4 at ρ = 0.75', single(4, 20), traffic(150)]
+  ]
+  for (const [name, design, profile] of designs) {
+    const analytic = analyticMeanLatencyMs(design, profile)
+    const des = simulate(design, profile, { mode: 'discrete-event', seed: 42, samples: 60_000 })
+    close(t, des.overall.meanLatencyMs, analytic, 0.05, name)
+    const mc = simulate(design, profile, { seed: 42, samples: 40_000 })
+    close(t, mc.overall.meanLatencyMs, analytic, 0.05, `${name} (Monte-Carlo)`)
+  }
+})
+
+t.test('saturated designs report saturation and an error rate, never NaN or Infinity', async (t) => {
+  const result = simulate(SAMPLE_DESIGN, traffic(5000), { samples: 5000 })
+  const api = result.components.find((c) => c.id === 'api')
+  t.equal(api?.saturated, true)
+  t.ok(result.overall.errorRate > 0.5, `error rate ${result.overall.errorRate}`)
+  // (5000 − 1200) / 5000 of requests are shed at the api.
+  close(t, result.overall.errorRate, 3800 / 5000, 0.05, 'shed fraction')
+  const text = JSON.stringify(result)
+  t.notMatch(text, /NaN|Infinity|null,"p|undefined/)
+  const walk = (v: unknown): boolean =>
+    typeof v === 'number' ? Number.isFinite(v) : v && typeof v === 'object' ? Object.values(v).every(walk) : true
+  t.ok(walk(result), 'every number is finite')
+  t.throws(() => simulate(SAMPLE_DESIGN, traffic(5000), { mode: 'discrete-event' }), /stable design/)
+})
+
+t.test('same input and seed give identical output; another seed differs', async (t) => {
+  const a = simulate(SAMPLE_DESIGN, traffic(700), { seed: 7 })
+  const b = simulate(SAMPLE_DESIGN, traffic(700), { seed: 7 })
+  t.same(a, b)
+  const c = simulate(SAMPLE_DESIGN, traffic(700), { seed: 8 })
+  t.not(a.overall.p99, c.overall.p99)
+})
+
+t.test('propagation: caches absorb hits, replicas share reads, writes go to the primary', async (t) => {
+  const flows = propagate(SAMPLE_DESIGN, traffic(1000, 0.8))
+  close(t, flows.get('api')?.read ?? 0, 800, 1e-9, 'api reads')
+  close(t, flows.get('api')?.write ?? 0, 200, 1e-9, 'api writes')
+  close(t, flows.get('cache')?.read ?? 0, 800, 1e-9, 'cache sees every read')
+  t.equal(flows.get('cache')?.write, 0, 'writes bypass the cache')
+  const db = flows.get('db')
+  close(t, db?.read ?? 0, 160, 1e-9, 'db reads are the cache misses')
+  close(t, db?.write ?? 0, 200, 1e-9, 'db writes')
+  const result = simulate(SAMPLE_DESIGN, traffic(1000, 0.8), { samples: 100 })
+  const dbResult = result.components.find((c) => c.id === 'db')
+  // Primary: 200 writes + 80 reads over 10 servers at 125/s.
+  close(t, dbResult?.utilization ?? 0, 280 / 1250, 1e-3, 'primary utilisation')
+  t.same(result.overall.singlePointsOfFailure, [], 'every loaded component has a copy')
+})

@@ -1,0 +1,73 @@
+import t from 'tap'
+import { simulate } from '../../src/domain/engine.ts'
+import { grade } from '../../src/domain/grading.ts'
+import type { Design, TrafficProfile } from '../../src/domain/model.ts'
+import { renderReport, reportFilename } from '../../src/domain/report.ts'
+import { SAMPLE_DESIGN } from '../helpers/designs.ts'
+
+const traffic: TrafficProfile = { peakRps: 600, readRatio: 0.8, payloadKb: 4, latencySloMs: 300 }
+
+t.test('grading: a sound design scores full marks, each item explained', async (t) => {
+  const result = simulate(SAMPLE_DESIGN, traffic, { seed: 1 })
+  const g = grade(SAMPLE_DESIGN, traffic, result)
+  t.equal(g.items.length, 6)
+  t.equal(g.score, 100, JSON.stringify(g.items.filter((i) => !i.passed)))
+  for (const item of g.items) {
+    t.ok(item.finding.length > 10 && item.suggestion.length > 10, `${item.id} explains itself`)
+  }
+})
+
+t.test('grading: a weak design loses the points it deserves to lose', async (t) => {
+  const weak: Design = {
+    components: [
+      { id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1 },
+      { id: 'api', type: 'service', instances: 1, concurrency: 4, serviceTimeMs: 20 },
+      { id: 'db', type: 'database', instances: 1, concurrency: 4, serviceTimeMs: 10 }
+    ],
+    links: [
+      { from: 'users', to: 'api', share: 1 },
+      { from: 'api', to: 'db', share: 1 }
+    ]
+  }
+  const g = grade(weak, traffic, simulate(weak, traffic, { seed: 1 }))
+  const failed = g.items.filter((i) => !i.passed).map((i) => i.id)
+  t.same(failed.sort(), ['cache_for_reads', 'capacity_headroom', 'database_redundancy', 'latency_slo', 'no_single_point_of_failure', 'zero_errors'])
+  t.equal(g.score, 0)
+  const headroom = g.items.find((i) => i.id === 'capacity_headroom')
+  t.match(headroom?.suggestion, /give api \d+ instances \(now 1\)/)
+})
+
+t.test('reports in each format', async (t) => {
+  const result = simulate(SAMPLE_DESIGN, traffic, { seed: 1 })
+  const input = {
+    workspace: { id: 'w1', name: 'Shop <checkout> & "cart"', description: 'Three tiers', version: 3 },
+    design: SAMPLE_DESIGN,
+    traffic,
+    simulation: { id: 's1', createdAt: '2026-01-01T00:00:00.000Z', result },
+    grade: { id: 'g1', ...grade(SAMPLE_DESIGN, traffic, result) },
+    generatedAt: '2026-01-02T00:00:00.000Z'
+  }
+  const json = renderReport('json', input)
+  t.equal(json.contentType, 'application/json; charset=utf-8')
+  t.same(JSON.parse(json.content).simulation.result.overall, result.overall)
+
+  const md = renderReport('markdown', input)
+  t.equal(md.contentType, 'text/markdown; charset=utf-8')
+  t.match(md.content, /^# Shop \\<checkout\\> & "cart" — system design report/)
+  t.match(md.content, /\| api \| 600 \| 50\.0% \|/)
+  t.match(md.content, /## Grade: 100\/100/)
+
+  const html = renderReport('html', input)
+  t.equal(html.contentType, 'text/html; charset=utf-8')
+  t.match(html.content, /<svg [^>]*aria-label="Utilisation per component"/)
+  t.match(html.content, /<svg [^>]*aria-label="Latency percentiles"/)
+  t.match(html.content, /<rect [^>]*><title>api: 50\.0%<\/title><\/rect>/)
+  t.match(html.content, /Shop &lt;checkout&gt; &amp; &quot;cart&quot;/)
+  t.notMatch(html.content, /<checkout>/, 'names are escaped')
+  t.notMatch(html.content, /<script/i)
+
+  const empty = renderReport('markdown', { ...input, simulation: null, grade: null })
+  t.match(empty.content, /No completed simulation yet/)
+  t.equal(reportFilename('Shop <checkout> & "cart"', 'html'), 'Shop-checkout-cart-report.html')
+  t.equal(reportFilename('🚀', 'md'), 'workspace-report.md')
+})
