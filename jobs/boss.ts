@@ -70,6 +70,8 @@ export function createBoss(sql: Sql, { role, onError, superviseIntervalSeconds =
     schema: 'pgboss',
     supervise: role === 'worker',
     superviseIntervalSeconds,
+    // Expiry and heartbeat failures are checked per queue no more often than this.
+    monitorIntervalSeconds: superviseIntervalSeconds,
     schedule: role === 'worker',
     migrate: true,
     useListenNotify: role === 'worker'

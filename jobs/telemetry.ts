@@ -99,40 +99,45 @@ export function withJobTelemetry<T extends Traced>(
         request_id: requestIdOf(job)
       }))
     )
-    const outcomes = await Promise.all(
-      jobs.map(async (job): Promise<{ result: JobResult; row: LifecycleRow }> => {
-        const started = performance.now()
-        const base = { queue, job_id: job.id, attempt: job.retryCount + 1, request_id: requestIdOf(job) }
-        try {
-          const output = await handle(job)
-          const duration_ms = performance.now() - started
-          return {
-            result: { id: job.id, status: 'completed', output: output as object },
-            row: { ...base, event: 'completed', duration_ms, error_message: null }
-          }
-        } catch (err) {
-          const error = err as Error
-          hooks.onError?.(error, job)
-          const duration_ms = performance.now() - started
-          const permanent = error instanceof PermanentJobError
-          const willRetry = !permanent && job.retryCount < job.retryLimit
-          if (!willRetry) await hooks.onFinalFailure?.(error, job).catch((e: Error) => hooks.onError?.(e, job))
-          return {
-            result: {
-              id: job.id,
-              status: permanent ? 'deadletter' : 'failed',
-              output: { message: error.message, name: error.name }
-            },
-            row: {
-              ...base,
-              event: willRetry ? 'retry' : 'failed',
-              duration_ms,
-              error_message: error.message.slice(0, 1000)
-            }
+    const runOne = async (job: JobWithMetadata<T>): Promise<{ result: JobResult; row: LifecycleRow }> => {
+      const started = performance.now()
+      const base = { queue, job_id: job.id, attempt: job.retryCount + 1, request_id: requestIdOf(job) }
+      try {
+        const output = await handle(job)
+        const duration_ms = performance.now() - started
+        return {
+          result: { id: job.id, status: 'completed', output: output as object },
+          row: { ...base, event: 'completed', duration_ms, error_message: null }
+        }
+      } catch (err) {
+        const error = err as Error
+        hooks.onError?.(error, job)
+        const duration_ms = performance.now() - started
+        const permanent = error instanceof PermanentJobError
+        const willRetry = !permanent && job.retryCount < job.retryLimit
+        if (!willRetry) await hooks.onFinalFailure?.(error, job).catch((e: Error) => hooks.onError?.(e, job))
+        return {
+          result: {
+            id: job.id,
+            status: permanent ? 'deadletter' : 'failed',
+            output: { message: error.message, name: error.name }
+          },
+          row: {
+            ...base,
+            event: willRetry ? 'retry' : 'failed',
+            duration_ms,
+            error_message: error.message.slice(0, 1000)
           }
         }
-      })
-    )
+      }
+    }
+    // One job at a time: handlers are mostly CPU-bound, and yielding between jobs keeps the
+    // event loop free for pg-boss's heartbeats on a long batch.
+    const outcomes: { result: JobResult; row: LifecycleRow }[] = []
+    for (const job of jobs) {
+      await new Promise((resolve) => setImmediate(resolve))
+      outcomes.push(await runOne(job))
+    }
     await insertLifecycle(
       sql,
       outcomes.map((o) => o.row)

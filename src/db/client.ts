@@ -9,6 +9,42 @@ export interface SqlOptions {
   applicationName?: string
 }
 
+/** Parses a one-dimensional Postgres array literal such as {a,"b c",NULL}. */
+export function parsePgArray(text: string): (string | null)[] {
+  const items: (string | null)[] = []
+  if (text.length < 2 || text === '{}') return items
+  let i = 1
+  while (i < text.length - 1) {
+    if (text[i] === '"') {
+      let value = ''
+      i++
+      while (text[i] !== '"') {
+        if (text[i] === '\\') i++
+        value += text[i++]
+      }
+      items.push(value)
+      i += 2
+    } else {
+      const end = text.indexOf(',', i)
+      const raw = text.slice(i, end === -1 ? text.length - 1 : end)
+      items.push(raw === 'NULL' ? null : raw)
+      i = end === -1 ? text.length : end + 1
+    }
+  }
+  return items
+}
+
+const numbers = (text: string) => parsePgArray(text).map((v) => (v === null ? null : Number(v)))
+// A value may already be a literal (pgArray at the call site) or a JS array.
+const serialize = (value: unknown) => (typeof value === 'string' ? value : pgArray(value as unknown[]))
+
+/** uuid[], text[], varchar[] and int[] results arrive as JS arrays (bigint[] as strings). */
+const ARRAY_TYPES = {
+  uuidArray: { to: 2951, from: [2951], serialize, parse: parsePgArray },
+  textArray: { to: 1009, from: [1009, 1015, 1016], serialize, parse: parsePgArray },
+  intArray: { to: 1007, from: [1005, 1007], serialize, parse: numbers }
+}
+
 /** One pool per process; the caller owns it and must `end()` it on shutdown. */
 export function createSql(url: string, options: SqlOptions = {}): Sql {
   return postgres(url, {
@@ -21,8 +57,10 @@ export function createSql(url: string, options: SqlOptions = {}): Sql {
     connection: { application_name: `${options.applicationName ?? 'sdc'}-${process.pid}` },
     // jsonb arrives parsed; bigint counts stay strings unless cast in SQL.
     transform: { undefined: null },
-    // Its start-up type query rejects unhandled when a new connection fails (porsager/postgres#679-style).
-    fetch_types: false
+    // Its start-up type query rejects unhandled when a new connection fails (porsager/postgres#1192),
+    // so array types are declared here instead of fetched.
+    fetch_types: false,
+    types: ARRAY_TYPES
   })
 }
 

@@ -4,7 +4,12 @@ import type { Design, TrafficProfile } from '../../src/domain/model.ts'
 import { erlangC, stationFigures } from '../../src/domain/queueing.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 
-const traffic = (peakRps: number, readRatio = 0.8): TrafficProfile => ({ peakRps, readRatio, payloadKb: 4, latencySloMs: 300 })
+const traffic = (peakRps: number, readRatio = 0.8): TrafficProfile => ({
+  peakRps,
+  readRatio,
+  payloadKb: 4,
+  latencySloMs: 300
+})
 
 /** users → one station with c servers. */
 const single = (servers: number, serviceTimeMs: number): Design => ({
@@ -16,7 +21,10 @@ const single = (servers: number, serviceTimeMs: number): Design => ({
 })
 
 const close = (t: Test, actual: number, expected: number, tolerance: number, msg: string) =>
-  t.ok(Math.abs(actual - expected) <= tolerance * Math.abs(expected), `${msg}: ${actual} ≈ ${expected} (±${tolerance * 100}%)`)
+  t.ok(
+    Math.abs(actual - expected) <= tolerance * Math.abs(expected),
+    `${msg}: ${actual} ≈ ${expected} (±${tolerance * 100}%)`
+  )
 
 /** Erlang C from its textbook sum formula, independent of the recursion under test. */
 function erlangCBySum(c: number, a: number): number {
@@ -91,7 +99,10 @@ t.test('maxSustainableRps is where the first station reaches ρ = 1', async (t) 
   const busiest = Math.max(...atMax.components.map((c) => c.utilization))
   close(t, busiest, 1, 1e-3, 'utilisation at the ceiling')
   const below = simulate(SAMPLE_DESIGN, traffic(max * 0.99), { samples: 1000 })
-  t.ok(below.components.every((c) => !c.saturated), 'nothing saturates just below it')
+  t.ok(
+    below.components.every((c) => !c.saturated),
+    'nothing saturates just below it'
+  )
 })
 
 t.test('the discrete-event mode agrees with the analytic mean within 5 %', async (t) => {

@@ -31,7 +31,14 @@ t.test('grading: a weak design loses the points it deserves to lose', async (t) 
   }
   const g = grade(weak, traffic, simulate(weak, traffic, { seed: 1 }))
   const failed = g.items.filter((i) => !i.passed).map((i) => i.id)
-  t.same(failed.sort(), ['cache_for_reads', 'capacity_headroom', 'database_redundancy', 'latency_slo', 'no_single_point_of_failure', 'zero_errors'])
+  t.same(failed.sort(), [
+    'cache_for_reads',
+    'capacity_headroom',
+    'database_redundancy',
+    'latency_slo',
+    'no_single_point_of_failure',
+    'zero_errors'
+  ])
   t.equal(g.score, 0)
   const headroom = g.items.find((i) => i.id === 'capacity_headroom')
   t.match(headroom?.suggestion, /give api \d+ instances \(now 1\)/)

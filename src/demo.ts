@@ -1,0 +1,95 @@
+// `npm run demo [-- --url http://127.0.0.1:3000]`: walks a running service through the product.
+import { randomBytes } from 'node:crypto'
+import { parseArgs } from 'node:util'
+
+const { values } = parseArgs({ options: { url: { type: 'string', default: 'http://127.0.0.1:3000' } } })
+const base = (values.url as string).replace(/\/$/, '')
+const say = (text: string) => process.stdout.write(`${text}\n`)
+
+async function call(method: string, path: string, body?: unknown, token?: string): Promise<any> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(token ? { authorization: `Bearer ${token}` } : {})
+    },
+    body: body !== undefined ? JSON.stringify(body) : undefined
+  })
+  const text = await res.text()
+  if (!res.ok) throw new Error(`${method} ${path} → ${res.status}: ${text}`)
+  return res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text
+}
+
+async function until<T>(what: string, fetchOne: () => Promise<T & { status: string }>): Promise<T> {
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    const value = await fetchOne()
+    if (value.status === 'completed') return value
+    if (value.status === 'failed') throw new Error(`${what} failed: ${JSON.stringify(value)}`)
+    if (Date.now() > deadline) throw new Error(`${what} did not complete within 60 s: is the worker running?`)
+    await new Promise((r) => setTimeout(r, 250))
+  }
+}
+
+const email = `demo-${randomBytes(4).toString('hex')}@example.com`
+const password = `demo-${randomBytes(12).toString('hex')}`
+say(`System Design Coach demo against ${base}`)
+await call('GET', '/health/ready')
+await call('POST', '/auth/register', { email, password, displayName: 'Demo learner' })
+const { accessToken } = await call('POST', '/auth/login', { email, password })
+say(`1. registered and logged in as ${email}`)
+
+const design = {
+  components: [
+    { id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1 },
+    { id: 'lb', type: 'load_balancer', instances: 2, concurrency: 500, serviceTimeMs: 0.5 },
+    { id: 'api', type: 'service', instances: 3, concurrency: 8, serviceTimeMs: 20 },
+    { id: 'cache', type: 'cache', instances: 2, concurrency: 50, serviceTimeMs: 1, hitRatio: 0.8 },
+    { id: 'db', type: 'database', instances: 1, concurrency: 10, serviceTimeMs: 8, replicas: 1 }
+  ],
+  links: [
+    { from: 'users', to: 'lb', share: 1 },
+    { from: 'lb', to: 'api', share: 1 },
+    { from: 'api', to: 'cache', share: 1, traffic: 'read' },
+    { from: 'cache', to: 'db', share: 1, traffic: 'read' },
+    { from: 'api', to: 'db', share: 1, traffic: 'write' }
+  ]
+}
+const workspace = await call(
+  'POST',
+  '/workspaces',
+  { name: 'Three-tier web shop', description: 'Load balancer, API, cache and a replicated database', design },
+  accessToken
+)
+await call(
+  'PATCH',
+  `/workspaces/${workspace.id}/traffic-profile`,
+  { version: 1, peakRps: 900, readRatio: 0.8 },
+  accessToken
+)
+say(`2. created workspace ${workspace.id} (5 components) at 900 rps peak, 80 % reads`)
+
+const run = await call('POST', `/workspaces/${workspace.id}/simulations`, { seed: 42 }, accessToken)
+const sim = await until('the simulation', () => call('GET', `/simulations/${run.id}`, undefined, accessToken))
+const o = sim.result.overall
+say(
+  `3. simulated: p50 ${o.p50} ms, p95 ${o.p95} ms, p99 ${o.p99} ms, ${o.throughputRps} rps, errors ${(o.errorRate * 100).toFixed(2)} %`
+)
+say(`   bottleneck ${o.bottleneck}; sustainable up to ${o.maxSustainableRps} rps`)
+for (const c of sim.result.components) {
+  const bar = '█'.repeat(Math.min(40, Math.round(c.utilization * 40)))
+  say(`   ${c.id.padEnd(6)} ${(c.utilization * 100).toFixed(1).padStart(5)} % ${bar}`)
+}
+
+const gradeJob = await call('POST', `/simulations/${run.id}/grade`, {}, accessToken)
+const grade = await until('the grade', () => call('GET', `/grades/${gradeJob.id}`, undefined, accessToken))
+say(`4. graded: ${grade.score}/100`)
+for (const item of grade.items) say(`   ${item.passed ? '✓' : '✗'} ${item.title}: ${item.finding}`)
+
+const exportJob = await call('POST', `/workspaces/${workspace.id}/exports`, { format: 'html' }, accessToken)
+const exported = await until('the export', () => call('GET', `/exports/${exportJob.id}`, undefined, accessToken))
+const html = await call('GET', `/exports/${exportJob.id}/content`, undefined, accessToken)
+say(
+  `5. exported ${exported.filename} (${html.length} bytes of HTML with SVG charts): GET ${base}/exports/${exportJob.id}/content`
+)
+say('done')

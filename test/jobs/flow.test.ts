@@ -1,0 +1,245 @@
+import t from 'tap'
+import { buildTestApp } from '../helpers/app.ts'
+import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
+import { SAMPLE_DESIGN } from '../helpers/designs.ts'
+import { fork } from '../helpers/process.ts'
+import { runSqlFile } from '../helpers/sql-files.ts'
+import { bearer, registerAndLogin } from '../helpers/users.ts'
+
+const ENV = { RATE_LIMIT_MAX_REQUESTS: '100000', AUTH_RATE_LIMIT_MAX_REQUESTS: '100000' }
+
+/** A long chain: slow enough (hundreds of ms per run) to kill a worker in the middle of a batch. */
+function chain(n: number) {
+  return {
+    components: [
+      { id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1 },
+      ...Array.from({ length: n }, (_, i) => ({
+        id: `s${i}`,
+        type: 'service',
+        instances: 2,
+        concurrency: 10,
+        serviceTimeMs: 5
+      }))
+    ],
+    links: [
+      { from: 'users', to: 's0', share: 1 },
+      ...Array.from({ length: n - 1 }, (_, i) => ({ from: `s${i}`, to: `s${i + 1}`, share: 1 }))
+    ]
+  }
+}
+
+t.test('the product end to end through the real worker process', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const sql = testSql(t, url)
+  const { app } = await buildTestApp(t, url, ENV)
+  const workerEnv = { DATABASE_URL: url, WORKER_SUPERVISE_INTERVAL_SECONDS: '1', SHUTDOWN_TIMEOUT_MS: '10000' }
+  let worker = fork('jobs/worker.ts', workerEnv)
+  t.teardown(() => {
+    worker.child.kill('SIGKILL')
+  })
+  await worker.waitForLog(/worker ready/)
+  const user = await registerAndLogin(app)
+  const auth = bearer(user)
+  const ws = (
+    await app.inject({
+      method: 'POST',
+      url: '/workspaces',
+      headers: auth,
+      payload: { name: 'Flow', design: SAMPLE_DESIGN }
+    })
+  ).json()
+
+  t.test('simulation: queued → running → completed, with telemetry, audit and one request id', async (t) => {
+    const res = await app.inject({
+      method: 'POST',
+      url: `/workspaces/${ws.id}/simulations`,
+      headers: { ...auth, 'x-request-id': 'flow-sim-1' },
+      payload: { seed: 7 }
+    })
+    t.equal(res.statusCode, 202)
+    t.match(res.json(), { id: String, status: 'queued' })
+    const id = res.json().id
+    const done = await waitFor(
+      async () => {
+        const r = await app.inject({ url: `/simulations/${id}`, headers: auth })
+        return r.json().status === 'completed' ? r.json() : null
+      },
+      { timeoutMs: 20_000, what: 'the simulation to complete' }
+    )
+    t.match(done, {
+      seed: 7,
+      result: { overall: { bottleneck: String, errorRate: 0 } },
+      startedAt: String,
+      completedAt: String
+    })
+    const events = await sql`select event, request_id from app.job_telemetry where job_id = ${id} order by created_at`
+    t.same(
+      events.map((e) => e.event),
+      ['queued', 'running', 'completed']
+    )
+    t.ok(events.every((e) => e.request_id === 'flow-sim-1'))
+    const [audit] = await sql`select action, resource_id, user_id from app.audit_log where request_id = 'flow-sim-1'`
+    t.match(audit, { action: 'simulation.create', resource_id: id, user_id: user.id })
+    await app.telemetry.flush()
+    const story = await runSqlFile(sql, 'sql/queries/correlate_request.sql', { request_id: 'flow-sim-1' })
+    t.same([...new Set(story.map((r) => r.source))].sort(), ['audit', 'job', 'request'])
+    const list = await app.inject({ url: `/workspaces/${ws.id}/simulations`, headers: auth })
+    t.equal(list.json().items[0].id, id)
+    const same = await app.inject({
+      method: 'POST',
+      url: `/workspaces/${ws.id}/simulations`,
+      headers: auth,
+      payload: { seed: 7 }
+    })
+    const again = await waitFor(async () => {
+      const r = await app.inject({ url: `/simulations/${same.json().id}`, headers: auth })
+      return r.json().status === 'completed' ? r.json() : null
+    })
+    t.same(again.result, done.result, 'same design, profile and seed → the same result')
+  })
+
+  t.test('grading and exports in every format', async (t) => {
+    const sim = (
+      await app.inject({ method: 'POST', url: `/workspaces/${ws.id}/simulations`, headers: auth, payload: { seed: 3 } })
+    ).json()
+    const early = await app.inject({ method: 'POST', url: `/simulations/${sim.id}/grade`, headers: auth, payload: {} })
+    t.ok([202, 409].includes(early.statusCode), 'grading a run that is not complete is refused or queued after it')
+    await waitFor(
+      async () => (await app.inject({ url: `/simulations/${sim.id}`, headers: auth })).json().status === 'completed'
+    )
+    const graded = await app.inject({ method: 'POST', url: `/simulations/${sim.id}/grade`, headers: auth, payload: {} })
+    t.equal(graded.statusCode, 202)
+    const grade = await waitFor(async () => {
+      const r = (await app.inject({ url: `/grades/${graded.json().id}`, headers: auth })).json()
+      return r.status === 'completed' ? r : null
+    })
+    t.equal(grade.score, 100)
+    t.equal(grade.items.length, 6)
+
+    const expected: Record<string, [RegExp, RegExp]> = {
+      markdown: [/^text\/markdown/, /## Grade: 100\/100/],
+      json: [/^application\/json/, /"score": 100/],
+      html: [/^text\/html/, /<svg [^>]*aria-label="Utilisation per component"/]
+    }
+    for (const [format, [type, body]] of Object.entries(expected)) {
+      const created = await app.inject({
+        method: 'POST',
+        url: `/workspaces/${ws.id}/exports`,
+        headers: auth,
+        payload: { format }
+      })
+      t.equal(created.statusCode, 202)
+      const id = created.json().id
+      const status = await waitFor(async () => {
+        const r = (await app.inject({ url: `/exports/${id}`, headers: auth })).json()
+        return r.status === 'completed' ? r : null
+      })
+      t.match(status.filename, /^Flow-report\.(md|json|html)$/)
+      const content = await app.inject({ url: `/exports/${id}/content`, headers: auth })
+      t.equal(content.statusCode, 200)
+      t.match(content.headers['content-type'], type, `${format} content type`)
+      t.equal(content.headers['content-disposition'], `attachment; filename="${status.filename}"`)
+      t.match(content.body, body, `${format} content`)
+    }
+    const bad = await app.inject({
+      method: 'POST',
+      url: `/workspaces/${ws.id}/exports`,
+      headers: auth,
+      payload: { format: 'pdf' }
+    })
+    t.equal(bad.statusCode, 400)
+  })
+
+  t.test('a poison payload fails at once to the dead-letter queue', async (t) => {
+    const id = (await app.boss.send('simulation', { runId: 'not-a-uuid' })) as string
+    await waitFor(async () => (await sql`select 1 from pgboss.job where name = 'simulation_dead'`).length > 0, {
+      timeoutMs: 15_000,
+      what: 'the dead letter'
+    })
+    const events =
+      await sql`select event, error_message from app.job_telemetry where job_id = ${id} order by created_at`
+    t.same(
+      events.map((e) => e.event),
+      ['running', 'failed']
+    )
+    t.match(events[1].error_message, /payload.runId must be a uuid/)
+  })
+
+  t.test('a worker killed mid-batch and restarted completes every run exactly once', async (t) => {
+    const long = (
+      await app.inject({
+        method: 'POST',
+        url: '/workspaces',
+        headers: auth,
+        payload: { name: 'Long', design: chain(450) }
+      })
+    ).json()
+    const ids: string[] = []
+    for (let i = 0; i < 8; i++) {
+      ids.push(
+        (
+          await app.inject({
+            method: 'POST',
+            url: `/workspaces/${long.id}/simulations`,
+            headers: auth,
+            payload: { seed: i }
+          })
+        ).json().id
+      )
+    }
+    await waitFor(
+      async () =>
+        (await sql`select 1 from app.simulation_runs where id = any(${`{${ids}}`}::uuid[]) and status = 'completed'`)
+          .length >= 1,
+      {
+        timeoutMs: 20_000,
+        what: 'the first long run to finish'
+      }
+    )
+    worker.child.kill('SIGKILL')
+    await worker.exited
+    const before =
+      await sql`select id, completed_at from app.simulation_runs where id = any(${`{${ids}}`}::uuid[]) and status = 'completed'`
+    t.ok(before.length < ids.length, `killed with ${before.length} of ${ids.length} done`)
+
+    worker = fork('jobs/worker.ts', workerEnv)
+    await worker.waitForLog(/worker ready/)
+    await waitFor(
+      async () =>
+        (await sql`select 1 from app.simulation_runs where id = any(${`{${ids}}`}::uuid[]) and status = 'completed'`)
+          .length === ids.length,
+      {
+        timeoutMs: 60_000,
+        what: 'every run to complete after the restart'
+      }
+    ).catch(async (e) => {
+      console.error(
+        await sql`select id, state, retry_count, heartbeat_on, output from pgboss.job where id = any(${`{${ids}}`}::uuid[])`
+      )
+      console.error(
+        await sql`select id, status, attempts, error from app.simulation_runs where id = any(${`{${ids}}`}::uuid[])`
+      )
+      console.error(worker.stdout.slice(-20).join('\n'))
+      throw e
+    })
+    const after =
+      await sql`select id, completed_at, attempts from app.simulation_runs where id = any(${`{${ids}}`}::uuid[])`
+    for (const row of before) {
+      const now = after.find((r) => r.id === row.id)
+      t.equal(now?.completed_at.getTime(), row.completed_at.getTime(), `run ${row.id} was not written twice`)
+    }
+    t.ok(
+      after.some((r) => r.attempts >= 2),
+      'interrupted runs were picked up again'
+    )
+    const completions = await sql`
+      select job_id, count(*)::int as n from app.job_telemetry
+      where job_id = any(${`{${ids}}`}::uuid[]) and event = 'completed' group by job_id
+    `
+    t.equal(completions.length, ids.length)
+    t.ok(
+      completions.every((c) => c.n === 1),
+      'each job completed once'
+    )
+  })
+})
