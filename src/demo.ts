@@ -6,6 +6,7 @@ const { values } = parseArgs({ options: { url: { type: 'string', default: 'http:
 const base = (values.url as string).replace(/\/$/, '')
 const say = (text: string) => process.stdout.write(`${text}\n`)
 
+// biome-ignore lint/suspicious/noExplicitAny: a demo reads whatever JSON the API answers
 async function call(method: string, path: string, body?: unknown, token?: string): Promise<any> {
   const res = await fetch(`${base}${path}`, {
     method,

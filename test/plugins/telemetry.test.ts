@@ -1,7 +1,7 @@
 import t from 'tap'
 import { maintainPartitions } from '../../jobs/maintenance.ts'
 import { buildTestApp } from '../helpers/app.ts'
-import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
+import { createTestDatabase, testSql } from '../helpers/db.ts'
 import { fork } from '../helpers/process.ts'
 
 const ENV = { RATE_LIMIT_MAX_REQUESTS: '100000' }

@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { ComponentTypes, LIMITS, TrafficClasses } from '../../domain/model.ts'
+import { LIMITS } from '../../domain/model.ts'
 import { Uuid } from '../schemas.ts'
 
 // Shape and bounds only; the semantic checks (ids, links, cycles) answer 422 with every problem.
