@@ -16,6 +16,9 @@ commands:
                     clear the login lockout of an email
   docs:authz        regenerate docs/authz-matrix.md from the route table
   audit:verify      recompute the audit log's hash chain; exit 1 at the first broken row
+  health [--check] [--json]
+                    run the SQL health checks in sql/health; --check exits 1 naming each breached
+                    baseline (for cron or a probe); --json prints machine-readable output
 `
 
 const out = (text: string) => process.stdout.write(`${text}\n`)
@@ -161,6 +164,34 @@ commands['audit:verify'] = async (url) => {
     out(`audit chain verified: ${verdict.rows} rows`)
     if (verdict.lastId)
       out(`last row ${verdict.lastId} hash ${verdict.lastHash} (keep it elsewhere to detect a cut tail)`)
+    return 0
+  } finally {
+    await sql.end()
+  }
+}
+
+commands.health = async (url, argv) => {
+  const { values } = parseArgs({ args: argv, options: { check: { type: 'boolean' }, json: { type: 'boolean' } } })
+  const { breachedBaselines, formatTable, readHealthChecks, runHealthCheck } = await import('./db/health.ts')
+  const sql = createSql(url, { max: 1, applicationName: 'sdc-cli' })
+  try {
+    const checks = await readHealthChecks()
+    if (values.check) {
+      const { rows, breaches } = await breachedBaselines(sql, checks)
+      if (values.json) out(JSON.stringify({ ok: breaches.length === 0, baselines: rows, breaches }))
+      else {
+        for (const b of breaches) err(`BREACHED ${b.baseline}: ${b.value} (threshold ${b.threshold})`)
+        if (breaches.length === 0) out(`all ${rows.length} baselines met`)
+      }
+      return breaches.length > 0 ? 1 : 0
+    }
+    const results: Record<string, unknown> = {}
+    for (const check of checks) {
+      const rows = await runHealthCheck(sql, check)
+      results[check.name] = rows
+      if (!values.json) out(`\n== ${check.name}: ${check.title}\n${formatTable(rows)}`)
+    }
+    if (values.json) out(JSON.stringify(results))
     return 0
   } finally {
     await sql.end()
