@@ -34,7 +34,10 @@ export interface Breach {
 }
 
 /** Runs slo.sql and returns the breached baselines. */
-export async function breachedBaselines(sql: Sql, checks: HealthCheck[]): Promise<{ rows: Record<string, unknown>[]; breaches: Breach[] }> {
+export async function breachedBaselines(
+  sql: Sql,
+  checks: HealthCheck[]
+): Promise<{ rows: Record<string, unknown>[]; breaches: Breach[] }> {
   const slo = checks.find((c) => c.name === 'slo')
   if (!slo) throw new Error('sql/health/slo.sql is missing')
   const rows = await runHealthCheck(sql, slo)
@@ -57,5 +60,9 @@ export function formatTable(rows: Record<string, unknown>[]): string {
   const columns = Object.keys(rows[0])
   const widths = columns.map((c) => Math.min(60, Math.max(c.length, ...rows.map((r) => cell(r[c]).length))))
   const line = (values: string[]) => values.map((v, i) => v.slice(0, 60).padEnd(widths[i])).join(' | ')
-  return [line(columns), widths.map((w) => '-'.repeat(w)).join('-+-'), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n')
+  return [
+    line(columns),
+    widths.map((w) => '-'.repeat(w)).join('-+-'),
+    ...rows.map((r) => line(columns.map((c) => cell(r[c]))))
+  ].join('\n')
 }

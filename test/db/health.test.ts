@@ -10,7 +10,16 @@ t.test('SQL health checks on seeded telemetry', async (t) => {
   const run = async (name: string) => runHealthCheck(sql, checks.find((c) => c.name === name) as never)
   t.same(
     checks.map((c) => c.name),
-    ['active_lockouts', 'api_errors', 'failed_jobs', 'privileged_mutations', 'queue_backlog', 'refresh_reuse', 'slo', 'slow_routes']
+    [
+      'active_lockouts',
+      'api_errors',
+      'failed_jobs',
+      'privileged_mutations',
+      'queue_backlog',
+      'refresh_reuse',
+      'slo',
+      'slow_routes'
+    ]
   )
 
   const check = async (expectBreached: string[]) => {
@@ -81,7 +90,10 @@ t.test('SQL health checks on seeded telemetry', async (t) => {
     await boss.send('export', { exportId: '00000000-0000-4000-8000-000000000000' })
     await boss.stop({ graceful: false, close: false })
     const backlog = await run('queue_backlog')
-    t.match(backlog.find((b) => b.queue === 'export'), { waiting: 1, active: 0 })
+    t.match(
+      backlog.find((b) => b.queue === 'export'),
+      { waiting: 1, active: 0 }
+    )
     t.ok(Number(backlog.find((b) => b.queue === 'export')?.oldest_waiting_seconds) >= 0)
   })
 
