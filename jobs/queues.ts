@@ -12,6 +12,22 @@ export interface QueueDefinition {
 /** Every queue this app uses; the api creates them all so a send never hits a missing queue. */
 export const QUEUES: readonly QueueDefinition[] = [simulation.queue, grading.queue, exporter.queue, maintenance.queue]
 
+/**
+ * Creates the queues with a short-lived instance before the long-lived one starts: pg-boss caches
+ * the queue list at start, and a send that misses that cache looks the queue up on the pool,
+ * which deadlocks once every pooled connection is a transaction waiting for that same send.
+ */
+export async function prepareQueues(sql: import('../src/db/client.ts').Sql): Promise<void> {
+  const { createBoss } = await import('./boss.ts')
+  const setup = createBoss(sql, { role: 'cli', onError: () => {} })
+  await setup.start()
+  try {
+    await createQueues(setup)
+  } finally {
+    await setup.stop({ graceful: false, close: false })
+  }
+}
+
 /** Creates the queues and their dead-letter queues (idempotent). */
 export async function createQueues(boss: import('pg-boss').PgBoss): Promise<void> {
   for (const queue of QUEUES) {

@@ -9,7 +9,7 @@ import { createBoss } from './boss.ts'
 import * as exporter from './export.ts'
 import * as grading from './grading.ts'
 import * as maintenance from './maintenance.ts'
-import { createQueues, QUEUES } from './queues.ts'
+import { prepareQueues, QUEUES } from './queues.ts'
 import * as simulation from './simulation.ts'
 import { type JobHandler, type TelemetryHooks, withJobTelemetry } from './telemetry.ts'
 
@@ -34,8 +34,8 @@ const boss = createBoss(sql, {
   onError: (err) => log.error({ err }, 'queue error'),
   superviseIntervalSeconds: config.workerSuperviseIntervalSeconds
 })
+await prepareQueues(sql)
 await boss.start()
-await createQueues(boss)
 
 // Batches with burst fetching: batchSize 1 would sleep the polling interval after every job.
 const workOptions = {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { PgBoss } from 'pg-boss'
 import { createBoss } from '../jobs/boss.ts'
-import { createQueues } from '../jobs/queues.ts'
+import { prepareQueues } from '../jobs/queues.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -11,12 +11,12 @@ declare module 'fastify' {
 }
 
 async function queuePlugin(fastify: FastifyInstance) {
+  await prepareQueues(fastify.sql)
   const boss = createBoss(fastify.sql, {
     role: 'api',
     onError: (err) => fastify.log.error({ err }, 'queue error')
   })
   await boss.start()
-  await createQueues(boss)
   fastify.decorate('boss', boss)
   // Registered after the db plugin, so (onClose runs in reverse) pg-boss stops before the pool closes.
   fastify.addHook('onClose', async function stopQueue() {

@@ -31,12 +31,8 @@ const commands: Record<string, (url: string, args: string[]) => Promise<number>>
     try {
       const { applied } = await migrate(sql, { log: out })
       out(applied.length === 0 ? 'migrations: nothing to apply' : `migrations: applied ${applied.length}`)
-      const { createBoss } = await import('../jobs/boss.ts')
-      const { createQueues } = await import('../jobs/queues.ts')
-      const boss = createBoss(sql, { role: 'cli', onError: (e) => err(`queue error: ${e.message}`) })
-      await boss.start()
-      await createQueues(boss)
-      await boss.stop({ graceful: false, close: false })
+      const { prepareQueues } = await import('../jobs/queues.ts')
+      await prepareQueues(sql)
       out('queue schema: ready')
       return 0
     } finally {

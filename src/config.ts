@@ -248,11 +248,11 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     trustProxy: cidrs('TRUST_PROXY'),
     rateLimit: {
       windowMs: int('RATE_LIMIT_WINDOW_MS', 60000, 1000, 86400000),
-      max: int('RATE_LIMIT_MAX_REQUESTS', 120, 1, 1000000)
+      max: int('RATE_LIMIT_MAX_REQUESTS', 120, 1, 1_000_000_000)
     },
     authRateLimit: {
       windowMs: int('AUTH_RATE_LIMIT_WINDOW_MS', 60000, 1000, 86400000),
-      max: int('AUTH_RATE_LIMIT_MAX_REQUESTS', 12, 1, 1000000)
+      max: int('AUTH_RATE_LIMIT_MAX_REQUESTS', 12, 1, 1_000_000_000)
     },
     login: {
       maxAttempts: int('AUTH_LOGIN_MAX_ATTEMPTS', 5, 1, 1000),

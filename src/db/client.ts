@@ -54,7 +54,11 @@ export function createSql(url: string, options: SqlOptions = {}): Sql {
     max_lifetime: 60 * 30,
     // pg-boss and migrations emit NOTICEs (IF NOT EXISTS); they are not worth a log line.
     onnotice: () => {},
-    connection: { application_name: `${options.applicationName ?? 'sdc'}-${process.pid}` },
+    connection: {
+      application_name: `${options.applicationName ?? 'sdc'}-${process.pid}`,
+      // A transaction left open (a hung handler) must not hold its locks, the audit chain's included, for long.
+      idle_in_transaction_session_timeout: 60_000
+    },
     // jsonb arrives parsed; bigint counts stay strings unless cast in SQL.
     transform: { undefined: null },
     // Its start-up type query rejects unhandled when a new connection fails (porsager/postgres#1192),

@@ -1,0 +1,335 @@
+// `npm run bench [-- --smoke] [-- --compare] [-- --out DIR]`: load benchmarks with autocannon.
+// Every comparison is a ratio of two runs made here, one after the other, on this machine.
+import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import autocannon from 'autocannon'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { createBoss } from '../jobs/boss.ts'
+import { createQueues } from '../jobs/queues.ts'
+import { buildApp } from '../src/app.ts'
+import { loadConfig } from '../src/config.ts'
+import { createSql } from '../src/db/client.ts'
+import { startEmbeddedPostgres } from '../src/db/embedded.ts'
+import { migrate } from '../src/db/migrate.ts'
+import { simulate } from '../src/domain/engine.ts'
+import type { Design } from '../src/domain/model.ts'
+
+const { values } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    compare: { type: 'boolean', default: false },
+    out: { type: 'string', default: new URL('./results/', import.meta.url).pathname }
+  }
+})
+const SMOKE = values.smoke as boolean
+const DURATION = SMOKE ? 1 : 8
+const CONNECTIONS = 20
+const log = (msg: string) => process.stdout.write(`${msg}\n`)
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+interface Run {
+  requestsPerSec: number
+  p50: number
+  p95: number
+  p99: number
+  total: number
+  non2xx: number
+  errors: number
+}
+
+async function cannon(url: string, opts: Partial<autocannon.Options> = {}): Promise<Run> {
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, ...opts })
+  const latency = result.latency as unknown as Record<string, number>
+  return {
+    requestsPerSec: Math.round(result.requests.average),
+    p50: latency.p50,
+    p95: latency.p97_5 === undefined ? latency.p99 : (latency.p90 + latency.p97_5) / 2,
+    p99: latency.p99,
+    total: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors
+  }
+}
+
+const PASSWORD = 'bench password long enough'
+const DESIGN: Design = {
+  components: [
+    { id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1 },
+    { id: 'api', type: 'service', instances: 3, concurrency: 8, serviceTimeMs: 20 },
+    { id: 'db', type: 'database', instances: 1, concurrency: 10, serviceTimeMs: 8, replicas: 1 }
+  ],
+  links: [
+    { from: 'users', to: 'api', share: 1 },
+    { from: 'api', to: 'db', share: 1 }
+  ]
+}
+
+function chainDesign(n: number): Design {
+  const components: Design['components'] = [{ id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1 }]
+  const links: Design['links'] = []
+  for (let i = 0; i < n - 1; i++) {
+    components.push({ id: `c${i}`, type: i % 7 === 3 ? 'cache' : 'service', instances: 2, concurrency: 16, serviceTimeMs: 4, ...(i % 7 === 3 ? { hitRatio: 0.5 } : {}) })
+    links.push({ from: i === 0 ? 'users' : `c${i - 1}`, to: `c${i}`, share: 1 })
+  }
+  return { components, links }
+}
+
+async function main() {
+  const started = Date.now()
+  const dir = await mkdtemp(join(tmpdir(), 'sdc-bench-'))
+  const pg = await startEmbeddedPostgres({ dataDir: join(dir, 'data'), port: await freePort(), database: 'bench' })
+  const sql = createSql(pg.url, { max: 20, applicationName: 'sdc-bench' })
+  await migrate(sql)
+  const report: Record<string, unknown> = { startedAt: new Date().toISOString(), smoke: SMOKE, durationSeconds: DURATION, connections: CONNECTIONS }
+  const apps: FastifyInstance[] = []
+  const env = { NODE_ENV: 'production', JWT_SECRET: 'bench-secret-that-is-long-enough-1234567', DATABASE_URL: pg.url, CORS_ALLOWED_ORIGINS: 'http://localhost:3000', RATE_LIMIT_MAX_REQUESTS: '100000000', AUTH_RATE_LIMIT_MAX_REQUESTS: '100000000', LOG_LEVEL: 'warn', SHUTDOWN_DRAIN_MS: '0' }
+  const start = async (extra: Record<string, string> = {}, routes?: (app: FastifyInstance) => void) => {
+    const app = await buildApp(loadConfig({ ...env, ...extra }).config, { applicationName: 'sdc-bench-api' })
+    routes?.(app)
+    const address = await app.listen({ port: 0, host: '127.0.0.1' })
+    apps.push(app)
+    return { app, address }
+  }
+
+  try {
+    // Overhead: the whole hardened stack against bare Fastify on the same trivial route.
+    log('overhead: bare Fastify vs the full stack on a trivial route')
+    const bare = Fastify()
+    bare.get('/ping', async () => ({ ok: true }))
+    const bareUrl = await bare.listen({ port: 0, host: '127.0.0.1' })
+    const full = await start({}, (app) => app.get('/bench/ping', { config: { auth: 'public' } }, async () => ({ ok: true })))
+    const bareRun = await cannon(`${bareUrl}/ping`)
+    const fullRun = await cannon(`${full.address}/bench/ping`)
+    await bare.close()
+    report.overhead = { bare: bareRun, full: fullRun, ratio: round(fullRun.requestsPerSec / bareRun.requestsPerSec) }
+    log(`  ratio ${round(fullRun.requestsPerSec / bareRun.requestsPerSec)} (target ≥ 0.55)`)
+
+    // A user, an access token and workspaces to work on.
+    await full.app.inject({ method: 'POST', url: '/auth/register', payload: { email: 'bench@example.com', password: PASSWORD, displayName: 'Bench' } })
+    const login = (await full.app.inject({ method: 'POST', url: '/auth/login', payload: { email: 'bench@example.com', password: PASSWORD } })).json()
+    const auth = { authorization: `Bearer ${login.accessToken}`, 'content-type': 'application/json' }
+    const workspaces: string[] = []
+    for (let i = 0; i < CONNECTIONS; i++) {
+      workspaces.push((await full.app.inject({ method: 'POST', url: '/workspaces', headers: auth, payload: { name: `bench ${i}`, design: DESIGN } })).json().id)
+    }
+
+    // Critical paths.
+    log('critical paths: login, read a workspace, autosave PATCH, enqueue a simulation')
+    const loginRun = await cannon(`${full.address}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'bench@example.com', password: PASSWORD })
+    })
+    const readRun = await cannon(`${full.address}/workspaces/${workspaces[0]}`, { headers: auth })
+    // Each connection autosaves its own workspace, carrying the version the last save returned.
+    let next = 0
+    const patchRun = await cannon(full.address, {
+      requests: [
+        {
+          method: 'PATCH',
+          headers: auth,
+          setupRequest: (req, context) => {
+            const ctx = context as { ws?: string; version?: number }
+            ctx.ws ??= workspaces[next++ % workspaces.length]
+            ctx.version ??= 1
+            return { ...req, path: `/workspaces/${ctx.ws}`, body: JSON.stringify({ version: ctx.version, name: `saved ${ctx.version}` }) }
+          },
+          onResponse: (status, body, context) => {
+            const ctx = context as { version?: number }
+            if (status === 200) ctx.version = JSON.parse(body).version
+            else if (status === 409) ctx.version = JSON.parse(body).currentVersion
+          }
+        }
+      ]
+    })
+    const enqueueRun = await cannon(`${full.address}/workspaces/${workspaces[1]}/simulations`, { method: 'POST', headers: auth, body: '{}' })
+    report.criticalPaths = { login: loginRun, readWorkspace: readRun, autosavePatch: patchRun, enqueueSimulation: enqueueRun }
+    for (const [name, r] of Object.entries(report.criticalPaths as Record<string, Run>)) log(`  ${name}: ${r.requestsPerSec} req/s, p95 ${r.p95} ms`)
+
+    // Enqueue with and without its job: the same transaction minus pg-boss's insert and the telemetry row.
+    full.app.log.level = 'error'
+    const noJob = await start({}, (app) =>
+      app.post('/bench/simulations-without-job/:id', { config: { auth: 'user', audit: { action: 'bench.simulation', resourceType: 'simulation' } } }, async (request, reply) => {
+        const id = randomUUID()
+        const wsId = (request.params as { id: string }).id
+        await app.sql.begin(async (tx) => {
+          const [ws] = await tx`select * from app.workspaces where id = ${wsId} and owner_id = ${request.user?.id as string}`
+          const [traffic] = await tx`select * from app.traffic_profiles where workspace_id = ${wsId}`
+          await Promise.all([
+            tx`insert into app.simulation_runs ${tx({ id, workspace_id: wsId, owner_id: ws.owner_id, design: ws.design, traffic: traffic as never, seed: 1 })}`,
+            request.audit(tx, { resourceId: id, statusCode: 202 })
+          ])
+        })
+        return reply.code(202).send({ id, status: 'queued' })
+      })
+    )
+    const withoutJob = await cannon(`${noJob.address}/bench/simulations-without-job/${workspaces[1]}`, { method: 'POST', headers: auth, body: '{}' })
+    const withJob = await cannon(`${noJob.address}/workspaces/${workspaces[1]}/simulations`, { method: 'POST', headers: auth, body: '{}' })
+    report.enqueue = { withoutJob, withJob, ratio: round(withJob.requestsPerSec / withoutJob.requestsPerSec) }
+    log(`  enqueue ratio ${round(withJob.requestsPerSec / withoutJob.requestsPerSec)} (target ≥ 0.75)`)
+
+    // Audited write vs the same write without its audit row.
+    log('audit: an audited write vs the same write without its audit row')
+    const writes = await start({}, (app) => {
+      const write = (audited: boolean) => async (request: import('fastify').FastifyRequest) => {
+        const id = (request.params as { id: string }).id
+        await app.sql.begin(async (tx) => {
+          const update = tx`update app.workspaces set name = 'bench', updated_at = now() where id = ${id}`
+          await (audited ? Promise.all([update, request.audit(tx, { resourceId: id })]) : update)
+        })
+        // The plain variant declares an action only because every POST must; no row is written for it.
+        if (!audited) request.audited = true
+        return { ok: true }
+      }
+      app.post('/bench/write-audited/:id', { config: { auth: 'public', audit: { action: 'bench.write', resourceType: 'workspace' } } }, write(true))
+      app.post('/bench/write-plain/:id', { config: { auth: 'public', audit: { action: 'bench.write', resourceType: 'workspace' } } }, write(false))
+    })
+    let w = 0
+    const writeRequests = (path: string) => [
+      { method: 'POST' as const, headers: { 'content-type': 'application/json' }, body: '{}', setupRequest: (req: object) => ({ ...req, path: `${path}/${workspaces[w++ % workspaces.length]}` }) }
+    ]
+    const plain = await cannon(writes.address, { requests: writeRequests('/bench/write-plain') })
+    const audited = await cannon(writes.address, { requests: writeRequests('/bench/write-audited') })
+    report.audit = { plain, audited, ratio: round(audited.requestsPerSec / plain.requestsPerSec) }
+    log(`  ratio ${round(audited.requestsPerSec / plain.requestsPerSec)} (target ≥ 0.80)`)
+
+    // Telemetry at sample rate 1 vs 0 on a database-backed read, then rows saved vs requests served.
+    log('telemetry: sample rate 1 vs 0 on a database-backed read route')
+    const off = await start({ REQUEST_TELEMETRY_SAMPLE_RATE: '0' })
+    const offRun = await cannon(`${off.address}/workspaces/${workspaces[2]}`, { headers: auth })
+    await sql`truncate app.request_telemetry`
+    const on = await start({ REQUEST_TELEMETRY_SAMPLE_RATE: '1' })
+    const onRun = await cannon(`${on.address}/workspaces/${workspaces[2]}`, { headers: auth })
+    await on.app.close()
+    const [{ saved }] = await sql`select count(*)::int as saved from app.request_telemetry where route = '/workspaces/:id'`
+    report.telemetry = {
+      off: offRun,
+      on: onRun,
+      ratio: round(onRun.requestsPerSec / offRun.requestsPerSec),
+      rowsSaved: saved,
+      requestsServed: onRun.total,
+      savedRatio: round(saved / onRun.total, 3)
+    }
+    log(`  ratio ${round(onRun.requestsPerSec / offRun.requestsPerSec)} (target ≥ 0.95); rows saved / served ${saved}/${onRun.total}`)
+
+    // Queue: enqueue through pg-boss directly, then drain rates through a real worker process.
+    log('queue: direct enqueue rate and worker drain rates')
+    const boss = createBoss(sql, { role: 'cli', onError: () => {} })
+    await boss.start()
+    await createQueues(boss)
+    const directCount = SMOKE ? 200 : 3000
+    let t0 = performance.now()
+    for (let i = 0; i < directCount; i += 50) {
+      await Promise.all(Array.from({ length: 50 }, () => boss.send('maintenance', { task: 'probe' })))
+    }
+    const directRate = round(directCount / ((performance.now() - t0) / 1000))
+    await sql`analyze pgboss.job`
+    const drain = async (queue: string, label: string) => {
+      const worker = spawn(process.execPath, [new URL('../jobs/worker.ts', import.meta.url).pathname, '--queues', queue], {
+        env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', DATABASE_URL: pg.url, JWT_SECRET: env.JWT_SECRET, CORS_ALLOWED_ORIGINS: env.CORS_ALLOWED_ORIGINS, LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'ignore', 'inherit']
+      })
+      t0 = performance.now()
+      for (;;) {
+        const [{ left }] = await sql`select count(*)::int as left from pgboss.job where name = ${queue} and state in ('created', 'retry', 'active')`
+        if (left === 0) break
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      const seconds = (performance.now() - t0) / 1000
+      worker.kill('SIGTERM')
+      await new Promise((r) => worker.once('exit', r))
+      log(`  ${label}: drained in ${round(seconds)} s`)
+      return seconds
+    }
+    const trivialSeconds = await drain('maintenance', `${directCount} trivial jobs`)
+    const simulationJobs = await sql`select count(*)::int as n from pgboss.job where name = 'simulation' and state in ('created', 'retry')`
+    const simulationSeconds = await drain('simulation', `${simulationJobs[0].n} simulation jobs`)
+    await boss.stop({ graceful: false, close: false })
+    const peakEnqueue = enqueueRun.requestsPerSec
+    const simulationDrainRate = round(simulationJobs[0].n / simulationSeconds)
+    report.queue = {
+      apiEnqueueRps: peakEnqueue,
+      directEnqueueRate: directRate,
+      trivialDrainRate: round(directCount / trivialSeconds),
+      simulationDrainRate,
+      drainToPeakEnqueueRatio: round(simulationDrainRate / peakEnqueue)
+    }
+    log(`  API enqueue ${peakEnqueue}/s, direct ${directRate}/s, drain trivial ${round(directCount / trivialSeconds)}/s, simulation ${simulationDrainRate}/s`)
+
+    // The engine on designs of 5, 50 and 500 components.
+    log('engine: designs of 5, 50 and 500 components')
+    const engine: Record<string, unknown> = {}
+    for (const n of [5, 50, 500]) {
+      const design = chainDesign(n)
+      const reps = SMOKE ? 1 : n === 500 ? 5 : 20
+      t0 = performance.now()
+      for (let i = 0; i < reps; i++) simulate(design, { peakRps: 500, readRatio: 0.8, payloadKb: 4, latencySloMs: 300 }, { seed: i })
+      const ms = round((performance.now() - t0) / reps)
+      engine[`components${n}`] = { msPerSimulation: ms }
+      log(`  ${n} components: ${ms} ms per simulation (20 000 Monte-Carlo paths)`)
+    }
+    report.engine = engine
+  } finally {
+    for (const app of apps) await app.close().catch(() => {})
+    await sql.end()
+    await pg.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
+
+  report.elapsedSeconds = round((Date.now() - started) / 1000)
+  const outDir = values.out as string
+  await mkdir(outDir, { recursive: true })
+  const latestPath = join(outDir, SMOKE ? 'smoke.json' : 'latest.json')
+  if (values.compare) await compare(latestPath, report)
+  await writeFile(latestPath, `${JSON.stringify(report, null, 2)}\n`)
+  log(`saved ${latestPath}`)
+}
+
+/** Flags any p95 that grew more than 20 % against the last saved results. */
+async function compare(previousPath: string, current: Record<string, unknown>) {
+  const previous = JSON.parse(await readFile(previousPath, 'utf8').catch(() => '{}'))
+  const p95s = (report: Record<string, unknown>, prefix = ''): Record<string, number> => {
+    const out: Record<string, number> = {}
+    for (const [key, value] of Object.entries(report)) {
+      if (value && typeof value === 'object') {
+        const v = value as Record<string, unknown>
+        if (typeof v.p95 === 'number') out[`${prefix}${key}`] = v.p95
+        else Object.assign(out, p95s(v, `${prefix}${key}.`))
+      }
+    }
+    return out
+  }
+  const before = p95s(previous)
+  const after = p95s(current)
+  let regressions = 0
+  for (const [name, p95] of Object.entries(after)) {
+    const old = before[name]
+    if (old === undefined) continue
+    const change = (p95 - old) / old
+    const flag = change > 0.2 ? '  REGRESSION' : ''
+    if (flag) regressions++
+    log(`  ${name}: p95 ${old} → ${p95} ms (${change >= 0 ? '+' : ''}${round(change * 100)} %)${flag}`)
+  }
+  log(regressions === 0 ? 'compare: no p95 regression over 20 %' : `compare: ${regressions} p95 regression(s) over 20 %`)
+  if (regressions > 0) process.exitCode = 1
+}
+
+function round(x: number, digits = 2): number {
+  const f = 10 ** digits
+  return Math.round(x * f) / f
+}
+
+await main()
