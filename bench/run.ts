@@ -78,10 +78,19 @@ const DESIGN: Design = {
 }
 
 function chainDesign(n: number): Design {
-  const components: Design['components'] = [{ id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1 }]
+  const components: Design['components'] = [
+    { id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1 }
+  ]
   const links: Design['links'] = []
   for (let i = 0; i < n - 1; i++) {
-    components.push({ id: `c${i}`, type: i % 7 === 3 ? 'cache' : 'service', instances: 2, concurrency: 16, serviceTimeMs: 4, ...(i % 7 === 3 ? { hitRatio: 0.5 } : {}) })
+    components.push({
+      id: `c${i}`,
+      type: i % 7 === 3 ? 'cache' : 'service',
+      instances: 2,
+      concurrency: 16,
+      serviceTimeMs: 4,
+      ...(i % 7 === 3 ? { hitRatio: 0.5 } : {})
+    })
     links.push({ from: i === 0 ? 'users' : `c${i - 1}`, to: `c${i}`, share: 1 })
   }
   return { components, links }
@@ -93,9 +102,23 @@ async function main() {
   const pg = await startEmbeddedPostgres({ dataDir: join(dir, 'data'), port: await freePort(), database: 'bench' })
   const sql = createSql(pg.url, { max: 20, applicationName: 'sdc-bench' })
   await migrate(sql)
-  const report: Record<string, unknown> = { startedAt: new Date().toISOString(), smoke: SMOKE, durationSeconds: DURATION, connections: CONNECTIONS }
+  const report: Record<string, unknown> = {
+    startedAt: new Date().toISOString(),
+    smoke: SMOKE,
+    durationSeconds: DURATION,
+    connections: CONNECTIONS
+  }
   const apps: FastifyInstance[] = []
-  const env = { NODE_ENV: 'production', JWT_SECRET: 'bench-secret-that-is-long-enough-1234567', DATABASE_URL: pg.url, CORS_ALLOWED_ORIGINS: 'http://localhost:3000', RATE_LIMIT_MAX_REQUESTS: '100000000', AUTH_RATE_LIMIT_MAX_REQUESTS: '100000000', LOG_LEVEL: 'warn', SHUTDOWN_DRAIN_MS: '0' }
+  const env = {
+    NODE_ENV: 'production',
+    JWT_SECRET: 'bench-secret-that-is-long-enough-1234567',
+    DATABASE_URL: pg.url,
+    CORS_ALLOWED_ORIGINS: 'http://localhost:3000',
+    RATE_LIMIT_MAX_REQUESTS: '100000000',
+    AUTH_RATE_LIMIT_MAX_REQUESTS: '100000000',
+    LOG_LEVEL: 'warn',
+    SHUTDOWN_DRAIN_MS: '0'
+  }
   const start = async (extra: Record<string, string> = {}, routes?: (app: FastifyInstance) => void) => {
     const app = await buildApp(loadConfig({ ...env, ...extra }).config, { applicationName: 'sdc-bench-api' })
     routes?.(app)
@@ -110,7 +133,9 @@ async function main() {
     const bare = Fastify()
     bare.get('/ping', async () => ({ ok: true }))
     const bareUrl = await bare.listen({ port: 0, host: '127.0.0.1' })
-    const full = await start({}, (app) => app.get('/bench/ping', { config: { auth: 'public' } }, async () => ({ ok: true })))
+    const full = await start({}, (app) =>
+      app.get('/bench/ping', { config: { auth: 'public' } }, async () => ({ ok: true }))
+    )
     const bareRun = await cannon(`${bareUrl}/ping`)
     const fullRun = await cannon(`${full.address}/bench/ping`)
     await bare.close()
@@ -118,12 +143,31 @@ async function main() {
     log(`  ratio ${round(fullRun.requestsPerSec / bareRun.requestsPerSec)} (target ≥ 0.55)`)
 
     // A user, an access token and workspaces to work on.
-    await full.app.inject({ method: 'POST', url: '/auth/register', payload: { email: 'bench@example.com', password: PASSWORD, displayName: 'Bench' } })
-    const login = (await full.app.inject({ method: 'POST', url: '/auth/login', payload: { email: 'bench@example.com', password: PASSWORD } })).json()
+    await full.app.inject({
+      method: 'POST',
+      url: '/auth/register',
+      payload: { email: 'bench@example.com', password: PASSWORD, displayName: 'Bench' }
+    })
+    const login = (
+      await full.app.inject({
+        method: 'POST',
+        url: '/auth/login',
+        payload: { email: 'bench@example.com', password: PASSWORD }
+      })
+    ).json()
     const auth = { authorization: `Bearer ${login.accessToken}`, 'content-type': 'application/json' }
     const workspaces: string[] = []
     for (let i = 0; i < CONNECTIONS; i++) {
-      workspaces.push((await full.app.inject({ method: 'POST', url: '/workspaces', headers: auth, payload: { name: `bench ${i}`, design: DESIGN } })).json().id)
+      workspaces.push(
+        (
+          await full.app.inject({
+            method: 'POST',
+            url: '/workspaces',
+            headers: auth,
+            payload: { name: `bench ${i}`, design: DESIGN }
+          })
+        ).json().id
+      )
     }
 
     // Critical paths.
@@ -145,7 +189,11 @@ async function main() {
             const ctx = context as { ws?: string; version?: number }
             ctx.ws ??= workspaces[next++ % workspaces.length]
             ctx.version ??= 1
-            return { ...req, path: `/workspaces/${ctx.ws}`, body: JSON.stringify({ version: ctx.version, name: `saved ${ctx.version}` }) }
+            return {
+              ...req,
+              path: `/workspaces/${ctx.ws}`,
+              body: JSON.stringify({ version: ctx.version, name: `saved ${ctx.version}` })
+            }
           },
           onResponse: (status, body, context) => {
             const ctx = context as { version?: number }
@@ -155,29 +203,52 @@ async function main() {
         }
       ]
     })
-    const enqueueRun = await cannon(`${full.address}/workspaces/${workspaces[1]}/simulations`, { method: 'POST', headers: auth, body: '{}' })
-    report.criticalPaths = { login: loginRun, readWorkspace: readRun, autosavePatch: patchRun, enqueueSimulation: enqueueRun }
-    for (const [name, r] of Object.entries(report.criticalPaths as Record<string, Run>)) log(`  ${name}: ${r.requestsPerSec} req/s, p95 ${r.p95} ms`)
+    const enqueueRun = await cannon(`${full.address}/workspaces/${workspaces[1]}/simulations`, {
+      method: 'POST',
+      headers: auth,
+      body: '{}'
+    })
+    report.criticalPaths = {
+      login: loginRun,
+      readWorkspace: readRun,
+      autosavePatch: patchRun,
+      enqueueSimulation: enqueueRun
+    }
+    for (const [name, r] of Object.entries(report.criticalPaths as Record<string, Run>))
+      log(`  ${name}: ${r.requestsPerSec} req/s, p95 ${r.p95} ms`)
 
     // Enqueue with and without its job: the same transaction minus pg-boss's insert and the telemetry row.
     full.app.log.level = 'error'
     const noJob = await start({}, (app) =>
-      app.post('/bench/simulations-without-job/:id', { config: { auth: 'user', audit: { action: 'bench.simulation', resourceType: 'simulation' } } }, async (request, reply) => {
-        const id = randomUUID()
-        const wsId = (request.params as { id: string }).id
-        await app.sql.begin(async (tx) => {
-          const [ws] = await tx`select * from app.workspaces where id = ${wsId} and owner_id = ${request.user?.id as string}`
-          const [traffic] = await tx`select * from app.traffic_profiles where workspace_id = ${wsId}`
-          await Promise.all([
-            tx`insert into app.simulation_runs ${tx({ id, workspace_id: wsId, owner_id: ws.owner_id, design: ws.design, traffic: traffic as never, seed: 1 })}`,
-            request.audit(tx, { resourceId: id, statusCode: 202 })
-          ])
-        })
-        return reply.code(202).send({ id, status: 'queued' })
-      })
+      app.post(
+        '/bench/simulations-without-job/:id',
+        { config: { auth: 'user', audit: { action: 'bench.simulation', resourceType: 'simulation' } } },
+        async (request, reply) => {
+          const id = randomUUID()
+          const wsId = (request.params as { id: string }).id
+          await app.sql.begin(async (tx) => {
+            const [ws] =
+              await tx`select * from app.workspaces where id = ${wsId} and owner_id = ${request.user?.id as string}`
+            const [traffic] = await tx`select * from app.traffic_profiles where workspace_id = ${wsId}`
+            await Promise.all([
+              tx`insert into app.simulation_runs ${tx({ id, workspace_id: wsId, owner_id: ws.owner_id, design: ws.design, traffic: traffic as never, seed: 1 })}`,
+              request.audit(tx, { resourceId: id, statusCode: 202 })
+            ])
+          })
+          return reply.code(202).send({ id, status: 'queued' })
+        }
+      )
     )
-    const withoutJob = await cannon(`${noJob.address}/bench/simulations-without-job/${workspaces[1]}`, { method: 'POST', headers: auth, body: '{}' })
-    const withJob = await cannon(`${noJob.address}/workspaces/${workspaces[1]}/simulations`, { method: 'POST', headers: auth, body: '{}' })
+    const withoutJob = await cannon(`${noJob.address}/bench/simulations-without-job/${workspaces[1]}`, {
+      method: 'POST',
+      headers: auth,
+      body: '{}'
+    })
+    const withJob = await cannon(`${noJob.address}/workspaces/${workspaces[1]}/simulations`, {
+      method: 'POST',
+      headers: auth,
+      body: '{}'
+    })
     report.enqueue = { withoutJob, withJob, ratio: round(withJob.requestsPerSec / withoutJob.requestsPerSec) }
     log(`  enqueue ratio ${round(withJob.requestsPerSec / withoutJob.requestsPerSec)} (target ≥ 0.75)`)
 
@@ -194,12 +265,25 @@ async function main() {
         if (!audited) request.audited = true
         return { ok: true }
       }
-      app.post('/bench/write-audited/:id', { config: { auth: 'public', audit: { action: 'bench.write', resourceType: 'workspace' } } }, write(true))
-      app.post('/bench/write-plain/:id', { config: { auth: 'public', audit: { action: 'bench.write', resourceType: 'workspace' } } }, write(false))
+      app.post(
+        '/bench/write-audited/:id',
+        { config: { auth: 'public', audit: { action: 'bench.write', resourceType: 'workspace' } } },
+        write(true)
+      )
+      app.post(
+        '/bench/write-plain/:id',
+        { config: { auth: 'public', audit: { action: 'bench.write', resourceType: 'workspace' } } },
+        write(false)
+      )
     })
     let w = 0
     const writeRequests = (path: string) => [
-      { method: 'POST' as const, headers: { 'content-type': 'application/json' }, body: '{}', setupRequest: (req: object) => ({ ...req, path: `${path}/${workspaces[w++ % workspaces.length]}` }) }
+      {
+        method: 'POST' as const,
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+        setupRequest: (req: object) => ({ ...req, path: `${path}/${workspaces[w++ % workspaces.length]}` })
+      }
     ]
     const plain = await cannon(writes.address, { requests: writeRequests('/bench/write-plain') })
     const audited = await cannon(writes.address, { requests: writeRequests('/bench/write-audited') })
@@ -210,11 +294,14 @@ async function main() {
     log('telemetry: sample rate 1 vs 0 on a database-backed read route')
     const off = await start({ REQUEST_TELEMETRY_SAMPLE_RATE: '0' })
     const offRun = await cannon(`${off.address}/workspaces/${workspaces[2]}`, { headers: auth })
+    // Earlier servers still hold buffered rows for this route: write them out before counting afresh.
+    for (const app of apps) await app.telemetry.flush()
     await sql`truncate app.request_telemetry`
     const on = await start({ REQUEST_TELEMETRY_SAMPLE_RATE: '1' })
     const onRun = await cannon(`${on.address}/workspaces/${workspaces[2]}`, { headers: auth })
     await on.app.close()
-    const [{ saved }] = await sql`select count(*)::int as saved from app.request_telemetry where route = '/workspaces/:id'`
+    const [{ saved }] =
+      await sql`select count(*)::int as saved from app.request_telemetry where route = '/workspaces/:id'`
     report.telemetry = {
       off: offRun,
       on: onRun,
@@ -223,7 +310,9 @@ async function main() {
       requestsServed: onRun.total,
       savedRatio: round(saved / onRun.total, 3)
     }
-    log(`  ratio ${round(onRun.requestsPerSec / offRun.requestsPerSec)} (target ≥ 0.95); rows saved / served ${saved}/${onRun.total}`)
+    log(
+      `  ratio ${round(onRun.requestsPerSec / offRun.requestsPerSec)} (target ≥ 0.95); rows saved / served ${saved}/${onRun.total}`
+    )
 
     // Queue: enqueue through pg-boss directly, then drain rates through a real worker process.
     log('queue: direct enqueue rate and worker drain rates')
@@ -238,13 +327,25 @@ async function main() {
     const directRate = round(directCount / ((performance.now() - t0) / 1000))
     await sql`analyze pgboss.job`
     const drain = async (queue: string, label: string) => {
-      const worker = spawn(process.execPath, [new URL('../jobs/worker.ts', import.meta.url).pathname, '--queues', queue], {
-        env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', DATABASE_URL: pg.url, JWT_SECRET: env.JWT_SECRET, CORS_ALLOWED_ORIGINS: env.CORS_ALLOWED_ORIGINS, LOG_LEVEL: 'warn' },
-        stdio: ['ignore', 'ignore', 'inherit']
-      })
+      const worker = spawn(
+        process.execPath,
+        [new URL('../jobs/worker.ts', import.meta.url).pathname, '--queues', queue],
+        {
+          env: {
+            PATH: process.env.PATH ?? '',
+            NODE_ENV: 'production',
+            DATABASE_URL: pg.url,
+            JWT_SECRET: env.JWT_SECRET,
+            CORS_ALLOWED_ORIGINS: env.CORS_ALLOWED_ORIGINS,
+            LOG_LEVEL: 'warn'
+          },
+          stdio: ['ignore', 'ignore', 'inherit']
+        }
+      )
       t0 = performance.now()
       for (;;) {
-        const [{ left }] = await sql`select count(*)::int as left from pgboss.job where name = ${queue} and state in ('created', 'retry', 'active')`
+        const [{ left }] =
+          await sql`select count(*)::int as left from pgboss.job where name = ${queue} and state in ('created', 'retry', 'active')`
         if (left === 0) break
         await new Promise((r) => setTimeout(r, 100))
       }
@@ -255,7 +356,8 @@ async function main() {
       return seconds
     }
     const trivialSeconds = await drain('maintenance', `${directCount} trivial jobs`)
-    const simulationJobs = await sql`select count(*)::int as n from pgboss.job where name = 'simulation' and state in ('created', 'retry')`
+    const simulationJobs =
+      await sql`select count(*)::int as n from pgboss.job where name = 'simulation' and state in ('created', 'retry')`
     const simulationSeconds = await drain('simulation', `${simulationJobs[0].n} simulation jobs`)
     await boss.stop({ graceful: false, close: false })
     const peakEnqueue = enqueueRun.requestsPerSec
@@ -267,7 +369,9 @@ async function main() {
       simulationDrainRate,
       drainToPeakEnqueueRatio: round(simulationDrainRate / peakEnqueue)
     }
-    log(`  API enqueue ${peakEnqueue}/s, direct ${directRate}/s, drain trivial ${round(directCount / trivialSeconds)}/s, simulation ${simulationDrainRate}/s`)
+    log(
+      `  API enqueue ${peakEnqueue}/s, direct ${directRate}/s, drain trivial ${round(directCount / trivialSeconds)}/s, simulation ${simulationDrainRate}/s`
+    )
 
     // The engine on designs of 5, 50 and 500 components.
     log('engine: designs of 5, 50 and 500 components')
@@ -276,7 +380,8 @@ async function main() {
       const design = chainDesign(n)
       const reps = SMOKE ? 1 : n === 500 ? 5 : 20
       t0 = performance.now()
-      for (let i = 0; i < reps; i++) simulate(design, { peakRps: 500, readRatio: 0.8, payloadKb: 4, latencySloMs: 300 }, { seed: i })
+      for (let i = 0; i < reps; i++)
+        simulate(design, { peakRps: 500, readRatio: 0.8, payloadKb: 4, latencySloMs: 300 }, { seed: i })
       const ms = round((performance.now() - t0) / reps)
       engine[`components${n}`] = { msPerSimulation: ms }
       log(`  ${n} components: ${ms} ms per simulation (20 000 Monte-Carlo paths)`)
@@ -323,7 +428,9 @@ async function compare(previousPath: string, current: Record<string, unknown>) {
     if (flag) regressions++
     log(`  ${name}: p95 ${old} → ${p95} ms (${change >= 0 ? '+' : ''}${round(change * 100)} %)${flag}`)
   }
-  log(regressions === 0 ? 'compare: no p95 regression over 20 %' : `compare: ${regressions} p95 regression(s) over 20 %`)
+  log(
+    regressions === 0 ? 'compare: no p95 regression over 20 %' : `compare: ${regressions} p95 regression(s) over 20 %`
+  )
   if (regressions > 0) process.exitCode = 1
 }
 

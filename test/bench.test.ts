@@ -9,6 +9,7 @@ t.test('the benchmarks run end to end in smoke mode and save their JSON', async 
   const bench = fork('bench/run.ts', {}, ['--smoke', '--out', out])
   t.equal(await bench.exited, 0, bench.stderr.join('').slice(-2000))
   const report = JSON.parse(await readFile(join(out, 'smoke.json'), 'utf8'))
-  for (const key of ['overhead', 'criticalPaths', 'enqueue', 'audit', 'telemetry', 'queue', 'engine']) t.ok(report[key], key)
+  for (const key of ['overhead', 'criticalPaths', 'enqueue', 'audit', 'telemetry', 'queue', 'engine'])
+    t.ok(report[key], key)
   t.ok(report.overhead.ratio > 0, 'figures are measured, not asserted')
 })

@@ -82,6 +82,12 @@ t.test('admin API', async (t) => {
     t.equal(badQueue.statusCode, 400)
   })
 
+  t.test('flags are listed', async (t) => {
+    const res = await app.inject({ url: '/admin/flags', headers: bearer(admin) })
+    t.equal(res.statusCode, 200)
+    t.same(res.json(), { flags: { EXPORTS: true, GRADING: true } })
+  })
+
   t.test('admin reads and actions are audited', async (t) => {
     await app.inject({ url: '/admin/jobs', headers: { ...bearer(admin), 'x-request-id': 'admin-read' } })
     const [row] = await waitFor(() =>

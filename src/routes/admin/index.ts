@@ -62,6 +62,21 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   )
 
   fastify.get(
+    '/admin/flags',
+    {
+      config: { auth: 'admin', audit: { action: 'admin.flags.read', resourceType: 'flag' } },
+      schema: {
+        tags: ['admin'],
+        response: {
+          200: Type.Object({ flags: Type.Record(Type.String(), Type.Boolean()) }, { additionalProperties: false }),
+          ...errorResponses(401, 403, 429)
+        }
+      }
+    },
+    async () => ({ flags: { ...fastify.config.flags } })
+  )
+
+  fastify.get(
     '/admin/audit-logs',
     {
       config: { auth: 'admin', audit: { action: 'admin.audit_logs.read', resourceType: 'audit_log' } },
