@@ -151,14 +151,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   })
   // Unknown URLs spend the client's budget too.
   app.setNotFoundHandler({ preHandler: app.rateLimit() }, notFoundHandler)
-  app.addHook('onRequest', async function refuseWhileClosing(request, reply) {
+  app.addHook('onRequest', function refuseWhileClosing(request, reply, done) {
+    if (!app.lifecycle.draining) return done()
     // While draining, ask keep-alive clients to reconnect, so no idle socket is cut at close.
-    if (app.lifecycle.draining) reply.header('connection', 'close')
-    if (!app.lifecycle.closing) return
     reply.header('connection', 'close')
-    return reply.code(503).send(errorBody(503, 'APP_ERR_SHUTTING_DOWN', 'The service is shutting down', request.id))
+    if (!app.lifecycle.closing) return done()
+    reply.code(503).send(errorBody(503, 'APP_ERR_SHUTTING_DOWN', 'The service is shutting down', request.id))
   })
   app.addHook('preClose', function markClosing(done) {
+    app.lifecycle.draining = true
     app.lifecycle.closing = true
     done()
   })
