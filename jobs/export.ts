@@ -5,22 +5,13 @@ import type { GradeItem } from '../src/domain/grading.ts'
 import type { Design } from '../src/domain/model.ts'
 import { type ExportFormat, renderReport, reportFilename } from '../src/domain/report.ts'
 import { uuidField } from './payload.ts'
+import { markFailedOnFinalFailure, productQueueOptions } from './product-queue.ts'
 import type { QueueDefinition } from './queues.ts'
 import type { TelemetryHooks, Traced } from './telemetry.ts'
 
 export const queue: QueueDefinition = {
   name: 'export',
-  options: {
-    retryLimit: 3,
-    retryDelay: 2,
-    retryBackoff: true,
-    expireInSeconds: 120,
-    deadLetter: 'export_dead',
-    // Workers wake on NOTIFY instead of waiting out a polling interval.
-    notify: true,
-    // A worker that dies mid-job stops its heartbeat; the supervisor then hands the job on.
-    heartbeatSeconds: 10
-  }
+  options: productQueueOptions('export', 120)
 }
 
 export type ExportJob = { exportId: string } & Traced
@@ -95,14 +86,5 @@ export function createHandler(sql: Sql) {
 }
 
 export function hooks(sql: Sql): TelemetryHooks<ExportJob> {
-  return {
-    async onFinalFailure(err, job) {
-      const exportId = (job.data as { exportId?: unknown })?.exportId
-      if (typeof exportId !== 'string') return
-      await sql`
-        update app.report_exports set status = 'failed', error = ${err.message.slice(0, 500)}, completed_at = now()
-        where id = ${exportId}::uuid and status <> 'completed'
-      `.catch(() => {})
-    }
-  }
+  return markFailedOnFinalFailure(sql, 'report_exports', 'exportId')
 }

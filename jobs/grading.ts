@@ -4,22 +4,13 @@ import type { SimulationResult } from '../src/domain/engine.ts'
 import { grade } from '../src/domain/grading.ts'
 import type { Design, TrafficProfile } from '../src/domain/model.ts'
 import { uuidField } from './payload.ts'
+import { markFailedOnFinalFailure, productQueueOptions } from './product-queue.ts'
 import type { QueueDefinition } from './queues.ts'
 import { PermanentJobError, type TelemetryHooks, type Traced } from './telemetry.ts'
 
 export const queue: QueueDefinition = {
   name: 'grading',
-  options: {
-    retryLimit: 3,
-    retryDelay: 2,
-    retryBackoff: true,
-    expireInSeconds: 120,
-    deadLetter: 'grading_dead',
-    // Workers wake on NOTIFY instead of waiting out a polling interval.
-    notify: true,
-    // A worker that dies mid-job stops its heartbeat; the supervisor then hands the job on.
-    heartbeatSeconds: 10
-  }
+  options: productQueueOptions('grading', 120)
 }
 
 export type GradingJob = { gradeId: string } & Traced
@@ -50,14 +41,5 @@ export function createHandler(sql: Sql) {
 }
 
 export function hooks(sql: Sql): TelemetryHooks<GradingJob> {
-  return {
-    async onFinalFailure(err, job) {
-      const gradeId = (job.data as { gradeId?: unknown })?.gradeId
-      if (typeof gradeId !== 'string') return
-      await sql`
-        update app.grade_reports set status = 'failed', error = ${err.message.slice(0, 500)}, completed_at = now()
-        where id = ${gradeId}::uuid and status <> 'completed'
-      `.catch(() => {})
-    }
-  }
+  return markFailedOnFinalFailure(sql, 'grade_reports', 'gradeId')
 }

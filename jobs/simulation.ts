@@ -4,22 +4,13 @@ import { simulate } from '../src/domain/engine.ts'
 import type { Design, TrafficProfile } from '../src/domain/model.ts'
 import { validateDesign } from '../src/domain/validate.ts'
 import { uuidField } from './payload.ts'
+import { markFailedOnFinalFailure, productQueueOptions } from './product-queue.ts'
 import type { QueueDefinition } from './queues.ts'
 import { PermanentJobError, type TelemetryHooks, type Traced } from './telemetry.ts'
 
 export const queue: QueueDefinition = {
   name: 'simulation',
-  options: {
-    retryLimit: 3,
-    retryDelay: 2,
-    retryBackoff: true,
-    expireInSeconds: 300,
-    deadLetter: 'simulation_dead',
-    // Workers wake on NOTIFY instead of waiting out a polling interval.
-    notify: true,
-    // A worker that dies mid-job stops its heartbeat; the supervisor then hands the job on.
-    heartbeatSeconds: 10
-  }
+  options: productQueueOptions('simulation', 300)
 }
 
 export type SimulationJob = { runId: string } & Traced
@@ -66,16 +57,5 @@ export function createHandler(sql: Sql) {
 }
 
 export function hooks(sql: Sql): TelemetryHooks<SimulationJob> {
-  return {
-    async onFinalFailure(err, job) {
-      const runId = (job.data as { runId?: unknown })?.runId
-      if (typeof runId !== 'string') return
-      await sql`
-        update app.simulation_runs
-        set status = 'failed', error = ${err.message.slice(0, 500)}, completed_at = now()
-        where id = ${runId}::uuid
-          and status <> 'completed'
-      `.catch(() => {})
-    }
-  }
+  return markFailedOnFinalFailure(sql, 'simulation_runs', 'runId')
 }

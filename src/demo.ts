@@ -1,6 +1,7 @@
 // `npm run demo [-- --url http://127.0.0.1:3000]`: walks a running service through the product.
 import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
+import { SAMPLE_DESIGN } from './domain/samples.ts'
 
 const { values } = parseArgs({ options: { url: { type: 'string', default: 'http://127.0.0.1:3000' } } })
 const base = (values.url as string).replace(/\/$/, '')
@@ -40,26 +41,14 @@ await call('POST', '/auth/register', { email, password, displayName: 'Demo learn
 const { accessToken } = await call('POST', '/auth/login', { email, password })
 say(`1. registered and logged in as ${email}`)
 
-const design = {
-  components: [
-    { id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1 },
-    { id: 'lb', type: 'load_balancer', instances: 2, concurrency: 500, serviceTimeMs: 0.5 },
-    { id: 'api', type: 'service', instances: 3, concurrency: 8, serviceTimeMs: 20 },
-    { id: 'cache', type: 'cache', instances: 2, concurrency: 50, serviceTimeMs: 1, hitRatio: 0.8 },
-    { id: 'db', type: 'database', instances: 1, concurrency: 10, serviceTimeMs: 8, replicas: 1 }
-  ],
-  links: [
-    { from: 'users', to: 'lb', share: 1 },
-    { from: 'lb', to: 'api', share: 1 },
-    { from: 'api', to: 'cache', share: 1, traffic: 'read' },
-    { from: 'cache', to: 'db', share: 1, traffic: 'read' },
-    { from: 'api', to: 'db', share: 1, traffic: 'write' }
-  ]
-}
 const workspace = await call(
   'POST',
   '/workspaces',
-  { name: 'Three-tier web shop', description: 'Load balancer, API, cache and a replicated database', design },
+  {
+    name: 'Three-tier web shop',
+    description: 'Load balancer, API, cache and a replicated database',
+    design: SAMPLE_DESIGN
+  },
   accessToken
 )
 await call(

@@ -1,0 +1,38 @@
+import type { Queue } from 'pg-boss'
+import type { Sql } from '../src/db/client.ts'
+import type { TelemetryHooks } from './telemetry.ts'
+
+/** The options every product queue (simulation, grading, export) shares. */
+export function productQueueOptions(name: string, expireInSeconds: number): Omit<Queue, 'name'> {
+  return {
+    retryLimit: 3,
+    retryDelay: 2,
+    retryBackoff: true,
+    expireInSeconds,
+    deadLetter: `${name}_dead`,
+    // Workers wake on NOTIFY instead of waiting out a polling interval.
+    notify: true,
+    // A worker that dies mid-job stops its heartbeat; the supervisor then hands the job on.
+    heartbeatSeconds: 10
+  }
+}
+
+/** On a failure that will not be retried, marks the job's domain row failed with the error. */
+export function markFailedOnFinalFailure<T>(
+  sql: Sql,
+  table: 'simulation_runs' | 'grade_reports' | 'report_exports',
+  field: string
+): TelemetryHooks<T> {
+  return {
+    async onFinalFailure(err, job) {
+      const id = (job.data as Record<string, unknown> | null)?.[field]
+      if (typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id)) return
+      await sql`
+        update ${sql(`app.${table}`)}
+        set status = 'failed', error = ${err.message.slice(0, 500)}, completed_at = now()
+        where id = ${id}::uuid
+          and status <> 'completed'
+      `.catch(() => {})
+    }
+  }
+}
