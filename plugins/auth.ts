@@ -12,6 +12,14 @@ export type AuthLevel = (typeof AuthLevels)[number]
 export interface AuthUser {
   id: string
   role: Role
+  /** users.token_version when the token was issued. */
+  tokenVersion?: number
+}
+
+/** What the auth check needs to know of a user now; looked up by the app (cached briefly). */
+export interface UserState {
+  tokenVersion: number
+  disabled: boolean
 }
 
 declare module 'fastify' {
@@ -28,6 +36,8 @@ declare module 'fastify' {
     tokens: {
       signAccess(user: AuthUser): string
       accessTtlSeconds: number
+      /** Drops this instance's cached state of a user at once (others expire it within the TTL). */
+      forget(userId: string): void
     }
   }
 }
@@ -40,6 +50,10 @@ export interface AuthPluginOptions {
   bypassUser?: AuthUser | null
   /** Routes registered by third-party plugins under these prefixes (the docs UI) are public. */
   publicPrefixes?: readonly string[]
+  /** Reads a user's token version and disabled flag; null when the user no longer exists. */
+  loadUserState?: (userId: string) => Promise<UserState | null>
+  /** How long a user's state is trusted before it is read again. */
+  userStateTtlMs?: number
 }
 
 const ISSUER = 'system-design-coach'
@@ -71,7 +85,7 @@ async function authPlugin(fastify: FastifyInstance, opts: AuthPluginOptions) {
       algorithms: ['HS256'],
       allowedIss: ISSUER,
       allowedAud: AUDIENCE,
-      requiredClaims: ['sub', 'exp', 'iat', 'iss', 'aud', 'typ', 'role', 'jti'],
+      requiredClaims: ['sub', 'exp', 'iat', 'iss', 'aud', 'typ', 'role', 'jti', 'tv'],
       clockTolerance: CLOCK_TOLERANCE_MS,
       cache: 10_000
     })
@@ -90,14 +104,32 @@ async function authPlugin(fastify: FastifyInstance, opts: AuthPluginOptions) {
       if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return null
       if (payload.typ !== ACCESS_TYP || typeof payload.sub !== 'string') return null
       if (payload.role !== 'user' && payload.role !== 'admin') return null
-      return { id: payload.sub, role: payload.role }
+      if (typeof payload.tv !== 'number') return null
+      return { id: payload.sub, role: payload.role, tokenVersion: payload.tv }
     }
     return null
   }
 
+  // A password change or a disable must end earlier access tokens: their version is checked
+  // against the user's, read at most once per TTL per user and instance.
+  const states = new Map<string, { state: UserState | null; expires: number }>()
+  const ttl = opts.userStateTtlMs ?? 5000
+  async function currentState(userId: string): Promise<UserState | null> {
+    const cached = states.get(userId)
+    if (cached && cached.expires > Date.now()) return cached.state
+    const state = opts.loadUserState ? await opts.loadUserState(userId) : { tokenVersion: 0, disabled: false }
+    if (states.size >= 10_000) states.delete(states.keys().next().value as string)
+    states.set(userId, { state, expires: Date.now() + ttl })
+    return state
+  }
+
   fastify.decorate('tokens', {
-    signAccess: (user: AuthUser) => sign({ sub: user.id, role: user.role, typ: ACCESS_TYP, jti: randomUUID() }),
-    accessTtlSeconds: opts.accessTtlSeconds
+    signAccess: (user: AuthUser) =>
+      sign({ sub: user.id, role: user.role, typ: ACCESS_TYP, jti: randomUUID(), tv: user.tokenVersion ?? 0 }),
+    accessTtlSeconds: opts.accessTtlSeconds,
+    forget: (userId: string) => {
+      states.delete(userId)
+    }
   })
   fastify.decorateRequest('user', null)
 
@@ -127,6 +159,10 @@ async function authPlugin(fastify: FastifyInstance, opts: AuthPluginOptions) {
     else {
       const match = BEARER.exec(request.headers.authorization ?? '')
       user = match ? verify(match[1]) : null
+      if (user) {
+        const state = await currentState(user.id)
+        if (!state || state.disabled || state.tokenVersion !== user.tokenVersion) user = null
+      }
     }
     if (!user) throw new Unauthorized()
     request.user = user

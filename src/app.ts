@@ -177,7 +177,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     previousSecrets: config.jwt.previousSecrets,
     accessTtlSeconds: config.jwt.accessTtlSeconds,
     bypassUser: config.bypassAuth ? DEV_USER : null,
-    publicPrefixes: [DOCS_PREFIX]
+    publicPrefixes: [DOCS_PREFIX],
+    loadUserState: async (userId) => {
+      const [row] = await app.sql<{ token_version: number; disabled: boolean }[]>`
+        select token_version, disabled_at is not null as disabled
+        from app.users
+        where id = ${userId}
+      `
+      return row ? { tokenVersion: row.token_version, disabled: row.disabled } : null
+    }
   })
   await app.register(auditPlugin)
   app.decorate('routeTable', [])

@@ -11,6 +11,8 @@ export const Forbidden = createError('APP_ERR_FORBIDDEN', '%s', 403)
 export const BadRequest = createError('APP_ERR_BAD_REQUEST', '%s', 400)
 
 export const InvalidCredentials = createError('APP_ERR_INVALID_CREDENTIALS', 'Invalid email or password', 401)
+export const AccountDisabled = createError('APP_ERR_ACCOUNT_DISABLED', 'This account is disabled', 403)
+export const WrongPassword = createError('APP_ERR_WRONG_PASSWORD', 'The current password is not correct', 403)
 export const EmailTaken = createError('APP_ERR_EMAIL_TAKEN', 'An account with this email already exists', 409)
 const AccountLockedError = createError('APP_ERR_ACCOUNT_LOCKED', 'Too many failed logins; try again later', 423)
 

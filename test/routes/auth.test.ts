@@ -114,7 +114,7 @@ t.test('accounts, tokens and sessions', async (t) => {
 
   t.test('the JWT matrix: every bad token is the same 401', async (t) => {
     const user = await registerAndLogin(app)
-    const claims = { sub: user.id, role: 'user', typ: 'access', jti: 'j1' }
+    const claims = { sub: user.id, role: 'user', typ: 'access', jti: 'j1', tv: 0 }
     const base = {
       key: SECRET,
       algorithm: 'HS256' as const,
@@ -174,7 +174,7 @@ t.test('accounts, tokens and sessions', async (t) => {
       aud: 'sdc-api',
       expiresIn: 60_000
     })
-    const token = old({ sub: user.id, role: 'user', typ: 'access', jti: 'old' })
+    const token = old({ sub: user.id, role: 'user', typ: 'access', jti: 'old', tv: 0 })
     const res = await app.inject({ url: '/auth/me', headers: { authorization: `Bearer ${token}` } })
     t.equal(res.statusCode, 200)
   })

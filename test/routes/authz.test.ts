@@ -51,6 +51,8 @@ t.test('walks every route as anonymous, user, other user and admin', async (t) =
   const user = await registerAndLogin(app)
   const other = await registerAndLogin(app)
   const admin = await createAdmin(app)
+  // Disabling someone is an admin action the walk really performs: not on the users it walks with.
+  const victim = await registerAndLogin(app)
   const routes = app.routeTable.filter((r) => !(r.method === 'OPTIONS' && r.url.endsWith('*')))
   t.ok(routes.length >= 20)
 
@@ -82,12 +84,14 @@ t.test('walks every route as anonymous, user, other user and admin', async (t) =
     if (url.startsWith('/simulations/')) return run.id
     if (url.startsWith('/grades/')) return grade.id
     if (url.startsWith('/exports/')) return exported.id
+    if (url.endsWith('/disable') || url.endsWith('/enable')) return victim.id
     if (url.startsWith('/admin/users/')) return user.id
     return SOME_ID
   }
 
-  // Mutations that would remove the fixtures run last.
-  const ordered = [...routes].sort((a, b) => Number(a.method === 'DELETE') - Number(b.method === 'DELETE'))
+  // Mutations that would remove the fixtures, or disable the user, run last.
+  const last = (r: { method: string; url: string }) => Number(r.method === 'DELETE' || r.url.endsWith('/disable'))
+  const ordered = [...routes].sort((a, b) => last(a) - last(b))
   for (const route of ordered) {
     t.ok(route.auth, `${route.method} ${route.url} declares who may call it`)
     if (MUTATING.has(route.method)) t.ok(route.audit?.action, `${route.method} ${route.url} declares an audit action`)

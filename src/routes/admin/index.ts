@@ -61,6 +61,46 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   )
 
+  for (const action of ['disable', 'enable'] as const) {
+    fastify.post(
+      `/admin/users/:id/${action}`,
+      {
+        config: { auth: 'admin', audit: { action: `admin.user.${action}`, resourceType: 'user' } },
+        schema: {
+          tags: ['admin'],
+          params: IdParams,
+          response: {
+            200: Type.Object({ id: Type.String(), disabled: Type.Boolean() }, { additionalProperties: false }),
+            ...errorResponses(400, 401, 403, 404, 429)
+          }
+        }
+      },
+      async (request) => {
+        const id = request.params.id
+        const found = await fastify.sql.begin(async (tx) => {
+          const [user] =
+            action === 'disable'
+              ? await tx`
+                  update app.users
+                  set disabled_at = coalesce(disabled_at, now()), token_version = token_version + 1, updated_at = now()
+                  where id = ${id}
+                  returning id
+                `
+              : await tx`update app.users set disabled_at = null, updated_at = now() where id = ${id} returning id`
+          if (!user) return false
+          if (action === 'disable') {
+            await tx`update app.refresh_tokens set revoked_at = now() where user_id = ${id} and revoked_at is null`
+          }
+          await request.audit(tx, { changes: { disabled: action === 'disable' } })
+          return true
+        })
+        if (!found) throw new NotFound('User')
+        fastify.tokens.forget(id)
+        return { id, disabled: action === 'disable' }
+      }
+    )
+  }
+
   fastify.get(
     '/admin/flags',
     {

@@ -3,7 +3,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import type { TransactionSql } from '../../db/client.ts'
-import { AccountLocked, EmailTaken, InvalidCredentials, Unauthorized } from '../../errors.ts'
+import {
+  AccountDisabled,
+  AccountLocked,
+  EmailTaken,
+  InvalidCredentials,
+  Unauthorized,
+  WrongPassword
+} from '../../errors.ts'
 import { errorResponses } from '../schemas.ts'
 import { activeLock, clearFailures, recordFailure } from './lockout.ts'
 import { hashPassword, normalizeEmail, verifyPassword } from './passwords.ts'
@@ -42,7 +49,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       })}
     `
     return {
-      accessToken: fastify.tokens.signAccess({ id: user.id, role: user.role }),
+      accessToken: fastify.tokens.signAccess({ id: user.id, role: user.role, tokenVersion: user.token_version ?? 0 }),
       refreshToken,
       tokenType: 'Bearer' as const,
       expiresIn: fastify.tokens.accessTtlSeconds,
@@ -112,13 +119,13 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       if (lockedUntil) throw AccountLocked(lockedUntil, now)
 
       const [user] = await fastify.sql<(UserRow & { password_hash: string; disabled_at: Date | null })[]>`
-        select id, email, display_name, role, email_verified_at, created_at, password_hash, disabled_at
+        select id, email, display_name, role, email_verified_at, created_at, password_hash, disabled_at, token_version
         from app.users
         where email_normalized = ${email}
       `
       // An unknown email costs the same argon2 verification as a wrong password.
       const valid = await verifyPassword(user?.password_hash ?? null, request.body.password)
-      if (!valid || !user || user.disabled_at) {
+      if (!valid || !user) {
         const failure = await recordFailure(fastify.sql, email, now, config.login)
         if (failure.justLocked) {
           await request.audit(fastify.sql, {
@@ -134,6 +141,8 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         }
         throw new InvalidCredentials()
       }
+      // Only someone who knows the password learns that the account is disabled.
+      if (user.disabled_at) throw new AccountDisabled()
 
       const familyExpiresAt = new Date(now.getTime() + config.jwt.refreshTtlSeconds * 1000)
       const pair = await fastify.sql.begin(async (tx) => {
@@ -174,7 +183,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         `
         if (used) {
           const [user] = await tx<UserRow[]>`
-            select id, email, display_name, role, email_verified_at, created_at
+            select id, email, display_name, role, email_verified_at, created_at, token_version
             from app.users
             where id = ${used.user_id}
               and disabled_at is null
@@ -205,7 +214,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             userId: known.user_id,
             statusCode: 401,
             outcome: 'denied',
-            changes: { revokedTokens: revoked.length }
+            changes: { revokedInFamily: revoked.length }
           })
           fastify.securityCounters.refreshReuse++
           request.log.warn({ familyId: known.family_id, userId: known.user_id }, 'refresh token reuse: family revoked')
@@ -253,6 +262,40 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         })
       })
       noStore(reply)
+      return reply.code(204).send(null)
+    }
+  )
+
+  fastify.post(
+    '/auth/password',
+    {
+      config: { auth: 'user', rateLimit, audit: { action: 'auth.password.change', resourceType: 'user' } },
+      schema: {
+        tags: ['auth'],
+        body: Type.Object(
+          { currentPassword: Type.String({ minLength: 1, maxLength: 256 }), newPassword: Password },
+          { additionalProperties: false }
+        ),
+        response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 413, 415, 429) }
+      }
+    },
+    async (request, reply) => {
+      const userId = request.user?.id as string
+      const [user] = await fastify.sql<{ password_hash: string }[]>`
+        select password_hash from app.users where id = ${userId}
+      `
+      if (!user || !(await verifyPassword(user.password_hash, request.body.currentPassword))) throw new WrongPassword()
+      const newHash = await hashPassword(request.body.newPassword)
+      const now = fastify.clock()
+      await fastify.sql.begin(async (tx) => {
+        // Every session ends: refresh families are revoked and older access tokens carry an old version.
+        const [, revoked] = await Promise.all([
+          tx`update app.users set password_hash = ${newHash}, token_version = token_version + 1, updated_at = now() where id = ${userId}`,
+          tx`update app.refresh_tokens set revoked_at = ${now} where user_id = ${userId} and revoked_at is null returning id`
+        ])
+        await request.audit(tx, { resourceId: userId, statusCode: 204, changes: { endedSessions: revoked.length } })
+      })
+      fastify.tokens.forget(userId)
       return reply.code(204).send(null)
     }
   )

@@ -35,6 +35,7 @@ export interface UserRow {
   role: 'user' | 'admin'
   email_verified_at: Date | null
   created_at: Date
+  token_version?: number
 }
 
 export function toUser(row: UserRow) {
