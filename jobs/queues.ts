@@ -1,4 +1,5 @@
 import type { Queue } from 'pg-boss'
+import * as email from './email.ts'
 import * as exporter from './export.ts'
 import * as grading from './grading.ts'
 import * as maintenance from './maintenance.ts'
@@ -10,7 +11,13 @@ export interface QueueDefinition {
 }
 
 /** Every queue this app uses; the api creates them all so a send never hits a missing queue. */
-export const QUEUES: readonly QueueDefinition[] = [simulation.queue, grading.queue, exporter.queue, maintenance.queue]
+export const QUEUES: readonly QueueDefinition[] = [
+  simulation.queue,
+  grading.queue,
+  exporter.queue,
+  email.queue,
+  maintenance.queue
+]
 
 /**
  * Creates the queues with a short-lived instance before the long-lived one starts: pg-boss caches

@@ -52,17 +52,23 @@ export async function enqueueJob<T extends object>(
   data: T,
   requestId: string | null,
   options: SendOptions = {}
-): Promise<string> {
+): Promise<string | null> {
   // The id is ours, so the job and its telemetry row go out together in one pipelined round trip.
   const id = options.id ?? randomUUID()
-  const [sent] = await Promise.all([
-    boss.send(queue, { ...data, requestId }, { ...options, id, db: fromPostgresJs(tx) }),
+  const queued = () =>
     insertLifecycle(tx, [
       { queue, job_id: id, event: 'queued', attempt: 0, duration_ms: null, error_message: null, request_id: requestId }
     ])
-  ])
+  const send = () => boss.send(queue, { ...data, requestId }, { ...options, id, db: fromPostgresJs(tx) })
+  if (options.singletonKey) {
+    // A throttled singleton is refused (null): then there is no job, and no telemetry row either.
+    const sent = await send()
+    if (sent) await queued()
+    return sent
+  }
+  const [sent] = await Promise.all([send(), queued()])
   if (!sent) throw new Error(`queue ${queue} refused the job`)
-  return id
+  return sent
 }
 
 export type JobHandler<T> = (job: JobWithMetadata<T>) => Promise<unknown>

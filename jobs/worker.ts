@@ -6,6 +6,7 @@ import { createSql } from '../src/db/client.ts'
 import { resolveDatabase } from '../src/db/resolve.ts'
 import { handleShutdownSignals } from '../src/shutdown.ts'
 import { createBoss } from './boss.ts'
+import * as email from './email.ts'
 import * as exporter from './export.ts'
 import * as grading from './grading.ts'
 import * as maintenance from './maintenance.ts'
@@ -49,6 +50,13 @@ const handlers: Record<string, { handle: JobHandler<never>; hooks?: TelemetryHoo
   [simulation.queue.name]: { handle: simulation.createHandler(sql) as JobHandler<never>, hooks: simulation.hooks(sql) },
   [grading.queue.name]: { handle: grading.createHandler(sql) as JobHandler<never>, hooks: grading.hooks(sql) },
   [exporter.queue.name]: { handle: exporter.createHandler(sql) as JobHandler<never>, hooks: exporter.hooks(sql) },
+  [email.queue.name]: {
+    handle: email.createHandler(
+      sql,
+      config.email,
+      email.createMailer(sql, config.email, (msg) => log.info(msg))
+    ) as JobHandler<never>
+  },
   [maintenance.queue.name]: {
     handle: maintenance.createHandler(sql, { retentionDays: config.telemetryRetentionDays }) as JobHandler<never>
   }

@@ -74,7 +74,8 @@ export const REDACT_PATHS = [
   'config.jwt.previousSecrets',
   'config.metrics.secret',
   'config.databaseUrl',
-  'config.redisUrl'
+  'config.redisUrl',
+  'config.email.smtpUrl'
 ]
 
 const ajvCompilers = AjvCompiler()

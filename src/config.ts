@@ -39,6 +39,14 @@ export interface Config {
     readonly lockoutMinutes: number
   }
   readonly emailVerificationRequired: boolean
+  readonly email: {
+    /** smtp:// or smtps://; unset means the development outbox (a table and a log line). */
+    readonly smtpUrl: string | undefined
+    readonly from: string
+    /** Where verification links point (the web client). */
+    readonly publicBaseUrl: string
+    readonly verificationTtlHours: number
+  }
   readonly requestTelemetrySampleRate: number
   readonly telemetryRetentionDays: number
   readonly metrics: {
@@ -260,6 +268,12 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
       lockoutMinutes: int('AUTH_LOGIN_LOCKOUT_MINUTES', 15, 1, 1440)
     },
     emailVerificationRequired: bool('AUTH_EMAIL_VERIFICATION_REQUIRED', false),
+    email: {
+      smtpUrl: url('SMTP_URL', ['smtp:', 'smtps:']),
+      from: read('EMAIL_FROM') ?? 'System Design Coach <no-reply@localhost>',
+      publicBaseUrl: url('PUBLIC_BASE_URL', ['http:', 'https:']) ?? 'http://localhost:3000',
+      verificationTtlHours: int('EMAIL_VERIFICATION_TTL_HOURS', 24, 1, 720)
+    },
     requestTelemetrySampleRate: sampleRate,
     telemetryRetentionDays: int('TELEMETRY_RETENTION_DAYS', 14, 1, 3650),
     metrics: {
@@ -286,6 +300,9 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     const origins = read('CORS_ALLOWED_ORIGINS')
     if (origins === undefined) problems.push('CORS_ALLOWED_ORIGINS must be set in production')
     else if (config.corsAllowedOrigins.includes('*')) problems.push('CORS_ALLOWED_ORIGINS must not be * in production')
+    if (config.emailVerificationRequired && config.email.smtpUrl === undefined) {
+      problems.push('AUTH_EMAIL_VERIFICATION_REQUIRED needs SMTP_URL in production (the outbox is for development)')
+    }
     if (config.metrics.enabled && config.metrics.guard === undefined) {
       problems.push('METRICS_ENABLED requires METRICS_GUARD (secret or cidr) in production')
     }

@@ -13,6 +13,16 @@ export const BadRequest = createError('APP_ERR_BAD_REQUEST', '%s', 400)
 export const InvalidCredentials = createError('APP_ERR_INVALID_CREDENTIALS', 'Invalid email or password', 401)
 export const AccountDisabled = createError('APP_ERR_ACCOUNT_DISABLED', 'This account is disabled', 403)
 export const WrongPassword = createError('APP_ERR_WRONG_PASSWORD', 'The current password is not correct', 403)
+export const EmailNotVerified = createError(
+  'APP_ERR_EMAIL_NOT_VERIFIED',
+  'Confirm your email address before logging in',
+  403
+)
+export const InvalidVerificationToken = createError(
+  'APP_ERR_INVALID_TOKEN',
+  'The verification link is not valid or has expired',
+  400
+)
 export const EmailTaken = createError('APP_ERR_EMAIL_TAKEN', 'An account with this email already exists', 409)
 const AccountLockedError = createError('APP_ERR_ACCOUNT_LOCKED', 'Too many failed logins; try again later', 423)
 

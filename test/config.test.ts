@@ -60,7 +60,12 @@ const refusals: [string, Record<string, string | undefined>, RegExp][] = [
   ['CORS unset', { CORS_ALLOWED_ORIGINS: undefined }, /^CORS_ALLOWED_ORIGINS must be set/],
   ['CORS star', { CORS_ALLOWED_ORIGINS: '*' }, /^CORS_ALLOWED_ORIGINS must not be \*/],
   ['metrics without guard', { METRICS_ENABLED: 'true' }, /^METRICS_ENABLED requires METRICS_GUARD/],
-  ['TRUST_PROXY true', { TRUST_PROXY: 'true' }, /^TRUST_PROXY must list trusted proxy/]
+  ['TRUST_PROXY true', { TRUST_PROXY: 'true' }, /^TRUST_PROXY must list trusted proxy/],
+  [
+    'email verification without SMTP',
+    { AUTH_EMAIL_VERIFICATION_REQUIRED: 'true' },
+    /^AUTH_EMAIL_VERIFICATION_REQUIRED needs SMTP_URL/
+  ]
 ]
 
 for (const [name, change, expected] of refusals) {

@@ -29,7 +29,7 @@ t.test('job lifecycle telemetry', async (t) => {
   )
 
   const send = (mode: string, requestId: string) =>
-    sql.begin((tx) => enqueueJob(boss, tx, 'lifecycle', { mode }, requestId))
+    sql.begin((tx) => enqueueJob(boss, tx, 'lifecycle', { mode }, requestId)) as Promise<string>
   const events = async (id: string) =>
     await sql`select event, attempt, request_id, error_message from app.job_telemetry where job_id = ${id} order by created_at, event <> 'queued'`
 
@@ -98,7 +98,7 @@ t.test('job lifecycle telemetry', async (t) => {
     let id = ''
     await t.rejects(
       sql.begin(async (tx) => {
-        id = await enqueueJob(boss, tx, 'lifecycle', { mode: 'ok' }, 'req-rollback')
+        id = (await enqueueJob(boss, tx, 'lifecycle', { mode: 'ok' }, 'req-rollback')) as string
         throw new Error('roll back')
       })
     )

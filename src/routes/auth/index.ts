@@ -1,19 +1,22 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
+import { enqueueJob } from '../../../jobs/telemetry.ts'
 import type { TransactionSql } from '../../db/client.ts'
 import {
   AccountDisabled,
   AccountLocked,
+  EmailNotVerified,
   EmailTaken,
   InvalidCredentials,
+  InvalidVerificationToken,
   Unauthorized,
   WrongPassword
 } from '../../errors.ts'
 import { errorResponses } from '../schemas.ts'
 import { activeLock, clearFailures, recordFailure } from './lockout.ts'
-import { hashPassword, normalizeEmail, verifyPassword } from './passwords.ts'
+import { hashPassword, hashToken, normalizeEmail, verifyPassword } from './passwords.ts'
 import { Email, Password, TokenPair, toUser, User, type UserRow } from './schemas.ts'
 
 const AUTH_GROUP = 'auth'
@@ -21,10 +24,6 @@ const RefreshBody = Type.Object(
   { refreshToken: Type.String({ minLength: 20, maxLength: 2048 }) },
   { additionalProperties: false }
 )
-
-export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex')
-}
 
 const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { config } = fastify
@@ -56,6 +55,14 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       refreshExpiresAt: familyExpiresAt.toISOString(),
       user: toUser(user)
     }
+  }
+
+  /** Queues the verification email; one per user per minute at most (a singleton job). */
+  function sendVerification(tx: TransactionSql, userId: string, requestId: string) {
+    return enqueueJob(fastify.boss, tx, 'email', { kind: 'verify', userId }, requestId, {
+      singletonKey: `verify:${userId}`,
+      singletonSeconds: 60
+    })
   }
 
   fastify.post(
@@ -90,7 +97,10 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           returning id, email, display_name, role, email_verified_at, created_at
         `
         if (!row) return null
-        await request.audit(tx, { resourceId: row.id, userId: row.id, statusCode: 201 })
+        await Promise.all([
+          request.audit(tx, { resourceId: row.id, userId: row.id, statusCode: 201 }),
+          config.emailVerificationRequired ? sendVerification(tx, row.id, request.id) : null
+        ])
         return row
       })
       if (!user) throw new EmailTaken()
@@ -141,8 +151,9 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         }
         throw new InvalidCredentials()
       }
-      // Only someone who knows the password learns that the account is disabled.
+      // Only someone who knows the password learns that the account is disabled or unverified.
       if (user.disabled_at) throw new AccountDisabled()
+      if (config.emailVerificationRequired && !user.email_verified_at) throw new EmailNotVerified()
 
       const familyExpiresAt = new Date(now.getTime() + config.jwt.refreshTtlSeconds * 1000)
       const pair = await fastify.sql.begin(async (tx) => {
@@ -297,6 +308,70 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       })
       fastify.tokens.forget(userId)
       return reply.code(204).send(null)
+    }
+  )
+
+  fastify.post(
+    '/auth/verify-email',
+    {
+      config: { auth: 'public', rateLimit, audit: { action: 'auth.email.verify', resourceType: 'user' } },
+      schema: {
+        tags: ['auth'],
+        body: Type.Object({ token: Type.String({ minLength: 20, maxLength: 200 }) }, { additionalProperties: false }),
+        response: { 204: Type.Null(), ...errorResponses(400, 413, 415, 429) }
+      }
+    },
+    async (request, reply) => {
+      const now = fastify.clock()
+      const verified = await fastify.sql.begin(async (tx) => {
+        // Single use and expiring: an unknown, reused or expired token all fail the same way.
+        const [token] = await tx<{ user_id: string }[]>`
+          update app.email_verification_tokens
+          set used_at = ${now}
+          where token_hash = ${hashToken(request.body.token)}
+            and used_at is null
+            and expires_at > ${now}
+          returning user_id
+        `
+        if (!token) return false
+        await Promise.all([
+          tx`update app.users set email_verified_at = coalesce(email_verified_at, ${now}), updated_at = now() where id = ${token.user_id}`,
+          request.audit(tx, { userId: token.user_id, resourceId: token.user_id, statusCode: 204 })
+        ])
+        return true
+      })
+      if (!verified) throw new InvalidVerificationToken()
+      return reply.code(204).send(null)
+    }
+  )
+
+  fastify.post(
+    '/auth/resend-verification',
+    {
+      config: { auth: 'public', rateLimit, audit: { action: 'auth.email.resend', resourceType: 'user' } },
+      schema: {
+        tags: ['auth'],
+        body: Type.Object({ email: Email }, { additionalProperties: false }),
+        response: {
+          202: Type.Object({ status: Type.Literal('accepted') }, { additionalProperties: false }),
+          ...errorResponses(400, 413, 415, 429)
+        }
+      }
+    },
+    async (request, reply) => {
+      await fastify.sql.begin(async (tx) => {
+        const [user] = await tx<{ id: string }[]>`
+          select id
+          from app.users
+          where email_normalized = ${normalizeEmail(request.body.email)}
+            and email_verified_at is null
+            and disabled_at is null
+        `
+        if (user && config.emailVerificationRequired) await sendVerification(tx, user.id, request.id)
+        // The same answer whether or not the email exists, is verified, or was sent a minute ago.
+        await request.audit(tx, { userId: user?.id ?? null, resourceId: null, statusCode: 202 })
+      })
+      return reply.code(202).send({ status: 'accepted' as const })
     }
   )
 

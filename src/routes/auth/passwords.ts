@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { hash, verify } from '@node-rs/argon2'
 
 /**
@@ -32,4 +33,9 @@ export async function verifyPassword(storedHash: string | null, password: string
 
 export function normalizeEmail(email: string): string {
   return email.normalize('NFKC').trim().toLowerCase()
+}
+
+/** Tokens (refresh, email verification) are stored only as this hash. */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex')
 }

@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto'
+import nodemailer from 'nodemailer'
+import type { JobWithMetadata } from 'pg-boss'
+import type { Config } from '../src/config.ts'
+import type { Sql } from '../src/db/client.ts'
+import { hashToken } from '../src/routes/auth/passwords.ts'
+import { uuidField } from './payload.ts'
+import type { QueueDefinition } from './queues.ts'
+import { PermanentJobError, type Traced } from './telemetry.ts'
+
+export const queue: QueueDefinition = {
+  name: 'email',
+  options: {
+    retryLimit: 5,
+    retryDelay: 10,
+    retryBackoff: true,
+    expireInSeconds: 60,
+    deadLetter: 'email_dead',
+    notify: true
+  }
+}
+
+export type EmailJob = { kind: 'verify'; userId: string } & Traced
+
+export interface Mail {
+  to: string
+  subject: string
+  text: string
+}
+
+export type SendMail = (mail: Mail, jobId: string) => Promise<void>
+
+/** SMTP through nodemailer when SMTP_URL is set; otherwise the development outbox (a table and a log line). */
+export function createMailer(sql: Sql, email: Config['email'], log: (msg: string) => void): SendMail {
+  if (email.smtpUrl) {
+    const transport = nodemailer.createTransport(email.smtpUrl)
+    return async (mail) => {
+      await transport.sendMail({ from: email.from, to: mail.to, subject: mail.subject, text: mail.text })
+    }
+  }
+  return async (mail, jobId) => {
+    await sql`insert into app.email_outbox ${sql({ to_address: mail.to, subject: mail.subject, body: mail.text, job_id: jobId })}`
+    log(
+      `development outbox: "${mail.subject}" to ${mail.to}: ${mail.text.split('\n').find((l) => l.startsWith('http')) ?? ''}`
+    )
+  }
+}
+
+export function createHandler(sql: Sql, email: Config['email'], send: SendMail) {
+  return async function emailJob(job: JobWithMetadata<EmailJob>): Promise<unknown> {
+    if ((job.data as { kind?: unknown })?.kind !== 'verify') throw new PermanentJobError('payload.kind must be verify')
+    const userId = uuidField(job.data, 'userId')
+    const [user] = await sql<{ email: string; verified: boolean }[]>`
+      select email, email_verified_at is not null as verified
+      from app.users
+      where id = ${userId}
+    `
+    if (!user || user.verified) return { skipped: user ? 'verified' : 'deleted' }
+    // The token is made here, so its raw form exists only in the message; a retry replaces its own.
+    const token = randomBytes(32).toString('base64url')
+    const expiresAt = new Date(Date.now() + email.verificationTtlHours * 3600_000)
+    await sql.begin(async (tx) => {
+      await tx`delete from app.email_verification_tokens where job_id = ${job.id} and used_at is null`
+      await tx`
+        insert into app.email_verification_tokens ${tx({ token_hash: hashToken(token), user_id: userId, job_id: job.id, expires_at: expiresAt })}
+      `
+    })
+    const link = `${email.publicBaseUrl.replace(/\/$/, '')}/verify-email?token=${token}`
+    await send(
+      {
+        to: user.email,
+        subject: 'Confirm your email for System Design Coach',
+        text: `Confirm your email address by opening this link (valid for ${email.verificationTtlHours} hours):\n${link}\n\nIf you did not register, ignore this message.`
+      },
+      job.id
+    )
+    return { sent: true, expiresAt: expiresAt.toISOString() }
+  }
+}
