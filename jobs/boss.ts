@@ -1,4 +1,4 @@
-import { type Db as IDatabase, PgBoss, type SendOptions } from 'pg-boss'
+import { type Db as IDatabase, PgBoss } from 'pg-boss'
 import type postgres from 'postgres'
 import { pgArray, type Sql, type TransactionSql } from '../src/db/client.ts'
 
@@ -79,15 +79,4 @@ export function createBoss(sql: Sql, { role, onError, superviseIntervalSeconds =
   // pg-boss emits errors from its background loops; without a listener they would crash the process.
   boss.on('error', onError)
   return boss
-}
-
-/** Sends a job inside the caller's transaction. */
-export function sendInTransaction<T extends object>(
-  boss: PgBoss,
-  tx: TransactionSql,
-  queue: string,
-  data: T,
-  options: SendOptions = {}
-): Promise<string | null> {
-  return boss.send(queue, data, { ...options, db: fromPostgresJs(tx) })
 }

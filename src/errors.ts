@@ -5,10 +5,8 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 export const NotFound = createError('APP_ERR_NOT_FOUND', '%s not found', 404)
 export const Conflict = createError('APP_ERR_CONFLICT', '%s', 409)
 export const ServiceUnavailable = createError('APP_ERR_UNAVAILABLE', '%s', 503)
-export const ShuttingDown = createError('APP_ERR_SHUTTING_DOWN', 'The service is shutting down', 503)
 export const Unauthorized = createError('APP_ERR_UNAUTHORIZED', 'Authentication required', 401)
 export const Forbidden = createError('APP_ERR_FORBIDDEN', '%s', 403)
-export const BadRequest = createError('APP_ERR_BAD_REQUEST', '%s', 400)
 
 export const InvalidCredentials = createError('APP_ERR_INVALID_CREDENTIALS', 'Invalid email or password', 401)
 export const AccountDisabled = createError('APP_ERR_ACCOUNT_DISABLED', 'This account is disabled', 403)

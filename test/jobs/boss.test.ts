@@ -1,5 +1,5 @@
 import t from 'tap'
-import { createBoss, sendInTransaction } from '../../jobs/boss.ts'
+import { createBoss, fromPostgresJs } from '../../jobs/boss.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
 
 t.test('pg-boss runs on the postgres.js adapter and send joins the caller transaction', async (t) => {
@@ -15,7 +15,7 @@ t.test('pg-boss runs on the postgres.js adapter and send joins the caller transa
 
   await t.rejects(
     sql.begin(async (tx) => {
-      await sendInTransaction(boss, tx, 'tx_test', { n: 1 })
+      await boss.send('tx_test', { n: 1 }, { db: fromPostgresJs(tx) })
       t.equal(
         (await tx`select count(*)::int as n from pgboss.job where name = 'tx_test'`)[0].n,
         1,
@@ -27,7 +27,7 @@ t.test('pg-boss runs on the postgres.js adapter and send joins the caller transa
   )
   t.equal(await count(), 0, 'rollback leaves no job')
 
-  const id = await sql.begin((tx) => sendInTransaction(boss, tx, 'tx_test', { n: 2 }))
+  const id = await sql.begin((tx) => boss.send('tx_test', { n: 2 }, { db: fromPostgresJs(tx) }))
   t.equal(await count(), 1, 'commit leaves exactly one job')
 
   const seen: unknown[] = []
