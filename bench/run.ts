@@ -28,6 +28,7 @@ const { values } = parseArgs({
 })
 const SMOKE = values.smoke as boolean
 const DURATION = SMOKE ? 1 : 8
+const HALF = Math.max(1, DURATION / 2)
 const CONNECTIONS = 20
 const log = (msg: string) => process.stdout.write(`${msg}\n`)
 
@@ -62,6 +63,29 @@ async function cannon(url: string, opts: Partial<autocannon.Options> = {}): Prom
     non2xx: result.non2xx,
     errors: result.errors
   }
+}
+
+/**
+ * Runs two shapes as A B B A (half the duration each) and merges each side's two runs, so drift
+ * in a shared machine's speed during the comparison falls on both sides alike.
+ */
+async function compareRuns(a: () => Promise<Run>, b: () => Promise<Run>): Promise<{ a: Run; b: Run; ratio: number }> {
+  const a1 = await a()
+  const b1 = await b()
+  const b2 = await b()
+  const a2 = await a()
+  const merge = (x: Run, y: Run): Run => ({
+    requestsPerSec: Math.round((x.requestsPerSec + y.requestsPerSec) / 2),
+    p50: (x.p50 + y.p50) / 2,
+    p95: (x.p95 + y.p95) / 2,
+    p99: Math.max(x.p99, y.p99),
+    total: x.total + y.total,
+    non2xx: x.non2xx + y.non2xx,
+    errors: x.errors + y.errors
+  })
+  const ma = merge(a1, a2)
+  const mb = merge(b1, b2)
+  return { a: ma, b: mb, ratio: round(mb.requestsPerSec / ma.requestsPerSec) }
 }
 
 const PASSWORD = 'bench password long enough'
@@ -136,11 +160,13 @@ async function main() {
     const full = await start({}, (app) =>
       app.get('/bench/ping', { config: { auth: 'public' } }, async () => ({ ok: true }))
     )
-    const bareRun = await cannon(`${bareUrl}/ping`)
-    const fullRun = await cannon(`${full.address}/bench/ping`)
+    const overhead = await compareRuns(
+      () => cannon(`${bareUrl}/ping`, { duration: HALF }),
+      () => cannon(`${full.address}/bench/ping`, { duration: HALF })
+    )
     await bare.close()
-    report.overhead = { bare: bareRun, full: fullRun, ratio: round(fullRun.requestsPerSec / bareRun.requestsPerSec) }
-    log(`  ratio ${round(fullRun.requestsPerSec / bareRun.requestsPerSec)} (target ≥ 0.55)`)
+    report.overhead = { bare: overhead.a, full: overhead.b, ratio: overhead.ratio }
+    log(`  ratio ${overhead.ratio} (target ≥ 0.55)`)
 
     // A user, an access token and workspaces to work on.
     await full.app.inject({
@@ -239,18 +265,13 @@ async function main() {
         }
       )
     )
-    const withoutJob = await cannon(`${noJob.address}/bench/simulations-without-job/${workspaces[1]}`, {
-      method: 'POST',
-      headers: auth,
-      body: '{}'
-    })
-    const withJob = await cannon(`${noJob.address}/workspaces/${workspaces[1]}/simulations`, {
-      method: 'POST',
-      headers: auth,
-      body: '{}'
-    })
-    report.enqueue = { withoutJob, withJob, ratio: round(withJob.requestsPerSec / withoutJob.requestsPerSec) }
-    log(`  enqueue ratio ${round(withJob.requestsPerSec / withoutJob.requestsPerSec)} (target ≥ 0.75)`)
+    const post = { method: 'POST' as const, headers: auth, body: '{}', duration: HALF }
+    const enqueue = await compareRuns(
+      () => cannon(`${noJob.address}/bench/simulations-without-job/${workspaces[1]}`, post),
+      () => cannon(`${noJob.address}/workspaces/${workspaces[1]}/simulations`, post)
+    )
+    report.enqueue = { withoutJob: enqueue.a, withJob: enqueue.b, ratio: enqueue.ratio }
+    log(`  enqueue ratio ${enqueue.ratio} (target ≥ 0.75)`)
 
     // Audited write vs the same write without its audit row.
     log('audit: an audited write vs the same write without its audit row')
@@ -285,34 +306,36 @@ async function main() {
         setupRequest: (req: object) => ({ ...req, path: `${path}/${workspaces[w++ % workspaces.length]}` })
       }
     ]
-    const plain = await cannon(writes.address, { requests: writeRequests('/bench/write-plain') })
-    const audited = await cannon(writes.address, { requests: writeRequests('/bench/write-audited') })
-    report.audit = { plain, audited, ratio: round(audited.requestsPerSec / plain.requestsPerSec) }
-    log(`  ratio ${round(audited.requestsPerSec / plain.requestsPerSec)} (target ≥ 0.80)`)
+    const audit = await compareRuns(
+      () => cannon(writes.address, { requests: writeRequests('/bench/write-plain'), duration: HALF }),
+      () => cannon(writes.address, { requests: writeRequests('/bench/write-audited'), duration: HALF })
+    )
+    report.audit = { plain: audit.a, audited: audit.b, ratio: audit.ratio }
+    log(`  ratio ${audit.ratio} (target ≥ 0.80)`)
 
     // Telemetry at sample rate 1 vs 0 on a database-backed read, then rows saved vs requests served.
     log('telemetry: sample rate 1 vs 0 on a database-backed read route')
     const off = await start({ REQUEST_TELEMETRY_SAMPLE_RATE: '0' })
-    const offRun = await cannon(`${off.address}/workspaces/${workspaces[2]}`, { headers: auth })
     // Earlier servers still hold buffered rows for this route: write them out before counting afresh.
     for (const app of apps) await app.telemetry.flush()
     await sql`truncate app.request_telemetry`
     const on = await start({ REQUEST_TELEMETRY_SAMPLE_RATE: '1' })
-    const onRun = await cannon(`${on.address}/workspaces/${workspaces[2]}`, { headers: auth })
+    const telemetry = await compareRuns(
+      () => cannon(`${off.address}/workspaces/${workspaces[2]}`, { headers: auth, duration: HALF }),
+      () => cannon(`${on.address}/workspaces/${workspaces[2]}`, { headers: auth, duration: HALF })
+    )
     await on.app.close()
     const [{ saved }] =
       await sql`select count(*)::int as saved from app.request_telemetry where route = '/workspaces/:id'`
     report.telemetry = {
-      off: offRun,
-      on: onRun,
-      ratio: round(onRun.requestsPerSec / offRun.requestsPerSec),
+      off: telemetry.a,
+      on: telemetry.b,
+      ratio: telemetry.ratio,
       rowsSaved: saved,
-      requestsServed: onRun.total,
-      savedRatio: round(saved / onRun.total, 3)
+      requestsServed: telemetry.b.total,
+      savedRatio: round(saved / telemetry.b.total, 3)
     }
-    log(
-      `  ratio ${round(onRun.requestsPerSec / offRun.requestsPerSec)} (target ≥ 0.95); rows saved / served ${saved}/${onRun.total}`
-    )
+    log(`  ratio ${telemetry.ratio} (target ≥ 0.95); rows saved / served ${saved}/${telemetry.b.total}`)
 
     // Queue: enqueue through pg-boss directly, then drain rates through a real worker process.
     log('queue: direct enqueue rate and worker drain rates')

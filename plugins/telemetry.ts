@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { pgArray, type Sql } from '../src/db/client.ts'
+import type { Sql } from '../src/db/client.ts'
 
 export interface TelemetryPluginOptions {
   sampleRate: number
@@ -93,18 +93,12 @@ export class TelemetryBuffer {
   }
 
   private async insert(batch: TelemetryRow[]): Promise<void> {
-    const column = <K extends keyof TelemetryRow>(key: K) => pgArray(batch.map((r) => r[key]))
     try {
+      // One statement for the whole batch; the rows travel as one JSON document (native stringify).
       await this.sql`
         insert into app.request_telemetry
-          (created_at, request_id, method, route, path, status_code, duration_ms, user_id, client_ip, user_agent)
         select *
-        from unnest(
-          ${column('created_at')}::timestamptz[], ${column('request_id')}::text[], ${column('method')}::text[],
-          ${column('route')}::text[], ${column('path')}::text[], ${column('status_code')}::int[],
-          ${column('duration_ms')}::float8[], ${column('user_id')}::uuid[], ${column('client_ip')}::text[],
-          ${column('user_agent')}::text[]
-        )
+        from jsonb_populate_recordset(null::app.request_telemetry, ${this.sql.json(batch as never)})
       `
       this.written += batch.length
     } catch (err) {
