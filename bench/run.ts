@@ -66,10 +66,13 @@ async function cannon(url: string, opts: Partial<autocannon.Options> = {}): Prom
 }
 
 /**
- * Runs two shapes as A B B A (half the duration each) and merges each side's two runs, so drift
+ * Runs two shapes as A B B A (half the duration each, after a warm-up of each) and merges each side's two runs, so drift
  * in a shared machine's speed during the comparison falls on both sides alike.
  */
 async function compareRuns(a: () => Promise<Run>, b: () => Promise<Run>): Promise<{ a: Run; b: Run; ratio: number }> {
+  // One unmeasured pass each first, so neither side pays for the other's JIT warm-up.
+  await a()
+  await b()
   const a1 = await a()
   const b1 = await b()
   const b2 = await b()

@@ -89,6 +89,24 @@ async function auditPlugin(fastify: FastifyInstance) {
     }
   })
 
+  // Rows are written unsealed (writers never wait for each other); this links them into the
+  // hash chain within a second. Any number of instances may run it: one seals at a time.
+  let sealing: Promise<unknown> | null = null
+  const seal = () => {
+    sealing ??= sealAuditLog(fastify.sql)
+      .catch((err: Error) => fastify.log.warn({ err: { message: err.message } }, 'audit sealing failed; retrying'))
+      .finally(() => {
+        sealing = null
+      })
+    return sealing
+  }
+  const sealer = setInterval(seal, 1000)
+  sealer.unref()
+  fastify.addHook('onClose', async function sealOnClose() {
+    clearInterval(sealer)
+    await seal()
+  })
+
   fastify.decorateRequest('audited', false)
   fastify.decorateRequest('audit', async function audit(this: FastifyRequest, db, entry = {}) {
     await insertAudit(db, auditRow(this, entry, entry.statusCode ?? 200))
@@ -120,14 +138,26 @@ export type ChainVerdict =
 
 const GENESIS = '0'.repeat(64)
 
-/** Recomputes the hash chain in id order; stops at the first row that does not fit. */
+/** Links every unsealed row into the chain (the sealer also runs every second in each api). */
+export async function sealAuditLog(sql: Sql | TransactionSql, batch = 5000): Promise<number> {
+  let total = 0
+  for (;;) {
+    const [{ sealed }] = await sql<{ sealed: number }[]>`select app.seal_audit_log(${batch}) as sealed`
+    total += sealed
+    if (sealed < batch) return total
+  }
+}
+
+/** Seals what is pending, then recomputes the chain in order; stops at the first row that does not fit. */
 export async function verifyAuditChain(sql: Sql): Promise<ChainVerdict> {
+  await sealAuditLog(sql)
   let rows = 0
   let previous: { id: string; hash: string } | null = null
   const cursor = sql<{ id: string; prev_hash: string; hash: string; recomputed: string }[]>`
     select a.id::text as id, a.prev_hash, a.hash, app.audit_hash(a.prev_hash, a) as recomputed
     from app.audit_log a
-    order by a.id
+    where a.chain_seq is not null
+    order by a.chain_seq
   `.cursor(1000)
   for await (const batch of cursor) {
     for (const row of batch) {

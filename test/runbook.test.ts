@@ -36,6 +36,16 @@ t.test('every SQL block in the RUNBOOK runs against the real schema', async (t) 
       await sql.unsafe(block).simple()
       const [grant] = await sql`select has_table_privilege('sdc_app', 'app.audit_log', 'UPDATE') as can_update`
       t.equal(grant.can_update, false, 'the app role cannot rewrite the audit log')
+      const sealed = await sql.begin(async (tx) => {
+        await tx`insert into app.audit_log ${tx({ action: 'runbook.role', outcome: 'success' })}`
+        await tx`set local role sdc_app`
+        await t.rejects(
+          tx.savepoint((sp) => sp`update app.audit_log set action = 'x'`),
+          'and UPDATE is denied to it'
+        )
+        return (await tx`select app.seal_audit_log(100) as n`)[0].n
+      })
+      t.ok(sealed >= 1, 'yet it can seal the chain through the security-definer function')
       continue
     }
     const rows = await runSqlText(sql, block, { request_id: 'runbook-test' })

@@ -187,14 +187,17 @@ t.test('the product end to end through the real worker process', async (t) => {
         ).json().id
       )
     }
-    await waitFor(
-      async () =>
-        (await sql`select 1 from app.simulation_runs where id = any(${`{${ids}}`}::uuid[]) and status = 'completed'`)
-          .length >= 1,
-      {
-        timeoutMs: 20_000,
-        what: 'the first long run to finish'
-      }
+    // Kill it while a run is being computed, once at least one has finished.
+    const [victim] = await waitFor(
+      async () => {
+        const [done] =
+          await sql`select count(*)::int as n from app.simulation_runs where id = any(${`{${ids}}`}::uuid[]) and status = 'completed'`
+        if (done.n < 1) return null
+        const running =
+          await sql`select id from app.simulation_runs where id = any(${`{${ids}}`}::uuid[]) and status = 'running'`
+        return running.length ? running : null
+      },
+      { timeoutMs: 20_000, intervalMs: 20, what: 'a run in progress after the first one finished' }
     )
     worker.child.kill('SIGKILL')
     await worker.exited
@@ -228,12 +231,10 @@ t.test('the product end to end through the real worker process', async (t) => {
       const now = after.find((r) => r.id === row.id)
       t.equal(now?.completed_at.getTime(), row.completed_at.getTime(), `run ${row.id} was not written twice`)
     }
-    // The killed worker had fetched the whole batch: the restarted one got those jobs as retries.
-    const jobs = await sql`select retry_count from pgboss.job where id = any(${`{${ids}}`}::uuid[])`
-    t.ok(
-      jobs.some((j) => j.retry_count >= 1),
-      'interrupted jobs were picked up again'
-    )
+    // The run killed mid-computation came back as a retry of its job and completed.
+    const [job] = await sql`select retry_count, state::text from pgboss.job where id = ${victim.id}`
+    t.match(job, { state: 'completed' })
+    t.ok(job.retry_count >= 1, 'the interrupted job was picked up again')
     const completions = await sql`
       select job_id, count(*)::int as n from app.job_telemetry
       where job_id = any(${`{${ids}}`}::uuid[]) and event = 'completed' group by job_id

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { verifyAuditChain } from '../../plugins/audit.ts'
+import { sealAuditLog, verifyAuditChain } from '../../plugins/audit.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
 import { fork } from '../helpers/process.ts'
@@ -36,6 +36,32 @@ t.test('audit log', async (t) => {
     await t.rejects(sql`update app.audit_log set action = 'x'`, { message: /append-only: UPDATE/ })
     await t.rejects(sql`delete from app.audit_log`, { message: /append-only: DELETE/ })
     await t.rejects(sql`truncate app.audit_log`, { message: /append-only: TRUNCATE/ })
+    await sealAuditLog(sql)
+    await t.rejects(
+      sql`update app.audit_log set hash = repeat('f', 64)`,
+      { message: /append-only: UPDATE/ },
+      'a sealed row cannot be resealed'
+    )
+  })
+
+  t.test('rows are linked into the chain by the sealer, one sealer at a time', async (t) => {
+    await sql`insert into app.audit_log ${sql({ action: 'test.seal', outcome: 'success' })}`
+    const [before] = await sql`select hash, chain_seq from app.audit_log where action = 'test.seal'`
+    t.equal(before.hash, null, 'written unsealed: writers never wait for each other')
+    const sealed = await waitFor(
+      async () => {
+        const [row] = await sql`select hash, chain_seq from app.audit_log where action = 'test.seal'`
+        return row.hash ? row : null
+      },
+      { what: "the app's sealer to link the row" }
+    )
+    t.match(sealed, { hash: /^[0-9a-f]{64}$/ })
+    // While one transaction holds the sealer's lock, another sealer backs off at once.
+    await sql.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(7346201002)`
+      await sql`insert into app.audit_log ${sql({ action: 'test.seal2', outcome: 'success' })}`
+      t.equal((await sql`select app.seal_audit_log(100) as n`)[0].n, 0, 'a second sealer backs off')
+    })
   })
 
   t.test('sixteen concurrent writers never fork the chain', async (t) => {
@@ -53,6 +79,7 @@ t.test('audit log', async (t) => {
   })
 
   t.test('an edited middle row is detected', async (t) => {
+    await sealAuditLog(sql)
     const ids = (await sql`select id from app.audit_log order by id`).map((r) => String(r.id))
     const middle = ids[Math.floor(ids.length / 2)]
     // Tampering needs the triggers off, as only a superuser can do.
@@ -71,6 +98,7 @@ t.test('audit log', async (t) => {
     const fresh = testSql(t, freshUrl)
     for (let i = 0; i < 20; i++)
       await fresh`insert into app.audit_log ${fresh({ action: 'test.row', outcome: 'success' })}`
+    t.equal(await sealAuditLog(fresh), 20, 'the sealer links the new rows')
     const ids = (await fresh`select id from app.audit_log order by id`).map((r) => String(r.id))
     await fresh.begin(async (tx) => {
       await tx`set local session_replication_role = replica`

@@ -25,7 +25,8 @@ const AuditEntry = Type.Object(
     changes: Type.Unknown(),
     ipAddress: Type.Union([Type.String(), Type.Null()]),
     userAgent: Type.Union([Type.String(), Type.Null()]),
-    hash: Type.String()
+    /** Null for the second or so before the sealer links the row into the chain. */
+    hash: Type.Union([Type.String(), Type.Null()])
   },
   { additionalProperties: false }
 )
