@@ -50,15 +50,7 @@ async function metricsPlugin(fastify: FastifyInstance, opts: MetricsPluginOption
     'Request telemetry rows waiting to be written',
     () => fastify.telemetry.stats().buffered
   )
-  new Counter({
-    name: 'sdc_telemetry_dropped_rows_total',
-    help: 'Request telemetry rows dropped (buffer full or database down)',
-    registers: [registry],
-    collect() {
-      this.reset()
-      this.inc(fastify.telemetry.stats().dropped)
-    }
-  })
+  // Counters kept elsewhere (plain numbers on the app), copied in at scrape time.
   const counterFrom = (name: string, help: string, read: () => number) =>
     new Counter({
       name,
@@ -69,6 +61,11 @@ async function metricsPlugin(fastify: FastifyInstance, opts: MetricsPluginOption
         this.inc(read())
       }
     })
+  counterFrom(
+    'sdc_telemetry_dropped_rows_total',
+    'Request telemetry rows dropped (buffer full or database down)',
+    () => fastify.telemetry.stats().dropped
+  )
   counterFrom('sdc_rate_limit_rejections_total', 'Requests refused with 429', () => fastify.rateLimitRejections)
   counterFrom(
     'sdc_login_lockouts_total',
@@ -82,7 +79,7 @@ async function metricsPlugin(fastify: FastifyInstance, opts: MetricsPluginOption
   )
   gauge('sdc_db_pool_max', 'Postgres pool size', () => fastify.sql.options.max)
 
-  const queueSize = new Gauge({
+  new Gauge({
     name: 'sdc_queue_jobs',
     help: 'pg-boss jobs by queue and state',
     labelNames: ['queue', 'state'] as const,
@@ -98,7 +95,6 @@ async function metricsPlugin(fastify: FastifyInstance, opts: MetricsPluginOption
       }
     }
   })
-  void queueSize
   new Gauge({
     name: 'sdc_job_events_15m',
     help: 'Job lifecycle events in the last 15 minutes by queue and event',
