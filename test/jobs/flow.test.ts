@@ -231,6 +231,13 @@ t.test('the product end to end through the real worker process', async (t) => {
       const now = after.find((r) => r.id === row.id)
       t.equal(now?.completed_at.getTime(), row.completed_at.getTime(), `run ${row.id} was not written twice`)
     }
+    // A batch settles its jobs (and writes their telemetry) after its last run: wait for that too.
+    await waitFor(
+      async () =>
+        (await sql`select 1 from pgboss.job where id = any(${`{${ids}}`}::uuid[]) and state = 'completed'`).length ===
+        ids.length,
+      { timeoutMs: 30_000, what: 'every job to be settled' }
+    )
     // The run killed mid-computation came back as a retry of its job and completed.
     const [job] = await sql`select retry_count, state::text from pgboss.job where id = ${victim.id}`
     t.match(job, { state: 'completed' })
