@@ -1,6 +1,6 @@
 import { type Db as IDatabase, PgBoss } from 'pg-boss'
 import type postgres from 'postgres'
-import { pgArray, type Sql, type TransactionSql } from '../src/db/client.ts'
+import type { Sql, TransactionSql } from '../src/db/client.ts'
 
 type Runner = Sql | TransactionSql
 
@@ -13,18 +13,6 @@ function rowsOf(result: unknown): unknown[] {
 }
 
 /**
- * The pool runs without fetch_types, so postgres.js cannot type JS arrays: bind a
- * `$N::type[]` parameter as an array literal and any other array as JSON.
- */
-function bindable(text: string, values: unknown[]): unknown[] {
-  return values.map((value, index) => {
-    if (!Array.isArray(value)) return value
-    const cast = new RegExp(`\\$${index + 1}::[a-z_][a-z0-9_]*\\[\\]`, 'i')
-    return cast.test(text) ? pgArray(value) : JSON.stringify(value)
-  })
-}
-
-/**
  * pg-boss's database adapter over postgres.js. Built on a transaction, it makes `send`
  * part of the caller's transaction: the job commits or rolls back with the change.
  */
@@ -33,7 +21,7 @@ export function fromPostgresJs(sql: Runner): IDatabase {
     async executeSql(text, values) {
       const runOn = (target: Runner) =>
         values && values.length > 0
-          ? target.unsafe(text, bindable(text, values) as postgres.ParameterOrJSON<never>[])
+          ? target.unsafe(text, values as postgres.ParameterOrJSON<never>[])
           : target.unsafe(text).simple()
       // pg-boss ships schema installs and maintenance as BEGIN…COMMIT scripts; they need one
       // connection. sql.reserve() hangs on a cold pool without fetch_types, so run the body in sql.begin.

@@ -42,24 +42,32 @@ export function createHandler(sql: Sql) {
       where e.id = ${exportId}
     `
     if (!row || row.status === 'completed') return { exportId, skipped: row?.status ?? 'deleted' }
-    const [sim] = await sql<{ id: string; created_at: Date; result: SimulationResult }[]>`
-      select id, created_at, result
-      from app.simulation_runs
-      where workspace_id = ${row.workspace_id}
-        and status = 'completed'
-      order by completed_at desc
+    // The latest completed run of the workspace and, if it was graded, its latest grade.
+    const [sim] = await sql<
+      {
+        id: string
+        created_at: Date
+        result: SimulationResult
+        grade_id: string | null
+        score: number | null
+        items: GradeItem[] | null
+      }[]
+    >`
+      select s.id, s.created_at, s.result, g.id as grade_id, g.score, g.items
+      from app.simulation_runs s
+      left join lateral (
+        select id, score, items
+        from app.grade_reports
+        where simulation_id = s.id
+          and status = 'completed'
+        order by completed_at desc
+        limit 1
+      ) g on true
+      where s.workspace_id = ${row.workspace_id}
+        and s.status = 'completed'
+      order by s.completed_at desc
       limit 1
     `
-    const [graded] = sim
-      ? await sql<{ id: string; score: number; items: GradeItem[] }[]>`
-          select id, score, items
-          from app.grade_reports
-          where simulation_id = ${sim.id}
-            and status = 'completed'
-          order by completed_at desc
-          limit 1
-        `
-      : []
     const report = renderReport(row.format, {
       workspace: { id: row.workspace_id, name: row.name, description: row.description, version: row.version },
       design: row.design,
@@ -70,7 +78,7 @@ export function createHandler(sql: Sql) {
         latencySloMs: row.latency_slo_ms
       },
       simulation: sim ? { id: sim.id, createdAt: sim.created_at.toISOString(), result: sim.result } : null,
-      grade: graded ?? null,
+      grade: sim?.grade_id ? { id: sim.grade_id, score: sim.score as number, items: sim.items as GradeItem[] } : null,
       generatedAt: new Date().toISOString()
     })
     const stored = await sql`

@@ -71,7 +71,10 @@ export function auditRow(request: FastifyRequest, entry: AuditEntry, statusCode:
   }
 }
 
-export async function insertAudit(db: Sql | TransactionSql, row: ReturnType<typeof auditRow>): Promise<void> {
+/** A row as stored: a request's (auditRow) or an operator's own (the CLI), with action and outcome at least. */
+export type AuditRecord = Partial<ReturnType<typeof auditRow>> & Pick<ReturnType<typeof auditRow>, 'action' | 'outcome'>
+
+export async function insertAudit(db: Sql | TransactionSql, row: AuditRecord): Promise<void> {
   await db`
     insert into app.audit_log ${db(row)}
   `

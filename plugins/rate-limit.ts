@@ -95,7 +95,13 @@ declare module 'fastify' {
 async function rateLimitPlugin(fastify: FastifyInstance, opts: RateLimitPluginOptions) {
   if (!(opts.windowMs > 0) || !(opts.max > 0)) throw new Error('rate-limit plugin: windowMs and max must be positive')
   let redis: Redis | null = null
+  // One warning per 10 s at most: a Redis outage must not flood the logs.
   let lastFallbackLog = 0
+  const warnFallback = (err: Error, msg: string) => {
+    if (Date.now() - lastFallbackLog < 10_000) return
+    lastFallbackLog = Date.now()
+    fastify.log.warn({ err: { message: err.message } }, msg)
+  }
   if (opts.redisUrl) {
     redis = new Redis(opts.redisUrl, {
       // Fail fast: a command never waits for a reconnect, the memory fallback answers instead.
@@ -106,27 +112,16 @@ async function rateLimitPlugin(fastify: FastifyInstance, opts: RateLimitPluginOp
       lazyConnect: false,
       retryStrategy: (times) => Math.min(times * 200, 2000)
     })
-    redis.on('error', (err) => {
-      if (Date.now() - lastFallbackLog > 10_000) {
-        lastFallbackLog = Date.now()
-        fastify.log.warn(
-          { err: { message: err.message } },
-          'redis unavailable: rate limits counted in memory per instance'
-        )
-      }
-    })
+    redis.on('error', (err) => warnFallback(err, 'redis unavailable: rate limits counted in memory per instance'))
     fastify.redisStatus = () => (redis?.status === 'ready' ? 'connected' : 'degraded')
     fastify.addHook('onClose', async function closeRedis() {
       redis?.disconnect()
     })
   }
   const memory = new MemoryCounters()
-  const Store = createStoreClass(redis, memory, opts.keyPrefix ?? 'sdc:', (err) => {
-    if (Date.now() - lastFallbackLog > 10_000) {
-      lastFallbackLog = Date.now()
-      fastify.log.warn({ err: { message: err.message } }, 'redis rate-limit command failed: counted in memory')
-    }
-  })
+  const Store = createStoreClass(redis, memory, opts.keyPrefix ?? 'sdc:', (err) =>
+    warnFallback(err, 'redis rate-limit command failed: counted in memory')
+  )
 
   fastify.decorate('rateLimitRejections', 0)
   await fastify.register(rateLimit, {

@@ -68,18 +68,17 @@ async function readStdin(): Promise<string> {
 
 /** Audits a CLI action like any other mutation: operators' changes are on the record too. */
 async function auditCli(sql: Sql, action: string, resourceId: string | null, changes: unknown): Promise<void> {
-  await sql`
-    insert into app.audit_log ${sql({
-      action,
-      resource_type: 'user',
-      resource_id: resourceId,
-      method: 'CLI',
-      path: `cli ${action}`,
-      outcome: 'success',
-      changes: changes as never,
-      user_agent: `cli (${userInfo().username})`
-    })}
-  `
+  const { insertAudit, scrub } = await import('../plugins/audit.ts')
+  await insertAudit(sql, {
+    action,
+    resource_type: 'user',
+    resource_id: resourceId,
+    method: 'CLI',
+    path: `cli ${action}`,
+    outcome: 'success',
+    changes: scrub(changes) as never,
+    user_agent: `cli (${userInfo().username})`
+  })
 }
 
 commands['user:create'] = async (url, argv) => {

@@ -144,7 +144,7 @@ export function toErrorBody(err: FastifyError & { code?: string }, requestId: st
   let code = 'APP_ERR_BAD_REQUEST'
   if (err.code?.startsWith('APP_ERR_')) code = err.code
   else if (err.code && FASTIFY_CODES[err.code]) code = FASTIFY_CODES[err.code]
-  else if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError) code = 'APP_ERR_MALFORMED_JSON'
+  else if (err instanceof SyntaxError) code = 'APP_ERR_MALFORMED_JSON'
   return errorBody(statusCode, code, err.message, requestId)
 }
 

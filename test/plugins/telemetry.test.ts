@@ -37,7 +37,10 @@ t.test('request telemetry', async (t) => {
       client_ip: '127.0.0.1'
     })
     t.ok(row.duration_ms >= 0)
-    t.same(app.telemetry.stats(), { buffered: 0, written: app.telemetry.stats().written, dropped: 0 })
+    const stats = app.telemetry.stats()
+    t.equal(stats.buffered, 0, 'the flush emptied the buffer')
+    t.ok(stats.written >= 25, `written counts the rows (${stats.written})`)
+    t.equal(stats.dropped, 0)
   })
 
   t.test('at sample rate 0 only 5xx responses are kept', async (t) => {

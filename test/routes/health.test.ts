@@ -48,7 +48,11 @@ t.test('readiness turns 503 when the database is unreachable and 200 when it ret
   await proxy.stop()
   const down = await app.inject({ url: '/health/ready' })
   t.equal(down.statusCode, 503)
-  t.match(down.json(), { status: 'not_ready', reason: 'database_unreachable', checks: { database: 'unreachable' } })
+  t.match(down.json(), {
+    status: 'not_ready',
+    reason: 'database_unreachable',
+    checks: { database: 'unreachable', queue: 'unavailable' }
+  })
   const health = await app.inject({ url: '/health' })
   t.equal(health.statusCode, 503)
   t.match(health.json(), { status: 'degraded', pool: null })

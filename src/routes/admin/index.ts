@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { fromPostgresJs } from '../../../jobs/boss.ts'
 import { QUEUES } from '../../../jobs/queues.ts'
+import { pgArray } from '../../db/client.ts'
 import { NotFound } from '../../errors.ts'
 import { clearFailures } from '../auth/lockout.ts'
 import { errorResponses, IdParams, Uuid } from '../schemas.ts'
@@ -301,7 +302,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const rows = await sql`
         select id, name, state::text as state, retry_count, retry_limit, created_on, started_on, completed_on, output
         from pgboss.job
-        where name = any(${`{${(queue ? [queue] : QUEUE_NAMES).join(',')}}`}::text[])
+        where name = any(${pgArray(queue ? [queue] : QUEUE_NAMES)}::text[])
           ${state ? sql`and state = ${state}::pgboss.job_state` : sql``}
         order by created_on desc
         limit ${limit}

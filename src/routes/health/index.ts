@@ -84,7 +84,8 @@ const healthRoutes: FastifyPluginAsyncTypebox<{ expectedMigrations: number; vers
     } finally {
       clearTimeout(timer)
     }
-    const checks: CheckResult['checks'] = { database, queue: fastify.boss ? 'ready' : 'unavailable' }
+    // The queues live in the same database: they are usable exactly when it is.
+    const checks: CheckResult['checks'] = { database, queue: database === 'connected' ? 'ready' : 'unavailable' }
     if (fastify.redisStatus) checks.redis = fastify.redisStatus()
     if (fastify.lifecycle.draining) return { ready: false, reason: 'shutting_down', checks }
     if (database !== 'connected') return { ready: false, reason: `database_${database}`, checks }

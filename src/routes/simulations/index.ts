@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { enqueueJob } from '../../../jobs/telemetry.ts'
-import { Conflict, FeatureDisabled, InvalidCursor, NotFound } from '../../errors.ts'
+import { Conflict, FeatureDisabled, NotFound } from '../../errors.ts'
+import { afterCursor, keysetPage, ListQuery, pageOf } from '../pagination.ts'
 import { errorResponses, IdParams, Uuid } from '../schemas.ts'
 import { ownedWorkspace, type TrafficRow } from '../workspaces/index.ts'
-import { decodeCursor, encodeCursor, ListQuery } from '../workspaces/schemas.ts'
 
 const Status = Type.Union([
   Type.Literal('queued'),
@@ -191,33 +191,24 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         params: IdParams,
         querystring: ListQuery,
         response: {
-          200: Type.Object(
-            { items: Type.Array(Simulation), nextCursor: Type.Union([Type.String(), Type.Null()]) },
-            { additionalProperties: false }
-          ),
+          200: pageOf(Simulation),
           ...errorResponses(400, 401, 404, 429)
         }
       }
     },
     async (request) => {
       await ownedWorkspace(sql, request, request.params.id)
-      const { limit } = request.query
-      const cursor = request.query.cursor ? decodeCursor(request.query.cursor) : null
-      if (request.query.cursor && !cursor) throw new InvalidCursor()
+      const { limit, cursor } = request.query
       const rows = await sql<RunRow[]>`
         select ${sql(RUN_COLUMNS)}
         from app.simulation_runs
         where workspace_id = ${request.params.id}
-          ${cursor ? sql`and (created_at, id) < (${cursor.createdAt}, ${cursor.id})` : sql``}
+          ${afterCursor(sql, cursor)}
         order by created_at desc, id desc
         limit ${limit + 1}
       `
-      const page = rows.slice(0, limit)
-      const last = page[page.length - 1]
-      return {
-        items: page.map(toSimulation),
-        nextCursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null
-      }
+      const { page, nextCursor } = keysetPage(rows, limit)
+      return { items: page.map(toSimulation), nextCursor }
     }
   )
 

@@ -5,15 +5,13 @@ import { Type } from 'typebox'
 import type { Sql, TransactionSql } from '../../db/client.ts'
 import { DEFAULT_TRAFFIC, type Design } from '../../domain/model.ts'
 import { validateDesign } from '../../domain/validate.ts'
-import { InvalidCursor, InvalidDesignError, NotFound, VersionConflictError } from '../../errors.ts'
+import { InvalidDesignError, NotFound, VersionConflictError } from '../../errors.ts'
+import { afterCursor, keysetPage, ListQuery, pageOf } from '../pagination.ts'
 import { errorResponses, IdParams } from '../schemas.ts'
 import {
   Description,
   DesignSchema,
-  decodeCursor,
-  encodeCursor,
   InvalidDesign,
-  ListQuery,
   Name,
   TrafficProfileResponse,
   TrafficProfileSchema,
@@ -101,29 +99,23 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         tags: ['workspaces'],
         querystring: ListQuery,
         response: {
-          200: Type.Object(
-            { items: Type.Array(WorkspaceSummary), nextCursor: Type.Union([Type.String(), Type.Null()]) },
-            { additionalProperties: false }
-          ),
+          200: pageOf(WorkspaceSummary),
           ...errorResponses(400, 401, 429)
         }
       }
     },
     async (request) => {
-      const { limit } = request.query
-      const cursor = request.query.cursor ? decodeCursor(request.query.cursor) : null
-      if (request.query.cursor && !cursor) throw new InvalidCursor()
+      const { limit, cursor } = request.query
       const rows = await sql<(WorkspaceRow & { component_count: number })[]>`
         select id, name, description, version, created_at, updated_at,
                jsonb_array_length(design -> 'components') as component_count
         from app.workspaces
         where owner_id = ${request.user?.id as string}
-          ${cursor ? sql`and (created_at, id) < (${cursor.createdAt}, ${cursor.id})` : sql``}
+          ${afterCursor(sql, cursor)}
         order by created_at desc, id desc
         limit ${limit + 1}
       `
-      const page = rows.slice(0, limit)
-      const last = page[page.length - 1]
+      const { page, nextCursor } = keysetPage(rows, limit)
       return {
         items: page.map((r) => ({
           id: r.id,
@@ -134,7 +126,7 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           createdAt: r.created_at.toISOString(),
           updatedAt: r.updated_at.toISOString()
         })),
-        nextCursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null
+        nextCursor
       }
     }
   )
