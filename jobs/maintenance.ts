@@ -44,6 +44,9 @@ function hold(ms: number, signal: AbortSignal): Promise<void> {
   })
 }
 
+/** How long a client may retry with the same Idempotency-Key and get the first response. */
+export const IDEMPOTENCY_KEY_TTL_HOURS = 24
+
 /** Creates partitions ahead and drops those past retention; returns what it did. */
 export async function maintainPartitions(sql: Sql, today: Date, retentionDays: number) {
   const day = today.toISOString().slice(0, 10)
@@ -56,6 +59,15 @@ export async function maintainPartitions(sql: Sql, today: Date, retentionDays: n
   return { created, dropped }
 }
 
+/** Forgets Idempotency-Keys past their retention; returns how many. */
+export async function maintainIdempotencyKeys(sql: Sql): Promise<number> {
+  const expired = await sql`
+    delete from app.idempotency_keys
+    where created_at < now() - make_interval(hours => ${IDEMPOTENCY_KEY_TTL_HOURS})
+  `
+  return expired.count
+}
+
 export function createHandler(sql: Sql, { retentionDays }: { retentionDays: number }) {
   return async function maintenance(job: JobWithMetadata<MaintenanceData>): Promise<unknown> {
     const data = parse(job.data)
@@ -65,8 +77,9 @@ export function createHandler(sql: Sql, { retentionDays }: { retentionDays: numb
       return { task: 'probe', pid: process.pid, completedAt: new Date().toISOString() }
     }
     const partitions = await maintainPartitions(sql, new Date(), retentionDays)
+    const idempotencyKeysExpired = await maintainIdempotencyKeys(sql)
     // Bulk inserts leave the job table's statistics stale, and fetches slow down badly without them.
     await sql`analyze pgboss.job`
-    return { task: 'housekeeping', ...partitions }
+    return { task: 'housekeeping', ...partitions, idempotencyKeysExpired }
   }
 }

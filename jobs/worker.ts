@@ -28,7 +28,7 @@ if (unknown.length > 0) {
   process.exit(2)
 }
 
-const { url, embedded } = await resolveDatabase(config, (msg) => log.info(msg))
+const { url, embedded } = await resolveDatabase(config, (msg) => log.info(msg), { wait: true })
 const sql = createSql(url, { max: config.databasePoolMax, applicationName: 'sdc-worker' })
 const boss = createBoss(sql, {
   role: 'worker',

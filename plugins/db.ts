@@ -12,6 +12,7 @@ export interface DbPluginOptions {
   url: string | undefined
   poolMax?: number
   connectTimeoutSeconds?: number
+  statementTimeoutMs?: number
   applicationName?: string
 }
 
@@ -20,6 +21,7 @@ async function dbPlugin(fastify: FastifyInstance, opts: DbPluginOptions) {
   const sql = createSql(opts.url, {
     max: opts.poolMax,
     connectTimeoutSeconds: opts.connectTimeoutSeconds,
+    statementTimeoutMs: opts.statementTimeoutMs,
     applicationName: opts.applicationName ?? 'sdc-api'
   })
   fastify.decorate('sql', sql)

@@ -48,7 +48,15 @@ async function securityPlugin(fastify: FastifyInstance, opts: SecurityPluginOpti
     // A foreign origin and the opaque `null` origin get no Access-Control-Allow-Origin.
     origin: (origin, cb) => cb(null, origin !== undefined && origin !== 'null' && allowed.has(origin)),
     methods: ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE', 'OPTIONS'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'Accept', 'Origin', 'X-Requested-With', 'X-Request-Id'],
+    allowedHeaders: [
+      'Authorization',
+      'Content-Type',
+      'Accept',
+      'Origin',
+      'X-Requested-With',
+      'X-Request-Id',
+      'Idempotency-Key'
+    ],
     exposedHeaders: ['x-request-id', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'retry-after'],
     maxAge: 86400,
     optionsSuccessStatus: 204,

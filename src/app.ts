@@ -6,6 +6,7 @@ import auditPlugin from '../plugins/audit.ts'
 import authPlugin, { type AuthUser } from '../plugins/auth.ts'
 import dbPlugin from '../plugins/db.ts'
 import docsPlugin, { DOCS_PREFIX } from '../plugins/docs.ts'
+import idempotencyPlugin from '../plugins/idempotency.ts'
 import metricsPlugin from '../plugins/metrics.ts'
 import queuePlugin from '../plugins/queue.ts'
 import rateLimitPlugin from '../plugins/rate-limit.ts'
@@ -125,6 +126,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
+    // A handler stuck on the database (a partition, a lock) answers 503 instead of hanging.
+    handlerTimeout: config.handlerTimeoutMs,
     // We answer 503 ourselves while closing, in the error shape and with the request id.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
@@ -169,6 +172,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     url: options.databaseUrl ?? config.databaseUrl,
     poolMax: config.databasePoolMax,
     connectTimeoutSeconds: config.databaseConnectTimeoutSeconds,
+    statementTimeoutMs: config.handlerTimeoutMs,
     applicationName: options.applicationName
   })
   await app.register(queuePlugin)
@@ -189,6 +193,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     }
   })
   await app.register(auditPlugin)
+  await app.register(idempotencyPlugin)
   app.decorate('routeTable', [])
   // Added after the auth plugin, so each row shows the declaration that plugin settled.
   app.addHook('onRoute', function recordRoute(route) {

@@ -30,6 +30,10 @@ export interface Config {
   readonly corsAllowedOrigins: readonly string[]
   readonly bodyLimitBytes: number
   readonly requestTimeoutMs: number
+  /** A request not answered by then gets a 503; also the api pool's statement_timeout. */
+  readonly handlerTimeoutMs: number
+  /** How long a starting api or worker waits for an unreachable database before exiting. */
+  readonly databaseStartupTimeoutSeconds: number
   readonly trustProxy: readonly string[]
   readonly rateLimit: { readonly windowMs: number; readonly max: number }
   readonly authRateLimit: { readonly windowMs: number; readonly max: number }
@@ -253,6 +257,8 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     corsAllowedOrigins: list('CORS_ALLOWED_ORIGINS', ['http://localhost:3000', 'http://127.0.0.1:3000']),
     bodyLimitBytes: int('API_BODY_LIMIT_BYTES', 1048576, 1024, 100 * 1024 * 1024),
     requestTimeoutMs: int('REQUEST_TIMEOUT_MS', 30000, 0, 600000),
+    handlerTimeoutMs: int('HANDLER_TIMEOUT_MS', 10000, 100, 600000),
+    databaseStartupTimeoutSeconds: int('DATABASE_STARTUP_TIMEOUT_SECONDS', 120, 0, 86400),
     trustProxy: cidrs('TRUST_PROXY'),
     rateLimit: {
       windowMs: int('RATE_LIMIT_WINDOW_MS', 60000, 1000, 86400000),

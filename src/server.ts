@@ -7,7 +7,7 @@ import { handleShutdownSignals } from './shutdown.ts'
 
 const config = loadConfigOrExit()
 const line = (msg: string) => process.stdout.write(`${JSON.stringify({ level: 30, time: Date.now(), msg })}\n`)
-const { url, embedded } = await resolveDatabase(config, line)
+const { url, embedded } = await resolveDatabase(config, line, { wait: true })
 
 if (embedded) {
   // Development convenience: the embedded database is migrated on start. Production runs `npm run migrate`.

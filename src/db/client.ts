@@ -6,6 +6,8 @@ export type TransactionSql = postgres.TransactionSql
 export interface SqlOptions {
   max?: number
   connectTimeoutSeconds?: number
+  /** Server-side limit per statement (the api's handler timeout); none when unset. */
+  statementTimeoutMs?: number
   applicationName?: string
 }
 
@@ -57,7 +59,8 @@ export function createSql(url: string, options: SqlOptions = {}): Sql {
     connection: {
       application_name: `${options.applicationName ?? 'sdc'}-${process.pid}`,
       // A transaction left open (a hung handler) must not hold its locks, the audit chain's included, for long.
-      idle_in_transaction_session_timeout: 60_000
+      idle_in_transaction_session_timeout: 60_000,
+      ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {})
     },
     // jsonb arrives parsed; bigint counts stay strings unless cast in SQL.
     transform: { undefined: null },
@@ -89,4 +92,31 @@ export function pgArray(items: readonly unknown[]): string {
   const quote = (v: unknown) =>
     v === null || v === undefined ? 'NULL' : `"${String(v).replace(/[\\"]/g, (c) => `\\${c}`)}"`
   return `{${items.map(quote).join(',')}}`
+}
+
+/**
+ * Waits until the database answers `select 1`, retrying with backoff, so a process started
+ * while Postgres is down comes up when it returns. Throws after `timeoutSeconds` (0: no retry).
+ */
+export async function waitForDatabase(
+  url: string,
+  { timeoutSeconds, log }: { timeoutSeconds: number; log: (line: string) => void }
+): Promise<void> {
+  const deadline = Date.now() + timeoutSeconds * 1000
+  let delayMs = 250
+  for (let attempt = 1; ; attempt++) {
+    const sql = createSql(url, { max: 1, connectTimeoutSeconds: 2, applicationName: 'sdc-wait' })
+    try {
+      await sql`select 1`
+      if (attempt > 1) log('database reachable')
+      return
+    } catch (err) {
+      if (Date.now() + delayMs > deadline) throw err
+      log(`database unreachable (${(err as Error).message}); retrying in ${delayMs} ms`)
+    } finally {
+      await sql.end({ timeout: 1 })
+    }
+    await new Promise((r) => setTimeout(r, delayMs))
+    delayMs = Math.min(delayMs * 2, 5000)
+  }
 }

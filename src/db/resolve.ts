@@ -1,15 +1,22 @@
 import type { Config } from '../config.ts'
+import { waitForDatabase } from './client.ts'
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded.ts'
 
 /**
  * The database URL for a process: DATABASE_URL when set, otherwise (outside production,
- * which config refuses) the embedded PostgreSQL under .data/.
+ * which config refuses) the embedded PostgreSQL under .data/. With `wait`, a long-running
+ * process (api, worker) started while DATABASE_URL is unreachable waits for it
+ * (DATABASE_STARTUP_TIMEOUT_SECONDS) instead of exiting.
  */
 export async function resolveDatabase(
   config: Config,
-  log: (line: string) => void
+  log: (line: string) => void,
+  { wait = false } = {}
 ): Promise<{ url: string; embedded: EmbeddedPostgres | null }> {
-  if (config.databaseUrl) return { url: config.databaseUrl, embedded: null }
+  if (config.databaseUrl) {
+    if (wait) await waitForDatabase(config.databaseUrl, { timeoutSeconds: config.databaseStartupTimeoutSeconds, log })
+    return { url: config.databaseUrl, embedded: null }
+  }
   const embedded = await startEmbeddedPostgres({
     dataDir: config.embeddedPostgres.dataDir,
     port: config.embeddedPostgres.port,

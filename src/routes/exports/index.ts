@@ -38,6 +38,7 @@ const exportRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       config: {
         auth: 'user',
         ownership: 'the workspace must belong to the caller, else 404',
+        idempotent: true,
         audit: { action: 'export.create', resourceType: 'export' }
       },
       schema: {
@@ -46,7 +47,7 @@ const exportRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         body: Type.Object({ format: Format }, { additionalProperties: false }),
         response: {
           202: Type.Object({ id: Uuid, status: Type.Literal('queued') }, { additionalProperties: false }),
-          ...errorResponses(400, 401, 404, 413, 415, 429, 503)
+          ...errorResponses(400, 401, 404, 409, 413, 415, 422, 429, 503)
         }
       }
     },
@@ -62,7 +63,8 @@ const exportRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             statusCode: 202,
             changes: { workspaceId: workspace.id, format: request.body.format }
           }),
-          enqueueJob(fastify.boss, tx, 'export', { exportId: id }, request.id, { id })
+          enqueueJob(fastify.boss, tx, 'export', { exportId: id }, request.id, { id }),
+          request.idempotent(tx, 202, { id, status: 'queued' })
         ])
       })
       return reply.code(202).send({ id, status: 'queued' as const })

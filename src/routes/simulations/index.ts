@@ -134,6 +134,7 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     {
       config: {
         auth: 'user',
+        idempotent: true,
         ownership: 'the workspace must belong to the caller, else 404',
         audit: { action: 'simulation.create', resourceType: 'simulation' }
       },
@@ -144,7 +145,7 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           { seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647 })) },
           { additionalProperties: false }
         ),
-        response: { 202: Accepted, ...errorResponses(400, 401, 404, 413, 415, 429, 503) }
+        response: { 202: Accepted, ...errorResponses(400, 401, 404, 409, 413, 415, 422, 429, 503) }
       }
     },
     async (request, reply) => {
@@ -175,7 +176,8 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             })}
           `,
           request.audit(tx, { resourceId: id, statusCode: 202, changes: { workspaceId: workspace.id, seed } }),
-          enqueueJob(fastify.boss, tx, 'simulation', { runId: id }, request.id, { id })
+          enqueueJob(fastify.boss, tx, 'simulation', { runId: id }, request.id, { id }),
+          request.idempotent(tx, 202, { id, status: 'queued' })
         ])
       })
       return reply.code(202).send({ id, status: 'queued' as const })
@@ -239,6 +241,7 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     {
       config: {
         auth: 'user',
+        idempotent: true,
         ownership: 'the run must belong to the caller, else 404',
         audit: { action: 'grade.create', resourceType: 'grade' }
       },
@@ -246,7 +249,7 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         tags: ['grades'],
         params: IdParams,
         body: Type.Object({}, { additionalProperties: false }),
-        response: { 202: Accepted, ...errorResponses(400, 401, 404, 409, 413, 415, 429, 503) }
+        response: { 202: Accepted, ...errorResponses(400, 401, 404, 409, 413, 415, 422, 429, 503) }
       }
     },
     async (request, reply) => {
@@ -265,7 +268,8 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         await Promise.all([
           tx`insert into app.grade_reports ${tx({ id, simulation_id: request.params.id, owner_id: request.user?.id as string })}`,
           request.audit(tx, { resourceId: id, statusCode: 202, changes: { simulationId: request.params.id } }),
-          enqueueJob(fastify.boss, tx, 'grading', { gradeId: id }, request.id, { id })
+          enqueueJob(fastify.boss, tx, 'grading', { gradeId: id }, request.id, { id }),
+          request.idempotent(tx, 202, { id, status: 'queued' })
         ])
       })
       return reply.code(202).send({ id, status: 'queued' as const })

@@ -7,7 +7,7 @@ import { DEFAULT_TRAFFIC, type Design } from '../../domain/model.ts'
 import { validateDesign } from '../../domain/validate.ts'
 import { InvalidDesignError, NotFound, VersionConflictError } from '../../errors.ts'
 import { afterCursor, keysetPage, ListQuery, pageOf } from '../pagination.ts'
-import { errorResponses, IdParams } from '../schemas.ts'
+import { ErrorResponse, errorResponses, IdParams } from '../schemas.ts'
 import {
   Description,
   DesignSchema,
@@ -134,7 +134,7 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post(
     '/workspaces',
     {
-      config: { auth: 'user', audit: { action: 'workspace.create', resourceType: 'workspace' } },
+      config: { auth: 'user', idempotent: true, audit: { action: 'workspace.create', resourceType: 'workspace' } },
       schema: {
         tags: ['workspaces'],
         body: Type.Object(
@@ -146,7 +146,11 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           },
           { additionalProperties: false }
         ),
-        response: { 201: Workspace, 422: InvalidDesign, ...errorResponses(400, 401, 413, 415, 429) }
+        response: {
+          201: Workspace,
+          422: Type.Union([InvalidDesign, ErrorResponse]),
+          ...errorResponses(400, 401, 409, 413, 415, 429, 503)
+        }
       }
     },
     async (request, reply) => {
@@ -171,9 +175,11 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           `,
           request.audit(tx, { resourceId: id, statusCode: 201 })
         ])
-        return created
+        const body = toWorkspace(created)
+        await request.idempotent(tx, 201, body)
+        return body
       })
-      return reply.code(201).send(toWorkspace(row))
+      return reply.code(201).send(row)
     }
   )
 
