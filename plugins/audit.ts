@@ -13,7 +13,7 @@ export interface AuditEntry {
   resourceId?: string | null
   userId?: string | null
   statusCode?: number
-  outcome?: 'success' | 'failure' | 'denied' | 'error'
+  outcome?: 'success' | 'failure' | 'denied' | 'error' | 'replayed'
   changes?: unknown
 }
 
@@ -113,7 +113,7 @@ async function auditPlugin(fastify: FastifyInstance) {
   fastify.decorateRequest('audited', false)
   fastify.decorateRequest('audit', async function audit(this: FastifyRequest, db, entry = {}) {
     await insertAudit(db, auditRow(this, entry, entry.statusCode ?? 200))
-    if ((entry.outcome ?? 'success') === 'success') this.audited = true
+    if (['success', 'replayed'].includes(entry.outcome ?? 'success')) this.audited = true
   })
 
   // Refused and failed mutations, and audited reads (admin), are recorded after the response;

@@ -84,6 +84,13 @@ async function idempotencyPlugin(fastify: FastifyInstance) {
           )
         )
     }
+    // Audited as a replay: nothing changed, but the caller asked again.
+    await request.audit(fastify.sql, {
+      outcome: 'replayed',
+      statusCode: stored.status_code,
+      resourceId: (stored.response as { id?: string } | null)?.id ?? null,
+      changes: { idempotencyKey: header }
+    })
     return reply.code(stored.status_code).header(REPLAYED_HEADER, 'true').send(stored.response)
   }
 
@@ -109,4 +116,4 @@ async function idempotencyPlugin(fastify: FastifyInstance) {
   })
 }
 
-export default fp(idempotencyPlugin, { name: 'idempotency', dependencies: ['db', 'auth'], fastify: '5.x' })
+export default fp(idempotencyPlugin, { name: 'idempotency', dependencies: ['db', 'auth', 'audit'], fastify: '5.x' })

@@ -2,7 +2,7 @@ import { mkdtemp, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { fork } from './helpers/process.ts'
+import { fork } from '../reliability/lib/process.ts'
 
 t.test('the benchmarks run end to end in smoke mode and save their JSON', async (t) => {
   const out = await mkdtemp(join(tmpdir(), 'sdc-bench-out-'))

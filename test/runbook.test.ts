@@ -6,11 +6,11 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import postgres from 'postgres'
 import t from 'tap'
+import { fork } from '../reliability/lib/process.ts'
 import { createSql } from '../src/db/client.ts'
 import { readHealthChecks } from '../src/db/health.ts'
 import { migrate } from '../src/db/migrate.ts'
 import { createTestDatabase, testSql } from './helpers/db.ts'
-import { fork } from './helpers/process.ts'
 import { runSqlText } from './helpers/sql-files.ts'
 
 const run = promisify(execFile)

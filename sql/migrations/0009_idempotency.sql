@@ -14,3 +14,8 @@ create table app.idempotency_keys (
 );
 
 create index idempotency_keys_created_at on app.idempotency_keys (created_at);
+
+-- A retry answered from the stored response changes nothing; its audit row says so.
+alter table app.audit_log drop constraint audit_log_outcome_check;
+alter table app.audit_log add constraint audit_log_outcome_check
+  check (outcome in ('success', 'failure', 'denied', 'error', 'replayed'));

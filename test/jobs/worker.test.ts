@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createBoss } from '../../jobs/boss.ts'
+import { fork } from '../../reliability/lib/process.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
-import { fork } from '../helpers/process.ts'
 
 t.test('a running job completes when the worker receives SIGTERM, and the worker exits 0', async (t) => {
   const { url } = await createTestDatabase(t)

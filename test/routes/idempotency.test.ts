@@ -26,7 +26,7 @@ t.test('Idempotency-Key on POST routes', async (t) => {
              (select count(*)::int
               from app.audit_log a
               join app.workspaces w on w.id::text = a.resource_id
-              where w.name = ${name} and a.action = 'workspace.create') as audits
+              where w.name = ${name} and a.action = 'workspace.create' and a.outcome = 'success') as audits
     `
     return row
   }
@@ -40,6 +40,14 @@ t.test('Idempotency-Key on POST routes', async (t) => {
     t.equal(again.headers['idempotent-replayed'], 'true')
     t.same(again.json(), first.json())
     t.same(await count('Replay me'), { workspaces: 1, audits: 1 })
+    const [replay] = await sql<{ outcome: string; resource_id: string; status_code: number }[]>`
+      select outcome, resource_id, status_code from app.audit_log where request_id = ${again.headers['x-request-id'] as string}
+    `
+    t.same(
+      replay,
+      { outcome: 'replayed', resource_id: first.json().id, status_code: 201 },
+      'the replay is audited as one'
+    )
   })
 
   t.test('the same key with another body is refused with 422; nothing is created', async (t) => {

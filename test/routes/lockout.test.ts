@@ -1,7 +1,7 @@
 import t from 'tap'
+import { fork } from '../../reliability/lib/process.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql } from '../helpers/db.ts'
-import { fork } from '../helpers/process.ts'
 import { bearer, createAdmin, PASSWORD, registerAndLogin, uniqueEmail } from '../helpers/users.ts'
 
 const ENV = { AUTH_RATE_LIMIT_MAX_REQUESTS: '100000', RATE_LIMIT_MAX_REQUESTS: '100000' }

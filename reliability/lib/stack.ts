@@ -1,0 +1,263 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import postgres from 'postgres'
+import { createSql, pgArray, type Sql } from '../../src/db/client.ts'
+import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../src/db/embedded.ts'
+import { migrate } from '../../src/db/migrate.ts'
+import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
+import { call } from './http.ts'
+import { type Forked, fork } from './process.ts'
+
+/** What every scenario gets: fresh databases, a Redis if there is one, and its mode. */
+export interface Context {
+  mode: 'short' | 'long'
+  /** A fresh, migrated database URL; dropped when the run ends. */
+  createDatabase(): Promise<string>
+  redisUrl: string | undefined
+  log: (line: string) => void
+}
+
+/** Settings that make processes quick to react in a scenario; each scenario adds its own. */
+export const BASE_ENV: Record<string, string> = {
+  LOG_LEVEL: 'warn',
+  API_PORT: '0',
+  RATE_LIMIT_MAX_REQUESTS: '1000000',
+  AUTH_RATE_LIMIT_MAX_REQUESTS: '1000000',
+  SHUTDOWN_DRAIN_MS: '300',
+  HANDLER_TIMEOUT_MS: '2000',
+  DATABASE_CONNECT_TIMEOUT_SECONDS: '2',
+  WORKER_SUPERVISE_INTERVAL_SECONDS: '1'
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+    server.on('error', reject)
+  })
+}
+
+export interface Api extends Forked {
+  port: number
+}
+
+/** Forks `src/server.ts` (on API_PORT, or a free port) and waits until it answers. */
+export async function startApi(env: Record<string, string>, timeoutMs = 30_000): Promise<Api> {
+  const port = Number(env.API_PORT ?? (await freePort()))
+  const api = fork('src/server.ts', { ...BASE_ENV, ...env, API_PORT: String(port) })
+  let exited = false
+  void api.exited.then(() => {
+    exited = true
+  })
+  await until(async () => exited || (await call(port, { path: '/health/live', timeoutMs: 1000 })).status === 200, {
+    timeoutMs,
+    what: 'the api to listen'
+  })
+  if (exited) throw new Error(`the api exited at start: ${api.stderr.join('')}`)
+  return Object.assign(api, { port })
+}
+
+/** Forks `jobs/worker.ts` and waits until it works its queues. */
+export async function startWorker(env: Record<string, string>, args: string[] = []): Promise<Forked> {
+  const worker = fork('jobs/worker.ts', { ...BASE_ENV, LOG_LEVEL: 'info', ...env }, args)
+  // 'worker ready' is an info line; the worker logs one line per job only on failures.
+  await worker.waitForLog(/worker ready/, 30_000)
+  return worker
+}
+
+export async function stopProcess(proc: Forked, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | string> {
+  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return proc.exited
+  proc.child.kill(signal)
+  return proc.exited
+}
+
+/** A PostgreSQL of the scenario's own, so it can be stopped and started without touching others. */
+export class OwnPostgres {
+  private pg: EmbeddedPostgres | null = null
+  private dir = ''
+  private port = 0
+  url = ''
+
+  async start(): Promise<void> {
+    if (!this.dir) {
+      this.dir = await mkdtemp(join(tmpdir(), 'sdc-reliability-pg-'))
+      this.port = await freePort()
+    }
+    this.pg = await startEmbeddedPostgres({ dataDir: join(this.dir, 'data'), port: this.port, database: 'sdc' })
+    this.url = this.pg.url
+  }
+
+  async stop(): Promise<void> {
+    await this.pg?.stop()
+    this.pg = null
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop()
+    if (this.dir) await rm(this.dir, { recursive: true, force: true })
+  }
+}
+
+/** Creates and migrates databases on an admin URL; drops them all at `dropAll()`. */
+export class DatabaseFactory {
+  private readonly names: string[] = []
+  private readonly adminUrl: string
+  constructor(adminUrl: string) {
+    this.adminUrl = adminUrl
+  }
+
+  async create(): Promise<string> {
+    const name = `sdc_rel_${Math.random().toString(16).slice(2, 10)}`
+    const admin = postgres(this.adminUrl, { max: 1, onnotice: () => {} })
+    await admin.unsafe(`create database ${name}`).finally(() => admin.end())
+    this.names.push(name)
+    const url = new URL(this.adminUrl)
+    url.pathname = `/${name}`
+    const sql = createSql(url.toString(), { max: 2 })
+    await migrate(sql).finally(() => sql.end())
+    return url.toString()
+  }
+
+  async dropAll(): Promise<void> {
+    const admin = postgres(this.adminUrl, { max: 1, onnotice: () => {} })
+    for (const name of this.names.splice(0)) await admin.unsafe(`drop database if exists ${name} with (force)`)
+    await admin.end()
+  }
+}
+
+/** Registers a user through the API and returns its bearer header. */
+export async function userOn(port: number, email: string): Promise<Record<string, string>> {
+  const password = 'reliability suite password'
+  const reg = await call(port, {
+    method: 'POST',
+    path: '/auth/register',
+    body: { email, password, displayName: 'Reliability' }
+  })
+  if (reg.status !== 201) throw new Error(`register failed: ${reg.status} ${reg.body ?? reg.error}`)
+  const login = await call(port, { method: 'POST', path: '/auth/login', body: { email, password } })
+  if (login.status !== 200) throw new Error(`login failed: ${login.status} ${login.body ?? login.error}`)
+  return { authorization: `Bearer ${JSON.parse(login.body as string).accessToken}` }
+}
+
+/** A short-lived pool for the scenario's own checks. */
+export function checkSql(url: string): Sql {
+  return createSql(url, { max: 2, applicationName: 'sdc-reliability' })
+}
+
+/** Polls `check` until truthy; returns how long it took, or throws at the deadline. */
+export async function until(
+  check: () => Promise<unknown> | unknown,
+  { timeoutMs = 30_000, intervalMs = 50, what = 'condition' } = {}
+): Promise<number> {
+  const started = Date.now()
+  for (;;) {
+    try {
+      if (await check()) return Date.now() - started
+    } catch {
+      // not yet
+    }
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, intervalMs))
+  }
+}
+
+/** What a scenario reports: its figures and every invariant it saw broken (none, when all is well). */
+export interface Result {
+  figures: Record<string, unknown>
+  violations: string[]
+}
+
+/** Records `message` when `ok` is false; returns `ok`. */
+export function expect(violations: string[], ok: boolean, message: string): boolean {
+  if (!ok) violations.push(message)
+  return ok
+}
+
+/**
+ * Counts every write of a simulation result with a trigger of the scenario's own (not part of
+ * the app's schema), so "stored exactly once" is measured, not assumed.
+ */
+export async function countResultWrites(sql: Sql): Promise<void> {
+  await sql
+    .unsafe(`
+    create table if not exists public.reliability_result_writes (run_id uuid not null, at timestamptz not null default clock_timestamp());
+    create or replace function public.reliability_count_result_write() returns trigger language plpgsql as $$
+    begin
+      insert into public.reliability_result_writes (run_id) values (new.id);
+      return new;
+    end $$;
+    drop trigger if exists reliability_result_writes on app.simulation_runs;
+    create trigger reliability_result_writes after update of result on app.simulation_runs
+      for each row when (new.result is not null) execute function public.reliability_count_result_write();
+  `)
+    .simple()
+}
+
+export interface JobFigures {
+  created: number
+  completed: number
+  failed: number
+  deadLettered: number
+  lost: number
+  redelivered: number
+  resultWrittenTwice: number
+}
+
+/** Simulation runs and their jobs, as the database tells it. */
+export async function simulationFigures(sql: Sql, runIds: string[]): Promise<JobFigures> {
+  const [row] = await sql<Omit<JobFigures, 'created' | 'lost'>[]>`
+    select count(*) filter (where r.status = 'completed')::int as completed,
+           count(*) filter (where r.status = 'failed')::int as failed,
+           (select count(*)::int from pgboss.job where name = 'simulation_dead') as "deadLettered",
+           count(*) filter (where r.attempts > 1)::int as redelivered,
+           count(*) filter (where (select count(*) from public.reliability_result_writes w where w.run_id = r.id) > 1)::int
+             as "resultWrittenTwice"
+    from app.simulation_runs r
+    where r.id = any(${pgArray(runIds)}::uuid[])
+  `
+  return { created: runIds.length, ...row, lost: runIds.length - row.completed - row.failed }
+}
+
+/** Creates a workspace with the sample design through the API; returns its id. */
+export async function workspaceOn(port: number, auth: Record<string, string>, name = 'Reliability'): Promise<string> {
+  const res = await call(port, {
+    method: 'POST',
+    path: '/workspaces',
+    headers: auth,
+    body: { name, design: SAMPLE_DESIGN }
+  })
+  if (res.status !== 201) throw new Error(`workspace create failed: ${res.status} ${res.body ?? res.error}`)
+  return JSON.parse(res.body as string).id
+}
+
+/** Queues `count` simulation runs through the API (retrying 503s); returns their ids. */
+export async function enqueueSimulations(
+  port: () => number,
+  auth: Record<string, string>,
+  workspaceId: string,
+  count: number
+): Promise<string[]> {
+  const ids: string[] = []
+  for (let i = 0; i < count; i++) {
+    for (let attempt = 0; ; attempt++) {
+      const res = await call(port(), {
+        method: 'POST',
+        path: `/workspaces/${workspaceId}/simulations`,
+        headers: { ...auth, 'idempotency-key': `sim-${workspaceId}-${i}` },
+        body: { seed: i }
+      })
+      if (res.status === 202) {
+        ids.push(JSON.parse(res.body as string).id)
+        break
+      }
+      if (attempt > 100) throw new Error(`enqueue failed: ${res.status} ${res.body ?? res.error}`)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+  return ids
+}

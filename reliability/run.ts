@@ -1,0 +1,106 @@
+// `npm run reliability [-- --short] [-- --only name,name] [-- --out FILE] [-- --seed N]`
+// Runs every reliability scenario against real processes, a real PostgreSQL (embedded, or the
+// server at DATABASE_URL) and Redis (REDIS_URL, default redis://127.0.0.1:6379 when it answers),
+// then writes one JSON report. Exit 1 when any invariant was broken.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { Redis } from 'ioredis'
+import { startEmbeddedPostgres } from '../src/db/embedded.ts'
+import { type Context, DatabaseFactory, freePort, type Result } from './lib/stack.ts'
+import { SCENARIOS } from './scenarios/index.ts'
+
+const { values } = parseArgs({
+  options: {
+    short: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    out: { type: 'string', default: 'reliability/results/latest.json' },
+    seed: { type: 'string' }
+  }
+})
+
+async function redisAt(url: string): Promise<boolean> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  redis.on('error', () => {})
+  try {
+    await redis.connect()
+    return (await redis.ping()) === 'PONG'
+  } catch {
+    return false
+  } finally {
+    redis.disconnect()
+  }
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`)
+const selected = values.only ? values.only.split(',') : Object.keys(SCENARIOS)
+const unknown = selected.filter((name) => !(name in SCENARIOS))
+if (unknown.length > 0) {
+  log(`unknown scenario(s): ${unknown.join(', ')} (known: ${Object.keys(SCENARIOS).join(', ')})`)
+  process.exit(2)
+}
+if (values.seed) process.env.FUZZ_SEED = values.seed
+
+let adminUrl = process.env.DATABASE_URL
+let stopPostgres = async () => {}
+if (!adminUrl) {
+  const dir = await mkdtemp(join(tmpdir(), 'sdc-reliability-'))
+  const pg = await startEmbeddedPostgres({ dataDir: join(dir, 'data'), port: await freePort() })
+  adminUrl = pg.adminUrl
+  stopPostgres = async () => {
+    await pg.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+const candidateRedis = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+const redisUrl = (await redisAt(candidateRedis)) ? candidateRedis : undefined
+if (!redisUrl) log(`no Redis at ${candidateRedis}: the Redis and scale-out scenarios are skipped`)
+
+const databases = new DatabaseFactory(adminUrl)
+const ctx: Context = {
+  mode: values.short ? 'short' : 'long',
+  createDatabase: () => databases.create(),
+  redisUrl,
+  log
+}
+
+const report: Record<string, unknown> = {
+  generatedAt: new Date().toISOString(),
+  mode: ctx.mode,
+  node: process.version,
+  scenarios: {}
+}
+let broken = 0
+try {
+  for (const name of selected) {
+    const scenario = SCENARIOS[name]
+    if (scenario.needsRedis && !redisUrl) {
+      ;(report.scenarios as Record<string, unknown>)[name] = { skipped: 'no Redis' }
+      continue
+    }
+    log(`▶ ${name}`)
+    const started = Date.now()
+    let result: Result
+    try {
+      result = await scenario.run(ctx)
+    } catch (err) {
+      result = { figures: {}, violations: [`scenario crashed: ${(err as Error).stack ?? err}`] }
+    }
+    const durationMs = Date.now() - started
+    ;(report.scenarios as Record<string, unknown>)[name] = { durationMs, ...result }
+    broken += result.violations.length
+    log(`${result.violations.length === 0 ? '✔' : '✘'} ${name} (${(durationMs / 1000).toFixed(1)} s)`)
+    log(JSON.stringify(result.figures))
+    for (const violation of result.violations) log(`  ✘ ${violation}`)
+  }
+} finally {
+  await databases.dropAll().catch(() => {})
+  await stopPostgres()
+}
+
+report.violations = broken
+await mkdir(dirname(values.out), { recursive: true })
+await writeFile(values.out, `${JSON.stringify(report, null, 2)}\n`)
+log(`report written to ${values.out}; ${broken} invariant(s) broken`)
+process.exit(broken === 0 ? 0 : 1)
