@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -243,12 +244,13 @@ export async function enqueueSimulations(
   count: number
 ): Promise<string[]> {
   const ids: string[] = []
+  const batch = randomUUID()
   for (let i = 0; i < count; i++) {
     for (let attempt = 0; ; attempt++) {
       const res = await call(port(), {
         method: 'POST',
         path: `/workspaces/${workspaceId}/simulations`,
-        headers: { ...auth, 'idempotency-key': `sim-${workspaceId}-${i}` },
+        headers: { ...auth, 'idempotency-key': `sim-${batch}-${i}` },
         body: { seed: i }
       })
       if (res.status === 202) {

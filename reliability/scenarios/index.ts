@@ -1,6 +1,8 @@
 import type { Context, Result } from '../lib/stack.ts'
 import { apiKill } from './api-kill.ts'
+import { postgresRestart } from './postgres-restart.ts'
 import { sigtermUnderLoad } from './sigterm.ts'
+import { workerKill } from './worker-kill.ts'
 
 export interface Scenario {
   run: (ctx: Context) => Promise<Result>
@@ -10,5 +12,7 @@ export interface Scenario {
 /** Every scenario, in the order `npm run reliability` runs them. */
 export const SCENARIOS: Record<string, Scenario> = {
   sigterm: { run: sigtermUnderLoad },
-  'api-kill': { run: apiKill }
+  'api-kill': { run: apiKill },
+  'worker-kill': { run: workerKill },
+  'postgres-restart': { run: postgresRestart }
 }

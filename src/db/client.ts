@@ -53,6 +53,9 @@ export function createSql(url: string, options: SqlOptions = {}): Sql {
     max: options.max ?? 10,
     connect_timeout: options.connectTimeoutSeconds ?? 5,
     idle_timeout: 60,
+    // postgres.js waits up to 20 s (3^failures / 100) before reconnecting after failures, so
+    // a pool took that long to recover from a restarted Postgres; cap the wait at one second.
+    backoff: (retries: number) => (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** retries, 1),
     max_lifetime: 60 * 30,
     // pg-boss and migrations emit NOTICEs (IF NOT EXISTS); they are not worth a log line.
     onnotice: () => {},

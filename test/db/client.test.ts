@@ -1,0 +1,44 @@
+import t from 'tap'
+import { TcpProxy } from '../../reliability/lib/proxy.ts'
+import { createSql, waitForDatabase } from '../../src/db/client.ts'
+import { createTestDatabase } from '../helpers/db.ts'
+
+t.test('the pool reconnects within a second however many connects failed', async (t) => {
+  // postgres.js's default waits 3^failures / 100 s (up to 20 s): a restarted Postgres took
+  // seconds to be used again. Found by the postgres-restart reliability scenario.
+  const sql = createSql('postgres://127.0.0.1:1/none')
+  t.teardown(() => sql.end({ timeout: 0 }))
+  const backoff = sql.options.backoff as unknown as (retries: number) => number
+  for (const retries of [1, 5, 10, 30]) t.ok(backoff(retries) <= 1, `after ${retries} failures: ≤ 1 s`)
+})
+
+t.test('statement_timeout is set on pools that ask for it', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const limited = createSql(url, { max: 1, statementTimeoutMs: 250 })
+  const plain = createSql(url, { max: 1 })
+  t.teardown(() => Promise.all([limited.end(), plain.end()]))
+  t.same(await limited`show statement_timeout`, [{ statement_timeout: '250ms' }])
+  await t.rejects(limited`select pg_sleep(2)`, { code: '57014' }, 'a long statement is cancelled by the server')
+  t.same(await plain`show statement_timeout`, [{ statement_timeout: '0' }])
+})
+
+t.test('waitForDatabase waits for a database that comes up late, and gives up at its deadline', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const proxy = new TcpProxy(url)
+  await proxy.start()
+  const proxied = proxy.urlFor(url)
+  await proxy.stop()
+
+  const lines: string[] = []
+  await t.rejects(waitForDatabase(proxied, { timeoutSeconds: 1, log: (l) => lines.push(l) }), { code: 'ECONNREFUSED' })
+  t.ok(lines.some((l) => /database unreachable .*retrying/.test(l)))
+
+  lines.length = 0
+  const waiting = waitForDatabase(proxied, { timeoutSeconds: 30, log: (l) => lines.push(l) })
+  // Restarted once the waiter has failed at least once.
+  while (lines.length === 0) await new Promise((r) => setTimeout(r, 20))
+  await proxy.start()
+  t.teardown(() => proxy.stop())
+  await waiting
+  t.equal(lines.at(-1), 'database reachable')
+})
