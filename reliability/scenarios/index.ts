@@ -1,5 +1,6 @@
 import type { Context, Result } from '../lib/stack.ts'
 import { apiKill } from './api-kill.ts'
+import { network } from './network.ts'
 import { postgresRestart } from './postgres-restart.ts'
 import { sigtermUnderLoad } from './sigterm.ts'
 import { workerKill } from './worker-kill.ts'
@@ -14,5 +15,6 @@ export const SCENARIOS: Record<string, Scenario> = {
   sigterm: { run: sigtermUnderLoad },
   'api-kill': { run: apiKill },
   'worker-kill': { run: workerKill },
-  'postgres-restart': { run: postgresRestart }
+  'postgres-restart': { run: postgresRestart },
+  network: { run: network }
 }

@@ -1,7 +1,11 @@
+import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { TcpProxy } from '../../reliability/lib/proxy.ts'
 import { createSql, waitForDatabase } from '../../src/db/client.ts'
+import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase } from '../helpers/db.ts'
+import { SAMPLE_DESIGN } from '../helpers/designs.ts'
+import { bearer, registerAndLogin } from '../helpers/users.ts'
 
 t.test('the pool reconnects within a second however many connects failed', async (t) => {
   // postgres.js's default waits 3^failures / 100 s (up to 20 s): a restarted Postgres took
@@ -41,4 +45,48 @@ t.test('waitForDatabase waits for a database that comes up late, and gives up at
   t.teardown(() => proxy.stop())
   await waiting
   t.equal(lines.at(-1), 'database reachable')
+})
+
+t.test('connection resets never give a query the wrong answer (postgres.js patched at install)', async (t) => {
+  // Unpatched, about one request in a thousand read an existing workspace as missing (404)
+  // while connections were reset: a query outlived its socket and took the next session's
+  // start-up answer. scripts/patch-postgres.mjs fixes it; this fails if the patch is lost.
+  const { url } = await createTestDatabase(t)
+  const proxy = new TcpProxy(url)
+  await proxy.start()
+  t.teardown(() => proxy.stop())
+  const { app } = await buildTestApp(t, proxy.urlFor(url), {
+    RATE_LIMIT_MAX_REQUESTS: '1000000',
+    HANDLER_TIMEOUT_MS: '2000'
+  })
+  const auth = bearer(await registerAndLogin(app))
+  const created = await app.inject({
+    method: 'POST',
+    url: '/workspaces',
+    headers: auth,
+    payload: { name: 'Reset', design: SAMPLE_DESIGN }
+  })
+  const id = created.json().id
+  const statuses: Record<number, number> = {}
+  const resets = setInterval(() => proxy.resetConnections(), 150)
+  const end = Date.now() + 4000
+  await Promise.all(
+    Array.from({ length: 6 }, async () => {
+      while (Date.now() < end) {
+        const res = await app.inject({ url: `/workspaces/${id}`, headers: auth })
+        statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1
+      }
+    })
+  )
+  clearInterval(resets)
+  t.ok((statuses[200] ?? 0) > 100, `requests went through: ${JSON.stringify(statuses)}`)
+  t.same(
+    Object.keys(statuses).filter((s) => s !== '200' && s !== '503'),
+    [],
+    `only 200 or 503: ${JSON.stringify(statuses)}`
+  )
+  t.match(
+    readFileSync(new URL('../../node_modules/postgres/src/connection.js', import.meta.url), 'utf8'),
+    /sdc-patched/
+  )
 })

@@ -67,3 +67,32 @@ t.test('readiness turns 503 when the database is unreachable and 200 when it ret
   )
   t.match(back.json(), { status: 'ready' })
 })
+
+t.test('a hanging database (a partition) gets 503s in the right shapes, never a 500 or a hang', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const proxy = new TcpProxy(url)
+  await proxy.start()
+  t.teardown(() => proxy.stop())
+  // A handler timeout shorter than readiness's own: the probe must still answer in its shape.
+  const { app } = await buildTestApp(t, proxy.urlFor(url), { HANDLER_TIMEOUT_MS: '500' })
+  t.equal((await app.inject({ url: '/health/ready' })).statusCode, 200)
+  proxy.blackhole()
+  const ready = await app.inject({ url: '/health/ready' })
+  t.equal(ready.statusCode, 503)
+  t.match(ready.json(), { status: 'not_ready', reason: 'database_unreachable' })
+  const health = await app.inject({ url: '/health' })
+  t.equal(health.statusCode, 503)
+  const started = Date.now()
+  const api = await app.inject({ url: '/workspaces', headers: { authorization: 'Bearer x' } })
+  t.equal(api.statusCode, 401, 'a request that needs no database still answers')
+  const audited = await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: { email: 'a@example.com', password: 'x'.repeat(12) }
+  })
+  t.equal(audited.statusCode, 503)
+  t.match(audited.json(), { code: 'APP_ERR_TIMEOUT', requestId: String })
+  t.ok(Date.now() - started < 5000, 'answered within the handler timeout, not after the partition')
+  proxy.heal()
+  await waitFor(async () => (await app.inject({ url: '/health/ready' })).statusCode === 200, { what: 'recovery' })
+})

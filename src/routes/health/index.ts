@@ -1,8 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { ErrorResponse } from '../schemas.ts'
 import { poolStats } from '../../db/client.ts'
 
 const READINESS_TIMEOUT_MS = 1000
+/**
+ * Health probes answer in their own shape, even when the database hangs: their handler timeout
+ * outlasts the readiness timeout, so Fastify's timeout 503 (the error shape, which their 503
+ * schema does not describe, so it serialised as a 500) never races their own answer.
+ */
+const PROBE_HANDLER_TIMEOUT_MS = READINESS_TIMEOUT_MS + 4000
 
 const Checks = Type.Object(
   {
@@ -113,7 +120,8 @@ const healthRoutes: FastifyPluginAsyncTypebox<{ expectedMigrations: number; vers
     '/health/ready',
     {
       config: { auth: 'public', rateLimit: false },
-      schema: { tags: ['health'], response: { 200: Ready, 503: Ready } }
+      handlerTimeout: Math.max(fastify.config.handlerTimeoutMs, PROBE_HANDLER_TIMEOUT_MS),
+      schema: { tags: ['health'], response: { 200: Ready, 503: Type.Union([Ready, ErrorResponse]) } }
     },
     async (_request, reply) => {
       const result = await check()
@@ -132,7 +140,9 @@ const healthRoutes: FastifyPluginAsyncTypebox<{ expectedMigrations: number; vers
     '/health',
     {
       config: { auth: 'public', rateLimit: false },
-      schema: { tags: ['health'], response: { 200: Health, 503: Health } }
+      handlerTimeout: Math.max(fastify.config.handlerTimeoutMs, PROBE_HANDLER_TIMEOUT_MS),
+      // A 503 may also be the error shape: the handler timeout, or the service closing.
+      schema: { tags: ['health'], response: { 200: Health, 503: Type.Union([Health, ErrorResponse]) } }
     },
     async (_request, reply) => {
       const result = await check()

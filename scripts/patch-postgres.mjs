@@ -1,0 +1,56 @@
+// postinstall: fixes a postgres.js 3.4.9 bug that gives a query the wrong answer after a
+// connection reset. Plain JavaScript on purpose: it runs under whatever Node npm runs.
+//
+// A query written to a socket that then dies can outlive it: the connection reconnects with the
+// query still marked in flight, and the new session's start-up ReadyForQuery resolves it with an
+// empty result (an existing workspace answered 404), or it waits for an answer that never comes.
+// Pending writes buffered for the dead socket also survived the close. Found by the reliability
+// suite's network scenario (reliability/scenarios/network.ts); upstream: porsager/postgres#1130
+// and #1142 describe the stale `query` half. Each edit is applied once; if the library changed
+// so that an edit no longer matches, installation fails loudly instead of running unpatched.
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const MARK = '/* sdc-patched */'
+const EDITS = [
+  {
+    why: 'a query rejected by a connection error is no longer the one in flight',
+    from: '    query && queryError(query, err)\n    initial && (queryError(initial, err), initial = null)',
+    to: '    query && (queryError(query, err), query = null)\n    initial && (queryError(initial, err), initial = null)'
+  },
+  {
+    why: 'bytes buffered for a closed socket are dropped, and the next write is flushed',
+    from: '    incomings = null\n    clearImmediate(nextWriteTimer)\n',
+    to: '    incomings = null\n    clearImmediate(nextWriteTimer)\n    nextWriteTimer = chunk = null\n'
+  },
+  {
+    why: 'queries still in flight from a dead socket fail instead of taking the new session’s answers',
+    from: '  function connected() {\n    try {\n',
+    to:
+      '  function connected() {\n' +
+      '    if (query || sent.length) {\n' +
+      "      const lost = Errors.connection('CONNECTION_CLOSED', options, socket)\n" +
+      '      query && queryError(query, lost)\n' +
+      '      while (sent.length) queryError(sent.shift(), lost)\n' +
+      '      query = null\n' +
+      '    }\n' +
+      '    try {\n'
+  }
+]
+
+const root = fileURLToPath(new URL('../node_modules/postgres/', import.meta.url))
+const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+if (version !== '3.4.9') {
+  throw new Error(`scripts/patch-postgres.mjs was written for postgres 3.4.9, found ${version}: re-check the fix`)
+}
+for (const file of ['src/connection.js', 'cjs/src/connection.js']) {
+  const path = join(root, file)
+  let text = readFileSync(path, 'utf8')
+  if (text.includes(MARK)) continue
+  for (const edit of EDITS) {
+    if (text.split(edit.from).length !== 2) throw new Error(`${file}: cannot apply "${edit.why}"`)
+    text = text.replace(edit.from, edit.to)
+  }
+  writeFileSync(path, `${text}\n${MARK}\n`)
+}
