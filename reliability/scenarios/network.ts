@@ -27,7 +27,8 @@ export async function network(ctx: Context): Promise<Result> {
       6,
       () => !running,
       async () => {
-        const tally = (phases[phase] ??= new Tally())
+        phases[phase] ??= new Tally()
+        const tally = phases[phase]
         tally.add(await call(api.port, { path: `/workspaces/${workspaceId}`, headers: auth, timeoutMs: 10_000 }))
       }
     )

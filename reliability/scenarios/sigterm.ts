@@ -72,7 +72,7 @@ export async function sigtermUnderLoad(ctx: Context): Promise<Result> {
     cannon.on('reqError', (err: NodeJS.ErrnoException) => {
       errors[err.code ?? err.message] = (errors[err.code ?? err.message] ?? 0) + 1
     })
-    cannon.on('response', (client: unknown, statusCode: number) => {
+    cannon.on('response', (_client: unknown, statusCode: number) => {
       statuses[statusCode] = (statuses[statusCode] ?? 0) + 1
     })
 
