@@ -75,7 +75,11 @@ export async function network(ctx: Context): Promise<Result> {
       recoveryAfterResetsMs: afterResetsMs
     })
     const odd = all.find((o) => o.status !== 200 && o.status !== 503)
-    expect(violations, !odd, `statuses seen: ${[...statuses]}; the first odd one: ${odd?.status ?? odd?.error} ${odd?.body}`)
+    expect(
+      violations,
+      !odd,
+      `statuses seen: ${[...statuses]}; the first odd one: ${odd?.status ?? odd?.error} ${odd?.body}`
+    )
     expect(violations, phases.latency.figures()['2xx'] > 0, 'nothing succeeded with 50 ms of latency')
     expect(violations, blackhole['503'] > 0, 'no request answered 503 during the blackhole')
     expect(
