@@ -13,6 +13,8 @@ interface Target {
 export class TcpProxy {
   port = 0
   latencyMs = 0
+  /** Connections handed to each target, in the order given. */
+  readonly connections: number[]
   private server: Server | null = null
   private sockets = new Set<Socket>()
   private readonly targets: Target[]
@@ -26,6 +28,7 @@ export class TcpProxy {
       const url = new URL(target)
       this.targets = [{ host: url.hostname, port: Number(url.port || 5432) }]
     }
+    this.connections = this.targets.map(() => 0)
   }
 
   /** The target URL rewritten to go through the proxy. */
@@ -38,7 +41,9 @@ export class TcpProxy {
 
   async start(): Promise<void> {
     const server = createServer((client) => {
-      const upstream = createConnection(this.targets[this.next++ % this.targets.length])
+      const index = this.next++ % this.targets.length
+      this.connections[index]++
+      const upstream = createConnection(this.targets[index])
       this.sockets.add(client).add(upstream)
       const drop = () => {
         client.destroy()

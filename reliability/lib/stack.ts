@@ -132,15 +132,20 @@ export class DatabaseFactory {
 }
 
 /** Registers a user through the API and returns its bearer header. */
-export async function userOn(port: number, email: string): Promise<Record<string, string>> {
+export async function userOn(
+  port: number,
+  email: string,
+  headers: Record<string, string> = {}
+): Promise<Record<string, string>> {
   const password = 'reliability suite password'
   const reg = await call(port, {
     method: 'POST',
     path: '/auth/register',
+    headers,
     body: { email, password, displayName: 'Reliability' }
   })
   if (reg.status !== 201) throw new Error(`register failed: ${reg.status} ${reg.body ?? reg.error}`)
-  const login = await call(port, { method: 'POST', path: '/auth/login', body: { email, password } })
+  const login = await call(port, { method: 'POST', path: '/auth/login', headers, body: { email, password } })
   if (login.status !== 200) throw new Error(`login failed: ${login.status} ${login.body ?? login.error}`)
   return { authorization: `Bearer ${JSON.parse(login.body as string).accessToken}` }
 }

@@ -2,6 +2,8 @@ import type { Context, Result } from '../lib/stack.ts'
 import { apiKill } from './api-kill.ts'
 import { network } from './network.ts'
 import { postgresRestart } from './postgres-restart.ts'
+import { redisDown } from './redis-down.ts'
+import { scaleOut } from './scale-out.ts'
 import { sigtermUnderLoad } from './sigterm.ts'
 import { workerKill } from './worker-kill.ts'
 
@@ -16,5 +18,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   'api-kill': { run: apiKill },
   'worker-kill': { run: workerKill },
   'postgres-restart': { run: postgresRestart },
-  network: { run: network }
+  network: { run: network },
+  'redis-down': { run: redisDown, needsRedis: true },
+  'scale-out': { run: scaleOut, needsRedis: true }
 }
