@@ -11,11 +11,11 @@ import metricsPlugin from '../plugins/metrics.ts'
 import queuePlugin from '../plugins/queue.ts'
 import rateLimitPlugin from '../plugins/rate-limit.ts'
 import requestContextPlugin, { requestIdFrom } from '../plugins/request-context.ts'
-import securityPlugin from '../plugins/security.ts'
+import securityPlugin, { SECURITY_HEADERS } from '../plugins/security.ts'
 import telemetryPlugin from '../plugins/telemetry.ts'
 import type { Config } from './config.ts'
 import { readMigrations } from './db/migrate.ts'
-import { errorBody, errorHandler, notFoundHandler } from './errors.ts'
+import { errorBody, errorHandler, frameworkErrorHandler, notFoundHandler } from './errors.ts'
 import adminRoutes from './routes/admin/index.ts'
 import authRoutes from './routes/auth/index.ts'
 import exportRoutes from './routes/exports/index.ts'
@@ -42,6 +42,8 @@ export interface RouteEntry {
   auth: string | undefined
   ownership: string | undefined
   audit: { action: string; resourceType: string } | undefined
+  /** The route's schemas (params, querystring, body, response), for docs and the schema fuzzer. */
+  schema: Record<string, unknown> | undefined
 }
 
 /** The user every request is authenticated as when BYPASS_AUTH=true (development only). */
@@ -133,6 +135,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     forceCloseConnections: 'idle',
     // X-Forwarded-For is honoured only from these proxies; nothing else can pick its own address.
     trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
+    frameworkErrors: frameworkErrorHandler(SECURITY_HEADERS),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
@@ -205,7 +208,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         url: route.url,
         auth: route.config?.auth,
         ownership: route.config?.ownership,
-        audit: route.config?.audit
+        audit: route.config?.audit,
+        schema: route.schema as Record<string, unknown> | undefined
       })
     }
   })

@@ -111,6 +111,7 @@ const STATUS_TEXT: Record<number, string> = {
   408: 'Request Timeout',
   409: 'Conflict',
   413: 'Payload Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Entity',
   423: 'Locked',
@@ -160,6 +161,25 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
   const headers = (err as { headers?: Record<string, string> }).headers
   if (headers) reply.headers(headers)
   return reply.code(body.statusCode).send(body)
+}
+
+/** Fastify's router refusals (a malformed URL, an over-long path parameter), in this API's shape. */
+const FRAMEWORK_ERRORS: Record<string, { statusCode: number; code: string; message: string }> = {
+  FST_ERR_BAD_URL: { statusCode: 400, code: 'APP_ERR_BAD_URL', message: 'The URL is malformed' },
+  FST_ERR_MAX_PARAM_LENGTH: { statusCode: 414, code: 'APP_ERR_URI_TOO_LONG', message: 'A path parameter is too long' }
+}
+
+export function frameworkErrorHandler(
+  headers: Readonly<Record<string, string>>
+): (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => void {
+  return function frameworkErrors(err, request, reply) {
+    const known = FRAMEWORK_ERRORS[err.code]
+    // These replies never pass the app's hooks, so they get its headers here.
+    reply.headers(headers).header('x-request-id', request.id)
+    if (!known) return errorHandler(err, request, reply)
+    request.log.info({ code: known.code, statusCode: known.statusCode }, 'request refused')
+    reply.code(known.statusCode).send(errorBody(known.statusCode, known.code, known.message, request.id))
+  }
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {

@@ -1,5 +1,6 @@
 import type { Context, Result } from '../lib/stack.ts'
 import { apiKill } from './api-kill.ts'
+import { fuzz } from './fuzz.ts'
 import { network } from './network.ts'
 import { postgresRestart } from './postgres-restart.ts'
 import { redisDown } from './redis-down.ts'
@@ -14,6 +15,7 @@ export interface Scenario {
 
 /** Every scenario, in the order `npm run reliability` runs them. */
 export const SCENARIOS: Record<string, Scenario> = {
+  fuzz: { run: fuzz },
   sigterm: { run: sigtermUnderLoad },
   'api-kill': { run: apiKill },
   'worker-kill': { run: workerKill },

@@ -59,6 +59,21 @@ t.test('secure headers, CORS and strict input on the real app', async (t) => {
     t.ok(Number(/max-age=(\d+)/.exec(hsts)?.[1]) >= 31536000 && hsts.includes('includeSubDomains'))
   })
 
+  t.test('router refusals (an over-long path parameter, a malformed URL) keep the shape and headers', async (t) => {
+    // Found by the schema fuzzer: Fastify answered these itself, without the app's headers or shape.
+    for (const [url, status, code] of [
+      [`/workspaces/${'9'.repeat(300)}`, 414, 'APP_ERR_URI_TOO_LONG'],
+      ['/workspaces/%E0%A4%A', 400, 'APP_ERR_BAD_URL']
+    ] as const) {
+      const res = await app.inject({ url, headers: { 'x-request-id': 'router-1' } })
+      t.equal(res.statusCode, status, url.slice(0, 30))
+      t.match(res.json(), { statusCode: status, code, requestId: 'router-1' })
+      t.notMatch(res.body, /9{50}/, 'the path is not echoed back')
+      t.equal(res.headers['x-request-id'], 'router-1')
+      checkHeaders(t, res, code)
+    }
+  })
+
   t.test('413 keeps the error shape', async (t) => {
     const res = await app.inject({ method: 'POST', url: '/test/body', payload: { name: 'x'.repeat(3000) } })
     t.equal(res.statusCode, 413)

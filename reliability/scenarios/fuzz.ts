@@ -1,0 +1,355 @@
+// Schema fuzzing: fast-check properties over every route, generated from the route table and
+// its TypeBox schemas. Valid requests, and mutations of them (wrong types, extra keys, huge
+// strings, lone surrogates, NUL bytes, deep nesting, huge numbers, malformed JSON), with random
+// headers and ids. Properties: never a 5xx; a 4xx is the error shape; a 2xx body matches the
+// route's response schema. A failure prints its seed and path; FUZZ_SEED replays a run.
+import fc from 'fast-check'
+import type { FastifyInstance } from 'fastify'
+import { Value } from 'typebox/value'
+import { buildApp, type RouteEntry } from '../../src/app.ts'
+import { loadConfig } from '../../src/config.ts'
+import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
+import { hashPassword, normalizeEmail } from '../../src/routes/auth/passwords.ts'
+import { type Context, expect, type Result } from '../lib/stack.ts'
+
+type Schema = Record<string, unknown>
+type Json = unknown
+
+const METRICS_SECRET = 'fuzz-metrics-secret-0123456789abcdef'
+const PASSWORD = 'fuzzing password 123'
+
+/** Valid values for a JSON Schema (the subset TypeBox emits). */
+export function valid(schema: Schema | undefined, depth = 0): fc.Arbitrary<Json> {
+  if (!schema || depth > 6) return fc.constant(null)
+  if ('const' in schema) return fc.constant(schema.const)
+  if (Array.isArray(schema.enum)) return fc.constantFrom(...(schema.enum as Json[]))
+  const union = (schema.anyOf ?? schema.oneOf) as Schema[] | undefined
+  if (union) return fc.oneof(...union.map((s) => valid(s, depth + 1)))
+  switch (schema.type) {
+    case 'string':
+      return validString(schema)
+    case 'integer':
+    case 'number': {
+      const min = (schema.minimum as number | undefined) ?? (schema.exclusiveMinimum as number | undefined) ?? -1e6
+      const max = (schema.maximum as number | undefined) ?? (schema.exclusiveMaximum as number | undefined) ?? 1e6
+      return schema.type === 'integer'
+        ? fc.integer({ min: Math.ceil(min), max: Math.floor(max) })
+        : fc.double({ min, max, noNaN: true, noDefaultInfinity: true })
+    }
+    case 'boolean':
+      return fc.boolean()
+    case 'null':
+      return fc.constant(null)
+    case 'array': {
+      const items = valid(schema.items as Schema, depth + 1)
+      const minLength = (schema.minItems as number | undefined) ?? 0
+      return fc.array(items, {
+        minLength,
+        maxLength: Math.min((schema.maxItems as number | undefined) ?? 4, minLength + 4)
+      })
+    }
+    case 'object': {
+      const properties = (schema.properties ?? {}) as Record<string, Schema>
+      const required = new Set((schema.required ?? []) as string[])
+      const record: Record<string, fc.Arbitrary<Json>> = {}
+      for (const [key, sub] of Object.entries(properties)) record[key] = valid(sub, depth + 1)
+      return fc.record(record, { requiredKeys: [...required].filter((k) => k in record) })
+    }
+    default:
+      return fc.oneof(fc.string(), fc.integer(), fc.constant(null))
+  }
+}
+
+function validString(schema: Schema): fc.Arbitrary<string> {
+  const minLength = (schema.minLength as number | undefined) ?? 0
+  const maxLength = Math.min((schema.maxLength as number | undefined) ?? 40, minLength + 40)
+  switch (schema.format) {
+    case 'uuid':
+      return fc.uuid()
+    case 'email':
+      return fc.emailAddress().filter((e) => e.length <= maxLength || !schema.maxLength)
+    case 'date-time':
+      return fc
+        .date({ min: new Date('2020-01-01'), max: new Date('2030-01-01'), noInvalidDate: true })
+        .map((d) => d.toISOString())
+  }
+  if (typeof schema.pattern === 'string') {
+    return fc.stringMatching(new RegExp(schema.pattern)).filter((s) => s.length >= minLength && s.length <= maxLength)
+  }
+  return fc.string({ minLength, maxLength, unit: 'grapheme' })
+}
+
+/** Hostile values, most of them invalid for any schema. */
+const hostile: fc.Arbitrary<Json> = fc.oneof(
+  fc.constant('x'.repeat(100_000)),
+  fc.constant('\uD800'),
+  fc.constant('a\u0000b'),
+  fc.constant(1e308),
+  fc.constant(-1e308),
+  fc.constant(2 ** 53 + 1),
+  fc.constant(-0),
+  fc.constant({ __proto__: { admin: true } }),
+  fc.constant([[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]),
+  fc.constant(''),
+  fc.constant(null),
+  fc.constant(true),
+  fc.constant([]),
+  fc.constant({}),
+  fc.string(),
+  fc.integer(),
+  fc.double(),
+  fc.jsonValue({ maxDepth: 3 })
+)
+
+/** A valid value with one part broken: a key replaced, added or removed, or the whole thing. */
+function mutated(schema: Schema | undefined): fc.Arbitrary<Json> {
+  return fc.tuple(valid(schema), hostile, fc.string({ maxLength: 12 }), fc.nat()).map(([value, bad, key, pick]) => {
+    if (!value || typeof value !== 'object' || Array.isArray(value)) return bad
+    const copy = { ...(value as Record<string, Json>) }
+    const keys = Object.keys(copy)
+    switch (pick % 3) {
+      case 0:
+        if (keys.length > 0) copy[keys[pick % keys.length]] = bad
+        else copy[key || 'extra'] = bad
+        break
+      case 1:
+        copy[key || 'extra'] = bad
+        break
+      default:
+        if (keys.length > 0) delete copy[keys[pick % keys.length]]
+        else return bad
+    }
+    return copy
+  })
+}
+
+/** A JSON body nested 5000 deep: parsers and validators must refuse it, not overflow. */
+const DEEP = `${'['.repeat(5000)}${']'.repeat(5000)}`
+
+interface Ids {
+  [param: string]: string[]
+}
+
+interface Generated {
+  path: string
+  query: Record<string, Json>
+  body: Json | undefined
+  raw: string | undefined
+  headers: Record<string, string>
+  auth: 'caller' | 'none' | 'garbage'
+}
+
+function requestFor(route: RouteEntry, ids: Ids): fc.Arbitrary<Generated> {
+  const schema = route.schema ?? {}
+  const params = schema.params as Schema | undefined
+  const paramNames = [...route.url.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1])
+  const paramArb = fc.record(
+    Object.fromEntries(
+      paramNames.map((name) => [
+        name,
+        fc.oneof(
+          { weight: 4, arbitrary: fc.constantFrom(...(ids[name] ?? ids.id)) },
+          { weight: 2, arbitrary: valid((params?.properties as Record<string, Schema> | undefined)?.[name]) },
+          { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 300 }) },
+          { weight: 1, arbitrary: fc.constantFrom('%00', '..%2F..%2Fetc', '%E0%A4%A', 'null', '-1', '9'.repeat(400)) }
+        )
+      ])
+    )
+  )
+  const hasBody = ['POST', 'PUT', 'PATCH'].includes(route.method)
+  const bodySchema = schema.body as Schema | undefined
+  const bodyArb: fc.Arbitrary<{ body: Json | undefined; raw: string | undefined }> = hasBody
+    ? fc.oneof(
+        { weight: 5, arbitrary: valid(bodySchema).map((body) => ({ body, raw: undefined })) },
+        { weight: 4, arbitrary: mutated(bodySchema).map((body) => ({ body, raw: undefined })) },
+        {
+          weight: 1,
+          arbitrary: fc
+            .constantFrom(
+              '{',
+              '{"a":1e999}',
+              '{"__proto__":{"x":1}}',
+              '{"constructor":{"prototype":{}}}',
+              DEEP,
+              '\u0000',
+              '[]'
+            )
+            .map((raw) => ({ body: undefined, raw }))
+        }
+      )
+    : fc.constant({ body: undefined, raw: undefined })
+  const queryArb = fc.oneof(
+    valid(schema.querystring as Schema | undefined).map((q) =>
+      q && typeof q === 'object' ? (q as Record<string, Json>) : {}
+    ),
+    fc.dictionary(fc.string({ minLength: 1, maxLength: 10 }), fc.oneof(fc.string(), fc.constant('9'.repeat(400))), {
+      maxKeys: 3
+    })
+  )
+  const headersArb = fc.dictionary(
+    fc.constantFrom(
+      'x-request-id',
+      'x-forwarded-for',
+      'idempotency-key',
+      'accept',
+      'origin',
+      'x-custom',
+      'if-none-match'
+    ),
+    fc.string({ maxLength: 80 }).map((v) => v.replace(/[^\x20-\x7e]/g, '')),
+    { maxKeys: 3 }
+  )
+  const authArb = fc.constantFrom<Generated['auth']>('caller', 'caller', 'caller', 'caller', 'none', 'garbage')
+  return fc.tuple(paramArb, bodyArb, queryArb, headersArb, authArb).map(([p, b, query, headers, auth]) => {
+    let path = route.url
+    for (const [name, value] of Object.entries(p)) path = path.replace(`:${name}`, encodeURIComponent(String(value)))
+    return { path, query, body: b.body, raw: b.raw, headers, auth }
+  })
+}
+
+const ErrorShape = (body: Record<string, unknown>) =>
+  typeof body.statusCode === 'number' &&
+  typeof body.code === 'string' &&
+  typeof body.error === 'string' &&
+  typeof body.message === 'string' &&
+  typeof body.requestId === 'string'
+
+interface Setup {
+  app: FastifyInstance
+  tokens: { user: string; admin: string }
+  ids: Ids
+}
+
+async function login(app: FastifyInstance, email: string): Promise<string> {
+  const res = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD } })
+  if (res.statusCode !== 200) throw new Error(`fuzz login failed: ${res.statusCode} ${res.body}`)
+  return res.json().accessToken
+}
+
+/** A fresh user (and admin) per route: a route that logs its caller out cannot starve the next. */
+async function callers(app: FastifyInstance, n: number): Promise<Setup['tokens'] & { userId: string }> {
+  const email = `fuzz-${n}-${Date.now()}@example.com`
+  const reg = await app.inject({
+    method: 'POST',
+    url: '/auth/register',
+    payload: { email, password: PASSWORD, displayName: 'Fuzz' }
+  })
+  if (reg.statusCode !== 201) throw new Error(`fuzz register failed: ${reg.statusCode} ${reg.body}`)
+  const adminEmail = `fuzz-admin-${n}-${Date.now()}@example.com`
+  await app.sql`
+    insert into app.users (email, email_normalized, display_name, password_hash, role)
+    values (${adminEmail}, ${normalizeEmail(adminEmail)}, 'Fuzz admin', ${await hashPassword(PASSWORD)}, 'admin')
+  `
+  return {
+    user: await login(app, email),
+    admin: await login(app, adminEmail),
+    userId: reg.json().id ?? reg.json().user?.id
+  }
+}
+
+async function resourcesOf(app: FastifyInstance, token: string, userId: string): Promise<Ids> {
+  const headers = { authorization: `Bearer ${token}` }
+  const workspace = (
+    await app.inject({ method: 'POST', url: '/workspaces', headers, payload: { name: 'Fuzz', design: SAMPLE_DESIGN } })
+  ).json()
+  const run = (
+    await app.inject({ method: 'POST', url: `/workspaces/${workspace.id}/simulations`, headers, payload: { seed: 1 } })
+  ).json()
+  const exported = (
+    await app.inject({
+      method: 'POST',
+      url: `/workspaces/${workspace.id}/exports`,
+      headers,
+      payload: { format: 'json' }
+    })
+  ).json()
+  return {
+    id: [workspace.id, run.id, exported.id, userId].filter(Boolean),
+    queue: ['simulation', 'grading', 'export', 'email', 'maintenance', 'nope']
+  }
+}
+
+export async function fuzz(ctx: Context): Promise<Result> {
+  const runs = Number(process.env.FUZZ_RUNS ?? (ctx.mode === 'long' ? 1000 : 150))
+  const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31)
+  const url = await ctx.createDatabase()
+  const { config } = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    RATE_LIMIT_MAX_REQUESTS: '100000000',
+    AUTH_RATE_LIMIT_MAX_REQUESTS: '100000000',
+    AUTH_LOGIN_MAX_ATTEMPTS: '1000',
+    METRICS_ENABLED: 'true',
+    METRICS_GUARD: 'secret',
+    METRICS_GUARD_SECRET: METRICS_SECRET
+  })
+  const app = await buildApp(config, { databaseUrl: url })
+  await app.ready()
+  const violations: string[] = []
+  const perRoute: Record<string, { runs: number; statuses: Record<number, number> }> = {}
+  try {
+    const routes = app.routeTable.filter((r) => r.method !== 'OPTIONS' && !r.url.startsWith('/docs'))
+    let n = 0
+    for (const route of routes) {
+      const key = `${route.method} ${route.url}`
+      const tokens = await callers(app, n++)
+      const ids = await resourcesOf(app, tokens.user, tokens.userId)
+      const statuses: Record<number, number> = {}
+      const property = fc.asyncProperty(requestFor(route, ids), async (req) => {
+        const token = route.auth === 'admin' ? tokens.admin : tokens.user
+        const headers: Record<string, string> = { ...req.headers }
+        if (req.auth === 'caller' && route.auth !== 'public') headers.authorization = `Bearer ${token}`
+        if (req.auth === 'garbage') headers.authorization = 'Bearer not.a.jwt'
+        if (route.url === '/metrics') headers['x-metrics-secret'] = METRICS_SECRET
+        const payload = req.raw ?? (req.body === undefined ? undefined : JSON.stringify(req.body))
+        if (payload !== undefined) headers['content-type'] = 'application/json'
+        const res = await app.inject({
+          method: route.method as 'GET',
+          url: req.path,
+          query: Object.fromEntries(Object.entries(req.query).map(([k, v]) => [k, String(v)])),
+          headers,
+          payload
+        })
+        statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1
+        if (res.statusCode >= 500) throw new Error(`${res.statusCode}: ${res.body.slice(0, 300)}`)
+        const json = (res.headers['content-type'] ?? '').toString().includes('json') ? res.json() : null
+        if (res.statusCode >= 400 && !(json && ErrorShape(json))) {
+          throw new Error(`${res.statusCode} not in the error shape: ${res.body.slice(0, 300)}`)
+        }
+        const responseSchema = (route.schema?.response as Record<string, Schema> | undefined)?.[res.statusCode]
+        if (res.statusCode < 300 && responseSchema && json !== null && !Value.Check(responseSchema as never, json)) {
+          const [first] = Value.Errors(responseSchema as never, json)
+          throw new Error(`${res.statusCode} body does not match its schema: ${JSON.stringify(first)}`)
+        }
+      })
+      const outcome = await fc.check(property, { numRuns: runs, seed, endOnFailure: true })
+      perRoute[key] = { runs: outcome.numRuns, statuses }
+      if (outcome.failed) {
+        const message = `${key}: ${String(outcome.errorInstance)} — replay with FUZZ_SEED=${outcome.seed} (path ${outcome.counterexamplePath}); input ${JSON.stringify(outcome.counterexample).slice(0, 400)}`
+        violations.push(message)
+        ctx.log(`  ✘ ${message}`)
+      }
+    }
+    const totalRuns = Object.values(perRoute).reduce((s, r) => s + r.runs, 0)
+    expect(violations, routes.length >= 30, `only ${routes.length} routes were fuzzed`)
+    const statusTotals: Record<string, number> = {}
+    for (const r of Object.values(perRoute))
+      for (const [s, c] of Object.entries(r.statuses)) statusTotals[s] = (statusTotals[s] ?? 0) + c
+    const routesWith2xx = Object.values(perRoute).filter((r) =>
+      Object.keys(r.statuses).some((s) => Number(s) < 300)
+    ).length
+    return {
+      figures: {
+        seed,
+        runsPerRoute: runs,
+        routes: routes.length,
+        fuzzRuns: totalRuns,
+        routesWith2xx,
+        statuses: statusTotals
+      },
+      violations
+    }
+  } finally {
+    await app.close()
+  }
+}
