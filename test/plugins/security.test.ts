@@ -18,6 +18,9 @@ t.test('secure headers, CORS and strict input on the real app', async (t) => {
     app.get('/test/boom', { config: { auth: 'public', rateLimit: false } }, async () => {
       throw new Error('boom')
     })
+    app.get('/test/out-of-range', { config: { auth: 'public', rateLimit: false } }, async () => {
+      await app.sql`select ${'99999999999'}::int as n`
+    })
     app.get('/test/unavailable', { config: { auth: 'public', rateLimit: false } }, async () => {
       throw new ServiceUnavailable('The database is unavailable')
     })
@@ -72,6 +75,12 @@ t.test('secure headers, CORS and strict input on the real app', async (t) => {
       t.equal(res.headers['x-request-id'], 'router-1')
       checkHeaders(t, res, code)
     }
+  })
+
+  t.test('a number Postgres cannot hold is the client’s 400, not a 500', async (t) => {
+    const res = await app.inject({ url: '/test/out-of-range' })
+    t.equal(res.statusCode, 400)
+    t.match(res.json(), { code: 'APP_ERR_BAD_REQUEST', message: 'A number is out of range' })
   })
 
   t.test('413 keeps the error shape', async (t) => {

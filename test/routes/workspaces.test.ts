@@ -156,6 +156,20 @@ t.test('workspaces and traffic profiles', async (t) => {
     t.equal(bad.statusCode, 400)
   })
 
+  t.test('a version beyond a Postgres integer is a 400, not a 500 (found by the fuzzer)', async (t) => {
+    const id = (await create({ name: 'Huge version', design: SAMPLE_DESIGN })).json().id
+    for (const [url, payload] of [
+      [`/workspaces/${id}`, { version: 2 ** 53, name: 'x' }],
+      [`/workspaces/${id}/traffic-profile`, { version: 2 ** 53, peakRps: 10 }]
+    ] as const) {
+      const res = await app.inject({ method: 'PATCH', url, headers: auth, payload })
+      t.equal(res.statusCode, 400, url)
+      t.equal(res.json().code, 'APP_ERR_VALIDATION')
+    }
+    const [row] = await sql`select version from app.workspaces where id = ${id}`
+    t.equal(row.version, 1, 'nothing changed')
+  })
+
   t.test('delete removes the workspace and what hangs off it', async (t) => {
     const ws = (await create({ name: 'Doomed', design: SAMPLE_DESIGN })).json()
     const del = await app.inject({ method: 'DELETE', url: `/workspaces/${ws.id}`, headers: auth })

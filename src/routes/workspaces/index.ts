@@ -15,6 +15,7 @@ import {
   Name,
   TrafficProfileResponse,
   TrafficProfileSchema,
+  Version,
   VersionConflict,
   Workspace,
   WorkspaceSummary
@@ -205,7 +206,7 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         params: IdParams,
         body: Type.Object(
           {
-            version: Type.Integer({ minimum: 1 }),
+            version: Version,
             name: Type.Optional(Name),
             description: Type.Optional(Description),
             design: Type.Optional(DesignSchema)
@@ -310,7 +311,7 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         params: IdParams,
         body: Type.Object(
           {
-            version: Type.Integer({ minimum: 1 }),
+            version: Version,
             peakRps: Type.Optional(TrafficProfileSchema.properties.peakRps),
             readRatio: Type.Optional(TrafficProfileSchema.properties.readRatio),
             payloadKb: Type.Optional(TrafficProfileSchema.properties.payloadKb),

@@ -96,6 +96,9 @@ export const InvalidDesign = Type.Object(
   { additionalProperties: false }
 )
 
+/** A row version as the client sends it back: a Postgres integer (larger is a 400, not a 500). */
+export const Version = Type.Integer({ minimum: 1, maximum: 2147483647 })
+
 export const VersionConflict = Type.Object(
   {
     statusCode: Type.Literal(409),
