@@ -34,6 +34,40 @@ async function redisAt(url: string): Promise<boolean> {
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`)
+
+const SUMMED = [
+  'requests',
+  '2xx',
+  '4xx',
+  '503',
+  'other5xx',
+  'connectionErrors',
+  'timeouts',
+  'mutationsWithoutAudit',
+  'auditsWithoutMutation',
+  'acknowledgedButLost',
+  'jobsCreated',
+  'jobsCompleted',
+  'jobsFailed',
+  'jobsDeadLettered',
+  'jobsLost',
+  'jobsDuplicated',
+  'jobsResultWrittenTwice',
+  'fuzzRuns'
+]
+
+/** Totals over every scenario (HTTP figures nested per phase count too), for the README. */
+function summarize(scenarios: Record<string, { figures?: Record<string, unknown> }>) {
+  const totals: Record<string, number> = Object.fromEntries(SUMMED.map((k) => [k, 0]))
+  const add = (figures: Record<string, unknown>) => {
+    for (const [key, value] of Object.entries(figures)) {
+      if (typeof value === 'number' && key in totals) totals[key] += value
+      else if (value && typeof value === 'object' && 'requests' in value) add(value as Record<string, unknown>)
+    }
+  }
+  for (const scenario of Object.values(scenarios)) if (scenario.figures) add(scenario.figures)
+  return totals
+}
 const selected = values.only ? values.only.split(',') : Object.keys(SCENARIOS)
 const unknown = selected.filter((name) => !(name in SCENARIOS))
 if (unknown.length > 0) {
@@ -99,6 +133,7 @@ try {
   await stopPostgres()
 }
 
+report.summary = summarize(report.scenarios as Record<string, { figures?: Record<string, unknown> }>)
 report.violations = broken
 await mkdir(dirname(values.out), { recursive: true })
 await writeFile(values.out, `${JSON.stringify(report, null, 2)}\n`)

@@ -205,28 +205,34 @@ export async function countResultWrites(sql: Sql): Promise<void> {
 }
 
 export interface JobFigures {
-  created: number
-  completed: number
-  failed: number
-  deadLettered: number
-  lost: number
-  redelivered: number
-  resultWrittenTwice: number
+  jobsCreated: number
+  jobsCompleted: number
+  jobsFailed: number
+  jobsDeadLettered: number
+  jobsLost: number
+  /** Runs whose job was delivered more than once (a killed worker's job, run again). */
+  jobsDuplicated: number
+  /** Runs whose result was written more than once: must stay 0. */
+  jobsResultWrittenTwice: number
 }
 
 /** Simulation runs and their jobs, as the database tells it. */
 export async function simulationFigures(sql: Sql, runIds: string[]): Promise<JobFigures> {
-  const [row] = await sql<Omit<JobFigures, 'created' | 'lost'>[]>`
-    select count(*) filter (where r.status = 'completed')::int as completed,
-           count(*) filter (where r.status = 'failed')::int as failed,
-           (select count(*)::int from pgboss.job where name = 'simulation_dead') as "deadLettered",
-           count(*) filter (where r.attempts > 1)::int as redelivered,
+  const [row] = await sql<Omit<JobFigures, 'jobsCreated' | 'jobsLost'>[]>`
+    select count(*) filter (where r.status = 'completed')::int as "jobsCompleted",
+           count(*) filter (where r.status = 'failed')::int as "jobsFailed",
+           (select count(*)::int from pgboss.job where name = 'simulation_dead') as "jobsDeadLettered",
+           count(*) filter (where r.attempts > 1)::int as "jobsDuplicated",
            count(*) filter (where (select count(*) from public.reliability_result_writes w where w.run_id = r.id) > 1)::int
-             as "resultWrittenTwice"
+             as "jobsResultWrittenTwice"
     from app.simulation_runs r
     where r.id = any(${pgArray(runIds)}::uuid[])
   `
-  return { created: runIds.length, ...row, lost: runIds.length - row.completed - row.failed }
+  return {
+    jobsCreated: runIds.length,
+    ...row,
+    jobsLost: runIds.length - row.jobsCompleted - row.jobsFailed
+  }
 }
 
 /** Creates a workspace with the sample design through the API; returns its id. */

@@ -271,7 +271,7 @@ async function resourcesOf(app: FastifyInstance, token: string, userId: string):
 }
 
 export async function fuzz(ctx: Context): Promise<Result> {
-  const runs = Number(process.env.FUZZ_RUNS ?? (ctx.mode === 'long' ? 1000 : 150))
+  const runs = Number(process.env.FUZZ_RUNS ?? (ctx.mode === 'long' ? 1000 : 200))
   const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31)
   const url = await ctx.createDatabase()
   const { config } = loadConfig({

@@ -86,7 +86,7 @@ export async function postgresRestart(ctx: Context): Promise<Result> {
     sql = checkSql(pg.url)
     const after = await enqueueSimulations(() => api.port, auth, workspaceId, 10)
     const runIds = [...before, ...after]
-    await until(async () => (await simulationFigures(sql, runIds)).lost === 0, {
+    await until(async () => (await simulationFigures(sql, runIds)).jobsLost === 0, {
       timeoutMs: 60_000,
       what: 'every run to finish'
     }).catch(() => {})
@@ -112,7 +112,7 @@ export async function postgresRestart(ctx: Context): Promise<Result> {
       timeToNotReadyMs: firstNotReady ? firstNotReady.at - stoppedAt : null,
       recoveryMs,
       processesAlive: alive,
-      ...Object.fromEntries(Object.entries(jobs).map(([k, v]) => [`jobs${k[0].toUpperCase()}${k.slice(1)}`, v])),
+      ...jobs,
       startWhileDownThenUpMs: lateUpMs
     }
     expect(violations, !!firstNotReady, 'readiness never answered 503')
@@ -132,8 +132,8 @@ export async function postgresRestart(ctx: Context): Promise<Result> {
     expect(violations, tally.leakyBodies === 0, `${tally.leakyBodies} 5xx bodies leaked internals`)
     expect(violations, recoveryMs !== null && recoveryMs <= 5000, `recovery took ${recoveryMs} ms`)
     expect(violations, alive, 'a process died')
-    expect(violations, jobs.lost === 0, `${jobs.lost} jobs lost`)
-    expect(violations, jobs.resultWrittenTwice === 0, 'a result was written twice')
+    expect(violations, jobs.jobsLost === 0, `${jobs.jobsLost} jobs lost`)
+    expect(violations, jobs.jobsResultWrittenTwice === 0, 'a result was written twice')
     expect(violations, lateUpMs !== null, 'an api started while Postgres was down never came up')
     return { figures, violations }
   } finally {

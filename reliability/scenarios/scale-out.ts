@@ -57,7 +57,7 @@ export async function scaleOut(ctx: Context): Promise<Result> {
     const auth = { ...jobsClient, ...(await userOn(port, 'scale-jobs@example.com', jobsClient)) }
     const workspaceId = await workspaceOn(port, auth)
     const runIds = await enqueueSimulations(() => port, auth, workspaceId, long ? 400 : 100)
-    await until(async () => (await simulationFigures(sql, runIds)).lost === 0, {
+    await until(async () => (await simulationFigures(sql, runIds)).jobsLost === 0, {
       timeoutMs: 120_000,
       what: 'every run to finish'
     }).catch(() => {})
@@ -84,7 +84,7 @@ export async function scaleOut(ctx: Context): Promise<Result> {
       apis: apis.length,
       workers: workers.length,
       connectionsPerApi: proxy.connections,
-      ...Object.fromEntries(Object.entries(jobs).map(([k, v]) => [`jobs${k[0].toUpperCase()}${k.slice(1)}`, v])),
+      ...jobs,
       authLimit: AUTH_LIMIT,
       authRequests: statuses.length,
       authAllowedInTotal: allowed,
@@ -97,9 +97,9 @@ export async function scaleOut(ctx: Context): Promise<Result> {
       proxy.connections.every((n) => n > 0),
       'one api got no traffic'
     )
-    expect(violations, jobs.lost === 0, `${jobs.lost} jobs lost`)
-    expect(violations, jobs.resultWrittenTwice === 0, `${jobs.resultWrittenTwice} results written twice`)
-    expect(violations, jobs.failed === 0, `${jobs.failed} runs failed`)
+    expect(violations, jobs.jobsLost === 0, `${jobs.jobsLost} jobs lost`)
+    expect(violations, jobs.jobsResultWrittenTwice === 0, `${jobs.jobsResultWrittenTwice} results written twice`)
+    expect(violations, jobs.jobsFailed === 0, `${jobs.jobsFailed} runs failed`)
     expect(violations, allowed === AUTH_LIMIT, `auth bucket allowed ${allowed} in total (limit ${AUTH_LIMIT})`)
     expect(violations, lockedHere === 423 && lockedThere === 423, `lockout: ${lockedHere}, ${lockedThere}`)
     return { figures, violations }

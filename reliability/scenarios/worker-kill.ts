@@ -49,15 +49,19 @@ export async function workerKill(ctx: Context): Promise<Result> {
     const drainMs = await until(
       async () => {
         const f = await simulationFigures(sql, runIds)
-        return f.lost === 0
+        return f.jobsLost === 0
       },
       { timeoutMs: 120_000, intervalMs: 250, what: 'every run to finish' }
     ).catch(() => null)
     const jobFigures = await simulationFigures(sql, runIds)
     const figures = { ...jobFigures, kills, activeJobsAtKill: killedMidJob, drainAfterLastKillMs: drainMs }
-    expect(violations, jobFigures.lost === 0, `${jobFigures.lost} jobs lost`)
-    expect(violations, jobFigures.resultWrittenTwice === 0, `${jobFigures.resultWrittenTwice} results written twice`)
-    expect(violations, jobFigures.failed === 0, `${jobFigures.failed} runs failed (none should)`)
+    expect(violations, jobFigures.jobsLost === 0, `${jobFigures.jobsLost} jobs lost`)
+    expect(
+      violations,
+      jobFigures.jobsResultWrittenTwice === 0,
+      `${jobFigures.jobsResultWrittenTwice} results written twice`
+    )
+    expect(violations, jobFigures.jobsFailed === 0, `${jobFigures.jobsFailed} runs failed (none should)`)
     return { figures, violations }
   } finally {
     worker.child.kill('SIGKILL')
