@@ -3,7 +3,6 @@
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -11,6 +10,7 @@ import autocannon from 'autocannon'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { createBoss } from '../jobs/boss.ts'
 import { createQueues } from '../jobs/queues.ts'
+import { freePort } from '../reliability/lib/stack.ts'
 import { buildApp } from '../src/app.ts'
 import { loadConfig } from '../src/config.ts'
 import { createSql } from '../src/db/client.ts'
@@ -31,15 +31,6 @@ const DURATION = SMOKE ? 1 : 8
 const HALF = Math.max(1, DURATION / 2)
 const CONNECTIONS = 20
 const log = (msg: string) => process.stdout.write(`${msg}\n`)
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 interface Run {
   requestsPerSec: number

@@ -2,13 +2,11 @@
 // Runs every reliability scenario against real processes, a real PostgreSQL (embedded, or the
 // server at DATABASE_URL) and Redis (REDIS_URL, default redis://127.0.0.1:6379 when it answers),
 // then writes one JSON report. Exit 1 when any invariant was broken.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
-import { startEmbeddedPostgres } from '../src/db/embedded.ts'
-import { type Context, DatabaseFactory, freePort, type Result } from './lib/stack.ts'
+import { type Context, DatabaseFactory, type Result, startScratchPostgres } from './lib/stack.ts'
 import { SCENARIOS } from './scenarios/index.ts'
 
 const { values } = parseArgs({
@@ -76,17 +74,8 @@ if (unknown.length > 0) {
 }
 if (values.seed) process.env.FUZZ_SEED = values.seed
 
-let adminUrl = process.env.DATABASE_URL
-let stopPostgres = async () => {}
-if (!adminUrl) {
-  const dir = await mkdtemp(join(tmpdir(), 'sdc-reliability-'))
-  const pg = await startEmbeddedPostgres({ dataDir: join(dir, 'data'), port: await freePort() })
-  adminUrl = pg.adminUrl
-  stopPostgres = async () => {
-    await pg.stop()
-    await rm(dir, { recursive: true, force: true })
-  }
-}
+const scratch = process.env.DATABASE_URL ? null : await startScratchPostgres()
+const adminUrl = process.env.DATABASE_URL ?? (scratch?.adminUrl as string)
 const candidateRedis = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const redisUrl = (await redisAt(candidateRedis)) ? candidateRedis : undefined
 if (!redisUrl) log(`no Redis at ${candidateRedis}: the Redis and scale-out scenarios are skipped`)
@@ -130,7 +119,7 @@ try {
   }
 } finally {
   await databases.dropAll().catch(() => {})
-  await stopPostgres()
+  await scratch?.stop()
 }
 
 report.summary = summarize(report.scenarios as Record<string, { figures?: Record<string, unknown> }>)

@@ -24,6 +24,10 @@ import simulationRoutes from './routes/simulations/index.ts'
 import workspaceRoutes from './routes/workspaces/index.ts'
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Overrides HANDLER_TIMEOUT_MS for one route (health probes outlast their own timeout). */
+    handlerTimeoutMs?: number
+  }
   interface FastifyInstance {
     config: Config
     lifecycle: { draining: boolean; closing: boolean }
@@ -128,8 +132,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
-    // A handler stuck on the database (a partition, a lock) answers 503 instead of hanging.
-    handlerTimeout: config.handlerTimeoutMs,
     // We answer 503 ourselves while closing, in the error shape and with the request id.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
@@ -164,6 +166,30 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     reply.header('connection', 'close')
     if (!app.lifecycle.closing) return done()
     reply.code(503).send(errorBody(503, 'APP_ERR_SHUTTING_DOWN', 'The service is shutting down', request.id))
+  })
+  // A handler stuck on the database (a partition, a lock) answers 503 instead of hanging. The
+  // clock starts once the body is in: a slow upload is REQUEST_TIMEOUT_MS's business (Fastify's
+  // own handlerTimeout counts the upload too, and cut slow clients off with a 503).
+  const deadline = Symbol('handler deadline')
+  const clearDeadline = (request: Record<symbol, unknown>) => clearTimeout(request[deadline] as NodeJS.Timeout)
+  app.addHook('preHandler', function startHandlerDeadline(request, reply, done) {
+    const ms = request.routeOptions.config.handlerTimeoutMs ?? config.handlerTimeoutMs
+    ;(request as unknown as Record<symbol, unknown>)[deadline] = setTimeout(() => {
+      if (reply.sent) return
+      request.log.warn({ route: request.routeOptions.url, handlerTimeoutMs: ms }, 'handler timed out')
+      reply
+        .code(503)
+        .send(errorBody(503, 'APP_ERR_TIMEOUT', 'The request did not complete in time, please retry', request.id))
+    }, ms)
+    done()
+  })
+  app.addHook('onResponse', function clearHandlerDeadline(request, _reply, done) {
+    clearDeadline(request as unknown as Record<symbol, unknown>)
+    done()
+  })
+  app.addHook('onRequestAbort', function abortHandlerDeadline(request, done) {
+    clearDeadline(request as unknown as Record<symbol, unknown>)
+    done()
   })
   app.addHook('preClose', function markClosing(done) {
     app.lifecycle.draining = true

@@ -134,9 +134,6 @@ export function errorBody(statusCode: number, code: string, message: string, req
 export function toErrorBody(err: FastifyError & { code?: string }, requestId: string): ErrorBody {
   const mapped = err.code ? SQLSTATE[err.code] : undefined
   if (mapped) return errorBody(mapped.statusCode, mapped.code, mapped.message, requestId)
-  if (err.code === 'FST_ERR_HANDLER_TIMEOUT') {
-    return errorBody(503, 'APP_ERR_TIMEOUT', 'The request did not complete in time, please retry', requestId)
-  }
   if (err.code && UNAVAILABLE_CODES.has(err.code)) {
     return errorBody(503, 'APP_ERR_UNAVAILABLE', 'A dependency is unavailable, please retry', requestId)
   }

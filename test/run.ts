@@ -1,22 +1,7 @@
 // `npm test`: runs tap against an embedded PostgreSQL 18 started for this run, or against
 // DATABASE_URL when set (each test file creates and drops its own database there).
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { startEmbeddedPostgres } from '../src/db/embedded.ts'
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-    server.on('error', reject)
-  })
-}
+import { startScratchPostgres } from '../reliability/lib/stack.ts'
 
 const external = process.env.DATABASE_URL
 let stop = async () => {}
@@ -25,13 +10,9 @@ if (external) {
   adminUrl = external
   process.stdout.write(`# tests use the PostgreSQL at DATABASE_URL\n`)
 } else {
-  const dir = await mkdtemp(join(tmpdir(), 'sdc-test-pg-'))
-  const pg = await startEmbeddedPostgres({ dataDir: join(dir, 'data'), port: await freePort() })
-  adminUrl = pg.adminUrl
-  stop = async () => {
-    await pg.stop()
-    await rm(dir, { recursive: true, force: true })
-  }
+  const scratch = await startScratchPostgres()
+  adminUrl = scratch.adminUrl
+  stop = scratch.stop
   process.stdout.write(`# tests use an embedded PostgreSQL 18 at ${adminUrl}\n`)
 }
 

@@ -77,6 +77,19 @@ export async function stopProcess(proc: Forked, signal: NodeJS.Signals = 'SIGTER
   return proc.exited
 }
 
+/** A throw-away embedded PostgreSQL on a free port, for a test or reliability run; `stop` removes it. */
+export async function startScratchPostgres(): Promise<{ adminUrl: string; stop: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'sdc-scratch-pg-'))
+  const pg = await startEmbeddedPostgres({ dataDir: join(dir, 'data'), port: await freePort() })
+  return {
+    adminUrl: pg.adminUrl,
+    stop: async () => {
+      await pg.stop()
+      await rm(dir, { recursive: true, force: true })
+    }
+  }
+}
+
 /** A PostgreSQL of the scenario's own, so it can be stopped and started without touching others. */
 export class OwnPostgres {
   private pg: EmbeddedPostgres | null = null

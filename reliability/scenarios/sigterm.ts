@@ -78,7 +78,8 @@ export async function sigtermUnderLoad(ctx: Context): Promise<Result> {
 
     await new Promise((r) => setTimeout(r, long ? 3000 : 1000))
     const slow = Array.from({ length: long ? 10 : 4 }, (_, i) =>
-      slowUpload(api.port, auth, `slow ${i}`, long ? 2500 : 1500)
+      // Longer than the handler timeout (BASE_ENV): the upload must not count against it.
+      slowUpload(api.port, auth, `slow ${i}`, 2500)
     )
     await new Promise((r) => setTimeout(r, 200))
     const signalledAt = Date.now()
@@ -112,6 +113,7 @@ export async function sigtermUnderLoad(ctx: Context): Promise<Result> {
       maxMs: load.latency.max,
       slowRequests: uploads.length,
       slowRequestsCompleted: uploads.filter((u) => u.status === 201).length,
+      slowRequestOutcomes: [...new Set(uploads.map((u) => u.status ?? u.error))],
       timeToNotReadyMs: notReadyAt ? notReadyAt - signalledAt : null,
       exitCode: code
     }

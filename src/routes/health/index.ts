@@ -6,8 +6,8 @@ import { ErrorResponse } from '../schemas.ts'
 const READINESS_TIMEOUT_MS = 1000
 /**
  * Health probes answer in their own shape, even when the database hangs: their handler timeout
- * outlasts the readiness timeout, so Fastify's timeout 503 (the error shape, which their 503
- * schema does not describe, so it serialised as a 500) never races their own answer.
+ * outlasts the readiness timeout, so the handler timeout's 503 (the error shape) never races
+ * their own answer (it did, and serialised as a 500 before their 503 schema allowed both).
  */
 const PROBE_HANDLER_TIMEOUT_MS = READINESS_TIMEOUT_MS + 4000
 
@@ -119,8 +119,11 @@ const healthRoutes: FastifyPluginAsyncTypebox<{ expectedMigrations: number; vers
   fastify.get(
     '/health/ready',
     {
-      config: { auth: 'public', rateLimit: false },
-      handlerTimeout: Math.max(fastify.config.handlerTimeoutMs, PROBE_HANDLER_TIMEOUT_MS),
+      config: {
+        auth: 'public',
+        rateLimit: false,
+        handlerTimeoutMs: Math.max(fastify.config.handlerTimeoutMs, PROBE_HANDLER_TIMEOUT_MS)
+      },
       schema: { tags: ['health'], response: { 200: Ready, 503: Type.Union([Ready, ErrorResponse]) } }
     },
     async (_request, reply) => {
@@ -139,8 +142,11 @@ const healthRoutes: FastifyPluginAsyncTypebox<{ expectedMigrations: number; vers
   fastify.get(
     '/health',
     {
-      config: { auth: 'public', rateLimit: false },
-      handlerTimeout: Math.max(fastify.config.handlerTimeoutMs, PROBE_HANDLER_TIMEOUT_MS),
+      config: {
+        auth: 'public',
+        rateLimit: false,
+        handlerTimeoutMs: Math.max(fastify.config.handlerTimeoutMs, PROBE_HANDLER_TIMEOUT_MS)
+      },
       // A 503 may also be the error shape: the handler timeout, or the service closing.
       schema: { tags: ['health'], response: { 200: Health, 503: Type.Union([Health, ErrorResponse]) } }
     },
