@@ -32,6 +32,9 @@ declare module 'fastify' {
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const SECRET_KEY = /pass(word)?|token|secret|authorization|cookie/i
 
+/** jsonb cannot hold U+0000 or a lone surrogate: a refused request's body is still recorded, with U+FFFD in their place. */
+const storable = (text: string) => text.toWellFormed().replaceAll('\u0000', '\uFFFD')
+
 /** The request body as stored in `changes`: secrets replaced, size bounded. */
 export function scrub(value: unknown, depth = 0): unknown {
   if (depth > 6) return '[truncated]'
@@ -39,11 +42,11 @@ export function scrub(value: unknown, depth = 0): unknown {
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {}
     for (const [key, inner] of Object.entries(value)) {
-      out[key] = SECRET_KEY.test(key) ? '[redacted]' : scrub(inner, depth + 1)
+      out[storable(key)] = SECRET_KEY.test(key) ? '[redacted]' : scrub(inner, depth + 1)
     }
     return out
   }
-  if (typeof value === 'string' && value.length > 2000) return `${value.slice(0, 2000)}…`
+  if (typeof value === 'string') return storable(value.length > 2000 ? `${value.slice(0, 2000)}…` : value)
   return value
 }
 

@@ -43,6 +43,16 @@ async function securityPlugin(fastify: FastifyInstance, opts: SecurityPluginOpti
     done()
   })
 
+  // Postgres cannot store U+0000, nor a lone surrogate in jsonb: refuse them up front as the
+  // client's 400, before any work (the schema fuzzer found both as 500s on a workspace name).
+  fastify.addHook('preValidation', function refuseUnstorableText(request: FastifyRequest, reply: FastifyReply, done) {
+    if (!unstorableText(request.body) && !unstorableText(request.query) && !unstorableText(request.params)) {
+      return done()
+    }
+    const message = 'Text must be well-formed Unicode without NUL (U+0000) characters'
+    reply.code(400).send(errorBody(400, 'APP_ERR_INVALID_TEXT', message, request.id))
+  })
+
   const allowed = new Set(opts.corsAllowedOrigins)
   await fastify.register(cors, {
     // A foreign origin and the opaque `null` origin get no Access-Control-Allow-Origin.
@@ -63,6 +73,25 @@ async function securityPlugin(fastify: FastifyInstance, opts: SecurityPluginOpti
     strictPreflight: true,
     hideOptionsRoute: true
   })
+}
+
+const unstorable = (text: string) => text.includes('\u0000') || !text.isWellFormed()
+
+/** True when any string (or key) in a parsed value holds U+0000 or a lone surrogate; iterative, for deep input. */
+export function unstorableText(value: unknown): boolean {
+  const stack: unknown[] = [value]
+  while (stack.length > 0) {
+    const item = stack.pop()
+    if (typeof item === 'string') {
+      if (unstorable(item)) return true
+    } else if (item && typeof item === 'object') {
+      for (const [key, inner] of Object.entries(item)) {
+        if (unstorable(key)) return true
+        stack.push(inner)
+      }
+    }
+  }
+  return false
 }
 
 export default fp(securityPlugin, { name: 'security', fastify: '5.x' })

@@ -73,6 +73,8 @@ const SQLSTATE: Record<string, { statusCode: number; code: string; message: stri
   '23503': { statusCode: 409, code: 'APP_ERR_CONFLICT', message: 'A referenced resource does not exist' },
   // A value the schema let through but Postgres cannot hold: the client's input, not our fault.
   '22003': { statusCode: 400, code: 'APP_ERR_BAD_REQUEST', message: 'A number is out of range' },
+  '22021': { statusCode: 400, code: 'APP_ERR_BAD_REQUEST', message: 'Text must be valid UTF-8 without NUL characters' },
+  '22P05': { statusCode: 400, code: 'APP_ERR_BAD_REQUEST', message: 'Text must be valid UTF-8 without NUL characters' },
   '40001': { statusCode: 503, code: 'APP_ERR_UNAVAILABLE', message: 'Please retry the request' },
   '40P01': { statusCode: 503, code: 'APP_ERR_UNAVAILABLE', message: 'Please retry the request' },
   '57014': { statusCode: 503, code: 'APP_ERR_UNAVAILABLE', message: 'The database did not answer in time' },

@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import securityPlugin, { SECURITY_HEADERS } from '../../plugins/security.ts'
 import { ServiceUnavailable } from '../../src/errors.ts'
 import { buildTestApp } from '../helpers/app.ts'
-import { createTestDatabase } from '../helpers/db.ts'
+import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
 
 t.test('the plugin refuses bad options', async (t) => {
   const app = Fastify()
@@ -14,6 +14,7 @@ t.test('the plugin refuses bad options', async (t) => {
 
 t.test('secure headers, CORS and strict input on the real app', async (t) => {
   const { url } = await createTestDatabase(t)
+  const dbUrl = url
   const { app } = await buildTestApp(t, url, { API_BODY_LIMIT_BYTES: '2048', RATE_LIMIT_MAX_REQUESTS: '40' }, (app) => {
     app.get('/test/boom', { config: { auth: 'public', rateLimit: false } }, async () => {
       throw new Error('boom')
@@ -82,6 +83,39 @@ t.test('secure headers, CORS and strict input on the real app', async (t) => {
     t.equal(res.statusCode, 400)
     t.match(res.json(), { code: 'APP_ERR_BAD_REQUEST', message: 'A number is out of range' })
   })
+
+  t.test(
+    'NUL characters and lone surrogates are a 400 before any work, and the refusal is still audited',
+    async (t) => {
+      // Found by the schema fuzzer: Postgres cannot store U+0000 (nor a lone surrogate in jsonb): 500s.
+      const res = await app.inject({
+        method: 'POST',
+        url: '/auth/register',
+        headers: { 'x-request-id': 'nul-1' },
+        payload: { email: 'nul@example.com', password: 'x'.repeat(12), displayName: 'a\u0000b' }
+      })
+      t.equal(res.statusCode, 400)
+      t.match(res.json(), { code: 'APP_ERR_INVALID_TEXT', requestId: 'nul-1' })
+      const surrogate = await app.inject({
+        method: 'POST',
+        url: '/auth/register',
+        headers: { 'content-type': 'application/json' },
+        payload: '{"email":"s@example.com","password":"xxxxxxxxxxxx","displayName":"\\ud800"}'
+      })
+      t.equal(surrogate.statusCode, 400)
+      t.equal(surrogate.json().code, 'APP_ERR_INVALID_TEXT')
+      const known = await app.inject({ url: '/health/live?q=a%00b' })
+      t.equal(known.statusCode, 400, 'a query string holding NUL is refused too')
+      const sql = testSql(t, dbUrl)
+      const rows = await waitFor(
+        async () => (await sql`select outcome, changes from app.audit_log where request_id = 'nul-1'`)[0],
+        { what: 'the refusal audited' }
+      )
+      t.equal(rows.outcome, 'failure')
+      t.equal(rows.changes.displayName, 'a\uFFFDb', 'stored with U+FFFD in place of NUL')
+      t.equal(await app.inject({ url: '/auth/me' }).then((r) => r.statusCode), 401)
+    }
+  )
 
   t.test('413 keeps the error shape', async (t) => {
     const res = await app.inject({ method: 'POST', url: '/test/body', payload: { name: 'x'.repeat(3000) } })
