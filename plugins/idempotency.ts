@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
+import { Type } from 'typebox'
 import type { TransactionSql } from '../src/db/client.ts'
 import { Conflict, errorBody } from '../src/errors.ts'
 
@@ -24,6 +25,16 @@ declare module 'fastify' {
 const KEY = /^[\x21-\x7e]{1,255}$/
 export const REPLAYED_HEADER = 'idempotent-replayed'
 
+const IDEMPOTENCY_HEADERS = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({
+      description:
+        'Makes a retry safe: the same key with the same request within 24 hours replays the first response ' +
+        '(header idempotent-replayed: true) instead of repeating the change. 1–255 printable ASCII characters.'
+    })
+  )
+})
+
 interface StoredResponse {
   fingerprint: string
   status_code: number
@@ -44,6 +55,8 @@ async function idempotencyPlugin(fastify: FastifyInstance) {
     if (route.config.auth === 'public') throw new Error(`idempotent route ${route.url} must be authenticated`)
     const hooks = route.preHandler ? [route.preHandler].flat() : []
     route.preHandler = [...hooks, replayOrReserve] as RouteOptions['preHandler']
+    // Documented in the OpenAPI document; checked (with its own error code) by replayOrReserve.
+    if (route.schema) route.schema.headers ??= IDEMPOTENCY_HEADERS
   })
 
   // After authentication and validation: a replay is only ever shown to the key's owner.

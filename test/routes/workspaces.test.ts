@@ -216,5 +216,19 @@ t.test('workspaces and traffic profiles', async (t) => {
       t.ok(op && Object.keys(op.responses ?? {}).length >= 1, `${route.method} ${route.url} lists its responses`)
       if (route.auth !== 'public') t.ok(op?.responses?.['401'], `${route.method} ${route.url} documents its 401`)
     }
+    const idempotent = app.routeTable.filter((r) => r.schema?.headers)
+    t.same(idempotent.map((r) => `${r.method} ${r.url}`).sort(), [
+      'POST /simulations/:id/grade',
+      'POST /workspaces',
+      'POST /workspaces/:id/exports',
+      'POST /workspaces/:id/simulations'
+    ])
+    for (const route of idempotent) {
+      const op = doc.paths[route.url.replace(/:(\w+)/g, '{$1}')][route.method.toLowerCase()]
+      t.ok(
+        op.parameters?.some((p: { in: string; name: string }) => p.in === 'header' && p.name === 'idempotency-key'),
+        `${route.method} ${route.url} documents Idempotency-Key`
+      )
+    }
   })
 })
