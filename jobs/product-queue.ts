@@ -10,8 +10,10 @@ export function productQueueOptions(name: string, expireInSeconds: number): Omit
     retryBackoff: true,
     expireInSeconds,
     deadLetter: `${name}_dead`,
-    // Workers wake on NOTIFY instead of waiting out a polling interval.
-    notify: true,
+    // No NOTIFY: it serialises committing transactions on Postgres's notification queue, and cost
+    // the enqueuing request ~15 % of its throughput (bench: enqueue ratio 0.47 → 0.55). Workers
+    // fetch batches with burst and poll every 0.5 s, so an idle worker starts a job within that.
+    notify: false,
     // A worker that dies mid-job stops its heartbeat; the supervisor then hands the job on.
     heartbeatSeconds: 10
   }
