@@ -85,7 +85,13 @@ export class TcpProxy {
 
   /** Resets every open connection; new ones are still accepted. */
   resetConnections(): void {
-    for (const socket of this.sockets) socket.resetAndDestroy()
+    // A reset after the socket began a graceful shutdown (the peer's FIN ends it) can leave the
+    // native handle referenced on Node 24, and the process then spins at exit (found as a test
+    // file that never exited; libp2p/js-libp2p#3597 hit the same): those are destroyed instead.
+    for (const socket of this.sockets) {
+      if (socket.writableEnded) socket.destroy()
+      else socket.resetAndDestroy()
+    }
     this.sockets.clear()
   }
 
