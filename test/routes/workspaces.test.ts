@@ -216,6 +216,11 @@ t.test('workspaces and traffic profiles', async (t) => {
       t.ok(op && Object.keys(op.responses ?? {}).length >= 1, `${route.method} ${route.url} lists its responses`)
       if (route.auth !== 'public') t.ok(op?.responses?.['401'], `${route.method} ${route.url} documents its 401`)
     }
+    t.same(
+      Object.keys(doc.paths['/exports/{id}/content'].get.responses['200'].content).sort(),
+      ['application/json', 'text/html', 'text/markdown'],
+      'the export content documents each of its media types'
+    )
     const idempotent = app.routeTable.filter((r) => r.schema?.headers)
     t.same(idempotent.map((r) => `${r.method} ${r.url}`).sort(), [
       'POST /simulations/:id/grade',

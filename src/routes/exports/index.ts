@@ -107,7 +107,14 @@ const exportRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         tags: ['exports'],
         params: IdParams,
         response: {
-          200: Type.String({ description: 'the report, in its own content type' }),
+          200: {
+            description: 'the report, in its own content type',
+            content: {
+              'text/markdown': { schema: Type.String() },
+              'text/html': { schema: Type.String() },
+              'application/json': { schema: Type.Object({}, { additionalProperties: true }) }
+            }
+          },
           ...errorResponses(400, 401, 404, 409, 429)
         }
       }
