@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { AjvCompiler } from '@fastify/ajv-compiler'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions, LogController } from 'fastify'
 import auditPlugin from '../plugins/audit.ts'
 import authPlugin, { type AuthUser } from '../plugins/auth.ts'
 import dbPlugin from '../plugins/db.ts'
@@ -27,6 +27,10 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Overrides HANDLER_TIMEOUT_MS for one route (health probes outlast their own timeout). */
     handlerTimeoutMs?: number
+  }
+  interface FastifyRequest {
+    /** The timer that answers 503 when the handler outlasts HANDLER_TIMEOUT_MS. */
+    handlerDeadline: NodeJS.Timeout | null
   }
   interface FastifyInstance {
     config: Config
@@ -170,11 +174,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // A handler stuck on the database (a partition, a lock) answers 503 instead of hanging. The
   // clock starts once the body is in: a slow upload is REQUEST_TIMEOUT_MS's business (Fastify's
   // own handlerTimeout counts the upload too, and cut slow clients off with a 503).
-  const deadline = Symbol('handler deadline')
-  const clearDeadline = (request: Record<symbol, unknown>) => clearTimeout(request[deadline] as NodeJS.Timeout)
+  app.decorateRequest('handlerDeadline', null)
   app.addHook('preHandler', function startHandlerDeadline(request, reply, done) {
     const ms = request.routeOptions.config.handlerTimeoutMs ?? config.handlerTimeoutMs
-    ;(request as unknown as Record<symbol, unknown>)[deadline] = setTimeout(() => {
+    request.handlerDeadline = setTimeout(() => {
       if (reply.sent) return
       request.log.warn({ route: request.routeOptions.url, handlerTimeoutMs: ms }, 'handler timed out')
       reply
@@ -183,14 +186,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     }, ms)
     done()
   })
+  const clearDeadline = (request: FastifyRequest, done: () => void) => {
+    if (request.handlerDeadline) clearTimeout(request.handlerDeadline)
+    done()
+  }
   app.addHook('onResponse', function clearHandlerDeadline(request, _reply, done) {
-    clearDeadline(request as unknown as Record<symbol, unknown>)
-    done()
+    clearDeadline(request, done)
   })
-  app.addHook('onRequestAbort', function abortHandlerDeadline(request, done) {
-    clearDeadline(request as unknown as Record<symbol, unknown>)
-    done()
-  })
+  app.addHook('onRequestAbort', clearDeadline)
   app.addHook('preClose', function markClosing(done) {
     app.lifecycle.draining = true
     app.lifecycle.closing = true

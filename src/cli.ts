@@ -100,27 +100,22 @@ commands['user:create'] = async (url, argv) => {
     err('error: the password must be 12 to 256 characters')
     return 2
   }
-  const { hashPassword, normalizeEmail } = await import('./routes/auth/passwords.ts')
+  const { insertUser } = await import('./routes/auth/passwords.ts')
   const sql = createSql(url, { max: 1, applicationName: 'sdc-cli' })
   try {
     const email = values.email.trim()
-    const [row] = await sql<{ id: string }[]>`
-      insert into app.users ${sql({
-        email,
-        email_normalized: normalizeEmail(email),
-        display_name: values['display-name'] ?? email.split('@')[0],
-        password_hash: await hashPassword(password),
-        role: values.role as string
-      })}
-      on conflict (email_normalized) do nothing
-      returning id
-    `
-    if (!row) {
+    const id = await insertUser(sql, {
+      email,
+      password,
+      role: values.role as 'user' | 'admin',
+      displayName: values['display-name']
+    })
+    if (!id) {
       err(`error: a user with email ${email} already exists`)
       return 1
     }
-    await auditCli(sql, 'cli.user.create', row.id, { email, role: values.role })
-    out(`created ${values.role} ${email} (${row.id})`)
+    await auditCli(sql, 'cli.user.create', id, { email, role: values.role })
+    out(`created ${values.role} ${email} (${id})`)
     return 0
   } finally {
     await sql.end()

@@ -18,6 +18,8 @@ export interface Call {
   agent?: Agent | false
   /** The client gives up after this long and counts a TIMEOUT (a hang, in the figures). */
   timeoutMs?: number
+  /** Sends the body in ten pieces spread over this long: a slow client's upload. */
+  trickleMs?: number
 }
 
 /** One HTTP request over a real socket; never rejects. */
@@ -38,7 +40,10 @@ export function call(port: number, c: Call): Promise<Outcome> {
         method: c.method ?? 'GET',
         path: c.path,
         agent: c.agent ?? false,
-        headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...c.headers }
+        headers: {
+          ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+          ...c.headers
+        }
       },
       (res) => {
         let body = ''
@@ -55,7 +60,18 @@ export function call(port: number, c: Call): Promise<Outcome> {
       req.destroy()
     })
     req.on('error', (err: NodeJS.ErrnoException) => finish({ error: err.code ?? err.message }))
-    req.end(payload)
+    if (!payload || !c.trickleMs) return void req.end(payload)
+    const body = Buffer.from(payload)
+    const size = Math.ceil(body.length / 10)
+    let sent = 0
+    const timer = setInterval(() => {
+      req.write(body.subarray(sent, sent + size))
+      sent += size
+      if (sent >= body.length) {
+        clearInterval(timer)
+        req.end()
+      }
+    }, c.trickleMs / 10)
   })
 }
 

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -10,6 +10,7 @@ import { migrate } from '../../src/db/migrate.ts'
 import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
 import { call } from './http.ts'
 import { type Forked, fork } from './process.ts'
+import { until } from './wait.ts'
 
 /** What every scenario gets: fresh databases, a Redis if there is one, and its mode. */
 export interface Context {
@@ -125,15 +126,18 @@ export class DatabaseFactory {
     this.adminUrl = adminUrl
   }
 
-  async create(): Promise<string> {
-    const name = `sdc_rel_${Math.random().toString(16).slice(2, 10)}`
+  /** A fresh database (migrated unless told otherwise); its URL. */
+  async create({ migrated = true } = {}): Promise<string> {
+    const name = `sdc_test_${randomBytes(6).toString('hex')}`
     const admin = postgres(this.adminUrl, { max: 1, onnotice: () => {} })
     await admin.unsafe(`create database ${name}`).finally(() => admin.end())
     this.names.push(name)
     const url = new URL(this.adminUrl)
     url.pathname = `/${name}`
-    const sql = createSql(url.toString(), { max: 2 })
-    await migrate(sql).finally(() => sql.end())
+    if (migrated) {
+      const sql = createSql(url.toString(), { max: 2 })
+      await migrate(sql).finally(() => sql.end())
+    }
     return url.toString()
   }
 
@@ -166,23 +170,6 @@ export async function userOn(
 /** A short-lived pool for the scenario's own checks. */
 export function checkSql(url: string): Sql {
   return createSql(url, { max: 2, applicationName: 'sdc-reliability' })
-}
-
-/** Polls `check` until truthy; returns how long it took, or throws at the deadline. */
-export async function until(
-  check: () => Promise<unknown> | unknown,
-  { timeoutMs = 30_000, intervalMs = 50, what = 'condition' } = {}
-): Promise<number> {
-  const started = Date.now()
-  for (;;) {
-    try {
-      if (await check()) return Date.now() - started
-    } catch {
-      // not yet
-    }
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, intervalMs))
-  }
 }
 
 /** What a scenario reports: its figures and every invariant it saw broken (none, when all is well). */

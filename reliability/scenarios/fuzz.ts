@@ -10,8 +10,9 @@ import { Value } from 'typebox/value'
 import { buildApp, type RouteEntry } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
 import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
-import { hashPassword, normalizeEmail } from '../../src/routes/auth/passwords.ts'
-import { type Context, expect, type Result, startWorker, until } from '../lib/stack.ts'
+import { insertUser } from '../../src/routes/auth/passwords.ts'
+import { type Context, expect, type Result, startWorker } from '../lib/stack.ts'
+import { waitFor } from '../lib/wait.ts'
 
 type Schema = Record<string, unknown>
 type Json = unknown
@@ -245,10 +246,7 @@ async function callers(app: FastifyInstance, n: number): Promise<{ user: Caller;
   })
   if (reg.statusCode !== 201) throw new Error(`fuzz register failed: ${reg.statusCode} ${reg.body}`)
   const adminEmail = `fuzz-admin-${n}-${Date.now()}@example.com`
-  await app.sql`
-    insert into app.users (email, email_normalized, display_name, password_hash, role)
-    values (${adminEmail}, ${normalizeEmail(adminEmail)}, 'Fuzz admin', ${await hashPassword(PASSWORD)}, 'admin')
-  `
+  await insertUser(app.sql, { email: adminEmail, password: PASSWORD, role: 'admin' })
   return { user: await login(app, email), admin: await login(app, adminEmail) }
 }
 
@@ -286,7 +284,7 @@ async function resourcesOf(app: FastifyInstance, caller: Caller, finished: boole
   if (finished) {
     // The real worker process finishes them (a grade needs a completed run).
     const done = (table: string, id: string) =>
-      until(
+      waitFor(
         async () =>
           (await app.sql`select status from ${app.sql(`app.${table}`)} where id = ${id}`)[0]?.status === 'completed',
         { timeoutMs: 30_000, what: `${table} ${id} completed` }

@@ -3,7 +3,8 @@
 // handler timeout instead of hanging, and the pool recovers when the network does.
 import { call, loop, type Outcome, Tally } from '../lib/http.ts'
 import { TcpProxy } from '../lib/proxy.ts'
-import { type Context, expect, type Result, startApi, until, userOn, workspaceOn } from '../lib/stack.ts'
+import { type Context, expect, type Result, startApi, userOn, workspaceOn } from '../lib/stack.ts'
+import { until } from '../lib/wait.ts'
 
 const HANDLER_TIMEOUT_MS = 1000
 /** What "fails fast" allows beyond the handler timeout: scheduling on a loaded machine. */

@@ -17,10 +17,10 @@ import {
   simulationFigures,
   startApi,
   startWorker,
-  until,
   userOn,
   workspaceOn
 } from '../lib/stack.ts'
+import { until, waitFor } from '../lib/wait.ts'
 
 const PROBE_INTERVAL_MS = 100
 
@@ -86,7 +86,7 @@ export async function postgresRestart(ctx: Context): Promise<Result> {
     sql = checkSql(pg.url)
     const after = await enqueueSimulations(() => api.port, auth, workspaceId, 10)
     const runIds = [...before, ...after]
-    await until(async () => (await simulationFigures(sql, runIds)).jobsLost === 0, {
+    await waitFor(async () => (await simulationFigures(sql, runIds)).jobsLost === 0, {
       timeoutMs: 60_000,
       what: 'every run to finish'
     }).catch(() => {})

@@ -4,7 +4,8 @@
 import { randomBytes } from 'node:crypto'
 import { call, Tally } from '../lib/http.ts'
 import { TcpProxy } from '../lib/proxy.ts'
-import { type Context, expect, type Result, startApi, until, userOn } from '../lib/stack.ts'
+import { type Context, expect, type Result, startApi, userOn } from '../lib/stack.ts'
+import { until } from '../lib/wait.ts'
 
 const LIMIT = 40
 

@@ -16,10 +16,10 @@ import {
   simulationFigures,
   startApi,
   startWorker,
-  until,
   userOn,
   workspaceOn
 } from '../lib/stack.ts'
+import { waitFor } from '../lib/wait.ts'
 
 const AUTH_LIMIT = 10
 const LOCK_AFTER = 3
@@ -57,7 +57,7 @@ export async function scaleOut(ctx: Context): Promise<Result> {
     const auth = { ...jobsClient, ...(await userOn(port, 'scale-jobs@example.com', jobsClient)) }
     const workspaceId = await workspaceOn(port, auth)
     const runIds = await enqueueSimulations(() => port, auth, workspaceId, long ? 400 : 100)
-    await until(async () => (await simulationFigures(sql, runIds)).jobsLost === 0, {
+    await waitFor(async () => (await simulationFigures(sql, runIds)).jobsLost === 0, {
       timeoutMs: 120_000,
       what: 'every run to finish'
     }).catch(() => {})

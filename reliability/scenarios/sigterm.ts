@@ -1,47 +1,9 @@
 // SIGTERM under load: autocannon on keep-alive connections plus slow uploads in flight. A load
 // balancer stops routing once readiness answers 503; until then nothing may be reset or fail.
-import { request } from 'node:http'
 import autocannon from 'autocannon'
 import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
-import { call, leaks, type Outcome } from '../lib/http.ts'
+import { call, leaks } from '../lib/http.ts'
 import { type Context, expect, type Result, startApi, userOn, workspaceOn } from '../lib/stack.ts'
-
-/** A POST whose body trickles in over `spreadMs`, so it is in flight when the signal lands. */
-function slowUpload(port: number, auth: Record<string, string>, name: string, spreadMs: number): Promise<Outcome> {
-  const body = Buffer.from(JSON.stringify({ name, design: SAMPLE_DESIGN }))
-  const started = performance.now()
-  return new Promise((resolve) => {
-    const done = (o: Omit<Outcome, 'ms' | 'at'>) => resolve({ ...o, ms: performance.now() - started, at: Date.now() })
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/workspaces',
-        agent: false,
-        headers: { ...auth, 'content-type': 'application/json', 'content-length': body.length }
-      },
-      (res) => {
-        let text = ''
-        res.on('data', (c) => {
-          text += c
-        })
-        res.on('end', () => done({ status: res.statusCode, body: text }))
-      }
-    )
-    req.on('error', (err: NodeJS.ErrnoException) => done({ error: err.code ?? err.message }))
-    const pieces = 10
-    const size = Math.ceil(body.length / pieces)
-    let i = 0
-    const timer = setInterval(() => {
-      req.write(body.subarray(i * size, (i + 1) * size))
-      if (++i === pieces) {
-        clearInterval(timer)
-        req.end()
-      }
-    }, spreadMs / pieces)
-  })
-}
 
 export async function sigtermUnderLoad(ctx: Context): Promise<Result> {
   const long = ctx.mode === 'long'
@@ -77,9 +39,15 @@ export async function sigtermUnderLoad(ctx: Context): Promise<Result> {
     })
 
     await new Promise((r) => setTimeout(r, long ? 3000 : 1000))
+    // Uploads slower than the handler timeout (BASE_ENV), in flight when the signal lands.
     const slow = Array.from({ length: long ? 10 : 4 }, (_, i) =>
-      // Longer than the handler timeout (BASE_ENV): the upload must not count against it.
-      slowUpload(api.port, auth, `slow ${i}`, 2500)
+      call(api.port, {
+        method: 'POST',
+        path: '/workspaces',
+        headers: auth,
+        body: { name: `slow ${i}`, design: SAMPLE_DESIGN },
+        trickleMs: 2500
+      })
     )
     await new Promise((r) => setTimeout(r, 200))
     const signalledAt = Date.now()

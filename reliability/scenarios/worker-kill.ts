@@ -12,10 +12,10 @@ import {
   simulationFigures,
   startApi,
   startWorker,
-  until,
   userOn,
   workspaceOn
 } from '../lib/stack.ts'
+import { until } from '../lib/wait.ts'
 
 export async function workerKill(ctx: Context): Promise<Result> {
   const long = ctx.mode === 'long'

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { hashPassword, normalizeEmail } from '../../src/routes/auth/passwords.ts'
+import { insertUser } from '../../src/routes/auth/passwords.ts'
 
 export const PASSWORD = 'correct horse battery staple'
 
@@ -35,10 +35,7 @@ export async function login(app: FastifyInstance, email: string, password = PASS
 
 /** Creates an admin directly in the database (the CLI's path), then logs in through the API. */
 export async function createAdmin(app: FastifyInstance, email = uniqueEmail('admin')): Promise<TestUser> {
-  await app.sql`
-    insert into app.users (email, email_normalized, display_name, password_hash, role)
-    values (${email}, ${normalizeEmail(email)}, 'Admin', ${await hashPassword(PASSWORD)}, 'admin')
-  `
+  await insertUser(app.sql, { email, password: PASSWORD, role: 'admin', displayName: 'Admin' })
   return login(app, email)
 }
 

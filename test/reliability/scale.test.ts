@@ -15,6 +15,6 @@ t.test('two apis and two workers behind a round-robin proxy', async (t) => {
 t.test('schema fuzzing over every route', async (t) => {
   const { figures } = await runShort(t, fuzz)
   t.ok((figures.routes as number) >= 30)
-  t.ok((figures.routesWith2xx as number) >= 20, 'valid inputs reached most routes')
+  t.ok((figures.routesWith2xx as number) >= 30, 'valid inputs reached a 2xx on nearly every route')
   t.comment(`seed ${figures.seed}: replay with npm run reliability -- --only fuzz --seed ${figures.seed}`)
 })

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { hash, verify } from '@node-rs/argon2'
+import type { Sql } from '../../db/client.ts'
 
 /**
  * argon2id with OWASP's first recommended setting: 19 MiB memory, 2 iterations,
@@ -38,4 +39,27 @@ export function normalizeEmail(email: string): string {
 /** Tokens (refresh, email verification) are stored only as this hash. */
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex')
+}
+
+/**
+ * Creates an account directly (the CLI's user:create, and tests and the fuzzer that need an
+ * admin); returns its id, or null when the email is taken.
+ */
+export async function insertUser(
+  sql: Sql,
+  user: { email: string; password: string; role: 'user' | 'admin'; displayName?: string }
+): Promise<string | null> {
+  const email = user.email.trim()
+  const [row] = await sql<{ id: string }[]>`
+    insert into app.users ${sql({
+      email,
+      email_normalized: normalizeEmail(email),
+      display_name: user.displayName ?? email.split('@')[0],
+      password_hash: await hashPassword(user.password),
+      role: user.role
+    })}
+    on conflict (email_normalized) do nothing
+    returning id
+  `
+  return row?.id ?? null
 }

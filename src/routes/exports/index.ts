@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { enqueueJob } from '../../../jobs/telemetry.ts'
 import { Conflict, FeatureDisabled, NotFound } from '../../errors.ts'
+import { Accepted, acceptQueued } from '../queued.ts'
 import { errorResponses, IdParams, Uuid } from '../schemas.ts'
 import { ownedWorkspace } from '../workspaces/index.ts'
 
@@ -46,7 +46,7 @@ const exportRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         params: IdParams,
         body: Type.Object({ format: Format }, { additionalProperties: false }),
         response: {
-          202: Type.Object({ id: Uuid, status: Type.Literal('queued') }, { additionalProperties: false }),
+          202: Accepted,
           ...errorResponses(400, 401, 404, 409, 413, 415, 422, 429, 503)
         }
       }
@@ -58,13 +58,12 @@ const exportRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         const workspace = await ownedWorkspace(tx, request, request.params.id)
         await Promise.all([
           tx`insert into app.report_exports ${tx({ id, workspace_id: workspace.id, owner_id: workspace.owner_id, format: request.body.format })}`,
-          request.audit(tx, {
-            resourceId: id,
-            statusCode: 202,
+          acceptQueued(fastify, tx, request, {
+            queue: 'export',
+            id,
+            data: { exportId: id },
             changes: { workspaceId: workspace.id, format: request.body.format }
-          }),
-          enqueueJob(fastify.boss, tx, 'export', { exportId: id }, request.id, { id }),
-          request.idempotent(tx, 202, { id, status: 'queued' })
+          })
         ])
       })
       return reply.code(202).send({ id, status: 'queued' as const })

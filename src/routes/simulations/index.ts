@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { enqueueJob } from '../../../jobs/telemetry.ts'
 import { Conflict, FeatureDisabled, NotFound } from '../../errors.ts'
 import { afterCursor, keysetPage, ListQuery, pageOf } from '../pagination.ts'
+import { Accepted, acceptQueued } from '../queued.ts'
 import { errorResponses, IdParams, Uuid } from '../schemas.ts'
 import { ownedWorkspace, type TrafficRow } from '../workspaces/index.ts'
 
@@ -13,7 +13,6 @@ const Status = Type.Union([
   Type.Literal('completed'),
   Type.Literal('failed')
 ])
-const Accepted = Type.Object({ id: Uuid, status: Type.Literal('queued') }, { additionalProperties: false })
 
 const ComponentResult = Type.Object(
   {
@@ -175,9 +174,12 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
               request_id: request.id
             })}
           `,
-          request.audit(tx, { resourceId: id, statusCode: 202, changes: { workspaceId: workspace.id, seed } }),
-          enqueueJob(fastify.boss, tx, 'simulation', { runId: id }, request.id, { id }),
-          request.idempotent(tx, 202, { id, status: 'queued' })
+          acceptQueued(fastify, tx, request, {
+            queue: 'simulation',
+            id,
+            data: { runId: id },
+            changes: { workspaceId: workspace.id, seed }
+          })
         ])
       })
       return reply.code(202).send({ id, status: 'queued' as const })
@@ -267,9 +269,12 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           throw new Conflict(`The simulation is ${run.status}; grade it once it has completed`)
         await Promise.all([
           tx`insert into app.grade_reports ${tx({ id, simulation_id: request.params.id, owner_id: request.user?.id as string })}`,
-          request.audit(tx, { resourceId: id, statusCode: 202, changes: { simulationId: request.params.id } }),
-          enqueueJob(fastify.boss, tx, 'grading', { gradeId: id }, request.id, { id }),
-          request.idempotent(tx, 202, { id, status: 'queued' })
+          acceptQueued(fastify, tx, request, {
+            queue: 'grading',
+            id,
+            data: { gradeId: id },
+            changes: { simulationId: request.params.id }
+          })
         ])
       })
       return reply.code(202).send({ id, status: 'queued' as const })
