@@ -44,8 +44,11 @@ t.test('email verification end to end through the worker and the development out
       { what: 'the verification email in the outbox' }
     )
     t.match(mail.body, /^Confirm your email address[\s\S]*https:\/\/coach\.example\.com\/verify-email\?token=/)
+    // The worker logs after its insert commits: wait for the line rather than race the pipe.
     t.ok(
-      worker.stdout.some((l) => l.includes('development outbox') && l.includes(email)),
+      await waitFor(() => worker.stdout.some((l) => l.includes('development outbox') && l.includes(email)), {
+        what: 'the outbox log line'
+      }),
       'the link is logged too'
     )
     const [stored] =
