@@ -1,5 +1,6 @@
+import fc from 'fast-check'
 import t, { type Test } from 'tap'
-import { analyticMeanLatencyMs, propagate, simulate } from '../../src/domain/engine.ts'
+import { analyticMeanLatencyMs, propagate, quantiles, simulate } from '../../src/domain/engine.ts'
 import type { Design, TrafficProfile } from '../../src/domain/model.ts'
 import { erlangC, stationFigures } from '../../src/domain/queueing.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
@@ -79,6 +80,28 @@ t.test("Little's law holds at every station", async (t) => {
     const inSystem = lambda / mu + (f.waitProbability * rho) / (1 - rho)
     close(t, (lambda * f.meanSojournMs) / 1000, inSystem, 1e-9, `λ=${lambda}, c=${c}`)
   }
+})
+
+t.test('Monte-Carlo percentiles of M/M/1 match the closed forms', async (t) => {
+  // λ = 60, μ = 100: the sojourn is Exp(μ − λ), so p50 = ln 2/40 s, p95 = ln 20/40 s, p99 = ln 100/40 s.
+  const { overall } = simulate(single(1, 10), traffic(60), { seed: 3 })
+  close(t, overall.p50, (Math.log(2) / 40) * 1000, 0.03, 'p50')
+  close(t, overall.p95, (Math.log(20) / 40) * 1000, 0.03, 'p95')
+  close(t, overall.p99, (Math.log(100) / 40) * 1000, 0.05, 'p99')
+})
+
+t.test('quantile selection gives the nearest-rank values of a full sort', async (t) => {
+  const qs = [0.5, 0.95, 0.99]
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 1, maxLength: 400 }), (values) => {
+      const sorted = [...values].sort((a, b) => a - b)
+      const expected = qs.map((q) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)])
+      const actual = quantiles(Float64Array.from(values), qs)
+      return actual.every((v, i) => v === expected[i])
+    }),
+    { seed: 11, numRuns: 500 }
+  )
+  t.same(quantiles(new Float64Array(0), qs), [0, 0, 0], 'no samples → zeros')
 })
 
 t.test('utilisation rises monotonically with load', async (t) => {
