@@ -28,7 +28,9 @@ const { values } = parseArgs({
 })
 const SMOKE = values.smoke as boolean
 const DURATION = SMOKE ? 1 : 8
-const HALF = Math.max(1, DURATION / 2)
+/** A comparison: a warm-up of each side, then rounds of A B B A, one second each. */
+const WARMUP = SMOKE ? 1 : 2
+const ROUNDS = SMOKE ? 1 : 7
 const CONNECTIONS = 20
 const log = (msg: string) => process.stdout.write(`${msg}\n`)
 
@@ -57,29 +59,46 @@ async function cannon(url: string, opts: Partial<autocannon.Options> = {}): Prom
 }
 
 /**
- * Runs two shapes as A B B A (half the duration each, after a warm-up of each) and merges each side's two runs, so drift
- * in a shared machine's speed during the comparison falls on both sides alike.
+ * Compares two shapes in rounds of A B B A (one second each, after a warm-up of each): each
+ * round gives a ratio, and the comparison is the median round. On a shared two-core machine a
+ * single long run of each side moved the ratio by ±0.1 from one run to the next; a burst of
+ * load from elsewhere now spoils a round, not the result.
  */
-async function compareRuns(a: () => Promise<Run>, b: () => Promise<Run>): Promise<{ a: Run; b: Run; ratio: number }> {
+async function compareRuns(
+  a: (seconds: number) => Promise<Run>,
+  b: (seconds: number) => Promise<Run>
+): Promise<{ a: Run; b: Run; ratio: number; rounds: number[] }> {
   // One unmeasured pass each first, so neither side pays for the other's JIT warm-up.
-  await a()
-  await b()
-  const a1 = await a()
-  const b1 = await b()
-  const b2 = await b()
-  const a2 = await a()
-  const merge = (x: Run, y: Run): Run => ({
-    requestsPerSec: Math.round((x.requestsPerSec + y.requestsPerSec) / 2),
-    p50: (x.p50 + y.p50) / 2,
-    p95: (x.p95 + y.p95) / 2,
-    p99: Math.max(x.p99, y.p99),
-    total: x.total + y.total,
-    non2xx: x.non2xx + y.non2xx,
-    errors: x.errors + y.errors
+  await a(WARMUP)
+  await b(WARMUP)
+  const as: Run[] = []
+  const bs: Run[] = []
+  const rounds: number[] = []
+  for (let i = 0; i < ROUNDS; i++) {
+    const a1 = await a(1)
+    const b1 = await b(1)
+    const b2 = await b(1)
+    const a2 = await a(1)
+    as.push(a1, a2)
+    bs.push(b1, b2)
+    rounds.push(round((b1.requestsPerSec + b2.requestsPerSec) / (a1.requestsPerSec + a2.requestsPerSec), 3))
+  }
+  const merge = (runs: Run[]): Run => ({
+    requestsPerSec: Math.round(median(runs.map((r) => r.requestsPerSec))),
+    p50: median(runs.map((r) => r.p50)),
+    p95: median(runs.map((r) => r.p95)),
+    p99: Math.max(...runs.map((r) => r.p99)),
+    total: runs.reduce((sum, r) => sum + r.total, 0),
+    non2xx: runs.reduce((sum, r) => sum + r.non2xx, 0),
+    errors: runs.reduce((sum, r) => sum + r.errors, 0)
   })
-  const ma = merge(a1, a2)
-  const mb = merge(b1, b2)
-  return { a: ma, b: mb, ratio: round(mb.requestsPerSec / ma.requestsPerSec) }
+  return { a: merge(as), b: merge(bs), ratio: round(median(rounds)), rounds }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
 const PASSWORD = 'bench password long enough'
@@ -155,12 +174,12 @@ async function main() {
       app.get('/bench/ping', { config: { auth: 'public' } }, async () => ({ ok: true }))
     )
     const overhead = await compareRuns(
-      () => cannon(`${bareUrl}/ping`, { duration: HALF }),
-      () => cannon(`${full.address}/bench/ping`, { duration: HALF })
+      (duration) => cannon(`${bareUrl}/ping`, { duration }),
+      (duration) => cannon(`${full.address}/bench/ping`, { duration })
     )
     await bare.close()
-    report.overhead = { bare: overhead.a, full: overhead.b, ratio: overhead.ratio }
-    log(`  ratio ${overhead.ratio} (target ≥ 0.55)`)
+    report.overhead = { bare: overhead.a, full: overhead.b, ratio: overhead.ratio, rounds: overhead.rounds }
+    log(`  ratio ${overhead.ratio} (target ≥ 0.55; rounds ${overhead.rounds.join(' ')})`)
 
     // A user, an access token and workspaces to work on.
     await full.app.inject({
@@ -259,13 +278,13 @@ async function main() {
         }
       )
     )
-    const post = { method: 'POST' as const, headers: auth, body: '{}', duration: HALF }
+    const post = { method: 'POST' as const, headers: auth, body: '{}' }
     const enqueue = await compareRuns(
-      () => cannon(`${noJob.address}/bench/simulations-without-job/${workspaces[1]}`, post),
-      () => cannon(`${noJob.address}/workspaces/${workspaces[1]}/simulations`, post)
+      (duration) => cannon(`${noJob.address}/bench/simulations-without-job/${workspaces[1]}`, { ...post, duration }),
+      (duration) => cannon(`${noJob.address}/workspaces/${workspaces[1]}/simulations`, { ...post, duration })
     )
-    report.enqueue = { withoutJob: enqueue.a, withJob: enqueue.b, ratio: enqueue.ratio }
-    log(`  enqueue ratio ${enqueue.ratio} (target ≥ 0.75)`)
+    report.enqueue = { withoutJob: enqueue.a, withJob: enqueue.b, ratio: enqueue.ratio, rounds: enqueue.rounds }
+    log(`  enqueue ratio ${enqueue.ratio} (target ≥ 0.75; rounds ${enqueue.rounds.join(' ')})`)
 
     // Audited write vs the same write without its audit row.
     log('audit: an audited write vs the same write without its audit row')
@@ -301,25 +320,28 @@ async function main() {
       }
     ]
     const audit = await compareRuns(
-      () => cannon(writes.address, { requests: writeRequests('/bench/write-plain'), duration: HALF }),
-      () => cannon(writes.address, { requests: writeRequests('/bench/write-audited'), duration: HALF })
+      (duration) => cannon(writes.address, { requests: writeRequests('/bench/write-plain'), duration }),
+      (duration) => cannon(writes.address, { requests: writeRequests('/bench/write-audited'), duration })
     )
-    report.audit = { plain: audit.a, audited: audit.b, ratio: audit.ratio }
-    log(`  ratio ${audit.ratio} (target ≥ 0.80)`)
+    report.audit = { plain: audit.a, audited: audit.b, ratio: audit.ratio, rounds: audit.rounds }
+    log(`  ratio ${audit.ratio} (target ≥ 0.80; rounds ${audit.rounds.join(' ')})`)
 
     // Telemetry at sample rate 1 vs 0 on a database-backed read, then rows saved vs requests served.
     log('telemetry: sample rate 1 vs 0 on a database-backed read route')
     const off = await start({ REQUEST_TELEMETRY_SAMPLE_RATE: '0' })
     const on = await start({ REQUEST_TELEMETRY_SAMPLE_RATE: '1' })
     const telemetry = await compareRuns(
-      () => cannon(`${off.address}/workspaces/${workspaces[2]}`, { headers: auth, duration: HALF }),
-      () => cannon(`${on.address}/workspaces/${workspaces[2]}`, { headers: auth, duration: HALF })
+      (duration) => cannon(`${off.address}/workspaces/${workspaces[2]}`, { headers: auth, duration }),
+      (duration) => cannon(`${on.address}/workspaces/${workspaces[2]}`, { headers: auth, duration })
     )
     // Rows saved vs requests served: one more run on a fresh server, then its graceful close.
     for (const app of apps) await app.telemetry.flush()
     await sql`truncate app.request_telemetry`
     const counted = await start({ REQUEST_TELEMETRY_SAMPLE_RATE: '1' })
-    const countedRun = await cannon(`${counted.address}/workspaces/${workspaces[2]}`, { headers: auth, duration: HALF })
+    const countedRun = await cannon(`${counted.address}/workspaces/${workspaces[2]}`, {
+      headers: auth,
+      duration: DURATION / 2
+    })
     await counted.app.close()
     const [{ saved }] =
       await sql`select count(*)::int as saved from app.request_telemetry where route = '/workspaces/:id'`
@@ -327,11 +349,14 @@ async function main() {
       off: telemetry.a,
       on: telemetry.b,
       ratio: telemetry.ratio,
+      rounds: telemetry.rounds,
       rowsSaved: saved,
       requestsServed: countedRun.total,
       savedRatio: round(saved / countedRun.total, 3)
     }
-    log(`  ratio ${telemetry.ratio} (target ≥ 0.95); rows saved / served ${saved}/${countedRun.total}`)
+    log(
+      `  ratio ${telemetry.ratio} (target ≥ 0.95; rounds ${telemetry.rounds.join(' ')}); rows saved / served ${saved}/${countedRun.total}`
+    )
 
     // Queue: enqueue through pg-boss directly, then drain rates through a real worker process.
     log('queue: direct enqueue rate and worker drain rates')

@@ -79,6 +79,9 @@ const unstorable = (text: string) => text.includes('\u0000') || !text.isWellForm
 
 /** True when any string (or key) in a parsed value holds U+0000 or a lone surrogate; iterative, for deep input. */
 export function unstorableText(value: unknown): boolean {
+  // Most requests carry no body and empty params and query: answer those without allocating.
+  if (value === undefined || value === null) return false
+  if (typeof value === 'object' && isEmpty(value)) return false
   const stack: unknown[] = [value]
   while (stack.length > 0) {
     const item = stack.pop()
@@ -92,6 +95,11 @@ export function unstorableText(value: unknown): boolean {
     }
   }
   return false
+}
+
+function isEmpty(object: object): boolean {
+  for (const _ in object) return false
+  return true
 }
 
 export default fp(securityPlugin, { name: 'security', fastify: '5.x' })

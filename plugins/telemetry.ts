@@ -12,7 +12,8 @@ export interface TelemetryPluginOptions {
 }
 
 export interface TelemetryRow {
-  created_at: string
+  /** Epoch milliseconds (Date.now(): a tenth of the cost of an ISO string per request). */
+  created_ms: number
   request_id: string
   method: string
   route: string | null
@@ -97,8 +98,13 @@ export class TelemetryBuffer {
       // One statement for the whole batch; the rows travel as one JSON document (native stringify).
       await this.sql`
         insert into app.request_telemetry
-        select *
-        from jsonb_populate_recordset(null::app.request_telemetry, ${this.sql.json(batch as never)})
+          (created_at, request_id, method, route, path, status_code, duration_ms, user_id, client_ip, user_agent)
+        select to_timestamp(created_ms / 1000.0), request_id, method, route, path, status_code, duration_ms, user_id,
+          client_ip, user_agent
+        from jsonb_to_recordset(${this.sql.json(batch as never)}) as r(
+          created_ms float8, request_id text, method text, route text, path text, status_code integer,
+          duration_ms float8, user_id uuid, client_ip text, user_agent text
+        )
       `
       this.written += batch.length
     } catch (err) {
@@ -124,12 +130,14 @@ async function telemetryPlugin(fastify: FastifyInstance, opts: TelemetryPluginOp
   fastify.addHook('onResponse', function recordTelemetry(request: FastifyRequest, reply: FastifyReply, done) {
     // 5xx responses are always kept; everything else is sampled.
     if (reply.statusCode >= 500 || opts.sampleRate >= 1 || Math.random() < opts.sampleRate) {
+      const url = request.url
+      const query = url.indexOf('?')
       buffer.push({
-        created_at: new Date().toISOString(),
+        created_ms: Date.now(),
         request_id: request.id,
         method: request.method,
         route: request.routeOptions.url ?? null,
-        path: request.url.split('?')[0].slice(0, 1000),
+        path: (query < 0 ? url : url.slice(0, query)).slice(0, 1000),
         status_code: reply.statusCode,
         duration_ms: Math.round(reply.elapsedTime * 1000) / 1000,
         user_id: request.userId,
