@@ -23,10 +23,19 @@ const { values } = parseArgs({
   options: {
     smoke: { type: 'boolean', default: false },
     compare: { type: 'boolean', default: false },
+    only: { type: 'string' },
     out: { type: 'string', default: new URL('./results/', import.meta.url).pathname }
   }
 })
 const SMOKE = values.smoke as boolean
+const PHASES = ['overhead', 'paths', 'enqueue', 'audit', 'telemetry', 'queue', 'engine'] as const
+const only = values.only ? new Set(values.only.split(',').map((p) => p.trim())) : null
+for (const phase of only ?? []) {
+  if (!PHASES.includes(phase as never)) throw new Error(`--only: unknown phase ${phase} (phases: ${PHASES.join(', ')})`)
+}
+// The queue phase drains the jobs the enqueue phases left and compares with the peak API rate.
+if (only?.has('queue')) only.add('paths').add('enqueue')
+const wants = (phase: (typeof PHASES)[number]) => only === null || only.has(phase)
 const DURATION = SMOKE ? 1 : 8
 /** A comparison: a warm-up of each side, then rounds of A B B A, one second each. */
 const WARMUP = SMOKE ? 1 : 2
@@ -165,21 +174,23 @@ async function main() {
   }
 
   try {
-    // Overhead: the whole hardened stack against bare Fastify on the same trivial route.
-    log('overhead: bare Fastify vs the full stack on a trivial route')
-    const bare = Fastify()
-    bare.get('/ping', async () => ({ ok: true }))
-    const bareUrl = await bare.listen({ port: 0, host: '127.0.0.1' })
     const full = await start({}, (app) =>
       app.get('/bench/ping', { config: { auth: 'public' } }, async () => ({ ok: true }))
     )
-    const overhead = await compareRuns(
-      (duration) => cannon(`${bareUrl}/ping`, { duration }),
-      (duration) => cannon(`${full.address}/bench/ping`, { duration })
-    )
-    await bare.close()
-    report.overhead = { bare: overhead.a, full: overhead.b, ratio: overhead.ratio, rounds: overhead.rounds }
-    log(`  ratio ${overhead.ratio} (target ≥ 0.55; rounds ${overhead.rounds.join(' ')})`)
+    if (wants('overhead')) {
+      // Overhead: the whole hardened stack against bare Fastify on the same trivial route.
+      log('overhead: bare Fastify vs the full stack on a trivial route')
+      const bare = Fastify()
+      bare.get('/ping', async () => ({ ok: true }))
+      const bareUrl = await bare.listen({ port: 0, host: '127.0.0.1' })
+      const overhead = await compareRuns(
+        (duration) => cannon(`${bareUrl}/ping`, { duration }),
+        (duration) => cannon(`${full.address}/bench/ping`, { duration })
+      )
+      await bare.close()
+      report.overhead = { bare: overhead.a, full: overhead.b, ratio: overhead.ratio, rounds: overhead.rounds }
+      log(`  ratio ${overhead.ratio} (target ≥ 0.55; rounds ${overhead.rounds.join(' ')})`)
+    }
 
     // A user, an access token and workspaces to work on.
     await full.app.inject({
@@ -209,235 +220,248 @@ async function main() {
       )
     }
 
-    // Critical paths.
-    log('critical paths: login, read a workspace, autosave PATCH, enqueue a simulation')
-    const loginRun = await cannon(`${full.address}/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'bench@example.com', password: PASSWORD })
-    })
-    const readRun = await cannon(`${full.address}/workspaces/${workspaces[0]}`, { headers: auth })
-    // Each connection autosaves its own workspace, carrying the version the last save returned.
-    let next = 0
-    const patchRun = await cannon(full.address, {
-      requests: [
-        {
-          method: 'PATCH',
-          headers: auth,
-          setupRequest: (req, context) => {
-            const ctx = context as { ws?: string; version?: number }
-            ctx.ws ??= workspaces[next++ % workspaces.length]
-            ctx.version ??= 1
-            return {
-              ...req,
-              path: `/workspaces/${ctx.ws}`,
-              body: JSON.stringify({ version: ctx.version, name: `saved ${ctx.version}` })
+    let peakEnqueue = 0
+    if (wants('paths')) {
+      // Critical paths.
+      log('critical paths: login, read a workspace, autosave PATCH, enqueue a simulation')
+      const loginRun = await cannon(`${full.address}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'bench@example.com', password: PASSWORD })
+      })
+      const readRun = await cannon(`${full.address}/workspaces/${workspaces[0]}`, { headers: auth })
+      // Each connection autosaves its own workspace, carrying the version the last save returned.
+      let next = 0
+      const patchRun = await cannon(full.address, {
+        requests: [
+          {
+            method: 'PATCH',
+            headers: auth,
+            setupRequest: (req, context) => {
+              const ctx = context as { ws?: string; version?: number }
+              ctx.ws ??= workspaces[next++ % workspaces.length]
+              ctx.version ??= 1
+              return {
+                ...req,
+                path: `/workspaces/${ctx.ws}`,
+                body: JSON.stringify({ version: ctx.version, name: `saved ${ctx.version}` })
+              }
+            },
+            onResponse: (status, body, context) => {
+              const ctx = context as { version?: number }
+              if (status === 200) ctx.version = JSON.parse(body).version
+              else if (status === 409) ctx.version = JSON.parse(body).currentVersion
             }
-          },
-          onResponse: (status, body, context) => {
-            const ctx = context as { version?: number }
-            if (status === 200) ctx.version = JSON.parse(body).version
-            else if (status === 409) ctx.version = JSON.parse(body).currentVersion
           }
+        ]
+      })
+      const enqueueRun = await cannon(`${full.address}/workspaces/${workspaces[1]}/simulations`, {
+        method: 'POST',
+        headers: auth,
+        body: '{}'
+      })
+      report.criticalPaths = {
+        login: loginRun,
+        readWorkspace: readRun,
+        autosavePatch: patchRun,
+        enqueueSimulation: enqueueRun
+      }
+      peakEnqueue = enqueueRun.requestsPerSec
+      for (const [name, r] of Object.entries(report.criticalPaths as Record<string, Run>))
+        log(`  ${name}: ${r.requestsPerSec} req/s, p95 ${r.p95} ms`)
+    }
+
+    if (wants('enqueue')) {
+      // Enqueue with and without its job: the same transaction minus pg-boss's insert and the telemetry row.
+      full.app.log.level = 'error'
+      const noJob = await start({}, (app) =>
+        app.post(
+          '/bench/simulations-without-job/:id',
+          { config: { auth: 'user', audit: { action: 'bench.simulation', resourceType: 'simulation' } } },
+          async (request, reply) => {
+            const id = randomUUID()
+            const wsId = (request.params as { id: string }).id
+            await app.sql.begin(async (tx) => {
+              const [ws] =
+                await tx`select * from app.workspaces where id = ${wsId} and owner_id = ${request.user?.id as string}`
+              const [traffic] = await tx`select * from app.traffic_profiles where workspace_id = ${wsId}`
+              await Promise.all([
+                tx`insert into app.simulation_runs ${tx({ id, workspace_id: wsId, owner_id: ws.owner_id, design: ws.design, traffic: traffic as never, seed: 1 })}`,
+                request.audit(tx, { resourceId: id, statusCode: 202 })
+              ])
+            })
+            return reply.code(202).send({ id, status: 'queued' })
+          }
+        )
+      )
+      const post = { method: 'POST' as const, headers: auth, body: '{}' }
+      const enqueue = await compareRuns(
+        (duration) => cannon(`${noJob.address}/bench/simulations-without-job/${workspaces[1]}`, { ...post, duration }),
+        (duration) => cannon(`${noJob.address}/workspaces/${workspaces[1]}/simulations`, { ...post, duration })
+      )
+      report.enqueue = { withoutJob: enqueue.a, withJob: enqueue.b, ratio: enqueue.ratio, rounds: enqueue.rounds }
+      log(`  enqueue ratio ${enqueue.ratio} (target ≥ 0.75; rounds ${enqueue.rounds.join(' ')})`)
+    }
+
+    if (wants('audit')) {
+      // Audited write vs the same write without its audit row.
+      log('audit: an audited write vs the same write without its audit row')
+      const writes = await start({}, (app) => {
+        const write = (audited: boolean) => async (request: import('fastify').FastifyRequest) => {
+          const id = (request.params as { id: string }).id
+          await app.sql.begin(async (tx) => {
+            const update = tx`update app.workspaces set name = 'bench', updated_at = now() where id = ${id}`
+            await (audited ? Promise.all([update, request.audit(tx, { resourceId: id })]) : update)
+          })
+          // The plain variant declares an action only because every POST must; no row is written for it.
+          if (!audited) request.audited = true
+          return { ok: true }
+        }
+        app.post(
+          '/bench/write-audited/:id',
+          { config: { auth: 'public', audit: { action: 'bench.write', resourceType: 'workspace' } } },
+          write(true)
+        )
+        app.post(
+          '/bench/write-plain/:id',
+          { config: { auth: 'public', audit: { action: 'bench.write', resourceType: 'workspace' } } },
+          write(false)
+        )
+      })
+      let w = 0
+      const writeRequests = (path: string) => [
+        {
+          method: 'POST' as const,
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+          setupRequest: (req: object) => ({ ...req, path: `${path}/${workspaces[w++ % workspaces.length]}` })
         }
       ]
-    })
-    const enqueueRun = await cannon(`${full.address}/workspaces/${workspaces[1]}/simulations`, {
-      method: 'POST',
-      headers: auth,
-      body: '{}'
-    })
-    report.criticalPaths = {
-      login: loginRun,
-      readWorkspace: readRun,
-      autosavePatch: patchRun,
-      enqueueSimulation: enqueueRun
+      const audit = await compareRuns(
+        (duration) => cannon(writes.address, { requests: writeRequests('/bench/write-plain'), duration }),
+        (duration) => cannon(writes.address, { requests: writeRequests('/bench/write-audited'), duration })
+      )
+      report.audit = { plain: audit.a, audited: audit.b, ratio: audit.ratio, rounds: audit.rounds }
+      log(`  ratio ${audit.ratio} (target ≥ 0.80; rounds ${audit.rounds.join(' ')})`)
     }
-    for (const [name, r] of Object.entries(report.criticalPaths as Record<string, Run>))
-      log(`  ${name}: ${r.requestsPerSec} req/s, p95 ${r.p95} ms`)
 
-    // Enqueue with and without its job: the same transaction minus pg-boss's insert and the telemetry row.
-    full.app.log.level = 'error'
-    const noJob = await start({}, (app) =>
-      app.post(
-        '/bench/simulations-without-job/:id',
-        { config: { auth: 'user', audit: { action: 'bench.simulation', resourceType: 'simulation' } } },
-        async (request, reply) => {
-          const id = randomUUID()
-          const wsId = (request.params as { id: string }).id
-          await app.sql.begin(async (tx) => {
-            const [ws] =
-              await tx`select * from app.workspaces where id = ${wsId} and owner_id = ${request.user?.id as string}`
-            const [traffic] = await tx`select * from app.traffic_profiles where workspace_id = ${wsId}`
-            await Promise.all([
-              tx`insert into app.simulation_runs ${tx({ id, workspace_id: wsId, owner_id: ws.owner_id, design: ws.design, traffic: traffic as never, seed: 1 })}`,
-              request.audit(tx, { resourceId: id, statusCode: 202 })
-            ])
-          })
-          return reply.code(202).send({ id, status: 'queued' })
+    if (wants('telemetry')) {
+      // Telemetry at sample rate 1 vs 0 on a database-backed read, then rows saved vs requests served.
+      log('telemetry: sample rate 1 vs 0 on a database-backed read route')
+      const off = await start({ REQUEST_TELEMETRY_SAMPLE_RATE: '0' })
+      const on = await start({ REQUEST_TELEMETRY_SAMPLE_RATE: '1' })
+      const telemetry = await compareRuns(
+        (duration) => cannon(`${off.address}/workspaces/${workspaces[2]}`, { headers: auth, duration }),
+        (duration) => cannon(`${on.address}/workspaces/${workspaces[2]}`, { headers: auth, duration })
+      )
+      // Rows saved vs requests served: one more run on a fresh server, then its graceful close.
+      for (const app of apps) await app.telemetry.flush()
+      await sql`truncate app.request_telemetry`
+      const counted = await start({ REQUEST_TELEMETRY_SAMPLE_RATE: '1' })
+      const countedRun = await cannon(`${counted.address}/workspaces/${workspaces[2]}`, {
+        headers: auth,
+        duration: DURATION / 2
+      })
+      await counted.app.close()
+      const [{ saved }] =
+        await sql`select count(*)::int as saved from app.request_telemetry where route = '/workspaces/:id'`
+      report.telemetry = {
+        off: telemetry.a,
+        on: telemetry.b,
+        ratio: telemetry.ratio,
+        rounds: telemetry.rounds,
+        rowsSaved: saved,
+        requestsServed: countedRun.total,
+        savedRatio: round(saved / countedRun.total, 3)
+      }
+      log(
+        `  ratio ${telemetry.ratio} (target ≥ 0.95; rounds ${telemetry.rounds.join(' ')}); rows saved / served ${saved}/${countedRun.total}`
+      )
+    }
+
+    if (wants('queue')) {
+      // Queue: enqueue through pg-boss directly, then drain rates through a real worker process.
+      log('queue: direct enqueue rate and worker drain rates')
+      const boss = createBoss(sql, { role: 'cli', onError: () => {} })
+      await boss.start()
+      await createQueues(boss)
+      const directCount = SMOKE ? 200 : 3000
+      let t0 = performance.now()
+      for (let i = 0; i < directCount; i += 50) {
+        await Promise.all(Array.from({ length: 50 }, () => boss.send('maintenance', { task: 'probe' })))
+      }
+      const directRate = round(directCount / ((performance.now() - t0) / 1000))
+      await sql`analyze pgboss.job`
+      const drain = async (queue: string, label: string) => {
+        const worker = spawn(
+          process.execPath,
+          [new URL('../jobs/worker.ts', import.meta.url).pathname, '--queues', queue],
+          {
+            env: {
+              PATH: process.env.PATH ?? '',
+              NODE_ENV: 'production',
+              DATABASE_URL: pg.url,
+              JWT_SECRET: env.JWT_SECRET,
+              CORS_ALLOWED_ORIGINS: env.CORS_ALLOWED_ORIGINS,
+              LOG_LEVEL: 'warn'
+            },
+            stdio: ['ignore', 'ignore', 'inherit']
+          }
+        )
+        t0 = performance.now()
+        for (;;) {
+          const [{ left }] =
+            await sql`select count(*)::int as left from pgboss.job where name = ${queue} and state in ('created', 'retry', 'active')`
+          if (left === 0) break
+          await new Promise((r) => setTimeout(r, 100))
         }
-      )
-    )
-    const post = { method: 'POST' as const, headers: auth, body: '{}' }
-    const enqueue = await compareRuns(
-      (duration) => cannon(`${noJob.address}/bench/simulations-without-job/${workspaces[1]}`, { ...post, duration }),
-      (duration) => cannon(`${noJob.address}/workspaces/${workspaces[1]}/simulations`, { ...post, duration })
-    )
-    report.enqueue = { withoutJob: enqueue.a, withJob: enqueue.b, ratio: enqueue.ratio, rounds: enqueue.rounds }
-    log(`  enqueue ratio ${enqueue.ratio} (target ≥ 0.75; rounds ${enqueue.rounds.join(' ')})`)
-
-    // Audited write vs the same write without its audit row.
-    log('audit: an audited write vs the same write without its audit row')
-    const writes = await start({}, (app) => {
-      const write = (audited: boolean) => async (request: import('fastify').FastifyRequest) => {
-        const id = (request.params as { id: string }).id
-        await app.sql.begin(async (tx) => {
-          const update = tx`update app.workspaces set name = 'bench', updated_at = now() where id = ${id}`
-          await (audited ? Promise.all([update, request.audit(tx, { resourceId: id })]) : update)
-        })
-        // The plain variant declares an action only because every POST must; no row is written for it.
-        if (!audited) request.audited = true
-        return { ok: true }
+        const seconds = (performance.now() - t0) / 1000
+        worker.kill('SIGTERM')
+        await new Promise((r) => worker.once('exit', r))
+        log(`  ${label}: drained in ${round(seconds)} s`)
+        return seconds
       }
-      app.post(
-        '/bench/write-audited/:id',
-        { config: { auth: 'public', audit: { action: 'bench.write', resourceType: 'workspace' } } },
-        write(true)
-      )
-      app.post(
-        '/bench/write-plain/:id',
-        { config: { auth: 'public', audit: { action: 'bench.write', resourceType: 'workspace' } } },
-        write(false)
-      )
-    })
-    let w = 0
-    const writeRequests = (path: string) => [
-      {
-        method: 'POST' as const,
-        headers: { 'content-type': 'application/json' },
-        body: '{}',
-        setupRequest: (req: object) => ({ ...req, path: `${path}/${workspaces[w++ % workspaces.length]}` })
+      const trivialSeconds = await drain('maintenance', `${directCount} trivial jobs`)
+      // The enqueue phases left thousands of simulation jobs; drain a fixed number of them.
+      await sql`
+        delete from pgboss.job
+        where name = 'simulation'
+          and id not in (select id from pgboss.job where name = 'simulation' order by created_on limit ${SMOKE ? 100 : 2000})
+      `
+      await sql`analyze pgboss.job`
+      const simulationJobs =
+        await sql`select count(*)::int as n from pgboss.job where name = 'simulation' and state in ('created', 'retry')`
+      const simulationSeconds = await drain('simulation', `${simulationJobs[0].n} simulation jobs`)
+      await boss.stop({ graceful: false, close: false })
+      const simulationDrainRate = round(simulationJobs[0].n / simulationSeconds)
+      report.queue = {
+        apiEnqueueRps: peakEnqueue,
+        directEnqueueRate: directRate,
+        trivialDrainRate: round(directCount / trivialSeconds),
+        simulationDrainRate,
+        drainToPeakEnqueueRatio: round(simulationDrainRate / peakEnqueue)
       }
-    ]
-    const audit = await compareRuns(
-      (duration) => cannon(writes.address, { requests: writeRequests('/bench/write-plain'), duration }),
-      (duration) => cannon(writes.address, { requests: writeRequests('/bench/write-audited'), duration })
-    )
-    report.audit = { plain: audit.a, audited: audit.b, ratio: audit.ratio, rounds: audit.rounds }
-    log(`  ratio ${audit.ratio} (target ≥ 0.80; rounds ${audit.rounds.join(' ')})`)
-
-    // Telemetry at sample rate 1 vs 0 on a database-backed read, then rows saved vs requests served.
-    log('telemetry: sample rate 1 vs 0 on a database-backed read route')
-    const off = await start({ REQUEST_TELEMETRY_SAMPLE_RATE: '0' })
-    const on = await start({ REQUEST_TELEMETRY_SAMPLE_RATE: '1' })
-    const telemetry = await compareRuns(
-      (duration) => cannon(`${off.address}/workspaces/${workspaces[2]}`, { headers: auth, duration }),
-      (duration) => cannon(`${on.address}/workspaces/${workspaces[2]}`, { headers: auth, duration })
-    )
-    // Rows saved vs requests served: one more run on a fresh server, then its graceful close.
-    for (const app of apps) await app.telemetry.flush()
-    await sql`truncate app.request_telemetry`
-    const counted = await start({ REQUEST_TELEMETRY_SAMPLE_RATE: '1' })
-    const countedRun = await cannon(`${counted.address}/workspaces/${workspaces[2]}`, {
-      headers: auth,
-      duration: DURATION / 2
-    })
-    await counted.app.close()
-    const [{ saved }] =
-      await sql`select count(*)::int as saved from app.request_telemetry where route = '/workspaces/:id'`
-    report.telemetry = {
-      off: telemetry.a,
-      on: telemetry.b,
-      ratio: telemetry.ratio,
-      rounds: telemetry.rounds,
-      rowsSaved: saved,
-      requestsServed: countedRun.total,
-      savedRatio: round(saved / countedRun.total, 3)
-    }
-    log(
-      `  ratio ${telemetry.ratio} (target ≥ 0.95; rounds ${telemetry.rounds.join(' ')}); rows saved / served ${saved}/${countedRun.total}`
-    )
-
-    // Queue: enqueue through pg-boss directly, then drain rates through a real worker process.
-    log('queue: direct enqueue rate and worker drain rates')
-    const boss = createBoss(sql, { role: 'cli', onError: () => {} })
-    await boss.start()
-    await createQueues(boss)
-    const directCount = SMOKE ? 200 : 3000
-    let t0 = performance.now()
-    for (let i = 0; i < directCount; i += 50) {
-      await Promise.all(Array.from({ length: 50 }, () => boss.send('maintenance', { task: 'probe' })))
-    }
-    const directRate = round(directCount / ((performance.now() - t0) / 1000))
-    await sql`analyze pgboss.job`
-    const drain = async (queue: string, label: string) => {
-      const worker = spawn(
-        process.execPath,
-        [new URL('../jobs/worker.ts', import.meta.url).pathname, '--queues', queue],
-        {
-          env: {
-            PATH: process.env.PATH ?? '',
-            NODE_ENV: 'production',
-            DATABASE_URL: pg.url,
-            JWT_SECRET: env.JWT_SECRET,
-            CORS_ALLOWED_ORIGINS: env.CORS_ALLOWED_ORIGINS,
-            LOG_LEVEL: 'warn'
-          },
-          stdio: ['ignore', 'ignore', 'inherit']
-        }
+      log(
+        `  API enqueue ${peakEnqueue}/s, direct ${directRate}/s, drain trivial ${round(directCount / trivialSeconds)}/s, simulation ${simulationDrainRate}/s`
       )
-      t0 = performance.now()
-      for (;;) {
-        const [{ left }] =
-          await sql`select count(*)::int as left from pgboss.job where name = ${queue} and state in ('created', 'retry', 'active')`
-        if (left === 0) break
-        await new Promise((r) => setTimeout(r, 100))
-      }
-      const seconds = (performance.now() - t0) / 1000
-      worker.kill('SIGTERM')
-      await new Promise((r) => worker.once('exit', r))
-      log(`  ${label}: drained in ${round(seconds)} s`)
-      return seconds
     }
-    const trivialSeconds = await drain('maintenance', `${directCount} trivial jobs`)
-    // The enqueue phases left thousands of simulation jobs; drain a fixed number of them.
-    await sql`
-      delete from pgboss.job
-      where name = 'simulation'
-        and id not in (select id from pgboss.job where name = 'simulation' order by created_on limit ${SMOKE ? 100 : 2000})
-    `
-    await sql`analyze pgboss.job`
-    const simulationJobs =
-      await sql`select count(*)::int as n from pgboss.job where name = 'simulation' and state in ('created', 'retry')`
-    const simulationSeconds = await drain('simulation', `${simulationJobs[0].n} simulation jobs`)
-    await boss.stop({ graceful: false, close: false })
-    const peakEnqueue = enqueueRun.requestsPerSec
-    const simulationDrainRate = round(simulationJobs[0].n / simulationSeconds)
-    report.queue = {
-      apiEnqueueRps: peakEnqueue,
-      directEnqueueRate: directRate,
-      trivialDrainRate: round(directCount / trivialSeconds),
-      simulationDrainRate,
-      drainToPeakEnqueueRatio: round(simulationDrainRate / peakEnqueue)
-    }
-    log(
-      `  API enqueue ${peakEnqueue}/s, direct ${directRate}/s, drain trivial ${round(directCount / trivialSeconds)}/s, simulation ${simulationDrainRate}/s`
-    )
 
-    // The engine on designs of 5, 50 and 500 components.
-    log('engine: designs of 5, 50 and 500 components')
-    const engine: Record<string, unknown> = {}
-    for (const n of [5, 50, 500]) {
-      const design = chainDesign(n)
-      const reps = SMOKE ? 1 : n === 500 ? 5 : 20
-      t0 = performance.now()
-      for (let i = 0; i < reps; i++)
-        simulate(design, { peakRps: 500, readRatio: 0.8, payloadKb: 4, latencySloMs: 300 }, { seed: i })
-      const ms = round((performance.now() - t0) / reps)
-      engine[`components${n}`] = { msPerSimulation: ms }
-      log(`  ${n} components: ${ms} ms per simulation (20 000 Monte-Carlo paths)`)
+    if (wants('engine')) {
+      // The engine on designs of 5, 50 and 500 components.
+      log('engine: designs of 5, 50 and 500 components')
+      const engine: Record<string, unknown> = {}
+      for (const n of [5, 50, 500]) {
+        const design = chainDesign(n)
+        const reps = SMOKE ? 1 : n === 500 ? 5 : 20
+        const t0 = performance.now()
+        for (let i = 0; i < reps; i++)
+          simulate(design, { peakRps: 500, readRatio: 0.8, payloadKb: 4, latencySloMs: 300 }, { seed: i })
+        const ms = round((performance.now() - t0) / reps)
+        engine[`components${n}`] = { msPerSimulation: ms }
+        log(`  ${n} components: ${ms} ms per simulation (20 000 Monte-Carlo paths)`)
+      }
+      report.engine = engine
     }
-    report.engine = engine
   } finally {
     for (const app of apps) await app.close().catch(() => {})
     await sql.end()

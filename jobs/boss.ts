@@ -12,16 +12,25 @@ function rowsOf(result: unknown): unknown[] {
   return result.some(Array.isArray) ? result.flat() : [...result]
 }
 
+export interface AdapterOptions {
+  /**
+   * Run parameterised statements as prepared statements (parsed and planned once per
+   * connection). Only for a bounded set of texts: `send` builds one insert per queue, and
+   * planning that insert on every request cost the enqueue route a fifth of its throughput.
+   */
+  prepare?: boolean
+}
+
 /**
  * pg-boss's database adapter over postgres.js. Built on a transaction, it makes `send`
  * part of the caller's transaction: the job commits or rolls back with the change.
  */
-export function fromPostgresJs(sql: Runner): IDatabase {
+export function fromPostgresJs(sql: Runner, { prepare = false }: AdapterOptions = {}): IDatabase {
   const db: IDatabase = {
     async executeSql(text, values) {
       const runOn = (target: Runner) =>
         values && values.length > 0
-          ? target.unsafe(text, values as postgres.ParameterOrJSON<never>[])
+          ? target.unsafe(text, values as postgres.ParameterOrJSON<never>[], { prepare })
           : target.unsafe(text).simple()
       // pg-boss ships schema installs and maintenance as BEGIN…COMMIT scripts; they need one
       // connection. sql.reserve() hangs on a cold pool without fetch_types, so run the body in sql.begin.
