@@ -37,9 +37,10 @@ for (const phase of only ?? []) {
 if (only?.has('queue')) only.add('paths').add('enqueue')
 const wants = (phase: (typeof PHASES)[number]) => only === null || only.has(phase)
 const DURATION = SMOKE ? 1 : 8
-/** A comparison: a warm-up of each side, then rounds of A B B A, one second each. */
+/** A comparison: a warm-up of each side, then rounds of A B B A. */
 const WARMUP = SMOKE ? 1 : 2
-const ROUNDS = SMOKE ? 1 : 7
+const ROUNDS = SMOKE ? 1 : 5
+const ROUND_SECONDS = SMOKE ? 1 : 2
 const CONNECTIONS = 20
 const log = (msg: string) => process.stdout.write(`${msg}\n`)
 
@@ -68,7 +69,7 @@ async function cannon(url: string, opts: Partial<autocannon.Options> = {}): Prom
 }
 
 /**
- * Compares two shapes in rounds of A B B A (one second each, after a warm-up of each): each
+ * Compares two shapes in rounds of A B B A (two seconds each, after a warm-up of each): each
  * round gives a ratio, and the comparison is the median round. On a shared two-core machine a
  * single long run of each side moved the ratio by ±0.1 from one run to the next; a burst of
  * load from elsewhere now spoils a round, not the result.
@@ -84,10 +85,10 @@ async function compareRuns(
   const bs: Run[] = []
   const rounds: number[] = []
   for (let i = 0; i < ROUNDS; i++) {
-    const a1 = await a(1)
-    const b1 = await b(1)
-    const b2 = await b(1)
-    const a2 = await a(1)
+    const a1 = await a(ROUND_SECONDS)
+    const b1 = await b(ROUND_SECONDS)
+    const b2 = await b(ROUND_SECONDS)
+    const a2 = await a(ROUND_SECONDS)
     as.push(a1, a2)
     bs.push(b1, b2)
     rounds.push(round((b1.requestsPerSec + b2.requestsPerSec) / (a1.requestsPerSec + a2.requestsPerSec), 3))
