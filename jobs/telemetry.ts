@@ -64,7 +64,8 @@ export async function enqueueJob<T extends object>(
     insertLifecycle(tx, [
       { queue, job_id: id, event: 'queued', attempt: 0, duration_ms: null, error_message: null, request_id: requestId }
     ])
-  const send = () => boss.send(queue, { ...data, requestId }, { ...options, id, db: fromPostgresJs(tx, { prepare: true }) })
+  const send = () =>
+    boss.send(queue, { ...data, requestId }, { ...options, id, db: fromPostgresJs(tx, { prepare: true }) })
   if (options.singletonKey) {
     // A throttled singleton is refused (null): then there is no job, and no telemetry row either.
     const sent = await send()
