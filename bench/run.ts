@@ -39,8 +39,8 @@ const wants = (phase: (typeof PHASES)[number]) => only === null || only.has(phas
 const DURATION = SMOKE ? 1 : 8
 /** A comparison: a warm-up of each side, then rounds of A B B A. */
 const WARMUP = SMOKE ? 1 : 2
-const ROUNDS = SMOKE ? 1 : 5
-const ROUND_SECONDS = SMOKE ? 1 : 2
+const ROUNDS = SMOKE ? 1 : 9
+const ROUND_SECONDS = 1
 const CONNECTIONS = 20
 const log = (msg: string) => process.stdout.write(`${msg}\n`)
 
@@ -69,7 +69,7 @@ async function cannon(url: string, opts: Partial<autocannon.Options> = {}): Prom
 }
 
 /**
- * Compares two shapes in rounds of A B B A (two seconds each, after a warm-up of each): each
+ * Compares two shapes in rounds of A B B A (one second each, after a warm-up of each): each
  * round gives a ratio, and the comparison is the median round. On a shared two-core machine a
  * single long run of each side moved the ratio by ±0.1 from one run to the next; a burst of
  * load from elsewhere now spoils a round, not the result.

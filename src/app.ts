@@ -10,7 +10,7 @@ import idempotencyPlugin from '../plugins/idempotency.ts'
 import metricsPlugin from '../plugins/metrics.ts'
 import queuePlugin from '../plugins/queue.ts'
 import rateLimitPlugin from '../plugins/rate-limit.ts'
-import requestContextPlugin, { requestIdFrom } from '../plugins/request-context.ts'
+import requestContextPlugin, { lazyChildLogger, requestIdFrom } from '../plugins/request-context.ts'
 import securityPlugin, { SECURITY_HEADERS } from '../plugins/security.ts'
 import telemetryPlugin from '../plugins/telemetry.ts'
 import type { Config } from './config.ts'
@@ -134,6 +134,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     genReqId: (req) => requestIdFrom(req.headers),
     // One completion line per request comes from the request-context plugin instead.
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLogger,
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
     // We answer 503 ourselves while closing, in the error shape and with the request id.
