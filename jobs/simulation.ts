@@ -3,6 +3,7 @@ import type { Sql } from '../src/db/client.ts'
 import { simulate } from '../src/domain/engine.ts'
 import type { Design, TrafficProfile } from '../src/domain/model.ts'
 import { validateDesign } from '../src/domain/validate.ts'
+import type { EnginePool } from './engine-pool.ts'
 import { uuidField } from './payload.ts'
 import { markFailedOnFinalFailure, productQueueOptions } from './product-queue.ts'
 import type { QueueDefinition } from './queues.ts'
@@ -23,7 +24,8 @@ interface RunRow {
   seed: number
 }
 
-export function createHandler(sql: Sql) {
+/** Without a pool the simulation runs on the calling thread (tests, one-off tools). */
+export function createHandler(sql: Sql, engine?: EnginePool) {
   return async function simulation(job: JobWithMetadata<SimulationJob>): Promise<unknown> {
     const runId = uuidField(job.data, 'runId')
     const [run] = await sql<RunRow[]>`
@@ -43,7 +45,9 @@ export function createHandler(sql: Sql) {
     if (problems.length > 0)
       throw new PermanentJobError(`invalid design snapshot: ${problems[0].path} ${problems[0].message}`)
     job.signal.throwIfAborted()
-    const result = simulate(run.design, run.traffic, { seed: run.seed })
+    const result = engine
+      ? await engine.run(run.design, run.traffic, run.seed)
+      : simulate(run.design, run.traffic, { seed: run.seed })
     // Exactly once: a retried or duplicated job finds the row completed and writes nothing.
     const stored = await sql`
       update app.simulation_runs

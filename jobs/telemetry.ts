@@ -94,7 +94,9 @@ export function withJobTelemetry<T extends Traced>(
   sql: Sql,
   queue: string,
   handle: JobHandler<T>,
-  hooks: TelemetryHooks<T> = {}
+  hooks: TelemetryHooks<T> = {},
+  /** Jobs of a batch in progress at once: 1 for handlers that compute on this thread. */
+  concurrency = 1
 ) {
   return async function handleBatch(jobs: JobWithMetadata<T>[]): Promise<JobResult[]> {
     const requestIdOf = (job: JobWithMetadata<T>) =>
@@ -143,13 +145,18 @@ export function withJobTelemetry<T extends Traced>(
         }
       }
     }
-    // One job at a time: handlers are mostly CPU-bound, and yielding between jobs keeps the
-    // event loop free for pg-boss's heartbeats on a long batch.
-    const outcomes: { result: JobResult; row: LifecycleRow }[] = []
-    for (const job of jobs) {
-      await new Promise((resolve) => setImmediate(resolve))
-      outcomes.push(await runOne(job))
+    // `concurrency` jobs at a time (one, for a handler that computes on this thread), yielding
+    // between jobs so the event loop stays free for pg-boss's heartbeats on a long batch.
+    const outcomes: { result: JobResult; row: LifecycleRow }[] = new Array(jobs.length)
+    let next = 0
+    const lane = async () => {
+      while (next < jobs.length) {
+        const index = next++
+        await new Promise((resolve) => setImmediate(resolve))
+        outcomes[index] = await runOne(jobs[index])
+      }
     }
+    await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, lane))
     await insertLifecycle(
       sql,
       outcomes.map((o) => o.row)

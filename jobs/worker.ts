@@ -7,6 +7,7 @@ import { resolveDatabase } from '../src/db/resolve.ts'
 import { handleShutdownSignals } from '../src/shutdown.ts'
 import { createBoss } from './boss.ts'
 import * as email from './email.ts'
+import { createEnginePool } from './engine-pool.ts'
 import * as exporter from './export.ts'
 import * as grading from './grading.ts'
 import * as maintenance from './maintenance.ts'
@@ -46,8 +47,15 @@ const workOptions = {
   includeMetadata: true,
   perJobResults: true
 } as const
-const handlers: Record<string, { handle: JobHandler<never>; hooks?: TelemetryHooks<never> }> = {
-  [simulation.queue.name]: { handle: simulation.createHandler(sql) as JobHandler<never>, hooks: simulation.hooks(sql) },
+// Simulations run on engine threads, as many at a time as there are threads; the other queues'
+// handlers are mostly database work and take their jobs one at a time.
+const engine = selected.includes(simulation.queue.name) ? createEnginePool(config.workerEngineThreads) : null
+const handlers: Record<string, { handle: JobHandler<never>; hooks?: TelemetryHooks<never>; concurrency?: number }> = {
+  [simulation.queue.name]: {
+    handle: simulation.createHandler(sql, engine ?? undefined) as JobHandler<never>,
+    hooks: simulation.hooks(sql),
+    concurrency: engine?.size
+  },
   [grading.queue.name]: { handle: grading.createHandler(sql) as JobHandler<never>, hooks: grading.hooks(sql) },
   [exporter.queue.name]: { handle: exporter.createHandler(sql) as JobHandler<never>, hooks: exporter.hooks(sql) },
   [email.queue.name]: {
@@ -62,11 +70,17 @@ const handlers: Record<string, { handle: JobHandler<never>; hooks?: TelemetryHoo
   }
 }
 for (const name of selected) {
-  const { handle, hooks } = handlers[name]
-  const handler = withJobTelemetry(sql, name, handle, {
-    ...hooks,
-    onError: (err, job) => log.warn({ err, queue: name, jobId: job.id, attempt: job.retryCount + 1 }, 'job failed')
-  })
+  const { handle, hooks, concurrency } = handlers[name]
+  const handler = withJobTelemetry(
+    sql,
+    name,
+    handle,
+    {
+      ...hooks,
+      onError: (err, job) => log.warn({ err, queue: name, jobId: job.id, attempt: job.retryCount + 1 }, 'job failed')
+    },
+    concurrency
+  )
   await boss.work(name, workOptions, handler)
   log.info({ queue: name }, 'working queue')
 }
@@ -82,6 +96,7 @@ handleShutdownSignals({
       name: 'queue stopped (running jobs finished)',
       run: () => boss.stop({ graceful: true, close: false, timeout: Math.max(1000, config.shutdownTimeoutMs - 2000) })
     },
+    { name: 'engine threads stopped', run: async () => engine?.close() },
     { name: 'database pool closed', run: () => sql.end({ timeout: 5 }) },
     { name: 'embedded database stopped', run: async () => embedded?.stop() }
   ]

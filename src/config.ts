@@ -1,4 +1,5 @@
 import { isIP } from 'node:net'
+import { availableParallelism } from 'node:os'
 
 // The only module that reads the environment: everything else receives the frozen Config.
 
@@ -65,6 +66,8 @@ export interface Config {
   readonly shutdownTimeoutMs: number
   readonly shutdownDrainMs: number
   readonly workerSuperviseIntervalSeconds: number
+  /** Threads a worker process runs simulations on. */
+  readonly workerEngineThreads: number
   readonly logLevel: LogLevel
   readonly flags: Readonly<Record<string, boolean>>
 }
@@ -292,6 +295,7 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     docsEnabled: bool('DOCS_ENABLED', env_ === 'development'),
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 30000, 100, 600000),
     workerSuperviseIntervalSeconds: int('WORKER_SUPERVISE_INTERVAL_SECONDS', 15, 1, 3600),
+    workerEngineThreads: int('WORKER_ENGINE_THREADS', availableParallelism(), 1, 256),
     shutdownDrainMs: int('SHUTDOWN_DRAIN_MS', isProduction ? 5000 : 250, 0, 120000),
     logLevel: oneOf('LOG_LEVEL', LogLevels, env_ === 'test' ? 'silent' : 'info'),
     flags

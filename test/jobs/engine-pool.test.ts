@@ -1,0 +1,52 @@
+import t from 'tap'
+import { createEnginePool } from '../../jobs/engine-pool.ts'
+import { simulate } from '../../src/domain/engine.ts'
+import type { Design, TrafficProfile } from '../../src/domain/model.ts'
+import { SAMPLE_DESIGN } from '../helpers/designs.ts'
+
+const traffic: TrafficProfile = { peakRps: 400, readRatio: 0.8, payloadKb: 4, latencySloMs: 300 }
+
+t.test('the engine pool gives what the engine gives, several runs at a time', async (t) => {
+  const pool = createEnginePool(2)
+  t.teardown(() => pool.close())
+  const seeds = [1, 2, 3, 4, 5]
+  const results = await Promise.all(seeds.map((seed) => pool.run(SAMPLE_DESIGN, traffic, seed)))
+  for (const [i, seed] of seeds.entries()) {
+    t.same(results[i], simulate(SAMPLE_DESIGN, traffic, { seed }), `seed ${seed}: identical to the engine`)
+  }
+})
+
+t.test('an engine error reaches the caller with its name, and the thread goes on', async (t) => {
+  const pool = createEnginePool(1)
+  t.teardown(() => pool.close())
+  // A cycle that passes on everything it receives never settles.
+  const divergent: Design = {
+    components: [
+      { id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1 },
+      { id: 'a', type: 'service', instances: 1, concurrency: 4, serviceTimeMs: 5 },
+      { id: 'b', type: 'service', instances: 1, concurrency: 4, serviceTimeMs: 5 }
+    ],
+    links: [
+      { from: 'users', to: 'a', share: 1 },
+      { from: 'a', to: 'b', share: 1 },
+      { from: 'b', to: 'a', share: 1 }
+    ]
+  }
+  await t.rejects(pool.run(divergent, traffic, 1), { message: /does not settle/ })
+  t.same(await pool.run(SAMPLE_DESIGN, traffic, 9), simulate(SAMPLE_DESIGN, traffic, { seed: 9 }), 'the next run works')
+})
+
+t.test('closing fails what is still queued and refuses new runs', async (t) => {
+  const pool = createEnginePool(1)
+  const runs = Array.from({ length: 4 }, (_, i) =>
+    pool.run(SAMPLE_DESIGN, traffic, i).then(
+      () => 'done',
+      (e: Error) => e.message
+    )
+  )
+  await pool.close()
+  const outcomes = await Promise.all(runs)
+  t.ok(outcomes.includes('engine pool is closed'), `queued runs fail: ${outcomes.join(', ')}`)
+  await t.rejects(pool.run(SAMPLE_DESIGN, traffic, 1), { message: 'engine pool is closed' })
+  t.throws(() => createEnginePool(0), /positive integer/)
+})
