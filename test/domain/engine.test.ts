@@ -90,6 +90,25 @@ t.test('Monte-Carlo percentiles of M/M/1 match the closed forms', async (t) => {
   close(t, overall.p99, (Math.log(100) / 40) * 1000, 0.05, 'p99')
 })
 
+t.test('a path through 80 stations (fan-out) agrees with the analytic mean', async (t) => {
+  const fanOut: Design = {
+    components: [
+      { id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1 },
+      ...Array.from({ length: 80 }, (_, i) => ({
+        id: `s${i}`,
+        type: 'service' as const,
+        instances: 1,
+        concurrency: 4,
+        serviceTimeMs: 2
+      }))
+    ],
+    links: Array.from({ length: 80 }, (_, i) => ({ from: 'users', to: `s${i}`, share: 1 }))
+  }
+  const profile = traffic(500)
+  const mc = simulate(fanOut, profile, { seed: 5, samples: 4000 })
+  close(t, mc.overall.meanLatencyMs, analyticMeanLatencyMs(fanOut, profile), 0.05, 'mean over 80 stations')
+})
+
 t.test('quantile selection gives the nearest-rank values of a full sort', async (t) => {
   const qs = [0.5, 0.95, 0.99]
   fc.assert(
