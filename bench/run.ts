@@ -1,6 +1,5 @@
 // `npm run bench [-- --smoke] [-- --compare] [-- --out DIR]`: load benchmarks with autocannon.
 // Every comparison is a ratio of two runs made here, one after the other, on this machine.
-import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -10,7 +9,8 @@ import autocannon from 'autocannon'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { createBoss } from '../jobs/boss.ts'
 import { createQueues } from '../jobs/queues.ts'
-import { freePort } from '../reliability/lib/stack.ts'
+import { freePort, startWorker, stopProcess } from '../reliability/lib/stack.ts'
+import { waitFor } from '../reliability/lib/wait.ts'
 import { buildApp } from '../src/app.ts'
 import { loadConfig } from '../src/config.ts'
 import { createSql } from '../src/db/client.ts'
@@ -397,29 +397,25 @@ async function main() {
       // (job telemetry rows), so a worker's start-up (module loading, connecting) is not counted.
       const drain = async (queue: string, label: string) => {
         const since = new Date()
-        const worker = spawn(
-          process.execPath,
-          [new URL('../jobs/worker.ts', import.meta.url).pathname, '--queues', queue],
+        const worker = await startWorker(
           {
-            env: {
-              PATH: process.env.PATH ?? '',
-              NODE_ENV: 'production',
-              DATABASE_URL: pg.url,
-              JWT_SECRET: env.JWT_SECRET,
-              CORS_ALLOWED_ORIGINS: env.CORS_ALLOWED_ORIGINS,
-              LOG_LEVEL: 'warn'
-            },
-            stdio: ['ignore', 'ignore', 'inherit']
-          }
+            NODE_ENV: 'production',
+            DATABASE_URL: pg.url,
+            JWT_SECRET: env.JWT_SECRET,
+            CORS_ALLOWED_ORIGINS: env.CORS_ALLOWED_ORIGINS,
+            WORKER_SUPERVISE_INTERVAL_SECONDS: '15'
+          },
+          ['--queues', queue]
         )
-        for (;;) {
-          const [{ left }] =
-            await sql`select count(*)::int as left from pgboss.job where name = ${queue} and state in ('created', 'retry', 'active')`
-          if (left === 0) break
-          await new Promise((r) => setTimeout(r, 100))
-        }
-        worker.kill('SIGTERM')
-        await new Promise((r) => worker.once('exit', r))
+        await waitFor(
+          async () => {
+            const [{ left }] =
+              await sql`select count(*)::int as left from pgboss.job where name = ${queue} and state in ('created', 'retry', 'active')`
+            return left === 0
+          },
+          { timeoutMs: 600_000, intervalMs: 100, what: `the ${queue} queue to drain` }
+        )
+        await stopProcess(worker)
         const [{ seconds }] = await sql<{ seconds: number }[]>`
           select extract(epoch from max(created_at) filter (where event = 'completed')
                                   - min(created_at) filter (where event = 'running'))::float8 as seconds

@@ -25,7 +25,7 @@ interface RunRow {
 }
 
 /** Without a pool the simulation runs on the calling thread (tests, one-off tools). */
-export function createHandler(sql: Sql, engine?: EnginePool) {
+export function createHandler(sql: Sql, engine: EnginePool | null = null) {
   return async function simulation(job: JobWithMetadata<SimulationJob>): Promise<unknown> {
     const runId = uuidField(job.data, 'runId')
     const [run] = await sql<RunRow[]>`

@@ -30,11 +30,6 @@ interface LifecycleRow {
 
 async function insertLifecycle(sql: Sql | TransactionSql, rows: LifecycleRow[]): Promise<void> {
   if (rows.length === 0) return
-  if (rows.length === 1) {
-    // The enqueuing request's single `queued` row: plain values, no arrays to build and parse.
-    await sql`insert into app.job_telemetry ${sql(rows[0])}`
-    return
-  }
   const column = <K extends keyof LifecycleRow>(key: K) => pgArray(rows.map((r) => r[key]))
   await sql`
     insert into app.job_telemetry (queue, job_id, event, attempt, duration_ms, error_message, request_id)

@@ -53,7 +53,7 @@ const workOptions = {
 const engine = selected.includes(simulation.queue.name) ? createEnginePool(config.workerEngineThreads) : null
 const handlers: Record<string, { handle: JobHandler<never>; hooks?: TelemetryHooks<never>; concurrency?: number }> = {
   [simulation.queue.name]: {
-    handle: simulation.createHandler(sql, engine ?? undefined) as JobHandler<never>,
+    handle: simulation.createHandler(sql, engine) as JobHandler<never>,
     hooks: simulation.hooks(sql),
     concurrency: engine ? engine.size * 2 : undefined
   },

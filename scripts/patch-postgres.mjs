@@ -1,8 +1,8 @@
 // postinstall: fixes a postgres.js 3.4.9 bug that gives a query the wrong answer after a
-// connection reset, and lets a pipeline leave in one write. Plain JavaScript on purpose: it
-// runs under whatever Node npm runs.
+// connection reset, and lets a pipeline leave in one write (first edit below). Plain JavaScript
+// on purpose: it runs under whatever Node npm runs.
 //
-// A query written to a socket that then dies can outlive it: the connection reconnects with the
+// The reset bug: a query written to a socket that then dies can outlive it: the connection reconnects with the
 // query still marked in flight, and the new session's start-up ReadyForQuery resolves it with an
 // empty result (an existing workspace answered 404), or it waits for an answer that never comes.
 // Pending writes buffered for the dead socket also survived the close. Found by the reliability
@@ -19,8 +19,9 @@ const EDITS = [
     // postgres.js gathers the queries of one tick into one socket write, but flushed as soon as
     // 1 KiB was waiting, so a transaction's pipelined statements (a design snapshot is a few KiB)
     // left in several writes, each one waking the server (socket writes to the database were the
-    // api's largest cost in a CPU profile of the enqueue route). Up to 64 KiB now goes out as one write at the end of the tick (bench: enqueue
-    // with its job 0.68 → 0.73 of the same route without it).
+    // api's largest cost in a CPU profile of the enqueue route). Up to 64 KiB now goes out as one
+    // write at the end of the tick (bench: enqueue with its job 0.68 → 0.73 of the same route
+    // without it).
     why: 'the queries of one tick leave in one write up to 64 KiB',
     from: '    if (fn || chunk.length >= 1024)\n',
     to: '    if (fn || chunk.length >= 65536)\n'

@@ -1,8 +1,12 @@
 import t from 'tap'
 import { createEnginePool } from '../../jobs/engine-pool.ts'
+import * as simulation from '../../jobs/simulation.ts'
 import { simulate } from '../../src/domain/engine.ts'
 import type { Design, TrafficProfile } from '../../src/domain/model.ts'
+import { buildTestApp } from '../helpers/app.ts'
+import { createTestDatabase, testSql } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
+import { bearer, registerAndLogin } from '../helpers/users.ts'
 
 const traffic: TrafficProfile = { peakRps: 400, readRatio: 0.8, payloadKb: 4, latencySloMs: 300 }
 
@@ -49,4 +53,45 @@ t.test('closing fails what is still queued and refuses new runs', async (t) => {
   t.ok(outcomes.includes('engine pool is closed'), `queued runs fail: ${outcomes.join(', ')}`)
   await t.rejects(pool.run(SAMPLE_DESIGN, traffic, 1), { message: 'engine pool is closed' })
   t.throws(() => createEnginePool(0), /positive integer/)
+})
+
+t.test('the simulation handler computes on the pool it is given', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const sql = testSql(t, url)
+  const { app } = await buildTestApp(t, url)
+  const user = await registerAndLogin(app)
+  const workspace = (
+    await app.inject({
+      method: 'POST',
+      url: '/workspaces',
+      headers: bearer(user),
+      payload: { name: 'pool', design: SAMPLE_DESIGN }
+    })
+  ).json()
+  const enqueue = async () =>
+    (
+      await app.inject({
+        method: 'POST',
+        url: `/workspaces/${workspace.id}/simulations`,
+        headers: bearer(user),
+        payload: { seed: 11 }
+      })
+    ).json().id as string
+  const job = (runId: string) => ({ data: { runId }, signal: new AbortController().signal }) as never
+
+  // A closed pool refuses: the handler went through it, and nothing was stored.
+  const closed = createEnginePool(1)
+  await closed.close()
+  const refused = await enqueue()
+  await t.rejects(simulation.createHandler(sql, closed)(job(refused)), { message: 'engine pool is closed' })
+  const [unstored] = await sql`select status, result from app.simulation_runs where id = ${refused}`
+  t.match(unstored, { status: 'running', result: null })
+
+  const pool = createEnginePool(1)
+  t.teardown(() => pool.close())
+  const runId = await enqueue()
+  t.match(await simulation.createHandler(sql, pool)(job(runId)), { runId, stored: true })
+  const [run] = await sql`select status, result, design, traffic from app.simulation_runs where id = ${runId}`
+  t.equal(run.status, 'completed')
+  t.same(run.result, simulate(run.design, run.traffic, { seed: 11 }), 'the stored result is the engine’s')
 })
