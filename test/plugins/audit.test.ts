@@ -36,6 +36,18 @@ t.test('audit log', async (t) => {
     await t.rejects(sql`update app.audit_log set action = 'x'`, { message: /append-only: UPDATE/ })
     await t.rejects(sql`delete from app.audit_log`, { message: /append-only: DELETE/ })
     await t.rejects(sql`truncate app.audit_log`, { message: /append-only: TRUNCATE/ })
+    // The one UPDATE allowed is a seal that leaves the content as it is.
+    const [row] = await sql`
+      insert into app.audit_log ${sql({ action: 'test.guard', outcome: 'success', changes: sql.json({ n: 1 }) })}
+      returning id
+    `
+    const sealAs = (changes: string) => sql`
+      update app.audit_log
+      set chain_seq = 1000000000 + id, prev_hash = repeat('0', 64), hash = repeat('e', 64), changes = ${changes}::jsonb
+      where id = ${row.id}
+    `
+    await t.rejects(sealAs('{"n": 2}'), { message: /append-only: UPDATE/ }, 'a seal that edits the content')
+    await t.rejects(sealAs('{"n": 1.0}'), { message: /append-only: UPDATE/ }, 'even to an equal jsonb with another text')
     await sealAuditLog(sql)
     await t.rejects(
       sql`update app.audit_log set hash = repeat('f', 64)`,
