@@ -43,6 +43,16 @@ t.test('every SQL block in the RUNBOOK runs against the real schema', async (t) 
           tx.savepoint((sp) => sp`update app.audit_log set action = 'x'`),
           'and UPDATE is denied to it'
         )
+        await tx.savepoint((sp) => sp`insert into app.audit_log ${sp({ action: 'runbook.app', outcome: 'success' })}`)
+        for (const forged of [{ id: 1 }, { created_at: new Date(0) }, { chain_seq: 1, prev_hash: '0', hash: '0' }]) {
+          await t.rejects(
+            tx.savepoint(
+              (sp) => sp`insert into app.audit_log ${sp({ action: 'runbook.forged', outcome: 'success', ...forged })}`
+            ),
+            { message: /permission denied/ },
+            `it inserts content, never ${Object.keys(forged).join(', ')}`
+          )
+        }
         return (await tx`select app.seal_audit_log(100) as n`)[0].n
       })
       t.ok(sealed >= 1, 'yet it can seal the chain through the security-definer function')
