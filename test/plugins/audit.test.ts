@@ -47,7 +47,11 @@ t.test('audit log', async (t) => {
       where id = ${row.id}
     `
     await t.rejects(sealAs('{"n": 2}'), { message: /append-only: UPDATE/ }, 'a seal that edits the content')
-    await t.rejects(sealAs('{"n": 1.0}'), { message: /append-only: UPDATE/ }, 'even to an equal jsonb with another text')
+    await t.rejects(
+      sealAs('{"n": 1.0}'),
+      { message: /append-only: UPDATE/ },
+      'even to an equal jsonb with another text'
+    )
     await sealAuditLog(sql)
     await t.rejects(
       sql`update app.audit_log set hash = repeat('f', 64)`,
