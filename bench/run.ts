@@ -334,17 +334,13 @@ async function main() {
           setupRequest: (req: object) => ({ ...req, path: `${path}/${workspaces[w++ % workspaces.length]}` })
         }
       ]
-      const audit = await compareRuns(
-        (duration) => cannon(writes.address, { requests: writeRequests('/bench/write-plain'), duration }),
-        (duration) => cannon(writes.address, { requests: writeRequests('/bench/write-audited'), duration })
-      )
+      const load = (path: string) => (duration: number) =>
+        cannon(writes.address, { requests: writeRequests(path), duration })
+      const audit = await compareRuns(load('/bench/write-plain'), load('/bench/write-audited'))
       log(`  ratio ${audit.ratio} (target ≥ 0.80; rounds ${audit.rounds.join(' ')})`)
       // For scale: the same write with one trivial statement (select 1) pipelined beside the update,
       // the least any separate audit insert can cost.
-      const floor = await compareRuns(
-        (duration) => cannon(writes.address, { requests: writeRequests('/bench/write-plain'), duration }),
-        (duration) => cannon(writes.address, { requests: writeRequests('/bench/write-select'), duration })
-      )
+      const floor = await compareRuns(load('/bench/write-plain'), load('/bench/write-select'))
       report.audit = {
         plain: audit.a,
         audited: audit.b,

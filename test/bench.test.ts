@@ -12,4 +12,5 @@ t.test('the benchmarks run end to end in smoke mode and save their JSON', async 
   for (const key of ['overhead', 'criticalPaths', 'enqueue', 'audit', 'telemetry', 'queue', 'engine'])
     t.ok(report[key], key)
   t.ok(report.overhead.ratio > 0, 'figures are measured, not asserted')
+  t.ok(report.audit.select1Ratio > 0, 'the audited write is set beside one trivial extra statement')
 })
