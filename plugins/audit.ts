@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Sql, TransactionSql } from '../src/db/client.ts'
+import { pathOf } from './request-context.ts'
 
 export interface AuditDeclaration {
   action: string
@@ -65,7 +66,7 @@ export function auditRow(request: FastifyRequest, entry: AuditEntry, statusCode:
     resource_type: entry.resourceType !== undefined ? entry.resourceType : (declared?.resourceType ?? null),
     resource_id: entry.resourceId ?? (request.params as Record<string, string> | undefined)?.id ?? null,
     method: request.method,
-    path: request.url.split('?')[0].slice(0, 500),
+    path: pathOf(request.url).slice(0, 500),
     status_code: entry.statusCode ?? statusCode,
     outcome: entry.outcome ?? outcomeOf(entry.statusCode ?? statusCode),
     changes: (entry.changes !== undefined ? scrub(entry.changes) : scrub(request.body ?? null)) as never,

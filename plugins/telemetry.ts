@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Sql } from '../src/db/client.ts'
+import { pathOf } from './request-context.ts'
 
 export interface TelemetryPluginOptions {
   sampleRate: number
@@ -130,14 +131,12 @@ async function telemetryPlugin(fastify: FastifyInstance, opts: TelemetryPluginOp
   fastify.addHook('onResponse', function recordTelemetry(request: FastifyRequest, reply: FastifyReply, done) {
     // 5xx responses are always kept; everything else is sampled.
     if (reply.statusCode >= 500 || opts.sampleRate >= 1 || Math.random() < opts.sampleRate) {
-      const url = request.url
-      const query = url.indexOf('?')
       buffer.push({
         created_ms: Date.now(),
         request_id: request.id,
         method: request.method,
         route: request.routeOptions.url ?? null,
-        path: (query < 0 ? url : url.slice(0, query)).slice(0, 1000),
+        path: pathOf(request.url).slice(0, 1000),
         status_code: reply.statusCode,
         duration_ms: Math.round(reply.elapsedTime * 1000) / 1000,
         user_id: request.userId,

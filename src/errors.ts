@@ -1,5 +1,6 @@
 import createError from '@fastify/error'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { pathOf } from '../plugins/request-context.ts'
 
 // Every deliberate error the API answers with is defined here, once.
 export const NotFound = createError('APP_ERR_NOT_FOUND', '%s not found', 404)
@@ -187,11 +188,6 @@ export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): F
   return reply
     .code(404)
     .send(
-      errorBody(
-        404,
-        'APP_ERR_ROUTE_NOT_FOUND',
-        `Route ${request.method} ${request.url.split('?')[0]} not found`,
-        request.id
-      )
+      errorBody(404, 'APP_ERR_ROUTE_NOT_FOUND', `Route ${request.method} ${pathOf(request.url)} not found`, request.id)
     )
 }

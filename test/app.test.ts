@@ -55,6 +55,7 @@ t.test('request ids and error shape', async (t) => {
     const body = res.json()
     t.same(Object.keys(body).sort(), ERROR_KEYS)
     t.match(body, { statusCode: 404, code: 'APP_ERR_ROUTE_NOT_FOUND', error: 'Not Found', requestId: 'req-404' })
+    t.equal(body.message, 'Route GET /nowhere not found', 'the path, not the query')
     t.equal(res.headers['x-request-id'], 'req-404')
   })
 

@@ -408,7 +408,9 @@ function discreteEventLatencies(
   let t = 0
   for (let r = 0; r < requests; r++) {
     t += exponential(rng, traffic.peakRps) * 1000
-    paths.push(walker.visits.slice(0, samplePath(walker, rng)))
+    // Draw first: a long path replaces walker.visits with a larger buffer.
+    const length = samplePath(walker, rng)
+    paths.push(walker.visits.slice(0, length))
     born[r] = t
   }
   const advance = (r: number, now: number) => {

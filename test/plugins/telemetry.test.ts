@@ -36,6 +36,7 @@ t.test('request telemetry', async (t) => {
       user_agent: 'tap-test',
       client_ip: '127.0.0.1'
     })
+    t.equal(row.path, '/health/live', 'the path without its query string')
     t.ok(row.duration_ms >= 0)
     const stats = app.telemetry.stats()
     t.equal(stats.buffered, 0, 'the flush emptied the buffer')

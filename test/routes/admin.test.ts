@@ -21,6 +21,15 @@ t.test('admin API', async (t) => {
     t.ok(body1.items.every((i: { action: string }) => i.action === 'auth.login'))
     t.ok(Number(body1.items[0].id) > Number(body1.items[1].id), 'newest first')
     t.ok(body1.nextCursor)
+    // The read itself is audited after the response: its path without the query, the query as changes.
+    const readAudit = await waitFor(
+      async () =>
+        (
+          await sql`select path, changes from app.audit_log where request_id = ${page1.headers['x-request-id'] as string}`
+        )[0],
+      { what: "the audit-log read's own audit row" }
+    )
+    t.same(readAudit, { path: '/admin/audit-logs', changes: { query: { action: 'auth.login', limit: 2 } } })
     const page2 = await app.inject({
       url: `/admin/audit-logs?action=auth.login&limit=2&cursor=${body1.nextCursor}`,
       headers: bearer(admin)
