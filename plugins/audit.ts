@@ -78,9 +78,16 @@ export function auditRow(request: FastifyRequest, entry: AuditEntry, statusCode:
 /** A row as stored: a request's (auditRow) or an operator's own (the CLI), with action and outcome at least. */
 export type AuditRecord = Partial<ReturnType<typeof auditRow>> & Pick<ReturnType<typeof auditRow>, 'action' | 'outcome'>
 
+/** One fixed statement (prepared once per connection), where the `db(row)` helper built its text per call. */
 export async function insertAudit(db: Sql | TransactionSql, row: AuditRecord): Promise<void> {
   await db`
-    insert into app.audit_log ${db(row)}
+    insert into app.audit_log
+      (request_id, user_id, action, resource_type, resource_id, method, path, status_code, outcome, changes,
+       ip_address, user_agent)
+    values
+      (${row.request_id ?? null}, ${row.user_id ?? null}, ${row.action}, ${row.resource_type ?? null},
+       ${row.resource_id ?? null}, ${row.method ?? null}, ${row.path ?? null}, ${row.status_code ?? null},
+       ${row.outcome}, ${row.changes ?? null}, ${row.ip_address ?? null}, ${row.user_agent ?? null})
   `
 }
 

@@ -179,28 +179,31 @@ t.test('audit log', async (t) => {
   })
 })
 
-t.test('a chain sealed before the batch sealer and the insert defaults still verifies after them', async (t) => {
-  const { url } = await createTestDatabase(t, { migrated: false })
-  const sql = testSql(t, url)
-  // The schema as it was before 0010: the row trigger assigned ids, the sealer went row by row.
-  const before = await mkdtemp(join(tmpdir(), 'sdc-migrations-'))
-  for (const name of (await readdir(MIGRATIONS_DIR)).filter((n) => n < '0010')) {
-    await copyFile(join(MIGRATIONS_DIR, name), join(before, name))
-  }
-  await migrate(sql, { dir: before })
-  const write = (action: string) => sql`insert into app.audit_log ${sql({ action, outcome: 'success' })}`
-  for (let i = 0; i < 5; i++) await write('test.old.sealed')
-  t.equal((await sql`select app.seal_audit_log(100) as n`)[0].n, 5, 'sealed by the old function')
-  for (let i = 0; i < 3; i++) await write('test.old.unsealed')
+t.test(
+  'a chain sealed before the batch sealer and the insert defaults still verifies after them (and after the lean indexes)',
+  async (t) => {
+    const { url } = await createTestDatabase(t, { migrated: false })
+    const sql = testSql(t, url)
+    // The schema as it was before 0010: the row trigger assigned ids, the sealer went row by row.
+    const before = await mkdtemp(join(tmpdir(), 'sdc-migrations-'))
+    for (const name of (await readdir(MIGRATIONS_DIR)).filter((n) => n < '0010')) {
+      await copyFile(join(MIGRATIONS_DIR, name), join(before, name))
+    }
+    await migrate(sql, { dir: before })
+    const write = (action: string) => sql`insert into app.audit_log ${sql({ action, outcome: 'success' })}`
+    for (let i = 0; i < 5; i++) await write('test.old.sealed')
+    t.equal((await sql`select app.seal_audit_log(100) as n`)[0].n, 5, 'sealed by the old function')
+    for (let i = 0; i < 3; i++) await write('test.old.unsealed')
 
-  const { applied } = await migrate(sql)
-  t.same(applied, ['0010_audit_seal_batch.sql', '0011_audit_insert_defaults.sql'])
-  for (let i = 0; i < 4; i++) await write('test.new')
-  const [ids] = await sql`
+    const { applied } = await migrate(sql)
+    t.same(applied, ['0010_audit_seal_batch.sql', '0011_audit_insert_defaults.sql', '0012_audit_lean_indexes.sql'])
+    for (let i = 0; i < 4; i++) await write('test.new')
+    const [ids] = await sql`
     select max(id) filter (where action like 'test.old.%') as old, min(id) filter (where action = 'test.new') as new
     from app.audit_log
   `
-  t.ok(BigInt(ids.new) > BigInt(ids.old), 'ids continue from the same sequence')
-  t.equal(await sealAuditLog(sql), 7, 'the batch sealer links the old unsealed rows and the new ones')
-  t.match(await verifyAuditChain(sql), { ok: true, rows: 12 })
-})
+    t.ok(BigInt(ids.new) > BigInt(ids.old), 'ids continue from the same sequence')
+    t.equal(await sealAuditLog(sql), 7, 'the batch sealer links the old unsealed rows and the new ones')
+    t.match(await verifyAuditChain(sql), { ok: true, rows: 12 })
+  }
+)
