@@ -196,7 +196,7 @@ t.test(
     for (let i = 0; i < 3; i++) await write('test.old.unsealed')
 
     const { applied } = await migrate(sql)
-    t.same(applied, ['0010_audit_seal_batch.sql', '0011_audit_insert_defaults.sql', '0012_audit_lean_indexes.sql'])
+    t.same(applied, ['0010_audit_seal_batch.sql', '0011_audit_insert_defaults.sql', '0012_audit_lean_sealing.sql'])
     for (let i = 0; i < 4; i++) await write('test.new')
     const [ids] = await sql`
     select max(id) filter (where action like 'test.old.%') as old, min(id) filter (where action = 'test.new') as new

