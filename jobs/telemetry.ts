@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto'
 import type { JobResult, JobWithMetadata, PgBoss, SendOptions } from 'pg-boss'
 import { pgArray, type Sql, type TransactionSql } from '../src/db/client.ts'
+import { uuidv7 } from '../src/ids.ts'
 import { fromPostgresJs } from './boss.ts'
 
 /** Thrown for a job that can never succeed (an invalid payload): no retry, straight to dead letter. */
@@ -54,7 +54,7 @@ export async function enqueueJob<T extends object>(
   options: SendOptions = {}
 ): Promise<string | null> {
   // The id is ours, so the job and its telemetry row go out together in one pipelined round trip.
-  const id = options.id ?? randomUUID()
+  const id = options.id ?? uuidv7()
   const queued = () =>
     insertLifecycle(tx, [
       { queue, job_id: id, event: 'queued', attempt: 0, duration_ms: null, error_message: null, request_id: requestId }

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Bindings, ChildLoggerOptions, LevelWithSilentOrString, Logger } from 'pino'
+import { uuidv7 } from '../src/ids.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -15,7 +15,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/
 /** Fastify's genReqId: accept a well-formed client id, otherwise mint a UUID. */
 export function requestIdFrom(headers: Record<string, string | string[] | undefined>): string {
   const given = headers['x-request-id']
-  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : uuidv7()
 }
 
 /** A request's path without its query string (what telemetry, audit rows and 404s report). */

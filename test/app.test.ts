@@ -1,5 +1,6 @@
 import t from 'tap'
 import { Type } from 'typebox'
+import { uuidv7Time } from '../src/ids.ts'
 import { buildTestApp } from './helpers/app.ts'
 import { createTestDatabase } from './helpers/db.ts'
 
@@ -44,9 +45,12 @@ t.test('request ids and error shape', async (t) => {
     }
   })
 
-  t.test('generates one when absent', async (t) => {
+  t.test('generates one when absent: a UUIDv7 that carries the time it was made', async (t) => {
+    const before = Date.now()
     const res = await app.inject({ url: '/health/live' })
-    t.match(res.headers['x-request-id'], /^[0-9a-f-]{36}$/)
+    const id = String(res.headers['x-request-id'])
+    t.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    t.ok(uuidv7Time(id) >= before && uuidv7Time(id) <= Date.now(), 'its time is the request time')
   })
 
   t.test('404 has the error shape and the request id', async (t) => {

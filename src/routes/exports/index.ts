@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { Conflict, FeatureDisabled, NotFound } from '../../errors.ts'
+import { uuidv7 } from '../../ids.ts'
 import { Accepted, acceptQueued } from '../queued.ts'
 import { errorResponses, IdParams, Uuid } from '../schemas.ts'
 import { ownedWorkspace } from '../workspaces/index.ts'
@@ -53,7 +53,7 @@ const exportRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       if (!fastify.config.flags.EXPORTS) throw new FeatureDisabled('Exporting')
-      const id = randomUUID()
+      const id = uuidv7()
       await sql.begin(async (tx) => {
         const workspace = await ownedWorkspace(tx, request, request.params.id)
         await Promise.all([

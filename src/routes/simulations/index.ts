@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { Conflict, FeatureDisabled, NotFound } from '../../errors.ts'
+import { uuidv7 } from '../../ids.ts'
 import { afterCursor, keysetPage, ListQuery, pageOf } from '../pagination.ts'
 import { Accepted, acceptQueued } from '../queued.ts'
 import { errorResponses, IdParams, Uuid } from '../schemas.ts'
@@ -148,7 +148,7 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request, reply) => {
-      const id = randomUUID()
+      const id = uuidv7()
       const seed = request.body.seed ?? Math.floor(Math.random() * 2147483647)
       await sql.begin(async (tx) => {
         const workspace = await ownedWorkspace(tx, request, request.params.id)
@@ -256,7 +256,7 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       if (!fastify.config.flags.GRADING) throw new FeatureDisabled('Grading')
-      const id = randomUUID()
+      const id = uuidv7()
       await sql.begin(async (tx) => {
         const [run] = await tx<{ status: string }[]>`
           select status

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
@@ -6,6 +5,7 @@ import type { Sql, TransactionSql } from '../../db/client.ts'
 import { DEFAULT_TRAFFIC, type Design } from '../../domain/model.ts'
 import { validateDesign } from '../../domain/validate.ts'
 import { InvalidDesignError, NotFound, VersionConflictError } from '../../errors.ts'
+import { uuidv7 } from '../../ids.ts'
 import { afterCursor, keysetPage, ListQuery, pageOf } from '../pagination.ts'
 import { ErrorResponse, errorResponses, IdParams } from '../schemas.ts'
 import {
@@ -157,7 +157,7 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => {
       const { name, description = '', design, trafficProfile = DEFAULT_TRAFFIC } = request.body
       checkDesign(design as Design)
-      const id = randomUUID()
+      const id = uuidv7()
       const row = await sql.begin(async (tx) => {
         // Issued together: postgres.js pipelines them in one round trip.
         const [[created]] = await Promise.all([
