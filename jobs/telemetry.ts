@@ -44,6 +44,14 @@ async function insertLifecycle(sql: Sql | TransactionSql, rows: LifecycleRow[]):
 /**
  * Sends a job inside the caller's transaction together with its `queued` telemetry row:
  * the change, its job and the job's first lifecycle row commit or roll back together.
+ *
+ * A plain job (no options but its id) on a standard-policy queue is one statement: the row
+ * pg-boss's `send` would write, and the telemetry row beside it. pg-boss's own insert reads its
+ * options through json_to_recordset and inserts speculatively (ON CONFLICT DO NOTHING for its
+ * singleton policies): about 70 µs of database time per job more than a plain insert, which cost
+ * the enqueue route a fifth of its throughput (bench: 0.68 → 0.80 of the route without its job).
+ * The columns follow pg-boss 12.35's insertJobs (the version is pinned exactly); a test holds the
+ * row to the one `send` writes. Product queues poll (no NOTIFY), so none is sent here.
  */
 export async function enqueueJob<T extends object>(
   boss: PgBoss,
@@ -53,22 +61,43 @@ export async function enqueueJob<T extends object>(
   requestId: string | null,
   options: SendOptions = {}
 ): Promise<string | null> {
-  // The id is ours, so the job and its telemetry row go out together in one pipelined round trip.
-  const id = options.id ?? uuidv7()
-  const queued = () =>
-    insertLifecycle(tx, [
+  const { id = uuidv7(), ...sendOptions } = options
+  if (Object.keys(sendOptions).length === 0) {
+    const rows = await tx`
+      with job as (
+        insert into pgboss.job
+          (id, name, data, start_after, created_on, keep_until, expire_seconds, deletion_seconds, retry_limit,
+           retry_delay, retry_backoff, retry_delay_max, policy, dead_letter, heartbeat_seconds)
+        select ${id}, q.name, ${tx.json({ ...data, requestId } as never)}, pgboss.job_now(), pgboss.job_now(),
+          pgboss.job_now() + q.retention_seconds * interval '1 second', q.expire_seconds, q.deletion_seconds,
+          q.retry_limit, q.retry_delay, coalesce(q.retry_backoff, false), q.retry_delay_max, q.policy, q.dead_letter,
+          q.heartbeat_seconds
+        from pgboss.queue q
+        where q.name = ${queue}
+          and coalesce(q.policy, 'standard') = 'standard'
+        returning id
+      )
+      insert into app.job_telemetry (queue, job_id, event, attempt, request_id)
+      select ${queue}, id, 'queued', 0, ${requestId}
+      from job
+      returning job_id
+    `
+    if (rows.length !== 1)
+      throw new Error(`queue ${queue} refused the job: it is missing or not a standard-policy queue`)
+    return id
+  }
+  // Singletons and other options go through pg-boss; a throttled singleton is refused (null):
+  // then there is no job, and no telemetry row either.
+  const sent = await boss.send(
+    queue,
+    { ...data, requestId },
+    { ...options, id, db: fromPostgresJs(tx, { prepare: true }) }
+  )
+  if (sent) {
+    await insertLifecycle(tx, [
       { queue, job_id: id, event: 'queued', attempt: 0, duration_ms: null, error_message: null, request_id: requestId }
     ])
-  const send = () =>
-    boss.send(queue, { ...data, requestId }, { ...options, id, db: fromPostgresJs(tx, { prepare: true }) })
-  if (options.singletonKey) {
-    // A throttled singleton is refused (null): then there is no job, and no telemetry row either.
-    const sent = await send()
-    if (sent) await queued()
-    return sent
   }
-  const [sent] = await Promise.all([send(), queued()])
-  if (!sent) throw new Error(`queue ${queue} refused the job`)
   return sent
 }
 

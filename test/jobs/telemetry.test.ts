@@ -1,5 +1,6 @@
 import t from 'tap'
-import { createBoss } from '../../jobs/boss.ts'
+import { createBoss, fromPostgresJs } from '../../jobs/boss.ts'
+import { createQueues, QUEUES } from '../../jobs/queues.ts'
 import { enqueueJob, PermanentJobError, withJobTelemetry } from '../../jobs/telemetry.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
 
@@ -104,4 +105,42 @@ t.test('job lifecycle telemetry', async (t) => {
     )
     t.same(await events(id), [])
   })
+})
+
+t.test('a plain job is the row pg-boss send writes, with its queued row in the same statement', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const sql = testSql(t, url)
+  const boss = createBoss(sql, { role: 'cli', onError: () => {} })
+  await boss.start()
+  t.teardown(() => boss.stop({ graceful: false, close: false }))
+  await createQueues(boss)
+
+  for (const { name } of QUEUES) {
+    const viaSend = (await sql.begin((tx) =>
+      boss.send(name, { n: 1, requestId: 'req-same' }, { db: fromPostgresJs(tx) })
+    )) as string
+    const direct = (await sql.begin((tx) => enqueueJob(boss, tx, name, { n: 1 }, 'req-same'))) as string
+    const row = async (id: string) => {
+      const [job] = await sql`
+        select *, keep_until - start_after as kept, created_on - start_after as delay
+        from pgboss.job
+        where id = ${id}
+      `
+      const { id: _id, created_on: _c, start_after: _s, keep_until: _k, ...rest } = job
+      return rest
+    }
+    t.same(await row(direct), await row(viaSend), `${name}: every column as send writes it`)
+    t.same(
+      await sql`select event, attempt, request_id from app.job_telemetry where job_id = ${direct}`,
+      [{ event: 'queued', attempt: 0, request_id: 'req-same' }],
+      `${name}: its queued row`
+    )
+  }
+
+  await t.rejects(
+    sql.begin((tx) => enqueueJob(boss, tx, 'no_such_queue', {}, null)),
+    { message: /queue no_such_queue refused the job/ },
+    'a missing queue is refused, and nothing is written'
+  )
+  t.same(await sql`select * from app.job_telemetry where queue = 'no_such_queue'`, [])
 })
