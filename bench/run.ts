@@ -166,6 +166,12 @@ async function main() {
     LOG_LEVEL: 'warn',
     SHUTDOWN_DRAIN_MS: '0'
   }
+  // Each comparison starts from a quiet database: the vacuum and checkpoint that an earlier phase's
+  // rows would set off run here, not inside the next phase's rounds.
+  const settle = async () => {
+    await sql`vacuum analyze`
+    await sql`checkpoint`
+  }
   const start = async (extra: Record<string, string> = {}, routes?: (app: FastifyInstance) => void) => {
     const app = await buildApp(loadConfig({ ...env, ...extra }).config, { applicationName: 'sdc-bench-api' })
     routes?.(app)
@@ -184,6 +190,7 @@ async function main() {
       const bare = Fastify()
       bare.get('/ping', async () => ({ ok: true }))
       const bareUrl = await bare.listen({ port: 0, host: '127.0.0.1' })
+      await settle()
       const overhead = await compareRuns(
         (duration) => cannon(`${bareUrl}/ping`, { duration }),
         (duration) => cannon(`${full.address}/bench/ping`, { duration })
@@ -296,6 +303,7 @@ async function main() {
         )
       )
       const post = { method: 'POST' as const, headers: auth, body: '{}' }
+      await settle()
       const enqueue = await compareRuns(
         (duration) => cannon(`${noJob.address}/bench/simulations-without-job/${workspaces[1]}`, { ...post, duration }),
         (duration) => cannon(`${noJob.address}/workspaces/${workspaces[1]}/simulations`, { ...post, duration })
@@ -336,6 +344,7 @@ async function main() {
       ]
       const load = (path: string) => (duration: number) =>
         cannon(writes.address, { requests: writeRequests(path), duration })
+      await settle()
       const audit = await compareRuns(load('/bench/write-plain'), load('/bench/write-audited'))
       log(`  ratio ${audit.ratio} (target ≥ 0.80; rounds ${audit.rounds.join(' ')})`)
       // For scale: the same write with one trivial statement (select 1) pipelined beside the update,
@@ -358,6 +367,7 @@ async function main() {
       log('telemetry: sample rate 1 vs 0 on a database-backed read route')
       const off = await start({ REQUEST_TELEMETRY_SAMPLE_RATE: '0' })
       const on = await start({ REQUEST_TELEMETRY_SAMPLE_RATE: '1' })
+      await settle()
       const telemetry = await compareRuns(
         (duration) => cannon(`${off.address}/workspaces/${workspaces[2]}`, { headers: auth, duration }),
         (duration) => cannon(`${on.address}/workspaces/${workspaces[2]}`, { headers: auth, duration })
