@@ -12,7 +12,7 @@ declare module 'fastify' {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/
 
-/** Fastify's genReqId: accept a well-formed client id, otherwise mint a UUID. */
+/** Fastify's genReqId: accept a well-formed client id, otherwise mint a UUIDv7. */
 export function requestIdFrom(headers: Record<string, string | string[] | undefined>): string {
   const given = headers['x-request-id']
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : uuidv7()
