@@ -9,7 +9,11 @@ import { resolveDatabase } from './db/resolve.ts'
 const config = loadConfigOrExit()
 const say = (msg: string) => process.stdout.write(`dev | ${msg}\n`)
 
-const { url, embedded } = await resolveDatabase(config, say)
+// The api, the worker and the database run in process groups of their own: a terminal's Ctrl+C
+// reaches this process alone, which stops the api and worker (each drains) and then the database.
+// Sent to the whole group, it made the children take this process's SIGTERM for a second signal
+// (exit at once, code 1) and stopped the database under them.
+const { url, embedded } = await resolveDatabase(config, say, { detached: true })
 const sql = createSql(url, { max: 2, applicationName: 'sdc-migrate' })
 try {
   await migrate(sql, { log: say })
@@ -23,7 +27,8 @@ let stopping = false
 function start(name: string, entry: string) {
   const child = spawn(process.execPath, [entry], {
     env: { ...process.env, DATABASE_URL: url },
-    stdio: ['ignore', 'pipe', 'inherit']
+    stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true
   })
   child.stdout?.pipe(
     pretty({ colorize: process.stdout.isTTY, messageFormat: `${name} | {msg}`, ignore: 'pid,hostname' })
@@ -58,6 +63,11 @@ async function stop(code: number) {
 
 process.on('SIGINT', () => void stop(0))
 process.on('SIGTERM', () => void stop(0))
+// Detached processes outlive this one unless told: if it exits any other way, take them along.
+process.on('exit', () => {
+  for (const child of children.values()) child.kill('SIGKILL')
+  embedded?.kill()
+})
 
 start('api', new URL('./server.ts', import.meta.url).pathname)
 start('worker', new URL('../jobs/worker.ts', import.meta.url).pathname)

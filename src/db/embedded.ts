@@ -14,6 +14,11 @@ export interface EmbeddedPostgresOptions {
   /** Database created on first start and used in the returned URL. */
   database?: string
   log?: (line: string) => void
+  /**
+   * Run the server in its own process group, so a terminal's Ctrl+C (sent to the whole
+   * foreground group) does not stop it under processes still draining; the caller stops it.
+   */
+  detached?: boolean
 }
 
 export interface EmbeddedPostgres {
@@ -23,6 +28,8 @@ export interface EmbeddedPostgres {
   /** True when this call started the server; false when it attached to one already running. */
   started: boolean
   stop(): Promise<void>
+  /** Fast shutdown without waiting (for an exit handler, where nothing can be awaited). */
+  kill(): void
 }
 
 interface Binaries {
@@ -144,7 +151,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   if ((await clearStaleServer(bin, dataDir, adminUrl, runAs, log)) === 'attach') {
     await ensureDatabase(adminUrl, database)
     log(`attached to the embedded PostgreSQL already running on 127.0.0.1:${options.port}`)
-    return { url, adminUrl, started: false, stop: async () => {} }
+    return { url, adminUrl, started: false, stop: async () => {}, kill: () => {} }
   }
 
   const logFile = createWriteStream(join(dirname(dataDir), `postgres-${options.port}.log`), { flags: 'a' })
@@ -162,7 +169,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       '-c',
       'max_connections=200'
     ],
-    { ...runAs, stdio: ['ignore', 'pipe', 'pipe'] }
+    { ...runAs, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false }
   )
   child.stdout?.pipe(logFile)
   child.stderr?.pipe(logFile)
@@ -199,6 +206,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
         await exitedPromise
       }
       logFile.end()
+    },
+    kill() {
+      if (!exited) child.kill('SIGINT')
     }
   }
 }

@@ -6,12 +6,13 @@ import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded.ts'
  * The database URL for a process: DATABASE_URL when set, otherwise (outside production,
  * which config refuses) the embedded PostgreSQL under .data/. With `wait`, a long-running
  * process (api, worker) started while DATABASE_URL is unreachable waits for it
- * (DATABASE_STARTUP_TIMEOUT_SECONDS) instead of exiting.
+ * (DATABASE_STARTUP_TIMEOUT_SECONDS) instead of exiting. `detached` runs the embedded server in
+ * its own process group (see EmbeddedPostgresOptions).
  */
 export async function resolveDatabase(
   config: Config,
   log: (line: string) => void,
-  { wait = false } = {}
+  { wait = false, detached = false } = {}
 ): Promise<{ url: string; embedded: EmbeddedPostgres | null }> {
   if (config.databaseUrl) {
     if (wait) await waitForDatabase(config.databaseUrl, { timeoutSeconds: config.databaseStartupTimeoutSeconds, log })
@@ -21,7 +22,8 @@ export async function resolveDatabase(
     dataDir: config.embeddedPostgres.dataDir,
     port: config.embeddedPostgres.port,
     database: 'sdc',
-    log
+    log,
+    detached
   })
   return { url: embedded.url, embedded }
 }
