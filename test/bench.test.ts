@@ -1,4 +1,4 @@
-import { mkdtemp, readFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -6,6 +6,7 @@ import { fork } from '../reliability/lib/process.ts'
 
 t.test('the benchmarks run end to end in smoke mode and save their JSON', async (t) => {
   const out = await mkdtemp(join(tmpdir(), 'sdc-bench-out-'))
+  t.teardown(() => rm(out, { recursive: true, force: true }))
   const bench = fork('bench/run.ts', {}, ['--smoke', '--out', out])
   t.equal(await bench.exited, 0, bench.stderr.join('').slice(-2000))
   const report = JSON.parse(await readFile(join(out, 'smoke.json'), 'utf8'))

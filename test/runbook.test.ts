@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -82,6 +82,7 @@ t.test('the backup and restore procedure works and the restored chain verifies',
   await source.end()
 
   const dir = await mkdtemp(join(tmpdir(), 'sdc-backup-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
   const dump = join(dir, 'sdc.dump')
   await run('pg_dump', ['--format=custom', `--file=${dump}`, `${base}/${name}`])
   await run('createdb', ['-h', '127.0.0.1', '-U', 'postgres', `${name}_restore`])

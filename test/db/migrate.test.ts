@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -8,6 +8,7 @@ import { createTestDatabase, testSql } from '../helpers/db.ts'
 
 async function migrationsDir(files: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'sdc-migrations-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text)
   return dir
 }

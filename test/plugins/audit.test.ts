@@ -1,4 +1,4 @@
-import { copyFile, mkdtemp, readdir } from 'node:fs/promises'
+import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -186,6 +186,7 @@ t.test(
     const sql = testSql(t, url)
     // The schema as it was before 0010: the row trigger assigned ids, the sealer went row by row.
     const before = await mkdtemp(join(tmpdir(), 'sdc-migrations-'))
+    t.teardown(() => rm(before, { recursive: true, force: true }))
     for (const name of (await readdir(MIGRATIONS_DIR)).filter((n) => n < '0010')) {
       await copyFile(join(MIGRATIONS_DIR, name), join(before, name))
     }
