@@ -109,6 +109,30 @@ t.test('email verification end to end through the worker and the development out
       2,
       '…but queues nothing'
     )
+    t.same(
+      await sql`
+        select count(*)::int as orphans
+        from app.job_telemetry t
+        where t.queue = 'email'
+          and t.event = 'queued'
+          and not exists (select 1 from pgboss.job j where j.id = t.job_id)
+      `,
+      [{ orphans: 0 }],
+      'a refused singleton leaves no queued telemetry row'
+    )
+    t.equal(
+      (
+        await sql`
+          select count(*)::int as n
+          from app.job_telemetry t
+          join pgboss.job j on j.id = t.job_id
+          where t.event = 'queued'
+            and j.data ->> 'userId' = (select id::text from app.users where email = ${email})
+        `
+      )[0].n,
+      2,
+      'each queued email job has its queued telemetry row'
+    )
     t.equal((await verify(tokenFrom(rows[1].body))).statusCode, 204, 'the fresh link works')
     t.equal((await login(email)).statusCode, 200)
   })
