@@ -1,8 +1,9 @@
 import type { JobWithMetadata } from 'pg-boss'
-import type { Sql } from '../src/db/client.ts'
-import { simulate } from '../src/domain/engine.ts'
+import { pgArray, type Sql } from '../src/db/client.ts'
+import { type SimulationResult, simulate } from '../src/domain/engine.ts'
 import type { Design, TrafficProfile } from '../src/domain/model.ts'
 import { validateDesign } from '../src/domain/validate.ts'
+import { coalesce } from './coalesce.ts'
 import type { EnginePool } from './engine-pool.ts'
 import { uuidField } from './payload.ts'
 import { markFailedOnFinalFailure, productQueueOptions } from './product-queue.ts'
@@ -24,17 +25,40 @@ interface RunRow {
   seed: number
 }
 
-/** Without a pool the simulation runs on the calling thread (tests, one-off tools). */
+/**
+ * Without a pool the simulation runs on the calling thread (tests, one-off tools). The handler's
+ * two statements are coalesced across the jobs it runs at once: a batch claims its runs, and
+ * stores their results, in a few statements, not one round trip per job each.
+ */
 export function createHandler(sql: Sql, engine: EnginePool | null = null) {
-  return async function simulation(job: JobWithMetadata<SimulationJob>): Promise<unknown> {
-    const runId = uuidField(job.data, 'runId')
-    const [run] = await sql<RunRow[]>`
+  const claim = coalesce(async (ids: string[]) => {
+    const rows = await sql<RunRow[]>`
       update app.simulation_runs
       set status = 'running', started_at = coalesce(started_at, now()), attempts = attempts + 1
-      where id = ${runId}
+      where id = any(${pgArray(ids)}::uuid[])
         and status in ('queued', 'running')
       returning id, status, design, traffic, seed
     `
+    const byId = new Map(rows.map((row) => [row.id, row]))
+    return ids.map((id) => byId.get(id) ?? null)
+  })
+  // Exactly once: a retried or duplicated job finds the row completed and writes nothing.
+  const store = coalesce(async (results: { id: string; result: SimulationResult }[]) => {
+    const rows = await sql<{ id: string }[]>`
+      update app.simulation_runs r
+      set status = 'completed', result = v.result, completed_at = now(), error = null
+      from jsonb_to_recordset(${sql.json(results as never)}) as v(id uuid, result jsonb)
+      where r.id = v.id
+        and r.status <> 'completed'
+      returning r.id
+    `
+    const stored = new Set(rows.map((row) => row.id))
+    return results.map(({ id }) => stored.has(id))
+  })
+
+  return async function simulation(job: JobWithMetadata<SimulationJob>): Promise<unknown> {
+    const runId = uuidField(job.data, 'runId')
+    const run = await claim(runId)
     if (!run) {
       // Already completed (a duplicate delivery), failed, or deleted with its workspace: nothing to do.
       const [existing] = await sql<{ status: string }[]>`select status from app.simulation_runs where id = ${runId}`
@@ -48,15 +72,8 @@ export function createHandler(sql: Sql, engine: EnginePool | null = null) {
     const result = engine
       ? await engine.run(run.design, run.traffic, run.seed)
       : simulate(run.design, run.traffic, { seed: run.seed })
-    // Exactly once: a retried or duplicated job finds the row completed and writes nothing.
-    const stored = await sql`
-      update app.simulation_runs
-      set status = 'completed', result = ${sql.json(result as never)}, completed_at = now(), error = null
-      where id = ${runId}
-        and status <> 'completed'
-      returning id
-    `
-    return { runId, stored: stored.length === 1, p95: result.overall.p95 }
+    const stored = await store({ id: runId, result })
+    return { runId, stored, p95: result.overall.p95 }
   }
 }
 

@@ -47,15 +47,15 @@ const workOptions = {
   includeMetadata: true,
   perJobResults: true
 } as const
-// Simulations run on engine threads, twice as many jobs at a time as there are threads, so a thread
-// has the next run while the main thread writes the last one's result; the other queues' handlers
-// are mostly database work and take their jobs one at a time.
+// Simulations run on engine threads, a whole batch at a time: the threads always have the next run
+// queued, and the handler's claims and results go to the database in a few coalesced statements.
+// The other queues' handlers are mostly database work and take their jobs one at a time.
 const engine = selected.includes(simulation.queue.name) ? createEnginePool(config.workerEngineThreads) : null
 const handlers: Record<string, { handle: JobHandler<never>; hooks?: TelemetryHooks<never>; concurrency?: number }> = {
   [simulation.queue.name]: {
     handle: simulation.createHandler(sql, engine) as JobHandler<never>,
     hooks: simulation.hooks(sql),
-    concurrency: engine ? engine.size * 2 : undefined
+    concurrency: engine ? workOptions.batchSize : undefined
   },
   [grading.queue.name]: { handle: grading.createHandler(sql) as JobHandler<never>, hooks: grading.hooks(sql) },
   [exporter.queue.name]: { handle: exporter.createHandler(sql) as JobHandler<never>, hooks: exporter.hooks(sql) },
