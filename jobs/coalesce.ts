@@ -19,8 +19,9 @@ export function coalesce<I, O>(run: (items: I[]) => Promise<O[]>): (item: I) => 
       waiting = []
       try {
         const outputs = await run(group.map((w) => w.item))
-        if (outputs.length !== group.length) throw new Error(`coalesce: ${outputs.length} outputs for ${group.length} items`)
-        group.forEach((w, i) => w.resolve(outputs[i]))
+        if (outputs.length !== group.length)
+          throw new Error(`coalesce: ${outputs.length} outputs for ${group.length} items`)
+        for (const [i, w] of group.entries()) w.resolve(outputs[i])
       } catch (err) {
         for (const w of group) w.reject(err)
       }
