@@ -13,8 +13,15 @@ interface Pending {
 
 interface Slot {
   thread: Worker
-  task: Pending | null
+  /** Posted to the thread and not answered yet, oldest first. */
+  tasks: Pending[]
 }
+
+/**
+ * Runs posted to a thread ahead of its answers: the next one is already waiting in the thread when
+ * a run ends, so the thread does not sit idle until this (busy) main thread hands it another.
+ */
+const PIPELINE_DEPTH = 2
 
 export interface EnginePool {
   readonly size: number
@@ -25,8 +32,8 @@ export interface EnginePool {
 
 /**
  * Simulations on worker threads, so a worker process uses every core it has: the main thread
- * keeps to the database and pg-boss while the threads compute. A thread that dies fails its run
- * (the job is retried) and is replaced.
+ * keeps to the database and pg-boss while the threads compute. A thread that dies fails its runs
+ * (their jobs are retried) and is replaced.
  */
 export function createEnginePool(size: number): EnginePool {
   if (!(Number.isInteger(size) && size >= 1)) throw new Error('engine pool: size must be a positive integer')
@@ -36,34 +43,35 @@ export function createEnginePool(size: number): EnginePool {
   let closed = false
 
   const dispatch = () => {
-    for (const slot of slots) {
-      if (slot.task || queue.length === 0) continue
-      const task = queue.shift() as Pending
-      slot.task = task
-      slot.thread.postMessage({ id: task.id, design: task.design, traffic: task.traffic, seed: task.seed })
+    for (let depth = 1; depth <= PIPELINE_DEPTH; depth++) {
+      for (const slot of slots) {
+        if (slot.tasks.length >= depth || queue.length === 0) continue
+        const task = queue.shift() as Pending
+        slot.tasks.push(task)
+        slot.thread.postMessage({ id: task.id, design: task.design, traffic: task.traffic, seed: task.seed })
+      }
     }
   }
 
   const spawnSlot = (): Slot => {
-    const slot: Slot = { thread: new Worker(new URL('./engine-thread.ts', import.meta.url)), task: null }
+    const slot: Slot = { thread: new Worker(new URL('./engine-thread.ts', import.meta.url)), tasks: [] }
+    // A thread answers its runs in the order they were posted.
     slot.thread.on(
       'message',
       (message: { id: number; result?: SimulationResult; error?: { name: string; message: string } }) => {
-        const task = slot.task
+        const task = slot.tasks[0]
         if (!task || task.id !== message.id) return
-        slot.task = null
+        slot.tasks.shift()
         if (message.error) task.reject(Object.assign(new Error(message.error.message), { name: message.error.name }))
         else task.resolve(message.result as SimulationResult)
         dispatch()
       }
     )
     slot.thread.on('error', (err) => {
-      slot.task?.reject(err)
-      slot.task = null
+      for (const task of slot.tasks.splice(0)) task.reject(err)
     })
     slot.thread.on('exit', () => {
-      slot.task?.reject(new Error('engine thread exited'))
-      slot.task = null
+      for (const task of slot.tasks.splice(0)) task.reject(new Error('engine thread exited'))
       if (closed) return
       slots[slots.indexOf(slot)] = spawnSlot()
       dispatch()

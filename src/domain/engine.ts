@@ -1,6 +1,6 @@
 import type { Component, Design, TrafficClass, TrafficProfile } from './model.ts'
 import { SATURATED_WAIT_MS, stationFigures } from './queueing.ts'
-import { createRng, exponential } from './random.ts'
+import { createRng, createWords, exponential, standardExponential } from './random.ts'
 
 // The simulation engine: pure functions, no I/O. Same design, profile and seed → same result.
 
@@ -299,16 +299,187 @@ function samplePath(w: Walker, rng: () => number): number {
   }
 }
 
-/** A sojourn sample at an M/M/c station; -1 when a saturated station sheds the request. */
-function sampleSojourn(s: Station, rng: () => number): number {
-  const mu = 1000 / s.serviceTimeMs
-  if (s.saturated) {
-    if (rng() > 1 / s.utilization) return -1
-    return exponential(rng, mu) * 1000 + SATURATED_WAIT_MS
+/** A kind of request path: the stations it visits (in any order: the sojourns add up) and its probability. */
+interface PathClass {
+  stations: Int32Array
+  probability: number
+}
+
+/** Past these, a design's paths are drawn one by one instead (a fan-out of many optional links). */
+const MAX_PATH_CLASSES = 512
+const MAX_ENUMERATION_STEPS = 50_000
+/** Branches rarer than this are dropped: no run draws enough samples to meet one. */
+const MIN_PATH_PROBABILITY = 1e-12
+
+/**
+ * Every kind of path a request can take, with its probability: the walk `samplePath` draws,
+ * taken down every branch (client, read or write, replica, cache hit, each optional link) instead
+ * of one. Null when the design has more kinds than are worth listing.
+ */
+function enumeratePaths(w: Walker): PathClass[] | null {
+  const { kind, linkStart, linkTo, linkShare, firstStation, stationCount, hitRatio } = w
+  type Frame = { c: number; link: number; depth: number }
+  const classes = new Map<string, PathClass>()
+  let steps = 0
+  let overflow = false
+
+  const finish = (visits: number[], p: number) => {
+    const stations = Int32Array.from(visits).sort()
+    const key = stations.join(',')
+    const known = classes.get(key)
+    if (known) known.probability += p
+    else if (classes.size >= MAX_PATH_CLASSES) overflow = true
+    else classes.set(key, { stations, probability: p })
   }
-  let t = exponential(rng, mu)
-  if (rng() < s.waitProbability) t += exponential(rng, s.servers * mu - s.lambda)
-  return t * 1000
+  // The next component the walk enters from the stack, on each branch of the links it may take.
+  const next = (stack: readonly Frame[], visits: number[], p: number, carried: Uint8Array, read: boolean): void => {
+    let rest = stack
+    while (rest.length > 0) {
+      if (overflow || ++steps > MAX_ENUMERATION_STEPS) {
+        overflow = true
+        return
+      }
+      const top = rest[rest.length - 1]
+      if (top.link >= linkStart[top.c + 1]) {
+        rest = rest.slice(0, -1)
+        continue
+      }
+      const l = top.link
+      rest = [...rest.slice(0, -1), { ...top, link: l + 1 }]
+      const share = carried[l] === 1 ? linkShare[l] : 0
+      if (share <= 0) continue
+      if (share < 1 && p * (1 - share) >= MIN_PATH_PROBABILITY) next(rest, visits, p * (1 - share), carried, read)
+      if (p * share >= MIN_PATH_PROBABILITY) enter(linkTo[l], top.depth + 1, rest, visits, p * share, carried, read)
+      return
+    }
+    finish(visits, p)
+  }
+  const enter = (
+    c: number,
+    depth: number,
+    stack: readonly Frame[],
+    visits: number[],
+    p: number,
+    carried: Uint8Array,
+    read: boolean
+  ): void => {
+    const pushed = [...stack, { c, link: linkStart[c], depth }]
+    if (depth > MAX_HOPS || kind[c] === 0) {
+      next(depth > MAX_HOPS ? stack : pushed, visits, p, carried, read)
+      return
+    }
+    const copies = read ? stationCount[c] : 1
+    for (let k = 0; k < copies; k++) {
+      const q = p / copies
+      const seen = [...visits, firstStation[c] + k]
+      if (kind[c] === 1) next(stack, seen, q, carried, read)
+      else if (kind[c] === 2 && read) {
+        if (hitRatio[c] > 0 && q * hitRatio[c] >= MIN_PATH_PROBABILITY)
+          next(stack, seen, q * hitRatio[c], carried, read)
+        if (hitRatio[c] < 1) next(pushed, seen, q * (1 - hitRatio[c]), carried, read)
+      } else next(pushed, seen, q, carried, read)
+    }
+  }
+
+  for (const client of w.clients) {
+    const share = 1 / w.clients.length
+    if (w.readRatio > 0) enter(client, 0, [], [], share * w.readRatio, w.linkRead, true)
+    if (w.readRatio < 1) enter(client, 0, [], [], share * (1 - w.readRatio), w.linkWrite, false)
+  }
+  if (overflow) return null
+  // A fixed order (by key), so the draws do not depend on the order the walk found the paths in.
+  return [...classes.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, path]) => path)
+}
+
+/** A station's figures as flat arrays, for drawing sojourns without touching objects. */
+interface Sojourns {
+  serviceMs: Float64Array
+  waitMs: Float64Array
+  waitProbability: Float64Array
+  /** Saturated stations keep 1/ρ of their requests (and shed the rest); others keep all. */
+  keep: Float64Array
+  extraMs: Float64Array
+}
+
+function compileSojourns(stations: Station[]): Sojourns {
+  const n = stations.length
+  const out: Sojourns = {
+    serviceMs: new Float64Array(n),
+    waitMs: new Float64Array(n),
+    waitProbability: new Float64Array(n),
+    keep: new Float64Array(n).fill(1),
+    extraMs: new Float64Array(n)
+  }
+  for (const s of stations) {
+    out.serviceMs[s.index] = s.serviceTimeMs
+    if (s.saturated) {
+      out.keep[s.index] = 1 / s.utilization
+      out.extraMs[s.index] = SATURATED_WAIT_MS
+    } else {
+      out.waitProbability[s.index] = s.waitProbability
+      out.waitMs[s.index] = 1000 / (s.servers * (1000 / s.serviceTimeMs) - s.lambda)
+    }
+  }
+  return out
+}
+
+/**
+ * One end-to-end latency over the given stations: the sum of an M/M/c sojourn at each (service,
+ * plus a wait with the station's waiting probability); -1 when a saturated station sheds it.
+ */
+function drawLatency(stations: Int32Array, length: number, f: Sojourns, word: () => number): number {
+  let total = 0
+  for (let v = 0; v < length; v++) {
+    const s = stations[v]
+    if (f.keep[s] < 1 && word() / 4294967296 >= f.keep[s]) return -1
+    total += standardExponential(word) * f.serviceMs[s] + f.extraMs[s]
+    if (f.waitProbability[s] > 0 && word() / 4294967296 < f.waitProbability[s])
+      total += standardExponential(word) * f.waitMs[s]
+  }
+  return total
+}
+
+/**
+ * The Monte-Carlo latencies. Each kind of path gets its share of the samples (stratified, by
+ * systematic allocation from a seeded offset), and each sample draws its stations' sojourns: the
+ * mixture of paths is then exact and only the sojourns vary. A design with too many kinds of
+ * path draws each sample's path as well.
+ */
+function monteCarlo(
+  walker: Walker,
+  stations: Station[],
+  samples: number,
+  word: () => number
+): { latencies: Float64Array; dropped: number } {
+  const f = compileSojourns(stations)
+  const latencies = new Float64Array(samples)
+  let kept = 0
+  let dropped = 0
+  const record = (latency: number) => {
+    if (latency < 0) dropped++
+    else latencies[kept++] = latency
+  }
+  const classes = enumeratePaths(walker)
+  if (classes) {
+    const total = classes.reduce((sum, c) => sum + c.probability, 0)
+    const offset = word() / 4294967296
+    let cumulative = 0
+    let before = 0
+    for (const [k, path] of classes.entries()) {
+      cumulative += path.probability / total
+      const upTo = k === classes.length - 1 ? samples : Math.min(samples, Math.floor(cumulative * samples + offset))
+      for (let i = before; i < upTo; i++) record(drawLatency(path.stations, path.stations.length, f, word))
+      before = Math.max(before, upTo)
+    }
+  } else {
+    const rng = () => word() / 4294967296
+    for (let i = 0; i < samples; i++) {
+      // The path first: a long one replaces walker.visits with a larger buffer.
+      const length = samplePath(walker, rng)
+      record(drawLatency(walker.visits, length, f, word))
+    }
+  }
+  return { latencies: latencies.subarray(0, kept), dropped }
 }
 
 /** The rank of quantile q among n values (nearest rank). */
@@ -449,33 +620,15 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
   const flows = propagate(design, traffic)
   const { stations, byComponent } = buildStations(design, flows)
   const walker = compileWalker(design, stations, traffic)
-  const rng = createRng(seed)
-
   let latencies: Float64Array
   let dropped = 0
   if (mode === 'discrete-event') {
     if (stations.some((s) => s.saturated)) {
       throw new DivergentDesignError('the discrete-event mode needs a stable design (every utilisation below 1)')
     }
-    latencies = Float64Array.from(discreteEventLatencies(walker, stations, traffic, rng, samples).latencies)
+    latencies = Float64Array.from(discreteEventLatencies(walker, stations, traffic, createRng(seed), samples).latencies)
   } else {
-    latencies = new Float64Array(samples)
-    let kept = 0
-    for (let i = 0; i < samples; i++) {
-      const length = samplePath(walker, rng)
-      let total = 0
-      for (let v = 0; v < length; v++) {
-        const sojourn = sampleSojourn(stations[walker.visits[v]], rng)
-        if (sojourn < 0) {
-          total = -1
-          break
-        }
-        total += sojourn
-      }
-      if (total < 0) dropped++
-      else latencies[kept++] = total
-    }
-    latencies = latencies.subarray(0, kept)
+    ;({ latencies, dropped } = monteCarlo(walker, stations, samples, createWords(seed)))
   }
   let sum = 0
   for (let i = 0; i < latencies.length; i++) sum += latencies[i]
@@ -535,6 +688,25 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
       singlePointsOfFailure
     }
   }
+}
+
+/**
+ * The kinds of path requests take through a design, each a list of stations (`db:primary` for a
+ * database's copies) with its probability; null when there are too many to list, and the
+ * Monte-Carlo draws each sample's path instead.
+ */
+export function requestPaths(
+  design: Design,
+  traffic: TrafficProfile
+): { stations: string[]; probability: number }[] | null {
+  const { stations } = buildStations(design, propagate(design, traffic))
+  const name = (s: Station) => (s.name === s.componentId ? s.name : `${s.componentId}:${s.name}`)
+  return (
+    enumeratePaths(compileWalker(design, stations, traffic))?.map((path) => ({
+      stations: Array.from(path.stations, (i) => name(stations[i])),
+      probability: path.probability
+    })) ?? null
+  )
 }
 
 /** The analytic mean end-to-end latency: Σ over stations of visits per request × mean sojourn. */

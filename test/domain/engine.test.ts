@@ -1,8 +1,9 @@
 import fc from 'fast-check'
 import t, { type Test } from 'tap'
-import { analyticMeanLatencyMs, propagate, quantiles, simulate } from '../../src/domain/engine.ts'
+import { analyticMeanLatencyMs, propagate, quantiles, requestPaths, simulate } from '../../src/domain/engine.ts'
 import type { Design, TrafficProfile } from '../../src/domain/model.ts'
 import { erlangC, stationFigures } from '../../src/domain/queueing.ts'
+import { createWords, standardExponential } from '../../src/domain/random.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 
 const traffic = (peakRps: number, readRatio = 0.8): TrafficProfile => ({
@@ -199,4 +200,100 @@ t.test('propagation: caches absorb hits, replicas share reads, writes go to the 
   // Primary: 200 writes + 80 reads over 10 servers at 125/s.
   close(t, dbResult?.utilization ?? 0, 280 / 1250, 1e-3, 'primary utilisation')
   t.same(result.overall.singlePointsOfFailure, [], 'every loaded component has a copy')
+})
+
+t.test('the Monte-Carlo lists each kind of request path with its probability', async (t) => {
+  const paths = requestPaths(SAMPLE_DESIGN, traffic(400, 0.8))
+  const byKey = new Map(paths?.map((p) => [p.stations.join(' '), p.probability]))
+  // Reads (0.8): a cache hit (0.8) stops there; a miss reads the primary or the replica (half each).
+  // Writes (0.2) go to the primary. Station lists are in station order.
+  const expected: [string, number][] = [
+    ['lb api cache', 0.8 * 0.8],
+    ['lb api cache db:primary', 0.8 * 0.2 * 0.5],
+    ['lb api cache db:replica-1', 0.8 * 0.2 * 0.5],
+    ['lb api db:primary', 0.2]
+  ]
+  t.equal(byKey.size, expected.length, [...byKey.keys()].join(' | '))
+  for (const [key, p] of expected) close(t, byKey.get(key) ?? 0, p, 1e-12, key)
+
+  // Optional links and a queue: the queue takes its hand-off, what follows it is off the path.
+  const optional: Design = {
+    components: [
+      { id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1 },
+      { id: 'api', type: 'service', instances: 2, concurrency: 8, serviceTimeMs: 10 },
+      { id: 'search', type: 'external', instances: 1, concurrency: 8, serviceTimeMs: 30 },
+      { id: 'jobs', type: 'queue', instances: 1, concurrency: 8, serviceTimeMs: 1 },
+      { id: 'worker', type: 'worker', instances: 1, concurrency: 8, serviceTimeMs: 50 }
+    ],
+    links: [
+      { from: 'users', to: 'api', share: 1 },
+      { from: 'api', to: 'search', share: 0.3 },
+      { from: 'api', to: 'jobs', share: 0.5 },
+      { from: 'jobs', to: 'worker', share: 1 }
+    ]
+  }
+  const listed = new Map(requestPaths(optional, traffic(100))?.map((p) => [p.stations.join(' '), p.probability]))
+  t.same([...listed.keys()].sort(), ['api', 'api jobs', 'api search', 'api search jobs'])
+  close(t, listed.get('api search jobs') ?? 0, 0.3 * 0.5, 1e-12, 'both optional links')
+  close(
+    t,
+    [...listed.values()].reduce((a, b) => a + b, 0),
+    1,
+    1e-12,
+    'probabilities add up to 1'
+  )
+})
+
+t.test('a design with too many kinds of path draws each path, and agrees with the analytic mean', async (t) => {
+  // Twelve optional calls: 4 096 kinds of path, past the listing limit.
+  const fan: Design = {
+    components: [
+      { id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1 },
+      { id: 'api', type: 'service', instances: 4, concurrency: 8, serviceTimeMs: 5 },
+      ...Array.from({ length: 12 }, (_, i) => ({
+        id: `dep${i}`,
+        type: 'service' as const,
+        instances: 1,
+        concurrency: 4,
+        serviceTimeMs: 2 + i
+      }))
+    ],
+    links: [
+      { from: 'users', to: 'api', share: 1 },
+      ...Array.from({ length: 12 }, (_, i) => ({ from: 'api', to: `dep${i}`, share: 0.5 }))
+    ]
+  }
+  const profile = traffic(300)
+  t.equal(requestPaths(fan, profile), null, 'too many to list')
+  const drawn = simulate(fan, profile, { seed: 3, samples: 40_000 })
+  close(t, drawn.overall.meanLatencyMs, analyticMeanLatencyMs(fan, profile), 0.03, 'drawn paths: mean')
+  // Six of the twelve: listed, and the stratified mean agrees too.
+  const six: Design = { components: fan.components.slice(0, 8), links: fan.links.slice(0, 7) }
+  t.equal(requestPaths(six, profile)?.length, 64, '64 kinds of path, listed')
+  const listed = simulate(six, profile, { seed: 3, samples: 40_000 })
+  close(t, listed.overall.meanLatencyMs, analyticMeanLatencyMs(six, profile), 0.03, 'listed paths: mean')
+})
+
+t.test('the ziggurat draws Exp(1): mean, variance, distribution and tail', async (t) => {
+  const word = createWords(11)
+  const n = 400_000
+  const xs = new Float64Array(n)
+  for (let i = 0; i < n; i++) xs[i] = standardExponential(word)
+  const mean = xs.reduce((a, b) => a + b, 0) / n
+  const variance = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / n
+  close(t, mean, 1, 0.01, 'mean')
+  close(t, variance, 1, 0.02, 'variance')
+  xs.sort()
+  let ks = 0
+  for (let i = 0; i < n; i++) ks = Math.max(ks, Math.abs(1 - Math.exp(-xs[i]) - (i + 1) / n))
+  // Kolmogorov–Smirnov at the 0.1 % level for n = 400 000: 1.95 / √n ≈ 0.0031.
+  t.ok(ks < 1.95 / Math.sqrt(n), `KS distance ${ks}`)
+  // Beyond the base layer's edge (7.697) only the tail branch draws: P(X > 8) = e⁻⁸.
+  const beyond = xs.filter((x) => x > 8).length / n
+  t.ok(Math.abs(beyond - Math.exp(-8)) < 4 * Math.sqrt(Math.exp(-8) / n), `P(X > 8) = ${beyond}`)
+  t.same(
+    Array.from({ length: 5 }, () => standardExponential(createWords(42))),
+    Array.from({ length: 5 }, () => standardExponential(createWords(42))),
+    'same seed, same draws'
+  )
 })
