@@ -52,8 +52,9 @@ export function createHandler(sql: Sql, engine: EnginePool | null = null) {
         and r.status <> 'completed'
       returning r.id
     `
+    // A run delivered twice in one statement is written once, and reported stored once.
     const stored = new Set(rows.map((row) => row.id))
-    return results.map(({ id }) => stored.has(id))
+    return results.map(({ id }) => stored.delete(id))
   })
 
   return async function simulation(job: JobWithMetadata<SimulationJob>): Promise<unknown> {

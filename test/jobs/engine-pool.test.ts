@@ -94,4 +94,29 @@ t.test('the simulation handler computes on the pool it is given', async (t) => {
   const [run] = await sql`select status, result, design, traffic from app.simulation_runs where id = ${runId}`
   t.equal(run.status, 'completed')
   t.same(run.result, simulate(run.design, run.traffic, { seed: 11 }), 'the stored result is the engine’s')
+
+  // A batch at once: its claims and results share statements, and each job still gets its own
+  // outcome. An id in capitals is the same run; a run delivered twice is computed for both
+  // deliveries but written, and reported stored, once.
+  const handle = simulation.createHandler(sql, pool)
+  const runs = [await enqueue(), await enqueue(), await enqueue()]
+  const outcomes = (await Promise.all(
+    [runs[0], runs[1].toUpperCase(), runs[2], runs[2]].map((id) => handle(job(id)))
+  )) as { runId: string; stored: boolean }[]
+  t.same(
+    outcomes.map((o) => [o.runId, o.stored]),
+    [
+      [runs[0], true],
+      [runs[1], true],
+      [runs[2], true],
+      [runs[2], false]
+    ]
+  )
+  const stored =
+    await sql`select status, result, design, traffic, seed from app.simulation_runs where id = any(${runs})`
+  t.equal(stored.length, 3)
+  for (const row of stored) {
+    t.equal(row.status, 'completed')
+    t.same(row.result, simulate(row.design, row.traffic, { seed: row.seed }), 'each run stores its own result')
+  }
 })
