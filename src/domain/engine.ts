@@ -1,6 +1,6 @@
 import type { Component, Design, TrafficClass, TrafficProfile } from './model.ts'
 import { SATURATED_WAIT_MS, stationFigures } from './queueing.ts'
-import { createRng, createWords, exponential, standardExponential } from './random.ts'
+import { createRng, createWords, exponential, standardExponential, uniform } from './random.ts'
 
 // The simulation engine: pure functions, no I/O. Same design, profile and seed → same result.
 
@@ -431,9 +431,9 @@ function drawLatency(stations: Int32Array, length: number, f: Sojourns, word: ()
   let total = 0
   for (let v = 0; v < length; v++) {
     const s = stations[v]
-    if (f.keep[s] < 1 && word() / 4294967296 >= f.keep[s]) return -1
+    if (f.keep[s] < 1 && uniform(word) >= f.keep[s]) return -1
     total += standardExponential(word) * f.serviceMs[s] + f.extraMs[s]
-    if (f.waitProbability[s] > 0 && word() / 4294967296 < f.waitProbability[s])
+    if (f.waitProbability[s] > 0 && uniform(word) < f.waitProbability[s])
       total += standardExponential(word) * f.waitMs[s]
   }
   return total
@@ -462,7 +462,7 @@ function monteCarlo(
   const classes = enumeratePaths(walker)
   if (classes) {
     const total = classes.reduce((sum, c) => sum + c.probability, 0)
-    const offset = word() / 4294967296
+    const offset = uniform(word)
     let cumulative = 0
     let before = 0
     for (const [k, path] of classes.entries()) {
@@ -472,7 +472,7 @@ function monteCarlo(
       before = Math.max(before, upTo)
     }
   } else {
-    const rng = () => word() / 4294967296
+    const rng = () => uniform(word)
     for (let i = 0; i < samples; i++) {
       // The path first: a long one replaces walker.visits with a larger buffer.
       const length = samplePath(walker, rng)

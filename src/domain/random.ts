@@ -10,10 +10,15 @@ export function createWords(seed: number): () => number {
   }
 }
 
+/** The next word of a source as a uniform number in [0, 1). */
+export function uniform(word: () => number): number {
+  return word() / 4294967296
+}
+
 /** Uniform numbers in [0, 1) from mulberry32. */
 export function createRng(seed: number): () => number {
   const word = createWords(seed)
-  return () => word() / 4294967296
+  return () => uniform(word)
 }
 
 /** An exponential variate with the given rate. */
@@ -59,8 +64,8 @@ export function standardExponential(word: () => number): number {
     const j = w >>> 8
     if (j < KE[layer]) return j * WE[layer]
     // The base layer's tail beyond R: by memorylessness, R plus a fresh Exp(1).
-    if (layer === 0) return R - Math.log(1 - word() / 4294967296)
+    if (layer === 0) return R - Math.log(1 - uniform(word))
     const x = j * WE[layer]
-    if (FE[layer] + (word() / 4294967296) * (FE[layer - 1] - FE[layer]) < Math.exp(-x)) return x
+    if (FE[layer] + uniform(word) * (FE[layer - 1] - FE[layer]) < Math.exp(-x)) return x
   }
 }

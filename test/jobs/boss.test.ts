@@ -1,14 +1,13 @@
 import t from 'tap'
-import { createBoss, fromPostgresJs } from '../../jobs/boss.ts'
+import { fromPostgresJs } from '../../jobs/boss.ts'
+import { startedBoss } from '../helpers/boss.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
 
 t.test('pg-boss runs on the postgres.js adapter and send joins the caller transaction', async (t) => {
   const { url } = await createTestDatabase(t)
   const sql = testSql(t, url)
   const errors: Error[] = []
-  const boss = createBoss(sql, { role: 'worker', onError: (e) => errors.push(e) })
-  await boss.start()
-  t.teardown(() => boss.stop({ graceful: false, close: false }))
+  const boss = await startedBoss(t, sql, 'worker', (e) => errors.push(e))
   await boss.createQueue('tx_test')
 
   const count = async () => (await sql`select count(*)::int as n from pgboss.job where name = 'tx_test'`)[0].n

@@ -1,15 +1,14 @@
 import t from 'tap'
-import { createBoss, fromPostgresJs } from '../../jobs/boss.ts'
+import { fromPostgresJs } from '../../jobs/boss.ts'
 import { createQueues, QUEUES } from '../../jobs/queues.ts'
 import { enqueueJob, PermanentJobError, withJobTelemetry } from '../../jobs/telemetry.ts'
+import { startedBoss } from '../helpers/boss.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
 
 t.test('job lifecycle telemetry', async (t) => {
   const { url } = await createTestDatabase(t)
   const sql = testSql(t, url)
-  const boss = createBoss(sql, { role: 'worker', onError: () => {} })
-  await boss.start()
-  t.teardown(() => boss.stop({ graceful: false, close: false }))
+  const boss = await startedBoss(t, sql, 'worker')
   await boss.createQueue('lifecycle_dead')
   await boss.createQueue('lifecycle', { retryLimit: 1, retryDelay: 0, deadLetter: 'lifecycle_dead' })
 
@@ -110,9 +109,7 @@ t.test('job lifecycle telemetry', async (t) => {
 t.test('a plain job is the row pg-boss send writes, with its queued row in the same statement', async (t) => {
   const { url } = await createTestDatabase(t)
   const sql = testSql(t, url)
-  const boss = createBoss(sql, { role: 'cli', onError: () => {} })
-  await boss.start()
-  t.teardown(() => boss.stop({ graceful: false, close: false }))
+  const boss = await startedBoss(t, sql, 'cli')
   await createQueues(boss)
 
   for (const { name } of QUEUES) {

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { createBoss } from '../../jobs/boss.ts'
 import { fork } from '../../reliability/lib/process.ts'
+import { startedBoss } from '../helpers/boss.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
 
 t.test('a running job completes when the worker receives SIGTERM, and the worker exits 0', async (t) => {
@@ -12,9 +12,7 @@ t.test('a running job completes when the worker receives SIGTERM, and the worker
   })
   await worker.waitForLog(/worker ready/)
 
-  const boss = createBoss(sql, { role: 'api', onError: () => {} })
-  await boss.start()
-  t.teardown(() => boss.stop({ graceful: false, close: false }))
+  const boss = await startedBoss(t, sql, 'api')
   const id = (await boss.send('maintenance', { task: 'probe', holdMs: 1500 })) as string
   await waitFor(async () => (await boss.getJobById('maintenance', id))?.state === 'active', {
     what: 'the probe job to start'
