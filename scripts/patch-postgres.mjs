@@ -5,7 +5,8 @@
 // The reset bug: a query written to a socket that then dies can outlive it: the connection reconnects with the
 // query still marked in flight, and the new session's start-up ReadyForQuery resolves it with an
 // empty result (an existing workspace answered 404), or it waits for an answer that never comes.
-// Pending writes buffered for the dead socket also survived the close. Found by the reliability
+// Pending writes buffered for the dead socket also survived the close, and a query sent after the
+// socket errored but before it closed was never failed (last edit). Found by the reliability
 // suite's network scenario (reliability/scenarios/network.ts); upstream: porsager/postgres#1130
 // and #1142 describe the stale `query` half. Each edit is applied once; if the library changed
 // so that an edit no longer matches, installation fails loudly instead of running unpatched.
@@ -48,6 +49,14 @@ const EDITS = [
       '      query = null\n' +
       '    }\n' +
       '    try {\n'
+  },
+  {
+    // A query issued between a socket's 'error' and its 'close' (in the catch of the query the
+    // error rejected) went to the same connection, which was still in the busy queue; the close
+    // then failed in-flight queries only when it had no error, so that query waited forever.
+    why: 'queries still in flight when the socket closes fail, whether or not the close had an error',
+    from: "    !hadError && (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))\n",
+    to: "    if (query || sent.length) error(Errors.connection('CONNECTION_CLOSED', options, socket))\n"
   }
 ]
 

@@ -3,7 +3,7 @@ import t from 'tap'
 import { TcpProxy } from '../../reliability/lib/proxy.ts'
 import { createSql, waitForDatabase } from '../../src/db/client.ts'
 import { buildTestApp } from '../helpers/app.ts'
-import { createTestDatabase } from '../helpers/db.ts'
+import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { bearer, registerAndLogin } from '../helpers/users.ts'
 
@@ -47,6 +47,38 @@ t.test('waitForDatabase waits for a database that comes up late, and gives up at
   t.equal(lines.at(-1), 'database reachable')
 })
 
+t.test('a query sent between a connection error and its close is rejected, not left waiting', async (t) => {
+  // Unpatched, a query issued in the catch of one that failed with ECONNRESET went to the same
+  // dead connection (its socket had errored but not yet closed) and never settled: a request
+  // waited for its handler timeout, and a shutdown step (audit sealing, telemetry flush) on that
+  // query hung `app.close()` for good. Found as a CI test file that timed out in teardown.
+  const { url } = await createTestDatabase(t)
+  const proxy = new TcpProxy(url)
+  await proxy.start()
+  t.teardown(() => proxy.stop())
+  const sql = createSql(proxy.urlFor(url), { max: 1 })
+  t.teardown(() => sql.end({ timeout: 1 }))
+  await sql`select 1`
+
+  const first = sql`select pg_sleep(5)`.then(() => 'answered')
+  const observer = testSql(t, url)
+  await waitFor(
+    async () => (await observer`select 1 from pg_stat_activity where query = 'select pg_sleep(5)'`).length,
+    { what: 'the first query running' }
+  )
+  proxy.resetConnections()
+  const second = first.then(
+    () => 'the first query was not reset',
+    () =>
+      sql`select 2 as two`.then(
+        ([row]) => `answered ${row.two}`,
+        (err: Error & { code?: string }) => `rejected ${err.code}`
+      )
+  )
+  const deadline = new Promise<string>((r) => setTimeout(r, 15_000, 'still waiting after 15 s').unref())
+  t.match(await Promise.race([second, deadline]), /^(answered 2|rejected CONNECTION_CLOSED)$/)
+})
+
 t.test('connection resets never give a query the wrong answer (postgres.js patched at install)', async (t) => {
   // Unpatched, about one request in a thousand read an existing workspace as missing (404)
   // while connections were reset: a query outlived its socket and took the next session's
@@ -55,9 +87,9 @@ t.test('connection resets never give a query the wrong answer (postgres.js patch
   const proxy = new TcpProxy(url)
   await proxy.start()
   t.teardown(() => proxy.stop())
-  const { app } = await buildTestApp(t, proxy.urlFor(url), {
+  const { app, logs } = await buildTestApp(t, proxy.urlFor(url), {
     RATE_LIMIT_MAX_REQUESTS: '1000000',
-    HANDLER_TIMEOUT_MS: '2000'
+    HANDLER_TIMEOUT_MS: '10000'
   })
   const auth = bearer(await registerAndLogin(app))
   const created = await app.inject({
@@ -84,6 +116,12 @@ t.test('connection resets never give a query the wrong answer (postgres.js patch
     Object.keys(statuses).filter((s) => s !== '200' && s !== '503'),
     [],
     `only 200 or 503: ${JSON.stringify(statuses)}`
+  )
+  // A reset fails its queries at once (503); none may wait for an answer that never comes.
+  t.same(
+    logs.lines.filter((l) => l.msg === 'handler timed out'),
+    [],
+    'no request waited on a dead connection'
   )
   t.match(
     readFileSync(new URL('../../node_modules/postgres/src/connection.js', import.meta.url), 'utf8'),
