@@ -319,9 +319,10 @@ async function main() {
         const write = (extra: 'audit' | 'select' | null) => async (request: import('fastify').FastifyRequest) => {
           const id = (request.params as { id: string }).id
           await app.sql.begin(async (tx) => {
-            const update = tx`update app.workspaces set name = 'bench', updated_at = now() where id = ${id}`
-            if (extra === 'audit') await Promise.all([update, request.audit(tx, { resourceId: id })])
-            else if (extra === 'select') await Promise.all([update, tx`select 1`])
+            // The audit row goes as the product's routes write it: a `with` clause of the change's statement.
+            const audit = extra === 'audit' ? request.auditWith(tx, { resourceId: id }) : tx``
+            const update = tx`${audit} update app.workspaces set name = 'bench', updated_at = now() where id = ${id}`
+            if (extra === 'select') await Promise.all([update, tx`select 1`])
             else await update
           })
           // The other variants declare an action only because every POST must; no row is written for them.

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Sql, TransactionSql } from '../src/db/client.ts'
+import type { Fragment, Sql, TransactionSql } from '../src/db/client.ts'
 import { pathOf } from './request-context.ts'
 
 export interface AuditDeclaration {
@@ -26,6 +26,12 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Writes this request's audit row with the caller's transaction (or pool, for security events). */
     audit(db: Sql | TransactionSql, entry?: AuditEntry): Promise<void>
+    /**
+     * This request's audit row as a `with` clause to put in front of the route's own statement
+     * (`${request.auditWith(tx)} update …`): the change and its audit row are one statement, so
+     * neither commits without the other, and the transaction has one statement fewer.
+     */
+    auditWith(db: Sql | TransactionSql, entry?: AuditEntry): Fragment
     audited: boolean
   }
 }
@@ -80,7 +86,11 @@ export type AuditRecord = Partial<ReturnType<typeof auditRow>> & Pick<ReturnType
 
 /** One fixed statement (prepared once per connection), where the `db(row)` helper built its text per call. */
 export async function insertAudit(db: Sql | TransactionSql, row: AuditRecord): Promise<void> {
-  await db`
+  await auditInsert(db, row)
+}
+
+function auditInsert(db: Sql | TransactionSql, row: AuditRecord): Fragment {
+  return db`
     insert into app.audit_log
       (request_id, user_id, action, resource_type, resource_id, method, path, status_code, outcome, changes,
        ip_address, user_agent)
@@ -125,6 +135,12 @@ async function auditPlugin(fastify: FastifyInstance) {
   fastify.decorateRequest('audit', async function audit(this: FastifyRequest, db, entry = {}) {
     await insertAudit(db, auditRow(this, entry, entry.statusCode ?? 200))
     if (['success', 'replayed'].includes(entry.outcome ?? 'success')) this.audited = true
+  })
+  fastify.decorateRequest('auditWith', function auditWith(this: FastifyRequest, db, entry = {}) {
+    // Marked before the statement runs: if it fails, the transaction rolls back and the reply is
+    // an error, which the hook below records as a refusal all the same.
+    if (['success', 'replayed'].includes(entry.outcome ?? 'success')) this.audited = true
+    return db`with audit_row as (${auditInsert(db, auditRow(this, entry, entry.statusCode ?? 200))})`
   })
 
   // Refused and failed mutations, and audited reads (admin), are recorded after the response;

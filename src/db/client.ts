@@ -2,6 +2,8 @@ import postgres from 'postgres'
 
 export type Sql = postgres.Sql
 export type TransactionSql = postgres.TransactionSql
+/** A statement or part of one, not yet sent: nested in another with `${fragment}`. */
+export type Fragment = postgres.PendingQuery<postgres.Row[]>
 
 export interface SqlOptions {
   max?: number

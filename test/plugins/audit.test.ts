@@ -7,7 +7,8 @@ import { fork } from '../../reliability/lib/process.ts'
 import { MIGRATIONS_DIR, migrate } from '../../src/db/migrate.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
-import { PASSWORD, uniqueEmail } from '../helpers/users.ts'
+import { SAMPLE_DESIGN } from '../helpers/designs.ts'
+import { bearer, PASSWORD, registerAndLogin, uniqueEmail } from '../helpers/users.ts'
 
 const ENV = { RATE_LIMIT_MAX_REQUESTS: '100000', AUTH_RATE_LIMIT_MAX_REQUESTS: '100000' }
 
@@ -29,6 +30,34 @@ t.test('audit log', async (t) => {
     t.equal(res.json().message, 'An internal error occurred')
     const users = await sql`select 1 from app.users where email = ${email}`
     t.equal(users.length, 0, 'no user without its audit row')
+  })
+
+  t.test('a route whose audit row leads its statement (auditWith) commits both or neither', async (t) => {
+    const auth = bearer(await registerAndLogin(app))
+    const create = (name: string) =>
+      app.inject({ method: 'POST', url: '/workspaces', headers: auth, payload: { name, design: SAMPLE_DESIGN } })
+    const created = await create('Kept')
+    t.equal(created.statusCode, 201)
+    const id = created.json().id
+    t.same(
+      await sql`select action, outcome, resource_id from app.audit_log where request_id = ${created.headers['x-request-id'] as string}`,
+      [{ action: 'workspace.create', outcome: 'success', resource_id: id }],
+      'the workspace and its audit row'
+    )
+
+    await sql`alter table app.audit_log add constraint refuse_writes check (action not in ('workspace.create', 'workspace.update')) not valid`
+    t.teardown(() => sql`alter table app.audit_log drop constraint refuse_writes`)
+    t.equal((await create('Refused')).statusCode, 500)
+    t.same(await sql`select 1 from app.workspaces where name = 'Refused'`, [], 'no workspace without its audit row')
+    const patched = await app.inject({
+      method: 'PATCH',
+      url: `/workspaces/${id}`,
+      headers: auth,
+      payload: { version: 1, name: 'Renamed' }
+    })
+    t.equal(patched.statusCode, 500)
+    const [row] = await sql`select name, version from app.workspaces where id = ${id}`
+    t.same(row, { name: 'Kept', version: 1 }, 'no change without its audit row')
   })
 
   t.test('UPDATE, DELETE and TRUNCATE are refused for everyone', async (t) => {

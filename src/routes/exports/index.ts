@@ -56,15 +56,19 @@ const exportRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const id = uuidv7()
       await sql.begin(async (tx) => {
         const workspace = await ownedWorkspace(tx, request, request.params.id)
-        await Promise.all([
-          tx`insert into app.report_exports ${tx({ id, workspace_id: workspace.id, owner_id: workspace.owner_id, format: request.body.format })}`,
-          acceptQueued(fastify, tx, request, {
+        await acceptQueued(
+          fastify,
+          tx,
+          request,
+          {
             queue: 'export',
             id,
             data: { exportId: id },
             changes: { workspaceId: workspace.id, format: request.body.format }
-          })
-        ])
+          },
+          (audit) =>
+            tx`${audit} insert into app.report_exports ${tx({ id, workspace_id: workspace.id, owner_id: workspace.owner_id, format: request.body.format })}`
+        )
       })
       return reply.code(202).send({ id, status: 'queued' as const })
     }

@@ -162,8 +162,13 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           latencySloMs: traffic.latency_slo_ms
         }
         // The run, its audit row, its job and the job's telemetry: one transaction, one round trip.
-        await Promise.all([
-          tx`
+        await acceptQueued(
+          fastify,
+          tx,
+          request,
+          { queue: 'simulation', id, data: { runId: id }, changes: { workspaceId: workspace.id, seed } },
+          (audit) => tx`
+            ${audit}
             insert into app.simulation_runs ${tx({
               id,
               workspace_id: workspace.id,
@@ -173,14 +178,8 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
               seed,
               request_id: request.id
             })}
-          `,
-          acceptQueued(fastify, tx, request, {
-            queue: 'simulation',
-            id,
-            data: { runId: id },
-            changes: { workspaceId: workspace.id, seed }
-          })
-        ])
+          `
+        )
       })
       return reply.code(202).send({ id, status: 'queued' as const })
     }
@@ -267,15 +266,14 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         if (!run) throw new NotFound('Simulation')
         if (run.status !== 'completed')
           throw new Conflict(`The simulation is ${run.status}; grade it once it has completed`)
-        await Promise.all([
-          tx`insert into app.grade_reports ${tx({ id, simulation_id: request.params.id, owner_id: request.user?.id as string })}`,
-          acceptQueued(fastify, tx, request, {
-            queue: 'grading',
-            id,
-            data: { gradeId: id },
-            changes: { simulationId: request.params.id }
-          })
-        ])
+        await acceptQueued(
+          fastify,
+          tx,
+          request,
+          { queue: 'grading', id, data: { gradeId: id }, changes: { simulationId: request.params.id } },
+          (audit) =>
+            tx`${audit} insert into app.grade_reports ${tx({ id, simulation_id: request.params.id, owner_id: request.user?.id as string })}`
+        )
       })
       return reply.code(202).send({ id, status: 'queued' as const })
     }

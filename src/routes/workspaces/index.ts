@@ -162,6 +162,7 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         // Issued together: postgres.js pipelines them in one round trip.
         const [[created]] = await Promise.all([
           tx<WorkspaceRow[]>`
+            ${request.auditWith(tx, { resourceId: id, statusCode: 201 })}
             insert into app.workspaces ${tx({ id, owner_id: request.user?.id as string, name: name.trim(), description, design: design as never })}
             returning *
           `,
@@ -173,8 +174,7 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
               payload_kb: trafficProfile.payloadKb,
               latency_slo_ms: trafficProfile.latencySloMs
             })}
-          `,
-          request.audit(tx, { resourceId: id, statusCode: 201 })
+          `
         ])
         const body = toWorkspace(created)
         await request.idempotent(tx, 201, body)
@@ -229,17 +229,15 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       if (description !== undefined) changes.description = description
       if (design !== undefined) changes.design = design
       return sql.begin(async (tx) => {
-        const [[updated]] = await Promise.all([
-          tx<WorkspaceRow[]>`
-            update app.workspaces
-            set ${tx(changes as never)}, version = version + 1, updated_at = now()
-            where id = ${request.params.id}
-              and owner_id = ${request.user?.id as string}
-              and version = ${version}
-            returning *
-          `,
-          request.audit(tx, { statusCode: 200 })
-        ])
+        const [updated] = await tx<WorkspaceRow[]>`
+          ${request.auditWith(tx, { statusCode: 200 })}
+          update app.workspaces
+          set ${tx(changes as never)}, version = version + 1, updated_at = now()
+          where id = ${request.params.id}
+            and owner_id = ${request.user?.id as string}
+            and version = ${version}
+          returning *
+        `
         if (updated) return toWorkspace(updated)
         // Nothing matched: a missing (or foreign) workspace, or a stale version. Either way, roll back.
         const current = await ownedWorkspace(tx, request, request.params.id)
@@ -260,15 +258,13 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       await sql.begin(async (tx) => {
-        const [[deleted]] = await Promise.all([
-          tx`
-            delete from app.workspaces
-            where id = ${request.params.id}
-              and owner_id = ${request.user?.id as string}
-            returning id
-          `,
-          request.audit(tx, { statusCode: 204 })
-        ])
+        const [deleted] = await tx`
+          ${request.auditWith(tx, { statusCode: 204 })}
+          delete from app.workspaces
+          where id = ${request.params.id}
+            and owner_id = ${request.user?.id as string}
+          returning id
+        `
         if (!deleted) throw new NotFound('Workspace')
       })
       return reply.code(204).send(null)
@@ -330,19 +326,17 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       if (payloadKb !== undefined) changes.payload_kb = payloadKb
       if (latencySloMs !== undefined) changes.latency_slo_ms = latencySloMs
       return sql.begin(async (tx) => {
-        const [[updated]] = await Promise.all([
-          tx<TrafficRow[]>`
-            update app.traffic_profiles t
-            set ${tx(changes)}, version = t.version + 1, updated_at = now()
-            from app.workspaces w
-            where t.workspace_id = ${request.params.id}
-              and w.id = t.workspace_id
-              and w.owner_id = ${request.user?.id as string}
-              and t.version = ${version}
-            returning t.*
-          `,
-          request.audit(tx, { statusCode: 200 })
-        ])
+        const [updated] = await tx<TrafficRow[]>`
+          ${request.auditWith(tx, { statusCode: 200 })}
+          update app.traffic_profiles t
+          set ${tx(changes)}, version = t.version + 1, updated_at = now()
+          from app.workspaces w
+          where t.workspace_id = ${request.params.id}
+            and w.id = t.workspace_id
+            and w.owner_id = ${request.user?.id as string}
+            and t.version = ${version}
+          returning t.*
+        `
         if (updated) return toTraffic(updated)
         await ownedWorkspace(tx, request, request.params.id)
         const [current] = await tx<{ version: number }[]>`

@@ -1,0 +1,5 @@
+-- The bench's plain write: one update in a transaction.
+\set i random(10, 29)
+begin;
+update app.workspaces set name = 'bench', updated_at = now() where id = ('00000000-0000-7000-8000-0000000000' || :i)::uuid;
+commit;

@@ -1,0 +1,6 @@
+-- The plain write plus one trivial statement: the floor of any extra statement.
+\set i random(10, 29)
+begin;
+update app.workspaces set name = 'bench', updated_at = now() where id = ('00000000-0000-7000-8000-0000000000' || :i)::uuid;
+select 1;
+commit;
