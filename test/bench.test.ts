@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { fork } from '../reliability/lib/process.ts'
+import { createTestDatabase, testSql } from './helpers/db.ts'
 
 t.test('the benchmarks run end to end in smoke mode and save their JSON', async (t) => {
   const out = await mkdtemp(join(tmpdir(), 'sdc-bench-out-'))
@@ -14,4 +15,43 @@ t.test('the benchmarks run end to end in smoke mode and save their JSON', async 
     t.ok(report[key], key)
   t.ok(report.overhead.ratio > 0, 'figures are measured, not asserted')
   t.ok(report.audit.select1Ratio > 0, 'the audited write is set beside one trivial extra statement')
+})
+
+t.test('the pgbench scripts run against the real schema, and each transaction writes what it says', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const sql = testSql(t, url)
+  const statements = async (file: string) =>
+    (await readFile(new URL(`../bench/pgbench/${file}`, import.meta.url), 'utf8'))
+      .replace(/^(--|\\).*$/gm, '')
+      .replaceAll(':i', '10')
+      .split(/;\s*$/m)
+      .map((s) => s.trim())
+      .filter(Boolean)
+  for (const statement of await statements('setup.sql')) await sql.unsafe(statement)
+  const counts = async () => {
+    const [row] = await sql`
+      select (select count(*)::int from app.audit_log) as audit, (select count(*)::int from public.audit_bare) as bare
+    `
+    return row
+  }
+  const expected: Record<string, { audit: number; bare: number }> = {
+    'plain.sql': { audit: 0, bare: 0 },
+    'select1.sql': { audit: 0, bare: 0 },
+    'audit.sql': { audit: 1, bare: 0 },
+    'audit_statement.sql': { audit: 1, bare: 0 },
+    'bare.sql': { audit: 0, bare: 1 }
+  }
+  for (const [file, added] of Object.entries(expected)) {
+    const before = await counts()
+    const connection = await sql.reserve()
+    try {
+      for (const statement of await statements(file)) await connection.unsafe(statement)
+    } finally {
+      connection.release()
+    }
+    const after = await counts()
+    t.same({ audit: after.audit - before.audit, bare: after.bare - before.bare }, added, file)
+  }
+  const [workspace] = await sql`select name from app.workspaces where id = '00000000-0000-7000-8000-000000000010'`
+  t.equal(workspace.name, 'bench', 'the write updates a workspace setup.sql made')
 })

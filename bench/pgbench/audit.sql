@@ -1,7 +1,10 @@
--- The plain write plus its audit row, as insertAudit writes it (plugins/audit.ts); unsealed.
+-- The plain write with its audit row as the routes write it (request.auditWith: the row's insert
+-- as a `with` clause of the change's statement; plugins/audit.ts). Unsealed, as a row is at commit.
 \set i random(10, 29)
 begin;
+with audit_row as (
+  insert into app.audit_log (request_id, user_id, action, resource_type, resource_id, method, path, status_code, outcome, changes, ip_address, user_agent)
+  values (gen_random_uuid()::text, null, 'bench.write', 'workspace', :i::text, 'POST', '/bench/write-audited', 200, 'success', '{}', '127.0.0.1', null)
+)
 update app.workspaces set name = 'bench', updated_at = now() where id = ('00000000-0000-7000-8000-0000000000' || :i)::uuid;
-insert into app.audit_log (request_id, user_id, action, resource_type, resource_id, method, path, status_code, outcome, changes, ip_address, user_agent)
-values (gen_random_uuid()::text, null, 'bench.write', 'workspace', :i::text, 'POST', '/bench/write-audited', 200, 'success', '{}', '127.0.0.1', null);
 commit;

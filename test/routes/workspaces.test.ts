@@ -1,6 +1,6 @@
 import t from 'tap'
 import { buildTestApp } from '../helpers/app.ts'
-import { createTestDatabase, testSql } from '../helpers/db.ts'
+import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { bearer, registerAndLogin } from '../helpers/users.ts'
 
@@ -120,13 +120,13 @@ t.test('workspaces and traffic profiles', async (t) => {
       payload: { version: 3 }
     })
     t.equal(empty.statusCode, 400, 'a PATCH must change something')
-    const audits =
-      await sql`select outcome, status_code from app.audit_log where action = 'workspace.update' and resource_id = ${ws.id} order by id`
-    t.ok(audits.some((a) => a.outcome === 'success'))
-    t.ok(
-      audits.some((a) => a.status_code === 409),
-      'the refused save is audited too'
-    )
+    const audits = () =>
+      sql`select outcome, status_code from app.audit_log where action = 'workspace.update' and resource_id = ${ws.id} order by id`
+    t.ok((await audits()).some((a) => a.outcome === 'success'))
+    // A refusal is recorded after its response, so it may land a moment later.
+    await waitFor(async () => (await audits()).some((a) => a.status_code === 409), {
+      what: 'the refused save audited too'
+    })
   })
 
   t.test('traffic profile autosave is versioned the same way', async (t) => {

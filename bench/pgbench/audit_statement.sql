@@ -1,0 +1,7 @@
+-- The audit row as a statement of its own beside the change (request.audit; how the routes wrote it before).
+\set i random(10, 29)
+begin;
+update app.workspaces set name = 'bench', updated_at = now() where id = ('00000000-0000-7000-8000-0000000000' || :i)::uuid;
+insert into app.audit_log (request_id, user_id, action, resource_type, resource_id, method, path, status_code, outcome, changes, ip_address, user_agent)
+values (gen_random_uuid()::text, null, 'bench.write', 'workspace', :i::text, 'POST', '/bench/write-audited', 200, 'success', '{}', '127.0.0.1', null);
+commit;
