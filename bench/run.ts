@@ -238,27 +238,29 @@ async function main() {
         body: JSON.stringify({ email: 'bench@example.com', password: PASSWORD })
       })
       const readRun = await cannon(`${full.address}/workspaces/${workspaces[0]}`, { headers: auth })
-      // Each connection autosaves its own workspace, carrying the version the last save returned.
-      let next = 0
+      // Like an editor's autosave: one save in flight per workspace, each carrying the version the
+      // last one returned. (autocannon clears a request's context after every response, so the
+      // versions and the workspaces in flight are kept here.)
+      const versions = new Map<string, number>()
+      const saving = new Set<string>()
       const patchRun = await cannon(full.address, {
         requests: [
           {
             method: 'PATCH',
             headers: auth,
             setupRequest: (req, context) => {
-              const ctx = context as { ws?: string; version?: number }
-              ctx.ws ??= workspaces[next++ % workspaces.length]
-              ctx.version ??= 1
-              return {
-                ...req,
-                path: `/workspaces/${ctx.ws}`,
-                body: JSON.stringify({ version: ctx.version, name: `saved ${ctx.version}` })
-              }
+              // As many workspaces as connections, so one is always free.
+              const ws = workspaces.find((w) => !saving.has(w)) as string
+              saving.add(ws)
+              ;(context as { ws?: string }).ws = ws
+              const version = versions.get(ws) ?? 1
+              return { ...req, path: `/workspaces/${ws}`, body: JSON.stringify({ version, name: `saved ${version}` }) }
             },
             onResponse: (status, body, context) => {
-              const ctx = context as { version?: number }
-              if (status === 200) ctx.version = JSON.parse(body).version
-              else if (status === 409) ctx.version = JSON.parse(body).currentVersion
+              const { ws } = context as { ws: string }
+              saving.delete(ws)
+              if (status === 200) versions.set(ws, JSON.parse(body).version)
+              else if (status === 409) versions.set(ws, JSON.parse(body).currentVersion)
             }
           }
         ]

@@ -15,6 +15,8 @@ t.test('the benchmarks run end to end in smoke mode and save their JSON', async 
     t.ok(report[key], key)
   t.ok(report.overhead.ratio > 0, 'figures are measured, not asserted')
   t.ok(report.audit.select1Ratio > 0, 'the audited write is set beside one trivial extra statement')
+  t.equal(report.criticalPaths.autosavePatch.non2xx, 0, 'autosaves carry the current version: none measures a 409')
+  t.ok(report.criticalPaths.autosavePatch.total > 0)
 })
 
 t.test('the pgbench scripts run against the real schema, and each transaction writes what it says', async (t) => {
