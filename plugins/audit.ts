@@ -84,12 +84,11 @@ export function auditRow(request: FastifyRequest, entry: AuditEntry, statusCode:
 /** A row as stored: a request's (auditRow) or an operator's own (the CLI), with action and outcome at least. */
 export type AuditRecord = Partial<ReturnType<typeof auditRow>> & Pick<ReturnType<typeof auditRow>, 'action' | 'outcome'>
 
-/** One fixed statement (prepared once per connection), where the `db(row)` helper built its text per call. */
-export async function insertAudit(db: Sql | TransactionSql, row: AuditRecord): Promise<void> {
-  await auditInsert(db, row)
-}
-
-function auditInsert(db: Sql | TransactionSql, row: AuditRecord): Fragment {
+/**
+ * The audit row's insert: one fixed statement (prepared once per connection), where the `db(row)`
+ * helper built its text per call. Sent when awaited, or nested in another statement as a clause.
+ */
+export function insertAudit(db: Sql | TransactionSql, row: AuditRecord): Fragment {
   return db`
     insert into app.audit_log
       (request_id, user_id, action, resource_type, resource_id, method, path, status_code, outcome, changes,
@@ -132,15 +131,17 @@ async function auditPlugin(fastify: FastifyInstance) {
   })
 
   fastify.decorateRequest('audited', false)
+  // A success row stands for the request: the hook below then writes none of its own.
+  const recordsSuccess = (entry: AuditEntry) => ['success', 'replayed'].includes(entry.outcome ?? 'success')
   fastify.decorateRequest('audit', async function audit(this: FastifyRequest, db, entry = {}) {
     await insertAudit(db, auditRow(this, entry, entry.statusCode ?? 200))
-    if (['success', 'replayed'].includes(entry.outcome ?? 'success')) this.audited = true
+    if (recordsSuccess(entry)) this.audited = true
   })
   fastify.decorateRequest('auditWith', function auditWith(this: FastifyRequest, db, entry = {}) {
     // Marked before the statement runs: if it fails, the transaction rolls back and the reply is
     // an error, which the hook below records as a refusal all the same.
-    if (['success', 'replayed'].includes(entry.outcome ?? 'success')) this.audited = true
-    return db`with audit_row as (${auditInsert(db, auditRow(this, entry, entry.statusCode ?? 200))})`
+    if (recordsSuccess(entry)) this.audited = true
+    return db`with audit_row as (${insertAudit(db, auditRow(this, entry, entry.statusCode ?? 200))})`
   })
 
   // Refused and failed mutations, and audited reads (admin), are recorded after the response;
