@@ -54,13 +54,13 @@ export function grade(design: Design, traffic: TrafficProfile, result: Simulatio
     suggestion:
       hot.length === 0
         ? `Peak traffic can grow ${Math.round((o.maxSustainableRps / traffic.peakRps) * 10) / 10}× before the first component saturates.`
-        : hot
+        : `Bring each under ${pct(HEADROOM)}: ${hot
             .map((c) => {
               const comp = byId.get(c.id)
               const needed = comp ? Math.ceil((comp.instances * c.utilization) / HEADROOM) : 0
-              return `give ${c.id} ${needed} instances (now ${comp?.instances})`
+              return `${c.id} to ${needed} instances (now ${comp?.instances})`
             })
-            .join('; ')
+            .join(', ')}.`
   })
 
   item({
@@ -87,7 +87,7 @@ export function grade(design: Design, traffic: TrafficProfile, result: Simulatio
     passed: !readHeavy || caches.length > 0,
     finding: readHeavy
       ? caches.length > 0
-        ? `Reads are ${pct(traffic.readRatio)} of traffic and ${caches.map((c) => c.id).join(', ')} serve them.`
+        ? `Reads are ${pct(traffic.readRatio)} of traffic and ${caches.map((c) => c.id).join(', ')} ${caches.length === 1 ? 'serves' : 'serve'} them.`
         : `Reads are ${pct(traffic.readRatio)} of traffic and no cache or CDN is on their path.`
       : `Reads are ${pct(traffic.readRatio)} of traffic; a cache is optional.`,
     suggestion:

@@ -15,6 +15,7 @@ t.test('grading: a sound design scores full marks, each item explained', async (
   for (const item of g.items) {
     t.ok(item.finding.length > 10 && item.suggestion.length > 10, `${item.id} explains itself`)
   }
+  t.match(g.items.find((i) => i.id === 'cache_for_reads')?.finding, /of traffic and cache serves them\.$/)
 })
 
 t.test('grading: a weak design loses the points it deserves to lose', async (t) => {
@@ -41,7 +42,7 @@ t.test('grading: a weak design loses the points it deserves to lose', async (t) 
   ])
   t.equal(g.score, 0)
   const headroom = g.items.find((i) => i.id === 'capacity_headroom')
-  t.match(headroom?.suggestion, /give api \d+ instances \(now 1\)/)
+  t.match(headroom?.suggestion, /^Bring each under 70%: api to \d+ instances \(now 1\)/)
 })
 
 t.test('reports in each format', async (t) => {
