@@ -442,15 +442,17 @@ function drawLatency(stations: Int32Array, length: number, f: Sojourns, word: ()
 /**
  * The Monte-Carlo latencies. Each kind of path gets its share of the samples (stratified, by
  * systematic allocation from a seeded offset), and each sample draws its stations' sojourns: the
- * mixture of paths is then exact and only the sojourns vary. A design with too many kinds of
- * path draws each sample's path as well.
+ * mixture of paths is then exact and only the sojourns vary. The share of requests that saturated
+ * stations shed is then exact too (each path's probability times the chance a station on it sheds
+ * the request), so a single saturated station passes exactly its capacity. A design with too many
+ * kinds of path draws each sample's path as well, and the shed share is the samples' estimate.
  */
 function monteCarlo(
   walker: Walker,
   stations: Station[],
   samples: number,
   word: () => number
-): { latencies: Float64Array; dropped: number } {
+): { latencies: Float64Array; errorRate: number } {
   const f = compileSojourns(stations)
   const latencies = new Float64Array(samples)
   let kept = 0
@@ -465,21 +467,25 @@ function monteCarlo(
     const offset = uniform(word)
     let cumulative = 0
     let before = 0
+    let shed = 0
     for (const [k, path] of classes.entries()) {
       cumulative += path.probability / total
       const upTo = k === classes.length - 1 ? samples : Math.min(samples, Math.floor(cumulative * samples + offset))
       for (let i = before; i < upTo; i++) record(drawLatency(path.stations, path.stations.length, f, word))
       before = Math.max(before, upTo)
+      let passes = 1
+      for (const s of path.stations) passes *= f.keep[s]
+      shed += (path.probability / total) * (1 - passes)
     }
-  } else {
-    const rng = () => uniform(word)
-    for (let i = 0; i < samples; i++) {
-      // The path first: a long one replaces walker.visits with a larger buffer.
-      const length = samplePath(walker, rng)
-      record(drawLatency(walker.visits, length, f, word))
-    }
+    return { latencies: latencies.subarray(0, kept), errorRate: shed }
   }
-  return { latencies: latencies.subarray(0, kept), dropped }
+  const rng = () => uniform(word)
+  for (let i = 0; i < samples; i++) {
+    // The path first: a long one replaces walker.visits with a larger buffer.
+    const length = samplePath(walker, rng)
+    record(drawLatency(walker.visits, length, f, word))
+  }
+  return { latencies: latencies.subarray(0, kept), errorRate: samples > 0 ? dropped / samples : 0 }
 }
 
 /** The rank of quantile q among n values (nearest rank). */
@@ -530,14 +536,14 @@ export function quantiles(values: Float64Array, qs: number[]): number[] {
   })
 }
 
-/** Mean end-to-end latency from a seeded event-driven simulation of the same network. */
+/** End-to-end latencies from a seeded event-driven simulation of the same (stable) network. */
 function discreteEventLatencies(
   walker: Walker,
   stations: Station[],
   traffic: TrafficProfile,
   rng: () => number,
   requests: number
-): { latencies: number[]; dropped: number } {
+): number[] {
   // Event heap ordered by time: [time, kind(0 arrival at station,1 departure), request, station].
   const heap: [number, number, number, number][] = []
   const push = (e: [number, number, number, number]) => {
@@ -609,7 +615,7 @@ function discreteEventLatencies(
       advance(r, now)
     }
   }
-  return { latencies, dropped: 0 }
+  return latencies
 }
 
 /** Simulates a valid design under a traffic profile. */
@@ -621,20 +627,19 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
   const { stations, byComponent } = buildStations(design, flows)
   const walker = compileWalker(design, stations, traffic)
   let latencies: Float64Array
-  let dropped = 0
+  let errorRate = 0
   if (mode === 'discrete-event') {
     if (stations.some((s) => s.saturated)) {
       throw new DivergentDesignError('the discrete-event mode needs a stable design (every utilisation below 1)')
     }
-    latencies = Float64Array.from(discreteEventLatencies(walker, stations, traffic, createRng(seed), samples).latencies)
+    latencies = Float64Array.from(discreteEventLatencies(walker, stations, traffic, createRng(seed), samples))
   } else {
-    ;({ latencies, dropped } = monteCarlo(walker, stations, samples, createWords(seed)))
+    ;({ latencies, errorRate } = monteCarlo(walker, stations, samples, createWords(seed)))
   }
   let sum = 0
   for (let i = 0; i < latencies.length; i++) sum += latencies[i]
   const mean = latencies.length > 0 ? sum / latencies.length : 0
   const [p50, p95, p99] = quantiles(latencies, [0.5, 0.95, 0.99])
-  const errorRate = samples > 0 ? dropped / samples : 0
 
   const components: ComponentResult[] = design.components
     .filter((c) => c.type !== 'client')

@@ -168,8 +168,13 @@ t.test('saturated designs report saturation and an error rate, never NaN or Infi
   const api = result.components.find((c) => c.id === 'api')
   t.equal(api?.saturated, true)
   t.ok(result.overall.errorRate > 0.5, `error rate ${result.overall.errorRate}`)
-  // (5000 − 1200) / 5000 of requests are shed at the api.
+  // (5000 − 1200) / 5000 of requests are shed at the api (and a few more at the database primary).
   close(t, result.overall.errorRate, 3800 / 5000, 0.05, 'shed fraction')
+  // One saturated station passes exactly its capacity: 250 rps offered to 100 rps of service.
+  const one = simulate(single(1, 10), traffic(250), { samples: 5000 })
+  t.equal(one.overall.errorRate, 0.6)
+  t.equal(one.overall.maxSustainableRps, 100)
+  t.equal(one.overall.throughputRps, 100, 'throughput is the capacity, not a sample of it')
   const text = JSON.stringify(result)
   t.notMatch(text, /NaN|Infinity|null,"p|undefined/)
   const walk = (v: unknown): boolean =>
@@ -272,6 +277,19 @@ t.test('a design with too many kinds of path draws each path, and agrees with th
   t.equal(requestPaths(six, profile)?.length, 64, '64 kinds of path, listed')
   const listed = simulate(six, profile, { seed: 3, samples: 40_000 })
   close(t, listed.overall.meanLatencyMs, analyticMeanLatencyMs(six, profile), 0.03, 'listed paths: mean')
+
+  // At 1 000 rps the slower dependencies saturate (each sees 500 rps against 4 000 / (2 + i)).
+  // A request passes the api, and each optional call either is not made or passes its station.
+  const heavy = traffic(1000)
+  const passes = (deps: number) => {
+    let p = 1
+    for (let i = 0; i < deps; i++) p *= 0.5 + 0.5 * Math.min(1, 4000 / (2 + i) / 500)
+    return p
+  }
+  const listedShed = simulate(six, heavy, { seed: 3, samples: 20_000 }).overall.errorRate
+  close(t, listedShed, 1 - passes(6), 1e-4, 'listed paths: the shed share is exact')
+  const drawnShed = simulate(fan, heavy, { seed: 3, samples: 40_000 }).overall.errorRate
+  close(t, drawnShed, 1 - passes(12), 0.03, 'drawn paths: the shed share is estimated from the samples')
 })
 
 t.test('the ziggurat draws Exp(1): mean, variance, distribution and tail', async (t) => {
