@@ -2,6 +2,9 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { bodyMayBeOmitted } from '../src/routes/schemas.ts'
+
+type OpenApiBody = { required?: boolean; content?: Record<string, { schema?: unknown }> }
 
 export const DOCS_PREFIX = '/docs'
 
@@ -24,7 +27,18 @@ async function docsPlugin(fastify: FastifyInstance, opts: DocsPluginOptions) {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
       security: [{ bearer: [] }]
     },
-    hideUntagged: false
+    hideUntagged: false,
+    transformObject: (document) => {
+      if (!('openapiObject' in document)) return document.swaggerObject
+      // @fastify/swagger marks every body required; a body of optional fields may be left out.
+      for (const operations of Object.values(document.openapiObject.paths ?? {})) {
+        for (const operation of Object.values(operations ?? {}) as { requestBody?: OpenApiBody }[]) {
+          const body = operation?.requestBody
+          if (body && bodyMayBeOmitted(body.content?.['application/json']?.schema)) body.required = false
+        }
+      }
+      return document.openapiObject
+    }
   })
   if (opts.uiEnabled) {
     await fastify.register(swaggerUi, {

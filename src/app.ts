@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs'
 import { AjvCompiler } from '@fastify/ajv-compiler'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions, LogController } from 'fastify'
+import Fastify, {
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifyServerOptions,
+  LogController,
+  type RouteOptions
+} from 'fastify'
 import auditPlugin from '../plugins/audit.ts'
 import authPlugin, { type AuthUser } from '../plugins/auth.ts'
 import dbPlugin from '../plugins/db.ts'
@@ -15,11 +21,12 @@ import securityPlugin, { SECURITY_HEADERS } from '../plugins/security.ts'
 import telemetryPlugin from '../plugins/telemetry.ts'
 import type { Config } from './config.ts'
 import { readMigrations } from './db/migrate.ts'
-import { errorBody, errorHandler, frameworkErrorHandler, notFoundHandler } from './errors.ts'
+import { errorBody, errorHandler, formatSchemaErrors, frameworkErrorHandler, notFoundHandler } from './errors.ts'
 import adminRoutes from './routes/admin/index.ts'
 import authRoutes from './routes/auth/index.ts'
 import exportRoutes from './routes/exports/index.ts'
 import healthRoutes from './routes/health/index.ts'
+import { bodyMayBeOmitted, noBodyIsEmptyObject } from './routes/schemas.ts'
 import simulationRoutes from './routes/simulations/index.ts'
 import workspaceRoutes from './routes/workspaces/index.ts'
 
@@ -146,6 +153,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+    schemaErrorFormatter: formatSchemaErrors,
     schemaController: { compilersFactory: { buildValidator: buildValidator as never } }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
@@ -228,6 +236,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(auditPlugin)
   await app.register(idempotencyPlugin)
   app.decorate('routeTable', [])
+  app.addHook('onRoute', function acceptOmittedBody(route) {
+    if (!bodyMayBeOmitted(route.schema?.body)) return
+    const hooks = route.preValidation ? [route.preValidation].flat() : []
+    route.preValidation = [...hooks, noBodyIsEmptyObject] as RouteOptions['preValidation']
+  })
   // Added after the auth plugin, so each row shows the declaration that plugin settled.
   app.addHook('onRoute', function recordRoute(route) {
     for (const method of Array.isArray(route.method) ? route.method : [route.method]) {

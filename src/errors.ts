@@ -165,6 +165,42 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
   return reply.code(body.statusCode).send(body)
 }
 
+interface SchemaError {
+  keyword: string
+  instancePath: string
+  message?: string
+  params: Record<string, unknown>
+}
+
+/**
+ * Validation errors as one message, like Fastify's own (`body/name must …, …`), except that a
+ * choice of values says what it accepts: a union of literals fails as one `const` error per
+ * branch and then `anyOf` ("must be equal to constant" three times), and reads instead
+ * `body/format must be one of: markdown, json, html`.
+ */
+export function formatSchemaErrors(errors: SchemaError[], dataVar: string): Error {
+  const allowed = new Map<string, unknown[]>()
+  for (const e of errors) {
+    if (e.keyword === 'const')
+      allowed.set(e.instancePath, [...(allowed.get(e.instancePath) ?? []), e.params.allowedValue])
+  }
+  const choice = (values: unknown[]) => values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(', ')
+  const choices = new Set(
+    errors.filter((e) => e.keyword === 'anyOf' && allowed.has(e.instancePath)).map((e) => e.instancePath)
+  )
+  const parts: string[] = []
+  for (const e of errors) {
+    const at = `${dataVar}${e.instancePath}`
+    if (e.keyword === 'const' && choices.has(e.instancePath)) continue
+    if (e.keyword === 'anyOf' && choices.has(e.instancePath))
+      parts.push(`${at} must be one of: ${choice(allowed.get(e.instancePath) ?? [])}`)
+    else if (e.keyword === 'const') parts.push(`${at} must be ${choice([e.params.allowedValue])}`)
+    else if (e.keyword === 'enum') parts.push(`${at} must be one of: ${choice(e.params.allowedValues as unknown[])}`)
+    else parts.push(`${at} ${e.message}`)
+  }
+  return new Error(parts.join(', '))
+}
+
 /** Fastify's router refusals (a malformed URL, an over-long path parameter), in this API's shape. */
 const FRAMEWORK_ERRORS: Record<string, { statusCode: number; code: string; message: string }> = {
   FST_ERR_BAD_URL: { statusCode: 400, code: 'APP_ERR_BAD_URL', message: 'The URL is malformed' },

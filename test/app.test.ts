@@ -17,6 +17,23 @@ t.test('request ids and error shape', async (t) => {
       },
       async (request) => request.body
     )
+    app.post(
+      '/test/choice',
+      {
+        config: { auth: 'public', audit: { action: 'test.choice', resourceType: 'test' } },
+        schema: {
+          body: Type.Object(
+            {
+              format: Type.Union([Type.Literal('a'), Type.Literal('b')]),
+              exact: Type.Optional(Type.Literal('yes')),
+              size: Type.Optional(Type.Integer({ enum: [1, 2] }))
+            },
+            { additionalProperties: false }
+          )
+        }
+      },
+      async (request) => request.body
+    )
     app.get('/test/boom', { config: { auth: 'public' } }, async () => {
       throw new Error('secret internal detail: password=hunter2 at /srv/app.ts:42')
     })
@@ -77,6 +94,18 @@ t.test('request ids and error shape', async (t) => {
     t.match(body.message, /name/)
     const unknown = await app.inject({ method: 'POST', url: '/test/echo', payload: { name: 'a', extra: 1 } })
     t.equal(unknown.statusCode, 400, 'an unknown field is refused')
+  })
+
+  t.test('a refused choice of values says which values it takes', async (t) => {
+    const message = async (payload: Record<string, unknown>) => {
+      const res = await app.inject({ method: 'POST', url: '/test/choice', payload })
+      t.equal(res.statusCode, 400)
+      return res.json().message
+    }
+    t.equal(await message({ format: 'c' }), 'body/format must be one of: a, b')
+    t.equal(await message({ format: 'a', exact: 'no' }), 'body/exact must be yes')
+    t.equal(await message({ format: 'a', size: 3 }), 'body/size must be one of: 1, 2')
+    t.equal(await message({ format: 'a', size: 'big' }), 'body/size must be integer', 'other errors read as before')
   })
 
   t.test('a thrown error is a 500 whose message is masked', async (t) => {

@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 
 export const Uuid = Type.String({ format: 'uuid' })
@@ -20,4 +21,20 @@ export function errorResponses<const C extends readonly number[]>(
   ...codes: C
 ): { [K in C[number]]: typeof ErrorResponse } {
   return Object.fromEntries(codes.map((code) => [code, ErrorResponse])) as { [K in C[number]]: typeof ErrorResponse }
+}
+
+/**
+ * A body schema whose every field is optional (`POST /simulations/:id/grade`, a simulation's
+ * `{seed?}`): the body may be left out (`curl -X POST`) and then means the empty object. The
+ * routes (a preValidation hook added to every such route) and the OpenAPI document
+ * (`requestBody.required: false`) both follow this one rule.
+ */
+export function bodyMayBeOmitted(schema: unknown): boolean {
+  const body = schema as { type?: unknown; required?: unknown[] } | undefined
+  return body?.type === 'object' && (body.required?.length ?? 0) === 0
+}
+
+/** No body at all is the empty object; a body that is there is validated as it is. */
+export async function noBodyIsEmptyObject(request: FastifyRequest): Promise<void> {
+  if (request.body === undefined) request.body = {}
 }

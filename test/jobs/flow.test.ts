@@ -107,8 +107,16 @@ t.test('the product end to end through the real worker process', async (t) => {
     await waitFor(
       async () => (await app.inject({ url: `/simulations/${sim.id}`, headers: auth })).json().status === 'completed'
     )
-    const graded = await app.inject({ method: 'POST', url: `/simulations/${sim.id}/grade`, headers: auth, payload: {} })
-    t.equal(graded.statusCode, 202)
+    // No body at all (`curl -X POST`) is the empty object; a body that is not an object is refused.
+    const graded = await app.inject({ method: 'POST', url: `/simulations/${sim.id}/grade`, headers: auth })
+    t.equal(graded.statusCode, 202, graded.body)
+    const notObject = await app.inject({
+      method: 'POST',
+      url: `/simulations/${sim.id}/grade`,
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: '[]'
+    })
+    t.equal(notObject.statusCode, 400)
     const grade = await waitFor(async () => {
       const r = (await app.inject({ url: `/grades/${graded.json().id}`, headers: auth })).json()
       return r.status === 'completed' ? r : null
@@ -148,6 +156,9 @@ t.test('the product end to end through the real worker process', async (t) => {
       payload: { format: 'pdf' }
     })
     t.equal(bad.statusCode, 400)
+    t.equal(bad.json().message, 'body/format must be one of: markdown, json, html', 'the refusal names the choices')
+    const bare = await app.inject({ method: 'POST', url: `/workspaces/${ws.id}/simulations`, headers: auth })
+    t.equal(bare.statusCode, 202, 'a simulation with no body gets a random seed')
   })
 
   t.test('a poison payload fails at once to the dead-letter queue', async (t) => {

@@ -235,5 +235,13 @@ t.test('workspaces and traffic profiles', async (t) => {
         `${route.method} ${route.url} documents Idempotency-Key`
       )
     }
+    // A body whose fields are all optional may be left out, and the document says so.
+    const optionalBodies = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.entries(ops as Record<string, { requestBody?: { required: boolean } }>)
+        .filter(([, op]) => op.requestBody?.required === false)
+        .map(([method]) => `${method.toUpperCase()} ${path}`)
+    )
+    t.same(optionalBodies.sort(), ['POST /simulations/{id}/grade', 'POST /workspaces/{id}/simulations'])
+    t.equal(doc.paths['/workspaces/{id}/exports'].post.requestBody.required, true)
   })
 })
