@@ -17,7 +17,10 @@ t.test('the benchmarks run end to end in smoke mode and save their JSON', async 
   t.ok(report.audit.select1Ratio > 0, 'the audited write is set beside one trivial extra statement')
   t.equal(report.criticalPaths.autosavePatch.non2xx, 0, 'autosaves carry the current version: none measures a 409')
   t.ok(report.criticalPaths.autosavePatch.total > 0)
-  t.ok(report.queue.trivialDrainToPeakEnqueueRatio > 0, 'the drain ratio is set beside its ceiling, a job that does nothing')
+  t.ok(
+    report.queue.trivialDrainToPeakEnqueueRatio > 0,
+    'the drain ratio is set beside its ceiling, a job that does nothing'
+  )
 })
 
 t.test('the pgbench scripts run against the real schema, and each transaction writes what it says', async (t) => {
