@@ -84,7 +84,10 @@ t.test('the product end to end through the real worker process', async (t) => {
     const story = await runSqlFile(sql, 'sql/queries/correlate_request.sql', { request_id: 'flow-sim-1' })
     t.same([...new Set(story.map((r) => r.source))].sort(), ['audit', 'job', 'request'])
     const list = await app.inject({ url: `/workspaces/${ws.id}/simulations`, headers: auth })
-    t.equal(list.json().items[0].id, id)
+    const [listed] = list.json().items
+    t.equal(listed.id, id)
+    t.same(listed.overall, done.result.overall, 'a listed run carries its overall figures')
+    t.notOk('result' in listed, 'but not its figures per component')
     const same = await app.inject({
       method: 'POST',
       url: `/workspaces/${ws.id}/simulations`,

@@ -26,41 +26,47 @@ const ComponentResult = Type.Object(
   },
   { additionalProperties: false }
 )
+const Overall = Type.Object(
+  {
+    p50: Type.Number(),
+    p95: Type.Number(),
+    p99: Type.Number(),
+    meanLatencyMs: Type.Number(),
+    throughputRps: Type.Number(),
+    errorRate: Type.Number(),
+    bottleneck: Type.Union([Type.String(), Type.Null()]),
+    maxSustainableRps: Type.Number(),
+    singlePointsOfFailure: Type.Array(Type.String())
+  },
+  { additionalProperties: false }
+)
 const Result = Type.Object(
   {
     mode: Type.String(),
     seed: Type.Integer(),
     samples: Type.Integer(),
     components: Type.Array(ComponentResult),
-    overall: Type.Object(
-      {
-        p50: Type.Number(),
-        p95: Type.Number(),
-        p99: Type.Number(),
-        meanLatencyMs: Type.Number(),
-        throughputRps: Type.Number(),
-        errorRate: Type.Number(),
-        bottleneck: Type.Union([Type.String(), Type.Null()]),
-        maxSustainableRps: Type.Number(),
-        singlePointsOfFailure: Type.Array(Type.String())
-      },
-      { additionalProperties: false }
-    )
+    overall: Overall
   },
   { additionalProperties: false }
 )
+const runFields = {
+  id: Uuid,
+  workspaceId: Uuid,
+  status: Status,
+  seed: Type.Integer(),
+  error: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+  startedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  completedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
+}
 const Simulation = Type.Object(
-  {
-    id: Uuid,
-    workspaceId: Uuid,
-    status: Status,
-    seed: Type.Integer(),
-    result: Type.Union([Result, Type.Null()]),
-    error: Type.Union([Type.String(), Type.Null()]),
-    createdAt: Type.String({ format: 'date-time' }),
-    startedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-    completedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
-  },
+  { ...runFields, result: Type.Union([Result, Type.Null()]) },
+  { additionalProperties: false }
+)
+/** A run in a list: its overall figures only (a 500-component result is tens of kB). */
+const SimulationSummary = Type.Object(
+  { ...runFields, overall: Type.Union([Overall, Type.Null()]) },
   { additionalProperties: false }
 )
 const GradeItem = Type.Object(
@@ -94,36 +100,24 @@ interface RunRow {
   workspace_id: string
   status: 'queued' | 'running' | 'completed' | 'failed'
   seed: number
-  result: unknown
   error: string | null
   created_at: Date
   started_at: Date | null
   completed_at: Date | null
 }
 
-const toSimulation = (r: RunRow) => ({
+const runFieldsOf = (r: RunRow) => ({
   id: r.id,
   workspaceId: r.workspace_id,
   status: r.status,
   seed: r.seed,
-  result: (r.result ?? null) as never,
   error: r.error,
   createdAt: r.created_at.toISOString(),
   startedAt: r.started_at?.toISOString() ?? null,
   completedAt: r.completed_at?.toISOString() ?? null
 })
 
-const RUN_COLUMNS = [
-  'id',
-  'workspace_id',
-  'status',
-  'seed',
-  'result',
-  'error',
-  'created_at',
-  'started_at',
-  'completed_at'
-]
+const RUN_COLUMNS = ['id', 'workspace_id', 'status', 'seed', 'error', 'created_at', 'started_at', 'completed_at']
 
 const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const sql = fastify.sql
@@ -193,8 +187,10 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         tags: ['simulations'],
         params: IdParams,
         querystring: ListQuery,
+        description:
+          'The runs of a workspace, newest first, each with its overall figures; `GET /simulations/:id` has the figures per component.',
         response: {
-          200: pageOf(Simulation),
+          200: pageOf(SimulationSummary),
           ...errorResponses(400, 401, 404, 429)
         }
       }
@@ -202,8 +198,8 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request) => {
       await ownedWorkspace(sql, request, request.params.id)
       const { limit, cursor } = request.query
-      const rows = await sql<RunRow[]>`
-        select ${sql(RUN_COLUMNS)}
+      const rows = await sql<(RunRow & { overall: unknown })[]>`
+        select ${sql(RUN_COLUMNS)}, result -> 'overall' as overall
         from app.simulation_runs
         where workspace_id = ${request.params.id}
           ${afterCursor(sql, cursor)}
@@ -211,7 +207,7 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         limit ${limit + 1}
       `
       const { page, nextCursor } = keysetPage(rows, limit)
-      return { items: page.map(toSimulation), nextCursor }
+      return { items: page.map((r) => ({ ...runFieldsOf(r), overall: (r.overall ?? null) as never })), nextCursor }
     }
   )
 
@@ -226,14 +222,14 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request) => {
-      const [row] = await sql<RunRow[]>`
-        select ${sql(RUN_COLUMNS)}
+      const [row] = await sql<(RunRow & { result: unknown })[]>`
+        select ${sql(RUN_COLUMNS)}, result
         from app.simulation_runs
         where id = ${request.params.id}
           and owner_id = ${request.user?.id as string}
       `
       if (!row) throw new NotFound('Simulation')
-      return toSimulation(row)
+      return { ...runFieldsOf(row), result: (row.result ?? null) as never }
     }
   )
 
