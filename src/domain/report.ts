@@ -50,7 +50,7 @@ function markdown(r: ReportInput): string {
   const lines = [
     `# ${mdEscape(r.workspace.name)} — system design report`,
     '',
-    r.workspace.description ? `${mdEscape(r.workspace.description)}\n` : '',
+    ...(r.workspace.description ? [mdEscape(r.workspace.description), ''] : []),
     `Generated ${r.generatedAt} from workspace version ${r.workspace.version}.`,
     '',
     '## Traffic profile',

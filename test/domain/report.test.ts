@@ -76,6 +76,9 @@ t.test('reports in each format', async (t) => {
 
   const empty = renderReport('markdown', { ...input, simulation: null, grade: null })
   t.match(empty.content, /No completed simulation yet/)
+  t.match(md.content, /^# .*\n\nThree tiers\n\nGenerated /, 'the description is its own paragraph')
+  const bare = renderReport('markdown', { ...input, workspace: { ...input.workspace, description: '' } })
+  t.notMatch(bare.content, /\n\n\n/, 'no description leaves no gap')
   t.equal(reportFilename('Shop <checkout> & "cart"', 'html'), 'Shop-checkout-cart-report.html')
   t.equal(reportFilename('🚀', 'md'), 'workspace-report.md')
 })
