@@ -128,7 +128,7 @@ function utilisationChart(result: SimulationResult): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Utilisation per component" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">${bars}${limit}</svg>`
 }
 
-/** p50, p95 and p99 as columns, with the SLO as a line. */
+/** p50, p95 and p99 as columns, with the SLO as a line labelled beside them; a column above it is red. */
 function latencyChart(result: SimulationResult, sloMs: number): string {
   const o = result.overall
   const points = [
@@ -136,17 +136,19 @@ function latencyChart(result: SimulationResult, sloMs: number): string {
     ['p95', o.p95],
     ['p99', o.p99]
   ] as const
-  const width = 360
+  const width = 440
   const height = 220
   const max = Math.max(sloMs, ...points.map((p) => p[1])) * 1.15 || 1
   const y = (v: number) => height - 30 - (v / max) * (height - 50)
   const cols = points
     .map(([name, v], i) => {
       const x = 50 + i * 100
-      return `<rect x="${x}" y="${y(v)}" width="60" height="${height - 30 - y(v)}" fill="#2980b9"><title>${name}: ${v} ms</title></rect><text x="${x + 30}" y="${height - 12}" text-anchor="middle" font-size="12">${name}</text><text x="${x + 30}" y="${y(v) - 4}" text-anchor="middle" font-size="11">${v} ms</text>`
+      const fill = v > sloMs ? '#c0392b' : '#2980b9'
+      return `<rect x="${x}" y="${y(v)}" width="60" height="${height - 30 - y(v)}" fill="${fill}"><title>${name}: ${v} ms</title></rect><text x="${x + 30}" y="${height - 12}" text-anchor="middle" font-size="12">${name}</text><text x="${x + 30}" y="${y(v) - 4}" text-anchor="middle" font-size="11">${v} ms</text>`
     })
     .join('')
-  const slo = `<line x1="40" y1="${y(sloMs)}" x2="${width - 10}" y2="${y(sloMs)}" stroke="#c0392b" stroke-dasharray="5 3"/><text x="${width - 12}" y="${y(sloMs) - 4}" text-anchor="end" font-size="11" fill="#c0392b">SLO ${sloMs} ms</text>`
+  // The label sits right of the columns, so no column hides it, however high the line is.
+  const slo = `<line x1="40" y1="${y(sloMs)}" x2="320" y2="${y(sloMs)}" stroke="#c0392b" stroke-dasharray="5 3"/><text x="326" y="${y(sloMs) + 4}" font-size="11" fill="#c0392b">SLO ${sloMs} ms</text>`
   return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Latency percentiles" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">${cols}${slo}</svg>`
 }
 

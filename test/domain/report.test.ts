@@ -73,6 +73,9 @@ t.test('reports in each format', async (t) => {
   t.match(html.content, /Shop &lt;checkout&gt; &amp; &quot;cart&quot;/)
   t.notMatch(html.content, /<checkout>/, 'names are escaped')
   t.notMatch(html.content, /<script/i)
+  t.match(html.content, /<rect [^>]*fill="#2980b9"><title>p95: /, 'a percentile within the SLO is blue')
+  const strict = renderReport('html', { ...input, traffic: { ...traffic, latencySloMs: 1 } })
+  t.match(strict.content, /<rect [^>]*fill="#c0392b"><title>p95: /, 'one above it is red')
 
   const empty = renderReport('markdown', { ...input, simulation: null, grade: null })
   t.match(empty.content, /No completed simulation yet/)
