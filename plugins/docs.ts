@@ -28,6 +28,12 @@ async function docsPlugin(fastify: FastifyInstance, opts: DocsPluginOptions) {
       security: [{ bearer: [] }]
     },
     hideUntagged: false,
+    // Public routes (health, register, login…) need no token: they say so instead of inheriting
+    // the document's bearer requirement.
+    transform: ({ schema, url, route }) => ({
+      schema: route.config?.auth === 'public' ? { ...schema, security: [] } : schema,
+      url
+    }),
     transformObject: (document) => {
       if (!('openapiObject' in document)) return document.swaggerObject
       // @fastify/swagger marks every body required; a body of optional fields may be left out.

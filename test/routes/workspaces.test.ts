@@ -215,6 +215,9 @@ t.test('workspaces and traffic profiles', async (t) => {
       t.ok(op, `${route.method} ${route.url} is documented`)
       t.ok(op && Object.keys(op.responses ?? {}).length >= 1, `${route.method} ${route.url} lists its responses`)
       if (route.auth !== 'public') t.ok(op?.responses?.['401'], `${route.method} ${route.url} documents its 401`)
+      // Public routes need no token; the others inherit the document's bearer requirement.
+      if (route.auth === 'public') t.same(op?.security, [], `${route.method} ${route.url} asks for no token`)
+      else t.equal(op?.security, undefined, `${route.method} ${route.url} asks for the bearer token`)
     }
     t.same(
       Object.keys(doc.paths['/exports/{id}/content'].get.responses['200'].content).sort(),
