@@ -4,6 +4,7 @@ import { loadConfigOrExit } from './config.ts'
 import { createSql, type Sql } from './db/client.ts'
 import { MigrationError, migrate, migrationStatus } from './db/migrate.ts'
 import { resolveDatabase } from './db/resolve.ts'
+import { UNAVAILABLE_CODES } from './errors.ts'
 
 const USAGE = `usage: npm run cli -- <command>
 
@@ -23,6 +24,22 @@ commands:
 
 const out = (text: string) => process.stdout.write(`${text}\n`)
 const err = (text: string) => process.stderr.write(`${text}\n`)
+
+/**
+ * What an operator should do about a database error the commands cannot go on from, in one line;
+ * null for anything else (a bug: its stack trace is more use).
+ */
+export function databaseProblem(e: unknown): string | null {
+  const { code, message } = e as { code?: string; message?: string }
+  if (code && UNAVAILABLE_CODES.has(code))
+    return `cannot reach the database (${message}): is it running, and is DATABASE_URL right?`
+  if (code === '42P01' || code === '3F000')
+    return `the database has no System Design Coach schema (${message}): run \`npm run migrate\`, or check that DATABASE_URL names the right database`
+  if (code === '28P01' || code === '28000')
+    return `the database refused the login (${message}): check the user and password in DATABASE_URL`
+  if (code === '3D000') return `${message}: check the database name in DATABASE_URL`
+  return null
+}
 
 const [command, ...args] = process.argv.slice(2)
 const commands: Record<string, (url: string, args: string[]) => Promise<number>> = {
@@ -216,11 +233,10 @@ async function main(): Promise<number> {
   try {
     return await run(url, args)
   } catch (e) {
-    if (e instanceof MigrationError) {
-      err(`error: ${e.message}`)
-      return 1
-    }
-    throw e
+    const problem = e instanceof MigrationError ? e.message : databaseProblem(e)
+    if (problem === null) throw e
+    err(`error: ${problem}`)
+    return 1
   } finally {
     await embedded?.stop()
   }

@@ -103,6 +103,14 @@ t.test('two concurrent runners apply each file once', async (t) => {
 
 t.test('npm run migrate and migrate:status work as processes', async (t) => {
   const { url } = await createTestDatabase(t, { migrated: false })
+  // Before the migrations, a command that needs the schema says what to do, in one line.
+  const early = fork('src/cli.ts', { DATABASE_URL: url }, ['health'])
+  t.equal(await early.exited, 1)
+  t.match(
+    early.stderr.join(''),
+    /^error: the database has no System Design Coach schema \(.*\): run `npm run migrate`/m
+  )
+  t.notMatch(early.stderr.join(''), /\n\s+at /, 'no stack trace')
   const before = fork('src/cli.ts', { DATABASE_URL: url }, ['migrate:status'])
   t.equal(await before.exited, 1, 'pending migrations exit 1')
   t.match(before.stdout.join('\n'), /pending {2}0001_init/)
@@ -114,4 +122,18 @@ t.test('npm run migrate and migrate:status work as processes', async (t) => {
   t.equal(await after.exited, 0)
   t.match(after.stdout.join('\n'), /applied {2}0001_init/)
   t.match(after.stdout.join('\n'), /0 pending, 0 edited/)
+})
+
+t.test('the CLI names an unreachable database, or a wrong one, without a stack trace', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const cases: [string, RegExp][] = [
+    ['postgres://postgres@127.0.0.1:1/none', /^error: cannot reach the database \(.*ECONNREFUSED.*\): is it running/m],
+    [url.replace(/\/[^/]+$/, '/sdc_no_such_database'), /^error: database "sdc_no_such_database" does not exist: check/m]
+  ]
+  for (const [databaseUrl, expected] of cases) {
+    const proc = fork('src/cli.ts', { DATABASE_URL: databaseUrl }, ['audit:verify'])
+    t.equal(await proc.exited, 1)
+    t.match(proc.stderr.join(''), expected)
+    t.notMatch(proc.stderr.join(''), /\n\s+at /, 'no stack trace')
+  }
 })
