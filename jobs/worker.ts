@@ -29,7 +29,7 @@ if (unknown.length > 0) {
   process.exit(2)
 }
 
-const { url, embedded } = await resolveDatabase(config, (msg) => log.info(msg), { wait: true })
+const { url, embedded } = await resolveDatabase(config, (msg, level) => log[level ?? 'info'](msg), { wait: true })
 const sql = createSql(url, { max: config.databasePoolMax, applicationName: 'sdc-worker' })
 const boss = createBoss(sql, {
   role: 'worker',

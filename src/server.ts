@@ -6,7 +6,8 @@ import { resolveDatabase } from './db/resolve.ts'
 import { handleShutdownSignals } from './shutdown.ts'
 
 const config = loadConfigOrExit()
-const line = (msg: string) => process.stdout.write(`${JSON.stringify({ level: 30, time: Date.now(), msg })}\n`)
+const line = (msg: string, level?: 'warn') =>
+  process.stdout.write(`${JSON.stringify({ level: level === 'warn' ? 40 : 30, time: Date.now(), msg })}\n`)
 const { url, embedded } = await resolveDatabase(config, line, { wait: true })
 
 if (embedded) {

@@ -99,13 +99,17 @@ export function pgArray(items: readonly unknown[]): string {
   return `{${items.map(quote).join(',')}}`
 }
 
+/** A start-up step's log line; warnings say so. */
+export type StartupLog = (line: string, level?: 'warn') => void
+
 /**
  * Waits until the database answers `select 1`, retrying with backoff, so a process started
  * while Postgres is down comes up when it returns. Throws after `timeoutSeconds` (0: no retry).
+ * Each failed attempt is logged as a warning.
  */
 export async function waitForDatabase(
   url: string,
-  { timeoutSeconds, log }: { timeoutSeconds: number; log: (line: string) => void }
+  { timeoutSeconds, log }: { timeoutSeconds: number; log: StartupLog }
 ): Promise<void> {
   const deadline = Date.now() + timeoutSeconds * 1000
   let delayMs = 250
@@ -117,7 +121,7 @@ export async function waitForDatabase(
       return
     } catch (err) {
       if (Date.now() + delayMs > deadline) throw err
-      log(`database unreachable (${(err as Error).message}); retrying in ${delayMs} ms`)
+      log(`database unreachable (${(err as Error).message}); retrying in ${delayMs} ms`, 'warn')
     } finally {
       await sql.end({ timeout: 1 })
     }

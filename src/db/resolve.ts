@@ -1,5 +1,5 @@
 import type { Config } from '../config.ts'
-import { waitForDatabase } from './client.ts'
+import { type StartupLog, waitForDatabase } from './client.ts'
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded.ts'
 
 /**
@@ -11,7 +11,7 @@ import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded.ts'
  */
 export async function resolveDatabase(
   config: Config,
-  log: (line: string) => void,
+  log: StartupLog,
   { wait = false, detached = false } = {}
 ): Promise<{ url: string; embedded: EmbeddedPostgres | null }> {
   if (config.databaseUrl) {

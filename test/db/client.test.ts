@@ -34,17 +34,21 @@ t.test('waitForDatabase waits for a database that comes up late, and gives up at
   await proxy.stop()
 
   const lines: string[] = []
-  await t.rejects(waitForDatabase(proxied, { timeoutSeconds: 1, log: (l) => lines.push(l) }), { code: 'ECONNREFUSED' })
-  t.ok(lines.some((l) => /database unreachable .*retrying/.test(l)))
+  const log = (l: string, level?: 'warn') => lines.push(`${level ?? 'info'}: ${l}`)
+  await t.rejects(waitForDatabase(proxied, { timeoutSeconds: 1, log }), { code: 'ECONNREFUSED' })
+  t.ok(
+    lines.some((l) => /^warn: database unreachable .*retrying/.test(l)),
+    'each failed attempt is a warning'
+  )
 
   lines.length = 0
-  const waiting = waitForDatabase(proxied, { timeoutSeconds: 30, log: (l) => lines.push(l) })
+  const waiting = waitForDatabase(proxied, { timeoutSeconds: 30, log })
   // Restarted once the waiter has failed at least once.
   while (lines.length === 0) await new Promise((r) => setTimeout(r, 20))
   await proxy.start()
   t.teardown(() => proxy.stop())
   await waiting
-  t.equal(lines.at(-1), 'database reachable')
+  t.equal(lines.at(-1), 'info: database reachable')
 })
 
 t.test('a query sent between a connection error and its close is rejected, not left waiting', async (t) => {
