@@ -29,7 +29,7 @@ const err = (text: string) => process.stderr.write(`${text}\n`)
  * What an operator should do about a database error the commands cannot go on from, in one line;
  * null for anything else (a bug: its stack trace is more use).
  */
-export function databaseProblem(e: unknown): string | null {
+function databaseProblem(e: unknown): string | null {
   const { code, message } = e as { code?: string; message?: string }
   if (code && UNAVAILABLE_CODES.has(code))
     return `cannot reach the database (${message}): is it running, and is DATABASE_URL right?`

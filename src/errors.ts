@@ -85,7 +85,6 @@ const SQLSTATE: Record<string, { statusCode: number; code: string; message: stri
 }
 
 /** Connection-level failures (postgres.js and Node socket codes): the database is unreachable. */
-/** Codes of a database (or other dependency) that cannot be reached or dropped the connection. */
 export const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
