@@ -74,7 +74,11 @@ for (const c of sim.result.components) {
 const gradeJob = await call('POST', `/simulations/${run.id}/grade`, {}, accessToken)
 const grade = await until('the grade', () => call('GET', `/grades/${gradeJob.id}`, undefined, accessToken))
 say(`4. graded: ${grade.score}/100`)
-for (const item of grade.items) say(`   ${item.passed ? '✓' : '✗'} ${item.title}: ${item.finding}`)
+for (const item of grade.items) {
+  say(`   ${item.passed ? '✓' : '✗'} ${item.title}: ${item.finding}`)
+  // What to change is what a learner wants from an item it failed.
+  if (!item.passed) say(`     → ${item.suggestion}`)
+}
 
 const exportJob = await call('POST', `/workspaces/${workspace.id}/exports`, { format: 'html' }, accessToken)
 const exported = await until('the export', () => call('GET', `/exports/${exportJob.id}`, undefined, accessToken))

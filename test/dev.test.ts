@@ -76,6 +76,11 @@ t.test(
     const demo = await run(process.execPath, ['src/demo.ts', '--url', base], { cwd: ROOT, env, timeout: 90_000 })
     t.match(demo.stdout, /3\. simulated: p50 [\d.]+ ms, p95 [\d.]+ ms, p99 [\d.]+ ms/)
     t.match(demo.stdout, /4\. graded: \d+\/100/)
+    t.match(
+      demo.stdout,
+      /✗ Capacity headroom.*\n +→ Bring each under 70%: api to \d+ instances/,
+      'a failed item says what to change'
+    )
     t.match(demo.stdout, /5\. exported \S+\.html \(\d+ bytes of HTML with SVG charts\)/)
     const walk = await run('bash', ['-eo', 'pipefail', '-c', await readmeCurlBlock()], {
       cwd: dir,
