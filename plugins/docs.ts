@@ -30,10 +30,22 @@ async function docsPlugin(fastify: FastifyInstance, opts: DocsPluginOptions) {
     hideUntagged: false,
     // Public routes (health, register, login…) need no token: they say so instead of inheriting
     // the document's bearer requirement.
-    transform: ({ schema, url, route }) => ({
-      schema: route.config?.auth === 'public' ? { ...schema, security: [] } : schema,
-      url
-    }),
+    transform: ({ schema, url, route }) => {
+      const location = route.config?.location
+      if (route.config?.auth !== 'public' && !location) return { schema, url }
+      const documented: Record<string, unknown> = { ...schema }
+      if (route.config?.auth === 'public') documented.security = []
+      // A route that declares where its new resource is read answers with Location (src/routes/schemas.ts).
+      if (location && schema?.response) {
+        const response = { ...(schema.response as Record<string, Record<string, unknown>>) }
+        const description = `Where the new resource is read: ${location}{id}`
+        for (const code of ['201', '202'])
+          if (response[code])
+            response[code] = { ...response[code], headers: { location: { type: 'string', description } } }
+        documented.response = response
+      }
+      return { schema: documented, url }
+    },
     transformObject: (document) => {
       if (!('openapiObject' in document)) return document.swaggerObject
       // @fastify/swagger marks every body required; a body of optional fields may be left out.

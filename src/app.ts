@@ -26,7 +26,7 @@ import adminRoutes from './routes/admin/index.ts'
 import authRoutes from './routes/auth/index.ts'
 import exportRoutes from './routes/exports/index.ts'
 import healthRoutes from './routes/health/index.ts'
-import { bodyMayBeOmitted, noBodyIsEmptyObject } from './routes/schemas.ts'
+import { bodyMayBeOmitted, noBodyIsEmptyObject, setLocation } from './routes/schemas.ts'
 import simulationRoutes from './routes/simulations/index.ts'
 import workspaceRoutes from './routes/workspaces/index.ts'
 
@@ -240,6 +240,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     if (!bodyMayBeOmitted(route.schema?.body)) return
     const hooks = route.preValidation ? [route.preValidation].flat() : []
     route.preValidation = [...hooks, noBodyIsEmptyObject] as RouteOptions['preValidation']
+  })
+  app.addHook('onRoute', function locateCreated(route) {
+    if (!route.config?.location) return
+    const hooks = route.preSerialization ? [route.preSerialization].flat() : []
+    route.preSerialization = [...hooks, setLocation] as RouteOptions['preSerialization']
   })
   // Added after the auth plugin, so each row shows the declaration that plugin settled.
   app.addHook('onRoute', function recordRoute(route) {

@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 
 export const Uuid = Type.String({ format: 'uuid' })
@@ -37,4 +37,24 @@ export function bodyMayBeOmitted(schema: unknown): boolean {
 /** No body at all is the empty object; a body that is there is validated as it is. */
 export async function noBodyIsEmptyObject(request: FastifyRequest): Promise<void> {
   if (request.body === undefined) request.body = {}
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * For a route that creates something (201) or accepts work (202): where the new resource is
+     * read, as a path prefix (`/simulations/`). Its answer then carries `Location` (that prefix and
+     * the new id), replays of an Idempotency-Key included, and the OpenAPI document says so.
+     */
+    location?: string
+  }
+}
+
+/** Sets `Location` on a 201 or 202 answer of a route that declares `config.location`. */
+export async function setLocation(request: FastifyRequest, reply: FastifyReply, payload: unknown) {
+  const id = (payload as { id?: unknown } | null)?.id
+  const prefix = request.routeOptions.config.location
+  if (prefix && (reply.statusCode === 201 || reply.statusCode === 202) && typeof id === 'string')
+    reply.header('location', `${prefix}${id}`)
+  return payload
 }

@@ -59,6 +59,7 @@ t.test('the product end to end through the real worker process', async (t) => {
     t.equal(res.statusCode, 202)
     t.match(res.json(), { id: String, status: 'queued' })
     const id = res.json().id
+    t.equal(res.headers.location, `/simulations/${id}`, 'the 202 says where the run is read')
     const done = await waitFor(
       async () => {
         const r = await app.inject({ url: `/simulations/${id}`, headers: auth })
@@ -113,6 +114,7 @@ t.test('the product end to end through the real worker process', async (t) => {
     // No body at all (`curl -X POST`) is the empty object; a body that is not an object is refused.
     const graded = await app.inject({ method: 'POST', url: `/simulations/${sim.id}/grade`, headers: auth })
     t.equal(graded.statusCode, 202, graded.body)
+    t.equal(graded.headers.location, `/grades/${graded.json().id}`)
     const notObject = await app.inject({
       method: 'POST',
       url: `/simulations/${sim.id}/grade`,
@@ -141,8 +143,9 @@ t.test('the product end to end through the real worker process', async (t) => {
       })
       t.equal(created.statusCode, 202)
       const id = created.json().id
+      t.equal(created.headers.location, `/exports/${id}`)
       const status = await waitFor(async () => {
-        const r = (await app.inject({ url: `/exports/${id}`, headers: auth })).json()
+        const r = (await app.inject({ url: created.headers.location as string, headers: auth })).json()
         return r.status === 'completed' ? r : null
       })
       t.match(status.filename, /^Flow-report\.(md|json|html)$/)

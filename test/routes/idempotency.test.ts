@@ -39,6 +39,8 @@ t.test('Idempotency-Key on POST routes', async (t) => {
     t.equal(again.statusCode, 201)
     t.equal(again.headers['idempotent-replayed'], 'true')
     t.same(again.json(), first.json())
+    t.equal(first.headers.location, `/workspaces/${first.json().id}`, 'a 201 says where the workspace is read')
+    t.equal(again.headers.location, first.headers.location, 'and so does its replay')
     t.same(await count('Replay me'), { workspaces: 1, audits: 1 })
     const [replay] = await sql<{ outcome: string; resource_id: string; status_code: number }[]>`
       select outcome, resource_id, status_code from app.audit_log where request_id = ${again.headers['x-request-id'] as string}

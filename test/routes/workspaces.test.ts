@@ -246,5 +246,17 @@ t.test('workspaces and traffic profiles', async (t) => {
     )
     t.same(optionalBodies.sort(), ['POST /simulations/{id}/grade', 'POST /workspaces/{id}/simulations'])
     t.equal(doc.paths['/workspaces/{id}/exports'].post.requestBody.required, true)
+    // Routes that create something say where it is read.
+    const located = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.entries(ops as Record<string, { responses: Record<string, { headers?: Record<string, unknown> }> }>)
+        .filter(([, op]) => Object.values(op.responses).some((r) => r.headers?.location))
+        .map(([method]) => `${method.toUpperCase()} ${path}`)
+    )
+    t.same(located.sort(), [
+      'POST /simulations/{id}/grade',
+      'POST /workspaces',
+      'POST /workspaces/{id}/exports',
+      'POST /workspaces/{id}/simulations'
+    ])
   })
 })

@@ -39,6 +39,7 @@ const exportRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         auth: 'user',
         ownership: 'the workspace must belong to the caller, else 404',
         idempotent: true,
+        location: '/exports/',
         audit: { action: 'export.create', resourceType: 'export' }
       },
       schema: {

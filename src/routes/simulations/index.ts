@@ -129,6 +129,7 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         auth: 'user',
         idempotent: true,
         ownership: 'the workspace must belong to the caller, else 404',
+        location: '/simulations/',
         audit: { action: 'simulation.create', resourceType: 'simulation' }
       },
       schema: {
@@ -240,6 +241,7 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         auth: 'user',
         idempotent: true,
         ownership: 'the run must belong to the caller, else 404',
+        location: '/grades/',
         audit: { action: 'grade.create', resourceType: 'grade' }
       },
       schema: {

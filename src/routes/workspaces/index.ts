@@ -135,7 +135,12 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post(
     '/workspaces',
     {
-      config: { auth: 'user', idempotent: true, audit: { action: 'workspace.create', resourceType: 'workspace' } },
+      config: {
+        auth: 'user',
+        idempotent: true,
+        location: '/workspaces/',
+        audit: { action: 'workspace.create', resourceType: 'workspace' }
+      },
       schema: {
         tags: ['workspaces'],
         body: Type.Object(
