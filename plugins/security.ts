@@ -67,7 +67,18 @@ async function securityPlugin(fastify: FastifyInstance, opts: SecurityPluginOpti
       'X-Request-Id',
       'Idempotency-Key'
     ],
-    exposedHeaders: ['x-request-id', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'retry-after'],
+    // What a browser client may read beyond the safelisted headers: ids, limits, where a new
+    // resource is read, whether an answer is a replay, and an export's file name.
+    exposedHeaders: [
+      'x-request-id',
+      'x-ratelimit-limit',
+      'x-ratelimit-remaining',
+      'x-ratelimit-reset',
+      'retry-after',
+      'location',
+      'idempotent-replayed',
+      'content-disposition'
+    ],
     maxAge: 86400,
     optionsSuccessStatus: 204,
     strictPreflight: true,

@@ -145,6 +145,8 @@ t.test('secure headers, CORS and strict input on the real app', async (t) => {
     t.equal(simple.headers['access-control-allow-origin'], 'http://localhost:3000')
     t.match(simple.headers['access-control-expose-headers'], /x-request-id/)
     t.match(simple.headers['access-control-expose-headers'], /retry-after/)
+    for (const header of ['location', 'idempotent-replayed', 'content-disposition'])
+      t.match(simple.headers['access-control-expose-headers'], header, `a browser client can read ${header}`)
   })
 
   t.test('a foreign origin and the null origin get no Access-Control-Allow-Origin', async (t) => {
