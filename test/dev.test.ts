@@ -20,18 +20,20 @@ const listening = (port: number) =>
 
 const run = promisify(execFile)
 
-/** The curl walk-through in README "The demo": the sh block after "The same with curl". */
+/** The curl walk-through in README "The demo": the sh block right after its marker comment. */
 async function readmeCurlBlock(): Promise<string> {
   const readme = await readFile(join(ROOT, 'README.md'), 'utf8')
-  const from = readme.indexOf('```sh\n', readme.indexOf('The same with curl'))
-  return readme.slice(from + '```sh\n'.length, readme.indexOf('```\n', from + 1))
+  const marker = '<!-- the curl walk-through: test/dev.test.ts runs this block against `npm start` -->\n```sh\n'
+  const from = readme.indexOf(marker)
+  if (from < 0) throw new Error('README.md: the curl walk-through marker is gone')
+  const start = from + marker.length
+  return readme.slice(start, readme.indexOf('```\n', start))
 }
 
 t.test(
   'npm start runs the demo and the README walk-through; Ctrl+C drains the api and the worker, then stops the database, exit 0',
   async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'sdc-dev-'))
-    t.teardown(() => rm(dir, { recursive: true, force: true }))
     const [apiPort, pgPort] = [await freePort(), await freePort()]
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
@@ -58,8 +60,15 @@ t.test(
       output += chunk.toString()
     })
     const exited = new Promise<number | null>((resolve) => dev.on('exit', (code) => resolve(code)))
-    t.teardown(() => {
-      if (dev.exitCode === null) process.kill(-(dev.pid as number), 'SIGKILL')
+    // A failed test still stops everything: Ctrl+C first (the api, the worker and the database run
+    // in process groups of their own, which only npm start's own shutdown reaches), SIGKILL after.
+    t.teardown(async () => {
+      if (dev.exitCode === null) {
+        process.kill(-(dev.pid as number), 'SIGINT')
+        const stopped = await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000, 'late'))])
+        if (stopped === 'late') process.kill(-(dev.pid as number), 'SIGKILL')
+      }
+      await rm(dir, { recursive: true, force: true })
     })
 
     await waitFor(
