@@ -85,6 +85,14 @@ export function auditRow(request: FastifyRequest, entry: AuditEntry, statusCode:
 export type AuditRecord = Partial<ReturnType<typeof auditRow>> & Pick<ReturnType<typeof auditRow>, 'action' | 'outcome'>
 
 /**
+ * `changes` as a jsonb parameter, whatever JSON it is. Left to postgres.js, which types booleans
+ * itself, a refused request's body of `true` (or `[true]`) went as a Postgres boolean, the insert
+ * failed, and the refusal lost its audit row (found by the fuzzer once it counted logged errors).
+ */
+const changesOf = (db: Sql | TransactionSql, changes: unknown) =>
+  changes === null || changes === undefined ? null : db.json(changes as never)
+
+/**
  * The audit row's insert: one fixed statement (prepared once per connection), where the `db(row)`
  * helper built its text per call. Sent when awaited, or nested in another statement as a clause.
  */
@@ -96,7 +104,7 @@ export function insertAudit(db: Sql | TransactionSql, row: AuditRecord): Fragmen
     values
       (${row.request_id ?? null}, ${row.user_id ?? null}, ${row.action}, ${row.resource_type ?? null},
        ${row.resource_id ?? null}, ${row.method ?? null}, ${row.path ?? null}, ${row.status_code ?? null},
-       ${row.outcome}, ${row.changes ?? null}, ${row.ip_address ?? null}, ${row.user_agent ?? null})
+       ${row.outcome}, ${changesOf(db, row.changes)}, ${row.ip_address ?? null}, ${row.user_agent ?? null})
   `
 }
 

@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream'
 // Schema fuzzing: fast-check properties over every route, generated from the route table and
 // its TypeBox schemas. Valid requests, and mutations of them (wrong types, extra keys, huge
 // strings, lone surrogates, NUL bytes, deep nesting, huge numbers, malformed JSON), with random
@@ -303,7 +304,7 @@ export async function fuzz(ctx: Context): Promise<Result> {
   const url = await ctx.createDatabase()
   const { config } = loadConfig({
     NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: 'error',
     RATE_LIMIT_MAX_REQUESTS: '100000000',
     AUTH_RATE_LIMIT_MAX_REQUESTS: '100000000',
     AUTH_LOGIN_MAX_ATTEMPTS: '1000',
@@ -311,10 +312,25 @@ export async function fuzz(ctx: Context): Promise<Result> {
     METRICS_GUARD: 'secret',
     METRICS_GUARD_SECRET: METRICS_SECRET
   })
-  const app = await buildApp(config, { databaseUrl: url })
+  // What the app logs at error level is a failure too, even when the response was fine: an audit
+  // row written after the response that failed (a scalar body) went unnoticed while logs were off.
+  const loggedErrors = new Map<string, number>()
+  const logStream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) {
+        if (!line) continue
+        const entry = JSON.parse(line) as { level: number; msg?: string; err?: { message?: string } }
+        const what = `${entry.msg}${entry.err?.message ? `: ${entry.err.message}` : ''}`
+        if (entry.level >= 50) loggedErrors.set(what, (loggedErrors.get(what) ?? 0) + 1)
+      }
+      done()
+    }
+  })
+  const app = await buildApp(config, { databaseUrl: url, logStream })
   await app.ready()
   const worker = await startWorker({ DATABASE_URL: url }, ['--queues', 'simulation,grading,export'])
   const violations: string[] = []
+  let result: Result
   const perRoute: Record<string, { runs: number; statuses: Record<number, number> }> = {}
   try {
     // FUZZ_ROUTE='PATCH /workspaces/:id' narrows a replay to the routes whose key contains it.
@@ -375,7 +391,7 @@ export async function fuzz(ctx: Context): Promise<Result> {
     const without2xx = Object.entries(perRoute)
       .filter(([, r]) => !Object.keys(r.statuses).some((s) => Number(s) < 300))
       .map(([key]) => key)
-    return {
+    result = {
       figures: {
         seed,
         runsPerRoute: runs,
@@ -390,6 +406,9 @@ export async function fuzz(ctx: Context): Promise<Result> {
     }
   } finally {
     worker.child.kill('SIGKILL')
+    // Closing waits for the writes still in flight after their responses, so their errors count.
     await app.close()
   }
+  for (const [what, count] of loggedErrors) violations.push(`the app logged an error ${count} time(s): ${what}`)
+  return result
 }

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { verifyAuditChain } from '../../plugins/audit.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
@@ -127,6 +128,36 @@ t.test('workspaces and traffic profiles', async (t) => {
     await waitFor(async () => (await audits()).some((a) => a.status_code === 409), {
       what: 'the refused save audited too'
     })
+  })
+
+  t.test('a refused request whose body is a JSON scalar or array still gets its audit row', async (t) => {
+    const bodies = [true, 'just text', 42, [true, false], ['a', 'b'], [1, 2]]
+    for (const [i, body] of bodies.entries()) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/workspaces',
+        headers: { ...auth, 'content-type': 'application/json', 'x-request-id': `scalar-body-${i}` },
+        payload: JSON.stringify(body)
+      })
+      t.equal(res.statusCode, 400)
+    }
+    // Written after the response (found by the fuzzer: these inserts failed, and the rows were lost).
+    const rows = await waitFor(
+      async () => {
+        const found = await sql`
+          select request_id, changes, outcome from app.audit_log where request_id like 'scalar-body-%' order by request_id
+        `
+        return found.length === bodies.length ? found : null
+      },
+      { what: 'an audit row for each refused request' }
+    )
+    t.same(
+      rows.map((r) => r.changes),
+      bodies,
+      'each row holds the body as it came'
+    )
+    t.ok(rows.every((r) => r.outcome === 'failure'))
+    t.ok((await verifyAuditChain(sql)).ok, 'and they seal into the hash chain like any other')
   })
 
   t.test('traffic profile autosave is versioned the same way', async (t) => {
