@@ -1,10 +1,10 @@
-import { Writable } from 'node:stream'
 // Schema fuzzing: fast-check properties over every route, generated from the route table and
 // its TypeBox schemas. Valid requests, and mutations of them (wrong types, extra keys, huge
 // strings, lone surrogates, NUL bytes, deep nesting, huge numbers, malformed JSON), with random
 // headers and ids. Properties: never a 5xx; a 4xx is the error shape; a 2xx body matches the
-// route's response schema. A failure prints its seed; FUZZ_SEED (and FUZZ_ROUTE, FUZZ_RUNS)
+// route's response schema; the app logs nothing at error level. A failure prints its seed; FUZZ_SEED (and FUZZ_ROUTE, FUZZ_RUNS)
 // replay it: `FUZZ_RUNS=2000 FUZZ_ROUTE='PATCH /workspaces' npm run reliability -- --only fuzz --seed N`.
+import { Writable } from 'node:stream'
 import fc from 'fast-check'
 import type { FastifyInstance } from 'fastify'
 import { Value } from 'typebox/value'

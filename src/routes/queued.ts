@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { Type } from 'typebox'
+import { type Static, Type } from 'typebox'
 import { enqueueJob } from '../../jobs/telemetry.ts'
 import type { Fragment, TransactionSql } from '../db/client.ts'
 import { Uuid } from './schemas.ts'
@@ -9,18 +9,21 @@ export const Accepted = Type.Object({ id: Uuid, status: Type.Literal('queued') }
 
 /**
  * A 202 route's writes, pipelined in one round trip: its row (`insert`, given the audit row's
- * `with` clause to put in front), the job with its `queued` telemetry row, and the Idempotency-Key.
+ * `with` clause to put in front), the job with its `queued` telemetry row, and the Idempotency-Key
+ * with the answer it replays. Resolves to that answer, the route's 202 body.
  */
-export function acceptQueued(
+export async function acceptQueued(
   fastify: FastifyInstance,
   tx: TransactionSql,
   request: FastifyRequest,
   job: { queue: string; id: string; data: Record<string, unknown>; changes: Record<string, unknown> },
   insert: (audit: Fragment) => Fragment
-): Promise<unknown> {
-  return Promise.all([
+): Promise<Static<typeof Accepted>> {
+  const accepted = { id: job.id, status: 'queued' as const }
+  await Promise.all([
     insert(request.auditWith(tx, { resourceId: job.id, statusCode: 202, changes: job.changes })),
     enqueueJob(fastify.boss, tx, job.queue, job.data, request.id, { id: job.id }),
-    request.idempotent(tx, 202, { id: job.id, status: 'queued' })
+    request.idempotent(tx, 202, accepted)
   ])
+  return accepted
 }

@@ -34,9 +34,13 @@ export function bodyMayBeOmitted(schema: unknown): boolean {
   return body?.type === 'object' && (body.required?.length ?? 0) === 0
 }
 
-/** No body at all is the empty object; a body that is there is validated as it is. */
-export async function noBodyIsEmptyObject(request: FastifyRequest): Promise<void> {
+/**
+ * No body at all is the empty object; a body that is there is validated as it is. (Callback
+ * style, like the other hooks on request paths: no promise per request.)
+ */
+export function noBodyIsEmptyObject(request: FastifyRequest, _reply: FastifyReply, done: () => void): void {
   if (request.body === undefined) request.body = {}
+  done()
 }
 
 declare module 'fastify' {
@@ -51,10 +55,15 @@ declare module 'fastify' {
 }
 
 /** Sets `Location` on a 201 or 202 answer of a route that declares `config.location`. */
-export async function setLocation(request: FastifyRequest, reply: FastifyReply, payload: unknown) {
+export function setLocation(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  payload: unknown,
+  done: (err: null, payload: unknown) => void
+): void {
   const id = (payload as { id?: unknown } | null)?.id
   const prefix = request.routeOptions.config.location
   if (prefix && (reply.statusCode === 201 || reply.statusCode === 202) && typeof id === 'string')
     reply.header('location', `${prefix}${id}`)
-  return payload
+  done(null, payload)
 }

@@ -55,9 +55,9 @@ const exportRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => {
       if (!fastify.config.flags.EXPORTS) throw new FeatureDisabled('Exporting')
       const id = uuidv7()
-      await sql.begin(async (tx) => {
+      const accepted = await sql.begin(async (tx) => {
         const workspace = await ownedWorkspace(tx, request, request.params.id)
-        await acceptQueued(
+        return acceptQueued(
           fastify,
           tx,
           request,
@@ -71,7 +71,7 @@ const exportRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             tx`${audit} insert into app.report_exports ${tx({ id, workspace_id: workspace.id, owner_id: workspace.owner_id, format: request.body.format })}`
         )
       })
-      return reply.code(202).send({ id, status: 'queued' as const })
+      return reply.code(202).send(accepted)
     }
   )
 

@@ -145,7 +145,7 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => {
       const id = uuidv7()
       const seed = request.body.seed ?? Math.floor(Math.random() * 2147483647)
-      await sql.begin(async (tx) => {
+      const accepted = await sql.begin(async (tx) => {
         const workspace = await ownedWorkspace(tx, request, request.params.id)
         const [traffic] = await tx<
           TrafficRow[]
@@ -157,7 +157,7 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           latencySloMs: traffic.latency_slo_ms
         }
         // The run, its audit row, its job and the job's telemetry: one transaction, one round trip.
-        await acceptQueued(
+        return acceptQueued(
           fastify,
           tx,
           request,
@@ -176,7 +176,7 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           `
         )
       })
-      return reply.code(202).send({ id, status: 'queued' as const })
+      return reply.code(202).send(accepted)
     }
   )
 
@@ -254,7 +254,7 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => {
       if (!fastify.config.flags.GRADING) throw new FeatureDisabled('Grading')
       const id = uuidv7()
-      await sql.begin(async (tx) => {
+      const accepted = await sql.begin(async (tx) => {
         const [run] = await tx<{ status: string }[]>`
           select status
           from app.simulation_runs
@@ -264,7 +264,7 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         if (!run) throw new NotFound('Simulation')
         if (run.status !== 'completed')
           throw new Conflict(`The simulation is ${run.status}; grade it once it has completed`)
-        await acceptQueued(
+        return acceptQueued(
           fastify,
           tx,
           request,
@@ -273,7 +273,7 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             tx`${audit} insert into app.grade_reports ${tx({ id, simulation_id: request.params.id, owner_id: request.user?.id as string })}`
         )
       })
-      return reply.code(202).send({ id, status: 'queued' as const })
+      return reply.code(202).send(accepted)
     }
   )
 
