@@ -252,11 +252,13 @@ export async function enqueueSimulations(
   port: () => number,
   auth: Record<string, string>,
   workspaceId: string,
-  count: number
+  count: number,
+  /** Goes on past `count` while this answers true (a stream that must outlast something). */
+  keepGoing: () => boolean = () => false
 ): Promise<string[]> {
   const ids: string[] = []
   const batch = randomUUID()
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; i < count || keepGoing(); i++) {
     for (let attempt = 0; ; attempt++) {
       const res = await call(port(), {
         method: 'POST',

@@ -1,4 +1,5 @@
-// The worker SIGKILLed again and again during a stream of simulation jobs: no job is lost
+// The worker SIGKILLed again and again during a stream of simulation jobs, each kill while it
+// holds active jobs (kills between batches are retried, and counted): no job is lost
 // (created = completed + failed, dead letters included), redeliveries are counted, and every
 // run's result is written exactly once (a trigger of the scenario's own counts the writes).
 import type { Forked } from '../lib/process.ts'
@@ -15,7 +16,23 @@ import {
   userOn,
   workspaceOn
 } from '../lib/stack.ts'
-import { until } from '../lib/wait.ts'
+import { until, waitFor } from '../lib/wait.ts'
+
+type Sql = ReturnType<typeof checkSql>
+
+async function dbNow(sql: Sql): Promise<Date> {
+  const [{ now }] = await sql<{ now: Date }[]>`select now()`
+  return now
+}
+
+/** Simulation jobs active now that were started at or after `since`. */
+async function activeSince(sql: Sql, since: Date): Promise<number> {
+  const [{ n }] = await sql<{ n: number }[]>`
+    select count(*)::int as n from pgboss.job
+    where name = 'simulation' and state = 'active' and started_on >= ${since}
+  `
+  return n
+}
 
 export async function workerKill(ctx: Context): Promise<Result> {
   const long = ctx.mode === 'long'
@@ -31,19 +48,36 @@ export async function workerKill(ctx: Context): Promise<Result> {
   try {
     const auth = await userOn(api.port, 'worker-kill@example.com')
     const workspaceId = await workspaceOn(api.port, auth)
-    const enqueued = enqueueSimulations(() => api.port, auth, workspaceId, jobs)
+    // The stream goes on until every kill has landed on a worker holding jobs: a kill between
+    // batches proves nothing (a fast machine drains a fixed stream before the first kill).
+    let killing = true
+    const enqueued = enqueueSimulations(
+      () => api.port,
+      auth,
+      workspaceId,
+      jobs,
+      () => killing
+    )
 
-    let killedMidJob = 0
-    for (let i = 0; i < kills; i++) {
-      await new Promise((r) => setTimeout(r, 400 + Math.random() * 600))
-      const [{ running }] = await sql<{ running: number }[]>`
-        select count(*)::int as running from pgboss.job where name = 'simulation' and state = 'active'
-      `
+    let landed = 0
+    let attempts = 0
+    let orphaned = 0
+    const deadline = Date.now() + (long ? 120_000 : 60_000)
+    let since = await dbNow(sql)
+    while (landed < kills && attempts < kills * 10 && Date.now() < deadline) {
+      attempts++
+      // Kill as soon as this worker holds a job, then count what it left active: no worker runs
+      // now, so every active job it started is one the kill cut off.
+      await waitFor(() => activeSince(sql, since), { timeoutMs: 15_000, intervalMs: 2, what: 'an active job' })
       worker.child.kill('SIGKILL')
       await worker.exited
-      killedMidJob += running
+      const cut = await activeSince(sql, since)
+      orphaned += cut
+      if (cut > 0) landed++
+      since = await dbNow(sql)
       worker = await startWorker(env, ['--queues', 'simulation'])
     }
+    killing = false
     const runIds = await enqueued
     // A killed worker's active jobs come back once their heartbeat lapses (10 s), then run again.
     const drainMs = await until(
@@ -54,7 +88,14 @@ export async function workerKill(ctx: Context): Promise<Result> {
       { timeoutMs: 120_000, intervalMs: 250, what: 'every run to finish' }
     ).catch(() => null)
     const jobFigures = await simulationFigures(sql, runIds)
-    const figures = { ...jobFigures, kills, activeJobsAtKill: killedMidJob, drainAfterLastKillMs: drainMs }
+    const figures = {
+      ...jobFigures,
+      kills: landed,
+      killsBetweenJobs: attempts - landed,
+      activeJobsAtKill: orphaned,
+      drainAfterLastKillMs: drainMs
+    }
+    expect(violations, landed === kills, `${landed} of ${kills} kills landed while the worker held jobs`)
     expect(violations, jobFigures.jobsLost === 0, `${jobFigures.jobsLost} jobs lost`)
     expect(
       violations,
