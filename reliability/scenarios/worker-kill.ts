@@ -1,5 +1,6 @@
 // The worker SIGKILLed again and again during a stream of simulation jobs, each kill while it
-// holds active jobs (kills between batches are retried, and counted): no job is lost
+// holds active jobs, every other one while it computes claimed runs (kills that miss are retried,
+// and counted): no job is lost
 // (created = completed + failed, dead letters included), redeliveries are counted, and every
 // run's result is written exactly once (a trigger of the scenario's own counts the writes).
 import type { Forked } from '../lib/process.ts'
@@ -25,11 +26,17 @@ async function dbNow(sql: Sql): Promise<Date> {
   return now
 }
 
-/** Simulation jobs active now that were started at or after `since`. */
-async function activeSince(sql: Sql, since: Date): Promise<number> {
+/**
+ * Simulation jobs active now that were started at or after `since`; with `claimed`, only those
+ * whose run the worker has claimed and not yet completed (the kill lands mid-computation).
+ */
+async function activeSince(sql: Sql, since: Date, claimed: boolean): Promise<number> {
   const [{ n }] = await sql<{ n: number }[]>`
-    select count(*)::int as n from pgboss.job
-    where name = 'simulation' and state = 'active' and started_on >= ${since}
+    select count(*)::int as n
+    from pgboss.job j
+    left join app.simulation_runs r on r.id = (j.data->>'runId')::uuid
+    where j.name = 'simulation' and j.state = 'active' and j.started_on >= ${since}
+      and (not ${claimed} or r.status = 'running')
   `
   return n
 }
@@ -66,12 +73,19 @@ export async function workerKill(ctx: Context): Promise<Result> {
     let since = await dbNow(sql)
     while (landed < kills && attempts < kills * 10 && Date.now() < deadline) {
       attempts++
-      // Kill as soon as this worker holds a job, then count what it left active: no worker runs
-      // now, so every active job it started is one the kill cut off.
-      await waitFor(() => activeSince(sql, since), { timeoutMs: 15_000, intervalMs: 2, what: 'an active job' })
+      // Every other kill waits for a claimed run (cut off mid-computation, so its redelivery claims
+      // it again and must not write twice), the others for a fetched job (cut off before the claim).
+      const claimed = landed % 2 === 1
+      // Kill as soon as this worker holds such a job, then count what it left: no worker runs now,
+      // so every such job still active is one the kill cut off.
+      await waitFor(() => activeSince(sql, since, claimed), {
+        timeoutMs: 15_000,
+        intervalMs: 2,
+        what: claimed ? 'a claimed run' : 'an active job'
+      })
       worker.child.kill('SIGKILL')
       await worker.exited
-      const cut = await activeSince(sql, since)
+      const cut = await activeSince(sql, since, claimed)
       orphaned += cut
       if (cut > 0) landed++
       since = await dbNow(sql)
