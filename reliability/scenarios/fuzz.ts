@@ -315,13 +315,16 @@ export async function fuzz(ctx: Context): Promise<Result> {
   // What the app logs at error level is a failure too, even when the response was fine: an audit
   // row written after the response that failed (a scalar body) went unnoticed while logs were off.
   const loggedErrors = new Map<string, number>()
+  let firstErrorLine: string | undefined
   const logStream = new Writable({
     write(chunk: Buffer, _encoding, done) {
       for (const line of chunk.toString().split('\n')) {
         if (!line) continue
         const entry = JSON.parse(line) as { level: number; msg?: string; err?: { message?: string } }
+        if (entry.level < 50) continue
         const what = `${entry.msg}${entry.err?.message ? `: ${entry.err.message}` : ''}`
-        if (entry.level >= 50) loggedErrors.set(what, (loggedErrors.get(what) ?? 0) + 1)
+        loggedErrors.set(what, (loggedErrors.get(what) ?? 0) + 1)
+        firstErrorLine ??= line
       }
       done()
     }
@@ -404,6 +407,10 @@ export async function fuzz(ctx: Context): Promise<Result> {
       },
       violations
     }
+  } catch (err) {
+    // A crash (a set-up request that failed) says what the app logged, stack included.
+    if (firstErrorLine) ctx.log(`  the app's first error line: ${firstErrorLine}`)
+    throw err
   } finally {
     worker.child.kill('SIGKILL')
     // Closing waits for the writes still in flight after their responses, so their errors count.
