@@ -52,12 +52,12 @@ export async function workerKill(ctx: Context): Promise<Result> {
   const env = { DATABASE_URL: url }
   let worker: Forked = await startWorker(env, ['--queues', 'simulation'])
   const violations: string[] = []
+  let killing = true
   try {
     const auth = await userOn(api.port, 'worker-kill@example.com')
     const workspaceId = await workspaceOn(api.port, auth)
     // The stream goes on until every kill has landed on a worker holding jobs: a kill between
     // batches proves nothing (a fast machine drains a fixed stream before the first kill).
-    let killing = true
     const enqueued = enqueueSimulations(
       () => api.port,
       auth,
@@ -65,6 +65,8 @@ export async function workerKill(ctx: Context): Promise<Result> {
       jobs,
       () => killing
     )
+    // Awaited after the kills; a failure meanwhile must not be an unhandled rejection.
+    enqueued.catch(() => {})
 
     let landed = 0
     let attempts = 0
@@ -119,6 +121,7 @@ export async function workerKill(ctx: Context): Promise<Result> {
     expect(violations, jobFigures.jobsFailed === 0, `${jobFigures.jobsFailed} runs failed (none should)`)
     return { figures, violations }
   } finally {
+    killing = false
     worker.child.kill('SIGKILL')
     api.child.kill('SIGKILL')
     await sql.end({ timeout: 1 })
