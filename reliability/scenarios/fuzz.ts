@@ -409,6 +409,7 @@ export async function fuzz(ctx: Context): Promise<Result> {
     }
   } catch (err) {
     // A crash (a set-up request that failed) says what the app logged, stack included.
+    ctx.log(`  seed ${seed}: replay with npm run reliability -- --only fuzz --seed ${seed}`)
     if (firstErrorLine) ctx.log(`  the app's first error line: ${firstErrorLine}`)
     throw err
   } finally {
