@@ -1,15 +1,18 @@
-// postinstall: fixes a postgres.js 3.4.9 bug that gives a query the wrong answer after a
-// connection reset, and lets a pipeline leave in one write (first edit below). Plain JavaScript
-// on purpose: it runs under whatever Node npm runs.
+// postinstall: fixes postgres.js 3.4.9 bugs that give a query the wrong answer after a
+// connection reset or run queries inside another caller's transaction under load, and lets a
+// pipeline leave in one write (first edit below). Plain JavaScript on purpose: it runs under
+// whatever Node npm runs.
 //
 // The reset bug: a query written to a socket that then dies can outlive it: the connection reconnects with the
 // query still marked in flight, and the new session's start-up ReadyForQuery resolves it with an
 // empty result (an existing workspace answered 404), or it waits for an answer that never comes.
 // Pending writes buffered for the dead socket also survived the close, and a query sent after the
-// socket errored but before it closed was never failed (last edit). Found by the reliability
+// socket errored but before it closed was never failed (fifth edit). Found by the reliability
 // suite's network scenario (reliability/scenarios/network.ts); upstream: porsager/postgres#1130
-// and #1142 describe the stale `query` half. Each edit is applied once; if the library changed
-// so that an edit no longer matches, installation fails loudly instead of running unpatched.
+// and #1142 describe the stale `query` half.
+// The transaction bug (last two edits, found by the fuzz scenario): see their comments.
+// Each edit is applied once (an edit already there is skipped); if the library changed so that
+// an edit no longer matches, installation fails loudly instead of running unpatched.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -57,6 +60,34 @@ const EDITS = [
     why: 'queries still in flight when the socket closes fail, whether or not the close had an error',
     from: "    !hadError && (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))\n",
     to: "    if (query || sent.length) error(Errors.connection('CONNECTION_CLOSED', options, socket))\n"
+  },
+  {
+    // sql.begin() reserves its connection in the BEGIN's onexecute hook, which was the last term
+    // of the "may more be pipelined here" chain: a BEGIN that filled a busy connection's pipeline
+    // (or met a full socket buffer) ran on the server unreserved. The transaction failed with
+    // UNSAFE_TRANSACTION (a 500: the fuzzer's rare register failure) and the connection went back
+    // to the pool inside the open transaction, so the queries that followed on it never committed.
+    // Upstream: porsager/postgres#823, #1189 (fixes proposed in #1207, #1218).
+    why: 'a written BEGIN always reserves its connection, and nothing more is pipelined onto it',
+    from:
+      '      return write(toBuffer(q))\n' +
+      '        && !q.describeFirst\n' +
+      '        && !q.cursorFn\n' +
+      '        && sent.length < max_pipeline\n' +
+      '        && (!q.options.onexecute || q.options.onexecute(connection))\n',
+    to:
+      '      const more = write(toBuffer(q))\n' +
+      '        && !q.describeFirst\n' +
+      '        && !q.cursorFn\n' +
+      '        && sent.length < max_pipeline\n' +
+      '      return q.options.onexecute ? (q.options.onexecute(connection), false) : more\n'
+  },
+  {
+    // The socket's 'drain' put an idle connection back in the pool, a reserved one too: between
+    // two statements of a transaction, after a write large enough to fill the socket buffer.
+    why: 'a reserved connection stays reserved when its socket drains',
+    from: '  function drain() {\n    !query && onopen(connection)\n',
+    to: '  function drain() {\n    !query && !connection.reserved && onopen(connection)\n'
   }
 ]
 
@@ -68,10 +99,12 @@ if (version !== '3.4.9') {
 for (const file of ['src/connection.js', 'cjs/src/connection.js']) {
   const path = join(root, file)
   let text = readFileSync(path, 'utf8')
-  if (text.includes(MARK)) continue
+  // Edit by edit, so an install patched by an earlier version of this script gets the new ones.
   for (const edit of EDITS) {
+    if (text.includes(edit.to)) continue
     if (text.split(edit.from).length !== 2) throw new Error(`${file}: cannot apply "${edit.why}"`)
     text = text.replace(edit.from, edit.to)
   }
-  writeFileSync(path, `${text}\n${MARK}\n`)
+  if (!text.includes(MARK)) text = `${text}\n${MARK}\n`
+  writeFileSync(path, text)
 }

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs'
+import { connect, type Socket } from 'node:net'
+import postgres from 'postgres'
 import t from 'tap'
 import { TcpProxy } from '../../reliability/lib/proxy.ts'
 import { createSql, waitForDatabase } from '../../src/db/client.ts'
@@ -132,3 +134,75 @@ t.test('connection resets never give a query the wrong answer (postgres.js patch
     /sdc-patched/
   )
 })
+
+t.test(
+  'a transaction begun on a connection whose pipeline is full keeps its connection (postgres.js patched at install)',
+  async (t) => {
+    // postgres.js reserved a transaction's connection only when the pool could still pipeline onto
+    // it: a BEGIN that filled a busy connection's pipeline (100 queries; after-response audit rows
+    // and telemetry queue that many under load) ran on the server, but the transaction failed with
+    // UNSAFE_TRANSACTION (a 500; the fuzzer's register) and the connection went back to the pool
+    // inside the open transaction, where the next queries ran and never committed.
+    const { url } = await createTestDatabase(t)
+    const sql = createSql(url, { max: 2, applicationName: 'sdc-pipeline' })
+    t.teardown(() => sql.end({ timeout: 1 }))
+    await sql`create table pipeline_probe (n int)`
+    await Promise.all([sql`select 1`, sql`select 1`])
+    // Both connections busy, each with 99 queries waiting behind a sleep: the BEGIN is the 100th.
+    const held = [sql`select pg_sleep(0.2)`.execute(), sql`select pg_sleep(0.2)`.execute()]
+    const queued = Array.from({ length: 198 }, () => sql`select 1`.execute())
+    const tx = sql.begin((tx) => tx`insert into pipeline_probe values (1)`)
+    await t.resolves(tx, 'the transaction ran and committed')
+    tx.catch(() => {})
+    await Promise.all([...held, ...queued])
+    // Queries after it run in transactions of their own: what they write is committed at once.
+    await Promise.all(Array.from({ length: 10 }, (_, i) => sql`insert into pipeline_probe values (${i + 2})`))
+    const observer = testSql(t, url)
+    const [{ n }] = await observer<{ n: number }[]>`select count(*)::int as n from pipeline_probe`
+    t.equal(n, 11, 'every insert is visible from another session')
+    const [{ open }] = await observer<{ open: number }[]>`
+    select count(*)::int as open from pg_stat_activity
+    where application_name like 'sdc-pipeline%' and state like 'idle in transaction%'
+  `
+    t.equal(open, 0, 'no pooled connection is left inside a transaction')
+  }
+)
+
+t.test(
+  "a transaction's connection stays reserved when its socket drains (postgres.js patched at install)",
+  async (t) => {
+    // A socket 'drain' (after a write larger than the socket buffer, a big design say) put an idle
+    // connection back in the pool even when it was between two statements of a transaction; the
+    // queries the pool gave it next ran inside that transaction. Emitted here by hand.
+    const { url } = await createTestDatabase(t)
+    const { hostname, port } = new URL(url)
+    const sockets: Socket[] = []
+    const sql = postgres(url, {
+      max: 2,
+      fetch_types: false,
+      onnotice: () => {},
+      socket: () => {
+        const socket = connect(Number(port), hostname)
+        sockets.push(socket)
+        return socket
+      }
+    } as Parameters<typeof postgres>[1])
+    t.teardown(() => sql.end({ timeout: 1 }))
+    await Promise.all([sql`select 1`, sql`select 1`])
+    const outside: string[] = []
+    const inside = await sql.begin(async (tx) => {
+      const [{ xid }] = await tx<{ xid: string }[]>`select pg_current_xact_id()::text as xid`
+      for (const socket of sockets) socket.emit('drain')
+      const rows = await Promise.all(
+        [1, 2, 3, 4].map(() => sql<{ xid: string }[]>`select pg_current_xact_id()::text as xid`)
+      )
+      outside.push(...rows.map(([row]) => row.xid))
+      await tx`select 1`
+      return xid
+    })
+    t.notOk(
+      outside.includes(inside),
+      `no query outside the transaction ran inside it (${inside} vs ${outside.join(', ')})`
+    )
+  }
+)
