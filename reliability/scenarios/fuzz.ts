@@ -2,8 +2,9 @@
 // its TypeBox schemas. Valid requests, and mutations of them (wrong types, extra keys, huge
 // strings, lone surrogates, NUL bytes, deep nesting, huge numbers, malformed JSON), with random
 // headers and ids. Properties: never a 5xx; a 4xx is the error shape; a 2xx body matches the
-// route's response schema; the app logs nothing at error level. A failure prints its seed; FUZZ_SEED (and FUZZ_ROUTE, FUZZ_RUNS)
-// replay it: `FUZZ_RUNS=2000 FUZZ_ROUTE='PATCH /workspaces' npm run reliability -- --only fuzz --seed N`.
+// route's response schema; the app logs nothing at error level. A failure prints its seed;
+// FUZZ_SEED (and FUZZ_ROUTE, FUZZ_RUNS) replay it:
+// `FUZZ_RUNS=2000 FUZZ_ROUTE='PATCH /workspaces' npm run reliability -- --only fuzz --seed N`.
 import { Writable } from 'node:stream'
 import fc from 'fast-check'
 import type { FastifyInstance } from 'fastify'
@@ -17,6 +18,10 @@ import { waitFor } from '../lib/wait.ts'
 
 type Schema = Record<string, unknown>
 type Json = unknown
+
+/** How to run a fuzz pass again with the same inputs. */
+export const replayHint = (seed: unknown) =>
+  `seed ${seed}: replay with npm run reliability -- --only fuzz --seed ${seed}`
 
 const METRICS_SECRET = 'fuzz-metrics-secret-0123456789abcdef'
 const PASSWORD = 'fuzzing password 123'
@@ -409,7 +414,7 @@ export async function fuzz(ctx: Context): Promise<Result> {
     }
   } catch (err) {
     // A crash (a set-up request that failed) says what the app logged, stack included.
-    ctx.log(`  seed ${seed}: replay with npm run reliability -- --only fuzz --seed ${seed}`)
+    ctx.log(`  ${replayHint(seed)}`)
     if (firstErrorLine) ctx.log(`  the app's first error line: ${firstErrorLine}`)
     throw err
   } finally {

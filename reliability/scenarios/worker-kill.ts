@@ -1,8 +1,9 @@
 // The worker SIGKILLed again and again during a stream of simulation jobs, each kill while it
 // holds active jobs, every other one while it computes claimed runs (kills that miss are retried,
-// and counted): no job is lost
-// (created = completed + failed, dead letters included), redeliveries are counted, and every
-// run's result is written exactly once (a trigger of the scenario's own counts the writes).
+// and counted): no job is lost (created = completed + failed, dead letters included),
+// redeliveries are counted, and every run's result is written exactly once (a trigger of the
+// scenario's own counts the writes).
+import type { Sql } from '../../src/db/client.ts'
 import type { Forked } from '../lib/process.ts'
 import {
   type Context,
@@ -18,8 +19,6 @@ import {
   workspaceOn
 } from '../lib/stack.ts'
 import { until, waitFor } from '../lib/wait.ts'
-
-type Sql = ReturnType<typeof checkSql>
 
 async function dbNow(sql: Sql): Promise<Date> {
   const [{ now }] = await sql<{ now: Date }[]>`select now()`

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { fuzz } from '../../reliability/scenarios/fuzz.ts'
+import { fuzz, replayHint } from '../../reliability/scenarios/fuzz.ts'
 import { scaleOut } from '../../reliability/scenarios/scale-out.ts'
 import { runShort } from '../helpers/reliability.ts'
 
@@ -16,5 +16,5 @@ t.test('schema fuzzing over every route', async (t) => {
   const { figures } = await runShort(t, fuzz)
   t.ok((figures.routes as number) >= 30)
   t.ok((figures.routesWith2xx as number) >= 30, 'valid inputs reached a 2xx on nearly every route')
-  t.comment(`seed ${figures.seed}: replay with npm run reliability -- --only fuzz --seed ${figures.seed}`)
+  t.comment(replayHint(figures.seed))
 })
