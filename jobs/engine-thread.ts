@@ -19,3 +19,5 @@ parentPort?.on('message', (task: Task) => {
     parentPort?.postMessage({ id: task.id, error: { name: error.name, message: error.message } })
   }
 })
+
+parentPort?.postMessage({ ready: true })

@@ -1,10 +1,10 @@
 import type { JobWithMetadata } from 'pg-boss'
 import { pgArray, type Sql } from '../src/db/client.ts'
-import { type SimulationResult, simulate } from '../src/domain/engine.ts'
+import { EngineBudgetError, type SimulationResult, simulate } from '../src/domain/engine.ts'
 import type { Design, TrafficProfile } from '../src/domain/model.ts'
 import { validateDesign } from '../src/domain/validate.ts'
 import { coalesce } from './coalesce.ts'
-import type { EnginePool } from './engine-pool.ts'
+import { type EnginePool, EngineTimeoutError } from './engine-pool.ts'
 import { uuidField } from './payload.ts'
 import { markFailedOnFinalFailure, productQueueOptions } from './product-queue.ts'
 import type { QueueDefinition } from './queues.ts'
@@ -70,9 +70,17 @@ export function createHandler(sql: Sql, engine: EnginePool | null = null) {
     if (problems.length > 0)
       throw new PermanentJobError(`invalid design snapshot: ${problems[0].path} ${problems[0].message}`)
     job.signal.throwIfAborted()
-    const result = engine
-      ? await engine.run(run.design, run.traffic, run.seed)
-      : simulate(run.design, run.traffic, { seed: run.seed })
+    let result: SimulationResult
+    try {
+      result = engine
+        ? await engine.run(run.design, run.traffic, run.seed, job.signal)
+        : simulate(run.design, run.traffic, { seed: run.seed })
+    } catch (err) {
+      // Past its deadline or its step budget, a run would take as long on any worker: it fails, once.
+      if (err instanceof EngineTimeoutError || err instanceof EngineBudgetError)
+        throw new PermanentJobError(err.message)
+      throw err
+    }
     const stored = await store({ id: runId, result })
     return { runId, stored, p95: result.overall.p95 }
   }

@@ -50,12 +50,20 @@ const workOptions = {
 // Simulations run on engine threads, a whole batch at a time: the threads always have the next run
 // queued, and the handler's claims and results go to the database in a few coalesced statements.
 // The other queues' handlers are mostly database work and take their jobs one at a time.
-const engine = selected.includes(simulation.queue.name) ? createEnginePool(config.workerEngineThreads) : null
-const handlers: Record<string, { handle: JobHandler<never>; hooks?: TelemetryHooks<never>; concurrency?: number }> = {
+const engine = selected.includes(simulation.queue.name)
+  ? createEnginePool(config.workerEngineThreads, { timeoutMs: config.simulationTimeoutMs })
+  : null
+const handlers: Record<
+  string,
+  { handle: JobHandler<never>; hooks?: TelemetryHooks<never>; concurrency?: number; fetchLoops?: number }
+> = {
+  // Two fetch loops: a batch waits for its slowest run (at most SIMULATION_TIMEOUT_MS), and the
+  // other loop keeps fetching meanwhile, so one slow run never holds back the queue.
   [simulation.queue.name]: {
     handle: simulation.createHandler(sql, engine) as JobHandler<never>,
     hooks: simulation.hooks(sql),
-    concurrency: engine ? workOptions.batchSize : undefined
+    concurrency: engine ? workOptions.batchSize : undefined,
+    fetchLoops: 2
   },
   [grading.queue.name]: { handle: grading.createHandler(sql) as JobHandler<never>, hooks: grading.hooks(sql) },
   [exporter.queue.name]: { handle: exporter.createHandler(sql) as JobHandler<never>, hooks: exporter.hooks(sql) },
@@ -71,7 +79,7 @@ const handlers: Record<string, { handle: JobHandler<never>; hooks?: TelemetryHoo
   }
 }
 for (const name of selected) {
-  const { handle, hooks, concurrency } = handlers[name]
+  const { handle, hooks, concurrency, fetchLoops = 1 } = handlers[name]
   const handler = withJobTelemetry(
     sql,
     name,
@@ -82,7 +90,7 @@ for (const name of selected) {
     },
     concurrency
   )
-  await boss.work(name, workOptions, handler)
+  await boss.work(name, { ...workOptions, localConcurrency: fetchLoops }, handler)
   log.info({ queue: name }, 'working queue')
 }
 if (selected.includes(maintenance.queue.name)) {

@@ -68,6 +68,20 @@ export interface Config {
   readonly workerSuperviseIntervalSeconds: number
   /** Threads a worker process runs simulations on. */
   readonly workerEngineThreads: number
+  /** Wall-clock limit of one simulation run; a run past it fails (not retried) and its thread is replaced. */
+  readonly simulationTimeoutMs: number
+  /** Per-user limits; past one the API answers 429 (with Retry-After) or 403 in the error shape. */
+  readonly quotas: {
+    readonly activeRuns: number
+    readonly runsPerDay: number
+    readonly workspaces: number
+    readonly storedRuns: number
+    readonly exportsPerDay: number
+  }
+  /** Key of the audit chain's HMAC anchor (kept outside the database); unset, the chain is hashed only. */
+  readonly auditHmacKey: string | undefined
+  /** /openapi.json served to anyone (default: outside production only). */
+  readonly openapiPublic: boolean
   readonly logLevel: LogLevel
   readonly flags: Readonly<Record<string, boolean>>
 }
@@ -296,25 +310,43 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 30000, 100, 600000),
     workerSuperviseIntervalSeconds: int('WORKER_SUPERVISE_INTERVAL_SECONDS', 15, 1, 3600),
     workerEngineThreads: int('WORKER_ENGINE_THREADS', availableParallelism(), 1, 256),
+    simulationTimeoutMs: int('SIMULATION_TIMEOUT_MS', 5000, 100, 600000),
+    quotas: {
+      activeRuns: int('QUOTA_ACTIVE_RUNS', 5, 1, 10000),
+      runsPerDay: int('QUOTA_RUNS_PER_DAY', 500, 1, 10_000_000),
+      workspaces: int('QUOTA_WORKSPACES', 200, 1, 10_000_000),
+      storedRuns: int('QUOTA_STORED_RUNS', 5000, 1, 10_000_000),
+      exportsPerDay: int('QUOTA_EXPORTS_PER_DAY', 200, 1, 10_000_000)
+    },
+    auditHmacKey: read('AUDIT_HMAC_KEY'),
+    openapiPublic: bool('OPENAPI_PUBLIC', !isProduction),
     shutdownDrainMs: int('SHUTDOWN_DRAIN_MS', isProduction ? 5000 : 250, 0, 120000),
     logLevel: oneOf('LOG_LEVEL', LogLevels, env_ === 'test' ? 'silent' : 'info'),
     flags
   }
 
+  // The public fallback secret signs nothing outside development, as the current or a previous secret.
+  if (env_ !== 'development') {
+    if (jwtSecretRaw === undefined) problems.push(`JWT_SECRET is required in ${env_}`)
+    else if (jwtSecretRaw !== undefined) problems.push(...secretProblems('JWT_SECRET', jwtSecretRaw))
+    config.jwt.previousSecrets.forEach((secret, i) => {
+      problems.push(...secretProblems(`JWT_PREVIOUS_SECRETS entry ${i + 1}`, secret))
+    })
+  }
   if (isProduction) {
-    if (jwtSecretRaw === undefined) problems.push('JWT_SECRET is required in production')
-    else if (jwtSecretRaw.length < 32) problems.push('JWT_SECRET must be at least 32 characters')
-    else if (PLACEHOLDER_SECRETS.has(jwtSecretRaw.toLowerCase())) problems.push('JWT_SECRET is a known placeholder')
     if (read('DATABASE_URL') === undefined) problems.push('DATABASE_URL is required in production')
-    if (config.bypassAuth) problems.push('BYPASS_AUTH must not be enabled in production')
+    const tooWide = config.trustProxy.filter((entry) => {
+      const [address, bits] = entry.split('/')
+      return bits !== undefined && Number(bits) < (isIP(address) === 6 ? 32 : 8)
+    })
+    if (tooWide.length > 0) problems.push('TRUST_PROXY must not trust networks wider than /8 (IPv4) or /32 (IPv6)')
+    if (config.auditHmacKey !== undefined && config.auditHmacKey.length < 32)
+      problems.push('AUDIT_HMAC_KEY must be at least 32 characters')
     const origins = read('CORS_ALLOWED_ORIGINS')
     if (origins === undefined) problems.push('CORS_ALLOWED_ORIGINS must be set in production')
     else if (config.corsAllowedOrigins.includes('*')) problems.push('CORS_ALLOWED_ORIGINS must not be * in production')
     if (config.emailVerificationRequired && config.email.smtpUrl === undefined) {
       problems.push('AUTH_EMAIL_VERIFICATION_REQUIRED needs SMTP_URL in production (the outbox is for development)')
-    }
-    if (config.metrics.enabled && config.metrics.guard === undefined) {
-      problems.push('METRICS_ENABLED requires METRICS_GUARD (secret or cidr) in production')
     }
   } else {
     if (jwtSecretRaw === undefined) warnings.push('JWT_SECRET is not set: using the development fallback secret')
@@ -322,6 +354,12 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
       warnings.push('REDIS_URL is not set: rate limits are kept in memory per instance')
     if (config.bypassAuth)
       warnings.push('BYPASS_AUTH is enabled: every request is authenticated as the development user')
+  }
+  if (env_ !== 'development') {
+    if (config.bypassAuth) problems.push(`BYPASS_AUTH must not be enabled in ${env_} (development only)`)
+    if (config.metrics.enabled && config.metrics.guard === undefined) {
+      problems.push(`METRICS_ENABLED requires METRICS_GUARD (secret or cidr) in ${env_}`)
+    }
   }
   if (config.metrics.guard === 'secret' && config.metrics.enabled) {
     const secret = config.metrics.secret
@@ -337,6 +375,13 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
 
   if (problems.length > 0) throw new ConfigError(problems)
   return { config: deepFreeze(config), warnings }
+}
+
+/** A signing secret's problems, naming where it came from and never its value. */
+function secretProblems(name: string, secret: string): string[] {
+  if (secret.length < 32) return [`${name} must be at least 32 characters`]
+  if (PLACEHOLDER_SECRETS.has(secret.toLowerCase())) return [`${name} is a known placeholder`]
+  return []
 }
 
 function deepFreeze<T>(value: T): T {

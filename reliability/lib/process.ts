@@ -3,6 +3,9 @@ import { fileURLToPath } from 'node:url'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
+/** The signing secret of test processes (NODE_ENV=test needs one; the development fallback is refused there). */
+export const TEST_JWT_SECRET = 'test-only-jwt-secret-3f9c1a7e5b2d8c4f6a0e'
+
 export interface Forked {
   child: ChildProcess
   stdout: string[]
@@ -19,7 +22,7 @@ export function fork(entry: string, env: Record<string, string>, args: string[] 
   for (const key of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[key]) base[key] = process.env[key] as string
   const child = spawn(process.execPath, [entry, ...args], {
     cwd: ROOT,
-    env: { ...base, NODE_ENV: 'test', LOG_LEVEL: 'info', ...env },
+    env: { ...base, NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'info', ...env },
     stdio: ['pipe', 'pipe', 'pipe']
   })
   const stdout: string[] = []

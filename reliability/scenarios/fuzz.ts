@@ -13,6 +13,7 @@ import { buildApp, type RouteEntry } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
 import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
 import { insertUser } from '../../src/routes/auth/passwords.ts'
+import { TEST_JWT_SECRET } from '../lib/process.ts'
 import { type Context, expect, type Result, startWorker } from '../lib/stack.ts'
 import { waitFor } from '../lib/wait.ts'
 
@@ -309,6 +310,7 @@ export async function fuzz(ctx: Context): Promise<Result> {
   const url = await ctx.createDatabase()
   const { config } = loadConfig({
     NODE_ENV: 'test',
+    JWT_SECRET: TEST_JWT_SECRET,
     LOG_LEVEL: 'error',
     RATE_LIMIT_MAX_REQUESTS: '100000000',
     AUTH_RATE_LIMIT_MAX_REQUESTS: '100000000',

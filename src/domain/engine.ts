@@ -1,8 +1,19 @@
-import type { Component, Design, TrafficClass, TrafficProfile } from './model.ts'
+import { carries, DivergentDesignError, type Flow, propagate } from './flows.ts'
+import { type Component, type Design, LIMITS, type TrafficProfile } from './model.ts'
 import { SATURATED_WAIT_MS, stationFigures } from './queueing.ts'
 import { createRng, createWords, exponential, standardExponential, uniform } from './random.ts'
 
 // The simulation engine: pure functions, no I/O. Same design, profile and seed → same result.
+
+export { DivergentDesignError, propagate }
+
+/** Thrown when a run takes more steps than LIMITS.engineSteps: its design is refused, not retried. */
+export class EngineBudgetError extends Error {
+  constructor() {
+    super(`the simulation took more than ${LIMITS.engineSteps} steps`)
+    this.name = 'EngineBudgetError'
+  }
+}
 
 export interface Station {
   index: number
@@ -54,81 +65,10 @@ export interface SimulateOptions {
   mode?: 'analytic' | 'discrete-event'
 }
 
-export class DivergentDesignError extends Error {}
-
 const MAX_HOPS = 64
 const round = (x: number, digits = 3) => {
   const f = 10 ** digits
   return Math.round(x * f) / f
-}
-
-interface Flow {
-  read: number
-  write: number
-}
-
-interface Network {
-  byId: Map<string, Component>
-  out: Map<string, { to: string; share: number; traffic: TrafficClass }[]>
-  clients: Component[]
-}
-
-function network(design: Design): Network {
-  const byId = new Map(design.components.map((c) => [c.id, c]))
-  const out = new Map<string, { to: string; share: number; traffic: TrafficClass }[]>()
-  for (const c of design.components) out.set(c.id, [])
-  for (const l of design.links) out.get(l.from)?.push({ to: l.to, share: l.share, traffic: l.traffic ?? 'both' })
-  return { byId, out, clients: design.components.filter((c) => c.type === 'client') }
-}
-
-const carries = (traffic: TrafficClass, cls: 'read' | 'write') => traffic === 'both' || traffic === cls
-
-/** The share of a class that a component passes on: caches and CDNs answer hits themselves. */
-function passFactor(c: Component, cls: 'read' | 'write'): number {
-  if (cls === 'read' && (c.type === 'cache' || c.type === 'cdn')) return 1 - (c.hitRatio ?? 0)
-  return 1
-}
-
-/**
- * Arrival rates per component and class: the fixed point of λ = external + Σ share·pass·λ(from).
- * Converges for any design whose cycles let traffic out; throws otherwise.
- */
-export function propagate(design: Design, traffic: TrafficProfile): Map<string, Flow> {
-  const net = network(design)
-  const external = new Map<string, Flow>()
-  const perClient = net.clients.length > 0 ? traffic.peakRps / net.clients.length : 0
-  for (const c of net.clients) {
-    external.set(c.id, { read: perClient * traffic.readRatio, write: perClient * (1 - traffic.readRatio) })
-  }
-  let flows = new Map<string, Flow>(
-    design.components.map((c) => [c.id, { ...(external.get(c.id) ?? { read: 0, write: 0 }) }])
-  )
-  const scale = Math.max(1, traffic.peakRps)
-  for (let iteration = 0; iteration < 10_000; iteration++) {
-    const next = new Map<string, Flow>(
-      design.components.map((c) => [c.id, { ...(external.get(c.id) ?? { read: 0, write: 0 }) }])
-    )
-    for (const [from, links] of net.out) {
-      const source = net.byId.get(from) as Component
-      const flow = flows.get(from) as Flow
-      for (const link of links) {
-        const target = next.get(link.to) as Flow
-        if (carries(link.traffic, 'read')) target.read += flow.read * passFactor(source, 'read') * link.share
-        if (carries(link.traffic, 'write')) target.write += flow.write * passFactor(source, 'write') * link.share
-      }
-    }
-    let change = 0
-    let total = 0
-    for (const [id, f] of next) {
-      const prev = flows.get(id) as Flow
-      change = Math.max(change, Math.abs(f.read - prev.read), Math.abs(f.write - prev.write))
-      total += f.read + f.write
-    }
-    flows = next
-    if (!Number.isFinite(total) || total > scale * 1e9) break
-    if (change <= 1e-9 * scale) return flows
-  }
-  throw new DivergentDesignError('traffic does not settle: a cycle passes on at least as much as it receives')
 }
 
 function buildStations(
@@ -195,6 +135,8 @@ interface Walker {
   stackComponent: Int32Array
   stackLink: Int32Array
   stackDepth: Int32Array
+  /** Links drawn so far, for the run's step budget. */
+  steps: number
 }
 
 function compileWalker(design: Design, stations: Station[], traffic: TrafficProfile): Walker {
@@ -241,7 +183,8 @@ function compileWalker(design: Design, stations: Station[], traffic: TrafficProf
     visits: new Int32Array(64),
     stackComponent: new Int32Array(MAX_HOPS + 2),
     stackLink: new Int32Array(MAX_HOPS + 2),
-    stackDepth: new Int32Array(MAX_HOPS + 2)
+    stackDepth: new Int32Array(MAX_HOPS + 2),
+    steps: 0
   }
 }
 
@@ -289,6 +232,7 @@ function samplePath(w: Walker, rng: () => number): number {
         continue
       }
       stackLink[top] = l + 1
+      w.steps++
       if (carried[l] === 1 && rng() < linkShare[l]) {
         c = linkTo[l]
         depth = stackDepth[top] + 1
@@ -319,26 +263,63 @@ const MIN_PATH_PROBABILITY = 1e-12
 function enumeratePaths(w: Walker): PathClass[] | null {
   const { kind, linkStart, linkTo, linkShare, firstStation, stationCount, hitRatio } = w
   type Frame = { c: number; link: number; depth: number }
+  // One branch of the walk still to explore: `enter` component c, or find the `next` one from the stack.
+  type Branch = {
+    op: 'next' | 'enter'
+    c: number
+    depth: number
+    stack: readonly Frame[]
+    visits: readonly number[]
+    p: number
+    read: boolean
+  }
   const classes = new Map<string, PathClass>()
   let steps = 0
-  let overflow = false
-
-  const finish = (visits: number[], p: number) => {
+  const finish = (visits: readonly number[], p: number): boolean => {
     const stations = Int32Array.from(visits).sort()
     const key = stations.join(',')
     const known = classes.get(key)
     if (known) known.probability += p
-    else if (classes.size >= MAX_PATH_CLASSES) overflow = true
+    else if (classes.size >= MAX_PATH_CLASSES) return false
     else classes.set(key, { stations, probability: p })
+    return true
   }
-  // The next component the walk enters from the stack, on each branch of the links it may take.
-  const next = (stack: readonly Frame[], visits: number[], p: number, carried: Uint8Array, read: boolean): void => {
-    let rest = stack
-    while (rest.length > 0) {
-      if (overflow || ++steps > MAX_ENUMERATION_STEPS) {
-        overflow = true
-        return
+  // Depth first with an explicit stack (no recursion tied to the design's depth); branches are
+  // pushed in reverse so they are explored in the order the sampler draws them.
+  const todo: Branch[] = []
+  for (let i = w.clients.length - 1; i >= 0; i--) {
+    const share = 1 / w.clients.length
+    const base = { op: 'enter', c: w.clients[i], depth: 0, stack: [], visits: [] } as const
+    if (w.readRatio < 1) todo.push({ ...base, p: share * (1 - w.readRatio), read: false })
+    if (w.readRatio > 0) todo.push({ ...base, p: share * w.readRatio, read: true })
+  }
+  while (todo.length > 0) {
+    const { op, c, depth, stack, visits, p, read } = todo.pop() as Branch
+    const carried = read ? w.linkRead : w.linkWrite
+    if (op === 'enter') {
+      const pushed = [...stack, { c, link: linkStart[c], depth }]
+      if (depth > MAX_HOPS || kind[c] === 0) {
+        todo.push({ op: 'next', c, depth, stack: depth > MAX_HOPS ? stack : pushed, visits, p, read })
+        continue
       }
+      const copies = read ? stationCount[c] : 1
+      for (let k = copies - 1; k >= 0; k--) {
+        const q = p / copies
+        const seen = [...visits, firstStation[c] + k]
+        const branch = { op: 'next', c, depth, visits: seen, read } as const
+        if (kind[c] === 1) todo.push({ ...branch, stack, p: q })
+        else if (kind[c] === 2 && read) {
+          if (hitRatio[c] < 1) todo.push({ ...branch, stack: pushed, p: q * (1 - hitRatio[c]) })
+          if (hitRatio[c] > 0 && q * hitRatio[c] >= MIN_PATH_PROBABILITY)
+            todo.push({ ...branch, stack, p: q * hitRatio[c] })
+        } else todo.push({ ...branch, stack: pushed, p: q })
+      }
+      continue
+    }
+    let rest = stack
+    let ended = true
+    while (rest.length > 0) {
+      if (++steps > MAX_ENUMERATION_STEPS) return null
       const top = rest[rest.length - 1]
       if (top.link >= linkStart[top.c + 1]) {
         rest = rest.slice(0, -1)
@@ -348,45 +329,15 @@ function enumeratePaths(w: Walker): PathClass[] | null {
       rest = [...rest.slice(0, -1), { ...top, link: l + 1 }]
       const share = carried[l] === 1 ? linkShare[l] : 0
       if (share <= 0) continue
-      if (share < 1 && p * (1 - share) >= MIN_PATH_PROBABILITY) next(rest, visits, p * (1 - share), carried, read)
-      if (p * share >= MIN_PATH_PROBABILITY) enter(linkTo[l], top.depth + 1, rest, visits, p * share, carried, read)
-      return
+      if (p * share >= MIN_PATH_PROBABILITY)
+        todo.push({ op: 'enter', c: linkTo[l], depth: top.depth + 1, stack: rest, visits, p: p * share, read })
+      if (share < 1 && p * (1 - share) >= MIN_PATH_PROBABILITY)
+        todo.push({ op: 'next', c, depth, stack: rest, visits, p: p * (1 - share), read })
+      ended = false
+      break
     }
-    finish(visits, p)
+    if (ended && !finish(visits, p)) return null
   }
-  const enter = (
-    c: number,
-    depth: number,
-    stack: readonly Frame[],
-    visits: number[],
-    p: number,
-    carried: Uint8Array,
-    read: boolean
-  ): void => {
-    const pushed = [...stack, { c, link: linkStart[c], depth }]
-    if (depth > MAX_HOPS || kind[c] === 0) {
-      next(depth > MAX_HOPS ? stack : pushed, visits, p, carried, read)
-      return
-    }
-    const copies = read ? stationCount[c] : 1
-    for (let k = 0; k < copies; k++) {
-      const q = p / copies
-      const seen = [...visits, firstStation[c] + k]
-      if (kind[c] === 1) next(stack, seen, q, carried, read)
-      else if (kind[c] === 2 && read) {
-        if (hitRatio[c] > 0 && q * hitRatio[c] >= MIN_PATH_PROBABILITY)
-          next(stack, seen, q * hitRatio[c], carried, read)
-        if (hitRatio[c] < 1) next(pushed, seen, q * (1 - hitRatio[c]), carried, read)
-      } else next(pushed, seen, q, carried, read)
-    }
-  }
-
-  for (const client of w.clients) {
-    const share = 1 / w.clients.length
-    if (w.readRatio > 0) enter(client, 0, [], [], share * w.readRatio, w.linkRead, true)
-    if (w.readRatio < 1) enter(client, 0, [], [], share * (1 - w.readRatio), w.linkWrite, false)
-  }
-  if (overflow) return null
   // A fixed order (by key), so the draws do not depend on the order the walk found the paths in.
   return [...classes.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, path]) => path)
 }
@@ -457,7 +408,10 @@ function monteCarlo(
   const latencies = new Float64Array(samples)
   let kept = 0
   let dropped = 0
-  const record = (latency: number) => {
+  let steps = 0
+  const record = (latency: number, length: number) => {
+    steps += length
+    if (steps + walker.steps > LIMITS.engineSteps) throw new EngineBudgetError()
     if (latency < 0) dropped++
     else latencies[kept++] = latency
   }
@@ -471,7 +425,8 @@ function monteCarlo(
     for (const [k, path] of classes.entries()) {
       cumulative += path.probability / total
       const upTo = k === classes.length - 1 ? samples : Math.min(samples, Math.floor(cumulative * samples + offset))
-      for (let i = before; i < upTo; i++) record(drawLatency(path.stations, path.stations.length, f, word))
+      for (let i = before; i < upTo; i++)
+        record(drawLatency(path.stations, path.stations.length, f, word), path.stations.length)
       before = Math.max(before, upTo)
       let passes = 1
       for (const s of path.stations) passes *= f.keep[s]
@@ -483,7 +438,7 @@ function monteCarlo(
   for (let i = 0; i < samples; i++) {
     // The path first: a long one replaces walker.visits with a larger buffer.
     const length = samplePath(walker, rng)
-    record(drawLatency(walker.visits, length, f, word))
+    record(drawLatency(walker.visits, length, f, word), length + 1)
   }
   return { latencies: latencies.subarray(0, kept), errorRate: samples > 0 ? dropped / samples : 0 }
 }
@@ -599,7 +554,9 @@ function discreteEventLatencies(
     push([now, 0, r, path[step[r]]])
   }
   for (let r = 0; r < requests; r++) advance(r, born[r])
+  let events = 0
   while (heap.length > 0) {
+    if (++events + walker.steps > LIMITS.engineSteps) throw new EngineBudgetError()
     const [now, kind, r, s] = pop()
     const station = stations[s]
     if (kind === 0) {

@@ -66,7 +66,15 @@ export const LIMITS = Object.freeze({
   concurrency: 1000,
   serviceTimeMs: { min: 0.01, max: 60_000 },
   replicas: 15,
-  peakRps: 1_000_000
+  peakRps: 1_000_000,
+  /** The most components one cycle (strongly connected group) may join: its equations are solved densely. */
+  cycleComponents: 100,
+  /** Expected station visits per request, whatever the load: fan-out that multiplies beyond this is refused. */
+  visitsPerRequest: 500,
+  /** Expected sampler steps per request (visits plus the links drawn at each): bounds a run's work. */
+  workPerRequest: 1000,
+  /** Sampler and event steps one engine run may take before it is stopped. */
+  engineSteps: 50_000_000
 })
 
 export interface Problem {

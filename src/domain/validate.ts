@@ -1,5 +1,5 @@
-import { DivergentDesignError, propagate } from './engine.ts'
-import { ComponentTypes, DEFAULT_TRAFFIC, type Design, LIMITS, type Problem, TrafficClasses } from './model.ts'
+import { DivergentDesignError, visitsPerRequest, workPerRequest } from './flows.ts'
+import { ComponentTypes, type Design, LIMITS, type Problem, TrafficClasses } from './model.ts'
 
 const ID = /^[a-z0-9][a-z0-9_-]*$/
 
@@ -74,16 +74,45 @@ export function validateDesign(design: Design): Problem[] {
   })
 
   if (problems.length === 0) problems.push(...cycleProblems(design))
-  if (problems.length === 0) {
-    try {
-      propagate(design, DEFAULT_TRAFFIC)
-    } catch (err) {
-      if (!(err instanceof DivergentDesignError)) throw err
-      problems.push({ path: '/links', message: `cycle with no exit: ${err.message}` })
-    }
-  }
+  if (problems.length === 0) problems.push(...workProblems(design))
   return problems
 }
+
+/**
+ * The work a design asks of the engine, which does not depend on the load: the traffic equations
+ * solved once (linear in the links for acyclic designs), then visits and sampler steps per request
+ * against their limits, so neither validation nor a run can be made to take unbounded time.
+ */
+function workProblems(design: Design): Problem[] {
+  let visits: ReturnType<typeof visitsPerRequest>
+  try {
+    visits = visitsPerRequest(design)
+  } catch (err) {
+    if (!(err instanceof DivergentDesignError)) throw err
+    return [{ path: '/links', message: err.message }]
+  }
+  const cost = workPerRequest(design, visits)
+  if (!(cost.visits <= LIMITS.visitsPerRequest)) {
+    return [
+      {
+        path: '/links',
+        message: `a request would visit ${formatCount(cost.visits)} stations on average; the limit is ${LIMITS.visitsPerRequest} (fan-out multiplies along the links)`
+      }
+    ]
+  }
+  if (!(cost.work <= LIMITS.workPerRequest)) {
+    return [
+      {
+        path: '/links',
+        message: `a request would take ${formatCount(cost.work)} simulation steps on average; the limit is ${LIMITS.workPerRequest}`
+      }
+    ]
+  }
+  return []
+}
+
+const formatCount = (x: number) =>
+  Number.isFinite(x) ? (x < 1e6 ? x.toFixed(0) : x.toExponential(2)) : 'unboundedly many'
 
 /**
  * A cycle is allowed only while requests can leave it: a strongly connected group with no

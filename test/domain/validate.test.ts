@@ -95,7 +95,7 @@ const cases: [string, (d: Design) => void, { path: RegExp | string; message: Reg
       )
       d.links.push({ from: 'b', to: 'sink', share: 1 })
     },
-    { path: '/links', message: /cycle with no exit: traffic does not settle/ }
+    { path: '/links', message: /cycle with no exit: a → b passes on at least all it receives/ }
   ]
 ]
 

@@ -1,11 +1,12 @@
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
+import { TEST_JWT_SECRET } from '../../reliability/lib/process.ts'
 import { type BuildOptions, buildApp } from '../../src/app.ts'
 import { type Config, loadConfig } from '../../src/config.ts'
 
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ NODE_ENV: 'test', ...env }).config
+  return loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, ...env }).config
 }
 
 /** Collects JSON log lines written by the app. */

@@ -1,6 +1,7 @@
 import t from 'tap'
-import { createEnginePool } from '../../jobs/engine-pool.ts'
+import { createEnginePool, EngineTimeoutError } from '../../jobs/engine-pool.ts'
 import * as simulation from '../../jobs/simulation.ts'
+import { fanOutBomb } from '../../reliability/lib/pathological.ts'
 import { simulate } from '../../src/domain/engine.ts'
 import type { Design, TrafficProfile } from '../../src/domain/model.ts'
 import { buildTestApp } from '../helpers/app.ts'
@@ -38,6 +39,35 @@ t.test('an engine error reaches the caller with its name, and the thread goes on
   }
   await t.rejects(pool.run(divergent, traffic, 1), { message: /does not settle/ })
   t.same(await pool.run(SAMPLE_DESIGN, traffic, 9), simulate(SAMPLE_DESIGN, traffic, { seed: 9 }), 'the next run works')
+})
+
+t.test('a run past its deadline fails, its thread is replaced, and the runs behind it still complete', async (t) => {
+  // Valid, and slow enough (hundreds of ms) to pass a 40 ms deadline.
+  const slow = fanOutBomb(4, 4, 0)
+  const pool = createEnginePool(1, { timeoutMs: 40 })
+  t.teardown(() => pool.close())
+  const late = pool.run(slow, { ...traffic, peakRps: 1 }, 1)
+  const behind = pool.run(SAMPLE_DESIGN, traffic, 2)
+  await t.rejects(late, EngineTimeoutError)
+  await t.rejects(late, { message: 'the simulation ran longer than 40 ms and was stopped' })
+  t.same(await behind, simulate(SAMPLE_DESIGN, traffic, { seed: 2 }), 'the pipelined run ran on the new thread')
+  t.same(
+    await pool.run(SAMPLE_DESIGN, traffic, 3),
+    simulate(SAMPLE_DESIGN, traffic, { seed: 3 }),
+    'and so does the next'
+  )
+  t.throws(() => createEnginePool(1, { timeoutMs: 0 }), /timeoutMs/)
+})
+
+t.test('an aborted job’s queued run is dropped before it starts', async (t) => {
+  const pool = createEnginePool(1, { timeoutMs: 5000 })
+  t.teardown(() => pool.close())
+  const busy = [pool.run(SAMPLE_DESIGN, traffic, 1), pool.run(SAMPLE_DESIGN, traffic, 2)]
+  const abort = new AbortController()
+  const dropped = pool.run(SAMPLE_DESIGN, traffic, 3, abort.signal)
+  abort.abort(new Error('job aborted'))
+  await t.rejects(dropped, { message: 'job aborted' })
+  await Promise.all(busy)
 })
 
 t.test('closing fails what is still queued and refuses new runs', async (t) => {

@@ -1,7 +1,11 @@
 import t from 'tap'
+import { fanOutBomb } from '../../reliability/lib/pathological.ts'
 import { fork } from '../../reliability/lib/process.ts'
+import { buildTestApp } from '../helpers/app.ts'
 import { startedBoss } from '../helpers/boss.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
+import { SAMPLE_DESIGN } from '../helpers/designs.ts'
+import { bearer, registerAndLogin } from '../helpers/users.ts'
 
 t.test('a running job completes when the worker receives SIGTERM, and the worker exits 0', async (t) => {
   const { url } = await createTestDatabase(t)
@@ -30,3 +34,50 @@ t.test('the worker refuses an unknown queue name', async (t) => {
   t.equal(await worker.exited, 2)
   t.match(worker.stdout.join('\n'), /unknown queue\(s\): nope/)
 })
+
+t.test(
+  'a run past SIMULATION_TIMEOUT_MS fails once with a clear error; a normal run right after completes',
+  async (t) => {
+    const { url } = await createTestDatabase(t)
+    const sql = testSql(t, url)
+    const { app } = await buildTestApp(t, url)
+    const worker = fork('jobs/worker.ts', { DATABASE_URL: url, SIMULATION_TIMEOUT_MS: '100' }, [
+      '--queues',
+      'simulation'
+    ])
+    t.teardown(() => {
+      worker.child.kill('SIGKILL')
+    })
+    await worker.waitForLog(/worker ready/)
+    const auth = bearer(await registerAndLogin(app))
+    const workspace = async (design: unknown) =>
+      (await app.inject({ method: 'POST', url: '/workspaces', headers: auth, payload: { name: 'w', design } })).json()
+    const bomb = await app.inject({
+      method: 'POST',
+      url: '/workspaces',
+      headers: auth,
+      payload: { name: 'bomb', design: fanOutBomb(12, 4) }
+    })
+    t.equal(bomb.statusCode, 422, 'the API refuses the fan-out bomb')
+    t.match(bomb.json(), { code: 'APP_ERR_INVALID_DESIGN', problems: [{ path: '/links', message: /limit is 500/ }] })
+
+    // Valid, but slower (hundreds of ms) than this worker's 100 ms deadline.
+    const slow = await workspace(fanOutBomb(4, 4, 0))
+    const normal = await workspace(SAMPLE_DESIGN)
+    const run = async (id: string) =>
+      (await app.inject({ method: 'POST', url: `/workspaces/${id}/simulations`, headers: auth, payload: {} })).json()
+    const slowRun = await run(slow.id)
+    const normalRun = await run(normal.id)
+    const status = async (id: string) =>
+      (await sql`select status, error, attempts from app.simulation_runs where id = ${id}`)[0]
+    await waitFor(async () => (await status(normalRun.id)).status === 'completed', {
+      what: 'the normal run to complete',
+      timeoutMs: 2000
+    })
+    await waitFor(async () => (await status(slowRun.id)).status === 'failed', { what: 'the slow run to fail' })
+    t.match(await status(slowRun.id), {
+      error: 'the simulation ran longer than 100 ms and was stopped',
+      attempts: 1
+    })
+  }
+)

@@ -1,0 +1,73 @@
+// The designs an attacker sends first: each is valid JSON within the schema's size limits and
+// aims at unbounded work in validation or in the engine. Used by the bounds tests and the fuzzer.
+import type { Component, Design, Link } from '../../src/domain/model.ts'
+
+const service = (id: string): Component => ({ id, type: 'service', instances: 1, concurrency: 4, serviceTimeMs: 1 })
+const client: Component = { id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1 }
+
+/**
+ * Layers of fan-out/fan-in at share 1 (each layer calls every member of the next): visits grow as
+ * width^layers. Dead-end links from the client make path enumeration overflow, so the sampler
+ * would walk every sample.
+ */
+export function fanOutBomb(layers = 12, width = 4, deadEnds = 6): Design {
+  const components: Component[] = [client]
+  const links: Link[] = []
+  for (let d = 0; d < deadEnds; d++) {
+    components.push(service(`dead${d}`))
+    links.push({ from: 'users', to: `dead${d}`, share: 0.5 })
+  }
+  let previous = ['users']
+  for (let l = 0; l < layers; l++) {
+    const layer = Array.from({ length: width }, (_, w) => `l${l}w${w}`)
+    for (const id of layer) components.push(service(id))
+    for (const from of previous) for (const to of layer) links.push({ from, to, share: 1 })
+    previous = layer
+  }
+  return { components, links }
+}
+
+/** A cycle that passes on almost all it receives (a→b share 1, b→a share 0.999999), in a large design. */
+export function slowCycle(components = 500, links = 2000): Design {
+  const list: Component[] = [client, ...Array.from({ length: components - 1 }, (_, i) => service(`s${i}`))]
+  const out: Link[] = [
+    { from: 'users', to: 's0', share: 1 },
+    { from: 's0', to: 's1', share: 1 },
+    { from: 's1', to: 's0', share: 0.999999 }
+  ]
+  for (let i = 2; out.length < links && i < components - 1; i++)
+    out.push({ from: `s${i - 1}`, to: `s${i}`, share: 0.001 })
+  for (let i = 2; out.length < links; i++) {
+    const from = 2 + (i % (components - 3))
+    const to = 2 + ((i * 7) % (components - 3))
+    if (from < to && !out.some((l) => l.from === `s${from}` && l.to === `s${to}`))
+      out.push({ from: `s${from}`, to: `s${to}`, share: 0.001 })
+    if (i > 50_000) break
+  }
+  return { components: list, links: out }
+}
+
+/** A ring of every component (one strongly connected group the size of the design), leaking a little. */
+export function bigRing(components = 500): Design {
+  const list: Component[] = [client, ...Array.from({ length: components - 1 }, (_, i) => service(`s${i}`))]
+  const links: Link[] = [{ from: 'users', to: 's0', share: 1 }]
+  for (let i = 0; i < components - 1; i++)
+    links.push({ from: `s${i}`, to: `s${(i + 1) % (components - 1)}`, share: 0.99 })
+  return { components: list, links }
+}
+
+/** A chain as deep as the limits allow. */
+export function deepChain(components = 500): Design {
+  const list: Component[] = [client, ...Array.from({ length: components - 1 }, (_, i) => service(`s${i}`))]
+  const links: Link[] = list.slice(1).map((c, i) => ({ from: i === 0 ? 'users' : `s${i - 1}`, to: c.id, share: 1 }))
+  return { components: list, links }
+}
+
+/** Every attack shape, by name. */
+export const PATHOLOGICAL: Record<string, () => Design> = {
+  'fan-out bomb (12 layers × 4)': () => fanOutBomb(12, 4),
+  'deep fan-out (5 layers × 10)': () => fanOutBomb(5, 10, 0),
+  'slow cycle in 500 components and 2000 links': () => slowCycle(),
+  'ring of 500 components': () => bigRing(),
+  'chain of 500 components': () => deepChain()
+}
