@@ -32,6 +32,18 @@ export function AccountLocked(until: Date, now: Date) {
   return err
 }
 
+const QuotaExceededError = createError('APP_ERR_QUOTA_EXCEEDED', '%s', 429)
+/** A per-user limit that frees up with time (runs finish, the day's window moves): 429 with Retry-After. */
+export function QuotaExceeded(message: string, retryAfterSeconds: number) {
+  const err = new QuotaExceededError(message) as InstanceType<typeof QuotaExceededError> & {
+    headers: Record<string, string>
+  }
+  err.headers = { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) }
+  return err
+}
+/** A per-user limit on what is stored: 403 until the user deletes something. */
+export const QuotaReached = createError('APP_ERR_QUOTA_REACHED', '%s', 403)
+
 /** Fastify's own client-error codes, renamed into this API's namespace. */
 const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'APP_ERR_BODY_TOO_LARGE',

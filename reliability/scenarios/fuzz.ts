@@ -10,9 +10,10 @@ import fc from 'fast-check'
 import type { FastifyInstance } from 'fastify'
 import { Value } from 'typebox/value'
 import { buildApp, type RouteEntry } from '../../src/app.ts'
-import { loadConfig } from '../../src/config.ts'
+import { type Config, loadConfig } from '../../src/config.ts'
 import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
 import { insertUser } from '../../src/routes/auth/passwords.ts'
+import { deepChain, fanOutBomb, PATHOLOGICAL, slowCycle } from '../lib/pathological.ts'
 import { TEST_JWT_SECRET } from '../lib/process.ts'
 import { type Context, expect, type Result, startWorker } from '../lib/stack.ts'
 import { waitFor } from '../lib/wait.ts'
@@ -304,6 +305,85 @@ async function resourcesOf(app: FastifyInstance, caller: Caller, finished: boole
   return { id: ids, queue: ['simulation', 'grading', 'export', 'email', 'maintenance', 'nope'] }
 }
 
+/**
+ * The designs an attacker tries first (fan-out bombs, slow cycles, deep chains), the known ones
+ * and fast-check's variations of them, six at a time while readiness is probed: each is refused
+ * with a 422 or accepted, readiness stays 200 throughout, and every accepted design's run ends
+ * (completed or failed) within its deadline.
+ */
+async function attackDesigns(
+  app: FastifyInstance,
+  user: Caller,
+  seed: number,
+  violations: string[],
+  config: Config
+): Promise<Record<string, number>> {
+  const headers = { authorization: `Bearer ${user.accessToken}` }
+  const generated = fc.sample(
+    fc.oneof(
+      fc
+        .record({ layers: fc.integer({ min: 1, max: 14 }), width: fc.integer({ min: 1, max: 12 }), dead: fc.nat(8) })
+        .map(({ layers, width, dead }) => fanOutBomb(layers, width, dead)),
+      fc.integer({ min: 3, max: 500 }).map((n) => deepChain(n)),
+      fc.integer({ min: 4, max: 500 }).map((n) => slowCycle(n, Math.min(2000, n * 4)))
+    ),
+    { numRuns: 24, seed }
+  )
+  const designs = [...Object.values(PATHOLOGICAL).map((make) => make()), ...generated]
+  const figures = { designs: designs.length, refused: 0, accepted: 0, runsEnded: 0, readinessProbes: 0 }
+  const accepted: string[] = []
+  for (let i = 0; i < designs.length; i += 6) {
+    let posting = true
+    const probes = (async () => {
+      while (posting) {
+        const ready = await app.inject({ url: '/health/ready' })
+        figures.readinessProbes++
+        if (ready.statusCode !== 200) violations.push(`readiness answered ${ready.statusCode} during attack designs`)
+      }
+    })()
+    const answers = await Promise.all(
+      designs
+        .slice(i, i + 6)
+        .map((design, k) =>
+          app.inject({ method: 'POST', url: '/workspaces', headers, payload: { name: `attack ${i + k}`, design } })
+        )
+    )
+    posting = false
+    await probes
+    for (const res of answers) {
+      if (res.statusCode === 201) {
+        figures.accepted++
+        accepted.push(res.json().id)
+      } else if (res.statusCode === 422) figures.refused++
+      else violations.push(`an attack design answered ${res.statusCode}: ${res.body.slice(0, 200)}`)
+    }
+  }
+  // Each accepted design runs; the quota allows a few at once, so they go in small groups.
+  for (let i = 0; i < accepted.length; i += config.quotas.activeRuns) {
+    const runs = await Promise.all(
+      accepted.slice(i, i + config.quotas.activeRuns).map(async (id) => {
+        const res = await app.inject({ method: 'POST', url: `/workspaces/${id}/simulations`, headers, payload: {} })
+        return res.json().id as string
+      })
+    )
+    for (const id of runs) {
+      const ended = await waitFor(
+        async () => {
+          const res = await app.inject({ url: `/simulations/${id}`, headers })
+          const body = res.json()
+          return body.status === 'completed' || body.status === 'failed' ? body : null
+        },
+        { timeoutMs: config.simulationTimeoutMs * 3 + 10_000, what: `attack run ${id} to end` }
+      )
+      const took = new Date(ended.completedAt).getTime() - new Date(ended.startedAt).getTime()
+      if (!(took <= config.simulationTimeoutMs + 1000))
+        violations.push(`an attack design's run took ${took} ms, past its ${config.simulationTimeoutMs} ms deadline`)
+      figures.runsEnded++
+    }
+  }
+  return figures
+}
+
 export async function fuzz(ctx: Context): Promise<Result> {
   const runs = Number(process.env.FUZZ_RUNS ?? (ctx.mode === 'long' ? 1000 : 200))
   const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31)
@@ -393,6 +473,7 @@ export async function fuzz(ctx: Context): Promise<Result> {
         ctx.log(`  ✘ ${message}`)
       }
     }
+    const pathological = await attackDesigns(app, (await callers(app, n++)).user, seed, violations, config)
     const totalRuns = Object.values(perRoute).reduce((s, r) => s + r.runs, 0)
     if (!only) expect(violations, routes.length >= 30, `only ${routes.length} routes were fuzzed`)
     const statusTotals: Record<string, number> = {}
@@ -410,7 +491,8 @@ export async function fuzz(ctx: Context): Promise<Result> {
         routesWith2xx: routes.length - without2xx.length,
         // Their valid input needs state the generator cannot make (a verification token, a failed job).
         routesWithout2xx: without2xx,
-        statuses: statusTotals
+        statuses: statusTotals,
+        pathological
       },
       violations
     }

@@ -4,6 +4,8 @@ import { InvalidCursor } from '../errors.ts'
 
 // Keyset pagination over (created_at desc, id desc), shared by every list that is newest first.
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+const ISO_INSTANT = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
 const Cursor = Type.String({ maxLength: 200, pattern: '^[A-Za-z0-9_-]+$' })
 
 export const ListQuery = Type.Object(
@@ -25,7 +27,8 @@ function encodeCursor(createdAt: Date, id: string): string {
 function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|')
   const createdAt = new Date(at)
-  if (Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id ?? '')) throw new InvalidCursor()
+  // Exactly the form encodeCursor writes: a year Postgres cannot hold would otherwise be a 500.
+  if (!ISO_INSTANT.test(at ?? '') || Number.isNaN(createdAt.getTime()) || !UUID.test(id ?? '')) throw new InvalidCursor()
   return { createdAt, id }
 }
 

@@ -16,5 +16,10 @@ t.test('schema fuzzing over every route', async (t) => {
   const { figures } = await runShort(t, fuzz)
   t.ok((figures.routes as number) >= 30)
   t.ok((figures.routesWith2xx as number) >= 30, 'valid inputs reached a 2xx on nearly every route')
+  const attacks = figures.pathological as Record<string, number>
+  t.ok(attacks.refused >= 4, `attack designs refused with a 422: ${attacks.refused}`)
+  t.ok(attacks.accepted >= 1, `attack designs within the limits accepted: ${attacks.accepted}`)
+  t.equal(attacks.runsEnded, attacks.accepted, 'every accepted attack design’s run ended within its deadline')
+  t.ok(attacks.readinessProbes > 0, 'readiness was probed while they arrived')
   t.comment(replayHint(figures.seed))
 })

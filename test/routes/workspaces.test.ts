@@ -45,6 +45,19 @@ t.test('workspaces and traffic profiles', async (t) => {
     const bad = await app.inject({ url: '/workspaces?cursor=bm9wZQ', headers: auth })
     t.equal(bad.statusCode, 400)
     t.equal(bad.json().code, 'APP_ERR_INVALID_CURSOR')
+    // The right shape with what Postgres refuses (an invalid UUID, a year it cannot hold): 400, not 500.
+    for (const forged of [
+      `2026-01-01T00:00:00.000Z|${'-'.repeat(36)}`,
+      `2026-01-01T00:00:00.000Z|zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz`,
+      `+275760-09-13T00:00:00.000Z|${ids[0]}`
+    ]) {
+      const res = await app.inject({
+        url: `/workspaces?cursor=${Buffer.from(forged).toString('base64url')}`,
+        headers: auth
+      })
+      t.equal(res.statusCode, 400, forged)
+      t.equal(res.json().code, 'APP_ERR_INVALID_CURSOR')
+    }
     const traffic = await app.inject({ url: `/workspaces/${ids[0]}/traffic-profile`, headers: auth })
     t.match(traffic.json(), { peakRps: 100, readRatio: 0.8, payloadKb: 4, latencySloMs: 300, version: 1 })
   })

@@ -3,6 +3,7 @@ import { Type } from 'typebox'
 import { Conflict, FeatureDisabled, NotFound } from '../../errors.ts'
 import { uuidv7 } from '../../ids.ts'
 import { Accepted, acceptQueued } from '../queued.ts'
+import { checkExportQuota } from '../quotas.ts'
 import { errorResponses, IdParams, Uuid } from '../schemas.ts'
 import { ownedWorkspace } from '../workspaces/index.ts'
 
@@ -57,6 +58,7 @@ const exportRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const id = uuidv7()
       const accepted = await sql.begin(async (tx) => {
         const workspace = await ownedWorkspace(tx, request, request.params.id)
+        await checkExportQuota(tx, workspace.owner_id, fastify.config.quotas)
         return acceptQueued(
           fastify,
           tx,

@@ -4,6 +4,7 @@ import { Conflict, FeatureDisabled, NotFound } from '../../errors.ts'
 import { uuidv7 } from '../../ids.ts'
 import { afterCursor, keysetPage, ListQuery, pageOf } from '../pagination.ts'
 import { Accepted, acceptQueued } from '../queued.ts'
+import { checkRunQuota } from '../quotas.ts'
 import { errorResponses, IdParams, Uuid } from '../schemas.ts'
 import { ownedWorkspace, type TrafficRow } from '../workspaces/index.ts'
 
@@ -139,7 +140,7 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           { seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647 })) },
           { additionalProperties: false }
         ),
-        response: { 202: Accepted, ...errorResponses(400, 401, 404, 409, 413, 415, 422, 429, 503) }
+        response: { 202: Accepted, ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422, 429, 503) }
       }
     },
     async (request, reply) => {
@@ -147,6 +148,7 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const seed = request.body.seed ?? Math.floor(Math.random() * 2147483647)
       const accepted = await sql.begin(async (tx) => {
         const workspace = await ownedWorkspace(tx, request, request.params.id)
+        await checkRunQuota(tx, workspace.owner_id, fastify.config.quotas)
         const [traffic] = await tx<
           TrafficRow[]
         >`select * from app.traffic_profiles where workspace_id = ${workspace.id}`

@@ -7,6 +7,7 @@ import { validateDesign } from '../../domain/validate.ts'
 import { InvalidDesignError, NotFound, VersionConflictError } from '../../errors.ts'
 import { uuidv7 } from '../../ids.ts'
 import { afterCursor, keysetPage, ListQuery, pageOf } from '../pagination.ts'
+import { checkWorkspaceQuota } from '../quotas.ts'
 import { ErrorResponse, errorResponses, IdParams } from '../schemas.ts'
 import {
   Description,
@@ -155,7 +156,7 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         response: {
           201: Workspace,
           422: Type.Union([InvalidDesign, ErrorResponse]),
-          ...errorResponses(400, 401, 409, 413, 415, 429, 503)
+          ...errorResponses(400, 401, 403, 409, 413, 415, 429, 503)
         }
       }
     },
@@ -164,6 +165,7 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       checkDesign(design as Design)
       const id = uuidv7()
       const row = await sql.begin(async (tx) => {
+        await checkWorkspaceQuota(tx, request.user?.id as string, fastify.config.quotas)
         // Issued together: postgres.js pipelines them in one round trip.
         const [[created]] = await Promise.all([
           tx<WorkspaceRow[]>`

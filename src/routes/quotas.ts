@@ -1,0 +1,57 @@
+import type { Config } from '../config.ts'
+import type { TransactionSql } from '../db/client.ts'
+import { QuotaExceeded, QuotaReached } from '../errors.ts'
+
+// Per-user limits, checked inside the transaction that would create the row. A user's creations
+// are serialised by a transaction-scoped advisory lock, so two requests at once cannot both pass
+// the last free slot; other users never wait on it.
+
+const lockUser = (tx: TransactionSql, kind: string, ownerId: string) =>
+  tx`select pg_advisory_xact_lock(hashtextextended(${`quota:${kind}:${ownerId}`}, 0))`
+
+const secondsUntilDayAfter = (oldest: Date | null) =>
+  oldest ? (oldest.getTime() + 86_400_000 - Date.now()) / 1000 : 60
+
+/** Runs queued or running, runs in the last 24 hours, and runs stored, against the user's limits. */
+export async function checkRunQuota(tx: TransactionSql, ownerId: string, quotas: Config['quotas']): Promise<void> {
+  await lockUser(tx, 'runs', ownerId)
+  const [row] = await tx<{ active: number; today: number; stored: number; oldest: Date | null }[]>`
+    select count(*) filter (where status in ('queued', 'running'))::int as active,
+           count(*) filter (where created_at > now() - interval '1 day')::int as today,
+           count(*)::int as stored,
+           min(created_at) filter (where created_at > now() - interval '1 day') as oldest
+    from app.simulation_runs
+    where owner_id = ${ownerId}
+  `
+  if (row.active >= quotas.activeRuns)
+    throw QuotaExceeded(`At most ${quotas.activeRuns} runs may be queued or running at once; wait for one to finish`, 5)
+  if (row.today >= quotas.runsPerDay)
+    throw QuotaExceeded(`At most ${quotas.runsPerDay} runs a day`, secondsUntilDayAfter(row.oldest))
+  if (row.stored >= quotas.storedRuns)
+    throw new QuotaReached(`At most ${quotas.storedRuns} stored runs; delete workspaces you no longer need`)
+}
+
+export async function checkWorkspaceQuota(
+  tx: TransactionSql,
+  ownerId: string,
+  quotas: Config['quotas']
+): Promise<void> {
+  await lockUser(tx, 'workspaces', ownerId)
+  const [{ count }] = await tx<{ count: number }[]>`
+    select count(*)::int as count from app.workspaces where owner_id = ${ownerId}
+  `
+  if (count >= quotas.workspaces)
+    throw new QuotaReached(`At most ${quotas.workspaces} workspaces; delete one to create another`)
+}
+
+export async function checkExportQuota(tx: TransactionSql, ownerId: string, quotas: Config['quotas']): Promise<void> {
+  await lockUser(tx, 'exports', ownerId)
+  const [row] = await tx<{ today: number; oldest: Date | null }[]>`
+    select count(*)::int as today, min(created_at) as oldest
+    from app.report_exports
+    where owner_id = ${ownerId}
+      and created_at > now() - interval '1 day'
+  `
+  if (row.today >= quotas.exportsPerDay)
+    throw QuotaExceeded(`At most ${quotas.exportsPerDay} exports a day`, secondsUntilDayAfter(row.oldest))
+}
