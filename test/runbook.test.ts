@@ -53,9 +53,40 @@ t.test('every SQL block in the RUNBOOK runs against the real schema', async (t) 
             `it inserts content, never ${Object.keys(forged).join(', ')}`
           )
         }
+        // The attacks of a role that once had CREATE on app: an exact-type overload the definer
+        // would resolve first; a temporary one (pg_temp is never searched for functions).
+        await t.rejects(
+          tx.savepoint(
+            (sp) => sp`create function app.cardinality(bigint[]) returns integer language sql as 'select 0'`
+          ),
+          { message: /permission denied for schema app/ },
+          'it cannot create a function in app'
+        )
+        await tx.savepoint((sp) =>
+          sp.unsafe(`create function pg_temp.cardinality(bigint[]) returns integer language plpgsql as
+            $f$ begin raise exception 'hijacked'; end $f$`)
+        )
+        for (const [what, statement] of [
+          ['disable the triggers', 'alter table app.audit_log disable trigger all'],
+          ['truncate', 'truncate app.audit_log'],
+          ['alter the table', 'alter table app.audit_log add column forged text'],
+          ['drop the table', 'drop table app.audit_log'],
+          [
+            'replace the sealer',
+            'create or replace function app.seal_audit_log(max_rows integer) returns integer language sql as $f$ select 0 $f$'
+          ]
+        ]) {
+          await t.rejects(
+            tx.savepoint((sp) => sp.unsafe(statement)),
+            { message: /must be owner|permission denied/ },
+            `it cannot ${what}`
+          )
+        }
+        const [{ made }] = await tx`select app.ensure_telemetry_partitions(current_date + 40, 1) as made`
+        t.equal(made, 2, 'it creates tomorrow’s partitions through the definer function, without CREATE')
         return (await tx`select app.seal_audit_log(100) as n`)[0].n
       })
-      t.ok(sealed >= 1, 'yet it can seal the chain through the security-definer function')
+      t.ok(sealed >= 1, 'yet it can seal the chain through the security-definer function, unhijacked')
       continue
     }
     const rows = await runSqlText(sql, block, { request_id: 'runbook-test' })

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Sql } from './client.ts'
+import type { Sql, TransactionSql } from './client.ts'
 
 export const MIGRATIONS_DIR = new URL('../../sql/migrations/', import.meta.url).pathname
 const FILE_NAME = /^(\d{4})_([a-z0-9_]+)\.sql$/
@@ -98,6 +98,33 @@ export async function migrationStatus(sql: Sql, dir = MIGRATIONS_DIR): Promise<M
  * Applies pending migrations, each in its own transaction, under an advisory lock so
  * concurrent runners apply every file once. Refuses to run when an applied file changed.
  */
+/** From this migration on (0014 fixed the ones before it), no definer function may have a loose search_path. */
+const DEFINER_RULE_FROM = 14
+export const DEFINER_SEARCH_PATH = 'search_path=pg_catalog, pg_temp'
+
+/** The SECURITY DEFINER functions of schema app whose search_path is not exactly pg_catalog, pg_temp. */
+export async function looseDefiners(sql: Sql | TransactionSql): Promise<string[]> {
+  const rows = await sql<{ name: string }[]>`
+    select p.oid::regprocedure::text as name
+    from pg_catalog.pg_proc p
+    join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+    where n.nspname = 'app'
+      and p.prosecdef
+      and not coalesce(${DEFINER_SEARCH_PATH} = any(p.proconfig), false)
+    order by 1
+  `
+  return rows.map((r) => r.name)
+}
+
+async function refuseLooseDefiners(tx: TransactionSql): Promise<void> {
+  const loose = await looseDefiners(tx)
+  if (loose.length > 0) {
+    throw new Error(
+      `SECURITY DEFINER functions must set ${DEFINER_SEARCH_PATH.replace('=', ' = ')}: ${loose.join(', ')}`
+    )
+  }
+}
+
 export async function migrate(
   sql: Sql,
   { dir = MIGRATIONS_DIR, log = (_line: string) => {} }: { dir?: string; log?: (line: string) => void } = {}
@@ -126,6 +153,7 @@ export async function migrate(
         const [done] = await tx`select 1 from app.schema_migrations where version = ${file.version}`
         if (done) return false
         await tx.unsafe(file.sql).simple()
+        if (file.version >= DEFINER_RULE_FROM) await refuseLooseDefiners(tx)
         await tx`
           insert into app.schema_migrations ${tx({ version: file.version, name: file.name, checksum: file.checksum })}
         `

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { fork } from '../../reliability/lib/process.ts'
-import { MigrationError, migrate, migrationStatus, readMigrations } from '../../src/db/migrate.ts'
+import { looseDefiners, MigrationError, migrate, migrationStatus, readMigrations } from '../../src/db/migrate.ts'
 import { createTestDatabase, testSql } from '../helpers/db.ts'
 
 async function migrationsDir(files: Record<string, string>): Promise<string> {
@@ -31,6 +31,50 @@ t.test('the project migrations apply to a fresh database and re-running is a no-
   t.same(status.pending, [])
   t.same(status.drifted, [])
 })
+
+t.test(
+  'no SECURITY DEFINER function is left with a loose search_path, and a migration that leaves one is refused',
+  async (t) => {
+    const { url } = await createTestDatabase(t, { migrated: false })
+    const sql = testSql(t, url)
+    await migrate(sql)
+    const definers = await sql<{ name: string; owner: string; config: string[]; superuser: boolean }[]>`
+    select p.oid::regprocedure::text as name, r.rolname as owner, p.proconfig as config, r.rolsuper as superuser
+    from pg_proc p
+    join pg_roles r on r.oid = p.proowner
+    join pg_namespace n on n.oid = p.pronamespace
+    where n.nspname = 'app' and p.prosecdef
+    order by 1
+  `
+    t.same(
+      definers.map((d) => d.name),
+      [
+        'app.drop_telemetry_partitions(date,integer)',
+        'app.ensure_telemetry_partitions(date,integer)',
+        'app.seal_audit_log(integer)'
+      ]
+    )
+    for (const d of definers) {
+      t.ok(d.config.includes('search_path=pg_catalog, pg_temp'), `${d.name}: fixed search_path`)
+      t.equal(d.owner, 'sdc_definer', `${d.name}: owned by the definer role`)
+      t.equal(d.superuser, false, `${d.name}: whose owner is no superuser`)
+    }
+    t.same(await looseDefiners(sql), [])
+
+    const files = Object.fromEntries((await readMigrations()).map((f) => [f.file, f.sql]))
+    const next = String((await readMigrations()).length + 1).padStart(4, '0')
+    const dir = await migrationsDir({
+      ...files,
+      [`${next}_loose.sql`]:
+        'create function app.loose() returns int language sql security definer set search_path = pg_catalog, app as $$ select 1 $$;'
+    })
+    await t.rejects(migrate(sql, { dir }), {
+      message:
+        /loose\.sql failed and was rolled back: SECURITY DEFINER functions must set search_path = pg_catalog, pg_temp: app\.loose\(\)/
+    })
+    t.same((await sql`select to_regprocedure('app.loose()') as f`)[0].f, null, 'and nothing of it stays')
+  }
+)
 
 t.test('an edited applied file is reported, not re-run', async (t) => {
   const { url } = await createTestDatabase(t, { migrated: false })
