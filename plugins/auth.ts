@@ -14,12 +14,18 @@ export interface AuthUser {
   role: Role
   /** users.token_version when the token was issued. */
   tokenVersion?: number
+  /** The login session (refresh-token family) the token was issued to; logout ends its tokens. */
+  sessionId?: string
 }
 
 /** What the auth check needs to know of a user now; looked up by the app (cached briefly). */
 export interface UserState {
   tokenVersion: number
   disabled: boolean
+  /** The role now: a token's role claim is never trusted alone (a demoted admin's token is a user's). */
+  role: Role
+  /** The token's session was ended (logout, logout-all, or a reused refresh token). */
+  sessionRevoked: boolean
 }
 
 declare module 'fastify' {
@@ -50,8 +56,8 @@ export interface AuthPluginOptions {
   bypassUser?: AuthUser | null
   /** Routes registered by third-party plugins under these prefixes (the docs UI) are public. */
   publicPrefixes?: readonly string[]
-  /** Reads a user's token version and disabled flag; null when the user no longer exists. */
-  loadUserState?: (userId: string) => Promise<UserState | null>
+  /** Reads a user's token version, disabled flag, role and session; null when the user no longer exists. */
+  loadUserState?: (userId: string, sessionId: string | null) => Promise<UserState | null>
   /** How long a user's state is trusted before it is read again. */
   userStateTtlMs?: number
 }
@@ -105,30 +111,43 @@ async function authPlugin(fastify: FastifyInstance, opts: AuthPluginOptions) {
       if (payload.typ !== ACCESS_TYP || typeof payload.sub !== 'string') return null
       if (payload.role !== 'user' && payload.role !== 'admin') return null
       if (typeof payload.tv !== 'number') return null
-      return { id: payload.sub, role: payload.role, tokenVersion: payload.tv }
+      if (payload.sid !== undefined && typeof payload.sid !== 'string') return null
+      return { id: payload.sub, role: payload.role, tokenVersion: payload.tv, sessionId: payload.sid }
     }
     return null
   }
 
-  // A password change or a disable must end earlier access tokens: their version is checked
-  // against the user's, read at most once per TTL per user and instance.
+  // A password change, a disable, a role change or a logout must end earlier access tokens: the
+  // token's version, role and session are checked against the database, read at most once per
+  // TTL per user session and instance.
   const states = new Map<string, { state: UserState | null; expires: number }>()
   const ttl = opts.userStateTtlMs ?? 5000
-  async function currentState(userId: string): Promise<UserState | null> {
-    const cached = states.get(userId)
+  async function currentState(user: AuthUser): Promise<UserState | null> {
+    const key = `${user.id}|${user.sessionId ?? ''}`
+    const cached = states.get(key)
     if (cached && cached.expires > Date.now()) return cached.state
-    const state = opts.loadUserState ? await opts.loadUserState(userId) : { tokenVersion: 0, disabled: false }
+    const state = opts.loadUserState
+      ? await opts.loadUserState(user.id, user.sessionId ?? null)
+      : { tokenVersion: 0, disabled: false, role: user.role, sessionRevoked: false }
     if (states.size >= 10_000) states.delete(states.keys().next().value as string)
-    states.set(userId, { state, expires: Date.now() + ttl })
+    states.set(key, { state, expires: Date.now() + ttl })
     return state
   }
 
   fastify.decorate('tokens', {
     signAccess: (user: AuthUser) =>
-      sign({ sub: user.id, role: user.role, typ: ACCESS_TYP, jti: randomUUID(), tv: user.tokenVersion ?? 0 }),
+      sign({
+        sub: user.id,
+        role: user.role,
+        typ: ACCESS_TYP,
+        jti: randomUUID(),
+        tv: user.tokenVersion ?? 0,
+        ...(user.sessionId ? { sid: user.sessionId } : {})
+      }),
     accessTtlSeconds: opts.accessTtlSeconds,
     forget: (userId: string) => {
-      states.delete(userId)
+      const prefix = `${userId}|`
+      for (const key of states.keys()) if (key.startsWith(prefix)) states.delete(key)
     }
   })
   fastify.decorateRequest('user', null)
@@ -160,8 +179,9 @@ async function authPlugin(fastify: FastifyInstance, opts: AuthPluginOptions) {
       const match = BEARER.exec(request.headers.authorization ?? '')
       user = match ? verify(match[1]) : null
       if (user) {
-        const state = await currentState(user.id)
-        if (!state || state.disabled || state.tokenVersion !== user.tokenVersion) user = null
+        const state = await currentState(user)
+        if (!state || state.disabled || state.sessionRevoked || state.tokenVersion !== user.tokenVersion) user = null
+        else if (state.role !== user.role) user = { ...user, role: state.role }
       }
     }
     if (!user) throw new Unauthorized()

@@ -9,7 +9,7 @@ import Fastify, {
   type RouteOptions
 } from 'fastify'
 import auditPlugin from '../plugins/audit.ts'
-import authPlugin, { type AuthUser } from '../plugins/auth.ts'
+import authPlugin, { type AuthUser, type Role } from '../plugins/auth.ts'
 import dbPlugin from '../plugins/db.ts'
 import docsPlugin, { DOCS_PREFIX } from '../plugins/docs.ts'
 import idempotencyPlugin from '../plugins/idempotency.ts'
@@ -224,13 +224,18 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     accessTtlSeconds: config.jwt.accessTtlSeconds,
     bypassUser: config.bypassAuth ? DEV_USER : null,
     publicPrefixes: [DOCS_PREFIX],
-    loadUserState: async (userId) => {
-      const [row] = await app.sql<{ token_version: number; disabled: boolean }[]>`
-        select token_version, disabled_at is not null as disabled
-        from app.users
-        where id = ${userId}
+    loadUserState: async (userId, sessionId) => {
+      const [row] = await app.sql<{ token_version: number; disabled: boolean; role: Role; revoked: boolean }[]>`
+        select u.token_version, u.disabled_at is not null as disabled, u.role,
+               ${sessionId}::uuid is not null and not exists (
+                 select 1 from app.refresh_tokens r where r.family_id = ${sessionId}::uuid and r.revoked_at is null
+               ) as revoked
+        from app.users u
+        where u.id = ${userId}
       `
-      return row ? { tokenVersion: row.token_version, disabled: row.disabled } : null
+      return row
+        ? { tokenVersion: row.token_version, disabled: row.disabled, role: row.role, sessionRevoked: row.revoked }
+        : null
     }
   })
   await app.register(auditPlugin)

@@ -41,6 +41,18 @@ t.test('defaults match the design and the object is frozen', async (t) => {
   })
 })
 
+t.test('outside development: no fallback secret, no BYPASS_AUTH, no unguarded metrics', async (t) => {
+  const test = { NODE_ENV: 'test', JWT_SECRET: GOOD_PRODUCTION.JWT_SECRET }
+  t.match(problemsOf({ NODE_ENV: 'test' }), [/^JWT_SECRET is required in test/])
+  t.match(problemsOf({ ...test, BYPASS_AUTH: 'true' }), [/^BYPASS_AUTH must not be enabled in test/])
+  t.match(problemsOf({ ...test, METRICS_ENABLED: 'true' }), [/^METRICS_ENABLED requires METRICS_GUARD .* in test/])
+  t.match(problemsOf({ ...test, JWT_PREVIOUS_SECRETS: 'changeme' }), [/^JWT_PREVIOUS_SECRETS entry 1/])
+  t.same(problemsOf({ NODE_ENV: 'development', BYPASS_AUTH: 'true', METRICS_ENABLED: 'true' }), [], 'development may')
+  t.equal(loadConfig(test).config.openapiPublic, true)
+  t.equal(loadConfig(GOOD_PRODUCTION).config.openapiPublic, false, 'OpenAPI is private in production by default')
+  t.equal(loadConfig({ ...GOOD_PRODUCTION, OPENAPI_PUBLIC: 'true' }).config.openapiPublic, true)
+})
+
 t.test('a good production environment loads without warnings', async (t) => {
   const { config, warnings } = loadConfig(GOOD_PRODUCTION)
   t.equal(config.isProduction, true)
@@ -61,6 +73,20 @@ const refusals: [string, Record<string, string | undefined>, RegExp][] = [
   ['CORS star', { CORS_ALLOWED_ORIGINS: '*' }, /^CORS_ALLOWED_ORIGINS must not be \*/],
   ['metrics without guard', { METRICS_ENABLED: 'true' }, /^METRICS_ENABLED requires METRICS_GUARD/],
   ['TRUST_PROXY true', { TRUST_PROXY: 'true' }, /^TRUST_PROXY must list trusted proxy/],
+  ['TRUST_PROXY everything', { TRUST_PROXY: '10.0.0.1,0.0.0.0/0' }, /^TRUST_PROXY must not trust networks wider/],
+  ['TRUST_PROXY a /4', { TRUST_PROXY: '10.0.0.0/4' }, /^TRUST_PROXY must not trust networks wider/],
+  ['TRUST_PROXY every IPv6 address', { TRUST_PROXY: '::/0' }, /^TRUST_PROXY must not trust networks wider/],
+  [
+    'the fallback secret as a previous secret',
+    { JWT_PREVIOUS_SECRETS: 'development-only-jwt-secret-change-me-000000' },
+    /^JWT_PREVIOUS_SECRETS entry 1 is a known placeholder/
+  ],
+  [
+    'a short previous secret',
+    { JWT_PREVIOUS_SECRETS: 'changeme' },
+    /^JWT_PREVIOUS_SECRETS entry 1 must be at least 32/
+  ],
+  ['a short AUDIT_HMAC_KEY', { AUDIT_HMAC_KEY: 'short' }, /^AUDIT_HMAC_KEY must be at least 32/],
   [
     'email verification without SMTP',
     { AUTH_EMAIL_VERIFICATION_REQUIRED: 'true' },
@@ -154,9 +180,11 @@ t.test('a production process with bad config exits non-zero before listening, na
 })
 
 t.test('a development process prints its warnings', async (t) => {
-  const proc = fork('src/cli.ts', { NODE_ENV: 'development', DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }, [
-    'migrate:status'
-  ])
+  const proc = fork(
+    'src/cli.ts',
+    { NODE_ENV: 'development', JWT_SECRET: '', DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' },
+    ['migrate:status']
+  )
   await proc.exited
   t.match(proc.stderr.join(''), /config warning: JWT_SECRET is not set/)
   t.match(proc.stderr.join(''), /config warning: REDIS_URL is not set/)

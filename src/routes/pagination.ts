@@ -28,7 +28,8 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|')
   const createdAt = new Date(at)
   // Exactly the form encodeCursor writes: a year Postgres cannot hold would otherwise be a 500.
-  if (!ISO_INSTANT.test(at ?? '') || Number.isNaN(createdAt.getTime()) || !UUID.test(id ?? '')) throw new InvalidCursor()
+  if (!ISO_INSTANT.test(at ?? '') || Number.isNaN(createdAt.getTime()) || !UUID.test(id ?? ''))
+    throw new InvalidCursor()
   return { createdAt, id }
 }
 

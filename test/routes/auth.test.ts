@@ -253,10 +253,14 @@ t.test('accounts, tokens and sessions', async (t) => {
     now = new Date()
   })
 
-  t.test('logout revokes the family', async (t) => {
+  t.test('logout revokes the family and ends its access tokens', async (t) => {
     const user = await registerAndLogin(app)
+    const other = await login(app, user.email)
+    t.equal((await app.inject({ url: '/auth/me', headers: bearer(user) })).statusCode, 200)
     const out = await app.inject({ method: 'POST', url: '/auth/logout', payload: { refreshToken: user.refreshToken } })
     t.equal(out.statusCode, 204)
+    t.equal((await app.inject({ url: '/auth/me', headers: bearer(user) })).statusCode, 401, 'its access token is dead')
+    t.equal((await app.inject({ url: '/auth/me', headers: bearer(other) })).statusCode, 200, 'another session lives')
     const after = await app.inject({
       method: 'POST',
       url: '/auth/refresh',
@@ -265,6 +269,47 @@ t.test('accounts, tokens and sessions', async (t) => {
     t.equal(after.statusCode, 401)
     const unknown = await app.inject({ method: 'POST', url: '/auth/logout', payload: { refreshToken: 'x'.repeat(43) } })
     t.equal(unknown.statusCode, 204, 'an unknown token reveals nothing')
+  })
+
+  t.test('logout-all ends every session of the user, and only theirs', async (t) => {
+    const user = await registerAndLogin(app)
+    const second = await login(app, user.email)
+    const bystander = await registerAndLogin(app)
+    const out = await app.inject({ method: 'POST', url: '/auth/logout-all', headers: bearer(second) })
+    t.equal(out.statusCode, 204)
+    for (const session of [user, second]) {
+      t.equal((await app.inject({ url: '/auth/me', headers: bearer(session) })).statusCode, 401)
+      const refresh = await app.inject({
+        method: 'POST',
+        url: '/auth/refresh',
+        payload: { refreshToken: session.refreshToken }
+      })
+      t.equal(refresh.statusCode, 401)
+    }
+    t.equal((await app.inject({ url: '/auth/me', headers: bearer(bystander) })).statusCode, 200)
+    t.equal((await app.inject({ method: 'POST', url: '/auth/logout-all' })).statusCode, 401, 'needs a token')
+    const [row] = await sql`select action, changes from app.audit_log where action = 'auth.logout.all'`
+    t.match(row, { changes: { endedSessions: 2 } })
+  })
+
+  t.test('the role comes from the database, not the token', async (t) => {
+    const admin = await createAdmin(app)
+    const user = await registerAndLogin(app)
+    const unlock = (who: { accessToken: string }) =>
+      app.inject({ method: 'POST', url: `/admin/users/${user.id}/unlock`, headers: bearer(who) })
+    t.equal((await unlock(admin)).statusCode, 200)
+    await sql`update app.users set role = 'user' where id = ${admin.id}`
+    app.tokens.forget(admin.id)
+    t.equal((await unlock(admin)).statusCode, 403, 'a demoted admin’s token is a user’s')
+    // A token that claims admin for a user account (as one forged with a leaked secret would).
+    const forged = createSigner({ key: OLD_SECRET, iss: 'system-design-coach', aud: 'sdc-api', expiresIn: 60_000 })({
+      sub: user.id,
+      role: 'admin',
+      typ: 'access',
+      jti: 'x',
+      tv: 0
+    })
+    t.equal((await unlock({ accessToken: forged })).statusCode, 403, 'a claimed admin role is not enough')
   })
 
   t.test('security events are audited with secrets removed', async (t) => {
@@ -314,11 +359,16 @@ t.test('accounts, tokens and sessions', async (t) => {
 
 t.test('BYPASS_AUTH authenticates every request as the development user and warns at start', async (t) => {
   const { url } = await createTestDatabase(t)
-  const { app } = await buildTestApp(t, url, { BYPASS_AUTH: 'true' })
+  const { app } = await buildTestApp(t, url, { NODE_ENV: 'development', BYPASS_AUTH: 'true' })
   const me = await app.inject({ url: '/auth/me' })
   t.equal(me.statusCode, 200)
   t.match(me.json(), { id: DEV_USER.id, role: 'user', email: 'dev@localhost' })
-  const server = fork('src/server.ts', { DATABASE_URL: url, API_PORT: '0', BYPASS_AUTH: 'true' })
+  const server = fork('src/server.ts', {
+    NODE_ENV: 'development',
+    DATABASE_URL: url,
+    API_PORT: '0',
+    BYPASS_AUTH: 'true'
+  })
   t.teardown(() => {
     server.child.kill('SIGKILL')
   })

@@ -48,7 +48,12 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       })}
     `
     return {
-      accessToken: fastify.tokens.signAccess({ id: user.id, role: user.role, tokenVersion: user.token_version ?? 0 }),
+      accessToken: fastify.tokens.signAccess({
+        id: user.id,
+        role: user.role,
+        tokenVersion: user.token_version ?? 0,
+        sessionId: familyId
+      }),
       refreshToken,
       tokenType: 'Bearer' as const,
       expiresIn: fastify.tokens.accessTtlSeconds,
@@ -257,12 +262,14 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           where token_hash = ${hashToken(request.body.refreshToken)}
         `
         if (token) {
+          // Revoking the family ends its access tokens too (their sid is checked like the token version).
           await tx`
             update app.refresh_tokens
             set revoked_at = ${now}
             where family_id = ${token.family_id}
               and revoked_at is null
           `
+          fastify.tokens.forget(token.user_id)
         }
         // Logout answers 204 either way: it reveals nothing about the token.
         await request.audit(tx, {
@@ -272,6 +279,31 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           changes: { known: Boolean(token) }
         })
       })
+      noStore(reply)
+      return reply.code(204).send(null)
+    }
+  )
+
+  fastify.post(
+    '/auth/logout-all',
+    {
+      config: { auth: 'user', rateLimit, audit: { action: 'auth.logout.all', resourceType: 'user' } },
+      schema: {
+        tags: ['auth'],
+        description: 'Ends every session of the caller: refresh tokens are revoked and access tokens stop working.',
+        response: { 204: Type.Null(), ...errorResponses(401, 429) }
+      }
+    },
+    async (request, reply) => {
+      const userId = request.user?.id as string
+      await fastify.sql.begin(async (tx) => {
+        const [, revoked] = await Promise.all([
+          tx`update app.users set token_version = token_version + 1, updated_at = now() where id = ${userId}`,
+          tx`update app.refresh_tokens set revoked_at = ${fastify.clock()} where user_id = ${userId} and revoked_at is null returning id`
+        ])
+        await request.audit(tx, { resourceId: userId, statusCode: 204, changes: { endedSessions: revoked.length } })
+      })
+      fastify.tokens.forget(userId)
       noStore(reply)
       return reply.code(204).send(null)
     }
