@@ -71,7 +71,24 @@ export async function maintainIdempotencyKeys(sql: Sql): Promise<number> {
   return expired.count
 }
 
-export function createHandler(sql: Sql, { retentionDays }: { retentionDays: number }) {
+/**
+ * Deletes login-failure rows whose window and lock are both over (kept `keepMinutes` after their
+ * last failure): failures against unknown emails do not pile up. Returns how many.
+ */
+export async function maintainLoginFailures(sql: Sql, keepMinutes: number): Promise<number> {
+  const expired = await sql`
+    delete from app.login_lockouts
+    where updated_at < now() - make_interval(mins => ${keepMinutes})
+      and (locked_until is null or locked_until < now())
+      and (next_attempt_at is null or next_attempt_at < now())
+  `
+  return expired.count
+}
+
+export function createHandler(
+  sql: Sql,
+  { retentionDays, loginFailureKeepMinutes = 60 }: { retentionDays: number; loginFailureKeepMinutes?: number }
+) {
   return async function maintenance(job: JobWithMetadata<MaintenanceData>): Promise<unknown> {
     const data = parse(job.data)
     if (data.task === 'probe') {
@@ -81,8 +98,9 @@ export function createHandler(sql: Sql, { retentionDays }: { retentionDays: numb
     }
     const partitions = await maintainPartitions(sql, new Date(), retentionDays)
     const idempotencyKeysExpired = await maintainIdempotencyKeys(sql)
+    const loginFailuresExpired = await maintainLoginFailures(sql, loginFailureKeepMinutes)
     // Bulk inserts leave the job table's statistics stale, and fetches slow down badly without them.
     await sql`analyze pgboss.job`
-    return { task: 'housekeeping', ...partitions, idempotencyKeysExpired }
+    return { task: 'housekeeping', ...partitions, idempotencyKeysExpired, loginFailuresExpired }
   }
 }

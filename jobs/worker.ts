@@ -75,7 +75,10 @@ const handlers: Record<
     ) as JobHandler<never>
   },
   [maintenance.queue.name]: {
-    handle: maintenance.createHandler(sql, { retentionDays: config.telemetryRetentionDays }) as JobHandler<never>
+    handle: maintenance.createHandler(sql, {
+      retentionDays: config.telemetryRetentionDays,
+      loginFailureKeepMinutes: Math.max(config.login.attemptWindowMinutes, config.login.lockoutMinutes)
+    }) as JobHandler<never>
   }
 }
 for (const name of selected) {

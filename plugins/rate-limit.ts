@@ -2,6 +2,7 @@ import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
+import { clientKey } from '../src/client-address.ts'
 import { errorBody } from '../src/errors.ts'
 
 export interface RateLimitPluginOptions {
@@ -129,8 +130,8 @@ async function rateLimitPlugin(fastify: FastifyInstance, opts: RateLimitPluginOp
     max: opts.max,
     timeWindow: opts.windowMs,
     store: Store as never,
-    // request.ip honours X-Forwarded-For only from TRUST_PROXY addresses.
-    keyGenerator: (request) => request.ip,
+    // request.ip honours X-Forwarded-For only from TRUST_PROXY addresses; an IPv6 client is its /64.
+    keyGenerator: (request) => clientKey(request.ip),
     skipOnError: false,
     errorResponseBuilder: (request, context) => {
       fastify.rateLimitRejections++

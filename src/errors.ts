@@ -44,6 +44,20 @@ export function QuotaExceeded(message: string, retryAfterSeconds: number) {
 /** A per-user limit on what is stored: 403 until the user deletes something. */
 export const QuotaReached = createError('APP_ERR_QUOTA_REACHED', '%s', 403)
 
+const LoginThrottledError = createError(
+  'APP_ERR_LOGIN_THROTTLED',
+  'Too many failed logins for this account; try again shortly',
+  429
+)
+/** 429 with Retry-After: logins to this email are slowed (its failures from every client passed a ceiling). */
+export function LoginThrottled(until: Date, now: Date) {
+  const err = new LoginThrottledError() as InstanceType<typeof LoginThrottledError> & {
+    headers: Record<string, string>
+  }
+  err.headers = { 'retry-after': String(Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000))) }
+  return err
+}
+
 /** Fastify's own client-error codes, renamed into this API's namespace. */
 const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'APP_ERR_BODY_TOO_LARGE',

@@ -55,6 +55,14 @@ t.test('rate limits', async (t) => {
     t.equal((await app.inject({ url: '/nowhere' })).statusCode, 404, 'other routes keep their own budget')
   })
 
+  t.test('an IPv6 client rotating addresses within its /64 stays in one bucket', async (t) => {
+    const { app } = await buildTestApp(t, url, { RATE_LIMIT_MAX_REQUESTS: '3' })
+    const from = (remoteAddress: string) => app.inject({ url: '/nowhere', remoteAddress })
+    for (let i = 1; i <= 3; i++) t.equal((await from(`2001:db8:5:6::${i}`)).statusCode, 404)
+    t.equal((await from('2001:db8:5:6:aaaa::1')).statusCode, 429, 'another address of the /64 is limited')
+    t.equal((await from('2001:db8:5:7::1')).statusCode, 404, 'the next /64 is another client')
+  })
+
   t.test('a client rotating X-Forwarded-For stays in one bucket', async (t) => {
     const { app } = await buildTestApp(t, url, { RATE_LIMIT_MAX_REQUESTS: '3' })
     const statuses = []

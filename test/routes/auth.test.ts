@@ -296,7 +296,11 @@ t.test('accounts, tokens and sessions', async (t) => {
     const admin = await createAdmin(app)
     const user = await registerAndLogin(app)
     const unlock = (who: { accessToken: string }) =>
-      app.inject({ method: 'POST', url: `/admin/users/${user.id}/unlock`, headers: bearer(who) })
+      app.inject({
+        method: 'POST',
+        url: `/admin/users/${user.id}/unlock`,
+        headers: { authorization: `Bearer ${who.accessToken}` }
+      })
     t.equal((await unlock(admin)).statusCode, 200)
     await sql`update app.users set role = 'user' where id = ${admin.id}`
     app.tokens.forget(admin.id)

@@ -116,3 +116,65 @@ t.test('login lockout', async (t) => {
     t.equal(await noStdin.exited, 2, 'refuses without --password-stdin')
   })
 })
+
+t.test('lockout per client: nobody can lock anybody out', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const sql = testSql(t, url)
+  let now = new Date()
+  const { app } = await buildTestApp(t, url, ENV, undefined, { clock: () => now })
+  const from = (remoteAddress: string, email: string, password: string) =>
+    app.inject({ method: 'POST', url: '/auth/login', payload: { email, password }, remoteAddress })
+
+  t.test('an attacker’s failures lock the attacker’s address, not the user’s', async (t) => {
+    const email = uniqueEmail()
+    await registerAndLogin(app, email)
+    for (let i = 0; i < 5; i++) await from('203.0.113.7', email, 'wrong password!!')
+    t.equal((await from('203.0.113.7', email, PASSWORD)).statusCode, 423, 'the attacker is locked out')
+    t.equal((await from('198.51.100.2', email, PASSWORD)).statusCode, 200, 'the user, elsewhere, signs in')
+    t.equal((await from('203.0.113.7', email, PASSWORD)).statusCode, 423, 'which clears only the user’s own counter')
+  })
+
+  t.test('an IPv6 client is its /64: rotating addresses buys no fresh attempts', async (t) => {
+    const email = uniqueEmail()
+    await registerAndLogin(app, email)
+    for (let i = 1; i <= 5; i++) await from(`2001:db8:1:2::${i.toString(16)}`, email, 'wrong password!!')
+    t.equal((await from('2001:db8:1:2:ffff::1', email, PASSWORD)).statusCode, 423, 'same /64')
+    t.equal((await from('2001:db8:1:3::1', email, PASSWORD)).statusCode, 200, 'another /64')
+  })
+
+  t.test('past the email-wide ceiling, logins slow down with Retry-After instead of locking', async (t) => {
+    const email = uniqueEmail()
+    await registerAndLogin(app, email)
+    // 20 failures (4 × AUTH_LOGIN_MAX_ATTEMPTS) from 20 addresses: each address stays under its own limit.
+    for (let i = 0; i < 20; i++) await from(`192.0.2.${i + 1}`, email, 'wrong password!!')
+    const slowed = await from('198.51.100.9', email, PASSWORD)
+    t.equal(slowed.statusCode, 429, 'a new address must wait')
+    t.equal(slowed.json().code, 'APP_ERR_LOGIN_THROTTLED')
+    t.equal(slowed.headers['retry-after'], '1', 'the first delay is one second')
+    now = new Date(now.getTime() + 1500)
+    t.equal((await from('192.0.2.200', email, 'wrong password!!')).statusCode, 401, 'one more failure')
+    const longer = await from('198.51.100.9', email, PASSWORD)
+    t.equal(longer.headers['retry-after'], '2', 'the delay doubles')
+    now = new Date(now.getTime() + 2500)
+    t.equal((await from('198.51.100.9', email, PASSWORD)).statusCode, 200, 'the user gets in after the delay')
+    const [all] =
+      await sql`select failed_count from app.login_lockouts where email_normalized = ${email} and client_key = '*'`
+    t.equal(all.failed_count, 21, 'the email-wide count is not cleared by one client’s success')
+    now = new Date()
+  })
+
+  t.test('expired rows are deleted by housekeeping; an unlock clears every client', async (t) => {
+    const { maintainLoginFailures } = await import('../../jobs/maintenance.ts')
+    const ghost = uniqueEmail('ghost')
+    for (let i = 0; i < 3; i++) await from(`192.0.2.${i + 1}`, ghost, 'wrong password!!')
+    await sql`update app.login_lockouts set updated_at = now() - interval '2 hours' where email_normalized = ${ghost}`
+    t.equal(await maintainLoginFailures(sql, 60), 4, 'three clients and the email-wide row')
+    const email = uniqueEmail()
+    const user = await registerAndLogin(app, email)
+    for (let i = 0; i < 5; i++) await from('203.0.113.50', email, 'wrong password!!')
+    const admin = await createAdmin(app)
+    const unlock = await app.inject({ method: 'POST', url: `/admin/users/${user.id}/unlock`, headers: bearer(admin) })
+    t.same(unlock.json(), { id: user.id, unlocked: true })
+    t.equal((await from('203.0.113.50', email, PASSWORD)).statusCode, 200)
+  })
+})

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import { enqueueJob } from '../../../jobs/telemetry.ts'
+import { clientKey } from '../../client-address.ts'
 import type { TransactionSql } from '../../db/client.ts'
 import {
   AccountDisabled,
@@ -11,11 +12,12 @@ import {
   EmailTaken,
   InvalidCredentials,
   InvalidVerificationToken,
+  LoginThrottled,
   Unauthorized,
   WrongPassword
 } from '../../errors.ts'
 import { errorResponses } from '../schemas.ts'
-import { activeLock, clearFailures, recordFailure } from './lockout.ts'
+import { clearFailures, loginGate, recordFailure } from './lockout.ts'
 import { hashPassword, hashToken, normalizeEmail, verifyPassword } from './passwords.ts'
 import { Email, Password, TokenPair, toUser, User, type UserRow } from './schemas.ts'
 
@@ -130,8 +132,10 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       noStore(reply)
       const email = normalizeEmail(request.body.email)
       const now = fastify.clock()
-      const lockedUntil = await activeLock(fastify.sql, email, now)
-      if (lockedUntil) throw AccountLocked(lockedUntil, now)
+      const client = clientKey(request.ip)
+      const gate = await loginGate(fastify.sql, email, client, now)
+      if (gate.lockedUntil) throw AccountLocked(gate.lockedUntil, now)
+      if (gate.retryAt) throw LoginThrottled(gate.retryAt, now)
 
       const [user] = await fastify.sql<(UserRow & { password_hash: string; disabled_at: Date | null })[]>`
         select id, email, display_name, role, email_verified_at, created_at, password_hash, disabled_at, token_version
@@ -141,7 +145,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       // An unknown email costs the same argon2 verification as a wrong password.
       const valid = await verifyPassword(user?.password_hash ?? null, request.body.password)
       if (!valid || !user) {
-        const failure = await recordFailure(fastify.sql, email, now, config.login)
+        const failure = await recordFailure(fastify.sql, email, client, now, config.login)
         if (failure.justLocked) {
           await request.audit(fastify.sql, {
             action: 'auth.lockout',
@@ -150,7 +154,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             userId: user?.id ?? null,
             statusCode: 401,
             outcome: 'denied',
-            changes: { failures: failure.failures, lockedUntil: failure.lockedUntil?.toISOString() }
+            changes: { client, failures: failure.failures, lockedUntil: failure.lockedUntil?.toISOString() }
           })
           fastify.securityCounters.lockouts++
         }
@@ -162,7 +166,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
 
       const familyExpiresAt = new Date(now.getTime() + config.jwt.refreshTtlSeconds * 1000)
       const pair = await fastify.sql.begin(async (tx) => {
-        await clearFailures(tx, email)
+        await clearFailures(tx, email, client)
         const issued = await issuePair(tx, user, randomUUID(), familyExpiresAt)
         await request.audit(tx, { userId: user.id, resourceId: user.id, statusCode: 200 })
         return issued
