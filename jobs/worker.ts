@@ -30,7 +30,11 @@ if (unknown.length > 0) {
 }
 
 const { url, embedded } = await resolveDatabase(config, (msg, level) => log[level ?? 'info'](msg), { wait: true })
-const sql = createSql(url, { max: config.databasePoolMax, applicationName: 'sdc-worker' })
+const sql = createSql(url, {
+  max: config.databasePoolMax,
+  applicationName: 'sdc-worker',
+  requirePatchedDriver: config.isProduction
+})
 const boss = createBoss(sql, {
   role: 'worker',
   onError: (err) => log.error({ err }, 'queue error'),

@@ -14,6 +14,8 @@ export interface DbPluginOptions {
   connectTimeoutSeconds?: number
   statementTimeoutMs?: number
   applicationName?: string
+  /** Refuse an unpatched postgres.js (production). */
+  requirePatchedDriver?: boolean
 }
 
 async function dbPlugin(fastify: FastifyInstance, opts: DbPluginOptions) {
@@ -22,7 +24,8 @@ async function dbPlugin(fastify: FastifyInstance, opts: DbPluginOptions) {
     max: opts.poolMax,
     connectTimeoutSeconds: opts.connectTimeoutSeconds,
     statementTimeoutMs: opts.statementTimeoutMs,
-    applicationName: opts.applicationName ?? 'sdc-api'
+    applicationName: opts.applicationName ?? 'sdc-api',
+    requirePatchedDriver: opts.requirePatchedDriver
   })
   fastify.decorate('sql', sql)
   fastify.addHook('onClose', async function closePool() {

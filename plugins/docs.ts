@@ -10,6 +10,8 @@ export const DOCS_PREFIX = '/docs'
 
 export interface DocsPluginOptions {
   uiEnabled: boolean
+  /** /openapi.json for anyone (OPENAPI_PUBLIC); otherwise not served at all. */
+  documentPublic: boolean
   version: string
 }
 
@@ -71,6 +73,7 @@ async function docsPlugin(fastify: FastifyInstance, opts: DocsPluginOptions) {
           .replace(/ ?upgrade-insecure-requests;/, '')
     })
   }
+  if (!opts.documentPublic) return
   fastify.get(
     '/openapi.json',
     { config: { auth: 'public' }, schema: { hide: true } },

@@ -211,6 +211,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   await app.register(dbPlugin, {
     url: options.databaseUrl ?? config.databaseUrl,
+    requirePatchedDriver: config.isProduction,
     poolMax: config.databasePoolMax,
     connectTimeoutSeconds: config.databaseConnectTimeoutSeconds,
     statementTimeoutMs: config.handlerTimeoutMs,
@@ -273,7 +274,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       allowlist: config.metrics.allowlist
     })
   }
-  await app.register(docsPlugin, { uiEnabled: config.docsEnabled, version: VERSION })
+  await app.register(docsPlugin, {
+    uiEnabled: config.docsEnabled,
+    documentPublic: config.openapiPublic,
+    version: VERSION
+  })
   if (config.bypassAuth) {
     await app.sql`
       insert into app.users (id, email, email_normalized, display_name, password_hash, role)
@@ -283,7 +288,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   }
 
   const expectedMigrations = (await readMigrations()).length
-  await app.register(healthRoutes, { expectedMigrations, version: VERSION })
+  await app.register(healthRoutes, { expectedMigrations, version: VERSION, details: config.healthDetails })
   await app.register(authRoutes)
   await app.register(adminRoutes)
   await app.register(workspaceRoutes)

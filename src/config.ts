@@ -82,6 +82,8 @@ export interface Config {
   readonly auditHmacKey: string | undefined
   /** /openapi.json served to anyone (default: outside production only). */
   readonly openapiPublic: boolean
+  /** /health shows version, pool and queue figures (default: outside production only). */
+  readonly healthDetails: boolean
   readonly logLevel: LogLevel
   readonly flags: Readonly<Record<string, boolean>>
 }
@@ -320,6 +322,7 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     },
     auditHmacKey: read('AUDIT_HMAC_KEY'),
     openapiPublic: bool('OPENAPI_PUBLIC', !isProduction),
+    healthDetails: bool('HEALTH_DETAILS', !isProduction),
     shutdownDrainMs: int('SHUTDOWN_DRAIN_MS', isProduction ? 5000 : 250, 0, 120000),
     logLevel: oneOf('LOG_LEVEL', LogLevels, env_ === 'test' ? 'silent' : 'info'),
     flags

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs'
 import postgres from 'postgres'
+import { missingEdits } from '../../scripts/postgres-edits.mjs'
 
 export type Sql = postgres.Sql
 export type TransactionSql = postgres.TransactionSql
@@ -11,6 +13,8 @@ export interface SqlOptions {
   /** Server-side limit per statement (the api's handler timeout); none when unset. */
   statementTimeoutMs?: number
   applicationName?: string
+  /** Refuse to connect with an unpatched driver (production); otherwise warn once. */
+  requirePatchedDriver?: boolean
 }
 
 /** Parses a one-dimensional Postgres array literal such as {a,"b c",NULL}. */
@@ -50,7 +54,30 @@ const ARRAY_TYPES = {
 }
 
 /** One pool per process; the caller owns it and must `end()` it on shutdown. */
+/**
+ * The project's fixes to postgres.js (scripts/patch-postgres.mjs, run at install) that the loaded
+ * driver lacks: an install with --ignore-scripts runs unpatched, and can then hand one caller's
+ * answer to another or run a query inside another caller's transaction.
+ */
+let warnedUnpatched = false
+
+export function missingDriverFixes(): string[] {
+  driverFixes ??= missingEdits(readFileSync(new URL('connection.js', import.meta.resolve('postgres')), 'utf8'))
+  return driverFixes
+}
+let driverFixes: string[] | undefined
+
+/** Throws (strict) or warns once when the driver lacks fixes. */
+export function checkDriver(missing: readonly string[], strict: boolean): void {
+  if (missing.length === 0) return
+  const message = `postgres.js is not patched (installed without its postinstall?): missing "${missing.join('", "')}"; run node scripts/patch-postgres.mjs`
+  if (strict) throw new Error(message)
+  if (!warnedUnpatched) process.emitWarning(message, { code: 'SDC_UNPATCHED_DRIVER' })
+  warnedUnpatched = true
+}
+
 export function createSql(url: string, options: SqlOptions = {}): Sql {
+  checkDriver(missingDriverFixes(), options.requirePatchedDriver ?? false)
   return postgres(url, {
     max: options.max ?? 10,
     connect_timeout: options.connectTimeoutSeconds ?? 5,

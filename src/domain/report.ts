@@ -44,13 +44,29 @@ export function reportFilename(name: string, extension: string): string {
   return `${base}-report.${extension}`
 }
 
-const mdEscape = (s: string) => s.replace(/[|\\`*_[\]<>]/g, (c) => `\\${c}`)
+/**
+ * Text from a user as inline Markdown: every ASCII punctuation character escaped (CommonMark lets
+ * any of them be), so no heading, list, fence, table cell, link or autolink can start inside it,
+ * and line breaks folded into spaces so none can start a block of its own.
+ */
+const mdEscape = (s: string) =>
+  s
+    .replace(/\s*[\r\n\u2028\u2029]+\s*/g, ' ')
+    .trim()
+    .replace(/[!-/:-@[-`{-~]/g, (c) => `\\${c}`)
+/** A user's multi-line text: each line escaped as above, kept as a hard line break. */
+const mdLines = (s: string) =>
+  s
+    .split(/[\r\n\u2028\u2029]+/)
+    .map(mdEscape)
+    .filter(Boolean)
+    .join('  \n')
 
 function markdown(r: ReportInput): string {
   const lines = [
     `# ${mdEscape(r.workspace.name)} — system design report`,
     '',
-    ...(r.workspace.description ? [mdEscape(r.workspace.description), ''] : []),
+    ...(r.workspace.description ? [mdLines(r.workspace.description), ''] : []),
     `Generated ${r.generatedAt} from workspace version ${r.workspace.version}.`,
     '',
     '## Traffic profile',

@@ -3,11 +3,32 @@ import { connect, type Socket } from 'node:net'
 import postgres from 'postgres'
 import t from 'tap'
 import { TcpProxy } from '../../reliability/lib/proxy.ts'
-import { createSql, waitForDatabase } from '../../src/db/client.ts'
+import { EDITS, missingEdits } from '../../scripts/postgres-edits.mjs'
+import { checkDriver, createSql, missingDriverFixes, waitForDatabase } from '../../src/db/client.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { bearer, registerAndLogin } from '../helpers/users.ts'
+
+t.test('the driver patch is checked at run time: production refuses an unpatched postgres.js', async (t) => {
+  t.same(missingDriverFixes(), [], 'the installed driver has every fix')
+  const patched = readFileSync(new URL('connection.js', import.meta.resolve('postgres')), 'utf8')
+  let unpatched = patched
+  for (const edit of EDITS) unpatched = unpatched.replace(edit.to, edit.from)
+  const missing = missingEdits(unpatched)
+  t.equal(missing.length, EDITS.length, 'an unpatched copy lacks every fix')
+  t.throws(() => checkDriver(missing, true), {
+    message: /postgres\.js is not patched .* missing "the queries of one tick/
+  })
+  const warnings: string[] = []
+  const onWarning = (w: Error) => warnings.push(w.message)
+  process.on('warning', onWarning)
+  t.teardown(() => process.off('warning', onWarning))
+  checkDriver(missing, false)
+  checkDriver(missing, false)
+  await new Promise((r) => setImmediate(r))
+  t.equal(warnings.filter((w) => w.includes('not patched')).length, 1, 'elsewhere it warns, once')
+})
 
 t.test('the pool reconnects within a second however many connects failed', async (t) => {
   // postgres.js's default waits 3^failures / 100 s (up to 20 s): a restarted Postgres took

@@ -61,7 +61,7 @@ t.test('reports in each format', async (t) => {
 
   const md = renderReport('markdown', input)
   t.equal(md.contentType, 'text/markdown; charset=utf-8')
-  t.match(md.content, /^# Shop \\<checkout\\> & "cart" — system design report/)
+  t.match(md.content, /^# Shop \\<checkout\\> \\& \\"cart\\" — system design report/)
   t.match(md.content, /\| api \| 600 \| 50\.0% \|/)
   t.match(md.content, /## Grade: 100\/100/)
 
@@ -83,5 +83,28 @@ t.test('reports in each format', async (t) => {
   const bare = renderReport('markdown', { ...input, workspace: { ...input.workspace, description: '' } })
   t.notMatch(bare.content, /\n\n\n/, 'no description leaves no gap')
   t.equal(reportFilename('Shop <checkout> & "cart"', 'html'), 'Shop-checkout-cart-report.html')
+
+  // Newlines and Markdown syntax in a name or description start no block of their own.
+  const hostile = renderReport('markdown', {
+    ...input,
+    workspace: {
+      ...input.workspace,
+      name: 'Shop\n# Injected heading\n```js\nalert(1)\n```',
+      description:
+        'line one\n> quoted\n    indented code\n- item\n[click](javascript:alert(1)) <https://evil.example> www.evil.example\n==='
+    }
+  }).content
+  const lines = hostile.split('\n')
+  t.same(
+    lines.filter((l) => l.startsWith('#')).map((l) => l.split(' ')[0]),
+    ['#', '##', '##', '##', '##'],
+    'the only headings are the report’s own'
+  )
+  t.notOk(
+    lines.some((l) => /^\s*(```|>|- item| {4}|===)/.test(l)),
+    'no fence, quote, list, code block or setext line'
+  )
+  t.notMatch(hostile, /(?<!\\)\]\(|(?<!\\)<https|www\.evil|https:/, 'no link or autolink survives unescaped')
+  t.match(hostile, /^# Shop \\# Injected heading \\`\\`\\`js alert\\\(1\\\)/, 'the name stays on its heading line')
   t.equal(reportFilename('🚀', 'md'), 'workspace-report.md')
 })

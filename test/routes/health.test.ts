@@ -28,6 +28,20 @@ t.test('liveness, readiness and the combined health document', async (t) => {
   )
 })
 
+t.test(
+  'without details (production’s default) /health says only whether the service is up; no /openapi.json',
+  async (t) => {
+    const { url } = await createTestDatabase(t)
+    const { app } = await buildTestApp(t, url, { HEALTH_DETAILS: 'false', OPENAPI_PUBLIC: 'false' })
+    const health = await app.inject({ url: '/health' })
+    t.equal(health.statusCode, 200)
+    t.same(Object.keys(health.json()).sort(), ['status', 'timestamp'])
+    t.equal(health.json().status, 'ok')
+    t.equal((await app.inject({ url: '/health/ready' })).statusCode, 200, 'readiness is unchanged')
+    t.equal((await app.inject({ url: '/openapi.json' })).statusCode, 404, 'the API document is not served')
+  }
+)
+
 t.test('readiness is 503 while migrations are pending', async (t) => {
   const { url } = await createTestDatabase(t)
   const { app } = await buildTestApp(t, url)

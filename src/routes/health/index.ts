@@ -33,22 +33,27 @@ const Ready = Type.Object(
 const Health = Type.Object(
   {
     status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
-    version: Type.String(),
-    uptime: Type.Number(),
     timestamp: Type.String(),
-    checks: Checks,
-    pool: Type.Union([
-      Type.Object({ max: Type.Integer(), open: Type.Integer(), active: Type.Integer(), idle: Type.Integer() }),
-      Type.Null()
-    ]),
-    queues: Type.Array(
-      Type.Object({
-        name: Type.String(),
-        queued: Type.Integer(),
-        active: Type.Integer(),
-        failed: Type.Integer(),
-        total: Type.Integer()
-      })
+    // The details are left out where the operators said so (HEALTH_DETAILS; off in production).
+    version: Type.Optional(Type.String()),
+    uptime: Type.Optional(Type.Number()),
+    checks: Type.Optional(Checks),
+    pool: Type.Optional(
+      Type.Union([
+        Type.Object({ max: Type.Integer(), open: Type.Integer(), active: Type.Integer(), idle: Type.Integer() }),
+        Type.Null()
+      ])
+    ),
+    queues: Type.Optional(
+      Type.Array(
+        Type.Object({
+          name: Type.String(),
+          queued: Type.Integer(),
+          active: Type.Integer(),
+          failed: Type.Integer(),
+          total: Type.Integer()
+        })
+      )
     )
   },
   { additionalProperties: false }
@@ -64,10 +69,11 @@ type CheckResult = {
   }
 }
 
-const healthRoutes: FastifyPluginAsyncTypebox<{ expectedMigrations: number; version: string }> = async (
-  fastify,
-  opts
-) => {
+const healthRoutes: FastifyPluginAsyncTypebox<{
+  expectedMigrations: number
+  version: string
+  details: boolean
+}> = async (fastify, opts) => {
   let migrationsApplied = false
 
   /** Database reachable (short timeout), migrations applied, not shutting down. */
@@ -152,13 +158,17 @@ const healthRoutes: FastifyPluginAsyncTypebox<{ expectedMigrations: number; vers
     },
     async (_request, reply) => {
       const result = await check()
+      reply.header('cache-control', 'no-store')
+      const status = result.ready ? ('ok' as const) : ('degraded' as const)
+      // A public, unlimited route: without details it tells an outsider only whether the service is up.
+      if (!opts.details)
+        return reply.code(result.ready ? 200 : 503).send({ status, timestamp: new Date().toISOString() })
       const [pool, queues] = await Promise.all([
         result.checks.database === 'unreachable' ? null : poolStats(fastify.sql).catch(() => null),
         result.checks.database === 'unreachable' ? [] : fastify.boss.getQueues().catch(() => [])
       ])
-      reply.header('cache-control', 'no-store')
       return reply.code(result.ready ? 200 : 503).send({
-        status: result.ready ? 'ok' : 'degraded',
+        status,
         version: opts.version,
         uptime: process.uptime(),
         timestamp: new Date().toISOString(),
