@@ -239,7 +239,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         : null
     }
   })
-  await app.register(auditPlugin)
+  await app.register(auditPlugin, { hmacKey: config.auditHmacKey })
   await app.register(idempotencyPlugin)
   app.decorate('routeTable', [])
   app.addHook('onRoute', function acceptOmittedBody(route) {

@@ -163,12 +163,12 @@ commands['audit:verify'] = async (url) => {
   const { verifyAuditChain } = await import('../plugins/audit.ts')
   const sql = createSql(url, { max: 1, applicationName: 'sdc-cli' })
   try {
-    const verdict = await verifyAuditChain(sql)
+    const verdict = await verifyAuditChain(sql, { hmacKey: loadConfigOrExit().auditHmacKey })
     if (!verdict.ok) {
       err(`audit chain BROKEN at row ${verdict.brokenId}: ${verdict.reason} (${verdict.rows} rows verified before it)`)
       return 1
     }
-    out(`audit chain verified: ${verdict.rows} rows`)
+    out(`audit chain verified: ${verdict.rows} rows, ${verdict.anchors} anchors`)
     if (verdict.lastId)
       out(`last row ${verdict.lastId} hash ${verdict.lastHash} (keep it elsewhere to detect a cut tail)`)
     return 0

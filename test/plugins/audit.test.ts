@@ -2,7 +2,7 @@ import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { sealAuditLog, verifyAuditChain } from '../../plugins/audit.ts'
+import { anchorAuditChain, sealAuditLog, verifyAuditChain } from '../../plugins/audit.ts'
 import { fork } from '../../reliability/lib/process.ts'
 import { MIGRATIONS_DIR, migrate } from '../../src/db/migrate.ts'
 import { buildTestApp } from '../helpers/app.ts'
@@ -151,6 +151,63 @@ t.test('audit log', async (t) => {
     t.match(cli.stderr.join(''), new RegExp(`BROKEN at row ${middle}: its content does not match its hash`))
   })
 
+  t.test('anchors under AUDIT_HMAC_KEY catch a recomputed chain, a forged anchor and a cut tail', async (t) => {
+    const key = 'audit-hmac-key-kept-outside-the-database-0123'
+    const { url: freshUrl } = await createTestDatabase(t)
+    const fresh = testSql(t, freshUrl)
+    const write = async (n: number) => {
+      for (let i = 0; i < n; i++)
+        await fresh`insert into app.audit_log ${fresh({ action: 'test.anchor', outcome: 'success' })}`
+      await sealAuditLog(fresh)
+    }
+    await write(10)
+    t.equal(await anchorAuditChain(fresh, key), true, 'the head is anchored')
+    t.equal(await anchorAuditChain(fresh, key), false, 'and not again until the chain moves')
+    await write(10)
+    t.equal(await anchorAuditChain(fresh, key, 0), true, 'a later head gets its own anchor')
+    t.match(await verifyAuditChain(fresh, { hmacKey: key }), { ok: true, rows: 20, anchors: 2 })
+
+    // A superuser edits row 5 and recomputes every hash from it on: the chain alone is valid again.
+    const rewrite = async () => {
+      await fresh.begin(async (tx) => {
+        await tx`set local session_replication_role = replica`
+        await tx`update app.audit_log set changes = '{"forged": true}' where chain_seq = 5`
+        await tx`update app.audit_log set chain_seq = null, prev_hash = null, hash = null where chain_seq >= 5`
+      })
+      await sealAuditLog(fresh)
+    }
+    await rewrite()
+    const recomputed = await verifyAuditChain(fresh, { hmacKey: key })
+    t.match(recomputed, { ok: false, rows: 9, reason: /differs from its anchor: the chain was recomputed/ })
+    await fresh.begin(async (tx) => {
+      await tx`set local session_replication_role = replica`
+      await tx`delete from app.audit_anchors`
+    })
+    t.match(await verifyAuditChain(fresh), { ok: true, rows: 20 }, 'without anchors the rewrite would pass')
+
+    // Anchors written without the key do not verify.
+    await fresh`insert into app.audit_anchors (chain_seq, hash, mac) select chain_seq, hash, 'forged' from app.audit_log where chain_seq = 20`
+    t.match(await verifyAuditChain(fresh, { hmacKey: key }), { ok: false, reason: /HMAC does not verify/ })
+
+    // The newest rows deleted (a cut tail) leave an anchor past the end.
+    const { url: tailUrl } = await createTestDatabase(t)
+    const tail = testSql(t, tailUrl)
+    for (let i = 0; i < 5; i++)
+      await tail`insert into app.audit_log ${tail({ action: 'test.tail', outcome: 'success' })}`
+    await sealAuditLog(tail)
+    await anchorAuditChain(tail, key)
+    await tail.begin(async (tx) => {
+      await tx`set local session_replication_role = replica`
+      await tx`delete from app.audit_log where chain_seq >= 4`
+    })
+    t.match(await verifyAuditChain(tail, { hmacKey: key }), {
+      ok: false,
+      rows: 3,
+      reason: /anchor stands at chain position 5, past the last row/
+    })
+    await t.rejects(tail`update app.audit_anchors set mac = 'x'`, { message: /append-only/ }, 'anchors are append-only')
+  })
+
   t.test('a deleted middle row is detected', async (t) => {
     const { url: freshUrl } = await createTestDatabase(t)
     const fresh = testSql(t, freshUrl)
@@ -226,7 +283,13 @@ t.test(
     for (let i = 0; i < 3; i++) await write('test.old.unsealed')
 
     const { applied } = await migrate(sql)
-    t.same(applied, ['0010_audit_seal_batch.sql', '0011_audit_insert_defaults.sql', '0012_audit_lean_sealing.sql'])
+    // Every later migration too: 0014's sealer (another owner and search path) links the same chain.
+    t.same(applied.slice(0, 3), [
+      '0010_audit_seal_batch.sql',
+      '0011_audit_insert_defaults.sql',
+      '0012_audit_lean_sealing.sql'
+    ])
+    t.ok(applied.includes('0014_definer_role.sql'))
     for (let i = 0; i < 4; i++) await write('test.new')
     const [ids] = await sql`
     select max(id) filter (where action like 'test.old.%') as old, min(id) filter (where action = 'test.new') as new
