@@ -314,7 +314,7 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     workerEngineThreads: int('WORKER_ENGINE_THREADS', availableParallelism(), 1, 256),
     simulationTimeoutMs: int('SIMULATION_TIMEOUT_MS', 5000, 100, 600000),
     quotas: {
-      activeRuns: int('QUOTA_ACTIVE_RUNS', 5, 1, 10000),
+      activeRuns: int('QUOTA_ACTIVE_RUNS', 5, 1, 10_000_000),
       runsPerDay: int('QUOTA_RUNS_PER_DAY', 500, 1, 10_000_000),
       workspaces: int('QUOTA_WORKSPACES', 200, 1, 10_000_000),
       storedRuns: int('QUOTA_STORED_RUNS', 5000, 1, 10_000_000),

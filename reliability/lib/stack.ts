@@ -30,7 +30,12 @@ export const BASE_ENV: Record<string, string> = {
   SHUTDOWN_DRAIN_MS: '300',
   HANDLER_TIMEOUT_MS: '2000',
   DATABASE_CONNECT_TIMEOUT_SECONDS: '2',
-  WORKER_SUPERVISE_INTERVAL_SECONDS: '1'
+  WORKER_SUPERVISE_INTERVAL_SECONDS: '1',
+  // The scenarios stream hundreds of runs from one user: the per-user quotas are not what they test.
+  QUOTA_ACTIVE_RUNS: '100000',
+  QUOTA_RUNS_PER_DAY: '10000000',
+  QUOTA_STORED_RUNS: '10000000',
+  QUOTA_WORKSPACES: '10000000'
 }
 
 export async function freePort(): Promise<number> {

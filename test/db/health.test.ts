@@ -66,9 +66,9 @@ t.test('SQL health checks on seeded telemetry', async (t) => {
   })
 
   t.test('lockouts, reuse, privileged actions and backlog show up', async (t) => {
-    await sql`insert into app.login_lockouts (email_normalized, failed_count, window_started_at, locked_until)
-              values ('locked@example.com', 5, now(), now() + interval '10 minutes'),
-                     ('expired@example.com', 5, now(), now() - interval '1 minute')`
+    await sql`insert into app.login_lockouts (email_normalized, client_key, failed_count, window_started_at, locked_until)
+              values ('locked@example.com', '203.0.113.7', 5, now(), now() + interval '10 minutes'),
+                     ('expired@example.com', '203.0.113.7', 5, now(), now() - interval '1 minute')`
     const lockouts = await run('active_lockouts')
     t.same(
       lockouts.map((l) => l.email_normalized),

@@ -6,7 +6,11 @@ import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { runSqlFile } from '../helpers/sql-files.ts'
 import { bearer, registerAndLogin } from '../helpers/users.ts'
 
-const ENV = { RATE_LIMIT_MAX_REQUESTS: '100000', AUTH_RATE_LIMIT_MAX_REQUESTS: '100000' }
+const ENV = {
+  RATE_LIMIT_MAX_REQUESTS: '100000',
+  AUTH_RATE_LIMIT_MAX_REQUESTS: '100000',
+  QUOTA_ACTIVE_RUNS: '1000'
+}
 
 /** A long chain: slow enough (hundreds of ms per run) to kill a worker in the middle of a batch. */
 function chain(n: number) {

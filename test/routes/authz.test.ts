@@ -89,8 +89,10 @@ t.test('walks every route as anonymous, user, other user and admin', async (t) =
     return SOME_ID
   }
 
-  // Mutations that would remove the fixtures, or disable the user, run last.
-  const last = (r: { method: string; url: string }) => Number(r.method === 'DELETE' || r.url.endsWith('/disable'))
+  // Mutations that would remove the fixtures, or disable the user, run last; ending every
+  // session of the walkers runs after everything else.
+  const last = (r: { method: string; url: string }) =>
+    r.url === '/auth/logout-all' ? 2 : Number(r.method === 'DELETE' || r.url.endsWith('/disable'))
   const ordered = [...routes].sort((a, b) => last(a) - last(b))
   for (const route of ordered) {
     t.ok(route.auth, `${route.method} ${route.url} declares who may call it`)
