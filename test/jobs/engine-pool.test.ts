@@ -42,14 +42,15 @@ t.test('an engine error reaches the caller with its name, and the thread goes on
 })
 
 t.test('a run past its deadline fails, its thread is replaced, and the runs behind it still complete', async (t) => {
-  // Valid, and slow enough (hundreds of ms) to pass a 40 ms deadline.
-  const slow = fanOutBomb(4, 4, 0)
-  const pool = createEnginePool(1, { timeoutMs: 40 })
+  // Refused by validation (which the pool does not run): seconds of work, far past a 1 s deadline
+  // that a normal run (tens of ms, cold) never comes near.
+  const slow = fanOutBomb(12, 4)
+  const pool = createEnginePool(1, { timeoutMs: 1000 })
   t.teardown(() => pool.close())
   const late = pool.run(slow, { ...traffic, peakRps: 1 }, 1)
   const behind = pool.run(SAMPLE_DESIGN, traffic, 2)
   await t.rejects(late, EngineTimeoutError)
-  await t.rejects(late, { message: 'the simulation ran longer than 40 ms and was stopped' })
+  await t.rejects(late, { message: 'the simulation ran longer than 1000 ms and was stopped' })
   t.same(await behind, simulate(SAMPLE_DESIGN, traffic, { seed: 2 }), 'the pipelined run ran on the new thread')
   t.same(
     await pool.run(SAMPLE_DESIGN, traffic, 3),
