@@ -14,6 +14,7 @@ import * as maintenance from './maintenance.ts'
 import { prepareQueues, QUEUES } from './queues.ts'
 import * as simulation from './simulation.ts'
 import { type JobHandler, type TelemetryHooks, withJobTelemetry } from './telemetry.ts'
+import { listenForWakes } from './wake.ts'
 
 const config = loadConfigOrExit()
 const log = pino({ level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }).child({
@@ -46,7 +47,7 @@ await boss.start()
 // Batches with burst fetching: batchSize 1 would sleep the polling interval after every job.
 const workOptions = {
   batchSize: 20,
-  pollingIntervalSeconds: 0.5,
+  pollingIntervalSeconds: config.workerPollIntervalSeconds,
   burstWhenBatchFull: true,
   includeMetadata: true,
   perJobResults: true
@@ -85,6 +86,7 @@ const handlers: Record<
     }) as JobHandler<never>
   }
 }
+const workers = new Map<string, string[]>()
 for (const name of selected) {
   const { handle, hooks, concurrency, fetchLoops = 1 } = handlers[name]
   const handler = withJobTelemetry(
@@ -97,9 +99,16 @@ for (const name of selected) {
     },
     concurrency
   )
-  await boss.work(name, { ...workOptions, localConcurrency: fetchLoops }, handler)
+  // Each loop registered on its own, so that a wake notification can reach every one of them.
+  const ids: string[] = []
+  for (let loop = 0; loop < fetchLoops; loop++) ids.push(await boss.work(name, workOptions, handler))
+  workers.set(name, ids)
   log.info({ queue: name }, 'working queue')
 }
+// A job enqueued through the api wakes the loops of its queue at once (jobs/wake.ts).
+await listenForWakes(sql, (queue) => {
+  for (const id of workers.get(queue) ?? []) boss.notifyWorker(id)
+})
 if (selected.includes(maintenance.queue.name)) {
   await boss.schedule(maintenance.queue.name, maintenance.SCHEDULE, { task: 'housekeeping' })
 }

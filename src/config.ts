@@ -66,6 +66,8 @@ export interface Config {
   readonly shutdownTimeoutMs: number
   readonly shutdownDrainMs: number
   readonly workerSuperviseIntervalSeconds: number
+  /** How often an idle worker polls its queues; a job enqueued through the api wakes it at once. */
+  readonly workerPollIntervalSeconds: number
   /** Threads a worker process runs simulations on. */
   readonly workerEngineThreads: number
   /** Wall-clock limit of one simulation run; a run past it fails (not retried) and its thread is replaced. */
@@ -312,6 +314,7 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 30000, 100, 600000),
     workerSuperviseIntervalSeconds: int('WORKER_SUPERVISE_INTERVAL_SECONDS', 15, 1, 3600),
     workerEngineThreads: int('WORKER_ENGINE_THREADS', availableParallelism(), 1, 256),
+    workerPollIntervalSeconds: int('WORKER_POLL_INTERVAL_SECONDS', 2, 1, 600),
     simulationTimeoutMs: int('SIMULATION_TIMEOUT_MS', 5000, 100, 600000),
     quotas: {
       activeRuns: int('QUOTA_ACTIVE_RUNS', 5, 1, 10_000_000),

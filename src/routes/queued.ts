@@ -20,6 +20,7 @@ export async function acceptQueued(
   insert: (audit: Fragment) => Fragment
 ): Promise<Static<typeof Accepted>> {
   const accepted = { id: job.id, status: 'queued' as const }
+  request.enqueuedOn = job.queue
   await Promise.all([
     insert(request.auditWith(tx, { resourceId: job.id, statusCode: 202, changes: job.changes })),
     enqueueJob(fastify.boss, tx, job.queue, job.data, request.id, { id: job.id }),

@@ -82,3 +82,39 @@ t.test(
     })
   }
 )
+
+t.test('an enqueued run wakes an idle worker at once, whatever its polling interval', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const sql = testSql(t, url)
+  const { app } = await buildTestApp(t, url)
+  // A minute between polls: only the wake can start the run within the deadline below.
+  const worker = fork('jobs/worker.ts', { DATABASE_URL: url, WORKER_POLL_INTERVAL_SECONDS: '60' }, [
+    '--queues',
+    'simulation'
+  ])
+  t.teardown(() => {
+    worker.child.kill('SIGKILL')
+  })
+  await worker.waitForLog(/worker ready/)
+  const auth = bearer(await registerAndLogin(app))
+  const ws = (
+    await app.inject({
+      method: 'POST',
+      url: '/workspaces',
+      headers: auth,
+      payload: { name: 'w', design: SAMPLE_DESIGN }
+    })
+  ).json()
+  // Past the worker's first fetch (made when it started), so the loops are asleep.
+  await new Promise((r) => setTimeout(r, 1000))
+  for (let i = 0; i < 3; i++) {
+    const run = (
+      await app.inject({ method: 'POST', url: `/workspaces/${ws.id}/simulations`, headers: auth, payload: {} })
+    ).json()
+    await waitFor(
+      async () => (await sql`select status from app.simulation_runs where id = ${run.id}`)[0].status === 'completed',
+      { what: `run ${i + 1} to complete without a poll`, timeoutMs: 5000, intervalMs: 10 }
+    )
+  }
+  t.pass('three runs in a row completed with the worker polling once a minute')
+})
