@@ -11,16 +11,19 @@ t.test('the benchmarks run end to end in smoke mode and save their JSON', async 
   const bench = fork('bench/run.ts', {}, ['--smoke', '--out', out])
   t.equal(await bench.exited, 0, bench.stderr.join('').slice(-2000))
   const report = JSON.parse(await readFile(join(out, 'smoke.json'), 'utf8'))
-  for (const key of ['overhead', 'criticalPaths', 'enqueue', 'audit', 'telemetry', 'queue', 'engine'])
-    t.ok(report[key], key)
-  t.ok(report.overhead.ratio > 0, 'figures are measured, not asserted')
-  t.ok(report.audit.select1Ratio > 0, 'the audited write is set beside one trivial extra statement')
-  t.equal(report.criticalPaths.autosavePatch.non2xx, 0, 'autosaves carry the current version: none measures a 409')
-  t.ok(report.criticalPaths.autosavePatch.total > 0)
-  t.ok(
-    report.queue.trivialDrainToPeakEnqueueRatio > 0,
-    'the drain ratio is set beside its ceiling, a job that does nothing'
-  )
+  for (const key of ['overhead', 'database', 'timeToResult', 'jobs', 'engine']) t.ok(report[key], key)
+  const { targets } = report.overhead
+  for (const name of ['bare', 'boilerplatePublic', 'boilerplateAuthenticated', 'fullPublic', 'fullAuthenticated']) {
+    t.ok(targets[name].cpuUsPerRequest > 0, `${name}: server CPU per request measured from outside its process`)
+    t.equal(targets[name].non2xx, 0, `${name}: every request answered 2xx`)
+  }
+  t.ok(report.overhead.fullAuthenticatedVsBoilerplate.throughput > 0, 'the peer stack is measured in the same run')
+  for (const name of ['read', 'enqueue', 'enqueueWithoutJob', 'auditedWrite', 'plainWrite'])
+    t.equal(report.database.targets[name].non2xx, 0, `${name}: no error measured as throughput`)
+  t.ok(report.database.targets.enqueue.dbCpuUsPerRequest > 0, 'Postgres CPU is charged per request')
+  t.ok(report.timeToResult.idle.runs > 0 && report.timeToResult.idle.p50 > 0)
+  t.ok(report.jobs.workerCpuUsPerJob > 0, 'a simulation job’s CPU cost is measured')
+  t.ok(report.engine.attackDesigns.designs > report.engine.attackDesigns.accepted, 'attack designs: some refused')
 })
 
 t.test('the pgbench scripts run against the real schema, and each transaction writes what it says', async (t) => {

@@ -1,5 +1,6 @@
 // The designs an attacker sends first: each is valid JSON within the schema's size limits and
 // aims at unbounded work in validation or in the engine. Used by the bounds tests and the fuzzer.
+import fc from 'fast-check'
 import type { Component, Design, Link } from '../../src/domain/model.ts'
 
 const service = (id: string): Component => ({ id, type: 'service', instances: 1, concurrency: 4, serviceTimeMs: 1 })
@@ -70,4 +71,19 @@ export const PATHOLOGICAL: Record<string, () => Design> = {
   'slow cycle in 500 components and 2000 links': () => slowCycle(),
   'ring of 500 components': () => bigRing(),
   'chain of 500 components': () => deepChain()
+}
+
+/** `count` variations of the attack shapes (fan-out bombs, deep chains, slow cycles), from a seed. */
+export function attackDesigns(seed: number, count: number): Design[] {
+  const generated = fc.sample(
+    fc.oneof(
+      fc
+        .record({ layers: fc.integer({ min: 1, max: 14 }), width: fc.integer({ min: 1, max: 12 }), dead: fc.nat(8) })
+        .map(({ layers, width, dead }) => fanOutBomb(layers, width, dead)),
+      fc.integer({ min: 3, max: 500 }).map((n) => deepChain(n)),
+      fc.integer({ min: 4, max: 500 }).map((n) => slowCycle(n, Math.min(2000, n * 4)))
+    ),
+    { numRuns: count, seed }
+  )
+  return [...Object.values(PATHOLOGICAL).map((make) => make()), ...generated]
 }

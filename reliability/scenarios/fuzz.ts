@@ -13,7 +13,7 @@ import { buildApp, type RouteEntry } from '../../src/app.ts'
 import { type Config, loadConfig } from '../../src/config.ts'
 import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
 import { insertUser } from '../../src/routes/auth/passwords.ts'
-import { deepChain, fanOutBomb, PATHOLOGICAL, slowCycle } from '../lib/pathological.ts'
+import { attackDesigns } from '../lib/pathological.ts'
 import { TEST_JWT_SECRET } from '../lib/process.ts'
 import { type Context, expect, type Result, startWorker } from '../lib/stack.ts'
 import { waitFor } from '../lib/wait.ts'
@@ -311,7 +311,7 @@ async function resourcesOf(app: FastifyInstance, caller: Caller, finished: boole
  * with a 422 or accepted, readiness stays 200 throughout, and every accepted design's run ends
  * (completed or failed) within its deadline.
  */
-async function attackDesigns(
+async function sendAttackDesigns(
   app: FastifyInstance,
   user: Caller,
   seed: number,
@@ -319,17 +319,7 @@ async function attackDesigns(
   config: Config
 ): Promise<Record<string, number>> {
   const headers = { authorization: `Bearer ${user.accessToken}` }
-  const generated = fc.sample(
-    fc.oneof(
-      fc
-        .record({ layers: fc.integer({ min: 1, max: 14 }), width: fc.integer({ min: 1, max: 12 }), dead: fc.nat(8) })
-        .map(({ layers, width, dead }) => fanOutBomb(layers, width, dead)),
-      fc.integer({ min: 3, max: 500 }).map((n) => deepChain(n)),
-      fc.integer({ min: 4, max: 500 }).map((n) => slowCycle(n, Math.min(2000, n * 4)))
-    ),
-    { numRuns: 24, seed }
-  )
-  const designs = [...Object.values(PATHOLOGICAL).map((make) => make()), ...generated]
+  const designs = attackDesigns(seed, 24)
   const figures = { designs: designs.length, refused: 0, accepted: 0, runsEnded: 0, readinessProbes: 0 }
   const accepted: string[] = []
   for (let i = 0; i < designs.length; i += 6) {
@@ -473,7 +463,7 @@ export async function fuzz(ctx: Context): Promise<Result> {
         ctx.log(`  ✘ ${message}`)
       }
     }
-    const pathological = await attackDesigns(app, (await callers(app, n++)).user, seed, violations, config)
+    const pathological = await sendAttackDesigns(app, (await callers(app, n++)).user, seed, violations, config)
     const totalRuns = Object.values(perRoute).reduce((s, r) => s + r.runs, 0)
     if (!only) expect(violations, routes.length >= 30, `only ${routes.length} routes were fuzzed`)
     const statusTotals: Record<string, number> = {}

@@ -15,13 +15,17 @@ const secondsUntilDayAfter = (oldest: Date | null) =>
 /** Runs queued or running, runs in the last 24 hours, and runs stored, against the user's limits. */
 export async function checkRunQuota(tx: TransactionSql, ownerId: string, quotas: Config['quotas']): Promise<void> {
   await lockUser(tx, 'runs', ownerId)
+  // Each count reads an index range and stops at its limit: the cost does not grow with a user's history.
   const [row] = await tx<{ active: number; today: number; stored: number; oldest: Date | null }[]>`
-    select count(*) filter (where status in ('queued', 'running'))::int as active,
-           count(*) filter (where created_at > now() - interval '1 day')::int as today,
-           count(*)::int as stored,
-           min(created_at) filter (where created_at > now() - interval '1 day') as oldest
-    from app.simulation_runs
-    where owner_id = ${ownerId}
+    select
+      (select count(*)::int from (select 1 from app.simulation_runs
+        where owner_id = ${ownerId} and status in ('queued', 'running') limit ${quotas.activeRuns}) a) as active,
+      (select count(*)::int from (select 1 from app.simulation_runs
+        where owner_id = ${ownerId} and created_at > now() - interval '1 day' limit ${quotas.runsPerDay}) d) as today,
+      (select count(*)::int from (select 1 from app.simulation_runs
+        where owner_id = ${ownerId} limit ${quotas.storedRuns}) s) as stored,
+      (select min(created_at) from app.simulation_runs
+        where owner_id = ${ownerId} and created_at > now() - interval '1 day') as oldest
   `
   if (row.active >= quotas.activeRuns)
     throw QuotaExceeded(`At most ${quotas.activeRuns} runs may be queued or running at once; wait for one to finish`, 5)

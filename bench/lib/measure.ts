@@ -1,0 +1,109 @@
+import { processCpuUs } from './cpu.ts'
+import type { LoadGenerator, LoadSpec, Run } from './load.ts'
+
+// A comparison of targets in rounds: each round visits them in order and back (A B B A, or
+// A B C C B A), a pass per visit, and every figure is the median over rounds. On a shared
+// two-core machine a burst of load from elsewhere spoils a round, not the result. Each pass
+// reads the server's CPU from /proc before and after: CPU µs per request is far steadier than
+// requests per second.
+
+export interface Target {
+  name: string
+  /** The server process whose CPU is charged to the requests. */
+  pid: number
+  spec: Omit<LoadSpec, 'seconds'>
+}
+
+export interface Pass extends Run {
+  cpuUsPerRequest: number
+  /** Postgres's CPU (postmaster and backends) per request, when it is measured. */
+  dbCpuUsPerRequest?: number
+}
+
+export interface Figures {
+  requestsPerSec: number
+  cpuUsPerRequest: number
+  dbCpuUsPerRequest?: number
+  p50: number
+  p99: number
+  total: number
+  non2xx: number
+  errors: number
+  passes: Pass[]
+}
+
+export const median = (values: number[]) => {
+  const sorted = [...values].sort((x, y) => x - y)
+  const mid = sorted.length >> 1
+  return sorted.length === 0 ? 0 : sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+export const round = (x: number, digits = 2) => {
+  const f = 10 ** digits
+  return Math.round(x * f) / f
+}
+
+export async function pass(load: LoadGenerator, target: Target, seconds: number, dbCpu?: () => number): Promise<Pass> {
+  const cpu0 = processCpuUs(target.pid)
+  const db0 = dbCpu?.()
+  const run = await load.run({ ...target.spec, seconds })
+  const cpu = processCpuUs(target.pid) - cpu0
+  const requests = Math.max(1, run.total)
+  return {
+    ...run,
+    cpuUsPerRequest: round(cpu / requests, 1),
+    ...(dbCpu ? { dbCpuUsPerRequest: round(((dbCpu() - (db0 as number)) as number) / requests, 1) } : {})
+  }
+}
+
+/** Warm-up passes of every target, then `rounds` rounds there and back; figures per target. */
+export async function compareTargets(
+  load: LoadGenerator,
+  targets: Target[],
+  {
+    rounds,
+    seconds,
+    warmupSeconds,
+    dbCpu
+  }: { rounds: number; seconds: number; warmupSeconds: number; dbCpu?: () => number }
+): Promise<Record<string, Figures>> {
+  for (const target of targets) await pass(load, target, warmupSeconds, dbCpu)
+  const passes = new Map<string, Pass[]>(targets.map((t) => [t.name, []]))
+  for (let r = 0; r < rounds; r++) {
+    for (const target of [...targets, ...[...targets].reverse()]) {
+      passes.get(target.name)?.push(await pass(load, target, seconds, dbCpu))
+    }
+  }
+  const out: Record<string, Figures> = {}
+  for (const [name, list] of passes) {
+    const dbs = list.map((p) => p.dbCpuUsPerRequest).filter((x): x is number => x !== undefined)
+    out[name] = {
+      requestsPerSec: Math.round(median(list.map((p) => p.requestsPerSec))),
+      cpuUsPerRequest: round(median(list.map((p) => p.cpuUsPerRequest)), 1),
+      ...(dbs.length ? { dbCpuUsPerRequest: round(median(dbs), 1) } : {}),
+      p50: median(list.map((p) => p.p50)),
+      p99: Math.max(...list.map((p) => p.p99)),
+      total: list.reduce((s, p) => s + p.total, 0),
+      non2xx: list.reduce((s, p) => s + p.non2xx, 0),
+      errors: list.reduce((s, p) => s + p.errors, 0),
+      passes: list
+    }
+  }
+  return out
+}
+
+/**
+ * Ratios of `b` to `a` per round, median: `cpu` is a's µs per request over b's (b keeps that
+ * share of a's efficiency), `throughput` is b's requests per second over a's.
+ */
+export function ratios(figures: Record<string, Figures>, a: string, b: string): { cpu: number; throughput: number } {
+  const pa = figures[a].passes
+  const pb = figures[b].passes
+  const cpu: number[] = []
+  const throughput: number[] = []
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    cpu.push(pa[i].cpuUsPerRequest / Math.max(0.1, pb[i].cpuUsPerRequest))
+    throughput.push(pb[i].requestsPerSec / Math.max(1, pa[i].requestsPerSec))
+  }
+  return { cpu: round(median(cpu), 3), throughput: round(median(throughput), 3) }
+}

@@ -1,0 +1,86 @@
+// A server under test, in a process of its own: `BENCH_SERVER=bare|boilerplate|full`. Prints
+// `{"address": …}` once listening; SIGTERM closes it. The full stack gets the bench's own routes
+// beside the product's (a trivial public and authenticated route, and the database variants).
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import { buildApp } from '../../src/app.ts'
+import { loadConfigOrExit } from '../../src/config.ts'
+
+const kind = process.env.BENCH_SERVER
+const ORIGIN = 'http://localhost:3000'
+
+/** What a team would write in an afternoon: helmet with defaults, cors, rate-limit, @fastify/jwt. */
+async function boilerplate(): Promise<FastifyInstance> {
+  const app = Fastify()
+  await app.register((await import('@fastify/helmet')).default)
+  await app.register((await import('@fastify/cors')).default, { origin: [ORIGIN] })
+  await app.register((await import('@fastify/rate-limit')).default, { max: 1_000_000_000, timeWindow: 60_000 })
+  await app.register((await import('@fastify/jwt')).default, { secret: process.env.JWT_SECRET as string })
+  app.get('/bench/ping', async () => ({ ok: true }))
+  app.get('/bench/me', { onRequest: (request) => request.jwtVerify() }, async (request) => ({
+    id: (request.user as unknown as { sub: string }).sub
+  }))
+  // Tokens of the same shape as the project's (sub, role), signed by this server.
+  app.post('/bench/token', async (request) => ({
+    token: app.jwt.sign({ sub: (request.body as { sub: string }).sub, role: 'user' }, { expiresIn: '1h' })
+  }))
+  return app
+}
+
+async function full(): Promise<FastifyInstance> {
+  const app = await buildApp(loadConfigOrExit(), { applicationName: 'sdc-bench-api' })
+  app.get('/bench/ping', { config: { auth: 'public' } }, async () => ({ ok: true }))
+  app.get('/bench/me', { config: { auth: 'user' } }, async (request) => ({ id: request.user?.id }))
+  // The enqueue route's transaction without its job (pg-boss's row and the telemetry row).
+  app.post(
+    '/bench/simulations-without-job/:id',
+    { config: { auth: 'user', audit: { action: 'bench.simulation', resourceType: 'simulation' } } },
+    async (request, reply) => {
+      const id = randomUUID()
+      const wsId = (request.params as { id: string }).id
+      await app.sql.begin(async (tx) => {
+        const [ws] =
+          await tx`select * from app.workspaces where id = ${wsId} and owner_id = ${request.user?.id as string}`
+        const [traffic] = await tx`select * from app.traffic_profiles where workspace_id = ${wsId}`
+        await Promise.all([
+          tx`insert into app.simulation_runs ${tx({ id, workspace_id: wsId, owner_id: ws.owner_id, design: ws.design, traffic: traffic as never, seed: 1 })}`,
+          request.audit(tx, { resourceId: id, statusCode: 202 })
+        ])
+      })
+      return reply.code(202).send({ id, status: 'queued' })
+    }
+  )
+  // A write with its audit row (as the product's routes write it), without, and with one trivial statement beside it.
+  const write = (extra: 'audit' | 'select' | null) => async (request: FastifyRequest) => {
+    const id = (request.params as { id: string }).id
+    await app.sql.begin(async (tx) => {
+      const audit = extra === 'audit' ? request.auditWith(tx, { resourceId: id }) : tx``
+      const update = tx`${audit} update app.workspaces set name = 'bench', updated_at = now() where id = ${id}`
+      if (extra === 'select') await Promise.all([update, tx`select 1`])
+      else await update
+    })
+    // Every POST declares an action; only the audited variant writes a row.
+    if (extra !== 'audit') request.audited = true
+    return { ok: true }
+  }
+  const config = { auth: 'public' as const, audit: { action: 'bench.write', resourceType: 'workspace' } }
+  app.post('/bench/write-audited/:id', { config }, write('audit'))
+  app.post('/bench/write-plain/:id', { config }, write(null))
+  app.post('/bench/write-select/:id', { config }, write('select'))
+  return app
+}
+
+async function bare(): Promise<FastifyInstance> {
+  const app = Fastify()
+  app.get('/bench/ping', async () => ({ ok: true }))
+  return app
+}
+
+const builders: Record<string, () => Promise<FastifyInstance>> = { bare, boilerplate, full }
+if (!kind || !builders[kind]) throw new Error(`BENCH_SERVER must be one of ${Object.keys(builders).join(', ')}`)
+const app = await builders[kind]()
+const address = await app.listen({ port: 0, host: '127.0.0.1' })
+process.stdout.write(`${JSON.stringify({ address })}\n`)
+process.on('SIGTERM', () => {
+  void app.close().then(() => process.exit(0))
+})
