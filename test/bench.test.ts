@@ -64,3 +64,17 @@ t.test('the pgbench scripts run against the real schema, and each transaction wr
   const [workspace] = await sql`select name from app.workspaces where id = '00000000-0000-7000-8000-000000000010'`
   t.equal(workspace.name, 'bench', 'the write updates a workspace setup.sql made')
 })
+
+t.test(
+  'the README’s benchmark table and docs/benchmarks.md are rendered from the saved run (npm run docs:bench)',
+  async (t) => {
+    const { renderBenchmarkDocs } = await import('../bench/render.ts')
+    const { readme, doc } = await renderBenchmarkDocs(false)
+    t.equal(await readFile(new URL('../README.md', import.meta.url), 'utf8'), readme, 'README.md is current')
+    t.equal(
+      await readFile(new URL('../docs/benchmarks.md', import.meta.url), 'utf8'),
+      doc,
+      'docs/benchmarks.md is current'
+    )
+  }
+)
