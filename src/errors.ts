@@ -23,24 +23,19 @@ export const InvalidVerificationToken = createError(
   400
 )
 export const EmailTaken = createError('APP_ERR_EMAIL_TAKEN', 'An account with this email already exists', 409)
-const AccountLockedError = createError('APP_ERR_ACCOUNT_LOCKED', 'Too many failed logins; try again later', 423)
-
-/** 423 with Retry-After: the email is locked until `until`. */
-export function AccountLocked(until: Date, now: Date) {
-  const err = new AccountLockedError() as InstanceType<typeof AccountLockedError> & { headers: Record<string, string> }
-  err.headers = { 'retry-after': String(Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000))) }
-  return err
+/** An error answered with Retry-After: whole seconds, at least one (the handler sends `headers`). */
+function retryAfter<E extends Error>(err: E, seconds: number): E & { headers: Record<string, string> } {
+  return Object.assign(err, { headers: { 'retry-after': String(Math.max(1, Math.ceil(seconds))) } })
 }
+const secondsUntil = (until: Date, now: Date) => (until.getTime() - now.getTime()) / 1000
+
+const AccountLockedError = createError('APP_ERR_ACCOUNT_LOCKED', 'Too many failed logins; try again later', 423)
+/** 423 with Retry-After: this client is locked out of the email until `until`. */
+export const AccountLocked = (until: Date, now: Date) => retryAfter(new AccountLockedError(), secondsUntil(until, now))
 
 const QuotaExceededError = createError('APP_ERR_QUOTA_EXCEEDED', '%s', 429)
 /** A per-user limit that frees up with time (runs finish, the day's window moves): 429 with Retry-After. */
-export function QuotaExceeded(message: string, retryAfterSeconds: number) {
-  const err = new QuotaExceededError(message) as InstanceType<typeof QuotaExceededError> & {
-    headers: Record<string, string>
-  }
-  err.headers = { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) }
-  return err
-}
+export const QuotaExceeded = (message: string, seconds: number) => retryAfter(new QuotaExceededError(message), seconds)
 /** A per-user limit on what is stored: 403 until the user deletes something. */
 export const QuotaReached = createError('APP_ERR_QUOTA_REACHED', '%s', 403)
 
@@ -50,13 +45,8 @@ const LoginThrottledError = createError(
   429
 )
 /** 429 with Retry-After: logins to this email are slowed (its failures from every client passed a ceiling). */
-export function LoginThrottled(until: Date, now: Date) {
-  const err = new LoginThrottledError() as InstanceType<typeof LoginThrottledError> & {
-    headers: Record<string, string>
-  }
-  err.headers = { 'retry-after': String(Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000))) }
-  return err
-}
+export const LoginThrottled = (until: Date, now: Date) =>
+  retryAfter(new LoginThrottledError(), secondsUntil(until, now))
 
 /** Fastify's own client-error codes, renamed into this API's namespace. */
 const FASTIFY_CODES: Record<string, string> = {
