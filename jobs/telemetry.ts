@@ -42,6 +42,50 @@ async function insertLifecycle(sql: Sql | TransactionSql, rows: LifecycleRow[]):
 }
 
 /**
+ * Completes jobs and writes their `completed` rows in one statement, so a worker killed between
+ * the two cannot leave a completion recorded on a job that is then delivered again. Fenced as
+ * pg-boss 12.35's completeJobsWithOutputs is (still active, at the attempt that was fetched): a
+ * job whose claim lapsed is neither completed nor recorded here. Output is stored as pg-boss's
+ * `complete` stores it (an object, or `{ value }`).
+ */
+async function completeWithTelemetry(
+  sql: Sql,
+  queue: string,
+  rows: (LifecycleRow & { retry_count: number; output: unknown })[]
+): Promise<void> {
+  if (rows.length === 0) return
+  const input = rows.map((r) => ({
+    id: r.job_id,
+    retry_count: r.retry_count,
+    output:
+      r.output === undefined || r.output === null
+        ? null
+        : typeof r.output === 'object' && !Array.isArray(r.output)
+          ? r.output
+          : { value: r.output },
+    attempt: r.attempt,
+    duration_ms: r.duration_ms,
+    request_id: r.request_id
+  }))
+  await sql`
+    with input as (
+      select * from jsonb_to_recordset(${sql.json(input as never)})
+        as x(id uuid, retry_count int, output jsonb, attempt int, duration_ms float8, request_id text)
+    ),
+    settled as (
+      update pgboss.job j
+      set completed_on = pgboss.job_now(), state = 'completed', output = i.output
+      from input i
+      where j.name = ${queue} and j.id = i.id and j.state = 'active' and j.retry_count = i.retry_count
+      returning j.id
+    )
+    insert into app.job_telemetry (queue, job_id, event, attempt, duration_ms, request_id)
+    select ${queue}, i.id, 'completed', i.attempt, i.duration_ms, i.request_id
+    from input i join settled s on s.id = i.id
+  `
+}
+
+/**
  * Sends a job inside the caller's transaction together with its `queued` telemetry row:
  * the change, its job and the job's first lifecycle row commit or roll back together.
  *
@@ -181,10 +225,18 @@ export function withJobTelemetry<T extends Traced>(
       }
     }
     await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, lane))
+    await completeWithTelemetry(
+      sql,
+      queue,
+      outcomes.flatMap((o, i) =>
+        o.result.status === 'completed' ? [{ ...o.row, retry_count: jobs[i].retryCount, output: o.result.output }] : []
+      )
+    )
     await insertLifecycle(
       sql,
-      outcomes.map((o) => o.row)
+      outcomes.filter((o) => o.result.status !== 'completed').map((o) => o.row)
     )
+    // pg-boss settles the rest; its completion of the jobs settled here finds them settled already.
     return outcomes.map((o) => o.result)
   }
 }

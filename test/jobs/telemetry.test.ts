@@ -18,6 +18,9 @@ t.test('job lifecycle telemetry', async (t) => {
     const n = (attempts.get(job.id) ?? 0) + 1
     attempts.set(job.id, n)
     if (job.data.mode === 'ok') return { done: true }
+    // Its claim lapses while it runs (as when a heartbeat is missed and the job is retried).
+    if (job.data.mode === 'lapse' && n === 1) await boss.fail('lifecycle', job.id, { lapsed: true })
+    if (job.data.mode === 'lapse') return n
     if (job.data.mode === 'flaky' && n > 1) return { done: true, attempts: n }
     if (job.data.mode === 'poison') throw new PermanentJobError('payload is invalid')
     throw new Error(`attempt ${n} failed`)
@@ -54,6 +57,29 @@ t.test('job lifecycle telemetry', async (t) => {
       rows.map((r) => r.attempt),
       [0, 1, 1]
     )
+  })
+
+  t.test('a completion stores its output as pg-boss does, in the statement that records it', async (t) => {
+    const id = await send('ok', 'req-output')
+    await terminal(id, 3)
+    const job = await boss.getJobById('lifecycle', id)
+    t.match(job, { state: 'completed', output: { done: true } })
+    t.ok(job?.completedOn, 'completed_on is set')
+  })
+
+  t.test('a job whose claim lapsed records no completion for that attempt', async (t) => {
+    const id = await send('lapse', 'req-lapse')
+    const rows = await terminal(id, 4)
+    t.same(
+      rows.map((r) => [r.event, r.attempt]),
+      [
+        ['queued', 0],
+        ['running', 1],
+        ['running', 2],
+        ['completed', 2]
+      ]
+    )
+    t.match(await boss.getJobById('lifecycle', id), { state: 'completed', output: { value: 2 } })
   })
 
   t.test('a job that retries then succeeds', async (t) => {
