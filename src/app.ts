@@ -13,6 +13,7 @@ import authPlugin, { type AuthUser, type Role } from '../plugins/auth.ts'
 import dbPlugin from '../plugins/db.ts'
 import docsPlugin, { DOCS_PREFIX } from '../plugins/docs.ts'
 import idempotencyPlugin from '../plugins/idempotency.ts'
+import lifecyclePlugin from '../plugins/lifecycle.ts'
 import metricsPlugin from '../plugins/metrics.ts'
 import queuePlugin from '../plugins/queue.ts'
 import rateLimitPlugin from '../plugins/rate-limit.ts'
@@ -31,17 +32,8 @@ import simulationRoutes from './routes/simulations/index.ts'
 import workspaceRoutes from './routes/workspaces/index.ts'
 
 declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** Overrides HANDLER_TIMEOUT_MS for one route (health probes outlast their own timeout). */
-    handlerTimeoutMs?: number
-  }
-  interface FastifyRequest {
-    /** The timer that answers 503 when the handler outlasts HANDLER_TIMEOUT_MS. */
-    handlerDeadline: NodeJS.Timeout | null
-  }
   interface FastifyInstance {
     config: Config
-    lifecycle: { draining: boolean; closing: boolean }
     redisStatus: (() => 'connected' | 'degraded') | null
     /** The app's notion of now; tests move it to expire lockouts and token families. */
     clock: () => Date
@@ -158,7 +150,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('config', config)
-  app.decorate('lifecycle', { draining: false, closing: false })
   app.decorate('redisStatus', null)
   app.decorate('clock', options.clock ?? (() => new Date()))
   app.decorate('securityCounters', { lockouts: 0, refreshReuse: 0 })
@@ -173,41 +164,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   })
   // Unknown URLs spend the client's budget too.
   app.setNotFoundHandler({ preHandler: app.rateLimit() }, notFoundHandler)
-  app.addHook('onRequest', function refuseWhileClosing(request, reply, done) {
-    if (!app.lifecycle.draining) return done()
-    // While draining, ask keep-alive clients to reconnect, so no idle socket is cut at close.
-    reply.header('connection', 'close')
-    if (!app.lifecycle.closing) return done()
-    reply.code(503).send(errorBody(503, 'APP_ERR_SHUTTING_DOWN', 'The service is shutting down', request.id))
-  })
-  // A handler stuck on the database (a partition, a lock) answers 503 instead of hanging. The
-  // clock starts once the body is in: a slow upload is REQUEST_TIMEOUT_MS's business (Fastify's
-  // own handlerTimeout counts the upload too, and cut slow clients off with a 503).
-  app.decorateRequest('handlerDeadline', null)
-  app.addHook('preHandler', function startHandlerDeadline(request, reply, done) {
-    const ms = request.routeOptions.config.handlerTimeoutMs ?? config.handlerTimeoutMs
-    request.handlerDeadline = setTimeout(() => {
-      if (reply.sent) return
-      request.log.warn({ route: request.routeOptions.url, handlerTimeoutMs: ms }, 'handler timed out')
-      reply
-        .code(503)
-        .send(errorBody(503, 'APP_ERR_TIMEOUT', 'The request did not complete in time, please retry', request.id))
-    }, ms)
-    done()
-  })
-  const clearDeadline = (request: FastifyRequest, done: () => void) => {
-    if (request.handlerDeadline) clearTimeout(request.handlerDeadline)
-    done()
-  }
-  app.addHook('onResponse', function clearHandlerDeadline(request, _reply, done) {
-    clearDeadline(request, done)
-  })
-  app.addHook('onRequestAbort', clearDeadline)
-  app.addHook('preClose', function markClosing(done) {
-    app.lifecycle.draining = true
-    app.lifecycle.closing = true
-    done()
-  })
+  await app.register(lifecyclePlugin, { handlerTimeoutMs: config.handlerTimeoutMs })
 
   await app.register(dbPlugin, {
     url: options.databaseUrl ?? config.databaseUrl,

@@ -165,6 +165,24 @@ t.test('accounts, tokens and sessions', async (t) => {
     t.equal(accessAsRefresh.statusCode, 401, 'access used as refresh')
   })
 
+  t.test('a token accepted before stops working once it expires (the verified-token cache)', async (t) => {
+    const user = await registerAndLogin(app)
+    // Expired 4 s ago: inside the 5 s clock tolerance for about a second more.
+    const token = createSigner({
+      key: SECRET,
+      algorithm: 'HS256',
+      iss: 'system-design-coach',
+      aud: 'sdc-api',
+      expiresIn: 60_000,
+      clockTimestamp: Date.now() - 64_000
+    })({ sub: user.id, role: 'user', typ: 'access', jti: 'expiring', tv: 0 })
+    const me = () => app.inject({ url: '/auth/me', headers: { authorization: `Bearer ${token}` } })
+    t.equal((await me()).statusCode, 200, 'accepted while within the tolerance')
+    t.equal((await me()).statusCode, 200, 'and again, from the cache')
+    await waitFor(async () => (await me()).statusCode === 401, { timeoutMs: 5000, what: 'the cached token to expire' })
+    t.pass('refused once past its expiry and the tolerance')
+  })
+
   t.test('tokens signed with a previous secret still verify', async (t) => {
     const user = await registerAndLogin(app)
     const old = createSigner({
