@@ -38,7 +38,20 @@ t.test('every SQL block in the RUNBOOK runs against the real schema', async (t) 
       t.equal(grant.can_update, false, 'the app role cannot rewrite the audit log')
       const sealed = await sql.begin(async (tx) => {
         await tx`insert into app.audit_log ${tx({ action: 'runbook.role', outcome: 'success' })}`
+        const [user] = await tx`insert into app.users (email, email_normalized, display_name, password_hash)
+          values ('role@example.com', 'role@example.com', 'Role', '!') returning id`
+        const [ws] = await tx`insert into app.workspaces (owner_id, name, design)
+          values (${user.id}, 'role', '{"components": [], "links": []}') returning id`
         await tx`set local role sdc_app`
+        await tx`insert into app.simulation_runs (id, workspace_id, owner_id, design, traffic, seed)
+          values (gen_random_uuid(), ${ws.id}, ${user.id}, '{}', '{}', 1)`
+        const [counted] = await tx`select stored from app.user_run_counts where owner_id = ${user.id}`
+        t.equal(counted?.stored, 1, 'a run it stores is counted, through the definer trigger')
+        await t.rejects(
+          tx.savepoint((sp) => sp`update app.user_run_counts set stored = 0`),
+          { message: /permission denied/ },
+          'it cannot lower its own count'
+        )
         await t.rejects(
           tx.savepoint((sp) => sp`update app.audit_log set action = 'x'`),
           'and UPDATE is denied to it'

@@ -1,10 +1,12 @@
 // A server under test, in a process of its own: `BENCH_SERVER=bare|boilerplate|full`. Prints
 // `{"address": …}` once listening; SIGTERM closes it. The full stack gets the bench's own routes
 // beside the product's (a trivial public and authenticated route, and the database variants).
-import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import { buildApp } from '../../src/app.ts'
 import { loadConfigOrExit } from '../../src/config.ts'
+import { uuidv7 } from '../../src/ids.ts'
+import { checkRunQuota } from '../../src/routes/quotas.ts'
+import { ownedWorkspace } from '../../src/routes/workspaces/index.ts'
 
 const kind = process.env.BENCH_SERVER
 const ORIGIN = 'http://localhost:3000'
@@ -31,23 +33,33 @@ async function full(): Promise<FastifyInstance> {
   const app = await buildApp(loadConfigOrExit(), { applicationName: 'sdc-bench-api' })
   app.get('/bench/ping', { config: { auth: 'public' } }, async () => ({ ok: true }))
   app.get('/bench/me', { config: { auth: 'user' } }, async (request) => ({ id: request.user?.id }))
-  // The enqueue route's transaction without its job (pg-boss's row and the telemetry row).
+  // The enqueue route without its job: the same ownership check, quota check, snapshot, run row,
+  // audit row and idempotency record in the same statements; no pg-boss row, no telemetry row,
+  // no wake-up.
   app.post(
     '/bench/simulations-without-job/:id',
-    { config: { auth: 'user', audit: { action: 'bench.simulation', resourceType: 'simulation' } } },
+    {
+      config: {
+        auth: 'user',
+        idempotent: true,
+        audit: { action: 'bench.simulation', resourceType: 'simulation' }
+      }
+    },
     async (request, reply) => {
-      const id = randomUUID()
-      const wsId = (request.params as { id: string }).id
-      await app.sql.begin(async (tx) => {
-        const [ws] =
-          await tx`select * from app.workspaces where id = ${wsId} and owner_id = ${request.user?.id as string}`
-        const [traffic] = await tx`select * from app.traffic_profiles where workspace_id = ${wsId}`
+      const id = uuidv7()
+      const accepted = await app.sql.begin(async (tx) => {
+        const workspace = await ownedWorkspace(tx, request, (request.params as { id: string }).id)
+        await checkRunQuota(tx, workspace.owner_id, app.config.quotas)
+        const [traffic] = await tx`select * from app.traffic_profiles where workspace_id = ${workspace.id}`
+        const body = { id, status: 'queued' as const }
+        const audit = request.auditWith(tx, { resourceId: id, statusCode: 202, changes: { workspaceId: workspace.id } })
         await Promise.all([
-          tx`insert into app.simulation_runs ${tx({ id, workspace_id: wsId, owner_id: ws.owner_id, design: ws.design, traffic: traffic as never, seed: 1 })}`,
-          request.audit(tx, { resourceId: id, statusCode: 202 })
+          tx`${audit} insert into app.simulation_runs ${tx({ id, workspace_id: workspace.id, owner_id: workspace.owner_id, design: workspace.design as never, traffic: { peakRps: traffic.peak_rps, readRatio: traffic.read_ratio, payloadKb: traffic.payload_kb, latencySloMs: traffic.latency_slo_ms } as never, seed: 1, request_id: request.id })}`,
+          request.idempotent(tx, 202, body)
         ])
+        return body
       })
-      return reply.code(202).send({ id, status: 'queued' })
+      return reply.code(202).send(accepted)
     }
   )
   // A write with its audit row (as the product's routes write it), without, and with one trivial statement beside it.

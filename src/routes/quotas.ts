@@ -15,15 +15,15 @@ const secondsUntilDayAfter = (oldest: Date | null) =>
 /** Runs queued or running, runs in the last 24 hours, and runs stored, against the user's limits. */
 export async function checkRunQuota(tx: TransactionSql, ownerId: string, quotas: Config['quotas']): Promise<void> {
   await lockUser(tx, 'runs', ownerId)
-  // Each count reads an index range and stops at its limit: the cost does not grow with a user's history.
+  // Each count reads an index range and stops at its limit; the stored runs are counted by the
+  // table's triggers (app.user_run_counts), so no count grows with a user's history.
   const [row] = await tx<{ active: number; today: number; stored: number; oldest: Date | null }[]>`
     select
       (select count(*)::int from (select 1 from app.simulation_runs
         where owner_id = ${ownerId} and status in ('queued', 'running') limit ${quotas.activeRuns}) a) as active,
       (select count(*)::int from (select 1 from app.simulation_runs
         where owner_id = ${ownerId} and created_at > now() - interval '1 day' limit ${quotas.runsPerDay}) d) as today,
-      (select count(*)::int from (select 1 from app.simulation_runs
-        where owner_id = ${ownerId} limit ${quotas.storedRuns}) s) as stored,
+      coalesce((select stored from app.user_run_counts where owner_id = ${ownerId}), 0) as stored,
       (select min(created_at) from app.simulation_runs
         where owner_id = ${ownerId} and created_at > now() - interval '1 day') as oldest
   `

@@ -54,6 +54,20 @@ t.test('per-user quotas', async (t) => {
     t.match(refused.json(), { code: 'APP_ERR_QUOTA_REACHED', message: /At most 4 stored runs/ })
   })
 
+  t.test('stored runs are counted by triggers: a deleted workspace gives its runs back', async (t) => {
+    const counted = async () =>
+      (await sql`select stored from app.user_run_counts where owner_id = ${owner.id}`)[0]?.stored
+    t.equal(await counted(), await countRuns(), 'the counter agrees with the rows')
+    const other = (await create('spare')).json()
+    await sql`insert into app.simulation_runs (id, workspace_id, owner_id, design, traffic, seed)
+      select gen_random_uuid(), ${other.id}, owner_id, design, traffic, seed from app.simulation_runs limit 2`
+    t.equal(await counted(), 6, 'a statement that inserts two runs counts two')
+    const del = await app.inject({ method: 'DELETE', url: `/workspaces/${other.id}`, headers: auth })
+    t.equal(del.statusCode, 204)
+    t.equal(await counted(), 4, 'the cascade took its two runs off the count')
+    t.equal((await run()).statusCode, 403, 'and the quota still holds at four')
+  })
+
   t.test('workspaces: at most N per user, others unaffected', async (t) => {
     t.equal((await create('two')).statusCode, 201)
     const refused = await create('three')
