@@ -3,6 +3,8 @@ FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
+# The postinstall patches postgres.js (scripts/patch-postgres.mjs), so the script comes first.
+COPY scripts ./scripts
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY src ./src
 COPY plugins ./plugins
@@ -10,4 +12,5 @@ COPY jobs ./jobs
 COPY sql ./sql
 USER node
 EXPOSE 3000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.API_PORT || 3000) + '/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "src/server.ts"]

@@ -1,26 +1,15 @@
 import { randomBytes } from 'node:crypto'
 import nodemailer from 'nodemailer'
 import type { JobWithMetadata } from 'pg-boss'
+import { type Static, Type } from 'typebox'
+import { hashToken } from '../src/accounts/accounts.ts'
 import type { Config } from '../src/config.ts'
 import type { Sql } from '../src/db/client.ts'
-import { hashToken } from '../src/routes/auth/passwords.ts'
-import { uuidField } from './payload.ts'
-import type { QueueDefinition } from './queues.ts'
-import { PermanentJobError, type Traced } from './telemetry.ts'
+import { Uuid } from '../src/schemas.ts'
+import { defineJob, jobPayload } from './define.ts'
 
-export const queue: QueueDefinition = {
-  name: 'email',
-  options: {
-    retryLimit: 5,
-    retryDelay: 10,
-    retryBackoff: true,
-    expireInSeconds: 60,
-    deadLetter: 'email_dead',
-    notify: true
-  }
-}
-
-export type EmailJob = { kind: 'verify'; userId: string } & Traced
+const Payload = jobPayload({ kind: Type.Literal('verify'), userId: Uuid })
+export type EmailJob = Static<typeof Payload>
 
 export interface Mail {
   to: string
@@ -49,8 +38,7 @@ export function createMailer(sql: Sql, email: Config['email'], log: (msg: string
 
 export function createHandler(sql: Sql, email: Config['email'], send: SendMail) {
   return async function emailJob(job: JobWithMetadata<EmailJob>): Promise<unknown> {
-    if ((job.data as { kind?: unknown })?.kind !== 'verify') throw new PermanentJobError('payload.kind must be verify')
-    const userId = uuidField(job.data, 'userId')
+    const { userId } = job.data
     const [user] = await sql<{ email: string; verified: boolean }[]>`
       select email, email_verified_at is not null as verified
       from app.users
@@ -78,3 +66,23 @@ export function createHandler(sql: Sql, email: Config['email'], send: SendMail) 
     return { sent: true, expiresAt: expiresAt.toISOString() }
   }
 }
+
+export const job = defineJob({
+  name: 'email',
+  options: {
+    retryLimit: 5,
+    retryDelay: 10,
+    retryBackoff: true,
+    expireInSeconds: 60,
+    deadLetter: 'email_dead',
+    notify: true
+  },
+  payload: Payload,
+  create: ({ sql, config, log }) => ({
+    handle: createHandler(
+      sql,
+      config.email,
+      createMailer(sql, config.email, (msg) => log.info(msg))
+    )
+  })
+})

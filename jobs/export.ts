@@ -1,24 +1,20 @@
 import type { JobWithMetadata } from 'pg-boss'
+import type { Static } from 'typebox'
 import type { Sql } from '../src/db/client.ts'
 import type { SimulationResult } from '../src/domain/engine.ts'
 import type { GradeItem } from '../src/domain/grading.ts'
 import type { Design } from '../src/domain/model.ts'
 import { type ExportFormat, renderReport, reportFilename } from '../src/domain/report.ts'
-import { uuidField } from './payload.ts'
+import { Uuid } from '../src/schemas.ts'
+import { defineJob, jobPayload } from './define.ts'
 import { markFailedOnFinalFailure, productQueueOptions } from './product-queue.ts'
-import type { QueueDefinition } from './queues.ts'
-import type { TelemetryHooks, Traced } from './telemetry.ts'
 
-export const queue: QueueDefinition = {
-  name: 'export',
-  options: productQueueOptions('export', 120)
-}
-
-export type ExportJob = { exportId: string } & Traced
+const Payload = jobPayload({ exportId: Uuid })
+export type ExportJob = Static<typeof Payload>
 
 export function createHandler(sql: Sql) {
   return async function exportReport(job: JobWithMetadata<ExportJob>): Promise<unknown> {
-    const exportId = uuidField(job.data, 'exportId')
+    const exportId = job.data.exportId
     const [row] = await sql<
       {
         status: string
@@ -93,6 +89,12 @@ export function createHandler(sql: Sql) {
   }
 }
 
-export function hooks(sql: Sql): TelemetryHooks<ExportJob> {
-  return markFailedOnFinalFailure(sql, 'report_exports', 'exportId')
-}
+export const job = defineJob({
+  name: 'export',
+  options: productQueueOptions('export', 120),
+  payload: Payload,
+  create: ({ sql }) => ({
+    handle: createHandler(sql),
+    hooks: markFailedOnFinalFailure(sql, 'report_exports', 'exportId')
+  })
+})

@@ -1,23 +1,20 @@
 import type { JobWithMetadata } from 'pg-boss'
+import type { Static } from 'typebox'
 import type { Sql } from '../src/db/client.ts'
 import type { SimulationResult } from '../src/domain/engine.ts'
 import { grade } from '../src/domain/grading.ts'
 import type { Design, TrafficProfile } from '../src/domain/model.ts'
-import { uuidField } from './payload.ts'
+import { PermanentJobError } from '../src/queue/jobs.ts'
+import { Uuid } from '../src/schemas.ts'
+import { defineJob, jobPayload } from './define.ts'
 import { markFailedOnFinalFailure, productQueueOptions } from './product-queue.ts'
-import type { QueueDefinition } from './queues.ts'
-import { PermanentJobError, type TelemetryHooks, type Traced } from './telemetry.ts'
 
-export const queue: QueueDefinition = {
-  name: 'grading',
-  options: productQueueOptions('grading', 120)
-}
-
-export type GradingJob = { gradeId: string } & Traced
+const Payload = jobPayload({ gradeId: Uuid })
+export type GradingJob = Static<typeof Payload>
 
 export function createHandler(sql: Sql) {
   return async function grading(job: JobWithMetadata<GradingJob>): Promise<unknown> {
-    const gradeId = uuidField(job.data, 'gradeId')
+    const gradeId = job.data.gradeId
     const [row] = await sql<
       { status: string; design: Design; traffic: TrafficProfile; result: SimulationResult | null }[]
     >`
@@ -40,6 +37,12 @@ export function createHandler(sql: Sql) {
   }
 }
 
-export function hooks(sql: Sql): TelemetryHooks<GradingJob> {
-  return markFailedOnFinalFailure(sql, 'grade_reports', 'gradeId')
-}
+export const job = defineJob({
+  name: 'grading',
+  options: productQueueOptions('grading', 120),
+  payload: Payload,
+  create: ({ sql }) => ({
+    handle: createHandler(sql),
+    hooks: markFailedOnFinalFailure(sql, 'grade_reports', 'gradeId')
+  })
+})

@@ -1,38 +1,20 @@
 import type { JobWithMetadata } from 'pg-boss'
+import { type Static, Type } from 'typebox'
 import type { Sql } from '../src/db/client.ts'
-import type { QueueDefinition } from './queues.ts'
-import { PermanentJobError, type Traced } from './telemetry.ts'
-
-export const queue: QueueDefinition = {
-  name: 'maintenance',
-  options: {
-    retryLimit: 2,
-    retryDelay: 30,
-    expireInSeconds: 15 * 60,
-    policy: 'standard',
-    deadLetter: 'maintenance_dead'
-  }
-}
+import { analyzeJobs } from '../src/queue/statements.ts'
+import { defineJob, jobPayload } from './define.ts'
 
 /** Runs every 15 minutes from the worker's schedule. */
 export const SCHEDULE = '*/15 * * * *'
 /** Daily telemetry partitions are kept this many days ahead. */
 export const PARTITION_DAYS_AHEAD = 3
 
-export type MaintenanceData = ({ task: 'housekeeping' } | { task: 'probe'; holdMs?: number }) & Traced
-
-export function parse(data: unknown): MaintenanceData {
-  const d = data as Record<string, unknown> | null
-  if (d?.task === 'housekeeping') return { task: 'housekeeping' }
-  if (d?.task === 'probe') {
-    const holdMs = d.holdMs ?? 0
-    if (typeof holdMs !== 'number' || !Number.isInteger(holdMs) || holdMs < 0 || holdMs > 60_000) {
-      throw new PermanentJobError('probe.holdMs must be an integer from 0 to 60000')
-    }
-    return { task: 'probe', holdMs }
-  }
-  throw new PermanentJobError('maintenance job needs task housekeeping or probe')
-}
+const Payload = Type.Union([
+  jobPayload({ task: Type.Literal('housekeeping') }),
+  // An operator's end-to-end check of the worker loop (RUNBOOK: "is the worker alive?").
+  jobPayload({ task: Type.Literal('probe'), holdMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000 })) })
+])
+export type MaintenanceData = Static<typeof Payload>
 
 function hold(ms: number, signal: AbortSignal): Promise<void> {
   // A zero hold returns at once: setTimeout(0) waits a millisecond, which would cap the probes
@@ -90,17 +72,33 @@ export function createHandler(
   { retentionDays, loginFailureKeepMinutes = 60 }: { retentionDays: number; loginFailureKeepMinutes?: number }
 ) {
   return async function maintenance(job: JobWithMetadata<MaintenanceData>): Promise<unknown> {
-    const data = parse(job.data)
+    const data = job.data
     if (data.task === 'probe') {
-      // An operator's end-to-end check of the worker loop (RUNBOOK: "is the worker alive?").
       await hold(data.holdMs ?? 0, job.signal)
       return { task: 'probe', pid: process.pid, completedAt: new Date().toISOString() }
     }
     const partitions = await maintainPartitions(sql, new Date(), retentionDays)
     const idempotencyKeysExpired = await maintainIdempotencyKeys(sql)
     const loginFailuresExpired = await maintainLoginFailures(sql, loginFailureKeepMinutes)
-    // Bulk inserts leave the job table's statistics stale, and fetches slow down badly without them.
-    await sql`analyze pgboss.job`
+    await analyzeJobs(sql)
     return { task: 'housekeeping', ...partitions, idempotencyKeysExpired, loginFailuresExpired }
   }
 }
+
+export const job = defineJob({
+  name: 'maintenance',
+  options: {
+    retryLimit: 2,
+    retryDelay: 30,
+    expireInSeconds: 15 * 60,
+    policy: 'standard',
+    deadLetter: 'maintenance_dead'
+  },
+  payload: Payload,
+  create: ({ sql, config }) => ({
+    handle: createHandler(sql, {
+      retentionDays: config.telemetryRetentionDays,
+      loginFailureKeepMinutes: Math.max(config.login.attemptWindowMinutes, config.login.lockoutMinutes)
+    })
+  })
+})

@@ -1,6 +1,6 @@
 import type { Queue } from 'pg-boss'
 import type { Sql } from '../src/db/client.ts'
-import type { TelemetryHooks } from './telemetry.ts'
+import type { TelemetryHooks } from '../src/queue/jobs.ts'
 
 /** The options every product queue (simulation, grading, export) shares. */
 export function productQueueOptions(name: string, expireInSeconds: number): Omit<Queue, 'name'> {
@@ -11,7 +11,7 @@ export function productQueueOptions(name: string, expireInSeconds: number): Omit
     expireInSeconds,
     deadLetter: `${name}_dead`,
     // No NOTIFY in the enqueuing transaction: it serialises committing transactions on Postgres's
-    // notification queue. The api wakes the workers after the commit instead (jobs/wake.ts);
+    // notification queue. The api wakes the workers after the commit instead (src/queue/wake.ts);
     // without a wake an idle worker polls every 0.5 s, and a hot one fetches in bursts.
     notify: false,
     // A worker that dies mid-job stops its heartbeat; the supervisor then hands the job on.

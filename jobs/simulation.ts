@@ -1,21 +1,18 @@
 import type { JobWithMetadata } from 'pg-boss'
+import type { Static } from 'typebox'
 import { pgArray, type Sql } from '../src/db/client.ts'
 import { EngineBudgetError, type SimulationResult, simulate } from '../src/domain/engine.ts'
 import type { Design, TrafficProfile } from '../src/domain/model.ts'
 import { validateDesign } from '../src/domain/validate.ts'
+import { PermanentJobError } from '../src/queue/jobs.ts'
+import { Uuid } from '../src/schemas.ts'
 import { coalesce } from './coalesce.ts'
+import { BATCH_SIZE, defineJob, jobPayload } from './define.ts'
 import { type EnginePool, EngineTimeoutError } from './engine-pool.ts'
-import { uuidField } from './payload.ts'
 import { markFailedOnFinalFailure, productQueueOptions } from './product-queue.ts'
-import type { QueueDefinition } from './queues.ts'
-import { PermanentJobError, type TelemetryHooks, type Traced } from './telemetry.ts'
 
-export const queue: QueueDefinition = {
-  name: 'simulation',
-  options: productQueueOptions('simulation', 300)
-}
-
-export type SimulationJob = { runId: string } & Traced
+const Payload = jobPayload({ runId: Uuid })
+export type SimulationJob = Static<typeof Payload>
 
 interface RunRow {
   id: string
@@ -58,7 +55,7 @@ export function createHandler(sql: Sql, engine: EnginePool | null = null) {
   })
 
   return async function simulation(job: JobWithMetadata<SimulationJob>): Promise<unknown> {
-    const runId = uuidField(job.data, 'runId')
+    const runId = job.data.runId.toLowerCase()
     const run = await claim(runId)
     if (!run) {
       // Already completed (a duplicate delivery), failed, or deleted with its workspace: nothing to do.
@@ -86,6 +83,17 @@ export function createHandler(sql: Sql, engine: EnginePool | null = null) {
   }
 }
 
-export function hooks(sql: Sql): TelemetryHooks<SimulationJob> {
-  return markFailedOnFinalFailure(sql, 'simulation_runs', 'runId')
-}
+export const job = defineJob({
+  name: 'simulation',
+  options: productQueueOptions('simulation', 300),
+  payload: Payload,
+  // Two fetch loops: a batch waits for its slowest run (at most SIMULATION_TIMEOUT_MS), and the
+  // other loop keeps fetching meanwhile, so one slow run never holds back the queue.
+  fetchLoops: 2,
+  // On engine threads a whole batch runs at once: the threads always have the next run queued.
+  create: ({ sql, engine }) => ({
+    handle: createHandler(sql, engine),
+    hooks: markFailedOnFinalFailure(sql, 'simulation_runs', 'runId'),
+    concurrency: engine ? BATCH_SIZE : 1
+  })
+})

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Fragment, Sql, TransactionSql } from '../src/db/client.ts'
-import { pathOf } from './request-context.ts'
+import { pathOf } from '../src/paths.ts'
 
 export interface AuditDeclaration {
   action: string

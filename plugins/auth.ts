@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { createSigner, createVerifier } from 'fast-jwt'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
+import type { UserState } from '../src/accounts/accounts.ts'
 import { Forbidden, Unauthorized } from '../src/errors.ts'
 
 export const Roles = ['user', 'admin'] as const
@@ -16,16 +17,6 @@ export interface AuthUser {
   tokenVersion?: number
   /** The login session (refresh-token family) the token was issued to; logout ends its tokens. */
   sessionId?: string
-}
-
-/** What the auth check needs to know of a user now; looked up by the app (cached briefly). */
-export interface UserState {
-  tokenVersion: number
-  disabled: boolean
-  /** The role now: a token's role claim is never trusted alone (a demoted admin's token is a user's). */
-  role: Role
-  /** The token's session was ended (logout, logout-all, or a reused refresh token). */
-  sessionRevoked: boolean
 }
 
 declare module 'fastify' {

@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { bodyMayBeOmitted } from '../src/routes/schemas.ts'
+import { bodyMayBeOmitted } from '../src/schemas.ts'
 
 type OpenApiBody = { required?: boolean; content?: Record<string, { schema?: unknown }> }
 

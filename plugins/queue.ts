@@ -1,13 +1,16 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { PgBoss } from 'pg-boss'
-import { createBoss } from '../jobs/boss.ts'
-import { prepareQueues } from '../jobs/queues.ts'
-import { createWaker } from '../jobs/wake.ts'
+import { createBoss } from '../src/queue/boss.ts'
+import type { QueueDefinition } from '../src/queue/jobs.ts'
+import { prepareQueues } from '../src/queue/queues.ts'
+import { createWaker } from '../src/queue/wake.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     boss: PgBoss
+    /** Every queue's name and its dead-letter queue's, as the registry lists them (jobs/registry.ts). */
+    queueNames: readonly string[]
   }
   interface FastifyRequest {
     /** The queue this request enqueued a job on: its workers are woken once the response is sent (after the commit). */
@@ -15,8 +18,16 @@ declare module 'fastify' {
   }
 }
 
-async function queuePlugin(fastify: FastifyInstance) {
-  await prepareQueues(fastify.sql)
+export interface QueuePluginOptions {
+  queues: readonly QueueDefinition[]
+}
+
+async function queuePlugin(fastify: FastifyInstance, opts: QueuePluginOptions) {
+  await prepareQueues(fastify.sql, opts.queues)
+  fastify.decorate(
+    'queueNames',
+    opts.queues.flatMap((q) => [q.name, ...(q.options.deadLetter ? [q.options.deadLetter] : [])])
+  )
   const boss = createBoss(fastify.sql, {
     role: 'api',
     onError: (err) => fastify.log.error({ err }, 'queue error')

@@ -18,12 +18,6 @@ export function requestIdFrom(headers: Record<string, string | string[] | undefi
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : uuidv7()
 }
 
-/** A request's path without its query string (what telemetry, audit rows and 404s report). */
-export function pathOf(url: string): string {
-  const query = url.indexOf('?')
-  return query < 0 ? url : url.slice(0, query)
-}
-
 type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
 
 /**

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Sql } from '../src/db/client.ts'
-import { pathOf } from './request-context.ts'
+import { pathOf } from '../src/paths.ts'
 
 export interface TelemetryPluginOptions {
   sampleRate: number

@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os'
 import { parseArgs } from 'node:util'
+import { JOBS } from '../jobs/registry.ts'
 import { loadConfigOrExit } from './config.ts'
 import { createSql, type Sql } from './db/client.ts'
 import { MigrationError, migrate, migrationStatus } from './db/migrate.ts'
@@ -48,8 +49,8 @@ const commands: Record<string, (url: string, args: string[]) => Promise<number>>
     try {
       const { applied } = await migrate(sql, { log: out })
       out(applied.length === 0 ? 'migrations: nothing to apply' : `migrations: applied ${applied.length}`)
-      const { prepareQueues } = await import('../jobs/queues.ts')
-      await prepareQueues(sql)
+      const { prepareQueues } = await import('./queue/queues.ts')
+      await prepareQueues(sql, JOBS)
       out('queue schema: ready')
       return 0
     } finally {
@@ -117,7 +118,7 @@ commands['user:create'] = async (url, argv) => {
     err('error: the password must be 12 to 256 characters')
     return 2
   }
-  const { insertUser } = await import('./routes/auth/passwords.ts')
+  const { insertUser } = await import('./accounts/accounts.ts')
   const sql = createSql(url, { max: 1, applicationName: 'sdc-cli' })
   try {
     const email = values.email.trim()
@@ -145,7 +146,7 @@ commands['user:unlock'] = async (url, argv) => {
     err('usage: user:unlock --email E')
     return 2
   }
-  const { normalizeEmail } = await import('./routes/auth/passwords.ts')
+  const { normalizeEmail } = await import('./accounts/accounts.ts')
   const { clearFailures } = await import('./routes/auth/lockout.ts')
   const sql = createSql(url, { max: 1, applicationName: 'sdc-cli' })
   try {
@@ -209,7 +210,7 @@ commands['docs:authz'] = async (url) => {
   const { buildApp } = await import('./app.ts')
   const { MATRIX_ENV, renderAuthzMatrix } = await import('./docs.ts')
   const { writeFile } = await import('node:fs/promises')
-  const app = await buildApp(loadConfigOrExit({ ...process.env, ...MATRIX_ENV }), { databaseUrl: url })
+  const app = await buildApp(loadConfigOrExit({ ...process.env, ...MATRIX_ENV }), { databaseUrl: url, queues: JOBS })
   try {
     await app.ready()
     const target = new URL('../docs/authz-matrix.md', import.meta.url)

@@ -1,4 +1,4 @@
-import type { RouteEntry } from './app.ts'
+import type { RouteEntry } from '../plugins/route-table.ts'
 
 const WHO: Record<string, string> = {
   public: 'anyone',

@@ -1,6 +1,5 @@
 import createError from '@fastify/error'
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { pathOf } from '../plugins/request-context.ts'
+import type { FastifyError } from 'fastify'
 
 // Every deliberate error the API answers with is defined here, once.
 export const NotFound = createError('APP_ERR_NOT_FOUND', '%s not found', 404)
@@ -168,78 +167,4 @@ export function toErrorBody(err: FastifyError & { code?: string }, requestId: st
   else if (err.code && FASTIFY_CODES[err.code]) code = FASTIFY_CODES[err.code]
   else if (err instanceof SyntaxError) code = 'APP_ERR_MALFORMED_JSON'
   return errorBody(statusCode, code, err.message, requestId)
-}
-
-export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const body: ErrorBody & Record<string, unknown> = { ...toErrorBody(err, request.id) }
-  if (err instanceof InvalidDesignError) body.problems = err.problems
-  if (err instanceof VersionConflictError) body.currentVersion = err.currentVersion
-  if (body.statusCode >= 500) request.log.error({ err }, 'request failed')
-  else request.log.info({ code: body.code, statusCode: body.statusCode }, 'request refused')
-  const headers = (err as { headers?: Record<string, string> }).headers
-  if (headers) reply.headers(headers)
-  return reply.code(body.statusCode).send(body)
-}
-
-interface SchemaError {
-  keyword: string
-  instancePath: string
-  message?: string
-  params: Record<string, unknown>
-}
-
-/**
- * Validation errors as one message, like Fastify's own (`body/name must …, …`), except that a
- * choice of values says what it accepts: a union of literals fails as one `const` error per
- * branch and then `anyOf` ("must be equal to constant" three times), and reads instead
- * `body/format must be one of: markdown, json, html`.
- */
-export function formatSchemaErrors(errors: SchemaError[], dataVar: string): Error {
-  const allowed = new Map<string, unknown[]>()
-  for (const e of errors) {
-    if (e.keyword === 'const')
-      allowed.set(e.instancePath, [...(allowed.get(e.instancePath) ?? []), e.params.allowedValue])
-  }
-  const choice = (values: unknown[]) => values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(', ')
-  const choices = new Set(
-    errors.filter((e) => e.keyword === 'anyOf' && allowed.has(e.instancePath)).map((e) => e.instancePath)
-  )
-  const parts: string[] = []
-  for (const e of errors) {
-    const at = `${dataVar}${e.instancePath}`
-    if (e.keyword === 'const' && choices.has(e.instancePath)) continue
-    if (e.keyword === 'anyOf' && choices.has(e.instancePath))
-      parts.push(`${at} must be one of: ${choice(allowed.get(e.instancePath) ?? [])}`)
-    else if (e.keyword === 'const') parts.push(`${at} must be ${choice([e.params.allowedValue])}`)
-    else if (e.keyword === 'enum') parts.push(`${at} must be one of: ${choice(e.params.allowedValues as unknown[])}`)
-    else parts.push(`${at} ${e.message}`)
-  }
-  return new Error(parts.join(', '))
-}
-
-/** Fastify's router refusals (a malformed URL, an over-long path parameter), in this API's shape. */
-const FRAMEWORK_ERRORS: Record<string, { statusCode: number; code: string; message: string }> = {
-  FST_ERR_BAD_URL: { statusCode: 400, code: 'APP_ERR_BAD_URL', message: 'The URL is malformed' },
-  FST_ERR_MAX_PARAM_LENGTH: { statusCode: 414, code: 'APP_ERR_URI_TOO_LONG', message: 'A path parameter is too long' }
-}
-
-export function frameworkErrorHandler(
-  headers: Readonly<Record<string, string>>
-): (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => void {
-  return function frameworkErrors(err, request, reply) {
-    const known = FRAMEWORK_ERRORS[err.code]
-    // These replies never pass the app's hooks, so they get its headers here.
-    reply.headers(headers).header('x-request-id', request.id)
-    if (!known) return errorHandler(err, request, reply)
-    request.log.info({ code: known.code, statusCode: known.statusCode }, 'request refused')
-    reply.code(known.statusCode).send(errorBody(known.statusCode, known.code, known.message, request.id))
-  }
-}
-
-export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return reply
-    .code(404)
-    .send(
-      errorBody(404, 'APP_ERR_ROUTE_NOT_FOUND', `Route ${request.method} ${pathOf(request.url)} not found`, request.id)
-    )
 }

@@ -1,3 +1,4 @@
+import { JOBS } from '../jobs/registry.ts'
 import { buildApp } from './app.ts'
 import { loadConfigOrExit } from './config.ts'
 import { createSql } from './db/client.ts'
@@ -22,7 +23,7 @@ if (embedded) {
     line(`${status.pending.length} migration(s) pending: run npm run migrate (readiness answers 503 until then)`)
 }
 
-const app = await buildApp(config, { databaseUrl: url })
+const app = await buildApp(config, { databaseUrl: url, queues: JOBS })
 if (config.bypassAuth) app.log.warn('BYPASS_AUTH is enabled: every request is authenticated as the development user')
 
 handleShutdownSignals({

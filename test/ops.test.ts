@@ -19,7 +19,7 @@ t.test('every Grafana panel query runs against the real schema', async (t) => {
             values (now(), 'g1', 'GET', '/workspaces', '/workspaces', 200, 12), (now(), 'g2', 'GET', '/x', '/x', 429, 1)`
   await sql`insert into app.job_telemetry (queue, job_id, event, attempt) values ('simulation', gen_random_uuid(), 'completed', 1)`
   await sql`insert into app.audit_log (action, outcome) values ('auth.lockout', 'denied')`
-  const { createBoss } = await import('../jobs/boss.ts')
+  const { createBoss } = await import('../src/queue/boss.ts')
   const boss = createBoss(sql, { role: 'cli', onError: () => {} })
   await boss.start()
   await boss.stop({ graceful: false, close: false })

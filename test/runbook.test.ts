@@ -27,8 +27,9 @@ t.test('the health queries in the RUNBOOK are the files, word for word', async (
 t.test('every SQL block in the RUNBOOK runs against the real schema', async (t) => {
   const { url } = await createTestDatabase(t)
   const sql = testSql(t, url)
-  const { prepareQueues } = await import('../jobs/queues.ts')
-  await prepareQueues(sql)
+  const { prepareQueues } = await import('../src/queue/queues.ts')
+  const { JOBS } = await import('../jobs/registry.ts')
+  await prepareQueues(sql, JOBS)
   t.ok(sqlBlocks.length >= 15)
   for (const block of sqlBlocks) {
     // The role block is several statements (cluster-wide and idempotent); the rest are one query each.

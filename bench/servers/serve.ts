@@ -2,6 +2,7 @@
 // `{"address": …}` once listening; SIGTERM closes it. The full stack gets the bench's own routes
 // beside the product's (a trivial public and authenticated route, and the database variants).
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import { JOBS } from '../../jobs/registry.ts'
 import { buildApp } from '../../src/app.ts'
 import { loadConfigOrExit } from '../../src/config.ts'
 import { uuidv7 } from '../../src/ids.ts'
@@ -30,7 +31,7 @@ async function boilerplate(): Promise<FastifyInstance> {
 }
 
 async function full(): Promise<FastifyInstance> {
-  const app = await buildApp(loadConfigOrExit(), { applicationName: 'sdc-bench-api' })
+  const app = await buildApp(loadConfigOrExit(), { applicationName: 'sdc-bench-api', queues: JOBS })
   app.get('/bench/ping', { config: { auth: 'public' } }, async () => ({ ok: true }))
   app.get('/bench/me', { config: { auth: 'user' } }, async (request) => ({ id: request.user?.id }))
   // The enqueue route without its job: the same ownership check, quota check, snapshot, run row,

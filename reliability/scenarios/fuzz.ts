@@ -9,10 +9,12 @@ import { Writable } from 'node:stream'
 import fc from 'fast-check'
 import type { FastifyInstance } from 'fastify'
 import { Value } from 'typebox/value'
-import { buildApp, type RouteEntry } from '../../src/app.ts'
+import { JOBS } from '../../jobs/registry.ts'
+import type { RouteEntry } from '../../plugins/route-table.ts'
+import { insertUser } from '../../src/accounts/accounts.ts'
+import { buildApp } from '../../src/app.ts'
 import { type Config, loadConfig } from '../../src/config.ts'
 import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
-import { insertUser } from '../../src/routes/auth/passwords.ts'
 import { attackDesigns } from '../lib/pathological.ts'
 import { TEST_JWT_SECRET } from '../lib/process.ts'
 import { type Context, expect, type Result, startWorker } from '../lib/stack.ts'
@@ -406,7 +408,7 @@ export async function fuzz(ctx: Context): Promise<Result> {
       done()
     }
   })
-  const app = await buildApp(config, { databaseUrl: url, logStream })
+  const app = await buildApp(config, { databaseUrl: url, logStream, queues: JOBS })
   await app.ready()
   const worker = await startWorker({ DATABASE_URL: url }, ['--queues', 'simulation,grading,export'])
   const violations: string[] = []

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { type Static, Type } from 'typebox'
-import { enqueueJob } from '../../jobs/telemetry.ts'
 import type { Fragment, TransactionSql } from '../db/client.ts'
-import { Uuid } from './schemas.ts'
+import { enqueueJob } from '../queue/enqueue.ts'
+import { Uuid } from '../schemas.ts'
 
 /** What a route that hands work to a queue answers: 202 with the new resource's id. */
 export const Accepted = Type.Object({ id: Uuid, status: Type.Literal('queued') }, { additionalProperties: false })

@@ -82,11 +82,12 @@ t.test('SQL health checks on seeded telemetry', async (t) => {
       privileged.map((p) => p.action),
       ['admin.user.unlock']
     )
-    const { createBoss } = await import('../../jobs/boss.ts')
-    const { createQueues } = await import('../../jobs/queues.ts')
+    const { createBoss } = await import('../../src/queue/boss.ts')
+    const { createQueues } = await import('../../src/queue/queues.ts')
+    const { JOBS } = await import('../../jobs/registry.ts')
     const boss = createBoss(sql, { role: 'cli', onError: () => {} })
     await boss.start()
-    await createQueues(boss)
+    await createQueues(boss, JOBS)
     await boss.send('export', { exportId: '00000000-0000-4000-8000-000000000000' })
     await boss.stop({ graceful: false, close: false })
     const backlog = await run('queue_backlog')

@@ -49,6 +49,9 @@ t.test(
     t.same(
       definers.map((d) => d.name),
       [
+        'app.count_added_runs()',
+        'app.count_no_runs()',
+        'app.count_removed_runs()',
         'app.drop_telemetry_partitions(date,integer)',
         'app.ensure_telemetry_partitions(date,integer)',
         'app.seal_audit_log(integer)'

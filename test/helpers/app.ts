@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
+import { JOBS } from '../../jobs/registry.ts'
 import { TEST_JWT_SECRET } from '../../reliability/lib/process.ts'
 import { type BuildOptions, buildApp } from '../../src/app.ts'
 import { type Config, loadConfig } from '../../src/config.ts'
@@ -33,11 +34,11 @@ export async function buildTestApp(
   databaseUrl: string,
   env: Record<string, string> = {},
   beforeReady?: (app: FastifyInstance) => void | Promise<void>,
-  options: Omit<BuildOptions, 'databaseUrl' | 'logStream'> = {}
+  options: Omit<BuildOptions, 'databaseUrl' | 'logStream' | 'queues'> = {}
 ): Promise<TestApp> {
   const logs = new LogCapture()
   const config = testConfig({ LOG_LEVEL: 'info', ...env })
-  const app = await buildApp(config, { ...options, databaseUrl, logStream: logs })
+  const app = await buildApp(config, { ...options, databaseUrl, logStream: logs, queues: JOBS })
   await beforeReady?.(app)
   await app.ready()
   t.teardown(() => app.close())

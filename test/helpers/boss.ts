@@ -1,7 +1,7 @@
 import type { PgBoss } from 'pg-boss'
 import type { Test } from 'tap'
-import { type BossOptions, createBoss } from '../../jobs/boss.ts'
 import type { Sql } from '../../src/db/client.ts'
+import { type BossOptions, createBoss } from '../../src/queue/boss.ts'
 
 /** A started pg-boss on the test's pool, stopped (without waiting for jobs) at teardown. */
 export async function startedBoss(

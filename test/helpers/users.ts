@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { insertUser } from '../../src/routes/auth/passwords.ts'
+import { insertUser } from '../../src/accounts/accounts.ts'
 
 export const PASSWORD = 'correct horse battery staple'
 

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { fromPostgresJs } from '../../jobs/boss.ts'
+import { fromPostgresJs } from '../../src/queue/boss.ts'
 import { startedBoss } from '../helpers/boss.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
 

@@ -1,7 +1,10 @@
 import t from 'tap'
-import { fromPostgresJs } from '../../jobs/boss.ts'
-import { createQueues, QUEUES } from '../../jobs/queues.ts'
-import { enqueueJob, PermanentJobError, withJobTelemetry } from '../../jobs/telemetry.ts'
+import { JOBS as QUEUES } from '../../jobs/registry.ts'
+import { withJobTelemetry } from '../../jobs/telemetry.ts'
+import { fromPostgresJs } from '../../src/queue/boss.ts'
+import { enqueueJob } from '../../src/queue/enqueue.ts'
+import { PermanentJobError } from '../../src/queue/jobs.ts'
+import { createQueues } from '../../src/queue/queues.ts'
 import { startedBoss } from '../helpers/boss.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
 
@@ -136,7 +139,7 @@ t.test('a plain job is the row pg-boss send writes, with its queued row in the s
   const { url } = await createTestDatabase(t)
   const sql = testSql(t, url)
   const boss = await startedBoss(t, sql, 'cli')
-  await createQueues(boss)
+  await createQueues(boss, QUEUES)
 
   for (const { name } of QUEUES) {
     const viaSend = (await sql.begin((tx) =>

@@ -119,7 +119,7 @@ t.test('admin API', async (t) => {
       payload: { email: users[0].email, password: 'correct horse battery staple' }
     })
     await app.telemetry.flush()
-    const { enqueueJob } = await import('../../jobs/telemetry.ts')
+    const { enqueueJob } = await import('../../src/queue/enqueue.ts')
     await sql.begin((tx) => enqueueJob(app.boss, tx, 'maintenance', { task: 'probe' }, 'corr-1'))
     const rows = await runSqlFile(sql, 'sql/queries/correlate_request.sql', { request_id: 'corr-1' })
     const sources = rows.map((r) => r.source)

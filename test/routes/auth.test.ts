@@ -1,7 +1,7 @@
 import { createSigner } from 'fast-jwt'
 import t from 'tap'
+import { DEV_USER } from '../../plugins/dev-user.ts'
 import { fork } from '../../reliability/lib/process.ts'
-import { DEV_USER } from '../../src/app.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
 import { bearer, createAdmin, login, PASSWORD, registerAndLogin, uniqueEmail } from '../helpers/users.ts'

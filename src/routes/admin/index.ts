@@ -1,13 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { fromPostgresJs } from '../../../jobs/boss.ts'
-import { QUEUES } from '../../../jobs/queues.ts'
 import { pgArray } from '../../db/client.ts'
 import { NotFound } from '../../errors.ts'
+import { fromPostgresJs } from '../../queue/boss.ts'
+import { listJobs } from '../../queue/statements.ts'
+import { errorResponses, IdParams, Uuid } from '../../schemas.ts'
 import { clearFailures } from '../auth/lockout.ts'
-import { errorResponses, IdParams, Uuid } from '../schemas.ts'
 
-const QUEUE_NAMES = QUEUES.flatMap((q) => [q.name, ...(q.options.deadLetter ? [q.options.deadLetter] : [])])
 const JOB_STATES = ['created', 'retry', 'active', 'completed', 'cancelled', 'failed'] as const
 
 const AuditEntry = Type.Object(
@@ -33,6 +32,7 @@ const AuditEntry = Type.Object(
 )
 
 const adminRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  const QUEUE_NAMES = fastify.queueNames
   fastify.post(
     '/admin/users/:id/unlock',
     {
@@ -298,15 +298,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request) => {
       const { queue, state, limit } = request.query
-      const sql = fastify.sql
-      const rows = await sql`
-        select id, name, state::text as state, retry_count, retry_limit, created_on, started_on, completed_on, output
-        from pgboss.job
-        where name = any(${pgArray(queue ? [queue] : QUEUE_NAMES)}::text[])
-          ${state ? sql`and state = ${state}::pgboss.job_state` : sql``}
-        order by created_on desc
-        limit ${limit}
-      `
+      const rows = await listJobs(fastify.sql, queue ? [queue] : QUEUE_NAMES, state, limit)
       return {
         items: rows.map((r) => ({
           id: r.id,

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
-import { enqueueJob } from '../../../jobs/telemetry.ts'
+import { hashPassword, hashToken, normalizeEmail, verifyPassword } from '../../accounts/accounts.ts'
 import { clientKey } from '../../client-address.ts'
 import type { TransactionSql } from '../../db/client.ts'
 import {
@@ -16,9 +16,9 @@ import {
   Unauthorized,
   WrongPassword
 } from '../../errors.ts'
-import { errorResponses } from '../schemas.ts'
+import { enqueueJob } from '../../queue/enqueue.ts'
+import { errorResponses } from '../../schemas.ts'
 import { clearFailures, loginGate, recordFailure } from './lockout.ts'
-import { hashPassword, hashToken, normalizeEmail, verifyPassword } from './passwords.ts'
 import { Email, Password, TokenPair, toUser, User, type UserRow } from './schemas.ts'
 
 const AUTH_GROUP = 'auth'

@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { Uuid } from '../schemas.ts'
+import { Uuid } from '../../schemas.ts'
 
 export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 })
 export const Password = Type.String({ minLength: 12, maxLength: 256 })

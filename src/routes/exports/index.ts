@@ -2,9 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { Conflict, FeatureDisabled, NotFound } from '../../errors.ts'
 import { uuidv7 } from '../../ids.ts'
+import { errorResponses, IdParams, Uuid } from '../../schemas.ts'
 import { Accepted, acceptQueued } from '../queued.ts'
 import { checkExportQuota } from '../quotas.ts'
-import { errorResponses, IdParams, Uuid } from '../schemas.ts'
 import { ownedWorkspace } from '../workspaces/index.ts'
 
 const Format = Type.Union([Type.Literal('markdown'), Type.Literal('json'), Type.Literal('html')])

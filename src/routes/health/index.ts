@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { poolStats } from '../../db/client.ts'
-import { ErrorResponse } from '../schemas.ts'
+import { ErrorResponse } from '../../schemas.ts'
 
 const READINESS_TIMEOUT_MS = 1000
 /**

@@ -2,10 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { Conflict, FeatureDisabled, NotFound } from '../../errors.ts'
 import { uuidv7 } from '../../ids.ts'
+import { errorResponses, IdParams, Uuid } from '../../schemas.ts'
 import { afterCursor, keysetPage, ListQuery, pageOf } from '../pagination.ts'
 import { Accepted, acceptQueued } from '../queued.ts'
 import { checkRunQuota } from '../quotas.ts'
-import { errorResponses, IdParams, Uuid } from '../schemas.ts'
 import { ownedWorkspace, type TrafficRow } from '../workspaces/index.ts'
 
 const Status = Type.Union([

@@ -6,9 +6,9 @@ import { DEFAULT_TRAFFIC, type Design } from '../../domain/model.ts'
 import { validateDesign } from '../../domain/validate.ts'
 import { InvalidDesignError, NotFound, VersionConflictError } from '../../errors.ts'
 import { uuidv7 } from '../../ids.ts'
+import { ErrorResponse, errorResponses, IdParams } from '../../schemas.ts'
 import { afterCursor, keysetPage, ListQuery, pageOf } from '../pagination.ts'
 import { checkWorkspaceQuota } from '../quotas.ts'
-import { ErrorResponse, errorResponses, IdParams } from '../schemas.ts'
 import {
   Description,
   DesignSchema,

@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import { LIMITS } from '../../domain/model.ts'
-import { Uuid } from '../schemas.ts'
+import { Uuid } from '../../schemas.ts'
 
 // Shape and bounds only; the semantic checks (ids, links, cycles) answer 422 with every problem.
 export const ComponentSchema = Type.Object(

@@ -1,4 +1,4 @@
-import type { Sql } from '../src/db/client.ts'
+import type { Sql } from '../db/client.ts'
 
 // Waking a worker when a job is enqueued, without NOTIFY in the enqueuing transaction: a NOTIFY
 // there serialises every committing transaction on Postgres's notification queue (it cost the

@@ -1,6 +1,6 @@
 import { type Db as IDatabase, PgBoss } from 'pg-boss'
 import type postgres from 'postgres'
-import type { Sql, TransactionSql } from '../src/db/client.ts'
+import type { Sql, TransactionSql } from '../db/client.ts'
 
 type Runner = Sql | TransactionSql
 

@@ -1,0 +1,65 @@
+// Who may import whom (`npm run lint` fails on a wrong import and names the rule).
+//
+//   core      src/{config,errors,logging,ids,paths,client-address,shutdown,schemas}.ts,
+//             src/{db,domain,queue,accounts}/: imports nothing above it
+//   plugins/  Fastify plugins: the core only
+//   jobs/     job handlers and the worker: the core only (never Fastify, plugins or routes)
+//   routes    src/routes/: the core (the queue's enqueue API included), never jobs/ or the wiring
+//   wiring    src/app.ts, src/error-handler.ts and the entry points (server, dev, cli, demo, docs)
+const CORE =
+  '^src/((config|errors|logging|ids|paths|client-address|shutdown|schemas)[.]ts$|(db|domain|queue|accounts)/)'
+const WIRING = '^src/(app|error-handler|server|dev|cli|demo|docs)[.]ts$'
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-cycles',
+      severity: 'error',
+      comment: 'An import cycle: split the module both sides need.',
+      from: {},
+      to: { circular: true }
+    },
+    {
+      name: 'core-imports-only-core',
+      severity: 'error',
+      comment:
+        'The core (config, errors, db, domain, queue, accounts …) must not import plugins, jobs, routes or the wiring.',
+      from: { path: CORE },
+      to: { path: ['^plugins/', '^jobs/', '^src/routes/', WIRING] }
+    },
+    {
+      name: 'plugins-import-only-core',
+      severity: 'error',
+      comment: 'A plugin may import the core only: pass it what it needs from the registry or routes as options.',
+      from: { path: '^plugins/' },
+      to: { path: ['^jobs/', '^src/routes/', WIRING] }
+    },
+    {
+      name: 'jobs-import-only-core',
+      severity: 'error',
+      comment: 'Job code runs in the worker, which never loads Fastify: no plugins, routes or app wiring.',
+      from: { path: '^jobs/' },
+      to: { path: ['^plugins/', '^src/routes/', WIRING, '^node_modules/(fastify|@fastify)/'] }
+    },
+    {
+      name: 'routes-do-not-import-jobs',
+      severity: 'error',
+      comment: 'Routes enqueue through src/queue/enqueue.ts; the handlers are the worker’s.',
+      from: { path: '^src/routes/' },
+      to: { path: ['^jobs/', WIRING] }
+    },
+    {
+      name: 'app-is-wired-by-entry-points',
+      severity: 'error',
+      comment: 'src/app.ts is imported by the entry points only.',
+      from: { path: '^(plugins|jobs)/|^src/(routes|db|domain|queue|accounts)/' },
+      to: { path: '^src/app[.]ts$' }
+    }
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js', '.mjs', '.cjs', '.json'] }
+  }
+}

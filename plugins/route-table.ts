@@ -1,0 +1,55 @@
+import type { FastifyInstance, RouteOptions } from 'fastify'
+import fp from 'fastify-plugin'
+import { bodyMayBeOmitted, noBodyIsEmptyObject, setLocation } from '../src/schemas.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route as registered, for the authz walk, the audit walk and the generated docs. */
+    routeTable: RouteEntry[]
+  }
+}
+
+export interface RouteEntry {
+  method: string
+  url: string
+  auth: string | undefined
+  ownership: string | undefined
+  audit: { action: string; resourceType: string } | undefined
+  /** The route's schemas (params, querystring, body, response), for docs and the schema fuzzer. */
+  schema: Record<string, unknown> | undefined
+}
+
+/**
+ * What every route gets from its declaration: an optional body that may be omitted, a Location
+ * for what it creates, and a row in the route table. Registered after the auth plugin, so each
+ * row shows the declaration that plugin settled.
+ */
+async function routeTablePlugin(fastify: FastifyInstance) {
+  fastify.decorate('routeTable', [])
+  fastify.addHook('onRoute', function acceptOmittedBody(route) {
+    if (!bodyMayBeOmitted(route.schema?.body)) return
+    const hooks = route.preValidation ? [route.preValidation].flat() : []
+    route.preValidation = [...hooks, noBodyIsEmptyObject] as RouteOptions['preValidation']
+  })
+  fastify.addHook('onRoute', function locateCreated(route) {
+    if (!route.config?.location) return
+    const hooks = route.preSerialization ? [route.preSerialization].flat() : []
+    route.preSerialization = [...hooks, setLocation] as RouteOptions['preSerialization']
+  })
+  fastify.addHook('onRoute', function recordRoute(route) {
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
+      // HEAD routes mirror their GET (Fastify adds them); the GET row speaks for both.
+      if (method === 'HEAD') continue
+      fastify.routeTable.push({
+        method,
+        url: route.url,
+        auth: route.config?.auth,
+        ownership: route.config?.ownership,
+        audit: route.config?.audit,
+        schema: route.schema as Record<string, unknown> | undefined
+      })
+    }
+  })
+}
+
+export default fp(routeTablePlugin, { name: 'route-table', dependencies: ['auth'], fastify: '5.x' })

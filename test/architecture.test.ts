@@ -1,0 +1,62 @@
+import { execFile } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import t from 'tap'
+import { fork } from '../reliability/lib/process.ts'
+import { createTestDatabase } from './helpers/db.ts'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const run = promisify(execFile)
+
+t.test('the worker process never loads Fastify', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const dir = await mkdtemp(join(tmpdir(), 'sdc-loads-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const loads = join(dir, 'loads.txt')
+  const worker = fork('jobs/worker.ts', {
+    DATABASE_URL: url,
+    RECORD_LOADS_FILE: loads,
+    NODE_OPTIONS: `--import=${join(ROOT, 'test/helpers/record-loads.mjs')}`
+  })
+  t.teardown(() => {
+    worker.child.kill('SIGKILL')
+  })
+  await worker.waitForLog(/worker ready/)
+  const urls = (await readFile(loads, 'utf8')).split('\n')
+  t.ok(
+    urls.some((u) => u.includes('/node_modules/pg-boss/')),
+    'the recording sees the modules the worker loads (pg-boss)'
+  )
+  t.same(
+    urls.filter((u) => /\/node_modules\/(fastify|@fastify\/[^/]+)\//.test(u)),
+    [],
+    'no Fastify module'
+  )
+  t.same(
+    urls.filter((u) => /\/(plugins|src\/routes)\/|\/src\/app\.ts$/.test(u)),
+    [],
+    'no plugin, route or app module'
+  )
+})
+
+t.test('a wrong import fails the lint, naming the rule', async (t) => {
+  const planted = join(ROOT, 'jobs', 'planted-import.ts')
+  await writeFile(planted, "import '../plugins/db.ts'\n")
+  t.teardown(() => rm(planted, { force: true }))
+  const cruise = run(
+    process.execPath,
+    [join(ROOT, 'node_modules/.bin/depcruise'), '--config', '.dependency-cruiser.cjs', 'jobs/planted-import.ts'],
+    {
+      cwd: ROOT
+    }
+  )
+  const err = await cruise.then(
+    () => null,
+    (e: { stdout: string }) => e
+  )
+  t.ok(err, 'dependency-cruiser refuses it')
+  t.match(err?.stdout, /jobs-import-only-core/, 'and names the rule')
+})
