@@ -1,0 +1,18 @@
+import { readFile } from 'node:fs/promises'
+import t from 'tap'
+import { renderReliabilityDoc } from '../reliability/render.ts'
+
+const read = (path: string) => readFile(new URL(`../${path}`, import.meta.url), 'utf8')
+
+t.test('docs/reliability.md is rendered from the saved run (npm run docs:reliability)', async (t) => {
+  t.equal(await read('docs/reliability.md'), await renderReliabilityDoc(false), 'docs/reliability.md is current')
+})
+
+t.test('the README is an entry point: at most 150 lines, and every local link resolves', async (t) => {
+  const readme = await read('README.md')
+  const lines = readme.split('\n').length - 1
+  t.ok(lines <= 150, `README.md has ${lines} lines`)
+  const links = [...readme.matchAll(/\]\(([^)#:]+)(#[^)]*)?\)/g)].map((m) => m[1])
+  t.ok(links.length >= 5, 'it links to the docs')
+  for (const link of links) await t.resolves(read(link), `${link} exists`)
+})
