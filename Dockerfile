@@ -3,8 +3,8 @@ FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-# The postinstall patches postgres.js (scripts/patch-postgres.mjs), so the script comes first.
-COPY scripts ./scripts
+# The postinstall patches postgres.js (patch-package, patches/), so the patches come first.
+COPY patches ./patches
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY src ./src
 COPY plugins ./plugins

@@ -30,7 +30,7 @@ const SCENARIOS = `| scenario | what it does | what must hold |
 const FINDINGS = `Fuzzing prints a failing seed; \`FUZZ_RUNS=2000 FUZZ_ROUTE='PATCH /workspaces' npm run reliability -- --only fuzz --seed N\`
 replays it. What the suite found, each fixed with a regression test: postgres.js handed a
 query the next session's answer after a connection reset (an existing workspace read as 404;
-patched at install by \`scripts/patch-postgres.mjs\`, see porsager/postgres#1130); a query sent in
+patched at install from \`patches/\`, see porsager/postgres#1130); a query sent in
 the catch of one that failed with ECONNRESET went to the same dead connection and never settled,
 so a request waited for its handler timeout, and a shutdown step on that query hung \`app.close()\`
 (found as a CI test that timed out in teardown; patched too); its reconnect

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import postgres from 'postgres'
-import { missingEdits } from '../../scripts/postgres-edits.mjs'
+import { missingFixes } from './driver-patch.ts'
 
 export type Sql = postgres.Sql
 export type TransactionSql = postgres.TransactionSql
@@ -55,14 +55,17 @@ const ARRAY_TYPES = {
 
 /** One pool per process; the caller owns it and must `end()` it on shutdown. */
 /**
- * The project's fixes to postgres.js (scripts/patch-postgres.mjs, run at install) that the loaded
+ * The project's fixes to postgres.js (patches/, applied at install by patch-package) that the loaded
  * driver lacks: an install with --ignore-scripts runs unpatched, and can then hand one caller's
  * answer to another or run a query inside another caller's transaction.
  */
 let warnedUnpatched = false
 
 export function missingDriverFixes(): string[] {
-  driverFixes ??= missingEdits(readFileSync(new URL('connection.js', import.meta.resolve('postgres')), 'utf8'))
+  driverFixes ??= missingFixes(
+    readFileSync(new URL('connection.js', import.meta.resolve('postgres')), 'utf8'),
+    'src/connection.js'
+  )
   return driverFixes
 }
 let driverFixes: string[] | undefined
@@ -70,7 +73,7 @@ let driverFixes: string[] | undefined
 /** Throws (strict) or warns once when the driver lacks fixes. */
 export function checkDriver(missing: readonly string[], strict: boolean): void {
   if (missing.length === 0) return
-  const message = `postgres.js is not patched (installed without its postinstall?): missing "${missing.join('", "')}"; run node scripts/patch-postgres.mjs`
+  const message = `postgres.js is not patched (installed without its postinstall?): missing "${missing.join('", "')}"; run npx patch-package`
   if (strict) throw new Error(message)
   if (!warnedUnpatched) process.emitWarning(message, { code: 'SDC_UNPATCHED_DRIVER' })
   warnedUnpatched = true

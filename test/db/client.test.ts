@@ -3,8 +3,8 @@ import { connect, type Socket } from 'node:net'
 import postgres from 'postgres'
 import t from 'tap'
 import { TcpProxy } from '../../reliability/lib/proxy.ts'
-import { EDITS, missingEdits } from '../../scripts/postgres-edits.mjs'
 import { checkDriver, createSql, missingDriverFixes, waitForDatabase } from '../../src/db/client.ts'
+import { driverFixes, missingFixes } from '../../src/db/driver-patch.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
@@ -13,12 +13,16 @@ import { bearer, registerAndLogin } from '../helpers/users.ts'
 t.test('the driver patch is checked at run time: production refuses an unpatched postgres.js', async (t) => {
   t.same(missingDriverFixes(), [], 'the installed driver has every fix')
   const patched = readFileSync(new URL('connection.js', import.meta.resolve('postgres')), 'utf8')
+  const fixes = driverFixes().filter((f) => f.file === 'src/connection.js')
+  t.equal(fixes.length, 7, 'six correctness fixes and the write coalescing, each a hunk of its own')
   let unpatched = patched
-  for (const edit of EDITS) unpatched = unpatched.replace(edit.to, edit.from)
-  const missing = missingEdits(unpatched)
-  t.equal(missing.length, EDITS.length, 'an unpatched copy lacks every fix')
+  for (const fix of [...fixes].reverse()) unpatched = unpatched.replace(fix.after, fix.before)
+  const missing = missingFixes(unpatched, 'src/connection.js')
+  t.equal(missing.length, fixes.length, 'an unpatched copy lacks every fix')
+  const pristine = readFileSync(new URL('../../node_modules/postgres/package.json', import.meta.url), 'utf8')
+  t.match(JSON.parse(pristine).version, '3.4.9', 'the version the patches were made for')
   t.throws(() => checkDriver(missing, true), {
-    message: /postgres\.js is not patched .* missing "the queries of one tick/
+    message: /postgres\.js is not patched .* missing "a written BEGIN always reserves its connection/
   })
   const warnings: string[] = []
   const onWarning = (w: Error) => warnings.push(w.message)
@@ -109,7 +113,7 @@ t.test('a query sent between a connection error and its close is rejected, not l
 t.test('connection resets never give a query the wrong answer (postgres.js patched at install)', async (t) => {
   // Unpatched, about one request in a thousand read an existing workspace as missing (404)
   // while connections were reset: a query outlived its socket and took the next session's
-  // start-up answer. scripts/patch-postgres.mjs fixes it; this fails if the patch is lost.
+  // start-up answer. patches/postgres+3.4.9+001+correctness.patch fixes it; this fails if the patch is lost.
   const { url } = await createTestDatabase(t)
   const proxy = new TcpProxy(url)
   await proxy.start()
@@ -152,7 +156,7 @@ t.test('connection resets never give a query the wrong answer (postgres.js patch
   )
   t.match(
     readFileSync(new URL('../../node_modules/postgres/src/connection.js', import.meta.url), 'utf8'),
-    /sdc-patched/
+    /\/\/ sdc: queries still in flight from a dead socket fail/
   )
 })
 
