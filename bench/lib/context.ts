@@ -1,0 +1,85 @@
+import type { Sql } from '../../src/db/client.ts'
+import type { Design } from '../../src/domain/model.ts'
+import type { Figures } from './measure.ts'
+import type { Server } from './servers.ts'
+
+/** What every phase gets: the method's settings, the database, the users and workspaces made for it, and a way to start servers. */
+export interface BenchContext {
+  smoke: boolean
+  rounds: number
+  seconds: number
+  warmupSeconds: number
+  /** Connections for the trivial routes, and for the database routes. */
+  connections: number
+  dbConnections: number
+  log: (msg: string) => void
+  /** The bench's own pool on the embedded database (set-up and clean-up, never measured). */
+  sql: Sql
+  /** CPU µs the database's processes have used so far. */
+  dbCpu: () => number
+  /** The environment every server and worker under test gets. */
+  env: Record<string, string>
+  /** Starts a server under test in its own process, pinned to `cpu` (or not); stopped at the end. */
+  start: (kind: string, extra: Record<string, string>, cpu: number | null) => Promise<Server>
+  /** VACUUM ANALYZE and CHECKPOINT: each comparison starts from the same database state. */
+  settle: () => Promise<void>
+  post: (
+    url: string,
+    body: unknown,
+    headers?: Record<string, string>
+  ) => Promise<{ status: number; body: Record<string, unknown> }>
+  token: string
+  userId: string
+  auth: Record<string, string>
+  workspaces: string[]
+  /** One learner per workspace (enqueues from one user wait on each other's quota check). */
+  learners: { headers: Record<string, string>; workspace: string }[]
+  /** The sections of the report written so far (a later phase may read an earlier one's figures). */
+  report: Record<string, unknown>
+}
+
+export interface Phase {
+  name: string
+  run(ctx: BenchContext): Promise<Record<string, unknown>>
+}
+
+export const DESIGN: Design = {
+  components: [
+    { id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1 },
+    { id: 'api', type: 'service', instances: 3, concurrency: 8, serviceTimeMs: 20 },
+    { id: 'db', type: 'database', instances: 1, concurrency: 10, serviceTimeMs: 8, replicas: 1 }
+  ],
+  links: [
+    { from: 'users', to: 'api', share: 1 },
+    { from: 'api', to: 'db', share: 1 }
+  ]
+}
+
+/** A chain of `n` components (every seventh a cache), for the engine's timings. */
+export function chainDesign(n: number): Design {
+  const components: Design['components'] = [
+    { id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1 }
+  ]
+  const links: Design['links'] = []
+  for (let i = 0; i < n - 1; i++) {
+    const cache = i % 7 === 3
+    components.push({
+      id: `c${i}`,
+      type: cache ? 'cache' : 'service',
+      instances: 2,
+      concurrency: 16,
+      serviceTimeMs: 4,
+      ...(cache ? { hitRatio: 0.5 } : {})
+    })
+    links.push({ from: i === 0 ? 'users' : `c${i - 1}`, to: `c${i}`, share: 1 })
+  }
+  return { components, links }
+}
+
+/** A report section without its per-pass detail. */
+export const summary = (f: Figures) => ({ ...f, passes: undefined })
+
+export const percentile = (values: number[], q: number) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? 0
+}

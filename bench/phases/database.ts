@@ -1,0 +1,78 @@
+import { type Phase, summary } from '../lib/context.ts'
+import { LoadGenerator } from '../lib/load.ts'
+import { compareTargets, ratios, type Target } from '../lib/measure.ts'
+import type { Server } from '../lib/servers.ts'
+
+export const database: Phase = {
+  name: 'database',
+  async run(ctx) {
+    ctx.log('database routes: unpinned (Postgres shares the cores)')
+    const load = LoadGenerator.start(null)
+    const full = await ctx.start('full', {}, null)
+    const off = await ctx.start('full', { REQUEST_TELEMETRY_SAMPLE_RATE: '0' }, null)
+    const spec = (server: Server, path: string, extra: Partial<Target['spec']> = {}) => ({
+      url: `${server.address}${path}`,
+      connections: ctx.dbConnections,
+      headers: ctx.auth,
+      ...extra
+    })
+    const writes = (server: Server, prefix: string) =>
+      spec(server, '/', {
+        method: 'POST' as const,
+        body: '{}',
+        scenario: 'rotate' as const,
+        paths: ctx.workspaces.map((w) => `${prefix}/${w}`)
+      })
+    const enqueues = (server: Server, path: (workspace: string) => string) =>
+      spec(server, '/', {
+        method: 'POST' as const,
+        body: '{}',
+        scenario: 'rotate' as const,
+        // autocannon lets top-level headers win over a request's: each learner's token goes per request.
+        headers: {},
+        paths: ctx.learners.map((l) => path(l.workspace)),
+        headersList: ctx.learners.map((l) => l.headers)
+      })
+    await ctx.settle()
+    const targets: Target[] = [
+      { name: 'read', pid: full.pid, spec: spec(full, `/workspaces/${ctx.workspaces[2]}`) },
+      { name: 'readTelemetryOff', pid: off.pid, spec: spec(off, `/workspaces/${ctx.workspaces[2]}`) },
+      {
+        name: 'autosave',
+        pid: full.pid,
+        spec: spec(full, '/', { scenario: 'autosave', paths: ctx.workspaces.map((w) => `/workspaces/${w}`) })
+      },
+      { name: 'enqueue', pid: full.pid, spec: enqueues(full, (w) => `/workspaces/${w}/simulations`) },
+      {
+        name: 'enqueueWithoutJob',
+        pid: full.pid,
+        spec: enqueues(full, (w) => `/bench/simulations-without-job/${w}`)
+      },
+      { name: 'auditedWrite', pid: full.pid, spec: writes(full, '/bench/write-audited') },
+      { name: 'plainWrite', pid: full.pid, spec: writes(full, '/bench/write-plain') }
+    ]
+    const figures = await compareTargets(load, targets, {
+      rounds: ctx.rounds,
+      seconds: ctx.seconds,
+      warmupSeconds: ctx.warmupSeconds,
+      dbCpu: ctx.dbCpu
+    })
+    load.stop()
+    await off.stop()
+    await full.stop()
+    const result = {
+      targets: Object.fromEntries(Object.entries(figures).map(([k, f]) => [k, summary(f)])),
+      auditedVsPlain: ratios(figures, 'plainWrite', 'auditedWrite'),
+      enqueueVsWithoutJob: ratios(figures, 'enqueueWithoutJob', 'enqueue'),
+      telemetryOnVsOff: ratios(figures, 'readTelemetryOff', 'read')
+    }
+    for (const [k, f] of Object.entries(figures))
+      ctx.log(
+        `  ${k}: ${f.requestsPerSec} req/s, api ${f.cpuUsPerRequest} µs + Postgres ${f.dbCpuUsPerRequest} µs CPU/request, non-2xx ${f.non2xx}`
+      )
+    // Leave the simulation jobs those passes queued to the jobs phase, not to the next worker.
+    await ctx.sql`delete from pgboss.job where name = 'simulation'`
+    await ctx.sql`delete from app.simulation_runs`
+    return result
+  }
+}

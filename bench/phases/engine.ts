@@ -1,0 +1,45 @@
+import fc from 'fast-check'
+import { attackDesigns } from '../../reliability/lib/pathological.ts'
+import { simulate } from '../../src/domain/engine.ts'
+import { validateDesign } from '../../src/domain/validate.ts'
+import { chainDesign, type Phase } from '../lib/context.ts'
+import { median, round } from '../lib/measure.ts'
+
+export const engine: Phase = {
+  name: 'engine',
+  async run(ctx) {
+    ctx.log('engine: designs of 5, 50 and 500 components; the worst designs an attacker can send')
+    const engine: Record<string, unknown> = {}
+    const traffic = { peakRps: 500, readRatio: 0.8, payloadKb: 4, latencySloMs: 300 }
+    for (const n of [5, 50, 500]) {
+      const design = chainDesign(n)
+      const reps = ctx.smoke ? 1 : n === 500 ? 5 : 20
+      simulate(design, traffic, { seed: reps })
+      const t0 = performance.now()
+      for (let i = 0; i < reps; i++) simulate(design, traffic, { seed: i })
+      engine[`components${n}`] = { msPerSimulation: round((performance.now() - t0) / reps) }
+    }
+    // The fuzzer's attack shapes: validation time for all, engine time for the ones accepted.
+    const designs = attackDesigns(fc.sample(fc.integer(), 1)[0], ctx.smoke ? 8 : 60)
+    const validateMs: number[] = []
+    const runMs: number[] = []
+    for (const design of designs) {
+      const t0 = performance.now()
+      const problems = validateDesign(design)
+      validateMs.push(performance.now() - t0)
+      if (problems.length > 0) continue
+      const t1 = performance.now()
+      simulate(design, { ...traffic, peakRps: 1 })
+      runMs.push(performance.now() - t1)
+    }
+    engine.attackDesigns = {
+      designs: designs.length,
+      accepted: runMs.length,
+      worstValidationMs: round(Math.max(...validateMs)),
+      worstRunMs: round(Math.max(0, ...runMs)),
+      medianRunMs: round(median(runMs))
+    }
+    return engine
+    ctx.log(`  ${JSON.stringify(engine)}`)
+  }
+}
