@@ -1,4 +1,4 @@
-import { pgArray, type Sql, type TransactionSql } from '../db/client.ts'
+import { type Fragment, pgArray, type Sql, type TransactionSql } from '../db/client.ts'
 import type { LifecycleRow } from './jobs.ts'
 
 // Every statement of this app that reads or writes pg-boss's tables, beside the adapter
@@ -109,15 +109,25 @@ export interface JobRow {
   output: unknown
 }
 
-/** The newest jobs of these queues, optionally in one state (the admin API's list). */
-export function listJobs(sql: Sql, queues: readonly string[], state: string | undefined, limit: number) {
+/**
+ * The newest jobs of these queues, optionally in one state, after `after` (a keyset fragment on
+ * (created_on, id)): the admin API's list, one row more than its page.
+ */
+export function listJobs(
+  sql: Sql,
+  queues: readonly string[],
+  state: string | undefined,
+  after: Fragment,
+  limit: number
+) {
   return sql<JobRow[]>`
     select id, name, state::text as state, retry_count, retry_limit, created_on, started_on, completed_on, output
     from pgboss.job
     where name = any(${pgArray([...queues])}::text[])
       ${state ? sql`and state = ${state}::pgboss.job_state` : sql``}
-    order by created_on desc
-    limit ${limit}
+      ${after}
+    order by created_on desc, id desc
+    limit ${limit + 1}
   `
 }
 

@@ -1,17 +1,31 @@
-import { type TSchema, Type } from 'typebox'
+import { type TObject, type TProperties, type TSchema, Type } from 'typebox'
 import type { Sql } from '../db/client.ts'
 import { InvalidCursor } from '../errors.ts'
 
-// Keyset pagination over (created_at desc, id desc), shared by every list that is newest first.
+// Keyset pagination, newest first, shared by every list. Most lists are ordered by
+// (created_at desc, id desc) with a uuid id; the audit log, which keeps no index but its key,
+// by its bigint id alone (`serial`). The cursor is opaque either way.
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+const SERIAL = /^[0-9]{1,18}$/
+type Keyset = 'created' | 'serial'
 const ISO_INSTANT = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
 const Cursor = Type.String({ maxLength: 200, pattern: '^[A-Za-z0-9_-]+$' })
 
-export const ListQuery = Type.Object(
-  { cursor: Type.Optional(Cursor), limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }) },
-  { additionalProperties: false }
-)
+const listProperties = (maxLimit: number, defaultLimit: number) => ({
+  cursor: Type.Optional(Cursor),
+  limit: Type.Integer({ minimum: 1, maximum: maxLimit, default: defaultLimit })
+})
+
+export const ListQuery = Type.Object(listProperties(100, 20), { additionalProperties: false })
+
+/** A list's query string: its own filters, then the cursor and a limit (up to `maxLimit`). */
+export function listQueryWith<P extends TProperties>(filters: TObject<P>, maxLimit: number, defaultLimit: number) {
+  return Type.Object(
+    { ...filters.properties, ...listProperties(maxLimit, defaultLimit) },
+    { additionalProperties: false }
+  )
+}
 
 export function pageOf<T extends TSchema>(item: T) {
   return Type.Object(
@@ -20,12 +34,17 @@ export function pageOf<T extends TSchema>(item: T) {
   )
 }
 
-function encodeCursor(createdAt: Date, id: string): string {
-  return Buffer.from(`${createdAt.toISOString()}|${id}`).toString('base64url')
+function encodeCursor(createdAt: Date, id: string, keyset: Keyset): string {
+  return Buffer.from(keyset === 'serial' ? id : `${createdAt.toISOString()}|${id}`).toString('base64url')
 }
 
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|')
+function decodeCursor(cursor: string, keyset: Keyset): { createdAt: Date; id: string } {
+  const text = Buffer.from(cursor, 'base64url').toString()
+  if (keyset === 'serial') {
+    if (!SERIAL.test(text)) throw new InvalidCursor()
+    return { createdAt: new Date(0), id: text }
+  }
+  const [at, id] = text.split('|')
   const createdAt = new Date(at)
   // Exactly the form encodeCursor writes: a year Postgres cannot hold would otherwise be a 500.
   if (!ISO_INSTANT.test(at ?? '') || Number.isNaN(createdAt.getTime()) || !UUID.test(id ?? ''))
@@ -33,16 +52,30 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   return { createdAt, id }
 }
 
-/** The `and (created_at, id) < …` fragment for a query string's cursor (none on the first page). */
-export function afterCursor(sql: Sql, cursor: string | undefined) {
+/** The `and … < …` fragment for a query string's cursor (none on the first page). */
+export function afterCursor(
+  sql: Sql,
+  cursor: string | undefined,
+  keyset: Keyset = 'created',
+  createdColumn = 'created_at'
+) {
   if (!cursor) return sql``
-  const at = decodeCursor(cursor)
-  return sql`and (created_at, id) < (${at.createdAt}, ${at.id})`
+  const at = decodeCursor(cursor, keyset)
+  return keyset === 'serial'
+    ? sql`and id < ${at.id}`
+    : sql`and (${sql(createdColumn)}, id) < (${at.createdAt}, ${at.id})`
 }
 
 /** Rows fetched with `limit + 1`: the page, and the cursor of its last row when more follow. */
-export function keysetPage<R extends { created_at: Date; id: string }>(rows: R[], limit: number) {
+export function keysetPage<R extends { created_at: Date; id: string }>(
+  rows: R[],
+  limit: number,
+  keyset: Keyset = 'created'
+) {
   const page = rows.slice(0, limit)
   const last = page[page.length - 1]
-  return { page, nextCursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null }
+  return {
+    page,
+    nextCursor: rows.length > limit && last ? encodeCursor(last.created_at, String(last.id), keyset) : null
+  }
 }

@@ -91,6 +91,34 @@ t.test('admin API', async (t) => {
     t.equal(badQueue.statusCode, 400)
   })
 
+  t.test('the jobs list pages with the same cursors as every list', async (t) => {
+    const sent = [] as string[]
+    for (let i = 0; i < 3; i++) sent.push((await app.boss.send('maintenance', { task: 'probe', holdMs: i })) as string)
+    const seen: string[] = []
+    let cursor: string | null = null
+    do {
+      const res = await app.inject({
+        url: `/admin/jobs?queue=maintenance&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        headers: bearer(admin)
+      })
+      t.equal(res.statusCode, 200)
+      const body = res.json()
+      t.ok(body.items.length <= 2, 'a page holds at most the limit')
+      seen.push(...body.items.map((j: { id: string }) => j.id))
+      cursor = body.nextCursor
+    } while (cursor)
+    t.equal(new Set(seen).size, seen.length, 'no job on two pages')
+    t.ok(
+      sent.every((id) => seen.includes(id)),
+      'every job on some page'
+    )
+    const auditCursor = await app.inject({
+      url: `/admin/audit-logs?cursor=${cursor ?? 'bm9wZQ'}`,
+      headers: bearer(admin)
+    })
+    t.equal(auditCursor.statusCode, 400, 'a cursor that is not one of the audit log’s is a 400')
+  })
+
   t.test('flags are listed', async (t) => {
     const res = await app.inject({ url: '/admin/flags', headers: bearer(admin) })
     t.equal(res.statusCode, 200)
