@@ -39,7 +39,7 @@ export const engine: Phase = {
       worstRunMs: round(Math.max(0, ...runMs)),
       medianRunMs: round(median(runMs))
     }
-    return engine
     ctx.log(`  ${JSON.stringify(engine)}`)
+    return engine
   }
 }
