@@ -7,7 +7,7 @@ import { buildApp } from '../../src/app.ts'
 import { loadConfigOrExit } from '../../src/config.ts'
 import { uuidv7 } from '../../src/ids.ts'
 import { checkRunQuota } from '../../src/routes/quotas.ts'
-import { ownedWorkspace } from '../../src/routes/workspaces/index.ts'
+import { ownedWorkspace } from '../../src/routes/workspaces/store.ts'
 
 const kind = process.env.BENCH_SERVER
 const ORIGIN = 'http://localhost:3000'

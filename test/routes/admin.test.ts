@@ -97,10 +97,11 @@ t.test('admin API', async (t) => {
     const seen: string[] = []
     let cursor: string | null = null
     do {
-      const res = await app.inject({
-        url: `/admin/jobs?queue=maintenance&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
-        headers: bearer(admin)
-      })
+      const res: { statusCode: number; json: () => { items: { id: string }[]; nextCursor: string | null } } =
+        await app.inject({
+          url: `/admin/jobs?queue=maintenance&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+          headers: bearer(admin)
+        })
       t.equal(res.statusCode, 200)
       const body = res.json()
       t.ok(body.items.length <= 2, 'a page holds at most the limit')

@@ -2,31 +2,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { Conflict, FeatureDisabled, NotFound } from '../../errors.ts'
 import { uuidv7 } from '../../ids.ts'
-import { errorResponses, IdParams, Uuid } from '../../schemas.ts'
+import { errorResponses, IdParams } from '../../schemas.ts'
 import { Accepted, acceptQueued } from '../queued.ts'
 import { checkExportQuota } from '../quotas.ts'
-import { ownedWorkspace } from '../workspaces/index.ts'
+import { ownedWorkspace } from '../workspaces/store.ts'
 
-const Format = Type.Union([Type.Literal('markdown'), Type.Literal('json'), Type.Literal('html')])
-const Export = Type.Object(
-  {
-    id: Uuid,
-    workspaceId: Uuid,
-    format: Format,
-    status: Type.Union([
-      Type.Literal('queued'),
-      Type.Literal('running'),
-      Type.Literal('completed'),
-      Type.Literal('failed')
-    ]),
-    filename: Type.Union([Type.String(), Type.Null()]),
-    contentType: Type.Union([Type.String(), Type.Null()]),
-    error: Type.Union([Type.String(), Type.Null()]),
-    createdAt: Type.String({ format: 'date-time' }),
-    completedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
-  },
-  { additionalProperties: false }
-)
+import { Export, Format } from './schemas.ts'
+import { insertExport, ownedExport, ownedExportContent } from './store.ts'
 
 const OWNERSHIP = 'the export must belong to the caller, else 404'
 
@@ -70,7 +52,12 @@ const exportRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             changes: { workspaceId: workspace.id, format: request.body.format }
           },
           (audit) =>
-            tx`${audit} insert into app.report_exports ${tx({ id, workspace_id: workspace.id, owner_id: workspace.owner_id, format: request.body.format })}`
+            insertExport(tx, audit, {
+              id,
+              workspaceId: workspace.id,
+              ownerId: workspace.owner_id,
+              format: request.body.format
+            })
         )
       })
       return reply.code(202).send(accepted)
@@ -84,12 +71,7 @@ const exportRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: { tags: ['exports'], params: IdParams, response: { 200: Export, ...errorResponses(400, 401, 404, 429) } }
     },
     async (request) => {
-      const [row] = await sql`
-        select id, workspace_id, format, status, filename, content_type, error, created_at, completed_at
-        from app.report_exports
-        where id = ${request.params.id}
-          and owner_id = ${request.user?.id as string}
-      `
+      const row = await ownedExport(sql, request.params.id, request.user?.id as string)
       if (!row) throw new NotFound('Export')
       return {
         id: row.id,
@@ -126,12 +108,7 @@ const exportRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request, reply) => {
-      const [row] = await sql<{ status: string; content: string | null; content_type: string; filename: string }[]>`
-        select status, content, content_type, filename
-        from app.report_exports
-        where id = ${request.params.id}
-          and owner_id = ${request.user?.id as string}
-      `
+      const row = await ownedExportContent(sql, request.params.id, request.user?.id as string)
       if (!row) throw new NotFound('Export')
       if (row.status !== 'completed' || row.content === null)
         throw new Conflict(`The export is ${row.status}; fetch it once completed`)

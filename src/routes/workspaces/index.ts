@@ -1,7 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import type { Sql, TransactionSql } from '../../db/client.ts'
 import { DEFAULT_TRAFFIC, type Design } from '../../domain/model.ts'
 import { validateDesign } from '../../domain/validate.ts'
 import { InvalidDesignError, NotFound, VersionConflictError } from '../../errors.ts'
@@ -21,69 +19,20 @@ import {
   Workspace,
   WorkspaceSummary
 } from './schemas.ts'
-
-export interface WorkspaceRow {
-  id: string
-  owner_id: string
-  name: string
-  description: string
-  design: Design
-  version: number
-  created_at: Date
-  updated_at: Date
-}
-
-export interface TrafficRow {
-  workspace_id: string
-  peak_rps: number
-  read_ratio: number
-  payload_kb: number
-  latency_slo_ms: number
-  version: number
-  updated_at: Date
-}
+import {
+  deleteWorkspace,
+  insertWorkspace,
+  listWorkspaces,
+  ownedTraffic,
+  ownedWorkspace,
+  toTraffic,
+  toWorkspace,
+  trafficVersion,
+  updateTraffic,
+  updateWorkspace
+} from './store.ts'
 
 const OWNERSHIP = 'the workspace must belong to the caller, else 404'
-
-export function toWorkspace(row: WorkspaceRow) {
-  return {
-    id: row.id,
-    name: row.name,
-    description: row.description,
-    design: row.design,
-    version: row.version,
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString()
-  }
-}
-
-export function toTraffic(row: TrafficRow) {
-  return {
-    workspaceId: row.workspace_id,
-    peakRps: row.peak_rps,
-    readRatio: row.read_ratio,
-    payloadKb: row.payload_kb,
-    latencySloMs: row.latency_slo_ms,
-    version: row.version,
-    updatedAt: row.updated_at.toISOString()
-  }
-}
-
-/** The caller's workspace or a 404: another user's id is indistinguishable from a missing one. */
-export async function ownedWorkspace(
-  sql: Sql | TransactionSql,
-  request: FastifyRequest,
-  id: string
-): Promise<WorkspaceRow> {
-  const [row] = await sql<WorkspaceRow[]>`
-    select *
-    from app.workspaces
-    where id = ${id}
-      and owner_id = ${request.user?.id as string}
-  `
-  if (!row) throw new NotFound('Workspace')
-  return row
-}
 
 function checkDesign(design: Design): void {
   const problems = validateDesign(design)
@@ -108,15 +57,7 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request) => {
       const { limit, cursor } = request.query
-      const rows = await sql<(WorkspaceRow & { component_count: number })[]>`
-        select id, name, description, version, created_at, updated_at,
-               jsonb_array_length(design -> 'components') as component_count
-        from app.workspaces
-        where owner_id = ${request.user?.id as string}
-          ${afterCursor(sql, cursor)}
-        order by created_at desc, id desc
-        limit ${limit + 1}
-      `
+      const rows = await listWorkspaces(sql, request.user?.id as string, afterCursor(sql, cursor), limit)
       const { page, nextCursor } = keysetPage(rows, limit)
       return {
         items: page.map((r) => ({
@@ -166,23 +107,14 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const id = uuidv7()
       const row = await sql.begin(async (tx) => {
         await checkWorkspaceQuota(tx, request.user?.id as string, fastify.config.quotas)
-        // Issued together: postgres.js pipelines them in one round trip.
-        const [[created]] = await Promise.all([
-          tx<WorkspaceRow[]>`
-            ${request.auditWith(tx, { resourceId: id, statusCode: 201 })}
-            insert into app.workspaces ${tx({ id, owner_id: request.user?.id as string, name: name.trim(), description, design: design as never })}
-            returning *
-          `,
-          tx`
-            insert into app.traffic_profiles ${tx({
-              workspace_id: id,
-              peak_rps: trafficProfile.peakRps,
-              read_ratio: trafficProfile.readRatio,
-              payload_kb: trafficProfile.payloadKb,
-              latency_slo_ms: trafficProfile.latencySloMs
-            })}
-          `
-        ])
+        const created = await insertWorkspace(tx, request.auditWith(tx, { resourceId: id, statusCode: 201 }), {
+          id,
+          ownerId: request.user?.id as string,
+          name: name.trim(),
+          description,
+          design: design as Design,
+          traffic: trafficProfile
+        })
         const body = toWorkspace(created)
         await request.idempotent(tx, 201, body)
         return body
@@ -236,15 +168,12 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       if (description !== undefined) changes.description = description
       if (design !== undefined) changes.design = design
       return sql.begin(async (tx) => {
-        const [updated] = await tx<WorkspaceRow[]>`
-          ${request.auditWith(tx, { statusCode: 200 })}
-          update app.workspaces
-          set ${tx(changes as never)}, version = version + 1, updated_at = now()
-          where id = ${request.params.id}
-            and owner_id = ${request.user?.id as string}
-            and version = ${version}
-          returning *
-        `
+        const updated = await updateWorkspace(
+          tx,
+          request.auditWith(tx, { statusCode: 200 }),
+          { id: request.params.id, ownerId: request.user?.id as string, version },
+          changes
+        )
         if (updated) return toWorkspace(updated)
         // Nothing matched: a missing (or foreign) workspace, or a stale version. Either way, roll back.
         const current = await ownedWorkspace(tx, request, request.params.id)
@@ -265,13 +194,12 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       await sql.begin(async (tx) => {
-        const [deleted] = await tx`
-          ${request.auditWith(tx, { statusCode: 204 })}
-          delete from app.workspaces
-          where id = ${request.params.id}
-            and owner_id = ${request.user?.id as string}
-          returning id
-        `
+        const deleted = await deleteWorkspace(
+          tx,
+          request.auditWith(tx, { statusCode: 204 }),
+          request.params.id,
+          request.user?.id as string
+        )
         if (!deleted) throw new NotFound('Workspace')
       })
       return reply.code(204).send(null)
@@ -289,13 +217,7 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request) => {
-      const [row] = await sql<TrafficRow[]>`
-        select t.*
-        from app.traffic_profiles t
-        join app.workspaces w on w.id = t.workspace_id
-        where t.workspace_id = ${request.params.id}
-          and w.owner_id = ${request.user?.id as string}
-      `
+      const row = await ownedTraffic(sql, request.params.id, request.user?.id as string)
       if (!row) throw new NotFound('Workspace')
       return toTraffic(row)
     }
@@ -333,23 +255,15 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       if (payloadKb !== undefined) changes.payload_kb = payloadKb
       if (latencySloMs !== undefined) changes.latency_slo_ms = latencySloMs
       return sql.begin(async (tx) => {
-        const [updated] = await tx<TrafficRow[]>`
-          ${request.auditWith(tx, { statusCode: 200 })}
-          update app.traffic_profiles t
-          set ${tx(changes)}, version = t.version + 1, updated_at = now()
-          from app.workspaces w
-          where t.workspace_id = ${request.params.id}
-            and w.id = t.workspace_id
-            and w.owner_id = ${request.user?.id as string}
-            and t.version = ${version}
-          returning t.*
-        `
+        const updated = await updateTraffic(
+          tx,
+          request.auditWith(tx, { statusCode: 200 }),
+          { id: request.params.id, ownerId: request.user?.id as string, version },
+          changes
+        )
         if (updated) return toTraffic(updated)
         await ownedWorkspace(tx, request, request.params.id)
-        const [current] = await tx<{ version: number }[]>`
-          select version from app.traffic_profiles where workspace_id = ${request.params.id}
-        `
-        throw new VersionConflictError(current.version)
+        throw new VersionConflictError(await trafficVersion(tx, request.params.id))
       })
     }
   )

@@ -1,0 +1,90 @@
+import { Type } from 'typebox'
+import { Uuid } from '../../schemas.ts'
+
+export const Status = Type.Union([
+  Type.Literal('queued'),
+  Type.Literal('running'),
+  Type.Literal('completed'),
+  Type.Literal('failed')
+])
+
+export const ComponentResult = Type.Object(
+  {
+    id: Type.String(),
+    type: Type.String(),
+    arrivalRps: Type.Number(),
+    utilization: Type.Number(),
+    meanLatencyMs: Type.Number(),
+    p95LatencyMs: Type.Number(),
+    saturated: Type.Boolean()
+  },
+  { additionalProperties: false }
+)
+export const Overall = Type.Object(
+  {
+    p50: Type.Number(),
+    p95: Type.Number(),
+    p99: Type.Number(),
+    meanLatencyMs: Type.Number(),
+    throughputRps: Type.Number(),
+    errorRate: Type.Number(),
+    bottleneck: Type.Union([Type.String(), Type.Null()]),
+    maxSustainableRps: Type.Number(),
+    singlePointsOfFailure: Type.Array(Type.String())
+  },
+  { additionalProperties: false }
+)
+export const Result = Type.Object(
+  {
+    mode: Type.String(),
+    seed: Type.Integer(),
+    samples: Type.Integer(),
+    components: Type.Array(ComponentResult),
+    overall: Overall
+  },
+  { additionalProperties: false }
+)
+export const runFields = {
+  id: Uuid,
+  workspaceId: Uuid,
+  status: Status,
+  seed: Type.Integer(),
+  error: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+  startedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  completedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
+}
+export const Simulation = Type.Object(
+  { ...runFields, result: Type.Union([Result, Type.Null()]) },
+  { additionalProperties: false }
+)
+/** A run in a list: its overall figures only (a 500-component result is tens of kB). */
+export const SimulationSummary = Type.Object(
+  { ...runFields, overall: Type.Union([Overall, Type.Null()]) },
+  { additionalProperties: false }
+)
+export const GradeItem = Type.Object(
+  {
+    id: Type.String(),
+    title: Type.String(),
+    maxPoints: Type.Integer(),
+    points: Type.Integer(),
+    passed: Type.Boolean(),
+    finding: Type.String(),
+    suggestion: Type.String()
+  },
+  { additionalProperties: false }
+)
+export const Grade = Type.Object(
+  {
+    id: Uuid,
+    simulationId: Uuid,
+    status: Status,
+    score: Type.Union([Type.Integer(), Type.Null()]),
+    items: Type.Union([Type.Array(GradeItem), Type.Null()]),
+    error: Type.Union([Type.String(), Type.Null()]),
+    createdAt: Type.String({ format: 'date-time' }),
+    completedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
+  },
+  { additionalProperties: false }
+)

@@ -1,0 +1,182 @@
+import type { FastifyRequest } from 'fastify'
+import type { Fragment, Sql, TransactionSql } from '../../db/client.ts'
+import type { Design } from '../../domain/model.ts'
+import { NotFound } from '../../errors.ts'
+
+// The workspace routes' statements. A write takes the request's audit fragment (auditWith), so
+// the change and its audit row are one statement.
+
+export interface WorkspaceRow {
+  id: string
+  owner_id: string
+  name: string
+  description: string
+  design: Design
+  version: number
+  created_at: Date
+  updated_at: Date
+}
+
+export interface TrafficRow {
+  workspace_id: string
+  peak_rps: number
+  read_ratio: number
+  payload_kb: number
+  latency_slo_ms: number
+  version: number
+  updated_at: Date
+}
+
+export function toWorkspace(row: WorkspaceRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    design: row.design,
+    version: row.version,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString()
+  }
+}
+
+export function toTraffic(row: TrafficRow) {
+  return {
+    workspaceId: row.workspace_id,
+    peakRps: row.peak_rps,
+    readRatio: row.read_ratio,
+    payloadKb: row.payload_kb,
+    latencySloMs: row.latency_slo_ms,
+    version: row.version,
+    updatedAt: row.updated_at.toISOString()
+  }
+}
+
+/** The caller's workspace or a 404: another user's id is indistinguishable from a missing one. */
+export async function ownedWorkspace(
+  sql: Sql | TransactionSql,
+  request: FastifyRequest,
+  id: string
+): Promise<WorkspaceRow> {
+  const [row] = await sql<WorkspaceRow[]>`
+    select *
+    from app.workspaces
+    where id = ${id}
+      and owner_id = ${request.user?.id as string}
+  `
+  if (!row) throw new NotFound('Workspace')
+  return row
+}
+
+/** A page of the owner's workspaces, newest first, one row more than `limit`. */
+export function listWorkspaces(sql: Sql, ownerId: string, after: Fragment, limit: number) {
+  return sql<(WorkspaceRow & { component_count: number })[]>`
+    select id, name, description, version, created_at, updated_at,
+           jsonb_array_length(design -> 'components') as component_count
+    from app.workspaces
+    where owner_id = ${ownerId}
+      ${after}
+    order by created_at desc, id desc
+    limit ${limit + 1}
+  `
+}
+
+export interface NewWorkspace {
+  id: string
+  ownerId: string
+  name: string
+  description: string
+  design: Design
+  traffic: { peakRps: number; readRatio: number; payloadKb: number; latencySloMs: number }
+}
+
+/** The workspace and its traffic profile, issued together (postgres.js pipelines them). */
+export async function insertWorkspace(tx: TransactionSql, audit: Fragment, w: NewWorkspace): Promise<WorkspaceRow> {
+  const [[created]] = await Promise.all([
+    tx<WorkspaceRow[]>`
+      ${audit}
+      insert into app.workspaces ${tx({ id: w.id, owner_id: w.ownerId, name: w.name, description: w.description, design: w.design as never })}
+      returning *
+    `,
+    tx`
+      insert into app.traffic_profiles ${tx({
+        workspace_id: w.id,
+        peak_rps: w.traffic.peakRps,
+        read_ratio: w.traffic.readRatio,
+        payload_kb: w.traffic.payloadKb,
+        latency_slo_ms: w.traffic.latencySloMs
+      })}
+    `
+  ])
+  return created
+}
+
+/** Applies `changes` when the version still matches; no row when it does not (or the workspace is not the owner's). */
+export async function updateWorkspace(
+  tx: TransactionSql,
+  audit: Fragment,
+  key: { id: string; ownerId: string; version: number },
+  changes: Record<string, unknown>
+): Promise<WorkspaceRow | undefined> {
+  const [updated] = await tx<WorkspaceRow[]>`
+    ${audit}
+    update app.workspaces
+    set ${tx(changes as never)}, version = version + 1, updated_at = now()
+    where id = ${key.id}
+      and owner_id = ${key.ownerId}
+      and version = ${key.version}
+    returning *
+  `
+  return updated
+}
+
+export async function deleteWorkspace(
+  tx: TransactionSql,
+  audit: Fragment,
+  id: string,
+  ownerId: string
+): Promise<boolean> {
+  const [deleted] = await tx`
+    ${audit}
+    delete from app.workspaces
+    where id = ${id}
+      and owner_id = ${ownerId}
+    returning id
+  `
+  return Boolean(deleted)
+}
+
+export async function ownedTraffic(sql: Sql, id: string, ownerId: string): Promise<TrafficRow | undefined> {
+  const [row] = await sql<TrafficRow[]>`
+    select t.*
+    from app.traffic_profiles t
+    join app.workspaces w on w.id = t.workspace_id
+    where t.workspace_id = ${id}
+      and w.owner_id = ${ownerId}
+  `
+  return row
+}
+
+export async function updateTraffic(
+  tx: TransactionSql,
+  audit: Fragment,
+  key: { id: string; ownerId: string; version: number },
+  changes: Record<string, number>
+): Promise<TrafficRow | undefined> {
+  const [updated] = await tx<TrafficRow[]>`
+    ${audit}
+    update app.traffic_profiles t
+    set ${tx(changes)}, version = t.version + 1, updated_at = now()
+    from app.workspaces w
+    where t.workspace_id = ${key.id}
+      and w.id = t.workspace_id
+      and w.owner_id = ${key.ownerId}
+      and t.version = ${key.version}
+    returning t.*
+  `
+  return updated
+}
+
+export async function trafficVersion(tx: TransactionSql, id: string): Promise<number> {
+  const [current] = await tx<{ version: number }[]>`select version from app.traffic_profiles where workspace_id = ${id}`
+  return current.version
+}
