@@ -7,7 +7,7 @@ import { buildApp } from '../../src/app.ts'
 import { loadConfigOrExit } from '../../src/config.ts'
 import { uuidv7 } from '../../src/ids.ts'
 import { checkRunQuota } from '../../src/routes/quotas.ts'
-import { ownedWorkspace } from '../../src/routes/workspaces/store.ts'
+import { ownedWorkspace, trafficSnapshot } from '../../src/routes/workspaces/store.ts'
 
 const kind = process.env.BENCH_SERVER
 const ORIGIN = 'http://localhost:3000'
@@ -51,11 +51,11 @@ async function full(): Promise<FastifyInstance> {
       const accepted = await app.sql.begin(async (tx) => {
         const workspace = await ownedWorkspace(tx, request, (request.params as { id: string }).id)
         await checkRunQuota(tx, workspace.owner_id, app.config.quotas)
-        const [traffic] = await tx`select * from app.traffic_profiles where workspace_id = ${workspace.id}`
+        const traffic = await trafficSnapshot(tx, workspace.id)
         const body = { id, status: 'queued' as const }
         const audit = request.auditWith(tx, { resourceId: id, statusCode: 202, changes: { workspaceId: workspace.id } })
         await Promise.all([
-          tx`${audit} insert into app.simulation_runs ${tx({ id, workspace_id: workspace.id, owner_id: workspace.owner_id, design: workspace.design as never, traffic: { peakRps: traffic.peak_rps, readRatio: traffic.read_ratio, payloadKb: traffic.payload_kb, latencySloMs: traffic.latency_slo_ms } as never, seed: 1, request_id: request.id })}`,
+          tx`${audit} insert into app.simulation_runs ${tx({ id, workspace_id: workspace.id, owner_id: workspace.owner_id, design: workspace.design as never, traffic: traffic as never, seed: 1, request_id: request.id })}`,
           request.idempotent(tx, 202, body)
         ])
         return body

@@ -20,6 +20,19 @@ import { enqueueJob } from '../../queue/enqueue.ts'
 import { errorResponses } from '../../schemas.ts'
 import { clearFailures, loginGate, recordFailure } from './lockout.ts'
 import { Email, Password, TokenPair, toUser, User, type UserRow } from './schemas.ts'
+import {
+  activeUser,
+  endAccessTokens,
+  insertAccount,
+  markVerified,
+  passwordHashOf,
+  setPassword,
+  unverifiedUser,
+  userById,
+  userForLogin,
+  useVerificationToken
+} from './store.ts'
+import { insertRefreshToken, refreshTokenByHash, revokeAllOf, revokeFamily, useRefreshToken } from './tokens.ts'
 
 const AUTH_GROUP = 'auth'
 const RefreshBody = Type.Object(
@@ -40,15 +53,13 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   /** Issues an access token and a refresh token of `familyId` (a new family at login). */
   async function issuePair(tx: TransactionSql, user: UserRow, familyId: string, familyExpiresAt: Date) {
     const refreshToken = randomBytes(32).toString('base64url')
-    await tx`
-      insert into app.refresh_tokens ${tx({
-        user_id: user.id,
-        family_id: familyId,
-        token_hash: hashToken(refreshToken),
-        family_expires_at: familyExpiresAt,
-        created_at: fastify.clock()
-      })}
-    `
+    await insertRefreshToken(tx, {
+      userId: user.id,
+      familyId,
+      tokenHash: hashToken(refreshToken),
+      familyExpiresAt,
+      createdAt: fastify.clock()
+    })
     return {
       accessToken: fastify.tokens.signAccess({
         id: user.id,
@@ -93,16 +104,12 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const { email, password, displayName } = request.body
       const passwordHash = await hashPassword(password)
       const user = await fastify.sql.begin(async (tx) => {
-        const [row] = await tx<UserRow[]>`
-          insert into app.users ${tx({
-            email: email.trim(),
-            email_normalized: normalizeEmail(email),
-            display_name: displayName.trim(),
-            password_hash: passwordHash
-          })}
-          on conflict (email_normalized) do nothing
-          returning id, email, display_name, role, email_verified_at, created_at
-        `
+        const row = await insertAccount(tx, {
+          email: email.trim(),
+          emailNormalized: normalizeEmail(email),
+          displayName: displayName.trim(),
+          passwordHash
+        })
         if (!row) return null
         await Promise.all([
           request.audit(tx, { resourceId: row.id, userId: row.id, statusCode: 201 }),
@@ -137,11 +144,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       if (gate.lockedUntil) throw AccountLocked(gate.lockedUntil, now)
       if (gate.retryAt) throw LoginThrottled(gate.retryAt, now)
 
-      const [user] = await fastify.sql<(UserRow & { password_hash: string; disabled_at: Date | null })[]>`
-        select id, email, display_name, role, email_verified_at, created_at, password_hash, disabled_at, token_version
-        from app.users
-        where email_normalized = ${email}
-      `
+      const user = await userForLogin(fastify.sql, email)
       // An unknown email costs the same argon2 verification as a wrong password.
       const valid = await verifyPassword(user?.password_hash ?? null, request.body.password)
       if (!valid || !user) {
@@ -192,41 +195,18 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const now = fastify.clock()
       const result = await fastify.sql.begin(async (tx) => {
         // Single use, atomically: of N concurrent refreshes of one token exactly one gets the row.
-        const [used] = await tx<{ user_id: string; family_id: string; family_expires_at: Date }[]>`
-          update app.refresh_tokens
-          set used_at = ${now}
-          where token_hash = ${tokenHash}
-            and used_at is null
-            and revoked_at is null
-            and family_expires_at > ${now}
-          returning user_id, family_id, family_expires_at
-        `
+        const used = await useRefreshToken(tx, tokenHash, now)
         if (used) {
-          const [user] = await tx<UserRow[]>`
-            select id, email, display_name, role, email_verified_at, created_at, token_version
-            from app.users
-            where id = ${used.user_id}
-              and disabled_at is null
-          `
+          const user = await activeUser(tx, used.user_id)
           if (!user) return null
           const pair = await issuePair(tx, user, used.family_id, used.family_expires_at)
           await request.audit(tx, { userId: user.id, resourceId: used.family_id, statusCode: 200 })
           return pair
         }
-        const [known] = await tx<{ user_id: string; family_id: string; used_at: Date | null }[]>`
-          select user_id, family_id, used_at
-          from app.refresh_tokens
-          where token_hash = ${tokenHash}
-        `
+        const known = await refreshTokenByHash(tx, tokenHash)
         if (known?.used_at) {
           // A rotated token came back: someone holds a copy. Revoke the whole family.
-          const revoked = await tx`
-            update app.refresh_tokens
-            set revoked_at = ${now}
-            where family_id = ${known.family_id}
-              and revoked_at is null
-            returning id
-          `
+          const revoked = await revokeFamily(tx, known.family_id, now)
           await request.audit(tx, {
             action: 'auth.refresh.reuse',
             resourceType: 'token_family',
@@ -234,7 +214,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             userId: known.user_id,
             statusCode: 401,
             outcome: 'denied',
-            changes: { revokedInFamily: revoked.length }
+            changes: { revokedInFamily: revoked }
           })
           fastify.securityCounters.refreshReuse++
           request.log.warn({ familyId: known.family_id, userId: known.user_id }, 'refresh token reuse: family revoked')
@@ -260,19 +240,10 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => {
       const now = fastify.clock()
       await fastify.sql.begin(async (tx) => {
-        const [token] = await tx<{ user_id: string; family_id: string }[]>`
-          select user_id, family_id
-          from app.refresh_tokens
-          where token_hash = ${hashToken(request.body.refreshToken)}
-        `
+        const token = await refreshTokenByHash(tx, hashToken(request.body.refreshToken))
         if (token) {
           // Revoking the family ends its access tokens too (their sid is checked like the token version).
-          await tx`
-            update app.refresh_tokens
-            set revoked_at = ${now}
-            where family_id = ${token.family_id}
-              and revoked_at is null
-          `
+          await revokeFamily(tx, token.family_id, now)
           fastify.tokens.forget(token.user_id)
         }
         // Logout answers 204 either way: it reveals nothing about the token.
@@ -301,11 +272,8 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => {
       const userId = request.user?.id as string
       await fastify.sql.begin(async (tx) => {
-        const [, revoked] = await Promise.all([
-          tx`update app.users set token_version = token_version + 1, updated_at = now() where id = ${userId}`,
-          tx`update app.refresh_tokens set revoked_at = ${fastify.clock()} where user_id = ${userId} and revoked_at is null returning id`
-        ])
-        await request.audit(tx, { resourceId: userId, statusCode: 204, changes: { endedSessions: revoked.length } })
+        const [, revoked] = await Promise.all([endAccessTokens(tx, userId), revokeAllOf(tx, userId, fastify.clock())])
+        await request.audit(tx, { resourceId: userId, statusCode: 204, changes: { endedSessions: revoked } })
       })
       fastify.tokens.forget(userId)
       noStore(reply)
@@ -328,19 +296,14 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       const userId = request.user?.id as string
-      const [user] = await fastify.sql<{ password_hash: string }[]>`
-        select password_hash from app.users where id = ${userId}
-      `
-      if (!user || !(await verifyPassword(user.password_hash, request.body.currentPassword))) throw new WrongPassword()
+      const current = await passwordHashOf(fastify.sql, userId)
+      if (!current || !(await verifyPassword(current, request.body.currentPassword))) throw new WrongPassword()
       const newHash = await hashPassword(request.body.newPassword)
       const now = fastify.clock()
       await fastify.sql.begin(async (tx) => {
         // Every session ends: refresh families are revoked and older access tokens carry an old version.
-        const [, revoked] = await Promise.all([
-          tx`update app.users set password_hash = ${newHash}, token_version = token_version + 1, updated_at = now() where id = ${userId}`,
-          tx`update app.refresh_tokens set revoked_at = ${now} where user_id = ${userId} and revoked_at is null returning id`
-        ])
-        await request.audit(tx, { resourceId: userId, statusCode: 204, changes: { endedSessions: revoked.length } })
+        const [, revoked] = await Promise.all([setPassword(tx, userId, newHash), revokeAllOf(tx, userId, now)])
+        await request.audit(tx, { resourceId: userId, statusCode: 204, changes: { endedSessions: revoked } })
       })
       fastify.tokens.forget(userId)
       return reply.code(204).send(null)
@@ -361,18 +324,11 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const now = fastify.clock()
       const verified = await fastify.sql.begin(async (tx) => {
         // Single use and expiring: an unknown, reused or expired token all fail the same way.
-        const [token] = await tx<{ user_id: string }[]>`
-          update app.email_verification_tokens
-          set used_at = ${now}
-          where token_hash = ${hashToken(request.body.token)}
-            and used_at is null
-            and expires_at > ${now}
-          returning user_id
-        `
-        if (!token) return false
+        const userId = await useVerificationToken(tx, hashToken(request.body.token), now)
+        if (!userId) return false
         await Promise.all([
-          tx`update app.users set email_verified_at = coalesce(email_verified_at, ${now}), updated_at = now() where id = ${token.user_id}`,
-          request.audit(tx, { userId: token.user_id, resourceId: token.user_id, statusCode: 204 })
+          markVerified(tx, userId, now),
+          request.audit(tx, { userId, resourceId: userId, statusCode: 204 })
         ])
         return true
       })
@@ -396,16 +352,10 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       await fastify.sql.begin(async (tx) => {
-        const [user] = await tx<{ id: string }[]>`
-          select id
-          from app.users
-          where email_normalized = ${normalizeEmail(request.body.email)}
-            and email_verified_at is null
-            and disabled_at is null
-        `
-        if (user && config.emailVerificationRequired) await sendVerification(tx, user.id, request.id)
+        const userId = await unverifiedUser(tx, normalizeEmail(request.body.email))
+        if (userId && config.emailVerificationRequired) await sendVerification(tx, userId, request.id)
         // The same answer whether or not the email exists, is verified, or was sent a minute ago.
-        await request.audit(tx, { userId: user?.id ?? null, resourceId: null, statusCode: 202 })
+        await request.audit(tx, { userId, resourceId: null, statusCode: 202 })
       })
       return reply.code(202).send({ status: 'accepted' as const })
     }
@@ -418,11 +368,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: { tags: ['auth'], response: { 200: User, ...errorResponses(401, 404, 429) } }
     },
     async (request) => {
-      const [user] = await fastify.sql<UserRow[]>`
-        select id, email, display_name, role, email_verified_at, created_at
-        from app.users
-        where id = ${request.user?.id as string}
-      `
+      const user = await userById(fastify.sql, request.user?.id as string)
       if (!user) throw new Unauthorized()
       return toUser(user)
     }

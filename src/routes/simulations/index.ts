@@ -6,7 +6,7 @@ import { errorResponses, IdParams } from '../../schemas.ts'
 import { afterCursor, keysetPage, ListQuery, pageOf } from '../pagination.ts'
 import { Accepted, acceptQueued } from '../queued.ts'
 import { checkRunQuota } from '../quotas.ts'
-import { ownedWorkspace, type TrafficRow } from '../workspaces/store.ts'
+import { ownedWorkspace, trafficSnapshot } from '../workspaces/store.ts'
 import { Grade, Simulation, SimulationSummary } from './schemas.ts'
 import { insertGrade, insertRun, listRuns, ownedGrade, ownedRun, ownedRunStatus, runFieldsOf } from './store.ts'
 
@@ -39,15 +39,7 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const accepted = await sql.begin(async (tx) => {
         const workspace = await ownedWorkspace(tx, request, request.params.id)
         await checkRunQuota(tx, workspace.owner_id, fastify.config.quotas)
-        const [traffic] = await tx<
-          TrafficRow[]
-        >`select * from app.traffic_profiles where workspace_id = ${workspace.id}`
-        const snapshot = {
-          peakRps: traffic.peak_rps,
-          readRatio: traffic.read_ratio,
-          payloadKb: traffic.payload_kb,
-          latencySloMs: traffic.latency_slo_ms
-        }
+        const snapshot = await trafficSnapshot(tx, workspace.id)
         // The run, its audit row, its job and the job's telemetry: one transaction, one round trip.
         return acceptQueued(
           fastify,

@@ -180,3 +180,9 @@ export async function trafficVersion(tx: TransactionSql, id: string): Promise<nu
   const [current] = await tx<{ version: number }[]>`select version from app.traffic_profiles where workspace_id = ${id}`
   return current.version
 }
+
+/** A workspace's traffic profile as a run stores it (the run keeps its own copy). */
+export async function trafficSnapshot(tx: TransactionSql, workspaceId: string) {
+  const [t] = await tx<TrafficRow[]>`select * from app.traffic_profiles where workspace_id = ${workspaceId}`
+  return { peakRps: t.peak_rps, readRatio: t.read_ratio, payloadKb: t.payload_kb, latencySloMs: t.latency_slo_ms }
+}
