@@ -2,8 +2,7 @@
  * Turns a statement over many items into a per-item call, group-commit style: calls made while a
  * statement is in flight wait for it and then go together in the next one. A worker running a
  * batch of jobs at once then claims them, and stores their results, in a few statements instead
- * of one round trip per job (bench: the simulation drain was bound by those round trips, with the
- * worker's main thread half idle).
+ * of one round trip per job, which would bind the drain rate with the worker's thread half idle.
  *
  * `run` gets the waiting items in call order and answers with one output per item, in that order.
  * If it throws, every item of that statement gets the error; the next statement is not affected.

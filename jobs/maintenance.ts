@@ -18,7 +18,7 @@ export type MaintenanceData = Static<typeof Payload>
 
 function hold(ms: number, signal: AbortSignal): Promise<void> {
   // A zero hold returns at once: setTimeout(0) waits a millisecond, which would cap the probes
-  // a worker completes one after another at a thousand a second (bench: trivial drain rate).
+  // a worker completes one after another at a thousand a second.
   if (ms === 0) return Promise.resolve()
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms)

@@ -2,8 +2,8 @@ import { getRandomValues } from 'node:crypto'
 
 // UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits. Ids made close in time
 // sort together, so a b-tree on them (request ids in audit and telemetry, run and job ids) grows
-// at its right edge instead of touching a random page per insert (measured: 13.7 → 11 µs per audit
-// row insert, less WAL). They stay unguessable; they reveal only when they were made.
+// at its right edge instead of touching a random page per insert (fewer pages dirtied, less WAL
+// per row). They stay unguessable; they reveal only when they were made.
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
 const POOL = new Uint8Array(10 * 256)
 let offset = POOL.length

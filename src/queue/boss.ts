@@ -16,7 +16,7 @@ export interface AdapterOptions {
   /**
    * Run parameterised statements as prepared statements (parsed and planned once per
    * connection). Only for a bounded set of texts: `send` builds one insert per queue, and
-   * planning that insert on every request cost the enqueue route a fifth of its throughput.
+   * planning that insert on every request would be a large share of the enqueue route's cost.
    */
   prepare?: boolean
 }

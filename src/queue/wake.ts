@@ -1,8 +1,7 @@
 import type { Sql } from '../db/client.ts'
 
 // Waking a worker when a job is enqueued, without NOTIFY in the enqueuing transaction: a NOTIFY
-// there serialises every committing transaction on Postgres's notification queue (it cost the
-// enqueue route ~15 % of its throughput). Here the api sends one NOTIFY per queue after the
+// there serialises every committing transaction on Postgres's notification queue. Here the api sends one NOTIFY per queue after the
 // commit, at most every WAKE_INTERVAL_MS however many jobs it enqueues, and a worker that hears it
 // fetches at once instead of at its next poll. A lost notification costs one polling interval.
 
