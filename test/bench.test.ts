@@ -11,7 +11,17 @@ t.test('the benchmarks run end to end in smoke mode and save their JSON', async 
   const bench = fork('bench/run.ts', {}, ['--smoke', '--out', out])
   t.equal(await bench.exited, 0, bench.stderr.join('').slice(-2000))
   const report = JSON.parse(await readFile(join(out, 'smoke.json'), 'utf8'))
-  for (const key of ['overhead', 'database', 'timeToResult', 'jobs', 'engine']) t.ok(report[key], key)
+  for (const key of ['overhead', 'profile', 'database', 'timeToResult', 'jobs', 'engine']) t.ok(report[key], key)
+  for (const route of ['public', 'authenticated']) {
+    const { parts, totalUsPerRequest, non2xx } = report.profile[route]
+    t.equal(non2xx, 0, `profile, ${route}: every request answered 2xx`)
+    t.ok(
+      parts['Node HTTP and streams'] > 0 && parts['Fastify (routing, hooks, reply)'] > 0,
+      `profile, ${route}: the stack's parts are attributed`
+    )
+    const sum = Object.values(parts as Record<string, number>).reduce((a, b) => a + b, 0)
+    t.ok(Math.abs(sum - totalUsPerRequest) < 1, `profile, ${route}: the parts add up to the total`)
+  }
   const { targets } = report.overhead
   for (const name of ['bare', 'boilerplatePublic', 'boilerplateAuthenticated', 'fullPublic', 'fullAuthenticated']) {
     t.ok(targets[name].cpuUsPerRequest > 0, `${name}: server CPU per request measured from outside its process`)

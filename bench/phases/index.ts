@@ -3,7 +3,8 @@ import { database } from './database.ts'
 import { engine } from './engine.ts'
 import { jobs } from './jobs.ts'
 import { overhead } from './overhead.ts'
+import { profile } from './profile.ts'
 import { timeToResult } from './time-to-result.ts'
 
 /** The phases of `npm run bench`, in the order they run (`--only` picks some by name). */
-export const PHASES: readonly Phase[] = [overhead, database, timeToResult, jobs, engine]
+export const PHASES: readonly Phase[] = [overhead, profile, database, timeToResult, jobs, engine]
