@@ -75,11 +75,13 @@ t.test('the pgbench scripts run against the real schema, and each transaction wr
   t.equal(workspace.name, 'bench', 'the write updates a workspace setup.sql made')
 })
 
-t.test('docs/benchmarks.md is rendered from the saved run (npm run docs:bench)', async (t) => {
+t.test('docs/benchmarks.md and the README table are rendered from the saved run (npm run docs:bench)', async (t) => {
   const { renderBenchmarkDoc } = await import('../bench/render.ts')
+  const { doc, readme } = await renderBenchmarkDoc(false)
   t.equal(
     await readFile(new URL('../docs/benchmarks.md', import.meta.url), 'utf8'),
-    await renderBenchmarkDoc(false),
+    doc,
     'docs/benchmarks.md is current'
   )
+  t.equal(await readFile(new URL('../README.md', import.meta.url), 'utf8'), readme, 'the README table is current')
 })

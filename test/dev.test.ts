@@ -20,12 +20,12 @@ const listening = (port: number) =>
 
 const run = promisify(execFile)
 
-/** The curl walk-through in README "The demo": the sh block right after its marker comment. */
+/** The curl walk-through in docs/api.md: the sh block right after its marker comment. */
 async function readmeCurlBlock(): Promise<string> {
-  const readme = await readFile(join(ROOT, 'README.md'), 'utf8')
+  const readme = await readFile(join(ROOT, 'docs/api.md'), 'utf8')
   const marker = '<!-- the curl walk-through: test/dev.test.ts runs this block against `npm start` -->\n```sh\n'
   const from = readme.indexOf(marker)
-  if (from < 0) throw new Error('README.md: the curl walk-through marker is gone')
+  if (from < 0) throw new Error('docs/api.md: the curl walk-through marker is gone')
   const start = from + marker.length
   return readme.slice(start, readme.indexOf('```\n', start))
 }

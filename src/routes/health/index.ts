@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { poolStats } from '../../db/client.ts'
 import { ErrorResponse } from '../../schemas.ts'
+import { Health, Ready } from './schemas.ts'
 
 const READINESS_TIMEOUT_MS = 1000
 /**
@@ -10,54 +11,6 @@ const READINESS_TIMEOUT_MS = 1000
  * their own answer (it did, and serialised as a 500 before their 503 schema allowed both).
  */
 const PROBE_HANDLER_TIMEOUT_MS = READINESS_TIMEOUT_MS + 4000
-
-const Checks = Type.Object(
-  {
-    database: Type.Union([Type.Literal('connected'), Type.Literal('unreachable'), Type.Literal('migrations_pending')]),
-    queue: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]),
-    redis: Type.Optional(Type.Union([Type.Literal('connected'), Type.Literal('degraded')]))
-  },
-  { additionalProperties: false }
-)
-
-const Ready = Type.Object(
-  {
-    status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready')]),
-    timestamp: Type.String(),
-    reason: Type.Optional(Type.String()),
-    checks: Checks
-  },
-  { additionalProperties: false }
-)
-
-const Health = Type.Object(
-  {
-    status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
-    timestamp: Type.String(),
-    // The details are left out where the operators said so (HEALTH_DETAILS; off in production).
-    version: Type.Optional(Type.String()),
-    uptime: Type.Optional(Type.Number()),
-    checks: Type.Optional(Checks),
-    pool: Type.Optional(
-      Type.Union([
-        Type.Object({ max: Type.Integer(), open: Type.Integer(), active: Type.Integer(), idle: Type.Integer() }),
-        Type.Null()
-      ])
-    ),
-    queues: Type.Optional(
-      Type.Array(
-        Type.Object({
-          name: Type.String(),
-          queued: Type.Integer(),
-          active: Type.Integer(),
-          failed: Type.Integer(),
-          total: Type.Integer()
-        })
-      )
-    )
-  },
-  { additionalProperties: false }
-)
 
 type CheckResult = {
   ready: boolean
