@@ -37,7 +37,7 @@ async function docsPlugin(fastify: FastifyInstance, opts: DocsPluginOptions) {
       if (route.config?.auth !== 'public' && !location) return { schema, url }
       const documented: Record<string, unknown> = { ...schema }
       if (route.config?.auth === 'public') documented.security = []
-      // A route that declares where its new resource is read answers with Location (src/routes/schemas.ts).
+      // A route that declares where its new resource is read answers with Location (src/schemas.ts).
       if (location && schema?.response) {
         const response = { ...(schema.response as Record<string, Record<string, unknown>>) }
         const description = `Where the new resource is read: ${location}{id}`
