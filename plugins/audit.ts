@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Fragment, Sql, TransactionSql } from '../src/db/client.ts'
 import { pathOf } from '../src/paths.ts'
+import { appendRouteHook } from '../src/route-hooks.ts'
 
 export interface AuditDeclaration {
   action: string
@@ -127,6 +128,10 @@ async function auditPlugin(fastify: FastifyInstance, opts: AuditPluginOptions) {
       )
     }
   })
+  // Only routes that declare an audit action have a refusal (or an audited read) to record.
+  fastify.addHook('onRoute', function auditDeclaredRoutes(route) {
+    if (route.config?.audit) appendRouteHook(route, 'onResponse', auditAfterResponse)
+  })
 
   // Rows are written unsealed (writers never wait for each other); this links them into the
   // hash chain within a second. Any number of instances may run it: one seals at a time.
@@ -163,11 +168,11 @@ async function auditPlugin(fastify: FastifyInstance, opts: AuditPluginOptions) {
 
   // Refused and failed mutations, and audited reads (admin), are recorded after the response;
   // they never delay it.
-  fastify.addHook('onResponse', function auditAfterResponse(request: FastifyRequest, reply: FastifyReply, done) {
+  function auditAfterResponse(request: FastifyRequest, reply: FastifyReply, done: () => void) {
     done()
     // A 2xx means the route's transaction, audit row included, committed. A 4xx/5xx rolled it
     // back (or never wrote one), so the refusal gets its own row here.
-    if (!request.routeOptions.config.audit || (request.audited && reply.statusCode < 400)) return
+    if (request.audited && reply.statusCode < 400) return
     if (MUTATING.has(request.method) && reply.statusCode < 400) {
       request.log.warn({ route: request.routeOptions.url }, 'successful mutation without an in-transaction audit row')
     }
@@ -175,7 +180,7 @@ async function auditPlugin(fastify: FastifyInstance, opts: AuditPluginOptions) {
     insertAudit(fastify.sql, auditRow(request, { changes }, reply.statusCode)).catch((err) => {
       request.log.error({ err }, 'audit write after response failed')
     })
-  })
+  }
 }
 
 export default fp(auditPlugin, { name: 'audit', dependencies: ['db', 'request-context'], fastify: '5.x' })

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import fp from 'fastify-plugin'
 import type { UserState } from '../src/accounts/accounts.ts'
 import { Forbidden, Unauthorized } from '../src/errors.ts'
+import { appendRouteHook } from '../src/route-hooks.ts'
 
 export const Roles = ['user', 'admin'] as const
 export type Role = (typeof Roles)[number]
@@ -179,8 +180,7 @@ async function authPlugin(fastify: FastifyInstance, opts: AuthPluginOptions) {
     }
     if (level === 'public') return
     // A route-level hook, appended after the rate limiter's: a flood of bad tokens is limited first.
-    const hooks = route.onRequest ? [route.onRequest].flat() : []
-    route.onRequest = [...hooks, authenticate] as RouteOptions['onRequest']
+    appendRouteHook(route, 'onRequest', authenticate)
   })
 
   async function authenticate(request: FastifyRequest, _reply: FastifyReply) {

@@ -1,5 +1,6 @@
-import type { FastifyInstance, RouteOptions } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { appendRouteHook } from '../src/route-hooks.ts'
 import { bodyMayBeOmitted, noBodyIsEmptyObject, setLocation } from '../src/schemas.ts'
 
 declare module 'fastify' {
@@ -27,14 +28,10 @@ export interface RouteEntry {
 async function routeTablePlugin(fastify: FastifyInstance) {
   fastify.decorate('routeTable', [])
   fastify.addHook('onRoute', function acceptOmittedBody(route) {
-    if (!bodyMayBeOmitted(route.schema?.body)) return
-    const hooks = route.preValidation ? [route.preValidation].flat() : []
-    route.preValidation = [...hooks, noBodyIsEmptyObject] as RouteOptions['preValidation']
+    if (bodyMayBeOmitted(route.schema?.body)) appendRouteHook(route, 'preValidation', noBodyIsEmptyObject)
   })
   fastify.addHook('onRoute', function locateCreated(route) {
-    if (!route.config?.location) return
-    const hooks = route.preSerialization ? [route.preSerialization].flat() : []
-    route.preSerialization = [...hooks, setLocation] as RouteOptions['preSerialization']
+    if (route.config?.location) appendRouteHook(route, 'preSerialization', setLocation)
   })
   fastify.addHook('onRoute', function recordRoute(route) {
     for (const method of Array.isArray(route.method) ? route.method : [route.method]) {

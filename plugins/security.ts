@@ -2,6 +2,7 @@ import cors from '@fastify/cors'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { errorBody } from '../src/errors.ts'
+import { appendRouteHook } from '../src/route-hooks.ts'
 
 export interface SecurityPluginOptions {
   corsAllowedOrigins: readonly string[]
@@ -21,6 +22,8 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(
 /** The only request body type accepted: exactly application/json, optionally with charset=utf-8. */
 const JSON_CONTENT_TYPE = /^application\/json(; ?charset=utf-8)?$/i
 const STRICT_LOWERCASE_TYPE = /^application\/json/
+/** The methods whose requests Fastify parses a body for. */
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 
 async function securityPlugin(fastify: FastifyInstance, opts: SecurityPluginOptions) {
   if (!Array.isArray(opts.corsAllowedOrigins)) throw new Error('security plugin: corsAllowedOrigins must be an array')
@@ -30,8 +33,9 @@ async function securityPlugin(fastify: FastifyInstance, opts: SecurityPluginOpti
   })
 
   // Fastify accepts media types case-insensitively and with odd spacing; this API is stricter,
-  // so a body only ever reaches a handler through one well-known parser.
-  fastify.addHook('onRequest', function strictContentType(request: FastifyRequest, reply: FastifyReply, done) {
+  // so a body only ever reaches a handler through one well-known parser. Only methods that carry
+  // a body are checked (Fastify parses none for GET and HEAD).
+  function strictContentType(request: FastifyRequest, reply: FastifyReply, done: () => void) {
     const type = request.headers['content-type']
     if (type === undefined) return done()
     if (!JSON_CONTENT_TYPE.test(type) || !STRICT_LOWERCASE_TYPE.test(type)) {
@@ -41,16 +45,21 @@ async function securityPlugin(fastify: FastifyInstance, opts: SecurityPluginOpti
       return
     }
     done()
-  })
+  }
 
   // Postgres cannot store U+0000, nor a lone surrogate in jsonb: refuse them up front as the
-  // client's 400, before any work (the schema fuzzer found both as 500s on a workspace name).
+  // client's 400, before any work (the schema fuzzer found both as 500s on a workspace name), on
+  // every route (a query string is recorded with an audited read).
   fastify.addHook('preValidation', function refuseUnstorableText(request: FastifyRequest, reply: FastifyReply, done) {
     if (!unstorableText(request.body) && !unstorableText(request.query) && !unstorableText(request.params)) {
       return done()
     }
     const message = 'Text must be well-formed Unicode without NUL (U+0000) characters'
     reply.code(400).send(errorBody(400, 'APP_ERR_INVALID_TEXT', message, request.id))
+  })
+
+  fastify.addHook('onRoute', function checkBodyType(route) {
+    if ([route.method].flat().some((m) => BODY_METHODS.has(m))) appendRouteHook(route, 'onRequest', strictContentType)
   })
 
   const allowed = new Set(opts.corsAllowedOrigins)

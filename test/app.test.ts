@@ -142,3 +142,29 @@ t.test('request ids and error shape', async (t) => {
     t.same(Object.keys(res.json()).sort(), ERROR_KEYS)
   })
 })
+
+t.test('a request runs only the hooks its route needs', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const seen = new Map<string, string[]>()
+  const names = (hooks: unknown) => [hooks ?? []].flat().map((h) => (h as { name: string }).name)
+  await buildTestApp(t, url, {}, (app) => {
+    // Added after every plugin's onRoute hook, so it sees each route as they left it.
+    app.addHook('onRoute', (route) => {
+      if (!route.url.startsWith('/test/') || route.method === 'HEAD') return
+      seen.set(`${route.method} ${route.url}`, [...names(route.onRequest), ...names(route.onResponse)])
+    })
+    app.get('/test/read/:id', { config: { auth: 'user' } }, async () => ({}))
+    app.post(
+      '/test/write',
+      { config: { auth: 'user', audit: { action: 'test.write', resourceType: 'test' } } },
+      async () => ({})
+    )
+  })
+  const read = seen.get('GET /test/read/:id') ?? []
+  const write = seen.get('POST /test/write') ?? []
+  t.ok(write.includes('strictContentType'), 'a body route checks its Content-Type')
+  t.notOk(read.includes('strictContentType'), 'a read has no body to check')
+  t.ok(write.includes('auditAfterResponse'), 'an audited route records its refusals')
+  t.notOk(read.includes('auditAfterResponse'), 'an unaudited read has nothing to record')
+  t.ok(read.includes('authenticate') && write.includes('authenticate'), 'both still authenticate')
+})
