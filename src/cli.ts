@@ -2,7 +2,7 @@ import { userInfo } from 'node:os'
 import { parseArgs } from 'node:util'
 import { JOBS } from '../jobs/registry.ts'
 import { loadConfigOrExit } from './config.ts'
-import { createSql, type Sql } from './db/client.ts'
+import { createSql, type Sql, type TransactionSql } from './db/client.ts'
 import { MigrationError, migrate, migrationStatus } from './db/migrate.ts'
 import { resolveDatabase } from './db/resolve.ts'
 import { UNAVAILABLE_CODES } from './errors.ts'
@@ -18,6 +18,11 @@ commands:
                     clear the login lockout of an email
   docs:authz        regenerate docs/authz-matrix.md from the route table
   audit:verify      recompute the audit log's hash chain; exit 1 at the first broken row
+  jobs:list [--queue Q] [--state S] [--limit N] [--json]
+                    the newest jobs, optionally of one queue and in one state
+  jobs:retry <queue> <id> | jobs:retry <queue> --failed-since <30m|6h|2d> [--dry-run]
+                    retry a failed or cancelled job, or every job of the queue that failed since
+                    then; audited like the admin API's retry (--dry-run lists them and changes nothing)
   health [--check] [--json]
                     run the SQL health checks in sql/health; --check exits 1 naming each breached
                     baseline (for cron or a probe); --json prints machine-readable output
@@ -85,11 +90,17 @@ async function readStdin(): Promise<string> {
 }
 
 /** Audits a CLI action like any other mutation: operators' changes are on the record too. */
-async function auditCli(sql: Sql, action: string, resourceId: string | null, changes: unknown): Promise<void> {
+async function auditCli(
+  sql: Sql | TransactionSql,
+  action: string,
+  resourceId: string | null,
+  changes: unknown,
+  resourceType = 'user'
+): Promise<void> {
   const { insertAudit, scrub } = await import('../plugins/audit.ts')
   await insertAudit(sql, {
     action,
-    resource_type: 'user',
+    resource_type: resourceType,
     resource_id: resourceId,
     method: 'CLI',
     path: `cli ${action}`,
@@ -202,6 +213,108 @@ commands.health = async (url, argv) => {
     if (values.json) out(JSON.stringify(results))
     return 0
   } finally {
+    await sql.end()
+  }
+}
+
+const QUEUE_NAMES = JOBS.flatMap((q) => [q.name, ...(q.options.deadLetter ? [q.options.deadLetter] : [])])
+const JOB_STATES = ['created', 'retry', 'active', 'completed', 'cancelled', 'failed']
+
+commands['jobs:list'] = async (url, argv) => {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      queue: { type: 'string' },
+      state: { type: 'string' },
+      limit: { type: 'string', default: '20' },
+      json: { type: 'boolean' }
+    }
+  })
+  const limit = Number(values.limit)
+  if (
+    (values.queue && !QUEUE_NAMES.includes(values.queue)) ||
+    (values.state && !JOB_STATES.includes(values.state)) ||
+    !Number.isInteger(limit) ||
+    limit < 1 ||
+    limit > 1000
+  ) {
+    err(
+      `usage: jobs:list [--queue ${QUEUE_NAMES.join('|')}] [--state ${JOB_STATES.join('|')}] [--limit 1..1000] [--json]`
+    )
+    return 2
+  }
+  const { listJobs } = await import('./queue/statements.ts')
+  const sql = createSql(url, { max: 1, applicationName: 'sdc-cli' })
+  try {
+    const rows = (await listJobs(sql, values.queue ? [values.queue] : QUEUE_NAMES, values.state, sql``, limit)).slice(
+      0,
+      limit
+    )
+    if (values.json) out(JSON.stringify(rows))
+    else
+      for (const r of rows)
+        out(
+          `${r.created_on.toISOString()}  ${r.name.padEnd(18)} ${r.state.padEnd(9)} attempt ${r.retry_count + 1}/${r.retry_limit + 1}  ${r.id}`
+        )
+    return 0
+  } finally {
+    await sql.end()
+  }
+}
+
+const DURATION = /^(\d{1,6})(m|h|d)$/
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const
+
+commands['jobs:retry'] = async (url, argv) => {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { 'failed-since': { type: 'string' }, 'dry-run': { type: 'boolean', default: false } }
+  })
+  const [queue, id] = positionals
+  const since = DURATION.exec(values['failed-since'] ?? '')
+  const byId = id !== undefined && /^[0-9a-f-]{36}$/i.test(id) && !values['failed-since']
+  if (!queue || !QUEUE_NAMES.includes(queue) || (!byId && !(since && id === undefined))) {
+    err('usage: jobs:retry <queue> <id> | jobs:retry <queue> --failed-since <30m|6h|2d> [--dry-run]')
+    return 2
+  }
+  const { createBoss, fromPostgresJs } = await import('./queue/boss.ts')
+  const { failedJobsSince } = await import('./queue/statements.ts')
+  const sql = createSql(url, { max: 2, applicationName: 'sdc-cli' })
+  const boss = createBoss(sql, { role: 'cli', onError: (e) => err(`queue error: ${e.message}`) })
+  await boss.start()
+  try {
+    let ids: string[]
+    if (byId) {
+      const job = await boss.getJobById(queue, id)
+      if (!job) {
+        err(`error: no job ${id} in ${queue}`)
+        return 1
+      }
+      if (job.state !== 'failed' && job.state !== 'cancelled') {
+        err(`error: only failed or cancelled jobs can be retried; ${id} is ${job.state}`)
+        return 1
+      }
+      ids = [id]
+    } else {
+      const [, n, unit] = since as RegExpExecArray
+      const from = new Date(Date.now() - Number(n) * UNIT_MS[unit as keyof typeof UNIT_MS])
+      ids = (await failedJobsSince(sql, queue, from)).map((r) => r.id)
+    }
+    if (values['dry-run']) {
+      out(`would retry ${ids.length} job(s) of ${queue}${ids.length ? `:\n${ids.join('\n')}` : ''}`)
+      return 0
+    }
+    if (ids.length > 0) {
+      await sql.begin(async (tx) => {
+        await boss.retry(queue, ids, { db: fromPostgresJs(tx) })
+        await auditCli(tx, 'cli.job.retry', ids.length === 1 ? ids[0] : null, { queue, ids }, 'job')
+      })
+    }
+    out(`retried ${ids.length} job(s) of ${queue}`)
+    return 0
+  } finally {
+    await boss.stop({ graceful: false, close: false })
     await sql.end()
   }
 }

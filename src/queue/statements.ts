@@ -135,3 +135,13 @@ export function listJobs(
 export async function analyzeJobs(sql: Sql): Promise<void> {
   await sql`analyze pgboss.job`
 }
+
+/** Failed jobs of a queue that failed after `since` (the CLI's batch retry). */
+export function failedJobsSince(sql: Sql, queue: string, since: Date) {
+  return sql<{ id: string; completed_on: Date }[]>`
+    select id, completed_on
+    from pgboss.job
+    where name = ${queue} and state = 'failed' and completed_on >= ${since}
+    order by completed_on
+  `
+}
