@@ -156,7 +156,9 @@ async function metricsPlugin(fastify: FastifyInstance, opts: MetricsPluginOption
   }
   function allowed(request: FastifyRequest): boolean {
     if (opts.guard === 'secret') {
-      const given = Buffer.from(String(request.headers['x-metrics-secret'] ?? ''))
+      // In X-Metrics-Secret, or as a bearer token (what Prometheus's `authorization` block sends).
+      const bearer = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1]
+      const given = Buffer.from(String(request.headers['x-metrics-secret'] ?? bearer ?? ''))
       return secret !== null && given.length === secret.length && timingSafeEqual(given, secret)
     }
     if (opts.guard === 'cidr') {

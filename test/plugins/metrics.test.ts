@@ -40,6 +40,10 @@ t.test('metrics', async (t) => {
     t.equal(wrong.statusCode, 403)
     t.equal(wrong.json().code, 'APP_ERR_FORBIDDEN')
     t.equal((await app.inject({ url: '/metrics' })).statusCode, 403)
+    // As a bearer token, the way Prometheus's `authorization` block sends it.
+    const bearer = (token: string) => app.inject({ url: '/metrics', headers: { authorization: `Bearer ${token}` } })
+    t.equal((await bearer(SECRET)).statusCode, 200, 'the secret as a bearer token')
+    t.equal((await bearer(`${SECRET.slice(0, -1)}x`)).statusCode, 403, 'a wrong bearer token is refused')
   })
 
   t.test('the CIDR guard honours TRUST_PROXY only', async (t) => {
