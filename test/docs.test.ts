@@ -1,11 +1,18 @@
 import { readFile } from 'node:fs/promises'
 import t from 'tap'
+import { renderReadinessDoc } from '../ops/readiness/render.ts'
 import { renderReliabilityDoc } from '../reliability/render.ts'
 
 const read = (path: string) => readFile(new URL(`../${path}`, import.meta.url), 'utf8')
 
 t.test('docs/reliability.md is rendered from the saved run (npm run docs:reliability)', async (t) => {
   t.equal(await read('docs/reliability.md'), await renderReliabilityDoc(false), 'docs/reliability.md is current')
+})
+
+t.test('docs/beta-readiness.md is generated from the saved results (npm run docs:readiness)', async (t) => {
+  const doc = await renderReadinessDoc(false)
+  t.equal(await read('docs/beta-readiness.md'), doc, 'docs/beta-readiness.md is current')
+  t.match(doc, /\| (✅|❌) \| every alert fires/, 'the alert check is computed')
 })
 
 t.test('the README is an entry point: at most 150 lines, and every local link resolves', async (t) => {
