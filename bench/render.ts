@@ -22,43 +22,19 @@ export function targetChecks(r: Report): TargetCheck[] {
   const o = r.overhead
   const d = r.database
   const tr = r.timeToResult
+  const atLeast = (label: string, value: number, min: string) => ({
+    label,
+    measured: `${value}×`,
+    target: `≥ ${min}×`,
+    met: value >= Number(min)
+  })
   return [
-    {
-      label: 'full stack, public route, vs bare (by CPU)',
-      measured: `${o.fullPublicVsBare.cpu}×`,
-      target: '≥ 0.55×',
-      met: o.fullPublicVsBare.cpu >= 0.55
-    },
-    {
-      label: 'full stack, authenticated route, vs bare (by CPU)',
-      measured: `${o.fullAuthenticatedVsBare.cpu}×`,
-      target: '≥ 0.45×',
-      met: o.fullAuthenticatedVsBare.cpu >= 0.45
-    },
-    {
-      label: "authenticated throughput vs the boilerplate's",
-      measured: `${o.fullAuthenticatedVsBoilerplate.throughput}×`,
-      target: '≥ 2×',
-      met: o.fullAuthenticatedVsBoilerplate.throughput >= 2
-    },
-    {
-      label: 'audited write vs unaudited (req/s)',
-      measured: `${d.auditedVsPlain.throughput}×`,
-      target: '≥ 0.80×',
-      met: d.auditedVsPlain.throughput >= 0.8
-    },
-    {
-      label: 'enqueue vs the same without its job (req/s)',
-      measured: `${d.enqueueVsWithoutJob.throughput}×`,
-      target: '≥ 0.75×',
-      met: d.enqueueVsWithoutJob.throughput >= 0.75
-    },
-    {
-      label: 'telemetry on vs off (req/s)',
-      measured: `${d.telemetryOnVsOff.throughput}×`,
-      target: '≥ 0.95×',
-      met: d.telemetryOnVsOff.throughput >= 0.95
-    },
+    atLeast('full stack, public route, vs bare (by CPU)', o.fullPublicVsBare.cpu, '0.55'),
+    atLeast('full stack, authenticated route, vs bare (by CPU)', o.fullAuthenticatedVsBare.cpu, '0.45'),
+    atLeast("authenticated throughput vs the boilerplate's", o.fullAuthenticatedVsBoilerplate.throughput, '2'),
+    atLeast('audited write vs unaudited (req/s)', d.auditedVsPlain.throughput, '0.80'),
+    atLeast('enqueue vs the same without its job (req/s)', d.enqueueVsWithoutJob.throughput, '0.75'),
+    atLeast('telemetry on vs off (req/s)', d.telemetryOnVsOff.throughput, '0.95'),
     {
       label: 'time to result, idle: p50 / p99',
       measured: `${tr.idle.p50} / ${tr.idle.p99} ms`,
