@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import type { PgBoss } from 'pg-boss'
 import { createBoss } from '../src/queue/boss.ts'
 import type { QueueDefinition } from '../src/queue/jobs.ts'
-import { prepareQueues } from '../src/queue/queues.ts'
+import { prepareQueues, queueNames } from '../src/queue/queues.ts'
 import { createWaker } from '../src/queue/wake.ts'
 
 declare module 'fastify' {
@@ -24,10 +24,7 @@ export interface QueuePluginOptions {
 
 async function queuePlugin(fastify: FastifyInstance, opts: QueuePluginOptions) {
   await prepareQueues(fastify.sql, opts.queues)
-  fastify.decorate(
-    'queueNames',
-    opts.queues.flatMap((q) => [q.name, ...(q.options.deadLetter ? [q.options.deadLetter] : [])])
-  )
+  fastify.decorate('queueNames', queueNames(opts.queues))
   const boss = createBoss(fastify.sql, {
     role: 'api',
     onError: (err) => fastify.log.error({ err }, 'queue error')

@@ -6,6 +6,8 @@ import { createSql, type Sql, type TransactionSql } from './db/client.ts'
 import { MigrationError, migrate, migrationStatus } from './db/migrate.ts'
 import { resolveDatabase } from './db/resolve.ts'
 import { UNAVAILABLE_CODES } from './errors.ts'
+import { JOB_STATES } from './queue/jobs.ts'
+import { prepareQueues, queueNames } from './queue/queues.ts'
 
 const USAGE = `usage: npm run cli -- <command>
 
@@ -54,7 +56,6 @@ const commands: Record<string, (url: string, args: string[]) => Promise<number>>
     try {
       const { applied } = await migrate(sql, { log: out })
       out(applied.length === 0 ? 'migrations: nothing to apply' : `migrations: applied ${applied.length}`)
-      const { prepareQueues } = await import('./queue/queues.ts')
       await prepareQueues(sql, JOBS)
       out('queue schema: ready')
       return 0
@@ -217,8 +218,7 @@ commands.health = async (url, argv) => {
   }
 }
 
-const QUEUE_NAMES = JOBS.flatMap((q) => [q.name, ...(q.options.deadLetter ? [q.options.deadLetter] : [])])
-const JOB_STATES = ['created', 'retry', 'active', 'completed', 'cancelled', 'failed']
+const QUEUE_NAMES = queueNames(JOBS)
 
 commands['jobs:list'] = async (url, argv) => {
   const { values } = parseArgs({
@@ -233,7 +233,7 @@ commands['jobs:list'] = async (url, argv) => {
   const limit = Number(values.limit)
   if (
     (values.queue && !QUEUE_NAMES.includes(values.queue)) ||
-    (values.state && !JOB_STATES.includes(values.state)) ||
+    (values.state && !(JOB_STATES as readonly string[]).includes(values.state)) ||
     !Number.isInteger(limit) ||
     limit < 1 ||
     limit > 1000

@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { alertNames, alertsWithoutBothCases } from '../ops/readiness/render.ts'
-import { fork } from '../reliability/lib/process.ts'
-import { freePort } from '../reliability/lib/stack.ts'
+import { freePort, startApi } from '../reliability/lib/stack.ts'
 import { createTestDatabase, waitFor } from './helpers/db.ts'
 
 // A real Prometheus (Debian's package; .ci/run installs it): the shipped config and alert rules
@@ -17,6 +16,15 @@ import { createTestDatabase, waitFor } from './helpers/db.ts'
 const OPS = fileURLToPath(new URL('../ops/prometheus/', import.meta.url))
 const run = promisify(execFile)
 const SECRET = 'prometheus-test-secret-0123456789'
+
+/** A running api with /metrics on behind `guard`; killed at teardown. */
+async function metricsApi(t: Test, url: string, guard: Record<string, string>) {
+  const api = await startApi({ DATABASE_URL: url, METRICS_ENABLED: 'true', ...guard })
+  t.teardown(() => {
+    api.child.kill('SIGKILL')
+  })
+  return api
+}
 
 /** The shipped config with its /etc/prometheus paths moved into `dir`, and its target replaced. */
 async function configIn(dir: string, target?: string, scrapeInterval?: string): Promise<string> {
@@ -54,18 +62,10 @@ for (const guard of ['secret', 'cidr'] as const) {
     const { url } = await createTestDatabase(t)
     const dir = await mkdtemp(join(tmpdir(), 'sdc-prom-'))
     t.teardown(() => rm(dir, { recursive: true, force: true }))
-    const api = fork('src/server.ts', {
-      DATABASE_URL: url,
-      API_PORT: '0',
-      METRICS_ENABLED: 'true',
+    const { port } = await metricsApi(t, url, {
       METRICS_GUARD: guard,
       ...(guard === 'secret' ? { METRICS_GUARD_SECRET: SECRET } : { METRICS_GUARD_ALLOWLIST: '127.0.0.1/32' })
     })
-    t.teardown(() => {
-      api.child.kill('SIGKILL')
-    })
-    const listening = await api.waitForLog(/Server listening/)
-    const port = Number(/:(\d+)$/.exec(String(listening.msg))?.[1])
     await fetch(`http://127.0.0.1:${port}/health/live`)
     const promPort = await freePort()
     const prometheus = spawn(
@@ -108,18 +108,7 @@ for (const guard of ['secret', 'cidr'] as const) {
 
 t.test('every metric the alert rules use is one /metrics exposes', async (t) => {
   const { url } = await createTestDatabase(t)
-  const api = fork('src/server.ts', {
-    DATABASE_URL: url,
-    API_PORT: '0',
-    METRICS_ENABLED: 'true',
-    METRICS_GUARD: 'secret',
-    METRICS_GUARD_SECRET: SECRET
-  })
-  t.teardown(() => {
-    api.child.kill('SIGKILL')
-  })
-  const listening = await api.waitForLog(/Server listening/)
-  const port = Number(/:(\d+)$/.exec(String(listening.msg))?.[1])
+  const { port } = await metricsApi(t, url, { METRICS_GUARD: 'secret', METRICS_GUARD_SECRET: SECRET })
   const exposition = await (
     await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${SECRET}` } })
   ).text()

@@ -40,6 +40,9 @@ export interface TelemetryHooks<T> {
   onFinalFailure?: (err: Error, job: JobWithMetadata<T>) => Promise<void>
 }
 
+/** pg-boss's job states (its `pgboss.job_state` enum). */
+export const JOB_STATES = ['created', 'retry', 'active', 'completed', 'cancelled', 'failed'] as const
+
 export interface QueueDefinition {
   name: string
   options: Omit<Queue, 'name'>

@@ -3,6 +3,11 @@ import type { Sql } from '../db/client.ts'
 import { createBoss } from './boss.ts'
 import type { QueueDefinition } from './jobs.ts'
 
+/** Every queue's name and its dead-letter queue's (the admin API and the CLI accept them). */
+export function queueNames(queues: readonly QueueDefinition[]): string[] {
+  return queues.flatMap((q) => [q.name, ...(q.options.deadLetter ? [q.options.deadLetter] : [])])
+}
+
 /**
  * Creates the queues with a short-lived instance before the long-lived one starts: pg-boss caches
  * the queue list at start, and a send that misses that cache looks the queue up on the pool,

@@ -76,6 +76,6 @@ export function keysetPage<R extends { created_at: Date; id: string }>(
   const last = page[page.length - 1]
   return {
     page,
-    nextCursor: rows.length > limit && last ? encodeCursor(last.created_at, String(last.id), keyset) : null
+    nextCursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id, keyset) : null
   }
 }

@@ -68,6 +68,13 @@ t.test('job lifecycle telemetry', async (t) => {
     const job = await boss.getJobById('lifecycle', id)
     t.match(job, { state: 'completed', output: { done: true } })
     t.ok(job?.completedOn, 'completed_on is set')
+    // One transaction wrote both: pg-boss's own settlement afterwards found the job settled and
+    // left the row alone (a separate settlement would carry another transaction id).
+    const [written] = await sql`
+      select (select xmin::text from pgboss.job where id = ${id}) as job,
+             (select xmin::text from app.job_telemetry where job_id = ${id} and event = 'completed') as row
+    `
+    t.equal(written.job, written.row, 'the job was completed by the statement that recorded it')
   })
 
   t.test('a job whose claim lapsed records no completion for that attempt', async (t) => {

@@ -8,6 +8,9 @@ import { bearer, createAdmin, login, PASSWORD, registerAndLogin, uniqueEmail } f
 
 const SECRET = 'test-secret-that-is-long-enough-0123456789'
 const OLD_SECRET = 'old-secret-that-is-long-enough-9876543210'
+/** How the api signs access tokens (plugins/auth.ts), for tokens the tests forge. */
+const SIGNED = { algorithm: 'HS256' as const, iss: 'system-design-coach', aud: 'sdc-api', expiresIn: 60_000 }
+
 const ENV = {
   JWT_SECRET: SECRET,
   JWT_PREVIOUS_SECRETS: OLD_SECRET,
@@ -115,13 +118,7 @@ t.test('accounts, tokens and sessions', async (t) => {
   t.test('the JWT matrix: every bad token is the same 401', async (t) => {
     const user = await registerAndLogin(app)
     const claims = { sub: user.id, role: 'user', typ: 'access', jti: 'j1', tv: 0 }
-    const base = {
-      key: SECRET,
-      algorithm: 'HS256' as const,
-      iss: 'system-design-coach',
-      aud: 'sdc-api',
-      expiresIn: 60_000
-    }
+    const base = { ...SIGNED, key: SECRET }
     const [header, payload] = user.accessToken.split('.')
     const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
     const tampered = JSON.parse(Buffer.from(payload, 'base64url').toString())
@@ -168,14 +165,13 @@ t.test('accounts, tokens and sessions', async (t) => {
   t.test('a token accepted before stops working once it expires (the verified-token cache)', async (t) => {
     const user = await registerAndLogin(app)
     // Expired 4 s ago: inside the 5 s clock tolerance for about a second more.
-    const token = createSigner({
-      key: SECRET,
-      algorithm: 'HS256',
-      iss: 'system-design-coach',
-      aud: 'sdc-api',
-      expiresIn: 60_000,
-      clockTimestamp: Date.now() - 64_000
-    })({ sub: user.id, role: 'user', typ: 'access', jti: 'expiring', tv: 0 })
+    const token = createSigner({ ...SIGNED, key: SECRET, clockTimestamp: Date.now() - 64_000 })({
+      sub: user.id,
+      role: 'user',
+      typ: 'access',
+      jti: 'expiring',
+      tv: 0
+    })
     const me = () => app.inject({ url: '/auth/me', headers: { authorization: `Bearer ${token}` } })
     t.equal((await me()).statusCode, 200, 'accepted while within the tolerance')
     t.equal((await me()).statusCode, 200, 'and again, from the cache')
@@ -185,13 +181,7 @@ t.test('accounts, tokens and sessions', async (t) => {
 
   t.test('tokens signed with a previous secret still verify', async (t) => {
     const user = await registerAndLogin(app)
-    const old = createSigner({
-      key: OLD_SECRET,
-      algorithm: 'HS256',
-      iss: 'system-design-coach',
-      aud: 'sdc-api',
-      expiresIn: 60_000
-    })
+    const old = createSigner({ ...SIGNED, key: OLD_SECRET })
     const token = old({ sub: user.id, role: 'user', typ: 'access', jti: 'old', tv: 0 })
     const res = await app.inject({ url: '/auth/me', headers: { authorization: `Bearer ${token}` } })
     t.equal(res.statusCode, 200)

@@ -2,10 +2,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { NotFound } from '../../errors.ts'
 import { fromPostgresJs } from '../../queue/boss.ts'
+import { JOB_STATES } from '../../queue/jobs.ts'
 import { listJobs } from '../../queue/statements.ts'
 import { errorResponses, Uuid } from '../../schemas.ts'
 import { afterCursor, keysetPage, listQueryWith, pageOf } from '../pagination.ts'
-import { JOB_STATES, Job } from './schemas.ts'
+import { Job } from './schemas.ts'
 
 const adminJobRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const QUEUE_NAMES = fastify.queueNames

@@ -1,8 +1,6 @@
 import { Type } from 'typebox'
 import { Uuid } from '../../schemas.ts'
 
-export const JOB_STATES = ['created', 'retry', 'active', 'completed', 'cancelled', 'failed'] as const
-
 export const AuditEntry = Type.Object(
   {
     id: Type.String(),
