@@ -35,6 +35,7 @@ export function targetChecks(r: Report): TargetCheck[] {
     atLeast('audited write vs unaudited (req/s)', d.auditedVsPlain.throughput, '0.80'),
     atLeast('enqueue vs the same without its job (req/s)', d.enqueueVsWithoutJob.throughput, '0.75'),
     atLeast('telemetry on vs off (req/s)', d.telemetryOnVsOff.throughput, '0.95'),
+    atLeast('tracing on (ratio 1) vs off, authenticated read (by CPU)', d.tracingOnVsOff.cpu, '0.91'),
     {
       label: 'time to result, idle: p50 / p99',
       measured: `${tr.idle.p50} / ${tr.idle.p99} ms`,

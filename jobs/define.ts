@@ -78,7 +78,12 @@ function describeMismatch(schema: TSchema, data: unknown): string {
   return `${at} ${first.message}`
 }
 
-/** A job's data: its own fields and the id of the request that enqueued it. */
+/** A job's data: its own fields, the id of the request that enqueued it and its W3C trace context. */
 export function jobPayload<P extends TProperties>(properties: P) {
-  return Type.Object({ ...properties, requestId: Type.Optional(Type.Union([Type.String(), Type.Null()])) })
+  return Type.Object({
+    ...properties,
+    requestId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    traceparent: Type.Optional(Type.String({ maxLength: 55 })),
+    tracestate: Type.Optional(Type.String({ maxLength: 512 }))
+  })
 }

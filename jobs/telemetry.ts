@@ -2,12 +2,15 @@ import type { JobResult, JobWithMetadata } from 'pg-boss'
 import type { Sql } from '../src/db/client.ts'
 import { type JobHandler, type LifecycleRow, PermanentJobError, type TelemetryHooks } from '../src/queue/jobs.ts'
 import { completeWithTelemetry, insertLifecycle } from '../src/queue/statements.ts'
+import { extractContext, inSpan, SpanKind, SpanStatusCode, traceIdOf } from '../src/tracing.ts'
 
-/** The id of the request that enqueued the job, when its data carries one. */
-function requestIdOf(data: unknown): string | null {
-  return data !== null && typeof data === 'object' && 'requestId' in data && typeof data.requestId === 'string'
-    ? data.requestId
-    : null
+const fields = (data: unknown): Record<string, unknown> =>
+  data !== null && typeof data === 'object' ? (data as Record<string, unknown>) : {}
+
+/** The ids of the request (and trace) that enqueued the job, when its data carries them. */
+function originOf(data: unknown): { request_id: string | null; trace_id: string | null } {
+  const { requestId, traceparent } = fields(data)
+  return { request_id: typeof requestId === 'string' ? requestId : null, trace_id: traceIdOf(traceparent) }
 }
 
 /**
@@ -32,12 +35,33 @@ export function withJobTelemetry<T>(
         attempt: job.retryCount + 1,
         duration_ms: null,
         error_message: null,
-        request_id: requestIdOf(job.data)
+        ...originOf(job.data)
       }))
     )
-    const runOne = async (job: JobWithMetadata<T>): Promise<{ result: JobResult; row: LifecycleRow }> => {
+    // A consumer span per job, continuing the trace of the request that enqueued it.
+    const runOne = (job: JobWithMetadata<T>) =>
+      inSpan(
+        `process ${queue}`,
+        {
+          kind: SpanKind.CONSUMER,
+          parent: extractContext(fields(job.data)),
+          attributes: {
+            'messaging.system': 'pg-boss',
+            'messaging.destination.name': queue,
+            'messaging.message.id': job.id,
+            'sdc.job.attempt': job.retryCount + 1
+          }
+        },
+        async (span) => {
+          const outcome = await attempt(job)
+          span?.setAttribute('sdc.job.outcome', outcome.row.event)
+          if (outcome.row.event !== 'completed') span?.setStatus({ code: SpanStatusCode.ERROR })
+          return outcome
+        }
+      )
+    const attempt = async (job: JobWithMetadata<T>): Promise<{ result: JobResult; row: LifecycleRow }> => {
       const started = performance.now()
-      const base = { queue, job_id: job.id, attempt: job.retryCount + 1, request_id: requestIdOf(job.data) }
+      const base = { queue, job_id: job.id, attempt: job.retryCount + 1, ...originOf(job.data) }
       try {
         const output = await handle(job)
         const duration_ms = performance.now() - started

@@ -8,6 +8,7 @@ import { createBoss } from '../src/queue/boss.ts'
 import { prepareQueues } from '../src/queue/queues.ts'
 import { listenForWakes } from '../src/queue/wake.ts'
 import { handleShutdownSignals } from '../src/shutdown.ts'
+import { instrumentStatements, startTracingFromConfig } from '../src/tracing.ts'
 import { BATCH_SIZE } from './define.ts'
 import { createEnginePool } from './engine-pool.ts'
 import * as maintenance from './maintenance.ts'
@@ -15,6 +16,8 @@ import { JOBS } from './registry.ts'
 import * as simulation from './simulation.ts'
 
 const config = loadConfigOrExit()
+// Before the logger: with tracing on, every log line carries the trace it was written in.
+const tracing = startTracingFromConfig(config.tracing, 'worker')
 const log = pino(loggerOptions(config.logLevel)).child({
   process: 'worker'
 })
@@ -34,6 +37,7 @@ const sql = createSql(url, {
   applicationName: 'sdc-worker',
   requirePatchedDriver: config.isProduction
 })
+instrumentStatements(sql)
 const boss = createBoss(sql, {
   role: 'worker',
   onError: (err) => log.error({ err }, 'queue error'),
@@ -83,7 +87,8 @@ handleShutdownSignals({
     },
     { name: 'engine threads stopped', run: async () => engine?.close() },
     { name: 'database pool closed', run: () => sql.end({ timeout: 5 }) },
-    { name: 'embedded database stopped', run: async () => embedded?.stop() }
+    { name: 'embedded database stopped', run: async () => embedded?.stop() },
+    { name: 'spans flushed', run: async () => tracing?.shutdown() }
   ]
 })
 log.info({ queues: selected }, 'worker ready')

@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import type { Fragment, Sql, TransactionSql } from '../src/db/client.ts'
 import { pathOf } from '../src/paths.ts'
 import { appendRouteHook } from '../src/route-hooks.ts'
+import { currentTraceIds } from '../src/tracing.ts'
 
 export interface AuditDeclaration {
   action: string
@@ -79,7 +80,8 @@ export function auditRow(request: FastifyRequest, entry: AuditEntry, statusCode:
     outcome: entry.outcome ?? outcomeOf(entry.statusCode ?? statusCode),
     changes: (entry.changes !== undefined ? scrub(entry.changes) : scrub(request.body ?? null)) as never,
     ip_address: request.ip,
-    user_agent: (request.headers['user-agent'] ?? '').slice(0, 500) || null
+    user_agent: (request.headers['user-agent'] ?? '').slice(0, 500) || null,
+    trace_id: request.traceContext ? (currentTraceIds(request.traceContext)?.traceId ?? null) : null
   }
 }
 
@@ -102,11 +104,12 @@ export function insertAudit(db: Sql | TransactionSql, row: AuditRecord): Fragmen
   return db`
     insert into app.audit_log
       (request_id, user_id, action, resource_type, resource_id, method, path, status_code, outcome, changes,
-       ip_address, user_agent)
+       ip_address, user_agent, trace_id)
     values
       (${row.request_id ?? null}, ${row.user_id ?? null}, ${row.action}, ${row.resource_type ?? null},
        ${row.resource_id ?? null}, ${row.method ?? null}, ${row.path ?? null}, ${row.status_code ?? null},
-       ${row.outcome}, ${changesOf(db, row.changes)}, ${row.ip_address ?? null}, ${row.user_agent ?? null})
+       ${row.outcome}, ${changesOf(db, row.changes)}, ${row.ip_address ?? null}, ${row.user_agent ?? null},
+       ${row.trace_id ?? null})
   `
 }
 

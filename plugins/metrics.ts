@@ -1,14 +1,17 @@
 import { timingSafeEqual } from 'node:crypto'
-import { BlockList, isIPv6 } from 'node:net'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { addressMatcher } from '../src/client-address.ts'
+import { databaseReadiness, READINESS_TIMEOUT_MS } from '../src/db/readiness.ts'
 import { Forbidden } from '../src/errors.ts'
 
 export interface MetricsPluginOptions {
   guard: 'secret' | 'cidr' | undefined
   secret?: string
   allowlist?: readonly string[]
+  /** The migrations this build has: `sdc_ready` is 0 until all are applied. */
+  expectedMigrations: number
 }
 
 const UNMATCHED = '__unmatched__'
@@ -79,6 +82,30 @@ async function metricsPlugin(fastify: FastifyInstance, opts: MetricsPluginOption
   )
   gauge('sdc_db_pool_max', 'Postgres pool size', () => fastify.sql.options.max)
 
+  // What /health/ready answers, as a number: the ReadinessDown alert reads it.
+  const checkDatabase = databaseReadiness(fastify.sql, opts.expectedMigrations, READINESS_TIMEOUT_MS)
+  new Gauge({
+    name: 'sdc_ready',
+    help: '1 when the api is ready (database reachable, migrations applied, not draining), else 0',
+    registers: [registry],
+    async collect() {
+      this.set(!fastify.lifecycle.draining && (await checkDatabase()) === 'connected' ? 1 : 0)
+    }
+  })
+  new Gauge({
+    name: 'sdc_audit_unsealed_oldest_seconds',
+    help: 'Age of the oldest audit row not yet sealed into the hash chain (0 when all are sealed)',
+    registers: [registry],
+    async collect() {
+      const [row] = await fastify.sql<{ age: number }[]>`
+        select coalesce(extract(epoch from now() - min(created_at)), 0)::float8 as age
+        from app.audit_log
+        where chain_seq is null
+      `.catch(() => [{ age: Number.NaN }])
+      this.set(row.age)
+    }
+  })
+
   new Gauge({
     name: 'sdc_queue_jobs',
     help: 'pg-boss jobs by queue and state',
@@ -148,12 +175,7 @@ async function metricsPlugin(fastify: FastifyInstance, opts: MetricsPluginOption
   })
 
   const secret = opts.secret ? Buffer.from(opts.secret) : null
-  const trusted = new BlockList()
-  for (const entry of opts.allowlist ?? []) {
-    const [address, bits] = entry.split('/')
-    const family = isIPv6(address) ? 'ipv6' : 'ipv4'
-    trusted.addSubnet(address, bits === undefined ? (family === 'ipv6' ? 128 : 32) : Number(bits), family)
-  }
+  const trusted = addressMatcher(opts.allowlist ?? [])
   function allowed(request: FastifyRequest): boolean {
     if (opts.guard === 'secret') {
       // In X-Metrics-Secret, or as a bearer token (what Prometheus's `authorization` block sends).
@@ -163,8 +185,7 @@ async function metricsPlugin(fastify: FastifyInstance, opts: MetricsPluginOption
     }
     if (opts.guard === 'cidr') {
       // request.ip already honours X-Forwarded-For from TRUST_PROXY hops only.
-      const ip = request.ip.startsWith('::ffff:') ? request.ip.slice(7) : request.ip
-      return trusted.check(ip, isIPv6(ip) ? 'ipv6' : 'ipv4')
+      return trusted(request.ip)
     }
     return true
   }
@@ -179,6 +200,6 @@ async function metricsPlugin(fastify: FastifyInstance, opts: MetricsPluginOption
 
 export default fp(metricsPlugin, {
   name: 'metrics',
-  dependencies: ['db', 'queue', 'telemetry', 'rate-limit'],
+  dependencies: ['db', 'queue', 'telemetry', 'rate-limit', 'lifecycle'],
   fastify: '5.x'
 })

@@ -1,12 +1,16 @@
+import type { Context } from '@opentelemetry/api'
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Bindings, ChildLoggerOptions, LevelWithSilentOrString, Logger } from 'pino'
 import { uuidv7 } from '../src/ids.ts'
+import { traceLogFields as traceFieldsOf } from '../src/tracing.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the auth plugin once the caller is known; logged and stored with telemetry. */
     userId: string | null
+    /** The request's server span in its context, set by the tracing plugin (null without tracing). */
+    traceContext: Context | null
   }
 }
 
@@ -100,6 +104,7 @@ export function lazyChildLogger(
 
 async function requestContextPlugin(fastify: FastifyInstance) {
   fastify.decorateRequest('userId', null)
+  fastify.decorateRequest('traceContext', null)
 
   fastify.addHook('onRequest', function echoRequestId(request: FastifyRequest, reply: FastifyReply, done) {
     reply.header('x-request-id', request.id)
@@ -116,7 +121,8 @@ async function requestContextPlugin(fastify: FastifyInstance) {
         route: request.routeOptions.url ?? null,
         statusCode: reply.statusCode,
         durationMs: Math.round(reply.elapsedTime * 100) / 100,
-        userId: request.userId
+        userId: request.userId,
+        ...(request.traceContext ? traceFieldsOf(request.traceContext) : {})
       },
       'request completed'
     )

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Sql } from '../src/db/client.ts'
 import { pathOf } from '../src/paths.ts'
+import { currentTraceIds } from '../src/tracing.ts'
 
 export interface TelemetryPluginOptions {
   sampleRate: number
@@ -24,6 +25,7 @@ export interface TelemetryRow {
   user_id: string | null
   client_ip: string
   user_agent: string | null
+  trace_id: string | null
 }
 
 export interface TelemetryStats {
@@ -99,12 +101,13 @@ export class TelemetryBuffer {
       // One statement for the whole batch; the rows travel as one JSON document (native stringify).
       await this.sql`
         insert into app.request_telemetry
-          (created_at, request_id, method, route, path, status_code, duration_ms, user_id, client_ip, user_agent)
+          (created_at, request_id, method, route, path, status_code, duration_ms, user_id, client_ip, user_agent,
+           trace_id)
         select to_timestamp(created_ms / 1000.0), request_id, method, route, path, status_code, duration_ms, user_id,
-          client_ip, user_agent
+          client_ip, user_agent, trace_id
         from jsonb_to_recordset(${this.sql.json(batch as never)}) as r(
           created_ms float8, request_id text, method text, route text, path text, status_code integer,
-          duration_ms float8, user_id uuid, client_ip text, user_agent text
+          duration_ms float8, user_id uuid, client_ip text, user_agent text, trace_id text
         )
       `
       this.written += batch.length
@@ -141,7 +144,8 @@ async function telemetryPlugin(fastify: FastifyInstance, opts: TelemetryPluginOp
         duration_ms: Math.round(reply.elapsedTime * 1000) / 1000,
         user_id: request.userId,
         client_ip: request.ip,
-        user_agent: request.headers['user-agent']?.slice(0, 500) ?? null
+        user_agent: request.headers['user-agent']?.slice(0, 500) ?? null,
+        trace_id: request.traceContext ? (currentTraceIds(request.traceContext)?.traceId ?? null) : null
       })
     }
     done()

@@ -15,6 +15,7 @@ import requestContextPlugin, { lazyChildLogger, requestIdFrom } from '../plugins
 import routeTablePlugin from '../plugins/route-table.ts'
 import securityPlugin, { SECURITY_HEADERS } from '../plugins/security.ts'
 import telemetryPlugin from '../plugins/telemetry.ts'
+import tracingPlugin from '../plugins/tracing.ts'
 import { loadUserState } from './accounts/accounts.ts'
 import type { Config } from './config.ts'
 import { readMigrations } from './db/migrate.ts'
@@ -27,6 +28,7 @@ import exportRoutes from './routes/exports/index.ts'
 import healthRoutes from './routes/health/index.ts'
 import simulationRoutes from './routes/simulations/index.ts'
 import workspaceRoutes from './routes/workspaces/index.ts'
+import { instrumentStatements, tracingEnabled } from './tracing.ts'
 import { buildValidator } from './validator.ts'
 
 declare module 'fastify' {
@@ -85,6 +87,7 @@ export async function buildApp(config: Config, options: BuildOptions): Promise<F
   app.setErrorHandler(errorHandler)
 
   await app.register(requestContextPlugin)
+  if (tracingEnabled()) await app.register(tracingPlugin, { trustedPeers: config.trustProxy })
   await app.register(securityPlugin, { corsAllowedOrigins: config.corsAllowedOrigins })
   await app.register(rateLimitPlugin, {
     ...config.rateLimit,
@@ -103,6 +106,7 @@ export async function buildApp(config: Config, options: BuildOptions): Promise<F
     statementTimeoutMs: config.handlerTimeoutMs,
     applicationName: options.applicationName
   })
+  instrumentStatements(app.sql)
   await app.register(queuePlugin, { queues: options.queues })
   await app.register(telemetryPlugin, { sampleRate: config.requestTelemetrySampleRate })
   await app.register(authPlugin, {
@@ -116,8 +120,10 @@ export async function buildApp(config: Config, options: BuildOptions): Promise<F
   await app.register(auditPlugin, { hmacKey: config.auditHmacKey })
   await app.register(idempotencyPlugin)
   await app.register(routeTablePlugin)
+  const expectedMigrations = (await readMigrations()).length
   if (config.metrics.enabled) {
     await app.register(metricsPlugin, {
+      expectedMigrations,
       guard: config.metrics.guard,
       secret: config.metrics.secret,
       allowlist: config.metrics.allowlist
@@ -130,7 +136,6 @@ export async function buildApp(config: Config, options: BuildOptions): Promise<F
   })
   if (config.bypassAuth) await app.register(devUserPlugin)
 
-  const expectedMigrations = (await readMigrations()).length
   await app.register(healthRoutes, { expectedMigrations, version: VERSION, details: config.healthDetails })
   await app.register(authRoutes)
   await app.register(adminRoutes)

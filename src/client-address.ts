@@ -1,4 +1,4 @@
-import { isIPv6 } from 'node:net'
+import { BlockList, isIPv6 } from 'node:net'
 
 // One client, one key: an IPv4 address is one client, an IPv6 client owns (at least) a /64, and
 // rotating through its 2^64 addresses must not buy fresh rate-limit or lockout budgets.
@@ -17,4 +17,19 @@ export function clientKey(ip: string): string {
     .slice(0, 4)
     .map((h) => Number.parseInt(h, 16).toString(16))
     .join(':')}::/64`
+}
+
+/** A test of whether an address (IPv4, IPv6 or IPv4-mapped IPv6) lies in any of the CIDRs or addresses given. */
+export function addressMatcher(cidrs: readonly string[]): (ip: string | undefined) => boolean {
+  const list = new BlockList()
+  for (const entry of cidrs) {
+    const [address, bits] = entry.split('/')
+    const family = isIPv6(address) ? 'ipv6' : 'ipv4'
+    list.addSubnet(address, bits === undefined ? (family === 'ipv6' ? 128 : 32) : Number(bits), family)
+  }
+  return (ip) => {
+    if (!ip) return false
+    const plain = ip.startsWith('::ffff:') ? ip.slice(7) : ip
+    return list.check(plain, isIPv6(plain) ? 'ipv6' : 'ipv4')
+  }
 }

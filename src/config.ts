@@ -87,7 +87,29 @@ export interface Config {
   /** /health shows version, pool and queue figures (default: outside production only). */
   readonly healthDetails: boolean
   readonly logLevel: LogLevel
+  /** OpenTelemetry tracing (the standard OTEL_* variables); null when no OTLP endpoint is set. */
+  readonly tracing: TracingConfig | null
   readonly flags: Readonly<Record<string, boolean>>
+}
+
+export const TraceSamplers = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio'
+] as const
+
+export interface TracingConfig {
+  /** Where spans go over OTLP/HTTP: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
+  readonly url: string
+  readonly headers: Readonly<Record<string, string>>
+  /** OTEL_SERVICE_NAME; each process adds its role (sdc-api, sdc-worker) when unset. */
+  readonly serviceName: string | undefined
+  readonly sampler: (typeof TraceSamplers)[number]
+  /** OTEL_TRACES_SAMPLER_ARG for the ratio samplers. */
+  readonly ratio: number
 }
 
 export class ConfigError extends Error {
@@ -254,6 +276,39 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
   }
 
   const jwtSecretRaw = read('JWT_SECRET')
+  const tracing = tracingConfig()
+
+  /** The OTEL_* variables as the OpenTelemetry specification defines them; tracing is off without an endpoint. */
+  function tracingConfig(): TracingConfig | null {
+    if (bool('OTEL_SDK_DISABLED', false)) return null
+    const signal = url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', ['http:', 'https:'])
+    const base = url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:'])
+    if (signal === undefined && base === undefined) return null
+    const headers: Record<string, string> = {}
+    for (const pair of list('OTEL_EXPORTER_OTLP_HEADERS', [])) {
+      const at = pair.indexOf('=')
+      if (at <= 0) {
+        problems.push('OTEL_EXPORTER_OTLP_HEADERS must be key=value pairs separated by commas')
+        break
+      }
+      try {
+        headers[decodeURIComponent(pair.slice(0, at).trim())] = decodeURIComponent(pair.slice(at + 1).trim())
+      } catch {
+        problems.push('OTEL_EXPORTER_OTLP_HEADERS must be percent-encoded')
+      }
+    }
+    const sampler = oneOf('OTEL_TRACES_SAMPLER', TraceSamplers, 'parentbased_always_on')
+    const ratioRaw = read('OTEL_TRACES_SAMPLER_ARG')
+    const ratio = ratioRaw === undefined ? 1 : Number(ratioRaw)
+    if (!(ratio >= 0 && ratio <= 1)) problems.push('OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1')
+    return {
+      url: signal ?? `${(base as string).replace(/\/+$/, '')}/v1/traces`,
+      headers,
+      serviceName: read('OTEL_SERVICE_NAME'),
+      sampler,
+      ratio
+    }
+  }
   const config: Config = {
     env: env_,
     isProduction,
@@ -328,6 +383,7 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     healthDetails: bool('HEALTH_DETAILS', !isProduction),
     shutdownDrainMs: int('SHUTDOWN_DRAIN_MS', isProduction ? 5000 : 250, 0, 120000),
     logLevel: oneOf('LOG_LEVEL', LogLevels, env_ === 'test' ? 'silent' : 'info'),
+    tracing,
     flags
   }
 

@@ -1,3 +1,5 @@
+import { traceLogFields, tracingEnabled } from './tracing.ts'
+
 // What every process logs with: the level from config, and the paths that never reach a log line.
 
 /** Explicit paths: pino's `*` matches one level only. */
@@ -27,10 +29,19 @@ export const REDACT_PATHS: readonly string[] = [
   'config.metrics.secret',
   'config.databaseUrl',
   'config.redisUrl',
-  'config.email.smtpUrl'
+  'config.email.smtpUrl',
+  'config.tracing.headers'
 ]
 
-/** pino options for the api's and the worker's loggers. */
-export function loggerOptions(level: string): { level: string; redact: { paths: string[]; censor: string } } {
-  return { level, redact: { paths: [...REDACT_PATHS], censor: '[redacted]' } }
+/** pino options for the api's and the worker's loggers; with tracing on, every line carries the trace and span ids. */
+export function loggerOptions(level: string): {
+  level: string
+  redact: { paths: string[]; censor: string }
+  mixin?: () => Record<string, string>
+} {
+  return {
+    level,
+    redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
+    ...(tracingEnabled() ? { mixin: () => traceLogFields() } : {})
+  }
 }

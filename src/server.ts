@@ -5,8 +5,10 @@ import { createSql } from './db/client.ts'
 import { migrationStatus } from './db/migrate.ts'
 import { resolveDatabase } from './db/resolve.ts'
 import { handleShutdownSignals } from './shutdown.ts'
+import { startTracingFromConfig } from './tracing.ts'
 
 const config = loadConfigOrExit()
+const tracing = startTracingFromConfig(config.tracing, 'api')
 const line = (msg: string, level?: 'warn') =>
   process.stdout.write(`${JSON.stringify({ level: level === 'warn' ? 40 : 30, time: Date.now(), msg })}\n`)
 const { url, embedded } = await resolveDatabase(config, line, { wait: true })
@@ -38,7 +40,8 @@ handleShutdownSignals({
       }
     },
     { name: 'server closed (in-flight requests finished, queue stopped, pool closed)', run: () => app.close() },
-    { name: 'embedded database stopped', run: async () => embedded?.stop() }
+    { name: 'embedded database stopped', run: async () => embedded?.stop() },
+    { name: 'spans flushed', run: async () => tracing?.shutdown() }
   ]
 })
 

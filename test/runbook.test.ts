@@ -103,7 +103,7 @@ t.test('every SQL block in the RUNBOOK runs against the real schema', async (t) 
       t.ok(sealed >= 1, 'yet it can seal the chain through the security-definer function, unhijacked')
       continue
     }
-    const rows = await runSqlText(sql, block, { request_id: 'runbook-test' })
+    const rows = await runSqlText(sql, block, { id: 'runbook-test' })
     t.ok(Array.isArray(rows), block.split('\n')[0].slice(0, 80))
   }
 })

@@ -1,7 +1,30 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { type Phase, summary } from '../lib/context.ts'
 import { LoadGenerator } from '../lib/load.ts'
 import { compareTargets, ratios, type Target } from '../lib/measure.ts'
 import type { Server } from '../lib/servers.ts'
+
+/** An OTLP/HTTP endpoint that answers 200 and counts the spans it was sent. */
+async function startCollector(): Promise<{ url: string; spans: () => number; close: () => void }> {
+  let spans = 0
+  const server = createServer((req, res) => {
+    let body = ''
+    req.on('data', (c) => {
+      body += c
+    })
+    req.on('end', () => {
+      spans += body.split('"spanId"').length - 1
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    spans: () => spans,
+    close: () => server.close()
+  }
+}
 
 export const database: Phase = {
   name: 'database',
@@ -10,6 +33,14 @@ export const database: Phase = {
     const load = LoadGenerator.start(null)
     const full = await ctx.start('full', {}, null)
     const off = await ctx.start('full', { REQUEST_TELEMETRY_SAMPLE_RATE: '0' }, null)
+    // Tracing on at ratio 1, exporting over OTLP/HTTP to a collector stand-in in this process
+    // (it answers and drops what it gets: the cost measured is the api's).
+    const collector = await startCollector()
+    const traced = await ctx.start(
+      'full',
+      { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_TRACES_SAMPLER: 'always_on' },
+      null
+    )
     const spec = (server: Server, path: string, extra: Partial<Target['spec']> = {}) => ({
       url: `${server.address}${path}`,
       connections: ctx.dbConnections,
@@ -37,6 +68,7 @@ export const database: Phase = {
     const targets: Target[] = [
       { name: 'read', pid: full.pid, spec: spec(full, `/workspaces/${ctx.workspaces[2]}`) },
       { name: 'readTelemetryOff', pid: off.pid, spec: spec(off, `/workspaces/${ctx.workspaces[2]}`) },
+      { name: 'readTraced', pid: traced.pid, spec: spec(traced, `/workspaces/${ctx.workspaces[2]}`) },
       {
         name: 'autosave',
         pid: full.pid,
@@ -58,13 +90,17 @@ export const database: Phase = {
       dbCpu: ctx.dbCpu
     })
     load.stop()
+    await traced.stop()
+    collector.close()
     await off.stop()
     await full.stop()
     const result = {
       targets: Object.fromEntries(Object.entries(figures).map(([k, f]) => [k, summary(f)])),
       auditedVsPlain: ratios(figures, 'plainWrite', 'auditedWrite'),
       enqueueVsWithoutJob: ratios(figures, 'enqueueWithoutJob', 'enqueue'),
-      telemetryOnVsOff: ratios(figures, 'readTelemetryOff', 'read')
+      telemetryOnVsOff: ratios(figures, 'readTelemetryOff', 'read'),
+      tracingOnVsOff: ratios(figures, 'read', 'readTraced'),
+      spansExported: collector.spans()
     }
     for (const [k, f] of Object.entries(figures))
       ctx.log(

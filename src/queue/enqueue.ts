@@ -1,6 +1,7 @@
 import type { PgBoss, SendOptions } from 'pg-boss'
 import type { TransactionSql } from '../db/client.ts'
 import { uuidv7 } from '../ids.ts'
+import { inSpan, SpanKind, traceCarrier, traceIdOf } from '../tracing.ts'
 import { fromPostgresJs } from './boss.ts'
 import { insertLifecycle, insertPlainJob } from './statements.ts'
 
@@ -20,23 +21,50 @@ export async function enqueueJob<T extends object>(
   requestId: string | null,
   options: SendOptions = {}
 ): Promise<string | null> {
+  return inSpan(
+    `enqueue ${queue}`,
+    { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'pg-boss', 'messaging.destination.name': queue } },
+    async (span) => {
+      const id = await send(boss, tx, queue, data, requestId, options)
+      if (id) span?.setAttribute('messaging.message.id', id)
+      return id
+    }
+  )
+}
+
+async function send<T extends object>(
+  boss: PgBoss,
+  tx: TransactionSql,
+  queue: string,
+  data: T,
+  requestId: string | null,
+  options: SendOptions
+): Promise<string | null> {
   const { id = uuidv7(), ...sendOptions } = options
+  // The job carries the enqueuing span's W3C trace context: the worker continues the same trace.
+  const traced = { ...data, requestId, ...traceCarrier() }
+  const traceId = traceIdOf(traced.traceparent)
   if (Object.keys(sendOptions).length === 0) {
-    const rows = await insertPlainJob(tx, queue, id, { ...data, requestId }, requestId)
+    const rows = await insertPlainJob(tx, queue, id, traced, requestId, traceId)
     if (rows.length !== 1)
       throw new Error(`queue ${queue} refused the job: it is missing or not a standard-policy queue`)
     return id
   }
   // Singletons and other options go through pg-boss; a throttled singleton is refused (null):
   // then there is no job, and no telemetry row either.
-  const sent = await boss.send(
-    queue,
-    { ...data, requestId },
-    { ...options, id, db: fromPostgresJs(tx, { prepare: true }) }
-  )
+  const sent = await boss.send(queue, traced, { ...options, id, db: fromPostgresJs(tx, { prepare: true }) })
   if (sent) {
     await insertLifecycle(tx, [
-      { queue, job_id: id, event: 'queued', attempt: 0, duration_ms: null, error_message: null, request_id: requestId }
+      {
+        queue,
+        job_id: id,
+        event: 'queued',
+        attempt: 0,
+        duration_ms: null,
+        error_message: null,
+        request_id: requestId,
+        trace_id: traceId
+      }
     ])
   }
   return sent

@@ -13,9 +13,11 @@ export class PermanentJobError extends Error {
   }
 }
 
-/** Every job's data carries the id of the request that enqueued it. */
+/** Every job's data carries the id of the request that enqueued it, and its trace context when traced. */
 export interface Traced {
   requestId?: string | null
+  traceparent?: string
+  tracestate?: string
 }
 
 export type Event = 'queued' | 'running' | 'completed' | 'failed' | 'retry'
@@ -28,6 +30,7 @@ export interface LifecycleRow {
   duration_ms: number | null
   error_message: string | null
   request_id: string | null
+  trace_id: string | null
 }
 
 export type JobHandler<T> = (job: JobWithMetadata<T>) => Promise<unknown>

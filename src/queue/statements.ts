@@ -9,11 +9,12 @@ export async function insertLifecycle(sql: Sql | TransactionSql, rows: Lifecycle
   if (rows.length === 0) return
   const column = <K extends keyof LifecycleRow>(key: K) => pgArray(rows.map((r) => r[key]))
   await sql`
-    insert into app.job_telemetry (queue, job_id, event, attempt, duration_ms, error_message, request_id)
+    insert into app.job_telemetry (queue, job_id, event, attempt, duration_ms, error_message, request_id, trace_id)
     select *
     from unnest(
       ${column('queue')}::text[], ${column('job_id')}::uuid[], ${column('event')}::text[], ${column('attempt')}::int[],
-      ${column('duration_ms')}::float8[], ${column('error_message')}::text[], ${column('request_id')}::text[]
+      ${column('duration_ms')}::float8[], ${column('error_message')}::text[], ${column('request_id')}::text[],
+      ${column('trace_id')}::text[]
     )
   `
 }
@@ -42,12 +43,13 @@ export async function completeWithTelemetry(
           : { value: r.output },
     attempt: r.attempt,
     duration_ms: r.duration_ms,
-    request_id: r.request_id
+    request_id: r.request_id,
+    trace_id: r.trace_id
   }))
   await sql`
     with input as (
       select * from jsonb_to_recordset(${sql.json(input as never)})
-        as x(id uuid, retry_count int, output jsonb, attempt int, duration_ms float8, request_id text)
+        as x(id uuid, retry_count int, output jsonb, attempt int, duration_ms float8, request_id text, trace_id text)
     ),
     settled as (
       update pgboss.job j
@@ -56,8 +58,8 @@ export async function completeWithTelemetry(
       where j.name = ${queue} and j.id = i.id and j.state = 'active' and j.retry_count = i.retry_count
       returning j.id
     )
-    insert into app.job_telemetry (queue, job_id, event, attempt, duration_ms, request_id)
-    select ${queue}, i.id, 'completed', i.attempt, i.duration_ms, i.request_id
+    insert into app.job_telemetry (queue, job_id, event, attempt, duration_ms, request_id, trace_id)
+    select ${queue}, i.id, 'completed', i.attempt, i.duration_ms, i.request_id, i.trace_id
     from input i join settled s on s.id = i.id
   `
 }
@@ -74,7 +76,8 @@ export function insertPlainJob(
   queue: string,
   id: string,
   data: Record<string, unknown>,
-  requestId: string | null
+  requestId: string | null,
+  traceId: string | null
 ) {
   return tx`
       with job as (
@@ -90,8 +93,8 @@ export function insertPlainJob(
           and coalesce(q.policy, 'standard') = 'standard'
         returning id
       )
-      insert into app.job_telemetry (queue, job_id, event, attempt, request_id)
-      select ${queue}, id, 'queued', 0, ${requestId}
+      insert into app.job_telemetry (queue, job_id, event, attempt, request_id, trace_id)
+      select ${queue}, id, 'queued', 0, ${requestId}, ${traceId}
       from job
       returning job_id
     `

@@ -86,7 +86,7 @@ t.test('the product end to end through the real worker process', async (t) => {
     const [audit] = await sql`select action, resource_id, user_id from app.audit_log where request_id = 'flow-sim-1'`
     t.match(audit, { action: 'simulation.create', resource_id: id, user_id: user.id })
     await app.telemetry.flush()
-    const story = await runSqlFile(sql, 'sql/queries/correlate_request.sql', { request_id: 'flow-sim-1' })
+    const story = await runSqlFile(sql, 'sql/queries/correlate_request.sql', { id: 'flow-sim-1' })
     t.same([...new Set(story.map((r) => r.source))].sort(), ['audit', 'job', 'request'])
     const list = await app.inject({ url: `/workspaces/${ws.id}/simulations`, headers: auth })
     const [listed] = list.json().items

@@ -150,7 +150,7 @@ t.test('admin API', async (t) => {
     await app.telemetry.flush()
     const { enqueueJob } = await import('../../src/queue/enqueue.ts')
     await sql.begin((tx) => enqueueJob(app.boss, tx, 'maintenance', { task: 'probe' }, 'corr-1'))
-    const rows = await runSqlFile(sql, 'sql/queries/correlate_request.sql', { request_id: 'corr-1' })
+    const rows = await runSqlFile(sql, 'sql/queries/correlate_request.sql', { id: 'corr-1' })
     const sources = rows.map((r) => r.source)
     t.ok(sources.includes('request'))
     t.ok(sources.includes('audit'))

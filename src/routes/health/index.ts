@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { poolStats } from '../../db/client.ts'
+import { databaseReadiness, READINESS_TIMEOUT_MS } from '../../db/readiness.ts'
 import { ErrorResponse } from '../../schemas.ts'
 import { Health, Ready } from './schemas.ts'
 
-const READINESS_TIMEOUT_MS = 1000
 /**
  * Health probes answer in their own shape, even when the database hangs: their handler timeout
  * outlasts the readiness timeout, so the handler timeout's 503 (the error shape) never races
@@ -27,29 +27,11 @@ const healthRoutes: FastifyPluginAsyncTypebox<{
   version: string
   details: boolean
 }> = async (fastify, opts) => {
-  let migrationsApplied = false
+  const checkDatabase = databaseReadiness(fastify.sql, opts.expectedMigrations, READINESS_TIMEOUT_MS)
 
   /** Database reachable (short timeout), migrations applied, not shutting down. */
   async function check(): Promise<CheckResult> {
-    let database: CheckResult['checks']['database'] = 'connected'
-    const query = migrationsApplied
-      ? fastify.sql`select ${opts.expectedMigrations}::int as count`
-      : fastify.sql`select count(*)::int as count from app.schema_migrations`
-    let timer: NodeJS.Timeout | undefined
-    try {
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('readiness timeout')), READINESS_TIMEOUT_MS)
-      })
-      const [row] = await Promise.race([query, timeout])
-      if (row.count < opts.expectedMigrations) database = 'migrations_pending'
-      else migrationsApplied = true
-    } catch {
-      // No query.cancel(): it opens a new connection, which fails too when the server is gone.
-      query.catch(() => {})
-      database = 'unreachable'
-    } finally {
-      clearTimeout(timer)
-    }
+    const database = await checkDatabase()
     // The queues live in the same database: they are usable exactly when it is.
     const checks: CheckResult['checks'] = { database, queue: database === 'connected' ? 'ready' : 'unavailable' }
     if (fastify.redisStatus) checks.redis = fastify.redisStatus()

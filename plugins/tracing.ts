@@ -1,0 +1,76 @@
+import { context, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { addressMatcher } from '../src/client-address.ts'
+import { extractContext, tracingEnabled } from '../src/tracing.ts'
+
+export interface TracingPluginOptions {
+  /**
+   * Peers whose `traceparent` is continued (TRUST_PROXY). A request from anyone else starts a
+   * trace of its own: an outside client could otherwise force every request to be sampled, or
+   * graft its requests onto someone else's trace.
+   */
+  trustedPeers: readonly string[]
+}
+
+const SPAN = Symbol('server span')
+
+/**
+ * One server span per request, named by its route template (`GET /workspaces/:id`), with the
+ * status code, user id and request id; the trace id answers in `x-trace-id`. Registered only
+ * when tracing is on.
+ */
+async function tracingPlugin(fastify: FastifyInstance, opts: TracingPluginOptions) {
+  if (!tracingEnabled()) throw new Error('tracing plugin: start tracing (src/tracing.ts) before registering it')
+  const trusted = addressMatcher(opts.trustedPeers)
+  const tracer = trace.getTracer('system-design-coach')
+
+  fastify.addHook('onRequest', function startServerSpan(request: FastifyRequest, reply: FastifyReply, done) {
+    const parent = trusted(request.socket.remoteAddress) ? extractContext(request.headers) : ROOT_CONTEXT
+    const route = request.routeOptions.url
+    const span = tracer.startSpan(
+      `${request.method} ${route ?? '(unmatched)'}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          'http.request.method': request.method,
+          ...(route ? { 'http.route': route } : {}),
+          'sdc.request_id': request.id
+        }
+      },
+      parent
+    )
+    ;(request as unknown as Record<symbol, Span>)[SPAN] = span
+    request.traceContext = trace.setSpan(parent, span)
+    reply.header('x-trace-id', span.spanContext().traceId)
+    context.with(request.traceContext, done)
+  })
+
+  // The body is read outside the request's async context: the handler gets it back here.
+  fastify.addHook('preValidation', function resumeTrace(request: FastifyRequest, _reply: FastifyReply, done) {
+    if (request.traceContext) context.with(request.traceContext, done)
+    else done()
+  })
+
+  const end = (request: FastifyRequest, statusCode: number | null) => {
+    const holder = request as unknown as Record<symbol, Span | undefined>
+    const span = holder[SPAN]
+    if (!span) return
+    holder[SPAN] = undefined
+    if (statusCode !== null) span.setAttribute('http.response.status_code', statusCode)
+    else span.setAttribute('sdc.aborted', true)
+    if (request.userId) span.setAttribute('enduser.id', request.userId)
+    if (statusCode === null || statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR })
+    span.end()
+  }
+  fastify.addHook('onResponse', function endServerSpan(request: FastifyRequest, reply: FastifyReply, done) {
+    end(request, reply.statusCode)
+    done()
+  })
+  fastify.addHook('onRequestAbort', function endAbortedSpan(request: FastifyRequest, done) {
+    end(request, null)
+    done()
+  })
+}
+
+export default fp(tracingPlugin, { name: 'tracing', dependencies: ['request-context'], fastify: '5.x' })

@@ -1,0 +1,230 @@
+import {
+  type Context,
+  context,
+  isSpanContextValid,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace
+} from '@opentelemetry/api'
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
+import { W3CTraceContextPropagator } from '@opentelemetry/core'
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
+import { resourceFromAttributes } from '@opentelemetry/resources'
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  type Sampler,
+  SimpleSpanProcessor,
+  type SpanExporter,
+  TraceIdRatioBasedSampler,
+  TracerProvider
+} from '@opentelemetry/sdk-trace'
+import type { TracingConfig } from './config.ts'
+import type { Sql } from './db/client.ts'
+
+// OpenTelemetry tracing for the api and the worker. Off (nothing registered, nothing patched,
+// no hook added) unless an OTLP endpoint is configured: every helper here is then a no-op that
+// costs one property read. On, one trace runs from the HTTP request through the statements it
+// sends and the jobs it enqueues (their data carries the W3C trace context) into the worker.
+
+export interface Tracing {
+  tracer: Tracer
+  /** Sends what is buffered and stops: graceful shutdown calls it last. */
+  shutdown(): Promise<void>
+  forceFlush(): Promise<void>
+}
+
+let active: Tracing | null = null
+
+/** Whether this process traces. */
+export const tracingEnabled = (): boolean => active !== null
+
+export interface StartOptions {
+  serviceName: string
+  sampler?: Pick<TracingConfig, 'sampler' | 'ratio'>
+  /** OTLP/HTTP export (production); tests pass an exporter of their own instead. */
+  otlp?: Pick<TracingConfig, 'url' | 'headers'>
+  exporter?: SpanExporter
+  /** Export each span as it ends (tests) instead of in batches. */
+  simple?: boolean
+}
+
+function samplerOf(config: Pick<TracingConfig, 'sampler' | 'ratio'> | undefined): Sampler {
+  const name = config?.sampler ?? 'parentbased_always_on'
+  const root = name.endsWith('always_off')
+    ? new AlwaysOffSampler()
+    : name.endsWith('traceidratio')
+      ? new TraceIdRatioBasedSampler(config?.ratio ?? 1)
+      : new AlwaysOnSampler()
+  return name.startsWith('parentbased_') ? new ParentBasedSampler({ root }) : root
+}
+
+/** Registers the global provider, context manager and propagator for this process. */
+export function startTracing(options: StartOptions): Tracing {
+  if (active) throw new Error('tracing is already started in this process')
+  const exporter = options.exporter ?? new OTLPTraceExporter({ ...options.otlp })
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({ 'service.name': options.serviceName }),
+    sampler: samplerOf(options.sampler),
+    spanProcessors: [options.simple ? new SimpleSpanProcessor({ exporter }) : new BatchSpanProcessor({ exporter })]
+  })
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator())
+  trace.setGlobalTracerProvider(provider)
+  const tracing: Tracing = {
+    tracer: provider.getTracer('system-design-coach'),
+    forceFlush: () => provider.forceFlush(),
+    async shutdown() {
+      await provider.shutdown()
+      trace.disable()
+      context.disable()
+      propagation.disable()
+      active = null
+    }
+  }
+  active = tracing
+  return tracing
+}
+
+/** Tracing from the config (null when no endpoint is set): the entry points call this first. */
+export function startTracingFromConfig(config: TracingConfig | null, role: string): Tracing | null {
+  if (!config) return null
+  return startTracing({ serviceName: config.serviceName ?? `sdc-${role}`, sampler: config, otlp: config })
+}
+
+/** The ids of the span current here, for log lines and telemetry rows; null outside a trace. */
+export function currentTraceIds(ctx: Context = context.active()): { traceId: string; spanId: string } | null {
+  if (!active) return null
+  const span = trace.getSpanContext(ctx)
+  return span && isSpanContextValid(span) ? { traceId: span.traceId, spanId: span.spanId } : null
+}
+
+/** pino's mixin: every line written inside a trace carries its ids. */
+export function traceLogFields(ctx: Context = context.active()): Record<string, string> {
+  const ids = currentTraceIds(ctx)
+  return ids ? { trace_id: ids.traceId, span_id: ids.spanId } : {}
+}
+
+/** W3C trace context of the current span, to travel in a job's data; empty outside a trace. */
+export function traceCarrier(ctx: Context = context.active()): { traceparent?: string; tracestate?: string } {
+  if (!active || !trace.getSpanContext(ctx)) return {}
+  const carrier: { traceparent?: string; tracestate?: string } = {}
+  propagation.inject(ctx, carrier)
+  return carrier
+}
+
+const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/
+
+/** The trace id inside a traceparent value (for job telemetry rows), or null. */
+export function traceIdOf(traceparent: unknown): string | null {
+  return typeof traceparent === 'string' ? (TRACEPARENT.exec(traceparent)?.[1] ?? null) : null
+}
+
+/** The context a remote carrier (request headers, a job's data) continues; the root when none. */
+export function extractContext(carrier: Record<string, unknown>): Context {
+  return active ? propagation.extract(ROOT_CONTEXT, carrier) : ROOT_CONTEXT
+}
+
+/**
+ * Runs `fn` in a new span (a child of the current one), ends it with the outcome, and returns
+ * what `fn` returns. Without tracing it is `fn()`.
+ */
+export async function inSpan<T>(
+  name: string,
+  options: { kind?: SpanKind; attributes?: Record<string, string | number | boolean>; parent?: Context },
+  fn: (span: Span | null) => Promise<T>
+): Promise<T> {
+  if (!active) return fn(null)
+  const parent = options.parent ?? context.active()
+  const span = active.tracer.startSpan(name, { kind: options.kind, attributes: options.attributes }, parent)
+  try {
+    return await context.with(trace.setSpan(parent, span), () => fn(span))
+  } catch (err) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).name })
+    throw err
+  } finally {
+    span.end()
+  }
+}
+
+export { SpanKind, SpanStatusCode }
+
+// --- Statement spans -------------------------------------------------------------------------
+
+interface QueryLike {
+  executed: boolean
+  strings: readonly string[]
+  resolve: (value: unknown) => void
+  reject: (err: Error) => void
+  handle(): Promise<void>
+}
+
+// Leading `$`: a statement that starts with a nested fragment (an audit row's `with` clause) is named by what follows it.
+const STATEMENT = /^[\s$]*(?:--[^\n]*\n[\s$]*|\/\*[\s\S]*?\*\/[\s$]*)*([a-z]+)/i
+const TABLE = /\b(?:from|into|update|join)\s+((?:[a-z_][\w$]*\.)?[a-z_][\w$]*)/i
+const names = new WeakMap<readonly string[], { name: string; operation: string; table: string | null }>()
+
+/** `SELECT app.workspaces`: the statement's kind and first table, never its text or values. */
+export function statementName(strings: readonly string[]): { name: string; operation: string; table: string | null } {
+  let known = names.get(strings)
+  if (!known) {
+    const text = strings.join('$')
+    const operation = (STATEMENT.exec(text)?.[1] ?? 'query').toUpperCase()
+    const table = TABLE.exec(text)?.[1]?.toLowerCase() ?? null
+    known = { name: table ? `${operation} ${table}` : operation, operation, table }
+    // Template strings arrays are the same object per call site: their names are worked out once.
+    if (Object.isFrozen(strings)) names.set(strings, known)
+  }
+  return known
+}
+
+let instrumented = false
+
+/**
+ * A client span per statement sent inside a trace (statements outside one, such as the
+ * queue's polling, make none). postgres.js has no hooks, so its Query's `handle` (what runs a
+ * statement when it is first awaited) is wrapped once per process; only when tracing is on.
+ */
+export function instrumentStatements(sql: Sql): void {
+  if (!active || instrumented) return
+  instrumented = true
+  const proto = Object.getPrototypeOf(sql`select 1`) as QueryLike
+  const original = proto.handle
+  proto.handle = function handle(this: QueryLike) {
+    if (!this.executed && active) {
+      const parent = context.active()
+      if (trace.getSpanContext(parent)) {
+        const { name, operation, table } = statementName(this.strings)
+        const span = active.tracer.startSpan(
+          name,
+          {
+            kind: SpanKind.CLIENT,
+            attributes: {
+              'db.system.name': 'postgresql',
+              'db.operation.name': operation,
+              ...(table ? { 'db.collection.name': table } : {})
+            }
+          },
+          parent
+        )
+        const { resolve, reject } = this
+        this.resolve = (value) => {
+          span.end()
+          resolve(value)
+        }
+        this.reject = (err) => {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: (err as { code?: string }).code ?? err.name })
+          span.end()
+          reject(err)
+        }
+      }
+    }
+    return original.call(this)
+  }
+}

@@ -1,0 +1,253 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace'
+import pino from 'pino'
+import t from 'tap'
+import * as simulation from '../jobs/simulation.ts'
+import { call } from '../reliability/lib/http.ts'
+import { startApi, startWorker, stopProcess } from '../reliability/lib/stack.ts'
+import { startTracing, statementName, traceIdOf } from '../src/tracing.ts'
+import { buildTestApp, testConfig } from './helpers/app.ts'
+import { startedBoss } from './helpers/boss.ts'
+import { createTestDatabase, testSql, waitFor } from './helpers/db.ts'
+import { SAMPLE_DESIGN } from './helpers/designs.ts'
+import { runSqlFile } from './helpers/sql-files.ts'
+import { bearer, PASSWORD, registerAndLogin } from './helpers/users.ts'
+
+// Tracing is process-wide: this file starts it once, with an in-memory exporter, for the
+// in-process part; the OTLP part runs the real api and worker as processes.
+const exporter = new InMemorySpanExporter()
+const tracing = startTracing({ serviceName: 'sdc-test', exporter, simple: true })
+t.teardown(() => tracing.shutdown())
+
+const CANARY_PASSWORD = `canary-${PASSWORD}-3141592653`
+
+const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId
+const idOf = (span: ReadableSpan) => span.spanContext().spanId
+const traceOf = (span: ReadableSpan) => span.spanContext().traceId
+
+t.test('statement names carry the kind and the table, never the text', async (t) => {
+  const name = (strings: string[]) => statementName(Object.freeze(strings)).name
+  t.equal(name(['select id from app.workspaces where id = ', '']), 'SELECT app.workspaces')
+  t.equal(name(['\n    insert into app.audit_log (a) values (', ')']), 'INSERT app.audit_log')
+  t.equal(name(['update app.simulation_runs set status = ', '']), 'UPDATE app.simulation_runs')
+  t.equal(name(['with job as (insert into pgboss.job (id) values (', ') returning id) select 1']), 'WITH pgboss.job')
+  t.equal(name(['select 1']), 'SELECT')
+  t.equal(name(['', ' insert into app.simulation_runs ', '']), 'INSERT app.simulation_runs')
+  t.equal(traceIdOf('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'), '0af7651916cd43dd8448eb211c80319c')
+  t.equal(traceIdOf('not a traceparent'), null)
+})
+
+t.test('one trace runs from the request through its statements, the enqueue and the job', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const sql = testSql(t, url)
+  const { app, logs } = await buildTestApp(t, url, { REQUEST_TELEMETRY_SAMPLE_RATE: '1' })
+  const user = await registerAndLogin(app)
+  const ws = (
+    await app.inject({
+      method: 'POST',
+      url: '/workspaces',
+      headers: bearer(user),
+      payload: { name: 'Traced', design: SAMPLE_DESIGN }
+    })
+  ).json()
+  exporter.reset()
+
+  const res = await app.inject({
+    method: 'POST',
+    url: `/workspaces/${ws.id}/simulations`,
+    headers: { ...bearer(user), 'x-request-id': 'traced-1' },
+    payload: { seed: 3 }
+  })
+  t.equal(res.statusCode, 202)
+  const traceId = res.headers['x-trace-id'] as string
+  t.match(traceId, /^[\da-f]{32}$/, 'the response names its trace')
+
+  // The worker's side, in this process: fetch the job and run the real batch handler.
+  const boss = await startedBoss(t, sql, 'worker')
+  const [job] = await boss.fetch(simulation.job.name, { includeMetadata: true })
+  t.ok(job, 'the job was enqueued')
+  t.match(job.data, { traceparent: new RegExp(`^00-${traceId}-[\\da-f]{16}-01$`) }, 'the job carries the context')
+  const handler = simulation.job.create({ sql, config: testConfig(), engine: null, log: pino({ level: 'silent' }) })
+  const [outcome] = await handler([{ ...job, signal: new AbortController().signal } as never])
+  t.equal(outcome.status, 'completed')
+
+  const spans = exporter.getFinishedSpans().filter((s) => traceOf(s) === traceId)
+  const server = spans.find((s) => s.name === 'POST /workspaces/:id/simulations')
+  if (!server) throw new Error(`no server span among ${spans.map((s) => s.name).join(', ')}`)
+  t.equal(server.kind, 1, 'a SERVER span')
+  t.equal(parentOf(server), undefined, 'the request is the root')
+  t.match(server.attributes, {
+    'http.request.method': 'POST',
+    'http.route': '/workspaces/:id/simulations',
+    'http.response.status_code': 202,
+    'enduser.id': user.id,
+    'sdc.request_id': 'traced-1'
+  })
+  const children = spans.filter((s) => parentOf(s) === idOf(server))
+  const statements = children.filter((s) => s.attributes['db.system.name'] === 'postgresql')
+  t.ok(statements.length >= 2, `the request's statements are its children (${statements.map((s) => s.name)})`)
+  t.ok(
+    statements.some((s) => s.name === 'INSERT app.simulation_runs'),
+    'the insert of the run is named by kind and table'
+  )
+  const enqueue = children.find((s) => s.name === 'enqueue simulation')
+  if (!enqueue) throw new Error('no enqueue span')
+  t.equal(enqueue.kind, 3, 'a PRODUCER span')
+  t.match(enqueue.attributes, { 'messaging.destination.name': 'simulation', 'messaging.message.id': job.id })
+  const consumer = spans.find((s) => s.name === 'process simulation')
+  if (!consumer) throw new Error('no consumer span')
+  t.equal(consumer.kind, 4, 'a CONSUMER span')
+  t.equal(parentOf(consumer), idOf(enqueue), 'the job continues the enqueue span')
+  t.match(consumer.attributes, { 'sdc.job.attempt': 1, 'sdc.job.outcome': 'completed' })
+  const jobStatements = spans.filter((s) => parentOf(s) === idOf(consumer))
+  t.ok(
+    jobStatements.some((s) => s.name === 'UPDATE app.simulation_runs'),
+    `the job's statements are its children (${jobStatements.map((s) => s.name)})`
+  )
+
+  // The trace id beside the request id, in every place an operator looks.
+  await app.telemetry.flush()
+  const [telemetry] = await sql`select trace_id from app.request_telemetry where request_id = 'traced-1'`
+  t.equal(telemetry?.trace_id, traceId, 'request telemetry')
+  const audit = await sql`select trace_id from app.audit_log where request_id = 'traced-1'`
+  t.ok(audit.length > 0 && audit.every((r) => r.trace_id === traceId), 'audit rows')
+  const events = await sql`select event, trace_id from app.job_telemetry where job_id = ${job.id} order by created_at`
+  t.same(
+    events.map((e) => [e.event, e.trace_id]),
+    [
+      ['queued', traceId],
+      ['running', traceId],
+      ['completed', traceId]
+    ],
+    'job telemetry'
+  )
+  const story = await runSqlFile(sql, 'sql/queries/correlate_request.sql', { id: traceId })
+  t.same(
+    [...new Set(story.map((r) => r.source))].sort(),
+    ['audit', 'job', 'request'],
+    'the RUNBOOK’s correlation query finds it all by the trace id'
+  )
+  const line = logs.lines.find((l) => l.msg === 'request completed' && l.requestId === 'traced-1')
+  t.match(line, { trace_id: traceId, span_id: idOf(server) }, 'the log line')
+})
+
+t.test('an incoming traceparent is continued only from a trusted proxy', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const parent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
+  const untrusted = await buildTestApp(t, url)
+  const fresh = await untrusted.app.inject({ url: '/health/live', headers: { traceparent: parent } })
+  t.not(fresh.headers['x-trace-id'], '0af7651916cd43dd8448eb211c80319c', 'an outside client starts its own trace')
+  t.match(fresh.headers['x-trace-id'], /^[\da-f]{32}$/)
+  const trusted = await buildTestApp(t, url, { TRUST_PROXY: '127.0.0.1' })
+  const continued = await trusted.app.inject({
+    url: '/health/live',
+    headers: { traceparent: parent, tracestate: 'vendor=abc' }
+  })
+  t.equal(continued.headers['x-trace-id'], '0af7651916cd43dd8448eb211c80319c', 'the proxy’s trace is continued')
+  const span = exporter.getFinishedSpans().find((s) => traceOf(s) === '0af7651916cd43dd8448eb211c80319c')
+  t.equal(span && parentOf(span), 'b7ad6b7169203331', 'as a child of the proxy’s span')
+  t.equal(span?.spanContext().traceState?.get('vendor'), 'abc', 'tracestate passed on')
+})
+
+interface OtlpSpan {
+  traceId: string
+  spanId: string
+  parentSpanId?: string
+  name: string
+  kind: number
+  attributes?: { key: string; value: Record<string, unknown> }[]
+}
+
+t.test('the api and the worker export one trace over OTLP/HTTP, and leak nothing', async (t) => {
+  const received: { service: string; span: OtlpSpan }[] = []
+  const bodies: string[] = []
+  const headers: string[] = []
+  const receiver = createServer((req, res) => {
+    let body = ''
+    req.on('data', (c) => {
+      body += c
+    })
+    req.on('end', () => {
+      bodies.push(body)
+      headers.push(String(req.headers.authorization))
+      const doc = JSON.parse(body) as {
+        resourceSpans: {
+          resource: { attributes: { key: string; value: { stringValue?: string } }[] }
+          scopeSpans: { spans: OtlpSpan[] }[]
+        }[]
+      }
+      for (const rs of doc.resourceSpans) {
+        const service = rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue ?? ''
+        for (const ss of rs.scopeSpans) for (const span of ss.spans) received.push({ service, span })
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
+    })
+  })
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r))
+  t.teardown(() => receiver.close())
+  const endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`
+  const { url } = await createTestDatabase(t)
+  const env = {
+    DATABASE_URL: url,
+    OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+    OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20collector-token'
+  }
+  const api = await startApi(env)
+  t.teardown(() => stopProcess(api, 'SIGKILL'))
+  const worker = await startWorker(env)
+  t.teardown(() => stopProcess(worker, 'SIGKILL'))
+
+  const email = `canary-${Date.now()}@example.com`
+  const post = (path: string, body: unknown, token?: string) =>
+    call(api.port, {
+      method: 'POST',
+      path,
+      body,
+      headers: token ? { authorization: `Bearer ${token}` } : {}
+    })
+  t.equal((await post('/auth/register', { email, password: CANARY_PASSWORD, displayName: 'Canary' })).status, 201)
+  const login = JSON.parse((await post('/auth/login', { email, password: CANARY_PASSWORD })).body ?? '{}')
+  const token = login.accessToken as string
+  const ws = JSON.parse(
+    (await post('/workspaces', { name: 'Canary workspace', design: SAMPLE_DESIGN }, token)).body ?? '{}'
+  )
+  const run = await post(`/workspaces/${ws.id}/simulations`, { seed: 5 }, token)
+  t.equal(run.status, 202)
+  const traceId = run.headers?.['x-trace-id'] as string
+  const runId = JSON.parse(run.body ?? '{}').id
+  await waitFor(
+    async () => {
+      const r = await call(api.port, { path: `/simulations/${runId}`, headers: { authorization: `Bearer ${token}` } })
+      return JSON.parse(r.body ?? '{}').status === 'completed'
+    },
+    { timeoutMs: 20_000, what: 'the run to complete' }
+  )
+  // Graceful shutdown flushes what is still batched: stop both, then read what arrived.
+  t.equal(await stopProcess(worker), 0)
+  t.equal(await stopProcess(api), 0)
+  const inTrace = received.filter((r) => r.span.traceId === traceId)
+  const server = inTrace.find((r) => r.service === 'sdc-api' && r.span.name === 'POST /workspaces/:id/simulations')
+  const enqueue = inTrace.find((r) => r.service === 'sdc-api' && r.span.name === 'enqueue simulation')
+  const consumer = inTrace.find((r) => r.service === 'sdc-worker' && r.span.name === 'process simulation')
+  t.ok(server && enqueue && consumer, `the api's and the worker's spans arrived (${inTrace.map((r) => r.span.name)})`)
+  t.equal(enqueue?.span.parentSpanId, server?.span.spanId, 'enqueue under the request')
+  t.equal(consumer?.span.parentSpanId, enqueue?.span.spanId, 'the job under the enqueue, across processes')
+  t.ok(
+    inTrace.some((r) => r.service === 'sdc-worker' && r.span.parentSpanId === consumer?.span.spanId),
+    "the worker's statements under the job"
+  )
+  t.ok(
+    headers.every((h) => h === 'Bearer collector-token'),
+    'OTEL_EXPORTER_OTLP_HEADERS reach the collector'
+  )
+  // Canary: no password, email, token or design value in any span the processes sent.
+  const everything = bodies.join('\n')
+  for (const secret of [CANARY_PASSWORD, email, token, login.refreshToken, 'Canary workspace']) {
+    t.notOk(everything.includes(secret), `no span carries ${secret.slice(0, 12)}…`)
+  }
+  t.ok(
+    received.every((r) => !/\$\d|select |insert /i.test(JSON.stringify(r.span.attributes ?? []))),
+    'no statement text or parameter in attributes'
+  )
+})
