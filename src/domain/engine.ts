@@ -1,7 +1,7 @@
 import { carries, DivergentDesignError, type Flow, propagate } from './flows.ts'
-import { type Component, type Design, LIMITS, type TrafficProfile } from './model.ts'
-import { SATURATED_WAIT_MS, stationFigures } from './queueing.ts'
-import { createRng, createWords, exponential, standardExponential, uniform } from './random.ts'
+import { type Component, type Design, LIMITS, routingOf, type TrafficProfile } from './model.ts'
+import { queueFigures, serviceDraw } from './queueing.ts'
+import { createWords, exponential, standardExponential, uniform } from './random.ts'
 
 // The simulation engine: pure functions, no I/O. Same design, profile and seed → same result.
 
@@ -20,14 +20,24 @@ export interface Station {
   componentId: string
   /** `primary` or `replica-N` for a database, otherwise the component id. */
   name: string
+  /** All servers: instances × concurrency. */
   servers: number
+  /** Separate queues: 1 pooled, `instances` with random balancing. */
+  queues: number
   serviceTimeMs: number
+  serviceTimeCv: number
+  /** Waiting places per queue; null when unbounded. */
+  queueLimit: number | null
   lambda: number
   utilization: number
   saturated: boolean
   waitProbability: number
   meanSojournMs: number
   p95SojournMs: number
+  /** Share of arrivals lost (a full finite queue, or a saturated station's excess). */
+  loss: number
+  /** Mean wait of an arrival that waits (ms). */
+  waitMs: number
 }
 
 export interface ComponentResult {
@@ -38,6 +48,8 @@ export interface ComponentResult {
   meanLatencyMs: number
   p95LatencyMs: number
   saturated: boolean
+  /** Share of its arrivals the component loses (finite queue full, or saturated). */
+  lossRate: number
 }
 
 export interface SimulationResult {
@@ -63,6 +75,8 @@ export interface SimulateOptions {
   /** Monte-Carlo paths (analytic mode) or simulated requests (discrete-event mode). */
   samples?: number
   mode?: 'analytic' | 'discrete-event'
+  /** Discrete-event mode: send a randomly balanced component's arrivals round robin instead (for comparison). */
+  roundRobin?: boolean
 }
 
 const MAX_HOPS = 64
@@ -81,6 +95,9 @@ function buildStations(
     if (c.type === 'client') continue
     const flow = flows.get(c.id) as Flow
     const servers = c.instances * c.concurrency
+    const queues = c.balancing === 'random' ? c.instances : 1
+    const queueLimit = c.queueLimit === undefined ? null : Math.floor(c.queueLimit / queues)
+    const serviceTimeCv = c.serviceTimeCv ?? 1
     const nodes: { name: string; lambda: number }[] =
       c.type === 'database'
         ? (() => {
@@ -101,9 +118,18 @@ function buildStations(
         componentId: c.id,
         name: node.name,
         servers,
+        queues,
         serviceTimeMs: c.serviceTimeMs,
+        serviceTimeCv,
+        queueLimit,
         lambda: node.lambda,
-        ...stationFigures(node.lambda, servers, c.serviceTimeMs)
+        ...queueFigures(node.lambda, {
+          queues,
+          servers: servers / queues,
+          serviceTimeMs: c.serviceTimeMs,
+          cv: serviceTimeCv,
+          limit: queueLimit
+        })
       }
       stations.push(station)
       return station
@@ -122,6 +148,8 @@ interface Walker {
   readRatio: number
   /** Per component: 0 client, 1 queue, 2 cache or cdn, 3 other. */
   kind: Uint8Array
+  /** Per component: 1 when its links split (each request takes exactly one), 0 when each is called on its own. */
+  split: Uint8Array
   hitRatio: Float64Array
   firstStation: Int32Array
   stationCount: Int32Array
@@ -134,6 +162,9 @@ interface Walker {
   visits: Int32Array
   stackComponent: Int32Array
   stackLink: Int32Array
+  /** Per frame: the link after its last, and whether its links are followed without a draw (a split's pick). */
+  stackEnd: Int32Array
+  stackForce: Uint8Array
   stackDepth: Int32Array
   /** Links drawn so far, for the run's step budget. */
   steps: number
@@ -163,7 +194,7 @@ function compileWalker(design: Design, stations: Station[], traffic: TrafficProf
     const k = fill[index.get(l.from) as number]++
     const traffic = l.traffic ?? 'both'
     linkTo[k] = index.get(l.to) as number
-    linkShare[k] = l.share
+    linkShare[k] = l.share ?? 1
     linkRead[k] = carries(traffic, 'read') ? 1 : 0
     linkWrite[k] = carries(traffic, 'write') ? 1 : 0
   }
@@ -172,6 +203,7 @@ function compileWalker(design: Design, stations: Station[], traffic: TrafficProf
     clients: Int32Array.from(design.components.flatMap((c, i) => (c.type === 'client' ? [i] : []))),
     readRatio: traffic.readRatio,
     kind: Uint8Array.from(design.components, (c) => kinds[c.type] ?? 3),
+    split: Uint8Array.from(design.components, (c) => (routingOf(c) === 'split' ? 1 : 0)),
     hitRatio: Float64Array.from(design.components, (c) => c.hitRatio ?? 0),
     firstStation,
     stationCount,
@@ -183,6 +215,8 @@ function compileWalker(design: Design, stations: Station[], traffic: TrafficProf
     visits: new Int32Array(64),
     stackComponent: new Int32Array(MAX_HOPS + 2),
     stackLink: new Int32Array(MAX_HOPS + 2),
+    stackEnd: new Int32Array(MAX_HOPS + 2),
+    stackForce: new Uint8Array(MAX_HOPS + 2),
     stackDepth: new Int32Array(MAX_HOPS + 2),
     steps: 0
   }
@@ -195,7 +229,7 @@ function compileWalker(design: Design, stations: Station[], traffic: TrafficProf
  * it is not on the request's path. No closures and no allocation: this runs per sample.
  */
 function samplePath(w: Walker, rng: () => number): number {
-  const { kind, linkStart, linkTo, linkShare, stackComponent, stackLink, stackDepth } = w
+  const { kind, linkStart, linkTo, linkShare, stackComponent, stackLink, stackEnd, stackForce, stackDepth } = w
   let visits = 0
   let sp = 0
   let c = w.clients[Math.floor(rng() * w.clients.length)]
@@ -218,8 +252,27 @@ function samplePath(w: Walker, rng: () => number): number {
     }
     if (follow) {
       stackComponent[sp] = c
-      stackLink[sp] = linkStart[c]
       stackDepth[sp] = depth
+      if (w.split[c] === 1) {
+        // A split: one draw picks the one link this request takes (by cumulative share).
+        const u = rng()
+        let cumulative = 0
+        let pick = -1
+        for (let l = linkStart[c]; l < linkStart[c + 1]; l++) {
+          if (carried[l] !== 1) continue
+          pick = l
+          cumulative += linkShare[l]
+          if (u < cumulative) break
+        }
+        w.steps += linkStart[c + 1] - linkStart[c]
+        stackLink[sp] = pick < 0 ? linkStart[c + 1] : pick
+        stackEnd[sp] = pick < 0 ? linkStart[c + 1] : pick + 1
+        stackForce[sp] = 1
+      } else {
+        stackLink[sp] = linkStart[c]
+        stackEnd[sp] = linkStart[c + 1]
+        stackForce[sp] = 0
+      }
       sp++
     }
     // Find the next component to enter: the next link taken, depth first.
@@ -227,13 +280,13 @@ function samplePath(w: Walker, rng: () => number): number {
     while (sp > 0) {
       const top = sp - 1
       const l = stackLink[top]
-      if (l >= linkStart[stackComponent[top] + 1]) {
+      if (l >= stackEnd[top]) {
         sp--
         continue
       }
       stackLink[top] = l + 1
       w.steps++
-      if (carried[l] === 1 && rng() < linkShare[l]) {
+      if (carried[l] === 1 && (stackForce[top] === 1 || rng() < linkShare[l])) {
         c = linkTo[l]
         depth = stackDepth[top] + 1
         break
@@ -262,7 +315,8 @@ const MIN_PATH_PROBABILITY = 1e-12
  */
 function enumeratePaths(w: Walker): PathClass[] | null {
   const { kind, linkStart, linkTo, linkShare, firstStation, stationCount, hitRatio } = w
-  type Frame = { c: number; link: number; depth: number }
+  /** A component being walked: its next link, the link after its last, and whether they are taken without a draw. */
+  type Frame = { c: number; link: number; end: number; force: boolean; depth: number }
   // One branch of the walk still to explore: `enter` component c, or find the `next` one from the stack.
   type Branch = {
     op: 'next' | 'enter'
@@ -293,13 +347,34 @@ function enumeratePaths(w: Walker): PathClass[] | null {
     if (w.readRatio < 1) todo.push({ ...base, p: share * (1 - w.readRatio), read: false })
     if (w.readRatio > 0) todo.push({ ...base, p: share * w.readRatio, read: true })
   }
+  // The ways a request goes on from component c: one frame with every link (calls), or one frame
+  // per link a split may pick, with that link's share.
+  const onwards = (c: number, depth: number, stack: readonly Frame[], carried: Uint8Array) => {
+    const end = linkStart[c + 1]
+    if (w.split[c] === 0) return [{ stack: [...stack, { c, link: linkStart[c], end, force: false, depth }], share: 1 }]
+    const picks: { stack: Frame[]; share: number }[] = []
+    for (let l = linkStart[c]; l < end; l++) {
+      if (carried[l] === 1)
+        picks.push({ stack: [...stack, { c, link: l, end: l + 1, force: true, depth }], share: linkShare[l] })
+    }
+    return picks.length > 0 ? picks : [{ stack: [...stack], share: 1 }]
+  }
   while (todo.length > 0) {
     const { op, c, depth, stack, visits, p, read } = todo.pop() as Branch
     const carried = read ? w.linkRead : w.linkWrite
     if (op === 'enter') {
-      const pushed = [...stack, { c, link: linkStart[c], depth }]
-      if (depth > MAX_HOPS || kind[c] === 0) {
-        todo.push({ op: 'next', c, depth, stack: depth > MAX_HOPS ? stack : pushed, visits, p, read })
+      if (depth > MAX_HOPS) {
+        todo.push({ op: 'next', c, depth, stack, visits, p, read })
+        continue
+      }
+      const ways = onwards(c, depth, stack, carried)
+      const goOn = (branch: Omit<Branch, 'stack' | 'p'>, q: number) => {
+        for (let i = ways.length - 1; i >= 0; i--)
+          if (q * ways[i].share >= MIN_PATH_PROBABILITY)
+            todo.push({ ...branch, stack: ways[i].stack, p: q * ways[i].share })
+      }
+      if (kind[c] === 0) {
+        goOn({ op: 'next', c, depth, visits, read }, p)
         continue
       }
       const copies = read ? stationCount[c] : 1
@@ -309,10 +384,10 @@ function enumeratePaths(w: Walker): PathClass[] | null {
         const branch = { op: 'next', c, depth, visits: seen, read } as const
         if (kind[c] === 1) todo.push({ ...branch, stack, p: q })
         else if (kind[c] === 2 && read) {
-          if (hitRatio[c] < 1) todo.push({ ...branch, stack: pushed, p: q * (1 - hitRatio[c]) })
+          if (hitRatio[c] < 1) goOn(branch, q * (1 - hitRatio[c]))
           if (hitRatio[c] > 0 && q * hitRatio[c] >= MIN_PATH_PROBABILITY)
             todo.push({ ...branch, stack, p: q * hitRatio[c] })
-        } else todo.push({ ...branch, stack: pushed, p: q })
+        } else goOn(branch, q)
       }
       continue
     }
@@ -321,13 +396,13 @@ function enumeratePaths(w: Walker): PathClass[] | null {
     while (rest.length > 0) {
       if (++steps > MAX_ENUMERATION_STEPS) return null
       const top = rest[rest.length - 1]
-      if (top.link >= linkStart[top.c + 1]) {
+      if (top.link >= top.end) {
         rest = rest.slice(0, -1)
         continue
       }
       const l = top.link
       rest = [...rest.slice(0, -1), { ...top, link: l + 1 }]
-      const share = carried[l] === 1 ? linkShare[l] : 0
+      const share = carried[l] !== 1 ? 0 : top.force ? 1 : linkShare[l]
       if (share <= 0) continue
       if (p * share >= MIN_PATH_PROBABILITY)
         todo.push({ op: 'enter', c: linkTo[l], depth: top.depth + 1, stack: rest, visits, p: p * share, read })
@@ -347,9 +422,11 @@ interface Sojourns {
   serviceMs: Float64Array
   waitMs: Float64Array
   waitProbability: Float64Array
-  /** Saturated stations keep 1/ρ of their requests (and shed the rest); others keep all. */
+  /** The share of requests a station keeps: saturated ones 1/ρ, finite queues 1 − their loss, others all. */
   keep: Float64Array
   extraMs: Float64Array
+  /** Service-time CV per station (1: exponential). */
+  cv: Float64Array
 }
 
 function compileSojourns(stations: Station[]): Sojourns {
@@ -359,31 +436,35 @@ function compileSojourns(stations: Station[]): Sojourns {
     waitMs: new Float64Array(n),
     waitProbability: new Float64Array(n),
     keep: new Float64Array(n).fill(1),
-    extraMs: new Float64Array(n)
+    extraMs: new Float64Array(n),
+    cv: new Float64Array(n)
   }
   for (const s of stations) {
     out.serviceMs[s.index] = s.serviceTimeMs
+    out.cv[s.index] = s.serviceTimeCv
     if (s.saturated) {
       out.keep[s.index] = 1 / s.utilization
-      out.extraMs[s.index] = SATURATED_WAIT_MS
+      out.extraMs[s.index] = s.waitMs
     } else {
+      out.keep[s.index] = 1 - s.loss
       out.waitProbability[s.index] = s.waitProbability
-      out.waitMs[s.index] = 1000 / (s.servers * (1000 / s.serviceTimeMs) - s.lambda)
+      out.waitMs[s.index] = s.waitMs
     }
   }
   return out
 }
 
 /**
- * One end-to-end latency over the given stations: the sum of an M/M/c sojourn at each (service,
- * plus a wait with the station's waiting probability); -1 when a saturated station sheds it.
+ * One end-to-end latency over the given stations: the sum of a sojourn at each (its service time
+ * drawn with the station's CV, plus, with the station's waiting probability, an exponential wait
+ * of the right mean); -1 when a saturated station or a full queue loses it.
  */
 function drawLatency(stations: Int32Array, length: number, f: Sojourns, word: () => number): number {
   let total = 0
   for (let v = 0; v < length; v++) {
     const s = stations[v]
     if (f.keep[s] < 1 && uniform(word) >= f.keep[s]) return -1
-    total += standardExponential(word) * f.serviceMs[s] + f.extraMs[s]
+    total += (f.cv[s] === 1 ? standardExponential(word) * f.serviceMs[s] : serviceDraw(word, f.serviceMs[s], f.cv[s])) + f.extraMs[s]
     if (f.waitProbability[s] > 0 && uniform(word) < f.waitProbability[s])
       total += standardExponential(word) * f.waitMs[s]
   }
@@ -496,9 +577,11 @@ function discreteEventLatencies(
   walker: Walker,
   stations: Station[],
   traffic: TrafficProfile,
-  rng: () => number,
-  requests: number
-): number[] {
+  word: () => number,
+  requests: number,
+  roundRobin: boolean
+): { latencies: number[]; lost: number } {
+  const rng = () => uniform(word)
   // Event heap ordered by time: [time, kind(0 arrival at station,1 departure), request, station].
   const heap: [number, number, number, number][] = []
   const push = (e: [number, number, number, number]) => {
@@ -530,8 +613,22 @@ function discreteEventLatencies(
     }
     return top
   }
-  const busy = new Int32Array(stations.length)
-  const waiting: number[][] = stations.map(() => [])
+  // Each station's queues (one pooled, one per instance when balanced at random): the event's
+  // last field is a queue, and queueStation maps it back.
+  const queueBase = new Int32Array(stations.length)
+  const queueStation: number[] = []
+  for (const s of stations) {
+    queueBase[s.index] = queueStation.length
+    for (let q = 0; q < s.queues; q++) queueStation.push(s.index)
+  }
+  const turn = new Int32Array(stations.length)
+  const busy = new Int32Array(queueStation.length)
+  const waiting: number[][] = queueStation.map(() => [])
+  const service = (station: Station) =>
+    station.serviceTimeCv === 1
+      ? exponential(rng, 1000 / station.serviceTimeMs) * 1000
+      : serviceDraw(word, station.serviceTimeMs, station.serviceTimeCv)
+  let lost = 0
   const paths: Int32Array[] = []
   const step = new Int32Array(requests)
   const born = new Float64Array(requests)
@@ -551,28 +648,39 @@ function discreteEventLatencies(
       if (r >= warmup) latencies.push(now - born[r])
       return
     }
-    push([now, 0, r, path[step[r]]])
+    const s = path[step[r]]
+    const station = stations[s]
+    const q =
+      station.queues === 1
+        ? 0
+        : roundRobin
+          ? turn[s]++ % station.queues
+          : Math.floor(rng() * station.queues)
+    push([now, 0, r, queueBase[s] + q])
   }
   for (let r = 0; r < requests; r++) advance(r, born[r])
   let events = 0
   while (heap.length > 0) {
     if (++events + walker.steps > LIMITS.engineSteps) throw new EngineBudgetError()
-    const [now, kind, r, s] = pop()
-    const station = stations[s]
+    const [now, kind, r, q] = pop()
+    const station = stations[queueStation[q]]
     if (kind === 0) {
-      if (busy[s] < station.servers) {
-        busy[s]++
-        push([now + exponential(rng, 1000 / station.serviceTimeMs) * 1000, 1, r, s])
-      } else waiting[s].push(r)
+      if (busy[q] < station.servers / station.queues) {
+        busy[q]++
+        push([now + service(station), 1, r, q])
+      } else if (station.queueLimit !== null && waiting[q].length >= station.queueLimit) {
+        // A full queue loses the request: it goes no further.
+        if (r >= warmup) lost++
+      } else waiting[q].push(r)
     } else {
-      const next = waiting[s].shift()
-      if (next !== undefined) push([now + exponential(rng, 1000 / station.serviceTimeMs) * 1000, 1, next, s])
-      else busy[s]--
+      const next = waiting[q].shift()
+      if (next !== undefined) push([now + service(station), 1, next, q])
+      else busy[q]--
       step[r]++
       advance(r, now)
     }
   }
-  return latencies
+  return { latencies, lost }
 }
 
 /** Simulates a valid design under a traffic profile. */
@@ -589,7 +697,9 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
     if (stations.some((s) => s.saturated)) {
       throw new DivergentDesignError('the discrete-event mode needs a stable design (every utilisation below 1)')
     }
-    latencies = Float64Array.from(discreteEventLatencies(walker, stations, traffic, createRng(seed), samples))
+    const run = discreteEventLatencies(walker, stations, traffic, createWords(seed), samples, options.roundRobin ?? false)
+    latencies = Float64Array.from(run.latencies)
+    errorRate = run.lost / Math.max(1, run.lost + run.latencies.length)
   } else {
     ;({ latencies, errorRate } = monteCarlo(walker, stations, samples, createWords(seed)))
   }
@@ -613,7 +723,8 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
         utilization: round(busiest.utilization, 4),
         meanLatencyMs: round(meanLatency),
         p95LatencyMs: round(Math.max(...nodes.map((s) => s.p95SojournMs))),
-        saturated: nodes.some((s) => s.saturated)
+        saturated: nodes.some((s) => s.saturated),
+        lossRate: round(lambda > 0 ? nodes.reduce((sum, s) => sum + s.lambda * s.loss, 0) / lambda : 0, 5)
       }
     })
 

@@ -14,6 +14,11 @@ export const ComponentTypes = [
 ] as const
 export type ComponentType = (typeof ComponentTypes)[number]
 
+export const Routings = ['split', 'calls'] as const
+export type Routing = (typeof Routings)[number]
+export const Balancings = ['pooled', 'random'] as const
+export type Balancing = (typeof Balancings)[number]
+
 export const TrafficClasses = ['read', 'write', 'both'] as const
 export type TrafficClass = (typeof TrafficClasses)[number]
 
@@ -28,13 +33,32 @@ export interface Component {
   hitRatio?: number
   /** database: read replicas beside the primary. */
   replicas?: number
+  /**
+   * How outgoing links are taken: `split` sends each request down exactly one link (chosen by
+   * share; shares sum to 1), `calls` follows each link on its own with probability share.
+   * Default: split for a load balancer, calls for every other type.
+   */
+  routing?: Routing
+  /** `pooled` (default): one queue for all instances; `random`: a queue per instance, arrivals spread at random. */
+  balancing?: Balancing
+  /** Coefficient of variation of the service time: 1 (default) exponential, 0 constant, > 1 heavier tails. */
+  serviceTimeCv?: number
+  /** The most requests that may wait (not in service) at once; past it arrivals are lost. Default: unbounded. */
+  queueLimit?: number
 }
+
+/** The routing a component uses when it states none. */
+export const routingOf = (c: Pick<Component, 'type' | 'routing'>): Routing =>
+  c.routing ?? (c.type === 'load_balancer' ? 'split' : 'calls')
 
 export interface Link {
   from: string
   to: string
-  /** The fraction of the requests reaching `from` (of this class) that also go to `to`. */
-  share: number
+  /**
+   * Under `calls` routing, the fraction of the requests reaching `from` (of this class) that also
+   * go to `to`; under `split`, the fraction sent to `to` rather than to the other targets. Default 1.
+   */
+  share?: number
   traffic?: TrafficClass
 }
 
@@ -66,6 +90,8 @@ export const LIMITS = Object.freeze({
   concurrency: 1000,
   serviceTimeMs: { min: 0.01, max: 60_000 },
   replicas: 15,
+  serviceTimeCv: 10,
+  queueLimit: 100_000,
   peakRps: 1_000_000,
   /** The most components one cycle (strongly connected group) may join: its equations are solved densely. */
   cycleComponents: 100,

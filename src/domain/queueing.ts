@@ -1,20 +1,64 @@
+import { createWords, standardExponential, standardGamma, uniform } from './random.ts'
+
 // Closed forms for M/M/c stations. Rates are per second, times in seconds unless named *Ms.
+
+/** Erlang B: the probability that an arrival finds all c servers busy in M/M/c/c, by its stable recursion. */
+export function erlangB(c: number, a: number): number {
+  if (a <= 0) return 0
+  let b = 1
+  for (let k = 1; k <= c; k++) {
+    b = (a * b) / (k + a * b)
+    // Past the load it only shrinks: stop once it is negligible.
+    if (k > a && b < 1e-16) return 0
+  }
+  return b
+}
 
 /** Erlang C: the probability that an arrival waits, for c servers and offered load a = λ/μ < c. */
 export function erlangC(c: number, a: number): number {
   if (a <= 0) return 0
   if (a >= c) return 1
-  // Erlang B by its stable recursion; past the load it only shrinks, so stop once it is negligible.
-  let b = 1
-  for (let k = 1; k <= c; k++) {
-    b = (a * b) / (k + a * b)
-    if (k > a && b < 1e-16) {
-      b = 0
-      break
-    }
-  }
+  const b = erlangB(c, a)
   const rho = a / c
   return b / (1 - rho + rho * b)
+}
+
+/**
+ * M/M/c/K with K = c + limit, exactly: the probability an arrival is lost (all K places taken),
+ * the probability an admitted arrival waits, and the mean wait of an admitted arrival in seconds.
+ * The states above c are p_c ρ^j, so the sums are geometric; below c, Erlang B gives p_c.
+ */
+export function finiteQueue(
+  c: number,
+  a: number,
+  mu: number,
+  limit: number
+): { loss: number; waitProbability: number; meanWait: number } {
+  if (a <= 0) return { loss: 0, waitProbability: 0, meanWait: 0 }
+  const rho = a / c
+  const b = erlangB(c, a)
+  // Σ_{j=1..L} ρ^j and Σ_{j=1..L} j ρ^j.
+  let geometric: number
+  let weighted: number
+  if (Math.abs(rho - 1) < 1e-12) {
+    geometric = limit
+    weighted = (limit * (limit + 1)) / 2
+  } else {
+    const rl = rho ** limit
+    geometric = (rho * (1 - rl)) / (1 - rho)
+    weighted = (rho * (1 - (limit + 1) * rl + limit * rl * rho)) / (1 - rho) ** 2
+  }
+  const pc = b / (1 + b * geometric)
+  const loss = pc * rho ** limit
+  const admitted = 1 - loss
+  // Arrivals that find c or more present but fewer than K: p_c (1 + ρ + … + ρ^(L−1)).
+  const waiting = limit === 0 ? 0 : pc * (1 + geometric - rho ** limit)
+  const lambda = a * mu
+  return {
+    loss,
+    waitProbability: admitted > 0 ? waiting / admitted : 1,
+    meanWait: admitted > 0 ? (pc * weighted) / (lambda * admitted) : 0
+  }
 }
 
 export interface StationFigures {
@@ -55,25 +99,110 @@ export function sojournQuantile(q: number, mu: number, theta: number, pw: number
 /** A saturated station sheds its excess; the requests it serves wait this long in its full queue. */
 export const SATURATED_WAIT_MS = 5000
 
-export function stationFigures(lambda: number, c: number, serviceTimeMs: number): StationFigures {
+export interface StationShape {
+  /** Separate queues (1 pooled, `instances` with random balancing), each with `servers` servers and λ/queues arrivals. */
+  queues: number
+  servers: number
+  serviceTimeMs: number
+  /** Coefficient of variation of the service time (1: exponential). */
+  cv: number
+  /** Waiting places per queue; null: unbounded. */
+  limit: number | null
+}
+
+export interface QueueFigures extends StationFigures {
+  /** Share of arrivals lost to a full queue. */
+  loss: number
+  /** Mean wait of an arrival that waits (ms): what the Monte-Carlo draws as an exponential. */
+  waitMs: number
+}
+
+/**
+ * A station's figures. Exponential service is exact M/M/c (Erlang C) or M/M/c/K; other service
+ * variability scales the wait by (1 + CV²)/2 — Pollaczek–Khinchine, exact for one server, and the
+ * Allen–Cunneen approximation for several. Random balancing is `queues` independent queues.
+ */
+export function queueFigures(lambda: number, shape: StationShape): QueueFigures {
+  const { queues, servers: c, serviceTimeMs, cv, limit } = shape
+  const perQueue = lambda / queues
   const mu = 1000 / serviceTimeMs
-  const utilization = lambda / (c * mu)
-  if (utilization >= 1) {
+  const utilization = lambda / (queues * c * mu)
+  const variability = (1 + cv * cv) / 2
+  const exponential = cv === 1
+  if (limit === null && utilization >= 1) {
     return {
       utilization,
       saturated: true,
       waitProbability: 1,
       meanSojournMs: serviceTimeMs + SATURATED_WAIT_MS,
-      p95SojournMs: serviceTimeMs * Math.log(20) + SATURATED_WAIT_MS
+      p95SojournMs: serviceTimeMs * (exponential ? Math.log(20) : 1) + SATURATED_WAIT_MS,
+      loss: 1 - 1 / utilization,
+      waitMs: SATURATED_WAIT_MS
     }
   }
-  const pw = erlangC(c, lambda / mu)
-  const theta = c * mu - lambda
+  const a = perQueue / mu
+  let loss = 0
+  let pw: number
+  let meanWait: number
+  if (limit === null) {
+    pw = erlangC(c, a)
+    meanWait = pw / (c * mu - perQueue)
+  } else {
+    ;({ loss, waitProbability: pw, meanWait } = finiteQueue(c, a, mu, limit))
+  }
+  meanWait *= variability
+  // Unbounded, an arrival that waits waits (1 + CV²)/2 × 1/(cμ − λ) on average.
+  const waitMs = pw <= 0 ? 0 : limit === null ? (variability * 1000) / (c * mu - perQueue) : (meanWait / pw) * 1000
+  // The conditional wait's rate: exactly cμ − λ for M/M/c.
+  const theta = limit === null && exponential ? c * mu - perQueue : 1000 / Math.max(waitMs, 1e-12)
+  const p95 = exponential
+    ? sojournQuantile(0.95, mu, theta, pw)
+    : sojournQuantileSampled(0.95, serviceTimeMs / 1000, cv, pw, waitMs / 1000)
   return {
-    utilization,
+    utilization: limit === null ? utilization : (perQueue * (1 - loss)) / (c * mu),
     saturated: false,
     waitProbability: pw,
-    meanSojournMs: (pw / theta + 1 / mu) * 1000,
-    p95SojournMs: sojournQuantile(0.95, mu, theta, pw) * 1000
+    meanSojournMs: meanWait * 1000 + serviceTimeMs,
+    p95SojournMs: p95 * 1000,
+    loss,
+    waitMs
   }
+}
+
+/** The exact M/M/c station (one pooled queue, exponential service, no limit). */
+export function stationFigures(lambda: number, c: number, serviceTimeMs: number): StationFigures {
+  const { loss: _loss, waitMs: _wait, ...figures } = queueFigures(lambda, {
+    queues: 1,
+    servers: c,
+    serviceTimeMs,
+    cv: 1,
+    limit: null
+  })
+  return figures
+}
+
+/**
+ * The q-quantile of a sojourn with gamma service (mean s, given CV) plus, with probability pw,
+ * an exponential wait of mean w: from a fixed-seed sample, since the convolution has no closed
+ * form. The Monte-Carlo draws end-to-end latencies from the same distribution.
+ */
+function sojournQuantileSampled(q: number, s: number, cv: number, pw: number, w: number): number {
+  const word = createWords(0x5eed)
+  const n = 4000
+  const draws = new Float64Array(n)
+  for (let i = 0; i < n; i++) {
+    let x = serviceDraw(word, s, cv)
+    if (pw > 0 && uniform(word) < pw) x += standardExponential(word) * w
+    draws[i] = x
+  }
+  draws.sort()
+  return draws[Math.min(n - 1, Math.ceil(q * n) - 1)]
+}
+
+/** A service time of mean `mean` and the given CV: exponential (1), constant (0) or gamma. */
+export function serviceDraw(word: () => number, mean: number, cv: number): number {
+  if (cv === 1) return standardExponential(word) * mean
+  if (cv === 0) return mean
+  const shape = 1 / (cv * cv)
+  return standardGamma(word, shape) * mean * cv * cv
 }

@@ -69,3 +69,24 @@ export function standardExponential(word: () => number): number {
     if (FE[layer] + uniform(word) * (FE[layer - 1] - FE[layer]) < Math.exp(-x)) return x
   }
 }
+
+/** A standard normal variate (Box–Muller, one of the pair). */
+function standardNormal(word: () => number): number {
+  const u = 1 - uniform(word)
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform(word))
+}
+
+/** A Gamma(shape, 1) variate: Marsaglia and Tsang (2000), boosted by U^(1/shape) below shape 1. */
+export function standardGamma(word: () => number, shape: number): number {
+  if (shape < 1) return standardGamma(word, shape + 1) * (1 - uniform(word)) ** (1 / shape)
+  const d = shape - 1 / 3
+  const c = 1 / Math.sqrt(9 * d)
+  for (;;) {
+    const x = standardNormal(word)
+    const v0 = 1 + c * x
+    if (v0 <= 0) continue
+    const v = v0 * v0 * v0
+    const u = 1 - uniform(word)
+    if (Math.log(u) < 0.5 * x * x + d - d * v + d * Math.log(v)) return d * v
+  }
+}

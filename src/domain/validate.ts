@@ -1,5 +1,14 @@
 import { DivergentDesignError, visitsPerRequest, workPerRequest } from './flows.ts'
-import { ComponentTypes, type Design, LIMITS, type Problem, TrafficClasses } from './model.ts'
+import {
+  Balancings,
+  ComponentTypes,
+  type Design,
+  LIMITS,
+  type Problem,
+  Routings,
+  routingOf,
+  TrafficClasses
+} from './model.ts'
 
 const ID = /^[a-z0-9][a-z0-9_-]*$/
 
@@ -50,6 +59,22 @@ export function validateDesign(design: Design): Problem[] {
     }
   })
 
+  design.components.forEach((c, i) => {
+    const at = `/components/${i}`
+    if (c.routing !== undefined && !(Routings as readonly string[]).includes(c.routing))
+      problems.push({ path: `${at}/routing`, message: `one of ${Routings.join(', ')}` })
+    if (c.balancing !== undefined && !(Balancings as readonly string[]).includes(c.balancing))
+      problems.push({ path: `${at}/balancing`, message: `one of ${Balancings.join(', ')}` })
+    if (c.serviceTimeCv !== undefined && !(c.serviceTimeCv >= 0 && c.serviceTimeCv <= LIMITS.serviceTimeCv))
+      problems.push({ path: `${at}/serviceTimeCv`, message: `must be from 0 to ${LIMITS.serviceTimeCv}` })
+    if (
+      c.queueLimit !== undefined &&
+      !(Number.isInteger(c.queueLimit) && c.queueLimit >= 0 && c.queueLimit <= LIMITS.queueLimit)
+    )
+      problems.push({ path: `${at}/queueLimit`, message: `must be an integer from 0 to ${LIMITS.queueLimit}` })
+  })
+  problems.push(...splitProblems(design))
+
   const clients = design.components.filter((c) => c.type === 'client')
   if (clients.length === 0)
     problems.push({ path: '/components', message: 'needs at least one client (the traffic source)' })
@@ -60,7 +85,7 @@ export function validateDesign(design: Design): Problem[] {
     if (!ids.has(l.from)) problems.push({ path: `${at}/from`, message: `links from unknown component "${l.from}"` })
     if (!ids.has(l.to)) problems.push({ path: `${at}/to`, message: `links to unknown component "${l.to}"` })
     if (l.from === l.to) problems.push({ path: at, message: 'a component cannot link to itself' })
-    if (!(l.share > 0 && l.share <= 1))
+    if (l.share !== undefined && !(l.share > 0 && l.share <= 1))
       problems.push({ path: `${at}/share`, message: 'must be greater than 0 and at most 1' })
     if (l.traffic !== undefined && !(TrafficClasses as readonly string[]).includes(l.traffic)) {
       problems.push({ path: `${at}/traffic`, message: `one of ${TrafficClasses.join(', ')}` })
@@ -111,6 +136,31 @@ function workProblems(design: Design): Problem[] {
   return []
 }
 
+/**
+ * A component that splits sends each request down exactly one of its links: for each class
+ * (read, write) its links carry, their shares must add up to 1.
+ */
+function splitProblems(design: Design): Problem[] {
+  const problems: Problem[] = []
+  design.components.forEach((c, i) => {
+    if (routingOf(c) !== 'split') return
+    const out = design.links.filter((l) => l.from === c.id)
+    for (const cls of ['read', 'write'] as const) {
+      const carrying = out.filter((l) => (l.traffic ?? 'both') === 'both' || l.traffic === cls)
+      if (carrying.length === 0) continue
+      const sum = carrying.reduce((total, l) => total + (l.share ?? 1), 0)
+      if (Math.abs(sum - 1) > 1e-9) {
+        problems.push({
+          path: `/components/${i}`,
+          message: `${c.id} splits its ${cls}s over its links (routing "split"${c.routing ? '' : `, the default for a ${c.type}`}), so their shares must add up to 1; they add up to ${Number(sum.toFixed(6))} (or set "routing": "calls")`
+        })
+        return
+      }
+    }
+  })
+  return problems
+}
+
 const formatCount = (x: number) =>
   Number.isFinite(x) ? (x < 1e6 ? x.toFixed(0) : x.toExponential(2)) : 'unboundedly many'
 
@@ -121,7 +171,7 @@ const formatCount = (x: number) =>
 function cycleProblems(design: Design): Problem[] {
   const out = new Map<string, { to: string; share: number }[]>()
   for (const c of design.components) out.set(c.id, [])
-  for (const l of design.links) out.get(l.from)?.push({ to: l.to, share: l.share })
+  for (const l of design.links) out.get(l.from)?.push({ to: l.to, share: l.share ?? 1 })
 
   // Tarjan's strongly connected components, iteratively.
   let index = 0

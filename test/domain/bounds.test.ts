@@ -72,8 +72,8 @@ t.test('the direct solve agrees with iterating the traffic equations on random d
         const source = components.find((c) => c.id === l.from)
         const pass = source?.type === 'cache' ? 1 - (source.hitRatio ?? 0) : 1
         const to = next.get(l.to) as { read: number; write: number }
-        if (l.traffic !== 'write') to.read += from.read * pass * l.share
-        to.write += from.write * l.share
+        if (l.traffic !== 'write') to.read += from.read * pass * (l.share ?? 1)
+        to.write += from.write * (l.share ?? 1)
       }
       flows = next
     }

@@ -16,7 +16,8 @@ export const ComponentResult = Type.Object(
     utilization: Type.Number(),
     meanLatencyMs: Type.Number(),
     p95LatencyMs: Type.Number(),
-    saturated: Type.Boolean()
+    saturated: Type.Boolean(),
+    lossRate: Type.Optional(Type.Number({ description: 'share of its arrivals the component loses (finite queue full, or saturated)' }))
   },
   { additionalProperties: false }
 )

@@ -12,7 +12,31 @@ export const ComponentSchema = Type.Object(
     concurrency: Type.Number(),
     serviceTimeMs: Type.Number(),
     hitRatio: Type.Optional(Type.Number()),
-    replicas: Type.Optional(Type.Number())
+    replicas: Type.Optional(Type.Number()),
+    routing: Type.Optional(
+      Type.String({
+        maxLength: 10,
+        description:
+          'split (each request takes exactly one outgoing link, by share; shares sum to 1) or calls (each link taken on its own with probability share). Default: split for a load_balancer, calls otherwise.'
+      })
+    ),
+    balancing: Type.Optional(
+      Type.String({
+        maxLength: 10,
+        description:
+          'pooled (default: one queue for all instances, least-outstanding balancing) or random (a queue per instance, arrivals spread at random)'
+      })
+    ),
+    serviceTimeCv: Type.Optional(
+      Type.Number({
+        description: `coefficient of variation of the service time, 0 to ${LIMITS.serviceTimeCv}: 1 (default) exponential, 0 constant, above 1 heavier tails`
+      })
+    ),
+    queueLimit: Type.Optional(
+      Type.Number({
+        description: `requests that may wait (not in service) at once, across instances, 0 to ${LIMITS.queueLimit}; past it arrivals are lost. Default: unbounded`
+      })
+    )
   },
   { additionalProperties: false }
 )
@@ -21,7 +45,7 @@ export const LinkSchema = Type.Object(
   {
     from: Type.String({ minLength: 1, maxLength: LIMITS.idLength }),
     to: Type.String({ minLength: 1, maxLength: LIMITS.idLength }),
-    share: Type.Number(),
+    share: Type.Optional(Type.Number({ description: 'fraction of the requests of `from` taken down this link; default 1' })),
     traffic: Type.Optional(Type.String({ maxLength: 10 }))
   },
   { additionalProperties: false }
