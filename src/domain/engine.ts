@@ -464,7 +464,9 @@ function drawLatency(stations: Int32Array, length: number, f: Sojourns, word: ()
   for (let v = 0; v < length; v++) {
     const s = stations[v]
     if (f.keep[s] < 1 && uniform(word) >= f.keep[s]) return -1
-    total += (f.cv[s] === 1 ? standardExponential(word) * f.serviceMs[s] : serviceDraw(word, f.serviceMs[s], f.cv[s])) + f.extraMs[s]
+    total +=
+      (f.cv[s] === 1 ? standardExponential(word) * f.serviceMs[s] : serviceDraw(word, f.serviceMs[s], f.cv[s])) +
+      f.extraMs[s]
     if (f.waitProbability[s] > 0 && uniform(word) < f.waitProbability[s])
       total += standardExponential(word) * f.waitMs[s]
   }
@@ -650,12 +652,7 @@ function discreteEventLatencies(
     }
     const s = path[step[r]]
     const station = stations[s]
-    const q =
-      station.queues === 1
-        ? 0
-        : roundRobin
-          ? turn[s]++ % station.queues
-          : Math.floor(rng() * station.queues)
+    const q = station.queues === 1 ? 0 : roundRobin ? turn[s]++ % station.queues : Math.floor(rng() * station.queues)
     push([now, 0, r, queueBase[s] + q])
   }
   for (let r = 0; r < requests; r++) advance(r, born[r])
@@ -697,7 +694,14 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
     if (stations.some((s) => s.saturated)) {
       throw new DivergentDesignError('the discrete-event mode needs a stable design (every utilisation below 1)')
     }
-    const run = discreteEventLatencies(walker, stations, traffic, createWords(seed), samples, options.roundRobin ?? false)
+    const run = discreteEventLatencies(
+      walker,
+      stations,
+      traffic,
+      createWords(seed),
+      samples,
+      options.roundRobin ?? false
+    )
     latencies = Float64Array.from(run.latencies)
     errorRate = run.lost / Math.max(1, run.lost + run.latencies.length)
   } else {

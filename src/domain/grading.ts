@@ -21,6 +21,19 @@ const READ_HEAVY = 0.7
 
 const pct = (x: number) => `${Math.round(x * 1000) / 10}%`
 
+/** Where requests are lost: saturated components, and finite queues turning arrivals away. */
+function lossOf(result: SimulationResult): string {
+  const losing = result.components.filter((c) => c.saturated || (c.lossRate ?? 0) > 0)
+  if (losing.length === 0) return `${result.overall.bottleneck} saturates`
+  return losing
+    .map((c) =>
+      c.saturated
+        ? `${c.id} saturates`
+        : `${c.id} turns away ${pct(c.lossRate ?? 0)} of its arrivals when its queue is full`
+    )
+    .join('; ')
+}
+
 /** Scores a completed simulation against the rubric (0–100); every item explains itself. */
 export function grade(design: Design, traffic: TrafficProfile, result: SimulationResult): Grade {
   const byId = new Map(design.components.map((c) => [c.id, c]))
@@ -123,11 +136,11 @@ export function grade(design: Design, traffic: TrafficProfile, result: Simulatio
     finding:
       o.errorRate === 0
         ? 'No request was shed at peak.'
-        : `${pct(o.errorRate)} of requests are shed because ${o.bottleneck} saturates.`,
+        : `${pct(o.errorRate)} of requests are lost at peak: ${lossOf(result)}.`,
     suggestion:
       o.errorRate === 0
         ? `Peak is ${traffic.peakRps} rps against a ceiling of ${o.maxSustainableRps} rps.`
-        : `Raise the capacity of ${o.bottleneck} above ${traffic.peakRps} rps, or shed load earlier with a queue.`
+        : `Raise the capacity of ${o.bottleneck} above ${traffic.peakRps} rps (or lengthen a full queue's queueLimit), or take load off it with a cache or an asynchronous queue.`
   })
 
   return { score: items.reduce((sum, i) => sum + i.points, 0), items }

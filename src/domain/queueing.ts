@@ -171,7 +171,11 @@ export function queueFigures(lambda: number, shape: StationShape): QueueFigures 
 
 /** The exact M/M/c station (one pooled queue, exponential service, no limit). */
 export function stationFigures(lambda: number, c: number, serviceTimeMs: number): StationFigures {
-  const { loss: _loss, waitMs: _wait, ...figures } = queueFigures(lambda, {
+  const {
+    loss: _loss,
+    waitMs: _wait,
+    ...figures
+  } = queueFigures(lambda, {
     queues: 1,
     servers: c,
     serviceTimeMs,

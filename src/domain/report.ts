@@ -2,6 +2,9 @@ import type { SimulationResult } from './engine.ts'
 import type { Grade } from './grading.ts'
 import type { Design, TrafficProfile } from './model.ts'
 
+/** A component's lost share (finite queue full, or saturated) as a percentage; results stored before it existed show 0. */
+const lostOf = (c: { lossRate?: number }) => `${((c.lossRate ?? 0) * 100).toFixed(2)}%`
+
 export const ExportFormats = ['markdown', 'json', 'html'] as const
 export type ExportFormat = (typeof ExportFormats)[number]
 
@@ -93,11 +96,11 @@ function markdown(r: ReportInput): string {
       `- Bottleneck: ${o.bottleneck ?? 'none'}; sustainable up to ${o.maxSustainableRps} rps`,
       `- Single points of failure: ${o.singlePointsOfFailure.length ? o.singlePointsOfFailure.join(', ') : 'none'}`,
       '',
-      '| component | arrival (rps) | utilisation | mean (ms) | p95 (ms) | saturated |',
-      '| --- | --- | --- | --- | --- | --- |',
+      '| component | arrival (rps) | utilisation | mean (ms) | p95 (ms) | lost | saturated |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
       ...r.simulation.result.components.map(
         (c) =>
-          `| ${mdEscape(c.id)} | ${c.arrivalRps} | ${(c.utilization * 100).toFixed(1)}% | ${c.meanLatencyMs} | ${c.p95LatencyMs} | ${c.saturated ? 'yes' : 'no'} |`
+          `| ${mdEscape(c.id)} | ${c.arrivalRps} | ${(c.utilization * 100).toFixed(1)}% | ${c.meanLatencyMs} | ${c.p95LatencyMs} | ${lostOf(c)} | ${c.saturated ? 'yes' : 'no'} |`
       ),
       ''
     )
@@ -196,13 +199,14 @@ ${utilisationChart(sim.result)}
 <h3>Latency percentiles</h3>
 ${latencyChart(sim.result, r.traffic.latencySloMs)}
 ${table(
-  ['component', 'arrival (rps)', 'utilisation', 'mean (ms)', 'p95 (ms)', 'saturated'],
+  ['component', 'arrival (rps)', 'utilisation', 'mean (ms)', 'p95 (ms)', 'lost', 'saturated'],
   sim.result.components.map((c) => [
     c.id,
     c.arrivalRps,
     `${(c.utilization * 100).toFixed(1)}%`,
     c.meanLatencyMs,
     c.p95LatencyMs,
+    lostOf(c),
     c.saturated ? 'yes' : 'no'
   ])
 )}`

@@ -184,3 +184,45 @@ t.test('the CLI names an unreachable database, or a wrong one, without a stack t
     t.notMatch(proc.stderr.join(''), /\n\s+at /, 'no stack trace')
   }
 })
+
+t.test('0019 keeps saved load balancers whose shares do not add up to 1 on calls routing', async (t) => {
+  const { url } = await createTestDatabase(t, { migrated: false })
+  const sql = testSql(t, url)
+  const before: Record<string, string> = {}
+  for (const f of (await readMigrations()).filter((f) => f.version < 19)) before[f.file] = f.sql
+  await migrate(sql, { dir: await migrationsDir(before) })
+  const [user] = await sql`
+    insert into app.users (email, email_normalized, password_hash, display_name)
+    values ('lb@example.com', 'lb@example.com', 'x', 'LB') returning id
+  `
+  const design = (shares: number[], extra: Record<string, unknown> = {}) => ({
+    components: [
+      { id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1 },
+      { id: 'lb', type: 'load_balancer', instances: 1, concurrency: 10, serviceTimeMs: 1, ...extra },
+      { id: 'a', type: 'service', instances: 1, concurrency: 1, serviceTimeMs: 5 },
+      { id: 'b', type: 'service', instances: 1, concurrency: 1, serviceTimeMs: 5 }
+    ],
+    links: [
+      { from: 'users', to: 'lb', share: 1 },
+      { from: 'lb', to: 'a', share: shares[0] },
+      { from: 'lb', to: 'b', share: shares[1] }
+    ]
+  })
+  const insert = async (name: string, d: unknown) =>
+    (
+      await sql`insert into app.workspaces (owner_id, name, design) values (${user.id}, ${name}, ${sql.json(d as never)}) returning id`
+    )[0].id
+  const overlapping = await insert('overlapping', design([1, 1]))
+  const exact = await insert('exact', design([0.5, 0.5]))
+  const stated = await insert('stated', design([1, 1], { routing: 'split' }))
+  await migrate(sql)
+  const routing = async (id: string) => {
+    const [row] = await sql`select design from app.workspaces where id = ${id}`
+    return row.design.components[1].routing
+  }
+  t.equal(await routing(overlapping), 'calls', 'shares adding up to 2 keep their meaning')
+  t.equal(await routing(exact), undefined, 'shares adding up to 1 now split, unmarked')
+  t.equal(await routing(stated), 'split', 'a routing already stated is left alone')
+  const [row] = await sql`select design from app.workspaces where id = ${overlapping}`
+  t.same(row.design.links, design([1, 1]).links, 'nothing else changes')
+})

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import t, { type Test } from 'tap'
 import { requestPaths, simulate } from '../../src/domain/engine.ts'
+import { grade } from '../../src/domain/grading.ts'
 import type { Component, Design, TrafficProfile } from '../../src/domain/model.ts'
 import { erlangB, erlangC, finiteQueue, queueFigures, stationFigures } from '../../src/domain/queueing.ts'
 import { validateDesign } from '../../src/domain/validate.ts'
@@ -69,7 +70,10 @@ t.test('a load balancer splits: each request takes exactly one target', async (t
   const split = simulate(balanced(), traffic(100), { seed: 3, samples: 40_000 })
   close(t, split.overall.p95, (Math.log(20) / 50) * 1000 + 0.01, 0.03, 'p95 of the exclusive split (≈ 60 ms)')
   const calls = simulate(balanced({ routing: 'calls' }), traffic(100), { seed: 3, samples: 40_000 })
-  t.ok(calls.overall.p95 > split.overall.p95 * 1.1, `calls (${calls.overall.p95}) is not a split (${split.overall.p95})`)
+  t.ok(
+    calls.overall.p95 > split.overall.p95 * 1.1,
+    `calls (${calls.overall.p95}) is not a split (${split.overall.p95})`
+  )
   close(t, split.overall.meanLatencyMs, calls.overall.meanLatencyMs, 0.05, 'means agree either way (linear)')
   // The sampler draws the same split when there are too many kinds of path to list.
   const discrete = simulate(balanced(), traffic(100), { seed: 3, samples: 60_000, mode: 'discrete-event' })
@@ -139,6 +143,8 @@ t.test('M/M/c/K: loss and wait exact against the state probabilities; queueLimit
   close(t, over.overall.errorRate, expected, 1e-4, 'its losses are the error rate')
   close(t, over.components[0].lossRate, expected, 1e-4, 'and the component reports them')
   t.notOk(over.components[0].saturated, 'not saturated: it sheds instead of queueing forever')
+  const item = grade(one({ queueLimit: 5 }), traffic(200), over).items.find((i) => i.id === 'zero_errors')
+  t.match(item, { passed: false, finding: /svc turns away 50\.\d% of its arrivals when its queue is full/ })
 })
 
 t.test('random balancing is c independent queues; pooled is one', async (t) => {

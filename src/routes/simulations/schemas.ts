@@ -17,7 +17,9 @@ export const ComponentResult = Type.Object(
     meanLatencyMs: Type.Number(),
     p95LatencyMs: Type.Number(),
     saturated: Type.Boolean(),
-    lossRate: Type.Optional(Type.Number({ description: 'share of its arrivals the component loses (finite queue full, or saturated)' }))
+    lossRate: Type.Optional(
+      Type.Number({ description: 'share of its arrivals the component loses (finite queue full, or saturated)' })
+    )
   },
   { additionalProperties: false }
 )

@@ -45,7 +45,9 @@ export const LinkSchema = Type.Object(
   {
     from: Type.String({ minLength: 1, maxLength: LIMITS.idLength }),
     to: Type.String({ minLength: 1, maxLength: LIMITS.idLength }),
-    share: Type.Optional(Type.Number({ description: 'fraction of the requests of `from` taken down this link; default 1' })),
+    share: Type.Optional(
+      Type.Number({ description: 'fraction of the requests of `from` taken down this link; default 1' })
+    ),
     traffic: Type.Optional(Type.String({ maxLength: 10 }))
   },
   { additionalProperties: false }
