@@ -3,7 +3,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest }
 import fp from 'fastify-plugin'
 import type { Bindings, ChildLoggerOptions, LevelWithSilentOrString, Logger } from 'pino'
 import { uuidv7 } from '../src/ids.ts'
-import { traceLogFields as traceFieldsOf } from '../src/tracing.ts'
+import { traceLogFields } from '../src/tracing.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -122,7 +122,7 @@ async function requestContextPlugin(fastify: FastifyInstance) {
         statusCode: reply.statusCode,
         durationMs: Math.round(reply.elapsedTime * 100) / 100,
         userId: request.userId,
-        ...(request.traceContext ? traceFieldsOf(request.traceContext) : {})
+        ...(request.traceContext ? traceLogFields(request.traceContext) : {})
       },
       'request completed'
     )

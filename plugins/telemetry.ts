@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Sql } from '../src/db/client.ts'
 import { pathOf } from '../src/paths.ts'
-import { currentTraceIds } from '../src/tracing.ts'
+import { traceIdIn } from '../src/tracing.ts'
 
 export interface TelemetryPluginOptions {
   sampleRate: number
@@ -145,7 +145,7 @@ async function telemetryPlugin(fastify: FastifyInstance, opts: TelemetryPluginOp
         user_id: request.userId,
         client_ip: request.ip,
         user_agent: request.headers['user-agent']?.slice(0, 500) ?? null,
-        trace_id: request.traceContext ? (currentTraceIds(request.traceContext)?.traceId ?? null) : null
+        trace_id: traceIdIn(request.traceContext)
       })
     }
     done()

@@ -105,6 +105,9 @@ export function currentTraceIds(ctx: Context = context.active()): { traceId: str
   return span && isSpanContextValid(span) ? { traceId: span.traceId, spanId: span.spanId } : null
 }
 
+/** The trace id of a request's (or job's) context, for its telemetry and audit rows; null outside a trace. */
+export const traceIdIn = (ctx: Context | null): string | null => (ctx ? (currentTraceIds(ctx)?.traceId ?? null) : null)
+
 /** pino's mixin: every line written inside a trace carries its ids. */
 export function traceLogFields(ctx: Context = context.active()): Record<string, string> {
   const ids = currentTraceIds(ctx)
