@@ -16,6 +16,7 @@ import routeTablePlugin from '../plugins/route-table.ts'
 import securityPlugin, { SECURITY_HEADERS } from '../plugins/security.ts'
 import telemetryPlugin from '../plugins/telemetry.ts'
 import tracingPlugin from '../plugins/tracing.ts'
+import webPlugin from '../plugins/web.ts'
 import { loadUserState } from './accounts/accounts.ts'
 import type { Config } from './config.ts'
 import { readMigrations } from './db/migrate.ts'
@@ -52,6 +53,8 @@ export interface BuildOptions {
   clock?: () => Date
   /** The queues the api creates and sends to: the entry point passes jobs/registry.ts's list. */
   queues: readonly QueueDefinition[]
+  /** The built web app (web/dist) to serve at `/`; none when absent. */
+  webRoot?: string
 }
 
 export async function buildApp(config: Config, options: BuildOptions): Promise<FastifyInstance> {
@@ -135,6 +138,7 @@ export async function buildApp(config: Config, options: BuildOptions): Promise<F
     version: VERSION
   })
   if (config.bypassAuth) await app.register(devUserPlugin)
+  if (options.webRoot) await app.register(webPlugin, { root: options.webRoot })
 
   await app.register(healthRoutes, { expectedMigrations, version: VERSION, details: config.healthDetails })
   await app.register(authRoutes)

@@ -63,6 +63,8 @@ export interface Config {
   readonly bypassAuth: boolean
   /** Swagger UI at /docs; /openapi.json is always served. */
   readonly docsEnabled: boolean
+  /** Serve the learner's web app at `/` (built into web/dist at start-up when missing). */
+  readonly webApp: boolean
   readonly shutdownTimeoutMs: number
   readonly shutdownDrainMs: number
   readonly workerSuperviseIntervalSeconds: number
@@ -366,6 +368,7 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     },
     bypassAuth: bool('BYPASS_AUTH', false),
     docsEnabled: bool('DOCS_ENABLED', env_ === 'development'),
+    webApp: bool('WEB_APP', true),
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 30000, 100, 600000),
     workerSuperviseIntervalSeconds: int('WORKER_SUPERVISE_INTERVAL_SECONDS', 15, 1, 3600),
     workerEngineThreads: int('WORKER_ENGINE_THREADS', availableParallelism(), 1, 256),

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import pretty from 'pino-pretty'
+import { buildWeb } from '../web/build.ts'
 import { loadConfigOrExit } from './config.ts'
 import { createSql } from './db/client.ts'
 import { migrate } from './db/migrate.ts'
@@ -19,6 +20,12 @@ try {
   await migrate(sql, { log: say })
 } finally {
   await sql.end()
+}
+
+// The web app is rebuilt on every start, so an edit under web/src shows on the next `npm start`.
+if (config.webApp) {
+  const built = await buildWeb()
+  say(`web app built (${(built.scriptBytes / 1024).toFixed(0)} kB script)`)
 }
 
 const children = new Map<string, ChildProcess>()

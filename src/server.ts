@@ -1,4 +1,5 @@
 import { JOBS } from '../jobs/registry.ts'
+import { ensureWebBuilt } from '../web/build.ts'
 import { buildApp } from './app.ts'
 import { loadConfigOrExit } from './config.ts'
 import { createSql } from './db/client.ts'
@@ -25,7 +26,8 @@ if (embedded) {
     line(`${status.pending.length} migration(s) pending: run npm run migrate (readiness answers 503 until then)`)
 }
 
-const app = await buildApp(config, { databaseUrl: url, queues: JOBS })
+const webRoot = config.webApp ? await ensureWebBuilt() : undefined
+const app = await buildApp(config, { databaseUrl: url, queues: JOBS, webRoot })
 if (config.bypassAuth) app.log.warn('BYPASS_AUTH is enabled: every request is authenticated as the development user')
 
 handleShutdownSignals({

@@ -9,6 +9,8 @@ export interface GradeItem {
   passed: boolean
   finding: string
   suggestion: string
+  /** The components the item is about (what the web app highlights); may be empty. */
+  components: string[]
 }
 
 export interface Grade {
@@ -39,6 +41,7 @@ export function grade(design: Design, traffic: TrafficProfile, result: Simulatio
   const byId = new Map(design.components.map((c) => [c.id, c]))
   const items: GradeItem[] = []
   const item = (i: Omit<GradeItem, 'points'>) => items.push({ ...i, points: i.passed ? i.maxPoints : 0 })
+  const losing = result.components.filter((c) => c.saturated || (c.lossRate ?? 0) > 0).map((c) => c.id)
   const o = result.overall
 
   const slow = [...result.components].sort((a, b) => b.meanLatencyMs - a.meanLatencyMs)[0]
@@ -51,7 +54,8 @@ export function grade(design: Design, traffic: TrafficProfile, result: Simulatio
     suggestion:
       o.p95 <= traffic.latencySloMs
         ? 'Keep the SLO in view as the design grows: re-run the simulation after each change.'
-        : `The slowest stop is ${slow?.id ?? 'unknown'} (${slow?.meanLatencyMs ?? 0} ms mean): cut its service time, add instances to shorten its queue, or put a cache in front of it.`
+        : `The slowest stop is ${slow?.id ?? 'unknown'} (${slow?.meanLatencyMs ?? 0} ms mean): cut its service time, add instances to shorten its queue, or put a cache in front of it.`,
+    components: o.p95 <= traffic.latencySloMs ? [] : slow ? [slow.id] : []
   })
 
   const hot = result.components.filter((c) => c.utilization > HEADROOM)
@@ -73,7 +77,8 @@ export function grade(design: Design, traffic: TrafficProfile, result: Simulatio
               const needed = comp ? Math.ceil((comp.instances * c.utilization) / HEADROOM) : 0
               return `${c.id} to ${needed} instances (now ${comp?.instances})`
             })
-            .join(', ')}.`
+            .join(', ')}.`,
+    components: hot.length > 0 ? hot.map((c) => c.id) : o.bottleneck ? [o.bottleneck] : []
   })
 
   item({
@@ -88,7 +93,8 @@ export function grade(design: Design, traffic: TrafficProfile, result: Simulatio
     suggestion:
       o.singlePointsOfFailure.length === 0
         ? 'Check that the copies run in different failure domains (zones).'
-        : `Run at least two instances of ${o.singlePointsOfFailure.join(', ')} (or add a replica to a database).`
+        : `Run at least two instances of ${o.singlePointsOfFailure.join(', ')} (or add a replica to a database).`,
+    components: [...o.singlePointsOfFailure]
   })
 
   const caches = result.components.filter((c) => (c.type === 'cache' || c.type === 'cdn') && c.arrivalRps > 0)
@@ -106,7 +112,8 @@ export function grade(design: Design, traffic: TrafficProfile, result: Simulatio
     suggestion:
       readHeavy && caches.length === 0
         ? 'Add a cache between the service and the database for reads (a hit ratio of 0.8 is a common start).'
-        : 'Watch the hit ratio: a cold cache sends its misses to the database all at once.'
+        : 'Watch the hit ratio: a cold cache sends its misses to the database all at once.',
+    components: caches.map((c) => c.id)
   })
 
   const databases = design.components.filter((c) => c.type === 'database')
@@ -125,7 +132,8 @@ export function grade(design: Design, traffic: TrafficProfile, result: Simulatio
     suggestion:
       single.length === 0
         ? 'Test failover: promote a replica in a drill and time it.'
-        : `Add at least one read replica to ${single.map((d) => d.id).join(', ')}; it also takes read load off the primary.`
+        : `Add at least one read replica to ${single.map((d) => d.id).join(', ')}; it also takes read load off the primary.`,
+    components: (single.length > 0 ? single : databases).map((d) => d.id)
   })
 
   item({
@@ -140,7 +148,8 @@ export function grade(design: Design, traffic: TrafficProfile, result: Simulatio
     suggestion:
       o.errorRate === 0
         ? `Peak is ${traffic.peakRps} rps against a ceiling of ${o.maxSustainableRps} rps.`
-        : `Raise the capacity of ${o.bottleneck} above ${traffic.peakRps} rps (or lengthen a full queue's queueLimit), or take load off it with a cache or an asynchronous queue.`
+        : `Raise the capacity of ${o.bottleneck} above ${traffic.peakRps} rps (or lengthen a full queue's queueLimit), or take load off it with a cache or an asynchronous queue.`,
+    components: losing
   })
 
   return { score: items.reduce((sum, i) => sum + i.points, 0), items }

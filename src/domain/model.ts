@@ -45,6 +45,9 @@ export interface Component {
   serviceTimeCv?: number
   /** The most requests that may wait (not in service) at once; past it arrivals are lost. Default: unbounded. */
   queueLimit?: number
+  /** Where the web app and the report draw the component; the engine ignores them. */
+  x?: number
+  y?: number
 }
 
 /** The routing a component uses when it states none. */
@@ -92,6 +95,8 @@ export const LIMITS = Object.freeze({
   replicas: 15,
   serviceTimeCv: 10,
   queueLimit: 100_000,
+  /** The most a drawn position (x or y) may be from the origin. */
+  canvas: 100_000,
   peakRps: 1_000_000,
   /** The most components one cycle (strongly connected group) may join: its equations are solved densely. */
   cycleComponents: 100,

@@ -72,6 +72,11 @@ export function validateDesign(design: Design): Problem[] {
       !(Number.isInteger(c.queueLimit) && c.queueLimit >= 0 && c.queueLimit <= LIMITS.queueLimit)
     )
       problems.push({ path: `${at}/queueLimit`, message: `must be an integer from 0 to ${LIMITS.queueLimit}` })
+    for (const axis of ['x', 'y'] as const) {
+      const value = c[axis]
+      if (value !== undefined && !(Math.abs(value) <= LIMITS.canvas))
+        problems.push({ path: `${at}/${axis}`, message: `must be from -${LIMITS.canvas} to ${LIMITS.canvas}` })
+    }
   })
   problems.push(...splitProblems(design))
 

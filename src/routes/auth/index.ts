@@ -18,6 +18,7 @@ import {
 } from '../../errors.ts'
 import { enqueueJob } from '../../queue/enqueue.ts'
 import { errorResponses } from '../../schemas.ts'
+import { clearRefreshCookie, refreshTokenFrom, setRefreshCookie, wantsCookie } from './cookie.ts'
 import { clearFailures, loginGate, recordFailure } from './lockout.ts'
 import { Email, Password, TokenPair, toUser, User, type UserRow } from './schemas.ts'
 import {
@@ -36,9 +37,25 @@ import { insertRefreshToken, refreshTokenByHash, revokeAllOf, revokeFamily, useR
 
 const AUTH_GROUP = 'auth'
 const RefreshBody = Type.Object(
-  { refreshToken: Type.String({ minLength: 20, maxLength: 2048 }) },
+  {
+    refreshToken: Type.Optional(
+      Type.String({
+        minLength: 20,
+        maxLength: 2048,
+        description: 'required unless the refresh cookie is sent with `X-Refresh-Cookie: 1`'
+      })
+    )
+  },
   { additionalProperties: false }
 )
+const CookieHeaders = Type.Object({
+  'x-refresh-cookie': Type.Optional(
+    Type.Literal('1', {
+      description:
+        'the browser mode: the refresh token travels in an HttpOnly, Secure, SameSite=Strict cookie scoped to /auth, not in the JSON'
+    })
+  )
+})
 
 const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { config } = fastify
@@ -132,6 +149,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           { email: Email, password: Type.String({ minLength: 1, maxLength: 256 }) },
           { additionalProperties: false }
         ),
+        headers: CookieHeaders,
         response: { 200: TokenPair, ...errorResponses(400, 401, 413, 415, 423, 429) }
       }
     },
@@ -175,7 +193,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         return issued
       })
       request.userId = user.id
-      return pair
+      return wantsCookie(request) ? setRefreshCookie(reply, pair, now) : pair
     }
   )
 
@@ -186,12 +204,15 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         tags: ['auth'],
         body: RefreshBody,
+        headers: CookieHeaders,
         response: { 200: TokenPair, ...errorResponses(400, 401, 413, 415, 429) }
       }
     },
     async (request, reply) => {
       noStore(reply)
-      const tokenHash = hashToken(request.body.refreshToken)
+      const presented = refreshTokenFrom(request)
+      if (!presented) throw new Unauthorized()
+      const tokenHash = hashToken(presented)
       const now = fastify.clock()
       const result = await fastify.sql.begin(async (tx) => {
         // Single use, atomically: of N concurrent refreshes of one token exactly one gets the row.
@@ -221,9 +242,12 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         }
         return null
       })
-      if (!result) throw new Unauthorized()
+      if (!result) {
+        if (wantsCookie(request)) clearRefreshCookie(reply)
+        throw new Unauthorized()
+      }
       request.userId = result.user.id
-      return result
+      return wantsCookie(request) ? setRefreshCookie(reply, result, now) : result
     }
   )
 
@@ -234,13 +258,16 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         tags: ['auth'],
         body: RefreshBody,
+        headers: CookieHeaders,
         response: { 204: Type.Null(), ...errorResponses(400, 413, 415, 429) }
       }
     },
     async (request, reply) => {
       const now = fastify.clock()
+      const presented = refreshTokenFrom(request)
+      if (wantsCookie(request)) clearRefreshCookie(reply)
       await fastify.sql.begin(async (tx) => {
-        const token = await refreshTokenByHash(tx, hashToken(request.body.refreshToken))
+        const token = presented ? await refreshTokenByHash(tx, hashToken(presented)) : null
         if (token) {
           // Revoking the family ends its access tokens too (their sid is checked like the token version).
           await revokeFamily(tx, token.family_id, now)

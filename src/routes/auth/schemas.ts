@@ -19,7 +19,12 @@ export const User = Type.Object(
 export const TokenPair = Type.Object(
   {
     accessToken: Type.String(),
-    refreshToken: Type.String(),
+    refreshToken: Type.Optional(
+      Type.String({
+        description:
+          'absent when the request asked for the cookie (`X-Refresh-Cookie: 1`): the token is then only in an HttpOnly cookie'
+      })
+    ),
     tokenType: Type.Literal('Bearer'),
     expiresIn: Type.Integer(),
     refreshExpiresAt: Type.String({ format: 'date-time' }),

@@ -1,19 +1,21 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
-import { Conflict, FeatureDisabled, NotFound } from '../../errors.ts'
+import { Conflict, FeatureDisabled, NotFound, Unauthorized } from '../../errors.ts'
 import { uuidv7 } from '../../ids.ts'
 import { errorResponses, IdParams } from '../../schemas.ts'
 import { Accepted, acceptQueued } from '../queued.ts'
 import { checkExportQuota } from '../quotas.ts'
 import { ownedWorkspace } from '../workspaces/store.ts'
-
-import { Export, Format } from './schemas.ts'
+import { Export, ExportLink, Format } from './schemas.ts'
 import { insertExport, ownedExport, ownedExportContent } from './store.ts'
+import { LINK_TTL_MS, signTicket, ticketKey, verifyTicket } from './ticket.ts'
 
 const OWNERSHIP = 'the export must belong to the caller, else 404'
 
 const exportRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const sql = fastify.sql
+  const linkKey = ticketKey(fastify.config.jwt.secret)
 
   fastify.post(
     '/workspaces/:id/exports',
@@ -107,23 +109,81 @@ const exportRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         }
       }
     },
-    async (request, reply) => {
-      const row = await ownedExportContent(sql, request.params.id, request.user?.id as string)
-      if (!row) throw new NotFound('Export')
-      if (row.status !== 'completed' || row.content === null)
-        throw new Conflict(`The export is ${row.status}; fetch it once completed`)
-      reply.header('content-type', row.content_type)
-      reply.header('content-disposition', `attachment; filename="${row.filename}"`)
-      // The HTML report is a document of its own: it may style itself but still runs no script.
-      if (row.content_type.startsWith('text/html')) {
-        reply.header(
-          'content-security-policy',
-          "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
-        )
+    async (request, reply) => sendContent(reply, request.params.id, request.user?.id as string, 'attachment')
+  )
+
+  fastify.post(
+    '/exports/:id/link',
+    {
+      config: { auth: 'user', ownership: OWNERSHIP, audit: { action: 'export.link', resourceType: 'export' } },
+      schema: {
+        tags: ['exports'],
+        params: IdParams,
+        description:
+          'A link to the report that works without the Authorization header for a minute: for a browser to open the HTML report in a tab of its own, or to download a file. Signed, not stored.',
+        body: Type.Object({}, { additionalProperties: false }),
+        response: { 200: ExportLink, ...errorResponses(400, 401, 404, 409, 429) }
       }
-      return reply.send(row.content)
+    },
+    async (request) => {
+      const userId = request.user?.id as string
+      const row = await ownedExport(sql, request.params.id, userId)
+      if (!row) throw new NotFound('Export')
+      if (row.status !== 'completed') throw new Conflict(`The export is ${row.status}; link it once completed`)
+      const expiresAt = new Date(fastify.clock().getTime() + LINK_TTL_MS)
+      const ticket = signTicket(linkKey, row.id, userId, expiresAt)
+      await request.audit(sql, { resourceId: row.id, statusCode: 200, changes: { expiresAt: expiresAt.toISOString() } })
+      return { url: `/exports/${row.id}/download?ticket=${ticket}`, expiresAt: expiresAt.toISOString() }
     }
   )
+
+  fastify.get(
+    '/exports/:id/download',
+    {
+      config: { auth: 'public', ownership: 'the signed ticket names the owner, else 404' },
+      schema: {
+        tags: ['exports'],
+        params: IdParams,
+        querystring: Type.Object(
+          {
+            ticket: Type.String({ maxLength: 200 }),
+            disposition: Type.Optional(Type.Union([Type.Literal('inline'), Type.Literal('attachment')]))
+          },
+          { additionalProperties: false }
+        ),
+        response: {
+          200: {
+            description: 'the report, in its own content type',
+            content: { 'text/html': { schema: Type.String() } }
+          },
+          ...errorResponses(400, 401, 404, 409, 429)
+        }
+      }
+    },
+    async (request, reply) => {
+      const userId = verifyTicket(linkKey, request.params.id, request.query.ticket, fastify.clock())
+      if (!userId) throw new Unauthorized()
+      reply.header('cache-control', 'no-store')
+      return sendContent(reply, request.params.id, userId, request.query.disposition ?? 'attachment')
+    }
+  )
+
+  async function sendContent(reply: FastifyReply, id: string, userId: string, disposition: 'inline' | 'attachment') {
+    const row = await ownedExportContent(sql, id, userId)
+    if (!row) throw new NotFound('Export')
+    if (row.status !== 'completed' || row.content === null)
+      throw new Conflict(`The export is ${row.status}; fetch it once completed`)
+    reply.header('content-type', row.content_type)
+    reply.header('content-disposition', `${disposition}; filename="${row.filename}"`)
+    // The HTML report is a document of its own: it may style itself but still runs no script.
+    if (row.content_type.startsWith('text/html')) {
+      reply.header(
+        'content-security-policy',
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
+      )
+    }
+    return reply.send(row.content)
+  }
 }
 
 export default exportRoutes

@@ -21,3 +21,11 @@ export const Export = Type.Object(
   },
   { additionalProperties: false }
 )
+
+export const ExportLink = Type.Object(
+  {
+    url: Type.String({ description: 'path of a signed link to the report; add `&disposition=inline` to view it' }),
+    expiresAt: Type.String({ format: 'date-time' })
+  },
+  { additionalProperties: false }
+)

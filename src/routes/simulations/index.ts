@@ -83,7 +83,14 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const { limit, cursor } = request.query
       const rows = await listRuns(sql, request.params.id, afterCursor(sql, cursor), limit)
       const { page, nextCursor } = keysetPage(rows, limit)
-      return { items: page.map((r) => ({ ...runFieldsOf(r), overall: (r.overall ?? null) as never })), nextCursor }
+      return {
+        items: page.map((r) => ({
+          ...runFieldsOf(r),
+          overall: (r.overall ?? null) as never,
+          latestGrade: r.grade_id === null ? null : { id: r.grade_id, score: r.grade_score as number }
+        })),
+        nextCursor
+      }
     }
   )
 

@@ -63,7 +63,16 @@ export const Simulation = Type.Object(
 )
 /** A run in a list: its overall figures only (a 500-component result is tens of kB). */
 export const SimulationSummary = Type.Object(
-  { ...runFields, overall: Type.Union([Overall, Type.Null()]) },
+  {
+    ...runFields,
+    overall: Type.Union([Overall, Type.Null()]),
+    latestGrade: Type.Union(
+      [Type.Object({ id: Uuid, score: Type.Integer() }, { additionalProperties: false }), Type.Null()],
+      {
+        description: 'the newest completed grade of the run, if any'
+      }
+    )
+  },
   { additionalProperties: false }
 )
 export const GradeItem = Type.Object(
@@ -74,7 +83,10 @@ export const GradeItem = Type.Object(
     points: Type.Integer(),
     passed: Type.Boolean(),
     finding: Type.String(),
-    suggestion: Type.String()
+    suggestion: Type.String(),
+    components: Type.Optional(
+      Type.Array(Type.String(), { description: 'the components the item is about (absent on grades made before it)' })
+    )
   },
   { additionalProperties: false }
 )

@@ -36,6 +36,12 @@ export const ComponentSchema = Type.Object(
       Type.Number({
         description: `requests that may wait (not in service) at once, across instances, 0 to ${LIMITS.queueLimit}; past it arrivals are lost. Default: unbounded`
       })
+    ),
+    x: Type.Optional(
+      Type.Number({ description: `where the web app draws it, ±${LIMITS.canvas}; the engine ignores it` })
+    ),
+    y: Type.Optional(
+      Type.Number({ description: `where the web app draws it, ±${LIMITS.canvas}; the engine ignores it` })
     )
   },
   { additionalProperties: false }

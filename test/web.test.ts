@@ -1,0 +1,245 @@
+// The learner's web app in a real browser (Debian's Chromium), against the real api and worker
+// processes on a test database: the journey the issue describes, end to end.
+import { readFile } from 'node:fs/promises'
+import type { Locator, Page } from 'playwright-core'
+import t, { type Test } from 'tap'
+import { call } from '../reliability/lib/http.ts'
+import { startApi, startWorker, stopProcess } from '../reliability/lib/stack.ts'
+import { createTestDatabase } from './helpers/db.ts'
+import { launch, shot, type Watched, watch } from './web/browser.ts'
+
+const PASSWORD = 'a long and careful passphrase'
+
+async function center(locator: Locator) {
+  const box = await locator.boundingBox()
+  if (!box) throw new Error('not visible')
+  return { x: box.x + box.width / 2, y: box.y + box.height / 2 }
+}
+
+async function dragTo(page: Page, from: Locator, to: { x: number; y: number }) {
+  const start = await center(from)
+  await page.mouse.move(start.x, start.y)
+  await page.mouse.down()
+  await page.mouse.move(to.x, to.y, { steps: 6 })
+  await page.mouse.up()
+}
+
+async function canvasPoint(page: Page, x: number, y: number) {
+  const box = await page.locator('svg.canvas').boundingBox()
+  if (!box) throw new Error('no canvas')
+  return { x: box.x + x, y: box.y + y }
+}
+
+const node = (page: Page, id: string) => page.locator(`g.node[data-id="${id}"]`)
+const saved = (page: Page, which = 'design') => page.locator(`[data-save="${which}"]`).filter({ hasText: ': saved' })
+
+function clean(t: Test, watched: Watched, what: string) {
+  t.same(watched.problems, [], `${what}: no console error, CSP violation or page error`)
+}
+
+t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates, grades and exports', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const env = { DATABASE_URL: url }
+  const api = await startApi(env, 60_000)
+  t.teardown(() => stopProcess(api, 'SIGKILL'))
+  const worker = await startWorker(env)
+  t.teardown(() => stopProcess(worker, 'SIGKILL'))
+  const base = `http://localhost:${api.port}`
+
+  const browser = await launch(t)
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true })
+  const page = await context.newPage()
+  const watched = watch(page)
+
+  // The page and its assets carry the app's own CSP; the JSON API keeps its own.
+  const index = await page.goto(`${base}/`)
+  t.match(index?.headers()['content-security-policy'], /default-src 'self'.*frame-ancestors 'none'/)
+  t.equal(index?.headers()['cache-control'], 'no-cache')
+  t.equal((await call(api.port, { path: '/health/live' })).headers['content-security-policy'], "default-src 'none'; frame-ancestors 'none'")
+  await page.getByRole('heading', { name: 'System Design Coach' }).waitFor()
+  await shot(page, '01-sign-in')
+
+  // Sign up (and in).
+  const email = `learner-${Date.now()}@example.com`
+  await page.getByRole('tab', { name: 'Create account' }).click()
+  await page.getByLabel('Your name').fill('Ada Learner')
+  await page.getByLabel('Email').fill(email)
+  await page.getByLabel('Password').fill(PASSWORD)
+  await page.getByRole('button', { name: 'Create account' }).last().click()
+  await page.getByRole('heading', { name: 'Your workspaces' }).waitFor()
+  t.notOk(await page.evaluate(() => JSON.stringify(localStorage) + JSON.stringify(sessionStorage)).then((s) => s.includes('ey')), 'no token in web storage')
+  const cookies = await context.cookies()
+  const refresh = cookies.find((c) => c.name === 'sdc_refresh')
+  t.match(refresh, { httpOnly: true, secure: true, sameSite: 'Strict', path: '/auth' }, 'the refresh token is an HttpOnly cookie')
+  t.notOk(await page.evaluate(() => document.cookie.includes('sdc_refresh')), 'the script cannot read it')
+
+  // Create a workspace: the editor opens with a client on the canvas.
+  await page.getByRole('textbox', { name: 'New workspace' }).fill('Photo sharing')
+  await page.getByRole('button', { name: 'Create' }).click()
+  await node(page, 'users').waitFor()
+  const workspaceId = /#\/w\/(.+)$/.exec(page.url())?.[1] as string
+  t.match(workspaceId, /^[0-9a-f-]{36}$/)
+
+  // Place a load balancer, a service and a database from the palette, and drag them into place.
+  for (const [label, id, x, y] of [
+    ['Load balancer', 'load-balancer', 260, 60],
+    ['Service', 'service', 480, 60],
+    ['Database', 'database', 700, 60]
+  ] as const) {
+    await page.getByRole('button', { name: `Add ${label}` }).click()
+    await node(page, id).waitFor()
+    await dragTo(page, node(page, id).locator('rect.node-box'), await canvasPoint(page, x + 75, y + 28))
+  }
+  // Link them by dragging from each one's handle to the next.
+  for (const [from, to] of [
+    ['users', 'load-balancer'],
+    ['load-balancer', 'service'],
+    ['service', 'database']
+  ]) {
+    await dragTo(page, node(page, from).locator('circle.port'), await center(node(page, to).locator('rect.node-box')))
+    await page.locator(`g.link[data-link="${from}->${to}"]`).waitFor({ state: "attached" })
+  }
+  await saved(page).waitFor()
+
+  // Reload: it is all still there, where it was put.
+  await page.reload()
+  await node(page, 'database').waitFor()
+  t.equal(await page.locator('g.node').count(), 4, 'four components after a reload')
+  t.equal(await page.locator('g.link').count(), 3, 'three links after a reload')
+  t.match(await node(page, 'service').getAttribute('transform'), /translate\(480 60\)/, 'the position was stored')
+  clean(t, watched, 'sketching')
+
+  // The same workspace in a second page: change it there …
+  const other = await context.newPage()
+  const otherWatched = watch(other)
+  await other.goto(`${base}/#/w/${workspaceId}`)
+  await node(other, 'service').click()
+  await other.locator('input[name="instances"]').fill('5')
+  await other.locator('input[name="instances"]').press('Tab')
+  await saved(other).waitFor()
+  // … then edit here: the conflict is shown, and taking theirs shows their change.
+  watched.expectStatuses.add(409)
+  await node(page, 'service').click()
+  await page.locator('input[name="concurrency"]').fill('12')
+  await page.locator('input[name="concurrency"]').press('Tab')
+  await page.getByRole('alertdialog').waitFor()
+  await shot(page, '02-conflict')
+  await page.getByRole('button', { name: 'Load the newer version' }).click()
+  await node(page, 'service').click()
+  t.equal(await page.locator('input[name="instances"]').inputValue(), '5', 'their change is loaded')
+  t.equal(await page.locator('input[name="concurrency"]').inputValue(), '8', 'our unsaved change was replaced by choice')
+  // Again the other way: keep ours, and the other page sees it after a reload.
+  await other.locator('input[name="instances"]').fill('6')
+  await other.locator('input[name="instances"]').press('Tab')
+  await saved(other).waitFor()
+  await page.locator('input[name="concurrency"]').fill('16')
+  await page.locator('input[name="concurrency"]').press('Tab')
+  await page.getByRole('alertdialog').waitFor()
+  await page.getByRole('button', { name: 'Keep mine (overwrite theirs)' }).click()
+  await saved(page).waitFor()
+  await other.reload()
+  await node(other, 'service').click()
+  t.equal(await other.locator('input[name="concurrency"]').inputValue(), '16', 'our change overwrote theirs')
+  t.equal(await other.locator('input[name="instances"]').inputValue(), '5', 'our copy, in full, is the stored one')
+  clean(t, otherWatched, 'the second page')
+  await other.close()
+
+  // A 422 is shown beside the field it names, not as a toast; fixing it saves.
+  watched.expectStatuses.add(422)
+  await page.locator('input[name="serviceTimeMs"]').fill('70000')
+  await page.locator('input[name="serviceTimeMs"]').press('Tab')
+  await page.locator('#err-serviceTimeMs').waitFor()
+  t.match(await page.locator('#err-serviceTimeMs').textContent(), /must be from 0.01 to 60000 ms/)
+  t.equal(await page.locator('input[name="serviceTimeMs"]').getAttribute('aria-invalid'), 'true')
+  t.ok(await node(page, 'service').evaluate((el) => el.classList.contains('has-problem')), 'the component is marked')
+  await page.locator('input[name="serviceTimeMs"]').fill('40')
+  await page.locator('input[name="serviceTimeMs"]').press('Tab')
+  await saved(page).waitFor()
+
+  // Traffic profile.
+  await page.getByRole('tab', { name: 'Traffic' }).click()
+  await page.locator('input[name="peakRps"]').fill('300')
+  await page.locator('input[name="peakRps"]').press('Tab')
+  await saved(page, 'traffic').waitFor()
+
+  // Simulate: the result is drawn on the canvas and matches GET /simulations/:id.
+  await page.getByRole('button', { name: 'Simulate' }).click()
+  const results = page.locator('section.results')
+  await results.waitFor({ timeout: 60_000 })
+  const runId = (await results.getAttribute('data-run')) as string
+  const login = JSON.parse(
+    (await call(api.port, { method: 'POST', path: '/auth/login', body: { email, password: PASSWORD } })).body ?? '{}'
+  )
+  const run = JSON.parse(
+    (await call(api.port, { path: `/simulations/${runId}`, headers: { authorization: `Bearer ${login.accessToken}` } })).body ??
+      '{}'
+  )
+  t.equal(run.status, 'completed')
+  t.equal(await page.locator('[data-figure="p95"]').textContent(), `${run.result.overall.p95} ms`, 'p95 as the API says')
+  const bottleneck = run.result.overall.bottleneck as string
+  t.ok(await node(page, bottleneck).evaluate((el) => el.classList.contains('bottleneck')), `${bottleneck} is outlined`)
+  const service = run.result.components.find((c: { id: string }) => c.id === 'service')
+  t.match(await node(page, 'service').locator('.node-detail').textContent(), `ρ ${Math.round(service.utilization * 100)}%`, 'utilisation as a number too')
+  await shot(page, '03-results')
+
+  // Grade: items with points; selecting one highlights its component.
+  await page.getByRole('button', { name: 'Grade' }).click()
+  await page.locator('.score').waitFor({ timeout: 60_000 })
+  const items = page.locator('.rubric-item')
+  t.ok((await items.count()) >= 5, 'the rubric items are listed')
+  await page.getByRole('button', { name: /Capacity headroom/ }).click()
+  t.ok((await page.locator('g.node.highlight').count()) >= 1, 'the item’s components are highlighted')
+  await shot(page, '04-grade')
+
+  // Runs: a second run, then the two compared side by side.
+  await page.getByRole('button', { name: 'Simulate' }).click()
+  await page.locator(`section.results:not([data-run="${runId}"])`).waitFor({ timeout: 60_000 })
+  await page.getByRole('tab', { name: 'Runs' }).click()
+  const boxes = page.getByRole('checkbox')
+  await boxes.nth(1).waitFor()
+  await boxes.nth(0).check()
+  await boxes.nth(1).check()
+  const compared = page.getByRole('table', { name: 'Two runs compared' })
+  await compared.waitFor()
+  t.match(await compared.textContent(), /Grade.*not graded/, 'the compare table shows grades')
+
+  // Exports: a download, and the HTML report in a tab of its own (under its own CSP).
+  await page.getByText('Export', { exact: true }).click()
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download Markdown' }).click()
+  ])
+  const markdown = await readFile((await download.path()) as string, 'utf8')
+  t.match(markdown, /Photo sharing/, 'the Markdown report downloads')
+  const [tab] = await Promise.all([
+    context.waitForEvent('page'),
+    page.getByRole('button', { name: 'Open HTML report in a new tab' }).click()
+  ])
+  await tab.waitForURL(/\/exports\/.+\/download\?ticket=.+&disposition=inline/)
+  await tab.waitForLoadState()
+  t.match(await tab.content(), /Photo sharing/, 'the HTML report opens in a new tab')
+  await tab.close()
+  clean(t, watched, 'the whole journey')
+
+  // Read-only on a phone: the canvas and results are there and nothing overflows the page.
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true })
+  await phone.addCookies(await context.cookies())
+  const small = await phone.newPage()
+  const smallWatched = watch(small)
+  await small.goto(`${base}/#/w/${workspaceId}`)
+  await node(small, 'database').waitFor()
+  t.ok(await small.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no sideways scrolling')
+  await shot(small, '05-phone')
+  clean(t, smallWatched, 'the phone')
+  await phone.close()
+
+  // The session ends elsewhere (sign out everywhere): the next call says so instead of failing.
+  watched.expectStatuses.add(401)
+  await call(api.port, { method: 'POST', path: '/auth/logout-all', headers: { authorization: `Bearer ${login.accessToken}` }, body: {} })
+  await page.getByRole('tab', { name: 'Runs' }).click()
+  await page.goto(`${base}/#/`)
+  await page.reload()
+  await page.getByText('You were signed out because your session ended', { exact: false }).or(page.getByRole('tab', { name: 'Sign in' })).first().waitFor()
+  t.ok(await page.getByRole('tab', { name: 'Sign in' }).isVisible(), 'back at sign-in')
+  clean(t, watched, 'the end of the session')
+})

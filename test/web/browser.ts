@@ -1,0 +1,60 @@
+// Debian's Chromium driven by playwright-core (which downloads nothing), and the checks every
+// page load gets: no console error, no CSP violation, no uncaught exception.
+import { execFileSync } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Test } from 'tap'
+
+export const SCREENSHOTS = new URL('../../tmp/screenshots/', import.meta.url).pathname
+
+export function chromiumPath(): string {
+  return execFileSync('sh', ['-c', 'command -v chromium || command -v chromium-browser'], { encoding: 'utf8' }).trim()
+}
+
+export async function launch(t: Test): Promise<Browser> {
+  const browser = await chromium.launch({
+    executablePath: chromiumPath(),
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync'
+    ]
+  })
+  t.teardown(() => browser.close())
+  mkdirSync(SCREENSHOTS, { recursive: true })
+  return browser
+}
+
+export interface Watched {
+  /** Console errors other than the HTTP statuses the step expects, CSP violations, page errors. */
+  problems: string[]
+  /** HTTP statuses the step expects (a 409 for a conflict, say): not counted as problems. */
+  expectStatuses: Set<number>
+}
+
+export function watch(page: Page): Watched {
+  const watched: Watched = { problems: [], expectStatuses: new Set() }
+  // Failed requests are reported by URL here, and not again as the console's "Failed to load resource".
+  page.on('response', (response) => {
+    const status = response.status()
+    if (status >= 400 && !watched.expectStatuses.has(status))
+      watched.problems.push(`HTTP ${status} ${response.request().method()} ${new URL(response.url()).pathname}`)
+  })
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error' && msg.type() !== 'warning') return
+    const text = msg.text()
+    if (/^Failed to load resource: the server responded with a status of/.test(text)) return
+    if (msg.type() === 'warning' && !/Content Security Policy|Refused/.test(text)) return
+    watched.problems.push(`console ${msg.type()}: ${text}`)
+  })
+  page.on('pageerror', (err) => watched.problems.push(`page error: ${err.message}`))
+  return watched
+}
+
+export async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: `${SCREENSHOTS}${name}.png`, fullPage: false })
+}

@@ -1,0 +1,164 @@
+// The API client: the access token lives in this module's memory only; the refresh token in an
+// HttpOnly cookie the script never sees (`X-Refresh-Cookie: 1`). A 401 refreshes once and retries;
+// when the refresh fails too, the session has ended and the app says so.
+
+export interface User {
+  id: string
+  email: string
+  displayName: string
+  role: string
+}
+
+export interface Problem {
+  path: string
+  message: string
+}
+
+export class ApiError extends Error {
+  readonly status: number
+  readonly code: string
+  readonly problems: Problem[]
+  readonly body: Record<string, unknown>
+  constructor(status: number, code: string, message: string, body: Record<string, unknown> = {}) {
+    super(message)
+    this.status = status
+    this.code = code
+    this.body = body
+    this.problems = Array.isArray(body.problems) ? (body.problems as Problem[]) : []
+  }
+  /** No answer at all (offline), or the service is unavailable for now: worth retrying. */
+  get transient(): boolean {
+    return this.status === 0 || this.status === 502 || this.status === 503 || this.status === 504
+  }
+}
+
+let accessToken: string | null = null
+let refreshing: Promise<User | null> | null = null
+let sessionEnded: () => void = () => {}
+
+export const onSessionEnded = (handler: () => void) => {
+  sessionEnded = handler
+}
+
+async function send(method: string, path: string, body?: unknown, extra: Record<string, string> = {}) {
+  const headers: Record<string, string> = { accept: 'application/json', ...extra }
+  if (body !== undefined) headers['content-type'] = 'application/json'
+  if (accessToken) headers.authorization = `Bearer ${accessToken}`
+  try {
+    return await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin'
+    })
+  } catch {
+    throw new ApiError(0, 'OFFLINE', 'The service cannot be reached; check your connection.')
+  }
+}
+
+async function errorOf(response: Response): Promise<ApiError> {
+  let body: Record<string, unknown> = {}
+  try {
+    body = await response.json()
+  } catch {}
+  const message = typeof body.message === 'string' ? body.message : `${response.status} ${response.statusText}`
+  return new ApiError(response.status, typeof body.code === 'string' ? body.code : 'HTTP', message, body)
+}
+
+export interface Answer<T> {
+  data: T
+  response: Response
+}
+
+/** One API call as the signed-in user; JSON in and out. Throws ApiError on any non-2xx answer. */
+export async function api<T>(method: string, path: string, body?: unknown): Promise<Answer<T>> {
+  let response = await send(method, path, body)
+  if (response.status === 401 && accessToken !== null) {
+    const user = await refreshSession()
+    if (!user) {
+      sessionEnded()
+      throw await errorOf(response)
+    }
+    response = await send(method, path, body)
+  }
+  if (!response.ok) throw await errorOf(response)
+  const type = response.headers.get('content-type') ?? ''
+  const data = response.status === 204 ? null : type.includes('json') ? await response.json() : await response.text()
+  return { data: data as T, response }
+}
+
+interface TokenPair {
+  accessToken: string
+  user: User
+}
+
+const COOKIE_MODE = { 'x-refresh-cookie': '1' }
+
+/**
+ * A new access token from the refresh cookie; null when the session is over. Tabs take turns (a
+ * Web Lock): the cookie rotates on every use, and two tabs presenting the same one at once would
+ * look like a stolen token and end the session.
+ */
+export function refreshSession(): Promise<User | null> {
+  // No session cookie, nothing to refresh: a first visit asks nothing (and logs no 401).
+  if (!document.cookie.split('; ').includes('sdc_signed_in=1')) return Promise.resolve(null)
+  refreshing ??= withLock(async () => {
+    const response = await send('POST', '/auth/refresh', {}, COOKIE_MODE).catch(() => null)
+    if (!response?.ok) {
+      accessToken = null
+      return null
+    }
+    const pair = (await response.json()) as TokenPair
+    accessToken = pair.accessToken
+    return pair.user
+  }).finally(() => {
+    refreshing = null
+  })
+  return refreshing
+}
+
+function withLock<T>(task: () => Promise<T>): Promise<T> {
+  const locks = (navigator as Navigator & { locks?: LockManager }).locks
+  return locks ? (locks.request('sdc-refresh', task) as Promise<T>) : task()
+}
+
+export async function signIn(email: string, password: string): Promise<User> {
+  const response = await send('POST', '/auth/login', { email, password }, COOKIE_MODE)
+  if (!response.ok) throw await errorOf(response)
+  const pair = (await response.json()) as TokenPair
+  accessToken = pair.accessToken
+  return pair.user
+}
+
+export async function signUp(email: string, password: string, displayName: string): Promise<void> {
+  const response = await send('POST', '/auth/register', { email, password, displayName })
+  if (!response.ok) throw await errorOf(response)
+}
+
+export async function signOut(): Promise<void> {
+  await send('POST', '/auth/logout', {}, COOKIE_MODE).catch(() => null)
+  accessToken = null
+}
+
+export async function publicCall(path: string, body: unknown): Promise<void> {
+  const response = await send('POST', path, body)
+  if (!response.ok) throw await errorOf(response)
+}
+
+/** Polls a queued resource until it leaves queued/running; gives up after `timeoutMs`. */
+export async function poll<T extends { status: string }>(
+  path: string,
+  onUpdate: (value: T) => void,
+  timeoutMs = 120_000
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let delay = 150
+  for (;;) {
+    const { data } = await api<T>('GET', path)
+    onUpdate(data)
+    if (data.status !== 'queued' && data.status !== 'running') return data
+    if (Date.now() > deadline) throw new ApiError(0, 'TIMEOUT', 'Still running after two minutes; try again later.')
+    await new Promise((resolve) => setTimeout(resolve, delay))
+    delay = Math.min(delay * 1.5, 1000)
+  }
+}

@@ -1,0 +1,135 @@
+// System Design Coach in the browser: sign in, keep workspaces, sketch, simulate, learn.
+import { html } from 'htm/preact'
+import { render } from 'preact'
+import { useEffect, useState } from 'preact/hooks'
+import { ApiError, onSessionEnded, publicCall, refreshSession, signIn, signOut, signUp, type User } from './api.ts'
+import { Editor } from './editor.ts'
+import { Workspaces } from './workspaces.ts'
+
+type Route = { page: 'workspaces' } | { page: 'editor'; id: string }
+
+function routeOf(hash: string): Route {
+  const editor = /^#\/w\/([0-9a-f-]{36})$/.exec(hash)
+  return editor ? { page: 'editor', id: editor[1] } : { page: 'workspaces' }
+}
+
+function App() {
+  const [user, setUser] = useState<User | null | undefined>(undefined)
+  const [notice, setNotice] = useState<string | null>(null)
+  const [route, setRoute] = useState<Route>(routeOf(location.hash))
+
+  useEffect(() => {
+    onSessionEnded(() => {
+      setUser(null)
+      setNotice('You were signed out because your session ended. Sign in again to go on.')
+    })
+    const onHash = () => setRoute(routeOf(location.hash))
+    addEventListener('hashchange', onHash)
+    refreshSession().then(setUser)
+    return () => removeEventListener('hashchange', onHash)
+  }, [])
+
+  if (location.pathname === '/verify-email') return html`<${VerifyEmail} />`
+  if (user === undefined) return html`<main class="page"><p aria-busy="true">Loading…</p></main>`
+  if (user === null)
+    return html`<${AuthPage} notice=${notice} onSignedIn=${(u: User) => {
+      setNotice(null)
+      setUser(u)
+    }} />`
+  return html`
+    <div class="shell">
+      <header class="top">
+        <a href="#/" class="brand">System Design Coach</a>
+        <span class="who">${user.displayName}</span>
+        <button type="button" onClick=${async () => {
+          await signOut()
+          setUser(null)
+          setNotice('Signed out.')
+        }}>Sign out</button>
+      </header>
+      ${route.page === 'editor' ? html`<${Editor} key=${route.id} id=${route.id} />` : html`<${Workspaces} />`}
+    </div>
+  `
+}
+
+function AuthPage(props: { notice: string | null; onSignedIn: (u: User) => void }) {
+  const [mode, setMode] = useState<'in' | 'up'>('in')
+  const [error, setError] = useState<string | null>(null)
+  const [unverified, setUnverified] = useState<string | null>(null)
+  const [info, setInfo] = useState<string | null>(null)
+  const [busy, setBusy] = useState(false)
+
+  async function submit(event: Event) {
+    event.preventDefault()
+    const form = new FormData(event.target as HTMLFormElement)
+    const email = String(form.get('email') ?? '')
+    const password = String(form.get('password') ?? '')
+    setBusy(true)
+    setError(null)
+    setInfo(null)
+    try {
+      if (mode === 'up') await signUp(email, password, String(form.get('displayName') ?? ''))
+      props.onSignedIn(await signIn(email, password))
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'APP_ERR_EMAIL_NOT_VERIFIED') {
+        setUnverified(email)
+        setInfo('Check your inbox: open the link we sent to confirm your email, then sign in.')
+      } else setError(err instanceof Error ? err.message : String(err))
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  async function resend() {
+    if (!unverified) return
+    await publicCall('/auth/resend-verification', { email: unverified }).catch(() => null)
+    setInfo('If the account is waiting for confirmation, a new link is on its way.')
+  }
+
+  return html`
+    <main class="auth">
+      <h1>System Design Coach</h1>
+      <p class="tagline">Sketch an architecture, put traffic through it, see where it breaks.</p>
+      ${props.notice && html`<p class="notice" role="status">${props.notice}</p>`}
+      <div class="tabs" role="tablist">
+        <button role="tab" class=${mode === 'in' ? 'tab active' : 'tab'} aria-selected=${mode === 'in'} onClick=${() => setMode('in')}>Sign in</button>
+        <button role="tab" class=${mode === 'up' ? 'tab active' : 'tab'} aria-selected=${mode === 'up'} onClick=${() => setMode('up')}>Create account</button>
+      </div>
+      <form class="form" onSubmit=${submit} aria-label=${mode === 'in' ? 'Sign in' : 'Create account'}>
+        ${mode === 'up' && html`<label>Your name<input name="displayName" required maxLength="80" autocomplete="name" /></label>`}
+        <label>Email<input name="email" type="email" required autocomplete="email" /></label>
+        <label>Password<input name="password" type="password" required minLength=${mode === 'up' ? 12 : 1} autocomplete=${mode === 'up' ? 'new-password' : 'current-password'} /></label>
+        ${mode === 'up' && html`<p class="field-hint">At least 12 characters.</p>`}
+        ${error && html`<p class="error" role="alert">${error}</p>`}
+        ${info && html`<p class="notice" role="status">${info}</p>`}
+        <button class="primary" type="submit" disabled=${busy}>${mode === 'in' ? 'Sign in' : 'Create account'}</button>
+        ${unverified && html`<button type="button" onClick=${resend}>Send the link again</button>`}
+      </form>
+    </main>
+  `
+}
+
+function VerifyEmail() {
+  const [state, setState] = useState<'working' | 'done' | 'failed'>('working')
+  useEffect(() => {
+    const token = new URLSearchParams(location.search).get('token') ?? ''
+    publicCall('/auth/verify-email', { token }).then(
+      () => setState('done'),
+      () => setState('failed')
+    )
+  }, [])
+  return html`
+    <main class="auth">
+      <h1>System Design Coach</h1>
+      ${state === 'working' && html`<p aria-busy="true">Confirming your email…</p>`}
+      ${state === 'done' && html`<p class="notice" role="status">Your email is confirmed. <a href="/">Sign in</a>.</p>`}
+      ${state === 'failed' && html`<p class="error" role="alert">This link is invalid or has expired. Sign in to ask for a new one. <a href="/">Sign in</a></p>`}
+    </main>
+  `
+}
+
+const root = document.getElementById('app')
+if (root) {
+  root.textContent = ''
+  render(html`<${App} />`, root)
+}

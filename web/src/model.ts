@@ -1,0 +1,228 @@
+// The design as the web app edits it: the API's shapes, the palette's defaults, and a layout for
+// designs saved without positions.
+
+export const TYPES = [
+  'client',
+  'cdn',
+  'load_balancer',
+  'service',
+  'cache',
+  'database',
+  'queue',
+  'worker',
+  'object_storage',
+  'external'
+] as const
+export type ComponentType = (typeof TYPES)[number]
+
+export interface Component {
+  id: string
+  type: ComponentType
+  name?: string
+  instances: number
+  concurrency: number
+  serviceTimeMs: number
+  hitRatio?: number
+  replicas?: number
+  routing?: 'split' | 'calls'
+  balancing?: 'pooled' | 'random'
+  serviceTimeCv?: number
+  queueLimit?: number
+  x?: number
+  y?: number
+}
+
+export interface Link {
+  from: string
+  to: string
+  share?: number
+  traffic?: 'read' | 'write' | 'both'
+}
+
+export interface Design {
+  components: Component[]
+  links: Link[]
+}
+
+export interface TrafficProfile {
+  peakRps: number
+  readRatio: number
+  payloadKb: number
+  latencySloMs: number
+}
+
+export interface Workspace {
+  id: string
+  name: string
+  description: string
+  design: Design
+  version: number
+  updatedAt: string
+}
+
+export interface ComponentResult {
+  id: string
+  type: string
+  arrivalRps: number
+  utilization: number
+  meanLatencyMs: number
+  p95LatencyMs: number
+  saturated: boolean
+  lossRate?: number
+}
+
+export interface Overall {
+  p50: number
+  p95: number
+  p99: number
+  meanLatencyMs: number
+  throughputRps: number
+  errorRate: number
+  bottleneck: string | null
+  maxSustainableRps: number
+  singlePointsOfFailure: string[]
+}
+
+export interface Run {
+  id: string
+  status: 'queued' | 'running' | 'completed' | 'failed'
+  error: string | null
+  createdAt: string
+  result?: { mode: string; samples: number; components: ComponentResult[]; overall: Overall } | null
+  overall?: Overall | null
+}
+
+export interface GradeItem {
+  id: string
+  title: string
+  maxPoints: number
+  points: number
+  passed: boolean
+  finding: string
+  suggestion: string
+  components?: string[]
+}
+
+export interface Grade {
+  id: string
+  status: Run['status']
+  score: number | null
+  items: GradeItem[] | null
+  error: string | null
+}
+
+export const LABELS: Record<ComponentType, string> = {
+  client: 'Client',
+  cdn: 'CDN',
+  load_balancer: 'Load balancer',
+  service: 'Service',
+  cache: 'Cache',
+  database: 'Database',
+  queue: 'Queue',
+  worker: 'Worker',
+  object_storage: 'Object storage',
+  external: 'External API'
+}
+
+/** Icons on a 24 × 24 grid, drawn as strokes. */
+export const ICONS: Record<ComponentType, string> = {
+  client: 'M3 5h18v11H3z M8 20h8 M12 16v4',
+  cdn: 'M12 3a9 9 0 1 0 0.01 0z M3 12h18 M12 3c3 3 3 15 0 18 M12 3c-3 3-3 15 0 18',
+  load_balancer: 'M4 12h6 M10 12l9-7 M10 12h9 M10 12l9 7',
+  service: 'M5 4h14v16H5z M8 8h8 M8 12h8 M8 16h5',
+  cache: 'M13 2L5 14h6l-1 8 8-12h-6z',
+  database: 'M5 6c0-4 14-4 14 0v12c0 4-14 4-14 0z M5 6c0 4 14 4 14 0 M5 12c0 4 14 4 14 0',
+  queue: 'M3 8h18 M3 12h18 M3 16h18 M17 5l4 3-4 3',
+  worker: 'M12 8a4 4 0 1 0 0.01 0z M12 2v3 M12 19v3 M2 12h3 M19 12h3 M5 5l2 2 M17 17l2 2 M5 19l2-2 M17 7l2-2',
+  object_storage: 'M4 7h16l-2 13H6z M3 4h18v3H3z',
+  external: 'M7 18a5 5 0 0 1 0-10 6 6 0 0 1 11 1 4 4 0 0 1-1 9z'
+}
+
+/** What a new component of each type starts with: a plausible small deployment. */
+export function newComponent(type: ComponentType, id: string, x: number, y: number): Component {
+  const base: Component = { id, type, instances: 2, concurrency: 8, serviceTimeMs: 20, x, y }
+  switch (type) {
+    case 'client':
+      return { ...base, instances: 1, concurrency: 1, serviceTimeMs: 1 }
+    case 'load_balancer':
+      return { ...base, concurrency: 500, serviceTimeMs: 0.5 }
+    case 'cdn':
+      return { ...base, concurrency: 1000, serviceTimeMs: 2, hitRatio: 0.9 }
+    case 'cache':
+      return { ...base, concurrency: 50, serviceTimeMs: 1, hitRatio: 0.8 }
+    case 'database':
+      return { ...base, instances: 1, concurrency: 10, serviceTimeMs: 8, replicas: 1 }
+    case 'queue':
+      return { ...base, concurrency: 100, serviceTimeMs: 2 }
+    case 'worker':
+      return { ...base, concurrency: 4, serviceTimeMs: 50 }
+    case 'object_storage':
+      return { ...base, instances: 3, concurrency: 100, serviceTimeMs: 30 }
+    case 'external':
+      return { ...base, instances: 1, concurrency: 50, serviceTimeMs: 120 }
+    default:
+      return base
+  }
+}
+
+/** A fresh id for a new component of `type`: `service`, `service-2`, … */
+export function freshId(design: Design, type: ComponentType): string {
+  const stem = type.replace(/_/g, '-')
+  const taken = new Set(design.components.map((c) => c.id))
+  if (!taken.has(stem)) return stem
+  for (let n = 2; ; n++) if (!taken.has(`${stem}-${n}`)) return `${stem}-${n}`
+}
+
+export const NODE_W = 150
+export const NODE_H = 56
+
+/**
+ * Positions for components saved without them: layers by distance from a client (left to right),
+ * stacked within a layer. Components with positions keep them.
+ */
+export function withLayout(design: Design): Design {
+  if (design.components.every((c) => c.x !== undefined && c.y !== undefined)) return design
+  const depth = new Map<string, number>()
+  const queue = design.components.filter((c) => c.type === 'client').map((c) => c.id)
+  for (const id of queue) depth.set(id, 0)
+  for (let i = 0; i < queue.length; i++) {
+    const d = depth.get(queue[i]) ?? 0
+    for (const l of design.links) {
+      if (l.from === queue[i] && !depth.has(l.to)) {
+        depth.set(l.to, d + 1)
+        queue.push(l.to)
+      }
+    }
+  }
+  const rows = new Map<number, number>()
+  const components = design.components.map((c) => {
+    if (c.x !== undefined && c.y !== undefined) return c
+    const d = depth.get(c.id) ?? 0
+    const row = rows.get(d) ?? 0
+    rows.set(d, row + 1)
+    return { ...c, x: 40 + d * (NODE_W + 70), y: 40 + row * (NODE_H + 50) }
+  })
+  return { ...design, components }
+}
+
+/** A split (a load balancer unless told otherwise) shares its requests evenly over its links. */
+export const splits = (c: Component): boolean => (c.routing ?? (c.type === 'load_balancer' ? 'split' : 'calls')) === 'split'
+
+export function rebalance(design: Design, from: string): Design {
+  const source = design.components.find((c) => c.id === from)
+  if (!source || !splits(source)) return design
+  const out = design.links.filter((l) => l.from === from)
+  const share = Number((1 / out.length).toFixed(12))
+  let assigned = 0
+  const links = design.links.map((l) => {
+    if (l.from !== from) return l
+    assigned++
+    // The last link takes the rounding, so the shares add up to 1 exactly.
+    const value = assigned === out.length ? 1 - share * (out.length - 1) : share
+    return { ...l, share: Number(value.toFixed(12)) }
+  })
+  return { ...design, links }
+}
+
+export const utilizationBand = (u: number): 'low' | 'mid' | 'high' | 'over' =>
+  u >= 1 ? 'over' : u >= 0.85 ? 'high' : u >= 0.6 ? 'mid' : 'low'

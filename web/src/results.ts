@@ -1,0 +1,145 @@
+// What a run says: figures against the SLO, the per-component table, the grade, past runs.
+import { html } from 'htm/preact'
+import { useEffect, useState } from 'preact/hooks'
+import { api } from './api.ts'
+import type { Grade, Overall, Run } from './model.ts'
+
+const pct = (x: number) => `${Math.round(x * 1000) / 10}%`
+const ms = (x: number) => `${x} ms`
+
+export function ResultsPanel(props: { run: Run | null; error: string | null; slo: number }) {
+  const { run } = props
+  if (props.error) return html`<p class="error" role="alert">${props.error}</p>`
+  if (!run) return html`<p class="hint">Press <strong>Simulate</strong> to run the design at its peak traffic.</p>`
+  if (run.status === 'queued' || run.status === 'running')
+    return html`<p class="progress" role="status" aria-busy="true">Simulation ${run.status}…</p>`
+  if (!run.result) return html`<p class="error" role="alert">${run.error ?? 'The run has no result.'}</p>`
+  const o = run.result.overall
+  const rows: [string, string, boolean | null][] = [
+    ['p50', ms(o.p50), null],
+    ['p95', ms(o.p95), o.p95 <= props.slo],
+    ['p99', ms(o.p99), null],
+    ['Throughput', `${o.throughputRps} rps`, null],
+    ['Errors', pct(o.errorRate), o.errorRate === 0],
+    ['Bottleneck', o.bottleneck ?? 'none', null],
+    ['Sustains up to', `${o.maxSustainableRps} rps`, null]
+  ]
+  return html`
+    <section class="results" aria-label="Simulation results" data-run=${run.id}>
+      <h2>Result <small>(${run.result.mode}, ${run.result.samples} samples)</small></h2>
+      <p class=${o.p95 <= props.slo && o.errorRate === 0 ? 'verdict ok' : 'verdict bad'}>
+        ${o.p95 <= props.slo ? '✓' : '✗'} p95 ${ms(o.p95)} against an SLO of ${ms(props.slo)}
+      </p>
+      <dl class="figures">
+        ${rows.map(([k, v, ok]) => html`<div><dt>${k}</dt><dd data-figure=${k.toLowerCase()} class=${ok === null ? '' : ok ? 'ok' : 'bad'}>${v}</dd></div>`)}
+      </dl>
+      ${o.singlePointsOfFailure.length > 0 && html`<p>Single points of failure: ${o.singlePointsOfFailure.join(', ')}</p>`}
+      <table class="table">
+        <caption>Per component at peak</caption>
+        <thead><tr><th scope="col">Component</th><th scope="col">Arrivals</th><th scope="col">Utilisation</th><th scope="col">Mean</th><th scope="col">p95</th><th scope="col">Lost</th></tr></thead>
+        <tbody>
+          ${run.result.components.map(
+            (c) => html`<tr class=${c.id === o.bottleneck ? 'row-bottleneck' : ''}>
+              <th scope="row">${c.id}</th><td>${c.arrivalRps}</td><td>${pct(c.utilization)}${c.saturated ? ' (saturated)' : ''}</td><td>${ms(c.meanLatencyMs)}</td><td>${ms(c.p95LatencyMs)}</td><td>${pct(c.lossRate ?? 0)}</td>
+            </tr>`
+          )}
+        </tbody>
+      </table>
+    </section>
+  `
+}
+
+export function GradePanel(props: { grade: Grade | null; onSelectItem: (components: string[]) => void }) {
+  const { grade } = props
+  const [active, setActive] = useState<string | null>(null)
+  if (!grade) return html`<p class="hint">Simulate, then press <strong>Grade</strong> for a rubric with points, findings and suggestions.</p>`
+  if (grade.status === 'queued' || grade.status === 'running') return html`<p class="progress" role="status" aria-busy="true">Grading…</p>`
+  if (grade.status === 'failed' || !grade.items) return html`<p class="error" role="alert">${grade.error ?? 'Grading failed.'}</p>`
+  return html`
+    <section class="grade" aria-label="Grade">
+      <h2>Grade <span class="score" data-score=${grade.score}>${grade.score} / 100</span></h2>
+      <ol class="rubric">
+        ${grade.items.map(
+          (item) => html`
+            <li class=${`rubric-item ${item.passed ? 'passed' : 'failed'}${active === item.id ? ' active' : ''}`}>
+              <button type="button" class="rubric-head" aria-pressed=${active === item.id}
+                onClick=${() => {
+                  const next = active === item.id ? null : item.id
+                  setActive(next)
+                  props.onSelectItem(next ? (item.components ?? []) : [])
+                }}>
+                <span class="mark" aria-hidden="true">${item.passed ? '✓' : '✗'}</span>
+                <span class="title">${item.title}</span>
+                <span class="points">${item.points}/${item.maxPoints}</span>
+              </button>
+              <p>${item.finding}</p>
+              <p class="suggestion"><strong>Next:</strong> ${item.suggestion}</p>
+            </li>
+          `
+        )}
+      </ol>
+    </section>
+  `
+}
+
+interface RunSummary extends Run {
+  overall: Overall | null
+  latestGrade: { id: string; score: number } | null
+}
+
+export function RunsPanel(props: { workspaceId: string; refresh: number; currentId: string | null; onOpen: (id: string) => void }) {
+  const [runs, setRuns] = useState<RunSummary[]>([])
+  const [cursor, setCursor] = useState<string | null>(null)
+  const [compare, setCompare] = useState<string[]>([])
+  const [error, setError] = useState<string | null>(null)
+
+  async function load(after: string | null) {
+    try {
+      const query = `limit=10${after ? `&cursor=${encodeURIComponent(after)}` : ''}`
+      const { data } = await api<{ items: RunSummary[]; nextCursor: string | null }>('GET', `/workspaces/${props.workspaceId}/simulations?${query}`)
+      setRuns((old) => (after ? [...old, ...data.items] : data.items))
+      setCursor(data.nextCursor)
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err))
+    }
+  }
+  useEffect(() => void load(null), [props.workspaceId, props.refresh])
+
+  const toggle = (id: string) =>
+    setCompare((c) => (c.includes(id) ? c.filter((x) => x !== id) : [...c, id].slice(-2)))
+  const chosen = compare.map((id) => runs.find((r) => r.id === id)).filter((r): r is RunSummary => Boolean(r))
+
+  if (error) return html`<p class="error" role="alert">${error}</p>`
+  if (runs.length === 0) return html`<p class="hint">No runs yet.</p>`
+  return html`
+    <section aria-label="Past runs">
+      <h2>Runs</h2>
+      <p class="field-hint">Tick two runs to compare them.</p>
+      <ul class="runs">
+        ${runs.map(
+          (r) => html`<li class=${r.id === props.currentId ? 'current' : ''}>
+            <label class="check"><input type="checkbox" checked=${compare.includes(r.id)} onChange=${() => toggle(r.id)} aria-label=${`Compare the run of ${new Date(r.createdAt).toLocaleString()}`} /></label>
+            <button type="button" class="linkish" onClick=${() => props.onOpen(r.id)} disabled=${r.status !== 'completed'}>
+              ${new Date(r.createdAt).toLocaleString()} — ${r.status}${r.overall ? `, p95 ${r.overall.p95} ms` : ''}${r.latestGrade ? `, grade ${r.latestGrade.score}` : ''}
+            </button>
+          </li>`
+        )}
+      </ul>
+      ${cursor && html`<button type="button" onClick=${() => load(cursor)}>More runs</button>`}
+      ${
+        chosen.length === 2 &&
+        html`<table class="table compare" aria-label="Two runs compared">
+          <thead><tr><th></th>${chosen.map((r) => html`<th scope="col">${new Date(r.createdAt).toLocaleTimeString()}</th>`)}</tr></thead>
+          <tbody>
+            <tr><th scope="row">p95</th>${chosen.map((r) => html`<td>${r.overall ? ms(r.overall.p95) : '–'}</td>`)}</tr>
+            <tr><th scope="row">p99</th>${chosen.map((r) => html`<td>${r.overall ? ms(r.overall.p99) : '–'}</td>`)}</tr>
+            <tr><th scope="row">Errors</th>${chosen.map((r) => html`<td>${r.overall ? pct(r.overall.errorRate) : '–'}</td>`)}</tr>
+            <tr><th scope="row">Bottleneck</th>${chosen.map((r) => html`<td>${r.overall?.bottleneck ?? '–'}</td>`)}</tr>
+            <tr><th scope="row">Sustains</th>${chosen.map((r) => html`<td>${r.overall ? `${r.overall.maxSustainableRps} rps` : '–'}</td>`)}</tr>
+            <tr><th scope="row">Grade</th>${chosen.map((r) => html`<td>${r.latestGrade ? r.latestGrade.score : 'not graded'}</td>`)}</tr>
+          </tbody>
+        </table>`
+      }
+    </section>
+  `
+}
