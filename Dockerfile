@@ -10,6 +10,9 @@ COPY src ./src
 COPY plugins ./plugins
 COPY jobs ./jobs
 COPY sql ./sql
+# The learner's web app, bundled into web/dist at build time (the api serves it at /).
+COPY web ./web
+RUN node web/build.ts
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.API_PORT || 3000) + '/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]

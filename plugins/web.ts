@@ -23,11 +23,14 @@ async function webPlugin(fastify: FastifyInstance, opts: WebPluginOptions) {
   if (!existsSync(join(opts.root, 'index.html'))) throw new Error(`web plugin: no index.html in ${opts.root}`)
   await fastify.register(fastifyStatic, { root: opts.root, serve: false, decorateReply: true, etag: true })
 
-  fastify.get('/', { config: { auth: 'public' }, schema: { hide: true } }, (_request, reply) => {
-    reply.header('content-security-policy', WEB_CSP)
-    reply.header('cache-control', 'no-cache')
-    return reply.sendFile('index.html', { cacheControl: false })
-  })
+  // The app's pages: its start, and where the verification email's link lands.
+  for (const url of ['/', '/verify-email']) {
+    fastify.get(url, { config: { auth: 'public' }, schema: { hide: true } }, (_request, reply) => {
+      reply.header('content-security-policy', WEB_CSP)
+      reply.header('cache-control', 'no-cache')
+      return reply.sendFile('index.html', { cacheControl: false })
+    })
+  }
 
   fastify.get<{ Params: { name: string } }>(
     '/assets/:name',

@@ -25,7 +25,7 @@ try {
 // The web app is rebuilt on every start, so an edit under web/src shows on the next `npm start`.
 if (config.webApp) {
   const built = await buildWeb()
-  say(`web app built (${(built.scriptBytes / 1024).toFixed(0)} kB script)`)
+  say(`web app built (${(built.scriptGzipBytes / 1024).toFixed(1)} kB of script, gzipped)`)
 }
 
 const children = new Map<string, ChildProcess>()

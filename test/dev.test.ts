@@ -80,8 +80,14 @@ t.test(
     )
     await waitFor(async () => /worker \| worker ready/.test(output), { what: 'the worker to be ready' })
 
-    // What a newcomer runs next (README "The demo"): `npm run demo`, then the same with curl.
+    // What a newcomer opens: the web app, built by npm start and served by the api.
     const base = `http://127.0.0.1:${apiPort}`
+    const page = await fetch(`${base}/`)
+    t.equal(page.status, 200, 'the web app is at /')
+    t.match(await page.text(), /<script type="module" src="\/assets\/main-\w+\.js">/)
+    t.match(output, /web app built/)
+
+    // What a newcomer runs next (README): `npm run demo`, then the same with curl.
     const demo = await run(process.execPath, ['src/demo.ts', '--url', base], { cwd: ROOT, env, timeout: 90_000 })
     t.match(demo.stdout, /3\. simulated: p50 [\d.]+ ms, p95 [\d.]+ ms, p99 [\d.]+ ms/)
     t.match(demo.stdout, /4\. graded: \d+\/100/)

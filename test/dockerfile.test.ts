@@ -102,7 +102,8 @@ t.test('the Dockerfile builds and runs: replayed in a folder', async (t) => {
     'patches',
     'plugins',
     'sql',
-    'src'
+    'src',
+    'web'
   ])
   t.notOk(
     (await readdir(join(workdir, 'node_modules'))).includes('tap'),
@@ -142,6 +143,9 @@ t.test('the Dockerfile builds and runs: replayed in a folder', async (t) => {
   })
   const ready = await fetch(`http://127.0.0.1:${port}/health/ready`)
   t.equal(ready.status, 200, 'ready against the test database')
+  const app = await fetch(`http://127.0.0.1:${port}/`)
+  t.equal(app.status, 200, 'the web app built into the image is served')
+  t.match(app.headers.get('content-security-policy'), /^default-src 'self'/)
   api.kill('SIGTERM')
   const code = await new Promise((resolve) => api.once('exit', resolve))
   t.equal(code, 0, 'and it drains and exits 0 on SIGTERM')

@@ -5,6 +5,7 @@ import type { Locator, Page } from 'playwright-core'
 import t, { type Test } from 'tap'
 import { call } from '../reliability/lib/http.ts'
 import { startApi, startWorker, stopProcess } from '../reliability/lib/stack.ts'
+import { NODE_H, NODE_W } from '../web/src/model.ts'
 import { createTestDatabase } from './helpers/db.ts'
 import { launch, shot, type Watched, watch } from './web/browser.ts'
 
@@ -55,7 +56,12 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
   const index = await page.goto(`${base}/`)
   t.match(index?.headers()['content-security-policy'], /default-src 'self'.*frame-ancestors 'none'/)
   t.equal(index?.headers()['cache-control'], 'no-cache')
-  t.equal((await call(api.port, { path: '/health/live' })).headers['content-security-policy'], "default-src 'none'; frame-ancestors 'none'")
+  const json = await call(api.port, { path: '/health/live' })
+  t.equal(
+    json.headers?.['content-security-policy'],
+    "default-src 'none'; frame-ancestors 'none'",
+    'the API keeps its own'
+  )
   await page.getByRole('heading', { name: 'System Design Coach' }).waitFor()
   await shot(page, '01-sign-in')
 
@@ -67,11 +73,20 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
   await page.getByLabel('Password').fill(PASSWORD)
   await page.getByRole('button', { name: 'Create account' }).last().click()
   await page.getByRole('heading', { name: 'Your workspaces' }).waitFor()
-  t.notOk(await page.evaluate(() => JSON.stringify(localStorage) + JSON.stringify(sessionStorage)).then((s) => s.includes('ey')), 'no token in web storage')
+  t.notOk(
+    await page
+      .evaluate(() => JSON.stringify(localStorage) + JSON.stringify(sessionStorage))
+      .then((s) => s.includes('ey')),
+    'no token in web storage'
+  )
   const cookies = await context.cookies()
   const refresh = cookies.find((c) => c.name === 'sdc_refresh')
-  t.match(refresh, { httpOnly: true, secure: true, sameSite: 'Strict', path: '/auth' }, 'the refresh token is an HttpOnly cookie')
-  t.notOk(await page.evaluate(() => document.cookie.includes('sdc_refresh')), 'the script cannot read it')
+  t.match(
+    refresh,
+    { httpOnly: true, secure: true, sameSite: 'Strict', path: '/auth' },
+    'the refresh token is an HttpOnly cookie'
+  )
+  t.notOk(await page.evaluate("document.cookie.includes('sdc_refresh')"), 'the script cannot read it')
 
   // Create a workspace: the editor opens with a client on the canvas.
   await page.getByRole('textbox', { name: 'New workspace' }).fill('Photo sharing')
@@ -84,11 +99,11 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
   for (const [label, id, x, y] of [
     ['Load balancer', 'load-balancer', 260, 60],
     ['Service', 'service', 480, 60],
-    ['Database', 'database', 700, 60]
+    ['Database', 'database', 700, 120]
   ] as const) {
     await page.getByRole('button', { name: `Add ${label}` }).click()
     await node(page, id).waitFor()
-    await dragTo(page, node(page, id).locator('rect.node-box'), await canvasPoint(page, x + 75, y + 28))
+    await dragTo(page, node(page, id).locator('rect.node-box'), await canvasPoint(page, x + NODE_W / 2, y + NODE_H / 2))
   }
   // Link them by dragging from each one's handle to the next.
   for (const [from, to] of [
@@ -97,7 +112,7 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
     ['service', 'database']
   ]) {
     await dragTo(page, node(page, from).locator('circle.port'), await center(node(page, to).locator('rect.node-box')))
-    await page.locator(`g.link[data-link="${from}->${to}"]`).waitFor({ state: "attached" })
+    await page.locator(`g.link[data-link="${from}->${to}"]`).waitFor({ state: 'attached' })
   }
   await saved(page).waitFor()
 
@@ -127,7 +142,11 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
   await page.getByRole('button', { name: 'Load the newer version' }).click()
   await node(page, 'service').click()
   t.equal(await page.locator('input[name="instances"]').inputValue(), '5', 'their change is loaded')
-  t.equal(await page.locator('input[name="concurrency"]').inputValue(), '8', 'our unsaved change was replaced by choice')
+  t.equal(
+    await page.locator('input[name="concurrency"]').inputValue(),
+    '8',
+    'our unsaved change was replaced by choice'
+  )
   // Again the other way: keep ours, and the other page sees it after a reload.
   await other.locator('input[name="instances"]').fill('6')
   await other.locator('input[name="instances"]').press('Tab')
@@ -171,15 +190,25 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
     (await call(api.port, { method: 'POST', path: '/auth/login', body: { email, password: PASSWORD } })).body ?? '{}'
   )
   const run = JSON.parse(
-    (await call(api.port, { path: `/simulations/${runId}`, headers: { authorization: `Bearer ${login.accessToken}` } })).body ??
-      '{}'
+    (await call(api.port, { path: `/simulations/${runId}`, headers: { authorization: `Bearer ${login.accessToken}` } }))
+      .body ?? '{}'
   )
   t.equal(run.status, 'completed')
-  t.equal(await page.locator('[data-figure="p95"]').textContent(), `${run.result.overall.p95} ms`, 'p95 as the API says')
+  const p95 = page.locator('[data-figure="p95"]')
+  t.equal(Number(await p95.getAttribute('data-value')), run.result.overall.p95, 'p95 as the API says')
+  t.equal(
+    await p95.textContent(),
+    `${Number(run.result.overall.p95.toFixed(run.result.overall.p95 >= 100 ? 0 : 1))} ms`
+  )
+  t.equal(await page.locator('[data-figure="bottleneck"]').textContent(), run.result.overall.bottleneck)
   const bottleneck = run.result.overall.bottleneck as string
   t.ok(await node(page, bottleneck).evaluate((el) => el.classList.contains('bottleneck')), `${bottleneck} is outlined`)
   const service = run.result.components.find((c: { id: string }) => c.id === 'service')
-  t.match(await node(page, 'service').locator('.node-detail').textContent(), `ρ ${Math.round(service.utilization * 100)}%`, 'utilisation as a number too')
+  t.match(
+    await node(page, 'service').locator('.node-detail').textContent(),
+    `ρ ${Math.round(service.utilization * 100)}%`,
+    'utilisation as a number too'
+  )
   await shot(page, '03-results')
 
   // Grade: items with points; selecting one highlights its component.
@@ -228,18 +257,27 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
   const smallWatched = watch(small)
   await small.goto(`${base}/#/w/${workspaceId}`)
   await node(small, 'database').waitFor()
-  t.ok(await small.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no sideways scrolling')
+  t.ok(await small.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1'), 'no sideways scrolling')
   await shot(small, '05-phone')
   clean(t, smallWatched, 'the phone')
   await phone.close()
 
   // The session ends elsewhere (sign out everywhere): the next call says so instead of failing.
   watched.expectStatuses.add(401)
-  await call(api.port, { method: 'POST', path: '/auth/logout-all', headers: { authorization: `Bearer ${login.accessToken}` }, body: {} })
+  await call(api.port, {
+    method: 'POST',
+    path: '/auth/logout-all',
+    headers: { authorization: `Bearer ${login.accessToken}` },
+    body: {}
+  })
   await page.getByRole('tab', { name: 'Runs' }).click()
   await page.goto(`${base}/#/`)
   await page.reload()
-  await page.getByText('You were signed out because your session ended', { exact: false }).or(page.getByRole('tab', { name: 'Sign in' })).first().waitFor()
+  await page
+    .getByText('You were signed out because your session ended', { exact: false })
+    .or(page.getByRole('tab', { name: 'Sign in' }))
+    .first()
+    .waitFor()
   t.ok(await page.getByRole('tab', { name: 'Sign in' }).isVisible(), 'back at sign-in')
   clean(t, watched, 'the end of the session')
 })

@@ -2,8 +2,9 @@
 // hashed asset names (served with a year's cache) and an index.html that names them.
 // `node web/build.ts` builds; the api builds it at start-up when the folder is missing.
 import { existsSync } from 'node:fs'
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
+import { gzipSync } from 'node:zlib'
 
 export const WEB_DIST = new URL('./dist/', import.meta.url).pathname
 const SRC = new URL('./src/', import.meta.url).pathname
@@ -11,8 +12,9 @@ const SRC = new URL('./src/', import.meta.url).pathname
 export interface WebBuild {
   script: string
   style: string
-  /** Bytes of the minified script, before compression. */
+  /** Bytes of the minified script, before and after gzip. */
   scriptBytes: number
+  scriptGzipBytes: number
 }
 
 /** Builds into a fresh folder and swaps it in, so a server reading web/dist never sees half a build. */
@@ -42,7 +44,8 @@ export async function buildWeb(outDir = WEB_DIST): Promise<WebBuild> {
   await rm(outDir, { recursive: true, force: true })
   await mkdir(join(outDir, '..'), { recursive: true })
   await rename(staging, outDir)
-  return { ...names, scriptBytes: script[1].bytes }
+  const code = await readFile(join(outDir, 'assets', names.script))
+  return { ...names, scriptBytes: code.length, scriptGzipBytes: gzipSync(code).length }
 }
 
 /** The built app's folder, building it first when it is missing. */
@@ -71,5 +74,8 @@ function indexHtml(script: string, style: string): string {
 
 if (import.meta.main) {
   const built = await buildWeb()
-  process.stdout.write(`web app built: ${built.script} (${built.scriptBytes} bytes), ${built.style}\n`)
+  const kB = (n: number) => `${(n / 1024).toFixed(1)} kB`
+  process.stdout.write(
+    `web app built: ${built.script} (${kB(built.scriptBytes)} minified, ${kB(built.scriptGzipBytes)} gzipped), ${built.style}\n`
+  )
 }

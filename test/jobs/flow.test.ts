@@ -132,6 +132,17 @@ t.test('the product end to end through the real worker process', async (t) => {
     })
     t.equal(grade.score, 100)
     t.equal(grade.items.length, 6)
+    t.same(
+      grade.items.find((i: { id: string }) => i.id === 'database_redundancy').components,
+      ['db'],
+      'an item names the components it is about'
+    )
+    const runs = (await app.inject({ url: `/workspaces/${ws.id}/simulations?limit=50`, headers: auth })).json()
+    t.same(
+      runs.items.find((r: { id: string }) => r.id === sim.id).latestGrade,
+      { id: graded.json().id, score: 100 },
+      'the run list carries each run’s newest grade'
+    )
 
     const expected: Record<string, [RegExp, RegExp]> = {
       markdown: [/^text\/markdown/, /## Grade: 100\/100/],
@@ -158,6 +169,32 @@ t.test('the product end to end through the real worker process', async (t) => {
       t.match(content.headers['content-type'], type, `${format} content type`)
       t.equal(content.headers['content-disposition'], `attachment; filename="${status.filename}"`)
       t.match(content.body, body, `${format} content`)
+
+      // A signed link opens it without the Authorization header, for a minute, for this export only.
+      const link = await app.inject({ method: 'POST', url: `/exports/${id}/link`, headers: auth, payload: {} })
+      t.equal(link.statusCode, 200)
+      t.match(link.json().url, new RegExp(`^/exports/${id}/download\\?ticket=[\\w.-]+$`))
+      const opened = await app.inject({ url: `${link.json().url}&disposition=inline` })
+      t.equal(opened.statusCode, 200, `${format} opens through its link`)
+      t.equal(opened.body, content.body)
+      t.equal(opened.headers['content-disposition'], `inline; filename="${status.filename}"`)
+      t.equal(opened.headers['cache-control'], 'no-store')
+      if (format === 'html')
+        t.match(opened.headers['content-security-policy'], /^default-src 'none'; style-src 'unsafe-inline'/)
+      const ticket = new URL(link.json().url, 'http://x').searchParams.get('ticket') as string
+      const forged = `${ticket.slice(0, -2)}${ticket.endsWith('AA') ? 'BB' : 'AA'}`
+      t.equal(
+        (await app.inject({ url: `/exports/${id}/download?ticket=${forged}` })).statusCode,
+        401,
+        'a forged ticket'
+      )
+      const otherId = '00000000-0000-7000-8000-000000000000'
+      t.equal(
+        (await app.inject({ url: `/exports/${otherId}/download?ticket=${ticket}` })).statusCode,
+        401,
+        'another export'
+      )
+      t.equal((await app.inject({ url: `/exports/${id}/download` })).statusCode, 400, 'no ticket')
     }
     const bad = await app.inject({
       method: 'POST',

@@ -387,3 +387,93 @@ t.test('BYPASS_AUTH authenticates every request as the development user and warn
   const warning = await server.waitForLog(/BYPASS_AUTH is enabled/)
   t.equal(warning.level, 40)
 })
+
+t.test('the browser mode: the refresh token in an HttpOnly cookie, used only with X-Refresh-Cookie', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const { app } = await buildTestApp(t, url, ENV)
+  const email = uniqueEmail('cookie')
+  await app.inject({ method: 'POST', url: '/auth/register', payload: { email, password: PASSWORD, displayName: 'C' } })
+  const cookieMode = { 'x-refresh-cookie': '1' }
+  const cookieOf = (res: { headers: Record<string, unknown> }) => {
+    const set = [res.headers['set-cookie']].flat() as string[]
+    return {
+      refresh: set.find((c) => c.startsWith('sdc_refresh=')) ?? '',
+      marker: set.find((c) => c.startsWith('sdc_signed_in=')) ?? ''
+    }
+  }
+
+  const loggedIn = await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    headers: cookieMode,
+    payload: { email, password: PASSWORD }
+  })
+  t.equal(loggedIn.statusCode, 200)
+  t.notOk('refreshToken' in loggedIn.json(), 'the JSON carries no refresh token')
+  t.ok(loggedIn.json().accessToken)
+  const first = cookieOf(loggedIn)
+  t.match(first.refresh, /^sdc_refresh=[\w-]{43}; Path=\/auth; Max-Age=\d+; HttpOnly; Secure; SameSite=Strict$/)
+  t.match(first.marker, /^sdc_signed_in=1; Path=\/; Max-Age=\d+; Secure; SameSite=Strict$/, 'a marker with no secret')
+  const token = first.refresh.split(';')[0]
+
+  // Without the header the cookie is not read (a cross-site form cannot add a header): 401.
+  const noHeader = await app.inject({ method: 'POST', url: '/auth/refresh', headers: { cookie: token }, payload: {} })
+  t.equal(noHeader.statusCode, 401, 'the cookie alone does nothing')
+  const refreshed = await app.inject({
+    method: 'POST',
+    url: '/auth/refresh',
+    headers: { ...cookieMode, cookie: token },
+    payload: {}
+  })
+  t.equal(refreshed.statusCode, 200)
+  t.notOk('refreshToken' in refreshed.json())
+  const second = cookieOf(refreshed).refresh.split(';')[0]
+  t.not(second, token, 'the cookie rotates')
+
+  // The rotated-out cookie presented again is reuse: the family ends and the cookies are cleared.
+  const reused = await app.inject({
+    method: 'POST',
+    url: '/auth/refresh',
+    headers: { ...cookieMode, cookie: token },
+    payload: {}
+  })
+  t.equal(reused.statusCode, 401)
+  t.match(cookieOf(reused).refresh, /^sdc_refresh=; Path=\/auth; Max-Age=0;/, 'cleared')
+  t.match(cookieOf(reused).marker, /^sdc_signed_in=; Path=\/; Max-Age=0;/)
+  const afterReuse = await app.inject({
+    method: 'POST',
+    url: '/auth/refresh',
+    headers: { ...cookieMode, cookie: second },
+    payload: {}
+  })
+  t.equal(afterReuse.statusCode, 401, 'the whole family is revoked')
+
+  // Logout in cookie mode revokes the cookie's family and clears it.
+  const again = await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    headers: cookieMode,
+    payload: { email, password: PASSWORD }
+  })
+  const third = cookieOf(again).refresh.split(';')[0]
+  const out = await app.inject({
+    method: 'POST',
+    url: '/auth/logout',
+    headers: { ...cookieMode, cookie: third },
+    payload: {}
+  })
+  t.equal(out.statusCode, 204)
+  t.match(cookieOf(out).refresh, /Max-Age=0/)
+  const afterLogout = await app.inject({
+    method: 'POST',
+    url: '/auth/refresh',
+    headers: { ...cookieMode, cookie: third },
+    payload: {}
+  })
+  t.equal(afterLogout.statusCode, 401, 'logged out')
+  t.equal(
+    (await app.inject({ method: 'POST', url: '/auth/refresh', payload: {} })).statusCode,
+    401,
+    'neither a body token nor a cookie'
+  )
+})

@@ -2,7 +2,7 @@
 // page load gets: no console error, no CSP violation, no uncaught exception.
 import { execFileSync } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { type Browser, chromium, type Page } from 'playwright-core'
 import type { Test } from 'tap'
 
 export const SCREENSHOTS = new URL('../../tmp/screenshots/', import.meta.url).pathname

@@ -80,7 +80,8 @@ export class Autosaver<T> {
 
   private report(state: SaveState) {
     this.options.onState(state)
-    const settled = state.kind === 'saved' ? 'resolve' : ['invalid', 'conflict', 'failed'].includes(state.kind) ? 'reject' : null
+    const settled =
+      state.kind === 'saved' ? 'resolve' : ['invalid', 'conflict', 'failed'].includes(state.kind) ? 'reject' : null
     if (!settled) return
     const waiters = this.waiters
     this.waiters = []

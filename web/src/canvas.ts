@@ -10,6 +10,7 @@ import {
   ICONS,
   LABELS,
   type Link,
+  ms,
   NODE_H,
   NODE_W,
   utilizationBand
@@ -166,7 +167,7 @@ export function Canvas(props: CanvasProps) {
           lossy ? 'lossy' : ''
         ].join(' ')
         const detail = r
-          ? `ρ ${pct(r.utilization)} · p95 ${r.p95LatencyMs} ms`
+          ? `ρ ${pct(r.utilization)} · p95 ${ms(r.p95LatencyMs)}`
           : `${LABELS[c.type] ?? c.type} ×${c.instances}`
         const label = `${LABELS[c.type] ?? c.type} ${c.id}${r ? `, utilisation ${pct(r.utilization)}${lossy ? ', losing requests' : ''}${props.bottleneck === c.id ? ', bottleneck' : ''}` : ''}`
         return html`
@@ -184,7 +185,7 @@ export function Canvas(props: CanvasProps) {
             <rect class="node-box" width=${NODE_W} height=${NODE_H} rx="8" />
             ${band === 'high' || band === 'over' ? html`<rect class="node-hatch" width=${NODE_W} height=${NODE_H} rx="8" />` : null}
             <path class="node-icon" d=${ICONS[c.type] ?? ''} transform="translate(10 16)" />
-            <text class="node-id" x="42" y="24">${c.id.length > 15 ? `${c.id.slice(0, 14)}…` : c.id}</text>
+            <text class="node-id" x="42" y="24">${c.id.length > 14 ? `${c.id.slice(0, 13)}…` : c.id}</text>
             <text class="node-detail" x="42" y="42">${detail}</text>
             ${props.bottleneck === c.id ? html`<text class="node-tag" x="0" y="-6">bottleneck</text>` : null}
             ${lossy ? html`<text class="node-tag lossy-tag" x=${NODE_W} y="-6" text-anchor="end">${r?.saturated ? 'saturated' : `loses ${pct(r?.lossRate ?? 0)}`}</text>` : null}

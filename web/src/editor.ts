@@ -5,6 +5,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { ApiError, api, type Problem, poll } from './api.ts'
 import { Autosaver, type SaveState } from './autosave.ts'
 import { Canvas, type Selection } from './canvas.ts'
+import { Exports } from './exports.ts'
 import {
   type Component,
   type ComponentResult,
@@ -14,14 +15,13 @@ import {
   ICONS,
   LABELS,
   newComponent,
-  rebalance,
   type Run,
-  TYPES,
+  rebalance,
   type TrafficProfile,
+  TYPES,
   type Workspace,
   withLayout
 } from './model.ts'
-import { Exports } from './exports.ts'
 import { GradePanel, ResultsPanel, RunsPanel } from './results.ts'
 
 type Tab = 'properties' | 'traffic' | 'results' | 'grade' | 'runs'
@@ -122,7 +122,13 @@ export function Editor(props: { id: string }) {
             return api<Run>('GET', `/simulations/${last.id}`).then((r) => live && setRun(r.data))
         })
       })
-      .catch((err) => live && setLoadError(err instanceof ApiError && err.status === 404 ? 'No such workspace.' : String(err.message ?? err)))
+      .catch(
+        (err) =>
+          live &&
+          setLoadError(
+            err instanceof ApiError && err.status === 404 ? 'No such workspace.' : String(err.message ?? err)
+          )
+      )
     const beforeUnload = (event: BeforeUnloadEvent) => {
       if (designSaver.current?.hasUnsaved || profileSaver.current?.hasUnsaved) event.preventDefault()
     }
@@ -181,7 +187,10 @@ export function Editor(props: { id: string }) {
   }
 
   function updateComponent(id: string, patch: Partial<Component>) {
-    let next: Design = { ...design, components: design.components.map((c) => (c.id === id ? clean({ ...c, ...patch }) : c)) }
+    let next: Design = {
+      ...design,
+      components: design.components.map((c) => (c.id === id ? clean({ ...c, ...patch }) : c))
+    }
     if (patch.routing !== undefined) next = rebalance(next, id)
     edit(next)
   }
@@ -251,7 +260,13 @@ export function Editor(props: { id: string }) {
       await poll<Grade>(response.headers.get('location') ?? '', setGrade)
       setRunsVersion((v) => v + 1)
     } catch (err) {
-      setGrade({ id: '', status: 'failed', score: null, items: null, error: err instanceof Error ? err.message : String(err) })
+      setGrade({
+        id: '',
+        status: 'failed',
+        score: null,
+        items: null,
+        error: err instanceof Error ? err.message : String(err)
+      })
     }
   }
 
@@ -263,7 +278,8 @@ export function Editor(props: { id: string }) {
     setTab('results')
   }
 
-  if (loadError) return html`<main class="page"><p class="error" role="alert">${loadError}</p><a href="#/">Back to workspaces</a></main>`
+  if (loadError)
+    return html`<main class="page"><p class="error" role="alert">${loadError}</p><a href="#/">Back to workspaces</a></main>`
   if (!workspace || !profile) return html`<main class="page"><p aria-busy="true">Loading…</p></main>`
 
   const selected = selection?.kind === 'component' ? design.components.find((c) => c.id === selection.id) : undefined
@@ -300,6 +316,7 @@ export function Editor(props: { id: string }) {
             `
           )}
         </nav>
+        <div class="canvas-area">
         <div class="canvas-wrap">
           <${Canvas}
             design=${design}
@@ -317,12 +334,14 @@ export function Editor(props: { id: string }) {
             onConnect=${connect}
             onDelete=${deleteSelection}
           />
-          ${results && html`<${Legend} />`}
+        </div>
+        ${results && html`<${Legend} />`}
         </div>
         <aside class="side" aria-label="Details">
           <div class="tabs" role="tablist">
             ${(['properties', 'traffic', 'results', 'grade', 'runs'] as Tab[]).map(
-              (t) => html`<button role="tab" aria-selected=${tab === t} class=${tab === t ? 'tab active' : 'tab'} onClick=${() => setTab(t)}>${t[0].toUpperCase() + t.slice(1)}</button>`
+              (t) =>
+                html`<button role="tab" aria-selected=${tab === t} class=${tab === t ? 'tab active' : 'tab'} onClick=${() => setTab(t)}>${t[0].toUpperCase() + t.slice(1)}</button>`
             )}
           </div>
           <div class="tab-body" role="tabpanel">
@@ -391,7 +410,16 @@ function Legend() {
   `
 }
 
-type FieldSpec = { key: keyof Component; label: string; step?: string; min?: number; max?: number; integer?: boolean; only?: string[]; hint?: string }
+type FieldSpec = {
+  key: keyof Component
+  label: string
+  step?: string
+  min?: number
+  max?: number
+  integer?: boolean
+  only?: string[]
+  hint?: string
+}
 
 const FIELDS: FieldSpec[] = [
   { key: 'instances', label: 'Instances', integer: true, min: 1, max: 1000 },
@@ -399,7 +427,14 @@ const FIELDS: FieldSpec[] = [
   { key: 'serviceTimeMs', label: 'Service time (ms)', step: 'any', min: 0.01 },
   { key: 'hitRatio', label: 'Hit ratio', step: '0.01', min: 0, max: 1, only: ['cache', 'cdn'] },
   { key: 'replicas', label: 'Read replicas', integer: true, min: 0, max: 15, only: ['database'] },
-  { key: 'serviceTimeCv', label: 'Service-time variability (CV)', step: '0.1', min: 0, max: 10, hint: '1 = exponential (default), 0 = constant' },
+  {
+    key: 'serviceTimeCv',
+    label: 'Service-time variability (CV)',
+    step: '0.1',
+    min: 0,
+    max: 10,
+    hint: '1 = exponential (default), 0 = constant'
+  },
   { key: 'queueLimit', label: 'Queue limit', integer: true, min: 0, hint: 'empty = unbounded' }
 ]
 
@@ -420,10 +455,15 @@ function ComponentForm(props: {
   const c = props.component
   const [idDraft, setIdDraft] = useState(c.id)
   const [linkTarget, setLinkTarget] = useState('')
-  const idOk = /^[a-z0-9][a-z0-9_-]{0,39}$/.test(idDraft) && !props.design.components.some((o) => o !== c && o.id === idDraft)
-  const general = props.problems.filter((p) => /^\/components\/\d+$/.test(p.path) || p.path.endsWith('/id') || p.path.endsWith('/type'))
+  const idOk =
+    /^[a-z0-9][a-z0-9_-]{0,39}$/.test(idDraft) && !props.design.components.some((o) => o !== c && o.id === idDraft)
+  const general = props.problems.filter(
+    (p) => /^\/components\/\d+$/.test(p.path) || p.path.endsWith('/id') || p.path.endsWith('/type')
+  )
   const outgoing = props.design.links.map((l, i) => ({ l, i })).filter(({ l }) => l.from === c.id)
-  const targets = props.design.components.filter((o) => o.id !== c.id && o.type !== 'client' && !outgoing.some(({ l }) => l.to === o.id))
+  const targets = props.design.components.filter(
+    (o) => o.id !== c.id && o.type !== 'client' && !outgoing.some(({ l }) => l.to === o.id)
+  )
   return html`
     <form class="form" onSubmit=${(e: Event) => e.preventDefault()} aria-label=${`Component ${c.id}`}>
       <h2>${LABELS[c.type]} <code>${c.id}</code></h2>
@@ -477,7 +517,10 @@ function ComponentForm(props: {
               ${targets.map((o) => html`<option value=${o.id}>${o.id}</option>`)}
             </select>
           </label>
-          <button type="button" disabled=${!linkTarget} onClick=${() => { props.onConnect(c.id, linkTarget); setLinkTarget('') }}>Add link</button>
+          <button type="button" disabled=${!linkTarget} onClick=${() => {
+            props.onConnect(c.id, linkTarget)
+            setLinkTarget('')
+          }}>Add link</button>
         </div>`
       }
       <button type="button" class="danger" onClick=${props.onDelete}>Delete component</button>

@@ -173,7 +173,7 @@ export function freshId(design: Design, type: ComponentType): string {
   for (let n = 2; ; n++) if (!taken.has(`${stem}-${n}`)) return `${stem}-${n}`
 }
 
-export const NODE_W = 150
+export const NODE_W = 164
 export const NODE_H = 56
 
 /**
@@ -206,7 +206,8 @@ export function withLayout(design: Design): Design {
 }
 
 /** A split (a load balancer unless told otherwise) shares its requests evenly over its links. */
-export const splits = (c: Component): boolean => (c.routing ?? (c.type === 'load_balancer' ? 'split' : 'calls')) === 'split'
+export const splits = (c: Component): boolean =>
+  (c.routing ?? (c.type === 'load_balancer' ? 'split' : 'calls')) === 'split'
 
 export function rebalance(design: Design, from: string): Design {
   const source = design.components.find((c) => c.id === from)
@@ -222,6 +223,12 @@ export function rebalance(design: Design, from: string): Design {
     return { ...l, share: Number(value.toFixed(12)) }
   })
   return { ...design, links }
+}
+
+/** A latency as a learner reads it: three significant figures at most. */
+export function ms(x: number): string {
+  const digits = x >= 100 ? 0 : x >= 10 ? 1 : 2
+  return `${Number(x.toFixed(digits))} ms`
 }
 
 export const utilizationBand = (u: number): 'low' | 'mid' | 'high' | 'over' =>

@@ -2,10 +2,9 @@
 import { html } from 'htm/preact'
 import { useEffect, useState } from 'preact/hooks'
 import { api } from './api.ts'
-import type { Grade, Overall, Run } from './model.ts'
+import { type Grade, ms, type Overall, type Run } from './model.ts'
 
 const pct = (x: number) => `${Math.round(x * 1000) / 10}%`
-const ms = (x: number) => `${x} ms`
 
 export function ResultsPanel(props: { run: Run | null; error: string | null; slo: number }) {
   const { run } = props
@@ -15,14 +14,14 @@ export function ResultsPanel(props: { run: Run | null; error: string | null; slo
     return html`<p class="progress" role="status" aria-busy="true">Simulation ${run.status}…</p>`
   if (!run.result) return html`<p class="error" role="alert">${run.error ?? 'The run has no result.'}</p>`
   const o = run.result.overall
-  const rows: [string, string, boolean | null][] = [
-    ['p50', ms(o.p50), null],
-    ['p95', ms(o.p95), o.p95 <= props.slo],
-    ['p99', ms(o.p99), null],
-    ['Throughput', `${o.throughputRps} rps`, null],
-    ['Errors', pct(o.errorRate), o.errorRate === 0],
-    ['Bottleneck', o.bottleneck ?? 'none', null],
-    ['Sustains up to', `${o.maxSustainableRps} rps`, null]
+  const rows: [string, string, boolean | null, number | string | null][] = [
+    ['p50', ms(o.p50), null, o.p50],
+    ['p95', ms(o.p95), o.p95 <= props.slo, o.p95],
+    ['p99', ms(o.p99), null, o.p99],
+    ['Throughput', `${o.throughputRps} rps`, null, o.throughputRps],
+    ['Errors', pct(o.errorRate), o.errorRate === 0, o.errorRate],
+    ['Bottleneck', o.bottleneck ?? 'none', null, o.bottleneck],
+    ['Sustains', `${o.maxSustainableRps} rps`, null, o.maxSustainableRps]
   ]
   return html`
     <section class="results" aria-label="Simulation results" data-run=${run.id}>
@@ -31,20 +30,22 @@ export function ResultsPanel(props: { run: Run | null; error: string | null; slo
         ${o.p95 <= props.slo ? '✓' : '✗'} p95 ${ms(o.p95)} against an SLO of ${ms(props.slo)}
       </p>
       <dl class="figures">
-        ${rows.map(([k, v, ok]) => html`<div><dt>${k}</dt><dd data-figure=${k.toLowerCase()} class=${ok === null ? '' : ok ? 'ok' : 'bad'}>${v}</dd></div>`)}
+        ${rows.map(([k, v, ok, exact]) => html`<div><dt>${k}</dt><dd data-figure=${k.toLowerCase()} data-value=${exact} class=${ok === null ? '' : ok ? 'ok' : 'bad'}>${v}</dd></div>`)}
       </dl>
       ${o.singlePointsOfFailure.length > 0 && html`<p>Single points of failure: ${o.singlePointsOfFailure.join(', ')}</p>`}
+      <div class="table-scroll">
       <table class="table">
         <caption>Per component at peak</caption>
-        <thead><tr><th scope="col">Component</th><th scope="col">Arrivals</th><th scope="col">Utilisation</th><th scope="col">Mean</th><th scope="col">p95</th><th scope="col">Lost</th></tr></thead>
+        <thead><tr><th scope="col">Component</th><th scope="col">rps</th><th scope="col">ρ</th><th scope="col">Mean</th><th scope="col">p95</th><th scope="col">Lost</th></tr></thead>
         <tbody>
           ${run.result.components.map(
             (c) => html`<tr class=${c.id === o.bottleneck ? 'row-bottleneck' : ''}>
-              <th scope="row">${c.id}</th><td>${c.arrivalRps}</td><td>${pct(c.utilization)}${c.saturated ? ' (saturated)' : ''}</td><td>${ms(c.meanLatencyMs)}</td><td>${ms(c.p95LatencyMs)}</td><td>${pct(c.lossRate ?? 0)}</td>
+              <th scope="row">${c.id}</th><td>${Number(c.arrivalRps.toPrecision(4))}</td><td>${pct(c.utilization)}${c.saturated ? ' (saturated)' : ''}</td><td>${ms(c.meanLatencyMs)}</td><td>${ms(c.p95LatencyMs)}</td><td>${pct(c.lossRate ?? 0)}</td>
             </tr>`
           )}
         </tbody>
       </table>
+      </div>
     </section>
   `
 }
@@ -52,9 +53,12 @@ export function ResultsPanel(props: { run: Run | null; error: string | null; slo
 export function GradePanel(props: { grade: Grade | null; onSelectItem: (components: string[]) => void }) {
   const { grade } = props
   const [active, setActive] = useState<string | null>(null)
-  if (!grade) return html`<p class="hint">Simulate, then press <strong>Grade</strong> for a rubric with points, findings and suggestions.</p>`
-  if (grade.status === 'queued' || grade.status === 'running') return html`<p class="progress" role="status" aria-busy="true">Grading…</p>`
-  if (grade.status === 'failed' || !grade.items) return html`<p class="error" role="alert">${grade.error ?? 'Grading failed.'}</p>`
+  if (!grade)
+    return html`<p class="hint">Simulate, then press <strong>Grade</strong> for a rubric with points, findings and suggestions.</p>`
+  if (grade.status === 'queued' || grade.status === 'running')
+    return html`<p class="progress" role="status" aria-busy="true">Grading…</p>`
+  if (grade.status === 'failed' || !grade.items)
+    return html`<p class="error" role="alert">${grade.error ?? 'Grading failed.'}</p>`
   return html`
     <section class="grade" aria-label="Grade">
       <h2>Grade <span class="score" data-score=${grade.score}>${grade.score} / 100</span></h2>
@@ -87,7 +91,12 @@ interface RunSummary extends Run {
   latestGrade: { id: string; score: number } | null
 }
 
-export function RunsPanel(props: { workspaceId: string; refresh: number; currentId: string | null; onOpen: (id: string) => void }) {
+export function RunsPanel(props: {
+  workspaceId: string
+  refresh: number
+  currentId: string | null
+  onOpen: (id: string) => void
+}) {
   const [runs, setRuns] = useState<RunSummary[]>([])
   const [cursor, setCursor] = useState<string | null>(null)
   const [compare, setCompare] = useState<string[]>([])
@@ -96,7 +105,10 @@ export function RunsPanel(props: { workspaceId: string; refresh: number; current
   async function load(after: string | null) {
     try {
       const query = `limit=10${after ? `&cursor=${encodeURIComponent(after)}` : ''}`
-      const { data } = await api<{ items: RunSummary[]; nextCursor: string | null }>('GET', `/workspaces/${props.workspaceId}/simulations?${query}`)
+      const { data } = await api<{ items: RunSummary[]; nextCursor: string | null }>(
+        'GET',
+        `/workspaces/${props.workspaceId}/simulations?${query}`
+      )
       setRuns((old) => (after ? [...old, ...data.items] : data.items))
       setCursor(data.nextCursor)
     } catch (err) {
@@ -105,8 +117,7 @@ export function RunsPanel(props: { workspaceId: string; refresh: number; current
   }
   useEffect(() => void load(null), [props.workspaceId, props.refresh])
 
-  const toggle = (id: string) =>
-    setCompare((c) => (c.includes(id) ? c.filter((x) => x !== id) : [...c, id].slice(-2)))
+  const toggle = (id: string) => setCompare((c) => (c.includes(id) ? c.filter((x) => x !== id) : [...c, id].slice(-2)))
   const chosen = compare.map((id) => runs.find((r) => r.id === id)).filter((r): r is RunSummary => Boolean(r))
 
   if (error) return html`<p class="error" role="alert">${error}</p>`

@@ -14,7 +14,10 @@ interface Summary {
 }
 
 /** What a new workspace starts with: a client to send traffic (a design needs one). */
-const STARTER = { components: [{ id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1, x: 40, y: 60 }], links: [] }
+const STARTER = {
+  components: [{ id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1, x: 40, y: 60 }],
+  links: []
+}
 
 export function Workspaces() {
   const [items, setItems] = useState<Summary[] | null>(null)
