@@ -111,7 +111,10 @@ export async function buildApp(config: Config, options: BuildOptions): Promise<F
   })
   instrumentStatements(app.sql)
   await app.register(queuePlugin, { queues: options.queues })
-  await app.register(telemetryPlugin, { sampleRate: config.requestTelemetrySampleRate })
+  await app.register(telemetryPlugin, {
+    sampleRate: config.requestTelemetrySampleRate,
+    flushIntervalMs: config.telemetryFlushIntervalMs
+  })
   await app.register(authPlugin, {
     secret: config.jwt.secret,
     previousSecrets: config.jwt.previousSecrets,

@@ -54,6 +54,8 @@ export interface Config {
   }
   readonly requestTelemetrySampleRate: number
   readonly telemetryRetentionDays: number
+  /** How often buffered request telemetry is written (it is also written at 500 rows and on shutdown). */
+  readonly telemetryFlushIntervalMs: number
   readonly metrics: {
     readonly enabled: boolean
     readonly guard: 'secret' | 'cidr' | undefined
@@ -360,6 +362,7 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     },
     requestTelemetrySampleRate: sampleRate,
     telemetryRetentionDays: int('TELEMETRY_RETENTION_DAYS', 14, 1, 3650),
+    telemetryFlushIntervalMs: int('TELEMETRY_FLUSH_INTERVAL_MS', 1000, 100, 60_000),
     metrics: {
       enabled: bool('METRICS_ENABLED', false),
       guard: metricsGuard,

@@ -5,6 +5,7 @@ import type { Locator, Page } from 'playwright-core'
 import t, { type Test } from 'tap'
 import { call } from '../reliability/lib/http.ts'
 import { startApi, startWorker, stopProcess } from '../reliability/lib/stack.ts'
+import { buildWeb } from '../web/build.ts'
 import { NODE_H, NODE_W } from '../web/src/model.ts'
 import { createTestDatabase } from './helpers/db.ts'
 import { launch, shot, type Watched, watch } from './web/browser.ts'
@@ -39,6 +40,8 @@ function clean(t: Test, watched: Watched, what: string) {
 }
 
 t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates, grades and exports', async (t) => {
+  // Built now, so the app under test is the one in web/src (the api builds only a missing one).
+  await buildWeb()
   const { url } = await createTestDatabase(t)
   const env = { DATABASE_URL: url }
   const api = await startApi(env, 60_000)
@@ -175,6 +178,39 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
   await page.locator('input[name="serviceTimeMs"]').press('Tab')
   await saved(page).waitFor()
 
+  // The keyboard alone: a palette button, a component moved with the arrow keys, a link removed
+  // with Delete and put back from the side panel.
+  await page.getByRole('button', { name: 'Add Cache' }).focus()
+  await page.keyboard.press('Enter')
+  await node(page, 'cache').waitFor()
+  await node(page, 'cache').focus()
+  const before = await node(page, 'cache').getAttribute('transform')
+  await page.keyboard.press('ArrowDown')
+  await page.keyboard.press('ArrowRight')
+  const moved = /translate\((\d+) (\d+)\)/.exec((await node(page, 'cache').getAttribute('transform')) ?? '')
+  const was = /translate\((\d+) (\d+)\)/.exec(before ?? '')
+  t.same([Number(moved?.[1]) - Number(was?.[1]), Number(moved?.[2]) - Number(was?.[2])], [10, 10], 'arrows move it')
+  await page.keyboard.press('Delete')
+  await node(page, 'cache').waitFor({ state: 'detached' })
+  await page.locator('g.link[data-link="service->database"] line.link-hit').click({ force: true })
+  t.equal(await page.getByRole('form', { name: 'Link service to database' }).count(), 1, 'the link is selected')
+  await page.keyboard.press('Delete')
+  await page.locator('g.link[data-link="service->database"]').waitFor({ state: 'detached' })
+  await node(page, 'service').focus()
+  await page.getByLabel('Link to').selectOption('database')
+  await page.getByRole('button', { name: 'Add link' }).click()
+  await page.locator('g.link[data-link="service->database"]').waitFor({ state: 'attached' })
+  await saved(page).waitFor()
+
+  // Offline: the badge says so and the edit is saved once the network is back.
+  watched.allow.push(/ERR_INTERNET_DISCONNECTED/)
+  await context.setOffline(true)
+  await node(page, 'database').focus()
+  await page.keyboard.press('ArrowDown')
+  await page.locator('[data-save="design"]').filter({ hasText: 'offline, retrying' }).waitFor()
+  await context.setOffline(false)
+  await saved(page).waitFor({ timeout: 15_000 })
+
   // Traffic profile.
   await page.getByRole('tab', { name: 'Traffic' }).click()
   await page.locator('input[name="peakRps"]').fill('300')
@@ -240,6 +276,8 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
   ])
   const markdown = await readFile((await download.path()) as string, 'utf8')
   t.match(markdown, /Photo sharing/, 'the Markdown report downloads')
+  t.equal(await page.getByRole('button', { name: 'Download Markdown' }).isVisible(), false, 'the menu closes')
+  await page.getByText('Export', { exact: true }).click()
   const [tab] = await Promise.all([
     context.waitForEvent('page'),
     page.getByRole('button', { name: 'Open HTML report in a new tab' }).click()
@@ -262,6 +300,25 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
   clean(t, smallWatched, 'the phone')
   await phone.close()
 
+  // The list: rename and describe, then delete after confirming.
+  await page.getByRole('link', { name: '← Workspaces' }).click()
+  await page.getByRole('button', { name: 'Rename or describe Photo sharing' }).click()
+  await page.getByRole('textbox', { name: 'Name' }).fill('Photo sharing v2')
+  await page.getByRole('textbox', { name: 'Description' }).fill('Uploads, feeds and thumbnails')
+  await page.getByRole('button', { name: 'Save' }).click()
+  await page.getByText('Uploads, feeds and thumbnails').waitFor()
+  await page.getByRole('textbox', { name: 'New workspace' }).fill('Scratch')
+  await page.getByRole('button', { name: 'Create' }).click()
+  await node(page, 'users').waitFor()
+  await page.getByRole('link', { name: '← Workspaces' }).click()
+  await page.locator('.ws-open').nth(1).waitFor()
+  t.same(await page.locator('.ws-open').allTextContents(), ['Scratch', 'Photo sharing v2'], 'newest first')
+  page.once('dialog', (dialog) => void dialog.accept())
+  await page.getByRole('button', { name: 'Delete Scratch' }).click()
+  await page.locator('.ws-open', { hasText: 'Scratch' }).waitFor({ state: 'detached' })
+  t.same(await page.locator('.ws-open').allTextContents(), ['Photo sharing v2'])
+  await shot(page, '06-workspaces')
+
   // The session ends elsewhere (sign out everywhere): the next call says so instead of failing.
   watched.expectStatuses.add(401)
   await call(api.port, {
@@ -270,14 +327,12 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
     headers: { authorization: `Bearer ${login.accessToken}` },
     body: {}
   })
-  await page.getByRole('tab', { name: 'Runs' }).click()
-  await page.goto(`${base}/#/`)
-  await page.reload()
-  await page
-    .getByText('You were signed out because your session ended', { exact: false })
-    .or(page.getByRole('tab', { name: 'Sign in' }))
-    .first()
-    .waitFor()
+  await page.locator('.ws-open').first().click()
+  await page.getByText('You were signed out because your session ended').waitFor()
   t.ok(await page.getByRole('tab', { name: 'Sign in' }).isVisible(), 'back at sign-in')
+  t.notOk(
+    (await context.cookies()).some((c) => c.name === 'sdc_refresh'),
+    'the refresh cookie is gone'
+  )
   clean(t, watched, 'the end of the session')
 })

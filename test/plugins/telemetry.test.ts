@@ -71,7 +71,9 @@ t.test('request telemetry', async (t) => {
       DATABASE_URL: url,
       API_PORT: '0',
       SHUTDOWN_DRAIN_MS: '0',
-      RATE_LIMIT_MAX_REQUESTS: '100000'
+      RATE_LIMIT_MAX_REQUESTS: '100000',
+      // No timed flush during the test: what is written comes from the shutdown's flush.
+      TELEMETRY_FLUSH_INTERVAL_MS: '60000'
     })
     t.teardown(() => {
       api.child.kill('SIGKILL')

@@ -416,9 +416,9 @@ t.test('the browser mode: the refresh token in an HttpOnly cookie, used only wit
   t.match(first.marker, /^sdc_signed_in=1; Path=\/; Max-Age=\d+; Secure; SameSite=Strict$/, 'a marker with no secret')
   const token = first.refresh.split(';')[0]
 
-  // Without the header the cookie is not read (a cross-site form cannot add a header): 401.
+  // Without the header the cookie is not read (a cross-site form cannot add a header): no token, 400.
   const noHeader = await app.inject({ method: 'POST', url: '/auth/refresh', headers: { cookie: token }, payload: {} })
-  t.equal(noHeader.statusCode, 401, 'the cookie alone does nothing')
+  t.equal(noHeader.statusCode, 400, 'the cookie alone does nothing')
   const refreshed = await app.inject({
     method: 'POST',
     url: '/auth/refresh',
@@ -471,9 +471,10 @@ t.test('the browser mode: the refresh token in an HttpOnly cookie, used only wit
     payload: {}
   })
   t.equal(afterLogout.statusCode, 401, 'logged out')
+  t.equal((await app.inject({ method: 'POST', url: '/auth/refresh', payload: {} })).statusCode, 400, 'no token: 400')
   t.equal(
-    (await app.inject({ method: 'POST', url: '/auth/refresh', payload: {} })).statusCode,
+    (await app.inject({ method: 'POST', url: '/auth/refresh', headers: cookieMode, payload: {} })).statusCode,
     401,
-    'neither a body token nor a cookie'
+    'cookie mode without a cookie: no session'
   )
 })

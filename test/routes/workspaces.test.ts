@@ -268,7 +268,17 @@ t.test('workspaces and traffic profiles', async (t) => {
       ['application/json', 'text/html', 'text/markdown'],
       'the export content documents each of its media types'
     )
-    const idempotent = app.routeTable.filter((r) => r.schema?.headers)
+    const headerNames = (r: (typeof app.routeTable)[number]) =>
+      Object.keys((r.schema?.headers as { properties?: object } | undefined)?.properties ?? {})
+    const idempotent = app.routeTable.filter((r) => headerNames(r).includes('idempotency-key'))
+    t.same(
+      app.routeTable
+        .filter((r) => headerNames(r).includes('x-refresh-cookie'))
+        .map((r) => r.url)
+        .sort(),
+      ['/auth/login', '/auth/logout', '/auth/refresh'],
+      'the browser mode’s header is documented where it applies'
+    )
     t.same(idempotent.map((r) => `${r.method} ${r.url}`).sort(), [
       'POST /simulations/:id/grade',
       'POST /workspaces',
@@ -288,7 +298,13 @@ t.test('workspaces and traffic profiles', async (t) => {
         .filter(([, op]) => op.requestBody?.required === false)
         .map(([method]) => `${method.toUpperCase()} ${path}`)
     )
-    t.same(optionalBodies.sort(), ['POST /simulations/{id}/grade', 'POST /workspaces/{id}/simulations'])
+    t.same(optionalBodies.sort(), [
+      'POST /auth/logout',
+      'POST /auth/refresh',
+      'POST /exports/{id}/link',
+      'POST /simulations/{id}/grade',
+      'POST /workspaces/{id}/simulations'
+    ])
     t.equal(doc.paths['/workspaces/{id}/exports'].post.requestBody.required, true)
     // Routes that create something say where it is read.
     const located = Object.entries(doc.paths).flatMap(([path, ops]) =>

@@ -34,10 +34,12 @@ export interface Watched {
   problems: string[]
   /** HTTP statuses the step expects (a 409 for a conflict, say): not counted as problems. */
   expectStatuses: Set<number>
+  /** Console messages the step expects (a failed fetch while offline, say). */
+  allow: RegExp[]
 }
 
 export function watch(page: Page): Watched {
-  const watched: Watched = { problems: [], expectStatuses: new Set() }
+  const watched: Watched = { problems: [], expectStatuses: new Set(), allow: [] }
   // Failed requests are reported by URL here, and not again as the console's "Failed to load resource".
   page.on('response', (response) => {
     const status = response.status()
@@ -48,6 +50,7 @@ export function watch(page: Page): Watched {
     if (msg.type() !== 'error' && msg.type() !== 'warning') return
     const text = msg.text()
     if (/^Failed to load resource: the server responded with a status of/.test(text)) return
+    if (watched.allow.some((pattern) => pattern.test(text))) return
     if (msg.type() === 'warning' && !/Content Security Policy|Refused/.test(text)) return
     watched.problems.push(`console ${msg.type()}: ${text}`)
   })

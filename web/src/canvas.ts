@@ -29,7 +29,6 @@ export interface CanvasProps {
   onSelect: (selection: Selection) => void
   onMove: (id: string, x: number, y: number) => void
   onConnect: (from: string, to: string) => void
-  onDelete: () => void
 }
 
 type Drag =
@@ -98,15 +97,8 @@ export function Canvas(props: CanvasProps) {
   }
 
   function onKeyDown(event: KeyboardEvent) {
+    // Delete and Escape are the editor's (they work wherever the focus is, outside form fields).
     if (props.readOnly) return
-    if (event.key === 'Delete' || event.key === 'Backspace') {
-      if (selection) {
-        event.preventDefault()
-        props.onDelete()
-      }
-      return
-    }
-    if (event.key === 'Escape') return props.onSelect(null)
     const step = event.shiftKey ? 50 : 10
     const moves: Record<string, [number, number]> = {
       ArrowLeft: [-step, 0],

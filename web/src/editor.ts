@@ -141,6 +141,20 @@ export function Editor(props: { id: string }) {
     }
   }, [props.id])
 
+  // Delete removes the selection and Escape clears it, wherever the focus is but in a form field.
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      const target = event.target as HTMLElement | null
+      if (target?.closest('input, select, textarea, [contenteditable]')) return
+      if ((event.key === 'Delete' || event.key === 'Backspace') && selection) {
+        event.preventDefault()
+        deleteSelection()
+      } else if (event.key === 'Escape') setSelection(null)
+    }
+    addEventListener('keydown', onKey)
+    return () => removeEventListener('keydown', onKey)
+  })
+
   const results = useMemo(
     () => (run?.result ? new Map<string, ComponentResult>(run.result.components.map((c) => [c.id, c])) : null),
     [run]
@@ -332,7 +346,6 @@ export function Editor(props: { id: string }) {
             }}
             onMove=${move}
             onConnect=${connect}
-            onDelete=${deleteSelection}
           />
         </div>
         ${results && html`<${Legend} />`}

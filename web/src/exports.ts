@@ -1,7 +1,7 @@
 // Reports: queue an export, wait for it, then download it or open the HTML in a tab of its own
 // through a signed one-minute link (the report's own CSP applies there, not the app's).
 import { html } from 'htm/preact'
-import { useState } from 'preact/hooks'
+import { useRef, useState } from 'preact/hooks'
 import { api, poll } from './api.ts'
 
 type Format = 'markdown' | 'json' | 'html'
@@ -17,8 +17,11 @@ async function exportLink(workspaceId: string, format: Format): Promise<string> 
 
 export function Exports(props: { workspaceId: string }) {
   const [state, setState] = useState<string | null>(null)
+  const menu = useRef<HTMLDetailsElement>(null)
+  const close = () => menu.current?.removeAttribute('open')
 
   async function download(format: Format) {
+    close()
     setState(`Preparing ${format}…`)
     try {
       const url = await exportLink(props.workspaceId, format)
@@ -37,6 +40,7 @@ export function Exports(props: { workspaceId: string }) {
   async function openHtml() {
     // Opened now, while the click still counts as the learner's, and pointed at the report once ready.
     const tab = window.open('about:blank', '_blank')
+    close()
     setState('Preparing the report…')
     try {
       const url = await exportLink(props.workspaceId, 'html')
@@ -52,15 +56,15 @@ export function Exports(props: { workspaceId: string }) {
   }
 
   return html`
-    <details class="exports">
+    <details class="exports" ref=${menu}>
       <summary>Export</summary>
       <div class="menu" role="group" aria-label="Export the report">
         <button type="button" onClick=${() => download('markdown')}>Download Markdown</button>
         <button type="button" onClick=${() => download('json')}>Download JSON</button>
         <button type="button" onClick=${() => download('html')}>Download HTML</button>
         <button type="button" onClick=${openHtml}>Open HTML report in a new tab</button>
-        ${state && html`<p role="status">${state}</p>`}
       </div>
     </details>
+    ${state && html`<span class="export-state" role="status">${state}</span>`}
   `
 }

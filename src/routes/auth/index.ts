@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyReply } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { hashPassword, hashToken, normalizeEmail, verifyPassword } from '../../accounts/accounts.ts'
 import { clientKey } from '../../client-address.ts'
@@ -8,6 +8,7 @@ import type { TransactionSql } from '../../db/client.ts'
 import {
   AccountDisabled,
   AccountLocked,
+  BadRequest,
   EmailNotVerified,
   EmailTaken,
   InvalidCredentials,
@@ -56,6 +57,12 @@ const CookieHeaders = Type.Object({
     })
   )
 })
+
+/** No token in the body: the API client's 400 as before; in cookie mode, no cookie is no session (401). */
+const missingToken = (request: FastifyRequest) =>
+  wantsCookie(request)
+    ? new Unauthorized()
+    : new BadRequest("body must have required property 'refreshToken' (or send the cookie with X-Refresh-Cookie: 1)")
 
 const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { config } = fastify
@@ -211,7 +218,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => {
       noStore(reply)
       const presented = refreshTokenFrom(request)
-      if (!presented) throw new Unauthorized()
+      if (!presented) throw missingToken(request)
       const tokenHash = hashToken(presented)
       const now = fastify.clock()
       const result = await fastify.sql.begin(async (tx) => {
@@ -265,6 +272,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => {
       const now = fastify.clock()
       const presented = refreshTokenFrom(request)
+      if (!presented && !wantsCookie(request)) throw missingToken(request)
       if (wantsCookie(request)) clearRefreshCookie(reply)
       await fastify.sql.begin(async (tx) => {
         const token = presented ? await refreshTokenByHash(tx, hashToken(presented)) : null
