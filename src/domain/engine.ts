@@ -1,6 +1,6 @@
-import { carries, DivergentDesignError, type Flow, propagate } from './flows.ts'
-import { type Component, type Design, LIMITS, routingOf, type TrafficProfile } from './model.ts'
-import { queueFigures, serviceDraw } from './queueing.ts'
+import { carries, DivergentDesignError, type Flow, passFactor, propagate } from './flows.ts'
+import { type Component, type Design, LIMITS, networkTimeMs, routingOf, type TrafficProfile } from './model.ts'
+import { delayFigures, queueFigures, serviceDraw } from './queueing.ts'
 import { createWords, exponential, standardExponential, uniform } from './random.ts'
 
 // The simulation engine: pure functions, no I/O. Same design, profile and seed → same result.
@@ -17,8 +17,11 @@ export class EngineBudgetError extends Error {
 
 export interface Station {
   index: number
+  /** `queue`: a component's servers; `delay`: a component with `delay: true` (M/G/∞); `link`: a link's network time. */
+  kind: 'queue' | 'delay' | 'link'
+  /** The component (for a link: the one it leaves). */
   componentId: string
-  /** `primary` or `replica-N` for a database, otherwise the component id. */
+  /** `primary` or `replica-N` for a database, `from->to` for a link, otherwise the component id. */
   name: string
   /** All servers: instances × concurrency. */
   servers: number
@@ -50,6 +53,17 @@ export interface ComponentResult {
   saturated: boolean
   /** Share of its arrivals the component loses (finite queue full, or saturated). */
   lossRate: number
+  /** A queue with consumers: how its consumers keep up (work after a queue is off the request's path). */
+  backlog?: QueueBacklog
+}
+
+export interface QueueBacklog {
+  /** The busiest consumer's utilisation. */
+  consumersUtilization: number
+  /** Messages per second the backlog grows by: arrivals past the consumers' capacity (0 when they keep up). */
+  growthPerSecond: number
+  /** Mean time from enqueue to done at the slowest consumer (wait + service), ms; null when it grows without bound. */
+  lagMs: number | null
 }
 
 export interface SimulationResult {
@@ -85,18 +99,23 @@ const round = (x: number, digits = 3) => {
   return Math.round(x * f) / f
 }
 
-function buildStations(
-  design: Design,
-  flows: Map<string, Flow>
-): { stations: Station[]; byComponent: Map<string, Station[]> } {
+interface Built {
+  stations: Station[]
+  byComponent: Map<string, Station[]>
+  /** Per design link: the station of its network time, or -1 when it has none. */
+  linkStations: Int32Array
+}
+
+function buildStations(design: Design, flows: Map<string, Flow>, traffic: TrafficProfile, keep?: Float64Array): Built {
   const stations: Station[] = []
   const byComponent = new Map<string, Station[]>()
   for (const c of design.components) {
     if (c.type === 'client') continue
     const flow = flows.get(c.id) as Flow
-    const servers = c.instances * c.concurrency
-    const queues = c.balancing === 'random' ? c.instances : 1
-    const queueLimit = c.queueLimit === undefined ? null : Math.floor(c.queueLimit / queues)
+    const delay = c.delay === true
+    const servers = delay ? Number.POSITIVE_INFINITY : c.instances * c.concurrency
+    const queues = c.balancing === 'random' && !delay ? c.instances : 1
+    const queueLimit = c.queueLimit === undefined || delay ? null : Math.floor(c.queueLimit / queues)
     const serviceTimeCv = c.serviceTimeCv ?? 1
     const nodes: { name: string; lambda: number }[] =
       c.type === 'database'
@@ -115,6 +134,7 @@ function buildStations(
     const list = nodes.map((node) => {
       const station: Station = {
         index: stations.length,
+        kind: delay ? 'delay' : 'queue',
         componentId: c.id,
         name: node.name,
         servers,
@@ -123,20 +143,79 @@ function buildStations(
         serviceTimeCv,
         queueLimit,
         lambda: node.lambda,
-        ...queueFigures(node.lambda, {
-          queues,
-          servers: servers / queues,
-          serviceTimeMs: c.serviceTimeMs,
-          cv: serviceTimeCv,
-          limit: queueLimit
-        })
+        ...(delay
+          ? delayFigures(c.serviceTimeMs, serviceTimeCv)
+          : queueFigures(node.lambda, {
+              queues,
+              servers: servers / queues,
+              serviceTimeMs: c.serviceTimeMs,
+              cv: serviceTimeCv,
+              limit: queueLimit
+            }))
       }
       stations.push(station)
       return station
     })
     byComponent.set(c.id, list)
   }
-  return { stations, byComponent }
+  // Links with network time: a constant delay per traversal, after the components' stations.
+  const index = new Map(design.components.map((c, i) => [c.id, i]))
+  const linkStations = new Int32Array(design.links.length).fill(-1)
+  design.links.forEach((l, j) => {
+    const ms = networkTimeMs(l, traffic.payloadKb)
+    if (ms === null) return
+    const from = design.components[index.get(l.from) as number]
+    const flow = flows.get(l.from) as Flow
+    const kept = keep?.[index.get(l.from) as number] ?? 1
+    const traffic_ = l.traffic ?? 'both'
+    const lambda =
+      (l.share ?? 1) *
+      kept *
+      ((carries(traffic_, 'read') ? flow.read * passFactor(from, 'read') : 0) +
+        (carries(traffic_, 'write') ? flow.write * passFactor(from, 'write') : 0))
+    linkStations[j] = stations.length
+    stations.push({
+      index: stations.length,
+      kind: 'link',
+      componentId: l.from,
+      name: `${l.from}->${l.to}`,
+      servers: Number.POSITIVE_INFINITY,
+      queues: 1,
+      serviceTimeMs: ms,
+      serviceTimeCv: 0,
+      queueLimit: null,
+      lambda,
+      ...delayFigures(ms, 0)
+    })
+  })
+  return { stations, byComponent, linkStations }
+}
+
+/**
+ * The stations at the load that actually reaches them: what a station loses (a full queue, a
+ * saturated one's excess) does not go on to the stations after it. Each pass recomputes the
+ * traffic with every component's kept share; an acyclic design settles in as many passes as it
+ * is deep, a cycle converges geometrically.
+ */
+function solveStations(design: Design, traffic: TrafficProfile): Built & { flows: Map<string, Flow> } {
+  let flows = propagate(design, traffic)
+  let built = buildStations(design, flows, traffic)
+  if (!built.stations.some((s) => s.loss > 0)) return { ...built, flows }
+  const index = new Map(design.components.map((c, i) => [c.id, i]))
+  for (let pass = 0; pass < 200; pass++) {
+    const keep = new Float64Array(design.components.length).fill(1)
+    for (const [id, nodes] of built.byComponent) {
+      const lambda = nodes.reduce((sum, n) => sum + n.lambda, 0)
+      if (lambda > 0) keep[index.get(id) as number] = 1 - nodes.reduce((sum, n) => sum + n.lambda * n.loss, 0) / lambda
+    }
+    flows = propagate(design, traffic, keep)
+    const next = buildStations(design, flows, traffic, keep)
+    let moved = 0
+    for (const s of next.stations) moved = Math.max(moved, Math.abs(s.lambda - built.stations[s.index].lambda))
+    built = next
+    if (moved <= 1e-12 * Math.max(1, traffic.peakRps)) break
+  }
+  return { ...built, flows }
 }
 
 /**
@@ -158,6 +237,8 @@ interface Walker {
   linkShare: Float64Array
   linkRead: Uint8Array
   linkWrite: Uint8Array
+  /** Per link: the station of its network time, or -1. */
+  linkStation: Int32Array
   /** Scratch: the stations of the path drawn last, and the walk's stack. */
   visits: Int32Array
   stackComponent: Int32Array
@@ -170,12 +251,14 @@ interface Walker {
   steps: number
 }
 
-function compileWalker(design: Design, stations: Station[], traffic: TrafficProfile): Walker {
+function compileWalker(design: Design, built: Built, traffic: TrafficProfile): Walker {
+  const { stations } = built
   const index = new Map(design.components.map((c, i) => [c.id, i]))
   const n = design.components.length
   const firstStation = new Int32Array(n).fill(-1)
   const stationCount = new Int32Array(n)
   for (const s of stations) {
+    if (s.kind === 'link') continue
     const i = index.get(s.componentId) as number
     if (firstStation[i] < 0) firstStation[i] = s.index
     stationCount[i]++
@@ -189,9 +272,11 @@ function compileWalker(design: Design, stations: Station[], traffic: TrafficProf
   const linkShare = new Float64Array(m)
   const linkRead = new Uint8Array(m)
   const linkWrite = new Uint8Array(m)
+  const linkStation = new Int32Array(m)
   // Links keep their order within a component: the draws follow them in document order.
-  for (const l of design.links) {
+  for (const [j, l] of design.links.entries()) {
     const k = fill[index.get(l.from) as number]++
+    linkStation[k] = built.linkStations[j]
     const traffic = l.traffic ?? 'both'
     linkTo[k] = index.get(l.to) as number
     linkShare[k] = l.share ?? 1
@@ -212,6 +297,7 @@ function compileWalker(design: Design, stations: Station[], traffic: TrafficProf
     linkShare,
     linkRead,
     linkWrite,
+    linkStation,
     visits: new Int32Array(64),
     stackComponent: new Int32Array(MAX_HOPS + 2),
     stackLink: new Int32Array(MAX_HOPS + 2),
@@ -289,6 +375,14 @@ function samplePath(w: Walker, rng: () => number): number {
       if (carried[l] === 1 && (stackForce[top] === 1 || rng() < linkShare[l])) {
         c = linkTo[l]
         depth = stackDepth[top] + 1
+        if (w.linkStation[l] >= 0) {
+          if (visits === w.visits.length) {
+            const grown = new Int32Array(visits * 2)
+            grown.set(w.visits)
+            w.visits = grown
+          }
+          w.visits[visits++] = w.linkStation[l]
+        }
         break
       }
     }
@@ -404,8 +498,9 @@ function enumeratePaths(w: Walker): PathClass[] | null {
       rest = [...rest.slice(0, -1), { ...top, link: l + 1 }]
       const share = carried[l] !== 1 ? 0 : top.force ? 1 : linkShare[l]
       if (share <= 0) continue
+      const via = w.linkStation[l] >= 0 ? [...visits, w.linkStation[l]] : visits
       if (p * share >= MIN_PATH_PROBABILITY)
-        todo.push({ op: 'enter', c: linkTo[l], depth: top.depth + 1, stack: rest, visits, p: p * share, read })
+        todo.push({ op: 'enter', c: linkTo[l], depth: top.depth + 1, stack: rest, visits: via, p: p * share, read })
       if (share < 1 && p * (1 - share) >= MIN_PATH_PROBABILITY)
         todo.push({ op: 'next', c, depth, stack: rest, visits, p: p * (1 - share), read })
       ended = false
@@ -685,9 +780,9 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
   const seed = options.seed ?? 1
   const mode = options.mode ?? 'analytic'
   const samples = options.samples ?? (mode === 'analytic' ? 20_000 : 50_000)
-  const flows = propagate(design, traffic)
-  const { stations, byComponent } = buildStations(design, flows)
-  const walker = compileWalker(design, stations, traffic)
+  const built = solveStations(design, traffic)
+  const { stations, byComponent, flows } = built
+  const walker = compileWalker(design, built, traffic)
   let latencies: Float64Array
   let errorRate = 0
   if (mode === 'discrete-event') {
@@ -728,13 +823,16 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
         meanLatencyMs: round(meanLatency),
         p95LatencyMs: round(Math.max(...nodes.map((s) => s.p95SojournMs))),
         saturated: nodes.some((s) => s.saturated),
-        lossRate: round(lambda > 0 ? nodes.reduce((sum, s) => sum + s.lambda * s.loss, 0) / lambda : 0, 5)
+        lossRate: round(lambda > 0 ? nodes.reduce((sum, s) => sum + s.lambda * s.loss, 0) / lambda : 0, 5),
+        ...(c.type === 'queue' ? backlogOf(c.id, design, byComponent) : {})
       }
     })
 
-  const loaded = stations.filter((s) => s.lambda > 0)
+  // Delays never queue: only stations with servers can be the bottleneck or set the ceiling.
+  const loaded = stations.filter((s) => s.lambda > 0 && s.kind === 'queue')
   const bottleneck = loaded.length > 0 ? loaded.reduce((a, b) => (b.utilization > a.utilization ? b : a)) : null
-  // λ at every station is linear in peakRps, so the first station to reach ρ = 1 sets the ceiling.
+  // λ at every station is linear in peakRps (at the load that passes, when stations shed), so the
+  // first station to reach ρ = 1 sets the ceiling.
   const maxSustainableRps =
     loaded.length > 0 && traffic.peakRps > 0
       ? Math.min(...loaded.map((s) => (s.servers * (1000 / s.serviceTimeMs)) / (s.lambda / traffic.peakRps)))
@@ -768,6 +866,33 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
 }
 
 /**
+ * A queue's consumers (the components it links to): they take messages at their own pace, so a
+ * consumer past its capacity grows the backlog (λ − capacity messages a second) instead of
+ * failing requests, and the lag a message sees is the consumer's sojourn.
+ */
+function backlogOf(queueId: string, design: Design, byComponent: Map<string, Station[]>): { backlog?: QueueBacklog } {
+  const consumers = design.links.filter((l) => l.from === queueId).flatMap((l) => byComponent.get(l.to) ?? [])
+  const working = consumers.filter((s) => s.kind === 'queue' && s.lambda > 0)
+  if (working.length === 0) return {}
+  let growth = 0
+  let lag: number | null = 0
+  for (const s of working) {
+    const capacity = s.servers * (1000 / s.serviceTimeMs)
+    if (s.saturated) {
+      growth += s.lambda - capacity
+      lag = null
+    } else if (lag !== null) lag = Math.max(lag, s.meanSojournMs)
+  }
+  return {
+    backlog: {
+      consumersUtilization: round(Math.max(...working.map((s) => s.utilization)), 4),
+      growthPerSecond: round(growth),
+      lagMs: lag === null ? null : round(lag)
+    }
+  }
+}
+
+/**
  * The kinds of path requests take through a design, each a list of stations (`db:primary` for a
  * database's copies) with its probability; null when there are too many to list, and the
  * Monte-Carlo draws each sample's path instead.
@@ -776,10 +901,11 @@ export function requestPaths(
   design: Design,
   traffic: TrafficProfile
 ): { stations: string[]; probability: number }[] | null {
-  const { stations } = buildStations(design, propagate(design, traffic))
-  const name = (s: Station) => (s.name === s.componentId ? s.name : `${s.componentId}:${s.name}`)
+  const built = solveStations(design, traffic)
+  const { stations } = built
+  const name = (s: Station) => (s.name === s.componentId || s.kind === 'link' ? s.name : `${s.componentId}:${s.name}`)
   return (
-    enumeratePaths(compileWalker(design, stations, traffic))?.map((path) => ({
+    enumeratePaths(compileWalker(design, built, traffic))?.map((path) => ({
       stations: Array.from(path.stations, (i) => name(stations[i])),
       probability: path.probability
     })) ?? null
@@ -788,7 +914,6 @@ export function requestPaths(
 
 /** The analytic mean end-to-end latency: Σ over stations of visits per request × mean sojourn. */
 export function analyticMeanLatencyMs(design: Design, traffic: TrafficProfile): number {
-  const flows = propagate(design, traffic)
-  const { stations } = buildStations(design, flows)
+  const { stations } = solveStations(design, traffic)
   return stations.reduce((sum, s) => sum + (s.lambda / traffic.peakRps) * s.meanSojournMs, 0)
 }

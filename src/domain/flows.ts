@@ -109,7 +109,7 @@ export interface Visits {
  * carries traffic passes on at least all it receives (its system is singular or has no
  * non-negative solution), or when a cycle is larger than LIMITS.cycleComponents.
  */
-export function visitsPerRequest(design: Design): Visits {
+export function visitsPerRequest(design: Design, keep?: Float64Array): Visits {
   const n = design.components.length
   const index = new Map(design.components.map((c, i) => [c.id, i]))
   const outAll: number[][] = design.components.map(() => [])
@@ -125,7 +125,8 @@ export function visitsPerRequest(design: Design): Visits {
   const clients = design.components.filter((c) => c.type === 'client').length
   const solve = (cls: Classes): Float64Array => {
     const x = new Float64Array(n)
-    const pass = Float64Array.from(design.components, (c) => passFactor(c, cls))
+    // What a component passes on: its cache misses, times what it does not lose (shed load stops there).
+    const pass = Float64Array.from(design.components, (c, i) => passFactor(c, cls) * (keep?.[i] ?? 1))
     const group = new Int32Array(n).fill(-1)
     const position = new Int32Array(n)
     for (const [g, members] of groups.entries()) {
@@ -179,9 +180,12 @@ export function visitsPerRequest(design: Design): Visits {
   return { read: solve('read'), write: solve('write') }
 }
 
-/** Arrival rates per component id and class at a traffic profile: visits scaled by the class's rate. */
-export function propagate(design: Design, traffic: TrafficProfile): Map<string, Flow> {
-  const v = visitsPerRequest(design)
+/**
+ * Arrival rates per component id and class at a traffic profile: visits scaled by the class's rate.
+ * `keep` (per component, design order) is the share of its arrivals each component does not lose.
+ */
+export function propagate(design: Design, traffic: TrafficProfile, keep?: Float64Array): Map<string, Flow> {
+  const v = visitsPerRequest(design, keep)
   const read = traffic.peakRps * traffic.readRatio
   const write = traffic.peakRps * (1 - traffic.readRatio)
   return new Map(design.components.map((c, i) => [c.id, { read: v.read[i] * read, write: v.write[i] * write }]))

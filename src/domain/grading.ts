@@ -36,6 +36,17 @@ function lossOf(result: SimulationResult): string {
     .join('; ')
 }
 
+/** Queues whose consumers do not keep up: the backlog grows and the lag with it. */
+function backlogs(result: SimulationResult): string {
+  return result.components
+    .filter((c) => (c.backlog?.growthPerSecond ?? 0) > 0)
+    .map(
+      (c) =>
+        ` The consumers of ${c.id} cannot keep up: its backlog grows by ${c.backlog?.growthPerSecond} messages a second and the lag without bound.`
+    )
+    .join('')
+}
+
 /** Scores a completed simulation against the rubric (0–100); every item explains itself. */
 export function grade(design: Design, traffic: TrafficProfile, result: SimulationResult): Grade {
   const byId = new Map(design.components.map((c) => [c.id, c]))
@@ -67,7 +78,7 @@ export function grade(design: Design, traffic: TrafficProfile, result: Simulatio
     finding:
       hot.length === 0
         ? `The busiest component, ${o.bottleneck ?? 'none'}, stays at or below ${pct(HEADROOM)}; the design sustains up to ${o.maxSustainableRps} rps.`
-        : `Above ${pct(HEADROOM)}: ${hot.map((c) => `${c.id} at ${pct(c.utilization)}`).join(', ')}.`,
+        : `Above ${pct(HEADROOM)}: ${hot.map((c) => `${c.id} at ${pct(c.utilization)}`).join(', ')}.${backlogs(result)}`,
     suggestion:
       hot.length === 0
         ? `Peak traffic can grow ${Math.round((o.maxSustainableRps / traffic.peakRps) * 10) / 10}× before the first component saturates.`

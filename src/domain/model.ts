@@ -26,6 +26,7 @@ export interface Component {
   id: string
   type: ComponentType
   name?: string
+  /** Required of every component but a client (which only sends traffic). */
   instances: number
   concurrency: number
   serviceTimeMs: number
@@ -45,6 +46,11 @@ export interface Component {
   serviceTimeCv?: number
   /** The most requests that may wait (not in service) at once; past it arrivals are lost. Default: unbounded. */
   queueLimit?: number
+  /**
+   * A pure delay (an infinite-server station, M/G/∞): each request spends the service time there
+   * and never queues; instances and concurrency do not limit it. For external APIs and object stores.
+   */
+  delay?: boolean
   /** Where the web app and the report draw the component; the engine ignores them. */
   x?: number
   y?: number
@@ -63,6 +69,20 @@ export interface Link {
    */
   share?: number
   traffic?: TrafficClass
+  /** Network time of one traversal (e.g. 75 for cross-region); with bandwidthMbps, the link carries network time. */
+  latencyMs?: number
+  /** The link's bandwidth: a traversal adds the traffic profile's payloadKb at this rate. Default 1000 when latencyMs is set. */
+  bandwidthMbps?: number
+}
+
+/** Bandwidth of a link that states a latency but no bandwidth. */
+export const DEFAULT_BANDWIDTH_MBPS = 1000
+
+/** A link's network time per traversal (ms), or null when it states neither latency nor bandwidth. */
+export function networkTimeMs(link: Link, payloadKb: number): number | null {
+  if (link.latencyMs === undefined && link.bandwidthMbps === undefined) return null
+  // payloadKb kilobytes are 8 × payloadKb kilobits; at B Mbit/s that is 8 × payloadKb / B milliseconds.
+  return (link.latencyMs ?? 0) + (8 * payloadKb) / (link.bandwidthMbps ?? DEFAULT_BANDWIDTH_MBPS)
 }
 
 export interface Design {
@@ -95,6 +115,8 @@ export const LIMITS = Object.freeze({
   replicas: 15,
   serviceTimeCv: 10,
   queueLimit: 100_000,
+  linkLatencyMs: 600_000,
+  bandwidthMbps: { min: 0.001, max: 1_000_000 },
   /** The most a drawn position (x or y) may be from the origin. */
   canvas: 100_000,
   peakRps: 1_000_000,

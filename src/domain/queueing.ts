@@ -169,6 +169,28 @@ export function queueFigures(lambda: number, shape: StationShape): QueueFigures 
   }
 }
 
+/**
+ * A pure delay (M/G/∞, or a link's network time with CV 0): no queue, never busy, never losing;
+ * the sojourn is the service time itself.
+ */
+export function delayFigures(serviceTimeMs: number, cv: number): QueueFigures {
+  const p95 =
+    cv === 1
+      ? serviceTimeMs * Math.log(20)
+      : cv === 0
+        ? serviceTimeMs
+        : sojournQuantileSampled(0.95, serviceTimeMs, cv, 0, 0)
+  return {
+    utilization: 0,
+    saturated: false,
+    waitProbability: 0,
+    meanSojournMs: serviceTimeMs,
+    p95SojournMs: p95,
+    loss: 0,
+    waitMs: 0
+  }
+}
+
 /** The exact M/M/c station (one pooled queue, exponential service, no limit). */
 export function stationFigures(lambda: number, c: number, serviceTimeMs: number): StationFigures {
   const {

@@ -82,7 +82,8 @@ function markdown(r: ReportInput): string {
     '| id | type | instances | concurrency | service time (ms) |',
     '| --- | --- | --- | --- | --- |',
     ...r.design.components.map(
-      (c) => `| ${mdEscape(c.id)} | ${c.type} | ${c.instances} | ${c.concurrency} | ${c.serviceTimeMs} |`
+      (c) =>
+        `| ${mdEscape(c.id)} | ${c.type} | ${c.instances ?? '–'} | ${c.concurrency ?? '–'} | ${c.serviceTimeMs ?? '–'} |`
     ),
     ''
   ]
@@ -188,7 +189,7 @@ function html(r: ReportInput): string {
 <h2>Components</h2>
 ${table(
   ['id', 'type', 'instances', 'concurrency', 'service time (ms)'],
-  r.design.components.map((c) => [c.id, c.type, c.instances, c.concurrency, c.serviceTimeMs])
+  r.design.components.map((c) => [c.id, c.type, c.instances ?? '–', c.concurrency ?? '–', c.serviceTimeMs ?? '–'])
 )}
 ${
   sim && o

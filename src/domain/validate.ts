@@ -35,16 +35,31 @@ export function validateDesign(design: Design): Problem[] {
     if (!(ComponentTypes as readonly string[]).includes(c.type)) {
       problems.push({ path: `${at}/type`, message: `unknown component type; one of ${ComponentTypes.join(', ')}` })
     }
-    if (!Number.isInteger(c.instances) || c.instances < 1 || c.instances > LIMITS.instances) {
+    // A client only sends traffic: it needs none of these, and they are checked only when given.
+    const client = c.type === 'client'
+    const required = (field: 'instances' | 'concurrency' | 'serviceTimeMs') => {
+      if (c[field] !== undefined || client) return c[field] !== undefined
+      problems.push({ path: `${at}/${field}`, message: `is required (of every component but a client)` })
+      return false
+    }
+    if (
+      required('instances') &&
+      (!Number.isInteger(c.instances) || c.instances < 1 || c.instances > LIMITS.instances)
+    ) {
       problems.push({ path: `${at}/instances`, message: `must be an integer from 1 to ${LIMITS.instances}` })
     }
-    if (!Number.isInteger(c.concurrency) || c.concurrency < 1 || c.concurrency > LIMITS.concurrency) {
+    if (
+      required('concurrency') &&
+      (!Number.isInteger(c.concurrency) || c.concurrency < 1 || c.concurrency > LIMITS.concurrency)
+    ) {
       problems.push({ path: `${at}/concurrency`, message: `must be an integer from 1 to ${LIMITS.concurrency}` })
     }
     const st = LIMITS.serviceTimeMs
-    if (!(c.serviceTimeMs >= st.min && c.serviceTimeMs <= st.max)) {
+    if (required('serviceTimeMs') && !(c.serviceTimeMs >= st.min && c.serviceTimeMs <= st.max)) {
       problems.push({ path: `${at}/serviceTimeMs`, message: `must be from ${st.min} to ${st.max} ms` })
     }
+    if (c.delay !== undefined && client)
+      problems.push({ path: `${at}/delay`, message: 'a client sends traffic; it cannot be a delay' })
     if (c.hitRatio !== undefined) {
       if (c.type !== 'cache' && c.type !== 'cdn')
         problems.push({ path: `${at}/hitRatio`, message: 'only a cache or cdn has a hit ratio' })
@@ -92,6 +107,11 @@ export function validateDesign(design: Design): Problem[] {
     if (l.from === l.to) problems.push({ path: at, message: 'a component cannot link to itself' })
     if (l.share !== undefined && !(l.share > 0 && l.share <= 1))
       problems.push({ path: `${at}/share`, message: 'must be greater than 0 and at most 1' })
+    if (l.latencyMs !== undefined && !(l.latencyMs >= 0 && l.latencyMs <= LIMITS.linkLatencyMs))
+      problems.push({ path: `${at}/latencyMs`, message: `must be from 0 to ${LIMITS.linkLatencyMs} ms` })
+    const bw = LIMITS.bandwidthMbps
+    if (l.bandwidthMbps !== undefined && !(l.bandwidthMbps >= bw.min && l.bandwidthMbps <= bw.max))
+      problems.push({ path: `${at}/bandwidthMbps`, message: `must be from ${bw.min} to ${bw.max} Mbps` })
     if (l.traffic !== undefined && !(TrafficClasses as readonly string[]).includes(l.traffic)) {
       problems.push({ path: `${at}/traffic`, message: `one of ${TrafficClasses.join(', ')}` })
     }

@@ -184,7 +184,8 @@ t.test('designs without the new fields give the results of the first engine', as
     const { components: expectedComponents, ...expectedRest } = expected as typeof result
     t.same(rest, expectedRest, `${key}: overall figures`)
     t.same(
-      components.map(({ lossRate: _, ...c }) => c),
+      // Fields added since (lossRate, a queue's backlog) aside, every figure is the first engine's.
+      components.map(({ lossRate: _, backlog: __, ...c }) => c),
       expectedComponents,
       `${key}: per component`
     )

@@ -160,7 +160,11 @@ export function Canvas(props: CanvasProps) {
         ].join(' ')
         const detail = r
           ? `ρ ${pct(r.utilization)} · p95 ${ms(r.p95LatencyMs)}`
-          : `${LABELS[c.type] ?? c.type} ×${c.instances}`
+          : c.type === 'client'
+            ? 'sends the traffic'
+            : c.delay
+              ? `delay ${c.serviceTimeMs} ms`
+              : `${LABELS[c.type] ?? c.type} ×${c.instances}`
         const label = `${LABELS[c.type] ?? c.type} ${c.id}${r ? `, utilisation ${pct(r.utilization)}${lossy ? ', losing requests' : ''}${props.bottleneck === c.id ? ', bottleneck' : ''}` : ''}`
         return html`
           <g
@@ -211,7 +215,8 @@ function LinkView(link: Link, index: number, props: CanvasProps, byId: Map<strin
   const selected = props.selection?.kind === 'link' && props.selection.index === index
   const parts = [
     link.share !== undefined && link.share !== 1 ? `${Math.round(link.share * 1000) / 10}%` : '',
-    link.traffic && link.traffic !== 'both' ? `${link.traffic}s` : ''
+    link.traffic && link.traffic !== 'both' ? `${link.traffic}s` : '',
+    link.latencyMs !== undefined ? `+${link.latencyMs} ms` : ''
   ].filter(Boolean)
   const select = (e: PointerEvent) => {
     e.stopPropagation()

@@ -489,7 +489,8 @@ function ComponentForm(props: {
       <label>Name
         <input value=${c.name ?? ''} maxLength="80" onChange=${(e: Event) => props.onChange(c.id, { name: (e.target as HTMLInputElement).value || undefined })} />
       </label>
-      ${FIELDS.filter((f) => !f.only || f.only.includes(c.type)).map((f) => {
+      ${c.type === 'client' && html`<p class="hint">A client sends the traffic profile’s requests; it has nothing to size.</p>`}
+      ${FIELDS.filter((f) => c.type !== 'client' && (!f.only || f.only.includes(c.type))).map((f) => {
         const errors = problemFor(props.problems, f.key)
         return html`
           <label>${f.label}
@@ -504,6 +505,12 @@ function ComponentForm(props: {
           ${errors.map((p) => html`<p class="field-error" id=${`err-${f.key}`} role="alert">${p.message}</p>`)}
         `
       })}
+      ${
+        c.type !== 'client' &&
+        html`<label class="check-row"><input type="checkbox" name="delay" checked=${c.delay === true}
+          onChange=${(e: Event) => props.onChange(c.id, { delay: (e.target as HTMLInputElement).checked || undefined })} />
+          A pure delay (never queues: an external API, an object store)</label>`
+      }
       <label>Routing of outgoing links
         <select value=${c.routing ?? ''} onChange=${(e: Event) => props.onChange(c.id, { routing: ((e.target as HTMLSelectElement).value || undefined) as Component['routing'] })}>
           <option value="">default (${c.type === 'load_balancer' ? 'split' : 'calls'})</option>
@@ -561,6 +568,20 @@ function LinkForm(props: {
       </label>
       <p class="field-hint">The fraction of ${link.from}’s requests sent this way (a split’s shares add up to 1).</p>
       ${shareErrors.map((p) => html`<p class="field-error" role="alert">${p.message}</p>`)}
+      ${(['latencyMs', 'bandwidthMbps'] as const).map((key) => {
+        const errors = problemFor(props.problems, key)
+        return html`
+          <label>${key === 'latencyMs' ? 'Network latency (ms)' : 'Bandwidth (Mbit/s)'}
+            <input type="number" name=${key} step="any" min="0" value=${link[key] ?? ''} aria-invalid=${errors.length > 0}
+              onChange=${(e: Event) => {
+                const raw = (e.target as HTMLInputElement).value
+                props.onChange(props.index, { [key]: raw === '' ? undefined : Number(raw) })
+              }} />
+          </label>
+          ${errors.map((p) => html`<p class="field-error" role="alert">${p.message}</p>`)}
+        `
+      })}
+      <p class="field-hint">Empty: no network time. With either set, each traversal adds the latency and the payload at the bandwidth (default 1000).</p>
       <label>Traffic
         <select value=${link.traffic ?? 'both'} onChange=${(e: Event) => props.onChange(props.index, { traffic: (e.target as HTMLSelectElement).value as 'read' | 'write' | 'both' })}>
           <option value="both">reads and writes</option>

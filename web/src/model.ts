@@ -19,15 +19,17 @@ export interface Component {
   id: string
   type: ComponentType
   name?: string
-  instances: number
-  concurrency: number
-  serviceTimeMs: number
+  /** Every component but a client has these. */
+  instances?: number
+  concurrency?: number
+  serviceTimeMs?: number
   hitRatio?: number
   replicas?: number
   routing?: 'split' | 'calls'
   balancing?: 'pooled' | 'random'
   serviceTimeCv?: number
   queueLimit?: number
+  delay?: boolean
   x?: number
   y?: number
 }
@@ -37,6 +39,8 @@ export interface Link {
   to: string
   share?: number
   traffic?: 'read' | 'write' | 'both'
+  latencyMs?: number
+  bandwidthMbps?: number
 }
 
 export interface Design {
@@ -69,6 +73,7 @@ export interface ComponentResult {
   p95LatencyMs: number
   saturated: boolean
   lossRate?: number
+  backlog?: { consumersUtilization: number; growthPerSecond: number; lagMs: number | null }
 }
 
 export interface Overall {
@@ -143,7 +148,8 @@ export function newComponent(type: ComponentType, id: string, x: number, y: numb
   const base: Component = { id, type, instances: 2, concurrency: 8, serviceTimeMs: 20, x, y }
   switch (type) {
     case 'client':
-      return { ...base, instances: 1, concurrency: 1, serviceTimeMs: 1 }
+      // A client only sends traffic: it needs nothing but its id and type.
+      return { id, type, x, y }
     case 'load_balancer':
       return { ...base, concurrency: 500, serviceTimeMs: 0.5 }
     case 'cdn':
@@ -159,7 +165,7 @@ export function newComponent(type: ComponentType, id: string, x: number, y: numb
     case 'object_storage':
       return { ...base, instances: 3, concurrency: 100, serviceTimeMs: 30 }
     case 'external':
-      return { ...base, instances: 1, concurrency: 50, serviceTimeMs: 120 }
+      return { ...base, instances: 1, concurrency: 50, serviceTimeMs: 120, delay: true }
     default:
       return base
   }

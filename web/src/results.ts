@@ -46,6 +46,14 @@ export function ResultsPanel(props: { run: Run | null; error: string | null; slo
         </tbody>
       </table>
       </div>
+      ${run.result.components
+        .filter((c) => c.backlog)
+        .map(
+          (c) => html`<p class=${(c.backlog?.growthPerSecond ?? 0) > 0 ? 'verdict bad' : 'verdict ok'}>
+            Queue ${c.id}: consumers at ${pct(c.backlog?.consumersUtilization ?? 0)};
+            ${(c.backlog?.growthPerSecond ?? 0) > 0 ? `the backlog grows by ${c.backlog?.growthPerSecond} messages a second` : `a message waits ${ms(c.backlog?.lagMs ?? 0)} from enqueue to done`}
+          </p>`
+        )}
     </section>
   `
 }

@@ -19,6 +19,20 @@ export const ComponentResult = Type.Object(
     saturated: Type.Boolean(),
     lossRate: Type.Optional(
       Type.Number({ description: 'share of its arrivals the component loses (finite queue full, or saturated)' })
+    ),
+    backlog: Type.Optional(
+      Type.Object(
+        {
+          consumersUtilization: Type.Number(),
+          growthPerSecond: Type.Number({
+            description: 'messages a second past the consumers’ capacity; 0 when they keep up'
+          }),
+          lagMs: Type.Union([Type.Number(), Type.Null()], {
+            description: 'mean enqueue-to-done time at the slowest consumer; null when the backlog grows without bound'
+          })
+        },
+        { additionalProperties: false, description: 'a queue with consumers: how they keep up' }
+      )
     )
   },
   { additionalProperties: false }

@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { LIMITS } from '../../domain/model.ts'
+import { DEFAULT_BANDWIDTH_MBPS, LIMITS } from '../../domain/model.ts'
 import { Uuid } from '../../schemas.ts'
 
 // Shape and bounds only; the semantic checks (ids, links, cycles) answer 422 with every problem.
@@ -8,9 +8,9 @@ export const ComponentSchema = Type.Object(
     id: Type.String({ minLength: 1, maxLength: LIMITS.idLength }),
     type: Type.String({ maxLength: 40 }),
     name: Type.Optional(Type.String({ maxLength: LIMITS.nameLength })),
-    instances: Type.Number(),
-    concurrency: Type.Number(),
-    serviceTimeMs: Type.Number(),
+    instances: Type.Optional(Type.Number({ description: 'required of every component but a client' })),
+    concurrency: Type.Optional(Type.Number({ description: 'required of every component but a client' })),
+    serviceTimeMs: Type.Optional(Type.Number({ description: 'required of every component but a client' })),
     hitRatio: Type.Optional(Type.Number()),
     replicas: Type.Optional(Type.Number()),
     routing: Type.Optional(
@@ -37,6 +37,12 @@ export const ComponentSchema = Type.Object(
         description: `requests that may wait (not in service) at once, across instances, 0 to ${LIMITS.queueLimit}; past it arrivals are lost. Default: unbounded`
       })
     ),
+    delay: Type.Optional(
+      Type.Boolean({
+        description:
+          'a pure delay (M/G/∞: each request spends the service time, nothing queues), for external APIs and object stores; default false'
+      })
+    ),
     x: Type.Optional(
       Type.Number({ description: `where the web app draws it, ±${LIMITS.canvas}; the engine ignores it` })
     ),
@@ -54,7 +60,15 @@ export const LinkSchema = Type.Object(
     share: Type.Optional(
       Type.Number({ description: 'fraction of the requests of `from` taken down this link; default 1' })
     ),
-    traffic: Type.Optional(Type.String({ maxLength: 10 }))
+    traffic: Type.Optional(Type.String({ maxLength: 10 })),
+    latencyMs: Type.Optional(
+      Type.Number({ description: `network time of one traversal, 0 to ${LIMITS.linkLatencyMs} ms; default none` })
+    ),
+    bandwidthMbps: Type.Optional(
+      Type.Number({
+        description: `a traversal adds payloadKb at this rate (default ${DEFAULT_BANDWIDTH_MBPS} when latencyMs is set); a link with neither field adds no network time`
+      })
+    )
   },
   { additionalProperties: false }
 )

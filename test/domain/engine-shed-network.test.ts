@@ -1,0 +1,181 @@
+import t, { type Test } from 'tap'
+import { analyticMeanLatencyMs, requestPaths, simulate } from '../../src/domain/engine.ts'
+import type { Component, Design, Link, TrafficProfile } from '../../src/domain/model.ts'
+import { erlangB } from '../../src/domain/queueing.ts'
+import { validateDesign } from '../../src/domain/validate.ts'
+
+// Shed load that stops where it is shed, pure delays, network time on links, and a client that
+// needs only an id and a type: each against its closed form.
+
+const traffic = (peakRps: number, payloadKb = 4): TrafficProfile => ({
+  peakRps,
+  readRatio: 1,
+  payloadKb,
+  latencySloMs: 300
+})
+
+const close = (t: Test, actual: number, expected: number, tolerance: number, msg: string) =>
+  t.ok(
+    Math.abs(actual - expected) <= tolerance * Math.max(Math.abs(expected), 1e-300),
+    `${msg}: ${actual} ≈ ${expected} (±${tolerance})`
+  )
+
+const users = { id: 'users', type: 'client' } as Component
+const svc = (id: string, fields: Partial<Component> = {}): Component => ({
+  id,
+  type: 'service',
+  instances: 1,
+  concurrency: 1,
+  serviceTimeMs: 10,
+  ...fields
+})
+/** users → a → b, each an M/M/1 of 10 ms unless told. */
+const chain = (a: Partial<Component>, b: Partial<Component> = {}, link: Partial<Link> = {}): Design => ({
+  components: [users, svc('a', a), svc('b', b)],
+  links: [
+    { from: 'users', to: 'a' },
+    { from: 'a', to: 'b', ...link }
+  ]
+})
+const byId = (r: ReturnType<typeof simulate>, id: string) =>
+  r.components.find((c) => c.id === id) as never as {
+    arrivalRps: number
+    utilization: number
+    meanLatencyMs: number
+    lossRate: number
+    saturated: boolean
+  }
+
+t.test('a saturated station passes exactly its capacity on: the stations after it see no more', async (t) => {
+  // a serves 100 rps (one server, 10 ms); 150 rps are offered.
+  const r = simulate(chain({}, { instances: 2 }), traffic(150), { seed: 1 })
+  const a = byId(r, 'a')
+  const b = byId(r, 'b')
+  t.ok(a.saturated)
+  t.equal(a.arrivalRps, 150, 'a is offered everything')
+  t.equal(b.arrivalRps, 100, 'b receives only what a passes: its capacity')
+  t.equal(b.utilization, 0.5, 'b at 100 rps of its 200')
+  close(t, r.overall.errorRate, 1 / 3, 1e-4, 'a sheds a third (to the five decimals reported)')
+  t.equal(r.overall.bottleneck, 'a')
+})
+
+t.test('a finite queue loses exactly Erlang B, and the next station sees λ(1 − B)', async (t) => {
+  // a: 3 servers of 10 ms, no waiting room; 200 rps offered is a load of 2 Erlangs.
+  const r = simulate(chain({ concurrency: 3, queueLimit: 0 }, { concurrency: 4 }), traffic(200), { seed: 2 })
+  const loss = erlangB(3, 2)
+  close(t, byId(r, 'a').lossRate, loss, 1e-4, 'a loses B(3, 2)')
+  close(t, byId(r, 'b').arrivalRps, 200 * (1 - loss), 1e-5, 'b sees what a keeps')
+  close(t, r.overall.errorRate, loss, 1e-4, 'the error rate is the loss')
+  // A chain of two lossy stations: the second's loss is at its reduced load, and the losses compound.
+  const two = simulate(chain({ concurrency: 3, queueLimit: 0 }, { concurrency: 2, queueLimit: 0 }), traffic(200))
+  const second = erlangB(2, (200 * (1 - loss)) / 100)
+  close(t, byId(two, 'b').lossRate, second, 1e-4, 'b loses B(2, λ_b/μ) at the load it sees')
+  close(t, two.overall.errorRate, 1 - (1 - loss) * (1 - second), 1e-4, 'the losses compound')
+})
+
+t.test('shed load in a feedback loop settles at its fixed point', async (t) => {
+  // a → b, and b sends 30 % of its requests back to a; a is saturated.
+  const design: Design = {
+    components: [users, svc('a', { concurrency: 2 }), svc('b', { concurrency: 4 })],
+    links: [
+      { from: 'users', to: 'a' },
+      { from: 'a', to: 'b' },
+      { from: 'b', to: 'a', share: 0.3 }
+    ]
+  }
+  const r = simulate(design, traffic(180))
+  // a passes its capacity (200 rps) on; b receives it all; a receives 180 + 0.3 × b.
+  const a = byId(r, 'a')
+  const b = byId(r, 'b')
+  close(t, b.arrivalRps, 200, 1e-6, 'b receives a’s capacity')
+  close(t, a.arrivalRps, 180 + 0.3 * 200, 1e-6, 'a receives the clients and the loop')
+})
+
+t.test('a pure delay never queues: its sojourn is its service time at any load', async (t) => {
+  const design = chain({}, { type: 'external', serviceTimeMs: 120, delay: true })
+  const r = simulate(design, traffic(80), { seed: 3 })
+  const ext = byId(r, 'b')
+  t.equal(ext.utilization, 0)
+  t.equal(ext.meanLatencyMs, 120)
+  t.notOk(ext.saturated, 'one instance of concurrency 1 at 80 rps of 120 ms: no queue at all')
+  t.equal(r.overall.bottleneck, 'a', 'a delay is never the bottleneck')
+  t.equal(r.overall.maxSustainableRps, 100, 'nor does it set the ceiling')
+  // Mean end to end: M/M/1 at ρ = 0.8 (50 ms) + 120 ms.
+  close(t, analyticMeanLatencyMs(design, traffic(80)), 50 + 120, 1e-12, 'analytic mean')
+  close(t, r.overall.meanLatencyMs, 170, 0.03, 'Monte-Carlo mean')
+})
+
+t.test('network time: latency plus the payload at the link’s bandwidth, per traversal', async (t) => {
+  const plain = chain({ concurrency: 4 }, { concurrency: 4 })
+  const remote = chain({ concurrency: 4 }, { concurrency: 4 }, { latencyMs: 75, bandwidthMbps: 8 })
+  // 16 kB at 8 Mbit/s: 128 kbit / 8000 kbit/s = 16 ms, plus 75 ms.
+  const extra = analyticMeanLatencyMs(remote, traffic(100, 16)) - analyticMeanLatencyMs(plain, traffic(100, 16))
+  close(t, extra, 91, 1e-12, 'the analytic mean grows by 75 + 16 ms')
+  const a = simulate(plain, traffic(100, 16), { seed: 4 })
+  const b = simulate(remote, traffic(100, 16), { seed: 4 })
+  close(t, b.overall.p50 - a.overall.p50, 91, 0.05, 'the median moves by the network time')
+  close(t, b.overall.meanLatencyMs - a.overall.meanLatencyMs, 91, 0.03, 'and the mean')
+  t.same(
+    b.components.map((c) => c.id),
+    ['a', 'b'],
+    'a link is not a component in the results'
+  )
+  // Latency alone uses the default 1000 Mbit/s for the payload.
+  const defaultBandwidth =
+    analyticMeanLatencyMs(chain({}, {}, { latencyMs: 5 }), traffic(10, 125)) -
+    analyticMeanLatencyMs(chain({}, {}), traffic(10, 125))
+  close(t, defaultBandwidth, 5 + 1, 1e-12, '125 kB at 1000 Mbit/s is 1 ms')
+  // The discrete-event mode agrees.
+  const des = simulate(remote, traffic(100, 16), { mode: 'discrete-event', seed: 5, samples: 40_000 })
+  close(t, des.overall.meanLatencyMs, analyticMeanLatencyMs(remote, traffic(100, 16)), 0.05, 'discrete-event mean')
+  const paths = requestPaths(remote, traffic(100, 16))
+  t.equal(paths?.length, 1)
+  t.same([...(paths?.[0].stations ?? [])].sort(), ['a', 'a->b', 'b'], 'the link is a stop on the path')
+})
+
+t.test('a client needs only an id and a type; every other component its capacity', async (t) => {
+  t.same(validateDesign(chain({})), [], 'users is { id, type } only')
+  const missing = chain({})
+  const { instances: _i, ...withoutInstances } = missing.components[1]
+  missing.components[1] = withoutInstances as Component
+  t.same(validateDesign(missing), [
+    { path: '/components/1/instances', message: 'is required (of every component but a client)' }
+  ])
+  const bad: Design = {
+    components: [{ ...users, delay: true }, svc('a')],
+    links: [{ from: 'users', to: 'a', latencyMs: -1, bandwidthMbps: 0 }]
+  }
+  t.same(
+    validateDesign(bad).map((p) => p.path),
+    ['/components/0/delay', '/links/0/latencyMs', '/links/0/bandwidthMbps']
+  )
+})
+
+t.test('a queue’s consumers: the lag when they keep up, the backlog’s growth when they do not', async (t) => {
+  const design = (workers: number): Design => ({
+    components: [
+      users,
+      svc('api', { concurrency: 8 }),
+      { id: 'jobs', type: 'queue', instances: 1, concurrency: 100, serviceTimeMs: 1 },
+      { id: 'workers', type: 'worker', instances: workers, concurrency: 1, serviceTimeMs: 50 }
+    ],
+    links: [
+      { from: 'users', to: 'api' },
+      { from: 'api', to: 'jobs' },
+      { from: 'jobs', to: 'workers' }
+    ]
+  })
+  // 60 messages a second; each worker takes 20 a second.
+  const keeping = simulate(design(4), traffic(60))
+  const queue = keeping.components.find((c) => c.id === 'jobs')
+  const workers = byId(keeping, 'workers')
+  t.equal(queue?.backlog?.growthPerSecond, 0, 'four workers keep up')
+  t.equal(queue?.backlog?.consumersUtilization, 0.75)
+  t.equal(queue?.backlog?.lagMs, workers.meanLatencyMs, 'the lag is the workers’ sojourn')
+  t.equal(keeping.overall.errorRate, 0)
+  const behind = simulate(design(2), traffic(60))
+  const late = behind.components.find((c) => c.id === 'jobs')
+  t.equal(late?.backlog?.growthPerSecond, 20, 'two workers take 40 of 60 a second: 20 pile up')
+  t.equal(late?.backlog?.lagMs, null, 'and the lag grows without bound')
+  t.equal(behind.overall.errorRate, 0, 'no request fails: the work waits')
+})
