@@ -17,8 +17,11 @@ export class EngineBudgetError extends Error {
 
 export interface Station {
   index: number
-  /** `queue`: a component's servers; `delay`: a component with `delay: true` (M/G/∞); `link`: a link's network time. */
-  kind: 'queue' | 'delay' | 'link'
+  /**
+   * `queue`: a component's servers; `delay`: a component with `delay: true` (M/G/∞); `link`: a
+   * link's network time; `timeout`: a link with a timeout, standing for everything below it.
+   */
+  kind: 'queue' | 'delay' | 'link' | 'timeout'
   /** The component (for a link: the one it leaves). */
   componentId: string
   /** `primary` or `replica-N` for a database, `from->to` for a link, otherwise the component id. */
@@ -66,11 +69,25 @@ export interface QueueBacklog {
   lagMs: number | null
 }
 
+/** A link with a timeout: how often its attempts time out, and what its retries cost. */
+export interface LinkResult {
+  from: string
+  to: string
+  /** The share of attempts that take longer than timeoutMs. */
+  timeoutShare: number
+  /** Attempts per traversal, (1 − f^(R+1)) / (1 − f): the load below the link is multiplied by it. */
+  retryAmplification: number
+  /** Traversals that fail (the last attempt timed out, or a loss below); they count in errorRate. */
+  failedShare: number
+}
+
 export interface SimulationResult {
   mode: 'analytic' | 'discrete-event'
   seed: number
   samples: number
   components: ComponentResult[]
+  /** Links with a timeout (absent when the design has none). */
+  links?: LinkResult[]
   overall: {
     p50: number
     p95: number
@@ -102,11 +119,32 @@ const round = (x: number, digits = 3) => {
 interface Built {
   stations: Station[]
   byComponent: Map<string, Station[]>
-  /** Per design link: the station of its network time, or -1 when it has none. */
+  /** Per design link: the station of its network time or of its timeout, or -1 when it has neither. */
   linkStations: Int32Array
+  /** Per timeout station: what one traversal of its link takes, retries included (successes only). */
+  tables: Map<number, Float64Array>
+  /** Per design link with a timeout: its figures (null for other links). */
+  timeouts: (TimeoutFigures | null)[]
 }
 
-function buildStations(design: Design, flows: Map<string, Flow>, traffic: TrafficProfile, keep?: Float64Array): Built {
+/** A link with a timeout at the load it settles at. */
+interface TimeoutFigures {
+  /** f: the share of attempts that time out. */
+  timeoutShare: number
+  /** Attempts per traversal: (1 − f^(R+1)) / (1 − f). */
+  amplification: number
+  /** Traversals that fail: every attempt timed out (f^(R+1)), or a loss below. */
+  failedShare: number
+  table: Float64Array
+}
+
+function buildStations(
+  design: Design,
+  flows: Map<string, Flow>,
+  traffic: TrafficProfile,
+  keep?: Float64Array,
+  timeouts?: readonly (TimeoutFigures | null)[]
+): Built {
   const stations: Station[] = []
   const byComponent = new Map<string, Station[]>()
   for (const c of design.components) {
@@ -158,12 +196,14 @@ function buildStations(design: Design, flows: Map<string, Flow>, traffic: Traffi
     })
     byComponent.set(c.id, list)
   }
-  // Links with network time: a constant delay per traversal, after the components' stations.
+  // Links with network time (a constant delay per traversal) or a timeout (a station standing for
+  // everything below the link), after the components' stations.
   const index = new Map(design.components.map((c, i) => [c.id, i]))
   const linkStations = new Int32Array(design.links.length).fill(-1)
+  const tables = new Map<number, Float64Array>()
   design.links.forEach((l, j) => {
     const ms = networkTimeMs(l, traffic.payloadKb)
-    if (ms === null) return
+    if (ms === null && l.timeoutMs === undefined) return
     const from = design.components[index.get(l.from) as number]
     const flow = flows.get(l.from) as Flow
     const kept = keep?.[index.get(l.from) as number] ?? 1
@@ -174,48 +214,181 @@ function buildStations(design: Design, flows: Map<string, Flow>, traffic: Traffi
       ((carries(traffic_, 'read') ? flow.read * passFactor(from, 'read') : 0) +
         (carries(traffic_, 'write') ? flow.write * passFactor(from, 'write') : 0))
     linkStations[j] = stations.length
-    stations.push({
+    const station: Station = {
       index: stations.length,
       kind: 'link',
       componentId: l.from,
       name: `${l.from}->${l.to}`,
       servers: Number.POSITIVE_INFINITY,
       queues: 1,
-      serviceTimeMs: ms,
+      serviceTimeMs: ms ?? 0,
       serviceTimeCv: 0,
       queueLimit: null,
       lambda,
-      ...delayFigures(ms, 0)
-    })
+      ...delayFigures(ms ?? 0, 0)
+    }
+    const timeout = timeouts?.[j]
+    if (l.timeoutMs !== undefined) {
+      // Figured from its table once one is sampled; until then, the link's network time alone.
+      station.kind = 'timeout'
+      if (timeout) {
+        const sorted = Float64Array.from(timeout.table).sort()
+        station.meanSojournMs = sorted.reduce((sum, x) => sum + x, 0) / Math.max(1, sorted.length)
+        station.p95SojournMs = sorted.length > 0 ? sorted[rankOf(sorted.length, 0.95)] : 0
+        station.loss = timeout.failedShare
+        tables.set(station.index, timeout.table)
+      }
+    }
+    stations.push(station)
   })
-  return { stations, byComponent, linkStations }
+  return { stations, byComponent, linkStations, tables, timeouts: timeouts ? [...timeouts] : [] }
 }
 
 /**
- * The stations at the load that actually reaches them: what a station loses (a full queue, a
- * saturated one's excess) does not go on to the stations after it. Each pass recomputes the
- * traffic with every component's kept share; an acyclic design settles in as many passes as it
- * is deep, a cycle converges geometrically.
+ * The stations at the load that actually reaches them. What a station loses (a full queue, a
+ * saturated one's excess) does not go on to the stations after it; a link with a timeout sends
+ * (1 − f^(R+1)) / (1 − f) attempts per traversal, where f, the share of attempts that take longer
+ * than the timeout, is sampled at the load those attempts make. Each pass recomputes the traffic
+ * with every component's kept share and every link's attempts; an acyclic design without
+ * timeouts settles in as many passes as it is deep, the rest at their fixed point.
  */
-function solveStations(design: Design, traffic: TrafficProfile): Built & { flows: Map<string, Flow> } {
+function solveStations(
+  design: Design,
+  traffic: TrafficProfile,
+  word: () => number = createWords(0x7e57)
+): Built & { flows: Map<string, Flow> } {
   let flows = propagate(design, traffic)
   let built = buildStations(design, flows, traffic)
-  if (!built.stations.some((s) => s.loss > 0)) return { ...built, flows }
+  const timed = design.links.some((l) => l.timeoutMs !== undefined)
+  if (!timed && !built.stations.some((s) => s.loss > 0)) return { ...built, flows }
   const index = new Map(design.components.map((c, i) => [c.id, i]))
-  for (let pass = 0; pass < 200; pass++) {
-    const keep = new Float64Array(design.components.length).fill(1)
-    for (const [id, nodes] of built.byComponent) {
-      const lambda = nodes.reduce((sum, n) => sum + n.lambda, 0)
-      if (lambda > 0) keep[index.get(id) as number] = 1 - nodes.reduce((sum, n) => sum + n.lambda * n.loss, 0) / lambda
+  let factor = new Float64Array(design.links.length).fill(1)
+  let timeouts: (TimeoutFigures | null)[] = design.links.map(() => null)
+  for (let pass = 0; pass < (timed ? 40 : 200); pass++) {
+    const keep = keptShares(design, built, index)
+    let factorMoved = 0
+    if (timed) {
+      timeouts = sampleTimeouts(design, built, flows, keep, traffic, word)
+      const next = Float64Array.from(timeouts, (t, j) => (t ? t.amplification : factor[j]))
+      // Half a step each pass: the sampled f is noisy, and a full step can overshoot near saturation.
+      for (let j = 0; j < next.length; j++) {
+        const damped = (factor[j] + next[j]) / 2
+        factorMoved = Math.max(factorMoved, Math.abs(damped - factor[j]))
+        next[j] = damped
+      }
+      factor = next
     }
-    flows = propagate(design, traffic, keep)
-    const next = buildStations(design, flows, traffic, keep)
+    flows = propagate(design, traffic, keep, factor)
+    const next = buildStations(design, flows, traffic, keep, timeouts)
     let moved = 0
     for (const s of next.stations) moved = Math.max(moved, Math.abs(s.lambda - built.stations[s.index].lambda))
     built = next
-    if (moved <= 1e-12 * Math.max(1, traffic.peakRps)) break
+    if (moved <= 1e-12 * Math.max(1, traffic.peakRps) && factorMoved < 1e-4) break
+  }
+  if (timed) {
+    // The tables the run draws from, sampled at the load the design settled at.
+    const keep = keptShares(design, built, index)
+    timeouts = sampleTimeouts(design, built, flows, keep, traffic, word)
+    built = buildStations(design, flows, traffic, keep, timeouts)
   }
   return { ...built, flows }
+}
+
+/** Per component (design order): the share of its arrivals it does not lose. */
+function keptShares(design: Design, built: Built, index: Map<string, number>): Float64Array {
+  const keep = new Float64Array(design.components.length).fill(1)
+  for (const [id, nodes] of built.byComponent) {
+    const lambda = nodes.reduce((sum, n) => sum + n.lambda, 0)
+    if (lambda > 0) keep[index.get(id) as number] = 1 - nodes.reduce((sum, n) => sum + n.lambda * n.loss, 0) / lambda
+  }
+  return keep
+}
+
+/** Samples drawn per link with a timeout and per pass, to estimate f and what a traversal takes. */
+const TIMEOUT_SAMPLES = 4000
+
+/**
+ * For each link with a timeout: attempts drawn below it (its `to` entered as a request of the
+ * link's mix of reads and writes would be), each timing out past `timeoutMs` and retried up to
+ * `retries` times. Deeper timeouts are sampled first, so an outer one draws from their tables.
+ */
+function sampleTimeouts(
+  design: Design,
+  built: Built,
+  flows: Map<string, Flow>,
+  keep: Float64Array | undefined,
+  traffic: TrafficProfile,
+  word: () => number
+): (TimeoutFigures | null)[] {
+  const out: (TimeoutFigures | null)[] = design.links.map(() => null)
+  const index = new Map(design.components.map((c, i) => [c.id, i]))
+  const depth = componentDepths(design)
+  const order = design.links
+    .map((l, j) => ({ l, j }))
+    .filter(({ l }) => l.timeoutMs !== undefined)
+    .sort((a, b) => (depth.get(b.l.to) ?? 0) - (depth.get(a.l.to) ?? 0))
+  let current = built
+  for (const { l, j } of order) {
+    const walker = compileWalker(design, current, traffic)
+    const f = compileSojourns(current.stations, current.tables)
+    const flow = flows.get(l.from)
+    const from = design.components[index.get(l.from) as number]
+    const reads = carries(l.traffic ?? 'both', 'read') ? (flow?.read ?? 0) * passFactor(from, 'read') : 0
+    const writes = carries(l.traffic ?? 'both', 'write') ? (flow?.write ?? 0) : 0
+    walker.clients = Int32Array.of(index.get(l.to) as number)
+    walker.readRatio = reads + writes > 0 ? reads / (reads + writes) : traffic.readRatio
+    const rng = () => uniform(word)
+    const network = networkTimeMs(l, traffic.payloadKb) ?? 0
+    const timeout = l.timeoutMs as number
+    const retries = l.retries ?? 0
+    const table: number[] = []
+    let attempts = 0
+    let timedOut = 0
+    let failed = 0
+    for (let i = 0; i < TIMEOUT_SAMPLES; i++) {
+      let spent = 0
+      let done = false
+      for (let k = 0; k <= retries && !done; k++) {
+        const length = samplePath(walker, rng)
+        const below = drawLatency(walker.visits, length, f, word)
+        attempts++
+        if (below < 0) break
+        if (network + below <= timeout) {
+          table.push(spent + network + below)
+          done = true
+        } else {
+          timedOut++
+          spent += timeout
+        }
+      }
+      if (!done) failed++
+    }
+    const share = attempts > 0 ? timedOut / attempts : 0
+    out[j] = {
+      timeoutShare: share,
+      amplification: share >= 1 ? retries + 1 : (1 - share ** (retries + 1)) / (1 - share),
+      failedShare: failed / TIMEOUT_SAMPLES,
+      table: Float64Array.from(table)
+    }
+    current = buildStations(design, flows, traffic, keep, out)
+  }
+  return out
+}
+
+/** Each component's distance from the nearest client, in links (a link's depth orders timeouts). */
+function componentDepths(design: Design): Map<string, number> {
+  const depth = new Map<string, number>()
+  const queue = design.components.filter((c) => c.type === 'client').map((c) => c.id)
+  for (const id of queue) depth.set(id, 0)
+  for (let i = 0; i < queue.length; i++) {
+    for (const l of design.links) {
+      if (l.from === queue[i] && !depth.has(l.to)) {
+        depth.set(l.to, (depth.get(queue[i]) ?? 0) + 1)
+        queue.push(l.to)
+      }
+    }
+  }
+  return depth
 }
 
 /**
@@ -237,8 +410,10 @@ interface Walker {
   linkShare: Float64Array
   linkRead: Uint8Array
   linkWrite: Uint8Array
-  /** Per link: the station of its network time, or -1. */
+  /** Per link: the station of its network time or timeout, or -1. */
   linkStation: Int32Array
+  /** Per link: 1 when it has a timeout: its station stands for everything below, which the walk does not enter. */
+  linkStop: Uint8Array
   /** Scratch: the stations of the path drawn last, and the walk's stack. */
   visits: Int32Array
   stackComponent: Int32Array
@@ -273,10 +448,12 @@ function compileWalker(design: Design, built: Built, traffic: TrafficProfile): W
   const linkRead = new Uint8Array(m)
   const linkWrite = new Uint8Array(m)
   const linkStation = new Int32Array(m)
+  const linkStop = new Uint8Array(m)
   // Links keep their order within a component: the draws follow them in document order.
   for (const [j, l] of design.links.entries()) {
     const k = fill[index.get(l.from) as number]++
     linkStation[k] = built.linkStations[j]
+    linkStop[k] = l.timeoutMs !== undefined ? 1 : 0
     const traffic = l.traffic ?? 'both'
     linkTo[k] = index.get(l.to) as number
     linkShare[k] = l.share ?? 1
@@ -298,6 +475,7 @@ function compileWalker(design: Design, built: Built, traffic: TrafficProfile): W
     linkRead,
     linkWrite,
     linkStation,
+    linkStop,
     visits: new Int32Array(64),
     stackComponent: new Int32Array(MAX_HOPS + 2),
     stackLink: new Int32Array(MAX_HOPS + 2),
@@ -382,6 +560,11 @@ function samplePath(w: Walker, rng: () => number): number {
             w.visits = grown
           }
           w.visits[visits++] = w.linkStation[l]
+        }
+        // Below a timeout is its station's to draw: go on with the next link instead.
+        if (w.linkStop[l] === 1) {
+          c = -1
+          continue
         }
         break
       }
@@ -499,8 +682,12 @@ function enumeratePaths(w: Walker): PathClass[] | null {
       const share = carried[l] !== 1 ? 0 : top.force ? 1 : linkShare[l]
       if (share <= 0) continue
       const via = w.linkStation[l] >= 0 ? [...visits, w.linkStation[l]] : visits
-      if (p * share >= MIN_PATH_PROBABILITY)
-        todo.push({ op: 'enter', c: linkTo[l], depth: top.depth + 1, stack: rest, visits: via, p: p * share, read })
+      if (p * share >= MIN_PATH_PROBABILITY) {
+        // Below a timeout is its station's to draw: the walk goes on with the next link.
+        if (w.linkStop[l] === 1) todo.push({ op: 'next', c, depth, stack: rest, visits: via, p: p * share, read })
+        else
+          todo.push({ op: 'enter', c: linkTo[l], depth: top.depth + 1, stack: rest, visits: via, p: p * share, read })
+      }
       if (share < 1 && p * (1 - share) >= MIN_PATH_PROBABILITY)
         todo.push({ op: 'next', c, depth, stack: rest, visits, p: p * (1 - share), read })
       ended = false
@@ -522,9 +709,11 @@ interface Sojourns {
   extraMs: Float64Array
   /** Service-time CV per station (1: exponential). */
   cv: Float64Array
+  /** Per station: the sampled traversals of a link with a timeout (drawn instead of a sojourn), or null. */
+  table: (Float64Array | null)[]
 }
 
-function compileSojourns(stations: Station[]): Sojourns {
+function compileSojourns(stations: Station[], tables: Map<number, Float64Array>): Sojourns {
   const n = stations.length
   const out: Sojourns = {
     serviceMs: new Float64Array(n),
@@ -532,7 +721,8 @@ function compileSojourns(stations: Station[]): Sojourns {
     waitProbability: new Float64Array(n),
     keep: new Float64Array(n).fill(1),
     extraMs: new Float64Array(n),
-    cv: new Float64Array(n)
+    cv: new Float64Array(n),
+    table: stations.map((s) => tables.get(s.index) ?? null)
   }
   for (const s of stations) {
     out.serviceMs[s.index] = s.serviceTimeMs
@@ -559,6 +749,11 @@ function drawLatency(stations: Int32Array, length: number, f: Sojourns, word: ()
   for (let v = 0; v < length; v++) {
     const s = stations[v]
     if (f.keep[s] < 1 && uniform(word) >= f.keep[s]) return -1
+    const table = f.table[s]
+    if (table !== null) {
+      if (table.length > 0) total += table[Math.floor(uniform(word) * table.length)]
+      continue
+    }
     total +=
       (f.cv[s] === 1 ? standardExponential(word) * f.serviceMs[s] : serviceDraw(word, f.serviceMs[s], f.cv[s])) +
       f.extraMs[s]
@@ -578,11 +773,11 @@ function drawLatency(stations: Int32Array, length: number, f: Sojourns, word: ()
  */
 function monteCarlo(
   walker: Walker,
-  stations: Station[],
+  built: Built,
   samples: number,
   word: () => number
 ): { latencies: Float64Array; errorRate: number } {
-  const f = compileSojourns(stations)
+  const f = compileSojourns(built.stations, built.tables)
   const latencies = new Float64Array(samples)
   let kept = 0
   let dropped = 0
@@ -780,7 +975,7 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
   const seed = options.seed ?? 1
   const mode = options.mode ?? 'analytic'
   const samples = options.samples ?? (mode === 'analytic' ? 20_000 : 50_000)
-  const built = solveStations(design, traffic)
+  const built = solveStations(design, traffic, createWords(seed + 0x7e57))
   const { stations, byComponent, flows } = built
   const walker = compileWalker(design, built, traffic)
   let latencies: Float64Array
@@ -788,6 +983,9 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
   if (mode === 'discrete-event') {
     if (stations.some((s) => s.saturated)) {
       throw new DivergentDesignError('the discrete-event mode needs a stable design (every utilisation below 1)')
+    }
+    if (stations.some((s) => s.kind === 'timeout')) {
+      throw new DivergentDesignError('the discrete-event mode does not model timeouts; the analytic mode does')
     }
     const run = discreteEventLatencies(
       walker,
@@ -800,7 +998,7 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
     latencies = Float64Array.from(run.latencies)
     errorRate = run.lost / Math.max(1, run.lost + run.latencies.length)
   } else {
-    ;({ latencies, errorRate } = monteCarlo(walker, stations, samples, createWords(seed)))
+    ;({ latencies, errorRate } = monteCarlo(walker, built, samples, createWords(seed)))
   }
   let sum = 0
   for (let i = 0; i < latencies.length; i++) sum += latencies[i]
@@ -846,11 +1044,27 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
     })
     .map((c) => c.id)
 
+  const links: LinkResult[] = design.links.flatMap((l, j) => {
+    const t = built.timeouts[j]
+    return t
+      ? [
+          {
+            from: l.from,
+            to: l.to,
+            timeoutShare: round(t.timeoutShare, 4),
+            retryAmplification: round(t.amplification, 4),
+            failedShare: round(t.failedShare, 5)
+          }
+        ]
+      : []
+  })
+
   return {
     mode,
     seed,
     samples,
     components,
+    ...(links.length > 0 ? { links } : {}),
     overall: {
       p50: round(p50),
       p95: round(p95),

@@ -109,17 +109,18 @@ export interface Visits {
  * carries traffic passes on at least all it receives (its system is singular or has no
  * non-negative solution), or when a cycle is larger than LIMITS.cycleComponents.
  */
-export function visitsPerRequest(design: Design, keep?: Float64Array): Visits {
+export function visitsPerRequest(design: Design, keep?: Float64Array, linkFactor?: Float64Array): Visits {
   const n = design.components.length
   const index = new Map(design.components.map((c, i) => [c.id, i]))
   const outAll: number[][] = design.components.map(() => [])
   const inLinks: { from: number; share: number; traffic: TrafficClass }[][] = design.components.map(() => [])
-  for (const l of design.links) {
+  for (const [j, l] of design.links.entries()) {
     const from = index.get(l.from)
     const to = index.get(l.to)
     if (from === undefined || to === undefined) continue
     outAll[from].push(to)
-    inLinks[to].push({ from, share: l.share ?? 1, traffic: l.traffic ?? 'both' })
+    // A link's factor: the attempts per traversal when it retries after timeouts.
+    inLinks[to].push({ from, share: (l.share ?? 1) * (linkFactor?.[j] ?? 1), traffic: l.traffic ?? 'both' })
   }
   const groups = stronglyConnectedGroups(n, outAll)
   const clients = design.components.filter((c) => c.type === 'client').length
@@ -182,10 +183,16 @@ export function visitsPerRequest(design: Design, keep?: Float64Array): Visits {
 
 /**
  * Arrival rates per component id and class at a traffic profile: visits scaled by the class's rate.
- * `keep` (per component, design order) is the share of its arrivals each component does not lose.
+ * `keep` (per component, design order) is the share of its arrivals each component does not lose;
+ * `linkFactor` (per link) multiplies a link's share: attempts per traversal under retries.
  */
-export function propagate(design: Design, traffic: TrafficProfile, keep?: Float64Array): Map<string, Flow> {
-  const v = visitsPerRequest(design, keep)
+export function propagate(
+  design: Design,
+  traffic: TrafficProfile,
+  keep?: Float64Array,
+  linkFactor?: Float64Array
+): Map<string, Flow> {
+  const v = visitsPerRequest(design, keep, linkFactor)
   const read = traffic.peakRps * traffic.readRatio
   const write = traffic.peakRps * (1 - traffic.readRatio)
   return new Map(design.components.map((c, i) => [c.id, { read: v.read[i] * read, write: v.write[i] * write }]))

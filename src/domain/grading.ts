@@ -23,17 +23,22 @@ const READ_HEAVY = 0.7
 
 const pct = (x: number) => `${Math.round(x * 1000) / 10}%`
 
-/** Where requests are lost: saturated components, and finite queues turning arrivals away. */
+/** Where requests are lost: saturated components, finite queues turning arrivals away, timeouts. */
 function lossOf(result: SimulationResult): string {
   const losing = result.components.filter((c) => c.saturated || (c.lossRate ?? 0) > 0)
-  if (losing.length === 0) return `${result.overall.bottleneck} saturates`
-  return losing
-    .map((c) =>
+  const timingOut = (result.links ?? []).filter((l) => l.failedShare > 0)
+  if (losing.length === 0 && timingOut.length === 0) return `${result.overall.bottleneck} saturates`
+  return [
+    ...losing.map((c) =>
       c.saturated
         ? `${c.id} saturates`
         : `${c.id} turns away ${pct(c.lossRate ?? 0)} of its arrivals when its queue is full`
+    ),
+    ...timingOut.map(
+      (l) =>
+        `${pct(l.timeoutShare)} of attempts from ${l.from} to ${l.to} time out and ${pct(l.failedShare)} fail after their retries (${l.retryAmplification}× the load below)`
     )
-    .join('; ')
+  ].join('; ')
 }
 
 /** Queues whose consumers do not keep up: the backlog grows and the lag with it. */
@@ -160,7 +165,7 @@ export function grade(design: Design, traffic: TrafficProfile, result: Simulatio
       o.errorRate === 0
         ? `Peak is ${traffic.peakRps} rps against a ceiling of ${o.maxSustainableRps} rps.`
         : `Raise the capacity of ${o.bottleneck} above ${traffic.peakRps} rps (or lengthen a full queue's queueLimit), or take load off it with a cache or an asynchronous queue.`,
-    components: losing
+    components: [...losing, ...(result.links ?? []).filter((l) => l.failedShare > 0).map((l) => l.to)]
   })
 
   return { score: items.reduce((sum, i) => sum + i.points, 0), items }

@@ -73,6 +73,13 @@ export interface Link {
   latencyMs?: number
   /** The link's bandwidth: a traversal adds the traffic profile's payloadKb at this rate. Default 1000 when latencyMs is set. */
   bandwidthMbps?: number
+  /**
+   * An attempt down this link times out when what happens below it takes longer; the timed-out
+   * attempt is not cancelled (it keeps its stations busy) and is retried at once, `retries` times.
+   */
+  timeoutMs?: number
+  /** Retries after a timeout (default 0); a request whose last attempt times out is an error. */
+  retries?: number
 }
 
 /** Bandwidth of a link that states a latency but no bandwidth. */
@@ -116,6 +123,10 @@ export const LIMITS = Object.freeze({
   serviceTimeCv: 10,
   queueLimit: 100_000,
   linkLatencyMs: 600_000,
+  timeoutMs: 600_000,
+  retries: 10,
+  /** Links with a timeout: each costs the run a sampled estimate of what happens below it. */
+  timeoutLinks: 20,
   bandwidthMbps: { min: 0.001, max: 1_000_000 },
   /** The most a drawn position (x or y) may be from the origin. */
   canvas: 100_000,

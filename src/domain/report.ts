@@ -5,6 +5,16 @@ import type { Design, TrafficProfile } from './model.ts'
 /** A component's lost share (finite queue full, or saturated) as a percentage; results stored before it existed show 0. */
 const lostOf = (c: { lossRate?: number }) => `${((c.lossRate ?? 0) * 100).toFixed(2)}%`
 
+/** Links with a timeout, as table rows: how often attempts time out, what retries cost, what fails. */
+const timeoutRows = (result: SimulationResult) =>
+  (result.links ?? []).map((l) => [
+    `${l.from} → ${l.to}`,
+    `${(l.timeoutShare * 100).toFixed(1)}%`,
+    `${l.retryAmplification}×`,
+    `${(l.failedShare * 100).toFixed(2)}%`
+  ])
+const TIMEOUT_HEAD = ['link', 'attempts timed out', 'attempts per request', 'failed']
+
 export const ExportFormats = ['markdown', 'json', 'html'] as const
 export type ExportFormat = (typeof ExportFormats)[number]
 
@@ -105,6 +115,18 @@ function markdown(r: ReportInput): string {
       ),
       ''
     )
+    const timeouts = timeoutRows(r.simulation.result)
+    if (timeouts.length > 0) {
+      lines.push(
+        '### Timeouts and retries',
+        '',
+        `| ${TIMEOUT_HEAD.join(' | ')} |`,
+        `|${' --- |'.repeat(TIMEOUT_HEAD.length)}`,
+        // The link names are the learner's text; the figures are ours.
+        ...timeouts.map(([link, ...figures]) => `| ${mdEscape(link)} | ${figures.join(' | ')} |`),
+        ''
+      )
+    }
   } else lines.push('## Latest simulation', '', 'No completed simulation yet.', '')
   if (r.grade) {
     lines.push(`## Grade: ${r.grade.score}/100`, '')
@@ -210,7 +232,7 @@ ${table(
     lostOf(c),
     c.saturated ? 'yes' : 'no'
   ])
-)}`
+)}${timeoutRows(sim.result).length > 0 ? `<h3>Timeouts and retries</h3>${table(TIMEOUT_HEAD, timeoutRows(sim.result))}` : ''}`
     : '<p>No completed simulation yet.</p>'
 }
 ${

@@ -20,6 +20,8 @@ export function validateDesign(design: Design): Problem[] {
     problems.push({ path: '/components', message: `at most ${LIMITS.components} components` })
   }
   if (design.links.length > LIMITS.links) problems.push({ path: '/links', message: `at most ${LIMITS.links} links` })
+  if (design.links.filter((l) => l.timeoutMs !== undefined).length > LIMITS.timeoutLinks)
+    problems.push({ path: '/links', message: `at most ${LIMITS.timeoutLinks} links with a timeout` })
 
   design.components.forEach((c, i) => {
     const at = `/components/${i}`
@@ -109,6 +111,17 @@ export function validateDesign(design: Design): Problem[] {
       problems.push({ path: `${at}/share`, message: 'must be greater than 0 and at most 1' })
     if (l.latencyMs !== undefined && !(l.latencyMs >= 0 && l.latencyMs <= LIMITS.linkLatencyMs))
       problems.push({ path: `${at}/latencyMs`, message: `must be from 0 to ${LIMITS.linkLatencyMs} ms` })
+    if (l.timeoutMs !== undefined && !(l.timeoutMs > 0 && l.timeoutMs <= LIMITS.timeoutMs))
+      problems.push({
+        path: `${at}/timeoutMs`,
+        message: `must be a finite number above 0, at most ${LIMITS.timeoutMs} ms`
+      })
+    if (l.retries !== undefined) {
+      if (!(Number.isInteger(l.retries) && l.retries >= 0 && l.retries <= LIMITS.retries))
+        problems.push({ path: `${at}/retries`, message: `must be an integer from 0 to ${LIMITS.retries}` })
+      else if (l.timeoutMs === undefined)
+        problems.push({ path: `${at}/retries`, message: 'retries need a timeoutMs (a retry follows a timeout)' })
+    }
     const bw = LIMITS.bandwidthMbps
     if (l.bandwidthMbps !== undefined && !(l.bandwidthMbps >= bw.min && l.bandwidthMbps <= bw.max))
       problems.push({ path: `${at}/bandwidthMbps`, message: `must be from ${bw.min} to ${bw.max} Mbps` })

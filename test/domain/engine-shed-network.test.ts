@@ -1,7 +1,9 @@
 import t, { type Test } from 'tap'
 import { analyticMeanLatencyMs, requestPaths, simulate } from '../../src/domain/engine.ts'
+import { grade } from '../../src/domain/grading.ts'
 import type { Component, Design, Link, TrafficProfile } from '../../src/domain/model.ts'
 import { erlangB } from '../../src/domain/queueing.ts'
+import { renderReport } from '../../src/domain/report.ts'
 import { validateDesign } from '../../src/domain/validate.ts'
 
 // Shed load that stops where it is shed, pure delays, network time on links, and a client that
@@ -178,4 +180,103 @@ t.test('a queue’s consumers: the lag when they keep up, the backlog’s growth
   t.equal(late?.backlog?.growthPerSecond, 20, 'two workers take 40 of 60 a second: 20 pile up')
   t.equal(late?.backlog?.lagMs, null, 'and the lag grows without bound')
   t.equal(behind.overall.errorRate, 0, 'no request fails: the work waits')
+})
+
+t.test('timeouts and retries: the load below a link is the fixed point λ′ = λ(1 − f^(R+1))/(1 − f)', async (t) => {
+  // users → a, an M/M/1 of 10 ms: its sojourn is exponential with rate μ − λ′, so at the load
+  // λ′ the retries make, an attempt times out with f(λ′) = exp(−(μ − λ′) T).
+  const mu = 100
+  const lambda = 50
+  const design = (timeoutMs: number, retries?: number): Design => ({
+    components: [users, svc('a')],
+    links: [{ from: 'users', to: 'a', timeoutMs, ...(retries === undefined ? {} : { retries }) }]
+  })
+  const f = (load: number, timeoutMs: number) => Math.exp(-(mu - load) * (timeoutMs / 1000))
+  /** The fixed point, directly: bisection on λ(1 − f^(R+1))/(1 − f) − λ′. */
+  const fixedPoint = (timeoutMs: number, retries: number) => {
+    let lo = lambda
+    let hi = mu - 1e-9
+    for (let i = 0; i < 200; i++) {
+      const mid = (lo + hi) / 2
+      const share = f(mid, timeoutMs)
+      const offered = (lambda * (1 - share ** (retries + 1))) / (1 - share)
+      if (offered > mid) lo = mid
+      else hi = mid
+    }
+    return lo
+  }
+
+  const once = simulate(design(20), traffic(lambda), { seed: 11 })
+  const expectedF = f(lambda, 20)
+  t.equal(byId(once, 'a').arrivalRps, lambda, 'no retries: the load is unchanged')
+  close(t, once.links?.[0].timeoutShare ?? -1, expectedF, 0.05, 'f = e^(−(μ−λ)T)')
+  close(t, once.links?.[0].failedShare ?? -1, expectedF, 0.05, 'and every timeout is an error')
+  close(t, once.overall.errorRate, expectedF, 0.05, 'in errorRate')
+  t.ok(once.overall.p99 <= 20, `a timed-out attempt returns no latency: p99 ${once.overall.p99} ≤ 20 ms`)
+
+  const load = fixedPoint(40, 1)
+  const share = f(load, 40)
+  const retried = simulate(design(40, 1), traffic(lambda), { seed: 12 })
+  close(t, byId(retried, 'a').arrivalRps, load, 0.02, `the retries' fixed point λ′ = ${load.toFixed(2)}`)
+  close(t, retried.links?.[0].retryAmplification ?? -1, 1 + share, 0.02, 'attempts per request 1 + f')
+  close(t, retried.links?.[0].timeoutShare ?? -1, share, 0.08, 'f at λ′')
+  close(t, retried.overall.errorRate, share ** 2, 0.2, 'errors: both attempts timed out, f²')
+  t.ok(retried.overall.p99 <= 80, `a success takes at most two timeouts: p99 ${retried.overall.p99} ≤ 80 ms`)
+
+  // A tight timeout with retries is a retry storm: the attempts push a past its capacity.
+  const storm = simulate(design(20, 2), traffic(lambda), { seed: 13 })
+  t.ok(byId(storm, 'a').saturated, 'three attempts at most, a saturates')
+  t.ok((storm.links?.[0].retryAmplification ?? 0) > 2, 'nearly every attempt times out')
+  t.ok(storm.overall.errorRate > 0.5, `most requests fail: ${storm.overall.errorRate}`)
+  t.throws(
+    () => simulate(design(40, 1), traffic(lambda), { mode: 'discrete-event' }),
+    /does not model timeouts/,
+    'the discrete-event mode says it does not model them'
+  )
+})
+
+t.test('timeouts and retries are validated', async (t) => {
+  const link = (fields: Partial<Link>): Design => ({
+    components: [users, svc('a')],
+    links: [{ from: 'users', to: 'a', ...fields }]
+  })
+  t.same(validateDesign(link({ timeoutMs: 100, retries: 3 })), [])
+  t.same(validateDesign(link({ retries: 2 })), [
+    { path: '/links/0/retries', message: 'retries need a timeoutMs (a retry follows a timeout)' }
+  ])
+  t.same(
+    validateDesign(link({ timeoutMs: 0, retries: 1.5 })).map((p) => p.path),
+    ['/links/0/timeoutMs', '/links/0/retries']
+  )
+  const many: Design = {
+    components: [users, ...Array.from({ length: 21 }, (_, i) => svc(`s${i}`))],
+    links: Array.from({ length: 21 }, (_, i) => ({ from: 'users', to: `s${i}`, timeoutMs: 50 }))
+  }
+  t.same(validateDesign(many), [{ path: '/links', message: 'at most 20 links with a timeout' }])
+})
+
+t.test('timeouts show in the grade and in every report format', async (t) => {
+  const design: Design = {
+    components: [users, svc('a', { instances: 2 })],
+    links: [{ from: 'users', to: 'a', timeoutMs: 25, retries: 1 }]
+  }
+  const profile = traffic(60)
+  const result = simulate(design, profile, { seed: 21 })
+  const graded = grade(design, profile, result)
+  const errors = graded.items.find((i) => i.id === 'zero_errors')
+  t.notOk(errors?.passed)
+  t.match(errors?.finding, /of attempts from users to a time out and [\d.]+% fail after their retries/)
+  t.same(errors?.components, ['a'])
+  const input = {
+    workspace: { id: 'w', name: 'Timeouts', description: '', version: 1 },
+    design,
+    traffic: profile,
+    simulation: { id: 's', createdAt: '2026-12-03T00:00:00Z', result },
+    grade: { id: 'g', ...graded },
+    generatedAt: '2026-12-03T00:00:00Z'
+  }
+  t.match(renderReport('markdown', input).content, /### Timeouts and retries\n\n\| link \| attempts timed out/)
+  t.match(renderReport('markdown', input).content, /\| users → a \| [\d.]+% \| [\d.]+× \| [\d.]+% \|/)
+  t.match(renderReport('html', input).content, /<h3>Timeouts and retries<\/h3><table>/)
+  t.match(renderReport('json', input).content, /"retryAmplification"/)
 })

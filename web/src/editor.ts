@@ -568,10 +568,16 @@ function LinkForm(props: {
       </label>
       <p class="field-hint">The fraction of ${link.from}’s requests sent this way (a split’s shares add up to 1).</p>
       ${shareErrors.map((p) => html`<p class="field-error" role="alert">${p.message}</p>`)}
-      ${(['latencyMs', 'bandwidthMbps'] as const).map((key) => {
+      ${(['latencyMs', 'bandwidthMbps', 'timeoutMs', 'retries'] as const).map((key) => {
         const errors = problemFor(props.problems, key)
+        const labels = {
+          latencyMs: 'Network latency (ms)',
+          bandwidthMbps: 'Bandwidth (Mbit/s)',
+          timeoutMs: 'Timeout (ms)',
+          retries: 'Retries after a timeout'
+        }
         return html`
-          <label>${key === 'latencyMs' ? 'Network latency (ms)' : 'Bandwidth (Mbit/s)'}
+          <label>${labels[key]}
             <input type="number" name=${key} step="any" min="0" value=${link[key] ?? ''} aria-invalid=${errors.length > 0}
               onChange=${(e: Event) => {
                 const raw = (e.target as HTMLInputElement).value
@@ -581,7 +587,7 @@ function LinkForm(props: {
           ${errors.map((p) => html`<p class="field-error" role="alert">${p.message}</p>`)}
         `
       })}
-      <p class="field-hint">Empty: no network time. With either set, each traversal adds the latency and the payload at the bandwidth (default 1000).</p>
+      <p class="field-hint">Latency or bandwidth: each traversal adds the latency and the payload at the bandwidth (default 1000). A timeout retries at once and keeps the timed-out attempt running; empty: none.</p>
       <label>Traffic
         <select value=${link.traffic ?? 'both'} onChange=${(e: Event) => props.onChange(props.index, { traffic: (e.target as HTMLSelectElement).value as 'read' | 'write' | 'both' })}>
           <option value="both">reads and writes</option>

@@ -41,6 +41,8 @@ export interface Link {
   traffic?: 'read' | 'write' | 'both'
   latencyMs?: number
   bandwidthMbps?: number
+  timeoutMs?: number
+  retries?: number
 }
 
 export interface Design {
@@ -93,7 +95,13 @@ export interface Run {
   status: 'queued' | 'running' | 'completed' | 'failed'
   error: string | null
   createdAt: string
-  result?: { mode: string; samples: number; components: ComponentResult[]; overall: Overall } | null
+  result?: {
+    mode: string
+    samples: number
+    components: ComponentResult[]
+    overall: Overall
+    links?: { from: string; to: string; timeoutShare: number; retryAmplification: number; failedShare: number }[]
+  } | null
   overall?: Overall | null
 }
 

@@ -46,6 +46,11 @@ export function ResultsPanel(props: { run: Run | null; error: string | null; slo
         </tbody>
       </table>
       </div>
+      ${(run.result.links ?? []).map(
+        (l) => html`<p class=${l.failedShare > 0 ? 'verdict bad' : 'verdict ok'}>
+          ${l.from} → ${l.to}: ${pct(l.timeoutShare)} of attempts time out, ${l.retryAmplification}× the load below, ${pct(l.failedShare)} fail
+        </p>`
+      )}
       ${run.result.components
         .filter((c) => c.backlog)
         .map(

@@ -57,6 +57,23 @@ export const Result = Type.Object(
     seed: Type.Integer(),
     samples: Type.Integer(),
     components: Type.Array(ComponentResult),
+    links: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            from: Type.String(),
+            to: Type.String(),
+            timeoutShare: Type.Number({ description: 'share of attempts that take longer than timeoutMs' }),
+            retryAmplification: Type.Number({
+              description: 'attempts per traversal: the load below is multiplied by it'
+            }),
+            failedShare: Type.Number({ description: 'traversals whose last attempt timed out (or was lost below)' })
+          },
+          { additionalProperties: false }
+        ),
+        { description: 'links with a timeout (absent when the design has none)' }
+      )
+    ),
     overall: Overall
   },
   { additionalProperties: false }

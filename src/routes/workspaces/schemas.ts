@@ -64,6 +64,14 @@ export const LinkSchema = Type.Object(
     latencyMs: Type.Optional(
       Type.Number({ description: `network time of one traversal, 0 to ${LIMITS.linkLatencyMs} ms; default none` })
     ),
+    timeoutMs: Type.Optional(
+      Type.Number({
+        description: `an attempt times out when what happens below the link takes longer (0 < timeoutMs ≤ ${LIMITS.timeoutMs}); the timed-out attempt keeps its stations busy and is retried at once`
+      })
+    ),
+    retries: Type.Optional(
+      Type.Number({ description: `retries after a timeout, 0 to ${LIMITS.retries} (default 0); needs timeoutMs` })
+    ),
     bandwidthMbps: Type.Optional(
       Type.Number({
         description: `a traversal adds payloadKb at this rate (default ${DEFAULT_BANDWIDTH_MBPS} when latencyMs is set); a link with neither field adds no network time`
