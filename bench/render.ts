@@ -175,7 +175,7 @@ export function benchmarksDoc(r: Report): string {
     '',
     '## Engine',
     '',
-    `Chains of 5, 50 and 500 components: ${r.engine.components5.msPerSimulation}, ${r.engine.components50.msPerSimulation} and ${r.engine.components500.msPerSimulation} ms per run (20 000 Monte-Carlo paths). Over ${r.engine.attackDesigns.designs} attack designs of the fuzzer (${r.engine.attackDesigns.accepted} accepted): validation at most ${r.engine.attackDesigns.worstValidationMs} ms, a run at most ${r.engine.attackDesigns.worstRunMs} ms (median ${r.engine.attackDesigns.medianRunMs} ms).`,
+    `Chains of 5, 50 and 500 components: ${r.engine.components5.msPerSimulation}, ${r.engine.components50.msPerSimulation} and ${r.engine.components500.msPerSimulation} ms per run (20 000 Monte-Carlo paths).${r.engine.features50 ? ` Designs using every feature (splits, random balancing, variability, finite queues, delays, network time, timeouts with retries, queues and workers; \`featureDesign\` in bench/lib/context.ts) of 50 and 500 components: ${r.engine.features50.msPerSimulation} and ${r.engine.features500.msPerSimulation} ms per run, against targets of 10 and 100 ms.` : ''} Over ${r.engine.attackDesigns.designs} attack designs of the fuzzer (${r.engine.attackDesigns.accepted} accepted): validation at most ${r.engine.attackDesigns.worstValidationMs} ms, a run at most ${r.engine.attackDesigns.worstRunMs} ms (median ${r.engine.attackDesigns.medianRunMs} ms).`,
     ''
   ].join('\n')
 }

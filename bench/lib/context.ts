@@ -76,6 +76,53 @@ export function chainDesign(n: number): Design {
   return { components, links }
 }
 
+/**
+ * `n` components using every feature of the engine: load balancers that split over a random-
+ * balanced pair, variable and finite services, pure delays, links with network time and (in the
+ * first ten tiers) a timeout with retries, a cache, and a queue with workers; in tiers of ten.
+ */
+export function featureDesign(n: number): Design {
+  const components: Design['components'] = [{ id: 'users', type: 'client' } as Design['components'][number]]
+  const links: Design['links'] = []
+  let previous = 'users'
+  for (let tier = 0; components.length < n; tier++) {
+    const id = (name: string) => `t${tier}-${name}`
+    const service = { instances: 4, concurrency: 8, serviceTimeMs: 5 }
+    components.push(
+      { id: id('lb'), type: 'load_balancer', instances: 2, concurrency: 500, serviceTimeMs: 0.2 },
+      { id: id('a'), type: 'service', ...service, balancing: 'random', serviceTimeCv: 0.5 },
+      { id: id('b'), type: 'service', ...service, serviceTimeCv: 2, queueLimit: 40 },
+      { id: id('cache'), type: 'cache', instances: 2, concurrency: 50, serviceTimeMs: 0.5, hitRatio: 0.8 },
+      { id: id('db'), type: 'database', instances: 1, concurrency: 16, serviceTimeMs: 3, replicas: 2 },
+      { id: id('ext'), type: 'external', instances: 1, concurrency: 1, serviceTimeMs: 40, delay: true },
+      { id: id('queue'), type: 'queue', instances: 1, concurrency: 100, serviceTimeMs: 0.5 },
+      { id: id('workers'), type: 'worker', instances: 4, concurrency: 2, serviceTimeMs: 20 },
+      { id: id('store'), type: 'object_storage', instances: 3, concurrency: 50, serviceTimeMs: 15 },
+      { id: id('next'), type: 'service', ...service }
+    )
+    links.push(
+      { from: previous, to: id('lb'), latencyMs: 1 },
+      { from: id('lb'), to: id('a'), share: 0.5 },
+      { from: id('lb'), to: id('b'), share: 0.5 },
+      { from: id('a'), to: id('cache'), traffic: 'read' },
+      { from: id('b'), to: id('cache'), traffic: 'read' },
+      { from: id('cache'), to: id('db'), traffic: 'read' },
+      { from: id('a'), to: id('db'), traffic: 'write' },
+      // A timeout in the first tiers (a design may have at most LIMITS.timeoutLinks of them).
+      { from: id('b'), to: id('ext'), share: 0.2, latencyMs: 20, ...(tier < 10 ? { timeoutMs: 100, retries: 1 } : {}) },
+      { from: id('a'), to: id('queue'), share: 0.1 },
+      { from: id('queue'), to: id('workers') },
+      { from: id('workers'), to: id('store'), bandwidthMbps: 100 },
+      { from: id('b'), to: id('next'), share: 0.5 }
+    )
+    previous = id('next')
+  }
+  return {
+    components: components.slice(0, n),
+    links: links.filter((l) => components.slice(0, n).some((c) => c.id === l.to))
+  }
+}
+
 /** A report section without its per-pass detail. */
 export const summary = (f: Figures) => ({ ...f, passes: undefined })
 

@@ -2,13 +2,13 @@ import fc from 'fast-check'
 import { attackDesigns } from '../../reliability/lib/pathological.ts'
 import { simulate } from '../../src/domain/engine.ts'
 import { validateDesign } from '../../src/domain/validate.ts'
-import { chainDesign, type Phase } from '../lib/context.ts'
+import { chainDesign, featureDesign, type Phase } from '../lib/context.ts'
 import { median, round } from '../lib/measure.ts'
 
 export const engine: Phase = {
   name: 'engine',
   async run(ctx) {
-    ctx.log('engine: designs of 5, 50 and 500 components; the worst designs an attacker can send')
+    ctx.log('engine: chains of 5, 50 and 500 components, designs using every feature, the worst an attacker can send')
     const engine: Record<string, unknown> = {}
     const traffic = { peakRps: 500, readRatio: 0.8, payloadKb: 4, latencySloMs: 300 }
     for (const n of [5, 50, 500]) {
@@ -18,6 +18,16 @@ export const engine: Phase = {
       const t0 = performance.now()
       for (let i = 0; i < reps; i++) simulate(design, traffic, { seed: i })
       engine[`components${n}`] = { msPerSimulation: round((performance.now() - t0) / reps) }
+    }
+    // Every feature in use: splits, random balancing, variability, finite queues, delays, network
+    // time, timeouts with retries, caches, replicas, queues and workers.
+    for (const n of [50, 500]) {
+      const design = featureDesign(n)
+      const reps = ctx.smoke ? 1 : n === 500 ? 3 : 10
+      simulate(design, traffic, { seed: reps })
+      const t0 = performance.now()
+      for (let i = 0; i < reps; i++) simulate(design, traffic, { seed: i })
+      engine[`features${n}`] = { msPerSimulation: round((performance.now() - t0) / reps) }
     }
     // The fuzzer's attack shapes: validation time for all, engine time for the ones accepted.
     const designs = attackDesigns(fc.sample(fc.integer(), 1)[0], ctx.smoke ? 8 : 60)

@@ -135,7 +135,10 @@ interface TimeoutFigures {
   amplification: number
   /** Traversals that fail: every attempt timed out (f^(R+1)), or a loss below. */
   failedShare: number
+  /** What successful traversals take (retries included): the draws, their mean and p95. */
   table: Float64Array
+  meanMs: number
+  p95Ms: number
 }
 
 function buildStations(
@@ -143,7 +146,9 @@ function buildStations(
   flows: Map<string, Flow>,
   traffic: TrafficProfile,
   keep?: Float64Array,
-  timeouts?: readonly (TimeoutFigures | null)[]
+  timeouts?: readonly (TimeoutFigures | null)[],
+  /** False while a fixed point is sought: the sampled p95s are needed only of the final stations. */
+  percentiles = true
 ): Built {
   const stations: Station[] = []
   const byComponent = new Map<string, Station[]>()
@@ -182,14 +187,18 @@ function buildStations(
         queueLimit,
         lambda: node.lambda,
         ...(delay
-          ? delayFigures(c.serviceTimeMs, serviceTimeCv)
-          : queueFigures(node.lambda, {
-              queues,
-              servers: servers / queues,
-              serviceTimeMs: c.serviceTimeMs,
-              cv: serviceTimeCv,
-              limit: queueLimit
-            }))
+          ? delayFigures(c.serviceTimeMs, serviceTimeCv, percentiles)
+          : queueFigures(
+              node.lambda,
+              {
+                queues,
+                servers: servers / queues,
+                serviceTimeMs: c.serviceTimeMs,
+                cv: serviceTimeCv,
+                limit: queueLimit
+              },
+              percentiles
+            ))
       }
       stations.push(station)
       return station
@@ -232,9 +241,8 @@ function buildStations(
       // Figured from its table once one is sampled; until then, the link's network time alone.
       station.kind = 'timeout'
       if (timeout) {
-        const sorted = Float64Array.from(timeout.table).sort()
-        station.meanSojournMs = sorted.reduce((sum, x) => sum + x, 0) / Math.max(1, sorted.length)
-        station.p95SojournMs = sorted.length > 0 ? sorted[rankOf(sorted.length, 0.95)] : 0
+        station.meanSojournMs = timeout.meanMs
+        station.p95SojournMs = timeout.p95Ms
         station.loss = timeout.failedShare
         tables.set(station.index, timeout.table)
       }
@@ -252,15 +260,11 @@ function buildStations(
  * with every component's kept share and every link's attempts; an acyclic design without
  * timeouts settles in as many passes as it is deep, the rest at their fixed point.
  */
-function solveStations(
-  design: Design,
-  traffic: TrafficProfile,
-  word: () => number = createWords(0x7e57)
-): Built & { flows: Map<string, Flow> } {
+function solveStations(design: Design, traffic: TrafficProfile, seed = 1): Built & { flows: Map<string, Flow> } {
   let flows = propagate(design, traffic)
-  let built = buildStations(design, flows, traffic)
+  let built = buildStations(design, flows, traffic, undefined, undefined, false)
   const timed = design.links.some((l) => l.timeoutMs !== undefined)
-  if (!timed && !built.stations.some((s) => s.loss > 0)) return { ...built, flows }
+  if (!timed && !built.stations.some((s) => s.loss > 0)) return { ...buildStations(design, flows, traffic), flows }
   const index = new Map(design.components.map((c, i) => [c.id, i]))
   let factor = new Float64Array(design.links.length).fill(1)
   let timeouts: (TimeoutFigures | null)[] = design.links.map(() => null)
@@ -268,30 +272,28 @@ function solveStations(
     const keep = keptShares(design, built, index)
     let factorMoved = 0
     if (timed) {
-      timeouts = sampleTimeouts(design, built, flows, keep, traffic, word)
+      timeouts = sampleTimeouts(design, built, flows, keep, traffic, seed, TIMEOUT_SAMPLES.pass)
       const next = Float64Array.from(timeouts, (t, j) => (t ? t.amplification : factor[j]))
-      // Half a step each pass: the sampled f is noisy, and a full step can overshoot near saturation.
+      // Most of a step each pass: a full step can overshoot near saturation and oscillate.
       for (let j = 0; j < next.length; j++) {
-        const damped = (factor[j] + next[j]) / 2
+        const damped = 0.3 * factor[j] + 0.7 * next[j]
         factorMoved = Math.max(factorMoved, Math.abs(damped - factor[j]))
         next[j] = damped
       }
       factor = next
     }
     flows = propagate(design, traffic, keep, factor)
-    const next = buildStations(design, flows, traffic, keep, timeouts)
+    const next = buildStations(design, flows, traffic, keep, timeouts, false)
     let moved = 0
     for (const s of next.stations) moved = Math.max(moved, Math.abs(s.lambda - built.stations[s.index].lambda))
     built = next
-    if (moved <= 1e-12 * Math.max(1, traffic.peakRps) && factorMoved < 1e-4) break
+    // Without timeouts the rates settle exactly; with them, to well within the sampled f's noise.
+    if (moved <= (timed ? 1e-3 : 1e-12) * Math.max(1, traffic.peakRps) && factorMoved < 1e-3) break
   }
-  if (timed) {
-    // The tables the run draws from, sampled at the load the design settled at.
-    const keep = keptShares(design, built, index)
-    timeouts = sampleTimeouts(design, built, flows, keep, traffic, word)
-    built = buildStations(design, flows, traffic, keep, timeouts)
-  }
-  return { ...built, flows }
+  const keep = keptShares(design, built, index)
+  // The tables the run draws from, sampled at the load the design settled at.
+  if (timed) timeouts = sampleTimeouts(design, built, flows, keep, traffic, seed, TIMEOUT_SAMPLES.final)
+  return { ...buildStations(design, flows, traffic, keep, timeouts), flows }
 }
 
 /** Per component (design order): the share of its arrivals it does not lose. */
@@ -304,8 +306,11 @@ function keptShares(design: Design, built: Built, index: Map<string, number>): F
   return keep
 }
 
-/** Samples drawn per link with a timeout and per pass, to estimate f and what a traversal takes. */
-const TIMEOUT_SAMPLES = 4000
+/**
+ * Traversals drawn per link with a timeout: fewer on the passes that seek the load (the same
+ * draws each pass, so f moves with the load alone), more for the tables the run draws from.
+ */
+const TIMEOUT_SAMPLES = { pass: 2000, final: 4000 }
 
 /**
  * For each link with a timeout: attempts drawn below it (its `to` entered as a request of the
@@ -318,7 +323,8 @@ function sampleTimeouts(
   flows: Map<string, Flow>,
   keep: Float64Array | undefined,
   traffic: TrafficProfile,
-  word: () => number
+  seed: number,
+  samples: number
 ): (TimeoutFigures | null)[] {
   const out: (TimeoutFigures | null)[] = design.links.map(() => null)
   const index = new Map(design.components.map((c, i) => [c.id, i]))
@@ -337,6 +343,9 @@ function sampleTimeouts(
     const writes = carries(l.traffic ?? 'both', 'write') ? (flow?.write ?? 0) : 0
     walker.clients = Int32Array.of(index.get(l.to) as number)
     walker.readRatio = reads + writes > 0 ? reads / (reads + writes) : traffic.readRatio
+    // The same draws on every pass (common random numbers): f then moves with the load alone,
+    // and the passes settle instead of chasing sampling noise.
+    const word = createWords(seed * 7919 + j)
     const rng = () => uniform(word)
     const network = networkTimeMs(l, traffic.payloadKb) ?? 0
     const timeout = l.timeoutMs as number
@@ -345,7 +354,7 @@ function sampleTimeouts(
     let attempts = 0
     let timedOut = 0
     let failed = 0
-    for (let i = 0; i < TIMEOUT_SAMPLES; i++) {
+    for (let i = 0; i < samples; i++) {
       let spent = 0
       let done = false
       for (let k = 0; k <= retries && !done; k++) {
@@ -364,13 +373,16 @@ function sampleTimeouts(
       if (!done) failed++
     }
     const share = attempts > 0 ? timedOut / attempts : 0
+    const sorted = Float64Array.from(table).sort()
     out[j] = {
       timeoutShare: share,
       amplification: share >= 1 ? retries + 1 : (1 - share ** (retries + 1)) / (1 - share),
-      failedShare: failed / TIMEOUT_SAMPLES,
-      table: Float64Array.from(table)
+      failedShare: failed / samples,
+      table: sorted,
+      meanMs: sorted.reduce((sum, x) => sum + x, 0) / Math.max(1, sorted.length),
+      p95Ms: sorted.length > 0 ? sorted[rankOf(sorted.length, 0.95)] : 0
     }
-    current = buildStations(design, flows, traffic, keep, out)
+    current = buildStations(design, flows, traffic, keep, out, false)
   }
   return out
 }
@@ -975,7 +987,7 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
   const seed = options.seed ?? 1
   const mode = options.mode ?? 'analytic'
   const samples = options.samples ?? (mode === 'analytic' ? 20_000 : 50_000)
-  const built = solveStations(design, traffic, createWords(seed + 0x7e57))
+  const built = solveStations(design, traffic, seed)
   const { stations, byComponent, flows } = built
   const walker = compileWalker(design, built, traffic)
   let latencies: Float64Array

@@ -122,7 +122,7 @@ export interface QueueFigures extends StationFigures {
  * variability scales the wait by (1 + CV²)/2 — Pollaczek–Khinchine, exact for one server, and the
  * Allen–Cunneen approximation for several. Random balancing is `queues` independent queues.
  */
-export function queueFigures(lambda: number, shape: StationShape): QueueFigures {
+export function queueFigures(lambda: number, shape: StationShape, percentile = true): QueueFigures {
   const { queues, servers: c, serviceTimeMs, cv, limit } = shape
   const perQueue = lambda / queues
   const mu = 1000 / serviceTimeMs
@@ -155,9 +155,12 @@ export function queueFigures(lambda: number, shape: StationShape): QueueFigures 
   const waitMs = pw <= 0 ? 0 : limit === null ? (variability * 1000) / (c * mu - perQueue) : (meanWait / pw) * 1000
   // The conditional wait's rate: exactly cμ − λ for M/M/c.
   const theta = limit === null && exponential ? c * mu - perQueue : 1000 / Math.max(waitMs, 1e-12)
-  const p95 = exponential
-    ? sojournQuantile(0.95, mu, theta, pw)
-    : sojournQuantileSampled(0.95, serviceTimeMs / 1000, cv, pw, waitMs / 1000)
+  // The p95 is solved for (exponential) or sampled (no closed form): skipped when only rates are wanted.
+  const p95 = !percentile
+    ? Number.NaN
+    : exponential
+      ? sojournQuantile(0.95, mu, theta, pw)
+      : sojournQuantileSampled(0.95, serviceTimeMs / 1000, cv, pw, waitMs / 1000)
   return {
     utilization: limit === null ? utilization : (perQueue * (1 - loss)) / (c * mu),
     saturated: false,
@@ -173,13 +176,15 @@ export function queueFigures(lambda: number, shape: StationShape): QueueFigures 
  * A pure delay (M/G/∞, or a link's network time with CV 0): no queue, never busy, never losing;
  * the sojourn is the service time itself.
  */
-export function delayFigures(serviceTimeMs: number, cv: number): QueueFigures {
+export function delayFigures(serviceTimeMs: number, cv: number, percentile = true): QueueFigures {
   const p95 =
     cv === 1
       ? serviceTimeMs * Math.log(20)
       : cv === 0
         ? serviceTimeMs
-        : sojournQuantileSampled(0.95, serviceTimeMs, cv, 0, 0)
+        : percentile
+          ? sojournQuantileSampled(0.95, serviceTimeMs, cv, 0, 0)
+          : Number.NaN
   return {
     utilization: 0,
     saturated: false,
