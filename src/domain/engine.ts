@@ -81,6 +81,21 @@ export interface LinkResult {
   failedShare: number
 }
 
+/** A 95 % confidence interval (Student's t over independent replications). */
+export interface Interval {
+  low: number
+  high: number
+}
+
+/** The discrete-event mode's replications and the intervals they give. */
+export interface Confidence {
+  replications: number
+  /** Requests each replication runs before it records any (from the busiest station's utilisation). */
+  warmupRequests: number
+  meanLatencyMs: Interval
+  p95: Interval
+}
+
 export interface SimulationResult {
   mode: 'analytic' | 'discrete-event'
   seed: number
@@ -88,6 +103,8 @@ export interface SimulationResult {
   components: ComponentResult[]
   /** Links with a timeout (absent when the design has none). */
   links?: LinkResult[]
+  /** The discrete-event mode only: 95 % intervals over its replications. */
+  confidence?: Confidence
   overall: {
     p50: number
     p95: number
@@ -108,6 +125,8 @@ export interface SimulateOptions {
   mode?: 'analytic' | 'discrete-event'
   /** Discrete-event mode: send a randomly balanced component's arrivals round robin instead (for comparison). */
   roundRobin?: boolean
+  /** Discrete-event mode: independent replications the samples are split over (default 10; 1 is one run, no interval). */
+  replications?: number
 }
 
 const MAX_HOPS = 64
@@ -828,6 +847,31 @@ function monteCarlo(
   return { latencies: latencies.subarray(0, kept), errorRate: samples > 0 ? dropped / samples : 0 }
 }
 
+/**
+ * Requests to run before recording: the queues need about 1 / (1 − ρ)² service times to forget
+ * that they started empty (an M/M/1's relaxation time grows so), so 20 / (1 − ρ)² requests for
+ * the busiest station, at least 100 and at most as many as the replication records.
+ */
+function warmupRequests(stations: Station[], recorded: number): number {
+  const busiest = stations.reduce((max, s) => (s.kind === 'queue' ? Math.max(max, s.utilization) : max), 0)
+  return Math.min(recorded, Math.max(100, Math.ceil(20 / (1 - Math.min(busiest, 0.999)) ** 2)))
+}
+
+/** Two-sided 97.5 % quantiles of Student's t for 1–30 degrees of freedom; 1.96 beyond. */
+const T_975 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11,
+  2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042
+]
+
+/** The 95 % interval of the mean of independent estimates. */
+function interval(values: number[]): Interval {
+  const n = values.length
+  const mean = values.reduce((a, b) => a + b, 0) / n
+  const variance = values.reduce((sum, x) => sum + (x - mean) ** 2, 0) / (n - 1)
+  const half = (T_975[n - 2] ?? 1.96) * Math.sqrt(variance / n)
+  return { low: round(mean - half), high: round(mean + half) }
+}
+
 /** The rank of quantile q among n values (nearest rank). */
 const rankOf = (n: number, q: number) => Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))
 
@@ -883,7 +927,9 @@ function discreteEventLatencies(
   traffic: TrafficProfile,
   word: () => number,
   requests: number,
-  roundRobin: boolean
+  roundRobin: boolean,
+  /** Requests at the start left out of the figures while the queues fill. */
+  warmup: number
 ): { latencies: number[]; lost: number } {
   const rng = () => uniform(word)
   // Event heap ordered by time: [time, kind(0 arrival at station,1 departure), request, station].
@@ -937,7 +983,6 @@ function discreteEventLatencies(
   const step = new Int32Array(requests)
   const born = new Float64Array(requests)
   const latencies: number[] = []
-  const warmup = Math.floor(requests * 0.1)
   let t = 0
   for (let r = 0; r < requests; r++) {
     t += exponential(rng, traffic.peakRps) * 1000
@@ -992,6 +1037,7 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
   const walker = compileWalker(design, built, traffic)
   let latencies: Float64Array
   let errorRate = 0
+  let confidence: Confidence | undefined
   if (mode === 'discrete-event') {
     if (stations.some((s) => s.saturated)) {
       throw new DivergentDesignError('the discrete-event mode needs a stable design (every utilisation below 1)')
@@ -999,16 +1045,35 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
     if (stations.some((s) => s.kind === 'timeout')) {
       throw new DivergentDesignError('the discrete-event mode does not model timeouts; the analytic mode does')
     }
-    const run = discreteEventLatencies(
-      walker,
-      stations,
-      traffic,
-      createWords(seed),
-      samples,
-      options.roundRobin ?? false
-    )
-    latencies = Float64Array.from(run.latencies)
-    errorRate = run.lost / Math.max(1, run.lost + run.latencies.length)
+    // Independent replications, each warmed up for as long as its busiest station needs; one
+    // replication is the first engine's single run (its first tenth as warm-up), with no interval.
+    const replications = Math.max(1, Math.floor(options.replications ?? 10))
+    const per = Math.max(1, Math.floor(samples / replications))
+    const warmup = replications === 1 ? Math.floor(samples * 0.1) : warmupRequests(stations, per)
+    const pooled: number[] = []
+    const means: number[] = []
+    const p95s: number[] = []
+    let lost = 0
+    for (let r = 0; r < replications; r++) {
+      const run = discreteEventLatencies(
+        walker,
+        stations,
+        traffic,
+        createWords(seed + r * 7919),
+        replications === 1 ? samples : per + warmup,
+        options.roundRobin ?? false,
+        warmup
+      )
+      lost += run.lost
+      for (const x of run.latencies) pooled.push(x)
+      const values = Float64Array.from(run.latencies)
+      means.push(values.reduce((a, b) => a + b, 0) / Math.max(1, values.length))
+      p95s.push(quantiles(values, [0.95])[0])
+    }
+    latencies = Float64Array.from(pooled)
+    errorRate = lost / Math.max(1, lost + pooled.length)
+    if (replications > 1)
+      confidence = { replications, warmupRequests: warmup, meanLatencyMs: interval(means), p95: interval(p95s) }
   } else {
     ;({ latencies, errorRate } = monteCarlo(walker, built, samples, createWords(seed)))
   }
@@ -1077,6 +1142,7 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
     samples,
     components,
     ...(links.length > 0 ? { links } : {}),
+    ...(confidence ? { confidence } : {}),
     overall: {
       p50: round(p50),
       p95: round(p95),

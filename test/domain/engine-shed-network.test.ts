@@ -280,3 +280,45 @@ t.test('timeouts show in the grade and in every report format', async (t) => {
   t.match(renderReport('html', input).content, /<h3>Timeouts and retries<\/h3><table>/)
   t.match(renderReport('json', input).content, /"retryAmplification"/)
 })
+
+t.test('the discrete-event mode’s replications: each analytic figure lies in its 95 % interval', async (t) => {
+  const single = (fields: Partial<Component>, instances = 1): Design => ({
+    components: [users, svc('a', { instances, ...fields })],
+    links: [{ from: 'users', to: 'a' }]
+  })
+  const cases: [string, Design, number, number | null][] = [
+    // name, design, peak rps, exact p95 (ms) where there is a closed form
+    ['M/M/1 at ρ 0.8', single({}), 80, Math.log(20) * 50],
+    ['M/D/1 at ρ 0.8 (CV 0, Pollaczek–Khinchine)', single({ serviceTimeCv: 0 }), 80, null],
+    ['M/G/1 at ρ 0.6 (CV 2, Pollaczek–Khinchine)', single({ serviceTimeCv: 2 }), 60, null],
+    ['two instances balanced at random at ρ 0.8', single({ balancing: 'random' }, 2), 160, Math.log(20) * 50],
+    ['M/M/1/K with 3 waiting places at ρ 0.9', single({ queueLimit: 3 }), 90, null]
+  ]
+  for (const [name, design, rps, p95] of cases) {
+    const result = simulate(design, traffic(rps), {
+      mode: 'discrete-event',
+      seed: 31,
+      samples: 100_000,
+      replications: 20
+    })
+    const ci = result.confidence
+    if (!ci) throw new Error('no interval')
+    t.equal(ci.replications, 20)
+    const mean = analyticMeanLatencyMs(design, traffic(rps))
+    t.ok(
+      ci.meanLatencyMs.low <= mean && mean <= ci.meanLatencyMs.high,
+      `${name}: mean ${mean.toFixed(2)} ms within [${ci.meanLatencyMs.low}, ${ci.meanLatencyMs.high}]`
+    )
+    if (p95 !== null)
+      t.ok(
+        ci.p95.low <= p95 && p95 <= ci.p95.high,
+        `${name}: p95 ${p95.toFixed(2)} ms within [${ci.p95.low}, ${ci.p95.high}]`
+      )
+    t.ok(ci.meanLatencyMs.high - ci.meanLatencyMs.low < 0.15 * mean, `${name}: an interval that says something`)
+  }
+  // The warm-up follows the busiest station: longer near saturation.
+  const calm = simulate(single({}), traffic(30), { mode: 'discrete-event', samples: 20_000 }).confidence
+  const busy = simulate(single({}), traffic(95), { mode: 'discrete-event', samples: 20_000 }).confidence
+  t.equal(calm?.warmupRequests, 100, 'ρ 0.3: the minimum')
+  t.equal(busy?.warmupRequests, 2000, 'ρ 0.95: the cap, all a replication records (20 / 0.05² = 8000)')
+})

@@ -74,6 +74,17 @@ export const Result = Type.Object(
         { description: 'links with a timeout (absent when the design has none)' }
       )
     ),
+    confidence: Type.Optional(
+      Type.Object(
+        {
+          replications: Type.Integer(),
+          warmupRequests: Type.Integer(),
+          meanLatencyMs: Type.Object({ low: Type.Number(), high: Type.Number() }),
+          p95: Type.Object({ low: Type.Number(), high: Type.Number() })
+        },
+        { description: 'the discrete-event mode only: 95 % intervals over independent replications' }
+      )
+    ),
     overall: Overall
   },
   { additionalProperties: false }
