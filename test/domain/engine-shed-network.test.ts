@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import t, { type Test } from 'tap'
 import { analyticMeanLatencyMs, requestPaths, simulate } from '../../src/domain/engine.ts'
 import { grade } from '../../src/domain/grading.ts'
@@ -39,14 +40,13 @@ const chain = (a: Partial<Component>, b: Partial<Component> = {}, link: Partial<
     { from: 'a', to: 'b', ...link }
   ]
 })
+/** users → a single service. */
+const single = (fields: Partial<Component>, instances = fields.instances ?? 1): Design => ({
+  components: [users, svc('a', { ...fields, instances })],
+  links: [{ from: 'users', to: 'a' }]
+})
 const byId = (r: ReturnType<typeof simulate>, id: string) =>
-  r.components.find((c) => c.id === id) as never as {
-    arrivalRps: number
-    utilization: number
-    meanLatencyMs: number
-    lossRate: number
-    saturated: boolean
-  }
+  r.components.find((c) => c.id === id) as ReturnType<typeof simulate>['components'][number]
 
 t.test('a saturated station passes exactly its capacity on: the stations after it see no more', async (t) => {
   // a serves 100 rps (one server, 10 ms); 150 rps are offered.
@@ -282,10 +282,6 @@ t.test('timeouts show in the grade and in every report format', async (t) => {
 })
 
 t.test('the discrete-event mode’s replications: each analytic figure lies in its 95 % interval', async (t) => {
-  const single = (fields: Partial<Component>, instances = 1): Design => ({
-    components: [users, svc('a', { instances, ...fields })],
-    links: [{ from: 'users', to: 'a' }]
-  })
   const cases: [string, Design, number, number | null][] = [
     // name, design, peak rps, exact p95 (ms) where there is a closed form
     ['M/M/1 at ρ 0.8', single({}), 80, Math.log(20) * 50],
@@ -321,4 +317,35 @@ t.test('the discrete-event mode’s replications: each analytic figure lies in i
   const busy = simulate(single({}), traffic(95), { mode: 'discrete-event', samples: 20_000 }).confidence
   t.equal(calm?.warmupRequests, 100, 'ρ 0.3: the minimum')
   t.equal(busy?.warmupRequests, 2000, 'ρ 0.95: the cap, all a replication records (20 / 0.05² = 8000)')
+})
+
+t.test('property: a station’s p95 never falls as its service time grows, whatever its other fields', async (t) => {
+  fc.assert(
+    fc.property(
+      fc.record({
+        instances: fc.integer({ min: 1, max: 4 }),
+        concurrency: fc.integer({ min: 1, max: 8 }),
+        cv: fc.constantFrom(0, 0.5, 1, 2),
+        balancing: fc.constantFrom('pooled', 'random'),
+        queueLimit: fc.option(fc.integer({ min: 0, max: 20 }), { nil: undefined }),
+        load: fc.double({ min: 0.05, max: 0.9, noNaN: true }),
+        step: fc.double({ min: 1.01, max: 1.5, noNaN: true })
+      }),
+      ({ instances, concurrency, cv, balancing, queueLimit, load, step }) => {
+        const capacityAt10ms = instances * concurrency * 100
+        const p95 = (serviceTimeMs: number) =>
+          byId(
+            simulate(
+              single({ instances, concurrency, serviceTimeCv: cv, balancing, queueLimit, serviceTimeMs }),
+              traffic(load * capacityAt10ms),
+              { samples: 100 }
+            ),
+            'a'
+          ).p95LatencyMs
+        return p95(10) <= p95(10 * step) + 1e-9
+      }
+    ),
+    { seed: 41, numRuns: 150 }
+  )
+  t.pass('monotone over 150 random stations')
 })
