@@ -1,7 +1,7 @@
 // One engine thread: runs simulations posted by jobs/engine-pool.ts. The engine is pure, so a
 // thread holds nothing between runs.
 import { parentPort } from 'node:worker_threads'
-import { simulate } from '../src/domain/engine.ts'
+import { simulateAndAnalyze } from '../src/domain/analysis.ts'
 import type { Design, TrafficProfile } from '../src/domain/model.ts'
 
 interface Task {
@@ -13,7 +13,7 @@ interface Task {
 
 parentPort?.on('message', (task: Task) => {
   try {
-    parentPort?.postMessage({ id: task.id, result: simulate(task.design, task.traffic, { seed: task.seed }) })
+    parentPort?.postMessage({ id: task.id, result: simulateAndAnalyze(task.design, task.traffic, task.seed) })
   } catch (err) {
     const error = err as Error
     parentPort?.postMessage({ id: task.id, error: { name: error.name, message: error.message } })

@@ -1,7 +1,8 @@
 import type { JobWithMetadata } from 'pg-boss'
 import type { Static } from 'typebox'
 import { pgArray, type Sql } from '../src/db/client.ts'
-import { EngineBudgetError, type SimulationResult, simulate } from '../src/domain/engine.ts'
+import { simulateAndAnalyze } from '../src/domain/analysis.ts'
+import { EngineBudgetError, type SimulationResult } from '../src/domain/engine.ts'
 import type { Design, TrafficProfile } from '../src/domain/model.ts'
 import { validateDesign } from '../src/domain/validate.ts'
 import { PermanentJobError } from '../src/queue/jobs.ts'
@@ -71,7 +72,7 @@ export function createHandler(sql: Sql, engine: EnginePool | null = null) {
     try {
       result = engine
         ? await engine.run(run.design, run.traffic, run.seed, job.signal)
-        : simulate(run.design, run.traffic, { seed: run.seed })
+        : simulateAndAnalyze(run.design, run.traffic, run.seed)
     } catch (err) {
       // Past its deadline or its step budget, a run would take as long on any worker: it fails, once.
       if (err instanceof EngineTimeoutError || err instanceof EngineBudgetError)

@@ -70,6 +70,21 @@ for (const c of sim.result.components) {
   const bar = '█'.repeat(Math.min(40, Math.round(c.utilization * 40)))
   say(`   ${c.id.padEnd(6)} ${(c.utilization * 100).toFixed(1).padStart(5)} % ${bar}`)
 }
+const a = sim.result.analysis
+if (a) {
+  const first = a.breaksFirst[0]
+  say(
+    `   breaks first: ${first ? `${first.component} reaches ${first.utilization * 100} % at ${first.rps} rps` : 'nothing'}; the p95 SLO is missed from ${a.sloBreakRps ?? '—'} rps`
+  )
+  say('   if an instance is lost:')
+  for (const f of a.failures)
+    say(
+      `     ${f.component.padEnd(6)} ${f.outage ? 'outage' : `p95 ${f.p95} ms`}, errors ${(f.errorRate * 100).toFixed(2)} %, SLO ${f.sloHolds ? 'holds' : 'missed'}`
+    )
+  say(
+    `   availability ${(a.availability.fraction * 100).toFixed(3)} % (${a.availability.downtimeMinutesPerMonth} min down a month); cost $${a.cost.perMonth} a month, $${a.cost.perMillionRequests} per million requests`
+  )
+}
 
 const gradeJob = await call('POST', `/simulations/${run.id}/grade`, {}, accessToken)
 const grade = await until('the grade', () => call('GET', `/grades/${gradeJob.id}`, undefined, accessToken))

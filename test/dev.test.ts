@@ -90,6 +90,12 @@ t.test(
     // What a newcomer runs next (README): `npm run demo`, then the same with curl.
     const demo = await run(process.execPath, ['src/demo.ts', '--url', base], { cwd: ROOT, env, timeout: 90_000 })
     t.match(demo.stdout, /3\. simulated: p50 [\d.]+ ms, p95 [\d.]+ ms, p99 [\d.]+ ms/)
+    t.match(demo.stdout, /breaks first: \w+ reaches 70 % at [\d.]+ rps; the p95 SLO is missed from [\d.—]+ rps/)
+    t.match(
+      demo.stdout,
+      /if an instance is lost:\n( +\w+ +(outage|p95 [\d.]+ ms), errors [\d.]+ %, SLO (holds|missed)\n)+/
+    )
+    t.match(demo.stdout, /availability [\d.]+ % \([\d.]+ min down a month\); cost \$[\d.]+ a month/)
     t.match(demo.stdout, /4\. graded: \d+\/100/)
     t.match(
       demo.stdout,

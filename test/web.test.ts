@@ -245,6 +245,11 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
     `ρ ${Math.round(service.utilization * 100)}%`,
     'utilisation as a number too'
   )
+  t.match(
+    await page.locator('[data-figure="availability"]').textContent(),
+    `Availability ${(run.result.analysis.availability.fraction * 100).toFixed(3)}%`,
+    'the analysis is shown as the API has it'
+  )
   await shot(page, '03-results')
 
   // Grade: items with points; selecting one highlights its component.

@@ -51,6 +51,10 @@ export interface Component {
    * and never queues; instances and concurrency do not limit it. For external APIs and object stores.
    */
   delay?: boolean
+  /** One instance's availability (0–1); default by type (src/domain/analysis.ts). */
+  availability?: number
+  /** One instance's monthly cost (USD); default by type (src/domain/analysis.ts). */
+  costPerMonth?: number
   /** Where the web app and the report draw the component; the engine ignores them. */
   x?: number
   y?: number
@@ -123,6 +127,7 @@ export const LIMITS = Object.freeze({
   serviceTimeCv: 10,
   queueLimit: 100_000,
   linkLatencyMs: 600_000,
+  costPerMonth: 10_000_000,
   timeoutMs: 600_000,
   retries: 10,
   /** Links with a timeout: each costs the run a sampled estimate of what happens below it. */

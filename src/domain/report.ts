@@ -1,3 +1,4 @@
+import type { Analysis } from './analysis.ts'
 import type { SimulationResult } from './engine.ts'
 import type { Grade } from './grading.ts'
 import type { Design, TrafficProfile } from './model.ts'
@@ -15,6 +16,56 @@ const timeoutRows = (result: SimulationResult) =>
   ])
 const TIMEOUT_HEAD = ['link', 'attempts timed out', 'attempts per request', 'failed']
 
+/** The analysis as titled tables (the same in Markdown and HTML): what a coach asks next. */
+function analysisSections(
+  a: Analysis,
+  sloMs: number
+): { title: string; note: string; head: string[]; rows: string[][] }[] {
+  const firstBreaks = a.breaksFirst.slice(0, 6)
+  return [
+    {
+      title: 'What breaks first',
+      note: `The p95 SLO of ${sloMs} ms is first missed at ${a.sloBreakRps === null ? 'no load in the sweep' : `${a.sloBreakRps} rps`}.`,
+      head: ['component', 'utilisation', 'reached at (rps)'],
+      rows: firstBreaks.map((b) => [b.component, `${Math.round(b.utilization * 100)}%`, String(b.rps)])
+    },
+    {
+      title: 'If an instance is lost',
+      note:
+        a.failuresOmitted > 0
+          ? `The ${a.failures.length} busiest components; ${a.failuresOmitted} more not analysed.`
+          : 'Each component with traffic, one instance (or a database primary) lost.',
+      head: ['component', 'lost', 'p95 (ms)', 'errors', 'SLO'],
+      rows: a.failures.map((f) => [
+        f.component,
+        f.outage ? 'its only instance: outage' : f.lost === 'primary' ? 'primary (a replica promoted)' : 'one instance',
+        f.p95 === null ? '–' : String(f.p95),
+        `${(f.errorRate * 100).toFixed(2)}%`,
+        f.sloHolds ? 'holds' : 'missed'
+      ])
+    },
+    {
+      title: 'Availability and cost',
+      note: `Availability ${(a.availability.fraction * 100).toFixed(4)}% (${a.availability.nines} nines, ${a.availability.downtimeMinutesPerMonth} minutes down a month); $${a.cost.perMonth} a month, $${a.cost.perMillionRequests} per million requests at peak.`,
+      head: ['component', 'per month (USD)'],
+      rows: a.cost.byComponent.map((c) => [c.component, String(c.perMonth)])
+    },
+    {
+      title: 'Suggested sizes',
+      note:
+        a.suggestions.length === 0 ? 'Every component is sized for the peak with headroom and one instance lost.' : '',
+      head: ['component', 'instances', 'suggested', 'cost change a month (USD)', 'why'],
+      rows: a.suggestions.map((s) => [
+        s.component,
+        String(s.instances),
+        String(s.suggested),
+        `${s.costDeltaPerMonth >= 0 ? '+' : ''}${s.costDeltaPerMonth}`,
+        s.reason
+      ])
+    }
+  ]
+}
+
 export const ExportFormats = ['markdown', 'json', 'html'] as const
 export type ExportFormat = (typeof ExportFormats)[number]
 
@@ -22,7 +73,7 @@ export interface ReportInput {
   workspace: { id: string; name: string; description: string; version: number }
   design: Design
   traffic: TrafficProfile
-  simulation: { id: string; createdAt: string; result: SimulationResult } | null
+  simulation: { id: string; createdAt: string; result: SimulationResult & { analysis?: Analysis } } | null
   grade: { id: string; score: number; items: Grade['items'] } | null
   generatedAt: string
 }
@@ -126,6 +177,20 @@ function markdown(r: ReportInput): string {
         ...timeouts.map(([link, ...figures]) => `| ${mdEscape(link)} | ${figures.join(' | ')} |`),
         ''
       )
+    }
+    const analysis = r.simulation.result.analysis
+    for (const section of analysis ? analysisSections(analysis, r.traffic.latencySloMs) : []) {
+      lines.push(`### ${section.title}`, '')
+      if (section.note) lines.push(section.note, '')
+      if (section.rows.length > 0) {
+        lines.push(
+          `| ${section.head.join(' | ')} |`,
+          `|${' --- |'.repeat(section.head.length)}`,
+          // Component names are the learner's text; the figures are ours.
+          ...section.rows.map(([name, ...rest]) => `| ${mdEscape(name)} | ${rest.join(' | ')} |`),
+          ''
+        )
+      }
     }
   } else lines.push('## Latest simulation', '', 'No completed simulation yet.', '')
   if (r.grade) {
@@ -232,7 +297,16 @@ ${table(
     lostOf(c),
     c.saturated ? 'yes' : 'no'
   ])
-)}${timeoutRows(sim.result).length > 0 ? `<h3>Timeouts and retries</h3>${table(TIMEOUT_HEAD, timeoutRows(sim.result))}` : ''}`
+)}${timeoutRows(sim.result).length > 0 ? `<h3>Timeouts and retries</h3>${table(TIMEOUT_HEAD, timeoutRows(sim.result))}` : ''}${(sim
+  .result.analysis
+  ? analysisSections(sim.result.analysis, r.traffic.latencySloMs)
+  : []
+)
+  .map(
+    (section) =>
+      `<h3>${esc(section.title)}</h3>${section.note ? `<p>${esc(section.note)}</p>` : ''}${section.rows.length > 0 ? table(section.head, section.rows) : ''}`
+  )
+  .join('')}`
     : '<p>No completed simulation yet.</p>'
 }
 ${

@@ -60,6 +60,10 @@ export function validateDesign(design: Design): Problem[] {
     if (required('serviceTimeMs') && !(c.serviceTimeMs >= st.min && c.serviceTimeMs <= st.max)) {
       problems.push({ path: `${at}/serviceTimeMs`, message: `must be from ${st.min} to ${st.max} ms` })
     }
+    if (c.availability !== undefined && !(c.availability > 0 && c.availability <= 1))
+      problems.push({ path: `${at}/availability`, message: 'must be above 0 and at most 1' })
+    if (c.costPerMonth !== undefined && !(c.costPerMonth >= 0 && c.costPerMonth <= LIMITS.costPerMonth))
+      problems.push({ path: `${at}/costPerMonth`, message: `must be from 0 to ${LIMITS.costPerMonth}` })
     if (c.delay !== undefined && client)
       problems.push({ path: `${at}/delay`, message: 'a client sends traffic; it cannot be a delay' })
     if (c.hitRatio !== undefined) {

@@ -2,7 +2,7 @@ import t from 'tap'
 import { createEnginePool, EngineTimeoutError } from '../../jobs/engine-pool.ts'
 import * as simulation from '../../jobs/simulation.ts'
 import { fanOutBomb } from '../../reliability/lib/pathological.ts'
-import { simulate } from '../../src/domain/engine.ts'
+import { simulateAndAnalyze } from '../../src/domain/analysis.ts'
 import type { Design, TrafficProfile } from '../../src/domain/model.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql } from '../helpers/db.ts'
@@ -17,7 +17,7 @@ t.test('the engine pool gives what the engine gives, several runs at a time', as
   const seeds = [1, 2, 3, 4, 5]
   const results = await Promise.all(seeds.map((seed) => pool.run(SAMPLE_DESIGN, traffic, seed)))
   for (const [i, seed] of seeds.entries()) {
-    t.same(results[i], simulate(SAMPLE_DESIGN, traffic, { seed }), `seed ${seed}: identical to the engine`)
+    t.same(results[i], simulateAndAnalyze(SAMPLE_DESIGN, traffic, seed), `seed ${seed}: identical to the engine`)
   }
 })
 
@@ -38,7 +38,7 @@ t.test('an engine error reaches the caller with its name, and the thread goes on
     ]
   }
   await t.rejects(pool.run(divergent, traffic, 1), { message: /does not settle/ })
-  t.same(await pool.run(SAMPLE_DESIGN, traffic, 9), simulate(SAMPLE_DESIGN, traffic, { seed: 9 }), 'the next run works')
+  t.same(await pool.run(SAMPLE_DESIGN, traffic, 9), simulateAndAnalyze(SAMPLE_DESIGN, traffic, 9), 'the next run works')
 })
 
 t.test('a run past its deadline fails, its thread is replaced, and the runs behind it still complete', async (t) => {
@@ -51,10 +51,10 @@ t.test('a run past its deadline fails, its thread is replaced, and the runs behi
   const behind = pool.run(SAMPLE_DESIGN, traffic, 2)
   await t.rejects(late, EngineTimeoutError)
   await t.rejects(late, { message: 'the simulation ran longer than 1000 ms and was stopped' })
-  t.same(await behind, simulate(SAMPLE_DESIGN, traffic, { seed: 2 }), 'the pipelined run ran on the new thread')
+  t.same(await behind, simulateAndAnalyze(SAMPLE_DESIGN, traffic, 2), 'the pipelined run ran on the new thread')
   t.same(
     await pool.run(SAMPLE_DESIGN, traffic, 3),
-    simulate(SAMPLE_DESIGN, traffic, { seed: 3 }),
+    simulateAndAnalyze(SAMPLE_DESIGN, traffic, 3),
     'and so does the next'
   )
   t.throws(() => createEnginePool(1, { timeoutMs: 0 }), /timeoutMs/)
@@ -124,7 +124,7 @@ t.test('the simulation handler computes on the pool it is given', async (t) => {
   t.match(await simulation.createHandler(sql, pool)(job(runId)), { runId, stored: true })
   const [run] = await sql`select status, result, design, traffic from app.simulation_runs where id = ${runId}`
   t.equal(run.status, 'completed')
-  t.same(run.result, simulate(run.design, run.traffic, { seed: 11 }), 'the stored result is the engine’s')
+  t.same(run.result, simulateAndAnalyze(run.design, run.traffic, 11), 'the stored result is the engine’s')
 
   // A batch at once: its claims and results share statements, and each job still gets its own
   // outcome. An id in capitals is the same run; a run delivered twice is computed for both
@@ -148,6 +148,6 @@ t.test('the simulation handler computes on the pool it is given', async (t) => {
   t.equal(stored.length, 3)
   for (const row of stored) {
     t.equal(row.status, 'completed')
-    t.same(row.result, simulate(row.design, row.traffic, { seed: row.seed }), 'each run stores its own result')
+    t.same(row.result, simulateAndAnalyze(row.design, row.traffic, row.seed), 'each run stores its own result')
   }
 })

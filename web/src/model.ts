@@ -101,8 +101,25 @@ export interface Run {
     components: ComponentResult[]
     overall: Overall
     links?: { from: string; to: string; timeoutShare: number; retryAmplification: number; failedShare: number }[]
+    analysis?: Analysis
   } | null
   overall?: Overall | null
+}
+
+export interface Analysis {
+  breaksFirst: { component: string; utilization: number; rps: number }[]
+  sloBreakRps: number | null
+  failures: {
+    component: string
+    lost: string
+    outage: boolean
+    p95: number | null
+    errorRate: number
+    sloHolds: boolean
+  }[]
+  availability: { fraction: number; nines: number; downtimeMinutesPerMonth: number }
+  cost: { perMonth: number; perMillionRequests: number }
+  suggestions: { component: string; instances: number; suggested: number; costDeltaPerMonth: number; reason: string }[]
 }
 
 export interface GradeItem {

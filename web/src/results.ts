@@ -2,7 +2,7 @@
 import { html } from 'htm/preact'
 import { useEffect, useState } from 'preact/hooks'
 import { api } from './api.ts'
-import { type Grade, ms, type Overall, type Run } from './model.ts'
+import { type Analysis, type Grade, ms, type Overall, type Run } from './model.ts'
 
 const pct = (x: number) => `${Math.round(x * 1000) / 10}%`
 
@@ -46,6 +46,7 @@ export function ResultsPanel(props: { run: Run | null; error: string | null; slo
         </tbody>
       </table>
       </div>
+      ${run.result.analysis && html`<${AnalysisView} analysis=${run.result.analysis} slo=${props.slo} />`}
       ${(run.result.links ?? []).map(
         (l) => html`<p class=${l.failedShare > 0 ? 'verdict bad' : 'verdict ok'}>
           ${l.from} → ${l.to}: ${pct(l.timeoutShare)} of attempts time out, ${l.retryAmplification}× the load below, ${pct(l.failedShare)} fail
@@ -59,6 +60,35 @@ export function ResultsPanel(props: { run: Run | null; error: string | null; slo
             ${(c.backlog?.growthPerSecond ?? 0) > 0 ? `the backlog grows by ${c.backlog?.growthPerSecond} messages a second` : `a message waits ${ms(c.backlog?.lagMs ?? 0)} from enqueue to done`}
           </p>`
         )}
+    </section>
+  `
+}
+
+function AnalysisView(props: { analysis: Analysis; slo: number }) {
+  const a = props.analysis
+  return html`
+    <section class="analysis" aria-label="What breaks first, failures and cost">
+      <h3>What breaks first</h3>
+      <ol class="breaks">
+        ${a.breaksFirst.slice(0, 4).map((b) => html`<li>${b.component} reaches ${Math.round(b.utilization * 100)}% at ${b.rps} rps</li>`)}
+      </ol>
+      <p data-figure="slo-break">The p95 SLO (${ms(props.slo)}) is missed from ${a.sloBreakRps === null ? 'no load tried' : `${a.sloBreakRps} rps`}.</p>
+      <div class="table-scroll">
+        <table class="table">
+          <caption>If an instance is lost</caption>
+          <thead><tr><th scope="col">Component</th><th scope="col">p95</th><th scope="col">Errors</th><th scope="col">SLO</th></tr></thead>
+          <tbody>
+            ${a.failures.map(
+              (f) => html`<tr class=${f.sloHolds ? '' : 'row-bottleneck'}>
+                <th scope="row">${f.component}${f.lost === 'primary' ? ' (primary)' : ''}</th>
+                <td>${f.outage ? 'outage' : f.p95 === null ? '–' : ms(f.p95)}</td><td>${pct(f.errorRate)}</td><td>${f.sloHolds ? '✓ holds' : '✗ missed'}</td>
+              </tr>`
+            )}
+          </tbody>
+        </table>
+      </div>
+      <p data-figure="availability">Availability ${(a.availability.fraction * 100).toFixed(3)}% (${a.availability.nines} nines, ${a.availability.downtimeMinutesPerMonth} min down a month) · $${a.cost.perMonth} a month, $${a.cost.perMillionRequests} per million requests</p>
+      ${a.suggestions.length > 0 && html`<h3>Suggested sizes</h3><ul>${a.suggestions.map((s) => html`<li><strong>${s.component}</strong>: ${s.instances} → ${s.suggested} instances (${s.costDeltaPerMonth >= 0 ? '+' : ''}$${s.costDeltaPerMonth} a month): ${s.reason}</li>`)}</ul>`}
     </section>
   `
 }

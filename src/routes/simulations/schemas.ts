@@ -51,6 +51,63 @@ export const Overall = Type.Object(
   },
   { additionalProperties: false }
 )
+const N = Type.Number()
+const Nullable = (t: ReturnType<typeof Type.Number>) => Type.Union([t, Type.Null()])
+export const Analysis = Type.Object(
+  {
+    sweep: Type.Array(
+      Type.Object({ rps: N, p50: N, p95: N, p99: N, errorRate: N, maxUtilization: N }, { additionalProperties: false }),
+      { description: 'p50/p95/p99, errors and the busiest utilisation from a twentieth of peak to past the ceiling' }
+    ),
+    breaksFirst: Type.Array(
+      Type.Object({ component: Type.String(), utilization: N, rps: N }, { additionalProperties: false }),
+      { description: 'each component’s crossings of utilisation 0.7, 0.9 and 1, in the order load reaches them' }
+    ),
+    sloBreakRps: Nullable(
+      Type.Number({ description: 'the smallest load whose p95 misses the SLO (or that loses requests)' })
+    ),
+    failures: Type.Array(
+      Type.Object(
+        {
+          component: Type.String(),
+          lost: Type.Union([Type.Literal('instance'), Type.Literal('primary')]),
+          outage: Type.Boolean(),
+          p95: Nullable(N),
+          errorRate: N,
+          sloHolds: Type.Boolean()
+        },
+        { additionalProperties: false }
+      )
+    ),
+    failuresOmitted: Type.Integer(),
+    availability: Type.Object({ fraction: N, nines: N, downtimeMinutesPerMonth: N }, { additionalProperties: false }),
+    cost: Type.Object(
+      {
+        perMonth: N,
+        perMillionRequests: N,
+        byComponent: Type.Array(Type.Object({ component: Type.String(), perMonth: N }, { additionalProperties: false }))
+      },
+      { additionalProperties: false }
+    ),
+    suggestions: Type.Array(
+      Type.Object(
+        {
+          component: Type.String(),
+          instances: Type.Integer(),
+          suggested: Type.Integer(),
+          costDeltaPerMonth: N,
+          reason: Type.String()
+        },
+        { additionalProperties: false }
+      )
+    )
+  },
+  {
+    additionalProperties: false,
+    description: 'what breaks first, failures, availability, cost and suggested sizes (runs since the analysis)'
+  }
+)
+
 export const Result = Type.Object(
   {
     mode: Type.String(),
@@ -85,7 +142,8 @@ export const Result = Type.Object(
         { description: 'the discrete-event mode only: 95 % intervals over independent replications' }
       )
     ),
-    overall: Overall
+    overall: Overall,
+    analysis: Type.Optional(Analysis)
   },
   { additionalProperties: false }
 )

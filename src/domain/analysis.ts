@@ -1,0 +1,293 @@
+// What a coach asks after "p95 at peak": how the design behaves as load grows and what breaks
+// first, what losing an instance does, how available it is, what it costs, and how many
+// instances each component needs. Pure functions over the engine, like it.
+import { requestPaths, type SimulationResult, simulate } from './engine.ts'
+import type { Component, ComponentType, Design, TrafficProfile } from './model.ts'
+
+export const HEADROOM = 0.7
+
+/** Per-instance availability by type (a month's uptime share), when a component states none. */
+export const DEFAULT_AVAILABILITY: Record<ComponentType, number> = {
+  client: 1,
+  cdn: 0.9999,
+  load_balancer: 0.9999,
+  service: 0.999,
+  cache: 0.999,
+  database: 0.9995,
+  queue: 0.9995,
+  worker: 0.999,
+  object_storage: 0.99999,
+  external: 0.999
+}
+
+/** Per-instance monthly cost by type (USD, a small cloud instance of the kind), when a component states none. */
+export const DEFAULT_COST_PER_MONTH: Record<ComponentType, number> = {
+  client: 0,
+  cdn: 50,
+  load_balancer: 20,
+  service: 70,
+  cache: 50,
+  database: 200,
+  queue: 30,
+  worker: 70,
+  object_storage: 25,
+  external: 0
+}
+
+export interface SweepPoint {
+  rps: number
+  p50: number
+  p95: number
+  p99: number
+  errorRate: number
+  /** The busiest station's utilisation at this load. */
+  maxUtilization: number
+}
+
+export interface Crossing {
+  component: string
+  /** Utilisation threshold crossed: 0.7, 0.9 or 1. */
+  utilization: number
+  rps: number
+}
+
+export interface FailureScenario {
+  component: string
+  /** What is lost: one of its instances, or (a database with replicas and one instance) its primary. */
+  lost: 'instance' | 'primary'
+  /** One instance and nothing to fail over to: the requests that need it fail. */
+  outage: boolean
+  p95: number | null
+  errorRate: number
+  sloHolds: boolean
+}
+
+export interface Suggestion {
+  component: string
+  instances: number
+  suggested: number
+  costDeltaPerMonth: number
+  reason: string
+}
+
+export interface Analysis {
+  sweep: SweepPoint[]
+  /** Each station's crossings of 0.7, 0.9 and 1 in the order load reaches them. */
+  breaksFirst: Crossing[]
+  /** The smallest load whose p95 misses the SLO (null: not within the sweep). */
+  sloBreakRps: number | null
+  failures: FailureScenario[]
+  /** Failure scenarios left out (the busiest components are analysed first). */
+  failuresOmitted: number
+  availability: { fraction: number; nines: number; downtimeMinutesPerMonth: number }
+  cost: {
+    perMonth: number
+    perMillionRequests: number
+    byComponent: { component: string; perMonth: number }[]
+  }
+  suggestions: Suggestion[]
+}
+
+const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits
+const SWEEP_POINTS = 14
+const SWEEP_SAMPLES = 2000
+const MAX_FAILURE_SCENARIOS = 60
+const MONTH_SECONDS = 30 * 86400
+
+export const availabilityOf = (c: Component) => c.availability ?? DEFAULT_AVAILABILITY[c.type] ?? 0.999
+export const costOf = (c: Component) => c.costPerMonth ?? DEFAULT_COST_PER_MONTH[c.type] ?? 0
+/** Instances that cost and can fail: a database's replicas count beside its instances. */
+const copiesOf = (c: Component) =>
+  c.type === 'client' ? 0 : c.instances + (c.type === 'database' ? (c.replicas ?? 0) : 0)
+
+/** Parallel copies: up while any is up. */
+export const parallel = (a: number, n: number) => 1 - (1 - a) ** n
+
+/** Runs the engine and the analysis: what the worker stores as a run's result. */
+export function simulateAndAnalyze(
+  design: Design,
+  traffic: TrafficProfile,
+  seed: number
+): SimulationResult & { analysis: Analysis } {
+  const result = simulate(design, traffic, { seed })
+  return { ...result, analysis: analyze(design, traffic, result, seed) }
+}
+
+export function analyze(design: Design, traffic: TrafficProfile, result: SimulationResult, seed = 1): Analysis {
+  const at = (rps: number, d: Design = design) =>
+    simulate(d, { ...traffic, peakRps: rps }, { seed, samples: SWEEP_SAMPLES })
+  const ceiling = result.overall.maxSustainableRps > 0 ? result.overall.maxSustainableRps : traffic.peakRps
+  const top = Math.max(ceiling, traffic.peakRps) * 1.2
+  const bottom = Math.min(ceiling, traffic.peakRps) * 0.05
+
+  // The sweep: evenly spaced from a twentieth of the lower of peak and ceiling to past both.
+  const sweep: SweepPoint[] = []
+  for (let k = 0; k < SWEEP_POINTS; k++) {
+    const rps = bottom + ((top - bottom) * k) / (SWEEP_POINTS - 1)
+    const r = at(rps)
+    sweep.push({
+      rps: round(rps),
+      p50: r.overall.p50,
+      p95: r.overall.p95,
+      p99: r.overall.p99,
+      errorRate: r.overall.errorRate,
+      maxUtilization: Math.max(0, ...r.components.map((c) => c.utilization))
+    })
+  }
+
+  // Utilisation is linear in load until something sheds: each threshold's load is exact.
+  const breaksFirst: Crossing[] = result.components
+    .filter((c) => c.utilization > 0)
+    .flatMap((c) =>
+      [0.7, 0.9, 1].map((u) => ({ component: c.id, utilization: u, rps: round((u * traffic.peakRps) / c.utilization) }))
+    )
+    .sort((a, b) => a.rps - b.rps || a.component.localeCompare(b.component))
+
+  // The SLO's breaking load: bisection between the sweep points that bracket it.
+  let sloBreakRps: number | null = null
+  const missed = sweep.findIndex((p) => p.p95 > traffic.latencySloMs || p.errorRate > 0)
+  if (missed === 0) sloBreakRps = sweep[0].rps
+  else if (missed > 0) {
+    let lo = sweep[missed - 1].rps
+    let hi = sweep[missed].rps
+    for (let i = 0; i < 10; i++) {
+      const mid = (lo + hi) / 2
+      const r = at(mid)
+      if (r.overall.p95 > traffic.latencySloMs || r.overall.errorRate > 0) hi = mid
+      else lo = mid
+    }
+    sloBreakRps = round(hi)
+  }
+
+  // Failure scenarios, busiest components first.
+  const busiest = [...result.components].filter((c) => c.arrivalRps > 0).sort((a, b) => b.utilization - a.utilization)
+  const share = requestShares(design, traffic)
+  const failures: FailureScenario[] = busiest.slice(0, MAX_FAILURE_SCENARIOS).flatMap((r): FailureScenario[] => {
+    const c = design.components.find((x) => x.id === r.id) as Component
+    if (c.delay) return []
+    const lost: FailureScenario['lost'] =
+      c.instances === 1 && c.type === 'database' && (c.replicas ?? 0) > 0 ? 'primary' : 'instance'
+    if (c.instances === 1 && lost === 'instance') {
+      const failing = share.get(c.id) ?? 1
+      return [{ component: c.id, lost, outage: true, p95: null, errorRate: round(failing, 5), sloHolds: failing === 0 }]
+    }
+    // One instance fewer; a database's primary lost is a replica promoted (reads over one copy fewer).
+    const changed: Component =
+      lost === 'primary' ? { ...c, replicas: (c.replicas ?? 0) - 1 } : { ...c, instances: c.instances - 1 }
+    const r2 = at(traffic.peakRps, {
+      ...design,
+      components: design.components.map((x) => (x.id === c.id ? changed : x))
+    })
+    return [
+      {
+        component: c.id,
+        lost,
+        outage: false,
+        p95: r2.overall.p95,
+        errorRate: r2.overall.errorRate,
+        sloHolds: r2.overall.p95 <= traffic.latencySloMs && r2.overall.errorRate === 0
+      }
+    ]
+  })
+
+  // Availability: copies in parallel, components along a path in series, over the path mix.
+  const byId = new Map(design.components.map((c) => [c.id, c]))
+  const componentAvailability = (id: string) => {
+    const c = byId.get(id)
+    return !c || c.type === 'client' ? 1 : parallel(availabilityOf(c), Math.max(1, copiesOf(c)))
+  }
+  const paths = requestPaths(design, traffic)
+  let fraction: number
+  if (paths) {
+    fraction = paths.reduce((sum, p) => {
+      const components = new Set(p.stations.filter((s) => !s.includes('->')).map((s) => s.split(':')[0]))
+      let a = 1
+      for (const id of components) a *= componentAvailability(id)
+      return sum + p.probability * a
+    }, 0)
+  } else {
+    // Too many kinds of path to list: every component a request may meet, in series (a lower bound).
+    fraction = design.components.reduce((a, c) => ((share.get(c.id) ?? 0) > 0 ? a * componentAvailability(c.id) : a), 1)
+  }
+  const unavailable = Math.max(0, 1 - fraction)
+
+  // Cost.
+  const byComponent = design.components
+    .filter((c) => c.type !== 'client')
+    .map((c) => ({ component: c.id, perMonth: round(copiesOf(c) * costOf(c), 2) }))
+  const perMonth = round(
+    byComponent.reduce((sum, c) => sum + c.perMonth, 0),
+    2
+  )
+  const monthlyRequests = traffic.peakRps * MONTH_SECONDS
+
+  return {
+    sweep,
+    breaksFirst,
+    sloBreakRps,
+    failures,
+    failuresOmitted: Math.max(0, busiest.length - MAX_FAILURE_SCENARIOS),
+    availability: {
+      fraction: round(fraction, 9),
+      nines: round(unavailable > 0 ? -Math.log10(unavailable) : 9, 2),
+      downtimeMinutesPerMonth: round(unavailable * 30 * 24 * 60, 2)
+    },
+    cost: {
+      perMonth,
+      perMillionRequests: round(monthlyRequests > 0 ? (perMonth / monthlyRequests) * 1e6 : 0, 4),
+      byComponent
+    },
+    suggestions: suggestInstances(design, result)
+  }
+}
+
+/**
+ * The smallest instance count per component that keeps utilisation at or under the headroom
+ * target at peak and still serves the peak (utilisation below 1) with one instance lost:
+ * n = max(⌈λ / (0.7 · concurrency · μ)⌉, ⌈λ / (concurrency · μ)⌉ + 1, 2) — exact, since
+ * utilisation is λ / (n · concurrency · μ) under pooled and random balancing alike.
+ */
+export function suggestInstances(design: Design, result: SimulationResult): Suggestion[] {
+  return result.components.flatMap((r) => {
+    const c = design.components.find((x) => x.id === r.id)
+    if (!c || c.type === 'client' || c.delay || r.arrivalRps <= 0 || c.type === 'database') return []
+    const perInstance = c.concurrency * (1000 / c.serviceTimeMs)
+    const suggested = requiredInstances(r.arrivalRps, perInstance)
+    if (suggested === c.instances) return []
+    const reason =
+      suggested > c.instances
+        ? `at ${c.instances} it runs at ${Math.round(r.utilization * 100)}% or does not survive losing one; ${suggested} keeps it at or under ${HEADROOM * 100}% and serves the peak with one lost`
+        : `${suggested} already keeps it at or under ${HEADROOM * 100}% and survives losing one`
+    return [
+      {
+        component: c.id,
+        instances: c.instances,
+        suggested,
+        costDeltaPerMonth: round((suggested - c.instances) * costOf(c), 2),
+        reason
+      }
+    ]
+  })
+}
+
+export function requiredInstances(arrivalRps: number, perInstanceRps: number): number {
+  const forHeadroom = Math.ceil(arrivalRps / (HEADROOM * perInstanceRps) - 1e-12)
+  // With n − 1 left the utilisation must stay below 1: n − 1 > λ / capacity.
+  const forOneLost = Math.floor(arrivalRps / perInstanceRps + 1e-12) + 2
+  return Math.max(forHeadroom, forOneLost, 2)
+}
+
+/** The share of requests whose path meets each component (1 when the paths are too many to list). */
+function requestShares(design: Design, traffic: TrafficProfile): Map<string, number> {
+  const shares = new Map<string, number>()
+  const paths = requestPaths(design, traffic)
+  if (!paths) {
+    for (const c of design.components) shares.set(c.id, 1)
+    return shares
+  }
+  for (const p of paths) {
+    for (const id of new Set(p.stations.filter((s) => !s.includes('->')).map((s) => s.split(':')[0])))
+      shares.set(id, (shares.get(id) ?? 0) + p.probability)
+  }
+  return shares
+}

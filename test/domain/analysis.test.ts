@@ -1,0 +1,172 @@
+import fc from 'fast-check'
+import t, { type Test } from 'tap'
+import { analyze, parallel, requiredInstances, simulateAndAnalyze } from '../../src/domain/analysis.ts'
+import { simulate } from '../../src/domain/engine.ts'
+import type { Component, Design, TrafficProfile } from '../../src/domain/model.ts'
+import { renderReport } from '../../src/domain/report.ts'
+import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
+
+// The coach's next questions, each against its closed form.
+
+const traffic = (peakRps: number, latencySloMs = 300): TrafficProfile => ({
+  peakRps,
+  readRatio: 0.8,
+  payloadKb: 4,
+  latencySloMs
+})
+const close = (t: Test, actual: number, expected: number, tolerance: number, msg: string) =>
+  t.ok(Math.abs(actual - expected) <= tolerance, `${msg}: ${actual} ≈ ${expected} (±${tolerance})`)
+const users = { id: 'users', type: 'client' } as Component
+const tiers = (a: Partial<Component>, b: Partial<Component>): Design => ({
+  components: [
+    users,
+    { id: 'a', type: 'service', instances: 1, concurrency: 4, serviceTimeMs: 10, ...a },
+    { id: 'b', type: 'service', instances: 1, concurrency: 4, serviceTimeMs: 10, ...b }
+  ],
+  links: [
+    { from: 'users', to: 'a' },
+    { from: 'a', to: 'b' }
+  ]
+})
+
+t.test('availability: copies in parallel, tiers in series, exactly', async (t) => {
+  const a999 = tiers({ availability: 0.999 }, { availability: 0.999 })
+  const series = analyze(a999, traffic(10), simulate(a999, traffic(10)))
+  t.equal(series.availability.fraction, 0.998001, 'two 99.9 % single-instance tiers in series')
+  const pair = tiers({ instances: 2, availability: 0.99 }, { availability: 1 })
+  t.equal(analyze(pair, traffic(10), simulate(pair, traffic(10))).availability.fraction, 0.9999, 'two 99 % in parallel')
+  t.equal(parallel(0.99, 2), 0.9999)
+  t.equal(series.availability.nines, 2.7, '−log10(0.001999)')
+  close(t, series.availability.downtimeMinutesPerMonth, 0.001999 * 43200, 0.01, 'downtime a month')
+  // Weighted over the path mix: half the requests skip b.
+  const half: Design = { ...a999, links: [a999.links[0], { ...a999.links[1], share: 0.5 }] }
+  t.equal(analyze(half, traffic(10), simulate(half, traffic(10))).availability.fraction, 0.5 * 0.999 + 0.5 * 0.998001)
+})
+
+t.test('cost sums exactly, replicas included', async (t) => {
+  const design: Design = {
+    ...tiers({ instances: 3, costPerMonth: 70 }, { instances: 2 }),
+    components: [
+      ...tiers({ instances: 3, costPerMonth: 70 }, { instances: 2 }).components,
+      { id: 'db', type: 'database', instances: 1, concurrency: 10, serviceTimeMs: 5, replicas: 2, costPerMonth: 150 }
+    ]
+  }
+  design.links.push({ from: 'b', to: 'db' })
+  const { cost } = analyze(design, traffic(100), simulate(design, traffic(100)))
+  t.equal(
+    cost.perMonth,
+    3 * 70 + 2 * 70 + 3 * 150,
+    'services at the default 70, the database and its two replicas at 150'
+  )
+  t.same(
+    cost.byComponent.map((c) => c.perMonth),
+    [210, 140, 450]
+  )
+  close(t, cost.perMillionRequests, (800 / (100 * 30 * 86400)) * 1e6, 1e-4, 'per million requests at peak')
+})
+
+t.test('losing one of n instances recomputes utilisation as λ / ((n − 1) · concurrency · μ)', async (t) => {
+  const design = tiers({ instances: 4 }, { instances: 1 })
+  const peak = traffic(600)
+  const result = simulate(design, peak)
+  const { failures } = analyze(design, peak, result)
+  const a = failures.find((f) => f.component === 'a')
+  t.match(a, { lost: 'instance', outage: false })
+  // The scenario's own run: a at 600 / (3 · 4 · 100) = 0.5.
+  const three = simulate(tiers({ instances: 3 }, { instances: 1 }), peak, { samples: 2000 })
+  t.equal(three.components.find((c) => c.id === 'a')?.utilization, 600 / (3 * 4 * 100))
+  t.equal(a?.p95, three.overall.p95, 'the scenario is the design with one instance fewer')
+  const b = failures.find((f) => f.component === 'b')
+  t.same(
+    b,
+    { component: 'b', lost: 'instance', outage: true, p95: null, errorRate: 1, sloHolds: false },
+    'b alone: an outage for every request'
+  )
+  const db: Design = {
+    components: [users, { id: 'db', type: 'database', instances: 1, concurrency: 4, serviceTimeMs: 5, replicas: 2 }],
+    links: [{ from: 'users', to: 'db' }]
+  }
+  const promoted = analyze(db, traffic(200), simulate(db, traffic(200))).failures[0]
+  t.match(promoted, { component: 'db', lost: 'primary', outage: false }, 'a replica is promoted')
+})
+
+t.test('the sweep is monotone, ends past maxSustainableRps, and names what breaks first', async (t) => {
+  const design = tiers({ instances: 2 }, { instances: 1, serviceTimeMs: 20 })
+  const peak = traffic(100, 120)
+  const result = simulate(design, peak)
+  const analysis = analyze(design, peak, result)
+  t.ok(analysis.sweep.length >= 12)
+  t.ok(analysis.sweep.at(-1)?.rps ?? 0 >= result.overall.maxSustainableRps, 'ends past the ceiling')
+  for (let i = 1; i < analysis.sweep.length; i++) {
+    t.ok(analysis.sweep[i].rps > analysis.sweep[i - 1].rps)
+    t.ok(
+      analysis.sweep[i].maxUtilization >= analysis.sweep[i - 1].maxUtilization,
+      `utilisation rises at ${analysis.sweep[i].rps}`
+    )
+  }
+  // b (4 servers of 20 ms: 200 rps) crosses 0.7 at 140 rps, before a (8 of 10 ms: 800 rps) at 560.
+  t.same(analysis.breaksFirst.slice(0, 3), [
+    { component: 'b', utilization: 0.7, rps: 140 },
+    { component: 'b', utilization: 0.9, rps: 180 },
+    { component: 'b', utilization: 1, rps: 200 }
+  ])
+  t.equal(result.overall.maxSustainableRps, 200)
+  t.ok(
+    analysis.sloBreakRps !== null && analysis.sloBreakRps > 100 && analysis.sloBreakRps <= 200,
+    `the SLO breaks at ${analysis.sloBreakRps}`
+  )
+})
+
+t.test('the capacity suggestion agrees with an exhaustive search', async (t) => {
+  fc.assert(
+    fc.property(
+      fc.double({ min: 1, max: 5000, noNaN: true }),
+      fc.double({ min: 10, max: 2000, noNaN: true }),
+      (lambda, perInstance) => {
+        let brute = 2
+        while (!(lambda / (brute * perInstance) <= 0.7 + 1e-12 && lambda / ((brute - 1) * perInstance) < 1)) brute++
+        return requiredInstances(lambda, perInstance) === brute
+      }
+    ),
+    { seed: 5, numRuns: 2000 }
+  )
+  const { suggestions } = simulateAndAnalyze(SAMPLE_DESIGN, traffic(400), 1).analysis
+  // api: 400 rps over 3 × 8 servers of 20 ms (400 rps an instance): 2 for the headroom, 3 to survive one lost.
+  t.equal(
+    suggestions.find((s) => s.component === 'api'),
+    undefined,
+    'already right-sized: no suggestion'
+  )
+  const hot = tiers({ instances: 1 }, { instances: 6 })
+  const more = simulateAndAnalyze(hot, traffic(350), 1).analysis.suggestions
+  // a: 350 rps on one instance of 400: 2 for the headroom (350 / 560), 2 to survive one lost.
+  t.match(more, [
+    { component: 'a', instances: 1, suggested: 2, costDeltaPerMonth: 70 },
+    { component: 'b', instances: 6, suggested: 2, costDeltaPerMonth: -280 }
+  ])
+})
+
+t.test('every report format carries the analysis', async (t) => {
+  const profile = traffic(400)
+  const result = simulateAndAnalyze(SAMPLE_DESIGN, profile, 3)
+  const input = {
+    workspace: { id: 'w', name: 'Sample', description: '', version: 1 },
+    design: SAMPLE_DESIGN,
+    traffic: profile,
+    simulation: { id: 's', createdAt: '2026-12-03T00:00:00Z', result },
+    grade: null,
+    generatedAt: '2026-12-03T00:00:00Z'
+  }
+  const md = renderReport('markdown', input).content
+  t.match(
+    md,
+    /### What breaks first\n\nThe p95 SLO of 300 ms is first missed at [\d.]+ rps\.\n\n\| component \| utilisation \| reached at \(rps\) \|/
+  )
+  t.match(md, /### If an instance is lost\n/)
+  t.match(md, /\| db \| primary \(a replica promoted\) \|/)
+  t.match(md, /Availability [\d.]+% \([\d.]+ nines, [\d.]+ minutes down a month\); \$\d+ a month/)
+  const html = renderReport('html', input).content
+  for (const title of ['What breaks first', 'If an instance is lost', 'Availability and cost', 'Suggested sizes'])
+    t.match(html, `<h3>${title}</h3>`)
+  t.match(renderReport('json', input).content, /"sloBreakRps"/)
+})
