@@ -1,11 +1,19 @@
-import type { SimulationResult } from './engine.ts'
+import { type Analysis, analyze, HEADROOM } from './analysis.ts'
+import { propagate, type SimulationResult } from './engine.ts'
 import type { Design, TrafficProfile } from './model.ts'
+
+// The rubric, second version: each item earns partial credit on a stated scale and explains its
+// number, from the run's figures and its analysis (what breaks first, failures, availability).
+// docs/simulation.md lists the items, weights and scales; RUBRIC_VERSION changes with them.
+
+export const RUBRIC_VERSION = 2
 
 export interface GradeItem {
   id: string
   title: string
   maxPoints: number
   points: number
+  /** Full marks. */
   passed: boolean
   finding: string
   suggestion: string
@@ -18,10 +26,14 @@ export interface Grade {
   items: GradeItem[]
 }
 
-const HEADROOM = 0.7
 const READ_HEAVY = 0.7
+/** The availability a design is held to (three nines). */
+export const AVAILABILITY_TARGET = 0.999
+/** A station whose mean wait exceeds this share of its service time is running hot. */
+const WAIT_RATIO = 0.25
 
 const pct = (x: number) => `${Math.round(x * 1000) / 10}%`
+const clamp01 = (x: number) => Math.min(1, Math.max(0, x))
 
 /** Where requests are lost: saturated components, finite queues turning arrivals away, timeouts. */
 function lossOf(result: SimulationResult): string {
@@ -52,119 +64,205 @@ function backlogs(result: SimulationResult): string {
     .join('')
 }
 
-/** Scores a completed simulation against the rubric (0–100); every item explains itself. */
-export function grade(design: Design, traffic: TrafficProfile, result: SimulationResult): Grade {
+/** Scores a completed simulation against the rubric (0–100); every item explains its number. */
+export function grade(
+  design: Design,
+  traffic: TrafficProfile,
+  result: SimulationResult & { analysis?: Analysis }
+): Grade {
+  // Runs stored before the analysis existed are analysed now.
+  const analysis = result.analysis ?? analyze(design, traffic, result)
   const byId = new Map(design.components.map((c) => [c.id, c]))
   const items: GradeItem[] = []
-  const item = (i: Omit<GradeItem, 'points'>) => items.push({ ...i, points: i.passed ? i.maxPoints : 0 })
-  const losing = result.components.filter((c) => c.saturated || (c.lossRate ?? 0) > 0).map((c) => c.id)
+  const item = (i: Omit<GradeItem, 'passed'>) =>
+    items.push({ ...i, points: Math.round(i.points), passed: Math.round(i.points) === i.maxPoints })
   const o = result.overall
+  const slo = traffic.latencySloMs
+  const sized = new Map(analysis.suggestions.map((s) => [s.component, s]))
 
+  // 1. The SLO at peak, by its margin: p95 full marks at 0.8 × SLO or better, none past 1.2 × SLO;
+  // p99 full marks within 2 × SLO, none past 3 × SLO.
+  const p95Score = clamp01((1.2 * slo - o.p95) / (0.4 * slo))
+  const p99Score = clamp01((3 * slo - o.p99) / slo)
   const slow = [...result.components].sort((a, b) => b.meanLatencyMs - a.meanLatencyMs)[0]
   item({
     id: 'latency_slo',
-    title: 'Latency SLO met at peak',
+    title: 'Latency SLO met at peak, with margin',
     maxPoints: 25,
-    passed: o.errorRate === 0 && o.p95 <= traffic.latencySloMs,
-    finding: `p95 latency is ${o.p95} ms against an SLO of ${traffic.latencySloMs} ms.`,
+    points: 20 * p95Score + 5 * p99Score,
+    finding: `p95 is ${o.p95} ms and p99 ${o.p99} ms against an SLO of ${slo} ms: ${Math.round(20 * p95Score)}/20 for the p95 (full marks at ${0.8 * slo} ms or less, none past ${1.2 * slo} ms) and ${Math.round(5 * p99Score)}/5 for the p99 (full within ${2 * slo} ms).`,
     suggestion:
-      o.p95 <= traffic.latencySloMs
+      p95Score === 1 && p99Score === 1
         ? 'Keep the SLO in view as the design grows: re-run the simulation after each change.'
         : `The slowest stop is ${slow?.id ?? 'unknown'} (${slow?.meanLatencyMs ?? 0} ms mean): cut its service time, add instances to shorten its queue, or put a cache in front of it.`,
-    components: o.p95 <= traffic.latencySloMs ? [] : slow ? [slow.id] : []
+    components: p95Score === 1 && p99Score === 1 ? [] : slow ? [slow.id] : []
   })
 
-  const hot = result.components.filter((c) => c.utilization > HEADROOM)
+  // 2. Headroom judged by what it does to waiting: a station is hot when its mean wait passes a
+  // quarter of its service time, so a large pool at 85 % whose wait is negligible is not.
+  const waits = result.components
+    .filter((c) => c.type !== 'client' && c.arrivalRps > 0)
+    .map((c) => {
+      const service = byId.get(c.id)?.serviceTimeMs ?? 0
+      return {
+        c,
+        ratio: c.saturated ? Number.POSITIVE_INFINITY : service > 0 ? (c.meanLatencyMs - service) / service : 0
+      }
+    })
+  const hot = waits.filter((w) => w.ratio > WAIT_RATIO)
+  const worst = hot.reduce((max, w) => Math.max(max, w.ratio), 0)
+  const headroomPoints = hot.length === 0 ? 20 : worst <= 1 ? 10 : 0
   item({
     id: 'capacity_headroom',
-    title: `Capacity headroom at peak (utilisation ≤ ${HEADROOM})`,
+    title: 'Capacity headroom at peak (waiting stays short)',
     maxPoints: 20,
-    passed: hot.length === 0,
+    points: headroomPoints,
     finding:
       hot.length === 0
-        ? `The busiest component, ${o.bottleneck ?? 'none'}, stays at or below ${pct(HEADROOM)}; the design sustains up to ${o.maxSustainableRps} rps.`
-        : `Above ${pct(HEADROOM)}: ${hot.map((c) => `${c.id} at ${pct(c.utilization)}`).join(', ')}.${backlogs(result)}`,
+        ? `Every station's mean wait stays under ${WAIT_RATIO * 100}% of its service time (the busiest is ${o.bottleneck ?? 'none'}); the design sustains up to ${o.maxSustainableRps} rps.`
+        : `Waiting longer than ${WAIT_RATIO * 100}% of their service time: ${hot
+            .map((w) =>
+              Number.isFinite(w.ratio)
+                ? `${w.c.id} at ${pct(w.c.utilization)} (waits ${Math.round(w.ratio * 100)}% of its service)`
+                : `${w.c.id} (saturated)`
+            )
+            .join(', ')}: ${headroomPoints}/20 (10 while no wait passes the service time).${backlogs(result)}`,
     suggestion:
       hot.length === 0
         ? `Peak traffic can grow ${Math.round((o.maxSustainableRps / traffic.peakRps) * 10) / 10}× before the first component saturates.`
         : `Bring each under ${pct(HEADROOM)}: ${hot
-            .map((c) => {
-              const comp = byId.get(c.id)
-              const needed = comp ? Math.ceil((comp.instances * c.utilization) / HEADROOM) : 0
-              return `${c.id} to ${needed} instances (now ${comp?.instances})`
+            .map((w) => {
+              const s = sized.get(w.c.id)
+              return s
+                ? `${w.c.id} to ${s.suggested} instances (now ${s.instances}, ${s.costDeltaPerMonth >= 0 ? '+' : ''}$${s.costDeltaPerMonth} a month)`
+                : `${w.c.id}: more capacity (instances, concurrency or a faster service)`
             })
             .join(', ')}.`,
-    components: hot.length > 0 ? hot.map((c) => c.id) : o.bottleneck ? [o.bottleneck] : []
+    components: hot.length > 0 ? hot.map((w) => w.c.id) : o.bottleneck ? [o.bottleneck] : []
   })
 
+  // 3. Losing one instance of any component: the share of failure scenarios the SLO survives.
+  const scenarios = analysis.failures
+  const holding = scenarios.filter((f) => f.sloHolds)
+  const failing = scenarios.filter((f) => !f.sloHolds)
   item({
-    id: 'no_single_point_of_failure',
-    title: 'No single point of failure on the request path',
+    id: 'survives_instance_loss',
+    title: 'Survives losing one instance of any component',
     maxPoints: 20,
-    passed: o.singlePointsOfFailure.length === 0,
+    points: scenarios.length === 0 ? 20 : (20 * holding.length) / scenarios.length,
     finding:
-      o.singlePointsOfFailure.length === 0
-        ? 'Every component that carries traffic has a second instance or replica.'
-        : `One instance only: ${o.singlePointsOfFailure.join(', ')}.`,
+      failing.length === 0
+        ? `The SLO holds in all ${scenarios.length} failure scenarios (one instance, or a database primary, lost).`
+        : `The SLO holds in ${holding.length} of ${scenarios.length} scenarios; it does not when ${failing
+            .map((f) =>
+              f.outage
+                ? `${f.component}'s only instance is lost (an outage for ${pct(f.errorRate)} of requests)`
+                : `${f.component} loses ${f.lost === 'primary' ? 'its primary' : 'an instance'} (p95 ${f.p95} ms, errors ${pct(f.errorRate)})`
+            )
+            .join('; ')}.`,
     suggestion:
-      o.singlePointsOfFailure.length === 0
+      failing.length === 0
         ? 'Check that the copies run in different failure domains (zones).'
-        : `Run at least two instances of ${o.singlePointsOfFailure.join(', ')} (or add a replica to a database).`,
-    components: [...o.singlePointsOfFailure]
+        : `Give ${failing.map((f) => f.component).join(', ')} a second instance (or a database a replica) with room to carry the load alone: ${failing
+            .map((f) => {
+              const s = sized.get(f.component)
+              return s ? `${f.component} to ${s.suggested}` : f.component
+            })
+            .join(', ')}.`,
+    components: failing.map((f) => f.component)
   })
 
+  // 4. Availability against three nines, scored by nines.
+  const targetNines = -Math.log10(1 - AVAILABILITY_TARGET)
+  const availabilityScore = clamp01(analysis.availability.nines / targetNines)
+  item({
+    id: 'availability',
+    title: `Availability of at least ${pct(AVAILABILITY_TARGET)}`,
+    maxPoints: 10,
+    points: 10 * availabilityScore,
+    finding: `The design is up ${(analysis.availability.fraction * 100).toFixed(4)}% of the time (${analysis.availability.nines} nines, about ${analysis.availability.downtimeMinutesPerMonth} minutes down a month) against a target of ${pct(AVAILABILITY_TARGET)}.`,
+    suggestion:
+      availabilityScore === 1
+        ? 'Availability multiplies along a request’s path: keep each tier redundant as you add tiers.'
+        : 'Run a second instance of each single-instance component on the request path: two 99.9 % copies in parallel are 99.9999 %.',
+    components: availabilityScore === 1 ? [] : o.singlePointsOfFailure
+  })
+
+  // 5. A cache credited for the reads it absorbs: half the reads or more is full marks.
   const caches = result.components.filter((c) => (c.type === 'cache' || c.type === 'cdn') && c.arrivalRps > 0)
+  const reads = traffic.peakRps * traffic.readRatio
+  // Only reads hit a cache: its read arrivals times its hit ratio.
+  const flows = propagate(design, traffic)
+  const absorbed = caches.reduce((sum, c) => sum + (flows.get(c.id)?.read ?? 0) * (byId.get(c.id)?.hitRatio ?? 0), 0)
+  const absorbedShare = reads > 0 ? Math.min(1, absorbed / reads) : 0
   const readHeavy = traffic.readRatio >= READ_HEAVY
   item({
     id: 'cache_for_reads',
-    title: 'A cache for read-heavy traffic',
-    maxPoints: 15,
-    passed: !readHeavy || caches.length > 0,
+    title: 'A cache that absorbs read-heavy traffic',
+    maxPoints: 10,
+    points: readHeavy ? 10 * clamp01(absorbedShare / 0.5) : 10,
     finding: readHeavy
       ? caches.length > 0
-        ? `Reads are ${pct(traffic.readRatio)} of traffic and ${caches.map((c) => c.id).join(', ')} ${caches.length === 1 ? 'serves' : 'serve'} them.`
+        ? `Reads are ${pct(traffic.readRatio)} of traffic; ${caches.map((c) => c.id).join(', ')} answer${caches.length === 1 ? 's' : ''} ${pct(absorbedShare)} of them (full marks from 50%).`
         : `Reads are ${pct(traffic.readRatio)} of traffic and no cache or CDN is on their path.`
       : `Reads are ${pct(traffic.readRatio)} of traffic; a cache is optional.`,
     suggestion:
-      readHeavy && caches.length === 0
-        ? 'Add a cache between the service and the database for reads (a hit ratio of 0.8 is a common start).'
+      readHeavy && absorbedShare < 0.5
+        ? caches.length > 0
+          ? `Raise the hit ratio of ${caches.map((c) => c.id).join(', ')} (cache what is read most, longer TTLs) or cache closer to the reads.`
+          : 'Add a cache between the service and the database for reads (a hit ratio of 0.8 is a common start).'
         : 'Watch the hit ratio: a cold cache sends its misses to the database all at once.',
     components: caches.map((c) => c.id)
   })
 
+  // 6. Database redundancy, as the failover scenario confirms it.
   const databases = design.components.filter((c) => c.type === 'database')
-  const single = databases.filter((d) => (d.replicas ?? 0) === 0 && d.instances < 2)
+  const dbScores = databases.map((d) => {
+    const scenario = scenarios.find((f) => f.component === d.id)
+    const redundant = (d.replicas ?? 0) > 0 || d.instances > 1
+    return { d, score: !redundant ? 0 : !scenario || scenario.sloHolds ? 1 : 0.6, scenario }
+  })
+  const dbScore = dbScores.length === 0 ? 1 : Math.min(...dbScores.map((s) => s.score))
+  const weakest = dbScores.filter((s) => s.score < 1)
   item({
     id: 'database_redundancy',
-    title: 'Database redundancy',
-    maxPoints: 10,
-    passed: single.length === 0,
+    title: 'Database redundancy that survives a failover',
+    maxPoints: 5,
+    points: 5 * dbScore,
     finding:
       databases.length === 0
         ? 'The design has no database.'
-        : single.length === 0
-          ? 'Every database has a replica or a second instance.'
-          : `No replica: ${single.map((d) => d.id).join(', ')}.`,
+        : weakest.length === 0
+          ? 'Every database has a replica or a second instance, and losing its primary keeps the SLO.'
+          : weakest
+              .map((s) =>
+                s.score === 0
+                  ? `${s.d.id} has no replica: losing it is an outage.`
+                  : `${s.d.id} fails over, but the SLO is missed afterwards (p95 ${s.scenario?.p95} ms).`
+              )
+              .join(' '),
     suggestion:
-      single.length === 0
+      weakest.length === 0
         ? 'Test failover: promote a replica in a drill and time it.'
-        : `Add at least one read replica to ${single.map((d) => d.id).join(', ')}; it also takes read load off the primary.`,
-    components: (single.length > 0 ? single : databases).map((d) => d.id)
+        : `Add a read replica to ${weakest.map((s) => s.d.id).join(', ')} (or size the remaining copies to carry the reads alone).`,
+    components: (weakest.length > 0 ? weakest.map((s) => s.d) : databases).map((d) => d.id)
   })
 
+  // 7. No errors at peak: 1 % of requests lost or more scores nothing.
+  const losing = result.components.filter((c) => c.saturated || (c.lossRate ?? 0) > 0).map((c) => c.id)
   item({
     id: 'zero_errors',
     title: 'No errors at peak',
     maxPoints: 10,
-    passed: o.errorRate === 0,
+    points: 10 * clamp01(1 - o.errorRate / 0.01),
     finding:
       o.errorRate === 0
         ? 'No request was shed at peak.'
-        : `${pct(o.errorRate)} of requests are lost at peak: ${lossOf(result)}.`,
+        : `${pct(o.errorRate)} of requests are lost at peak (none scores at 1%): ${lossOf(result)}.`,
     suggestion:
       o.errorRate === 0
         ? `Peak is ${traffic.peakRps} rps against a ceiling of ${o.maxSustainableRps} rps.`
-        : `Raise the capacity of ${o.bottleneck} above ${traffic.peakRps} rps (or lengthen a full queue's queueLimit), or take load off it with a cache or an asynchronous queue.`,
+        : `Raise the capacity of ${o.bottleneck} above ${traffic.peakRps} rps (or lengthen a full queue's queueLimit, or loosen a timeout), or take load off it with a cache or an asynchronous queue.`,
     components: [...losing, ...(result.links ?? []).filter((l) => l.failedShare > 0).map((l) => l.to)]
   })
 

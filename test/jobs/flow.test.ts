@@ -131,7 +131,7 @@ t.test('the product end to end through the real worker process', async (t) => {
       return r.status === 'completed' ? r : null
     })
     t.equal(grade.score, 100)
-    t.equal(grade.items.length, 6)
+    t.equal(grade.items.length, 7)
     t.same(
       grade.items.find((i: { id: string }) => i.id === 'database_redundancy').components,
       ['db'],
