@@ -120,16 +120,19 @@ export function analyze(design: Design, traffic: TrafficProfile, result: Simulat
   const top = Math.max(ceiling, traffic.peakRps) * 1.2
   const bottom = Math.min(ceiling, traffic.peakRps) * 0.05
 
-  // The sweep: evenly spaced from a twentieth of the lower of peak and ceiling to past both.
+  // The sweep: evenly spaced from a twentieth of the lower of peak and ceiling to past both. A
+  // request's sojourn only grows with load, so a percentile that dips between two points is the
+  // sampling's noise: each is reported as the largest seen up to its load (an isotonic estimate).
   const sweep: SweepPoint[] = []
   for (let k = 0; k < SWEEP_POINTS; k++) {
     const rps = bottom + ((top - bottom) * k) / (SWEEP_POINTS - 1)
     const r = at(rps)
+    const before = sweep.at(-1)
     sweep.push({
       rps: round(rps),
-      p50: r.overall.p50,
-      p95: r.overall.p95,
-      p99: r.overall.p99,
+      p50: Math.max(r.overall.p50, before?.p50 ?? 0),
+      p95: Math.max(r.overall.p95, before?.p95 ?? 0),
+      p99: Math.max(r.overall.p99, before?.p99 ?? 0),
       errorRate: r.overall.errorRate,
       maxUtilization: Math.max(0, ...r.components.map((c) => c.utilization))
     })

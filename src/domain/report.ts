@@ -1,6 +1,7 @@
 import type { Analysis } from './analysis.ts'
 import type { SimulationResult } from './engine.ts'
 import type { Grade } from './grading.ts'
+import { NODE_H, NODE_W, positions } from './layout.ts'
 import type { Design, TrafficProfile } from './model.ts'
 
 /** A component's lost share (finite queue full, or saturated) as a percentage; results stored before it existed show 0. */
@@ -211,6 +212,80 @@ const esc = (s: string | number) =>
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string
   )
 
+const BAND_FILL = (u: number) => (u >= 1 ? '#e8625a' : u >= 0.85 ? '#f7b267' : u >= 0.6 ? '#fbe7a6' : '#d7efdd')
+
+/**
+ * The architecture as the learner drew it (or laid out in layers): each component coloured by
+ * its utilisation and labelled with it (colour is not the only signal), the bottleneck outlined
+ * and dashed, lossy or saturated ones marked, links labelled with shares and timeouts.
+ */
+export function architectureSvg(design: Design, result: SimulationResult | null): string {
+  const at = positions(design)
+  const byId = new Map((result?.components ?? []).map((c) => [c.id, c]))
+  const xs = [...at.values()]
+  const minX = Math.min(0, ...xs.map((p) => p.x)) - 20
+  const minY = Math.min(0, ...xs.map((p) => p.y)) - 30
+  const width = Math.max(...xs.map((p) => p.x)) + NODE_W + 40 - minX
+  const height = Math.max(...xs.map((p) => p.y)) + NODE_H + 40 - minY
+  const centre = (id: string) => {
+    const p = at.get(id) ?? { x: 0, y: 0 }
+    return { x: p.x + NODE_W / 2, y: p.y + NODE_H / 2 }
+  }
+  // Where the segment between two centres leaves a box.
+  const edge = (a: { x: number; y: number }, b: { x: number; y: number }) => {
+    const dx = b.x - a.x
+    const dy = b.y - a.y
+    const s = Math.min(dx === 0 ? 1 : NODE_W / 2 / Math.abs(dx), dy === 0 ? 1 : NODE_H / 2 / Math.abs(dy), 1)
+    return { x: a.x + dx * s, y: a.y + dy * s }
+  }
+  const timeouts = new Map((result?.links ?? []).map((l) => [`${l.from}->${l.to}`, l]))
+  const links = design.links
+    .map((l) => {
+      const p = edge(centre(l.from), centre(l.to))
+      const q = edge(centre(l.to), centre(l.from))
+      const t = timeouts.get(`${l.from}->${l.to}`)
+      const label = [
+        l.share !== undefined && l.share !== 1 ? `${Math.round(l.share * 1000) / 10}%` : '',
+        l.traffic && l.traffic !== 'both' ? `${l.traffic}s` : '',
+        l.timeoutMs !== undefined
+          ? `timeout ${l.timeoutMs} ms${t ? `, ${(t.timeoutShare * 100).toFixed(1)}% time out` : ''}`
+          : ''
+      ]
+        .filter(Boolean)
+        .join(' · ')
+      return `<g data-link="${esc(`${l.from}->${l.to}`)}"><line x1="${p.x}" y1="${p.y}" x2="${q.x}" y2="${q.y}" stroke="#5b6475" stroke-width="1.6" marker-end="url(#arrow)"/>${label ? `<text x="${(p.x + q.x) / 2}" y="${(p.y + q.y) / 2 - 5}" font-size="11" text-anchor="middle" fill="#444" paint-order="stroke" stroke="#fff" stroke-width="3">${esc(label)}</text>` : ''}</g>`
+    })
+    .join('')
+  const nodes = design.components
+    .map((c) => {
+      const p = at.get(c.id) ?? { x: 0, y: 0 }
+      const r = byId.get(c.id)
+      const bottleneck = result?.overall.bottleneck === c.id
+      const lossy = r ? r.saturated || (r.lossRate ?? 0) > 0 : false
+      const detail = r ? `ρ ${Math.round(r.utilization * 100)}% · p95 ${r.p95LatencyMs} ms` : c.type
+      const label = c.id.length > 18 ? `${c.id.slice(0, 17)}…` : c.id
+      return `<g data-component="${esc(c.id)}"${bottleneck ? ' data-bottleneck="true"' : ''}${lossy ? ' data-lossy="true"' : ''} transform="translate(${p.x} ${p.y})"><rect width="${NODE_W}" height="${NODE_H}" rx="8" fill="${r ? BAND_FILL(r.utilization) : '#fff'}" stroke="${bottleneck ? '#b3261e' : '#7d8799'}" stroke-width="${bottleneck ? 4 : 1.5}"${bottleneck ? ' stroke-dasharray="8 4"' : ''}/><text x="10" y="23" font-size="14" font-weight="600" fill="#1d2330">${esc(label)}</text><text x="10" y="42" font-size="11.5" fill="#343b49">${esc(detail)}</text>${bottleneck ? '<text x="0" y="-7" font-size="11" font-weight="700" fill="#b3261e">bottleneck</text>' : ''}${lossy ? `<text x="${NODE_W}" y="-7" font-size="11" font-weight="700" fill="#b3261e" text-anchor="end">${r?.saturated ? 'saturated' : `loses ${((r?.lossRate ?? 0) * 100).toFixed(1)}%`}</text>` : ''}</g>`
+    })
+    .join('')
+  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Architecture" width="${width}" height="${height}" style="max-width:100%;height:auto" viewBox="${minX} ${minY} ${width} ${height}"><defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" fill="#5b6475"/></marker></defs>${links}${nodes}</svg>`
+}
+
+/** p95 against offered load over the sweep, with the SLO as a line and the load where it breaks. */
+export function loadCurveSvg(analysis: Analysis, sloMs: number, peakRps: number): string {
+  const width = 640
+  const height = 260
+  const pad = { left: 56, right: 16, top: 16, bottom: 40 }
+  const points = analysis.sweep
+  const maxX = Math.max(...points.map((p) => p.rps))
+  // Past saturation the p95 carries the 5 s full-queue charge: the axis stops at 3 × SLO.
+  const maxY = Math.max(sloMs * 1.5, Math.min(sloMs * 3, Math.max(...points.map((p) => p.p95))))
+  const x = (v: number) => pad.left + (v / maxX) * (width - pad.left - pad.right)
+  const y = (v: number) => height - pad.bottom - (Math.min(v, maxY) / maxY) * (height - pad.top - pad.bottom)
+  const line = points.map((p) => `${x(p.rps).toFixed(1)},${y(p.p95).toFixed(1)}`).join(' ')
+  const breakAt = analysis.sloBreakRps
+  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="p95 against offered load" width="${width}" height="${height}"><line x1="${pad.left}" y1="${height - pad.bottom}" x2="${width - pad.right}" y2="${height - pad.bottom}" stroke="#888"/><line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${height - pad.bottom}" stroke="#888"/><line x1="${pad.left}" y1="${y(sloMs)}" x2="${width - pad.right}" y2="${y(sloMs)}" stroke="#b02a37" stroke-dasharray="5 4"/><text x="${width - pad.right}" y="${y(sloMs) - 5}" font-size="11" text-anchor="end" fill="#b02a37">SLO ${esc(sloMs)} ms</text><line x1="${x(peakRps)}" y1="${pad.top}" x2="${x(peakRps)}" y2="${height - pad.bottom}" stroke="#2453c7" stroke-dasharray="2 3"/><text x="${x(peakRps) + 4}" y="${pad.top + 10}" font-size="11" fill="#2453c7">peak</text>${breakAt === null ? '' : `<line x1="${x(breakAt)}" y1="${pad.top}" x2="${x(breakAt)}" y2="${height - pad.bottom}" stroke="#b02a37"/><text x="${x(breakAt) + (x(breakAt) > width / 2 ? -4 : 4)}" y="${pad.top + 24}" font-size="11" text-anchor="${x(breakAt) > width / 2 ? 'end' : 'start'}" fill="#b02a37">SLO missed from ${esc(breakAt)} rps</text>`}<polyline data-curve="p95" points="${line}" fill="none" stroke="#1d2330" stroke-width="2"/><text x="${pad.left}" y="${height - 12}" font-size="11" fill="#444">0</text><text x="${width - pad.right}" y="${height - 12}" font-size="11" text-anchor="end" fill="#444">${esc(Math.round(maxX))} rps offered</text><text x="${pad.left - 6}" y="${pad.top + 10}" font-size="11" text-anchor="end" fill="#444">${esc(Math.round(maxY))} ms</text></svg>`
+}
+
 /** Horizontal bars of utilisation per component; red past 1, amber past 0.7. */
 function utilisationChart(result: SimulationResult): string {
   const rows = result.components
@@ -273,6 +348,8 @@ function html(r: ReportInput): string {
 <h1>${esc(r.workspace.name)}</h1>
 <p>${esc(r.workspace.description)}</p>
 <p>Generated ${esc(r.generatedAt)} from workspace version ${esc(r.workspace.version)}. Peak ${esc(r.traffic.peakRps)} rps, ${esc(Math.round(r.traffic.readRatio * 100))}% reads, p95 SLO ${esc(r.traffic.latencySloMs)} ms.</p>
+<h2>Architecture</h2>
+${architectureSvg(r.design, sim?.result ?? null)}
 <h2>Components</h2>
 ${table(
   ['id', 'type', 'instances', 'concurrency', 'service time (ms)'],
@@ -286,6 +363,7 @@ ${
 ${utilisationChart(sim.result)}
 <h3>Latency percentiles</h3>
 ${latencyChart(sim.result, r.traffic.latencySloMs)}
+${sim.result.analysis ? `<h3>p95 as load grows</h3>\n${loadCurveSvg(sim.result.analysis, r.traffic.latencySloMs, r.traffic.peakRps)}` : ''}
 ${table(
   ['component', 'arrival (rps)', 'utilisation', 'mean (ms)', 'p95 (ms)', 'lost', 'saturated'],
   sim.result.components.map((c) => [

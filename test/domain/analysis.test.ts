@@ -170,3 +170,36 @@ t.test('every report format carries the analysis', async (t) => {
     t.match(html, `<h3>${title}</h3>`)
   t.match(renderReport('json', input).content, /"sloBreakRps"/)
 })
+
+t.test('the HTML report draws the architecture and the load curve', async (t) => {
+  const profile = traffic(700)
+  const result = simulateAndAnalyze(SAMPLE_DESIGN, profile, 4)
+  const html = renderReport('html', {
+    workspace: { id: 'w', name: 'Sample', description: '', version: 1 },
+    design: SAMPLE_DESIGN,
+    traffic: profile,
+    simulation: { id: 's', createdAt: '2026-12-03T00:00:00Z', result },
+    grade: null,
+    generatedAt: '2026-12-03T00:00:00Z'
+  }).content
+  const svg = /<svg [^>]*aria-label="Architecture"[\s\S]*?<\/svg>/.exec(html)?.[0] ?? ''
+  for (const c of SAMPLE_DESIGN.components) t.match(svg, `data-component="${c.id}"`, `${c.id} is drawn`)
+  t.equal((svg.match(/data-component=/g) ?? []).length, SAMPLE_DESIGN.components.length, 'a node per component')
+  t.equal((svg.match(/data-link=/g) ?? []).length, SAMPLE_DESIGN.links.length, 'a line per link')
+  t.match(
+    svg,
+    new RegExp(`data-component="${result.overall.bottleneck}" data-bottleneck="true"`),
+    'the bottleneck is marked'
+  )
+  t.equal((svg.match(/data-bottleneck/g) ?? []).length, 1)
+  t.notMatch(html, /<script/i, 'no script')
+  const points = (/data-curve="p95" points="([^"]+)"/.exec(html)?.[1] ?? '')
+    .split(' ')
+    .map((p) => p.split(',').map(Number))
+  t.equal(points.length, result.analysis.sweep.length, 'a point per sweep load')
+  for (let i = 1; i < points.length; i++) t.ok(points[i][0] > points[i - 1][0], 'the curve runs left to right')
+  t.ok(
+    points.every((p, i) => i === 0 || p[1] <= points[i - 1][1] + 1e-9),
+    'and its p95 never falls as load grows (SVG y grows downward)'
+  )
+})

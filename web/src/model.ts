@@ -1,3 +1,5 @@
+import { positions } from '../../src/domain/layout.ts'
+
 // The design as the web app edits it: the API's shapes, the palette's defaults, and a layout for
 // designs saved without positions.
 
@@ -204,36 +206,13 @@ export function freshId(design: Design, type: ComponentType): string {
   for (let n = 2; ; n++) if (!taken.has(`${stem}-${n}`)) return `${stem}-${n}`
 }
 
-export const NODE_W = 164
-export const NODE_H = 56
+export { NODE_H, NODE_W } from '../../src/domain/layout.ts'
 
-/**
- * Positions for components saved without them: layers by distance from a client (left to right),
- * stacked within a layer. Components with positions keep them.
- */
+/** Components saved without positions get the shared layout's (src/domain/layout.ts); others keep theirs. */
 export function withLayout(design: Design): Design {
   if (design.components.every((c) => c.x !== undefined && c.y !== undefined)) return design
-  const depth = new Map<string, number>()
-  const queue = design.components.filter((c) => c.type === 'client').map((c) => c.id)
-  for (const id of queue) depth.set(id, 0)
-  for (let i = 0; i < queue.length; i++) {
-    const d = depth.get(queue[i]) ?? 0
-    for (const l of design.links) {
-      if (l.from === queue[i] && !depth.has(l.to)) {
-        depth.set(l.to, d + 1)
-        queue.push(l.to)
-      }
-    }
-  }
-  const rows = new Map<number, number>()
-  const components = design.components.map((c) => {
-    if (c.x !== undefined && c.y !== undefined) return c
-    const d = depth.get(c.id) ?? 0
-    const row = rows.get(d) ?? 0
-    rows.set(d, row + 1)
-    return { ...c, x: 40 + d * (NODE_W + 70), y: 40 + row * (NODE_H + 50) }
-  })
-  return { ...design, components }
+  const at = positions(design as never)
+  return { ...design, components: design.components.map((c) => ({ ...c, ...at.get(c.id) })) }
 }
 
 /** A split (a load balancer unless told otherwise) shares its requests evenly over its links. */
