@@ -211,6 +211,10 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
   await context.setOffline(false)
   await saved(page).waitFor({ timeout: 15_000 })
 
+  // Each saved change is previewed at once (analytic, no job).
+  await page.locator('[data-preview]').waitFor()
+  t.match(await page.locator('[data-preview]').textContent(), /^≈ p95 [\d.]+ ms · busiest \d+% · \$[\d.]+\/mo$/)
+
   // Traffic profile.
   await page.getByRole('tab', { name: 'Traffic' }).click()
   await page.locator('input[name="peakRps"]').fill('300')

@@ -138,13 +138,7 @@ export function analyze(design: Design, traffic: TrafficProfile, result: Simulat
     })
   }
 
-  // Utilisation is linear in load until something sheds: each threshold's load is exact.
-  const breaksFirst: Crossing[] = result.components
-    .filter((c) => c.utilization > 0)
-    .flatMap((c) =>
-      [0.7, 0.9, 1].map((u) => ({ component: c.id, utilization: u, rps: round((u * traffic.peakRps) / c.utilization) }))
-    )
-    .sort((a, b) => a.rps - b.rps || a.component.localeCompare(b.component))
+  const breaksFirst = crossings(result, traffic)
 
   // The SLO's breaking load: bisection between the sweep points that bracket it.
   let sloBreakRps: number | null = null
@@ -193,7 +187,34 @@ export function analyze(design: Design, traffic: TrafficProfile, result: Simulat
     ]
   })
 
-  // Availability: copies in parallel, components along a path in series, over the path mix.
+  return {
+    sweep,
+    breaksFirst,
+    sloBreakRps,
+    failures,
+    failuresOmitted: Math.max(0, busiest.length - MAX_FAILURE_SCENARIOS),
+    availability: designAvailability(design, traffic, share),
+    cost: designCost(design, traffic),
+    suggestions: suggestInstances(design, result)
+  }
+}
+
+/** Each component's crossings of utilisation 0.7, 0.9 and 1, in the order load reaches them: exact, as utilisation is linear in load until something sheds. */
+export function crossings(result: SimulationResult, traffic: TrafficProfile): Crossing[] {
+  return result.components
+    .filter((c) => c.utilization > 0)
+    .flatMap((c) =>
+      [0.7, 0.9, 1].map((u) => ({ component: c.id, utilization: u, rps: round((u * traffic.peakRps) / c.utilization) }))
+    )
+    .sort((a, b) => a.rps - b.rps || a.component.localeCompare(b.component))
+}
+
+/** Copies in parallel, components along a path in series, weighted over the path mix. */
+export function designAvailability(
+  design: Design,
+  traffic: TrafficProfile,
+  share: Map<string, number> = requestShares(design, traffic)
+): Analysis['availability'] {
   const byId = new Map(design.components.map((c) => [c.id, c]))
   const componentAvailability = (id: string) => {
     const c = byId.get(id)
@@ -213,8 +234,15 @@ export function analyze(design: Design, traffic: TrafficProfile, result: Simulat
     fraction = design.components.reduce((a, c) => ((share.get(c.id) ?? 0) > 0 ? a * componentAvailability(c.id) : a), 1)
   }
   const unavailable = Math.max(0, 1 - fraction)
+  return {
+    fraction: round(fraction, 9),
+    nines: round(unavailable > 0 ? -Math.log10(unavailable) : 9, 2),
+    downtimeMinutesPerMonth: round(unavailable * 30 * 24 * 60, 2)
+  }
+}
 
-  // Cost.
+/** Instances (a database's replicas too) times their monthly cost; per million requests at peak. */
+export function designCost(design: Design, traffic: TrafficProfile): Analysis['cost'] {
   const byComponent = design.components
     .filter((c) => c.type !== 'client')
     .map((c) => ({ component: c.id, perMonth: round(copiesOf(c) * costOf(c), 2) }))
@@ -223,24 +251,10 @@ export function analyze(design: Design, traffic: TrafficProfile, result: Simulat
     2
   )
   const monthlyRequests = traffic.peakRps * MONTH_SECONDS
-
   return {
-    sweep,
-    breaksFirst,
-    sloBreakRps,
-    failures,
-    failuresOmitted: Math.max(0, busiest.length - MAX_FAILURE_SCENARIOS),
-    availability: {
-      fraction: round(fraction, 9),
-      nines: round(unavailable > 0 ? -Math.log10(unavailable) : 9, 2),
-      downtimeMinutesPerMonth: round(unavailable * 30 * 24 * 60, 2)
-    },
-    cost: {
-      perMonth,
-      perMillionRequests: round(monthlyRequests > 0 ? (perMonth / monthlyRequests) * 1e6 : 0, 4),
-      byComponent
-    },
-    suggestions: suggestInstances(design, result)
+    perMonth,
+    perMillionRequests: round(monthlyRequests > 0 ? (perMonth / monthlyRequests) * 1e6 : 0, 4),
+    byComponent
   }
 }
 

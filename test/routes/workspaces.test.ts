@@ -303,6 +303,7 @@ t.test('workspaces and traffic profiles', async (t) => {
       'POST /auth/refresh',
       'POST /exports/{id}/link',
       'POST /simulations/{id}/grade',
+      'POST /workspaces/{id}/preview',
       'POST /workspaces/{id}/simulations'
     ])
     t.equal(doc.paths['/workspaces/{id}/exports'].post.requestBody.required, true)

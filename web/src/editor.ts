@@ -14,7 +14,9 @@ import {
   type Grade,
   ICONS,
   LABELS,
+  ms,
   newComponent,
+  type Preview,
   type Run,
   rebalance,
   type TrafficProfile,
@@ -73,6 +75,7 @@ export function Editor(props: { id: string }) {
   const [grade, setGrade] = useState<Grade | null>(null)
   const [highlight, setHighlight] = useState<Set<string>>(new Set())
   const [runsVersion, setRunsVersion] = useState(0)
+  const [preview, setPreview] = useState<Preview | null>(null)
   const designSaver = useRef<Autosaver<Design> | null>(null)
   const profileSaver = useRef<Autosaver<TrafficProfile> | null>(null)
   const wsPath = `/workspaces/${props.id}`
@@ -140,6 +143,18 @@ export function Editor(props: { id: string }) {
       profileSaver.current?.flush()
     }
   }, [props.id])
+
+  // Quick feedback while editing: each saved change is previewed (analytic, no job), a moment later.
+  useEffect(() => {
+    if (designState.kind !== 'saved' || profileState.kind !== 'saved' || !workspace) return
+    const timer = setTimeout(() => {
+      api<Preview>('POST', `${wsPath}/preview`, {})
+        .then(({ data }) => setPreview(data))
+        // Past the preview budget (or offline) the last preview stays up: it is only a hint.
+        .catch(() => {})
+    }, 400)
+    return () => clearTimeout(timer)
+  }, [designState.kind, profileState.kind, workspace, design, profile])
 
   // Delete removes the selection and Escape clears it, wherever the focus is but in a form field.
   useEffect(() => {
@@ -307,6 +322,7 @@ export function Editor(props: { id: string }) {
         <h1 class="ws-name">${workspace.name}</h1>
         <${SaveBadge} label="Design" state=${designState} />
         <${SaveBadge} label="Traffic" state=${profileState} />
+        ${preview && html`<span class="preview" role="status" data-preview title="An analytic preview of the saved design (no job)">≈ p95 ${ms(preview.overall.p95)} · busiest ${Math.round(Math.max(0, ...preview.components.map((c) => c.utilization)) * 100)}% · $${preview.cost.perMonth}/mo</span>`}
         <div class="bar-actions">
           <button class="primary" onClick=${simulate} disabled=${busy}>${busy ? 'Simulating…' : 'Simulate'}</button>
           <button onClick=${gradeRun} disabled=${!run?.id || run.status !== 'completed' || grade?.status === 'queued' || grade?.status === 'running'}>Grade</button>

@@ -124,6 +124,14 @@ export interface Analysis {
   suggestions: { component: string; instances: number; suggested: number; costDeltaPerMonth: number; reason: string }[]
 }
 
+/** POST /workspaces/:id/preview: the analytic figures of the saved design, at once. */
+export interface Preview {
+  overall: Overall
+  components: ComponentResult[]
+  cost: { perMonth: number }
+  availability: { fraction: number }
+}
+
 export interface GradeItem {
   id: string
   title: string

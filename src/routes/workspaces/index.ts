@@ -1,12 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { DEFAULT_TRAFFIC, type Design } from '../../domain/model.ts'
+import { crossings, designAvailability, designCost } from '../../domain/analysis.ts'
+import { simulate } from '../../domain/engine.ts'
+import { DEFAULT_TRAFFIC, type Design, type TrafficProfile } from '../../domain/model.ts'
 import { validateDesign } from '../../domain/validate.ts'
-import { InvalidDesignError, NotFound, VersionConflictError } from '../../errors.ts'
+import { InvalidDesignError, NotFound, QuotaExceeded, VersionConflictError } from '../../errors.ts'
 import { uuidv7 } from '../../ids.ts'
 import { ErrorResponse, errorResponses, IdParams } from '../../schemas.ts'
 import { afterCursor, keysetPage, ListQuery, pageOf } from '../pagination.ts'
 import { checkWorkspaceQuota } from '../quotas.ts'
+import { Analysis, ComponentResult, Overall } from '../simulations/schemas.ts'
 import {
   Description,
   DesignSchema,
@@ -39,8 +42,36 @@ function checkDesign(design: Design): void {
   if (problems.length > 0) throw new InvalidDesignError(problems)
 }
 
+/** Previews a user may ask for per minute, per api instance (each is a synchronous engine run). */
+const PREVIEWS_PER_MINUTE = 60
+const PREVIEW_SAMPLES = 2000
+
+const Preview = Type.Object(
+  {
+    overall: Overall,
+    components: Type.Array(ComponentResult),
+    breaksFirst: Analysis.properties.breaksFirst,
+    availability: Analysis.properties.availability,
+    cost: Analysis.properties.cost
+  },
+  { additionalProperties: false }
+)
+
 const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const sql = fastify.sql
+  // A window of previews per user; entries of past windows are dropped as new ones come.
+  const previews = new Map<string, { windowStart: number; count: number }>()
+  function spendPreview(userId: string) {
+    const now = Date.now()
+    const entry = previews.get(userId)
+    if (!entry || now - entry.windowStart >= 60_000) {
+      if (previews.size > 10_000) for (const [id, e] of previews) if (now - e.windowStart >= 60_000) previews.delete(id)
+      previews.set(userId, { windowStart: now, count: 1 })
+      return
+    }
+    if (++entry.count > PREVIEWS_PER_MINUTE)
+      throw QuotaExceeded(`At most ${PREVIEWS_PER_MINUTE} previews a minute`, (entry.windowStart + 60_000 - now) / 1000)
+  }
 
   fastify.get(
     '/workspaces',
@@ -203,6 +234,56 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         if (!deleted) throw new NotFound('Workspace')
       })
       return reply.code(204).send(null)
+    }
+  )
+
+  fastify.post(
+    '/workspaces/:id/preview',
+    {
+      // It changes nothing, but it is a POST that spends engine time: recorded like one (at most
+      // PREVIEWS_PER_MINUTE rows a minute per user).
+      config: { auth: 'user', ownership: OWNERSHIP, audit: { action: 'workspace.preview', resourceType: 'workspace' } },
+      schema: {
+        tags: ['workspaces'],
+        params: IdParams,
+        description: `Quick feedback while editing, without a job: the analytic figures (${PREVIEW_SAMPLES} Monte-Carlo paths) of the given draft design and profile, or the stored ones, with what breaks first, availability and cost. At most ${PREVIEWS_PER_MINUTE} a minute per user.`,
+        body: Type.Object(
+          { design: Type.Optional(DesignSchema), trafficProfile: Type.Optional(TrafficProfileSchema) },
+          { additionalProperties: false }
+        ),
+        response: { 200: Preview, 422: InvalidDesign, ...errorResponses(400, 401, 404, 413, 415, 429) }
+      }
+    },
+    async (request) => {
+      const userId = request.user?.id as string
+      spendPreview(userId)
+      const workspace = await ownedWorkspace(sql, request, request.params.id)
+      const design = (request.body?.design ?? workspace.design) as Design
+      let traffic: TrafficProfile | undefined = request.body?.trafficProfile
+      if (!traffic) {
+        const row = await ownedTraffic(sql, request.params.id, userId)
+        if (!row) throw new NotFound('Workspace')
+        const { peakRps, readRatio, payloadKb, latencySloMs } = toTraffic(row)
+        traffic = { peakRps, readRatio, payloadKb, latencySloMs }
+      }
+      // The same bounds as a run: validation refuses designs whose work per request is too large.
+      checkDesign(design)
+      const result = simulate(design, traffic, { seed: 1, samples: PREVIEW_SAMPLES })
+      await request.audit(sql, {
+        resourceId: workspace.id,
+        statusCode: 200,
+        changes: {
+          draftDesign: request.body?.design !== undefined,
+          draftProfile: request.body?.trafficProfile !== undefined
+        }
+      })
+      return {
+        overall: result.overall,
+        components: result.components,
+        breaksFirst: crossings(result, traffic).slice(0, 6),
+        availability: designAvailability(design, traffic),
+        cost: designCost(design, traffic)
+      }
     }
   )
 

@@ -1,0 +1,95 @@
+import t from 'tap'
+import { simulate } from '../../src/domain/engine.ts'
+import { buildTestApp } from '../helpers/app.ts'
+import { createTestDatabase, testSql } from '../helpers/db.ts'
+import { SAMPLE_DESIGN } from '../helpers/designs.ts'
+import { bearer, registerAndLogin } from '../helpers/users.ts'
+
+t.test('a preview evaluates a draft (or the stored design) at once, within bounds and a budget', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const sql = testSql(t, url)
+  const { app } = await buildTestApp(t, url, { RATE_LIMIT_MAX_REQUESTS: '100000' })
+  const user = await registerAndLogin(app)
+  const ws = (
+    await app.inject({
+      method: 'POST',
+      url: '/workspaces',
+      headers: bearer(user),
+      payload: { name: 'P', design: SAMPLE_DESIGN }
+    })
+  ).json()
+  const preview = (payload: unknown) =>
+    app.inject({
+      method: 'POST',
+      url: `/workspaces/${ws.id}/preview`,
+      headers: bearer(user),
+      payload: payload as object
+    })
+
+  const stored = await preview({})
+  t.equal(stored.statusCode, 200)
+  const expected = simulate(
+    SAMPLE_DESIGN,
+    { peakRps: 100, readRatio: 0.8, payloadKb: 4, latencySloMs: 300 },
+    { seed: 1, samples: 2000 }
+  )
+  t.same(stored.json().overall, expected.overall, 'the stored design at the stored profile, analytically')
+  t.match(stored.json(), {
+    availability: { fraction: Number, nines: Number },
+    cost: { perMonth: Number },
+    breaksFirst: [{ component: 'api', utilization: 0.7 }]
+  })
+
+  // A draft, not saved: the workspace keeps its version and no run is queued.
+  const draft = {
+    ...SAMPLE_DESIGN,
+    components: SAMPLE_DESIGN.components.map((c) => (c.id === 'api' ? { ...c, instances: 1 } : c))
+  }
+  const drafted = await preview({
+    design: draft,
+    trafficProfile: { peakRps: 300, readRatio: 0.8, payloadKb: 4, latencySloMs: 300 }
+  })
+  t.equal(drafted.statusCode, 200)
+  t.equal(drafted.json().overall.bottleneck, 'api')
+  t.ok(drafted.json().components.find((c: { id: string }) => c.id === 'api').utilization > 0.7)
+  const [row] = await sql`select version from app.workspaces where id = ${ws.id}`
+  t.equal(row.version, 1, 'nothing is saved')
+  t.equal((await sql`select count(*)::int as n from app.simulation_runs`)[0].n, 0, 'nothing is queued')
+  const audit = await sql`select changes from app.audit_log where action = 'workspace.preview' order by created_at`
+  t.same(
+    audit.map((r) => r.changes),
+    [
+      { draftDesign: false, draftProfile: false },
+      { draftDesign: true, draftProfile: true }
+    ],
+    'each preview is recorded, saying whether it was of a draft'
+  )
+
+  const bad = await preview({
+    design: {
+      ...SAMPLE_DESIGN,
+      components: [{ id: 'users', type: 'client' }],
+      links: [{ from: 'users', to: 'nowhere' }]
+    }
+  })
+  t.equal(bad.statusCode, 422)
+  t.match(bad.json().problems, [{ path: '/links/0/to' }])
+
+  // The budget: 60 a minute per user (two spent above, one refused by validation).
+  let status = 200
+  let last: Awaited<ReturnType<typeof preview>> | null = null
+  for (let i = 0; i < 60 && status === 200; i++) {
+    last = await preview({})
+    status = last.statusCode
+  }
+  t.equal(status, 429)
+  t.equal(last?.json().code, 'APP_ERR_QUOTA_EXCEEDED')
+  t.match(last?.headers['retry-after'], /^\d+$/)
+  const other = await registerAndLogin(app)
+  t.equal(
+    (await app.inject({ method: 'POST', url: `/workspaces/${ws.id}/preview`, headers: bearer(other), payload: {} }))
+      .statusCode,
+    404,
+    'another user’s workspace is a 404, with a budget of its own'
+  )
+})
