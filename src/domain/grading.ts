@@ -266,5 +266,32 @@ export function grade(
     components: [...losing, ...(result.links ?? []).filter((l) => l.failedShare > 0).map((l) => l.to)]
   })
 
-  return { score: items.reduce((sum, i) => sum + i.points, 0), items }
+  // 8. With a budget: the month's cost against it, full within it, none at 1.5 × it.
+  const budget = traffic.budgetPerMonth
+  if (typeof budget === 'number') {
+    const cost = analysis.cost.perMonth
+    const over = budget > 0 ? (cost - budget) / budget : cost > 0 ? Number.POSITIVE_INFINITY : 0
+    const cheaper = analysis.suggestions.filter((s) => s.costDeltaPerMonth < 0)
+    item({
+      id: 'cost_within_budget',
+      title: 'Cost within the budget',
+      maxPoints: 10,
+      points: 10 * clamp01(1 - over / 0.5),
+      finding: `The design costs $${cost} a month against a budget of $${budget}${cost <= budget ? '' : ` (${Math.round(over * 100)}% over; none scores at 50% over)`}; $${analysis.cost.perMillionRequests} per million requests at peak.`,
+      suggestion:
+        cost <= budget
+          ? 'Re-check the cost as the design grows: each instance is a monthly line on the bill.'
+          : cheaper.length > 0
+            ? `Right-size the over-provisioned: ${cheaper.map((s) => `${s.component} to ${s.suggested} (${s.costDeltaPerMonth} $ a month)`).join(', ')}.`
+            : 'Trade instances for a cache (fewer requests reach the expensive tiers), or raise the budget.',
+      components: [...analysis.cost.byComponent]
+        .sort((a, b) => b.perMonth - a.perMonth)
+        .slice(0, 2)
+        .map((c) => c.component)
+    })
+  }
+
+  // Out of 100 whatever the items: a budget's item adds to the maximum, not to the score's scale.
+  const max = items.reduce((sum, i) => sum + i.maxPoints, 0)
+  return { score: Math.round((100 * items.reduce((sum, i) => sum + i.points, 0)) / max), items }
 }

@@ -106,6 +106,8 @@ export interface TrafficProfile {
   readRatio: number
   payloadKb: number
   latencySloMs: number
+  /** A monthly budget (USD) the grade holds the design's cost to; absent or null: none. */
+  budgetPerMonth?: number | null
 }
 
 export const DEFAULT_TRAFFIC: TrafficProfile = Object.freeze({

@@ -165,3 +165,18 @@ t.test('grading v2: a large pool running hot is not failed; a cache that absorbs
     'a 30 % hit ratio absorbs 30 % of reads: 6 of 10 (full marks from 50 %)'
   )
 })
+
+t.test('grading v2: a budget adds a cost item that flips, and the score stays out of 100', async (t) => {
+  const result = simulate(SAMPLE_DESIGN, traffic, { seed: 1 })
+  // SAMPLE_DESIGN: lb 2 × 20, api 3 × 70, cache 2 × 50, db (1 + 1 replica) × 200 = 750 a month.
+  const within = grade(SAMPLE_DESIGN, { ...traffic, budgetPerMonth: 800 }, result)
+  t.equal(within.items.length, 8)
+  t.match(within.items.at(-1), { id: 'cost_within_budget', points: 10, passed: true })
+  t.equal(within.score, 100)
+  const over = grade(SAMPLE_DESIGN, { ...traffic, budgetPerMonth: 600 }, result)
+  // 25 % over: half the points.
+  t.match(over.items.at(-1), { id: 'cost_within_budget', points: 5, passed: false })
+  t.match(over.items.at(-1)?.finding, /costs \$750 a month against a budget of \$600 \(25% over/)
+  t.equal(over.score, Math.round((100 * 105) / 110))
+  t.equal(grade(SAMPLE_DESIGN, { ...traffic, budgetPerMonth: null }, result).items.length, 7, 'no budget, no item')
+})

@@ -93,3 +93,54 @@ t.test('a preview evaluates a draft (or the stored design) at once, within bound
     'another user’s workspace is a 404, with a budget of its own'
   )
 })
+
+t.test('a traffic profile may carry a budget, which runs snapshot and the grade holds the cost to', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const sql = testSql(t, url)
+  const { app } = await buildTestApp(t, url)
+  const user = await registerAndLogin(app)
+  const ws = (
+    await app.inject({
+      method: 'POST',
+      url: '/workspaces',
+      headers: bearer(user),
+      payload: {
+        name: 'B',
+        design: SAMPLE_DESIGN,
+        trafficProfile: { peakRps: 100, readRatio: 0.8, payloadKb: 4, latencySloMs: 300, budgetPerMonth: 500 }
+      }
+    })
+  ).json()
+  const profile = await app.inject({ url: `/workspaces/${ws.id}/traffic-profile`, headers: bearer(user) })
+  t.equal(profile.json().budgetPerMonth, 500)
+  const cleared = await app.inject({
+    method: 'PATCH',
+    url: `/workspaces/${ws.id}/traffic-profile`,
+    headers: bearer(user),
+    payload: { version: 1, budgetPerMonth: null }
+  })
+  t.equal(cleared.statusCode, 200)
+  t.equal(cleared.json().budgetPerMonth, null)
+  const set = await app.inject({
+    method: 'PATCH',
+    url: `/workspaces/${ws.id}/traffic-profile`,
+    headers: bearer(user),
+    payload: { version: 2, budgetPerMonth: 700 }
+  })
+  t.equal(set.json().budgetPerMonth, 700)
+  const negative = await app.inject({
+    method: 'PATCH',
+    url: `/workspaces/${ws.id}/traffic-profile`,
+    headers: bearer(user),
+    payload: { version: 3, budgetPerMonth: -1 }
+  })
+  t.equal(negative.statusCode, 400)
+  const run = await app.inject({
+    method: 'POST',
+    url: `/workspaces/${ws.id}/simulations`,
+    headers: bearer(user),
+    payload: {}
+  })
+  const [stored] = await sql`select traffic from app.simulation_runs where id = ${run.json().id}`
+  t.equal(stored.traffic.budgetPerMonth, 700, 'the run snapshots the budget')
+})

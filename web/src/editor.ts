@@ -392,7 +392,8 @@ const pickProfile = (p: TrafficProfile): TrafficProfile => ({
   peakRps: p.peakRps,
   readRatio: p.readRatio,
   payloadKb: p.payloadKb,
-  latencySloMs: p.latencySloMs
+  latencySloMs: p.latencySloMs,
+  budgetPerMonth: p.budgetPerMonth ?? null
 })
 
 /** Drops optional fields set back to "default" (undefined) so the stored design says only what was chosen. */
@@ -617,11 +618,19 @@ function LinkForm(props: {
 }
 
 function TrafficForm(props: { profile: TrafficProfile; onChange: (p: TrafficProfile) => void }) {
-  const fields: { key: keyof TrafficProfile; label: string; step: string; min: number; max?: number }[] = [
+  const fields: {
+    key: keyof TrafficProfile
+    label: string
+    step: string
+    min: number
+    max?: number
+    optional?: boolean
+  }[] = [
     { key: 'peakRps', label: 'Peak requests per second', step: 'any', min: 0.001 },
     { key: 'readRatio', label: 'Share of reads (0–1)', step: '0.05', min: 0, max: 1 },
     { key: 'payloadKb', label: 'Payload (kB)', step: 'any', min: 0 },
-    { key: 'latencySloMs', label: 'p95 latency SLO (ms)', step: 'any', min: 0.001 }
+    { key: 'latencySloMs', label: 'p95 latency SLO (ms)', step: 'any', min: 0.001 },
+    { key: 'budgetPerMonth', label: 'Monthly budget (USD, optional)', step: 'any', min: 0, optional: true }
   ]
   return html`
     <form class="form" onSubmit=${(e: Event) => e.preventDefault()} aria-label="Traffic profile">
@@ -629,9 +638,10 @@ function TrafficForm(props: { profile: TrafficProfile; onChange: (p: TrafficProf
       ${fields.map(
         (f) => html`
           <label>${f.label}
-            <input type="number" name=${f.key} step=${f.step} min=${f.min} max=${f.max} required value=${props.profile[f.key]}
+            <input type="number" name=${f.key} step=${f.step} min=${f.min} max=${f.max} required=${!f.optional} value=${props.profile[f.key] ?? ''}
               onChange=${(e: Event) => {
                 const input = e.target as HTMLInputElement
+                if (f.optional && input.value === '') return props.onChange({ ...props.profile, [f.key]: null })
                 if (input.value === '' || !input.checkValidity()) return
                 props.onChange({ ...props.profile, [f.key]: Number(input.value) })
               }} />

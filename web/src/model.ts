@@ -57,6 +57,7 @@ export interface TrafficProfile {
   readRatio: number
   payloadKb: number
   latencySloMs: number
+  budgetPerMonth?: number | null
 }
 
 export interface Workspace {

@@ -321,7 +321,8 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             peakRps: Type.Optional(TrafficProfileSchema.properties.peakRps),
             readRatio: Type.Optional(TrafficProfileSchema.properties.readRatio),
             payloadKb: Type.Optional(TrafficProfileSchema.properties.payloadKb),
-            latencySloMs: Type.Optional(TrafficProfileSchema.properties.latencySloMs)
+            latencySloMs: Type.Optional(TrafficProfileSchema.properties.latencySloMs),
+            budgetPerMonth: TrafficProfileSchema.properties.budgetPerMonth
           },
           { additionalProperties: false, minProperties: 2 }
         ),
@@ -329,12 +330,13 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request) => {
-      const { version, peakRps, readRatio, payloadKb, latencySloMs } = request.body
-      const changes: Record<string, number> = {}
+      const { version, peakRps, readRatio, payloadKb, latencySloMs, budgetPerMonth } = request.body
+      const changes: Record<string, number | null> = {}
       if (peakRps !== undefined) changes.peak_rps = peakRps
       if (readRatio !== undefined) changes.read_ratio = readRatio
       if (payloadKb !== undefined) changes.payload_kb = payloadKb
       if (latencySloMs !== undefined) changes.latency_slo_ms = latencySloMs
+      if (budgetPerMonth !== undefined) changes.budget_per_month = budgetPerMonth
       return sql.begin(async (tx) => {
         const updated = await updateTraffic(
           tx,

@@ -123,7 +123,12 @@ export const TrafficProfileSchema = Type.Object(
     peakRps: Type.Number({ exclusiveMinimum: 0, maximum: LIMITS.peakRps }),
     readRatio: Type.Number({ minimum: 0, maximum: 1 }),
     payloadKb: Type.Number({ minimum: 0, maximum: 1_048_576 }),
-    latencySloMs: Type.Number({ exclusiveMinimum: 0, maximum: 3_600_000 })
+    latencySloMs: Type.Number({ exclusiveMinimum: 0, maximum: 3_600_000 }),
+    budgetPerMonth: Type.Optional(
+      Type.Union([Type.Number({ minimum: 0, maximum: 1e9 }), Type.Null()], {
+        description: 'a monthly budget in USD the grade holds the design’s cost to; null or absent: none'
+      })
+    )
   },
   { additionalProperties: false }
 )

@@ -23,6 +23,7 @@ export interface TrafficRow {
   read_ratio: number
   payload_kb: number
   latency_slo_ms: number
+  budget_per_month: number | null
   version: number
   updated_at: Date
 }
@@ -46,6 +47,7 @@ export function toTraffic(row: TrafficRow) {
     readRatio: row.read_ratio,
     payloadKb: row.payload_kb,
     latencySloMs: row.latency_slo_ms,
+    budgetPerMonth: row.budget_per_month,
     version: row.version,
     updatedAt: row.updated_at.toISOString()
   }
@@ -86,7 +88,13 @@ export interface NewWorkspace {
   name: string
   description: string
   design: Design
-  traffic: { peakRps: number; readRatio: number; payloadKb: number; latencySloMs: number }
+  traffic: {
+    peakRps: number
+    readRatio: number
+    payloadKb: number
+    latencySloMs: number
+    budgetPerMonth?: number | null
+  }
 }
 
 /** The workspace and its traffic profile, issued together (postgres.js pipelines them). */
@@ -103,7 +111,8 @@ export async function insertWorkspace(tx: TransactionSql, audit: Fragment, w: Ne
         peak_rps: w.traffic.peakRps,
         read_ratio: w.traffic.readRatio,
         payload_kb: w.traffic.payloadKb,
-        latency_slo_ms: w.traffic.latencySloMs
+        latency_slo_ms: w.traffic.latencySloMs,
+        budget_per_month: w.traffic.budgetPerMonth ?? null
       })}
     `
   ])
@@ -160,7 +169,7 @@ export async function updateTraffic(
   tx: TransactionSql,
   audit: Fragment,
   key: { id: string; ownerId: string; version: number },
-  changes: Record<string, number>
+  changes: Record<string, number | null>
 ): Promise<TrafficRow | undefined> {
   const [updated] = await tx<TrafficRow[]>`
     ${audit}
@@ -184,5 +193,11 @@ export async function trafficVersion(tx: TransactionSql, id: string): Promise<nu
 /** A workspace's traffic profile as a run stores it (the run keeps its own copy). */
 export async function trafficSnapshot(tx: TransactionSql, workspaceId: string) {
   const [t] = await tx<TrafficRow[]>`select * from app.traffic_profiles where workspace_id = ${workspaceId}`
-  return { peakRps: t.peak_rps, readRatio: t.read_ratio, payloadKb: t.payload_kb, latencySloMs: t.latency_slo_ms }
+  return {
+    peakRps: t.peak_rps,
+    readRatio: t.read_ratio,
+    payloadKb: t.payload_kb,
+    latencySloMs: t.latency_slo_ms,
+    ...(t.budget_per_month === null ? {} : { budgetPerMonth: t.budget_per_month })
+  }
 }
