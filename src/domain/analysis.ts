@@ -52,9 +52,10 @@ export interface Crossing {
 }
 
 export interface FailureScenario {
+  /** The component, or `zone:<name>` for a whole zone. */
   component: string
-  /** What is lost: one of its instances, or (a database with replicas and one instance) its primary. */
-  lost: 'instance' | 'primary'
+  /** What is lost: one of its instances, (a database with replicas and one instance) its primary, or a zone. */
+  lost: 'instance' | 'primary' | 'zone'
   /** One instance and nothing to fail over to: the requests that need it fail. */
   outage: boolean
   p95: number | null
@@ -187,6 +188,8 @@ export function analyze(design: Design, traffic: TrafficProfile, result: Simulat
     ]
   })
 
+  failures.push(...zoneScenarios(design, traffic, at))
+
   return {
     sweep,
     breaksFirst,
@@ -292,6 +295,47 @@ export function requiredInstances(arrivalRps: number, perInstanceRps: number): n
   // With n − 1 left the utilisation must stay below 1: n − 1 > λ / capacity.
   const forOneLost = Math.floor(arrivalRps / perInstanceRps + 1e-12) + 2
   return Math.max(forHeadroom, forOneLost, 2)
+}
+
+/**
+ * A whole zone lost: each component loses the instances placed there (round robin over its
+ * zones); one left with none is down, and the requests that meet it fail.
+ */
+function zoneScenarios(
+  design: Design,
+  traffic: TrafficProfile,
+  at: (rps: number, d: Design) => SimulationResult
+): FailureScenario[] {
+  const zones = [...new Set(design.components.flatMap((c) => c.zones ?? []))].sort()
+  return zones.map((zone) => {
+    const down = new Set<string>()
+    const components = design.components.map((c) => {
+      if (!c.zones?.includes(zone)) return c
+      let left = 0
+      for (let i = 0; i < c.instances; i++) if (c.zones[i % c.zones.length] !== zone) left++
+      if (left === 0) down.add(c.id)
+      return { ...c, instances: Math.max(1, left) }
+    })
+    // The share of requests that meet a component that is down: they fail.
+    const paths = requestPaths(design, traffic)
+    const failing = paths
+      ? paths.reduce((sum, p) => (p.stations.some((s) => down.has(s.split(':')[0])) ? sum + p.probability : sum), 0)
+      : down.size > 0
+        ? 1
+        : 0
+    if (failing >= 1 - 1e-12)
+      return { component: `zone:${zone}`, lost: 'zone', outage: true, p95: null, errorRate: 1, sloHolds: false }
+    const r = at(traffic.peakRps, { ...design, components })
+    const errorRate = round(1 - (1 - failing) * (1 - r.overall.errorRate), 5)
+    return {
+      component: `zone:${zone}`,
+      lost: 'zone',
+      outage: down.size > 0,
+      p95: r.overall.p95,
+      errorRate,
+      sloHolds: errorRate === 0 && r.overall.p95 <= traffic.latencySloMs
+    }
+  })
 }
 
 /** The share of requests whose path meets each component (1 when the paths are too many to list). */

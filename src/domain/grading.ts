@@ -145,9 +145,11 @@ export function grade(
   const scenarios = analysis.failures
   const holding = scenarios.filter((f) => f.sloHolds)
   const failing = scenarios.filter((f) => !f.sloHolds)
+  const instanceLosses = failing.filter((f) => f.lost !== 'zone')
+  const zoneLosses = failing.filter((f) => f.lost === 'zone')
   item({
     id: 'survives_instance_loss',
-    title: 'Survives losing one instance of any component',
+    title: 'Survives losing one instance (or a zone)',
     maxPoints: 20,
     points: scenarios.length === 0 ? 20 : (20 * holding.length) / scenarios.length,
     finding:
@@ -155,21 +157,32 @@ export function grade(
         ? `The SLO holds in all ${scenarios.length} failure scenarios (one instance, or a database primary, lost).`
         : `The SLO holds in ${holding.length} of ${scenarios.length} scenarios; it does not when ${failing
             .map((f) =>
-              f.outage
-                ? `${f.component}'s only instance is lost (an outage for ${pct(f.errorRate)} of requests)`
-                : `${f.component} loses ${f.lost === 'primary' ? 'its primary' : 'an instance'} (p95 ${f.p95} ms, errors ${pct(f.errorRate)})`
+              f.lost === 'zone'
+                ? `${f.component.slice(5)} (a zone) is lost (${f.outage ? 'a component has no instance left; ' : ''}errors ${pct(f.errorRate)})`
+                : f.outage
+                  ? `${f.component}'s only instance is lost (an outage for ${pct(f.errorRate)} of requests)`
+                  : `${f.component} loses ${f.lost === 'primary' ? 'its primary' : 'an instance'} (p95 ${f.p95} ms, errors ${pct(f.errorRate)})`
             )
             .join('; ')}.`,
     suggestion:
       failing.length === 0
         ? 'Check that the copies run in different failure domains (zones).'
-        : `Give ${failing.map((f) => f.component).join(', ')} a second instance (or a database a replica) with room to carry the load alone: ${failing
-            .map((f) => {
-              const s = sized.get(f.component)
-              return s ? `${f.component} to ${s.suggested}` : f.component
-            })
-            .join(', ')}.`,
-    components: failing.map((f) => f.component)
+        : [
+            instanceLosses.length > 0
+              ? `Give ${instanceLosses.map((f) => f.component).join(', ')} a second instance (or a database a replica) with room to carry the load alone: ${instanceLosses
+                  .map((f) => {
+                    const s = sized.get(f.component)
+                    return s ? `${f.component} to ${s.suggested}` : f.component
+                  })
+                  .join(', ')}.`
+              : '',
+            zoneLosses.length > 0
+              ? `Spread every tier over more than one zone, with room in the others: ${zoneLosses.map((f) => f.component.slice(5)).join(', ')} cannot be lost now.`
+              : ''
+          ]
+            .filter(Boolean)
+            .join(' '),
+    components: instanceLosses.map((f) => f.component)
   })
 
   // 4. Availability against three nines, scored by nines.

@@ -51,6 +51,8 @@ export interface Component {
    * and never queues; instances and concurrency do not limit it. For external APIs and object stores.
    */
   delay?: boolean
+  /** Failure domains its instances are spread over, round robin (instance i in zones[i mod n]). */
+  zones?: string[]
   /** One instance's availability (0–1); default by type (src/domain/analysis.ts). */
   availability?: number
   /** One instance's monthly cost (USD); default by type (src/domain/analysis.ts). */
@@ -130,6 +132,7 @@ export const LIMITS = Object.freeze({
   queueLimit: 100_000,
   linkLatencyMs: 600_000,
   costPerMonth: 10_000_000,
+  zones: 6,
   timeoutMs: 600_000,
   retries: 10,
   /** Links with a timeout: each costs the run a sampled estimate of what happens below it. */

@@ -35,11 +35,17 @@ function analysisSections(
       note:
         a.failuresOmitted > 0
           ? `The ${a.failures.length} busiest components; ${a.failuresOmitted} more not analysed.`
-          : 'Each component with traffic, one instance (or a database primary) lost.',
+          : 'Each component with traffic, one instance (or a database primary) lost; and each zone the design names.',
       head: ['component', 'lost', 'p95 (ms)', 'errors', 'SLO'],
       rows: a.failures.map((f) => [
         f.component,
-        f.outage ? 'its only instance: outage' : f.lost === 'primary' ? 'primary (a replica promoted)' : 'one instance',
+        f.lost === 'zone'
+          ? `the whole zone${f.outage ? ' (a component left with none)' : ''}`
+          : f.outage
+            ? 'its only instance: outage'
+            : f.lost === 'primary'
+              ? 'primary (a replica promoted)'
+              : 'one instance',
         f.p95 === null ? '–' : String(f.p95),
         `${(f.errorRate * 100).toFixed(2)}%`,
         f.sloHolds ? 'holds' : 'missed'

@@ -64,6 +64,17 @@ export function validateDesign(design: Design): Problem[] {
       problems.push({ path: `${at}/availability`, message: 'must be above 0 and at most 1' })
     if (c.costPerMonth !== undefined && !(c.costPerMonth >= 0 && c.costPerMonth <= LIMITS.costPerMonth))
       problems.push({ path: `${at}/costPerMonth`, message: `must be from 0 to ${LIMITS.costPerMonth}` })
+    if (
+      c.zones !== undefined &&
+      !(
+        Array.isArray(c.zones) &&
+        c.zones.length >= 1 &&
+        c.zones.length <= LIMITS.zones &&
+        c.zones.every((z) => typeof z === 'string' && ID.test(z)) &&
+        new Set(c.zones).size === c.zones.length
+      )
+    )
+      problems.push({ path: `${at}/zones`, message: `1 to ${LIMITS.zones} distinct zone names (a-z, 0-9, _ and -)` })
     if (c.delay !== undefined && client)
       problems.push({ path: `${at}/delay`, message: 'a client sends traffic; it cannot be a delay' })
     if (c.hitRatio !== undefined) {

@@ -5,6 +5,7 @@ import { simulate } from '../../src/domain/engine.ts'
 import type { Component, Design, TrafficProfile } from '../../src/domain/model.ts'
 import { renderReport } from '../../src/domain/report.ts'
 import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
+import { validateDesign } from '../../src/domain/validate.ts'
 
 // The coach's next questions, each against its closed form.
 
@@ -201,5 +202,42 @@ t.test('the HTML report draws the architecture and the load curve', async (t) =>
   t.ok(
     points.every((p, i) => i === 0 || p[1] <= points[i - 1][1] + 1e-9),
     'and its p95 never falls as load grows (SVG y grows downward)'
+  )
+})
+
+t.test('a whole zone lost: instances placed there go, a component left with none is down', async (t) => {
+  const design: Design = {
+    components: [
+      users,
+      { id: 'api', type: 'service', instances: 4, concurrency: 4, serviceTimeMs: 10, zones: ['east', 'west'] },
+      { id: 'db', type: 'database', instances: 1, concurrency: 8, serviceTimeMs: 5, zones: ['east'] }
+    ],
+    links: [
+      { from: 'users', to: 'api' },
+      { from: 'api', to: 'db', share: 0.4 }
+    ]
+  }
+  const peak = traffic(500)
+  const { failures } = analyze(design, peak, simulate(design, peak))
+  const east = failures.find((f) => f.component === 'zone:east')
+  const west = failures.find((f) => f.component === 'zone:west')
+  t.match(east, { lost: 'zone', outage: true }, 'east holds the only database')
+  close(t, east?.errorRate ?? 0, 0.4, 1e-9, 'the 40 % of requests that reach it fail')
+  t.equal(east?.sloHolds, false)
+  const twoLeft = simulate(
+    { ...design, components: design.components.map((c) => (c.id === 'api' ? { ...c, instances: 2 } : c)) },
+    peak,
+    {
+      seed: 1,
+      samples: 2000
+    }
+  )
+  t.match(west, { lost: 'zone', outage: false, p95: twoLeft.overall.p95, errorRate: 0 }, 'west: two api instances left')
+  t.same(
+    validateDesign({
+      ...design,
+      components: [users, { ...design.components[1], zones: ['east', 'east'] }, design.components[2]]
+    }).map((p) => p.path),
+    ['/components/1/zones']
   )
 })

@@ -528,6 +528,20 @@ function ComponentForm(props: {
           onChange=${(e: Event) => props.onChange(c.id, { delay: (e.target as HTMLInputElement).checked || undefined })} />
           A pure delay (never queues: an external API, an object store)</label>`
       }
+      ${
+        c.type !== 'client' &&
+        html`<label>Zones (comma-separated; instances spread over them)
+          <input name="zones" value=${(c.zones ?? []).join(', ')} aria-invalid=${problemFor(props.problems, 'zones').length > 0}
+            onChange=${(e: Event) => {
+              const zones = (e.target as HTMLInputElement).value
+                .split(',')
+                .map((z) => z.trim())
+                .filter(Boolean)
+              props.onChange(c.id, { zones: zones.length > 0 ? zones : undefined })
+            }} />
+        </label>
+        ${problemFor(props.problems, 'zones').map((p) => html`<p class="field-error" role="alert">${p.message}</p>`)}`
+      }
       <label>Routing of outgoing links
         <select value=${c.routing ?? ''} onChange=${(e: Event) => props.onChange(c.id, { routing: ((e.target as HTMLSelectElement).value || undefined) as Component['routing'] })}>
           <option value="">default (${c.type === 'load_balancer' ? 'split' : 'calls'})</option>

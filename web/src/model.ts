@@ -32,6 +32,7 @@ export interface Component {
   serviceTimeCv?: number
   queueLimit?: number
   delay?: boolean
+  zones?: string[]
   x?: number
   y?: number
 }

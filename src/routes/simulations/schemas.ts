@@ -70,7 +70,7 @@ export const Analysis = Type.Object(
       Type.Object(
         {
           component: Type.String(),
-          lost: Type.Union([Type.Literal('instance'), Type.Literal('primary')]),
+          lost: Type.Union([Type.Literal('instance'), Type.Literal('primary'), Type.Literal('zone')]),
           outage: Type.Boolean(),
           p95: Nullable(N),
           errorRate: N,
