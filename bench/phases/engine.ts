@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { attackDesigns } from '../../reliability/lib/pathological.ts'
+import { crossings, designAvailability, designCost, simulateAndAnalyze } from '../../src/domain/analysis.ts'
 import { simulate } from '../../src/domain/engine.ts'
 import { validateDesign } from '../../src/domain/validate.ts'
 import { chainDesign, featureDesign, type Phase } from '../lib/context.ts'
@@ -28,6 +29,29 @@ export const engine: Phase = {
       const t0 = performance.now()
       for (let i = 0; i < reps; i++) simulate(design, traffic, { seed: i })
       engine[`features${n}`] = { msPerSimulation: round((performance.now() - t0) / reps) }
+    }
+    // What a run stores beside its figures (sweep, failure scenarios, availability, cost, sizes),
+    // and what a preview computes (the analytic figures at 2 000 paths, crossings, availability, cost).
+    for (const [name, design] of [
+      ['chain50', chainDesign(50)],
+      ['features50', featureDesign(50)]
+    ] as const) {
+      const reps = ctx.smoke ? 1 : 3
+      simulateAndAnalyze(design, traffic, 1)
+      let t0 = performance.now()
+      for (let i = 0; i < reps; i++) simulateAndAnalyze(design, traffic, i)
+      const analysisMs = round((performance.now() - t0) / reps)
+      const preview = () => {
+        const r = simulate(design, traffic, { seed: 1, samples: 2000, timeoutSamples: { pass: 400, final: 800 } })
+        return [crossings(r, traffic), designAvailability(design, traffic), designCost(design, traffic)]
+      }
+      preview()
+      t0 = performance.now()
+      for (let i = 0; i < reps * 3; i++) preview()
+      engine[`analysis${name[0].toUpperCase()}${name.slice(1)}`] = {
+        msPerRunWithAnalysis: analysisMs,
+        msPerPreview: round((performance.now() - t0) / (reps * 3))
+      }
     }
     // The fuzzer's attack shapes: validation time for all, engine time for the ones accepted.
     const designs = attackDesigns(fc.sample(fc.integer(), 1)[0], ctx.smoke ? 8 : 60)

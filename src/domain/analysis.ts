@@ -115,8 +115,13 @@ export function simulateAndAnalyze(
 }
 
 export function analyze(design: Design, traffic: TrafficProfile, result: SimulationResult, seed = 1): Analysis {
+  // The what-ifs run many designs: fewer samples each (and fewer for timeouts' estimates).
   const at = (rps: number, d: Design = design) =>
-    simulate(d, { ...traffic, peakRps: rps }, { seed, samples: SWEEP_SAMPLES })
+    simulate(
+      d,
+      { ...traffic, peakRps: rps },
+      { seed, samples: SWEEP_SAMPLES, timeoutSamples: { pass: 400, final: 800 } }
+    )
   const ceiling = result.overall.maxSustainableRps > 0 ? result.overall.maxSustainableRps : traffic.peakRps
   const top = Math.max(ceiling, traffic.peakRps) * 1.2
   const bottom = Math.min(ceiling, traffic.peakRps) * 0.05

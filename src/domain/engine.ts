@@ -127,6 +127,8 @@ export interface SimulateOptions {
   roundRobin?: boolean
   /** Discrete-event mode: independent replications the samples are split over (default 10; 1 is one run, no interval). */
   replications?: number
+  /** Traversals sampled per link with a timeout, while seeking the load and for the run's tables (default 2000 and 4000). */
+  timeoutSamples?: { pass: number; final: number }
 }
 
 const MAX_HOPS = 64
@@ -279,7 +281,12 @@ function buildStations(
  * with every component's kept share and every link's attempts; an acyclic design without
  * timeouts settles in as many passes as it is deep, the rest at their fixed point.
  */
-function solveStations(design: Design, traffic: TrafficProfile, seed = 1): Built & { flows: Map<string, Flow> } {
+function solveStations(
+  design: Design,
+  traffic: TrafficProfile,
+  seed = 1,
+  samples = TIMEOUT_SAMPLES
+): Built & { flows: Map<string, Flow> } {
   let flows = propagate(design, traffic)
   let built = buildStations(design, flows, traffic, undefined, undefined, false)
   const timed = design.links.some((l) => l.timeoutMs !== undefined)
@@ -291,7 +298,7 @@ function solveStations(design: Design, traffic: TrafficProfile, seed = 1): Built
     const keep = keptShares(design, built, index)
     let factorMoved = 0
     if (timed) {
-      timeouts = sampleTimeouts(design, built, flows, keep, traffic, seed, TIMEOUT_SAMPLES.pass)
+      timeouts = sampleTimeouts(design, built, flows, keep, traffic, seed, samples.pass)
       const next = Float64Array.from(timeouts, (t, j) => (t ? t.amplification : factor[j]))
       // Most of a step each pass: a full step can overshoot near saturation and oscillate.
       for (let j = 0; j < next.length; j++) {
@@ -311,7 +318,7 @@ function solveStations(design: Design, traffic: TrafficProfile, seed = 1): Built
   }
   const keep = keptShares(design, built, index)
   // The tables the run draws from, sampled at the load the design settled at.
-  if (timed) timeouts = sampleTimeouts(design, built, flows, keep, traffic, seed, TIMEOUT_SAMPLES.final)
+  if (timed) timeouts = sampleTimeouts(design, built, flows, keep, traffic, seed, samples.final)
   return { ...buildStations(design, flows, traffic, keep, timeouts), flows }
 }
 
@@ -1032,7 +1039,7 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
   const seed = options.seed ?? 1
   const mode = options.mode ?? 'analytic'
   const samples = options.samples ?? (mode === 'analytic' ? 20_000 : 50_000)
-  const built = solveStations(design, traffic, seed)
+  const built = solveStations(design, traffic, seed, options.timeoutSamples)
   const { stations, byComponent, flows } = built
   const walker = compileWalker(design, built, traffic)
   let latencies: Float64Array

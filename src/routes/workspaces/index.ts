@@ -45,6 +45,7 @@ function checkDesign(design: Design): void {
 /** Previews a user may ask for per minute, per api instance (each is a synchronous engine run). */
 const PREVIEWS_PER_MINUTE = 60
 const PREVIEW_SAMPLES = 2000
+const PREVIEW_TIMEOUT_SAMPLES = { pass: 400, final: 800 }
 
 const Preview = Type.Object(
   {
@@ -268,7 +269,11 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
       // The same bounds as a run: validation refuses designs whose work per request is too large.
       checkDesign(design)
-      const result = simulate(design, traffic, { seed: 1, samples: PREVIEW_SAMPLES })
+      const result = simulate(design, traffic, {
+        seed: 1,
+        samples: PREVIEW_SAMPLES,
+        timeoutSamples: PREVIEW_TIMEOUT_SAMPLES
+      })
       await request.audit(sql, {
         resourceId: workspace.id,
         statusCode: 200,
