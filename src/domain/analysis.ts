@@ -90,8 +90,8 @@ export interface Analysis {
 }
 
 const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits
-const SWEEP_POINTS = 14
-const SWEEP_SAMPLES = 2000
+const SWEEP_POINTS = 12
+const SWEEP_SAMPLES = 1000
 const MAX_FAILURE_SCENARIOS = 60
 const MONTH_SECONDS = 30 * 86400
 
@@ -153,7 +153,8 @@ export function analyze(design: Design, traffic: TrafficProfile, result: Simulat
   else if (missed > 0) {
     let lo = sweep[missed - 1].rps
     let hi = sweep[missed].rps
-    for (let i = 0; i < 10; i++) {
+    // Six halvings: the breaking load to within 1/64 of the sweep's step.
+    for (let i = 0; i < 6; i++) {
       const mid = (lo + hi) / 2
       const r = at(mid)
       if (r.overall.p95 > traffic.latencySloMs || r.overall.errorRate > 0) hi = mid

@@ -6,6 +6,7 @@ import type { Component, Design, TrafficProfile } from '../../src/domain/model.t
 import { renderReport } from '../../src/domain/report.ts'
 import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
 import { validateDesign } from '../../src/domain/validate.ts'
+import { reportInput } from '../helpers/reports.ts'
 
 // The coach's next questions, each against its closed form.
 
@@ -74,7 +75,7 @@ t.test('losing one of n instances recomputes utilisation as λ / ((n − 1) · c
   const a = failures.find((f) => f.component === 'a')
   t.match(a, { lost: 'instance', outage: false })
   // The scenario's own run: a at 600 / (3 · 4 · 100) = 0.5.
-  const three = simulate(tiers({ instances: 3 }, { instances: 1 }), peak, { samples: 2000 })
+  const three = simulate(tiers({ instances: 3 }, { instances: 1 }), peak, { samples: 1000 })
   t.equal(three.components.find((c) => c.id === 'a')?.utilization, 600 / (3 * 4 * 100))
   t.equal(a?.p95, three.overall.p95, 'the scenario is the design with one instance fewer')
   const b = failures.find((f) => f.component === 'b')
@@ -150,14 +151,7 @@ t.test('the capacity suggestion agrees with an exhaustive search', async (t) => 
 t.test('every report format carries the analysis', async (t) => {
   const profile = traffic(400)
   const result = simulateAndAnalyze(SAMPLE_DESIGN, profile, 3)
-  const input = {
-    workspace: { id: 'w', name: 'Sample', description: '', version: 1 },
-    design: SAMPLE_DESIGN,
-    traffic: profile,
-    simulation: { id: 's', createdAt: '2026-12-03T00:00:00Z', result },
-    grade: null,
-    generatedAt: '2026-12-03T00:00:00Z'
-  }
+  const input = reportInput('Sample', SAMPLE_DESIGN, profile, result)
   const md = renderReport('markdown', input).content
   t.match(
     md,
@@ -175,14 +169,7 @@ t.test('every report format carries the analysis', async (t) => {
 t.test('the HTML report draws the architecture and the load curve', async (t) => {
   const profile = traffic(700)
   const result = simulateAndAnalyze(SAMPLE_DESIGN, profile, 4)
-  const html = renderReport('html', {
-    workspace: { id: 'w', name: 'Sample', description: '', version: 1 },
-    design: SAMPLE_DESIGN,
-    traffic: profile,
-    simulation: { id: 's', createdAt: '2026-12-03T00:00:00Z', result },
-    grade: null,
-    generatedAt: '2026-12-03T00:00:00Z'
-  }).content
+  const html = renderReport('html', reportInput('Sample', SAMPLE_DESIGN, profile, result)).content
   const svg = /<svg [^>]*aria-label="Architecture"[\s\S]*?<\/svg>/.exec(html)?.[0] ?? ''
   for (const c of SAMPLE_DESIGN.components) t.match(svg, `data-component="${c.id}"`, `${c.id} is drawn`)
   t.equal((svg.match(/data-component=/g) ?? []).length, SAMPLE_DESIGN.components.length, 'a node per component')
@@ -229,7 +216,7 @@ t.test('a whole zone lost: instances placed there go, a component left with none
     peak,
     {
       seed: 1,
-      samples: 2000
+      samples: 1000
     }
   )
   t.match(west, { lost: 'zone', outage: false, p95: twoLeft.overall.p95, errorRate: 0 }, 'west: two api instances left')

@@ -6,6 +6,7 @@ import type { Component, Design, Link, TrafficProfile } from '../../src/domain/m
 import { erlangB } from '../../src/domain/queueing.ts'
 import { renderReport } from '../../src/domain/report.ts'
 import { validateDesign } from '../../src/domain/validate.ts'
+import { reportInput } from '../helpers/reports.ts'
 
 // Shed load that stops where it is shed, pure delays, network time on links, and a client that
 // needs only an id and a type: each against its closed form.
@@ -267,14 +268,7 @@ t.test('timeouts show in the grade and in every report format', async (t) => {
   t.notOk(errors?.passed)
   t.match(errors?.finding, /of attempts from users to a time out and [\d.]+% fail after their retries/)
   t.same(errors?.components, ['a'])
-  const input = {
-    workspace: { id: 'w', name: 'Timeouts', description: '', version: 1 },
-    design,
-    traffic: profile,
-    simulation: { id: 's', createdAt: '2026-12-03T00:00:00Z', result },
-    grade: { id: 'g', ...graded },
-    generatedAt: '2026-12-03T00:00:00Z'
-  }
+  const input = reportInput('Timeouts', design, profile, result, graded)
   t.match(renderReport('markdown', input).content, /### Timeouts and retries\n\n\| link \| attempts timed out/)
   t.match(renderReport('markdown', input).content, /\| users → a \| [\d.]+% \| [\d.]+× \| [\d.]+% \|/)
   t.match(renderReport('html', input).content, /<h3>Timeouts and retries<\/h3><table>/)

@@ -1,64 +1,22 @@
+import type { Analysis } from '../../src/domain/analysis.ts'
+import type { ComponentResult, SimulationResult } from '../../src/domain/engine.ts'
+import type { GradeItem } from '../../src/domain/grading.ts'
 import { positions } from '../../src/domain/layout.ts'
+import type { ComponentType, Component as DomainComponent, Link } from '../../src/domain/model.ts'
 
 // The design as the web app edits it: the API's shapes, the palette's defaults, and a layout for
 // designs saved without positions.
 
-export const TYPES = [
-  'client',
-  'cdn',
-  'load_balancer',
-  'service',
-  'cache',
-  'database',
-  'queue',
-  'worker',
-  'object_storage',
-  'external'
-] as const
-export type ComponentType = (typeof TYPES)[number]
+export type { ComponentType, Link, TrafficProfile } from '../../src/domain/model.ts'
+// The shapes are the API's own (type-only imports: nothing of the server is bundled but the list
+// of component types). A component edited here may lack the fields a client does not need.
+export { ComponentTypes as TYPES } from '../../src/domain/model.ts'
 
-export interface Component {
-  id: string
-  type: ComponentType
-  name?: string
-  /** Every component but a client has these. */
-  instances?: number
-  concurrency?: number
-  serviceTimeMs?: number
-  hitRatio?: number
-  replicas?: number
-  routing?: 'split' | 'calls'
-  balancing?: 'pooled' | 'random'
-  serviceTimeCv?: number
-  queueLimit?: number
-  delay?: boolean
-  zones?: string[]
-  x?: number
-  y?: number
-}
-
-export interface Link {
-  from: string
-  to: string
-  share?: number
-  traffic?: 'read' | 'write' | 'both'
-  latencyMs?: number
-  bandwidthMbps?: number
-  timeoutMs?: number
-  retries?: number
-}
-
+type Sizing = 'instances' | 'concurrency' | 'serviceTimeMs'
+export type Component = Omit<DomainComponent, Sizing> & Partial<Pick<DomainComponent, Sizing>>
 export interface Design {
   components: Component[]
   links: Link[]
-}
-
-export interface TrafficProfile {
-  peakRps: number
-  readRatio: number
-  payloadKb: number
-  latencySloMs: number
-  budgetPerMonth?: number | null
 }
 
 export interface Workspace {
@@ -70,29 +28,8 @@ export interface Workspace {
   updatedAt: string
 }
 
-export interface ComponentResult {
-  id: string
-  type: string
-  arrivalRps: number
-  utilization: number
-  meanLatencyMs: number
-  p95LatencyMs: number
-  saturated: boolean
-  lossRate?: number
-  backlog?: { consumersUtilization: number; growthPerSecond: number; lagMs: number | null }
-}
-
-export interface Overall {
-  p50: number
-  p95: number
-  p99: number
-  meanLatencyMs: number
-  throughputRps: number
-  errorRate: number
-  bottleneck: string | null
-  maxSustainableRps: number
-  singlePointsOfFailure: string[]
-}
+export type { ComponentResult } from '../../src/domain/engine.ts'
+export type Overall = SimulationResult['overall']
 
 export interface Run {
   id: string
@@ -110,21 +47,7 @@ export interface Run {
   overall?: Overall | null
 }
 
-export interface Analysis {
-  breaksFirst: { component: string; utilization: number; rps: number }[]
-  sloBreakRps: number | null
-  failures: {
-    component: string
-    lost: string
-    outage: boolean
-    p95: number | null
-    errorRate: number
-    sloHolds: boolean
-  }[]
-  availability: { fraction: number; nines: number; downtimeMinutesPerMonth: number }
-  cost: { perMonth: number; perMillionRequests: number }
-  suggestions: { component: string; instances: number; suggested: number; costDeltaPerMonth: number; reason: string }[]
-}
+export type { Analysis } from '../../src/domain/analysis.ts'
 
 /** POST /workspaces/:id/preview: the analytic figures of the saved design, at once. */
 export interface Preview {
@@ -134,16 +57,7 @@ export interface Preview {
   availability: { fraction: number }
 }
 
-export interface GradeItem {
-  id: string
-  title: string
-  maxPoints: number
-  points: number
-  passed: boolean
-  finding: string
-  suggestion: string
-  components?: string[]
-}
+export type { GradeItem } from '../../src/domain/grading.ts'
 
 export interface Grade {
   id: string
