@@ -68,6 +68,13 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
   await page.getByRole('heading', { name: 'System Design Coach' }).waitFor()
   await shot(page, '01-sign-in')
 
+  // The verification email's link lands on the app; a stale or forged one says so.
+  watched.expectStatuses.add(400)
+  await page.goto(`${base}/verify-email?token=${'x'.repeat(40)}`)
+  await page.getByText('This link is invalid or has expired').waitFor()
+  watched.expectStatuses.delete(400)
+  await page.goto(`${base}/`)
+
   // Sign up (and in).
   const email = `learner-${Date.now()}@example.com`
   await page.getByRole('tab', { name: 'Create account' }).click()
