@@ -93,6 +93,12 @@ const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** di
 const SWEEP_POINTS = 12
 const SWEEP_SAMPLES = 1000
 const MAX_FAILURE_SCENARIOS = 60
+/**
+ * Components × scenarios a run's analysis may spend on failure scenarios: a large design gets
+ * fewer (its busiest components), so the analysis stays within the run's deadline. Deterministic,
+ * unlike a clock: the same design always gets the same scenarios.
+ */
+const SCENARIO_WORK = 600
 const MONTH_SECONDS = 30 * 86400
 
 export const availabilityOf = (c: Component) => c.availability ?? DEFAULT_AVAILABILITY[c.type] ?? 0.999
@@ -116,11 +122,16 @@ export function simulateAndAnalyze(
 
 export function analyze(design: Design, traffic: TrafficProfile, result: SimulationResult, seed = 1): Analysis {
   // The what-ifs run many designs: fewer samples each (and fewer for timeouts' estimates).
+  const scenarioLimit = Math.min(
+    MAX_FAILURE_SCENARIOS,
+    Math.max(3, Math.floor(SCENARIO_WORK / design.components.length))
+  )
+  const sweepSamples = design.components.length > 100 ? SWEEP_SAMPLES / 2 : SWEEP_SAMPLES
   const at = (rps: number, d: Design = design) =>
     simulate(
       d,
       { ...traffic, peakRps: rps },
-      { seed, samples: SWEEP_SAMPLES, timeoutSamples: { pass: 400, final: 800 } }
+      { seed, samples: sweepSamples, timeoutSamples: { pass: 400, final: 800 } }
     )
   const ceiling = result.overall.maxSustainableRps > 0 ? result.overall.maxSustainableRps : traffic.peakRps
   const top = Math.max(ceiling, traffic.peakRps) * 1.2
@@ -166,7 +177,7 @@ export function analyze(design: Design, traffic: TrafficProfile, result: Simulat
   // Failure scenarios, busiest components first.
   const busiest = [...result.components].filter((c) => c.arrivalRps > 0).sort((a, b) => b.utilization - a.utilization)
   const share = requestShares(design, traffic)
-  const failures: FailureScenario[] = busiest.slice(0, MAX_FAILURE_SCENARIOS).flatMap((r): FailureScenario[] => {
+  const failures: FailureScenario[] = busiest.slice(0, scenarioLimit).flatMap((r): FailureScenario[] => {
     const c = design.components.find((x) => x.id === r.id) as Component
     if (c.delay) return []
     const lost: FailureScenario['lost'] =
@@ -201,7 +212,7 @@ export function analyze(design: Design, traffic: TrafficProfile, result: Simulat
     breaksFirst,
     sloBreakRps,
     failures,
-    failuresOmitted: Math.max(0, busiest.length - MAX_FAILURE_SCENARIOS),
+    failuresOmitted: Math.max(0, busiest.length - scenarioLimit),
     availability: designAvailability(design, traffic, share),
     cost: designCost(design, traffic),
     suggestions: suggestInstances(design, result)
