@@ -98,7 +98,7 @@ t.test('the sweep is monotone, ends past maxSustainableRps, and names what break
   const result = simulate(design, peak)
   const analysis = analyze(design, peak, result)
   t.ok(analysis.sweep.length >= 12)
-  t.ok(analysis.sweep.at(-1)?.rps ?? 0 >= result.overall.maxSustainableRps, 'ends past the ceiling')
+  t.ok((analysis.sweep.at(-1)?.rps ?? 0) >= result.overall.maxSustainableRps, 'ends past the ceiling')
   for (let i = 1; i < analysis.sweep.length; i++) {
     t.ok(analysis.sweep[i].rps > analysis.sweep[i - 1].rps)
     t.ok(
