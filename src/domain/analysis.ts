@@ -131,7 +131,7 @@ export function analyze(design: Design, traffic: TrafficProfile, result: Simulat
     simulate(
       d,
       { ...traffic, peakRps: rps },
-      { seed, samples: sweepSamples, timeoutSamples: { pass: 400, final: 800 } }
+      { seed, samples: sweepSamples, timeoutSamples: { pass: 400, final: 800 }, componentPercentiles: false }
     )
   const ceiling = result.overall.maxSustainableRps > 0 ? result.overall.maxSustainableRps : traffic.peakRps
   const top = Math.max(ceiling, traffic.peakRps) * 1.2

@@ -129,6 +129,12 @@ export interface SimulateOptions {
   replications?: number
   /** Traversals sampled per link with a timeout, while seeking the load and for the run's tables (default 2000 and 4000). */
   timeoutSamples?: { pass: number; final: number }
+  /**
+   * False: each component's p95 is left out (NaN), which spares sampling the sojourn of every
+   * station whose service is neither exponential nor constant. For what-ifs that read only the
+   * overall figures and utilisations.
+   */
+  componentPercentiles?: boolean
 }
 
 const MAX_HOPS = 64
@@ -232,45 +238,60 @@ function buildStations(
   const linkStations = new Int32Array(design.links.length).fill(-1)
   const tables = new Map<number, Float64Array>()
   design.links.forEach((l, j) => {
-    const ms = networkTimeMs(l, traffic.payloadKb)
-    if (ms === null && l.timeoutMs === undefined) return
-    const from = design.components[index.get(l.from) as number]
-    const flow = flows.get(l.from) as Flow
-    const kept = keep?.[index.get(l.from) as number] ?? 1
-    const traffic_ = l.traffic ?? 'both'
-    const lambda =
-      (l.share ?? 1) *
-      kept *
-      ((carries(traffic_, 'read') ? flow.read * passFactor(from, 'read') : 0) +
-        (carries(traffic_, 'write') ? flow.write * passFactor(from, 'write') : 0))
-    linkStations[j] = stations.length
-    const station: Station = {
-      index: stations.length,
-      kind: 'link',
-      componentId: l.from,
-      name: `${l.from}->${l.to}`,
-      servers: Number.POSITIVE_INFINITY,
-      queues: 1,
-      serviceTimeMs: ms ?? 0,
-      serviceTimeCv: 0,
-      queueLimit: null,
-      lambda,
-      ...delayFigures(ms ?? 0, 0)
-    }
+    if (networkTimeMs(l, traffic.payloadKb) === null && l.timeoutMs === undefined) return
     const timeout = timeouts?.[j]
-    if (l.timeoutMs !== undefined) {
-      // Figured from its table once one is sampled; until then, the link's network time alone.
-      station.kind = 'timeout'
-      if (timeout) {
-        station.meanSojournMs = timeout.meanMs
-        station.p95SojournMs = timeout.p95Ms
-        station.loss = timeout.failedShare
-        tables.set(station.index, timeout.table)
-      }
-    }
-    stations.push(station)
+    linkStations[j] = stations.length
+    stations.push(linkStation(design, index, j, stations.length, flows, traffic, keep, timeout))
+    if (l.timeoutMs !== undefined && timeout) tables.set(linkStations[j], timeout.table)
   })
   return { stations, byComponent, linkStations, tables, timeouts: timeouts ? [...timeouts] : [] }
+}
+
+/** The station of design link j (its network time, or its timeout figured from its table once one is sampled). */
+function linkStation(
+  design: Design,
+  index: Map<string, number>,
+  j: number,
+  at: number,
+  flows: Map<string, Flow>,
+  traffic: TrafficProfile,
+  keep: Float64Array | undefined,
+  timeout: TimeoutFigures | null | undefined
+): Station {
+  const l = design.links[j]
+  const ms = networkTimeMs(l, traffic.payloadKb)
+  const from = design.components[index.get(l.from) as number]
+  const flow = flows.get(l.from) as Flow
+  const kept = keep?.[index.get(l.from) as number] ?? 1
+  const traffic_ = l.traffic ?? 'both'
+  const lambda =
+    (l.share ?? 1) *
+    kept *
+    ((carries(traffic_, 'read') ? flow.read * passFactor(from, 'read') : 0) +
+      (carries(traffic_, 'write') ? flow.write * passFactor(from, 'write') : 0))
+  const station: Station = {
+    index: at,
+    kind: 'link',
+    componentId: l.from,
+    name: `${l.from}->${l.to}`,
+    servers: Number.POSITIVE_INFINITY,
+    queues: 1,
+    serviceTimeMs: ms ?? 0,
+    serviceTimeCv: 0,
+    queueLimit: null,
+    lambda,
+    ...delayFigures(ms ?? 0, 0)
+  }
+  if (l.timeoutMs !== undefined) {
+    // Figured from its table once one is sampled; until then, the link's network time alone.
+    station.kind = 'timeout'
+    if (timeout) {
+      station.meanSojournMs = timeout.meanMs
+      station.p95SojournMs = timeout.p95Ms
+      station.loss = timeout.failedShare
+    }
+  }
+  return station
 }
 
 /**
@@ -285,12 +306,14 @@ function solveStations(
   design: Design,
   traffic: TrafficProfile,
   seed = 1,
-  samples = TIMEOUT_SAMPLES
+  samples = TIMEOUT_SAMPLES,
+  percentiles = true
 ): Built & { flows: Map<string, Flow> } {
   let flows = propagate(design, traffic)
   let built = buildStations(design, flows, traffic, undefined, undefined, false)
   const timed = design.links.some((l) => l.timeoutMs !== undefined)
-  if (!timed && !built.stations.some((s) => s.loss > 0)) return { ...buildStations(design, flows, traffic), flows }
+  if (!timed && !built.stations.some((s) => s.loss > 0))
+    return { ...buildStations(design, flows, traffic, undefined, undefined, percentiles), flows }
   const index = new Map(design.components.map((c, i) => [c.id, i]))
   let factor = new Float64Array(design.links.length).fill(1)
   let timeouts: (TimeoutFigures | null)[] = design.links.map(() => null)
@@ -319,7 +342,7 @@ function solveStations(
   const keep = keptShares(design, built, index)
   // The tables the run draws from, sampled at the load the design settled at.
   if (timed) timeouts = sampleTimeouts(design, built, flows, keep, traffic, seed, samples.final)
-  return { ...buildStations(design, flows, traffic, keep, timeouts), flows }
+  return { ...buildStations(design, flows, traffic, keep, timeouts, percentiles), flows }
 }
 
 /** Per component (design order): the share of its arrivals it does not lose. */
@@ -359,9 +382,10 @@ function sampleTimeouts(
     .map((l, j) => ({ l, j }))
     .filter(({ l }) => l.timeoutMs !== undefined)
     .sort((a, b) => (depth.get(b.l.to) ?? 0) - (depth.get(a.l.to) ?? 0))
+  // The stations' layout does not change between links: one walker serves them all.
+  const walker = compileWalker(design, built, traffic)
   let current = built
   for (const { l, j } of order) {
-    const walker = compileWalker(design, current, traffic)
     const f = compileSojourns(current.stations, current.tables)
     const flow = flows.get(l.from)
     const from = design.components[index.get(l.from) as number]
@@ -408,21 +432,47 @@ function sampleTimeouts(
       meanMs: sorted.reduce((sum, x) => sum + x, 0) / Math.max(1, sorted.length),
       p95Ms: sorted.length > 0 ? sorted[rankOf(sorted.length, 0.95)] : 0
     }
-    current = buildStations(design, flows, traffic, keep, out, false)
+    current = withTimeouts(design, current, index, flows, traffic, keep, out)
   }
   return out
+}
+
+/**
+ * `built` with its timeout stations figured from `timeouts` (those not sampled yet: network time
+ * alone), as `buildStations` would build them; the components' stations are kept as they are.
+ */
+function withTimeouts(
+  design: Design,
+  built: Built,
+  index: Map<string, number>,
+  flows: Map<string, Flow>,
+  traffic: TrafficProfile,
+  keep: Float64Array | undefined,
+  timeouts: readonly (TimeoutFigures | null)[]
+): Built {
+  const stations = built.stations.slice()
+  const tables = new Map<number, Float64Array>()
+  design.links.forEach((l, j) => {
+    const at = built.linkStations[j]
+    if (l.timeoutMs === undefined || at < 0) return
+    stations[at] = linkStation(design, index, j, at, flows, traffic, keep, timeouts[j])
+    if (timeouts[j]) tables.set(at, (timeouts[j] as TimeoutFigures).table)
+  })
+  return { ...built, stations, tables, timeouts: [...timeouts] }
 }
 
 /** Each component's distance from the nearest client, in links (a link's depth orders timeouts). */
 function componentDepths(design: Design): Map<string, number> {
   const depth = new Map<string, number>()
+  const outgoing = new Map<string, string[]>()
+  for (const l of design.links) outgoing.set(l.from, [...(outgoing.get(l.from) ?? []), l.to])
   const queue = design.components.filter((c) => c.type === 'client').map((c) => c.id)
   for (const id of queue) depth.set(id, 0)
   for (let i = 0; i < queue.length; i++) {
-    for (const l of design.links) {
-      if (l.from === queue[i] && !depth.has(l.to)) {
-        depth.set(l.to, (depth.get(queue[i]) ?? 0) + 1)
-        queue.push(l.to)
+    for (const to of outgoing.get(queue[i]) ?? []) {
+      if (!depth.has(to)) {
+        depth.set(to, (depth.get(queue[i]) ?? 0) + 1)
+        queue.push(to)
       }
     }
   }
@@ -622,6 +672,45 @@ const MAX_PATH_CLASSES = 512
 const MAX_ENUMERATION_STEPS = 50_000
 /** Branches rarer than this are dropped: no run draws enough samples to meet one. */
 const MIN_PATH_PROBABILITY = 1e-12
+
+/** Enumerations kept for the next runs of the same structure (an analysis runs one design many times). */
+const KNOWN_PATHS = new Map<string, PathClass[] | null>()
+const KNOWN_PATHS_LIMIT = 16
+
+/**
+ * `enumeratePaths`, remembered: its answer depends only on the walker's structure (not on the
+ * load), and a load sweep or a failure scenario asks again for the same one. Keyed on every
+ * array it reads, so a changed design never meets a stale answer; the oldest is forgotten first.
+ */
+function knownPaths(w: Walker): PathClass[] | null {
+  const key = [
+    w.readRatio,
+    w.clients,
+    w.kind,
+    w.split,
+    w.hitRatio,
+    w.firstStation,
+    w.stationCount,
+    w.linkStart,
+    w.linkTo,
+    w.linkShare,
+    w.linkRead,
+    w.linkWrite,
+    w.linkStation,
+    w.linkStop
+  ].join('|')
+  if (KNOWN_PATHS.has(key)) {
+    const paths = KNOWN_PATHS.get(key) as PathClass[] | null
+    // Most recently used last.
+    KNOWN_PATHS.delete(key)
+    KNOWN_PATHS.set(key, paths)
+    return paths
+  }
+  const paths = enumeratePaths(w)
+  KNOWN_PATHS.set(key, paths)
+  if (KNOWN_PATHS.size > KNOWN_PATHS_LIMIT) KNOWN_PATHS.delete(KNOWN_PATHS.keys().next().value as string)
+  return paths
+}
 
 /**
  * Every kind of path a request can take, with its probability: the walk `samplePath` draws,
@@ -826,7 +915,7 @@ function monteCarlo(
     if (latency < 0) dropped++
     else latencies[kept++] = latency
   }
-  const classes = enumeratePaths(walker)
+  const classes = knownPaths(walker)
   if (classes) {
     const total = classes.reduce((sum, c) => sum + c.probability, 0)
     const offset = uniform(word)
@@ -1039,7 +1128,7 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
   const seed = options.seed ?? 1
   const mode = options.mode ?? 'analytic'
   const samples = options.samples ?? (mode === 'analytic' ? 20_000 : 50_000)
-  const built = solveStations(design, traffic, seed, options.timeoutSamples)
+  const built = solveStations(design, traffic, seed, options.timeoutSamples, options.componentPercentiles ?? true)
   const { stations, byComponent, flows } = built
   const walker = compileWalker(design, built, traffic)
   let latencies: Float64Array
@@ -1103,7 +1192,8 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
         arrivalRps: round(lambda),
         utilization: round(busiest.utilization, 4),
         meanLatencyMs: round(meanLatency),
-        p95LatencyMs: round(Math.max(...nodes.map((s) => s.p95SojournMs))),
+        p95LatencyMs:
+          options.componentPercentiles === false ? Number.NaN : round(Math.max(...nodes.map((s) => s.p95SojournMs))),
         saturated: nodes.some((s) => s.saturated),
         lossRate: round(lambda > 0 ? nodes.reduce((sum, s) => sum + s.lambda * s.loss, 0) / lambda : 0, 5),
         ...(c.type === 'queue' ? backlogOf(c.id, design, byComponent) : {})

@@ -197,3 +197,26 @@ t.test('designs without the new fields give the results of the first engine', as
     )
   }
 })
+
+t.test('a remembered path enumeration never answers for a changed design', async (t) => {
+  // The same structure but a different split: the mix of paths (and so the mean) must follow it.
+  const even = balanced({}, [0.5, 0.5])
+  const skewed = balanced({}, [0.9, 0.1])
+  const first = simulate(even, traffic(80), { seed: 3 })
+  const other = simulate(skewed, traffic(80), { seed: 3 })
+  const again = simulate(even, traffic(80), { seed: 3 })
+  t.same(again, first, 'the same design gives the same result, remembered or not')
+  // a gets 72 rps of its 100 (ρ = 0.72, sojourn 35.7 ms) and b 8 (ρ = 0.08, 10.9 ms).
+  close(t, other.overall.meanLatencyMs, 0.9 * (10 / 0.28) + 0.1 * (10 / 0.92), 0.05, 'the skewed split’s mean')
+  t.not(other.overall.meanLatencyMs, first.overall.meanLatencyMs)
+})
+
+t.test('what-ifs may leave out the components’ percentiles and keep every other figure', async (t) => {
+  const design = one({ serviceTimeCv: 0.5, instances: 2 })
+  const full = simulate(design, traffic(120), { seed: 5 })
+  const lean = simulate(design, traffic(120), { seed: 5, componentPercentiles: false })
+  t.same(lean.overall, full.overall, 'the overall figures are the same')
+  t.ok(Number.isNaN(lean.components[0].p95LatencyMs), 'the component’s p95 is left out')
+  t.ok(full.components[0].p95LatencyMs > 0)
+  t.same({ ...lean.components[0], p95LatencyMs: 0 }, { ...full.components[0], p95LatencyMs: 0 })
+})
