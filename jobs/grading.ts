@@ -2,7 +2,7 @@ import type { JobWithMetadata } from 'pg-boss'
 import type { Static } from 'typebox'
 import type { Sql } from '../src/db/client.ts'
 import type { SimulationResult } from '../src/domain/engine.ts'
-import { grade } from '../src/domain/grading.ts'
+import { grade, RUBRIC_VERSION } from '../src/domain/grading.ts'
 import type { Design, TrafficProfile } from '../src/domain/model.ts'
 import { PermanentJobError } from '../src/queue/jobs.ts'
 import { Uuid } from '../src/schemas.ts'
@@ -28,7 +28,8 @@ export function createHandler(sql: Sql) {
     const { score, items } = grade(row.design, row.traffic, row.result)
     const stored = await sql`
       update app.grade_reports
-      set status = 'completed', score = ${score}, items = ${sql.json(items as never)}, completed_at = now()
+      set status = 'completed', score = ${score}, items = ${sql.json(items as never)},
+        rubric_version = ${RUBRIC_VERSION}, completed_at = now()
       where id = ${gradeId}
         and status <> 'completed'
       returning id

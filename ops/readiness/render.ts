@@ -42,7 +42,7 @@ async function lines(): Promise<{ area: string; lines: Line[] }[]> {
   })
   return [
     {
-      area: 'Benchmarks (bench/results/latest.json, ' + bench.startedAt.slice(0, 10) + ')',
+      area: `Benchmarks (bench/results/latest.json, ${bench.startedAt.slice(0, 10)})`,
       lines: targetChecks(bench).map((c) => ({
         ok: c.met,
         what: c.label,

@@ -1,8 +1,9 @@
 // What a coach asks after "p95 at peak": how the design behaves as load grows and what breaks
 // first, what losing an instance does, how available it is, what it costs, and how many
 // instances each component needs. Pure functions over the engine, like it.
-import { requestPaths, type SimulationResult, simulate } from './engine.ts'
-import type { Component, ComponentType, Design, TrafficProfile } from './model.ts'
+import { propagate, requestPaths, type SimulationResult, simulate } from './engine.ts'
+import { type Component, type ComponentType, type Design, LIMITS, type TrafficProfile } from './model.ts'
+import { queueFigures } from './queueing.ts'
 
 export const HEADROOM = 0.7
 
@@ -68,6 +69,8 @@ export interface Suggestion {
   instances: number
   suggested: number
   costDeltaPerMonth: number
+  /** The requirement that set the size. */
+  binding: SizingBinding
   reason: string
 }
 
@@ -87,6 +90,8 @@ export interface Analysis {
     byComponent: { component: string; perMonth: number }[]
   }
   suggestions: Suggestion[]
+  /** The design with every suggested size, at peak (null when not simulated). */
+  sized: { p95: number; errorRate: number; sloHolds: boolean } | null
 }
 
 const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits
@@ -215,7 +220,7 @@ export function analyze(design: Design, traffic: TrafficProfile, result: Simulat
     failuresOmitted: Math.max(0, busiest.length - scenarioLimit),
     availability: designAvailability(design, traffic, share),
     cost: designCost(design, traffic),
-    suggestions: suggestInstances(design, result)
+    ...suggestInstances(design, traffic, at)
   }
 }
 
@@ -278,40 +283,129 @@ export function designCost(design: Design, traffic: TrafficProfile): Analysis['c
   }
 }
 
+/** The share of arrivals that may wait for a server at peak (Erlang C: a = 8 Erlangs needs c = 12). */
+export const MAX_WAIT_PROBABILITY = 0.2
+/** Instances added one at a time, at most this many, while the sized design misses the p95 SLO. */
+const SLO_STEPS = 10
+
+/** What set a suggested size: the headroom, waiting, one instance lost, the minimum of two, or the SLO. */
+export type SizingBinding = 'headroom' | 'waiting' | 'one_lost' | 'minimum' | 'slo'
+
 /**
- * The smallest instance count per component that keeps utilisation at or under the headroom
- * target at peak and still serves the peak (utilisation below 1) with one instance lost:
- * n = max(⌈λ / (0.7 · concurrency · μ)⌉, ⌈λ / (concurrency · μ)⌉ + 1, 2) — exact, since
- * utilisation is λ / (n · concurrency · μ) under pooled and random balancing alike.
+ * The smallest instance count for a component at `arrivalRps`: utilisation at most HEADROOM, an
+ * arrival waiting with probability at most MAX_WAIT_PROBABILITY (Erlang C, exact for exponential
+ * service; the component's own station model otherwise: random balancing, finite queue), still
+ * below saturation with one instance lost, and at least 2. Each holds from some n on, so the
+ * answer is the largest of the smallest n of each; the waiting one is searched upward from there.
  */
-export function suggestInstances(design: Design, result: SimulationResult): Suggestion[] {
-  return result.components.flatMap((r) => {
-    const c = design.components.find((x) => x.id === r.id)
-    if (!c || c.type === 'client' || c.delay || r.arrivalRps <= 0 || c.type === 'database') return []
-    const perInstance = c.concurrency * (1000 / c.serviceTimeMs)
-    const suggested = requiredInstances(r.arrivalRps, perInstance)
-    if (suggested === c.instances) return []
-    const reason =
-      suggested > c.instances
-        ? `at ${c.instances} it runs at ${Math.round(r.utilization * 100)}% or does not survive losing one; ${suggested} keeps it at or under ${HEADROOM * 100}% and serves the peak with one lost`
-        : `${suggested} already keeps it at or under ${HEADROOM * 100}% and survives losing one`
+export function requiredInstances(c: Component, arrivalRps: number): { instances: number; binding: SizingBinding } {
+  const perInstance = c.concurrency * (1000 / c.serviceTimeMs)
+  const bounds: [SizingBinding, number][] = [
+    ['headroom', Math.ceil(arrivalRps / (HEADROOM * perInstance) - 1e-12)],
+    // With n − 1 left the utilisation must stay below 1: n − 1 > λ / capacity.
+    ['one_lost', Math.floor(arrivalRps / perInstance + 1e-12) + 2],
+    ['minimum', 2]
+  ]
+  let [binding, n] = bounds.reduce((best, b) => (b[1] > best[1] ? b : best))
+  const waits = (k: number) => {
+    const queues = c.balancing === 'random' ? k : 1
+    return queueFigures(
+      arrivalRps,
+      {
+        queues,
+        servers: (k * c.concurrency) / queues,
+        serviceTimeMs: c.serviceTimeMs,
+        cv: c.serviceTimeCv ?? 1,
+        limit: c.queueLimit === undefined ? null : Math.floor(c.queueLimit / queues)
+      },
+      false
+    ).waitProbability
+  }
+  while (n < LIMITS.instances && waits(n) > MAX_WAIT_PROBABILITY + 1e-12) {
+    n++
+    binding = 'waiting'
+  }
+  return { instances: n, binding }
+}
+
+const REASONS: Record<SizingBinding, (c: Component, n: number) => string> = {
+  headroom: (_, n) => `${n} keeps its utilisation at or under ${HEADROOM * 100}% at peak`,
+  waiting: (_, n) =>
+    `${n} keeps the share of requests that wait for a server at or under ${MAX_WAIT_PROBABILITY * 100}% at peak`,
+  one_lost: (_, n) => `${n} still serves the peak with one instance lost`,
+  minimum: () => 'two, so that losing one is not an outage',
+  slo: (_, n) => `${n}, so that the design at peak loses no requests and its p95 comes within the SLO`
+}
+
+/**
+ * The capacity solver: each component sized by `requiredInstances` at the load offered to it
+ * (before anything sheds), then, while the design so sized misses the p95 SLO at peak (or loses
+ * requests), one instance more for the component whose waiting adds most to a request's latency
+ * — at most SLO_STEPS times; the last design's p95 is reported. Databases scale by replicas and
+ * pure delays by nothing: they are left out.
+ */
+export function suggestInstances(
+  design: Design,
+  traffic: TrafficProfile,
+  at?: (rps: number, d: Design) => SimulationResult
+): { suggestions: Suggestion[]; sized: Analysis['sized'] } {
+  const flows = propagate(design, traffic)
+  const sizes = new Map<string, { instances: number; binding: SizingBinding }>()
+  for (const c of design.components) {
+    const flow = flows.get(c.id)
+    const lambda = flow ? flow.read + flow.write : 0
+    if (c.type === 'client' || c.type === 'database' || c.delay || lambda <= 0) continue
+    sizes.set(c.id, requiredInstances(c, lambda))
+  }
+  const resized = () => ({
+    ...design,
+    components: design.components.map((c) => {
+      const size = sizes.get(c.id)
+      return size ? { ...c, instances: size.instances } : c
+    })
+  })
+  let sized: Analysis['sized'] = null
+  if (at) {
+    const meets = (r: SimulationResult) => r.overall.p95 <= traffic.latencySloMs && r.overall.errorRate === 0
+    let r = at(traffic.peakRps, resized())
+    for (let step = 0; step < SLO_STEPS && !meets(r); step++) {
+      // What an instance more can fix: a component losing requests first (its share lost), then
+      // the one whose waiting adds most to a request's mean latency, while that is worth a
+      // hundredth of the SLO; a p95 set by service times is for a faster service or a cache.
+      const fixable = r.components
+        .filter((x) => sizes.has(x.id) && x.arrivalRps > 0)
+        .map((x) => {
+          const c = design.components.find((y) => y.id === x.id) as Component
+          const visits = x.arrivalRps / traffic.peakRps
+          return { id: x.id, lost: x.lossRate * visits, waiting: (x.meanLatencyMs - c.serviceTimeMs) * visits }
+        })
+        .filter((x) => x.lost > 0 || x.waiting >= 0.01 * traffic.latencySloMs)
+        .sort((a, b) => b.lost - a.lost || b.waiting - a.waiting)
+      const size = fixable.length > 0 ? sizes.get(fixable[0].id) : undefined
+      if (!size || size.instances >= LIMITS.instances) break
+      sizes.set(fixable[0].id, { instances: size.instances + 1, binding: 'slo' })
+      r = at(traffic.peakRps, resized())
+    }
+    sized = { p95: r.overall.p95, errorRate: r.overall.errorRate, sloHolds: meets(r) }
+  }
+  const suggestions = design.components.flatMap((c): Suggestion[] => {
+    const size = sizes.get(c.id)
+    if (!size || size.instances === c.instances) return []
     return [
       {
         component: c.id,
         instances: c.instances,
-        suggested,
-        costDeltaPerMonth: round((suggested - c.instances) * costOf(c), 2),
-        reason
+        suggested: size.instances,
+        costDeltaPerMonth: round((size.instances - c.instances) * costOf(c), 2),
+        binding: size.binding,
+        reason:
+          size.instances > c.instances
+            ? REASONS[size.binding](c, size.instances)
+            : `${REASONS[size.binding](c, size.instances)}: ${c.instances} is more than it needs`
       }
     ]
   })
-}
-
-export function requiredInstances(arrivalRps: number, perInstanceRps: number): number {
-  const forHeadroom = Math.ceil(arrivalRps / (HEADROOM * perInstanceRps) - 1e-12)
-  // With n − 1 left the utilisation must stay below 1: n − 1 > λ / capacity.
-  const forOneLost = Math.floor(arrivalRps / perInstanceRps + 1e-12) + 2
-  return Math.max(forHeadroom, forOneLost, 2)
+  return { suggestions, sized }
 }
 
 /**

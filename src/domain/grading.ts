@@ -1,12 +1,13 @@
 import { type Analysis, analyze, HEADROOM } from './analysis.ts'
 import { propagate, type SimulationResult } from './engine.ts'
+import { availabilityPct } from './format.ts'
 import type { Design, TrafficProfile } from './model.ts'
 
 // The rubric, second version: each item earns partial credit on a stated scale and explains its
 // number, from the run's figures and its analysis (what breaks first, failures, availability).
 // docs/simulation.md lists the items, weights and scales; RUBRIC_VERSION changes with them.
 
-export const RUBRIC_VERSION = 2
+export const RUBRIC_VERSION = 3
 
 export interface GradeItem {
   id: string
@@ -27,7 +28,7 @@ export interface Grade {
 }
 
 const READ_HEAVY = 0.7
-/** The availability a design is held to (three nines). */
+/** The availability a design is held to unless its traffic profile sets one (three nines). */
 export const AVAILABILITY_TARGET = 0.999
 /** A station whose mean wait exceeds this share of its service time is running hot. */
 const WAIT_RATIO = 0.25
@@ -94,7 +95,12 @@ export function grade(
     suggestion:
       p95Score === 1 && p99Score === 1
         ? 'Keep the SLO in view as the design grows: re-run the simulation after each change.'
-        : `The slowest stop is ${slow?.id ?? 'unknown'} (${slow?.meanLatencyMs ?? 0} ms mean): cut its service time, add instances to shorten its queue, or put a cache in front of it.`,
+        : analysis.sized?.sloHolds && analysis.suggestions.some((s) => s.suggested > s.instances)
+          ? `Size it as suggested (${analysis.suggestions
+              .filter((s) => s.suggested > s.instances)
+              .map((s) => `${s.component} to ${s.suggested}`)
+              .join(', ')}): the p95 at peak is then ${analysis.sized.p95} ms.`
+          : `The slowest stop is ${slow?.id ?? 'unknown'} (${slow?.meanLatencyMs ?? 0} ms mean): cut its service time or put a cache in front of it${analysis.sized && !analysis.sized.sloHolds ? ` — instances alone do not help (${analysis.sized.p95} ms at peak with every suggested size)` : ', or add instances to shorten its queue'}.`,
     components: p95Score === 1 && p99Score === 1 ? [] : slow ? [slow.id] : []
   })
 
@@ -185,15 +191,16 @@ export function grade(
     components: instanceLosses.map((f) => f.component)
   })
 
-  // 4. Availability against three nines, scored by nines.
-  const targetNines = -Math.log10(1 - AVAILABILITY_TARGET)
+  // 4. Availability against the profile's target (three nines unless it sets one), scored by nines.
+  const target = traffic.availabilityTarget ?? AVAILABILITY_TARGET
+  const targetNines = -Math.log10(1 - target)
   const availabilityScore = clamp01(analysis.availability.nines / targetNines)
   item({
     id: 'availability',
-    title: `Availability of at least ${pct(AVAILABILITY_TARGET)}`,
+    title: `Availability of at least ${availabilityPct(target)}`,
     maxPoints: 10,
     points: 10 * availabilityScore,
-    finding: `The design is up ${(analysis.availability.fraction * 100).toFixed(4)}% of the time (${analysis.availability.nines} nines, about ${analysis.availability.downtimeMinutesPerMonth} minutes down a month) against a target of ${pct(AVAILABILITY_TARGET)}.`,
+    finding: `The design is up ${availabilityPct(analysis.availability.fraction)} of the time (${analysis.availability.nines} nines, about ${analysis.availability.downtimeMinutesPerMonth} minutes down a month) against a target of ${availabilityPct(target)} (${Math.round(targetNines * 100) / 100} nines, ${Math.round((1 - target) * 30 * 24 * 60 * 100) / 100} minutes a month).`,
     suggestion:
       availabilityScore === 1
         ? 'Availability multiplies along a request’s path: keep each tier redundant as you add tiers.'

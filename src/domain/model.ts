@@ -110,6 +110,8 @@ export interface TrafficProfile {
   latencySloMs: number
   /** A monthly budget (USD) the grade holds the design's cost to; absent or null: none. */
   budgetPerMonth?: number | null
+  /** The availability the grade holds the design to (a fraction, e.g. 0.9995); absent or null: three nines. */
+  availabilityTarget?: number | null
 }
 
 export const DEFAULT_TRAFFIC: TrafficProfile = Object.freeze({

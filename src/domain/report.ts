@@ -1,5 +1,6 @@
 import type { Analysis } from './analysis.ts'
 import type { SimulationResult } from './engine.ts'
+import { availabilityPct } from './format.ts'
 import type { Grade } from './grading.ts'
 import { NODE_H, NODE_W, positions } from './layout.ts'
 import type { Design, TrafficProfile } from './model.ts'
@@ -53,14 +54,18 @@ function analysisSections(
     },
     {
       title: 'Availability and cost',
-      note: `Availability ${(a.availability.fraction * 100).toFixed(4)}% (${a.availability.nines} nines, ${a.availability.downtimeMinutesPerMonth} minutes down a month); $${a.cost.perMonth} a month, $${a.cost.perMillionRequests} per million requests at peak.`,
+      note: `Availability ${availabilityPct(a.availability.fraction)} (${a.availability.nines} nines, ${a.availability.downtimeMinutesPerMonth} minutes down a month); $${a.cost.perMonth} a month, $${a.cost.perMillionRequests} per million requests at peak.`,
       head: ['component', 'per month (USD)'],
       rows: a.cost.byComponent.map((c) => [c.component, String(c.perMonth)])
     },
     {
       title: 'Suggested sizes',
       note:
-        a.suggestions.length === 0 ? 'Every component is sized for the peak with headroom and one instance lost.' : '',
+        a.suggestions.length === 0
+          ? 'Every component is sized for the peak with headroom, short waits and one instance lost.'
+          : a.sized
+            ? `With every suggested size the p95 at peak is ${a.sized.p95} ms${a.sized.errorRate > 0 ? ` and ${Math.round(a.sized.errorRate * 10000) / 100}% of requests are lost` : ''}: the SLO ${a.sized.sloHolds ? 'holds' : 'still does not hold — what is left is service time, not waiting'}.`
+            : '',
       head: ['component', 'instances', 'suggested', 'cost change a month (USD)', 'why'],
       rows: a.suggestions.map((s) => [
         s.component,

@@ -1,8 +1,15 @@
 import fc from 'fast-check'
 import t, { type Test } from 'tap'
-import { analyze, parallel, requiredInstances, simulateAndAnalyze } from '../../src/domain/analysis.ts'
+import {
+  analyze,
+  parallel,
+  requiredInstances,
+  simulateAndAnalyze,
+  suggestInstances
+} from '../../src/domain/analysis.ts'
 import { simulate } from '../../src/domain/engine.ts'
-import type { Component, Design, TrafficProfile } from '../../src/domain/model.ts'
+import { type Component, type Design, LIMITS, type TrafficProfile } from '../../src/domain/model.ts'
+import { erlangC } from '../../src/domain/queueing.ts'
 import { renderReport } from '../../src/domain/report.ts'
 import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
 import { validateDesign } from '../../src/domain/validate.ts'
@@ -119,19 +126,46 @@ t.test('the sweep is monotone, ends past maxSustainableRps, and names what break
   )
 })
 
-t.test('the capacity suggestion agrees with an exhaustive search', async (t) => {
+t.test('the capacity solver agrees with an exhaustive search, exactly where the model is', async (t) => {
+  const svc = (fields: Partial<Component>): Component => ({
+    id: 's',
+    type: 'service',
+    instances: 1,
+    concurrency: 1,
+    serviceTimeMs: 10,
+    ...fields
+  })
+  // Brute force over n from the closed forms: utilisation ≤ 0.7, Erlang C ≤ 0.2 (pooled: one
+  // M/M/(n·k); random: n M/M/k each with λ/n), below saturation with one lost, at least 2.
   fc.assert(
     fc.property(
-      fc.double({ min: 1, max: 5000, noNaN: true }),
-      fc.double({ min: 10, max: 2000, noNaN: true }),
-      (lambda, perInstance) => {
-        let brute = 2
-        while (!(lambda / (brute * perInstance) <= 0.7 + 1e-12 && lambda / ((brute - 1) * perInstance) < 1)) brute++
-        return requiredInstances(lambda, perInstance) === brute
+      fc.double({ min: 0.5, max: 3000, noNaN: true }),
+      fc.integer({ min: 1, max: 8 }),
+      fc.double({ min: 1, max: 200, noNaN: true }),
+      fc.boolean(),
+      (lambda, concurrency, serviceTimeMs, random) => {
+        const mu = 1000 / serviceTimeMs
+        const meets = (n: number) =>
+          n >= 2 &&
+          lambda / (n * concurrency * mu) <= 0.7 + 1e-12 &&
+          lambda / ((n - 1) * concurrency * mu) < 1 &&
+          (random ? erlangC(concurrency, lambda / n / mu) : erlangC(n * concurrency, lambda / mu)) <= 0.2 + 1e-12
+        // Past the design's limit of instances, the limit is what it suggests.
+        let brute = 1
+        while (brute < LIMITS.instances && !meets(brute)) brute++
+        const c = svc({ concurrency, serviceTimeMs, balancing: random ? 'random' : 'pooled' })
+        return requiredInstances(c, lambda).instances === brute
       }
     ),
-    { seed: 5, numRuns: 2000 }
+    { seed: 5, numRuns: 1000 }
   )
+  // a = 8 Erlangs: c = 11 lets 29 % of arrivals wait, c = 12 lets 18 %.
+  t.ok(erlangC(11, 8) > 0.2 && erlangC(12, 8) <= 0.2, `${erlangC(11, 8)} > 0.2 ≥ ${erlangC(12, 8)}`)
+  t.same(requiredInstances(svc({ serviceTimeMs: 100 }), 80), { instances: 12, binding: 'headroom' })
+  // Single-threaded instances balanced at random are M/M/1 queues, each waiting with probability
+  // ρ: 20 rps of 100 ms needs ρ = 2 / n ≤ 0.2, ten of them, where the headroom asks for three.
+  t.same(requiredInstances(svc({ serviceTimeMs: 100, balancing: 'random' }), 20), { instances: 10, binding: 'waiting' })
+
   const { suggestions } = simulateAndAnalyze(SAMPLE_DESIGN, traffic(400), 1).analysis
   // api: 400 rps over 3 × 8 servers of 20 ms (400 rps an instance): 2 for the headroom, 3 to survive one lost.
   t.equal(
@@ -140,12 +174,42 @@ t.test('the capacity suggestion agrees with an exhaustive search', async (t) => 
     'already right-sized: no suggestion'
   )
   const hot = tiers({ instances: 1 }, { instances: 6 })
-  const more = simulateAndAnalyze(hot, traffic(350), 1).analysis.suggestions
+  const more = simulateAndAnalyze(hot, traffic(350), 1).analysis
   // a: 350 rps on one instance of 400: 2 for the headroom (350 / 560), 2 to survive one lost.
-  t.match(more, [
-    { component: 'a', instances: 1, suggested: 2, costDeltaPerMonth: 70 },
+  t.match(more.suggestions, [
+    { component: 'a', instances: 1, suggested: 2, costDeltaPerMonth: 70, binding: 'headroom' },
     { component: 'b', instances: 6, suggested: 2, costDeltaPerMonth: -280 }
   ])
+  t.match(more.sized, { errorRate: 0, sloHolds: true })
+})
+
+t.test('the capacity solver grows what loses requests until the sized design loses none', async (t) => {
+  // 300 rps of 10 ms with two waiting places an instance: the headroom asks for 5, which still
+  // turn away 3.6 % of arrivals; the solver adds instances until the design at peak loses none.
+  const design = (n: number): Design => ({
+    components: [users, { id: 'a', type: 'service', instances: n, concurrency: 1, serviceTimeMs: 10, queueLimit: 2 }],
+    links: [{ from: 'users', to: 'a' }]
+  })
+  const profile = traffic(300)
+  const at = (rps: number, d: Design) => simulate(d, { ...profile, peakRps: rps }, { seed: 1, samples: 1000 })
+  const { suggestions, sized } = suggestInstances(design(1), profile, at)
+  let brute = 2
+  while (at(300, design(brute)).overall.errorRate > 0) brute++
+  t.match(suggestions, [{ component: 'a', suggested: brute, binding: 'slo' }], `the smallest lossless size, ${brute}`)
+  t.ok(brute > requiredInstances(design(1).components[1], 300).instances, 'more than the headroom alone asks')
+  t.same(sized, { p95: at(300, design(brute)).overall.p95, errorRate: 0, sloHolds: true })
+
+  // A p95 set by service times (two 200 ms hops against a 300 ms SLO): instances cannot fix it,
+  // and the solver says so instead of growing the design without end.
+  const slow = tiers({ serviceTimeMs: 200 }, { serviceTimeMs: 200 })
+  const stuck = suggestInstances(slow, traffic(10), (rps, d) =>
+    simulate(d, { ...traffic(10), peakRps: rps }, { seed: 1, samples: 1000 })
+  )
+  t.equal(stuck.sized?.sloHolds, false)
+  t.notOk(
+    stuck.suggestions.some((s) => s.binding === 'slo'),
+    'no instance is added for a latency that waiting does not cause'
+  )
 })
 
 t.test('every report format carries the analysis', async (t) => {

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { simulate } from '../../src/domain/engine.ts'
+import { availabilityPct } from '../../src/domain/format.ts'
 import { grade } from '../../src/domain/grading.ts'
 import type { Design, TrafficProfile } from '../../src/domain/model.ts'
 import { renderReport, reportFilename } from '../../src/domain/report.ts'
@@ -52,6 +53,18 @@ t.test('grading: a weak design loses the points it deserves to lose', async (t) 
   // Only availability earns partial credit: 99.85 % is 2.82 of the 3 nines it is held to.
   t.equal(g.score, 9)
   t.equal(g.items.find((i) => i.id === 'availability')?.points, 9)
+  // The profile may hold it to another target: two nines it meets, four it meets 2.82 / 4 of.
+  const held = (availabilityTarget: number) =>
+    grade(weak, { ...traffic, availabilityTarget }, simulate(weak, traffic, { seed: 1 })).items.find(
+      (i) => i.id === 'availability'
+    )
+  t.equal(held(0.99)?.points, 10)
+  t.equal(held(0.9999)?.points, 7)
+  t.match(
+    held(0.9999)?.finding,
+    /^The design is up 99\.85% of the time .* against a target of 99\.99% \(4 nines, 4\.32 minutes a month\)\.$/
+  )
+  t.match(held(0.9999)?.title, 'Availability of at least 99.99%')
   const headroom = g.items.find((i) => i.id === 'capacity_headroom')
   t.match(headroom?.suggestion, /^Bring each under 70%: api to 5 instances \(now 1, \+\$280 a month\)/)
   t.match(
@@ -179,4 +192,15 @@ t.test('grading v2: a budget adds a cost item that flips, and the score stays ou
   t.match(over.items.at(-1)?.finding, /costs \$750 a month against a budget of \$600 \(25% over/)
   t.equal(over.score, Math.round((100 * 105) / 110))
   t.equal(grade(SAMPLE_DESIGN, { ...traffic, budgetPerMonth: null }, result).items.length, 7, 'no budget, no item')
+})
+
+t.test('availability reads with as many digits as its nines need', async (t) => {
+  t.same([0.999, 0.9985, 0.9995, 0.999999, 0.9, 1].map(availabilityPct), [
+    '99.9%',
+    '99.85%',
+    '99.95%',
+    '99.9999%',
+    '90%',
+    '100%'
+  ])
 })

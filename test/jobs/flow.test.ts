@@ -1,5 +1,6 @@
 import t from 'tap'
 import { fork } from '../../reliability/lib/process.ts'
+import { RUBRIC_VERSION } from '../../src/domain/grading.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
@@ -132,6 +133,7 @@ t.test('the product end to end through the real worker process', async (t) => {
     })
     t.equal(grade.score, 100)
     t.equal(grade.items.length, 7)
+    t.equal(grade.rubricVersion, RUBRIC_VERSION, 'the grade names the rubric that scored it')
     t.same(
       grade.items.find((i: { id: string }) => i.id === 'database_redundancy').components,
       ['db'],

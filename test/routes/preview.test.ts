@@ -135,6 +135,23 @@ t.test('a traffic profile may carry a budget, which runs snapshot and the grade 
     payload: { version: 3, budgetPerMonth: -1 }
   })
   t.equal(negative.statusCode, 400)
+  // The availability the grade holds the design to: between 90 % and six nines, null for three.
+  for (const availabilityTarget of [0.5, 1, 0.9999999]) {
+    const refused = await app.inject({
+      method: 'PATCH',
+      url: `/workspaces/${ws.id}/traffic-profile`,
+      headers: bearer(user),
+      payload: { version: 3, availabilityTarget }
+    })
+    t.equal(refused.statusCode, 400, `availability target ${availabilityTarget} refused`)
+  }
+  const target = await app.inject({
+    method: 'PATCH',
+    url: `/workspaces/${ws.id}/traffic-profile`,
+    headers: bearer(user),
+    payload: { version: 3, availabilityTarget: 0.9995 }
+  })
+  t.equal(target.json().availabilityTarget, 0.9995)
   const run = await app.inject({
     method: 'POST',
     url: `/workspaces/${ws.id}/simulations`,
@@ -143,4 +160,5 @@ t.test('a traffic profile may carry a budget, which runs snapshot and the grade 
   })
   const [stored] = await sql`select traffic from app.simulation_runs where id = ${run.json().id}`
   t.equal(stored.traffic.budgetPerMonth, 700, 'the run snapshots the budget')
+  t.equal(stored.traffic.availabilityTarget, 0.9995, 'and the availability target')
 })

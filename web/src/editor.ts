@@ -393,7 +393,8 @@ const pickProfile = (p: TrafficProfile): TrafficProfile => ({
   readRatio: p.readRatio,
   payloadKb: p.payloadKb,
   latencySloMs: p.latencySloMs,
-  budgetPerMonth: p.budgetPerMonth ?? null
+  budgetPerMonth: p.budgetPerMonth ?? null,
+  availabilityTarget: p.availabilityTarget ?? null
 })
 
 /** Drops optional fields set back to "default" (undefined) so the stored design says only what was chosen. */
@@ -644,7 +645,15 @@ function TrafficForm(props: { profile: TrafficProfile; onChange: (p: TrafficProf
     { key: 'readRatio', label: 'Share of reads (0–1)', step: '0.05', min: 0, max: 1 },
     { key: 'payloadKb', label: 'Payload (kB)', step: 'any', min: 0 },
     { key: 'latencySloMs', label: 'p95 latency SLO (ms)', step: 'any', min: 0.001 },
-    { key: 'budgetPerMonth', label: 'Monthly budget (USD, optional)', step: 'any', min: 0, optional: true }
+    { key: 'budgetPerMonth', label: 'Monthly budget (USD, optional)', step: 'any', min: 0, optional: true },
+    {
+      key: 'availabilityTarget',
+      label: 'Availability target (0.9–0.999999, optional: 0.999)',
+      step: 'any',
+      min: 0.9,
+      max: 0.999999,
+      optional: true
+    }
   ]
   return html`
     <form class="form" onSubmit=${(e: Event) => e.preventDefault()} aria-label="Traffic profile">

@@ -1,6 +1,7 @@
 // What a run says: figures against the SLO, the per-component table, the grade, past runs.
 import { html } from 'htm/preact'
 import { useEffect, useState } from 'preact/hooks'
+import { availabilityPct } from '../../src/domain/format.ts'
 import { api } from './api.ts'
 import { type Analysis, type Grade, ms, type Overall, type Run } from './model.ts'
 
@@ -87,7 +88,7 @@ function AnalysisView(props: { analysis: Analysis; slo: number }) {
           </tbody>
         </table>
       </div>
-      <p data-figure="availability">Availability ${(a.availability.fraction * 100).toFixed(3)}% (${a.availability.nines} nines, ${a.availability.downtimeMinutesPerMonth} min down a month) · $${a.cost.perMonth} a month, $${a.cost.perMillionRequests} per million requests</p>
+      <p data-figure="availability">Availability ${availabilityPct(a.availability.fraction)} (${a.availability.nines} nines, ${a.availability.downtimeMinutesPerMonth} min down a month) · $${a.cost.perMonth} a month, $${a.cost.perMillionRequests} per million requests</p>
       ${a.suggestions.length > 0 && html`<h3>Suggested sizes</h3><ul>${a.suggestions.map((s) => html`<li><strong>${s.component}</strong>: ${s.instances} → ${s.suggested} instances (${s.costDeltaPerMonth >= 0 ? '+' : ''}$${s.costDeltaPerMonth} a month): ${s.reason}</li>`)}</ul>`}
     </section>
   `

@@ -163,6 +163,7 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         status: row.status,
         score: row.score,
         items: row.items,
+        rubricVersion: row.rubric_version,
         error: row.error,
         createdAt: row.created_at.toISOString(),
         completedAt: row.completed_at?.toISOString() ?? null

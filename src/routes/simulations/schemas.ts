@@ -1,4 +1,4 @@
-import { Type } from 'typebox'
+import { type TSchema, Type } from 'typebox'
 import { Uuid } from '../../schemas.ts'
 
 export const Status = Type.Union([
@@ -52,7 +52,7 @@ export const Overall = Type.Object(
   { additionalProperties: false }
 )
 const N = Type.Number()
-const Nullable = (t: ReturnType<typeof Type.Number>) => Type.Union([t, Type.Null()])
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
 export const Analysis = Type.Object(
   {
     sweep: Type.Array(
@@ -96,9 +96,26 @@ export const Analysis = Type.Object(
           instances: Type.Integer(),
           suggested: Type.Integer(),
           costDeltaPerMonth: N,
+          binding: Type.Optional(
+            Type.Union(
+              ['headroom', 'waiting', 'one_lost', 'minimum', 'slo'].map((b) => Type.Literal(b)),
+              { description: 'the requirement that set the size (absent on runs made before it)' }
+            )
+          ),
           reason: Type.String()
         },
         { additionalProperties: false }
+      )
+    ),
+    sized: Type.Optional(
+      Nullable(
+        Type.Object(
+          { p95: N, errorRate: N, sloHolds: Type.Boolean() },
+          {
+            additionalProperties: false,
+            description: 'the design with every suggested size, simulated at peak (absent on runs made before it)'
+          }
+        )
       )
     )
   },
@@ -197,6 +214,10 @@ export const Grade = Type.Object(
     status: Status,
     score: Type.Union([Type.Integer(), Type.Null()]),
     items: Type.Union([Type.Array(GradeItem), Type.Null()]),
+    rubricVersion: Type.Union([Type.Integer(), Type.Null()], {
+      description:
+        'the rubric version that scored it (docs/simulation.md); null until completed, or graded before versions were kept'
+    }),
     error: Type.Union([Type.String(), Type.Null()]),
     createdAt: Type.String({ format: 'date-time' }),
     completedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])

@@ -101,7 +101,7 @@ export function insertGrade(
 
 export async function ownedGrade(sql: Sql, id: string, ownerId: string) {
   const [row] = await sql`
-    select id, simulation_id, status, score, items, error, created_at, completed_at
+    select id, simulation_id, status, score, items, rubric_version, error, created_at, completed_at
     from app.grade_reports
     where id = ${id}
       and owner_id = ${ownerId}

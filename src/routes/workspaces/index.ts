@@ -327,7 +327,8 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             readRatio: Type.Optional(TrafficProfileSchema.properties.readRatio),
             payloadKb: Type.Optional(TrafficProfileSchema.properties.payloadKb),
             latencySloMs: Type.Optional(TrafficProfileSchema.properties.latencySloMs),
-            budgetPerMonth: TrafficProfileSchema.properties.budgetPerMonth
+            budgetPerMonth: TrafficProfileSchema.properties.budgetPerMonth,
+            availabilityTarget: TrafficProfileSchema.properties.availabilityTarget
           },
           { additionalProperties: false, minProperties: 2 }
         ),
@@ -335,13 +336,14 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request) => {
-      const { version, peakRps, readRatio, payloadKb, latencySloMs, budgetPerMonth } = request.body
+      const { version, peakRps, readRatio, payloadKb, latencySloMs, budgetPerMonth, availabilityTarget } = request.body
       const changes: Record<string, number | null> = {}
       if (peakRps !== undefined) changes.peak_rps = peakRps
       if (readRatio !== undefined) changes.read_ratio = readRatio
       if (payloadKb !== undefined) changes.payload_kb = payloadKb
       if (latencySloMs !== undefined) changes.latency_slo_ms = latencySloMs
       if (budgetPerMonth !== undefined) changes.budget_per_month = budgetPerMonth
+      if (availabilityTarget !== undefined) changes.availability_target = availabilityTarget
       return sql.begin(async (tx) => {
         const updated = await updateTraffic(
           tx,

@@ -128,6 +128,11 @@ export const TrafficProfileSchema = Type.Object(
       Type.Union([Type.Number({ minimum: 0, maximum: 1e9 }), Type.Null()], {
         description: 'a monthly budget in USD the grade holds the design’s cost to; null or absent: none'
       })
+    ),
+    availabilityTarget: Type.Optional(
+      Type.Union([Type.Number({ minimum: 0.9, maximum: 0.999999 }), Type.Null()], {
+        description: 'the availability the grade holds the design to, as a fraction; null or absent: 0.999'
+      })
     )
   },
   { additionalProperties: false }

@@ -24,6 +24,7 @@ export interface TrafficRow {
   payload_kb: number
   latency_slo_ms: number
   budget_per_month: number | null
+  availability_target: number | null
   version: number
   updated_at: Date
 }
@@ -48,6 +49,7 @@ export function toTraffic(row: TrafficRow) {
     payloadKb: row.payload_kb,
     latencySloMs: row.latency_slo_ms,
     budgetPerMonth: row.budget_per_month,
+    availabilityTarget: row.availability_target,
     version: row.version,
     updatedAt: row.updated_at.toISOString()
   }
@@ -94,6 +96,7 @@ export interface NewWorkspace {
     payloadKb: number
     latencySloMs: number
     budgetPerMonth?: number | null
+    availabilityTarget?: number | null
   }
 }
 
@@ -112,7 +115,8 @@ export async function insertWorkspace(tx: TransactionSql, audit: Fragment, w: Ne
         read_ratio: w.traffic.readRatio,
         payload_kb: w.traffic.payloadKb,
         latency_slo_ms: w.traffic.latencySloMs,
-        budget_per_month: w.traffic.budgetPerMonth ?? null
+        budget_per_month: w.traffic.budgetPerMonth ?? null,
+        availability_target: w.traffic.availabilityTarget ?? null
       })}
     `
   ])
@@ -198,6 +202,7 @@ export async function trafficSnapshot(tx: TransactionSql, workspaceId: string) {
     readRatio: t.read_ratio,
     payloadKb: t.payload_kb,
     latencySloMs: t.latency_slo_ms,
-    ...(t.budget_per_month === null ? {} : { budgetPerMonth: t.budget_per_month })
+    ...(t.budget_per_month === null ? {} : { budgetPerMonth: t.budget_per_month }),
+    ...(t.availability_target === null ? {} : { availabilityTarget: t.availability_target })
   }
 }
