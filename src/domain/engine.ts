@@ -1290,11 +1290,12 @@ export function requestPaths(
   design: Design,
   traffic: TrafficProfile
 ): { stations: string[]; probability: number }[] | null {
-  const built = solveStations(design, traffic)
+  // The stations' layout only: the paths do not depend on the load or on what timeouts settle at.
+  const built = buildStations(design, propagate(design, traffic), traffic, undefined, undefined, false)
   const { stations } = built
   const name = (s: Station) => (s.name === s.componentId || s.kind === 'link' ? s.name : `${s.componentId}:${s.name}`)
   return (
-    enumeratePaths(compileWalker(design, built, traffic))?.map((path) => ({
+    knownPaths(compileWalker(design, built, traffic))?.map((path) => ({
       stations: Array.from(path.stations, (i) => name(stations[i])),
       probability: path.probability
     })) ?? null

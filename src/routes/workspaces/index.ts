@@ -30,6 +30,7 @@ import {
   ownedWorkspace,
   toTraffic,
   toWorkspace,
+  trafficSnapshot,
   trafficVersion,
   updateTraffic,
   updateWorkspace
@@ -260,13 +261,7 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       spendPreview(userId)
       const workspace = await ownedWorkspace(sql, request, request.params.id)
       const design = (request.body?.design ?? workspace.design) as Design
-      let traffic: TrafficProfile | undefined = request.body?.trafficProfile
-      if (!traffic) {
-        const row = await ownedTraffic(sql, request.params.id, userId)
-        if (!row) throw new NotFound('Workspace')
-        const { peakRps, readRatio, payloadKb, latencySloMs } = toTraffic(row)
-        traffic = { peakRps, readRatio, payloadKb, latencySloMs }
-      }
+      const traffic: TrafficProfile = request.body?.trafficProfile ?? (await trafficSnapshot(sql, workspace.id))
       // The same bounds as a run: validation refuses designs whose work per request is too large.
       checkDesign(design)
       const result = simulate(design, traffic, {

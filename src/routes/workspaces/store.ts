@@ -195,7 +195,7 @@ export async function trafficVersion(tx: TransactionSql, id: string): Promise<nu
 }
 
 /** A workspace's traffic profile as a run stores it (the run keeps its own copy). */
-export async function trafficSnapshot(tx: TransactionSql, workspaceId: string) {
+export async function trafficSnapshot(tx: Sql | TransactionSql, workspaceId: string) {
   const [t] = await tx<TrafficRow[]>`select * from app.traffic_profiles where workspace_id = ${workspaceId}`
   return {
     peakRps: t.peak_rps,
