@@ -31,6 +31,7 @@ t.test('the benchmarks run end to end in smoke mode and save their JSON', async 
   for (const name of ['read', 'enqueue', 'enqueueWithoutJob', 'auditedWrite', 'plainWrite'])
     t.equal(report.database.targets[name].non2xx, 0, `${name}: no error measured as throughput`)
   t.ok(report.database.targets.enqueue.dbCpuUsPerRequest > 0, 'Postgres CPU is charged per request')
+  t.ok(report.database.spansExported > 0, 'the traced server really traces: its spans reach the collector')
   t.ok(report.timeToResult.idle.runs > 0 && report.timeToResult.idle.p50 > 0)
   t.ok(report.jobs.workerCpuUsPerJob > 0, 'a simulation job’s CPU cost is measured')
   t.ok(report.engine.attackDesigns.designs > report.engine.attackDesigns.accepted, 'attack designs: some refused')

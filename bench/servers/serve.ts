@@ -8,6 +8,7 @@ import { loadConfigOrExit } from '../../src/config.ts'
 import { uuidv7 } from '../../src/ids.ts'
 import { checkRunQuota } from '../../src/routes/quotas.ts'
 import { ownedWorkspace, trafficSnapshot } from '../../src/routes/workspaces/store.ts'
+import { startTracingFromConfig } from '../../src/tracing.ts'
 
 const kind = process.env.BENCH_SERVER
 const ORIGIN = 'http://localhost:3000'
@@ -31,7 +32,11 @@ async function boilerplate(): Promise<FastifyInstance> {
 }
 
 async function full(): Promise<FastifyInstance> {
-  const app = await buildApp(loadConfigOrExit(), { applicationName: 'sdc-bench-api', queues: JOBS })
+  const config = loadConfigOrExit()
+  // As src/server.ts does: traced when OTEL_EXPORTER_OTLP_ENDPOINT is set, spans flushed on close.
+  const tracing = startTracingFromConfig(config.tracing, 'api')
+  const app = await buildApp(config, { applicationName: 'sdc-bench-api', queues: JOBS })
+  if (tracing) app.addHook('onClose', () => tracing.shutdown())
   app.get('/bench/ping', { config: { auth: 'public' } }, async () => ({ ok: true }))
   app.get('/bench/me', { config: { auth: 'user' } }, async (request) => ({ id: request.user?.id }))
   // The enqueue route without its job: the same ownership check, quota check, snapshot, run row,
@@ -76,10 +81,10 @@ async function full(): Promise<FastifyInstance> {
     if (extra !== 'audit') request.audited = true
     return { ok: true }
   }
-  const config = { auth: 'public' as const, audit: { action: 'bench.write', resourceType: 'workspace' } }
-  app.post('/bench/write-audited/:id', { config }, write('audit'))
-  app.post('/bench/write-plain/:id', { config }, write(null))
-  app.post('/bench/write-select/:id', { config }, write('select'))
+  const writeConfig = { auth: 'public' as const, audit: { action: 'bench.write', resourceType: 'workspace' } }
+  app.post('/bench/write-audited/:id', { config: writeConfig }, write('audit'))
+  app.post('/bench/write-plain/:id', { config: writeConfig }, write(null))
+  app.post('/bench/write-select/:id', { config: writeConfig }, write('select'))
   return app
 }
 
