@@ -108,8 +108,26 @@ function profileSection(r: Report): string {
     '| part of the stack | public route, µs/request | authenticated route, µs/request |',
     '| --- | --- | --- |',
     ...parts.map((part) => `| ${part} | ${share('public', part)} | ${share('authenticated', part)} |`),
-    `| **total** | **${p.public.totalUsPerRequest}** | **${p.authenticated.totalUsPerRequest}** |`
+    `| **total** | **${p.public.totalUsPerRequest}** | **${p.authenticated.totalUsPerRequest}** |`,
+    ...tracingCost(r)
   ].join('\n')
+}
+
+const OTEL = 'OpenTelemetry (spans, context, OTLP export)'
+
+/** What tracing at ratio 1 adds to the authenticated read, by the profile (runs before it had none). */
+function tracingCost(r: Report): string[] {
+  const { read, readTraced } = r.profile as Record<string, { totalUsPerRequest: number; parts: Record<string, number> }>
+  if (!read || !readTraced) return []
+  const added = round1(readTraced.totalUsPerRequest - read.totalUsPerRequest)
+  const grew = Object.keys(readTraced.parts)
+    .map((part) => [part, round1((readTraced.parts[part] ?? 0) - (read.parts[part] ?? 0))] as const)
+    .filter(([part, us]) => part !== OTEL && us >= 1)
+    .sort((a, b) => b[1] - a[1])
+  return [
+    '',
+    `Tracing at ratio 1 (every request, exported over OTLP/HTTP to a collector stand-in): the authenticated read costs ${read.totalUsPerRequest} µs a request off and ${readTraced.totalUsPerRequest} µs on (+${added} µs, ${Math.round((added / read.totalUsPerRequest) * 100)} %). OpenTelemetry's own code is ${readTraced.parts[OTEL] ?? 0} µs of it (starting and ending the server span and the statement spans, the context, the batch's JSON serialisation); the rest grew in ${grew.map(([part, us]) => `${part} (+${us})`).join(', ')}. The SDK's per-span cost is the floor of the 10 % target at ratio 1: a lower ratio (\`OTEL_TRACES_SAMPLER=parentbased_traceidratio\`) pays it only for the traces it keeps.`
+  ]
 }
 
 /** docs/benchmarks.md: every figure of the last run. */

@@ -22,6 +22,9 @@ t.test('the benchmarks run end to end in smoke mode and save their JSON', async 
     const sum = Object.values(parts as Record<string, number>).reduce((a, b) => a + b, 0)
     t.ok(Math.abs(sum - totalUsPerRequest) < 1, `profile, ${route}: the parts add up to the total`)
   }
+  const otel = 'OpenTelemetry (spans, context, OTLP export)'
+  t.ok(report.profile.readTraced.parts[otel] > 0, 'the traced read’s profile shows the SDK at work')
+  t.equal(report.profile.read.parts[otel], undefined, 'and the untraced one none of it')
   const { targets } = report.overhead
   for (const name of ['bare', 'boilerplatePublic', 'boilerplateAuthenticated', 'fullPublic', 'fullAuthenticated']) {
     t.ok(targets[name].cpuUsPerRequest > 0, `${name}: server CPU per request measured from outside its process`)

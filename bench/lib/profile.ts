@@ -19,13 +19,15 @@ interface CpuProfile {
 const PARTS: [string, (url: string, fn: string) => boolean][] = [
   ['socket writes (the kernel)', (u, f) => !u && /^write(Utf8String|Buffer|v)/.test(f)],
   ['garbage collection', (_, f) => f === '(garbage collector)'],
+  [
+    'OpenTelemetry (spans, context, OTLP export)',
+    (u) => u.includes('/node_modules/@opentelemetry/') || /\/(src|plugins)\/tracing\.ts$/.test(u)
+  ],
   ['JWT (fast-jwt, HMAC)', (u) => u.includes('/node_modules/fast-jwt/') || u.startsWith('node:internal/crypto')],
   ['auth plugin (user state cache)', (u) => u.includes('/plugins/auth.ts')],
   ['rate limit', (u) => u.includes('/plugins/rate-limit.ts') || u.includes('/src/client-address.ts')],
-  [
-    'telemetry (buffer, batched insert)',
-    (u) => u.includes('/plugins/telemetry.ts') || u.includes('/node_modules/postgres/')
-  ],
+  ['telemetry (buffer, batched insert)', (u) => u.includes('/plugins/telemetry.ts')],
+  ['postgres.js (statements, the telemetry insert)', (u) => u.includes('/node_modules/postgres/')],
   ['security headers, CORS', (u) => u.includes('/plugins/security.ts') || u.includes('/node_modules/@fastify/cors/')],
   [
     'request id, logging',

@@ -285,7 +285,7 @@ export function Editor(props: { id: string }) {
     setTab('grade')
     try {
       const { response } = await api<{ id: string }>('POST', `/simulations/${run.id}/grade`, {})
-      setGrade({ id: '', status: 'queued', score: null, items: null, error: null })
+      setGrade({ id: '', status: 'queued', score: null, items: null, rubricVersion: null, error: null })
       await poll<Grade>(response.headers.get('location') ?? '', setGrade)
       setRunsVersion((v) => v + 1)
     } catch (err) {
@@ -294,6 +294,7 @@ export function Editor(props: { id: string }) {
         status: 'failed',
         score: null,
         items: null,
+        rubricVersion: null,
         error: err instanceof Error ? err.message : String(err)
       })
     }

@@ -64,6 +64,8 @@ export interface Grade {
   status: Run['status']
   score: number | null
   items: GradeItem[] | null
+  /** The rubric version that scored it (null on grades made before versions were kept). */
+  rubricVersion: number | null
   error: string | null
 }
 

@@ -89,7 +89,11 @@ function AnalysisView(props: { analysis: Analysis; slo: number }) {
         </table>
       </div>
       <p data-figure="availability">Availability ${availabilityPct(a.availability.fraction)} (${a.availability.nines} nines, ${a.availability.downtimeMinutesPerMonth} min down a month) · $${a.cost.perMonth} a month, $${a.cost.perMillionRequests} per million requests</p>
-      ${a.suggestions.length > 0 && html`<h3>Suggested sizes</h3><ul>${a.suggestions.map((s) => html`<li><strong>${s.component}</strong>: ${s.instances} → ${s.suggested} instances (${s.costDeltaPerMonth >= 0 ? '+' : ''}$${s.costDeltaPerMonth} a month): ${s.reason}</li>`)}</ul>`}
+      ${
+        a.suggestions.length > 0 &&
+        html`<h3>Suggested sizes</h3><ul>${a.suggestions.map((s) => html`<li><strong>${s.component}</strong>: ${s.instances} → ${s.suggested} instances (${s.costDeltaPerMonth >= 0 ? '+' : ''}$${s.costDeltaPerMonth} a month): ${s.reason}</li>`)}</ul>
+        ${a.sized && html`<p data-figure="sized">With every suggested size: p95 ${ms(a.sized.p95)} at peak, ${pct(a.sized.errorRate)} errors — ${a.sized.sloHolds ? '✓ the SLO holds' : '✗ the SLO still misses: what is left is service time, not waiting'}.</p>`}`
+      }
     </section>
   `
 }
@@ -106,6 +110,7 @@ export function GradePanel(props: { grade: Grade | null; onSelectItem: (componen
   return html`
     <section class="grade" aria-label="Grade">
       <h2>Grade <span class="score" data-score=${grade.score}>${grade.score} / 100</span></h2>
+      ${typeof grade.rubricVersion === 'number' && html`<p class="hint">Scored by rubric version ${grade.rubricVersion}.</p>`}
       <ol class="rubric">
         ${grade.items.map(
           (item) => html`
