@@ -5,6 +5,8 @@ import type { Locator, Page } from 'playwright-core'
 import t, { type Test } from 'tap'
 import { call } from '../reliability/lib/http.ts'
 import { startApi, startWorker, stopProcess } from '../reliability/lib/stack.ts'
+import { availabilityPct } from '../src/domain/format.ts'
+import { RUBRIC_VERSION } from '../src/domain/grading.ts'
 import { buildWeb } from '../web/build.ts'
 import { NODE_H, NODE_W } from '../web/src/model.ts'
 import { createTestDatabase } from './helpers/db.ts'
@@ -258,7 +260,7 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
   )
   t.match(
     await page.locator('[data-figure="availability"]').textContent(),
-    `Availability ${(run.result.analysis.availability.fraction * 100).toFixed(3)}%`,
+    `Availability ${availabilityPct(run.result.analysis.availability.fraction)} (${run.result.analysis.availability.nines} nines`,
     'the analysis is shown as the API has it'
   )
   await shot(page, '03-results')
@@ -268,6 +270,11 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
   await page.locator('.score').waitFor({ timeout: 60_000 })
   const items = page.locator('.rubric-item')
   t.ok((await items.count()) >= 5, 'the rubric items are listed')
+  t.equal(
+    await page.locator('.grade .hint').textContent(),
+    `Scored by rubric version ${RUBRIC_VERSION}.`,
+    'the grade names its rubric'
+  )
   await page.getByRole('button', { name: /Capacity headroom/ }).click()
   t.ok((await page.locator('g.node.highlight').count()) >= 1, 'the item’s components are highlighted')
   await shot(page, '04-grade')
