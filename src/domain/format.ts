@@ -10,3 +10,24 @@ export function availabilityPct(fraction: number): string {
     .replace(/(\.\d*?)0+$/, '$1')
     .replace(/\.$/, '')}%`
 }
+
+interface Breaking {
+  sloBreakRps: number | null
+  sweep: { rps: number; p95: number; errorRate: number }[]
+}
+
+/** Why the SLO first breaks as load grows: the p95 passes it, or requests are lost while the p95 holds. */
+export function sloBreakCause(a: Breaking, sloMs: number): 'p95' | 'errors' | null {
+  if (a.sloBreakRps === null) return null
+  const at = a.sweep.find((p) => p.rps >= (a.sloBreakRps as number) - 1e-9) ?? a.sweep.at(-1)
+  return at && at.p95 <= sloMs && at.errorRate > 0 ? 'errors' : 'p95'
+}
+
+/** The load at which the SLO first breaks, as a sentence. */
+export function sloBreakSentence(a: Breaking, sloMs: number): string {
+  const cause = sloBreakCause(a, sloMs)
+  if (cause === null) return `The p95 SLO of ${sloMs} ms holds at every load of the sweep, and no request is lost.`
+  return cause === 'p95'
+    ? `The p95 SLO of ${sloMs} ms is first missed at ${a.sloBreakRps} rps.`
+    : `Requests are first lost at ${a.sloBreakRps} rps (timeouts, full queues or saturation), while the p95 stays within the SLO of ${sloMs} ms.`
+}

@@ -1,6 +1,6 @@
 import type { Analysis } from './analysis.ts'
 import type { SimulationResult } from './engine.ts'
-import { availabilityPct } from './format.ts'
+import { availabilityPct, sloBreakCause, sloBreakSentence } from './format.ts'
 import type { Grade } from './grading.ts'
 import { NODE_H, NODE_W, positions } from './layout.ts'
 import type { Design, TrafficProfile } from './model.ts'
@@ -27,7 +27,7 @@ function analysisSections(
   return [
     {
       title: 'What breaks first',
-      note: `The p95 SLO of ${sloMs} ms is first missed at ${a.sloBreakRps === null ? 'no load in the sweep' : `${a.sloBreakRps} rps`}.`,
+      note: sloBreakSentence(a, sloMs),
       head: ['component', 'utilisation', 'reached at (rps)'],
       rows: firstBreaks.map((b) => [b.component, `${Math.round(b.utilization * 100)}%`, String(b.rps)])
     },
@@ -250,6 +250,19 @@ export function architectureSvg(design: Design, result: SimulationResult | null)
     return { x: a.x + dx * s, y: a.y + dy * s }
   }
   const timeouts = new Map((result?.links ?? []).map((l) => [`${l.from}->${l.to}`, l]))
+  // Labels go where they cover no node and no other label: the middle of their link if it is
+  // free, else the free point nearest it along the link (the middle when none is).
+  const taken: Box[] = xs.map((p) => ({ x1: p.x - 2, y1: p.y - 2, x2: p.x + NODE_W + 2, y2: p.y + NODE_H + 2 }))
+  const labels: string[] = []
+  const place = (text: string, p: { x: number; y: number }, q: { x: number; y: number }, link: string) => {
+    const boxAt = (t: number) => labelBox(text, p.x + (q.x - p.x) * t, p.y + (q.y - p.y) * t - 5)
+    const spot = [0.5, 0.38, 0.62, 0.26, 0.74, 0.14, 0.86].map(boxAt).find((b) => !taken.some((o) => overlaps(b, o)))
+    const box = spot ?? boxAt(0.5)
+    taken.push(box)
+    labels.push(
+      `<text data-label-for="${esc(link)}" x="${(box.x1 + box.x2) / 2}" y="${box.y2 - LABEL_DESCENT}" font-size="${LABEL_FONT}" text-anchor="middle" fill="#444" paint-order="stroke" stroke="#fff" stroke-width="3">${esc(text)}</text>`
+    )
+  }
   const links = design.links
     .map((l) => {
       const p = edge(centre(l.from), centre(l.to))
@@ -264,7 +277,8 @@ export function architectureSvg(design: Design, result: SimulationResult | null)
       ]
         .filter(Boolean)
         .join(' · ')
-      return `<g data-link="${esc(`${l.from}->${l.to}`)}"><line x1="${p.x}" y1="${p.y}" x2="${q.x}" y2="${q.y}" stroke="#5b6475" stroke-width="1.6" marker-end="url(#arrow)"/>${label ? `<text x="${(p.x + q.x) / 2}" y="${(p.y + q.y) / 2 - 5}" font-size="11" text-anchor="middle" fill="#444" paint-order="stroke" stroke="#fff" stroke-width="3">${esc(label)}</text>` : ''}</g>`
+      if (label) place(label, p, q, `${l.from}->${l.to}`)
+      return `<g data-link="${esc(`${l.from}->${l.to}`)}"><line x1="${p.x}" y1="${p.y}" x2="${q.x}" y2="${q.y}" stroke="#5b6475" stroke-width="1.6" marker-end="url(#arrow)"/></g>`
     })
     .join('')
   const nodes = design.components
@@ -278,8 +292,24 @@ export function architectureSvg(design: Design, result: SimulationResult | null)
       return `<g data-component="${esc(c.id)}"${bottleneck ? ' data-bottleneck="true"' : ''}${lossy ? ' data-lossy="true"' : ''} transform="translate(${p.x} ${p.y})"><rect width="${NODE_W}" height="${NODE_H}" rx="8" fill="${r ? BAND_FILL(r.utilization) : '#fff'}" stroke="${bottleneck ? '#b3261e' : '#7d8799'}" stroke-width="${bottleneck ? 4 : 1.5}"${bottleneck ? ' stroke-dasharray="8 4"' : ''}/><text x="10" y="23" font-size="14" font-weight="600" fill="#1d2330">${esc(label)}</text><text x="10" y="42" font-size="11.5" fill="#343b49">${esc(detail)}</text>${bottleneck ? '<text x="0" y="-7" font-size="11" font-weight="700" fill="#b3261e">bottleneck</text>' : ''}${lossy ? `<text x="${NODE_W}" y="-7" font-size="11" font-weight="700" fill="#b3261e" text-anchor="end">${r?.saturated ? 'saturated' : `loses ${((r?.lossRate ?? 0) * 100).toFixed(1)}%`}</text>` : ''}</g>`
     })
     .join('')
-  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Architecture" width="${width}" height="${height}" style="max-width:100%;height:auto" viewBox="${minX} ${minY} ${width} ${height}"><defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" fill="#5b6475"/></marker></defs>${links}${nodes}</svg>`
+  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Architecture" width="${width}" height="${height}" style="max-width:100%;height:auto" viewBox="${minX} ${minY} ${width} ${height}"><defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" fill="#5b6475"/></marker></defs>${links}${labels.join('')}${nodes}</svg>`
 }
+
+export interface Box {
+  x1: number
+  y1: number
+  x2: number
+  y2: number
+}
+
+const LABEL_FONT = 11
+const LABEL_DESCENT = 3
+/** The box a link label of `text` takes, centred on x with its baseline at y (0.56 em a character, sans-serif). */
+export const labelBox = (text: string, x: number, y: number): Box => {
+  const half = (text.length * LABEL_FONT * 0.56) / 2
+  return { x1: x - half, y1: y - LABEL_FONT, x2: x + half, y2: y + LABEL_DESCENT }
+}
+export const overlaps = (a: Box, b: Box) => a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2
 
 /** p95 against offered load over the sweep, with the SLO as a line and the load where it breaks. */
 export function loadCurveSvg(analysis: Analysis, sloMs: number, peakRps: number): string {
@@ -294,7 +324,7 @@ export function loadCurveSvg(analysis: Analysis, sloMs: number, peakRps: number)
   const y = (v: number) => height - pad.bottom - (Math.min(v, maxY) / maxY) * (height - pad.top - pad.bottom)
   const line = points.map((p) => `${x(p.rps).toFixed(1)},${y(p.p95).toFixed(1)}`).join(' ')
   const breakAt = analysis.sloBreakRps
-  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="p95 against offered load" width="${width}" height="${height}"><line x1="${pad.left}" y1="${height - pad.bottom}" x2="${width - pad.right}" y2="${height - pad.bottom}" stroke="#888"/><line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${height - pad.bottom}" stroke="#888"/><line x1="${pad.left}" y1="${y(sloMs)}" x2="${width - pad.right}" y2="${y(sloMs)}" stroke="#b02a37" stroke-dasharray="5 4"/><text x="${width - pad.right}" y="${y(sloMs) - 5}" font-size="11" text-anchor="end" fill="#b02a37">SLO ${esc(sloMs)} ms</text><line x1="${x(peakRps)}" y1="${pad.top}" x2="${x(peakRps)}" y2="${height - pad.bottom}" stroke="#2453c7" stroke-dasharray="2 3"/><text x="${x(peakRps) + 4}" y="${pad.top + 10}" font-size="11" fill="#2453c7">peak</text>${breakAt === null ? '' : `<line x1="${x(breakAt)}" y1="${pad.top}" x2="${x(breakAt)}" y2="${height - pad.bottom}" stroke="#b02a37"/><text x="${x(breakAt) + (x(breakAt) > width / 2 ? -4 : 4)}" y="${pad.top + 24}" font-size="11" text-anchor="${x(breakAt) > width / 2 ? 'end' : 'start'}" fill="#b02a37">SLO missed from ${esc(breakAt)} rps</text>`}<polyline data-curve="p95" points="${line}" fill="none" stroke="#1d2330" stroke-width="2"/><text x="${pad.left}" y="${height - 12}" font-size="11" fill="#444">0</text><text x="${width - pad.right}" y="${height - 12}" font-size="11" text-anchor="end" fill="#444">${esc(Math.round(maxX))} rps offered</text><text x="${pad.left - 6}" y="${pad.top + 10}" font-size="11" text-anchor="end" fill="#444">${esc(Math.round(maxY))} ms</text></svg>`
+  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="p95 against offered load" width="${width}" height="${height}"><line x1="${pad.left}" y1="${height - pad.bottom}" x2="${width - pad.right}" y2="${height - pad.bottom}" stroke="#888"/><line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${height - pad.bottom}" stroke="#888"/><line x1="${pad.left}" y1="${y(sloMs)}" x2="${width - pad.right}" y2="${y(sloMs)}" stroke="#b02a37" stroke-dasharray="5 4"/><text x="${width - pad.right}" y="${y(sloMs) - 5}" font-size="11" text-anchor="end" fill="#b02a37">SLO ${esc(sloMs)} ms</text><line x1="${x(peakRps)}" y1="${pad.top}" x2="${x(peakRps)}" y2="${height - pad.bottom}" stroke="#2453c7" stroke-dasharray="2 3"/><text x="${x(peakRps) + 4}" y="${pad.top + 10}" font-size="11" fill="#2453c7">peak</text>${breakAt === null ? '' : `<line x1="${x(breakAt)}" y1="${pad.top}" x2="${x(breakAt)}" y2="${height - pad.bottom}" stroke="#b02a37"/><text x="${x(breakAt) + (x(breakAt) > width / 2 ? -4 : 4)}" y="${pad.top + 24}" font-size="11" text-anchor="${x(breakAt) > width / 2 ? 'end' : 'start'}" fill="#b02a37">${sloBreakCause(analysis, sloMs) === 'errors' ? 'requests lost' : 'SLO missed'} from ${esc(breakAt)} rps</text>`}<polyline data-curve="p95" points="${line}" fill="none" stroke="#1d2330" stroke-width="2"/><text x="${pad.left}" y="${height - 12}" font-size="11" fill="#444">0</text><text x="${width - pad.right}" y="${height - 12}" font-size="11" text-anchor="end" fill="#444">${esc(Math.round(maxX))} rps offered</text><text x="${pad.left - 6}" y="${pad.top + 10}" font-size="11" text-anchor="end" fill="#444">${esc(Math.round(maxY))} ms</text></svg>`
 }
 
 /** Horizontal bars of utilisation per component; red past 1, amber past 0.7. */

@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import t, { type Test } from 'tap'
+import { featureDesign } from '../../bench/lib/context.ts'
 import {
   analyze,
   parallel,
@@ -8,9 +9,11 @@ import {
   suggestInstances
 } from '../../src/domain/analysis.ts'
 import { simulate } from '../../src/domain/engine.ts'
+import { sloBreakSentence } from '../../src/domain/format.ts'
+import { NODE_H, NODE_W } from '../../src/domain/layout.ts'
 import { type Component, type Design, LIMITS, type TrafficProfile } from '../../src/domain/model.ts'
 import { erlangC } from '../../src/domain/queueing.ts'
-import { renderReport } from '../../src/domain/report.ts'
+import { architectureSvg, labelBox, overlaps, renderReport } from '../../src/domain/report.ts'
 import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
 import { validateDesign } from '../../src/domain/validate.ts'
 import { reportInput } from '../helpers/reports.ts'
@@ -291,4 +294,43 @@ t.test('a whole zone lost: instances placed there go, a component left with none
     }).map((p) => p.path),
     ['/components/1/zones']
   )
+})
+
+t.test('the architecture’s link labels cover no node and no other label', async (t) => {
+  const design = featureDesign(12)
+  const profile = { ...traffic(400), budgetPerMonth: 3000 }
+  const result = simulateAndAnalyze(design, profile, 1)
+  const svg = architectureSvg(design, result)
+  const labels = [
+    ...svg.matchAll(/<text data-label-for="([^"]+)" x="([\d.-]+)" y="([\d.-]+)"[^>]*>([^<]+)<\/text>/g)
+  ].map(([, link, x, y, text]) => ({ link, box: labelBox(text, Number(x), Number(y)) }))
+  // Every link with a share other than 1, a traffic kind or a timeout is labelled.
+  t.equal(labels.length, design.links.filter((l) => l.share !== undefined || l.traffic || l.timeoutMs).length)
+  t.ok(
+    labels.some((l) => l.link === 't0-b-&gt;t0-ext'),
+    'the timeout is labelled'
+  )
+  t.match(svg, /timeout 100 ms, [\d.]+% time out/)
+  const nodes = [...svg.matchAll(/data-component="[^"]+"[^>]*transform="translate\(([\d.-]+) ([\d.-]+)\)"/g)].map(
+    ([, x, y]) => ({ x1: Number(x), y1: Number(y), x2: Number(x) + NODE_W, y2: Number(y) + NODE_H })
+  )
+  t.equal(nodes.length, design.components.length)
+  for (const [i, a] of labels.entries()) {
+    for (const b of labels.slice(i + 1)) t.notOk(overlaps(a.box, b.box), `${a.link} and ${b.link} labels apart`)
+    for (const n of nodes) t.notOk(overlaps(a.box, n), `${a.link}'s label off the nodes`)
+  }
+})
+
+t.test('what breaks the SLO first is named: the p95, or requests lost while it holds', async (t) => {
+  const sweep = [
+    { rps: 10, p95: 50, errorRate: 0 },
+    { rps: 20, p95: 60, errorRate: 0.01 },
+    { rps: 30, p95: 400, errorRate: 0.02 }
+  ]
+  t.equal(
+    sloBreakSentence({ sloBreakRps: null, sweep }, 300),
+    'The p95 SLO of 300 ms holds at every load of the sweep, and no request is lost.'
+  )
+  t.match(sloBreakSentence({ sloBreakRps: 15.5, sweep }, 300), /^Requests are first lost at 15.5 rps/)
+  t.equal(sloBreakSentence({ sloBreakRps: 25, sweep }, 300), 'The p95 SLO of 300 ms is first missed at 25 rps.')
 })

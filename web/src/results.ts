@@ -1,7 +1,7 @@
 // What a run says: figures against the SLO, the per-component table, the grade, past runs.
 import { html } from 'htm/preact'
 import { useEffect, useState } from 'preact/hooks'
-import { availabilityPct } from '../../src/domain/format.ts'
+import { availabilityPct, sloBreakSentence } from '../../src/domain/format.ts'
 import { api } from './api.ts'
 import { type Analysis, type Grade, ms, type Overall, type Run } from './model.ts'
 
@@ -73,7 +73,7 @@ function AnalysisView(props: { analysis: Analysis; slo: number }) {
       <ol class="breaks">
         ${a.breaksFirst.slice(0, 4).map((b) => html`<li>${b.component} reaches ${Math.round(b.utilization * 100)}% at ${b.rps} rps</li>`)}
       </ol>
-      <p data-figure="slo-break">The p95 SLO (${ms(props.slo)}) is missed from ${a.sloBreakRps === null ? 'no load tried' : `${a.sloBreakRps} rps`}.</p>
+      <p data-figure="slo-break">${sloBreakSentence(a, props.slo)}</p>
       <div class="table-scroll">
         <table class="table">
           <caption>If an instance is lost</caption>
