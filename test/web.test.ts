@@ -187,6 +187,21 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
   await page.locator('input[name="serviceTimeMs"]').press('Tab')
   await saved(page).waitFor()
 
+  // What is being typed survives the renders around it (a save finishing, a preview arriving):
+  // a field keeps its draft until it is committed.
+  const patched = page.waitForResponse((r) => r.request().method() === 'PATCH' && /\/workspaces\/[^/]+$/.test(r.url()))
+  const previewed = page.waitForResponse((r) => r.url().endsWith('/preview'))
+  await page.locator('input[name="instances"]').fill('4')
+  await page.locator('input[name="instances"]').press('Tab')
+  await page.locator('input[name="concurrency"]').fill('20')
+  t.equal((await patched).status(), 200)
+  await saved(page).waitFor()
+  t.equal((await previewed).status(), 200)
+  await page.locator('[data-preview]').filter({ hasText: '$720/mo' }).waitFor()
+  t.equal(await page.locator('input[name="concurrency"]').inputValue(), '20', 'the typed value is still there')
+  await page.locator('input[name="concurrency"]').press('Tab')
+  await saved(page).waitFor()
+
   // The keyboard alone: a palette button, a component moved with the arrow keys, a link removed
   // with Delete and put back from the side panel.
   await page.getByRole('button', { name: 'Add Cache' }).focus()

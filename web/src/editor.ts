@@ -1,5 +1,6 @@
 // A workspace: the palette, the canvas and a side panel (properties, traffic, results, grade,
 // runs), autosaved as the learner works.
+
 import { html } from 'htm/preact'
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { ApiError, api, type Problem, poll } from './api.ts'
@@ -24,6 +25,7 @@ import {
   type Workspace,
   withLayout
 } from './model.ts'
+import { NumberInput } from './number-input.ts'
 import { GradePanel, ResultsPanel, RunsPanel } from './results.ts'
 
 type Tab = 'properties' | 'traffic' | 'results' | 'grade' | 'runs'
@@ -513,12 +515,12 @@ function ComponentForm(props: {
         const errors = problemFor(props.problems, f.key)
         return html`
           <label>${f.label}
-            <input type="number" name=${f.key} step=${f.step ?? (f.integer ? '1' : 'any')} min=${f.min} max=${f.max}
+            <${NumberInput} name=${f.key} step=${f.step ?? (f.integer ? '1' : 'any')} min=${f.min} max=${f.max}
               value=${c[f.key] ?? ''} aria-invalid=${errors.length > 0} aria-describedby=${errors.length > 0 ? `err-${f.key}` : undefined}
-              onChange=${(e: Event) => {
-                const raw = (e.target as HTMLInputElement).value
-                props.onChange(c.id, { [f.key]: raw === '' ? undefined : Number(raw) } as Partial<Component>)
-              }} />
+              onCommit=${(input: HTMLInputElement) =>
+                props.onChange(c.id, {
+                  [f.key]: input.value === '' ? undefined : Number(input.value)
+                } as Partial<Component>)} />
           </label>
           ${f.hint && html`<p class="field-hint">${f.hint}</p>`}
           ${errors.map((p) => html`<p class="field-error" id=${`err-${f.key}`} role="alert">${p.message}</p>`)}
@@ -596,8 +598,8 @@ function LinkForm(props: {
       <h2>Link <code>${link.from}</code> → <code>${link.to}</code></h2>
       ${props.problems.filter((p) => !p.path.endsWith('/share')).map((p) => html`<p class="field-error" role="alert">${p.message}</p>`)}
       <label>Share
-        <input type="number" name="share" step="0.01" min="0" max="1" value=${link.share ?? 1} aria-invalid=${shareErrors.length > 0}
-          onChange=${(e: Event) => props.onChange(props.index, { share: Number((e.target as HTMLInputElement).value) })} />
+        <${NumberInput} name="share" step="0.01" min="0" max="1" value=${link.share ?? 1} aria-invalid=${shareErrors.length > 0}
+          onCommit=${(input: HTMLInputElement) => props.onChange(props.index, { share: Number(input.value) })} />
       </label>
       <p class="field-hint">The fraction of ${link.from}’s requests sent this way (a split’s shares add up to 1).</p>
       ${shareErrors.map((p) => html`<p class="field-error" role="alert">${p.message}</p>`)}
@@ -611,11 +613,9 @@ function LinkForm(props: {
         }
         return html`
           <label>${labels[key]}
-            <input type="number" name=${key} step="any" min="0" value=${link[key] ?? ''} aria-invalid=${errors.length > 0}
-              onChange=${(e: Event) => {
-                const raw = (e.target as HTMLInputElement).value
-                props.onChange(props.index, { [key]: raw === '' ? undefined : Number(raw) })
-              }} />
+            <${NumberInput} name=${key} step="any" min="0" value=${link[key] ?? ''} aria-invalid=${errors.length > 0}
+              onCommit=${(input: HTMLInputElement) =>
+                props.onChange(props.index, { [key]: input.value === '' ? undefined : Number(input.value) })} />
           </label>
           ${errors.map((p) => html`<p class="field-error" role="alert">${p.message}</p>`)}
         `
@@ -662,9 +662,8 @@ function TrafficForm(props: { profile: TrafficProfile; onChange: (p: TrafficProf
       ${fields.map(
         (f) => html`
           <label>${f.label}
-            <input type="number" name=${f.key} step=${f.step} min=${f.min} max=${f.max} required=${!f.optional} value=${props.profile[f.key] ?? ''}
-              onChange=${(e: Event) => {
-                const input = e.target as HTMLInputElement
+            <${NumberInput} name=${f.key} step=${f.step} min=${f.min} max=${f.max} required=${!f.optional} value=${props.profile[f.key] ?? ''}
+              onCommit=${(input: HTMLInputElement) => {
                 if (f.optional && input.value === '') return props.onChange({ ...props.profile, [f.key]: null })
                 if (input.value === '' || !input.checkValidity()) return
                 props.onChange({ ...props.profile, [f.key]: Number(input.value) })

@@ -1,0 +1,22 @@
+import { html } from 'htm/preact'
+import { useState } from 'preact/hooks'
+
+/**
+ * A number field that keeps what is being typed until it is committed (its change event: Tab,
+ * Enter or leaving it). A controlled input is set back to its value at every render, and the
+ * editor renders while a learner types (a save finishing, a preview arriving): without the
+ * draft, what they had typed was lost.
+ */
+export function NumberInput(
+  props: Record<string, unknown> & { value: number | string; onCommit: (input: HTMLInputElement) => void }
+) {
+  const { value, onCommit, ...attributes } = props
+  const [draft, setDraft] = useState<string | null>(null)
+  return html`<input type="number" ...${attributes} value=${draft ?? value}
+    onInput=${(e: Event) => setDraft((e.target as HTMLInputElement).value)}
+    onChange=${(e: Event) => {
+      onCommit(e.target as HTMLInputElement)
+      setDraft(null)
+    }}
+    onBlur=${() => setDraft(null)} />`
+}
