@@ -328,21 +328,22 @@ export function requiredInstances(c: Component, arrivalRps: number): { instances
   return { instances: n, binding }
 }
 
-const REASONS: Record<SizingBinding, (c: Component, n: number) => string> = {
-  headroom: (_, n) => `${n} keeps its utilisation at or under ${HEADROOM * 100}% at peak`,
-  waiting: (_, n) =>
+const REASONS: Record<SizingBinding, (n: number) => string> = {
+  headroom: (n) => `${n} keeps its utilisation at or under ${HEADROOM * 100}% at peak`,
+  waiting: (n) =>
     `${n} keeps the share of requests that wait for a server at or under ${MAX_WAIT_PROBABILITY * 100}% at peak`,
-  one_lost: (_, n) => `${n} still serves the peak with one instance lost`,
+  one_lost: (n) => `${n} still serves the peak with one instance lost`,
   minimum: () => 'two, so that losing one is not an outage',
-  slo: (_, n) => `${n}, so that the design at peak loses no requests and its p95 comes within the SLO`
+  slo: (n) => `${n}, so that the design at peak loses no requests and its p95 comes within the SLO`
 }
 
 /**
  * The capacity solver: each component sized by `requiredInstances` at the load offered to it
- * (before anything sheds), then, while the design so sized misses the p95 SLO at peak (or loses
- * requests), one instance more for the component whose waiting adds most to a request's latency
- * — at most SLO_STEPS times; the last design's p95 is reported. Databases scale by replicas and
- * pure delays by nothing: they are left out.
+ * (before anything sheds); then, while the design so sized loses requests or misses the p95 SLO
+ * at peak, one instance more for the component losing most, else for the one whose waiting adds
+ * most to a request's latency (while that is at least 1 % of the SLO) — at most SLO_STEPS times,
+ * a greedy step, not a global minimum; `sized` is the last design's p95. Databases scale by
+ * replicas and pure delays by nothing: they are left out.
  */
 export function suggestInstances(
   design: Design,
@@ -400,8 +401,8 @@ export function suggestInstances(
         binding: size.binding,
         reason:
           size.instances > c.instances
-            ? REASONS[size.binding](c, size.instances)
-            : `${REASONS[size.binding](c, size.instances)}: ${c.instances} is more than it needs`
+            ? REASONS[size.binding](size.instances)
+            : `${REASONS[size.binding](size.instances)}: ${c.instances} is more than it needs`
       }
     ]
   })

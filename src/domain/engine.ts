@@ -465,7 +465,11 @@ function withTimeouts(
 function componentDepths(design: Design): Map<string, number> {
   const depth = new Map<string, number>()
   const outgoing = new Map<string, string[]>()
-  for (const l of design.links) outgoing.set(l.from, [...(outgoing.get(l.from) ?? []), l.to])
+  for (const l of design.links) {
+    const targets = outgoing.get(l.from)
+    if (targets) targets.push(l.to)
+    else outgoing.set(l.from, [l.to])
+  }
   const queue = design.components.filter((c) => c.type === 'client').map((c) => c.id)
   for (const id of queue) depth.set(id, 0)
   for (let i = 0; i < queue.length; i++) {
