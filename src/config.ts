@@ -105,9 +105,14 @@ export const TraceSamplers = [
   'parentbased_traceidratio'
 ] as const
 
+/** The OTLP encodings over HTTP (gRPC is not offered: the processes export over HTTP only). */
+export const OtlpProtocols = ['http/protobuf', 'http/json'] as const
+
 export interface TracingConfig {
   /** Where spans go over OTLP/HTTP: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
   readonly url: string
+  /** OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, else OTEL_EXPORTER_OTLP_PROTOCOL (the specification's default, http/protobuf). */
+  readonly protocol: (typeof OtlpProtocols)[number]
   readonly headers: Readonly<Record<string, string>>
   /** OTEL_SERVICE_NAME; each process adds its role (sdc-api, sdc-worker) when unset. */
   readonly serviceName: string | undefined
@@ -305,8 +310,13 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     const ratioRaw = read('OTEL_TRACES_SAMPLER_ARG')
     const ratio = ratioRaw === undefined ? 1 : Number(ratioRaw)
     if (!(ratio >= 0 && ratio <= 1)) problems.push('OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1')
+    const protocolVariable =
+      read('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') === undefined
+        ? 'OTEL_EXPORTER_OTLP_PROTOCOL'
+        : 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'
     return {
       url: signal ?? `${(base as string).replace(/\/+$/, '')}/v1/traces`,
+      protocol: oneOf(protocolVariable, OtlpProtocols, 'http/protobuf'),
       headers,
       serviceName: read('OTEL_SERVICE_NAME'),
       sampler,

@@ -12,7 +12,8 @@ import {
 } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
+import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http'
+import { OTLPTraceExporter as OtlpProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import {
   AlwaysOffSampler,
@@ -49,7 +50,7 @@ export interface StartOptions {
   serviceName: string
   sampler?: Pick<TracingConfig, 'sampler' | 'ratio'>
   /** OTLP/HTTP export (production); tests pass an exporter of their own instead. */
-  otlp?: Pick<TracingConfig, 'url' | 'headers'>
+  otlp?: Pick<TracingConfig, 'url' | 'headers' | 'protocol'>
   exporter?: SpanExporter
   /** Export each span as it ends (tests) instead of in batches. */
   simple?: boolean
@@ -68,7 +69,9 @@ function samplerOf(config: Pick<TracingConfig, 'sampler' | 'ratio'> | undefined)
 /** Registers the global provider, context manager and propagator for this process. */
 export function startTracing(options: StartOptions): Tracing {
   if (active) throw new Error('tracing is already started in this process')
-  const exporter = options.exporter ?? new OTLPTraceExporter({ ...options.otlp })
+  const { protocol, ...otlp } = options.otlp ?? {}
+  const exporter =
+    options.exporter ?? (protocol === 'http/json' ? new OtlpJsonExporter(otlp) : new OtlpProtobufExporter(otlp))
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': options.serviceName }),
     sampler: samplerOf(options.sampler),

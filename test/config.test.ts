@@ -189,3 +189,22 @@ t.test('a development process prints its warnings', async (t) => {
   t.match(proc.stderr.join(''), /config warning: JWT_SECRET is not set/)
   t.match(proc.stderr.join(''), /config warning: REDIS_URL is not set/)
 })
+
+t.test('OTLP export: the endpoint turns tracing on, the protocol is http/protobuf unless told', async (t) => {
+  t.equal(loadConfig({}).config.tracing, null, 'no endpoint, no tracing')
+  const base = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }
+  t.match(loadConfig(base).config.tracing, { url: 'http://collector:4318/v1/traces', protocol: 'http/protobuf' })
+  t.equal(loadConfig({ ...base, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).config.tracing?.protocol, 'http/json')
+  t.equal(
+    loadConfig({
+      ...base,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf'
+    }).config.tracing?.protocol,
+    'http/protobuf',
+    'the traces variable wins'
+  )
+  t.same(problemsOf({ ...base, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }), [
+    'OTEL_EXPORTER_OTLP_PROTOCOL must be one of http/protobuf, http/json'
+  ])
+})

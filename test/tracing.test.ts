@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace'
 import pino from 'pino'
 import t from 'tap'
+import { decodeOtlp, type OtlpSpan } from '../bench/lib/otlp.ts'
 import * as simulation from '../jobs/simulation.ts'
 import { call } from '../reliability/lib/http.ts'
 import { startApi, startWorker, stopProcess } from '../reliability/lib/stack.ts'
@@ -150,38 +151,23 @@ t.test('an incoming traceparent is continued only from a trusted proxy', async (
   t.equal(span?.spanContext().traceState?.get('vendor'), 'abc', 'tracestate passed on')
 })
 
-interface OtlpSpan {
-  traceId: string
-  spanId: string
-  parentSpanId?: string
-  name: string
-  kind: number
-  attributes?: { key: string; value: Record<string, unknown> }[]
-}
-
 t.test('the api and the worker export one trace over OTLP/HTTP, and leak nothing', async (t) => {
+  // The api in JSON, the worker in protobuf (the specification's default): the receiver decodes both.
   const received: { service: string; span: OtlpSpan }[] = []
   const bodies: string[] = []
   const headers: string[] = []
+  const contentTypes = new Set<string>()
   const receiver = createServer((req, res) => {
-    let body = ''
-    req.on('data', (c) => {
-      body += c
-    })
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
-      bodies.push(body)
+      const body = Buffer.concat(chunks)
+      const type = String(req.headers['content-type'])
+      bodies.push(body.toString('latin1'))
       headers.push(String(req.headers.authorization))
-      const doc = JSON.parse(body) as {
-        resourceSpans: {
-          resource: { attributes: { key: string; value: { stringValue?: string } }[] }
-          scopeSpans: { spans: OtlpSpan[] }[]
-        }[]
-      }
-      for (const rs of doc.resourceSpans) {
-        const service = rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue ?? ''
-        for (const ss of rs.scopeSpans) for (const span of ss.spans) received.push({ service, span })
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
+      contentTypes.add(type)
+      received.push(...decodeOtlp(type, body))
+      res.writeHead(200, { 'content-type': type }).end()
     })
   })
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r))
@@ -193,7 +179,7 @@ t.test('the api and the worker export one trace over OTLP/HTTP, and leak nothing
     OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
     OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20collector-token'
   }
-  const api = await startApi(env)
+  const api = await startApi({ ...env, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' })
   t.teardown(() => stopProcess(api, 'SIGKILL'))
   const worker = await startWorker(env)
   t.teardown(() => stopProcess(worker, 'SIGKILL'))
@@ -236,6 +222,11 @@ t.test('the api and the worker export one trace over OTLP/HTTP, and leak nothing
   t.ok(
     inTrace.some((r) => r.service === 'sdc-worker' && r.span.parentSpanId === consumer?.span.spanId),
     "the worker's statements under the job"
+  )
+  t.same(
+    [...contentTypes].sort(),
+    ['application/json', 'application/x-protobuf'],
+    'both encodings were sent: the api as told, the worker by default'
   )
   t.ok(
     headers.every((h) => h === 'Bearer collector-token'),

@@ -1,17 +1,17 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { decodeOtlp } from './otlp.ts'
 
 /** An OTLP/HTTP endpoint that answers 200 and counts the spans it was sent. */
 export async function startCollector(): Promise<{ url: string; spans: () => number; close: () => void }> {
   let spans = 0
   const server = createServer((req, res) => {
-    let body = ''
-    req.on('data', (c) => {
-      body += c
-    })
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
-      spans += body.split('"spanId"').length - 1
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
+      const type = String(req.headers['content-type'])
+      spans += decodeOtlp(type, Buffer.concat(chunks)).length
+      res.writeHead(200, { 'content-type': type }).end()
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
