@@ -126,7 +126,7 @@ function tracingCost(r: Report): string[] {
     .sort((a, b) => b[1] - a[1])
   return [
     '',
-    `Tracing at ratio 1 (every request, exported over OTLP/HTTP to a collector stand-in): the authenticated read costs ${read.totalUsPerRequest} µs a request off and ${readTraced.totalUsPerRequest} µs on (+${added} µs, ${Math.round((added / read.totalUsPerRequest) * 100)} %). OpenTelemetry's own code is ${readTraced.parts[OTEL] ?? 0} µs of it (starting and ending the server span and the statement spans, the context, the batch's JSON serialisation); the rest grew in ${grew.map(([part, us]) => `${part} (+${us})`).join(', ')}. The SDK's per-span cost is the floor of the 10 % target at ratio 1: a lower ratio (\`OTEL_TRACES_SAMPLER=parentbased_traceidratio\`) pays it only for the traces it keeps.`
+    `Tracing at ratio 1 (every request, exported over OTLP/HTTP to a collector stand-in): the authenticated read costs ${read.totalUsPerRequest} µs a request off and ${readTraced.totalUsPerRequest} µs on (+${added} µs, ${Math.round((added / read.totalUsPerRequest) * 100)} %). OpenTelemetry's own code is ${readTraced.parts[OTEL] ?? 0} µs of it (starting and ending the server span and the statement spans, the context, the batch's protobuf encoding); the rest grew in ${grew.map(([part, us]) => `${part} (+${us})`).join(', ')}. The SDK's per-span cost is the floor of the 10 % target at ratio 1: a lower ratio (\`OTEL_TRACES_SAMPLER=parentbased_traceidratio\`) pays it only for the traces it keeps.`
   ]
 }
 
