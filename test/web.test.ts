@@ -244,6 +244,15 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
   await page.locator('input[name="peakRps"]').fill('300')
   await page.locator('input[name="peakRps"]').press('Tab')
   await saved(page, 'traffic').waitFor()
+  // The availability the grade holds the design to: optional, 99.95 % here.
+  const profileSaved = page.waitForResponse(
+    (r) => r.request().method() === 'PATCH' && r.url().endsWith('/traffic-profile') && r.status() === 200
+  )
+  await page.locator('input[name="availabilityTarget"]').fill('0.9995')
+  await page.locator('input[name="availabilityTarget"]').press('Tab')
+  t.equal((await (await profileSaved).json()).availabilityTarget, 0.9995, 'the availability target is saved')
+  await saved(page, 'traffic').waitFor()
+  await shot(page, '07-traffic')
 
   // Simulate: the result is drawn on the canvas and matches GET /simulations/:id.
   await page.getByRole('button', { name: 'Simulate' }).click()

@@ -649,7 +649,7 @@ function TrafficForm(props: { profile: TrafficProfile; onChange: (p: TrafficProf
     { key: 'budgetPerMonth', label: 'Monthly budget (USD, optional)', step: 'any', min: 0, optional: true },
     {
       key: 'availabilityTarget',
-      label: 'Availability target (0.9–0.999999, optional: 0.999)',
+      label: 'Availability target (0.9–0.999999; empty: 0.999)',
       step: 'any',
       min: 0.9,
       max: 0.999999,
