@@ -181,7 +181,8 @@ export function analyze(design: Design, traffic: TrafficProfile, result: Simulat
 
   // Failure scenarios, busiest components first.
   const busiest = [...result.components].filter((c) => c.arrivalRps > 0).sort((a, b) => b.utilization - a.utilization)
-  const share = requestShares(design, traffic)
+  const paths = requestPaths(design, traffic)
+  const share = requestShares(design, paths)
   const failures: FailureScenario[] = busiest.slice(0, scenarioLimit).flatMap((r): FailureScenario[] => {
     const c = design.components.find((x) => x.id === r.id) as Component
     if (c.delay) return []
@@ -210,7 +211,7 @@ export function analyze(design: Design, traffic: TrafficProfile, result: Simulat
     ]
   })
 
-  failures.push(...zoneScenarios(design, traffic, at))
+  failures.push(...zoneScenarios(design, traffic, at, paths))
 
   return {
     sweep,
@@ -218,7 +219,7 @@ export function analyze(design: Design, traffic: TrafficProfile, result: Simulat
     sloBreakRps,
     failures,
     failuresOmitted: Math.max(0, busiest.length - scenarioLimit),
-    availability: designAvailability(design, traffic, share),
+    availability: designAvailability(design, traffic, paths),
     cost: designCost(design, traffic),
     ...suggestInstances(design, traffic, at)
   }
@@ -238,25 +239,23 @@ export function crossings(result: SimulationResult, traffic: TrafficProfile): Cr
 export function designAvailability(
   design: Design,
   traffic: TrafficProfile,
-  share: Map<string, number> = requestShares(design, traffic)
+  paths: RequestPaths = requestPaths(design, traffic)
 ): Analysis['availability'] {
   const byId = new Map(design.components.map((c) => [c.id, c]))
   const componentAvailability = (id: string) => {
     const c = byId.get(id)
     return !c || c.type === 'client' ? 1 : parallel(availabilityOf(c), Math.max(1, copiesOf(c)))
   }
-  const paths = requestPaths(design, traffic)
   let fraction: number
   if (paths) {
     fraction = paths.reduce((sum, p) => {
-      const components = new Set(p.stations.filter((s) => !s.includes('->')).map((s) => s.split(':')[0]))
       let a = 1
-      for (const id of components) a *= componentAvailability(id)
+      for (const id of componentsOf(p)) a *= componentAvailability(id)
       return sum + p.probability * a
     }, 0)
   } else {
-    // Too many kinds of path to list: every component a request may meet, in series (a lower bound).
-    fraction = design.components.reduce((a, c) => ((share.get(c.id) ?? 0) > 0 ? a * componentAvailability(c.id) : a), 1)
+    // Too many kinds of path to list: every component, in series (a lower bound).
+    fraction = design.components.reduce((a, c) => a * componentAvailability(c.id), 1)
   }
   const unavailable = Math.max(0, 1 - fraction)
   return {
@@ -289,7 +288,8 @@ export const MAX_WAIT_PROBABILITY = 0.2
 const SLO_STEPS = 10
 
 /** What set a suggested size: the headroom, waiting, one instance lost, the minimum of two, or the SLO. */
-export type SizingBinding = 'headroom' | 'waiting' | 'one_lost' | 'minimum' | 'slo'
+export const SIZING_BINDINGS = ['headroom', 'waiting', 'one_lost', 'minimum', 'slo'] as const
+export type SizingBinding = (typeof SIZING_BINDINGS)[number]
 
 /**
  * The smallest instance count for a component at `arrivalRps`: utilisation at most HEADROOM, an
@@ -367,6 +367,7 @@ export function suggestInstances(
   })
   let sized: Analysis['sized'] = null
   if (at) {
+    const byId = new Map(design.components.map((c) => [c.id, c]))
     const meets = (r: SimulationResult) => r.overall.p95 <= traffic.latencySloMs && r.overall.errorRate === 0
     let r = at(traffic.peakRps, resized())
     for (let step = 0; step < SLO_STEPS && !meets(r); step++) {
@@ -376,7 +377,7 @@ export function suggestInstances(
       const fixable = r.components
         .filter((x) => sizes.has(x.id) && x.arrivalRps > 0)
         .map((x) => {
-          const c = design.components.find((y) => y.id === x.id) as Component
+          const c = byId.get(x.id) as Component
           const visits = x.arrivalRps / traffic.peakRps
           return { id: x.id, lost: x.lossRate * visits, waiting: (x.meanLatencyMs - c.serviceTimeMs) * visits }
         })
@@ -416,7 +417,8 @@ export function suggestInstances(
 function zoneScenarios(
   design: Design,
   traffic: TrafficProfile,
-  at: (rps: number, d: Design) => SimulationResult
+  at: (rps: number, d: Design) => SimulationResult,
+  paths: RequestPaths
 ): FailureScenario[] {
   const zones = [...new Set(design.components.flatMap((c) => c.zones ?? []))].sort()
   return zones.map((zone) => {
@@ -429,9 +431,8 @@ function zoneScenarios(
       return { ...c, instances: Math.max(1, left) }
     })
     // The share of requests that meet a component that is down: they fail.
-    const paths = requestPaths(design, traffic)
     const failing = paths
-      ? paths.reduce((sum, p) => (p.stations.some((s) => down.has(s.split(':')[0])) ? sum + p.probability : sum), 0)
+      ? paths.reduce((sum, p) => ([...componentsOf(p)].some((id) => down.has(id)) ? sum + p.probability : sum), 0)
       : down.size > 0
         ? 1
         : 0
@@ -450,17 +451,19 @@ function zoneScenarios(
   })
 }
 
+type RequestPaths = ReturnType<typeof requestPaths>
+
+/** The components a request path meets: its stations (`db:replica-1` is db's) without the links'. */
+const componentsOf = (path: { stations: string[] }) =>
+  new Set(path.stations.filter((s) => !s.includes('->')).map((s) => s.split(':')[0]))
+
 /** The share of requests whose path meets each component (1 when the paths are too many to list). */
-function requestShares(design: Design, traffic: TrafficProfile): Map<string, number> {
+function requestShares(design: Design, paths: RequestPaths): Map<string, number> {
   const shares = new Map<string, number>()
-  const paths = requestPaths(design, traffic)
   if (!paths) {
     for (const c of design.components) shares.set(c.id, 1)
     return shares
   }
-  for (const p of paths) {
-    for (const id of new Set(p.stations.filter((s) => !s.includes('->')).map((s) => s.split(':')[0])))
-      shares.set(id, (shares.get(id) ?? 0) + p.probability)
-  }
+  for (const p of paths) for (const id of componentsOf(p)) shares.set(id, (shares.get(id) ?? 0) + p.probability)
   return shares
 }

@@ -31,3 +31,14 @@ export function sloBreakSentence(a: Breaking, sloMs: number): string {
     ? `The p95 SLO of ${sloMs} ms is first missed at ${a.sloBreakRps} rps.`
     : `Requests are first lost at ${a.sloBreakRps} rps (timeouts, full queues or saturation), while the p95 stays within the SLO of ${sloMs} ms.`
 }
+
+/** What the design with every suggested size does at peak, as a sentence, with what is left when the SLO still breaks. */
+export function sizedSentence(sized: { p95: number; errorRate: number; sloHolds: boolean }, sloMs: number): string {
+  const lost = sized.errorRate > 0 ? ` and ${Math.round(sized.errorRate * 10000) / 100}% of requests are lost` : ''
+  const verdict = sized.sloHolds
+    ? 'the SLO holds'
+    : sized.p95 > sloMs
+      ? 'the SLO still does not hold — what is left is service time, not waiting'
+      : 'requests are still lost, to timeouts or full queues that more instances do not cure'
+  return `With every suggested size the p95 at peak is ${sized.p95} ms${lost}: ${verdict}.`
+}

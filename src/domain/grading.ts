@@ -80,6 +80,7 @@ export function grade(
   const o = result.overall
   const slo = traffic.latencySloMs
   const sized = new Map(analysis.suggestions.map((s) => [s.component, s]))
+  const grown = analysis.suggestions.filter((s) => s.suggested > s.instances)
 
   // 1. The SLO at peak, by its margin: p95 full marks at 0.8 × SLO or better, none past 1.2 × SLO;
   // p99 full marks within 2 × SLO, none past 3 × SLO.
@@ -95,11 +96,8 @@ export function grade(
     suggestion:
       p95Score === 1 && p99Score === 1
         ? 'Keep the SLO in view as the design grows: re-run the simulation after each change.'
-        : analysis.sized?.sloHolds && analysis.suggestions.some((s) => s.suggested > s.instances)
-          ? `Size it as suggested (${analysis.suggestions
-              .filter((s) => s.suggested > s.instances)
-              .map((s) => `${s.component} to ${s.suggested}`)
-              .join(', ')}): the p95 at peak is then ${analysis.sized.p95} ms.`
+        : analysis.sized?.sloHolds && grown.length > 0
+          ? `Size it as suggested (${grown.map((s) => `${s.component} to ${s.suggested}`).join(', ')}): the p95 at peak is then ${analysis.sized.p95} ms.`
           : `The slowest stop is ${slow?.id ?? 'unknown'} (${slow?.meanLatencyMs ?? 0} ms mean): cut its service time or put a cache in front of it${analysis.sized && !analysis.sized.sloHolds ? ` — instances alone do not help (${analysis.sized.p95} ms at peak with every suggested size)` : ', or add instances to shorten its queue'}.`,
     components: p95Score === 1 && p99Score === 1 ? [] : slow ? [slow.id] : []
   })

@@ -1,6 +1,6 @@
 import type { Analysis } from './analysis.ts'
 import type { SimulationResult } from './engine.ts'
-import { availabilityPct, sloBreakCause, sloBreakSentence } from './format.ts'
+import { availabilityPct, sizedSentence, sloBreakCause, sloBreakSentence } from './format.ts'
 import type { Grade } from './grading.ts'
 import { NODE_H, NODE_W, positions } from './layout.ts'
 import type { Design, TrafficProfile } from './model.ts'
@@ -64,7 +64,7 @@ function analysisSections(
         a.suggestions.length === 0
           ? 'Every component is sized for the peak with headroom, short waits and one instance lost.'
           : a.sized
-            ? `With every suggested size the p95 at peak is ${a.sized.p95} ms${a.sized.errorRate > 0 ? ` and ${Math.round(a.sized.errorRate * 10000) / 100}% of requests are lost` : ''}: the SLO ${a.sized.sloHolds ? 'holds' : 'still does not hold — what is left is service time, not waiting'}.`
+            ? sizedSentence(a.sized, sloMs)
             : '',
       head: ['component', 'instances', 'suggested', 'cost change a month (USD)', 'why'],
       rows: a.suggestions.map((s) => [

@@ -9,11 +9,11 @@ import {
   suggestInstances
 } from '../../src/domain/analysis.ts'
 import { simulate } from '../../src/domain/engine.ts'
-import { sloBreakSentence } from '../../src/domain/format.ts'
+import { sizedSentence, sloBreakSentence } from '../../src/domain/format.ts'
 import { NODE_H, NODE_W } from '../../src/domain/layout.ts'
 import { type Component, type Design, LIMITS, type TrafficProfile } from '../../src/domain/model.ts'
 import { erlangC } from '../../src/domain/queueing.ts'
-import { architectureSvg, labelBox, overlaps, renderReport } from '../../src/domain/report.ts'
+import { architectureSvg, labelBox, loadCurveSvg, overlaps, renderReport } from '../../src/domain/report.ts'
 import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
 import { validateDesign } from '../../src/domain/validate.ts'
 import { reportInput } from '../helpers/reports.ts'
@@ -311,6 +311,8 @@ t.test('the architecture’s link labels cover no node and no other label', asyn
     'the timeout is labelled'
   )
   t.match(svg, /timeout 100 ms, [\d.]+% time out/)
+  // Its timeouts lose requests long before the p95 nears the SLO: the curve says which broke.
+  t.match(loadCurveSvg(result.analysis, 300, 400), />requests lost from [\d.]+ rps</)
   const nodes = [...svg.matchAll(/data-component="[^"]+"[^>]*transform="translate\(([\d.-]+) ([\d.-]+)\)"/g)].map(
     ([, x, y]) => ({ x1: Number(x), y1: Number(y), x2: Number(x) + NODE_W, y2: Number(y) + NODE_H })
   )
@@ -333,4 +335,13 @@ t.test('what breaks the SLO first is named: the p95, or requests lost while it h
   )
   t.match(sloBreakSentence({ sloBreakRps: 15.5, sweep }, 300), /^Requests are first lost at 15.5 rps/)
   t.equal(sloBreakSentence({ sloBreakRps: 25, sweep }, 300), 'The p95 SLO of 300 ms is first missed at 25 rps.')
+})
+
+t.test('the sized design says what is left when the SLO still breaks', async (t) => {
+  t.match(sizedSentence({ p95: 120, errorRate: 0, sloHolds: true }, 300), /: the SLO holds\.$/)
+  t.match(sizedSentence({ p95: 420, errorRate: 0, sloHolds: false }, 300), /service time, not waiting\.$/)
+  t.match(
+    sizedSentence({ p95: 58, errorRate: 0.0023, sloHolds: false }, 300),
+    /and 0\.23% of requests are lost: requests are still lost, to timeouts or full queues/
+  )
 })

@@ -113,45 +113,21 @@ t.test('a traffic profile may carry a budget, which runs snapshot and the grade 
   ).json()
   const profile = await app.inject({ url: `/workspaces/${ws.id}/traffic-profile`, headers: bearer(user) })
   t.equal(profile.json().budgetPerMonth, 500)
-  const cleared = await app.inject({
-    method: 'PATCH',
-    url: `/workspaces/${ws.id}/traffic-profile`,
-    headers: bearer(user),
-    payload: { version: 1, budgetPerMonth: null }
-  })
+  const patch = (payload: object) =>
+    app.inject({ method: 'PATCH', url: `/workspaces/${ws.id}/traffic-profile`, headers: bearer(user), payload })
+  const cleared = await patch({ version: 1, budgetPerMonth: null })
   t.equal(cleared.statusCode, 200)
   t.equal(cleared.json().budgetPerMonth, null)
-  const set = await app.inject({
-    method: 'PATCH',
-    url: `/workspaces/${ws.id}/traffic-profile`,
-    headers: bearer(user),
-    payload: { version: 2, budgetPerMonth: 700 }
-  })
-  t.equal(set.json().budgetPerMonth, 700)
-  const negative = await app.inject({
-    method: 'PATCH',
-    url: `/workspaces/${ws.id}/traffic-profile`,
-    headers: bearer(user),
-    payload: { version: 3, budgetPerMonth: -1 }
-  })
-  t.equal(negative.statusCode, 400)
+  t.equal((await patch({ version: 2, budgetPerMonth: 700 })).json().budgetPerMonth, 700)
+  t.equal((await patch({ version: 3, budgetPerMonth: -1 })).statusCode, 400)
   // The availability the grade holds the design to: between 90 % and six nines, null for three.
-  for (const availabilityTarget of [0.5, 1, 0.9999999]) {
-    const refused = await app.inject({
-      method: 'PATCH',
-      url: `/workspaces/${ws.id}/traffic-profile`,
-      headers: bearer(user),
-      payload: { version: 3, availabilityTarget }
-    })
-    t.equal(refused.statusCode, 400, `availability target ${availabilityTarget} refused`)
-  }
-  const target = await app.inject({
-    method: 'PATCH',
-    url: `/workspaces/${ws.id}/traffic-profile`,
-    headers: bearer(user),
-    payload: { version: 3, availabilityTarget: 0.9995 }
-  })
-  t.equal(target.json().availabilityTarget, 0.9995)
+  for (const availabilityTarget of [0.5, 1, 0.9999999])
+    t.equal(
+      (await patch({ version: 3, availabilityTarget })).statusCode,
+      400,
+      `availability target ${availabilityTarget} refused`
+    )
+  t.equal((await patch({ version: 3, availabilityTarget: 0.9995 })).json().availabilityTarget, 0.9995)
   const run = await app.inject({
     method: 'POST',
     url: `/workspaces/${ws.id}/simulations`,

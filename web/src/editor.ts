@@ -25,7 +25,7 @@ import {
   type Workspace,
   withLayout
 } from './model.ts'
-import { NumberInput } from './number-input.ts'
+import { NumberInput, numberOrUndefined } from './number-input.ts'
 import { GradePanel, ResultsPanel, RunsPanel } from './results.ts'
 
 type Tab = 'properties' | 'traffic' | 'results' | 'grade' | 'runs'
@@ -518,9 +518,7 @@ function ComponentForm(props: {
             <${NumberInput} name=${f.key} step=${f.step ?? (f.integer ? '1' : 'any')} min=${f.min} max=${f.max}
               value=${c[f.key] ?? ''} aria-invalid=${errors.length > 0} aria-describedby=${errors.length > 0 ? `err-${f.key}` : undefined}
               onCommit=${(input: HTMLInputElement) =>
-                props.onChange(c.id, {
-                  [f.key]: input.value === '' ? undefined : Number(input.value)
-                } as Partial<Component>)} />
+                props.onChange(c.id, { [f.key]: numberOrUndefined(input) } as Partial<Component>)} />
           </label>
           ${f.hint && html`<p class="field-hint">${f.hint}</p>`}
           ${errors.map((p) => html`<p class="field-error" id=${`err-${f.key}`} role="alert">${p.message}</p>`)}
@@ -615,7 +613,7 @@ function LinkForm(props: {
           <label>${labels[key]}
             <${NumberInput} name=${key} step="any" min="0" value=${link[key] ?? ''} aria-invalid=${errors.length > 0}
               onCommit=${(input: HTMLInputElement) =>
-                props.onChange(props.index, { [key]: input.value === '' ? undefined : Number(input.value) })} />
+                props.onChange(props.index, { [key]: numberOrUndefined(input) })} />
           </label>
           ${errors.map((p) => html`<p class="field-error" role="alert">${p.message}</p>`)}
         `

@@ -20,3 +20,7 @@ export function NumberInput(
     }}
     onBlur=${() => setDraft(null)} />`
 }
+
+/** An optional field's number: empty is undefined (the default), anything else its value. */
+export const numberOrUndefined = (input: HTMLInputElement): number | undefined =>
+  input.value === '' ? undefined : Number(input.value)

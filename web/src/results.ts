@@ -1,7 +1,7 @@
 // What a run says: figures against the SLO, the per-component table, the grade, past runs.
 import { html } from 'htm/preact'
 import { useEffect, useState } from 'preact/hooks'
-import { availabilityPct, sloBreakSentence } from '../../src/domain/format.ts'
+import { availabilityPct, sizedSentence, sloBreakSentence } from '../../src/domain/format.ts'
 import { api } from './api.ts'
 import { type Analysis, type Grade, ms, type Overall, type Run } from './model.ts'
 
@@ -92,7 +92,7 @@ function AnalysisView(props: { analysis: Analysis; slo: number }) {
       ${
         a.suggestions.length > 0 &&
         html`<h3>Suggested sizes</h3><ul>${a.suggestions.map((s) => html`<li><strong>${s.component}</strong>: ${s.instances} → ${s.suggested} instances (${s.costDeltaPerMonth >= 0 ? '+' : ''}$${s.costDeltaPerMonth} a month): ${s.reason}</li>`)}</ul>
-        ${a.sized && html`<p data-figure="sized">With every suggested size: p95 ${ms(a.sized.p95)} at peak, ${pct(a.sized.errorRate)} errors — ${a.sized.sloHolds ? '✓ the SLO holds' : '✗ the SLO still misses: what is left is service time, not waiting'}.</p>`}`
+        ${a.sized && html`<p data-figure="sized">${a.sized.sloHolds ? '✓' : '✗'} ${sizedSentence(a.sized, props.slo)}</p>`}`
       }
     </section>
   `

@@ -1,4 +1,5 @@
 import { type TSchema, Type } from 'typebox'
+import { SIZING_BINDINGS } from '../../domain/analysis.ts'
 import { Uuid } from '../../schemas.ts'
 
 export const Status = Type.Union([
@@ -98,7 +99,7 @@ export const Analysis = Type.Object(
           costDeltaPerMonth: N,
           binding: Type.Optional(
             Type.Union(
-              ['headroom', 'waiting', 'one_lost', 'minimum', 'slo'].map((b) => Type.Literal(b)),
+              SIZING_BINDINGS.map((b) => Type.Literal(b)),
               { description: 'the requirement that set the size (absent on runs made before it)' }
             )
           ),
