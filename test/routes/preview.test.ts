@@ -75,6 +75,16 @@ t.test('a preview evaluates a draft (or the stored design) at once, within bound
   t.equal(bad.statusCode, 422)
   t.match(bad.json().problems, [{ path: '/links/0/to' }])
 
+  // The least rate and SLO give finite figures; a rate below them (3e-308 once overflowed the cost
+  // per million requests to a null) is refused before any work.
+  const least = { peakRps: 0.001, readRatio: 0.5, payloadKb: 0, latencySloMs: 0.001 }
+  const slow = await preview({ trafficProfile: least })
+  t.equal(slow.statusCode, 200)
+  t.ok(Number.isFinite(slow.json().cost.perMillionRequests), 'the cost per million requests is a number')
+  for (const tooSmall of [{ peakRps: 3e-308 }, { latencySloMs: 6.4e-323 }]) {
+    t.equal((await preview({ trafficProfile: { ...least, ...tooSmall } })).statusCode, 400)
+  }
+
   // The budget: 60 a minute per user (two spent above, one refused by validation).
   let status = 200
   let last: Awaited<ReturnType<typeof preview>> | null = null

@@ -118,12 +118,19 @@ export const WorkspaceSummary = Type.Object(
   { additionalProperties: false }
 )
 
+/** The least peak rate and SLO a profile takes (the web form's too): below it, per-request figures overflow. */
+const MIN_PROFILE_VALUE = 0.001
+
 export const TrafficProfileSchema = Type.Object(
   {
-    peakRps: Type.Number({ exclusiveMinimum: 0, maximum: LIMITS.peakRps }),
+    peakRps: Type.Number({
+      minimum: MIN_PROFILE_VALUE,
+      maximum: LIMITS.peakRps,
+      description: 'at least 0.001: one request in about 17 minutes'
+    }),
     readRatio: Type.Number({ minimum: 0, maximum: 1 }),
     payloadKb: Type.Number({ minimum: 0, maximum: 1_048_576 }),
-    latencySloMs: Type.Number({ exclusiveMinimum: 0, maximum: 3_600_000 }),
+    latencySloMs: Type.Number({ minimum: MIN_PROFILE_VALUE, maximum: 3_600_000 }),
     budgetPerMonth: Type.Optional(
       Type.Union([Type.Number({ minimum: 0, maximum: 1e9 }), Type.Null()], {
         description: 'a monthly budget in USD the grade holds the design’s cost to; null or absent: none'
