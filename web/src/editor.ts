@@ -159,18 +159,22 @@ export function Editor(props: { id: string }) {
   }, [designState.kind, profileState.kind, workspace, design, profile])
 
   // Delete removes the selection and Escape clears it, wherever the focus is but in a form field.
+  // The handler is replaced at each render, not in an effect: effects run a frame after the page
+  // shows a new selection, and a key pressed in that frame would act on the old one.
+  const onKey = useRef<(event: KeyboardEvent) => void>(() => {})
+  onKey.current = (event) => {
+    const target = event.target as HTMLElement | null
+    if (target?.closest('input, select, textarea, [contenteditable]')) return
+    if ((event.key === 'Delete' || event.key === 'Backspace') && selection) {
+      event.preventDefault()
+      deleteSelection()
+    } else if (event.key === 'Escape') setSelection(null)
+  }
   useEffect(() => {
-    const onKey = (event: KeyboardEvent) => {
-      const target = event.target as HTMLElement | null
-      if (target?.closest('input, select, textarea, [contenteditable]')) return
-      if ((event.key === 'Delete' || event.key === 'Backspace') && selection) {
-        event.preventDefault()
-        deleteSelection()
-      } else if (event.key === 'Escape') setSelection(null)
-    }
-    addEventListener('keydown', onKey)
-    return () => removeEventListener('keydown', onKey)
-  })
+    const listener = (event: KeyboardEvent) => onKey.current(event)
+    addEventListener('keydown', listener)
+    return () => removeEventListener('keydown', listener)
+  }, [])
 
   const results = useMemo(
     () => (run?.result ? new Map<string, ComponentResult>(run.result.components.map((c) => [c.id, c])) : null),
