@@ -1,6 +1,6 @@
 import { carries, DivergentDesignError, type Flow, passFactor, propagate } from './flows.ts'
 import { type Component, type Design, LIMITS, networkTimeMs, routingOf, type TrafficProfile } from './model.ts'
-import { delayFigures, queueFigures, serviceDraw } from './queueing.ts'
+import { delayFigures, queueFigures, select, serviceDraw } from './queueing.ts'
 import { createWords, exponential, standardExponential, uniform } from './random.ts'
 
 // The simulation engine: pure functions, no I/O. Same design, profile and seed → same result.
@@ -974,37 +974,6 @@ function interval(values: number[]): Interval {
 
 /** The rank of quantile q among n values (nearest rank). */
 const rankOf = (n: number, q: number) => Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))
-
-/**
- * Moves the k-th smallest value of `a[lo..hi]` to index k, smaller ones before it and larger
- * ones after (Hoare's selection, median-of-three pivot): O(n), where a full sort is O(n log n)
- * and took a quarter of a simulation.
- */
-function select(a: Float64Array, k: number, lo: number, hi: number): void {
-  while (hi > lo) {
-    const mid = (lo + hi) >>> 1
-    const x = a[lo]
-    const y = a[mid]
-    const z = a[hi]
-    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y
-    let i = lo
-    let j = hi
-    while (i <= j) {
-      while (a[i] < pivot) i++
-      while (a[j] > pivot) j--
-      if (i <= j) {
-        const t = a[i]
-        a[i] = a[j]
-        a[j] = t
-        i++
-        j--
-      }
-    }
-    if (k <= j) hi = j
-    else if (k >= i) lo = i
-    else return
-  }
-}
 
 /** The nearest-rank quantiles of `values` (ascending qs), reordering it in place. */
 export function quantiles(values: Float64Array, qs: number[]): number[] {

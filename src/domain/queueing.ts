@@ -254,37 +254,8 @@ export function sojournQuantileSampled(q: number, s: number, cv: number, pw: num
   const rank = Math.min(QUANTILE_DRAWS - 1, Math.ceil(q * QUANTILE_DRAWS) - 1)
   if (pw <= 0) return sorted[rank] * s
   for (let i = 0; i < QUANTILE_DRAWS; i++) scratch[i] = service[i] * s + (uniforms[i] < pw ? waits[i] * w : 0)
-  return nthSmallest(scratch, rank)
-}
-
-/** The k-th smallest of `values` (reordering them): Hoare's selection, median-of-three pivots. */
-export function nthSmallest(values: Float64Array, k: number): number {
-  let lo = 0
-  let hi = values.length - 1
-  while (hi > lo) {
-    const mid = (lo + hi) >>> 1
-    const a = values[lo]
-    const b = values[mid]
-    const c = values[hi]
-    const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b
-    let i = lo
-    let j = hi
-    while (i <= j) {
-      while (values[i] < pivot) i++
-      while (values[j] > pivot) j--
-      if (i <= j) {
-        const t = values[i]
-        values[i] = values[j]
-        values[j] = t
-        i++
-        j--
-      }
-    }
-    if (k <= j) hi = j
-    else if (k >= i) lo = i
-    else return values[k]
-  }
-  return values[k]
+  select(scratch, rank, 0, QUANTILE_DRAWS - 1)
+  return scratch[rank]
 }
 
 /** A service time of mean `mean` and the given CV: exponential (1), constant (0) or gamma. */
@@ -293,4 +264,35 @@ export function serviceDraw(word: () => number, mean: number, cv: number): numbe
   if (cv === 0) return mean
   const shape = 1 / (cv * cv)
   return standardGamma(word, shape) * mean * cv * cv
+}
+
+/**
+ * Moves the k-th smallest value of `a[lo..hi]` to index k, smaller ones before it and larger
+ * ones after (Hoare's selection, median-of-three pivot): O(n), where a full sort is O(n log n)
+ * and took a quarter of a simulation.
+ */
+export function select(a: Float64Array, k: number, lo: number, hi: number): void {
+  while (hi > lo) {
+    const mid = (lo + hi) >>> 1
+    const x = a[lo]
+    const y = a[mid]
+    const z = a[hi]
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y
+    let i = lo
+    let j = hi
+    while (i <= j) {
+      while (a[i] < pivot) i++
+      while (a[j] > pivot) j--
+      if (i <= j) {
+        const t = a[i]
+        a[i] = a[j]
+        a[j] = t
+        i++
+        j--
+      }
+    }
+    if (k <= j) hi = j
+    else if (k >= i) lo = i
+    else return
+  }
 }

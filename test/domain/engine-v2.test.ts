@@ -7,8 +7,8 @@ import {
   erlangB,
   erlangC,
   finiteQueue,
-  nthSmallest,
   queueFigures,
+  select,
   serviceDraw,
   sojournQuantileSampled,
   stationFigures
@@ -203,7 +203,9 @@ t.test('a sampled sojourn quantile is its mixture’s, at any CV, wait share and
     const values = Float64Array.from({ length }, () => Math.floor(uniform(word) * 20))
     const sorted = Float64Array.from(values).sort()
     for (const k of [0, length >> 1, Math.ceil(0.95 * length) - 1, length - 1]) {
-      t.equal(nthSmallest(Float64Array.from(values), k), sorted[k], `rank ${k} of ${length}`)
+      const copy = Float64Array.from(values)
+      select(copy, k, 0, length - 1)
+      t.equal(copy[k], sorted[k], `rank ${k} of ${length}`)
     }
   }
 })
