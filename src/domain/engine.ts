@@ -317,11 +317,12 @@ function solveStations(
   const index = new Map(design.components.map((c, i) => [c.id, i]))
   let factor = new Float64Array(design.links.length).fill(1)
   let timeouts: (TimeoutFigures | null)[] = design.links.map(() => null)
+  const memo = new Map<number, SampledTimeout>()
   for (let pass = 0; pass < (timed ? 40 : 200); pass++) {
     const keep = keptShares(design, built, index)
     let factorMoved = 0
     if (timed) {
-      timeouts = sampleTimeouts(design, built, flows, keep, traffic, seed, samples.pass)
+      timeouts = sampleTimeouts(design, built, flows, keep, traffic, seed, samples.pass, memo)
       const next = Float64Array.from(timeouts, (t, j) => (t ? t.amplification : factor[j]))
       // Most of a step each pass: a full step can overshoot near saturation and oscillate.
       for (let j = 0; j < next.length; j++) {
@@ -373,7 +374,8 @@ function sampleTimeouts(
   keep: Float64Array | undefined,
   traffic: TrafficProfile,
   seed: number,
-  samples: number
+  samples: number,
+  memo?: Map<number, SampledTimeout>
 ): (TimeoutFigures | null)[] {
   const out: (TimeoutFigures | null)[] = design.links.map(() => null)
   const index = new Map(design.components.map((c, i) => [c.id, i]))
@@ -393,6 +395,14 @@ function sampleTimeouts(
     const writes = carries(l.traffic ?? 'both', 'write') ? (flow?.write ?? 0) : 0
     walker.clients = Int32Array.of(index.get(l.to) as number)
     walker.readRatio = reads + writes > 0 ? reads / (reads + writes) : traffic.readRatio
+    // The draws are seeded per link: the same stations below give the same figures as last pass.
+    const key = timeoutKey(stationsBelow(design, current, index, l.to), f, samples, walker.readRatio)
+    const known = memo?.get(j)
+    if (known && sameKey(known.key, key)) {
+      out[j] = known.figures
+      current = withTimeouts(design, current, index, flows, traffic, keep, out)
+      continue
+    }
     // The same draws on every pass (common random numbers): f then moves with the load alone,
     // and the passes settle instead of chasing sampling noise.
     const word = createWords(seed * 7919 + j)
@@ -432,10 +442,46 @@ function sampleTimeouts(
       meanMs: sorted.reduce((sum, x) => sum + x, 0) / Math.max(1, sorted.length),
       p95Ms: sorted.length > 0 ? sorted[rankOf(sorted.length, 0.95)] : 0
     }
+    memo?.set(j, { key, figures: out[j] as TimeoutFigures })
     current = withTimeouts(design, current, index, flows, traffic, keep, out)
   }
   return out
 }
+
+/** A link's sampled figures and what they were drawn from: the sojourns below it, the mix, the count. */
+interface SampledTimeout {
+  key: (number | Float64Array | null)[]
+  figures: TimeoutFigures
+}
+
+/** The stations a request entering `id` may visit: its components' and their links' (a superset of a walk's). */
+function stationsBelow(design: Design, built: Built, index: Map<string, number>, id: string): number[] {
+  const seen = new Set([id])
+  const queue = [id]
+  const out: number[] = []
+  for (let i = 0; i < queue.length; i++) {
+    for (const s of built.byComponent.get(queue[i]) ?? []) out.push(s.index)
+    design.links.forEach((l, j) => {
+      if (l.from !== queue[i]) return
+      if (built.linkStations[j] >= 0) out.push(built.linkStations[j])
+      if (!seen.has(l.to) && index.has(l.to)) {
+        seen.add(l.to)
+        queue.push(l.to)
+      }
+    })
+  }
+  return out
+}
+
+function timeoutKey(below: number[], f: Sojourns, samples: number, readRatio: number): SampledTimeout['key'] {
+  const key: SampledTimeout['key'] = [samples, readRatio]
+  for (const s of below)
+    key.push(s, f.serviceMs[s], f.cv[s], f.keep[s], f.waitProbability[s], f.waitMs[s], f.extraMs[s], f.table[s])
+  return key
+}
+
+const sameKey = (a: SampledTimeout['key'], b: SampledTimeout['key']) =>
+  a.length === b.length && a.every((x, i) => x === b[i])
 
 /**
  * `built` with its timeout stations figured from `timeouts` (those not sampled yet: network time
