@@ -13,20 +13,25 @@ export interface TelemetryPluginOptions {
   flushIntervalMs?: number
 }
 
-export interface TelemetryRow {
-  /** Epoch milliseconds (Date.now(): a tenth of the cost of an ISO string per request). */
-  created_ms: number
-  request_id: string
-  method: string
-  route: string | null
-  path: string
-  status_code: number
-  duration_ms: number
-  user_id: string | null
-  client_ip: string
-  user_agent: string | null
-  trace_id: string | null
-}
+/**
+ * One request, as the array the batch sends (JSON without a key per field is half the bytes to
+ * stringify and send): epoch milliseconds (Date.now(): a tenth of the cost of an ISO string),
+ * request id, method, route, path, status code, duration in ms, user id, client address, user
+ * agent, trace id.
+ */
+export type TelemetryRow = [
+  createdMs: number,
+  requestId: string,
+  method: string,
+  route: string | null,
+  path: string,
+  statusCode: number,
+  durationMs: number,
+  userId: string | null,
+  clientIp: string,
+  userAgent: string | null,
+  traceId: string | null
+]
 
 export interface TelemetryStats {
   buffered: number
@@ -72,7 +77,8 @@ export class TelemetryBuffer {
       return
     }
     this.rows.push(row)
-    if (this.rows.length >= this.flushRows) void this.flush()
+    // One flush at a time: while one is in flight, rows wait for the next (started when it ends).
+    if (this.rows.length >= this.flushRows && !this.flushing) void this.flush()
   }
 
   private drop(count: number, reason: string, err?: Error) {
@@ -92,6 +98,7 @@ export class TelemetryBuffer {
     this.rows = []
     this.flushing = this.insert(batch).finally(() => {
       this.flushing = null
+      if (this.rows.length >= this.flushRows) void this.flush()
     })
     await this.flushing
   }
@@ -103,12 +110,9 @@ export class TelemetryBuffer {
         insert into app.request_telemetry
           (created_at, request_id, method, route, path, status_code, duration_ms, user_id, client_ip, user_agent,
            trace_id)
-        select to_timestamp(created_ms / 1000.0), request_id, method, route, path, status_code, duration_ms, user_id,
-          client_ip, user_agent, trace_id
-        from jsonb_to_recordset(${this.sql.json(batch as never)}) as r(
-          created_ms float8, request_id text, method text, route text, path text, status_code integer,
-          duration_ms float8, user_id uuid, client_ip text, user_agent text, trace_id text
-        )
+        select to_timestamp((r->>0)::float8 / 1000.0), r->>1, r->>2, r->>3, r->>4, (r->>5)::integer,
+          (r->>6)::float8, (r->>7)::uuid, r->>8, r->>9, r->>10
+        from jsonb_array_elements(${this.sql.json(batch as never)}) as r
       `
       this.written += batch.length
     } catch (err) {
@@ -134,19 +138,19 @@ async function telemetryPlugin(fastify: FastifyInstance, opts: TelemetryPluginOp
   fastify.addHook('onResponse', function recordTelemetry(request: FastifyRequest, reply: FastifyReply, done) {
     // 5xx responses are always kept; everything else is sampled.
     if (reply.statusCode >= 500 || opts.sampleRate >= 1 || Math.random() < opts.sampleRate) {
-      buffer.push({
-        created_ms: Date.now(),
-        request_id: request.id,
-        method: request.method,
-        route: request.routeOptions.url ?? null,
-        path: pathOf(request.url).slice(0, 1000),
-        status_code: reply.statusCode,
-        duration_ms: Math.round(reply.elapsedTime * 1000) / 1000,
-        user_id: request.userId,
-        client_ip: request.ip,
-        user_agent: request.headers['user-agent']?.slice(0, 500) ?? null,
-        trace_id: traceIdIn(request.traceContext)
-      })
+      buffer.push([
+        Date.now(),
+        request.id,
+        request.method,
+        request.routeOptions.url ?? null,
+        pathOf(request.url).slice(0, 1000),
+        reply.statusCode,
+        Math.round(reply.elapsedTime * 1000) / 1000,
+        request.userId,
+        request.ip,
+        request.headers['user-agent']?.slice(0, 500) ?? null,
+        traceIdIn(request.traceContext)
+      ])
     }
     done()
   })

@@ -38,6 +38,8 @@ t.test('request telemetry', async (t) => {
     })
     t.equal(row.path, '/health/live', 'the path without its query string')
     t.ok(row.duration_ms >= 0)
+    t.ok(Math.abs(row.created_at.getTime() - Date.now()) < 60_000, 'created at the request, to the millisecond')
+    t.equal(row.user_id, null, 'no user on a public route')
     const stats = app.telemetry.stats()
     t.equal(stats.buffered, 0, 'the flush emptied the buffer')
     t.ok(stats.written >= 25, `written counts the rows (${stats.written})`)
