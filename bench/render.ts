@@ -47,7 +47,28 @@ export function targetChecks(r: Report): TargetCheck[] {
       measured: `${tr.underLoad.p99} ms`,
       target: '≤ 1 000 ms',
       met: tr.underLoad.p99 <= 1000
-    }
+    },
+    ...(r.engine?.features50 ? engineChecks(r.engine) : [])
+  ]
+}
+
+/** The engine's targets: a run of the every-feature design, and what the coach computes beside it. */
+function engineChecks(e: Report): TargetCheck[] {
+  const atMost = (label: string, ms: number, max: number) => ({
+    label,
+    measured: `${ms} ms`,
+    target: `≤ ${max} ms`,
+    met: ms <= max
+  })
+  return [
+    atMost('engine: a run, 50 components using every feature', e.features50.msPerSimulation, 10),
+    atMost('engine: a run, 500 components using every feature', e.features500.msPerSimulation, 100),
+    atMost(
+      'engine: a run with its analysis, 50 components, every feature',
+      e.analysisFeatures50.msPerRunWithAnalysis,
+      250
+    ),
+    atMost('engine: a preview, 50 components, every feature', e.analysisFeatures50.msPerPreview, 20)
   ]
 }
 
