@@ -5,7 +5,7 @@ import type { Locator, Page } from 'playwright-core'
 import t, { type Test } from 'tap'
 import { call } from '../reliability/lib/http.ts'
 import { startApi, startWorker, stopProcess } from '../reliability/lib/stack.ts'
-import { availabilityPct } from '../src/domain/format.ts'
+import { availabilityPct, rps } from '../src/domain/format.ts'
 import { RUBRIC_VERSION } from '../src/domain/grading.ts'
 import { buildWeb } from '../web/build.ts'
 import { NODE_H, NODE_W } from '../web/src/model.ts'
@@ -286,6 +286,15 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
     await page.locator('[data-figure="availability"]').textContent(),
     `Availability ${availabilityPct(run.result.analysis.availability.fraction)} (${run.result.analysis.availability.nines} nines`,
     'the analysis is shown as the API has it'
+  )
+  const breaks = (run.result.analysis.breaksFirst as { component: string; utilization: number; rps: number }[]).slice(
+    0,
+    4
+  )
+  t.same(
+    await page.locator('ol.breaks li').allTextContents(),
+    breaks.map((b) => `${b.component} reaches ${Math.round(b.utilization * 100)}% at ${rps(b.rps)}`),
+    'what breaks first, at rates as people read them'
   )
   await shot(page, '03-results')
 

@@ -1,7 +1,7 @@
 // The designs an attacker sends first: each is valid JSON within the schema's size limits and
 // aims at unbounded work in validation or in the engine. Used by the bounds tests and the fuzzer.
 import fc from 'fast-check'
-import type { Component, Design, Link } from '../../src/domain/model.ts'
+import { type Component, type Design, LIMITS, type Link } from '../../src/domain/model.ts'
 
 const service = (id: string): Component => ({ id, type: 'service', instances: 1, concurrency: 4, serviceTimeMs: 1 })
 const client: Component = { id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1 }
@@ -26,6 +26,22 @@ export function fanOutBomb(layers = 12, width = 4, deadEnds = 6): Design {
     previous = layer
   }
   return { components, links }
+}
+
+/**
+ * The slowest valid design known: a fan-out at the visits limit, heavy-tailed service (CV 3) on
+ * every station and as many retried timeouts as a design may have (each one's load a fixed point
+ * of sampled traversals). Seconds a run with its analysis: what a worker's deadline is for.
+ */
+export function heavyFanOut(): Design {
+  const { components, links } = fanOutBomb(3, 7, 8)
+  let timeouts = 0
+  return {
+    components: components.map((c) => (c.type === 'client' ? c : { ...c, serviceTimeCv: 3 })),
+    links: links.map((l) =>
+      l.from.startsWith('l1') && timeouts++ < LIMITS.timeoutLinks ? { ...l, timeoutMs: 5, retries: 3 } : l
+    )
+  }
 }
 
 /** A cycle that passes on almost all it receives (a→b share 1, b→a share 0.999999), in a large design. */

@@ -11,6 +11,10 @@ export function availabilityPct(fraction: number): string {
     .replace(/\.$/, '')}%`
 }
 
+/** A computed request rate as people read it: whole requests a second from 100 up, three significant digits below. */
+export const rate = (x: number): number => (x >= 100 ? Math.round(x) : Number(x.toPrecision(3)))
+export const rps = (x: number): string => `${rate(x)} rps`
+
 interface Breaking {
   sloBreakRps: number | null
   sweep: { rps: number; p95: number; errorRate: number }[]
@@ -28,8 +32,8 @@ export function sloBreakSentence(a: Breaking, sloMs: number): string {
   const cause = sloBreakCause(a, sloMs)
   if (cause === null) return `The p95 SLO of ${sloMs} ms holds at every load of the sweep, and no request is lost.`
   return cause === 'p95'
-    ? `The p95 SLO of ${sloMs} ms is first missed at ${a.sloBreakRps} rps.`
-    : `Requests are first lost at ${a.sloBreakRps} rps (timeouts, full queues or saturation), while the p95 stays within the SLO of ${sloMs} ms.`
+    ? `The p95 SLO of ${sloMs} ms is first missed at ${rps(a.sloBreakRps as number)}.`
+    : `Requests are first lost at ${rps(a.sloBreakRps as number)} (timeouts, full queues or saturation), while the p95 stays within the SLO of ${sloMs} ms.`
 }
 
 /** What the design with every suggested size does at peak, as a sentence, with what is left when the SLO still breaks. */

@@ -1,6 +1,6 @@
 import { type Analysis, analyze, HEADROOM } from './analysis.ts'
 import { propagate, type SimulationResult } from './engine.ts'
-import { availabilityPct } from './format.ts'
+import { availabilityPct, rps } from './format.ts'
 import type { Design, TrafficProfile } from './model.ts'
 
 // The rubric, second version: each item earns partial credit on a stated scale and explains its
@@ -123,7 +123,7 @@ export function grade(
     points: headroomPoints,
     finding:
       hot.length === 0
-        ? `Every station's mean wait stays under ${WAIT_RATIO * 100}% of its service time (the busiest is ${o.bottleneck ?? 'none'}); the design sustains up to ${o.maxSustainableRps} rps.`
+        ? `Every station's mean wait stays under ${WAIT_RATIO * 100}% of its service time (the busiest is ${o.bottleneck ?? 'none'}); the design sustains up to ${rps(o.maxSustainableRps)}.`
         : `Waiting longer than ${WAIT_RATIO * 100}% of their service time: ${hot
             .map((w) =>
               Number.isFinite(w.ratio)
@@ -279,7 +279,7 @@ export function grade(
         : `${pct(o.errorRate)} of requests are lost at peak (none scores at 1%): ${lossOf(result)}.`,
     suggestion:
       o.errorRate === 0
-        ? `Peak is ${traffic.peakRps} rps against a ceiling of ${o.maxSustainableRps} rps.`
+        ? `Peak is ${traffic.peakRps} rps against a ceiling of ${rps(o.maxSustainableRps)}.`
         : `Raise the capacity of ${o.bottleneck} above ${traffic.peakRps} rps (or lengthen a full queue's queueLimit, or loosen a timeout), or take load off it with a cache or an asynchronous queue.`,
     components: [...losing, ...(result.links ?? []).filter((l) => l.failedShare > 0).map((l) => l.to)]
   })

@@ -1,6 +1,6 @@
 import type { Analysis } from './analysis.ts'
 import type { SimulationResult } from './engine.ts'
-import { availabilityPct, sizedSentence, sloBreakCause, sloBreakSentence } from './format.ts'
+import { availabilityPct, rate, rps, sizedSentence, sloBreakCause, sloBreakSentence } from './format.ts'
 import type { Grade } from './grading.ts'
 import { NODE_H, NODE_W, positions } from './layout.ts'
 import type { Design, TrafficProfile } from './model.ts'
@@ -29,7 +29,7 @@ function analysisSections(
       title: 'What breaks first',
       note: sloBreakSentence(a, sloMs),
       head: ['component', 'utilisation', 'reached at (rps)'],
-      rows: firstBreaks.map((b) => [b.component, `${Math.round(b.utilization * 100)}%`, String(b.rps)])
+      rows: firstBreaks.map((b) => [b.component, `${Math.round(b.utilization * 100)}%`, String(rate(b.rps))])
     },
     {
       title: 'If an instance is lost',
@@ -166,15 +166,15 @@ function markdown(r: ReportInput): string {
       '## Latest simulation',
       '',
       `- Latency: p50 ${o.p50} ms, p95 ${o.p95} ms, p99 ${o.p99} ms (mean ${o.meanLatencyMs} ms)`,
-      `- Throughput ${o.throughputRps} rps, error rate ${(o.errorRate * 100).toFixed(2)}%`,
-      `- Bottleneck: ${o.bottleneck ?? 'none'}; sustainable up to ${o.maxSustainableRps} rps`,
+      `- Throughput ${rps(o.throughputRps)}, error rate ${(o.errorRate * 100).toFixed(2)}%`,
+      `- Bottleneck: ${o.bottleneck ?? 'none'}; sustainable up to ${rps(o.maxSustainableRps)}`,
       `- Single points of failure: ${o.singlePointsOfFailure.length ? o.singlePointsOfFailure.join(', ') : 'none'}`,
       '',
       '| component | arrival (rps) | utilisation | mean (ms) | p95 (ms) | lost | saturated |',
       '| --- | --- | --- | --- | --- | --- | --- |',
       ...r.simulation.result.components.map(
         (c) =>
-          `| ${mdEscape(c.id)} | ${c.arrivalRps} | ${(c.utilization * 100).toFixed(1)}% | ${c.meanLatencyMs} | ${c.p95LatencyMs} | ${lostOf(c)} | ${c.saturated ? 'yes' : 'no'} |`
+          `| ${mdEscape(c.id)} | ${rate(c.arrivalRps)} | ${(c.utilization * 100).toFixed(1)}% | ${c.meanLatencyMs} | ${c.p95LatencyMs} | ${lostOf(c)} | ${c.saturated ? 'yes' : 'no'} |`
       ),
       ''
     )
@@ -324,7 +324,7 @@ export function loadCurveSvg(analysis: Analysis, sloMs: number, peakRps: number)
   const y = (v: number) => height - pad.bottom - (Math.min(v, maxY) / maxY) * (height - pad.top - pad.bottom)
   const line = points.map((p) => `${x(p.rps).toFixed(1)},${y(p.p95).toFixed(1)}`).join(' ')
   const breakAt = analysis.sloBreakRps
-  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="p95 against offered load" width="${width}" height="${height}"><line x1="${pad.left}" y1="${height - pad.bottom}" x2="${width - pad.right}" y2="${height - pad.bottom}" stroke="#888"/><line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${height - pad.bottom}" stroke="#888"/><line x1="${pad.left}" y1="${y(sloMs)}" x2="${width - pad.right}" y2="${y(sloMs)}" stroke="#b02a37" stroke-dasharray="5 4"/><text x="${width - pad.right}" y="${y(sloMs) - 5}" font-size="11" text-anchor="end" fill="#b02a37">SLO ${esc(sloMs)} ms</text><line x1="${x(peakRps)}" y1="${pad.top}" x2="${x(peakRps)}" y2="${height - pad.bottom}" stroke="#2453c7" stroke-dasharray="2 3"/><text x="${x(peakRps) + 4}" y="${pad.top + 10}" font-size="11" fill="#2453c7">peak</text>${breakAt === null ? '' : `<line x1="${x(breakAt)}" y1="${pad.top}" x2="${x(breakAt)}" y2="${height - pad.bottom}" stroke="#b02a37"/><text x="${x(breakAt) + (x(breakAt) > width / 2 ? -4 : 4)}" y="${pad.top + 24}" font-size="11" text-anchor="${x(breakAt) > width / 2 ? 'end' : 'start'}" fill="#b02a37">${sloBreakCause(analysis, sloMs) === 'errors' ? 'requests lost' : 'SLO missed'} from ${esc(breakAt)} rps</text>`}<polyline data-curve="p95" points="${line}" fill="none" stroke="#1d2330" stroke-width="2"/><text x="${pad.left}" y="${height - 12}" font-size="11" fill="#444">0</text><text x="${width - pad.right}" y="${height - 12}" font-size="11" text-anchor="end" fill="#444">${esc(Math.round(maxX))} rps offered</text><text x="${pad.left - 6}" y="${pad.top + 10}" font-size="11" text-anchor="end" fill="#444">${esc(Math.round(maxY))} ms</text></svg>`
+  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="p95 against offered load" width="${width}" height="${height}"><line x1="${pad.left}" y1="${height - pad.bottom}" x2="${width - pad.right}" y2="${height - pad.bottom}" stroke="#888"/><line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${height - pad.bottom}" stroke="#888"/><line x1="${pad.left}" y1="${y(sloMs)}" x2="${width - pad.right}" y2="${y(sloMs)}" stroke="#b02a37" stroke-dasharray="5 4"/><text x="${width - pad.right}" y="${y(sloMs) - 5}" font-size="11" text-anchor="end" fill="#b02a37">SLO ${esc(sloMs)} ms</text><line x1="${x(peakRps)}" y1="${pad.top}" x2="${x(peakRps)}" y2="${height - pad.bottom}" stroke="#2453c7" stroke-dasharray="2 3"/><text x="${x(peakRps) + 4}" y="${pad.top + 10}" font-size="11" fill="#2453c7">peak</text>${breakAt === null ? '' : `<line x1="${x(breakAt)}" y1="${pad.top}" x2="${x(breakAt)}" y2="${height - pad.bottom}" stroke="#b02a37"/><text x="${x(breakAt) + (x(breakAt) > width / 2 ? -4 : 4)}" y="${pad.top + 24}" font-size="11" text-anchor="${x(breakAt) > width / 2 ? 'end' : 'start'}" fill="#b02a37">${sloBreakCause(analysis, sloMs) === 'errors' ? 'requests lost' : 'SLO missed'} from ${esc(rps(breakAt))}</text>`}<polyline data-curve="p95" points="${line}" fill="none" stroke="#1d2330" stroke-width="2"/><text x="${pad.left}" y="${height - 12}" font-size="11" fill="#444">0</text><text x="${width - pad.right}" y="${height - 12}" font-size="11" text-anchor="end" fill="#444">${esc(Math.round(maxX))} rps offered</text><text x="${pad.left - 6}" y="${pad.top + 10}" font-size="11" text-anchor="end" fill="#444">${esc(Math.round(maxY))} ms</text></svg>`
 }
 
 /** Horizontal bars of utilisation per component; red past 1, amber past 0.7. */
@@ -399,7 +399,7 @@ ${table(
 ${
   sim && o
     ? `<h2>Latest simulation</h2>
-<p>p50 ${esc(o.p50)} ms · p95 ${esc(o.p95)} ms · p99 ${esc(o.p99)} ms · throughput ${esc(o.throughputRps)} rps · errors ${esc((o.errorRate * 100).toFixed(2))}% · bottleneck ${esc(o.bottleneck ?? 'none')} · sustainable to ${esc(o.maxSustainableRps)} rps</p>
+<p>p50 ${esc(o.p50)} ms · p95 ${esc(o.p95)} ms · p99 ${esc(o.p99)} ms · throughput ${esc(rps(o.throughputRps))} · errors ${esc((o.errorRate * 100).toFixed(2))}% · bottleneck ${esc(o.bottleneck ?? 'none')} · sustainable to ${esc(rps(o.maxSustainableRps))}</p>
 <h3>Utilisation per component</h3>
 ${utilisationChart(sim.result)}
 <h3>Latency percentiles</h3>
@@ -409,7 +409,7 @@ ${table(
   ['component', 'arrival (rps)', 'utilisation', 'mean (ms)', 'p95 (ms)', 'lost', 'saturated'],
   sim.result.components.map((c) => [
     c.id,
-    c.arrivalRps,
+    rate(c.arrivalRps),
     `${(c.utilization * 100).toFixed(1)}%`,
     c.meanLatencyMs,
     c.p95LatencyMs,

@@ -1,6 +1,7 @@
 import t from 'tap'
+import { simulateAndAnalyze } from '../../src/domain/analysis.ts'
 import { simulate } from '../../src/domain/engine.ts'
-import { availabilityPct } from '../../src/domain/format.ts'
+import { availabilityPct, rps } from '../../src/domain/format.ts'
 import { grade } from '../../src/domain/grading.ts'
 import type { Design, TrafficProfile } from '../../src/domain/model.ts'
 import { renderReport, reportFilename } from '../../src/domain/report.ts'
@@ -203,4 +204,32 @@ t.test('availability reads with as many digits as its nines need', async (t) => 
     '90%',
     '100%'
   ])
+})
+
+t.test('computed rates read as whole requests from 100 up, three digits below, in every report', async (t) => {
+  t.same([1458.333, 1990.078, 100, 99.95, 12.3456, 0.001].map(rps), [
+    '1458 rps',
+    '1990 rps',
+    '100 rps',
+    '100 rps',
+    '12.3 rps',
+    '0.001 rps'
+  ])
+  // A design whose loads and crossings fall between whole numbers prints none of their decimals.
+  const peak = { ...traffic, peakRps: 333.3 }
+  const result = simulateAndAnalyze(SAMPLE_DESIGN, peak, 1)
+  const input = {
+    workspace: { id: 'w1', name: 'W', description: '', version: 1 },
+    design: SAMPLE_DESIGN,
+    traffic: peak,
+    simulation: { id: 's1', createdAt: '2026-01-01T00:00:00.000Z', result },
+    grade: { id: 'g1', ...grade(SAMPLE_DESIGN, peak, result) },
+    generatedAt: '2026-01-02T00:00:00.000Z'
+  }
+  for (const format of ['markdown', 'html'] as const) {
+    const { content } = renderReport(format, input)
+    t.notMatch(content, /\d\.\d{2,} rps/, `${format}: no rate with more digits than it can mean`)
+    t.match(content, format === 'html' ? '<td>api</td><td>333</td>' : '| api | 333 |', 'arrivals too')
+    t.match(content, `sustainable ${format === 'html' ? 'to' : 'up to'} ${rps(result.overall.maxSustainableRps)}`)
+  }
 })

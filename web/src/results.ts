@@ -1,7 +1,7 @@
 // What a run says: figures against the SLO, the per-component table, the grade, past runs.
 import { html } from 'htm/preact'
 import { useEffect, useState } from 'preact/hooks'
-import { availabilityPct, sizedSentence, sloBreakSentence } from '../../src/domain/format.ts'
+import { availabilityPct, rate, rps, sizedSentence, sloBreakSentence } from '../../src/domain/format.ts'
 import { api } from './api.ts'
 import { type Analysis, type Grade, ms, type Overall, type Run } from './model.ts'
 
@@ -19,10 +19,10 @@ export function ResultsPanel(props: { run: Run | null; error: string | null; slo
     ['p50', ms(o.p50), null, o.p50],
     ['p95', ms(o.p95), o.p95 <= props.slo, o.p95],
     ['p99', ms(o.p99), null, o.p99],
-    ['Throughput', `${o.throughputRps} rps`, null, o.throughputRps],
+    ['Throughput', rps(o.throughputRps), null, o.throughputRps],
     ['Errors', pct(o.errorRate), o.errorRate === 0, o.errorRate],
     ['Bottleneck', o.bottleneck ?? 'none', null, o.bottleneck],
-    ['Sustains', `${o.maxSustainableRps} rps`, null, o.maxSustainableRps]
+    ['Sustains', rps(o.maxSustainableRps), null, o.maxSustainableRps]
   ]
   return html`
     <section class="results" aria-label="Simulation results" data-run=${run.id}>
@@ -41,7 +41,7 @@ export function ResultsPanel(props: { run: Run | null; error: string | null; slo
         <tbody>
           ${run.result.components.map(
             (c) => html`<tr class=${c.id === o.bottleneck ? 'row-bottleneck' : ''}>
-              <th scope="row">${c.id}</th><td>${Number(c.arrivalRps.toPrecision(4))}</td><td>${pct(c.utilization)}${c.saturated ? ' (saturated)' : ''}</td><td>${ms(c.meanLatencyMs)}</td><td>${ms(c.p95LatencyMs)}</td><td>${pct(c.lossRate ?? 0)}</td>
+              <th scope="row">${c.id}</th><td>${rate(c.arrivalRps)}</td><td>${pct(c.utilization)}${c.saturated ? ' (saturated)' : ''}</td><td>${ms(c.meanLatencyMs)}</td><td>${ms(c.p95LatencyMs)}</td><td>${pct(c.lossRate ?? 0)}</td>
             </tr>`
           )}
         </tbody>
@@ -71,7 +71,7 @@ function AnalysisView(props: { analysis: Analysis; slo: number }) {
     <section class="analysis" aria-label="What breaks first, failures and cost">
       <h3>What breaks first</h3>
       <ol class="breaks">
-        ${a.breaksFirst.slice(0, 4).map((b) => html`<li>${b.component} reaches ${Math.round(b.utilization * 100)}% at ${b.rps} rps</li>`)}
+        ${a.breaksFirst.slice(0, 4).map((b) => html`<li>${b.component} reaches ${Math.round(b.utilization * 100)}% at ${rps(b.rps)}</li>`)}
       </ol>
       <p data-figure="slo-break">${sloBreakSentence(a, props.slo)}</p>
       <div class="table-scroll">
@@ -195,7 +195,7 @@ export function RunsPanel(props: {
             <tr><th scope="row">p99</th>${chosen.map((r) => html`<td>${r.overall ? ms(r.overall.p99) : '–'}</td>`)}</tr>
             <tr><th scope="row">Errors</th>${chosen.map((r) => html`<td>${r.overall ? pct(r.overall.errorRate) : '–'}</td>`)}</tr>
             <tr><th scope="row">Bottleneck</th>${chosen.map((r) => html`<td>${r.overall?.bottleneck ?? '–'}</td>`)}</tr>
-            <tr><th scope="row">Sustains</th>${chosen.map((r) => html`<td>${r.overall ? `${r.overall.maxSustainableRps} rps` : '–'}</td>`)}</tr>
+            <tr><th scope="row">Sustains</th>${chosen.map((r) => html`<td>${r.overall ? rps(r.overall.maxSustainableRps) : '–'}</td>`)}</tr>
             <tr><th scope="row">Grade</th>${chosen.map((r) => html`<td>${r.latestGrade ? r.latestGrade.score : 'not graded'}</td>`)}</tr>
           </tbody>
         </table>`
