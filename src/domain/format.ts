@@ -15,6 +15,10 @@ export function availabilityPct(fraction: number): string {
 export const rate = (x: number): number => (x >= 100 ? Math.round(x) : Number(x.toPrecision(3)))
 export const rps = (x: number): string => `${rate(x)} rps`
 
+/** A latency as people read it: three significant figures at most (whole milliseconds from 100 up). */
+export const millis = (x: number): number => Number(x.toFixed(x >= 100 ? 0 : x >= 10 ? 1 : 2))
+export const ms = (x: number): string => `${millis(x)} ms`
+
 interface Breaking {
   sloBreakRps: number | null
   sweep: { rps: number; p95: number; errorRate: number }[]
@@ -44,5 +48,5 @@ export function sizedSentence(sized: { p95: number; errorRate: number; sloHolds:
     : sized.p95 > sloMs
       ? 'the SLO still does not hold — what is left is service time, not waiting'
       : 'requests are still lost, to timeouts or full queues that more instances do not cure'
-  return `With every suggested size the p95 at peak is ${sized.p95} ms${lost}: ${verdict}.`
+  return `With every suggested size the p95 at peak is ${ms(sized.p95)}${lost}: ${verdict}.`
 }

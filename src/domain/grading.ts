@@ -1,6 +1,6 @@
 import { type Analysis, analyze, HEADROOM } from './analysis.ts'
 import { propagate, type SimulationResult } from './engine.ts'
-import { availabilityPct, rps } from './format.ts'
+import { availabilityPct, ms, rps } from './format.ts'
 import type { Design, TrafficProfile } from './model.ts'
 
 // The rubric, second version: each item earns partial credit on a stated scale and explains its
@@ -92,13 +92,13 @@ export function grade(
     title: 'Latency SLO met at peak, with margin',
     maxPoints: 25,
     points: 20 * p95Score + 5 * p99Score,
-    finding: `p95 is ${o.p95} ms and p99 ${o.p99} ms against an SLO of ${slo} ms: ${Math.round(20 * p95Score)}/20 for the p95 (full marks at ${0.8 * slo} ms or less, none past ${1.2 * slo} ms) and ${Math.round(5 * p99Score)}/5 for the p99 (full within ${2 * slo} ms).`,
+    finding: `p95 is ${ms(o.p95)} and p99 ${ms(o.p99)} against an SLO of ${slo} ms: ${Math.round(20 * p95Score)}/20 for the p95 (full marks at ${0.8 * slo} ms or less, none past ${1.2 * slo} ms) and ${Math.round(5 * p99Score)}/5 for the p99 (full within ${2 * slo} ms).`,
     suggestion:
       p95Score === 1 && p99Score === 1
         ? 'Keep the SLO in view as the design grows: re-run the simulation after each change.'
         : analysis.sized?.sloHolds && grown.length > 0
-          ? `Size it as suggested (${grown.map((s) => `${s.component} to ${s.suggested}`).join(', ')}): the p95 at peak is then ${analysis.sized.p95} ms.`
-          : `The slowest stop is ${slow?.id ?? 'unknown'} (${slow?.meanLatencyMs ?? 0} ms mean): cut its service time or put a cache in front of it${analysis.sized && !analysis.sized.sloHolds ? ` — instances alone do not help (${analysis.sized.p95} ms at peak with every suggested size)` : ', or add instances to shorten its queue'}.`,
+          ? `Size it as suggested (${grown.map((s) => `${s.component} to ${s.suggested}`).join(', ')}): the p95 at peak is then ${ms(analysis.sized.p95)}.`
+          : `The slowest stop is ${slow?.id ?? 'unknown'} (${ms(slow?.meanLatencyMs ?? 0)} mean): cut its service time or put a cache in front of it${analysis.sized && !analysis.sized.sloHolds ? ` — instances alone do not help (${ms(analysis.sized.p95)} at peak with every suggested size)` : ', or add instances to shorten its queue'}.`,
     components: p95Score === 1 && p99Score === 1 ? [] : slow ? [slow.id] : []
   })
 
@@ -165,7 +165,7 @@ export function grade(
                 ? `${f.component.slice(5)} (a zone) is lost (${f.outage ? 'a component has no instance left; ' : ''}errors ${pct(f.errorRate)})`
                 : f.outage
                   ? `${f.component}'s only instance is lost (an outage for ${pct(f.errorRate)} of requests)`
-                  : `${f.component} loses ${f.lost === 'primary' ? 'its primary' : 'an instance'} (p95 ${f.p95} ms, errors ${pct(f.errorRate)})`
+                  : `${f.component} loses ${f.lost === 'primary' ? 'its primary' : 'an instance'} (p95 ${f.p95 === null ? '–' : ms(f.p95)}, errors ${pct(f.errorRate)})`
             )
             .join('; ')}.`,
     suggestion:
@@ -256,7 +256,7 @@ export function grade(
               .map((s) =>
                 s.score === 0
                   ? `${s.d.id} has no replica: losing it is an outage.`
-                  : `${s.d.id} fails over, but the SLO is missed afterwards (p95 ${s.scenario?.p95} ms).`
+                  : `${s.d.id} fails over, but the SLO is missed afterwards (p95 ${s.scenario?.p95 == null ? '–' : ms(s.scenario.p95)}).`
               )
               .join(' '),
     suggestion:

@@ -1,6 +1,6 @@
 import type { Analysis } from './analysis.ts'
 import type { SimulationResult } from './engine.ts'
-import { availabilityPct, rate, rps, sizedSentence, sloBreakCause, sloBreakSentence } from './format.ts'
+import { availabilityPct, millis, ms, rate, rps, sizedSentence, sloBreakCause, sloBreakSentence } from './format.ts'
 import type { Grade } from './grading.ts'
 import { NODE_H, NODE_W, positions } from './layout.ts'
 import type { Design, TrafficProfile } from './model.ts'
@@ -47,7 +47,7 @@ function analysisSections(
             : f.lost === 'primary'
               ? 'primary (a replica promoted)'
               : 'one instance',
-        f.p95 === null ? '–' : String(f.p95),
+        f.p95 === null ? '–' : String(millis(f.p95)),
         `${(f.errorRate * 100).toFixed(2)}%`,
         f.sloHolds ? 'holds' : 'missed'
       ])
@@ -165,7 +165,7 @@ function markdown(r: ReportInput): string {
     lines.push(
       '## Latest simulation',
       '',
-      `- Latency: p50 ${o.p50} ms, p95 ${o.p95} ms, p99 ${o.p99} ms (mean ${o.meanLatencyMs} ms)`,
+      `- Latency: p50 ${ms(o.p50)}, p95 ${ms(o.p95)}, p99 ${ms(o.p99)} (mean ${ms(o.meanLatencyMs)})`,
       `- Throughput ${rps(o.throughputRps)}, error rate ${(o.errorRate * 100).toFixed(2)}%`,
       `- Bottleneck: ${o.bottleneck ?? 'none'}; sustainable up to ${rps(o.maxSustainableRps)}`,
       `- Single points of failure: ${o.singlePointsOfFailure.length ? o.singlePointsOfFailure.join(', ') : 'none'}`,
@@ -174,7 +174,7 @@ function markdown(r: ReportInput): string {
       '| --- | --- | --- | --- | --- | --- | --- |',
       ...r.simulation.result.components.map(
         (c) =>
-          `| ${mdEscape(c.id)} | ${rate(c.arrivalRps)} | ${(c.utilization * 100).toFixed(1)}% | ${c.meanLatencyMs} | ${c.p95LatencyMs} | ${lostOf(c)} | ${c.saturated ? 'yes' : 'no'} |`
+          `| ${mdEscape(c.id)} | ${rate(c.arrivalRps)} | ${(c.utilization * 100).toFixed(1)}% | ${millis(c.meanLatencyMs)} | ${millis(c.p95LatencyMs)} | ${lostOf(c)} | ${c.saturated ? 'yes' : 'no'} |`
       ),
       ''
     )
@@ -287,7 +287,7 @@ export function architectureSvg(design: Design, result: SimulationResult | null)
       const r = byId.get(c.id)
       const bottleneck = result?.overall.bottleneck === c.id
       const lossy = r ? r.saturated || (r.lossRate ?? 0) > 0 : false
-      const detail = r ? `ρ ${Math.round(r.utilization * 100)}% · p95 ${r.p95LatencyMs} ms` : c.type
+      const detail = r ? `ρ ${Math.round(r.utilization * 100)}% · p95 ${ms(r.p95LatencyMs)}` : c.type
       const label = c.id.length > 18 ? `${c.id.slice(0, 17)}…` : c.id
       return `<g data-component="${esc(c.id)}"${bottleneck ? ' data-bottleneck="true"' : ''}${lossy ? ' data-lossy="true"' : ''} transform="translate(${p.x} ${p.y})"><rect width="${NODE_W}" height="${NODE_H}" rx="8" fill="${r ? BAND_FILL(r.utilization) : '#fff'}" stroke="${bottleneck ? '#b3261e' : '#7d8799'}" stroke-width="${bottleneck ? 4 : 1.5}"${bottleneck ? ' stroke-dasharray="8 4"' : ''}/><text x="10" y="23" font-size="14" font-weight="600" fill="#1d2330">${esc(label)}</text><text x="10" y="42" font-size="11.5" fill="#343b49">${esc(detail)}</text>${bottleneck ? '<text x="0" y="-7" font-size="11" font-weight="700" fill="#b3261e">bottleneck</text>' : ''}${lossy ? `<text x="${NODE_W}" y="-7" font-size="11" font-weight="700" fill="#b3261e" text-anchor="end">${r?.saturated ? 'saturated' : `loses ${((r?.lossRate ?? 0) * 100).toFixed(1)}%`}</text>` : ''}</g>`
     })
@@ -367,7 +367,7 @@ function latencyChart(result: SimulationResult, sloMs: number): string {
     .map(([name, v], i) => {
       const x = 50 + i * 100
       const fill = v > sloMs ? '#c0392b' : '#2980b9'
-      return `<rect x="${x}" y="${y(v)}" width="60" height="${height - 30 - y(v)}" fill="${fill}"><title>${name}: ${v} ms</title></rect><text x="${x + 30}" y="${height - 12}" text-anchor="middle" font-size="12">${name}</text><text x="${x + 30}" y="${y(v) - 4}" text-anchor="middle" font-size="11">${v} ms</text>`
+      return `<rect x="${x}" y="${y(v)}" width="60" height="${height - 30 - y(v)}" fill="${fill}"><title>${name}: ${ms(v)}</title></rect><text x="${x + 30}" y="${height - 12}" text-anchor="middle" font-size="12">${name}</text><text x="${x + 30}" y="${y(v) - 4}" text-anchor="middle" font-size="11">${ms(v)}</text>`
     })
     .join('')
   // The label sits right of the columns, so no column hides it, however high the line is.
@@ -399,7 +399,7 @@ ${table(
 ${
   sim && o
     ? `<h2>Latest simulation</h2>
-<p>p50 ${esc(o.p50)} ms · p95 ${esc(o.p95)} ms · p99 ${esc(o.p99)} ms · throughput ${esc(rps(o.throughputRps))} · errors ${esc((o.errorRate * 100).toFixed(2))}% · bottleneck ${esc(o.bottleneck ?? 'none')} · sustainable to ${esc(rps(o.maxSustainableRps))}</p>
+<p>p50 ${esc(ms(o.p50))} · p95 ${esc(ms(o.p95))} · p99 ${esc(ms(o.p99))} · throughput ${esc(rps(o.throughputRps))} · errors ${esc((o.errorRate * 100).toFixed(2))}% · bottleneck ${esc(o.bottleneck ?? 'none')} · sustainable to ${esc(rps(o.maxSustainableRps))}</p>
 <h3>Utilisation per component</h3>
 ${utilisationChart(sim.result)}
 <h3>Latency percentiles</h3>
@@ -411,8 +411,8 @@ ${table(
     c.id,
     rate(c.arrivalRps),
     `${(c.utilization * 100).toFixed(1)}%`,
-    c.meanLatencyMs,
-    c.p95LatencyMs,
+    millis(c.meanLatencyMs),
+    millis(c.p95LatencyMs),
     lostOf(c),
     c.saturated ? 'yes' : 'no'
   ])

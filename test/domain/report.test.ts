@@ -206,7 +206,7 @@ t.test('availability reads with as many digits as its nines need', async (t) => 
   ])
 })
 
-t.test('computed rates read as whole requests from 100 up, three digits below, in every report', async (t) => {
+t.test('computed rates and latencies read as people read them, in every report', async (t) => {
   t.same([1458.333, 1990.078, 100, 99.95, 12.3456, 0.001].map(rps), [
     '1458 rps',
     '1990 rps',
@@ -230,6 +230,7 @@ t.test('computed rates read as whole requests from 100 up, three digits below, i
     const { content } = renderReport(format, input)
     t.notMatch(content, /\d\.\d{2,} rps/, `${format}: no rate with more digits than it can mean`)
     t.match(content, format === 'html' ? '<td>api</td><td>333</td>' : '| api | 333 |', 'arrivals too')
+    t.notMatch(content, /\d\.\d{3,}( ms|<| \|)/, `${format}: latencies to three significant figures`)
     t.match(content, `sustainable ${format === 'html' ? 'to' : 'up to'} ${rps(result.overall.maxSustainableRps)}`)
   }
 })

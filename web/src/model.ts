@@ -161,11 +161,7 @@ export function rebalance(design: Design, from: string): Design {
   return { ...design, links }
 }
 
-/** A latency as a learner reads it: three significant figures at most. */
-export function ms(x: number): string {
-  const digits = x >= 100 ? 0 : x >= 10 ? 1 : 2
-  return `${Number(x.toFixed(digits))} ms`
-}
+export { ms } from '../../src/domain/format.ts'
 
 export const utilizationBand = (u: number): 'low' | 'mid' | 'high' | 'over' =>
   u >= 1 ? 'over' : u >= 0.85 ? 'high' : u >= 0.6 ? 'mid' : 'low'
