@@ -111,7 +111,7 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
   for (const [label, id, x, y] of [
     ['Load balancer', 'load-balancer', 260, 60],
     ['Service', 'service', 480, 60],
-    ['Database', 'database', 700, 120]
+    ['Database', 'database', 480, 190]
   ] as const) {
     await page.getByRole('button', { name: `Add ${label}` }).click()
     await node(page, id).waitFor()
