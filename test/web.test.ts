@@ -207,6 +207,30 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
   await page.getByRole('button', { name: 'Add Cache' }).focus()
   await page.keyboard.press('Enter')
   await node(page, 'cache').waitFor()
+  const canvasBox = await page.locator('.canvas-wrap').boundingBox()
+  const cacheBox = await node(page, 'cache').locator('rect.node-box').boundingBox()
+  t.ok(
+    canvasBox &&
+      cacheBox &&
+      cacheBox.x >= canvasBox.x &&
+      cacheBox.x + cacheBox.width <= canvasBox.x + canvasBox.width &&
+      cacheBox.y + cacheBox.height <= canvasBox.y + canvasBox.height,
+    'a new component appears where the learner sees it'
+  )
+  const others = await page.locator('g.node:not([data-id="cache"]) rect.node-box').evaluateAll((rects) =>
+    rects.map((r) => r.getBoundingClientRect().toJSON() as { x: number; y: number; width: number; height: number })
+  )
+  t.notOk(
+    others.some(
+      (o) =>
+        cacheBox &&
+        o.x < cacheBox.x + cacheBox.width &&
+        cacheBox.x < o.x + o.width &&
+        o.y < cacheBox.y + cacheBox.height &&
+        cacheBox.y < o.y + o.height
+    ),
+    'and on no other'
+  )
   await node(page, 'cache').focus()
   const before = await node(page, 'cache').getAttribute('transform')
   await page.keyboard.press('ArrowDown')

@@ -11,6 +11,7 @@ import {
   type Component,
   type ComponentResult,
   type Design,
+  freeSlot,
   freshId,
   type Grade,
   ICONS,
@@ -188,8 +189,8 @@ export function Editor(props: { id: string }) {
 
   function addComponent(type: (typeof TYPES)[number]) {
     const id = freshId(design, type)
-    const n = design.components.length
-    const c = newComponent(type, id, 40 + (n % 5) * 190, 40 + Math.floor(n / 5) * 110)
+    const { x, y } = freeSlot(design)
+    const c = newComponent(type, id, x, y)
     edit({ ...design, components: [...design.components, c] })
     setSelection({ kind: 'component', id })
     setTab('properties')

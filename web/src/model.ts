@@ -1,7 +1,7 @@
 import type { Analysis } from '../../src/domain/analysis.ts'
 import type { ComponentResult, SimulationResult } from '../../src/domain/engine.ts'
 import type { GradeItem } from '../../src/domain/grading.ts'
-import { positions } from '../../src/domain/layout.ts'
+import { NODE_H, NODE_W, positions } from '../../src/domain/layout.ts'
 import type { ComponentType, Component as DomainComponent, Link } from '../../src/domain/model.ts'
 
 // The design as the web app edits it: the API's shapes, the palette's defaults, and a layout for
@@ -133,6 +133,21 @@ export function freshId(design: Design, type: ComponentType): string {
 }
 
 export { NODE_H, NODE_W } from '../../src/domain/layout.ts'
+
+/** Columns a new component may go in: three fit the canvas beside the side panel at 1280 px. */
+const SLOT_COLUMNS = 3
+
+/** Where a new component goes: the first place of a grid, three to a row, that no component covers. */
+export function freeSlot(design: Design): { x: number; y: number } {
+  const taken = [...positions(design as never).values()]
+  for (let row = 0; ; row++) {
+    for (let col = 0; col < SLOT_COLUMNS; col++) {
+      const x = 40 + col * (NODE_W + 26)
+      const y = 40 + row * (NODE_H + 54)
+      if (!taken.some((p) => Math.abs(p.x - x) < NODE_W && Math.abs(p.y - y) < NODE_H)) return { x, y }
+    }
+  }
+}
 
 /** Components saved without positions get the shared layout's (src/domain/layout.ts); others keep theirs. */
 export function withLayout(design: Design): Design {
