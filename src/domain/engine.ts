@@ -1,5 +1,13 @@
 import { carries, DivergentDesignError, type Flow, passFactor, propagate } from './flows.ts'
-import { type Component, type Design, LIMITS, networkTimeMs, routingOf, type TrafficProfile } from './model.ts'
+import {
+  type Component,
+  type Design,
+  LIMITS,
+  type Link,
+  networkTimeMs,
+  routingOf,
+  type TrafficProfile
+} from './model.ts'
 import { delayFigures, queueFigures, select, serviceDraw } from './queueing.ts'
 import { createWords, exponential, standardExponential, uniform } from './random.ts'
 
@@ -342,7 +350,7 @@ function solveStations(
   }
   const keep = keptShares(design, built, index)
   // The tables the run draws from, sampled at the load the design settled at.
-  if (timed) timeouts = sampleTimeouts(design, built, flows, keep, traffic, seed, samples.final)
+  if (timed) timeouts = sampleTimeouts(design, built, flows, keep, traffic, seed, samples.final, memo)
   return { ...buildStations(design, flows, traffic, keep, timeouts, percentiles), flows }
 }
 
@@ -395,63 +403,84 @@ function sampleTimeouts(
     const writes = carries(l.traffic ?? 'both', 'write') ? (flow?.write ?? 0) : 0
     walker.clients = Int32Array.of(index.get(l.to) as number)
     walker.readRatio = reads + writes > 0 ? reads / (reads + writes) : traffic.readRatio
-    // The draws are seeded per link: the same stations below give the same figures as last pass.
-    const key = timeoutKey(stationsBelow(design, current, index, l.to), f, samples, walker.readRatio)
-    const known = memo?.get(j)
-    if (known && sameKey(known.key, key)) {
-      out[j] = known.figures
-      current = withTimeouts(design, current, index, flows, traffic, keep, out)
-      continue
-    }
-    // The same draws on every pass (common random numbers): f then moves with the load alone,
-    // and the passes settle instead of chasing sampling noise.
-    const word = createWords(seed * 7919 + j)
-    const rng = () => uniform(word)
-    const network = networkTimeMs(l, traffic.payloadKb) ?? 0
-    const timeout = l.timeoutMs as number
-    const retries = l.retries ?? 0
-    const table: number[] = []
-    let attempts = 0
-    let timedOut = 0
-    let failed = 0
-    for (let i = 0; i < samples; i++) {
-      let spent = 0
-      let done = false
-      for (let k = 0; k <= retries && !done; k++) {
-        const length = samplePath(walker, rng)
-        const below = drawLatency(walker.visits, length, f, word)
-        attempts++
-        if (below < 0) break
-        if (network + below <= timeout) {
-          table.push(spent + network + below)
-          done = true
-        } else {
-          timedOut++
-          spent += timeout
-        }
+    // The draws are seeded per link (common random numbers: f then moves with the load alone, and
+    // the passes settle instead of chasing sampling noise). With the same stations below as last
+    // time, the draws are last time's: its figures stand, and a larger count goes on from them.
+    const key = timeoutKey(stationsBelow(design, current, index, l.to), f, walker.readRatio)
+    let known = memo?.get(j)
+    if (!known || !sameKey(known.key, key) || known.draws.count > samples) {
+      known = {
+        key,
+        draws: { word: createWords(seed * 7919 + j), table: [], attempts: 0, timedOut: 0, failed: 0, count: 0 },
+        figures: null
       }
-      if (!done) failed++
+      memo?.set(j, known)
     }
-    const share = attempts > 0 ? timedOut / attempts : 0
-    const sorted = Float64Array.from(table).sort()
-    out[j] = {
-      timeoutShare: share,
-      amplification: share >= 1 ? retries + 1 : (1 - share ** (retries + 1)) / (1 - share),
-      failedShare: failed / samples,
-      table: sorted,
-      meanMs: sorted.reduce((sum, x) => sum + x, 0) / Math.max(1, sorted.length),
-      p95Ms: sorted.length > 0 ? sorted[rankOf(sorted.length, 0.95)] : 0
+    if (!known.figures || known.draws.count < samples) {
+      drawTraversals(known.draws, samples, walker, f, l, traffic.payloadKb)
+      known.figures = timeoutFigures(known.draws, l.retries ?? 0)
     }
-    memo?.set(j, { key, figures: out[j] as TimeoutFigures })
+    out[j] = known.figures
     current = withTimeouts(design, current, index, flows, traffic, keep, out)
   }
   return out
 }
 
-/** A link's sampled figures and what they were drawn from: the sojourns below it, the mix, the count. */
+/** The traversals drawn below a link so far, and the source that goes on drawing them. */
+interface TimeoutDraws {
+  word: () => number
+  table: number[]
+  attempts: number
+  timedOut: number
+  failed: number
+  count: number
+}
+
+/** Draws traversals of link `l` until `draws` holds `upTo`: each attempt times out past `timeoutMs` and is retried. */
+function drawTraversals(draws: TimeoutDraws, upTo: number, walker: Walker, f: Sojourns, l: Link, payloadKb: number) {
+  const { word, table } = draws
+  const rng = () => uniform(word)
+  const network = networkTimeMs(l, payloadKb) ?? 0
+  const timeout = l.timeoutMs as number
+  const retries = l.retries ?? 0
+  for (; draws.count < upTo; draws.count++) {
+    let spent = 0
+    let done = false
+    for (let k = 0; k <= retries && !done; k++) {
+      const length = samplePath(walker, rng)
+      const below = drawLatency(walker.visits, length, f, word)
+      draws.attempts++
+      if (below < 0) break
+      if (network + below <= timeout) {
+        table.push(spent + network + below)
+        done = true
+      } else {
+        draws.timedOut++
+        spent += timeout
+      }
+    }
+    if (!done) draws.failed++
+  }
+}
+
+function timeoutFigures(draws: TimeoutDraws, retries: number): TimeoutFigures {
+  const share = draws.attempts > 0 ? draws.timedOut / draws.attempts : 0
+  const sorted = Float64Array.from(draws.table).sort()
+  return {
+    timeoutShare: share,
+    amplification: share >= 1 ? retries + 1 : (1 - share ** (retries + 1)) / (1 - share),
+    failedShare: draws.failed / draws.count,
+    table: sorted,
+    meanMs: sorted.reduce((sum, x) => sum + x, 0) / Math.max(1, sorted.length),
+    p95Ms: sorted.length > 0 ? sorted[rankOf(sorted.length, 0.95)] : 0
+  }
+}
+
+/** A link's draws, what they were drawn from (the sojourns below it, the mix), and their figures. */
 interface SampledTimeout {
   key: (number | Float64Array | null)[]
-  figures: TimeoutFigures
+  draws: TimeoutDraws
+  figures: TimeoutFigures | null
 }
 
 /** The stations a request entering `id` may visit: its components' and their links' (a superset of a walk's). */
@@ -473,8 +502,8 @@ function stationsBelow(design: Design, built: Built, index: Map<string, number>,
   return out
 }
 
-function timeoutKey(below: number[], f: Sojourns, samples: number, readRatio: number): SampledTimeout['key'] {
-  const key: SampledTimeout['key'] = [samples, readRatio]
+function timeoutKey(below: number[], f: Sojourns, readRatio: number): SampledTimeout['key'] {
+  const key: SampledTimeout['key'] = [readRatio]
   for (const s of below)
     key.push(s, f.serviceMs[s], f.cv[s], f.keep[s], f.waitProbability[s], f.waitMs[s], f.extraMs[s], f.table[s])
   return key
