@@ -217,9 +217,11 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
       cacheBox.y + cacheBox.height <= canvasBox.y + canvasBox.height,
     'a new component appears where the learner sees it'
   )
-  const others = await page.locator('g.node:not([data-id="cache"]) rect.node-box').evaluateAll((rects) =>
-    rects.map((r) => r.getBoundingClientRect().toJSON() as { x: number; y: number; width: number; height: number })
-  )
+  const others = await page
+    .locator('g.node:not([data-id="cache"]) rect.node-box')
+    .evaluateAll((rects) =>
+      rects.map((r) => r.getBoundingClientRect().toJSON() as { x: number; y: number; width: number; height: number })
+    )
   t.notOk(
     others.some(
       (o) =>
