@@ -149,7 +149,8 @@ async function telemetryPlugin(fastify: FastifyInstance, opts: TelemetryPluginOp
         request.userId,
         request.ip,
         request.headers['user-agent']?.slice(0, 500) ?? null,
-        traceIdIn(request.traceContext)
+        // Without tracing, no call into it at all (its cost must be nothing, profiled or not).
+        request.traceContext ? traceIdIn(request.traceContext) : null
       ])
     }
     done()
