@@ -387,7 +387,8 @@ function sampleTimeouts(
 ): (TimeoutFigures | null)[] {
   const out: (TimeoutFigures | null)[] = design.links.map(() => null)
   const index = new Map(design.components.map((c, i) => [c.id, i]))
-  const depth = componentDepths(design)
+  const outgoing = linksFrom(design)
+  const depth = componentDepths(design, outgoing)
   const order = design.links
     .map((l, j) => ({ l, j }))
     .filter(({ l }) => l.timeoutMs !== undefined)
@@ -406,7 +407,7 @@ function sampleTimeouts(
     // The draws are seeded per link (common random numbers: f then moves with the load alone, and
     // the passes settle instead of chasing sampling noise). With the same stations below as last
     // time, the draws are last time's: its figures stand, and a larger count goes on from them.
-    const key = timeoutKey(stationsBelow(design, current, index, l.to), f, walker.readRatio)
+    const key = timeoutKey(stationsBelow(design, current, outgoing, l.to), f, walker.readRatio)
     let known = memo?.get(j)
     if (!known || !sameKey(known.key, key) || known.draws.count > samples) {
       known = {
@@ -484,22 +485,33 @@ interface SampledTimeout {
 }
 
 /** The stations a request entering `id` may visit: its components' and their links' (a superset of a walk's). */
-function stationsBelow(design: Design, built: Built, index: Map<string, number>, id: string): number[] {
+function stationsBelow(design: Design, built: Built, outgoing: Map<string, number[]>, id: string): number[] {
   const seen = new Set([id])
   const queue = [id]
   const out: number[] = []
   for (let i = 0; i < queue.length; i++) {
     for (const s of built.byComponent.get(queue[i]) ?? []) out.push(s.index)
-    design.links.forEach((l, j) => {
-      if (l.from !== queue[i]) return
+    for (const j of outgoing.get(queue[i]) ?? []) {
       if (built.linkStations[j] >= 0) out.push(built.linkStations[j])
-      if (!seen.has(l.to) && index.has(l.to)) {
-        seen.add(l.to)
-        queue.push(l.to)
+      const to = design.links[j].to
+      if (!seen.has(to)) {
+        seen.add(to)
+        queue.push(to)
       }
-    })
+    }
   }
   return out
+}
+
+/** Per component id: the indices of the links leaving it, in design order. */
+function linksFrom(design: Design): Map<string, number[]> {
+  const outgoing = new Map<string, number[]>()
+  design.links.forEach((l, j) => {
+    const from = outgoing.get(l.from)
+    if (from) from.push(j)
+    else outgoing.set(l.from, [j])
+  })
+  return outgoing
 }
 
 function timeoutKey(below: number[], f: Sojourns, readRatio: number): SampledTimeout['key'] {
@@ -537,18 +549,13 @@ function withTimeouts(
 }
 
 /** Each component's distance from the nearest client, in links (a link's depth orders timeouts). */
-function componentDepths(design: Design): Map<string, number> {
+function componentDepths(design: Design, outgoing: Map<string, number[]>): Map<string, number> {
   const depth = new Map<string, number>()
-  const outgoing = new Map<string, string[]>()
-  for (const l of design.links) {
-    const targets = outgoing.get(l.from)
-    if (targets) targets.push(l.to)
-    else outgoing.set(l.from, [l.to])
-  }
   const queue = design.components.filter((c) => c.type === 'client').map((c) => c.id)
   for (const id of queue) depth.set(id, 0)
   for (let i = 0; i < queue.length; i++) {
-    for (const to of outgoing.get(queue[i]) ?? []) {
+    for (const j of outgoing.get(queue[i]) ?? []) {
+      const to = design.links[j].to
       if (!depth.has(to)) {
         depth.set(to, (depth.get(queue[i]) ?? 0) + 1)
         queue.push(to)

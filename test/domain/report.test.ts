@@ -6,6 +6,7 @@ import { grade } from '../../src/domain/grading.ts'
 import type { Design, TrafficProfile } from '../../src/domain/model.ts'
 import { renderReport, reportFilename } from '../../src/domain/report.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
+import { reportInput } from '../helpers/reports.ts'
 
 const traffic: TrafficProfile = { peakRps: 600, readRatio: 0.8, payloadKb: 4, latencySloMs: 300 }
 
@@ -218,14 +219,7 @@ t.test('computed rates and latencies read as people read them, in every report',
   // A design whose loads and crossings fall between whole numbers prints none of their decimals.
   const peak = { ...traffic, peakRps: 333.3 }
   const result = simulateAndAnalyze(SAMPLE_DESIGN, peak, 1)
-  const input = {
-    workspace: { id: 'w1', name: 'W', description: '', version: 1 },
-    design: SAMPLE_DESIGN,
-    traffic: peak,
-    simulation: { id: 's1', createdAt: '2026-01-01T00:00:00.000Z', result },
-    grade: { id: 'g1', ...grade(SAMPLE_DESIGN, peak, result) },
-    generatedAt: '2026-01-02T00:00:00.000Z'
-  }
+  const input = reportInput('W', SAMPLE_DESIGN, peak, result, grade(SAMPLE_DESIGN, peak, result))
   for (const format of ['markdown', 'html'] as const) {
     const { content } = renderReport(format, input)
     t.notMatch(content, /\d\.\d{2,} rps/, `${format}: no rate with more digits than it can mean`)

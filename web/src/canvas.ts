@@ -4,13 +4,13 @@
 // After a run each component shows its utilisation as a colour, a number and (when hot) a hatch.
 import { html } from 'htm/preact'
 import { useRef, useState } from 'preact/hooks'
+import { ms } from '../../src/domain/format.ts'
 import {
   type ComponentResult,
   type Design,
   ICONS,
   LABELS,
   type Link,
-  ms,
   NODE_H,
   NODE_W,
   utilizationBand

@@ -1,8 +1,8 @@
 // A workspace: the palette, the canvas and a side panel (properties, traffic, results, grade,
 // runs), autosaved as the learner works.
-
 import { html } from 'htm/preact'
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
+import { ms } from '../../src/domain/format.ts'
 import { ApiError, api, type Problem, poll } from './api.ts'
 import { Autosaver, type SaveState } from './autosave.ts'
 import { Canvas, type Selection } from './canvas.ts'
@@ -16,7 +16,6 @@ import {
   type Grade,
   ICONS,
   LABELS,
-  ms,
   newComponent,
   type Preview,
   type Run,

@@ -176,7 +176,5 @@ export function rebalance(design: Design, from: string): Design {
   return { ...design, links }
 }
 
-export { ms } from '../../src/domain/format.ts'
-
 export const utilizationBand = (u: number): 'low' | 'mid' | 'high' | 'over' =>
   u >= 1 ? 'over' : u >= 0.85 ? 'high' : u >= 0.6 ? 'mid' : 'low'

@@ -1,9 +1,9 @@
 // What a run says: figures against the SLO, the per-component table, the grade, past runs.
 import { html } from 'htm/preact'
 import { useEffect, useState } from 'preact/hooks'
-import { availabilityPct, rate, rps, sizedSentence, sloBreakSentence } from '../../src/domain/format.ts'
+import { availabilityPct, ms, rate, rps, sizedSentence, sloBreakSentence } from '../../src/domain/format.ts'
 import { api } from './api.ts'
-import { type Analysis, type Grade, ms, type Overall, type Run } from './model.ts'
+import type { Analysis, Grade, Overall, Run } from './model.ts'
 
 const pct = (x: number) => `${Math.round(x * 1000) / 10}%`
 
