@@ -325,12 +325,12 @@ function solveStations(
   const index = new Map(design.components.map((c, i) => [c.id, i]))
   let factor = new Float64Array(design.links.length).fill(1)
   let timeouts: (TimeoutFigures | null)[] = design.links.map(() => null)
-  const memo = new Map<number, SampledTimeout>()
+  const sampling = timed ? timeoutSampling(design, built, traffic) : null
   for (let pass = 0; pass < (timed ? 40 : 200); pass++) {
     const keep = keptShares(design, built, index)
     let factorMoved = 0
     if (timed) {
-      timeouts = sampleTimeouts(design, built, flows, keep, traffic, seed, samples.pass, memo)
+      timeouts = sampleTimeouts(sampling as TimeoutSampling, built, flows, keep, traffic, seed, samples.pass, false)
       const next = Float64Array.from(timeouts, (t, j) => (t ? t.amplification : factor[j]))
       // Most of a step each pass: a full step can overshoot near saturation and oscillate.
       for (let j = 0; j < next.length; j++) {
@@ -350,7 +350,7 @@ function solveStations(
   }
   const keep = keptShares(design, built, index)
   // The tables the run draws from, sampled at the load the design settled at.
-  if (timed) timeouts = sampleTimeouts(design, built, flows, keep, traffic, seed, samples.final, memo)
+  if (sampling) timeouts = sampleTimeouts(sampling, built, flows, keep, traffic, seed, samples.final, percentiles)
   return { ...buildStations(design, flows, traffic, keep, timeouts, percentiles), flows }
 }
 
@@ -375,26 +375,47 @@ const TIMEOUT_SAMPLES = { pass: 2000, final: 4000 }
  * link's mix of reads and writes would be), each timing out past `timeoutMs` and retried up to
  * `retries` times. Deeper timeouts are sampled first, so an outer one draws from their tables.
  */
+/** What sampling a design's timeouts needs that its passes do not change, and the draws so far. */
+interface TimeoutSampling {
+  design: Design
+  index: Map<string, number>
+  outgoing: Map<string, number[]>
+  /** The links with a timeout, deepest first. */
+  order: { l: Link; j: number }[]
+  /** The stations' layout does not change between links or passes: one walker serves them all. */
+  walker: Walker
+  memo: Map<number, SampledTimeout>
+}
+
+function timeoutSampling(design: Design, built: Built, traffic: TrafficProfile): TimeoutSampling {
+  const outgoing = linksFrom(design)
+  const depth = componentDepths(design, outgoing)
+  return {
+    design,
+    index: new Map(design.components.map((c, i) => [c.id, i])),
+    outgoing,
+    order: design.links
+      .map((l, j) => ({ l, j }))
+      .filter(({ l }) => l.timeoutMs !== undefined)
+      .sort((a, b) => (depth.get(b.l.to) ?? 0) - (depth.get(a.l.to) ?? 0)),
+    walker: compileWalker(design, built, traffic),
+    memo: new Map()
+  }
+}
+
 function sampleTimeouts(
-  design: Design,
+  sampling: TimeoutSampling,
   built: Built,
   flows: Map<string, Flow>,
   keep: Float64Array | undefined,
   traffic: TrafficProfile,
   seed: number,
   samples: number,
-  memo?: Map<number, SampledTimeout>
+  /** Whether the figures need their p95 (the passes that seek the load do not). */
+  percentile: boolean
 ): (TimeoutFigures | null)[] {
+  const { design, index, outgoing, order, walker, memo } = sampling
   const out: (TimeoutFigures | null)[] = design.links.map(() => null)
-  const index = new Map(design.components.map((c, i) => [c.id, i]))
-  const outgoing = linksFrom(design)
-  const depth = componentDepths(design, outgoing)
-  const order = design.links
-    .map((l, j) => ({ l, j }))
-    .filter(({ l }) => l.timeoutMs !== undefined)
-    .sort((a, b) => (depth.get(b.l.to) ?? 0) - (depth.get(a.l.to) ?? 0))
-  // The stations' layout does not change between links: one walker serves them all.
-  const walker = compileWalker(design, built, traffic)
   let current = built
   for (const { l, j } of order) {
     const f = compileSojourns(current.stations, current.tables)
@@ -408,18 +429,18 @@ function sampleTimeouts(
     // the passes settle instead of chasing sampling noise). With the same stations below as last
     // time, the draws are last time's: its figures stand, and a larger count goes on from them.
     const key = timeoutKey(stationsBelow(design, current, outgoing, l.to), f, walker.readRatio)
-    let known = memo?.get(j)
+    let known = memo.get(j)
     if (!known || !sameKey(known.key, key) || known.draws.count > samples) {
       known = {
         key,
-        draws: { word: createWords(seed * 7919 + j), table: [], attempts: 0, timedOut: 0, failed: 0, count: 0 },
+        draws: { word: createWords(seed * 7919 + j), table: [], sum: 0, attempts: 0, timedOut: 0, failed: 0, count: 0 },
         figures: null
       }
-      memo?.set(j, known)
+      memo.set(j, known)
     }
-    if (!known.figures || known.draws.count < samples) {
+    if (!known.figures || known.draws.count < samples || (percentile && Number.isNaN(known.figures.p95Ms))) {
       drawTraversals(known.draws, samples, walker, f, l, traffic.payloadKb)
-      known.figures = timeoutFigures(known.draws, l.retries ?? 0)
+      known.figures = timeoutFigures(known.draws, l.retries ?? 0, percentile)
     }
     out[j] = known.figures
     current = withTimeouts(design, current, index, flows, traffic, keep, out)
@@ -431,6 +452,8 @@ function sampleTimeouts(
 interface TimeoutDraws {
   word: () => number
   table: number[]
+  /** The table's sum, for its mean. */
+  sum: number
   attempts: number
   timedOut: number
   failed: number
@@ -440,7 +463,6 @@ interface TimeoutDraws {
 /** Draws traversals of link `l` until `draws` holds `upTo`: each attempt times out past `timeoutMs` and is retried. */
 function drawTraversals(draws: TimeoutDraws, upTo: number, walker: Walker, f: Sojourns, l: Link, payloadKb: number) {
   const { word, table } = draws
-  const rng = () => uniform(word)
   const network = networkTimeMs(l, payloadKb) ?? 0
   const timeout = l.timeoutMs as number
   const retries = l.retries ?? 0
@@ -448,12 +470,13 @@ function drawTraversals(draws: TimeoutDraws, upTo: number, walker: Walker, f: So
     let spent = 0
     let done = false
     for (let k = 0; k <= retries && !done; k++) {
-      const length = samplePath(walker, rng)
+      const length = samplePath(walker, word)
       const below = drawLatency(walker.visits, length, f, word)
       draws.attempts++
       if (below < 0) break
       if (network + below <= timeout) {
         table.push(spent + network + below)
+        draws.sum += spent + network + below
         done = true
       } else {
         draws.timedOut++
@@ -464,16 +487,24 @@ function drawTraversals(draws: TimeoutDraws, upTo: number, walker: Walker, f: So
   }
 }
 
-function timeoutFigures(draws: TimeoutDraws, retries: number): TimeoutFigures {
+function timeoutFigures(draws: TimeoutDraws, retries: number, percentile: boolean): TimeoutFigures {
   const share = draws.attempts > 0 ? draws.timedOut / draws.attempts : 0
-  const sorted = Float64Array.from(draws.table).sort()
+  // In draw order: a run draws from it by a uniform index, so it needs no sort; the p95 is a selection.
+  const table = Float64Array.from(draws.table)
+  let p95Ms = percentile ? 0 : Number.NaN
+  if (percentile && table.length > 0) {
+    const rank = rankOf(table.length, 0.95)
+    const scratch = table.slice()
+    select(scratch, rank, 0, scratch.length - 1)
+    p95Ms = scratch[rank]
+  }
   return {
     timeoutShare: share,
     amplification: share >= 1 ? retries + 1 : (1 - share ** (retries + 1)) / (1 - share),
     failedShare: draws.failed / draws.count,
-    table: sorted,
-    meanMs: sorted.reduce((sum, x) => sum + x, 0) / Math.max(1, sorted.length),
-    p95Ms: sorted.length > 0 ? sorted[rankOf(sorted.length, 0.95)] : 0
+    table,
+    meanMs: draws.sum / Math.max(1, table.length),
+    p95Ms
   }
 }
 
@@ -598,6 +629,12 @@ interface Walker {
   stackDepth: Int32Array
   /** Links drawn so far, for the run's step budget. */
   steps: number
+  /**
+   * Whether a certain event (the only client, a link of share 1) still takes a draw: the
+   * discrete-event mode draws them as the first engine did, so its runs stay the same; the
+   * Monte-Carlo spares them.
+   */
+  drawCertain: boolean
 }
 
 function compileWalker(design: Design, built: Built, traffic: TrafficProfile): Walker {
@@ -656,7 +693,8 @@ function compileWalker(design: Design, built: Built, traffic: TrafficProfile): W
     stackEnd: new Int32Array(MAX_HOPS + 2),
     stackForce: new Uint8Array(MAX_HOPS + 2),
     stackDepth: new Int32Array(MAX_HOPS + 2),
-    steps: 0
+    steps: 0,
+    drawCertain: false
   }
 }
 
@@ -666,12 +704,13 @@ function compileWalker(design: Design, built: Built, traffic: TrafficProfile): W
  * order); a cache hit stops the request; a queue hands work off asynchronously, so what follows
  * it is not on the request's path. No closures and no allocation: this runs per sample.
  */
-function samplePath(w: Walker, rng: () => number): number {
+function samplePath(w: Walker, word: () => number): number {
   const { kind, linkStart, linkTo, linkShare, stackComponent, stackLink, stackEnd, stackForce, stackDepth } = w
   let visits = 0
   let sp = 0
-  let c = w.clients[Math.floor(rng() * w.clients.length)]
-  const read = rng() < w.readRatio
+  const { drawCertain } = w
+  let c = w.clients.length > 1 || drawCertain ? w.clients[Math.floor(uniform(word) * w.clients.length)] : w.clients[0]
+  const read = uniform(word) < w.readRatio
   const carried = read ? w.linkRead : w.linkWrite
   let depth = 0
   for (;;) {
@@ -684,16 +723,17 @@ function samplePath(w: Walker, rng: () => number): number {
         grown.set(w.visits)
         w.visits = grown
       }
-      w.visits[visits++] = !read || count === 1 ? w.firstStation[c] : w.firstStation[c] + Math.floor(rng() * count)
+      w.visits[visits++] =
+        !read || count === 1 ? w.firstStation[c] : w.firstStation[c] + Math.floor(uniform(word) * count)
       if (kind[c] === 1) follow = false
-      else if (kind[c] === 2 && read && rng() < w.hitRatio[c]) follow = false
+      else if (kind[c] === 2 && read && uniform(word) < w.hitRatio[c]) follow = false
     }
     if (follow) {
       stackComponent[sp] = c
       stackDepth[sp] = depth
       if (w.split[c] === 1) {
         // A split: one draw picks the one link this request takes (by cumulative share).
-        const u = rng()
+        const u = uniform(word)
         let cumulative = 0
         let pick = -1
         for (let l = linkStart[c]; l < linkStart[c + 1]; l++) {
@@ -724,7 +764,8 @@ function samplePath(w: Walker, rng: () => number): number {
       }
       stackLink[top] = l + 1
       w.steps++
-      if (carried[l] === 1 && (stackForce[top] === 1 || rng() < linkShare[l])) {
+      const share = linkShare[l]
+      if (carried[l] === 1 && (stackForce[top] === 1 || (share >= 1 && !drawCertain) || uniform(word) < share)) {
         c = linkTo[l]
         depth = stackDepth[top] + 1
         if (w.linkStation[l] >= 0) {
@@ -1020,10 +1061,9 @@ function monteCarlo(
     }
     return { latencies: latencies.subarray(0, kept), errorRate: shed }
   }
-  const rng = () => uniform(word)
   for (let i = 0; i < samples; i++) {
     // The path first: a long one replaces walker.visits with a larger buffer.
-    const length = samplePath(walker, rng)
+    const length = samplePath(walker, word)
     record(drawLatency(walker.visits, length, f, word), length + 1)
   }
   return { latencies: latencies.subarray(0, kept), errorRate: samples > 0 ? dropped / samples : 0 }
@@ -1138,7 +1178,7 @@ function discreteEventLatencies(
   for (let r = 0; r < requests; r++) {
     t += exponential(rng, traffic.peakRps) * 1000
     // Draw first: a long path replaces walker.visits with a larger buffer.
-    const length = samplePath(walker, rng)
+    const length = samplePath(walker, word)
     paths.push(walker.visits.slice(0, length))
     born[r] = t
   }
@@ -1198,6 +1238,7 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
     }
     // Independent replications, each warmed up for as long as its busiest station needs; one
     // replication is the first engine's single run (its first tenth as warm-up), with no interval.
+    walker.drawCertain = true
     const replications = Math.max(1, Math.floor(options.replications ?? 10))
     const per = Math.max(1, Math.floor(samples / replications))
     const warmup = replications === 1 ? Math.floor(samples * 0.1) : warmupRequests(stations, per)
