@@ -3,7 +3,7 @@ import t, { type Test } from 'tap'
 import { analyticMeanLatencyMs, propagate, quantiles, requestPaths, simulate } from '../../src/domain/engine.ts'
 import type { Design, TrafficProfile } from '../../src/domain/model.ts'
 import { erlangC, stationFigures } from '../../src/domain/queueing.ts'
-import { createWords, standardExponential } from '../../src/domain/random.ts'
+import { createWords, standardExponential, standardGamma, standardNormal } from '../../src/domain/random.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 
 const traffic = (peakRps: number, readRatio = 0.8): TrafficProfile => ({
@@ -290,6 +290,46 @@ t.test('a design with too many kinds of path draws each path, and agrees with th
   close(t, listedShed, 1 - passes(6), 1e-4, 'listed paths: the shed share is exact')
   const drawnShed = simulate(fan, heavy, { seed: 3, samples: 40_000 }).overall.errorRate
   close(t, drawnShed, 1 - passes(12), 0.03, 'drawn paths: the shed share is estimated from the samples')
+})
+
+t.test('the normal ziggurat draws N(0, 1), and gamma draws have their mean and variance', async (t) => {
+  const word = createWords(12)
+  const n = 400_000
+  const xs = new Float64Array(n)
+  for (let i = 0; i < n; i++) xs[i] = standardNormal(word)
+  const mean = xs.reduce((a, b) => a + b, 0) / n
+  const variance = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / n
+  t.ok(Math.abs(mean) < 0.01, `mean ${mean}`)
+  close(t, variance, 1, 0.02, 'variance')
+  xs.sort()
+  // Φ by its Taylor series (exact to double precision within |x| < 6, where every draw lies).
+  const phi = (x: number) => {
+    let term = x
+    let sum = x
+    for (let k = 1; k < 200; k++) {
+      term *= (-x * x) / (2 * k)
+      sum += term / (2 * k + 1)
+    }
+    return 0.5 + sum / Math.sqrt(2 * Math.PI)
+  }
+  let ks = 0
+  for (let i = 0; i < n; i += 7) ks = Math.max(ks, Math.abs(phi(xs[i]) - (i + 1) / n))
+  t.ok(ks < 1.95 / Math.sqrt(n), `KS distance ${ks}`)
+  // Beyond the base layer's edge (3.44) only the tail branch draws: P(|X| > 3.6) = 2(1 − Φ(3.6)).
+  const beyond = xs.filter((x) => Math.abs(x) > 3.6).length / n
+  const expected = 2 * (1 - phi(3.6))
+  t.ok(Math.abs(beyond - expected) < 4 * Math.sqrt(expected / n), `P(|X| > 3.6) = ${beyond}, expected ${expected}`)
+  for (const shape of [1 / 9, 0.25, 4]) {
+    let sum = 0
+    let squares = 0
+    for (let i = 0; i < n; i++) {
+      const g = standardGamma(word, shape)
+      sum += g
+      squares += g * g
+    }
+    close(t, sum / n, shape, 0.02, `Gamma(${shape}) mean`)
+    close(t, squares / n - (sum / n) ** 2, shape, 0.08, `Gamma(${shape}) variance`)
+  }
 })
 
 t.test('the ziggurat draws Exp(1): mean, variance, distribution and tail', async (t) => {
