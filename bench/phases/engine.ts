@@ -6,6 +6,15 @@ import { validateDesign } from '../../src/domain/validate.ts'
 import { chainDesign, featureDesign, type Phase } from '../lib/context.ts'
 import { median, round } from '../lib/measure.ts'
 
+/**
+ * Runs `run` until V8 has compiled it for good (a second of runs, at least ten): a worker runs the
+ * engine all day, so the figures are its steady state, not the first compilations of a new process.
+ */
+function warmUp(run: () => void, smoke: boolean) {
+  const until = performance.now() + (smoke ? 0 : 1000)
+  for (let i = 0; i < (smoke ? 1 : 10) || performance.now() < until; i++) run()
+}
+
 export const engine: Phase = {
   name: 'engine',
   async run(ctx) {
@@ -15,7 +24,7 @@ export const engine: Phase = {
     for (const n of [5, 50, 500]) {
       const design = chainDesign(n)
       const reps = ctx.smoke ? 1 : n === 500 ? 5 : 20
-      simulate(design, traffic, { seed: reps })
+      warmUp(() => simulate(design, traffic, { seed: reps }), ctx.smoke)
       const t0 = performance.now()
       for (let i = 0; i < reps; i++) simulate(design, traffic, { seed: i })
       engine[`components${n}`] = { msPerSimulation: round((performance.now() - t0) / reps) }
@@ -24,8 +33,8 @@ export const engine: Phase = {
     // time, timeouts with retries, caches, replicas, queues and workers.
     for (const n of [50, 500]) {
       const design = featureDesign(n)
-      const reps = ctx.smoke ? 1 : n === 500 ? 3 : 10
-      simulate(design, traffic, { seed: reps })
+      const reps = ctx.smoke ? 1 : n === 500 ? 5 : 20
+      warmUp(() => simulate(design, traffic, { seed: reps }), ctx.smoke)
       const t0 = performance.now()
       for (let i = 0; i < reps; i++) simulate(design, traffic, { seed: i })
       engine[`features${n}`] = { msPerSimulation: round((performance.now() - t0) / reps) }
@@ -37,7 +46,7 @@ export const engine: Phase = {
       ['features50', featureDesign(50)]
     ] as const) {
       const reps = ctx.smoke ? 1 : 3
-      simulateAndAnalyze(design, traffic, 1)
+      warmUp(() => simulateAndAnalyze(design, traffic, 1), ctx.smoke)
       let t0 = performance.now()
       for (let i = 0; i < reps; i++) simulateAndAnalyze(design, traffic, i)
       const analysisMs = round((performance.now() - t0) / reps)
@@ -45,7 +54,7 @@ export const engine: Phase = {
         const r = simulate(design, traffic, { seed: 1, samples: 2000, timeoutSamples: { pass: 400, final: 800 } })
         return [crossings(r, traffic), designAvailability(design, traffic), designCost(design, traffic)]
       }
-      preview()
+      warmUp(preview, ctx.smoke)
       t0 = performance.now()
       for (let i = 0; i < reps * 3; i++) preview()
       engine[`analysis${name[0].toUpperCase()}${name.slice(1)}`] = {
