@@ -48,9 +48,16 @@ async function lifecyclePlugin(fastify: FastifyInstance, opts: LifecyclePluginOp
   const sweep = () => {
     const now = performance.now()
     for (const [request, reply] of inHandler) {
+      // A client that went away: its request leaves at the next sweep (an onRequestAbort hook
+      // would cost every request a 'close' listener). The response's stream says so: the
+      // request's is destroyed as soon as a body has been read.
+      if (reply.raw.destroyed) {
+        inHandler.delete(request)
+        continue
+      }
       if (request.handlerDeadline > now) continue
       inHandler.delete(request)
-      if (reply.sent || request.raw.destroyed) continue
+      if (reply.sent) continue
       const ms = request.routeOptions.config.handlerTimeoutMs ?? opts.handlerTimeoutMs
       request.log.warn({ route: request.routeOptions.url, handlerTimeoutMs: ms }, 'handler timed out')
       reply
@@ -73,14 +80,10 @@ async function lifecyclePlugin(fastify: FastifyInstance, opts: LifecyclePluginOp
     }
     done()
   })
-  const clearDeadline = (request: FastifyRequest, done: () => void) => {
+  fastify.addHook('onResponse', function clearHandlerDeadline(request, _reply, done) {
     inHandler.delete(request)
     done()
-  }
-  fastify.addHook('onResponse', function clearHandlerDeadline(request, _reply, done) {
-    clearDeadline(request, done)
   })
-  fastify.addHook('onRequestAbort', clearDeadline)
   fastify.addHook('preClose', function markClosing(done) {
     fastify.lifecycle.draining = true
     fastify.lifecycle.closing = true

@@ -88,7 +88,7 @@ t.test('a hanging database (a partition) gets 503s in the right shapes, never a 
   await proxy.start()
   t.teardown(() => proxy.stop())
   // A handler timeout shorter than readiness's own: the probe must still answer in its shape.
-  const { app } = await buildTestApp(t, proxy.urlFor(url), { HANDLER_TIMEOUT_MS: '500' })
+  const { app, logs } = await buildTestApp(t, proxy.urlFor(url), { HANDLER_TIMEOUT_MS: '500' })
   t.equal((await app.inject({ url: '/health/ready' })).statusCode, 200)
   proxy.blackhole()
   const ready = await app.inject({ url: '/health/ready' })
@@ -106,7 +106,33 @@ t.test('a hanging database (a partition) gets 503s in the right shapes, never a 
   })
   t.equal(audited.statusCode, 503)
   t.match(audited.json(), { code: 'APP_ERR_TIMEOUT', requestId: String })
+  // Over a real socket too: a request whose body has been read is a destroyed stream, and must
+  // still get its 503 (the deadline once took that for a client that went away).
+  const address = await app.listen({ port: 0, host: '127.0.0.1' })
+  const overHttp = await fetch(`${address}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'a@example.com', password: 'x'.repeat(12) })
+  })
+  t.equal(overHttp.status, 503)
+  t.match(await overHttp.json(), { code: 'APP_ERR_TIMEOUT', requestId: String })
   t.ok(Date.now() - started < 5000, 'answered within the handler timeout, not after the partition')
+  // A client that goes away before its deadline is forgotten, not answered: no timeout is logged.
+  const timedOut = () => logs.lines.filter((l) => l.msg === 'handler timed out').length
+  const before = timedOut()
+  const gone = new AbortController()
+  const abandoned = fetch(`${address}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'b@example.com', password: 'x'.repeat(12) }),
+    signal: gone.signal
+  }).catch(() => null)
+  await new Promise((resolve) => setTimeout(resolve, 150))
+  gone.abort()
+  await abandoned
+  // Past its deadline (500 ms) and a sweep: had it been kept, the sweep would have answered it.
+  await new Promise((resolve) => setTimeout(resolve, 900))
+  t.equal(timedOut(), before, 'the abandoned request was dropped, not timed out')
   proxy.heal()
   await waitFor(async () => (await app.inject({ url: '/health/ready' })).statusCode === 200, { what: 'recovery' })
 })
