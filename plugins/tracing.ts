@@ -22,11 +22,21 @@ const SPAN = Symbol('server span')
  */
 async function tracingPlugin(fastify: FastifyInstance, opts: TracingPluginOptions) {
   if (!tracingEnabled()) throw new Error('tracing plugin: start tracing (src/tracing.ts) before registering it')
-  const trusted = addressMatcher(opts.trustedPeers)
+  const matches = addressMatcher(opts.trustedPeers)
+  // A keep-alive connection's peer does not change: asked once per socket, not per request.
+  const peers = new WeakMap<object, boolean>()
+  const trusted = (socket: FastifyRequest['socket']) => {
+    let known = peers.get(socket)
+    if (known === undefined) {
+      known = matches(socket.remoteAddress)
+      peers.set(socket, known)
+    }
+    return known
+  }
   const tracer = trace.getTracer('system-design-coach')
 
   fastify.addHook('onRequest', function startServerSpan(request: FastifyRequest, reply: FastifyReply, done) {
-    const parent = trusted(request.socket.remoteAddress) ? extractContext(request.headers) : ROOT_CONTEXT
+    const parent = trusted(request.socket) ? extractContext(request.headers) : ROOT_CONTEXT
     const route = request.routeOptions.url
     const span = tracer.startSpan(
       `${request.method} ${route ?? '(unmatched)'}`,

@@ -21,6 +21,7 @@ export function clientKey(ip: string): string {
 
 /** A test of whether an address (IPv4, IPv6 or IPv4-mapped IPv6) lies in any of the CIDRs or addresses given. */
 export function addressMatcher(cidrs: readonly string[]): (ip: string | undefined) => boolean {
+  if (cidrs.length === 0) return () => false
   const list = new BlockList()
   for (const entry of cidrs) {
     const [address, bits] = entry.split('/')
