@@ -4,7 +4,7 @@
 // passes, with the server's CPU µs per request read from /proc. CPU-bound phases pin the server to
 // core 0 and the load generator to core 1; phases that reach Postgres leave them unpinned.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { freePort } from '../reliability/lib/stack.ts'
@@ -52,6 +52,9 @@ async function main() {
   const report: Record<string, unknown> = {
     startedAt: new Date().toISOString(),
     smoke: SMOKE,
+    // Ratios move with the CPU: HMAC (the boilerplate verifies a token per request) is several
+    // times cheaper with SHA extensions, for one.
+    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
     method: { rounds: ROUNDS, secondsPerPass: SECONDS, connections: CONNECTIONS, dbConnections: DB_CONNECTIONS }
   }
   const env: Record<string, string> = {

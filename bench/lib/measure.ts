@@ -96,7 +96,14 @@ export async function compareTargets(
  * Ratios of `b` to `a` per round, median: `cpu` is a's µs per request over b's (b keeps that
  * share of a's efficiency), `throughput` is b's requests per second over a's.
  */
-export function ratios(figures: Record<string, Figures>, a: string, b: string): { cpu: number; throughput: number } {
+/** A ratio of b to a: the median over paired passes, and the middle half of them (25th to 75th percentile). */
+export interface Ratio {
+  cpu: number
+  throughput: number
+  spread: { cpu: [number, number]; throughput: [number, number] }
+}
+
+export function ratios(figures: Record<string, Figures>, a: string, b: string): Ratio {
   const pa = figures[a].passes
   const pb = figures[b].passes
   const cpu: number[] = []
@@ -105,5 +112,14 @@ export function ratios(figures: Record<string, Figures>, a: string, b: string): 
     cpu.push(pa[i].cpuUsPerRequest / Math.max(0.1, pb[i].cpuUsPerRequest))
     throughput.push(pb[i].requestsPerSec / Math.max(1, pa[i].requestsPerSec))
   }
-  return { cpu: round(median(cpu), 3), throughput: round(median(throughput), 3) }
+  const middle = (values: number[]): [number, number] => {
+    const sorted = [...values].sort((x, y) => x - y)
+    const at = (q: number) => round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0, 3)
+    return [at(0.25), at(0.75)]
+  }
+  return {
+    cpu: round(median(cpu), 3),
+    throughput: round(median(throughput), 3),
+    spread: { cpu: middle(cpu), throughput: middle(throughput) }
+  }
 }
