@@ -170,7 +170,7 @@ interface TimeoutFigures {
   amplification: number
   /** Traversals that fail: every attempt timed out (f^(R+1)), or a loss below. */
   failedShare: number
-  /** What successful traversals take (retries included): the draws, their mean and p95. */
+  /** What successful traversals take (retries included): the draws, their mean and p95 (NaN when not asked for). */
   table: Float64Array
   meanMs: number
   p95Ms: number
@@ -329,8 +329,8 @@ function solveStations(
   for (let pass = 0; pass < (timed ? 40 : 200); pass++) {
     const keep = keptShares(design, built, index)
     let factorMoved = 0
-    if (timed) {
-      timeouts = sampleTimeouts(sampling as TimeoutSampling, built, flows, keep, traffic, seed, samples.pass, false)
+    if (sampling) {
+      timeouts = sampleTimeouts(sampling, built, flows, keep, traffic, seed, samples.pass, false)
       const next = Float64Array.from(timeouts, (t, j) => (t ? t.amplification : factor[j]))
       // Most of a step each pass: a full step can overshoot near saturation and oscillate.
       for (let j = 0; j < next.length; j++) {
@@ -370,11 +370,6 @@ function keptShares(design: Design, built: Built, index: Map<string, number>): F
  */
 const TIMEOUT_SAMPLES = { pass: 2000, final: 4000 }
 
-/**
- * For each link with a timeout: attempts drawn below it (its `to` entered as a request of the
- * link's mix of reads and writes would be), each timing out past `timeoutMs` and retried up to
- * `retries` times. Deeper timeouts are sampled first, so an outer one draws from their tables.
- */
 /** What sampling a design's timeouts needs that its passes do not change, and the draws so far. */
 interface TimeoutSampling {
   design: Design
@@ -403,6 +398,11 @@ function timeoutSampling(design: Design, built: Built, traffic: TrafficProfile):
   }
 }
 
+/**
+ * For each link with a timeout: attempts drawn below it (its `to` entered as a request of the
+ * link's mix of reads and writes would be), each timing out past `timeoutMs` and retried up to
+ * `retries` times. Deeper timeouts are sampled first, so an outer one draws from their tables.
+ */
 function sampleTimeouts(
   sampling: TimeoutSampling,
   built: Built,
