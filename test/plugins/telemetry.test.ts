@@ -2,7 +2,7 @@ import t from 'tap'
 import { maintainPartitions } from '../../jobs/maintenance.ts'
 import { fork } from '../../reliability/lib/process.ts'
 import { buildTestApp } from '../helpers/app.ts'
-import { createTestDatabase, testSql } from '../helpers/db.ts'
+import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
 
 const ENV = { RATE_LIMIT_MAX_REQUESTS: '100000' }
 const boomRoute = (app: import('fastify').FastifyInstance) => {
@@ -66,6 +66,31 @@ t.test('request telemetry', async (t) => {
     await app.telemetry.flush()
     t.equal(app.telemetry.stats().dropped, 10)
     t.ok(logs.lines.some((l) => /telemetry insert failed: dropped 10/.test(String(l.msg))))
+  })
+
+  t.test('while a flush is held up, later rows wait for the next: one insert at a time, none lost', async (t) => {
+    const { app } = await buildTestApp(t, url, ENV)
+    // A lock of our own holds every insert into the table (SHARE conflicts with an insert's ROW EXCLUSIVE).
+    const holder = await sql.reserve()
+    await holder`begin`
+    await holder`lock table app.request_telemetry in share mode`
+    const inserts = async () =>
+      (
+        await sql`
+          select count(*)::int as n from pg_stat_activity
+          where datname = current_database() and pid <> pg_backend_pid() and state = 'active'
+            and query like '%insert into app.request_telemetry%'`
+      )[0].n
+    // Past the 500-row threshold twice over while the first flush waits on the lock.
+    for (let i = 0; i < 1200; i++) await app.inject({ url: '/health/live', headers: { 'x-request-id': `held-${i}` } })
+    await waitFor(async () => (await inserts()) >= 1, { what: 'the first flush to wait on the lock' })
+    t.equal(await inserts(), 1, 'one insert in flight, not one per 500 rows')
+    t.ok(app.telemetry.stats().buffered >= 700, `the later rows wait in the buffer (${app.telemetry.stats().buffered})`)
+    await holder`rollback`
+    holder.release()
+    await app.telemetry.flush()
+    t.equal(await count('held-'), 1200, 'every row written once the lock is gone')
+    t.equal(app.telemetry.stats().dropped, 0)
   })
 
   t.test('the buffer is flushed on SIGTERM', async (t) => {
