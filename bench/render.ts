@@ -160,6 +160,13 @@ function profileSection(r: Report): string {
 
 const OTEL = 'OpenTelemetry (spans, context, OTLP export)'
 
+/** The database phase's split of tracing's cost: spans made and sent, and made but never sent. */
+function unexported(r: Report): string {
+  const d = r.database
+  if (!d.unexportedTracingVsOff) return ''
+  return `In the database phase (by CPU, api process) tracing at ratio 1 keeps ${d.tracingOnVsOff.cpu}× of the untraced read; with the same spans made but never sent (\`OTEL_TRACES_EXPORTER=none\`: ids in headers, logs and rows) it keeps ${d.unexportedTracingVsOff.cpu}×, so most of the cost is the export: encoding every span, sending the batches, and the garbage they leave.`
+}
+
 /** What tracing at ratio 1 adds to the authenticated read, by the profile (runs before it had none). */
 function tracingCost(r: Report): string[] {
   const { read, readTraced } = r.profile as Record<string, { totalUsPerRequest: number; parts: Record<string, number> }>
@@ -171,7 +178,7 @@ function tracingCost(r: Report): string[] {
     .sort((a, b) => b[1] - a[1])
   return [
     '',
-    `Tracing at ratio 1 (every request, exported over OTLP/HTTP to a collector stand-in): the authenticated read costs ${read.totalUsPerRequest} µs a request off and ${readTraced.totalUsPerRequest} µs on (+${added} µs, ${Math.round((added / read.totalUsPerRequest) * 100)} %). OpenTelemetry's own code is ${readTraced.parts[OTEL] ?? 0} µs of it (starting and ending the server span and the statement spans, the context, the batch's protobuf encoding); the rest grew in ${grew.map(([part, us]) => `${part} (+${us})`).join(', ')}. The SDK's per-span cost is the floor of the 10 % target at ratio 1: a lower ratio (\`OTEL_TRACES_SAMPLER=parentbased_traceidratio\`) pays it only for the traces it keeps.`
+    `Tracing at ratio 1 (every request, exported over OTLP/HTTP to a collector stand-in): the authenticated read costs ${read.totalUsPerRequest} µs a request off and ${readTraced.totalUsPerRequest} µs on (+${added} µs, ${Math.round((added / read.totalUsPerRequest) * 100)} %). OpenTelemetry's own code is ${readTraced.parts[OTEL] ?? 0} µs of it (starting and ending the server span and the statement spans, the context, the batch's protobuf encoding); the rest grew in ${grew.map(([part, us]) => `${part} (+${us})`).join(', ')}. ${unexported(r)} A lower ratio (\`OTEL_TRACES_SAMPLER=parentbased_traceidratio\`) pays it only for the traces it keeps.`
   ]
 }
 

@@ -105,12 +105,18 @@ export const TraceSamplers = [
   'parentbased_traceidratio'
 ] as const
 
+/** OTEL_TRACES_EXPORTER: OTLP, or none (spans made for their ids in logs and rows, never sent). */
+export const TraceExporters = ['otlp', 'none'] as const
+
 /** The OTLP encodings over HTTP (gRPC is not offered: the processes export over HTTP only). */
 export const OtlpProtocols = ['http/protobuf', 'http/json'] as const
 
 export interface TracingConfig {
-  /** Where spans go over OTLP/HTTP: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
-  readonly url: string
+  /**
+   * Where spans go over OTLP/HTTP: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT
+   * + /v1/traces; null with OTEL_TRACES_EXPORTER=none (ids in headers, logs and rows; nothing sent).
+   */
+  readonly url: string | null
   /** OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, else OTEL_EXPORTER_OTLP_PROTOCOL (the specification's default, http/protobuf). */
   readonly protocol: (typeof OtlpProtocols)[number]
   readonly headers: Readonly<Record<string, string>>
@@ -290,9 +296,11 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
   /** The OTEL_* variables as the OpenTelemetry specification defines them; tracing is off without an endpoint. */
   function tracingConfig(): TracingConfig | null {
     if (bool('OTEL_SDK_DISABLED', false)) return null
+    const exporter = oneOf('OTEL_TRACES_EXPORTER', TraceExporters, 'otlp')
     const signal = url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', ['http:', 'https:'])
     const base = url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:'])
-    if (signal === undefined && base === undefined) return null
+    // Off unless asked for: an endpoint to export to, or spans kept to this process (none).
+    if (exporter === 'otlp' && signal === undefined && base === undefined) return null
     const headers: Record<string, string> = {}
     for (const pair of list('OTEL_EXPORTER_OTLP_HEADERS', [])) {
       const at = pair.indexOf('=')
@@ -315,7 +323,7 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
         ? 'OTEL_EXPORTER_OTLP_PROTOCOL'
         : 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'
     return {
-      url: signal ?? `${(base as string).replace(/\/+$/, '')}/v1/traces`,
+      url: exporter === 'none' ? null : (signal ?? `${(base as string).replace(/\/+$/, '')}/v1/traces`),
       protocol: oneOf(protocolVariable, OtlpProtocols, 'http/protobuf'),
       headers,
       serviceName: read('OTEL_SERVICE_NAME'),

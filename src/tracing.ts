@@ -69,13 +69,22 @@ function samplerOf(config: Pick<TracingConfig, 'sampler' | 'ratio'> | undefined)
 /** Registers the global provider, context manager and propagator for this process. */
 export function startTracing(options: StartOptions): Tracing {
   if (active) throw new Error('tracing is already started in this process')
-  const { protocol, ...otlp } = options.otlp ?? {}
+  const { protocol, url, headers } = options.otlp ?? {}
+  const otlp = { url: url ?? undefined, headers }
+  // No URL (OTEL_TRACES_EXPORTER=none): spans are made, ids travel and are stored, nothing is sent.
   const exporter =
-    options.exporter ?? (protocol === 'http/json' ? new OtlpJsonExporter(otlp) : new OtlpProtobufExporter(otlp))
+    options.exporter ??
+    (url === null
+      ? null
+      : protocol === 'http/json'
+        ? new OtlpJsonExporter(otlp)
+        : new OtlpProtobufExporter(otlp))
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': options.serviceName }),
     sampler: samplerOf(options.sampler),
-    spanProcessors: [options.simple ? new SimpleSpanProcessor({ exporter }) : new BatchSpanProcessor({ exporter })]
+    spanProcessors: exporter
+      ? [options.simple ? new SimpleSpanProcessor({ exporter }) : new BatchSpanProcessor({ exporter })]
+      : []
   })
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
   propagation.setGlobalPropagator(new W3CTraceContextPropagator())

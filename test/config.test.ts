@@ -207,4 +207,10 @@ t.test('OTLP export: the endpoint turns tracing on, the protocol is http/protobu
   t.same(problemsOf({ ...base, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }), [
     'OTEL_EXPORTER_OTLP_PROTOCOL must be one of http/protobuf, http/json'
   ])
+  // OTEL_TRACES_EXPORTER=none: traced for the ids (headers, logs, rows), with or without an endpoint, never sent.
+  t.match(loadConfig({ OTEL_TRACES_EXPORTER: 'none' }).config.tracing, { url: null, sampler: 'parentbased_always_on' })
+  t.equal(loadConfig({ ...base, OTEL_TRACES_EXPORTER: 'none' }).config.tracing?.url, null, 'none wins over an endpoint')
+  t.equal(loadConfig({ ...base, OTEL_TRACES_EXPORTER: 'otlp' }).config.tracing?.url, 'http://collector:4318/v1/traces')
+  t.same(problemsOf({ OTEL_TRACES_EXPORTER: 'zipkin' }), ['OTEL_TRACES_EXPORTER must be one of otlp, none'])
+  t.equal(loadConfig({ OTEL_TRACES_EXPORTER: 'none', OTEL_SDK_DISABLED: 'true' }).config.tracing, null)
 })

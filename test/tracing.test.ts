@@ -242,3 +242,31 @@ t.test('the api and the worker export one trace over OTLP/HTTP, and leak nothing
     'no statement text or parameter in attributes'
   )
 })
+
+t.test('OTEL_TRACES_EXPORTER=none: trace ids in responses and rows, nothing sent', async (t) => {
+  let exports = 0
+  const receiver = createServer((req, res) => {
+    exports++
+    req.resume()
+    req.on('end', () => res.writeHead(200).end())
+  })
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r))
+  t.teardown(() => receiver.close())
+  const { url } = await createTestDatabase(t)
+  const api = await startApi({
+    DATABASE_URL: url,
+    OTEL_TRACES_EXPORTER: 'none',
+    // An endpoint too: none wins, so a stray variable cannot start sending.
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`
+  })
+  t.teardown(() => stopProcess(api, 'SIGKILL'))
+  const live = await call(api.port, { path: '/health/live', headers: { 'x-request-id': 'untraced-export-1' } })
+  const traceId = live.headers?.['x-trace-id']
+  t.match(traceId, /^[\da-f]{32}$/, 'the response names its trace')
+  // Graceful shutdown flushes telemetry (and would flush spans, were there an exporter).
+  t.equal(await stopProcess(api), 0)
+  const sql = testSql(t, url)
+  const [row] = await sql`select trace_id from app.request_telemetry where request_id = 'untraced-export-1'`
+  t.equal(row?.trace_id, traceId, 'the telemetry row carries the trace id')
+  t.equal(exports, 0, 'no export was sent')
+})

@@ -19,6 +19,8 @@ export const database: Phase = {
       { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_TRACES_SAMPLER: 'always_on' },
       null
     )
+    // The same spans made and never sent (OTEL_TRACES_EXPORTER=none): what the export costs apart.
+    const unexported = await ctx.start('full', { OTEL_TRACES_EXPORTER: 'none', OTEL_TRACES_SAMPLER: 'always_on' }, null)
     const spec = (server: Server, path: string, extra: Partial<Target['spec']> = {}) => ({
       url: `${server.address}${path}`,
       connections: ctx.dbConnections,
@@ -47,6 +49,7 @@ export const database: Phase = {
       { name: 'read', pid: full.pid, spec: spec(full, `/workspaces/${ctx.workspaces[2]}`) },
       { name: 'readTelemetryOff', pid: off.pid, spec: spec(off, `/workspaces/${ctx.workspaces[2]}`) },
       { name: 'readTraced', pid: traced.pid, spec: spec(traced, `/workspaces/${ctx.workspaces[2]}`) },
+      { name: 'readTracedUnexported', pid: unexported.pid, spec: spec(unexported, `/workspaces/${ctx.workspaces[2]}`) },
       {
         name: 'autosave',
         pid: full.pid,
@@ -69,6 +72,7 @@ export const database: Phase = {
     })
     load.stop()
     await traced.stop()
+    await unexported.stop()
     collector.close()
     await off.stop()
     await full.stop()
@@ -78,6 +82,7 @@ export const database: Phase = {
       enqueueVsWithoutJob: ratios(figures, 'enqueueWithoutJob', 'enqueue'),
       telemetryOnVsOff: ratios(figures, 'readTelemetryOff', 'read'),
       tracingOnVsOff: ratios(figures, 'read', 'readTraced'),
+      unexportedTracingVsOff: ratios(figures, 'read', 'readTracedUnexported'),
       spansExported: collector.spans()
     }
     for (const [k, f] of Object.entries(figures))
