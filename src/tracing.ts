@@ -74,11 +74,7 @@ export function startTracing(options: StartOptions): Tracing {
   // No URL (OTEL_TRACES_EXPORTER=none): spans are made, ids travel and are stored, nothing is sent.
   const exporter =
     options.exporter ??
-    (url === null
-      ? null
-      : protocol === 'http/json'
-        ? new OtlpJsonExporter(otlp)
-        : new OtlpProtobufExporter(otlp))
+    (url === null ? null : protocol === 'http/json' ? new OtlpJsonExporter(otlp) : new OtlpProtobufExporter(otlp))
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': options.serviceName }),
     sampler: samplerOf(options.sampler),
