@@ -32,31 +32,55 @@ export function exponential(rng: () => number, rate: number): number {
 // Variables", 2000), 256 layers: the low 8 bits of a word pick the layer, the high 24 bits the
 // point in it. About 99 % of draws are one word, a compare and a multiply; the rest take the exact
 // wedge test or the tail. Same distribution as -log(U), several times cheaper than the logarithm.
-const LAYERS = 256
 const SCALE = 2 ** 24
 const R = 7.697117470131487
-const V = 3.949659822581572e-3
-const KE = new Uint32Array(LAYERS)
-const WE = new Float64Array(LAYERS)
-const FE = new Float64Array(LAYERS)
-{
-  let de = R
-  let te = R
-  const q = V / Math.exp(-de)
-  KE[0] = Math.floor((de / q) * SCALE)
-  KE[1] = 0
-  WE[0] = q / SCALE
-  WE[LAYERS - 1] = de / SCALE
-  FE[0] = 1
-  FE[LAYERS - 1] = Math.exp(-de)
-  for (let i = LAYERS - 2; i >= 1; i--) {
-    de = -Math.log(V / de + Math.exp(-de))
-    KE[i + 1] = Math.floor((de / te) * SCALE)
-    te = de
-    FE[i] = Math.exp(-de)
-    WE[i] = de / SCALE
+
+/**
+ * A ziggurat's tables for a decreasing density f (unnormalised, f(0) = 1) with inverse `inverse`:
+ * `layers` layers of area v each, the base one reaching out to r. Per layer: k, below which a
+ * point (of 24 bits) lies inside the next layer's rectangle and is taken at once; w, a point's
+ * width; f, the density at the layer's edge (Marsaglia and Tsang, 2000).
+ */
+function zigguratTables(
+  layers: number,
+  r: number,
+  v: number,
+  f: (x: number) => number,
+  inverse: (y: number) => number
+) {
+  const k = new Uint32Array(layers)
+  const w = new Float64Array(layers)
+  const fx = new Float64Array(layers)
+  let x = r
+  let outer = r
+  const q = v / f(x)
+  k[0] = Math.floor((x / q) * SCALE)
+  k[1] = 0
+  w[0] = q / SCALE
+  w[layers - 1] = x / SCALE
+  fx[0] = 1
+  fx[layers - 1] = f(x)
+  for (let i = layers - 2; i >= 1; i--) {
+    x = inverse(v / x + f(x))
+    k[i + 1] = Math.floor((x / outer) * SCALE)
+    outer = x
+    fx[i] = f(x)
+    w[i] = x / SCALE
   }
+  return { k, w, f: fx }
 }
+
+const {
+  k: KE,
+  w: WE,
+  f: FE
+} = zigguratTables(
+  256,
+  R,
+  3.949659822581572e-3,
+  (x) => Math.exp(-x),
+  (y) => -Math.log(y)
+)
 
 /** An Exp(1) variate from a word source, by the ziggurat. */
 export function standardExponential(word: () => number): number {
@@ -76,30 +100,18 @@ export function standardExponential(word: () => number): number {
 // the layer, bit 7 the sign, the high 24 bits the point; the tail beyond R by Marsaglia's (1964)
 // method. A draw is mostly one word and a multiply, where Box–Muller takes a logarithm, a square
 // root and a cosine.
-const NORMAL_LAYERS = 128
 const RN = 3.442619855899
-const VN = 9.91256303526217e-3
-const KN = new Uint32Array(NORMAL_LAYERS)
-const WN = new Float64Array(NORMAL_LAYERS)
-const FN = new Float64Array(NORMAL_LAYERS)
-{
-  let dn = RN
-  let tn = RN
-  const q = VN / Math.exp(-0.5 * dn * dn)
-  KN[0] = Math.floor((dn / q) * SCALE)
-  KN[1] = 0
-  WN[0] = q / SCALE
-  WN[NORMAL_LAYERS - 1] = dn / SCALE
-  FN[0] = 1
-  FN[NORMAL_LAYERS - 1] = Math.exp(-0.5 * dn * dn)
-  for (let i = NORMAL_LAYERS - 2; i >= 1; i--) {
-    dn = Math.sqrt(-2 * Math.log(VN / dn + Math.exp(-0.5 * dn * dn)))
-    KN[i + 1] = Math.floor((dn / tn) * SCALE)
-    tn = dn
-    FN[i] = Math.exp(-0.5 * dn * dn)
-    WN[i] = dn / SCALE
-  }
-}
+const {
+  k: KN,
+  w: WN,
+  f: FN
+} = zigguratTables(
+  128,
+  RN,
+  9.91256303526217e-3,
+  (x) => Math.exp(-0.5 * x * x),
+  (y) => Math.sqrt(-2 * Math.log(y))
+)
 
 /** A standard normal variate from a word source, by the ziggurat. */
 export function standardNormal(word: () => number): number {
