@@ -293,7 +293,7 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
   const jwtSecretRaw = read('JWT_SECRET')
   const tracing = tracingConfig()
 
-  /** The OTEL_* variables as the OpenTelemetry specification defines them; tracing is off without an endpoint. */
+  /** The OTEL_* variables as the OpenTelemetry specification defines them; tracing is off without an endpoint (or OTEL_TRACES_EXPORTER=none). */
   function tracingConfig(): TracingConfig | null {
     if (bool('OTEL_SDK_DISABLED', false)) return null
     const exporter = oneOf('OTEL_TRACES_EXPORTER', TraceExporters, 'otlp')
