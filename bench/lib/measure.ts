@@ -92,10 +92,6 @@ export async function compareTargets(
   return out
 }
 
-/**
- * Ratios of `b` to `a` per round, median: `cpu` is a's µs per request over b's (b keeps that
- * share of a's efficiency), `throughput` is b's requests per second over a's.
- */
 /** A ratio of b to a: the median over paired passes, and the middle half of them (25th to 75th percentile). */
 export interface Ratio {
   cpu: number
@@ -103,6 +99,10 @@ export interface Ratio {
   spread: { cpu: [number, number]; throughput: [number, number] }
 }
 
+/**
+ * Ratios of `b` to `a` per round, median: `cpu` is a's µs per request over b's (b keeps that
+ * share of a's efficiency), `throughput` is b's requests per second over a's.
+ */
 export function ratios(figures: Record<string, Figures>, a: string, b: string): Ratio {
   const pa = figures[a].passes
   const pb = figures[b].passes

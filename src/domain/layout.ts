@@ -56,9 +56,14 @@ function orderLayers(layers: string[][], links: Design['links']): void {
   })
   const callers = new Map<string, string[]>()
   const callees = new Map<string, string[]>()
+  const add = (map: Map<string, string[]>, key: string, value: string) => {
+    const list = map.get(key)
+    if (list) list.push(value)
+    else map.set(key, [value])
+  }
   for (const l of links) {
-    callers.set(l.to, [...(callers.get(l.to) ?? []), l.from])
-    callees.set(l.from, [...(callees.get(l.from) ?? []), l.to])
+    add(callers, l.to, l.from)
+    add(callees, l.from, l.to)
   }
   const row = new Map<string, number>()
   const renumber = (layer: string[]) => {

@@ -28,12 +28,7 @@ export function exponential(rng: () => number, rate: number): number {
   return -Math.log(1 - rng()) / rate
 }
 
-// Marsaglia and Tsang's ziggurat for Exp(1) ("The Ziggurat Method for Generating Random
-// Variables", 2000), 256 layers: the low 8 bits of a word pick the layer, the high 24 bits the
-// point in it. About 99 % of draws are one word, a compare and a multiply; the rest take the exact
-// wedge test or the tail. Same distribution as -log(U), several times cheaper than the logarithm.
 const SCALE = 2 ** 24
-const R = 7.697117470131487
 
 /**
  * A ziggurat's tables for a decreasing density f (unnormalised, f(0) = 1) with inverse `inverse`:
@@ -70,6 +65,11 @@ function zigguratTables(
   return { k, w, f: fx }
 }
 
+// Marsaglia and Tsang's ziggurat for Exp(1) ("The Ziggurat Method for Generating Random
+// Variables", 2000), 256 layers: the low 8 bits of a word pick the layer, the high 24 bits the
+// point in it. About 99 % of draws are one word, a compare and a multiply; the rest take the exact
+// wedge test or the tail. Same distribution as -log(U), several times cheaper than the logarithm.
+const R = 7.697117470131487
 const {
   k: KE,
   w: WE,

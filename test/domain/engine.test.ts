@@ -292,13 +292,17 @@ t.test('a design with too many kinds of path draws each path, and agrees with th
   close(t, drawnShed, 1 - passes(12), 0.03, 'drawn paths: the shed share is estimated from the samples')
 })
 
+/** n draws, with their mean and variance. */
+function sample(n: number, draw: () => number) {
+  const xs = Float64Array.from({ length: n }, () => draw())
+  const mean = xs.reduce((a, b) => a + b, 0) / n
+  return { xs, mean, variance: xs.reduce((a, b) => a + (b - mean) ** 2, 0) / n }
+}
+
 t.test('the normal ziggurat draws N(0, 1), and gamma draws have their mean and variance', async (t) => {
   const word = createWords(12)
   const n = 400_000
-  const xs = new Float64Array(n)
-  for (let i = 0; i < n; i++) xs[i] = standardNormal(word)
-  const mean = xs.reduce((a, b) => a + b, 0) / n
-  const variance = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / n
+  const { xs, mean, variance } = sample(n, () => standardNormal(word))
   t.ok(Math.abs(mean) < 0.01, `mean ${mean}`)
   close(t, variance, 1, 0.02, 'variance')
   xs.sort()
@@ -320,25 +324,16 @@ t.test('the normal ziggurat draws N(0, 1), and gamma draws have their mean and v
   const expected = 2 * (1 - phi(3.6))
   t.ok(Math.abs(beyond - expected) < 4 * Math.sqrt(expected / n), `P(|X| > 3.6) = ${beyond}, expected ${expected}`)
   for (const shape of [1 / 9, 0.25, 4]) {
-    let sum = 0
-    let squares = 0
-    for (let i = 0; i < n; i++) {
-      const g = standardGamma(word, shape)
-      sum += g
-      squares += g * g
-    }
-    close(t, sum / n, shape, 0.02, `Gamma(${shape}) mean`)
-    close(t, squares / n - (sum / n) ** 2, shape, 0.08, `Gamma(${shape}) variance`)
+    const gamma = sample(n, () => standardGamma(word, shape))
+    close(t, gamma.mean, shape, 0.02, `Gamma(${shape}) mean`)
+    close(t, gamma.variance, shape, 0.08, `Gamma(${shape}) variance`)
   }
 })
 
 t.test('the ziggurat draws Exp(1): mean, variance, distribution and tail', async (t) => {
   const word = createWords(11)
   const n = 400_000
-  const xs = new Float64Array(n)
-  for (let i = 0; i < n; i++) xs[i] = standardExponential(word)
-  const mean = xs.reduce((a, b) => a + b, 0) / n
-  const variance = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / n
+  const { xs, mean, variance } = sample(n, () => standardExponential(word))
   close(t, mean, 1, 0.01, 'mean')
   close(t, variance, 1, 0.02, 'variance')
   xs.sort()
