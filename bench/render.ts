@@ -171,6 +171,14 @@ function unexported(r: Report): string {
   return `In the database phase (by CPU, api process) tracing at ratio 1 keeps ${d.tracingOnVsOff.cpu}× of the untraced read; with the same spans made but never sent (\`OTEL_TRACES_EXPORTER=none\`: ids in headers, logs and rows) it keeps ${d.unexportedTracingVsOff.cpu}×: of the CPU tracing adds, about ${exportShare} % is the export (encoding every span, sending the batches, the garbage they leave) and the rest the spans themselves.`
 }
 
+/** The SDK's own cost per span, apart from any server, against what the 10 % target leaves the read. */
+function sdkCost(r: Report): string {
+  const cost = (r.profile as { spanCost?: { madeUsPerSpan: number; exportedUsPerSpan: number } }).spanCost
+  if (!cost) return ''
+  const read = r.database.targets.read.cpuUsPerRequest
+  return ` Apart from any server (\`bench/lib/span-cost.ts\`, pinned), the official SDK spends ${cost.madeUsPerSpan} µs of CPU to make and end one span like these and ${cost.exportedUsPerSpan} µs to make it and send it over OTLP/HTTP: the read's two spans alone cost ${round1(2 * cost.exportedUsPerSpan)} µs, where a 10 % budget on its ${read} µs allows ${round1(read / 10)} µs${2 * cost.exportedUsPerSpan > read / 10 ? ': at ratio 1 the target is out of reach of the SDK on a route this cheap, before the garbage the spans leave' : ''}.`
+}
+
 /** What tracing at ratio 1 adds to the authenticated read, by the profile (runs before it had none). */
 function tracingCost(r: Report): string[] {
   const { read, readTraced } = r.profile as Record<string, { totalUsPerRequest: number; parts: Record<string, number> }>
@@ -182,7 +190,7 @@ function tracingCost(r: Report): string[] {
     .sort((a, b) => b[1] - a[1])
   return [
     '',
-    `Tracing at ratio 1 (every request, exported over OTLP/HTTP to a collector stand-in): the authenticated read costs ${read.totalUsPerRequest} µs a request off and ${readTraced.totalUsPerRequest} µs on (+${added} µs, ${Math.round((added / read.totalUsPerRequest) * 100)} %). OpenTelemetry's own code is ${readTraced.parts[OTEL] ?? 0} µs of it (starting and ending the server span and the statement spans, the context, the batch's protobuf encoding); the rest grew in ${grew.map(([part, us]) => `${part} (+${us})`).join(', ')}. ${unexported(r)} A lower ratio (\`OTEL_TRACES_SAMPLER=parentbased_traceidratio\`) pays it only for the traces it keeps.`
+    `Tracing at ratio 1 (every request, exported over OTLP/HTTP to a collector stand-in): the authenticated read costs ${read.totalUsPerRequest} µs a request off and ${readTraced.totalUsPerRequest} µs on (+${added} µs, ${Math.round((added / read.totalUsPerRequest) * 100)} %). OpenTelemetry's own code is ${readTraced.parts[OTEL] ?? 0} µs of it (starting and ending the server span and the statement spans, the context, the batch's protobuf encoding); the rest grew in ${grew.map(([part, us]) => `${part} (+${us})`).join(', ')}. ${unexported(r)}${sdkCost(r)} A lower ratio (\`OTEL_TRACES_SAMPLER=parentbased_traceidratio\`) pays it only for the traces it keeps.`
   ]
 }
 

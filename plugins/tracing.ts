@@ -58,7 +58,8 @@ async function tracingPlugin(fastify: FastifyInstance, opts: TracingPluginOption
 
   // The body is read outside the request's async context: the handler gets it back here.
   fastify.addHook('preValidation', function resumeTrace(request: FastifyRequest, _reply: FastifyReply, done) {
-    if (request.traceContext) context.with(request.traceContext, done)
+    // A request without a body never left it: no second frame then.
+    if (request.traceContext && context.active() !== request.traceContext) context.with(request.traceContext, done)
     else done()
   })
 

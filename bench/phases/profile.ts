@@ -1,9 +1,10 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { startCollector } from '../lib/collector.ts'
 import type { Phase } from '../lib/context.ts'
-import { LoadGenerator } from '../lib/load.ts'
+import { LoadGenerator, spawnNode } from '../lib/load.ts'
 import { costPerRequest } from '../lib/profile.ts'
 
 const nowUs = () => Number(process.hrtime.bigint() / 1000n)
@@ -52,7 +53,38 @@ export const profile: Phase = {
       ctx.log(`  ${name}: ${JSON.stringify(result[name])}`)
     }
     load.stop()
+    result.spanCost = {
+      madeUsPerSpan: await spanCost(ctx.smoke, null),
+      exportedUsPerSpan: await spanCost(ctx.smoke, collector)
+    }
+    ctx.log(`  spanCost: ${JSON.stringify(result.spanCost)}`)
     collector.close()
     return result
   }
+}
+
+const SPAN_COST = fileURLToPath(new URL('../lib/span-cost.ts', import.meta.url))
+
+/**
+ * The SDK's own CPU per span (bench/lib/span-cost.ts, pinned to core 0): made and ended, or also
+ * exported to the collector. An export that lost spans would understate it, so it must not.
+ */
+async function spanCost(smoke: boolean, collector: { url: string; spans: () => number } | null): Promise<number> {
+  const before = collector?.spans() ?? 0
+  const env = {
+    ...process.env,
+    SPAN_COST_REQUESTS: smoke ? '10000' : '100000',
+    ...(collector ? { SPAN_COST_OTLP: `${collector.url}/v1/traces` } : {})
+  }
+  const child = spawnNode(SPAN_COST, env, 0)
+  let out = ''
+  child.stdout?.on('data', (chunk: Buffer) => {
+    out += chunk.toString()
+  })
+  const code = await new Promise((resolve) => child.once('exit', resolve))
+  if (code !== 0) throw new Error(`span cost: exited ${code}`)
+  const { usPerSpan, spans } = JSON.parse(out) as { usPerSpan: number; spans: number }
+  if (collector && collector.spans() - before !== spans)
+    throw new Error(`span cost: ${spans} spans made, ${collector.spans() - before} received`)
+  return usPerSpan
 }
