@@ -34,6 +34,16 @@ async function canvasPoint(page: Page, x: number, y: number) {
   return { x: box.x + x, y: box.y + y }
 }
 
+/** Whether every component is inside the canvas's visible box. */
+const allInView = (page: Page) =>
+  page.locator('.canvas-wrap').evaluate((el) => {
+    const box = el.getBoundingClientRect()
+    return [...el.querySelectorAll('g.node')].every((g) => {
+      const r = g.getBoundingClientRect()
+      return r.left >= box.left && r.right <= box.right && r.top >= box.top && r.bottom <= box.bottom
+    })
+  })
+
 const node = (page: Page, id: string) => page.locator(`g.node[data-id="${id}"]`)
 const saved = (page: Page, which = 'design') => page.locator(`[data-save="${which}"]`).filter({ hasText: ': saved' })
 
@@ -134,6 +144,27 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
   t.equal(await page.locator('g.node').count(), 4, 'four components after a reload')
   t.equal(await page.locator('g.link').count(), 3, 'three links after a reload')
   t.match(await node(page, 'service').getAttribute('transform'), /translate\(480 60\)/, 'the position was stored')
+
+  // Zoomed out the canvas is drawn smaller, and a drag still puts a component under the pointer.
+  const canvas = page.locator('svg.canvas')
+  const widthOf = async (locator: Locator) => (await locator.boundingBox())?.width ?? 0
+  const actualWidth = await widthOf(canvas)
+  await page.getByRole('button', { name: 'Zoom out' }).click()
+  t.equal(await page.getByRole('button', { name: 'Actual size' }).textContent(), '80%')
+  t.ok(Math.abs((await widthOf(canvas)) - actualWidth * 0.8) <= 1, 'drawn at 80 %')
+  await dragTo(
+    page,
+    node(page, 'database').locator('rect.node-box'),
+    await canvasPoint(page, (480 + NODE_W / 2) * 0.8, (230 + NODE_H / 2) * 0.8)
+  )
+  await saved(page).waitFor()
+  const [x, y] = ((await node(page, 'database').getAttribute('transform')) ?? '').match(/[\d.]+/g)?.map(Number) ?? []
+  t.ok(Math.abs(x - 480) <= 2 && Math.abs(y - 230) <= 2, `moved to the design's (480, 230) at 80 %: (${x}, ${y})`)
+  // Fit shows the whole design; then back to actual size.
+  await page.getByRole('button', { name: 'Fit' }).click()
+  t.ok(await allInView(page), 'after Fit every component is in view')
+  await page.getByRole('button', { name: 'Actual size' }).click()
+  t.equal(await widthOf(canvas), actualWidth, 'back to actual size')
   clean(t, watched, 'sketching')
 
   // The same workspace in a second page: change it there …
@@ -378,6 +409,10 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
   await small.goto(`${base}/#/w/${workspaceId}`)
   await node(small, 'database').waitFor()
   t.ok(await small.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1'), 'no sideways scrolling')
+  // The canvas is wider than a phone; Fit shows the whole design in it.
+  t.notOk(await allInView(small), 'some component is out of view on a phone')
+  await small.getByRole('button', { name: 'Fit' }).click()
+  t.ok(await allInView(small), 'after Fit every component is in view on a phone')
   await shot(small, '05-phone')
   clean(t, smallWatched, 'the phone')
   await phone.close()

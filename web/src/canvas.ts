@@ -29,12 +29,35 @@ export interface CanvasProps {
   onSelect: (selection: Selection) => void
   onMove: (id: string, x: number, y: number) => void
   onConnect: (from: string, to: string) => void
+  /** Drawn at this scale (1 = a design unit per pixel); the design's coordinates do not change. */
+  zoom: number
 }
 
 type Drag =
   | { kind: 'move'; id: string; dx: number; dy: number; moved: boolean }
   | { kind: 'connect'; from: string; x: number; y: number }
   | null
+
+/** The canvas's extent in design units: the design plus room to grow, never less than 1000 × 620. */
+export function canvasSize(design: Design): { width: number; height: number } {
+  return {
+    width: Math.max(1000, ...design.components.map((c) => (c.x ?? 0) + NODE_W + 120)),
+    height: Math.max(620, ...design.components.map((c) => (c.y ?? 0) + NODE_H + 120))
+  }
+}
+
+/** Zoom steps: ×1.25 each, from a quarter to double. */
+export const ZOOM_MIN = 0.25
+export const ZOOM_MAX = 2
+export const zoomBy = (zoom: number, steps: number) =>
+  Math.min(ZOOM_MAX, Math.max(ZOOM_MIN, Math.round(zoom * 1.25 ** steps * 100) / 100))
+
+/** The zoom at which the whole design (with a margin) fits a box of this size (never above 100 %). */
+export function fitZoom(design: Design, box: { width: number; height: number }): number {
+  const width = Math.max(NODE_W, ...design.components.map((c) => (c.x ?? 0) + NODE_W)) + 40
+  const height = Math.max(NODE_H, ...design.components.map((c) => (c.y ?? 0) + NODE_H)) + 40
+  return Math.max(ZOOM_MIN, Math.min(1, Math.floor(Math.min(box.width / width, box.height / height) * 100) / 100))
+}
 
 const pct = (u: number) => `${Math.round(u * 100)}%`
 
@@ -43,12 +66,14 @@ export function Canvas(props: CanvasProps) {
   const svg = useRef<SVGSVGElement>(null)
   const [drag, setDrag] = useState<Drag>(null)
   const byId = new Map(design.components.map((c) => [c.id, c]))
-  const width = Math.max(1000, ...design.components.map((c) => (c.x ?? 0) + NODE_W + 120))
-  const height = Math.max(620, ...design.components.map((c) => (c.y ?? 0) + NODE_H + 120))
+  const { width, height } = canvasSize(design)
+  const zoom = props.zoom
 
+  /** Where the pointer is, in the design's coordinates (the drawn size over the design's). */
   function point(event: PointerEvent) {
     const box = svg.current?.getBoundingClientRect()
-    return { x: event.clientX - (box?.left ?? 0), y: event.clientY - (box?.top ?? 0) }
+    const scale = box ? box.width / width : zoom
+    return { x: (event.clientX - (box?.left ?? 0)) / scale, y: (event.clientY - (box?.top ?? 0)) / scale }
   }
 
   function nodeAt(x: number, y: number) {
@@ -121,8 +146,9 @@ export function Canvas(props: CanvasProps) {
     <svg
       ref=${svg}
       class="canvas"
-      width=${width}
-      height=${height}
+      width=${Math.round(width * zoom)}
+      height=${Math.round(height * zoom)}
+      viewBox=${`0 0 ${width} ${height}`}
       role="application"
       aria-label="Design canvas: Tab to a component, Enter to select it, arrow keys to move it, Delete to remove it"
       onPointerMove=${onPointerMove}

@@ -5,7 +5,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { ms } from '../../src/domain/format.ts'
 import { ApiError, api, type Problem, poll } from './api.ts'
 import { Autosaver, type SaveState } from './autosave.ts'
-import { Canvas, type Selection } from './canvas.ts'
+import { Canvas, fitZoom, type Selection, ZOOM_MAX, ZOOM_MIN, zoomBy } from './canvas.ts'
 import { Exports } from './exports.ts'
 import {
   type Component,
@@ -78,6 +78,8 @@ export function Editor(props: { id: string }) {
   const [highlight, setHighlight] = useState<Set<string>>(new Set())
   const [runsVersion, setRunsVersion] = useState(0)
   const [preview, setPreview] = useState<Preview | null>(null)
+  const [zoom, setZoom] = useState(1)
+  const canvasWrap = useRef<HTMLDivElement>(null)
   const designSaver = useRef<Autosaver<Design> | null>(null)
   const profileSaver = useRef<Autosaver<TrafficProfile> | null>(null)
   const wsPath = `/workspaces/${props.id}`
@@ -354,7 +356,19 @@ export function Editor(props: { id: string }) {
           )}
         </nav>
         <div class="canvas-area">
-        <div class="canvas-wrap">
+        <div class="canvas-tools" role="group" aria-label="Zoom">
+          <button onClick=${() => setZoom(zoomBy(zoom, -1))} disabled=${zoom <= ZOOM_MIN} aria-label="Zoom out" title="Zoom out">−</button>
+          <button onClick=${() => setZoom(1)} aria-label="Actual size" title="Actual size" data-zoom=${zoom}>${Math.round(zoom * 100)}%</button>
+          <button onClick=${() => setZoom(zoomBy(zoom, 1))} disabled=${zoom >= ZOOM_MAX} aria-label="Zoom in" title="Zoom in">+</button>
+          <button
+            onClick=${() => {
+              const box = canvasWrap.current
+              if (box) setZoom(fitZoom(design, { width: box.clientWidth, height: box.clientHeight }))
+            }}
+            title="Show the whole design"
+          >Fit</button>
+        </div>
+        <div class="canvas-wrap" ref=${canvasWrap}>
           <${Canvas}
             design=${design}
             selection=${selection}
@@ -369,6 +383,7 @@ export function Editor(props: { id: string }) {
             }}
             onMove=${move}
             onConnect=${connect}
+            zoom=${zoom}
           />
         </div>
         ${results && html`<${Legend} />`}
