@@ -171,6 +171,14 @@ function unexported(r: Report): string {
   return `In the database phase (by CPU, api process) tracing at ratio 1 keeps ${d.tracingOnVsOff.cpu}× of the untraced read; with the same spans made but never sent (\`OTEL_TRACES_EXPORTER=none\`: ids in headers, logs and rows) it keeps ${d.unexportedTracingVsOff.cpu}×: of the CPU tracing adds, about ${exportShare} % is the export (encoding every span, sending the batches, the garbage they leave) and the rest the spans themselves.`
 }
 
+/** Tracing as the Kubernetes sample configures it: one trace in ten (runs before it had none). */
+function sampledCost(r: Report): string {
+  const sampled = r.database.sampledTracingVsOff as Ratio | undefined
+  if (!sampled)
+    return 'A lower ratio (`OTEL_TRACES_SAMPLER=parentbased_traceidratio`) pays it only for the traces it keeps.'
+  return `At the ratio the Kubernetes sample ships (\`parentbased_traceidratio\`, 0.1: every request still gets its trace id, one in ten is recorded and exported) the read keeps ${sampled.cpu}×${sampled.spread ? ` (${sampled.spread.cpu[0]}–${sampled.spread.cpu[1]})` : ''} of its untraced CPU.`
+}
+
 /** The SDK's own cost per span, apart from any server, against what the 10 % target leaves the read. */
 function sdkCost(r: Report): string {
   const cost = (r.profile as { spanCost?: { madeUsPerSpan: number; exportedUsPerSpan: number } }).spanCost
@@ -190,7 +198,7 @@ function tracingCost(r: Report): string[] {
     .sort((a, b) => b[1] - a[1])
   return [
     '',
-    `Tracing at ratio 1 (every request, exported over OTLP/HTTP to a collector stand-in): the authenticated read costs ${read.totalUsPerRequest} µs a request off and ${readTraced.totalUsPerRequest} µs on (+${added} µs, ${Math.round((added / read.totalUsPerRequest) * 100)} %). OpenTelemetry's own code is ${readTraced.parts[OTEL] ?? 0} µs of it (starting and ending the server span and the statement spans, the context, the batch's protobuf encoding); the rest grew in ${grew.map(([part, us]) => `${part} (+${us})`).join(', ')}. ${unexported(r)}${sdkCost(r)} A lower ratio (\`OTEL_TRACES_SAMPLER=parentbased_traceidratio\`) pays it only for the traces it keeps.`
+    `Tracing at ratio 1 (every request, exported over OTLP/HTTP to a collector stand-in): the authenticated read costs ${read.totalUsPerRequest} µs a request off and ${readTraced.totalUsPerRequest} µs on (+${added} µs, ${Math.round((added / read.totalUsPerRequest) * 100)} %). OpenTelemetry's own code is ${readTraced.parts[OTEL] ?? 0} µs of it (starting and ending the server span and the statement spans, the context, the batch's protobuf encoding); the rest grew in ${grew.map(([part, us]) => `${part} (+${us})`).join(', ')}. ${unexported(r)}${sdkCost(r)} ${sampledCost(r)}`
   ]
 }
 

@@ -19,6 +19,16 @@ export const database: Phase = {
       { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_TRACES_SAMPLER: 'always_on' },
       null
     )
+    // As the Kubernetes sample ships it: one trace in ten kept and exported (the rest only carry ids).
+    const sampled = await ctx.start(
+      'full',
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '0.1'
+      },
+      null
+    )
     // The same spans made and never sent (OTEL_TRACES_EXPORTER=none): what the export costs apart.
     const unexported = await ctx.start('full', { OTEL_TRACES_EXPORTER: 'none', OTEL_TRACES_SAMPLER: 'always_on' }, null)
     const spec = (server: Server, path: string, extra: Partial<Target['spec']> = {}) => ({
@@ -50,6 +60,7 @@ export const database: Phase = {
       { name: 'readTelemetryOff', pid: off.pid, spec: spec(off, `/workspaces/${ctx.workspaces[2]}`) },
       { name: 'readTraced', pid: traced.pid, spec: spec(traced, `/workspaces/${ctx.workspaces[2]}`) },
       { name: 'readTracedUnexported', pid: unexported.pid, spec: spec(unexported, `/workspaces/${ctx.workspaces[2]}`) },
+      { name: 'readTracedSampled', pid: sampled.pid, spec: spec(sampled, `/workspaces/${ctx.workspaces[2]}`) },
       {
         name: 'autosave',
         pid: full.pid,
@@ -73,6 +84,7 @@ export const database: Phase = {
     load.stop()
     await traced.stop()
     await unexported.stop()
+    await sampled.stop()
     collector.close()
     await off.stop()
     await full.stop()
@@ -83,6 +95,7 @@ export const database: Phase = {
       telemetryOnVsOff: ratios(figures, 'readTelemetryOff', 'read'),
       tracingOnVsOff: ratios(figures, 'read', 'readTraced'),
       unexportedTracingVsOff: ratios(figures, 'read', 'readTracedUnexported'),
+      sampledTracingVsOff: ratios(figures, 'read', 'readTracedSampled'),
       spansExported: collector.spans()
     }
     for (const [k, f] of Object.entries(figures))
