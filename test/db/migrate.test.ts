@@ -226,3 +226,29 @@ t.test('0019 keeps saved load balancers whose shares do not add up to 1 on calls
   const [row] = await sql`select design from app.workspaces where id = ${overlapping}`
   t.same(row.design.links, design([1, 1]).links, 'nothing else changes')
 })
+
+t.test('a trace id finds its telemetry row through the bloom summary, in every daily partition', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const sql = testSql(t, url)
+  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736'
+  // Rows of several traces in today's partition and in the default one (a day with no partition yet).
+  await sql`
+    insert into app.request_telemetry (created_at, request_id, method, path, status_code, duration_ms, client_ip, trace_id)
+    select t, gen_random_uuid()::text, 'GET', '/x', 200, 1, '127.0.0.1', case when i = 500 then ${traceId} else md5(i::text) end
+    from generate_series(1, 1000) as i, unnest(array[now(), '2100-01-01'::timestamptz]) as t
+  `
+  await sql`analyze app.request_telemetry`
+  const plan = await sql.begin(async (tx) => {
+    await tx`set local enable_seqscan = off`
+    return tx`explain select request_id from app.request_telemetry where trace_id = ${traceId}`
+  })
+  const text = plan.map((row) => Object.values(row)[0]).join('\n')
+  t.match(text, /Bitmap Index Scan on request_telemetry_\d{8}_trace_id_idx/, 'today: the bloom summary')
+  t.match(text, /Bitmap Index Scan on request_telemetry_default_trace_id_idx/, 'the default partition too')
+  const [{ count }] = await sql`select count(*)::int from app.request_telemetry where trace_id = ${traceId}`
+  t.equal(count, 2, 'both rows of the trace')
+  const [{ method }] = await sql`
+    select i.indexdef as method from pg_indexes i where i.indexname = 'request_telemetry_trace_brin'
+  `
+  t.match(method, /USING brin \(trace_id text_bloom_ops/, 'a BRIN bloom index, not a b-tree')
+})
