@@ -273,6 +273,18 @@ export function benchmarksDoc(r: Report): string {
 const README_START = '<!-- bench:targets (npm run docs:bench writes this table) -->\n'
 const README_END = '<!-- /bench:targets -->'
 
+/** One line for the README: an authenticated request's CPU by part of the stack, by the profile. */
+function whereTheTimeGoes(r: Report): string[] {
+  const auth = r.profile?.authenticated as { totalUsPerRequest: number; parts: Record<string, number> } | undefined
+  if (!auth) return ['The method, every figure and the profile: docs/benchmarks.md.']
+  const top = Object.entries(auth.parts)
+    .sort((a, b) => b[1] - a[1])
+    .map(([part, us]) => `${part.replace(/ \(.*\)$/, '')} ${us}`)
+  return [
+    `Where an authenticated request's ${auth.totalUsPerRequest} µs go (\`node --cpu-prof\`, µs): ${top.join(' · ')}; the method and every figure: docs/benchmarks.md.`
+  ]
+}
+
 /** The README with its targets table replaced by the saved run's. */
 export function readmeWithTargets(readme: string, r: Report): string {
   const from = readme.indexOf(README_START)
@@ -280,7 +292,8 @@ export function readmeWithTargets(readme: string, r: Report): string {
   if (from < 0 || to < from) throw new Error('README.md: the bench:targets markers are gone')
   const table = [
     `Measured ${r.startedAt.slice(0, 10)} on ${machine(r)}, out of process (each server in its own process, autocannon in`,
-    'another, CPU per request from /proc, ratios within one run); the method, every figure and the profile: docs/benchmarks.md.',
+    'another, CPU per request from /proc, ratios within one run; the earlier in-process figures flattered every ratio).',
+    ...whereTheTimeGoes(r),
     '',
     ...comparisonTable(r)
   ].join('\n')
