@@ -39,7 +39,7 @@ type Drag =
   | null
 
 /** The canvas's extent in design units: the design plus room to grow, never less than 1000 × 620. */
-export function canvasSize(design: Design): { width: number; height: number } {
+function canvasSize(design: Design): { width: number; height: number } {
   return {
     width: Math.max(1000, ...design.components.map((c) => (c.x ?? 0) + NODE_W + 120)),
     height: Math.max(620, ...design.components.map((c) => (c.y ?? 0) + NODE_H + 120))

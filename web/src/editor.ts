@@ -358,7 +358,7 @@ export function Editor(props: { id: string }) {
         <div class="canvas-area">
         <div class="canvas-tools" role="group" aria-label="Zoom">
           <button onClick=${() => setZoom(zoomBy(zoom, -1))} disabled=${zoom <= ZOOM_MIN} aria-label="Zoom out" title="Zoom out">−</button>
-          <button onClick=${() => setZoom(1)} aria-label="Actual size" title="Actual size" data-zoom=${zoom}>${Math.round(zoom * 100)}%</button>
+          <button onClick=${() => setZoom(1)} aria-label=${`Zoom ${Math.round(zoom * 100)}%: back to actual size`} title="Actual size">${Math.round(zoom * 100)}%</button>
           <button onClick=${() => setZoom(zoomBy(zoom, 1))} disabled=${zoom >= ZOOM_MAX} aria-label="Zoom in" title="Zoom in">+</button>
           <button
             onClick=${() => {
