@@ -1,12 +1,14 @@
 // `npm run docs:bench`: docs/benchmarks.md, rendered from bench/results/latest.json (the last full
 // `npm run bench`). test/bench.test.ts fails when it is stale, so no figure is copied by hand.
 import { readFile, writeFile } from 'node:fs/promises'
+import type { Ratio as MeasuredRatio } from './lib/measure.ts'
 
 // The saved JSON is written by bench/run.ts in this folder; its shape is read as it is.
 // biome-ignore lint/suspicious/noExplicitAny: see above
 type Report = Record<string, any>
 type Row = { requestsPerSec: number; cpuUsPerRequest: number; dbCpuUsPerRequest?: number; non2xx: number }
-type Ratio = { cpu: number; throughput: number; spread?: Record<'cpu' | 'throughput', [number, number]> }
+/** A saved ratio: runs before the middle half was recorded have no spread. */
+type Ratio = Omit<MeasuredRatio, 'spread'> & Partial<Pick<MeasuredRatio, 'spread'>>
 
 const ok = (met: boolean) => (met ? 'met' : '**not met**')
 

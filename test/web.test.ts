@@ -160,7 +160,11 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
   await saved(page).waitFor()
   const [x, y] = ((await node(page, 'database').getAttribute('transform')) ?? '').match(/[\d.]+/g)?.map(Number) ?? []
   t.ok(Math.abs(x - 480) <= 2 && Math.abs(y - 230) <= 2, `moved to the design's (480, 230) at 80 %: (${x}, ${y})`)
-  // Fit shows the whole design; then back to actual size.
+  // At double size the design runs out of view; Fit shows all of it; then back to actual size.
+  const zoomIn = page.getByRole('button', { name: 'Zoom in' })
+  while (await zoomIn.isEnabled()) await zoomIn.click()
+  t.equal(await page.getByRole('button', { name: 'Actual size' }).textContent(), '200%')
+  t.notOk(await allInView(page), 'at 200 % some component is out of view')
   await page.getByRole('button', { name: 'Fit' }).click()
   t.ok(await allInView(page), 'after Fit every component is in view')
   await page.getByRole('button', { name: 'Actual size' }).click()

@@ -125,8 +125,3 @@ export function featureDesign(n: number): Design {
 
 /** A report section without its per-pass detail. */
 export const summary = (f: Figures) => ({ ...f, passes: undefined })
-
-export const percentile = (values: number[], q: number) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? 0
-}

@@ -38,6 +38,12 @@ export const median = (values: number[]) => {
   return sorted.length === 0 ? 0 : sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
+/** The q-quantile of the values (nearest rank). */
+export const percentile = (values: number[], q: number) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? 0
+}
+
 export const round = (x: number, digits = 2) => {
   const f = 10 ** digits
   return Math.round(x * f) / f
@@ -112,11 +118,10 @@ export function ratios(figures: Record<string, Figures>, a: string, b: string): 
     cpu.push(pa[i].cpuUsPerRequest / Math.max(0.1, pb[i].cpuUsPerRequest))
     throughput.push(pb[i].requestsPerSec / Math.max(1, pa[i].requestsPerSec))
   }
-  const middle = (values: number[]): [number, number] => {
-    const sorted = [...values].sort((x, y) => x - y)
-    const at = (q: number) => round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0, 3)
-    return [at(0.25), at(0.75)]
-  }
+  const middle = (values: number[]): [number, number] => [
+    round(percentile(values, 0.25), 3),
+    round(percentile(values, 0.75), 3)
+  ]
   return {
     cpu: round(median(cpu), 3),
     throughput: round(median(throughput), 3),

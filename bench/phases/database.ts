@@ -55,12 +55,14 @@ export const database: Phase = {
         headersList: ctx.learners.map((l) => l.headers)
       })
     await ctx.settle()
+    // The authenticated read: one workspace, as a learner's editor loads it.
+    const read = `/workspaces/${ctx.workspaces[2]}`
     const targets: Target[] = [
-      { name: 'read', pid: full.pid, spec: spec(full, `/workspaces/${ctx.workspaces[2]}`) },
-      { name: 'readTelemetryOff', pid: off.pid, spec: spec(off, `/workspaces/${ctx.workspaces[2]}`) },
-      { name: 'readTraced', pid: traced.pid, spec: spec(traced, `/workspaces/${ctx.workspaces[2]}`) },
-      { name: 'readTracedUnexported', pid: unexported.pid, spec: spec(unexported, `/workspaces/${ctx.workspaces[2]}`) },
-      { name: 'readTracedSampled', pid: sampled.pid, spec: spec(sampled, `/workspaces/${ctx.workspaces[2]}`) },
+      { name: 'read', pid: full.pid, spec: spec(full, read) },
+      { name: 'readTelemetryOff', pid: off.pid, spec: spec(off, read) },
+      { name: 'readTraced', pid: traced.pid, spec: spec(traced, read) },
+      { name: 'readTracedUnexported', pid: unexported.pid, spec: spec(unexported, read) },
+      { name: 'readTracedSampled', pid: sampled.pid, spec: spec(sampled, read) },
       {
         name: 'autosave',
         pid: full.pid,

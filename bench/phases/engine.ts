@@ -21,23 +21,20 @@ export const engine: Phase = {
     ctx.log('engine: chains of 5, 50 and 500 components, designs using every feature, the worst an attacker can send')
     const engine: Record<string, unknown> = {}
     const traffic = { peakRps: 500, readRatio: 0.8, payloadKb: 4, latencySloMs: 300 }
-    for (const n of [5, 50, 500]) {
-      const design = chainDesign(n)
-      const reps = ctx.smoke ? 1 : n === 500 ? 5 : 20
+    // Chains, and designs with every feature in use: splits, random balancing, variability, finite
+    // queues, delays, network time, timeouts with retries, caches, replicas, queues and workers.
+    for (const [name, design] of [
+      ['components5', chainDesign(5)],
+      ['components50', chainDesign(50)],
+      ['components500', chainDesign(500)],
+      ['features50', featureDesign(50)],
+      ['features500', featureDesign(500)]
+    ] as const) {
+      const reps = ctx.smoke ? 1 : name.endsWith('500') ? 5 : 20
       warmUp(() => simulate(design, traffic, { seed: reps }), ctx.smoke)
       const t0 = performance.now()
       for (let i = 0; i < reps; i++) simulate(design, traffic, { seed: i })
-      engine[`components${n}`] = { msPerSimulation: round((performance.now() - t0) / reps) }
-    }
-    // Every feature in use: splits, random balancing, variability, finite queues, delays, network
-    // time, timeouts with retries, caches, replicas, queues and workers.
-    for (const n of [50, 500]) {
-      const design = featureDesign(n)
-      const reps = ctx.smoke ? 1 : n === 500 ? 5 : 20
-      warmUp(() => simulate(design, traffic, { seed: reps }), ctx.smoke)
-      const t0 = performance.now()
-      for (let i = 0; i < reps; i++) simulate(design, traffic, { seed: i })
-      engine[`features${n}`] = { msPerSimulation: round((performance.now() - t0) / reps) }
+      engine[name] = { msPerSimulation: round((performance.now() - t0) / reps) }
     }
     // What a run stores beside its figures (sweep, failure scenarios, availability, cost, sizes),
     // and what a preview computes (the analytic figures at 2 000 paths, crossings, availability, cost).

@@ -1,7 +1,7 @@
 import { startWorker, stopProcess } from '../../reliability/lib/stack.ts'
-import { type Phase, percentile } from '../lib/context.ts'
+import type { Phase } from '../lib/context.ts'
 import { LoadGenerator } from '../lib/load.ts'
-import { type Figures, round } from '../lib/measure.ts'
+import { type Figures, percentile, round } from '../lib/measure.ts'
 
 export const timeToResult: Phase = {
   name: 'timeToResult',
