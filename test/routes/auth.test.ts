@@ -164,8 +164,10 @@ t.test('accounts, tokens and sessions', async (t) => {
 
   t.test('a token accepted before stops working once it expires (the verified-token cache)', async (t) => {
     const user = await registerAndLogin(app)
-    // Expired 4 s ago: inside the 5 s clock tolerance for about a second more.
-    const token = createSigner({ ...SIGNED, key: SECRET, clockTimestamp: Date.now() - 64_000 })({
+    // Expired 3.5–4.5 s ago (its exp is whole seconds, so chosen from now, not rounded down by
+    // chance): inside the 5 s clock tolerance for another 0.5–1.5 s, long enough for two calls.
+    const exp = Math.ceil((Date.now() - 4500) / 1000)
+    const token = createSigner({ ...SIGNED, key: SECRET, clockTimestamp: (exp - 60) * 1000 })({
       sub: user.id,
       role: 'user',
       typ: 'access',
