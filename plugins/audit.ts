@@ -4,7 +4,6 @@ import fp from 'fastify-plugin'
 import type { Fragment, Sql, TransactionSql } from '../src/db/client.ts'
 import { pathOf } from '../src/paths.ts'
 import { appendRouteHook } from '../src/route-hooks.ts'
-import { traceIdIn } from '../src/tracing.ts'
 
 export interface AuditDeclaration {
   action: string
@@ -81,7 +80,7 @@ export function auditRow(request: FastifyRequest, entry: AuditEntry, statusCode:
     changes: (entry.changes !== undefined ? scrub(entry.changes) : scrub(request.body ?? null)) as never,
     ip_address: request.ip,
     user_agent: (request.headers['user-agent'] ?? '').slice(0, 500) || null,
-    trace_id: traceIdIn(request.traceContext)
+    trace_id: request.traceIds?.traceId ?? null
   }
 }
 

@@ -2,7 +2,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Sql } from '../src/db/client.ts'
 import { pathOf } from '../src/paths.ts'
-import { traceIdIn } from '../src/tracing.ts'
 
 export interface TelemetryPluginOptions {
   sampleRate: number
@@ -149,8 +148,7 @@ async function telemetryPlugin(fastify: FastifyInstance, opts: TelemetryPluginOp
         request.userId,
         request.ip,
         request.headers['user-agent']?.slice(0, 500) ?? null,
-        // Without tracing, no call into it at all (its cost must be nothing, profiled or not).
-        request.traceContext ? traceIdIn(request.traceContext) : null
+        request.traceIds?.traceId ?? null
       ])
     }
     done()

@@ -52,7 +52,9 @@ async function tracingPlugin(fastify: FastifyInstance, opts: TracingPluginOption
     )
     ;(request as unknown as Record<symbol, Span>)[SPAN] = span
     request.traceContext = trace.setSpan(parent, span)
-    reply.header('x-trace-id', span.spanContext().traceId)
+    const { traceId, spanId } = span.spanContext()
+    request.traceIds = { traceId, spanId }
+    reply.header('x-trace-id', traceId)
     context.with(request.traceContext, done)
   })
 

@@ -106,15 +106,17 @@ export function startTracingFromConfig(config: TracingConfig | null, role: strin
   return startTracing({ serviceName: config.serviceName ?? `sdc-${role}`, sampler: config, otlp: config })
 }
 
-/** The ids of the span current here, for log lines and telemetry rows; null outside a trace. */
-export function currentTraceIds(ctx: Context = context.active()): { traceId: string; spanId: string } | null {
+export interface TraceIds {
+  traceId: string
+  spanId: string
+}
+
+/** The ids of the span current here, for log lines; null outside a trace. */
+export function currentTraceIds(ctx: Context = context.active()): TraceIds | null {
   if (!active) return null
   const span = trace.getSpanContext(ctx)
   return span && isSpanContextValid(span) ? { traceId: span.traceId, spanId: span.spanId } : null
 }
-
-/** The trace id of a request's (or job's) context, for its telemetry and audit rows; null outside a trace. */
-export const traceIdIn = (ctx: Context | null): string | null => (ctx ? (currentTraceIds(ctx)?.traceId ?? null) : null)
 
 /** pino's mixin: every line written inside a trace carries its ids. */
 export function traceLogFields(ctx: Context = context.active()): Record<string, string> {
@@ -179,16 +181,32 @@ interface QueryLike {
 // Leading `$`: a statement that starts with a nested fragment (an audit row's `with` clause) is named by what follows it.
 const STATEMENT = /^[\s$]*(?:--[^\n]*\n[\s$]*|\/\*[\s\S]*?\*\/[\s$]*)*([a-z]+)/i
 const TABLE = /\b(?:from|into|update|join)\s+((?:[a-z_][\w$]*\.)?[a-z_][\w$]*)/i
-const names = new WeakMap<readonly string[], { name: string; operation: string; table: string | null }>()
+interface Statement {
+  name: string
+  operation: string
+  table: string | null
+  /** The span's attributes, made once per call site. */
+  attributes: Record<string, string>
+}
+const names = new WeakMap<readonly string[], Statement>()
 
 /** `SELECT app.workspaces`: the statement's kind and first table, never its text or values. */
-export function statementName(strings: readonly string[]): { name: string; operation: string; table: string | null } {
+export function statementName(strings: readonly string[]): Statement {
   let known = names.get(strings)
   if (!known) {
     const text = strings.join('$')
     const operation = (STATEMENT.exec(text)?.[1] ?? 'query').toUpperCase()
     const table = TABLE.exec(text)?.[1]?.toLowerCase() ?? null
-    known = { name: table ? `${operation} ${table}` : operation, operation, table }
+    known = {
+      name: table ? `${operation} ${table}` : operation,
+      operation,
+      table,
+      attributes: {
+        'db.system.name': 'postgresql',
+        'db.operation.name': operation,
+        ...(table ? { 'db.collection.name': table } : {})
+      }
+    }
     // Template strings arrays are the same object per call site: their names are worked out once.
     if (Object.isFrozen(strings)) names.set(strings, known)
   }
@@ -211,19 +229,8 @@ export function instrumentStatements(sql: Sql): void {
     if (!this.executed && active) {
       const parent = context.active()
       if (trace.getSpanContext(parent)) {
-        const { name, operation, table } = statementName(this.strings)
-        const span = active.tracer.startSpan(
-          name,
-          {
-            kind: SpanKind.CLIENT,
-            attributes: {
-              'db.system.name': 'postgresql',
-              'db.operation.name': operation,
-              ...(table ? { 'db.collection.name': table } : {})
-            }
-          },
-          parent
-        )
+        const { name, attributes } = statementName(this.strings)
+        const span = active.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, parent)
         const { resolve, reject } = this
         this.resolve = (value) => {
           span.end()
