@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import t from 'tap'
+import { accuracyRows, renderAccuracy, withAccuracy } from '../bench/accuracy.ts'
 import { renderReadinessDoc } from '../ops/readiness/render.ts'
 import { renderReliabilityDoc } from '../reliability/render.ts'
 
@@ -13,6 +14,15 @@ t.test('docs/beta-readiness.md is generated from the saved results (npm run docs
   const doc = await renderReadinessDoc(false)
   t.equal(await read('docs/beta-readiness.md'), doc, 'docs/beta-readiness.md is current')
   t.match(doc, /\| ✅ \| every alert fires/, 'every alert has its firing and silent tests')
+})
+
+t.test('docs/simulation.md’s accuracy table is the seeded runs’ (npm run docs:accuracy)', async (t) => {
+  const rows = accuracyRows()
+  const doc = await read('docs/simulation.md')
+  t.equal(doc, withAccuracy(doc, renderAccuracy(rows)), 'the table is current')
+  // Erlang C is exact at CV 1: the discrete-event mode must find it inside its own interval.
+  for (const r of rows.filter((r) => r.cv === 1))
+    t.ok(r.interval[0] <= r.analyticWaitMs && r.analyticWaitMs <= r.interval[1], `CV 1, ρ ${r.rho}: exact inside`)
 })
 
 t.test('the README is an entry point: at most 150 lines, and every local link resolves', async (t) => {
