@@ -223,6 +223,9 @@ const esc = (s: string | number) =>
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string
   )
 
+/** The least the architecture is scaled to fit the page: its 11.5 px detail lines stay above 9 px. */
+const MIN_SCALE = 0.8
+
 const BAND_FILL = (u: number) => (u >= 1 ? '#e8625a' : u >= 0.85 ? '#f7b267' : u >= 0.6 ? '#fbe7a6' : '#d7efdd')
 
 /**
@@ -292,7 +295,9 @@ export function architectureSvg(design: Design, result: SimulationResult | null)
       return `<g data-component="${esc(c.id)}"${bottleneck ? ' data-bottleneck="true"' : ''}${lossy ? ' data-lossy="true"' : ''} transform="translate(${p.x} ${p.y})"><rect width="${NODE_W}" height="${NODE_H}" rx="8" fill="${r ? BAND_FILL(r.utilization) : '#fff'}" stroke="${bottleneck ? '#b3261e' : '#7d8799'}" stroke-width="${bottleneck ? 4 : 1.5}"${bottleneck ? ' stroke-dasharray="8 4"' : ''}/><text x="10" y="23" font-size="14" font-weight="600" fill="#1d2330">${esc(label)}</text><text x="10" y="42" font-size="11.5" fill="#343b49">${esc(detail)}</text>${bottleneck ? '<text x="0" y="-7" font-size="11" font-weight="700" fill="#b3261e">bottleneck</text>' : ''}${lossy ? `<text x="${NODE_W}" y="-7" font-size="11" font-weight="700" fill="#b3261e" text-anchor="end">${r?.saturated ? 'saturated' : `loses ${((r?.lossRate ?? 0) * 100).toFixed(1)}%`}</text>` : ''}</g>`
     })
     .join('')
-  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Architecture" width="${width}" height="${height}" style="max-width:100%;height:auto" viewBox="${minX} ${minY} ${width} ${height}"><defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" fill="#5b6475"/></marker></defs>${links}${labels.join('')}${nodes}</svg>`
+  // It shrinks to the page down to MIN_SCALE (labels stay legible) and scrolls sideways beyond that (the
+  // report's .diagram); printed, it fits the page whatever its width.
+  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Architecture" width="${width}" height="${height}" style="max-width:100%;min-width:${Math.round(width * MIN_SCALE)}px;height:auto" viewBox="${minX} ${minY} ${width} ${height}"><defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" fill="#5b6475"/></marker></defs>${links}${labels.join('')}${nodes}</svg>`
 }
 
 export interface Box {
@@ -384,13 +389,13 @@ function html(r: ReportInput): string {
       .join('')}</tbody></table>`
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(r.workspace.name)} — system design report</title>
-<style>body{font-family:sans-serif;max-width:860px;margin:2rem auto;color:#222}table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.pass{color:#1e7e34}.fail{color:#b02a37}</style>
+<style>body{font-family:sans-serif;max-width:860px;margin:2rem auto;color:#222}table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.pass{color:#1e7e34}.fail{color:#b02a37}.diagram{overflow-x:auto}@media print{.diagram{overflow:visible}.diagram svg{min-width:0!important}}</style>
 </head><body>
 <h1>${esc(r.workspace.name)}</h1>
 <p>${esc(r.workspace.description)}</p>
 <p>Generated ${esc(r.generatedAt)} from workspace version ${esc(r.workspace.version)}. Peak ${esc(r.traffic.peakRps)} rps, ${esc(Math.round(r.traffic.readRatio * 100))}% reads, p95 SLO ${esc(r.traffic.latencySloMs)} ms.</p>
 <h2>Architecture</h2>
-${architectureSvg(r.design, sim?.result ?? null)}
+<div class="diagram">${architectureSvg(r.design, sim?.result ?? null)}</div>
 <h2>Components</h2>
 ${table(
   ['id', 'type', 'instances', 'concurrency', 'service time (ms)'],
