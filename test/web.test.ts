@@ -169,6 +169,18 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
   t.ok(await allInView(page), 'after Fit every component is in view')
   await page.getByRole('button', { name: 'Actual size' }).click()
   t.equal(await widthOf(canvas), actualWidth, 'back to actual size')
+  // The same from the keyboard, while the focus is on the canvas or its tools (here, a tool).
+  const zoomShown = () => page.getByRole('button', { name: 'Actual size' }).textContent()
+  await page.keyboard.press('+')
+  t.equal(await zoomShown(), '125%', '+ zooms in')
+  await page.keyboard.press('-')
+  t.equal(await zoomShown(), '100%', '- zooms out')
+  for (let i = 0; i < 4; i++) await page.keyboard.press('=')
+  t.notOk(await allInView(page), '= zooms in too: some component is out of view')
+  await page.keyboard.press('f')
+  t.ok(await allInView(page), 'F fits the design')
+  await page.keyboard.press('0')
+  t.equal(await widthOf(canvas), actualWidth, '0 is actual size')
   clean(t, watched, 'sketching')
 
   // The same workspace in a second page: change it there …

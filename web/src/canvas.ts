@@ -150,7 +150,7 @@ export function Canvas(props: CanvasProps) {
       height=${Math.round(height * zoom)}
       viewBox=${`0 0 ${width} ${height}`}
       role="application"
-      aria-label="Design canvas: Tab to a component, Enter to select it, arrow keys to move it, Delete to remove it"
+      aria-label="Design canvas: Tab to a component, Enter to select it, arrow keys to move it, Delete to remove it; + and − zoom, 0 is actual size, F fits"
       onPointerMove=${onPointerMove}
       onPointerUp=${onPointerUp}
       onPointerDown=${() => props.onSelect(null)}

@@ -178,6 +178,22 @@ export function Editor(props: { id: string }) {
     return () => removeEventListener('keydown', listener)
   }, [])
 
+  const fit = () => {
+    const box = canvasWrap.current
+    if (box) setZoom(fitZoom(design, { width: box.clientWidth, height: box.clientHeight }))
+  }
+  // Zoom keys act while the focus is on the canvas or its tools only: single-character shortcuts
+  // that work anywhere would fire while a screen reader user types or navigates (WCAG 2.1.4).
+  const onZoomKey = (event: KeyboardEvent) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return
+    const key = event.key.toLowerCase()
+    const next = key === '+' || key === '=' ? zoomBy(zoom, 1) : key === '-' ? zoomBy(zoom, -1) : key === '0' ? 1 : null
+    if (next === null && key !== 'f') return
+    event.preventDefault()
+    if (next === null) fit()
+    else setZoom(next)
+  }
+
   const results = useMemo(
     () => (run?.result ? new Map<string, ComponentResult>(run.result.components.map((c) => [c.id, c])) : null),
     [run]
@@ -355,18 +371,12 @@ export function Editor(props: { id: string }) {
             `
           )}
         </nav>
-        <div class="canvas-area">
+        <div class="canvas-area" onKeyDown=${onZoomKey}>
         <div class="canvas-tools" role="group" aria-label="Zoom">
-          <button onClick=${() => setZoom(zoomBy(zoom, -1))} disabled=${zoom <= ZOOM_MIN} aria-label="Zoom out" title="Zoom out">−</button>
-          <button onClick=${() => setZoom(1)} aria-label=${`Zoom ${Math.round(zoom * 100)}%: back to actual size`} title="Actual size">${Math.round(zoom * 100)}%</button>
-          <button onClick=${() => setZoom(zoomBy(zoom, 1))} disabled=${zoom >= ZOOM_MAX} aria-label="Zoom in" title="Zoom in">+</button>
-          <button
-            onClick=${() => {
-              const box = canvasWrap.current
-              if (box) setZoom(fitZoom(design, { width: box.clientWidth, height: box.clientHeight }))
-            }}
-            title="Show the whole design"
-          >Fit</button>
+          <button onClick=${() => setZoom(zoomBy(zoom, -1))} disabled=${zoom <= ZOOM_MIN} aria-label="Zoom out" aria-keyshortcuts="-" title="Zoom out (−)">−</button>
+          <button onClick=${() => setZoom(1)} aria-label=${`Zoom ${Math.round(zoom * 100)}%: back to actual size`} aria-keyshortcuts="0" title="Actual size (0)">${Math.round(zoom * 100)}%</button>
+          <button onClick=${() => setZoom(zoomBy(zoom, 1))} disabled=${zoom >= ZOOM_MAX} aria-label="Zoom in" aria-keyshortcuts="+" title="Zoom in (+)">+</button>
+          <button onClick=${fit} aria-keyshortcuts="f" title="Show the whole design (F)">Fit</button>
         </div>
         <div class="canvas-wrap" ref=${canvasWrap}>
           <${Canvas}
