@@ -1,6 +1,7 @@
 import type { JobWithMetadata } from 'pg-boss'
 import type { Static } from 'typebox'
 import type { Sql } from '../src/db/client.ts'
+import { latestGradeJoin } from '../src/db/grades.ts'
 import type { SimulationResult } from '../src/domain/engine.ts'
 import type { GradeItem } from '../src/domain/grading.ts'
 import type { Design } from '../src/domain/model.ts'
@@ -45,20 +46,13 @@ export function createHandler(sql: Sql) {
         created_at: Date
         result: SimulationResult
         grade_id: string | null
-        score: number | null
-        items: GradeItem[] | null
+        grade_score: number | null
+        grade_items: GradeItem[] | null
       }[]
     >`
-      select s.id, s.created_at, s.result, g.id as grade_id, g.score, g.items
+      select s.id, s.created_at, s.result, grade_id, grade_score, grade_items
       from app.simulation_runs s
-      left join lateral (
-        select id, score, items
-        from app.grade_reports
-        where simulation_id = s.id
-          and status = 'completed'
-        order by completed_at desc
-        limit 1
-      ) g on true
+      ${latestGradeJoin(sql, 's.id')}
       where s.workspace_id = ${row.workspace_id}
         and s.status = 'completed'
       order by s.completed_at desc
@@ -74,7 +68,9 @@ export function createHandler(sql: Sql) {
         latencySloMs: row.latency_slo_ms
       },
       simulation: sim ? { id: sim.id, createdAt: sim.created_at.toISOString(), result: sim.result } : null,
-      grade: sim?.grade_id ? { id: sim.grade_id, score: sim.score as number, items: sim.items as GradeItem[] } : null,
+      grade: sim?.grade_id
+        ? { id: sim.grade_id, score: sim.grade_score as number, items: sim.grade_items as GradeItem[] }
+        : null,
       generatedAt: new Date().toISOString()
     })
     const stored = await sql`

@@ -1,4 +1,5 @@
 import type { Fragment, Sql, TransactionSql } from '../../db/client.ts'
+import { latestGradeJoin } from '../../db/grades.ts'
 
 // The simulation and grade routes' statements.
 
@@ -29,16 +30,9 @@ export const runFieldsOf = (r: RunRow) => ({
 /** A page of a workspace's runs, newest first, with their overall figures; one row more than `limit`. */
 export function listRuns(sql: Sql, workspaceId: string, after: Fragment, limit: number) {
   return sql<(RunRow & { overall: unknown; grade_id: string | null; grade_score: number | null })[]>`
-    select ${sql(RUN_COLUMNS)}, result -> 'overall' as overall, g.grade_id, g.grade_score
+    select ${sql(RUN_COLUMNS)}, result -> 'overall' as overall, grade_id, grade_score
     from app.simulation_runs
-    left join lateral (
-      select id as grade_id, score as grade_score
-      from app.grade_reports
-      where simulation_id = simulation_runs.id
-        and status = 'completed'
-      order by completed_at desc
-      limit 1
-    ) g on true
+    ${latestGradeJoin(sql, 'simulation_runs.id')}
     where workspace_id = ${workspaceId}
       ${after}
     order by created_at desc, id desc
