@@ -244,15 +244,22 @@ function buildStations(
   // everything below the link), after the components' stations.
   const index = new Map(design.components.map((c, i) => [c.id, i]))
   const linkStations = new Int32Array(design.links.length).fill(-1)
-  const tables = new Map<number, Float64Array>()
   design.links.forEach((l, j) => {
     if (networkTimeMs(l, traffic.payloadKb) === null && l.timeoutMs === undefined) return
-    const timeout = timeouts?.[j]
     linkStations[j] = stations.length
-    stations.push(linkStation(design, index, j, stations.length, flows, traffic, keep, timeout))
-    if (l.timeoutMs !== undefined && timeout) tables.set(linkStations[j], timeout.table)
+    stations.push(linkStation(design, index, j, stations.length, flows, traffic, keep, timeouts?.[j]))
   })
-  return { stations, byComponent, linkStations, tables, timeouts: timeouts ? [...timeouts] : [] }
+  const sampled = timeouts ? [...timeouts] : []
+  return { stations, byComponent, linkStations, tables: timeoutTables(linkStations, sampled), timeouts: sampled }
+}
+
+/** The traversal tables the run draws from, by the station of each sampled timeout's link. */
+function timeoutTables(linkStations: Int32Array, timeouts: readonly (TimeoutFigures | null)[]) {
+  const tables = new Map<number, Float64Array>()
+  timeouts.forEach((timeout, j) => {
+    if (timeout && linkStations[j] >= 0) tables.set(linkStations[j], timeout.table)
+  })
+  return tables
 }
 
 /** The station of design link j (its network time, or its timeout figured from its table once one is sampled). */
@@ -569,14 +576,12 @@ function withTimeouts(
   timeouts: readonly (TimeoutFigures | null)[]
 ): Built {
   const stations = built.stations.slice()
-  const tables = new Map<number, Float64Array>()
   design.links.forEach((l, j) => {
     const at = built.linkStations[j]
-    if (l.timeoutMs === undefined || at < 0) return
-    stations[at] = linkStation(design, index, j, at, flows, traffic, keep, timeouts[j])
-    if (timeouts[j]) tables.set(at, (timeouts[j] as TimeoutFigures).table)
+    if (l.timeoutMs !== undefined && at >= 0)
+      stations[at] = linkStation(design, index, j, at, flows, traffic, keep, timeouts[j])
   })
-  return { ...built, stations, tables, timeouts: [...timeouts] }
+  return { ...built, stations, tables: timeoutTables(built.linkStations, timeouts), timeouts: [...timeouts] }
 }
 
 /** Each component's distance from the nearest client, in links (a link's depth orders timeouts). */
