@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace'
 import pino from 'pino'
 import t from 'tap'
-import { decodeOtlp, type OtlpSpan } from '../bench/lib/otlp.ts'
+import { countProtobufSpans, decodeOtlp, type OtlpSpan } from '../bench/lib/otlp.ts'
 import * as simulation from '../jobs/simulation.ts'
 import { call } from '../reliability/lib/http.ts'
 import { startApi, startWorker, stopProcess } from '../reliability/lib/stack.ts'
@@ -157,6 +157,8 @@ t.test('the api and the worker export one trace over OTLP/HTTP, and leak nothing
   const bodies: string[] = []
   const headers: string[] = []
   const contentTypes = new Set<string>()
+  // [the bench collector's count, the decoded spans] per protobuf body.
+  const counted: [number, number][] = []
   const receiver = createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
@@ -166,7 +168,9 @@ t.test('the api and the worker export one trace over OTLP/HTTP, and leak nothing
       bodies.push(body.toString('latin1'))
       headers.push(String(req.headers.authorization))
       contentTypes.add(type)
-      received.push(...decodeOtlp(type, body))
+      const spans = decodeOtlp(type, body)
+      received.push(...spans)
+      if (type.startsWith('application/x-protobuf')) counted.push([countProtobufSpans(body), spans.length])
       res.writeHead(200, { 'content-type': type }).end()
     })
   })
@@ -227,6 +231,10 @@ t.test('the api and the worker export one trace over OTLP/HTTP, and leak nothing
     [...contentTypes].sort(),
     ['application/json', 'application/x-protobuf'],
     'both encodings were sent: the api as told, the worker by default'
+  )
+  t.ok(
+    counted.length > 0 && counted.every(([count, decoded]) => count === decoded),
+    `the bench collector's count is the decoded span count (${JSON.stringify(counted)})`
   )
   t.ok(
     headers.every((h) => h === 'Bearer collector-token'),

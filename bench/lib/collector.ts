@@ -1,6 +1,6 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { decodeOtlp } from './otlp.ts'
+import { countProtobufSpans, decodeOtlp } from './otlp.ts'
 
 /** An OTLP/HTTP endpoint that answers 200 and counts the spans it was sent. */
 export async function startCollector(): Promise<{ url: string; spans: () => number; close: () => void }> {
@@ -10,7 +10,8 @@ export async function startCollector(): Promise<{ url: string; spans: () => numb
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
       const type = String(req.headers['content-type'])
-      spans += decodeOtlp(type, Buffer.concat(chunks)).length
+      const body = Buffer.concat(chunks)
+      spans += type.startsWith('application/x-protobuf') ? countProtobufSpans(body) : decodeOtlp(type, body).length
       res.writeHead(200, { 'content-type': type }).end()
     })
   })
