@@ -170,7 +170,16 @@ function unexported(r: Report): string {
   const added = 1 / d.tracingOnVsOff.cpu - 1
   const spans = 1 / d.unexportedTracingVsOff.cpu - 1
   const exportShare = Math.round((Math.max(0, added - spans) / added) * 100)
-  return `In the database phase (by CPU, api process) tracing at ratio 1 keeps ${d.tracingOnVsOff.cpu}× of the untraced read; with the same spans made but never sent (\`OTEL_TRACES_EXPORTER=none\`: ids in headers, logs and rows) it keeps ${d.unexportedTracingVsOff.cpu}×: of the CPU tracing adds, about ${exportShare} % is the export (encoding every span, sending the batches, the garbage they leave) and the rest the spans themselves.`
+  return `In the database phase (by CPU, api process) tracing at ratio 1 keeps ${d.tracingOnVsOff.cpu}× of the untraced read; with the same spans made but never sent (\`OTEL_TRACES_EXPORTER=none\`: ids in headers, logs and rows) it keeps ${d.unexportedTracingVsOff.cpu}×: of the CPU tracing adds, about ${exportShare} % is the export (encoding every span, sending the batches, the garbage they leave) and the rest the spans themselves.${threadSplit(r)}`
+}
+
+/** Where the traced read's CPU runs: Node's main thread, or V8's background threads (runs before it had none). */
+function threadSplit(r: Report): string {
+  const { read, readTraced } = r.database.targets as Record<string, Row & { mainCpuUsPerRequest?: number }>
+  if (read.mainCpuUsPerRequest === undefined || readTraced.mainCpuUsPerRequest === undefined) return ''
+  const background = (row: Row & { mainCpuUsPerRequest?: number }) =>
+    round1(row.cpuUsPerRequest - (row.mainCpuUsPerRequest as number))
+  return ` By thread (\`/proc\`, medians): the main thread spends ${read.mainCpuUsPerRequest} µs a read untraced and ${readTraced.mainCpuUsPerRequest} µs traced; V8's background threads (garbage collection, compilation) ${background(read)} and ${background(readTraced)} µs. A profile sees the first only.`
 }
 
 /** Tracing as the Kubernetes sample configures it: one trace in ten (runs before it had none). */

@@ -7,9 +7,17 @@ import { readFileSync } from 'node:fs'
 const TICK_US = 10_000
 
 /** User plus system CPU of a process (all its threads), in µs; 0 once it has exited. */
-export function processCpuUs(pid: number): number {
+export const processCpuUs = (pid: number): number => statCpuUs(`/proc/${pid}/stat`)
+
+/**
+ * The same for its main thread alone (Node's event loop: the JavaScript a profile sees); the rest
+ * is V8's background threads (garbage collection, compilation) and libuv's pool.
+ */
+export const mainThreadCpuUs = (pid: number): number => statCpuUs(`/proc/${pid}/task/${pid}/stat`)
+
+function statCpuUs(path: string): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const stat = readFileSync(path, 'utf8')
     // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     return (Number(fields[11]) + Number(fields[12])) * TICK_US

@@ -1,4 +1,4 @@
-import { processCpuUs } from './cpu.ts'
+import { mainThreadCpuUs, processCpuUs } from './cpu.ts'
 import type { LoadGenerator, LoadSpec, Run } from './load.ts'
 
 // A comparison of targets in rounds: each round visits them in order and back (A B B A, or
@@ -16,6 +16,8 @@ export interface Target {
 
 export interface Pass extends Run {
   cpuUsPerRequest: number
+  /** Of it, the server's main thread (the rest: V8's background threads, libuv's pool). */
+  mainCpuUsPerRequest: number
   /** Postgres's CPU (postmaster and backends) per request, when it is measured. */
   dbCpuUsPerRequest?: number
 }
@@ -23,6 +25,7 @@ export interface Pass extends Run {
 export interface Figures {
   requestsPerSec: number
   cpuUsPerRequest: number
+  mainCpuUsPerRequest: number
   dbCpuUsPerRequest?: number
   p50: number
   p99: number
@@ -51,13 +54,16 @@ export const round = (x: number, digits = 2) => {
 
 export async function pass(load: LoadGenerator, target: Target, seconds: number, dbCpu?: () => number): Promise<Pass> {
   const cpu0 = processCpuUs(target.pid)
+  const main0 = mainThreadCpuUs(target.pid)
   const db0 = dbCpu?.()
   const run = await load.run({ ...target.spec, seconds })
   const cpu = processCpuUs(target.pid) - cpu0
+  const main = mainThreadCpuUs(target.pid) - main0
   const requests = Math.max(1, run.total)
   return {
     ...run,
     cpuUsPerRequest: round(cpu / requests, 1),
+    mainCpuUsPerRequest: round(main / requests, 1),
     ...(dbCpu ? { dbCpuUsPerRequest: round(((dbCpu() - (db0 as number)) as number) / requests, 1) } : {})
   }
 }
@@ -86,6 +92,7 @@ export async function compareTargets(
     out[name] = {
       requestsPerSec: Math.round(median(list.map((p) => p.requestsPerSec))),
       cpuUsPerRequest: round(median(list.map((p) => p.cpuUsPerRequest)), 1),
+      mainCpuUsPerRequest: round(median(list.map((p) => p.mainCpuUsPerRequest)), 1),
       ...(dbs.length ? { dbCpuUsPerRequest: round(median(dbs), 1) } : {}),
       p50: median(list.map((p) => p.p50)),
       p99: Math.max(...list.map((p) => p.p99)),
