@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import postgres from 'postgres'
-import { missingFixes } from './driver-patch.ts'
+import { driverFixes as allDriverFixes, missingFixes } from './driver-patch.ts'
 
 export type Sql = postgres.Sql
 export type TransactionSql = postgres.TransactionSql
@@ -62,10 +62,12 @@ const ARRAY_TYPES = {
 let warnedUnpatched = false
 
 export function missingDriverFixes(): string[] {
-  driverFixes ??= missingFixes(
-    readFileSync(new URL('connection.js', import.meta.resolve('postgres')), 'utf8'),
-    'src/connection.js'
-  )
+  // The ES module files the process loads (src/…; cjs/ is the same for require()).
+  driverFixes ??= [...new Set(allDriverFixes().map((f) => f.file))]
+    .filter((file) => file.startsWith('src/'))
+    .flatMap((file) =>
+      missingFixes(readFileSync(new URL(file.slice(4), import.meta.resolve('postgres')), 'utf8'), file)
+    )
   return driverFixes
 }
 let driverFixes: string[] | undefined

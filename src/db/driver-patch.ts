@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 
 // postgres.js 3.4.9 is patched at install by patch-package from patches/postgres+3.4.9+*.patch
-// (the correctness fixes, then the write-coalescing change). The api and the worker check at
+// (the correctness fixes, the write coalescing, the queue compaction). The api and the worker check at
 // start that every hunk is in the installed driver: production refuses to run without them.
 
 const PATCHES = new URL('../../patches/', import.meta.url)
