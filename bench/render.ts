@@ -213,6 +213,16 @@ function tracingCost(r: Report): string[] {
   ]
 }
 
+/** Each database target's CPU a request in the last round over the first (runs before it had none). */
+function agingLine(aging: Record<string, number> | undefined): string[] {
+  if (!aging) return []
+  const list = Object.entries(aging).map(([k, x]) => `${k} ${x}×`)
+  return [
+    '',
+    `A server that slowed as it aged would show here: CPU a request in the last round over the first, ${list.join(', ')}.`
+  ]
+}
+
 /** docs/benchmarks.md: every figure of the last run. */
 export function benchmarksDoc(r: Report): string {
   const rows = (targets: Record<string, Row>) =>
@@ -265,6 +275,7 @@ export function benchmarksDoc(r: Report): string {
     '',
     'The autosave passes measure a few 409s: a save cut off at the end of a pass was applied, so the',
     'next pass starts one version behind on each workspace.',
+    ...agingLine(r.database.aging),
     '',
     '## Time to result',
     '',

@@ -135,3 +135,14 @@ export function ratios(figures: Record<string, Figures>, a: string, b: string): 
     spread: { cpu: middle(cpu), throughput: middle(throughput) }
   }
 }
+
+/**
+ * A process that slows as it ages: its CPU per request in the last round over the first (the median
+ * of each round's passes there and back). About 1 when it is steady; a driver queue that grew with
+ * every query once took a server's read from 68 to 226 µs in 160 s.
+ */
+export function aging(f: Figures): number {
+  const first = f.passes.slice(0, 2).map((p) => p.cpuUsPerRequest)
+  const last = f.passes.slice(-2).map((p) => p.cpuUsPerRequest)
+  return round(median(last) / Math.max(0.1, median(first)), 2)
+}

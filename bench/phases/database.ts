@@ -1,7 +1,7 @@
 import { startCollector } from '../lib/collector.ts'
 import { type Phase, summary } from '../lib/context.ts'
 import { LoadGenerator } from '../lib/load.ts'
-import { compareTargets, ratios, type Target } from '../lib/measure.ts'
+import { aging, compareTargets, ratios, type Target } from '../lib/measure.ts'
 import type { Server } from '../lib/servers.ts'
 
 export const database: Phase = {
@@ -98,7 +98,8 @@ export const database: Phase = {
       tracingOnVsOff: ratios(figures, 'read', 'readTraced'),
       unexportedTracingVsOff: ratios(figures, 'read', 'readTracedUnexported'),
       sampledTracingVsOff: ratios(figures, 'read', 'readTracedSampled'),
-      spansExported: collector.spans()
+      spansExported: collector.spans(),
+      aging: Object.fromEntries(Object.entries(figures).map(([k, f]) => [k, aging(f)]))
     }
     for (const [k, f] of Object.entries(figures))
       ctx.log(
