@@ -1,4 +1,12 @@
-import { context, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
+import {
+  context,
+  isSpanContextValid,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace
+} from '@opentelemetry/api'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { addressMatcher } from '../src/client-address.ts'
@@ -52,9 +60,11 @@ async function tracingPlugin(fastify: FastifyInstance, opts: TracingPluginOption
     )
     ;(request as unknown as Record<symbol, Span>)[SPAN] = span
     request.traceContext = trace.setSpan(parent, span)
-    const { traceId, spanId } = span.spanContext()
-    request.traceIds = { traceId, spanId }
-    reply.header('x-trace-id', traceId)
+    const ids = span.spanContext()
+    if (isSpanContextValid(ids)) {
+      request.traceIds = { traceId: ids.traceId, spanId: ids.spanId }
+      reply.header('x-trace-id', ids.traceId)
+    }
     context.with(request.traceContext, done)
   })
 

@@ -18,29 +18,37 @@ interface JsonRequest {
   }[]
 }
 
+/** A cursor over protobuf bytes: `varint()` reads one at `at` and moves past it. */
+function cursor(bytes: Uint8Array) {
+  const c = {
+    at: 0,
+    varint(): number {
+      let value = 0
+      let shift = 1
+      for (;;) {
+        const b = bytes[c.at++]
+        value += (b & 0x7f) * shift
+        if (b < 0x80) return value
+        shift *= 128
+      }
+    }
+  }
+  return c
+}
+
 /** A protobuf message's fields as [number, value] pairs: varints as numbers, length-delimited as bytes. */
 function fields(bytes: Uint8Array): [number, number | Uint8Array][] {
   const out: [number, number | Uint8Array][] = []
-  let at = 0
-  const varint = () => {
-    let value = 0
-    let shift = 1
-    for (;;) {
-      const b = bytes[at++]
-      value += (b & 0x7f) * shift
-      if (b < 0x80) return value
-      shift *= 128
-    }
-  }
-  while (at < bytes.length) {
-    const key = varint()
+  const c = cursor(bytes)
+  while (c.at < bytes.length) {
+    const key = c.varint()
     const wire = key % 8
-    if (wire === 0) out.push([key >>> 3, varint()])
+    if (wire === 0) out.push([key >>> 3, c.varint()])
     else if (wire === 2) {
-      const length = varint()
-      out.push([key >>> 3, bytes.subarray(at, at + length)])
-      at += length
-    } else if (wire === 1 || wire === 5) at += wire === 1 ? 8 : 4
+      const length = c.varint()
+      out.push([key >>> 3, bytes.subarray(c.at, c.at + length)])
+      c.at += length
+    } else if (wire === 1 || wire === 5) c.at += wire === 1 ? 8 : 4
     else throw new Error(`unexpected wire type ${wire}`)
   }
   return out
@@ -103,29 +111,19 @@ export function decodeOtlp(contentType: string, body: Buffer): { service: string
  * what it spends receiving is next to nothing beside the api it measures.
  */
 export function countProtobufSpans(body: Uint8Array): number {
-  let at = 0
-  const varint = () => {
-    let value = 0
-    let shift = 1
-    for (;;) {
-      const b = body[at++]
-      value += (b & 0x7f) * shift
-      if (b < 0x80) return value
-      shift *= 128
-    }
-  }
-  // Counts the fields numbered `n` between at and end, descending into them with `inside`.
+  const c = cursor(body)
+  // Counts the fields numbered `n` before `end`, descending into them with `inside`.
   const walk = (end: number, n: number, inside: ((end: number) => number) | null): number => {
     let count = 0
-    while (at < end) {
-      const key = varint()
+    while (c.at < end) {
+      const key = c.varint()
       const wire = key & 7
-      if (wire === 0) varint()
-      else if (wire === 1 || wire === 5) at += wire === 1 ? 8 : 4
+      if (wire === 0) c.varint()
+      else if (wire === 1 || wire === 5) c.at += wire === 1 ? 8 : 4
       else if (wire === 2) {
-        const stop = varint() + at
+        const stop = c.varint() + c.at
         if (key >>> 3 === n) count += inside ? inside(stop) : 1
-        at = stop
+        c.at = stop
       } else throw new Error(`unexpected wire type ${wire}`)
     }
     return count
