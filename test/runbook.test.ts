@@ -24,6 +24,14 @@ t.test('the health queries in the RUNBOOK are the files, word for word', async (
   t.ok(sqlBlocks.includes(correlate), 'the correlation query is inline')
 })
 
+t.test('the RUNBOOK’s driver check runs as written and finds the install patched', async (t) => {
+  const [command] = [...runbook.matchAll(/```bash\n\s*(npx node -e .*missingDriverFixes.*)\n/g)].map((m) => m[1])
+  t.ok(command, 'the command is in the RUNBOOK')
+  const root = new URL('..', import.meta.url).pathname
+  const { stdout } = await run('sh', ['-c', command], { cwd: root })
+  t.equal(stdout.trim(), '[]', 'every fix of patches/ is in the installed driver')
+})
+
 t.test('every SQL block in the RUNBOOK runs against the real schema', async (t) => {
   const { url } = await createTestDatabase(t)
   const sql = testSql(t, url)
