@@ -219,7 +219,10 @@ function agingLine(aging: Record<string, number> | undefined): string[] {
   const list = Object.entries(aging).map(([k, x]) => `${k} ${x}×`)
   return [
     '',
-    `A server that slowed as it aged would show here: CPU a request in the last round over the first, ${list.join(', ')}.`
+    `A server that slowed as it aged would show here: CPU a request in the last round over the first, ${list.join(', ')}.`,
+    'Runs before this figure measured servers that did: postgres.js kept a slot in a pool queue for every',
+    'query it had served, and scanned them all at each connection move (patched since:',
+    '`patches/postgres+3.4.9+003+queue-compaction.patch`), so their database figures grew with the run.'
   ]
 }
 
