@@ -6,7 +6,14 @@ import type { Ratio as MeasuredRatio } from './lib/measure.ts'
 // The saved JSON is written by bench/run.ts in this folder; its shape is read as it is.
 // biome-ignore lint/suspicious/noExplicitAny: see above
 type Report = Record<string, any>
-type Row = { requestsPerSec: number; cpuUsPerRequest: number; dbCpuUsPerRequest?: number; non2xx: number }
+type Row = {
+  requestsPerSec: number
+  cpuUsPerRequest: number
+  /** Runs before it was measured have none. */
+  mainCpuUsPerRequest?: number
+  dbCpuUsPerRequest?: number
+  non2xx: number
+}
 /** A saved ratio: runs before the middle half was recorded have no spread. */
 type Ratio = Omit<MeasuredRatio, 'spread'> & Partial<Pick<MeasuredRatio, 'spread'>>
 
@@ -175,10 +182,9 @@ function unexported(r: Report): string {
 
 /** Where the traced read's CPU runs: Node's main thread, or V8's background threads (runs before it had none). */
 function threadSplit(r: Report): string {
-  const { read, readTraced } = r.database.targets as Record<string, Row & { mainCpuUsPerRequest?: number }>
+  const { read, readTraced } = r.database.targets as Record<string, Row>
   if (read.mainCpuUsPerRequest === undefined || readTraced.mainCpuUsPerRequest === undefined) return ''
-  const background = (row: Row & { mainCpuUsPerRequest?: number }) =>
-    round1(row.cpuUsPerRequest - (row.mainCpuUsPerRequest as number))
+  const background = (row: Row) => round1(row.cpuUsPerRequest - (row.mainCpuUsPerRequest ?? 0))
   return ` By thread (\`/proc\`, medians): the main thread spends ${read.mainCpuUsPerRequest} µs a read untraced and ${readTraced.mainCpuUsPerRequest} µs traced; V8's background threads (garbage collection, compilation) ${background(read)} and ${background(readTraced)} µs. A profile sees the first only.`
 }
 

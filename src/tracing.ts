@@ -183,9 +183,7 @@ const STATEMENT = /^[\s$]*(?:--[^\n]*\n[\s$]*|\/\*[\s\S]*?\*\/[\s$]*)*([a-z]+)/i
 const TABLE = /\b(?:from|into|update|join)\s+((?:[a-z_][\w$]*\.)?[a-z_][\w$]*)/i
 interface Statement {
   name: string
-  operation: string
-  table: string | null
-  /** The span's attributes, made once per call site. */
+  /** The span's attributes (kind and table), made once per call site. */
   attributes: Record<string, string>
 }
 const names = new WeakMap<readonly string[], Statement>()
@@ -199,8 +197,6 @@ export function statementName(strings: readonly string[]): Statement {
     const table = TABLE.exec(text)?.[1]?.toLowerCase() ?? null
     known = {
       name: table ? `${operation} ${table}` : operation,
-      operation,
-      table,
       attributes: {
         'db.system.name': 'postgresql',
         'db.operation.name': operation,

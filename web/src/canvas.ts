@@ -38,12 +38,18 @@ type Drag =
   | { kind: 'connect'; from: string; x: number; y: number }
   | null
 
+/** How far the design's components reach, in design units (at least one node). */
+function designExtent(design: Design): { width: number; height: number } {
+  return {
+    width: Math.max(NODE_W, ...design.components.map((c) => (c.x ?? 0) + NODE_W)),
+    height: Math.max(NODE_H, ...design.components.map((c) => (c.y ?? 0) + NODE_H))
+  }
+}
+
 /** The canvas's extent in design units: the design plus room to grow, never less than 1000 × 620. */
 function canvasSize(design: Design): { width: number; height: number } {
-  return {
-    width: Math.max(1000, ...design.components.map((c) => (c.x ?? 0) + NODE_W + 120)),
-    height: Math.max(620, ...design.components.map((c) => (c.y ?? 0) + NODE_H + 120))
-  }
+  const extent = designExtent(design)
+  return { width: Math.max(1000, extent.width + 120), height: Math.max(620, extent.height + 120) }
 }
 
 /** Zoom steps: ×1.25 each, from a quarter to double. */
@@ -54,9 +60,9 @@ export const zoomBy = (zoom: number, steps: number) =>
 
 /** The zoom at which the whole design (with a margin) fits a box of this size (never above 100 %). */
 export function fitZoom(design: Design, box: { width: number; height: number }): number {
-  const width = Math.max(NODE_W, ...design.components.map((c) => (c.x ?? 0) + NODE_W)) + 40
-  const height = Math.max(NODE_H, ...design.components.map((c) => (c.y ?? 0) + NODE_H)) + 40
-  return Math.max(ZOOM_MIN, Math.min(1, Math.floor(Math.min(box.width / width, box.height / height) * 100) / 100))
+  const extent = designExtent(design)
+  const scale = Math.min(box.width / (extent.width + 40), box.height / (extent.height + 40))
+  return Math.max(ZOOM_MIN, Math.min(1, Math.floor(scale * 100) / 100))
 }
 
 const pct = (u: number) => `${Math.round(u * 100)}%`

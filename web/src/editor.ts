@@ -178,20 +178,21 @@ export function Editor(props: { id: string }) {
     return () => removeEventListener('keydown', listener)
   }, [])
 
+  const zoomIn = () => setZoom(zoomBy(zoom, 1))
+  const zoomOut = () => setZoom(zoomBy(zoom, -1))
+  const actualSize = () => setZoom(1)
   const fit = () => {
     const box = canvasWrap.current
     if (box) setZoom(fitZoom(design, { width: box.clientWidth, height: box.clientHeight }))
   }
   // Zoom keys act while the focus is on the canvas or its tools only: single-character shortcuts
   // that work anywhere would fire while a screen reader user types or navigates (WCAG 2.1.4).
+  const zoomKeys: Record<string, () => void> = { '+': zoomIn, '=': zoomIn, '-': zoomOut, '0': actualSize, f: fit }
   const onZoomKey = (event: KeyboardEvent) => {
-    if (event.ctrlKey || event.metaKey || event.altKey) return
-    const key = event.key.toLowerCase()
-    const next = key === '+' || key === '=' ? zoomBy(zoom, 1) : key === '-' ? zoomBy(zoom, -1) : key === '0' ? 1 : null
-    if (next === null && key !== 'f') return
+    const act = zoomKeys[event.key.toLowerCase()]
+    if (!act || event.ctrlKey || event.metaKey || event.altKey) return
     event.preventDefault()
-    if (next === null) fit()
-    else setZoom(next)
+    act()
   }
 
   const results = useMemo(
@@ -373,9 +374,9 @@ export function Editor(props: { id: string }) {
         </nav>
         <div class="canvas-area" onKeyDown=${onZoomKey}>
         <div class="canvas-tools" role="group" aria-label="Zoom">
-          <button onClick=${() => setZoom(zoomBy(zoom, -1))} disabled=${zoom <= ZOOM_MIN} aria-label="Zoom out" aria-keyshortcuts="-" title="Zoom out (−)">−</button>
-          <button onClick=${() => setZoom(1)} aria-label=${`Zoom ${Math.round(zoom * 100)}%: back to actual size`} aria-keyshortcuts="0" title="Actual size (0)">${Math.round(zoom * 100)}%</button>
-          <button onClick=${() => setZoom(zoomBy(zoom, 1))} disabled=${zoom >= ZOOM_MAX} aria-label="Zoom in" aria-keyshortcuts="+" title="Zoom in (+)">+</button>
+          <button onClick=${zoomOut} disabled=${zoom <= ZOOM_MIN} aria-label="Zoom out" aria-keyshortcuts="-" title="Zoom out (−)">−</button>
+          <button onClick=${actualSize} aria-label=${`Zoom ${Math.round(zoom * 100)}%: back to actual size`} aria-keyshortcuts="0" title="Actual size (0)">${Math.round(zoom * 100)}%</button>
+          <button onClick=${zoomIn} disabled=${zoom >= ZOOM_MAX} aria-label="Zoom in" aria-keyshortcuts="+" title="Zoom in (+)">+</button>
           <button onClick=${fit} aria-keyshortcuts="f" title="Show the whole design (F)">Fit</button>
         </div>
         <div class="canvas-wrap" ref=${canvasWrap}>
