@@ -1,13 +1,13 @@
 // Who may import whom (`npm run lint` fails on a wrong import and names the rule).
 //
 //   core      src/{config,errors,logging,ids,paths,client-address,shutdown,schemas}.ts,
-//             src/{db,domain,queue,accounts}/: imports nothing above it
+//             src/{db,domain,queue,accounts,engine}/: imports nothing above it
 //   plugins/  Fastify plugins: the core only
 //   jobs/     job handlers and the worker: the core only (never Fastify, plugins or routes)
 //   routes    src/routes/: the core (the queue's enqueue API included), never jobs/ or the wiring
 //   wiring    src/app.ts, src/error-handler.ts and the entry points (server, dev, cli, demo, docs)
 const CORE =
-  '^src/((config|errors|logging|ids|paths|client-address|shutdown|schemas)[.]ts$|(db|domain|queue|accounts)/)'
+  '^src/((config|errors|logging|ids|paths|client-address|shutdown|schemas)[.]ts$|(db|domain|queue|accounts|engine)/)'
 const WIRING = '^src/(app|error-handler|server|dev|cli|demo|docs)[.]ts$'
 
 module.exports = {
@@ -52,7 +52,7 @@ module.exports = {
       name: 'app-is-wired-by-entry-points',
       severity: 'error',
       comment: 'src/app.ts is imported by the entry points only.',
-      from: { path: '^(plugins|jobs)/|^src/(routes|db|domain|queue|accounts)/' },
+      from: { path: '^(plugins|jobs)/|^src/(routes|db|domain|queue|accounts|engine)/' },
       to: { path: '^src/app[.]ts$' }
     }
   ],

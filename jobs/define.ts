@@ -11,7 +11,7 @@ import {
   type QueueDefinition,
   type TelemetryHooks
 } from '../src/queue/jobs.ts'
-import type { EnginePool } from './engine-pool.ts'
+import type { EnginePool } from '../src/engine/pool.ts'
 import { withJobTelemetry } from './telemetry.ts'
 
 /** What the worker hands every handler factory. */

@@ -2,14 +2,14 @@ import type { JobWithMetadata } from 'pg-boss'
 import type { Static } from 'typebox'
 import { pgArray, type Sql } from '../src/db/client.ts'
 import { simulateAndAnalyze } from '../src/domain/analysis.ts'
-import { EngineBudgetError, type SimulationResult } from '../src/domain/engine.ts'
+import type { SimulationResult } from '../src/domain/engine.ts'
 import type { Design, TrafficProfile } from '../src/domain/model.ts'
 import { validateDesign } from '../src/domain/validate.ts'
 import { PermanentJobError } from '../src/queue/jobs.ts'
 import { Uuid } from '../src/schemas.ts'
 import { coalesce } from './coalesce.ts'
 import { BATCH_SIZE, defineJob, jobPayload } from './define.ts'
-import { type EnginePool, EngineTimeoutError } from './engine-pool.ts'
+import { type EnginePool, isPermanentEngineError } from '../src/engine/pool.ts'
 import { markFailedOnFinalFailure, productQueueOptions } from './product-queue.ts'
 
 const Payload = jobPayload({ runId: Uuid })
@@ -74,8 +74,8 @@ export function createHandler(sql: Sql, engine: EnginePool | null = null) {
         ? await engine.run(run.design, run.traffic, run.seed, job.signal)
         : simulateAndAnalyze(run.design, run.traffic, run.seed)
     } catch (err) {
-      // Past its deadline or its step budget, a run would take as long on any worker: it fails, once.
-      if (err instanceof EngineTimeoutError || err instanceof EngineBudgetError)
+      // Past its deadline or its step budget, or divergent, a run would do the same on any worker: it fails, once.
+      if (isPermanentEngineError(err))
         throw new PermanentJobError(err.message)
       throw err
     }

@@ -6,6 +6,7 @@ import authPlugin from '../plugins/auth.ts'
 import dbPlugin from '../plugins/db.ts'
 import devUserPlugin, { DEV_USER } from '../plugins/dev-user.ts'
 import docsPlugin, { DOCS_PREFIX } from '../plugins/docs.ts'
+import enginePlugin from '../plugins/engine.ts'
 import idempotencyPlugin from '../plugins/idempotency.ts'
 import lifecyclePlugin from '../plugins/lifecycle.ts'
 import metricsPlugin from '../plugins/metrics.ts'
@@ -125,6 +126,7 @@ export async function buildApp(config: Config, options: BuildOptions): Promise<F
   })
   await app.register(auditPlugin, { hmacKey: config.auditHmacKey })
   await app.register(idempotencyPlugin)
+  await app.register(enginePlugin, config.preview)
   await app.register(routeTablePlugin)
   const expectedMigrations = (await readMigrations()).length
   if (config.metrics.enabled) {

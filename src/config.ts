@@ -76,6 +76,16 @@ export interface Config {
   readonly workerEngineThreads: number
   /** Wall-clock limit of one simulation run; a run past it fails (not retried) and its thread is replaced. */
   readonly simulationTimeoutMs: number
+  /** The api's previews: their own engine threads and budget (a preview never runs on the event loop). */
+  readonly preview: {
+    readonly threads: number
+    /** Engine steps one preview may take; past them, 422 APP_ERR_PREVIEW_TOO_LARGE. */
+    readonly maxSteps: number
+    /** Wall-clock stop of one preview on its thread (the step budget ends it first in practice). */
+    readonly timeoutMs: number
+    /** How long a preview may wait for a thread before 503 with Retry-After. */
+    readonly queueWaitMs: number
+  }
   /** Per-user limits; past one the API answers 429 (with Retry-After) or 403 in the error shape. */
   readonly quotas: {
     readonly activeRuns: number
@@ -395,6 +405,12 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     workerEngineThreads: int('WORKER_ENGINE_THREADS', availableParallelism(), 1, 256),
     workerPollIntervalSeconds: int('WORKER_POLL_INTERVAL_SECONDS', 2, 1, 600),
     simulationTimeoutMs: int('SIMULATION_TIMEOUT_MS', 5000, 100, 600000),
+    preview: {
+      threads: int('PREVIEW_ENGINE_THREADS', 1, 1, 64),
+      maxSteps: int('PREVIEW_MAX_STEPS', 1_000_000, 1000, 50_000_000),
+      timeoutMs: int('PREVIEW_TIMEOUT_MS', 1000, 50, 60_000),
+      queueWaitMs: int('PREVIEW_QUEUE_WAIT_MS', 500, 0, 10_000)
+    },
     quotas: {
       activeRuns: int('QUOTA_ACTIVE_RUNS', 5, 1, 10_000_000),
       runsPerDay: int('QUOTA_RUNS_PER_DAY', 500, 1, 10_000_000),

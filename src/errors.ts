@@ -35,6 +35,16 @@ export const AccountLocked = (until: Date, now: Date) => retryAfter(new AccountL
 const QuotaExceededError = createError('APP_ERR_QUOTA_EXCEEDED', '%s', 429)
 /** A per-user limit that frees up with time (runs finish, the day's window moves): 429 with Retry-After. */
 export const QuotaExceeded = (message: string, seconds: number) => retryAfter(new QuotaExceededError(message), seconds)
+const PreviewTooLargeError = createError(
+  'APP_ERR_PREVIEW_TOO_LARGE',
+  'The design is too large to preview (more than %s engine steps): simulate it instead',
+  422
+)
+/** 422: a preview past its own engine budget (a run has a larger one). */
+export const PreviewTooLarge = (steps: number) => new PreviewTooLargeError(String(steps))
+const PreviewBusyError = createError('APP_ERR_PREVIEW_BUSY', 'Every preview thread is busy; try again shortly', 503)
+/** 503 with Retry-After: every preview thread stayed busy past the queue wait. */
+export const PreviewBusy = () => retryAfter(new PreviewBusyError(), 1)
 /** A per-user limit on what is stored: 403 until the user deletes something. */
 export const QuotaReached = createError('APP_ERR_QUOTA_REACHED', '%s', 403)
 

@@ -103,3 +103,25 @@ export function attackDesigns(seed: number, count: number): Design[] {
   )
   return [...Object.values(PATHOLOGICAL).map((make) => make()), ...generated]
 }
+
+/**
+ * The preview bomb: a timeout link taken once in 10¹² requests (`share`), above `layers` layers of
+ * `width` services that each call every service of the next layer; the first `timeoutLinks` links
+ * carry a timeout. A bound scaled by how often a link is taken misses the work below it; its
+ * timeout is sampled on its own terms all the same.
+ */
+export function timeoutBomb(layers = 16, { share = 1e-12, width = 2, timeoutLinks = 1, retries = 0 } = {}): Design {
+  const components: Component[] = [client, service('gate')]
+  const links: Link[] = [{ from: 'users', to: 'gate', share }]
+  let previous = ['gate']
+  for (let l = 0; l < layers; l++) {
+    const layer = Array.from({ length: width }, (_, w) => `l${l}w${w}`)
+    for (const id of layer) components.push(service(id))
+    for (const from of previous) for (const to of layer) links.push({ from, to, share: 1 })
+    previous = layer
+  }
+  return {
+    components,
+    links: links.map((link, j) => (j < timeoutLinks ? { ...link, timeoutMs: 1000, retries } : link))
+  }
+}

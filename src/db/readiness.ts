@@ -19,7 +19,9 @@ export function databaseReadiness(sql: Sql, expectedMigrations: number, timeoutM
     let timer: NodeJS.Timeout | undefined
     try {
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('readiness timeout')), timeoutMs)
+        // After this turn's I/O: a timer that fired late because the loop was busy must not beat
+        // an answer that has already arrived (a healthy database reported unreachable).
+        timer = setTimeout(() => setImmediate(() => reject(new Error('readiness timeout'))), timeoutMs)
       })
       const [row] = await Promise.race([query, timeout])
       if (row.count < expectedMigrations) return 'migrations_pending'

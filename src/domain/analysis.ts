@@ -119,9 +119,11 @@ export const parallel = (a: number, n: number) => 1 - (1 - a) ** n
 export function simulateAndAnalyze(
   design: Design,
   traffic: TrafficProfile,
-  seed: number
+  seed: number,
+  /** The run's step budget (default LIMITS.engineSteps). */
+  maxSteps?: number
 ): SimulationResult & { analysis: Analysis } {
-  const result = simulate(design, traffic, { seed })
+  const result = simulate(design, traffic, { seed, maxSteps })
   return { ...result, analysis: analyze(design, traffic, result, seed) }
 }
 

@@ -15,10 +15,16 @@ import { createWords, exponential, standardExponential, uniform } from './random
 
 export { DivergentDesignError, propagate }
 
-/** Thrown when a run takes more steps than LIMITS.engineSteps: its design is refused, not retried. */
+/**
+ * Thrown when a run takes more steps than its budget (LIMITS.engineSteps unless the caller gives
+ * a smaller one): its design is refused, not retried. `code` names it across a thread boundary.
+ */
 export class EngineBudgetError extends Error {
-  constructor() {
-    super(`the simulation took more than ${LIMITS.engineSteps} steps`)
+  readonly code = 'ENGINE_BUDGET'
+  readonly limit: number
+  constructor(limit: number = LIMITS.engineSteps) {
+    super(`the simulation took more than ${limit} steps`)
+    this.limit = limit
     this.name = 'EngineBudgetError'
   }
 }
@@ -143,6 +149,11 @@ export interface SimulateOptions {
    * overall figures and utilisations.
    */
   componentPercentiles?: boolean
+  /**
+   * Sampler and event steps the whole run may take, timeouts' traversals included (default
+   * LIMITS.engineSteps); past it the run throws EngineBudgetError.
+   */
+  maxSteps?: number
 }
 
 const MAX_HOPS = 64
@@ -322,17 +333,19 @@ function solveStations(
   traffic: TrafficProfile,
   seed = 1,
   samples = TIMEOUT_SAMPLES,
-  percentiles = true
-): Built & { flows: Map<string, Flow> } {
+  percentiles = true,
+  maxSteps: number = LIMITS.engineSteps
+): Built & { flows: Map<string, Flow>; steps: number } {
   let flows = propagate(design, traffic)
   let built = buildStations(design, flows, traffic, undefined, undefined, false)
   const timed = design.links.some((l) => l.timeoutMs !== undefined)
   if (!timed && !built.stations.some((s) => s.loss > 0))
-    return { ...buildStations(design, flows, traffic, undefined, undefined, percentiles), flows }
+    return { ...buildStations(design, flows, traffic, undefined, undefined, percentiles), flows, steps: 0 }
   const index = new Map(design.components.map((c, i) => [c.id, i]))
   let factor = new Float64Array(design.links.length).fill(1)
   let timeouts: (TimeoutFigures | null)[] = design.links.map(() => null)
   const sampling = timed ? timeoutSampling(design, built, traffic) : null
+  if (sampling) sampling.walker.limit = maxSteps
   for (let pass = 0; pass < (timed ? 40 : 200); pass++) {
     const keep = keptShares(design, built, index)
     let factorMoved = 0
@@ -358,7 +371,11 @@ function solveStations(
   const keep = keptShares(design, built, index)
   // The tables the run draws from, sampled at the load the design settled at.
   if (sampling) timeouts = sampleTimeouts(sampling, built, flows, keep, traffic, seed, samples.final, percentiles)
-  return { ...buildStations(design, flows, traffic, keep, timeouts, percentiles), flows }
+  return {
+    ...buildStations(design, flows, traffic, keep, timeouts, percentiles),
+    flows,
+    steps: sampling?.walker.steps ?? 0
+  }
 }
 
 /** Per component (design order): the share of its arrivals it does not lose. */
@@ -478,6 +495,7 @@ function drawTraversals(draws: TimeoutDraws, upTo: number, walker: Walker, f: So
     let done = false
     for (let k = 0; k <= retries && !done; k++) {
       const length = samplePath(walker, word)
+      if (walker.steps > walker.limit) throw new EngineBudgetError(walker.limit)
       const below = drawLatency(walker.visits, length, f, word)
       draws.attempts++
       if (below < 0) break
@@ -634,6 +652,8 @@ interface Walker {
   stackDepth: Int32Array
   /** Links drawn so far, for the run's step budget. */
   steps: number
+  /** The run's step budget: the steps it may take in all. */
+  limit: number
   /**
    * Whether a certain event (the only client, a link of share 1) still takes a draw: the
    * discrete-event mode draws them as the first engine did, so its runs stay the same; the
@@ -699,6 +719,7 @@ function compileWalker(design: Design, built: Built, traffic: TrafficProfile): W
     stackForce: new Uint8Array(MAX_HOPS + 2),
     stackDepth: new Int32Array(MAX_HOPS + 2),
     steps: 0,
+    limit: LIMITS.engineSteps,
     drawCertain: false
   }
 }
@@ -1043,7 +1064,7 @@ function monteCarlo(
   let steps = 0
   const record = (latency: number, length: number) => {
     steps += length
-    if (steps + walker.steps > LIMITS.engineSteps) throw new EngineBudgetError()
+    if (steps + walker.steps > walker.limit) throw new EngineBudgetError(walker.limit)
     if (latency < 0) dropped++
     else latencies[kept++] = latency
   }
@@ -1201,7 +1222,7 @@ function discreteEventLatencies(
   for (let r = 0; r < requests; r++) advance(r, born[r])
   let events = 0
   while (heap.length > 0) {
-    if (++events + walker.steps > LIMITS.engineSteps) throw new EngineBudgetError()
+    if (++events + walker.steps > walker.limit) throw new EngineBudgetError(walker.limit)
     const [now, kind, r, q] = pop()
     const station = stations[queueStation[q]]
     if (kind === 0) {
@@ -1228,9 +1249,20 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
   const seed = options.seed ?? 1
   const mode = options.mode ?? 'analytic'
   const samples = options.samples ?? (mode === 'analytic' ? 20_000 : 50_000)
-  const built = solveStations(design, traffic, seed, options.timeoutSamples, options.componentPercentiles ?? true)
+  const maxSteps = options.maxSteps ?? LIMITS.engineSteps
+  const built = solveStations(
+    design,
+    traffic,
+    seed,
+    options.timeoutSamples,
+    options.componentPercentiles ?? true,
+    maxSteps
+  )
   const { stations, byComponent, flows } = built
   const walker = compileWalker(design, built, traffic)
+  // The timeouts' traversals count against the same budget as the requests.
+  walker.steps = built.steps
+  walker.limit = maxSteps
   let latencies: Float64Array
   let errorRate = 0
   let confidence: Confidence | undefined

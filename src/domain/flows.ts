@@ -5,7 +5,10 @@ import { type Component, type Design, LIMITS, type TrafficClass, type TrafficPro
 // passes on). Components are solved one strongly connected group at a time in topological order,
 // so an acyclic design costs O(links) and a cycle costs a dense solve of its own size only.
 
-export class DivergentDesignError extends Error {}
+/** A design whose traffic does not settle: refused, never retried. `code` names it across a thread boundary. */
+export class DivergentDesignError extends Error {
+  readonly code = 'ENGINE_DIVERGENT'
+}
 
 export interface Flow {
   read: number
@@ -109,9 +112,16 @@ export interface Visits {
  * carries traffic passes on at least all it receives (its system is singular or has no
  * non-negative solution), or when a cycle is larger than LIMITS.cycleComponents.
  */
-export function visitsPerRequest(design: Design, keep?: Float64Array, linkFactor?: Float64Array): Visits {
+export function visitsPerRequest(
+  design: Design,
+  keep?: Float64Array,
+  linkFactor?: Float64Array,
+  /** A component to enter instead of the clients (a request as it passes a link into it). */
+  entry?: string
+): Visits {
   const n = design.components.length
   const index = new Map(design.components.map((c, i) => [c.id, i]))
+  const entryAt = entry === undefined ? -1 : (index.get(entry) ?? -1)
   const outAll: number[][] = design.components.map(() => [])
   const inLinks: { from: number; share: number; traffic: TrafficClass }[][] = design.components.map(() => [])
   for (const [j, l] of design.links.entries()) {
@@ -139,7 +149,7 @@ export function visitsPerRequest(design: Design, keep?: Float64Array, linkFactor
     for (const [g, members] of groups.entries()) {
       // What enters the group from the clients and from groups already solved.
       const b = Float64Array.from(members, (m) => {
-        let s = design.components[m].type === 'client' && clients > 0 ? 1 / clients : 0
+        let s = entry !== undefined ? (m === entryAt ? 1 : 0) : design.components[m].type === 'client' ? 1 / clients : 0
         for (const l of inLinks[m])
           if (group[l.from] !== g && carries(l.traffic, cls)) s += l.share * pass[l.from] * x[l.from]
         return s

@@ -149,6 +149,11 @@ export const LIMITS = Object.freeze({
   visitsPerRequest: 500,
   /** Expected sampler steps per request (visits plus the links drawn at each): bounds a run's work. */
   workPerRequest: 1000,
+  /**
+   * Steps one traversal of every link with a timeout takes, on its own terms (the work below the
+   * link, times its attempts), summed: each is sampled thousands of times however rarely it is taken.
+   */
+  timeoutWork: 2500,
   /** Sampler and event steps one engine run may take before it is stopped. */
   engineSteps: 50_000_000
 })

@@ -186,6 +186,36 @@ function workProblems(design: Design): Problem[] {
       }
     ]
   }
+  return timeoutWorkProblems(design)
+}
+
+/**
+ * A link with a timeout is sampled on its own (a request entering its `to`, thousands of times a
+ * run), however rarely it is taken: the work below it is bounded on its own terms, not scaled by
+ * its share, and so is the sum over the links of that work times each one's attempts.
+ */
+function timeoutWorkProblems(design: Design): Problem[] {
+  let total = 0
+  for (const [j, l] of design.links.entries()) {
+    if (l.timeoutMs === undefined) continue
+    const below = workPerRequest(design, visitsPerRequest(design, undefined, undefined, l.to)).work
+    const name = `${l.from} → ${l.to}`
+    if (!(below <= LIMITS.workPerRequest))
+      return [
+        {
+          path: `/links/${j}`,
+          message: `a request through the link ${name} (its timeout is sampled however rarely it is taken) would take ${formatCount(below)} simulation steps; the limit is ${LIMITS.workPerRequest}`
+        }
+      ]
+    total += below * (1 + (l.retries ?? 0))
+    if (!(total <= LIMITS.timeoutWork))
+      return [
+        {
+          path: `/links/${j}`,
+          message: `the links with a timeout, up to ${name}, take ${formatCount(total)} simulation steps a traversal with their retries; the limit for all of them is ${LIMITS.timeoutWork}`
+        }
+      ]
+  }
   return []
 }
 

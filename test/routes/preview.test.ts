@@ -1,4 +1,5 @@
 import t from 'tap'
+import { heavyFanOut, timeoutBomb } from '../../reliability/lib/pathological.ts'
 import { simulate } from '../../src/domain/engine.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql } from '../helpers/db.ts'
@@ -55,15 +56,8 @@ t.test('a preview evaluates a draft (or the stored design) at once, within bound
   const [row] = await sql`select version from app.workspaces where id = ${ws.id}`
   t.equal(row.version, 1, 'nothing is saved')
   t.equal((await sql`select count(*)::int as n from app.simulation_runs`)[0].n, 0, 'nothing is queued')
-  const audit = await sql`select changes from app.audit_log where action = 'workspace.preview' order by created_at`
-  t.same(
-    audit.map((r) => r.changes),
-    [
-      { draftDesign: false, draftProfile: false },
-      { draftDesign: true, draftProfile: true }
-    ],
-    'each preview is recorded, saying whether it was of a draft'
-  )
+  const [{ rows }] = await sql`select count(*)::int as rows from app.audit_log where path like '%/preview'`
+  t.equal(rows, 0, 'a preview changes nothing and writes no audit row')
 
   const bad = await preview({
     design: {
@@ -102,6 +96,102 @@ t.test('a preview evaluates a draft (or the stored design) at once, within bound
     404,
     'another user’s workspace is a 404, with a budget of its own'
   )
+})
+
+t.test('the preview bomb and its variants are refused at save and at preview; the probes stay fast', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const { app } = await buildTestApp(t, url, { RATE_LIMIT_MAX_REQUESTS: '100000' })
+  const user = await registerAndLogin(app)
+  const ws = (
+    await app.inject({
+      method: 'POST',
+      url: '/workspaces',
+      headers: bearer(user),
+      payload: { name: 'B', design: SAMPLE_DESIGN }
+    })
+  ).json()
+  const variants = {
+    'the bomb (16 layers)': timeoutBomb(16),
+    deeper: timeoutBomb(30),
+    'a smaller share': timeoutBomb(12, { share: 1e-300 }),
+    wider: timeoutBomb(10, { width: 3 }),
+    'more timeout links, retried': timeoutBomb(5, { timeoutLinks: 20, retries: 10 })
+  }
+  for (const [name, design] of Object.entries(variants)) {
+    const saved = await app.inject({
+      method: 'PATCH',
+      url: `/workspaces/${ws.id}`,
+      headers: bearer(user),
+      payload: { version: 1, design }
+    })
+    t.equal(saved.statusCode, 422, `${name}: refused when saved`)
+    t.match(saved.json().problems[0], { path: /^\/links\/\d+$/, message: /links? .* → / }, `${name}: naming the link`)
+    const previewed = await app.inject({
+      method: 'POST',
+      url: `/workspaces/${ws.id}/preview`,
+      headers: bearer(user),
+      payload: { design }
+    })
+    t.equal(previewed.json().code, 'APP_ERR_INVALID_DESIGN', `${name}: and when previewed`)
+  }
+
+  // A valid design past the preview's own budget, twenty at once over HTTP, while the probes are
+  // polled: each preview is a 422 (too large) or a 503 (every thread busy), and no probe waits.
+  const address = await app.listen({ port: 0, host: '127.0.0.1' })
+  const probes: { path: string; status: number; ms: number; body: string }[] = []
+  for (const path of ['/health/live', '/health/ready']) await (await fetch(`${address}${path}`)).text()
+  let flooding = true
+  const probing = (async () => {
+    while (flooding) {
+      for (const path of ['/health/live', '/health/ready']) {
+        const started = performance.now()
+        const res = await fetch(`${address}${path}`)
+        probes.push({ path, status: res.status, body: await res.text(), ms: performance.now() - started })
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  })()
+  const heavy = heavyFanOut()
+  const answers = await Promise.all(
+    Array.from({ length: 20 }, async () => {
+      const res = await fetch(`${address}/workspaces/${ws.id}/preview`, {
+        method: 'POST',
+        headers: { ...bearer(user), 'content-type': 'application/json' },
+        body: JSON.stringify({ design: heavy })
+      })
+      return { status: res.status, retryAfter: res.headers.get('retry-after'), body: await res.json() }
+    })
+  )
+  flooding = false
+  await probing
+  for (const answer of answers) {
+    if (answer.status === 503) t.match(answer, { retryAfter: /^\d+$/, body: { code: 'APP_ERR_PREVIEW_BUSY' } })
+    else t.match(answer, { status: 422, body: { code: 'APP_ERR_PREVIEW_TOO_LARGE', message: /simulate it instead/ } })
+  }
+  t.ok(
+    answers.some((a) => a.status === 422),
+    `some reached a thread and stopped at the budget: ${answers.map((a) => a.status).join(' ')}`
+  )
+  const stats = app.previews.stats()
+  t.equal(stats.refused.too_large + stats.refused.busy, 20, 'each refusal is counted by its reason')
+  t.ok(probes.length >= 4, `${probes.length} probes answered during the flood`)
+  t.ok(
+    probes.every((p) => p.status === 200 && !p.body.includes('unreachable')),
+    'every probe said live and ready, the database reachable'
+  )
+  const times = probes.map((p) => p.ms).sort((a, b) => a - b)
+  const slowest = times[times.length - 1]
+  t.ok(
+    slowest < 300,
+    `the slowest probe answered in ${slowest.toFixed(0)} ms (< 300; median ${times[times.length >> 1].toFixed(0)} ms)`
+  )
+  const after = await app.inject({
+    method: 'POST',
+    url: `/workspaces/${ws.id}/preview`,
+    headers: bearer(user),
+    payload: {}
+  })
+  t.equal(after.statusCode, 200, 'a design within the budget is previewed after the flood')
 })
 
 t.test('a traffic profile may carry a budget, which runs snapshot and the grade holds the cost to', async (t) => {

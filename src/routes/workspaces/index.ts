@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { crossings, designAvailability, designCost } from '../../domain/analysis.ts'
-import { simulate } from '../../domain/engine.ts'
 import { DEFAULT_TRAFFIC, type Design, type TrafficProfile } from '../../domain/model.ts'
+import { PREVIEW_SAMPLES } from '../../domain/preview.ts'
 import { validateDesign } from '../../domain/validate.ts'
 import { InvalidDesignError, NotFound, QuotaExceeded, VersionConflictError } from '../../errors.ts'
 import { uuidv7 } from '../../ids.ts'
@@ -43,10 +42,8 @@ function checkDesign(design: Design): void {
   if (problems.length > 0) throw new InvalidDesignError(problems)
 }
 
-/** Previews a user may ask for per minute, per api instance (each is a synchronous engine run). */
+/** Previews a user may ask for per minute, per api instance (each is an engine run on a preview thread). */
 const PREVIEWS_PER_MINUTE = 60
-const PREVIEW_SAMPLES = 2000
-const PREVIEW_TIMEOUT_SAMPLES = { pass: 400, final: 800 }
 
 const Preview = Type.Object(
   {
@@ -242,18 +239,24 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post(
     '/workspaces/:id/preview',
     {
-      // It changes nothing, but it is a POST that spends engine time: recorded like one (at most
-      // PREVIEWS_PER_MINUTE rows a minute per user).
-      config: { auth: 'user', ownership: OWNERSHIP, audit: { action: 'workspace.preview', resourceType: 'workspace' } },
+      config: {
+        auth: 'user',
+        ownership: OWNERSHIP,
+        unaudited: 'a preview changes nothing: it is rate-limited per user and counted (sdc_previews_total)'
+      },
       schema: {
         tags: ['workspaces'],
         params: IdParams,
-        description: `Quick feedback while editing, without a job: the analytic figures (${PREVIEW_SAMPLES} Monte-Carlo paths) of the given draft design and profile, or the stored ones, with what breaks first, availability and cost. At most ${PREVIEWS_PER_MINUTE} a minute per user.`,
+        description: `Quick feedback while editing, without a job: the analytic figures (${PREVIEW_SAMPLES} Monte-Carlo paths) of the given draft design and profile, or the stored ones, with what breaks first, availability and cost. At most ${PREVIEWS_PER_MINUTE} a minute per user; computed on the api's preview threads within a budget of engine work (PREVIEW_MAX_STEPS): a larger design answers 422 APP_ERR_PREVIEW_TOO_LARGE (simulate it instead), and 503 APP_ERR_PREVIEW_BUSY with Retry-After when every preview thread stays busy.`,
         body: Type.Object(
           { design: Type.Optional(DesignSchema), trafficProfile: Type.Optional(TrafficProfileSchema) },
           { additionalProperties: false }
         ),
-        response: { 200: Preview, 422: InvalidDesign, ...errorResponses(400, 401, 404, 413, 415, 429) }
+        response: {
+          200: Preview,
+          422: Type.Union([InvalidDesign, ErrorResponse]),
+          ...errorResponses(400, 401, 404, 413, 415, 429, 503)
+        }
       }
     },
     async (request) => {
@@ -262,28 +265,9 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const workspace = await ownedWorkspace(sql, request, request.params.id)
       const design = (request.body?.design ?? workspace.design) as Design
       const traffic: TrafficProfile = request.body?.trafficProfile ?? (await trafficSnapshot(sql, workspace.id))
-      // The same bounds as a run: validation refuses designs whose work per request is too large.
+      // The same bounds as a run, then the preview's own budget on its thread.
       checkDesign(design)
-      const result = simulate(design, traffic, {
-        seed: 1,
-        samples: PREVIEW_SAMPLES,
-        timeoutSamples: PREVIEW_TIMEOUT_SAMPLES
-      })
-      await request.audit(sql, {
-        resourceId: workspace.id,
-        statusCode: 200,
-        changes: {
-          draftDesign: request.body?.design !== undefined,
-          draftProfile: request.body?.trafficProfile !== undefined
-        }
-      })
-      return {
-        overall: result.overall,
-        components: result.components,
-        breaksFirst: crossings(result, traffic).slice(0, 6),
-        availability: designAvailability(design, traffic),
-        cost: designCost(design, traffic)
-      }
+      return fastify.previews.run(design, traffic)
     }
   )
 

@@ -1,9 +1,11 @@
 import t from 'tap'
-import { createEnginePool, EngineTimeoutError } from '../../jobs/engine-pool.ts'
 import * as simulation from '../../jobs/simulation.ts'
 import { fanOutBomb } from '../../reliability/lib/pathological.ts'
 import { simulateAndAnalyze } from '../../src/domain/analysis.ts'
+import { EngineBudgetError } from '../../src/domain/engine.ts'
 import type { Design, TrafficProfile } from '../../src/domain/model.ts'
+import { createEnginePool, EngineBusyError, EngineTimeoutError, isPermanentEngineError } from '../../src/engine/pool.ts'
+import { PermanentJobError } from '../../src/queue/jobs.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
@@ -150,4 +152,62 @@ t.test('the simulation handler computes on the pool it is given', async (t) => {
     t.equal(row.status, 'completed')
     t.same(row.result, simulateAndAnalyze(row.design, row.traffic, row.seed), 'each run stores its own result')
   }
+})
+
+t.test('engine errors cross the thread boundary as codes: a run past its step budget fails once', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const sql = testSql(t, url)
+  const { app } = await buildTestApp(t, url)
+  const user = await registerAndLogin(app)
+  const workspace = (
+    await app.inject({
+      method: 'POST',
+      url: '/workspaces',
+      headers: bearer(user),
+      payload: { name: 'b', design: SAMPLE_DESIGN }
+    })
+  ).json()
+  const runId = (
+    await app.inject({
+      method: 'POST',
+      url: `/workspaces/${workspace.id}/simulations`,
+      headers: bearer(user),
+      payload: { seed: 3 }
+    })
+  ).json().id as string
+  // A budget a normal run passes many times over: the run's error comes back from the thread.
+  const pool = createEnginePool(1, { timeoutMs: 5000, runMaxSteps: 1000 })
+  t.teardown(() => pool.close())
+  const err = await simulation
+    .createHandler(
+      sql,
+      pool
+    )({ data: { runId }, signal: new AbortController().signal } as never)
+    .then(
+      () => null,
+      (e: Error) => e
+    )
+  t.ok(err instanceof PermanentJobError, 'a permanent failure: pg-boss does not retry it')
+  t.match(err?.message, 'the simulation took more than 1000 steps')
+  t.ok(isPermanentEngineError(await pool.run(SAMPLE_DESIGN, traffic, 1).catch((e) => e)), 'recognised by its code')
+  const rebuilt = await pool.preview(SAMPLE_DESIGN, traffic, 10).catch((e) => e)
+  t.ok(rebuilt instanceof EngineBudgetError, 'rebuilt as the engine’s class')
+  t.equal(rebuilt.limit, 10)
+})
+
+t.test('a task waits for a thread at most maxQueueWaitMs, then EngineBusyError', async (t) => {
+  const pool = createEnginePool(1, { timeoutMs: 5000, maxQueueWaitMs: 0, pipelineDepth: 1 })
+  t.teardown(() => pool.close())
+  const waits: number[] = []
+  await pool.run(SAMPLE_DESIGN, traffic, 1).catch(() => null)
+  t.ok((await pool.run(SAMPLE_DESIGN, traffic, 1)).overall, 'a starting thread is not busy: the first runs wait for it')
+  const first = pool.run(SAMPLE_DESIGN, traffic, 1)
+  const second = pool.run(SAMPLE_DESIGN, traffic, 2)
+  await t.rejects(second, EngineBusyError, 'no thread was free within 0 ms')
+  await first
+  t.same(pool.load(), { busy: 0, queued: 0 })
+  const counted = createEnginePool(1, { timeoutMs: 5000, onDispatch: (ms) => waits.push(ms) })
+  t.teardown(() => counted.close())
+  await Promise.all([counted.run(SAMPLE_DESIGN, traffic, 1), counted.run(SAMPLE_DESIGN, traffic, 2)])
+  t.equal(waits.length, 2, 'each dispatch reports its queue wait')
 })

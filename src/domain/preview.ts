@@ -1,0 +1,30 @@
+import { crossings, designAvailability, designCost } from './analysis.ts'
+import { simulate } from './engine.ts'
+import type { Design, TrafficProfile } from './model.ts'
+
+/** Monte-Carlo paths of a preview, and traversals per link with a timeout (a tenth of a run's). */
+export const PREVIEW_SAMPLES = 2000
+const PREVIEW_TIMEOUT_SAMPLES = { pass: 400, final: 800 }
+
+/**
+ * Quick feedback while editing, without a job: the analytic figures of a valid design, what
+ * breaks first, availability and cost. `maxSteps` is the preview's own engine budget: past it,
+ * EngineBudgetError (too large to preview; a run has a larger budget).
+ */
+export function previewDesign(design: Design, traffic: TrafficProfile, maxSteps: number) {
+  const result = simulate(design, traffic, {
+    seed: 1,
+    samples: PREVIEW_SAMPLES,
+    timeoutSamples: PREVIEW_TIMEOUT_SAMPLES,
+    maxSteps
+  })
+  return {
+    overall: result.overall,
+    components: result.components,
+    breaksFirst: crossings(result, traffic).slice(0, 6),
+    availability: designAvailability(design, traffic),
+    cost: designCost(design, traffic)
+  }
+}
+
+export type DesignPreview = ReturnType<typeof previewDesign>

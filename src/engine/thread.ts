@@ -1,0 +1,29 @@
+// One engine thread: runs the tasks posted by src/engine/pool.ts. The engine is pure, so a thread
+// holds nothing between tasks. Errors go back as data: a code the pool recognises, and a message.
+import { parentPort } from 'node:worker_threads'
+import { simulateAndAnalyze } from '../domain/analysis.ts'
+import { previewDesign } from '../domain/preview.ts'
+import type { EngineTask } from './pool.ts'
+
+function perform(task: EngineTask): unknown {
+  if (task.kind === 'preview') return previewDesign(task.design, task.traffic, task.maxSteps)
+  return simulateAndAnalyze(task.design, task.traffic, task.seed, task.maxSteps)
+}
+
+parentPort?.on('message', ({ id, task }: { id: number; task: EngineTask }) => {
+  try {
+    parentPort?.postMessage({ id, result: perform(task) })
+  } catch (err) {
+    const error = err as Error & { code?: unknown; limit?: unknown }
+    parentPort?.postMessage({
+      id,
+      error: {
+        code: typeof error.code === 'string' ? error.code : 'ENGINE_ERROR',
+        message: error.message,
+        limit: typeof error.limit === 'number' ? error.limit : undefined
+      }
+    })
+  }
+})
+
+parentPort?.postMessage({ ready: true })
