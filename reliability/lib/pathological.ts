@@ -86,7 +86,9 @@ export const PATHOLOGICAL: Record<string, () => Design> = {
   'deep fan-out (5 layers × 10)': () => fanOutBomb(5, 10, 0),
   'slow cycle in 500 components and 2000 links': () => slowCycle(),
   'ring of 500 components': () => bigRing(),
-  'chain of 500 components': () => deepChain()
+  'chain of 500 components': () => deepChain(),
+  'timeout bomb (a link of share 1e-12 above 16 layers)': () => timeoutBomb(16),
+  'timeout bomb, 20 retried timeout links': () => timeoutBomb(5, { timeoutLinks: 20, retries: 10 })
 }
 
 /** `count` variations of the attack shapes (fan-out bombs, deep chains, slow cycles), from a seed. */
@@ -97,7 +99,16 @@ export function attackDesigns(seed: number, count: number): Design[] {
         .record({ layers: fc.integer({ min: 1, max: 14 }), width: fc.integer({ min: 1, max: 12 }), dead: fc.nat(8) })
         .map(({ layers, width, dead }) => fanOutBomb(layers, width, dead)),
       fc.integer({ min: 3, max: 500 }).map((n) => deepChain(n)),
-      fc.integer({ min: 4, max: 500 }).map((n) => slowCycle(n, Math.min(2000, n * 4)))
+      fc.integer({ min: 4, max: 500 }).map((n) => slowCycle(n, Math.min(2000, n * 4))),
+      fc
+        .record({
+          layers: fc.integer({ min: 1, max: 40 }),
+          width: fc.integer({ min: 1, max: 4 }),
+          share: fc.constantFrom(1, 1e-3, 1e-12, 1e-300),
+          timeoutLinks: fc.integer({ min: 1, max: 20 }),
+          retries: fc.nat(10)
+        })
+        .map(({ layers, ...options }) => timeoutBomb(layers, options))
     ),
     { numRuns: count, seed }
   )

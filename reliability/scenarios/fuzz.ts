@@ -162,6 +162,11 @@ function examplesFor(key: string, user: Caller): Json[] {
       { version: 1, name: 'Renamed' },
       { version: 2, design: SAMPLE_DESIGN }
     ],
+    'POST /workspaces/:id/preview': [
+      {},
+      { design: SAMPLE_DESIGN },
+      { design: SAMPLE_DESIGN, trafficProfile: { peakRps: 300, readRatio: 0.5, payloadKb: 8, latencySloMs: 200 } }
+    ],
     'PATCH /workspaces/:id/traffic-profile': [
       { version: 1, peakRps: 100 },
       { version: 2, readRatio: 0.5 }
@@ -201,9 +206,10 @@ async function resourcesOf(app: FastifyInstance, caller: Caller, finished: boole
 }
 
 /**
- * The designs an attacker tries first (fan-out bombs, slow cycles, deep chains), the known ones
- * and fast-check's variations of them, six at a time while readiness is probed: each is refused
- * with a 422 or accepted, readiness stays 200 throughout, and every accepted design's run ends
+ * The designs an attacker tries first (fan-out bombs, timeout bombs, slow cycles, deep chains),
+ * the known ones and fast-check's variations of them, six at a time while readiness is probed:
+ * each is refused with a 422 or accepted, previewing it as a draft answers 200, 422 or 503 (every
+ * preview thread busy), readiness stays 200 throughout, and every accepted design's run ends
  * (completed or failed) within its deadline.
  */
 async function sendAttackDesigns(
@@ -215,8 +221,23 @@ async function sendAttackDesigns(
 ): Promise<Record<string, number>> {
   const headers = { authorization: `Bearer ${user.accessToken}` }
   const designs = attackDesigns(seed, 24)
-  const figures = { designs: designs.length, refused: 0, accepted: 0, runsEnded: 0, readinessProbes: 0 }
+  const figures = {
+    designs: designs.length,
+    refused: 0,
+    accepted: 0,
+    previewed: 0,
+    previewsRefused: 0,
+    runsEnded: 0,
+    readinessProbes: 0
+  }
   const accepted: string[] = []
+  const drafts = await app.inject({
+    method: 'POST',
+    url: '/workspaces',
+    headers,
+    payload: { name: 'attack drafts', design: SAMPLE_DESIGN }
+  })
+  const draftUrl = `/workspaces/${drafts.json().id}/preview`
   for (let i = 0; i < designs.length; i += 6) {
     let posting = true
     const probes = (async () => {
@@ -226,15 +247,23 @@ async function sendAttackDesigns(
         if (ready.statusCode !== 200) violations.push(`readiness answered ${ready.statusCode} during attack designs`)
       }
     })()
-    const answers = await Promise.all(
-      designs
-        .slice(i, i + 6)
-        .map((design, k) =>
+    const batch = designs.slice(i, i + 6)
+    const [answers, previews] = await Promise.all([
+      Promise.all(
+        batch.map((design, k) =>
           app.inject({ method: 'POST', url: '/workspaces', headers, payload: { name: `attack ${i + k}`, design } })
         )
-    )
+      ),
+      Promise.all(batch.map((design) => app.inject({ method: 'POST', url: draftUrl, headers, payload: { design } })))
+    ])
     posting = false
     await probes
+    for (const res of previews) {
+      if (res.statusCode === 200) figures.previewed++
+      else if (res.statusCode === 422 || (res.statusCode === 503 && res.headers['retry-after']))
+        figures.previewsRefused++
+      else violations.push(`an attack design's preview answered ${res.statusCode}: ${res.body.slice(0, 200)}`)
+    }
     for (const res of answers) {
       if (res.statusCode === 201) {
         figures.accepted++

@@ -1,5 +1,12 @@
 import t from 'tap'
-import { bigRing, deepChain, fanOutBomb, PATHOLOGICAL, slowCycle } from '../../reliability/lib/pathological.ts'
+import {
+  bigRing,
+  deepChain,
+  fanOutBomb,
+  PATHOLOGICAL,
+  slowCycle,
+  timeoutBomb
+} from '../../reliability/lib/pathological.ts'
 import { EngineBudgetError, requestPaths, simulate } from '../../src/domain/engine.ts'
 import { propagate, visitsPerRequest, workPerRequest } from '../../src/domain/flows.ts'
 import { type Design, LIMITS, type TrafficProfile } from '../../src/domain/model.ts'
@@ -101,6 +108,32 @@ t.test(
 
 t.test('a run past the step budget stops with EngineBudgetError (the job fails, not retried)', async (t) => {
   t.throws(() => simulate(fanOutBomb(12, 4), tiny), EngineBudgetError)
+})
+
+t.test('the work below a timeout link is bounded on its own terms, not scaled by its share', async (t) => {
+  // Taken once in 10¹² requests, the link's work per request is nothing; its sampling is not.
+  const bomb = timeoutBomb(16)
+  t.ok(workPerRequest(bomb, visitsPerRequest(bomb)).work < 10, 'scaled by its share, the bomb looks free')
+  t.match(validateDesign(bomb), [
+    { path: '/links/0', message: /through the link users → gate .* 262141 simulation steps; the limit is 1000/ }
+  ])
+  t.match(validateDesign(timeoutBomb(40, { share: 1e-300, width: 3 })), [{ path: '/links' }], 'its visits first')
+  // Each link cheap enough, all of them with their retries too much.
+  const many = timeoutBomb(5, { timeoutLinks: 20, retries: 10 })
+  t.match(validateDesign(many), [{ path: /^\/links\/\d+$/, message: /the limit for all of them is 2500/ }])
+  t.same(validateDesign(timeoutBomb(5, { timeoutLinks: 20, retries: 1 })), [], 'the same links retried once pass')
+  t.same(validateDesign(timeoutBomb(7)), [], 'a bomb shallow enough to sample passes')
+  const entered = visitsPerRequest(bomb, undefined, undefined, 'l0w0')
+  t.equal(entered.read[0], 0, 'entered at a component, the clients get no visits')
+  t.equal(entered.read[2], 1, 'and it gets one')
+})
+
+t.test('the step budget counts the traversals drawn below timeouts', async (t) => {
+  // Validation would refuse it; the engine's own budget stops it all the same, and fast.
+  t.throws(() => simulate(timeoutBomb(14), tiny, { maxSteps: 200_000 }), { name: 'EngineBudgetError', limit: 200_000 })
+  const options = { seed: 1, samples: 2000, timeoutSamples: { pass: 400, final: 800 } }
+  t.throws(() => simulate(timeoutBomb(7), tiny, { ...options, maxSteps: 10_000 }), EngineBudgetError)
+  t.ok(simulate(timeoutBomb(7), tiny, options).overall, 'within the default budget it runs')
 })
 
 t.test('every known attack shape is refused or accepted by validation, never left to the engine', async (t) => {
