@@ -8,16 +8,21 @@ export interface SecurityPluginOptions {
   corsAllowedOrigins: readonly string[]
 }
 
-// Computed once (@fastify/helmet rebuilds these on every request), and only those a JSON API needs
-// (OWASP's REST security cheat sheet): a JSON answer is never a document, so the headers that
-// govern a document's features and outgoing links (Permissions-Policy, Referrer-Policy) say
-// nothing here. Every header is bytes on every response, and bytes written cost CPU.
+// Computed once (@fastify/helmet rebuilds these on every request), on every response of every
+// status, the web app's pages included: the seed's set (OWASP's secure headers). `no-referrer`
+// also keeps a share link's token out of the next site's logs.
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
   'strict-transport-security': 'max-age=31536000; includeSubDomains',
   'x-frame-options': 'DENY',
-  'x-content-type-options': 'nosniff'
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'permissions-policy':
+    'accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()'
 })
+
+/** On the answers of routes that need a signed-in caller, and of those that hand out tokens (OWASP REST). */
+export const NO_STORE = 'no-store'
 
 /** The only request body type accepted: exactly application/json, optionally with charset=utf-8. */
 const JSON_CONTENT_TYPE = /^application\/json(; ?charset=utf-8)?$/i
@@ -61,6 +66,12 @@ async function securityPlugin(fastify: FastifyInstance, opts: SecurityPluginOpti
   fastify.addHook('onRoute', function checkBodyType(route) {
     if ([route.method].flat().some((m) => BODY_METHODS.has(m))) appendRouteHook(route, 'onRequest', strictContentType)
   })
+  // A signed-in caller's answer (or a token) is never kept by a cache: declared per route, once.
+  fastify.addHook('onRoute', function noStoreForCallers(route) {
+    const auth = route.config?.auth
+    if (auth === 'user' || auth === 'admin' || route.url.startsWith('/auth/'))
+      appendRouteHook(route, 'onRequest', noStore)
+  })
 
   const allowed = new Set(opts.corsAllowedOrigins)
   await fastify.register(cors, {
@@ -93,6 +104,11 @@ async function securityPlugin(fastify: FastifyInstance, opts: SecurityPluginOpti
     strictPreflight: true,
     hideOptionsRoute: true
   })
+}
+
+function noStore(_request: FastifyRequest, reply: FastifyReply, done: () => void) {
+  reply.header('cache-control', NO_STORE)
+  done()
 }
 
 const unstorable = (text: string) => text.includes('\u0000') || !text.isWellFormed()
