@@ -101,6 +101,9 @@ const SQLSTATE: Record<string, { statusCode: number; code: string; message: stri
   '23503': { statusCode: 409, code: 'APP_ERR_CONFLICT', message: 'A referenced resource does not exist' },
   // A value the schema let through but Postgres cannot hold: the client's input, not our fault.
   '22003': { statusCode: 400, code: 'APP_ERR_BAD_REQUEST', message: 'A number is out of range' },
+  // A date the routes did not catch, out of what Postgres holds: still the client's input.
+  '22007': { statusCode: 400, code: 'APP_ERR_BAD_REQUEST', message: 'A date is not valid' },
+  '22008': { statusCode: 400, code: 'APP_ERR_BAD_REQUEST', message: 'A date is out of range' },
   '22021': { statusCode: 400, code: 'APP_ERR_BAD_REQUEST', message: 'Text must be valid UTF-8 without NUL characters' },
   '22P05': { statusCode: 400, code: 'APP_ERR_BAD_REQUEST', message: 'Text must be valid UTF-8 without NUL characters' },
   '40001': { statusCode: 503, code: 'APP_ERR_UNAVAILABLE', message: 'Please retry the request' },

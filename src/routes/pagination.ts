@@ -1,6 +1,6 @@
 import { type TObject, type TProperties, type TSchema, Type } from 'typebox'
 import type { Sql } from '../db/client.ts'
-import { InvalidCursor } from '../errors.ts'
+import { BadRequest, InvalidCursor } from '../errors.ts'
 
 // Keyset pagination, newest first, shared by every list. Most lists are ordered by
 // (created_at desc, id desc) with a uuid id; the audit log, which keeps no index but its key,
@@ -34,6 +34,18 @@ export function pageOf<T extends TSchema>(item: T) {
   )
 }
 
+/**
+ * A date a query gave, as Postgres can hold it: a real instant (no 24:00 or leap second, which
+ * JavaScript does not parse) from year 1 to 9999. Anything else is the client's 400, never a 500.
+ */
+export function instantOf(text: string, name: string): Date {
+  const at = new Date(text)
+  const year = at.getUTCFullYear()
+  if (Number.isNaN(at.getTime()) || year < 1 || year > 9999)
+    throw new BadRequest(`${name} must be a date and time from year 1 to 9999`)
+  return at
+}
+
 function encodeCursor(createdAt: Date, id: string, keyset: Keyset): string {
   return Buffer.from(keyset === 'serial' ? id : `${createdAt.toISOString()}|${id}`).toString('base64url')
 }
@@ -46,9 +58,9 @@ function decodeCursor(cursor: string, keyset: Keyset): { createdAt: Date; id: st
   }
   const [at, id] = text.split('|')
   const createdAt = new Date(at)
-  // Exactly the form encodeCursor writes: a year Postgres cannot hold would otherwise be a 500.
-  if (!ISO_INSTANT.test(at ?? '') || Number.isNaN(createdAt.getTime()) || !UUID.test(id ?? ''))
-    throw new InvalidCursor()
+  // Exactly the form encodeCursor writes, in a year Postgres can hold (year 0 once answered 500).
+  const year = createdAt.getUTCFullYear()
+  if (!ISO_INSTANT.test(at ?? '') || !(year >= 1 && year <= 9999) || !UUID.test(id ?? '')) throw new InvalidCursor()
   return { createdAt, id }
 }
 

@@ -1,5 +1,5 @@
 import type { Sql, TransactionSql } from '../../db/client.ts'
-import { afterCursor } from '../pagination.ts'
+import { afterCursor, instantOf } from '../pagination.ts'
 
 // The admin API's statements (its job statements are pg-boss's: src/queue/statements.ts).
 
@@ -60,8 +60,8 @@ export function auditRows(sql: Sql, q: AuditFilter) {
     select *
     from app.audit_log
     where true
-      ${q.since ? sql`and created_at >= ${new Date(q.since)}` : sql``}
-      ${q.until ? sql`and created_at < ${new Date(q.until)}` : sql``}
+      ${q.since ? sql`and created_at >= ${instantOf(q.since, 'since')}` : sql``}
+      ${q.until ? sql`and created_at < ${instantOf(q.until, 'until')}` : sql``}
       ${q.action ? sql`and action = ${q.action}` : sql``}
       ${q.userId ? sql`and user_id = ${q.userId}` : sql``}
       ${q.resourceType ? sql`and resource_type = ${q.resourceType}` : sql``}
