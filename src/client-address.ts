@@ -34,3 +34,22 @@ export function addressMatcher(cidrs: readonly string[]): (ip: string | undefine
     return list.check(plain, isIPv6(plain) ? 'ipv6' : 'ipv4')
   }
 }
+
+const IPV4_MAPPED = new BlockList()
+IPV4_MAPPED.addSubnet('::ffff:0:0', 96, 'ipv6')
+
+/**
+ * Whether a range covers more than /8 of IPv4 or /32 of IPv6, judged by the family it really
+ * covers: IPv4 written as IPv6 (`::ffff:a.b.c.d/n`) is an IPv4 range of n − 96 bits, and an IPv6
+ * range that holds ::ffff:0:0/96 holds all of IPv4 (a matcher checks IPv4 clients against it).
+ */
+export function coversTooMuch(entry: string): boolean {
+  const [address, bitsText] = entry.split('/')
+  const v6 = isIPv6(address)
+  const bits = bitsText === undefined ? (v6 ? 128 : 32) : Number(bitsText)
+  if (!v6) return bits < 8
+  if (bits > 96) return IPV4_MAPPED.check(address, 'ipv6') && bits - 96 < 8
+  const range = new BlockList()
+  range.addSubnet(address, bits, 'ipv6')
+  return bits < 32 || (range.check('::ffff:0.0.0.0', 'ipv6') && range.check('::ffff:255.255.255.255', 'ipv6'))
+}

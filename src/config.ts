@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import { availableParallelism } from 'node:os'
+import { coversTooMuch } from './client-address.ts'
 
 // The only module that reads the environment: everything else receives the frozen Config.
 
@@ -437,11 +438,15 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
   }
   if (isProduction) {
     if (read('DATABASE_URL') === undefined) problems.push('DATABASE_URL is required in production')
-    const tooWide = config.trustProxy.filter((entry) => {
-      const [address, bits] = entry.split('/')
-      return bits !== undefined && Number(bits) < (isIP(address) === 6 ? 32 : 8)
-    })
-    if (tooWide.length > 0) problems.push('TRUST_PROXY must not trust networks wider than /8 (IPv4) or /32 (IPv6)')
+    // Judged as the family they cover: ::ffff:0:0/96 is all of IPv4 written as IPv6.
+    if (config.trustProxy.some(coversTooMuch))
+      problems.push('TRUST_PROXY must not trust networks wider than /8 (IPv4, also written as ::ffff:…) or /32 (IPv6)')
+    if (config.metrics.guard === 'cidr' && config.metrics.allowlist.some(coversTooMuch))
+      problems.push(
+        'METRICS_GUARD_ALLOWLIST must not allow networks wider than /8 (IPv4) or /32 (IPv6): not the internet'
+      )
+    if (config.jwt.accessTtlSeconds > 3600) problems.push('JWT_ACCESS_TTL must be at most 1h in production')
+    if (config.jwt.refreshTtlSeconds > 30 * 86400) problems.push('JWT_REFRESH_TTL must be at most 30d in production')
     if (config.auditHmacKey !== undefined && config.auditHmacKey.length < 32)
       problems.push('AUDIT_HMAC_KEY must be at least 32 characters')
     const origins = read('CORS_ALLOWED_ORIGINS')

@@ -76,6 +76,21 @@ const refusals: [string, Record<string, string | undefined>, RegExp][] = [
   ['TRUST_PROXY everything', { TRUST_PROXY: '10.0.0.1,0.0.0.0/0' }, /^TRUST_PROXY must not trust networks wider/],
   ['TRUST_PROXY a /4', { TRUST_PROXY: '10.0.0.0/4' }, /^TRUST_PROXY must not trust networks wider/],
   ['TRUST_PROXY every IPv6 address', { TRUST_PROXY: '::/0' }, /^TRUST_PROXY must not trust networks wider/],
+  ['TRUST_PROXY all of IPv4 as IPv6', { TRUST_PROXY: '::ffff:0:0/96' }, /^TRUST_PROXY must not trust networks wider/],
+  ['TRUST_PROXY IPv4 /0 as IPv6', { TRUST_PROXY: '::ffff:0.0.0.0/100' }, /^TRUST_PROXY must not trust networks wider/],
+  ['TRUST_PROXY an IPv6 /32 holding IPv4', { TRUST_PROXY: '::/32' }, /^TRUST_PROXY must not trust networks wider/],
+  [
+    'a metrics allowlist of the internet',
+    { METRICS_ENABLED: 'true', METRICS_GUARD: 'cidr', METRICS_GUARD_ALLOWLIST: '10.0.0.0/8,0.0.0.0/0' },
+    /^METRICS_GUARD_ALLOWLIST must not allow networks wider/
+  ],
+  [
+    'a metrics allowlist of IPv4 as IPv6',
+    { METRICS_ENABLED: 'true', METRICS_GUARD: 'cidr', METRICS_GUARD_ALLOWLIST: '::ffff:0:0/96' },
+    /^METRICS_GUARD_ALLOWLIST must not allow networks wider/
+  ],
+  ['a ten-year access token', { JWT_ACCESS_TTL: '3650d' }, /^JWT_ACCESS_TTL must be at most 1h in production/],
+  ['a year-long refresh token', { JWT_REFRESH_TTL: '365d' }, /^JWT_REFRESH_TTL must be at most 30d in production/],
   [
     'the fallback secret as a previous secret',
     { JWT_PREVIOUS_SECRETS: 'development-only-jwt-secret-change-me-000000' },
@@ -213,4 +228,19 @@ t.test('OTLP export: the endpoint turns tracing on, the protocol is http/protobu
   t.equal(loadConfig({ ...base, OTEL_TRACES_EXPORTER: 'otlp' }).config.tracing?.url, 'http://collector:4318/v1/traces')
   t.same(problemsOf({ OTEL_TRACES_EXPORTER: 'zipkin' }), ['OTEL_TRACES_EXPORTER must be one of otlp, none'])
   t.equal(loadConfig({ OTEL_TRACES_EXPORTER: 'none', OTEL_SDK_DISABLED: 'true' }).config.tracing, null)
+})
+
+t.test('production accepts narrow ranges in either notation and lifetimes at their bounds', async (t) => {
+  const { config } = loadConfig({
+    ...GOOD_PRODUCTION,
+    TRUST_PROXY: '10.0.0.0/8,::ffff:10.0.0.0/104,2001:db8::/32,::1',
+    METRICS_ENABLED: 'true',
+    METRICS_GUARD: 'cidr',
+    METRICS_GUARD_ALLOWLIST: '10.1.0.0/16,::ffff:192.168.0.0/112',
+    JWT_ACCESS_TTL: '1h',
+    JWT_REFRESH_TTL: '30d'
+  })
+  t.same(config.trustProxy, ['10.0.0.0/8', '::ffff:10.0.0.0/104', '2001:db8::/32', '::1'])
+  t.equal(config.jwt.accessTtlSeconds, 3600)
+  t.equal(config.jwt.refreshTtlSeconds, 30 * 86400)
 })
