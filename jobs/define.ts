@@ -4,6 +4,7 @@ import { type Static, type TProperties, type TSchema, Type } from 'typebox'
 import { Value } from 'typebox/value'
 import type { Config } from '../src/config.ts'
 import type { Sql } from '../src/db/client.ts'
+import type { EnginePool } from '../src/engine/pool.ts'
 import {
   type JobDefinition,
   type JobHandler,
@@ -11,7 +12,6 @@ import {
   type QueueDefinition,
   type TelemetryHooks
 } from '../src/queue/jobs.ts'
-import type { EnginePool } from '../src/engine/pool.ts'
 import { withJobTelemetry } from './telemetry.ts'
 
 /** What the worker hands every handler factory. */
@@ -36,17 +36,19 @@ export interface Worked<T> {
 interface Definition<S extends TSchema> extends QueueDefinition {
   payload: S
   fetchLoops?: number
+  groupConcurrency?: number
   create(deps: WorkerDeps): Worked<Static<S>>
 }
 
 /** A queue with its payload schema and handler: the handler only ever sees data that fits the schema. */
 export function defineJob<S extends TSchema>(definition: Definition<S>): JobDefinition<WorkerDeps> {
-  const { name, options, payload, fetchLoops } = definition
+  const { name, options, payload, fetchLoops, groupConcurrency } = definition
   return {
     name,
     options,
     payload,
     fetchLoops,
+    groupConcurrency,
     create(deps) {
       const { handle, hooks, concurrency } = definition.create(deps)
       const checked = async (job: JobWithMetadata<unknown>): Promise<unknown> => {

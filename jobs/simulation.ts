@@ -5,11 +5,11 @@ import { simulateAndAnalyze } from '../src/domain/analysis.ts'
 import type { SimulationResult } from '../src/domain/engine.ts'
 import type { Design, TrafficProfile } from '../src/domain/model.ts'
 import { validateDesign } from '../src/domain/validate.ts'
+import { type EnginePool, isPermanentEngineError } from '../src/engine/pool.ts'
 import { PermanentJobError } from '../src/queue/jobs.ts'
 import { Uuid } from '../src/schemas.ts'
 import { coalesce } from './coalesce.ts'
 import { BATCH_SIZE, defineJob, jobPayload } from './define.ts'
-import { type EnginePool, isPermanentEngineError } from '../src/engine/pool.ts'
 import { markFailedOnFinalFailure, productQueueOptions } from './product-queue.ts'
 
 const Payload = jobPayload({ runId: Uuid })
@@ -75,8 +75,7 @@ export function createHandler(sql: Sql, engine: EnginePool | null = null) {
         : simulateAndAnalyze(run.design, run.traffic, run.seed)
     } catch (err) {
       // Past its deadline or its step budget, or divergent, a run would do the same on any worker: it fails, once.
-      if (isPermanentEngineError(err))
-        throw new PermanentJobError(err.message)
+      if (isPermanentEngineError(err)) throw new PermanentJobError(err.message)
       throw err
     }
     const stored = await store({ id: runId, result })
@@ -91,6 +90,9 @@ export const job = defineJob({
   // Two fetch loops: a batch waits for its slowest run (at most SIMULATION_TIMEOUT_MS), and the
   // other loop keeps fetching meanwhile, so one slow run never holds back the queue.
   fetchLoops: 2,
+  // One run of a user at a time across every worker (a job's group is its owner, src/routes/simulations):
+  // a user's run waits behind one run of each other active user, never behind another's whole backlog.
+  groupConcurrency: 1,
   // On engine threads a whole batch runs at once: the threads always have the next run queued.
   create: ({ sql, engine }) => ({
     handle: createHandler(sql, engine),

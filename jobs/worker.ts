@@ -3,14 +3,15 @@ import pino from 'pino'
 import { loadConfigOrExit } from '../src/config.ts'
 import { createSql } from '../src/db/client.ts'
 import { resolveDatabase } from '../src/db/resolve.ts'
+import { createEnginePool } from '../src/engine/pool.ts'
 import { loggerOptions } from '../src/logging.ts'
 import { createBoss } from '../src/queue/boss.ts'
+import type { BatchHandler } from '../src/queue/jobs.ts'
 import { prepareQueues } from '../src/queue/queues.ts'
 import { listenForWakes } from '../src/queue/wake.ts'
 import { handleShutdownSignals } from '../src/shutdown.ts'
 import { instrumentStatements, startTracingFromConfig } from '../src/tracing.ts'
 import { BATCH_SIZE } from './define.ts'
-import { createEnginePool } from '../src/engine/pool.ts'
 import * as maintenance from './maintenance.ts'
 import { JOBS } from './registry.ts'
 import * as simulation from './simulation.ts'
@@ -63,15 +64,28 @@ const deps = { sql, config, engine, log }
 const workers = new Map<string, string[]>()
 for (const job of jobs) {
   const handler = job.create(deps)
+  const options = job.groupConcurrency ? { ...workOptions, groupConcurrency: job.groupConcurrency } : workOptions
   // Each loop registered on its own, so that a wake notification can reach every one of them.
   const ids: string[] = []
-  for (let loop = 0; loop < (job.fetchLoops ?? 1); loop++) ids.push(await boss.work(job.name, workOptions, handler))
+  for (let loop = 0; loop < (job.fetchLoops ?? 1); loop++) {
+    let id = ''
+    // A group's next job is fetchable only once its batch completes: the loop looks again at once, not a poll later.
+    const work: BatchHandler = job.groupConcurrency
+      ? (batch) => handler(batch).finally(() => boss.notifyWorker(id))
+      : handler
+    id = await boss.work(job.name, options, work)
+    ids.push(id)
+  }
   workers.set(job.name, ids)
   log.info({ queue: job.name }, 'working queue')
 }
 // A job enqueued through the api wakes the loops of its queue at once (src/queue/wake.ts).
+const grouped = new Set(jobs.filter((job) => job.groupConcurrency).map((job) => job.name))
 await listenForWakes(sql, (queue) => {
-  for (const id of workers.get(queue) ?? []) boss.notifyWorker(id)
+  const ids = workers.get(queue) ?? []
+  // A grouped queue wakes one idle loop: two fetching at the same instant could each take a job of one group.
+  const idle = grouped.has(queue) ? boss.getWipData().find((w) => ids.includes(w.id) && w.count === 0) : undefined
+  for (const id of idle ? [idle.id] : ids) boss.notifyWorker(id)
 })
 if (selected.includes(maintenance.job.name)) {
   await boss.schedule(maintenance.job.name, maintenance.SCHEDULE, { task: 'housekeeping' })

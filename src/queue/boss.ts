@@ -12,6 +12,40 @@ function rowsOf(result: unknown): unknown[] {
   return result.some(Array.isArray) ? result.flat() : [...result]
 }
 
+/** Postgres's `unknown` pseudo-type: a parameter declared with it is typed by the server, as if undeclared. */
+const UNKNOWN_OID = 705
+
+/** A Postgres array literal, as node-postgres writes one (`{"a","b",NULL}`). */
+function arrayLiteral(items: readonly unknown[]): string {
+  const item = (v: unknown): string =>
+    v === null || v === undefined
+      ? 'NULL'
+      : Array.isArray(v)
+        ? arrayLiteral(v)
+        : `"${textOf(v).replace(/[\\"]/g, (c) => `\\${c}`)}"`
+  return `{${items.map(item).join(',')}}`
+}
+
+/** A parameter's text as node-postgres sends it, the driver pg-boss's statements are written for. */
+function textOf(value: unknown): string {
+  if (typeof value === 'string') return value
+  if (value instanceof Date) return value.toISOString()
+  if (value instanceof Uint8Array) return `\\x${Buffer.from(value).toString('hex')}`
+  if (Array.isArray(value)) return arrayLiteral(value)
+  if (typeof value === 'object') return JSON.stringify(value)
+  return String(value)
+}
+
+/**
+ * pg-boss's parameters, passed as text of `unknown` type: Postgres parses each as the type the
+ * statement gives it. Left to postgres.js, a parameter is serialised by the type the server
+ * describes, so pg-boss's already-stringified JSON under `$1::json` was stringified again, a JSON
+ * string scalar (json_to_recordset then fails), and a string under a timestamptz went through `new Date`.
+ */
+function untyped(sql: Runner, values: readonly unknown[]) {
+  return values.map((v) => (v === null || v === undefined ? null : sql.typed(textOf(v), UNKNOWN_OID)))
+}
+
 export interface AdapterOptions {
   /**
    * Run parameterised statements as prepared statements (parsed and planned once per
@@ -30,7 +64,7 @@ export function fromPostgresJs(sql: Runner, { prepare = false }: AdapterOptions 
     async executeSql(text, values) {
       const runOn = (target: Runner) =>
         values && values.length > 0
-          ? target.unsafe(text, values as postgres.ParameterOrJSON<never>[], { prepare })
+          ? target.unsafe(text, untyped(target, values) as postgres.ParameterOrJSON<never>[], { prepare })
           : target.unsafe(text).simple()
       // pg-boss ships schema installs and maintenance as BEGIN…COMMIT scripts; they need one
       // connection. sql.reserve() hangs on a cold pool without fetch_types, so run the body in sql.begin.

@@ -8,7 +8,7 @@ import { insertLifecycle, insertPlainJob } from './statements.ts'
 /**
  * Sends a job inside the caller's transaction together with its `queued` telemetry row:
  * the change, its job and the job's first lifecycle row commit or roll back together.
- * A plain job (no options but its id) on a standard-policy queue is one statement
+ * A plain job (no options but its id and group) on a standard-policy queue is one statement
  * (insertPlainJob); anything else goes through pg-boss's `send` on the caller's transaction.
  * Product queues poll (no NOTIFY), so none is sent here; the api wakes the workers after the
  * commit (src/queue/wake.ts).
@@ -40,12 +40,12 @@ async function send<T extends object>(
   requestId: string | null,
   options: SendOptions
 ): Promise<string | null> {
-  const { id = uuidv7(), ...sendOptions } = options
+  const { id = uuidv7(), group, ...sendOptions } = options
   // The job carries the enqueuing span's W3C trace context: the worker continues the same trace.
   const traced = { ...data, requestId, ...traceCarrier() }
   const traceId = traceIdOf(traced.traceparent)
   if (Object.keys(sendOptions).length === 0) {
-    const rows = await insertPlainJob(tx, queue, id, traced, requestId, traceId)
+    const rows = await insertPlainJob(tx, queue, id, traced, requestId, traceId, group)
     if (rows.length !== 1)
       throw new Error(`queue ${queue} refused the job: it is missing or not a standard-policy queue`)
     return id

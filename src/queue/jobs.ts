@@ -60,5 +60,10 @@ export interface JobDefinition<Deps> extends QueueDefinition {
   payload: TSchema
   /** Fetch loops per worker: more than one when a batch may wait on its slowest job. */
   fetchLoops?: number
+  /**
+   * At most this many jobs of one group active at once, across every worker (pg-boss's
+   * `groupConcurrency`; a job's group is the `group.id` it was sent with, one without is not limited).
+   */
+  groupConcurrency?: number
   create(deps: Deps): BatchHandler
 }

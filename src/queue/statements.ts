@@ -1,3 +1,4 @@
+import type { GroupOptions } from 'pg-boss'
 import { type Fragment, pgArray, type Sql, type TransactionSql } from '../db/client.ts'
 import type { LifecycleRow } from './jobs.ts'
 
@@ -65,8 +66,8 @@ export async function completeWithTelemetry(
 }
 
 /**
- * A plain job and its `queued` telemetry row in one statement: the row pg-boss's `send` would
- * write (the columns of pg-boss 12.35's insertJobs). pg-boss's own insert reads its options
+ * A plain job (with its group, if any) and its `queued` telemetry row in one statement: the row
+ * pg-boss's `send` would write (the columns of pg-boss 12.35's insertJobs). pg-boss's own insert reads its options
  * through json_to_recordset and inserts speculatively (ON CONFLICT DO NOTHING for its singleton
  * policies), about 70 µs of database time per job more. Only for a standard-policy queue: it
  * returns no row for another (or a missing) queue.
@@ -77,14 +78,17 @@ export function insertPlainJob(
   id: string,
   data: Record<string, unknown>,
   requestId: string | null,
-  traceId: string | null
+  traceId: string | null,
+  group: GroupOptions | undefined
 ) {
   return tx`
       with job as (
         insert into pgboss.job
-          (id, name, data, start_after, created_on, keep_until, expire_seconds, deletion_seconds, retry_limit,
-           retry_delay, retry_backoff, retry_delay_max, policy, dead_letter, heartbeat_seconds)
-        select ${id}, q.name, ${tx.json(data as never)}, pgboss.job_now(), pgboss.job_now(),
+          (id, name, data, group_id, group_tier, start_after, created_on, keep_until, expire_seconds,
+           deletion_seconds, retry_limit, retry_delay, retry_backoff, retry_delay_max, policy, dead_letter,
+           heartbeat_seconds)
+        select ${id}, q.name, ${tx.json(data as never)}, ${group?.id ?? null}::text, ${group?.tier ?? null}::text,
+          pgboss.job_now(), pgboss.job_now(),
           pgboss.job_now() + q.retention_seconds * interval '1 second', q.expire_seconds, q.deletion_seconds,
           q.retry_limit, q.retry_delay, coalesce(q.retry_backoff, false), q.retry_delay_max, q.policy, q.dead_letter,
           q.heartbeat_seconds
@@ -146,5 +150,76 @@ export function failedJobsSince(sql: Sql, queue: string, since: Date) {
     from pgboss.job
     where name = ${queue} and state = 'failed' and completed_on >= ${since}
     order by completed_on
+  `
+}
+
+export interface QueueWaits {
+  queue: string
+  /** Jobs per bucket: index i counts waits in (bounds[i-1], bounds[i]]; the last, waits past every bound. */
+  buckets: number[]
+  count: number
+  sum: number
+}
+
+/**
+ * How long the first attempts that started in the last 15 minutes waited in their queue, from
+ * their `queued` row to their `running` row (job telemetry, so jobs sent past enqueueJob are not
+ * counted), per queue in `bounds` buckets (seconds, ascending).
+ */
+export async function queueWaits15m(sql: Sql, bounds: readonly number[]): Promise<QueueWaits[]> {
+  const rows = await sql<{ queue: string; bucket: number; jobs: number; seconds: number }[]>`
+    with waits as (
+      select r.queue, extract(epoch from r.created_at - q.created_at)::float8 as seconds
+      from app.job_telemetry r
+      join app.job_telemetry q on q.job_id = r.job_id and q.event = 'queued'
+      where r.event = 'running'
+        and r.attempt = 1
+        and r.created_at > now() - interval '15 minutes'
+    )
+    select w.queue, b.bucket, count(*)::int as jobs, sum(w.seconds)::float8 as seconds
+    from waits w
+    cross join lateral (
+      select count(*)::int as bucket from unnest(${pgArray([...bounds])}::float8[]) as bound where bound < w.seconds
+    ) b
+    group by w.queue, b.bucket
+  `
+  const byQueue = new Map<string, QueueWaits>()
+  for (const row of rows) {
+    let waits = byQueue.get(row.queue)
+    if (!waits) {
+      waits = { queue: row.queue, buckets: new Array(bounds.length + 1).fill(0), count: 0, sum: 0 }
+      byQueue.set(row.queue, waits)
+    }
+    waits.buckets[row.bucket] += row.jobs
+    waits.count += row.jobs
+    waits.sum += row.seconds
+  }
+  return [...byQueue.values()]
+}
+
+/**
+ * Per queue, the groups (users, on the simulation queue) with a job running, and those with jobs
+ * waiting and none running: the ones a worker's next fetch takes a job of.
+ */
+export function queueGroups(sql: Sql, queues: readonly string[]) {
+  return sql<{ queue: string; active: number; waiting: number }[]>`
+    select q.name as queue,
+      (
+        select count(distinct a.group_id)::int
+        from pgboss.job a
+        where a.name = q.name and a.state = 'active' and a.group_id is not null
+      ) as active,
+      (
+        select count(distinct w.group_id)::int
+        from pgboss.job w
+        where w.name = q.name and w.state < 'active' and not w.blocked and w.group_id is not null
+          and not exists (
+            select 1
+            from pgboss.job a
+            where a.name = w.name and a.state = 'active' and a.group_id = w.group_id
+          )
+      ) as waiting
+    from pgboss.queue q
+    where q.name = any(${pgArray([...queues])}::text[])
   `
 }

@@ -16,14 +16,24 @@ export async function acceptQueued(
   fastify: FastifyInstance,
   tx: TransactionSql,
   request: FastifyRequest,
-  job: { queue: string; id: string; data: Record<string, unknown>; changes: Record<string, unknown> },
+  job: {
+    queue: string
+    id: string
+    data: Record<string, unknown>
+    changes: Record<string, unknown>
+    /** The job's group (its queue's groupConcurrency limits the group's jobs active at once). */
+    group?: string
+  },
   insert: (audit: Fragment) => Fragment
 ): Promise<Static<typeof Accepted>> {
   const accepted = { id: job.id, status: 'queued' as const }
   request.enqueuedOn = job.queue
   await Promise.all([
     insert(request.auditWith(tx, { resourceId: job.id, statusCode: 202, changes: job.changes })),
-    enqueueJob(fastify.boss, tx, job.queue, job.data, request.id, { id: job.id }),
+    enqueueJob(fastify.boss, tx, job.queue, job.data, request.id, {
+      id: job.id,
+      ...(job.group ? { group: { id: job.group } } : {})
+    }),
     request.idempotent(tx, 202, accepted)
   ])
   return accepted

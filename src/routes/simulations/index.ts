@@ -41,11 +41,18 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         await checkRunQuota(tx, workspace.owner_id, fastify.config.quotas)
         const snapshot = await trafficSnapshot(tx, workspace.id)
         // The run, its audit row, its job and the job's telemetry: one transaction, one round trip.
+        // The job's group is its owner: the workers run one run of a user at a time (jobs/simulation.ts).
         return acceptQueued(
           fastify,
           tx,
           request,
-          { queue: 'simulation', id, data: { runId: id }, changes: { workspaceId: workspace.id, seed } },
+          {
+            queue: 'simulation',
+            id,
+            data: { runId: id },
+            changes: { workspaceId: workspace.id, seed },
+            group: workspace.owner_id
+          },
           (audit) =>
             insertRun(tx, audit, {
               id,
