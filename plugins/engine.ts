@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import type { Catalogue } from '../src/domain/components.ts'
 import { EngineBudgetError } from '../src/domain/engine.ts'
 import type { Design, TrafficProfile } from '../src/domain/model.ts'
 import type { DesignPreview } from '../src/domain/preview.ts'
@@ -33,6 +34,8 @@ export interface EnginePluginOptions {
   maxSteps: number
   timeoutMs: number
   queueWaitMs: number
+  /** The component types the threads read designs with (default: the domain's). */
+  catalogue?: Catalogue
 }
 
 /**
@@ -53,6 +56,7 @@ async function enginePlugin(fastify: FastifyInstance, opts: EnginePluginOptions)
       maxQueueWaitMs: opts.queueWaitMs,
       // One at a time per thread: a preview's wait ends when its thread starts it.
       pipelineDepth: 1,
+      catalogue: opts.catalogue,
       onDispatch(waitMs) {
         waitSeconds.sum += waitMs / 1000
         waitSeconds.count++

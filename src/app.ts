@@ -20,6 +20,7 @@ import tracingPlugin from '../plugins/tracing.ts'
 import webPlugin from '../plugins/web.ts'
 import { loadUserState } from './accounts/accounts.ts'
 import type { Config } from './config.ts'
+import { CATALOGUE, type Catalogue } from './domain/components.ts'
 import { readMigrations } from './db/migrate.ts'
 import { errorHandler, formatSchemaErrors, frameworkErrorHandler, notFoundHandler } from './error-handler.ts'
 import { loggerOptions } from './logging.ts'
@@ -40,6 +41,8 @@ declare module 'fastify' {
     /** The app's notion of now; tests move it to expire lockouts and token families. */
     clock: () => Date
     securityCounters: { lockouts: number; refreshReuse: number }
+    /** The component types designs are read with (the api's schema, validation and previews). */
+    catalogue: Catalogue
   }
 }
 
@@ -56,6 +59,8 @@ export interface BuildOptions {
   queues: readonly QueueDefinition[]
   /** The built web app (web/dist) to serve at `/`; none when absent. */
   webRoot?: string
+  /** The component types designs may use (default: the domain's CATALOGUE). */
+  catalogue?: Catalogue
 }
 
 export async function buildApp(config: Config, options: BuildOptions): Promise<FastifyInstance> {
@@ -88,6 +93,7 @@ export async function buildApp(config: Config, options: BuildOptions): Promise<F
   app.decorate('redisStatus', null)
   app.decorate('clock', options.clock ?? (() => new Date()))
   app.decorate('securityCounters', { lockouts: 0, refreshReuse: 0 })
+  app.decorate('catalogue', options.catalogue ?? CATALOGUE)
   app.setErrorHandler(errorHandler)
 
   await app.register(requestContextPlugin)
@@ -126,7 +132,7 @@ export async function buildApp(config: Config, options: BuildOptions): Promise<F
   })
   await app.register(auditPlugin, { hmacKey: config.auditHmacKey })
   await app.register(idempotencyPlugin)
-  await app.register(enginePlugin, config.preview)
+  await app.register(enginePlugin, { ...config.preview, catalogue: app.catalogue })
   await app.register(routeTablePlugin)
   const expectedMigrations = (await readMigrations()).length
   if (config.metrics.enabled) {

@@ -1,4 +1,12 @@
 import type { RouteEntry } from '../plugins/route-table.ts'
+import {
+  CATALOGUE,
+  type Catalogue,
+  COMPONENT_FIELDS,
+  type NumberField,
+  TRAITS,
+  typesWith
+} from './domain/components.ts'
 
 const WHO: Record<string, string> = {
   public: 'anyone',
@@ -47,4 +55,58 @@ export function renderAuthzMatrix(routes: readonly RouteEntry[]): string {
     ...rows,
     ''
   ].join('\n')
+}
+
+const COMPONENTS_START =
+  '<!-- components (npm run docs:components writes this block from src/domain/components.ts) -->\n'
+const COMPONENTS_END = '<!-- /components -->'
+
+/** docs/simulation.md's component types and their fields, rendered from a catalogue. */
+export function renderComponentTable(catalogue: Catalogue): string {
+  const cell = (x: string) => x.replaceAll('|', '\\|')
+  const types = Object.entries(catalogue).map(([type, k]) => {
+    const starts = Object.entries(k.defaults)
+      .map(([field, value]) => `${field} ${value}`)
+      .join(', ')
+    return `| \`${type}\` | ${k.label} | ${cell(k.summary)} | ${k.traits.join(', ') || '—'} | ${k.routing} | ${k.availability} | ${k.costPerMonth} | ${starts || 'its id and type'} |`
+  })
+  const fields = (Object.entries(COMPONENT_FIELDS) as [string, NumberField][]).map(([key, f]) => {
+    const who = f.trait
+      ? `${f.trait}: ${typesWith(catalogue, f.trait).join(', ')}`
+      : f.required
+        ? 'every type but a source (required)'
+        : 'every type but a source'
+    const bounds = f.aboveMin
+      ? `above ${f.min}, at most ${f.max}`
+      : `${f.integer ? 'an integer ' : ''}from ${f.min} to ${f.max}${f.unit ? ` ${f.unit}` : ''}`
+    return `| \`${key}\` | ${who} | ${bounds} | ${cell(f.description)} |`
+  })
+  return [
+    COMPONENTS_START.trimEnd(),
+    '| type | label | stands for | traits | default routing | availability of one instance | cost of one instance (USD a month) | a new one starts with |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...types,
+    '',
+    ...Object.entries(TRAITS).map(([trait, meaning]) => `- **${trait}**: ${meaning}.`),
+    '',
+    '| field | who has it | bounds (else 422) | meaning |',
+    '| --- | --- | --- | --- |',
+    ...fields,
+    COMPONENTS_END
+  ].join('\n')
+}
+
+/** The document with its component block replaced by `block`. */
+export function withComponentTable(doc: string, block: string): string {
+  const start = doc.indexOf(COMPONENTS_START)
+  const end = doc.indexOf(COMPONENTS_END)
+  if (start < 0 || end < start) throw new Error(`docs/simulation.md has no ${COMPONENTS_START.trim()} … block`)
+  return doc.slice(0, start) + block + doc.slice(end + COMPONENTS_END.length)
+}
+
+if (import.meta.main) {
+  const { readFile, writeFile } = await import('node:fs/promises')
+  const target = new URL('../docs/simulation.md', import.meta.url)
+  await writeFile(target, withComponentTable(await readFile(target, 'utf8'), renderComponentTable(CATALOGUE)))
+  process.stdout.write(`wrote ${target.pathname}\n`)
 }

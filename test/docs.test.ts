@@ -3,6 +3,8 @@ import t from 'tap'
 import { accuracyRows, renderAccuracy, withAccuracy } from '../bench/accuracy.ts'
 import { renderReadinessDoc } from '../ops/readiness/render.ts'
 import { renderReliabilityDoc } from '../reliability/render.ts'
+import { renderComponentTable, withComponentTable } from '../src/docs.ts'
+import { CATALOGUE } from '../src/domain/components.ts'
 
 const read = (path: string) => readFile(new URL(`../${path}`, import.meta.url), 'utf8')
 
@@ -23,6 +25,11 @@ t.test('docs/simulation.md’s accuracy table is the seeded runs’ (npm run doc
   // Erlang C is exact at CV 1: the discrete-event mode must find it inside its own interval.
   for (const r of rows.filter((r) => r.cv === 1))
     t.ok(r.interval[0] <= r.analyticWaitMs && r.analyticWaitMs <= r.interval[1], `CV 1, ρ ${r.rho}: exact inside`)
+})
+
+t.test('docs/simulation.md’s component table is the catalogue’s (npm run docs:components)', async (t) => {
+  const doc = await read('docs/simulation.md')
+  t.equal(doc, withComponentTable(doc, renderComponentTable(CATALOGUE)), 'the table is current')
 })
 
 t.test('the README is an entry point: at most 150 lines, and every local link resolves', async (t) => {

@@ -1,39 +1,13 @@
 // What a coach asks after "p95 at peak": how the design behaves as load grows and what breaks
 // first, what losing an instance does, how available it is, what it costs, and how many
 // instances each component needs. Pure functions over the engine, like it.
+
+import { CATALOGUE, type Catalogue, hasTrait, kindOf } from './components.ts'
 import { propagate, requestPaths, type SimulationResult, simulate } from './engine.ts'
-import { type Component, type ComponentType, type Design, LIMITS, type TrafficProfile } from './model.ts'
+import { type Component, type Design, LIMITS, type TrafficProfile } from './model.ts'
 import { queueFigures } from './queueing.ts'
 
 export const HEADROOM = 0.7
-
-/** Per-instance availability by type (a month's uptime share), when a component states none. */
-export const DEFAULT_AVAILABILITY: Record<ComponentType, number> = {
-  client: 1,
-  cdn: 0.9999,
-  load_balancer: 0.9999,
-  service: 0.999,
-  cache: 0.999,
-  database: 0.9995,
-  queue: 0.9995,
-  worker: 0.999,
-  object_storage: 0.99999,
-  external: 0.999
-}
-
-/** Per-instance monthly cost by type (USD, a small cloud instance of the kind), when a component states none. */
-export const DEFAULT_COST_PER_MONTH: Record<ComponentType, number> = {
-  client: 0,
-  cdn: 50,
-  load_balancer: 20,
-  service: 70,
-  cache: 50,
-  database: 200,
-  queue: 30,
-  worker: 70,
-  object_storage: 25,
-  external: 0
-}
 
 export interface SweepPoint {
   rps: number
@@ -106,11 +80,17 @@ const MAX_FAILURE_SCENARIOS = 60
 const SCENARIO_WORK = 600
 const MONTH_SECONDS = 30 * 86400
 
-export const availabilityOf = (c: Component) => c.availability ?? DEFAULT_AVAILABILITY[c.type] ?? 0.999
-export const costOf = (c: Component) => c.costPerMonth ?? DEFAULT_COST_PER_MONTH[c.type] ?? 0
-/** Instances that cost and can fail: a database's replicas count beside its instances. */
-const copiesOf = (c: Component) =>
-  c.type === 'client' ? 0 : c.instances + (c.type === 'database' ? (c.replicas ?? 0) : 0)
+/** One instance's availability: its own, else its type's (a month's uptime share). */
+export const availabilityOf = (c: Component, catalogue: Catalogue = CATALOGUE) =>
+  c.availability ?? kindOf(catalogue, c.type)?.availability ?? 0.999
+/** One instance's monthly cost (USD): its own, else its type's. */
+export const costOf = (c: Component, catalogue: Catalogue = CATALOGUE) =>
+  c.costPerMonth ?? kindOf(catalogue, c.type)?.costPerMonth ?? 0
+/** Instances that cost and can fail: a replicated type's replicas count beside its instances. */
+const copiesOf = (c: Component, catalogue: Catalogue) =>
+  hasTrait(catalogue, c.type, 'source')
+    ? 0
+    : c.instances + (hasTrait(catalogue, c.type, 'replicated') ? (c.replicas ?? 0) : 0)
 
 /** Parallel copies: up while any is up. */
 export const parallel = (a: number, n: number) => 1 - (1 - a) ** n
@@ -121,13 +101,20 @@ export function simulateAndAnalyze(
   traffic: TrafficProfile,
   seed: number,
   /** The run's step budget (default LIMITS.engineSteps). */
-  maxSteps?: number
+  maxSteps?: number,
+  catalogue: Catalogue = CATALOGUE
 ): SimulationResult & { analysis: Analysis } {
-  const result = simulate(design, traffic, { seed, maxSteps })
-  return { ...result, analysis: analyze(design, traffic, result, seed) }
+  const result = simulate(design, traffic, { seed, maxSteps, catalogue })
+  return { ...result, analysis: analyze(design, traffic, result, seed, catalogue) }
 }
 
-export function analyze(design: Design, traffic: TrafficProfile, result: SimulationResult, seed = 1): Analysis {
+export function analyze(
+  design: Design,
+  traffic: TrafficProfile,
+  result: SimulationResult,
+  seed = 1,
+  catalogue: Catalogue = CATALOGUE
+): Analysis {
   // The what-ifs run many designs: fewer samples each (and fewer for timeouts' estimates).
   const scenarioLimit = Math.min(
     MAX_FAILURE_SCENARIOS,
@@ -138,7 +125,13 @@ export function analyze(design: Design, traffic: TrafficProfile, result: Simulat
     simulate(
       d,
       { ...traffic, peakRps: rps },
-      { seed, samples: sweepSamples, timeoutSamples: { pass: 400, final: 800 }, componentPercentiles: false }
+      {
+        seed,
+        samples: sweepSamples,
+        timeoutSamples: { pass: 400, final: 800 },
+        componentPercentiles: false,
+        catalogue
+      }
     )
   const ceiling = result.overall.maxSustainableRps > 0 ? result.overall.maxSustainableRps : traffic.peakRps
   const top = Math.max(ceiling, traffic.peakRps) * 1.2
@@ -183,13 +176,13 @@ export function analyze(design: Design, traffic: TrafficProfile, result: Simulat
 
   // Failure scenarios, busiest components first.
   const busiest = [...result.components].filter((c) => c.arrivalRps > 0).sort((a, b) => b.utilization - a.utilization)
-  const paths = requestPaths(design, traffic)
+  const paths = requestPaths(design, traffic, catalogue)
   const share = requestShares(design, paths)
   const failures: FailureScenario[] = busiest.slice(0, scenarioLimit).flatMap((r): FailureScenario[] => {
     const c = design.components.find((x) => x.id === r.id) as Component
     if (c.delay) return []
     const lost: FailureScenario['lost'] =
-      c.instances === 1 && c.type === 'database' && (c.replicas ?? 0) > 0 ? 'primary' : 'instance'
+      c.instances === 1 && hasTrait(catalogue, c.type, 'replicated') && (c.replicas ?? 0) > 0 ? 'primary' : 'instance'
     if (c.instances === 1 && lost === 'instance') {
       const failing = share.get(c.id) ?? 1
       return [{ component: c.id, lost, outage: true, p95: null, errorRate: round(failing, 5), sloHolds: failing === 0 }]
@@ -221,9 +214,9 @@ export function analyze(design: Design, traffic: TrafficProfile, result: Simulat
     sloBreakRps,
     failures,
     failuresOmitted: Math.max(0, busiest.length - scenarioLimit),
-    availability: designAvailability(design, traffic, paths),
-    cost: designCost(design, traffic),
-    ...suggestInstances(design, traffic, at)
+    availability: designAvailability(design, traffic, paths, catalogue),
+    cost: designCost(design, traffic, catalogue),
+    ...suggestInstances(design, traffic, at, catalogue)
   }
 }
 
@@ -241,12 +234,16 @@ export function crossings(result: SimulationResult, traffic: TrafficProfile): Cr
 export function designAvailability(
   design: Design,
   traffic: TrafficProfile,
-  paths: RequestPaths = requestPaths(design, traffic)
+  paths?: RequestPaths,
+  catalogue: Catalogue = CATALOGUE
 ): Analysis['availability'] {
+  if (paths === undefined) paths = requestPaths(design, traffic, catalogue)
   const byId = new Map(design.components.map((c) => [c.id, c]))
   const componentAvailability = (id: string) => {
     const c = byId.get(id)
-    return !c || c.type === 'client' ? 1 : parallel(availabilityOf(c), Math.max(1, copiesOf(c)))
+    return !c || hasTrait(catalogue, c.type, 'source')
+      ? 1
+      : parallel(availabilityOf(c, catalogue), Math.max(1, copiesOf(c, catalogue)))
   }
   let fraction: number
   if (paths) {
@@ -268,10 +265,14 @@ export function designAvailability(
 }
 
 /** Instances (a database's replicas too) times their monthly cost; per million requests at peak. */
-export function designCost(design: Design, traffic: TrafficProfile): Analysis['cost'] {
+export function designCost(
+  design: Design,
+  traffic: TrafficProfile,
+  catalogue: Catalogue = CATALOGUE
+): Analysis['cost'] {
   const byComponent = design.components
-    .filter((c) => c.type !== 'client')
-    .map((c) => ({ component: c.id, perMonth: round(copiesOf(c) * costOf(c), 2) }))
+    .filter((c) => !hasTrait(catalogue, c.type, 'source'))
+    .map((c) => ({ component: c.id, perMonth: round(copiesOf(c, catalogue) * costOf(c, catalogue), 2) }))
   const perMonth = round(
     byComponent.reduce((sum, c) => sum + c.perMonth, 0),
     2
@@ -344,20 +345,22 @@ const REASONS: Record<SizingBinding, (n: number) => string> = {
  * (before anything sheds); then, while the design so sized loses requests or misses the p95 SLO
  * at peak, one instance more for the component losing most, else for the one whose waiting adds
  * most to a request's latency (while that is at least 1 % of the SLO) — at most SLO_STEPS times,
- * a greedy step, not a global minimum; `sized` is the last design's p95. Databases scale by
- * replicas and pure delays by nothing: they are left out.
+ * a greedy step, not a global minimum; `sized` is the last design's p95. Replicated types (a
+ * database) scale by replicas and pure delays by nothing: they are left out.
  */
 export function suggestInstances(
   design: Design,
   traffic: TrafficProfile,
-  at?: (rps: number, d: Design) => SimulationResult
+  at?: (rps: number, d: Design) => SimulationResult,
+  catalogue: Catalogue = CATALOGUE
 ): { suggestions: Suggestion[]; sized: Analysis['sized'] } {
-  const flows = propagate(design, traffic)
+  const flows = propagate(design, traffic, undefined, undefined, catalogue)
   const sizes = new Map<string, { instances: number; binding: SizingBinding }>()
   for (const c of design.components) {
     const flow = flows.get(c.id)
     const lambda = flow ? flow.read + flow.write : 0
-    if (c.type === 'client' || c.type === 'database' || c.delay || lambda <= 0) continue
+    const fixed = hasTrait(catalogue, c.type, 'source') || hasTrait(catalogue, c.type, 'replicated')
+    if (fixed || c.delay || lambda <= 0) continue
     sizes.set(c.id, requiredInstances(c, lambda))
   }
   const resized = () => ({
@@ -400,7 +403,7 @@ export function suggestInstances(
         component: c.id,
         instances: c.instances,
         suggested: size.instances,
-        costDeltaPerMonth: round((size.instances - c.instances) * costOf(c), 2),
+        costDeltaPerMonth: round((size.instances - c.instances) * costOf(c, catalogue), 2),
         binding: size.binding,
         reason:
           size.instances > c.instances

@@ -1,13 +1,6 @@
+import { CATALOGUE, type Catalogue, hasTrait, routingOf } from './components.ts'
 import { carries, DivergentDesignError, type Flow, passFactor, propagate } from './flows.ts'
-import {
-  type Component,
-  type Design,
-  LIMITS,
-  type Link,
-  networkTimeMs,
-  routingOf,
-  type TrafficProfile
-} from './model.ts'
+import { type Component, type Design, LIMITS, type Link, networkTimeMs, type TrafficProfile } from './model.ts'
 import { delayFigures, queueFigures, select, serviceDraw } from './queueing.ts'
 import { createWords, exponential, standardExponential, uniform } from './random.ts'
 
@@ -154,6 +147,8 @@ export interface SimulateOptions {
    * LIMITS.engineSteps); past it the run throws EngineBudgetError.
    */
   maxSteps?: number
+  /** The component types the design is read with (default CATALOGUE). */
+  catalogue?: Catalogue
 }
 
 const MAX_HOPS = 64
@@ -163,6 +158,8 @@ const round = (x: number, digits = 3) => {
 }
 
 interface Built {
+  /** The component types the stations were built with. */
+  catalogue: Catalogue
   stations: Station[]
   byComponent: Map<string, Station[]>
   /** Per design link: the station of its network time or of its timeout, or -1 when it has neither. */
@@ -189,6 +186,7 @@ interface TimeoutFigures {
 
 function buildStations(
   design: Design,
+  catalogue: Catalogue,
   flows: Map<string, Flow>,
   traffic: TrafficProfile,
   keep?: Float64Array,
@@ -199,27 +197,26 @@ function buildStations(
   const stations: Station[] = []
   const byComponent = new Map<string, Station[]>()
   for (const c of design.components) {
-    if (c.type === 'client') continue
+    if (hasTrait(catalogue, c.type, 'source')) continue
     const flow = flows.get(c.id) as Flow
     const delay = c.delay === true
     const servers = delay ? Number.POSITIVE_INFINITY : c.instances * c.concurrency
     const queues = c.balancing === 'random' && !delay ? c.instances : 1
     const queueLimit = c.queueLimit === undefined || delay ? null : Math.floor(c.queueLimit / queues)
     const serviceTimeCv = c.serviceTimeCv ?? 1
-    const nodes: { name: string; lambda: number }[] =
-      c.type === 'database'
-        ? (() => {
-            // Writes go to the primary; reads spread evenly over primary and replicas.
-            const copies = 1 + (c.replicas ?? 0)
-            return [
-              { name: 'primary', lambda: flow.write + flow.read / copies },
-              ...Array.from({ length: copies - 1 }, (_, k) => ({
-                name: `replica-${k + 1}`,
-                lambda: flow.read / copies
-              }))
-            ]
-          })()
-        : [{ name: c.id, lambda: flow.read + flow.write }]
+    const nodes: { name: string; lambda: number }[] = hasTrait(catalogue, c.type, 'replicated')
+      ? (() => {
+          // Writes go to the primary; reads spread evenly over primary and replicas.
+          const copies = 1 + (c.replicas ?? 0)
+          return [
+            { name: 'primary', lambda: flow.write + flow.read / copies },
+            ...Array.from({ length: copies - 1 }, (_, k) => ({
+              name: `replica-${k + 1}`,
+              lambda: flow.read / copies
+            }))
+          ]
+        })()
+      : [{ name: c.id, lambda: flow.read + flow.write }]
     const list = nodes.map((node) => {
       const station: Station = {
         index: stations.length,
@@ -258,10 +255,17 @@ function buildStations(
   design.links.forEach((l, j) => {
     if (networkTimeMs(l, traffic.payloadKb) === null && l.timeoutMs === undefined) return
     linkStations[j] = stations.length
-    stations.push(linkStation(design, index, j, stations.length, flows, traffic, keep, timeouts?.[j]))
+    stations.push(linkStation(design, catalogue, index, j, stations.length, flows, traffic, keep, timeouts?.[j]))
   })
   const sampled = timeouts ? [...timeouts] : []
-  return { stations, byComponent, linkStations, tables: timeoutTables(linkStations, sampled), timeouts: sampled }
+  return {
+    catalogue,
+    stations,
+    byComponent,
+    linkStations,
+    tables: timeoutTables(linkStations, sampled),
+    timeouts: sampled
+  }
 }
 
 /** The traversal tables the run draws from, by the station of each sampled timeout's link. */
@@ -276,6 +280,7 @@ function timeoutTables(linkStations: Int32Array, timeouts: readonly (TimeoutFigu
 /** The station of design link j (its network time, or its timeout figured from its table once one is sampled). */
 function linkStation(
   design: Design,
+  catalogue: Catalogue,
   index: Map<string, number>,
   j: number,
   at: number,
@@ -293,8 +298,8 @@ function linkStation(
   const lambda =
     (l.share ?? 1) *
     kept *
-    ((carries(traffic_, 'read') ? flow.read * passFactor(from, 'read') : 0) +
-      (carries(traffic_, 'write') ? flow.write * passFactor(from, 'write') : 0))
+    ((carries(traffic_, 'read') ? flow.read * passFactor(from, 'read', catalogue) : 0) +
+      (carries(traffic_, 'write') ? flow.write * passFactor(from, 'write', catalogue) : 0))
   const station: Station = {
     index: at,
     kind: 'link',
@@ -334,13 +339,14 @@ function solveStations(
   seed = 1,
   samples = TIMEOUT_SAMPLES,
   percentiles = true,
-  maxSteps: number = LIMITS.engineSteps
+  maxSteps: number = LIMITS.engineSteps,
+  catalogue: Catalogue = CATALOGUE
 ): Built & { flows: Map<string, Flow>; steps: number } {
-  let flows = propagate(design, traffic)
-  let built = buildStations(design, flows, traffic, undefined, undefined, false)
+  let flows = propagate(design, traffic, undefined, undefined, catalogue)
+  let built = buildStations(design, catalogue, flows, traffic, undefined, undefined, false)
   const timed = design.links.some((l) => l.timeoutMs !== undefined)
   if (!timed && !built.stations.some((s) => s.loss > 0))
-    return { ...buildStations(design, flows, traffic, undefined, undefined, percentiles), flows, steps: 0 }
+    return { ...buildStations(design, catalogue, flows, traffic, undefined, undefined, percentiles), flows, steps: 0 }
   const index = new Map(design.components.map((c, i) => [c.id, i]))
   let factor = new Float64Array(design.links.length).fill(1)
   let timeouts: (TimeoutFigures | null)[] = design.links.map(() => null)
@@ -360,8 +366,8 @@ function solveStations(
       }
       factor = next
     }
-    flows = propagate(design, traffic, keep, factor)
-    const next = buildStations(design, flows, traffic, keep, timeouts, false)
+    flows = propagate(design, traffic, keep, factor, catalogue)
+    const next = buildStations(design, catalogue, flows, traffic, keep, timeouts, false)
     let moved = 0
     for (const s of next.stations) moved = Math.max(moved, Math.abs(s.lambda - built.stations[s.index].lambda))
     built = next
@@ -372,7 +378,7 @@ function solveStations(
   // The tables the run draws from, sampled at the load the design settled at.
   if (sampling) timeouts = sampleTimeouts(sampling, built, flows, keep, traffic, seed, samples.final, percentiles)
   return {
-    ...buildStations(design, flows, traffic, keep, timeouts, percentiles),
+    ...buildStations(design, catalogue, flows, traffic, keep, timeouts, percentiles),
     flows,
     steps: sampling?.walker.steps ?? 0
   }
@@ -408,7 +414,7 @@ interface TimeoutSampling {
 
 function timeoutSampling(design: Design, built: Built, traffic: TrafficProfile): TimeoutSampling {
   const outgoing = linksFrom(design)
-  const depth = componentDepths(design, outgoing)
+  const depth = componentDepths(design, outgoing, built.catalogue)
   return {
     design,
     index: new Map(design.components.map((c, i) => [c.id, i])),
@@ -445,7 +451,9 @@ function sampleTimeouts(
     const f = compileSojourns(current.stations, current.tables)
     const flow = flows.get(l.from)
     const from = design.components[index.get(l.from) as number]
-    const reads = carries(l.traffic ?? 'both', 'read') ? (flow?.read ?? 0) * passFactor(from, 'read') : 0
+    const reads = carries(l.traffic ?? 'both', 'read')
+      ? (flow?.read ?? 0) * passFactor(from, 'read', built.catalogue)
+      : 0
     const writes = carries(l.traffic ?? 'both', 'write') ? (flow?.write ?? 0) : 0
     walker.clients = Int32Array.of(index.get(l.to) as number)
     walker.readRatio = reads + writes > 0 ? reads / (reads + writes) : traffic.readRatio
@@ -597,15 +605,15 @@ function withTimeouts(
   design.links.forEach((l, j) => {
     const at = built.linkStations[j]
     if (l.timeoutMs !== undefined && at >= 0)
-      stations[at] = linkStation(design, index, j, at, flows, traffic, keep, timeouts[j])
+      stations[at] = linkStation(design, built.catalogue, index, j, at, flows, traffic, keep, timeouts[j])
   })
   return { ...built, stations, tables: timeoutTables(built.linkStations, timeouts), timeouts: [...timeouts] }
 }
 
 /** Each component's distance from the nearest client, in links (a link's depth orders timeouts). */
-function componentDepths(design: Design, outgoing: Map<string, number[]>): Map<string, number> {
+function componentDepths(design: Design, outgoing: Map<string, number[]>, catalogue: Catalogue): Map<string, number> {
   const depth = new Map<string, number>()
-  const queue = design.components.filter((c) => c.type === 'client').map((c) => c.id)
+  const queue = design.components.filter((c) => hasTrait(catalogue, c.type, 'source')).map((c) => c.id)
   for (const id of queue) depth.set(id, 0)
   for (let i = 0; i < queue.length; i++) {
     for (const j of outgoing.get(queue[i]) ?? []) {
@@ -626,7 +634,7 @@ function componentDepths(design: Design, outgoing: Map<string, number[]>): Map<s
 interface Walker {
   clients: Int32Array
   readRatio: number
-  /** Per component: 0 client, 1 queue, 2 cache or cdn, 3 other. */
+  /** Per component: what it does to a request (WALK below). */
   kind: Uint8Array
   /** Per component: 1 when its links split (each request takes exactly one), 0 when each is called on its own. */
   split: Uint8Array
@@ -660,6 +668,16 @@ interface Walker {
    * Monte-Carlo spares them.
    */
   drawCertain: boolean
+}
+
+/** What entering a component does to a request's walk, by its type's traits. */
+const WALK = { source: 0, handsOff: 1, mayAnswer: 2, station: 3 } as const
+
+function walkOf(catalogue: Catalogue, type: string): number {
+  if (hasTrait(catalogue, type, 'source')) return WALK.source
+  if (hasTrait(catalogue, type, 'asynchronous')) return WALK.handsOff
+  if (hasTrait(catalogue, type, 'absorbsReads')) return WALK.mayAnswer
+  return WALK.station
 }
 
 function compileWalker(design: Design, built: Built, traffic: TrafficProfile): Walker {
@@ -696,12 +714,12 @@ function compileWalker(design: Design, built: Built, traffic: TrafficProfile): W
     linkRead[k] = carries(traffic, 'read') ? 1 : 0
     linkWrite[k] = carries(traffic, 'write') ? 1 : 0
   }
-  const kinds: Record<string, number> = { client: 0, queue: 1, cache: 2, cdn: 2 }
+  const { catalogue } = built
   return {
-    clients: Int32Array.from(design.components.flatMap((c, i) => (c.type === 'client' ? [i] : []))),
+    clients: Int32Array.from(design.components.flatMap((c, i) => (hasTrait(catalogue, c.type, 'source') ? [i] : []))),
     readRatio: traffic.readRatio,
-    kind: Uint8Array.from(design.components, (c) => kinds[c.type] ?? 3),
-    split: Uint8Array.from(design.components, (c) => (routingOf(c) === 'split' ? 1 : 0)),
+    kind: Uint8Array.from(design.components, (c) => walkOf(catalogue, c.type)),
+    split: Uint8Array.from(design.components, (c) => (routingOf(c, catalogue) === 'split' ? 1 : 0)),
     hitRatio: Float64Array.from(design.components, (c) => c.hitRatio ?? 0),
     firstStation,
     stationCount,
@@ -742,7 +760,7 @@ function samplePath(w: Walker, word: () => number): number {
   for (;;) {
     // Enter component c at this depth.
     let follow = depth <= MAX_HOPS
-    if (follow && kind[c] !== 0) {
+    if (follow && kind[c] !== WALK.source) {
       const count = w.stationCount[c]
       if (visits === w.visits.length) {
         const grown = new Int32Array(visits * 2)
@@ -751,8 +769,8 @@ function samplePath(w: Walker, word: () => number): number {
       }
       w.visits[visits++] =
         !read || count === 1 ? w.firstStation[c] : w.firstStation[c] + Math.floor(uniform(word) * count)
-      if (kind[c] === 1) follow = false
-      else if (kind[c] === 2 && read && uniform(word) < w.hitRatio[c]) follow = false
+      if (kind[c] === WALK.handsOff) follow = false
+      else if (kind[c] === WALK.mayAnswer && read && uniform(word) < w.hitRatio[c]) follow = false
     }
     if (follow) {
       stackComponent[sp] = c
@@ -930,7 +948,7 @@ function enumeratePaths(w: Walker): PathClass[] | null {
           if (q * ways[i].share >= MIN_PATH_PROBABILITY)
             todo.push({ ...branch, stack: ways[i].stack, p: q * ways[i].share })
       }
-      if (kind[c] === 0) {
+      if (kind[c] === WALK.source) {
         goOn({ op: 'next', c, depth, visits, read }, p)
         continue
       }
@@ -939,8 +957,8 @@ function enumeratePaths(w: Walker): PathClass[] | null {
         const q = p / copies
         const seen = [...visits, firstStation[c] + k]
         const branch = { op: 'next', c, depth, visits: seen, read } as const
-        if (kind[c] === 1) todo.push({ ...branch, stack, p: q })
-        else if (kind[c] === 2 && read) {
+        if (kind[c] === WALK.handsOff) todo.push({ ...branch, stack, p: q })
+        else if (kind[c] === WALK.mayAnswer && read) {
           if (hitRatio[c] < 1) goOn(branch, q * (1 - hitRatio[c]))
           if (hitRatio[c] > 0 && q * hitRatio[c] >= MIN_PATH_PROBABILITY)
             todo.push({ ...branch, stack, p: q * hitRatio[c] })
@@ -1250,13 +1268,15 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
   const mode = options.mode ?? 'analytic'
   const samples = options.samples ?? (mode === 'analytic' ? 20_000 : 50_000)
   const maxSteps = options.maxSteps ?? LIMITS.engineSteps
+  const catalogue = options.catalogue ?? CATALOGUE
   const built = solveStations(
     design,
     traffic,
     seed,
     options.timeoutSamples,
     options.componentPercentiles ?? true,
-    maxSteps
+    maxSteps,
+    catalogue
   )
   const { stations, byComponent, flows } = built
   const walker = compileWalker(design, built, traffic)
@@ -1312,7 +1332,7 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
   const [p50, p95, p99] = quantiles(latencies, [0.5, 0.95, 0.99])
 
   const components: ComponentResult[] = design.components
-    .filter((c) => c.type !== 'client')
+    .filter((c) => !hasTrait(catalogue, c.type, 'source'))
     .map((c) => {
       const nodes = byComponent.get(c.id) as Station[]
       const lambda = nodes.reduce((sum, s) => sum + s.lambda, 0)
@@ -1329,7 +1349,7 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
           options.componentPercentiles === false ? Number.NaN : round(Math.max(...nodes.map((s) => s.p95SojournMs))),
         saturated: nodes.some((s) => s.saturated),
         lossRate: round(lambda > 0 ? nodes.reduce((sum, s) => sum + s.lambda * s.loss, 0) / lambda : 0, 5),
-        ...(c.type === 'queue' ? backlogOf(c.id, design, byComponent) : {})
+        ...(hasTrait(catalogue, c.type, 'asynchronous') ? backlogOf(c.id, design, byComponent) : {})
       }
     })
 
@@ -1343,8 +1363,10 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
       ? Math.min(...loaded.map((s) => (s.servers * (1000 / s.serviceTimeMs)) / (s.lambda / traffic.peakRps)))
       : 0
   const singlePointsOfFailure = design.components
-    .filter((c) => c.type !== 'client' && c.type !== 'external' && c.instances === 1)
-    .filter((c) => !(c.type === 'database' && (c.replicas ?? 0) > 0))
+    .filter(
+      (c) => !hasTrait(catalogue, c.type, 'source') && !hasTrait(catalogue, c.type, 'thirdParty') && c.instances === 1
+    )
+    .filter((c) => !(hasTrait(catalogue, c.type, 'replicated') && (c.replicas ?? 0) > 0))
     .filter((c) => {
       const f = flows.get(c.id) as Flow
       return f.read + f.write > 0
@@ -1421,10 +1443,12 @@ function backlogOf(queueId: string, design: Design, byComponent: Map<string, Sta
  */
 export function requestPaths(
   design: Design,
-  traffic: TrafficProfile
+  traffic: TrafficProfile,
+  catalogue: Catalogue = CATALOGUE
 ): { stations: string[]; probability: number }[] | null {
   // The stations' layout only: the paths do not depend on the load or on what timeouts settle at.
-  const built = buildStations(design, propagate(design, traffic), traffic, undefined, undefined, false)
+  const flows = propagate(design, traffic, undefined, undefined, catalogue)
+  const built = buildStations(design, catalogue, flows, traffic, undefined, undefined, false)
   const { stations } = built
   const name = (s: Station) => (s.name === s.componentId || s.kind === 'link' ? s.name : `${s.componentId}:${s.name}`)
   return (
@@ -1436,7 +1460,11 @@ export function requestPaths(
 }
 
 /** The analytic mean end-to-end latency: Σ over stations of visits per request × mean sojourn. */
-export function analyticMeanLatencyMs(design: Design, traffic: TrafficProfile): number {
-  const { stations } = solveStations(design, traffic)
+export function analyticMeanLatencyMs(
+  design: Design,
+  traffic: TrafficProfile,
+  catalogue: Catalogue = CATALOGUE
+): number {
+  const { stations } = solveStations(design, traffic, undefined, undefined, undefined, undefined, catalogue)
   return stations.reduce((sum, s) => sum + (s.lambda / traffic.peakRps) * s.meanSojournMs, 0)
 }

@@ -1,3 +1,4 @@
+import { CATALOGUE, type Catalogue, hasTrait } from './components.ts'
 import { type Component, type Design, LIMITS, type TrafficClass, type TrafficProfile } from './model.ts'
 
 // The traffic equations, solved directly: per request of a class, the visits v each component
@@ -19,9 +20,9 @@ export type Classes = 'read' | 'write'
 
 export const carries = (traffic: TrafficClass, cls: Classes) => traffic === 'both' || traffic === cls
 
-/** The share of a class that a component passes on: caches and CDNs answer hits themselves. */
-export function passFactor(c: Component, cls: Classes): number {
-  if (cls === 'read' && (c.type === 'cache' || c.type === 'cdn')) return 1 - (c.hitRatio ?? 0)
+/** The share of a class that a component passes on: a type that absorbs reads answers its hits itself. */
+export function passFactor(c: Component, cls: Classes, catalogue: Catalogue = CATALOGUE): number {
+  if (cls === 'read' && hasTrait(catalogue, c.type, 'absorbsReads')) return 1 - (c.hitRatio ?? 0)
   return 1
 }
 
@@ -117,7 +118,8 @@ export function visitsPerRequest(
   keep?: Float64Array,
   linkFactor?: Float64Array,
   /** A component to enter instead of the clients (a request as it passes a link into it). */
-  entry?: string
+  entry?: string,
+  catalogue: Catalogue = CATALOGUE
 ): Visits {
   const n = design.components.length
   const index = new Map(design.components.map((c, i) => [c.id, i]))
@@ -133,11 +135,12 @@ export function visitsPerRequest(
     inLinks[to].push({ from, share: (l.share ?? 1) * (linkFactor?.[j] ?? 1), traffic: l.traffic ?? 'both' })
   }
   const groups = stronglyConnectedGroups(n, outAll)
-  const clients = design.components.filter((c) => c.type === 'client').length
+  const source = design.components.map((c) => hasTrait(catalogue, c.type, 'source'))
+  const clients = source.filter(Boolean).length
   const solve = (cls: Classes): Float64Array => {
     const x = new Float64Array(n)
     // What a component passes on: its cache misses, times what it does not lose (shed load stops there).
-    const pass = Float64Array.from(design.components, (c, i) => passFactor(c, cls) * (keep?.[i] ?? 1))
+    const pass = Float64Array.from(design.components, (c, i) => passFactor(c, cls, catalogue) * (keep?.[i] ?? 1))
     const group = new Int32Array(n).fill(-1)
     const position = new Int32Array(n)
     for (const [g, members] of groups.entries()) {
@@ -149,7 +152,7 @@ export function visitsPerRequest(
     for (const [g, members] of groups.entries()) {
       // What enters the group from the clients and from groups already solved.
       const b = Float64Array.from(members, (m) => {
-        let s = entry !== undefined ? (m === entryAt ? 1 : 0) : design.components[m].type === 'client' ? 1 / clients : 0
+        let s = entry !== undefined ? (m === entryAt ? 1 : 0) : source[m] ? 1 / clients : 0
         for (const l of inLinks[m])
           if (group[l.from] !== g && carries(l.traffic, cls)) s += l.share * pass[l.from] * x[l.from]
         return s
@@ -200,9 +203,10 @@ export function propagate(
   design: Design,
   traffic: TrafficProfile,
   keep?: Float64Array,
-  linkFactor?: Float64Array
+  linkFactor?: Float64Array,
+  catalogue: Catalogue = CATALOGUE
 ): Map<string, Flow> {
-  const v = visitsPerRequest(design, keep, linkFactor)
+  const v = visitsPerRequest(design, keep, linkFactor, undefined, catalogue)
   const read = traffic.peakRps * traffic.readRatio
   const write = traffic.peakRps * (1 - traffic.readRatio)
   return new Map(design.components.map((c, i) => [c.id, { read: v.read[i] * read, write: v.write[i] * write }]))
@@ -212,7 +216,11 @@ export function propagate(
  * The work one request costs the Monte-Carlo sampler, per class: the stations it visits and the
  * links it draws on the way (each visit of a component draws each of its outgoing links once).
  */
-export function workPerRequest(design: Design, visits: Visits): { visits: number; work: number } {
+export function workPerRequest(
+  design: Design,
+  visits: Visits,
+  catalogue: Catalogue = CATALOGUE
+): { visits: number; work: number } {
   const outDegree = new Map<string, number>()
   for (const l of design.links) outDegree.set(l.from, (outDegree.get(l.from) ?? 0) + 1)
   let worst = { visits: 0, work: 0 }
@@ -221,7 +229,7 @@ export function workPerRequest(design: Design, visits: Visits): { visits: number
     let work = 0
     design.components.forEach((c, i) => {
       const v = visits[cls][i]
-      if (c.type !== 'client') stations += v
+      if (!hasTrait(catalogue, c.type, 'source')) stations += v
       work += v * (1 + (outDegree.get(c.id) ?? 0))
     })
     worst = { visits: Math.max(worst.visits, stations), work: Math.max(worst.work, work) }

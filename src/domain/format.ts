@@ -50,3 +50,25 @@ export function sizedSentence(sized: { p95: number; errorRate: number; sloHolds:
       : 'requests are still lost, to timeouts or full queues that more instances do not cure'
   return `With every suggested size the p95 at peak is ${ms(sized.p95)}${lost}: ${verdict}.`
 }
+
+/** Utilisation bands, from the top: the canvas, its legend and the report colour by them. */
+export const UTILIZATION_BANDS = Object.freeze([
+  { band: 'over', from: 1 },
+  { band: 'high', from: 0.85 },
+  { band: 'mid', from: 0.6 },
+  { band: 'low', from: Number.NEGATIVE_INFINITY }
+] as const)
+export type UtilizationBand = (typeof UTILIZATION_BANDS)[number]['band']
+
+export const utilizationBand = (u: number): UtilizationBand =>
+  (UTILIZATION_BANDS.find((b) => u >= b.from) ?? UTILIZATION_BANDS[UTILIZATION_BANDS.length - 1]).band
+
+/** A band's range as a legend says it: "under 60%", "60–85%", "85–100%", "saturated". */
+export function bandRange(band: UtilizationBand): string {
+  const i = UTILIZATION_BANDS.findIndex((b) => b.band === band)
+  const pct = (u: number) => Math.round(u * 100)
+  if (i === 0) return 'saturated'
+  const { from } = UTILIZATION_BANDS[i]
+  const to = pct(UTILIZATION_BANDS[i - 1].from)
+  return Number.isFinite(from) ? `${pct(from)}–${to}%` : `under ${to}%`
+}

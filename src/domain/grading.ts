@@ -1,4 +1,5 @@
 import { type Analysis, analyze, HEADROOM } from './analysis.ts'
+import { CATALOGUE, type Catalogue, hasTrait } from './components.ts'
 import { propagate, type SimulationResult } from './engine.ts'
 import { availabilityPct, ms, rps } from './format.ts'
 import type { Design, TrafficProfile } from './model.ts'
@@ -69,10 +70,11 @@ function backlogs(result: SimulationResult): string {
 export function grade(
   design: Design,
   traffic: TrafficProfile,
-  result: SimulationResult & { analysis?: Analysis }
+  result: SimulationResult & { analysis?: Analysis },
+  catalogue: Catalogue = CATALOGUE
 ): Grade {
   // Runs stored before the analysis existed are analysed now.
-  const analysis = result.analysis ?? analyze(design, traffic, result)
+  const analysis = result.analysis ?? analyze(design, traffic, result, 1, catalogue)
   const byId = new Map(design.components.map((c) => [c.id, c]))
   const items: GradeItem[] = []
   const item = (i: Omit<GradeItem, 'passed'>) =>
@@ -105,7 +107,7 @@ export function grade(
   // 2. Headroom judged by what it does to waiting: a station is hot when its mean wait passes a
   // quarter of its service time, so a large pool at 85 % whose wait is negligible is not.
   const waits = result.components
-    .filter((c) => c.type !== 'client' && c.arrivalRps > 0)
+    .filter((c) => !hasTrait(catalogue, c.type, 'source') && c.arrivalRps > 0)
     .map((c) => {
       const service = byId.get(c.id)?.serviceTimeMs ?? 0
       return {
@@ -207,10 +209,10 @@ export function grade(
   })
 
   // 5. A cache credited for the reads it absorbs: half the reads or more is full marks.
-  const caches = result.components.filter((c) => (c.type === 'cache' || c.type === 'cdn') && c.arrivalRps > 0)
+  const caches = result.components.filter((c) => hasTrait(catalogue, c.type, 'absorbsReads') && c.arrivalRps > 0)
   const reads = traffic.peakRps * traffic.readRatio
   // Only reads hit a cache: its read arrivals times its hit ratio.
-  const flows = propagate(design, traffic)
+  const flows = propagate(design, traffic, undefined, undefined, catalogue)
   const absorbed = caches.reduce((sum, c) => sum + (flows.get(c.id)?.read ?? 0) * (byId.get(c.id)?.hitRatio ?? 0), 0)
   const absorbedShare = reads > 0 ? Math.min(1, absorbed / reads) : 0
   const readHeavy = traffic.readRatio >= READ_HEAVY
@@ -234,7 +236,7 @@ export function grade(
   })
 
   // 6. Database redundancy, as the failover scenario confirms it.
-  const databases = design.components.filter((c) => c.type === 'database')
+  const databases = design.components.filter((c) => hasTrait(catalogue, c.type, 'replicated'))
   const dbScores = databases.map((d) => {
     const scenario = scenarios.find((f) => f.component === d.id)
     const redundant = (d.replicas ?? 0) > 0 || d.instances > 1

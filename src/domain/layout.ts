@@ -1,6 +1,7 @@
 // Where a design's components are drawn: their stored x/y, or layers by distance from a client
 // (left to right), stacked within a layer in an order that keeps links short and uncrossed. The
 // web app's canvas and the HTML report share it.
+import { CATALOGUE, type Catalogue, hasTrait } from './components.ts'
 import type { Design } from './model.ts'
 
 export const NODE_W = 164
@@ -9,9 +10,12 @@ export const NODE_H = 56
 /** Sweeps of the barycentre ordering (down the layers, back up, and down again). */
 const SWEEPS = 3
 
-export function positions(design: Pick<Design, 'components' | 'links'>): Map<string, { x: number; y: number }> {
+export function positions(
+  design: Pick<Design, 'components' | 'links'>,
+  catalogue: Catalogue = CATALOGUE
+): Map<string, { x: number; y: number }> {
   const depth = new Map<string, number>()
-  const queue = design.components.filter((c) => c.type === 'client').map((c) => c.id)
+  const queue = design.components.filter((c) => hasTrait(catalogue, c.type, 'source')).map((c) => c.id)
   for (const id of queue) depth.set(id, 0)
   for (let i = 0; i < queue.length; i++) {
     const d = depth.get(queue[i]) ?? 0

@@ -1,4 +1,5 @@
 import { crossings, designAvailability, designCost } from './analysis.ts'
+import { CATALOGUE, type Catalogue } from './components.ts'
 import { simulate } from './engine.ts'
 import type { Design, TrafficProfile } from './model.ts'
 
@@ -11,19 +12,25 @@ const PREVIEW_TIMEOUT_SAMPLES = { pass: 400, final: 800 }
  * breaks first, availability and cost. `maxSteps` is the preview's own engine budget: past it,
  * EngineBudgetError (too large to preview; a run has a larger budget).
  */
-export function previewDesign(design: Design, traffic: TrafficProfile, maxSteps: number) {
+export function previewDesign(
+  design: Design,
+  traffic: TrafficProfile,
+  maxSteps: number,
+  catalogue: Catalogue = CATALOGUE
+) {
   const result = simulate(design, traffic, {
     seed: 1,
     samples: PREVIEW_SAMPLES,
     timeoutSamples: PREVIEW_TIMEOUT_SAMPLES,
-    maxSteps
+    maxSteps,
+    catalogue
   })
   return {
     overall: result.overall,
     components: result.components,
     breaksFirst: crossings(result, traffic).slice(0, 6),
-    availability: designAvailability(design, traffic),
-    cost: designCost(design, traffic)
+    availability: designAvailability(design, traffic, undefined, catalogue),
+    cost: designCost(design, traffic, catalogue)
   }
 }
 

@@ -1,6 +1,17 @@
 import type { Analysis } from './analysis.ts'
 import type { SimulationResult } from './engine.ts'
-import { availabilityPct, millis, ms, rate, rps, sizedSentence, sloBreakCause, sloBreakSentence } from './format.ts'
+import {
+  availabilityPct,
+  millis,
+  ms,
+  rate,
+  rps,
+  sizedSentence,
+  sloBreakCause,
+  sloBreakSentence,
+  type UtilizationBand,
+  utilizationBand
+} from './format.ts'
 import type { Grade } from './grading.ts'
 import { NODE_H, NODE_W, positions } from './layout.ts'
 import type { Design, TrafficProfile } from './model.ts'
@@ -226,7 +237,8 @@ const esc = (s: string | number) =>
 /** The least the architecture is scaled to fit the page: its 11.5 px detail lines stay above 9 px. */
 const MIN_SCALE = 0.8
 
-const BAND_FILL = (u: number) => (u >= 1 ? '#e8625a' : u >= 0.85 ? '#f7b267' : u >= 0.6 ? '#fbe7a6' : '#d7efdd')
+const FILLS: Record<UtilizationBand, string> = { over: '#e8625a', high: '#f7b267', mid: '#fbe7a6', low: '#d7efdd' }
+const BAND_FILL = (u: number) => FILLS[utilizationBand(u)]
 
 /**
  * The architecture as the learner drew it (or laid out in layers): each component coloured by

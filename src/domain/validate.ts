@@ -1,19 +1,46 @@
-import { DivergentDesignError, visitsPerRequest, workPerRequest } from './flows.ts'
 import {
   Balancings,
-  ComponentTypes,
-  type Design,
+  CATALOGUE,
+  type Catalogue,
+  COMPONENT_FIELDS,
+  type ComponentField,
+  hasTrait,
+  ID_PATTERN,
+  kindOf,
   LIMITS,
-  type Problem,
+  type NumberField,
   Routings,
   routingOf,
-  TrafficClasses
-} from './model.ts'
+  TrafficClasses,
+  typesWith
+} from './components.ts'
+import { DivergentDesignError, visitsPerRequest, workPerRequest } from './flows.ts'
+import type { Design, Problem } from './model.ts'
 
-const ID = /^[a-z0-9][a-z0-9_-]*$/
+const ID = new RegExp(ID_PATTERN)
 
-/** Every problem of a design, each with a JSON path; an empty list means it can be simulated. */
-export function validateDesign(design: Design): Problem[] {
+/** Whether a value is within a numeric field's bounds. */
+export function withinBounds(field: NumberField, value: number): boolean {
+  const above = field.aboveMin ? value > field.min : value >= field.min
+  return (field.integer ? Number.isInteger(value) : true) && above && value <= field.max
+}
+
+/** What a value out of a field's bounds is told. */
+export function boundsMessage(field: NumberField): string {
+  if (field.integer) return `must be an integer from ${field.min} to ${field.max}`
+  if (field.aboveMin) return `must be above ${field.min} and at most ${field.max}`
+  return `must be from ${field.min} to ${field.max}${field.unit ? ` ${field.unit}` : ''}`
+}
+
+/** "a", "a or b", "a, b or c". */
+const either = (words: string[]) =>
+  words.length <= 1 ? (words[0] ?? '') : `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}`
+
+/**
+ * Every problem of a design, each with a JSON path; an empty list means it can be simulated. Its
+ * types, the fields each has and their bounds are the catalogue's.
+ */
+export function validateDesign(design: Design, catalogue: Catalogue = CATALOGUE): Problem[] {
   const problems: Problem[] = []
   const ids = new Map<string, number>()
   if (design.components.length > LIMITS.components) {
@@ -34,36 +61,29 @@ export function validateDesign(design: Design): Problem[] {
     if (ids.has(c.id))
       problems.push({ path: `${at}/id`, message: `duplicate id "${c.id}" (also /components/${ids.get(c.id)})` })
     else ids.set(c.id, i)
-    if (!(ComponentTypes as readonly string[]).includes(c.type)) {
-      problems.push({ path: `${at}/type`, message: `unknown component type; one of ${ComponentTypes.join(', ')}` })
+    if (kindOf(catalogue, c.type) === undefined) {
+      problems.push({
+        path: `${at}/type`,
+        message: `unknown component type; one of ${Object.keys(catalogue).join(', ')}`
+      })
     }
     // A client only sends traffic: it needs none of these, and they are checked only when given.
-    const client = c.type === 'client'
-    const required = (field: 'instances' | 'concurrency' | 'serviceTimeMs') => {
-      if (c[field] !== undefined || client) return c[field] !== undefined
-      problems.push({ path: `${at}/${field}`, message: `is required (of every component but a client)` })
-      return false
+    const client = hasTrait(catalogue, c.type, 'source')
+    /** A numeric field: required of all but a client, kept to its type's trait, within its bounds. */
+    const check = (key: ComponentField) => {
+      const field: NumberField = COMPONENT_FIELDS[key]
+      const value = c[key]
+      if (value === undefined) {
+        if (field.required && !client)
+          problems.push({ path: `${at}/${key}`, message: `is required (of every component but a client)` })
+        return
+      }
+      if (field.trait && !hasTrait(catalogue, c.type, field.trait)) {
+        const owners = typesWith(catalogue, field.trait).sort()
+        problems.push({ path: `${at}/${key}`, message: `only a ${either(owners)} has ${field.noun ?? key}` })
+      } else if (!withinBounds(field, value)) problems.push({ path: `${at}/${key}`, message: boundsMessage(field) })
     }
-    if (
-      required('instances') &&
-      (!Number.isInteger(c.instances) || c.instances < 1 || c.instances > LIMITS.instances)
-    ) {
-      problems.push({ path: `${at}/instances`, message: `must be an integer from 1 to ${LIMITS.instances}` })
-    }
-    if (
-      required('concurrency') &&
-      (!Number.isInteger(c.concurrency) || c.concurrency < 1 || c.concurrency > LIMITS.concurrency)
-    ) {
-      problems.push({ path: `${at}/concurrency`, message: `must be an integer from 1 to ${LIMITS.concurrency}` })
-    }
-    const st = LIMITS.serviceTimeMs
-    if (required('serviceTimeMs') && !(c.serviceTimeMs >= st.min && c.serviceTimeMs <= st.max)) {
-      problems.push({ path: `${at}/serviceTimeMs`, message: `must be from ${st.min} to ${st.max} ms` })
-    }
-    if (c.availability !== undefined && !(c.availability > 0 && c.availability <= 1))
-      problems.push({ path: `${at}/availability`, message: 'must be above 0 and at most 1' })
-    if (c.costPerMonth !== undefined && !(c.costPerMonth >= 0 && c.costPerMonth <= LIMITS.costPerMonth))
-      problems.push({ path: `${at}/costPerMonth`, message: `must be from 0 to ${LIMITS.costPerMonth}` })
+    for (const key of ['instances', 'concurrency', 'serviceTimeMs', 'availability', 'costPerMonth'] as const) check(key)
     if (
       c.zones !== undefined &&
       !(
@@ -77,18 +97,8 @@ export function validateDesign(design: Design): Problem[] {
       problems.push({ path: `${at}/zones`, message: `1 to ${LIMITS.zones} distinct zone names (a-z, 0-9, _ and -)` })
     if (c.delay !== undefined && client)
       problems.push({ path: `${at}/delay`, message: 'a client sends traffic; it cannot be a delay' })
-    if (c.hitRatio !== undefined) {
-      if (c.type !== 'cache' && c.type !== 'cdn')
-        problems.push({ path: `${at}/hitRatio`, message: 'only a cache or cdn has a hit ratio' })
-      else if (!(c.hitRatio >= 0 && c.hitRatio <= 1))
-        problems.push({ path: `${at}/hitRatio`, message: 'must be from 0 to 1' })
-    }
-    if (c.replicas !== undefined) {
-      if (c.type !== 'database') problems.push({ path: `${at}/replicas`, message: 'only a database has replicas' })
-      else if (!Number.isInteger(c.replicas) || c.replicas < 0 || c.replicas > LIMITS.replicas) {
-        problems.push({ path: `${at}/replicas`, message: `must be an integer from 0 to ${LIMITS.replicas}` })
-      }
-    }
+    check('hitRatio')
+    check('replicas')
   })
 
   design.components.forEach((c, i) => {
@@ -97,22 +107,20 @@ export function validateDesign(design: Design): Problem[] {
       problems.push({ path: `${at}/routing`, message: `one of ${Routings.join(', ')}` })
     if (c.balancing !== undefined && !(Balancings as readonly string[]).includes(c.balancing))
       problems.push({ path: `${at}/balancing`, message: `one of ${Balancings.join(', ')}` })
-    if (c.serviceTimeCv !== undefined && !(c.serviceTimeCv >= 0 && c.serviceTimeCv <= LIMITS.serviceTimeCv))
-      problems.push({ path: `${at}/serviceTimeCv`, message: `must be from 0 to ${LIMITS.serviceTimeCv}` })
-    if (
-      c.queueLimit !== undefined &&
-      !(Number.isInteger(c.queueLimit) && c.queueLimit >= 0 && c.queueLimit <= LIMITS.queueLimit)
-    )
-      problems.push({ path: `${at}/queueLimit`, message: `must be an integer from 0 to ${LIMITS.queueLimit}` })
+    for (const key of ['serviceTimeCv', 'queueLimit'] as const) {
+      const value = c[key]
+      if (value !== undefined && !withinBounds(COMPONENT_FIELDS[key], value))
+        problems.push({ path: `${at}/${key}`, message: boundsMessage(COMPONENT_FIELDS[key]) })
+    }
     for (const axis of ['x', 'y'] as const) {
       const value = c[axis]
       if (value !== undefined && !(Math.abs(value) <= LIMITS.canvas))
         problems.push({ path: `${at}/${axis}`, message: `must be from -${LIMITS.canvas} to ${LIMITS.canvas}` })
     }
   })
-  problems.push(...splitProblems(design))
+  problems.push(...splitProblems(design, catalogue))
 
-  const clients = design.components.filter((c) => c.type === 'client')
+  const clients = design.components.filter((c) => hasTrait(catalogue, c.type, 'source'))
   if (clients.length === 0)
     problems.push({ path: '/components', message: 'needs at least one client (the traffic source)' })
 
@@ -147,12 +155,12 @@ export function validateDesign(design: Design): Problem[] {
     if (seen.has(key)) problems.push({ path: at, message: `duplicate link ${l.from} → ${l.to}` })
     seen.add(key)
     const target = design.components[ids.get(l.to) ?? -1]
-    if (target?.type === 'client')
+    if (target && hasTrait(catalogue, target.type, 'source'))
       problems.push({ path: `${at}/to`, message: 'a client only sends traffic; nothing links to it' })
   })
 
   if (problems.length === 0) problems.push(...cycleProblems(design))
-  if (problems.length === 0) problems.push(...workProblems(design))
+  if (problems.length === 0) problems.push(...workProblems(design, catalogue))
   return problems
 }
 
@@ -161,15 +169,15 @@ export function validateDesign(design: Design): Problem[] {
  * solved once (linear in the links for acyclic designs), then visits and sampler steps per request
  * against their limits, so neither validation nor a run can be made to take unbounded time.
  */
-function workProblems(design: Design): Problem[] {
+function workProblems(design: Design, catalogue: Catalogue): Problem[] {
   let visits: ReturnType<typeof visitsPerRequest>
   try {
-    visits = visitsPerRequest(design)
+    visits = visitsPerRequest(design, undefined, undefined, undefined, catalogue)
   } catch (err) {
     if (!(err instanceof DivergentDesignError)) throw err
     return [{ path: '/links', message: err.message }]
   }
-  const cost = workPerRequest(design, visits)
+  const cost = workPerRequest(design, visits, catalogue)
   if (!(cost.visits <= LIMITS.visitsPerRequest)) {
     return [
       {
@@ -186,7 +194,7 @@ function workProblems(design: Design): Problem[] {
       }
     ]
   }
-  return timeoutWorkProblems(design)
+  return timeoutWorkProblems(design, catalogue)
 }
 
 /**
@@ -194,11 +202,15 @@ function workProblems(design: Design): Problem[] {
  * run), however rarely it is taken: the work below it is bounded on its own terms, not scaled by
  * its share, and so is the sum over the links of that work times each one's attempts.
  */
-function timeoutWorkProblems(design: Design): Problem[] {
+function timeoutWorkProblems(design: Design, catalogue: Catalogue): Problem[] {
   let total = 0
   for (const [j, l] of design.links.entries()) {
     if (l.timeoutMs === undefined) continue
-    const below = workPerRequest(design, visitsPerRequest(design, undefined, undefined, l.to)).work
+    const below = workPerRequest(
+      design,
+      visitsPerRequest(design, undefined, undefined, l.to, catalogue),
+      catalogue
+    ).work
     const name = `${l.from} → ${l.to}`
     if (!(below <= LIMITS.workPerRequest))
       return [
@@ -223,10 +235,10 @@ function timeoutWorkProblems(design: Design): Problem[] {
  * A component that splits sends each request down exactly one of its links: for each class
  * (read, write) its links carry, their shares must add up to 1.
  */
-function splitProblems(design: Design): Problem[] {
+function splitProblems(design: Design, catalogue: Catalogue): Problem[] {
   const problems: Problem[] = []
   design.components.forEach((c, i) => {
-    if (routingOf(c) !== 'split') return
+    if (routingOf(c, catalogue) !== 'split') return
     const out = design.links.filter((l) => l.from === c.id)
     for (const cls of ['read', 'write'] as const) {
       const carrying = out.filter((l) => (l.traffic ?? 'both') === 'both' || l.traffic === cls)

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads'
+import type { Catalogue } from '../domain/components.ts'
 import type { SimulationResult } from '../domain/engine.ts'
 import { EngineBudgetError } from '../domain/engine.ts'
 import { DivergentDesignError } from '../domain/flows.ts'
@@ -77,6 +78,8 @@ export interface EnginePoolOptions {
   runMaxSteps?: number
   /** Called as a task is handed to a thread, with how long it waited. */
   onDispatch?: (waitMs: number) => void
+  /** The component types the threads read designs with (default: the domain's CATALOGUE). */
+  catalogue?: Catalogue
 }
 
 export interface EnginePool {
@@ -142,7 +145,7 @@ export function createEnginePool(size: number, options: EnginePoolOptions = { ti
 
   const spawnSlot = (): Slot => {
     const slot: Slot = {
-      thread: new Worker(new URL('./thread.ts', import.meta.url)),
+      thread: new Worker(new URL('./thread.ts', import.meta.url), { workerData: { catalogue: options.catalogue } }),
       tasks: [],
       timer: null,
       ready: false,

@@ -1,13 +1,17 @@
 // One engine thread: runs the tasks posted by src/engine/pool.ts. The engine is pure, so a thread
 // holds nothing between tasks. Errors go back as data: a code the pool recognises, and a message.
-import { parentPort } from 'node:worker_threads'
+import { parentPort, workerData } from 'node:worker_threads'
 import { simulateAndAnalyze } from '../domain/analysis.ts'
+import { CATALOGUE, type Catalogue } from '../domain/components.ts'
 import { previewDesign } from '../domain/preview.ts'
 import type { EngineTask } from './pool.ts'
 
+/** The component types the pool was created with. */
+const catalogue: Catalogue = (workerData as { catalogue?: Catalogue } | null)?.catalogue ?? CATALOGUE
+
 function perform(task: EngineTask): unknown {
-  if (task.kind === 'preview') return previewDesign(task.design, task.traffic, task.maxSteps)
-  return simulateAndAnalyze(task.design, task.traffic, task.seed, task.maxSteps)
+  if (task.kind === 'preview') return previewDesign(task.design, task.traffic, task.maxSteps, catalogue)
+  return simulateAndAnalyze(task.design, task.traffic, task.seed, task.maxSteps, catalogue)
 }
 
 parentPort?.on('message', ({ id, task }: { id: number; task: EngineTask }) => {

@@ -8,9 +8,11 @@ import type { ComponentType, Component as DomainComponent, Link } from '../../sr
 // designs saved without positions.
 
 export type { ComponentType, Link, TrafficProfile } from '../../src/domain/model.ts'
+
 // The shapes are the API's own (type-only imports: nothing of the server is bundled but the list
 // of component types). A component edited here may lack the fields a client does not need.
-export { ComponentTypes as TYPES } from '../../src/domain/model.ts'
+import { CATALOGUE } from '../../src/domain/components.ts'
+export const TYPES = Object.keys(CATALOGUE)
 
 type Sizing = 'instances' | 'concurrency' | 'serviceTimeMs'
 export type Component = Omit<DomainComponent, Sizing> & Partial<Pick<DomainComponent, Sizing>>

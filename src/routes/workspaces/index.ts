@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import type { Catalogue } from '../../domain/components.ts'
 import { DEFAULT_TRAFFIC, type Design, type TrafficProfile } from '../../domain/model.ts'
 import { PREVIEW_SAMPLES } from '../../domain/preview.ts'
 import { validateDesign } from '../../domain/validate.ts'
@@ -37,8 +38,8 @@ import {
 
 const OWNERSHIP = 'the workspace must belong to the caller, else 404'
 
-function checkDesign(design: Design): void {
-  const problems = validateDesign(design)
+function checkDesign(design: Design, catalogue: Catalogue): void {
+  const problems = validateDesign(design, catalogue)
   if (problems.length > 0) throw new InvalidDesignError(problems)
 }
 
@@ -133,7 +134,7 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       const { name, description = '', design, trafficProfile = DEFAULT_TRAFFIC } = request.body
-      checkDesign(design as Design)
+      checkDesign(design as Design, fastify.catalogue)
       const id = uuidv7()
       const row = await sql.begin(async (tx) => {
         await checkWorkspaceQuota(tx, request.user?.id as string, fastify.config.quotas)
@@ -192,7 +193,7 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request) => {
       const { version, name, description, design } = request.body
-      if (design) checkDesign(design as Design)
+      if (design) checkDesign(design as Design, fastify.catalogue)
       const changes: Record<string, unknown> = {}
       if (name !== undefined) changes.name = name.trim()
       if (description !== undefined) changes.description = description
@@ -266,7 +267,7 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const design = (request.body?.design ?? workspace.design) as Design
       const traffic: TrafficProfile = request.body?.trafficProfile ?? (await trafficSnapshot(sql, workspace.id))
       // The same bounds as a run, then the preview's own budget on its thread.
-      checkDesign(design)
+      checkDesign(design, fastify.catalogue)
       return fastify.previews.run(design, traffic)
     }
   )
