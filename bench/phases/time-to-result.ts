@@ -32,11 +32,16 @@ export const timeToResult: Phase = {
     const peak = (ctx.report.database as { targets?: Record<string, Figures> } | undefined)?.targets?.enqueue
     const rate = Math.max(10, Math.round((peak?.requestsPerSec ?? 400) / 2))
     const load = LoadGenerator.start(null)
+    // The background runs come from the learners, each on a workspace of their own: a user's runs
+    // run one at a time (fairness), so the timed user must not be the one loading the queue.
     const background = load.run({
-      url: `${api.address}/workspaces/${ctx.workspaces[4]}/simulations`,
+      url: api.address,
       connections: 10,
       method: 'POST',
-      headers: ctx.auth,
+      headers: {},
+      scenario: 'rotate',
+      paths: ctx.learners.map((l) => `/workspaces/${l.workspace}/simulations`),
+      headersList: ctx.learners.map((l) => l.headers),
       body: '{}',
       overallRate: rate,
       seconds: ctx.smoke ? 2 : 10

@@ -1,4 +1,5 @@
 import type { Context, Result } from '../lib/stack.ts'
+import { abuse } from './abuse.ts'
 import { apiKill } from './api-kill.ts'
 import { fuzz } from './fuzz.ts'
 import { network } from './network.ts'
@@ -16,6 +17,7 @@ export interface Scenario {
 /** Every scenario, in the order `npm run reliability` runs them. */
 export const SCENARIOS: Record<string, Scenario> = {
   fuzz: { run: fuzz },
+  abuse: { run: abuse },
   sigterm: { run: sigtermUnderLoad },
   'api-kill': { run: apiKill },
   'worker-kill': { run: workerKill },

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { abuse } from '../../reliability/scenarios/abuse.ts'
 import { fuzz, replayHint } from '../../reliability/scenarios/fuzz.ts'
 import { scaleOut } from '../../reliability/scenarios/scale-out.ts'
 import { runShort } from '../helpers/reliability.ts'
@@ -22,4 +23,17 @@ t.test('schema fuzzing over every route', async (t) => {
   t.equal(attacks.runsEnded, attacks.accepted, 'every accepted attack design’s run ended within its deadline')
   t.ok(attacks.readinessProbes > 0, 'readiness was probed while they arrived')
   t.comment(replayHint(figures.seed))
+})
+
+t.test('the abuse shapes: preview bombs, an anonymous flood, a flooding user', async (t) => {
+  const { figures } = await runShort(t, abuse)
+  const statuses = figures.previewStatuses as Record<string, number>
+  t.equal((statuses[422] ?? 0) + (statuses[503] ?? 0), figures.previews, 'every bomb refused, none computed')
+  t.ok((figures.slowestProbeMs as number) < 300, `probes answered within 300 ms: ${figures.slowestProbeMs}`)
+  t.ok((figures.auditRowsWritten as number) <= 10, `the anonymous flood left ${figures.auditRowsWritten} audit rows`)
+  t.ok((figures.floodStillWaiting as number) > 0, 'the flood was still queued when the other user’s run ended')
+  t.ok(
+    (figures.otherUsersTimeToResultMs as number) <= 3000,
+    `its time to result: ${figures.otherUsersTimeToResultMs} ms`
+  )
 })
