@@ -67,6 +67,18 @@ export async function maintainLoginFailures(sql: Sql, keepMinutes: number): Prom
   return expired.count
 }
 
+/** How long refusal counts (app.audit_refusals) are kept. */
+export const AUDIT_REFUSALS_RETENTION_DAYS = 90
+
+/** Deletes refusal counts past their retention; returns how many rows. */
+export async function maintainAuditRefusals(sql: Sql): Promise<number> {
+  const expired = await sql`
+    delete from app.audit_refusals
+    where minute < now() - make_interval(days => ${AUDIT_REFUSALS_RETENTION_DAYS})
+  `
+  return expired.count
+}
+
 export function createHandler(
   sql: Sql,
   { retentionDays, loginFailureKeepMinutes = 60 }: { retentionDays: number; loginFailureKeepMinutes?: number }
@@ -80,8 +92,9 @@ export function createHandler(
     const partitions = await maintainPartitions(sql, new Date(), retentionDays)
     const idempotencyKeysExpired = await maintainIdempotencyKeys(sql)
     const loginFailuresExpired = await maintainLoginFailures(sql, loginFailureKeepMinutes)
+    const auditRefusalsExpired = await maintainAuditRefusals(sql)
     await analyzeJobs(sql)
-    return { task: 'housekeeping', ...partitions, idempotencyKeysExpired, loginFailuresExpired }
+    return { task: 'housekeeping', ...partitions, idempotencyKeysExpired, loginFailuresExpired, auditRefusalsExpired }
   }
 }
 

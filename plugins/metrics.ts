@@ -82,6 +82,16 @@ async function metricsPlugin(fastify: FastifyInstance, opts: MetricsPluginOption
     () => fastify.securityCounters.refreshReuse
   )
   gauge('sdc_db_pool_max', 'Postgres pool size', () => fastify.sql.options.max)
+  new Counter({
+    name: 'sdc_audit_refusals_total',
+    help: 'Refusals on audited routes (and unknown URLs) counted instead of written as audit rows, by route template and status',
+    labelNames: ['route', 'status'] as const,
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const { route, status, count } of fastify.auditRefusals.totals()) this.inc({ route, status }, count)
+    }
+  })
 
   // What /health/ready answers, as a number: the ReadinessDown alert reads it.
   const checkDatabase = databaseReadiness(fastify.sql, opts.expectedMigrations, READINESS_TIMEOUT_MS)
@@ -258,6 +268,6 @@ async function metricsPlugin(fastify: FastifyInstance, opts: MetricsPluginOption
 
 export default fp(metricsPlugin, {
   name: 'metrics',
-  dependencies: ['db', 'queue', 'telemetry', 'rate-limit', 'lifecycle'],
+  dependencies: ['db', 'queue', 'telemetry', 'rate-limit', 'lifecycle', 'audit'],
   fastify: '5.x'
 })

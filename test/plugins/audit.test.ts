@@ -1,8 +1,18 @@
 import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import fc from 'fast-check'
 import t from 'tap'
-import { anchorAuditChain, sealAuditLog, verifyAuditChain } from '../../plugins/audit.ts'
+import { maintainAuditRefusals } from '../../jobs/maintenance.ts'
+import {
+  anchorAuditChain,
+  CHANGES_MAX_BYTES,
+  REFUSAL_ROWS_PER_CLIENT_MINUTE,
+  RefusalCounts,
+  scrub,
+  sealAuditLog,
+  verifyAuditChain
+} from '../../plugins/audit.ts'
 import { fork } from '../../reliability/lib/process.ts'
 import { MIGRATIONS_DIR, migrate } from '../../src/db/migrate.ts'
 import { buildTestApp } from '../helpers/app.ts'
@@ -300,3 +310,297 @@ t.test(
     t.match(await verifyAuditChain(sql), { ok: true, rows: 12 })
   }
 )
+
+/** A JSON object of `count` keys, each value made by `value`. */
+const wideBody = (count: number, value: (i: number) => unknown) =>
+  Object.fromEntries(Array.from({ length: count }, (_, i) => [`k${String(i).padStart(5, '0')}`, value(i)]))
+
+/** The body as a Proxy that counts the values read from it (for…in and Object.hasOwn read none). */
+function watched<T extends object>(body: T): { body: T; reads: () => number } {
+  let reads = 0
+  const proxy = new Proxy(body, {
+    get(target, key, receiver) {
+      reads++
+      return Reflect.get(target, key, receiver)
+    }
+  })
+  return { body: proxy, reads: () => reads }
+}
+
+t.test('scrub keeps 50 keys of a 20 000-key body and reads no other value', async (t) => {
+  const { body, reads } = watched(wideBody(20_000, (i) => i))
+  const kept = scrub(body) as Record<string, unknown>
+  t.equal(Object.keys(kept).length, 51, 'fifty keys and the marker')
+  t.equal(kept['[truncated]'], true)
+  t.equal(kept.k00049, 49)
+  t.notOk('k00050' in kept)
+  t.ok(reads() <= 50, `${reads()} values read`)
+})
+
+t.test('scrub stores a summary for a body past the byte cap, without walking the rest', async (t) => {
+  const { body, reads } = watched(wideBody(20_000, () => 'x'.repeat(200)))
+  t.same(scrub(body, 4_200_000), {
+    '[truncated]': true,
+    bytes: 4_200_000,
+    keys: ['k00000', 'k00001', 'k00002', 'k00003', 'k00004', 'k00005', 'k00006', 'k00007', 'k00008', 'k00009']
+  })
+  t.ok(reads() <= 25, `${reads()} values read before the cap was reached`)
+  t.same(scrub(['y'.repeat(1500), 'y'.repeat(1500), 'y'.repeat(1500)]), { '[truncated]': true, bytes: null, items: 3 })
+  t.same(scrub({ password: 'p', nested: { token: 't', n: 1 } }), {
+    password: '[redacted]',
+    nested: { token: '[redacted]', n: 1 }
+  })
+  t.same(scrub('a\u0000b'), 'a\uFFFDb', 'what jsonb cannot hold is replaced')
+})
+
+t.test('refusals that never reached a handler are counted per client and minute, not written', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const sql = testSql(t, url)
+  const secret = 'audit-refusals-metrics-secret'
+  const { app } = await buildTestApp(t, url, {
+    RATE_LIMIT_MAX_REQUESTS: '300',
+    AUTH_RATE_LIMIT_MAX_REQUESTS: '40',
+    METRICS_ENABLED: 'true',
+    METRICS_GUARD: 'secret',
+    METRICS_GUARD_SECRET: secret
+  })
+  const base = await app.listen({ port: 0, host: '127.0.0.1' })
+  const wide = JSON.stringify(wideBody(20_000, (i) => `value-${i}`))
+  const json = { 'content-type': 'application/json' }
+  // One anonymous client over 50 connections: 401s then 429s on a user route, schema 400s (a
+  // 20 000-key body) then 429s on a public one, 404s on unknown URLs.
+  const requests: { route: string; path: string; init: RequestInit }[] = [
+    ...Array.from({ length: 400 }, () => ({
+      route: '/workspaces',
+      path: '/workspaces',
+      init: { method: 'POST', headers: json, body: '{"name":"x"}' }
+    })),
+    ...Array.from({ length: 60 }, () => ({
+      route: '/auth/register',
+      path: '/auth/register',
+      init: { method: 'POST', headers: json, body: wide }
+    })),
+    ...Array.from({ length: 50 }, (_, i) => ({ route: '__unmatched__', path: `/nowhere/${i}`, init: {} }))
+  ]
+  const sent = new Map<string, number>()
+  const send = async (batch: typeof requests) => {
+    let next = 0
+    await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        while (next < batch.length) {
+          const { route, path, init } = batch[next++]
+          const res = await fetch(`${base}${path}`, init)
+          await res.arrayBuffer()
+          const key = `${route} ${res.status}`
+          sent.set(key, (sent.get(key) ?? 0) + 1)
+        }
+      })
+    )
+  }
+  // Unknown URLs first: they share the client's budget with the rest.
+  await send(requests.filter((r) => r.route === '__unmatched__'))
+  await send(requests.filter((r) => r.route !== '__unmatched__'))
+  t.same(
+    [...sent.keys()].sort(),
+    ['/auth/register 400', '/auth/register 429', '/workspaces 401', '/workspaces 429', '__unmatched__ 404'],
+    'the flood met every kind of early refusal'
+  )
+
+  const counted = async () => {
+    const rows = await sql<{ route: string; status: number; n: number }[]>`
+      select route, status, sum(count)::int as n
+      from app.audit_refusals
+      where ip = '127.0.0.1'
+      group by route, status
+    `
+    return new Map(rows.map((r) => [`${r.route} ${r.status}`, r.n]))
+  }
+  const aggregated = await waitFor(
+    async () => {
+      const now = await counted()
+      return [...sent].every(([key, n]) => now.get(key) === n) ? now : null
+    },
+    { what: 'every refusal counted in app.audit_refusals' }
+  )
+  t.same(Object.fromEntries(aggregated), Object.fromEntries(sent), 'each refusal counted once')
+  const [{ rows }] = await sql`select count(*)::int as rows from app.audit_refusals`
+  t.ok(rows <= 2 * sent.size, `${rows} rows for ${requests.length} refusals: one per route, status and minute`)
+  const [{ audit }] = await sql`select count(*)::int as audit from app.audit_log`
+  t.equal(audit, 0, 'not one audit row for the flood')
+
+  const scrape = await app.inject({ url: '/metrics', headers: { 'x-metrics-secret': secret } })
+  for (const [key, n] of sent) {
+    const [route, status] = key.split(' ')
+    t.match(scrape.body, `sdc_audit_refusals_total{route="${route}",status="${status}"} ${n}\n`, `metric ${key}`)
+  }
+
+  // Counts still in memory are written when the api closes (these are 429s by now: the flood spent the budget).
+  for (let i = 0; i < 3; i++) await app.inject({ url: `/nowhere/late-${i}` })
+  await app.close()
+  const total = (counts: Map<string, number>) => [...counts.values()].reduce((a, b) => a + b, 0)
+  t.equal(total(await counted()), requests.length + 3, 'flushed at close')
+})
+
+t.test(
+  'failed logins write at most the budget of audit rows per client and minute; the rest are counted',
+  async (t) => {
+    const { url } = await createTestDatabase(t)
+    const sql = testSql(t, url)
+    let now = new Date()
+    const { app } = await buildTestApp(t, url, ENV, undefined, { clock: () => now })
+    const email = uniqueEmail()
+    await registerAndLogin(app, email)
+    const fail = (remoteAddress: string) =>
+      app.inject({ method: 'POST', url: '/auth/login', remoteAddress, payload: { email, password: 'wrong password' } })
+    const flood = '198.51.100.7'
+    const statuses = new Set<number>()
+    for (let i = 0; i < 40; i++) statuses.add((await fail(flood)).statusCode)
+    t.same([...statuses].sort(), [401, 423], 'wrong passwords, then the client’s lockout')
+    for (let i = 0; i < 3; i++) await fail('198.51.100.8')
+
+    const refusals = (ip: string) =>
+      sql`select coalesce(sum(count), 0)::int as n from app.audit_refusals where ip = ${ip}::inet and route = '/auth/login'`
+    const rows = (ip: string) =>
+      sql`select count(*)::int as n from app.audit_log where action = 'auth.login' and ip_address = ${ip}`
+    await waitFor(async () => (await refusals(flood))[0].n === 40 - REFUSAL_ROWS_PER_CLIENT_MINUTE, {
+      what: 'the failures past the budget counted'
+    })
+    t.equal((await rows(flood))[0].n, REFUSAL_ROWS_PER_CLIENT_MINUTE, 'the budget of rows, no more')
+    t.equal((await rows('198.51.100.8'))[0].n, 3, 'another client has its own budget')
+    t.equal((await refusals('198.51.100.8'))[0].n, 0)
+    const [lockout] = await sql`select count(*)::int as n from app.audit_log where action = 'auth.lockout'`
+    t.equal(lockout.n, 1, 'the lockout is its own security event, written')
+
+    now = new Date(now.getTime() + 60_000)
+    for (let i = 0; i < 3; i++) await fail(flood)
+    await waitFor(async () => (await rows(flood))[0].n === REFUSAL_ROWS_PER_CLIENT_MINUTE + 3, {
+      what: 'the next minute’s rows'
+    })
+    await app.auditRefusals.flush()
+    t.equal((await refusals(flood))[0].n, 40 - REFUSAL_ROWS_PER_CLIENT_MINUTE, 'a new minute, a new budget')
+  }
+)
+
+t.test('an audit row keeps at most CHANGES_MAX_BYTES of any body', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const sql = testSql(t, url)
+  const { app } = await buildTestApp(t, url, ENV)
+  const auth = bearer(await registerAndLogin(app))
+  // A refusal its handler gave (an unknown workspace): written, with the body it came with.
+  const refuse = async (id: string, body: unknown) => {
+    const payload = JSON.stringify(body)
+    const res = await app.inject({
+      method: 'DELETE',
+      url: '/workspaces/00000000-0000-4000-8000-000000000000',
+      headers: { ...auth, 'content-type': 'application/json', 'x-request-id': id },
+      payload
+    })
+    t.equal(res.statusCode, 404)
+    const [row] = await waitFor(
+      () =>
+        sql<{ changes: Record<string, unknown>; bytes: number }[]>`
+          select changes, octet_length(changes::text) as bytes from app.audit_log where request_id = ${id}
+        `.then((r) => (r.length ? r : null)),
+      { what: `the audit row of ${id}` }
+    )
+    t.ok(row.bytes <= CHANGES_MAX_BYTES, `${id}: ${row.bytes} bytes stored of ${payload.length}`)
+    return { changes: row.changes, sent: Buffer.byteLength(payload) }
+  }
+
+  const small = await refuse(
+    'wide-small',
+    wideBody(20_000, (i) => i)
+  )
+  t.equal(Object.keys(small.changes).length, 51, 'fifty keys and the marker')
+  t.equal(small.changes['[truncated]'], true)
+  const big = await refuse(
+    'wide-big',
+    wideBody(5_000, (i) => `value-${i}-${'x'.repeat(120)}`)
+  )
+  t.same(big.changes, {
+    '[truncated]': true,
+    bytes: big.sent,
+    keys: ['k00000', 'k00001', 'k00002', 'k00003', 'k00004', 'k00005', 'k00006', 'k00007', 'k00008', 'k00009']
+  })
+  // Postgres prints numbers in full and escapes control characters: the estimate covers both.
+  await refuse(
+    'numbers',
+    Array.from({ length: 50 }, () => 1e300)
+  )
+  await refuse('escapes', { a: '\u0001'.repeat(2000), b: '"\\'.repeat(600) })
+
+  // Any JSON at all, stored as jsonb, stays within the cap; what is kept whole comes close to it.
+  const text = fc.string({
+    unit: fc.constantFrom('a', 'é', '😀', '"', '\\', '\n', '\u0001', '\u2028'),
+    maxLength: 300,
+    size: 'max'
+  })
+  const leaf = fc.oneof(text, fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null))
+  const values = fc.sample(
+    fc.oneof(
+      fc.jsonValue({ maxDepth: 8 }),
+      fc.dictionary(fc.string({ unit: 'binary', maxLength: 30 }), fc.oneof(leaf, fc.array(leaf, { maxLength: 20 })), {
+        maxKeys: 60,
+        size: 'max'
+      }),
+      fc.array(leaf, { maxLength: 80, size: 'max' })
+    ),
+    { numRuns: 400, seed: 31 }
+  )
+  let worst = 0
+  let nearCap = 0
+  for (const value of values) {
+    const scrubbed = scrub(value) as Record<string, unknown>
+    const [{ bytes }] = await sql<{ bytes: number }[]>`
+      select octet_length((${sql.json(scrubbed as never)}::jsonb)::text) as bytes
+    `
+    worst = Math.max(worst, bytes)
+    if (bytes > CHANGES_MAX_BYTES * 0.75 && !scrubbed?.['[truncated]']) nearCap++
+  }
+  t.ok(worst <= CHANGES_MAX_BYTES, `the largest of ${values.length} scrubbed values is ${worst} bytes`)
+  t.ok(nearCap > 10, `${nearCap} values kept whole at over 3 KB: the estimate is close, not just safe`)
+})
+
+t.test('refusal counts are added up in memory and written in one statement a flush', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const sql = testSql(t, url)
+  let statements = 0
+  const counting = new Proxy(sql, {
+    apply(target, thisArg, args) {
+      statements++
+      return Reflect.apply(target, thisArg, args)
+    }
+  })
+  const errors: string[] = []
+  const counts = new RefusalCounts(counting, (msg) => errors.push(msg))
+  const minute = Date.UTC(2030, 0, 1, 10, 0)
+  for (let i = 0; i < 5000; i++) counts.count(minute, i % 2 ? '192.0.2.1' : '2001:db8:1:2::/64', '/auth/login', 401)
+  counts.count(minute + 60_000, '192.0.2.1', '/workspaces', 429)
+  await counts.flush()
+  t.equal(statements, 1, 'one upsert for 5001 refusals')
+  for (let i = 0; i < 10; i++) counts.count(minute, '192.0.2.1', '/auth/login', 401)
+  await counts.flush()
+  await counts.flush()
+  t.equal(statements, 2, 'nothing pending, nothing sent')
+  t.same(
+    await sql`select minute, abbrev(ip) as ip, route, status, count from app.audit_refusals order by minute, ip`,
+    [
+      { minute: new Date(minute), ip: '192.0.2.1', route: '/auth/login', status: 401, count: 2510 },
+      { minute: new Date(minute), ip: '2001:db8:1:2::/64', route: '/auth/login', status: 401, count: 2500 },
+      { minute: new Date(minute + 60_000), ip: '192.0.2.1', route: '/workspaces', status: 429, count: 1 }
+    ],
+    'added to the rows already there'
+  )
+  t.same(
+    [...counts.totals()],
+    [
+      { route: '/auth/login', status: 401, count: 5010 },
+      { route: '/workspaces', status: 429, count: 1 }
+    ]
+  )
+  t.same(errors, [])
+
+  await sql`insert into app.audit_refusals values (now() - interval '91 days', '192.0.2.9', '/auth/login', 401, 7)`
+  t.equal(await maintainAuditRefusals(sql), 1, 'housekeeping deletes counts past 90 days')
+  t.equal((await sql`select count(*)::int as n from app.audit_refusals`)[0].n, 3, 'and keeps the rest')
+})

@@ -204,7 +204,9 @@ t.test('accounts, tokens and sessions', async (t) => {
       method: 'POST',
       url: '/auth/refresh',
       payload: { refreshToken: user.refreshToken },
-      headers: { 'x-request-id': 'reuse-1' }
+      headers: { 'x-request-id': 'reuse-1' },
+      // A client of its own: 127.0.0.1 spent its anonymous refusal rows this minute on earlier tests.
+      remoteAddress: '203.0.113.21'
     })
     t.equal(reuse.statusCode, 401)
     const next = await app.inject({
@@ -333,7 +335,9 @@ t.test('accounts, tokens and sessions', async (t) => {
       method: 'POST',
       url: '/auth/login',
       payload: { email, password: 'canary-password-xyzzy' },
-      headers: { 'x-request-id': 'audit-fail' }
+      headers: { 'x-request-id': 'audit-fail' },
+      // A client within its budget of failed-login rows this minute (earlier tests spent 127.0.0.1's).
+      remoteAddress: '203.0.113.22'
     })
     const [failure] = await waitFor(() =>
       sql`select action, outcome, status_code, changes from app.audit_log where request_id = 'audit-fail'`.then((r) =>
