@@ -26,6 +26,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Every mutating route declares what its audit rows say. */
     audit?: AuditDeclaration
+    /** Instead, a POST that changes nothing says why it writes no audit row (it is counted and rate-limited). */
+    unaudited?: string
   }
   interface FastifyRequest {
     /** Writes this request's audit row with the caller's transaction (or pool, for security events). */
@@ -47,7 +49,8 @@ declare module 'fastify' {
 }
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
-const SECRET_KEY = /pass(word)?|token|secret|authorization|cookie/i
+// Secrets, and the personal data a body carries (an address, a name): a row outlives its account (issue 32).
+const SECRET_KEY = /pass(word)?|token|secret|authorization|cookie|e-?mail|display_?name/i
 
 /** jsonb cannot hold U+0000 or a lone surrogate: a refused request's body is still recorded, with U+FFFD in their place. */
 const storable = (text: string) => text.toWellFormed().replaceAll('\u0000', '\uFFFD')
@@ -332,7 +335,7 @@ async function auditPlugin(fastify: FastifyInstance, opts: AuditPluginOptions) {
     throw new Error('audit plugin: hmacKey must be at least 32 characters')
   fastify.addHook('onRoute', function requireAuditDeclaration(route) {
     const methods = Array.isArray(route.method) ? route.method : [route.method]
-    if (!methods.some((m) => MUTATING.has(m))) return
+    if (!methods.some((m) => MUTATING.has(m)) || route.config?.unaudited) return
     const audit = route.config?.audit
     if (!audit?.action || !audit.resourceType) {
       throw new Error(

@@ -92,6 +92,30 @@ async function metricsPlugin(fastify: FastifyInstance, opts: MetricsPluginOption
       for (const { route, status, count } of fastify.auditRefusals.totals()) this.inc({ route, status }, count)
     }
   })
+  gauge('sdc_preview_threads', 'Engine threads for previews', () => fastify.previews.stats().threads)
+  gauge('sdc_preview_threads_busy', 'Preview threads computing a preview', () => fastify.previews.stats().busy)
+  gauge('sdc_preview_queued', 'Previews waiting for a thread', () => fastify.previews.stats().queued)
+  counterFrom('sdc_previews_total', 'Previews answered with figures', () => fastify.previews.stats().served)
+  new Counter({
+    name: 'sdc_preview_refusals_total',
+    help: 'Previews refused: too_large (422, past the budget) or busy (503, every thread busy past the wait)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const [reason, n] of Object.entries(fastify.previews.stats().refused)) this.inc({ reason }, n)
+    }
+  })
+  counterFrom(
+    'sdc_preview_queue_wait_seconds_sum',
+    'Seconds previews waited for a thread, summed',
+    () => fastify.previews.stats().waitSeconds.sum
+  )
+  counterFrom(
+    'sdc_preview_queue_wait_seconds_count',
+    'Previews handed to a thread',
+    () => fastify.previews.stats().waitSeconds.count
+  )
 
   // What /health/ready answers, as a number: the ReadinessDown alert reads it.
   const checkDatabase = databaseReadiness(fastify.sql, opts.expectedMigrations, READINESS_TIMEOUT_MS)
@@ -268,6 +292,6 @@ async function metricsPlugin(fastify: FastifyInstance, opts: MetricsPluginOption
 
 export default fp(metricsPlugin, {
   name: 'metrics',
-  dependencies: ['db', 'queue', 'telemetry', 'rate-limit', 'lifecycle', 'audit'],
+  dependencies: ['db', 'queue', 'telemetry', 'rate-limit', 'lifecycle', 'audit', 'engine'],
   fastify: '5.x'
 })
