@@ -16,6 +16,8 @@ export interface RouteEntry {
   auth: string | undefined
   ownership: string | undefined
   audit: { action: string; resourceType: string } | undefined
+  /** Why a mutating method writes no audit row (it changes nothing). */
+  unaudited: string | undefined
   /** The route's schemas (params, querystring, body, response), for docs and the schema fuzzer. */
   schema: Record<string, unknown> | undefined
 }
@@ -43,6 +45,7 @@ async function routeTablePlugin(fastify: FastifyInstance) {
         auth: route.config?.auth,
         ownership: route.config?.ownership,
         audit: route.config?.audit,
+        unaudited: route.config?.unaudited,
         schema: route.schema as Record<string, unknown> | undefined
       })
     }

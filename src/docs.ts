@@ -39,7 +39,7 @@ export function renderAuthzMatrix(routes: readonly RouteEntry[]): string {
         if (r.auth === 'admin' && role === 'user') return '403'
         return 'yes'
       }
-      return `| ${r.method} | \`${r.url}\` | ${WHO[r.auth ?? ''] ?? 'UNDECLARED'} | ${cell('anonymous')} | ${cell('user')} | ${cell('admin')} | ${r.ownership ?? '—'} | ${r.audit ? `\`${r.audit.action}\`` : '—'} |`
+      return `| ${r.method} | \`${r.url}\` | ${WHO[r.auth ?? ''] ?? 'UNDECLARED'} | ${cell('anonymous')} | ${cell('user')} | ${cell('admin')} | ${r.ownership ?? '—'} | ${r.audit ? `\`${r.audit.action}\`` : r.unaudited ? `none: ${r.unaudited}` : '—'} |`
     })
   return [
     '# Authorization matrix',
