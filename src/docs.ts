@@ -1,5 +1,6 @@
 import type { RouteEntry } from '../plugins/route-table.ts'
 import {
+  boundsText,
   CATALOGUE,
   type Catalogue,
   COMPONENT_FIELDS,
@@ -76,10 +77,7 @@ export function renderComponentTable(catalogue: Catalogue): string {
       : f.required
         ? 'every type but a source (required)'
         : 'every type but a source'
-    const bounds = f.aboveMin
-      ? `above ${f.min}, at most ${f.max}`
-      : `${f.integer ? 'an integer ' : ''}from ${f.min} to ${f.max}${f.unit ? ` ${f.unit}` : ''}`
-    return `| \`${key}\` | ${who} | ${bounds} | ${cell(f.description)} |`
+    return `| \`${key}\` | ${who} | ${boundsText(f)} | ${cell(f.description)} |`
   })
   return [
     COMPONENTS_START.trimEnd(),

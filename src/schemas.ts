@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
+import { Uuid } from './domain/schemas.ts'
 
-export const Uuid = Type.String({ format: 'uuid' })
+export { Uuid }
 
 export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false })
 

@@ -6,67 +6,12 @@ import { CATALOGUE, type Catalogue, hasTrait, kindOf } from './components.ts'
 import { propagate, requestPaths, type SimulationResult, simulate } from './engine.ts'
 import { type Component, type Design, LIMITS, type TrafficProfile } from './model.ts'
 import { queueFigures } from './queueing.ts'
+import type { Analysis, Crossing, FailureScenario, SizingBinding, Suggestion, SweepPoint } from './schemas.ts'
+
+export type { Analysis, Crossing, FailureScenario, SizingBinding, Suggestion, SweepPoint } from './schemas.ts'
+export { SIZING_BINDINGS } from './schemas.ts'
 
 export const HEADROOM = 0.7
-
-export interface SweepPoint {
-  rps: number
-  p50: number
-  p95: number
-  p99: number
-  errorRate: number
-  /** The busiest station's utilisation at this load. */
-  maxUtilization: number
-}
-
-export interface Crossing {
-  component: string
-  /** Utilisation threshold crossed: 0.7, 0.9 or 1. */
-  utilization: number
-  rps: number
-}
-
-export interface FailureScenario {
-  /** The component, or `zone:<name>` for a whole zone. */
-  component: string
-  /** What is lost: one of its instances, (a database with replicas and one instance) its primary, or a zone. */
-  lost: 'instance' | 'primary' | 'zone'
-  /** One instance and nothing to fail over to: the requests that need it fail. */
-  outage: boolean
-  p95: number | null
-  errorRate: number
-  sloHolds: boolean
-}
-
-export interface Suggestion {
-  component: string
-  instances: number
-  suggested: number
-  costDeltaPerMonth: number
-  /** The requirement that set the size. */
-  binding: SizingBinding
-  reason: string
-}
-
-export interface Analysis {
-  sweep: SweepPoint[]
-  /** Each station's crossings of 0.7, 0.9 and 1 in the order load reaches them. */
-  breaksFirst: Crossing[]
-  /** The smallest load whose p95 misses the SLO (null: not within the sweep). */
-  sloBreakRps: number | null
-  failures: FailureScenario[]
-  /** Failure scenarios left out (the busiest components are analysed first). */
-  failuresOmitted: number
-  availability: { fraction: number; nines: number; downtimeMinutesPerMonth: number }
-  cost: {
-    perMonth: number
-    perMillionRequests: number
-    byComponent: { component: string; perMonth: number }[]
-  }
-  suggestions: Suggestion[]
-  /** The design with every suggested size, at peak (null when not simulated). */
-  sized: { p95: number; errorRate: number; sloHolds: boolean } | null
-}
 
 const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits
 const SWEEP_POINTS = 12
@@ -289,10 +234,6 @@ export function designCost(
 export const MAX_WAIT_PROBABILITY = 0.2
 /** Instances added one at a time, at most this many, while the sized design misses the p95 SLO. */
 const SLO_STEPS = 10
-
-/** What set a suggested size: the headroom, waiting, one instance lost, the minimum of two, or the SLO. */
-export const SIZING_BINDINGS = ['headroom', 'waiting', 'one_lost', 'minimum', 'slo'] as const
-export type SizingBinding = (typeof SIZING_BINDINGS)[number]
 
 /**
  * The smallest instance count for a component at `arrivalRps`: utilisation at most HEADROOM, an

@@ -321,3 +321,16 @@ export function fieldsOf(catalogue: Catalogue, type: string): ComponentField[] {
 /** The routing a component uses when it states none. */
 export const routingOf = (c: { type: string; routing?: Routing }, catalogue: Catalogue = CATALOGUE): Routing =>
   c.routing ?? kindOf(catalogue, c.type)?.routing ?? 'calls'
+
+/** A value's bounds in words: "an integer from 1 to 1000", "above 0 and at most 1", "from 0.01 to 60000 ms". */
+export function boundsText(field: NumberField): string {
+  if (field.integer) return `an integer from ${field.min} to ${field.max}`
+  if (field.aboveMin) return `above ${field.min} and at most ${field.max}`
+  return `from ${field.min} to ${field.max}${field.unit ? ` ${field.unit}` : ''}`
+}
+
+/** Whether a value is within a numeric field's bounds. */
+export function withinBounds(field: NumberField, value: number): boolean {
+  const above = field.aboveMin ? value > field.min : value >= field.min
+  return (field.integer ? Number.isInteger(value) : true) && above && value <= field.max
+}

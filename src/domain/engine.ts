@@ -1,8 +1,9 @@
 import { CATALOGUE, type Catalogue, hasTrait, routingOf } from './components.ts'
 import { carries, DivergentDesignError, type Flow, passFactor, propagate } from './flows.ts'
-import { type Component, type Design, LIMITS, type Link, networkTimeMs, type TrafficProfile } from './model.ts'
+import { type Design, LIMITS, type Link, networkTimeMs, type TrafficProfile } from './model.ts'
 import { delayFigures, queueFigures, select, serviceDraw } from './queueing.ts'
 import { createWords, exponential, standardExponential, uniform } from './random.ts'
+import type { ComponentResult, Confidence, Interval, LinkResult, QueueBacklog, SimulationResult } from './schemas.ts'
 
 // The simulation engine: pure functions, no I/O. Same design, profile and seed → same result.
 
@@ -53,77 +54,14 @@ export interface Station {
   waitMs: number
 }
 
-export interface ComponentResult {
-  id: string
-  type: Component['type']
-  arrivalRps: number
-  utilization: number
-  meanLatencyMs: number
-  p95LatencyMs: number
-  saturated: boolean
-  /** Share of its arrivals the component loses (finite queue full, or saturated). */
-  lossRate: number
-  /** A queue with consumers: how its consumers keep up (work after a queue is off the request's path). */
-  backlog?: QueueBacklog
-}
-
-export interface QueueBacklog {
-  /** The busiest consumer's utilisation. */
-  consumersUtilization: number
-  /** Messages per second the backlog grows by: arrivals past the consumers' capacity (0 when they keep up). */
-  growthPerSecond: number
-  /** Mean time from enqueue to done at the slowest consumer (wait + service), ms; null when it grows without bound. */
-  lagMs: number | null
-}
-
-/** A link with a timeout: how often its attempts time out, and what its retries cost. */
-export interface LinkResult {
-  from: string
-  to: string
-  /** The share of attempts that take longer than timeoutMs. */
-  timeoutShare: number
-  /** Attempts per traversal, (1 − f^(R+1)) / (1 − f): the load below the link is multiplied by it. */
-  retryAmplification: number
-  /** Traversals that fail (the last attempt timed out, or a loss below); they count in errorRate. */
-  failedShare: number
-}
-
-/** A 95 % confidence interval (Student's t over independent replications). */
-export interface Interval {
-  low: number
-  high: number
-}
-
-/** The discrete-event mode's replications and the intervals they give. */
-export interface Confidence {
-  replications: number
-  /** Requests each replication runs before it records any (from the busiest station's utilisation). */
-  warmupRequests: number
-  meanLatencyMs: Interval
-  p95: Interval
-}
-
-export interface SimulationResult {
-  mode: 'analytic' | 'discrete-event'
-  seed: number
-  samples: number
-  components: ComponentResult[]
-  /** Links with a timeout (absent when the design has none). */
-  links?: LinkResult[]
-  /** The discrete-event mode only: 95 % intervals over its replications. */
-  confidence?: Confidence
-  overall: {
-    p50: number
-    p95: number
-    p99: number
-    meanLatencyMs: number
-    throughputRps: number
-    errorRate: number
-    bottleneck: string | null
-    maxSustainableRps: number
-    singlePointsOfFailure: string[]
-  }
-}
+export type {
+  ComponentResult,
+  Confidence,
+  Interval,
+  LinkResult,
+  QueueBacklog,
+  SimulationResult
+} from './schemas.ts'
 
 export interface SimulateOptions {
   seed?: number

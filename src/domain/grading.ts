@@ -3,6 +3,7 @@ import { CATALOGUE, type Catalogue, hasTrait } from './components.ts'
 import { propagate, type SimulationResult } from './engine.ts'
 import { availabilityPct, ms, rps } from './format.ts'
 import type { Design, TrafficProfile } from './model.ts'
+import type { Grade, GradeItem } from './schemas.ts'
 
 // The rubric, second version: each item earns partial credit on a stated scale and explains its
 // number, from the run's figures and its analysis (what breaks first, failures, availability).
@@ -10,23 +11,7 @@ import type { Design, TrafficProfile } from './model.ts'
 
 export const RUBRIC_VERSION = 3
 
-export interface GradeItem {
-  id: string
-  title: string
-  maxPoints: number
-  points: number
-  /** Full marks. */
-  passed: boolean
-  finding: string
-  suggestion: string
-  /** The components the item is about (what the web app highlights); may be empty. */
-  components: string[]
-}
-
-export interface Grade {
-  score: number
-  items: GradeItem[]
-}
+export type { Grade, GradeItem } from './schemas.ts'
 
 const READ_HEAVY = 0.7
 /** The availability a design is held to unless its traffic profile sets one (three nines). */

@@ -2,6 +2,7 @@ import { crossings, designAvailability, designCost } from './analysis.ts'
 import { CATALOGUE, type Catalogue } from './components.ts'
 import { simulate } from './engine.ts'
 import type { Design, TrafficProfile } from './model.ts'
+import type { DesignPreview } from './schemas.ts'
 
 /** Monte-Carlo paths of a preview, and traversals per link with a timeout (a tenth of a run's). */
 export const PREVIEW_SAMPLES = 2000
@@ -17,7 +18,7 @@ export function previewDesign(
   traffic: TrafficProfile,
   maxSteps: number,
   catalogue: Catalogue = CATALOGUE
-) {
+): DesignPreview {
   const result = simulate(design, traffic, {
     seed: 1,
     samples: PREVIEW_SAMPLES,
@@ -34,4 +35,4 @@ export function previewDesign(
   }
 }
 
-export type DesignPreview = ReturnType<typeof previewDesign>
+export type { DesignPreview } from './schemas.ts'

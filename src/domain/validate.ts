@@ -1,5 +1,6 @@
 import {
   Balancings,
+  boundsText,
   CATALOGUE,
   type Catalogue,
   COMPONENT_FIELDS,
@@ -12,25 +13,13 @@ import {
   Routings,
   routingOf,
   TrafficClasses,
-  typesWith
+  typesWith,
+  withinBounds
 } from './components.ts'
 import { DivergentDesignError, visitsPerRequest, workPerRequest } from './flows.ts'
 import type { Design, Problem } from './model.ts'
 
 const ID = new RegExp(ID_PATTERN)
-
-/** Whether a value is within a numeric field's bounds. */
-export function withinBounds(field: NumberField, value: number): boolean {
-  const above = field.aboveMin ? value > field.min : value >= field.min
-  return (field.integer ? Number.isInteger(value) : true) && above && value <= field.max
-}
-
-/** What a value out of a field's bounds is told. */
-export function boundsMessage(field: NumberField): string {
-  if (field.integer) return `must be an integer from ${field.min} to ${field.max}`
-  if (field.aboveMin) return `must be above ${field.min} and at most ${field.max}`
-  return `must be from ${field.min} to ${field.max}${field.unit ? ` ${field.unit}` : ''}`
-}
 
 /** "a", "a or b", "a, b or c". */
 const either = (words: string[]) =>
@@ -81,7 +70,8 @@ export function validateDesign(design: Design, catalogue: Catalogue = CATALOGUE)
       if (field.trait && !hasTrait(catalogue, c.type, field.trait)) {
         const owners = typesWith(catalogue, field.trait).sort()
         problems.push({ path: `${at}/${key}`, message: `only a ${either(owners)} has ${field.noun ?? key}` })
-      } else if (!withinBounds(field, value)) problems.push({ path: `${at}/${key}`, message: boundsMessage(field) })
+      } else if (!withinBounds(field, value))
+        problems.push({ path: `${at}/${key}`, message: `must be ${boundsText(field)}` })
     }
     for (const key of ['instances', 'concurrency', 'serviceTimeMs', 'availability', 'costPerMonth'] as const) check(key)
     if (
@@ -110,7 +100,7 @@ export function validateDesign(design: Design, catalogue: Catalogue = CATALOGUE)
     for (const key of ['serviceTimeCv', 'queueLimit'] as const) {
       const value = c[key]
       if (value !== undefined && !withinBounds(COMPONENT_FIELDS[key], value))
-        problems.push({ path: `${at}/${key}`, message: boundsMessage(COMPONENT_FIELDS[key]) })
+        problems.push({ path: `${at}/${key}`, message: `must be ${boundsText(COMPONENT_FIELDS[key])}` })
     }
     for (const axis of ['x', 'y'] as const) {
       const value = c[axis]

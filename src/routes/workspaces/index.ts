@@ -9,7 +9,7 @@ import { uuidv7 } from '../../ids.ts'
 import { ErrorResponse, errorResponses, IdParams } from '../../schemas.ts'
 import { afterCursor, keysetPage, ListQuery, pageOf } from '../pagination.ts'
 import { checkWorkspaceQuota } from '../quotas.ts'
-import { Analysis, ComponentResult, Overall } from '../simulations/schemas.ts'
+import { Preview } from '../simulations/schemas.ts'
 import {
   Description,
   DesignSchema,
@@ -45,17 +45,6 @@ function checkDesign(design: Design, catalogue: Catalogue): void {
 
 /** Previews a user may ask for per minute, per api instance (each is an engine run on a preview thread). */
 const PREVIEWS_PER_MINUTE = 60
-
-const Preview = Type.Object(
-  {
-    overall: Overall,
-    components: Type.Array(ComponentResult),
-    breaksFirst: Analysis.properties.breaksFirst,
-    availability: Analysis.properties.availability,
-    cost: Analysis.properties.cost
-  },
-  { additionalProperties: false }
-)
 
 const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const sql = fastify.sql

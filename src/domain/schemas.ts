@@ -1,0 +1,497 @@
+// Every shape the api carries that the domain defines, declared once as a TypeBox schema: the
+// domain's types are Static<> of these, the routes validate and serialise with them, and the web
+// app's API client is typed from them (type-only: nothing here is bundled). A field added here
+// reaches the engine's type, the API's answer, the web client and the exports.
+import { type Static, type TSchema, Type } from 'typebox'
+import {
+  Balancings,
+  boundsText,
+  COMPONENT_FIELDS,
+  type ComponentField,
+  DEFAULT_BANDWIDTH_MBPS,
+  ID_PATTERN,
+  LIMITS,
+  type NumberField,
+  Routings,
+  TrafficClasses
+} from './components.ts'
+
+export const Uuid = Type.String({ format: 'uuid' })
+const Timestamp = Type.String({ format: 'date-time' })
+const Nullable = <T extends TSchema>(t: T, options: { description?: string } = {}) =>
+  Type.Union([t, Type.Null()], options)
+/** One of a list of strings (an `as const` enumeration). */
+const OneOf = <const T extends string[]>(values: readonly [...T], description?: string) =>
+  Type.Enum(values, description ? { description } : {})
+const N = Type.Number()
+const strict = { additionalProperties: false } as const
+/** A field stored results made before it lack: absent there, always present in new ones. */
+const SINCE = '(absent on runs made before it)'
+
+// The design: shape only (lengths and counts); the bounds of each value are the domain's, checked
+// with every problem at once (422) by validateDesign.
+
+/** A component's numeric field, described from the catalogue's field list. */
+const numberField = (key: ComponentField) => {
+  const f: NumberField = COMPONENT_FIELDS[key]
+  const who = f.trait
+    ? `; only a type with the trait ${f.trait}`
+    : f.required
+      ? '; required of every component but a client'
+      : ''
+  return Type.Optional(Type.Number({ description: `${f.description}: ${boundsText(f)}${who}` }))
+}
+
+export const ComponentSchema = Type.Object(
+  {
+    id: Type.String({
+      minLength: 1,
+      maxLength: LIMITS.idLength,
+      description: `unique in the design; matches ${ID_PATTERN}`
+    }),
+    type: Type.String({ maxLength: 40, description: 'a type of the catalogue (docs/simulation.md)' }),
+    name: Type.Optional(Type.String({ maxLength: LIMITS.nameLength })),
+    instances: numberField('instances'),
+    concurrency: numberField('concurrency'),
+    serviceTimeMs: numberField('serviceTimeMs'),
+    hitRatio: numberField('hitRatio'),
+    replicas: numberField('replicas'),
+    routing: Type.Optional(
+      OneOf(
+        Routings,
+        'split (each request takes exactly one outgoing link, by share; shares sum to 1) or calls (each link taken on its own with probability share). Default: the type’s (split for a load_balancer, calls otherwise).'
+      )
+    ),
+    balancing: Type.Optional(
+      OneOf(
+        Balancings,
+        'pooled (default: one queue for all instances, least-outstanding balancing) or random (a queue per instance, arrivals spread at random)'
+      )
+    ),
+    serviceTimeCv: numberField('serviceTimeCv'),
+    queueLimit: numberField('queueLimit'),
+    delay: Type.Optional(
+      Type.Boolean({
+        description:
+          'a pure delay (M/G/∞: each request spends the service time, nothing queues), for external APIs and object stores; default false'
+      })
+    ),
+    zones: Type.Optional(
+      Type.Array(Type.String({ maxLength: LIMITS.idLength }), {
+        maxItems: 100,
+        description: `failure domains its instances are spread over, round robin (instance i in zones[i mod n]): 1 to ${LIMITS.zones} distinct names matching ${ID_PATTERN}`
+      })
+    ),
+    availability: numberField('availability'),
+    costPerMonth: numberField('costPerMonth'),
+    x: Type.Optional(
+      Type.Number({ description: `where the web app draws it, ±${LIMITS.canvas}; the engine ignores it` })
+    ),
+    y: Type.Optional(
+      Type.Number({ description: `where the web app draws it, ±${LIMITS.canvas}; the engine ignores it` })
+    )
+  },
+  strict
+)
+
+export const LinkSchema = Type.Object(
+  {
+    from: Type.String({ minLength: 1, maxLength: LIMITS.idLength }),
+    to: Type.String({ minLength: 1, maxLength: LIMITS.idLength }),
+    share: Type.Optional(
+      Type.Number({
+        description:
+          'under calls routing, the fraction of the requests reaching `from` (of this class) that also go to `to`; under split, the fraction sent to `to` rather than the other targets. Above 0, at most 1; default 1'
+      })
+    ),
+    traffic: Type.Optional(OneOf(TrafficClasses, 'the requests it carries: read, write or both (default)')),
+    latencyMs: Type.Optional(
+      Type.Number({ description: `network time of one traversal, 0 to ${LIMITS.linkLatencyMs} ms; default none` })
+    ),
+    timeoutMs: Type.Optional(
+      Type.Number({
+        description: `an attempt times out when what happens below the link takes longer (0 < timeoutMs ≤ ${LIMITS.timeoutMs}); the timed-out attempt keeps its stations busy and is retried at once`
+      })
+    ),
+    retries: Type.Optional(
+      Type.Number({ description: `retries after a timeout, 0 to ${LIMITS.retries} (default 0); needs timeoutMs` })
+    ),
+    bandwidthMbps: Type.Optional(
+      Type.Number({
+        description: `a traversal adds payloadKb at this rate (default ${DEFAULT_BANDWIDTH_MBPS} when latencyMs is set); a link with neither field adds no network time`
+      })
+    )
+  },
+  strict
+)
+
+export const DesignSchema = Type.Object(
+  {
+    components: Type.Array(ComponentSchema, { maxItems: LIMITS.components }),
+    links: Type.Array(LinkSchema, { maxItems: LIMITS.links })
+  },
+  strict
+)
+
+/** The least peak rate and SLO a profile takes (the web form's too): below it, per-request figures overflow. */
+export const MIN_PROFILE_VALUE = 0.001
+
+export const TrafficProfileSchema = Type.Object(
+  {
+    peakRps: Type.Number({
+      minimum: MIN_PROFILE_VALUE,
+      maximum: LIMITS.peakRps,
+      description: 'at least 0.001: one request in about 17 minutes'
+    }),
+    readRatio: Type.Number({ minimum: 0, maximum: 1 }),
+    payloadKb: Type.Number({ minimum: 0, maximum: 1_048_576 }),
+    latencySloMs: Type.Number({ minimum: MIN_PROFILE_VALUE, maximum: 3_600_000 }),
+    budgetPerMonth: Type.Optional(
+      Nullable(Type.Number({ minimum: 0, maximum: 1e9 }), {
+        description: 'a monthly budget in USD the grade holds the design’s cost to; null or absent: none'
+      })
+    ),
+    availabilityTarget: Type.Optional(
+      Nullable(Type.Number({ minimum: 0.9, maximum: 0.999999 }), {
+        description: 'the availability the grade holds the design to, as a fraction; null or absent: 0.999'
+      })
+    )
+  },
+  strict
+)
+
+export const ProblemSchema = Type.Object({ path: Type.String(), message: Type.String() }, strict)
+
+// What a run computes (src/domain/engine.ts) and what the analysis adds (src/domain/analysis.ts).
+
+export const QueueBacklogSchema = Type.Object(
+  {
+    consumersUtilization: Type.Number({ description: 'the busiest consumer’s utilisation' }),
+    growthPerSecond: Type.Number({
+      description: 'messages a second past the consumers’ capacity; 0 when they keep up'
+    }),
+    lagMs: Nullable(N, {
+      description: 'mean enqueue-to-done time at the slowest consumer; null when the backlog grows without bound'
+    })
+  },
+  { ...strict, description: 'a queue with consumers: how they keep up (work after a queue is off the request’s path)' }
+)
+
+export const ComponentResultSchema = Type.Object(
+  {
+    id: Type.String(),
+    type: Type.String(),
+    arrivalRps: N,
+    utilization: Type.Number({ description: 'its busiest copy’s' }),
+    meanLatencyMs: Type.Number({ description: 'time spent there, waiting and served' }),
+    p95LatencyMs: N,
+    saturated: Type.Boolean(),
+    lossRate: Type.Optional(
+      Type.Number({
+        description: `share of its arrivals the component loses (finite queue full, or saturated) ${SINCE}`
+      })
+    ),
+    backlog: Type.Optional(QueueBacklogSchema)
+  },
+  strict
+)
+
+export const LinkResultSchema = Type.Object(
+  {
+    from: Type.String(),
+    to: Type.String(),
+    timeoutShare: Type.Number({ description: 'share of attempts that take longer than timeoutMs' }),
+    retryAmplification: Type.Number({
+      description: 'attempts per traversal, (1 − f^(R+1)) / (1 − f): the load below is multiplied by it'
+    }),
+    failedShare: Type.Number({ description: 'traversals whose last attempt timed out (or was lost below)' })
+  },
+  { ...strict, description: 'a link with a timeout: how often its attempts time out, and what its retries cost' }
+)
+
+/** A 95 % confidence interval (Student's t over independent replications). */
+export const IntervalSchema = Type.Object({ low: N, high: N }, strict)
+
+export const ConfidenceSchema = Type.Object(
+  {
+    replications: Type.Integer(),
+    warmupRequests: Type.Integer({ description: 'requests each replication runs before it records any' }),
+    meanLatencyMs: IntervalSchema,
+    p95: IntervalSchema
+  },
+  { ...strict, description: 'the discrete-event mode only: 95 % intervals over independent replications' }
+)
+
+export const OverallSchema = Type.Object(
+  {
+    p50: N,
+    p95: N,
+    p99: N,
+    meanLatencyMs: N,
+    throughputRps: N,
+    errorRate: N,
+    bottleneck: Nullable(Type.String()),
+    maxSustainableRps: N,
+    singlePointsOfFailure: Type.Array(Type.String())
+  },
+  strict
+)
+
+export const SimulationResultSchema = Type.Object(
+  {
+    mode: OneOf(['analytic', 'discrete-event']),
+    seed: Type.Integer(),
+    samples: Type.Integer(),
+    components: Type.Array(ComponentResultSchema),
+    links: Type.Optional(
+      Type.Array(LinkResultSchema, { description: 'links with a timeout (absent when the design has none)' })
+    ),
+    confidence: Type.Optional(ConfidenceSchema),
+    overall: OverallSchema
+  },
+  strict
+)
+
+export const SweepPointSchema = Type.Object(
+  {
+    rps: N,
+    p50: N,
+    p95: N,
+    p99: N,
+    errorRate: N,
+    maxUtilization: Type.Number({ description: 'the busiest station’s utilisation at this load' })
+  },
+  strict
+)
+
+export const CrossingSchema = Type.Object(
+  {
+    component: Type.String(),
+    utilization: Type.Number({ description: 'the threshold crossed: 0.7, 0.9 or 1' }),
+    rps: N
+  },
+  strict
+)
+
+export const FailureScenarioSchema = Type.Object(
+  {
+    component: Type.String({ description: 'the component, or `zone:<name>` for a whole zone' }),
+    lost: OneOf(
+      ['instance', 'primary', 'zone'],
+      'one of its instances, (a replicated type with one instance) its primary, or a zone'
+    ),
+    outage: Type.Boolean({ description: 'nothing left to fail over to: the requests that need it fail' }),
+    p95: Nullable(N),
+    errorRate: N,
+    sloHolds: Type.Boolean()
+  },
+  strict
+)
+
+/** What set a suggested size: the headroom, waiting, one instance lost, the minimum of two, or the SLO. */
+export const SIZING_BINDINGS = ['headroom', 'waiting', 'one_lost', 'minimum', 'slo'] as const
+
+export const SuggestionSchema = Type.Object(
+  {
+    component: Type.String(),
+    instances: Type.Integer(),
+    suggested: Type.Integer(),
+    costDeltaPerMonth: N,
+    binding: Type.Optional(OneOf(SIZING_BINDINGS, `the requirement that set the size ${SINCE}`)),
+    reason: Type.String()
+  },
+  strict
+)
+
+export const AvailabilitySchema = Type.Object({ fraction: N, nines: N, downtimeMinutesPerMonth: N }, strict)
+
+export const CostSchema = Type.Object(
+  {
+    perMonth: N,
+    perMillionRequests: N,
+    byComponent: Type.Array(Type.Object({ component: Type.String(), perMonth: N }, strict))
+  },
+  strict
+)
+
+export const AnalysisSchema = Type.Object(
+  {
+    sweep: Type.Array(SweepPointSchema, {
+      description: 'p50/p95/p99, errors and the busiest utilisation from a twentieth of peak to past the ceiling'
+    }),
+    breaksFirst: Type.Array(CrossingSchema, {
+      description: 'each component’s crossings of utilisation 0.7, 0.9 and 1, in the order load reaches them'
+    }),
+    sloBreakRps: Nullable(N, {
+      description: 'the smallest load whose p95 misses the SLO (or that loses requests); null: not within the sweep'
+    }),
+    failures: Type.Array(FailureScenarioSchema),
+    failuresOmitted: Type.Integer({ description: 'failure scenarios left out (the busiest components go first)' }),
+    availability: AvailabilitySchema,
+    cost: CostSchema,
+    suggestions: Type.Array(SuggestionSchema),
+    sized: Type.Optional(
+      Nullable(Type.Object({ p95: N, errorRate: N, sloHolds: Type.Boolean() }, strict), {
+        description: `the design with every suggested size, simulated at peak (null when not simulated) ${SINCE}`
+      })
+    )
+  },
+  {
+    ...strict,
+    description: 'what breaks first, failures, availability, cost and suggested sizes (runs since the analysis)'
+  }
+)
+
+/** What a run stores: the engine's result and its analysis. */
+export const RunResultSchema = Type.Object(
+  { ...SimulationResultSchema.properties, analysis: Type.Optional(AnalysisSchema) },
+  strict
+)
+
+/** Quick feedback while editing: the analytic figures, what breaks first, availability and cost. */
+export const PreviewSchema = Type.Object(
+  {
+    overall: OverallSchema,
+    components: Type.Array(ComponentResultSchema),
+    breaksFirst: AnalysisSchema.properties.breaksFirst,
+    availability: AvailabilitySchema,
+    cost: CostSchema
+  },
+  strict
+)
+
+export const GradeItemSchema = Type.Object(
+  {
+    id: Type.String(),
+    title: Type.String(),
+    maxPoints: Type.Integer(),
+    points: Type.Integer(),
+    passed: Type.Boolean({ description: 'full marks' }),
+    finding: Type.String(),
+    suggestion: Type.String(),
+    components: Type.Optional(
+      Type.Array(Type.String(), { description: `the components the item is about, may be empty ${SINCE}` })
+    )
+  },
+  strict
+)
+
+export const GradeSchema = Type.Object({ score: Type.Integer(), items: Type.Array(GradeItemSchema) }, strict)
+
+// The resources the api wraps them in.
+
+export const WorkspaceSchema = Type.Object(
+  {
+    id: Uuid,
+    name: Type.String(),
+    description: Type.String(),
+    design: DesignSchema,
+    version: Type.Integer(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp
+  },
+  strict
+)
+
+export const WorkspaceSummarySchema = Type.Object(
+  {
+    id: Uuid,
+    name: Type.String(),
+    description: Type.String(),
+    version: Type.Integer(),
+    components: Type.Integer(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp
+  },
+  strict
+)
+
+export const TrafficProfileResourceSchema = Type.Object(
+  { workspaceId: Uuid, ...TrafficProfileSchema.properties, version: Type.Integer(), updatedAt: Timestamp },
+  strict
+)
+
+export const RunStatusSchema = OneOf(['queued', 'running', 'completed', 'failed'])
+
+export const runFields = {
+  id: Uuid,
+  workspaceId: Uuid,
+  status: RunStatusSchema,
+  seed: Type.Integer(),
+  error: Nullable(Type.String()),
+  createdAt: Timestamp,
+  startedAt: Nullable(Timestamp),
+  completedAt: Nullable(Timestamp)
+}
+
+export const RunSchema = Type.Object({ ...runFields, result: Nullable(RunResultSchema) }, strict)
+
+/** A run in a list: its overall figures only (a 500-component result is tens of kB). */
+export const RunSummarySchema = Type.Object(
+  {
+    ...runFields,
+    overall: Nullable(OverallSchema),
+    latestGrade: Nullable(Type.Object({ id: Uuid, score: Type.Integer() }, strict), {
+      description: 'the newest completed grade of the run, if any'
+    })
+  },
+  strict
+)
+
+export const GradeReportSchema = Type.Object(
+  {
+    id: Uuid,
+    simulationId: Uuid,
+    status: RunStatusSchema,
+    score: Nullable(Type.Integer()),
+    items: Nullable(Type.Array(GradeItemSchema)),
+    rubricVersion: Nullable(Type.Integer(), {
+      description:
+        'the rubric version that scored it (docs/simulation.md); null until completed, or graded before versions were kept'
+    }),
+    error: Nullable(Type.String()),
+    createdAt: Timestamp,
+    completedAt: Nullable(Timestamp)
+  },
+  strict
+)
+
+export type ComponentDocument = Static<typeof ComponentSchema>
+export type Link = Static<typeof LinkSchema>
+export type DesignDocument = Static<typeof DesignSchema>
+export type TrafficProfile = Static<typeof TrafficProfileSchema>
+export type Problem = Static<typeof ProblemSchema>
+
+// A result as stored may come from an older run (the schemas' optional "since" fields); the types
+// below are the results as this code makes them: those fields present.
+/** T with the fields K, optional in what is stored, present. */
+type Made<T, K extends keyof T> = Omit<T, K> & Required<Pick<T, K>>
+
+export type ComponentResult = Made<Static<typeof ComponentResultSchema>, 'lossRate'>
+export type QueueBacklog = Static<typeof QueueBacklogSchema>
+export type LinkResult = Static<typeof LinkResultSchema>
+export type Interval = Static<typeof IntervalSchema>
+export type Confidence = Static<typeof ConfidenceSchema>
+export type Overall = Static<typeof OverallSchema>
+export type SimulationResult = Omit<Static<typeof SimulationResultSchema>, 'components'> & {
+  components: ComponentResult[]
+}
+export type SweepPoint = Static<typeof SweepPointSchema>
+export type Crossing = Static<typeof CrossingSchema>
+export type FailureScenario = Static<typeof FailureScenarioSchema>
+export type SizingBinding = (typeof SIZING_BINDINGS)[number]
+export type Suggestion = Made<Static<typeof SuggestionSchema>, 'binding'>
+export type Analysis = Omit<Made<Static<typeof AnalysisSchema>, 'sized'>, 'suggestions'> & { suggestions: Suggestion[] }
+export type DesignPreview = Omit<Static<typeof PreviewSchema>, 'components'> & { components: ComponentResult[] }
+export type GradeItem = Made<Static<typeof GradeItemSchema>, 'components'>
+export type Grade = Omit<Static<typeof GradeSchema>, 'items'> & { items: GradeItem[] }
+
+// The resources as the api answers them (stored results as they are).
+export type StoredResult = Static<typeof RunResultSchema>
+export type Workspace = Static<typeof WorkspaceSchema>
+export type WorkspaceSummary = Static<typeof WorkspaceSummarySchema>
+export type TrafficProfileResource = Static<typeof TrafficProfileResourceSchema>
+export type RunStatus = Static<typeof RunStatusSchema>
+export type Run = Static<typeof RunSchema>
+export type RunSummary = Static<typeof RunSummarySchema>
+export type GradeReport = Static<typeof GradeReportSchema>
