@@ -8,8 +8,15 @@ import type { Sql } from '../src/db/client.ts'
 import { Uuid } from '../src/schemas.ts'
 import { defineJob, jobPayload } from './define.ts'
 
-const Payload = jobPayload({ kind: Type.Literal('verify'), userId: Uuid })
+const Payload = Type.Union([
+  jobPayload({ kind: Type.Literal('verify'), userId: Uuid }),
+  // A challenged login with the right password (src/routes/auth): a one-time sign-in link.
+  jobPayload({ kind: Type.Literal('login-link'), userId: Uuid })
+])
 export type EmailJob = Static<typeof Payload>
+
+/** How long a sign-in link works. */
+export const LOGIN_LINK_TTL_MINUTES = 15
 
 export interface Mail {
   to: string
@@ -37,7 +44,9 @@ export function createMailer(sql: Sql, email: Config['email'], log: (msg: string
 }
 
 export function createHandler(sql: Sql, email: Config['email'], send: SendMail) {
-  return async function emailJob(job: JobWithMetadata<EmailJob>): Promise<unknown> {
+  const base = email.publicBaseUrl.replace(/\/$/, '')
+
+  async function verify(job: JobWithMetadata<EmailJob>) {
     const { userId } = job.data
     const [user] = await sql<{ email: string; verified: boolean }[]>`
       select email, email_verified_at is not null as verified
@@ -54,7 +63,7 @@ export function createHandler(sql: Sql, email: Config['email'], send: SendMail) 
         insert into app.email_verification_tokens ${tx({ token_hash: hashToken(token), user_id: userId, job_id: job.id, expires_at: expiresAt })}
       `
     })
-    const link = `${email.publicBaseUrl.replace(/\/$/, '')}/verify-email?token=${token}`
+    const link = `${base}/verify-email?token=${token}`
     await send(
       {
         to: user.email,
@@ -64,6 +73,44 @@ export function createHandler(sql: Sql, email: Config['email'], send: SendMail) 
       job.id
     )
     return { sent: true, expiresAt: expiresAt.toISOString() }
+  }
+
+  async function loginLink(job: JobWithMetadata<EmailJob>) {
+    const { userId } = job.data
+    const [user] = await sql<{ email: string; disabled: boolean }[]>`
+      select email, disabled_at is not null as disabled
+      from app.users
+      where id = ${userId}
+    `
+    if (!user || user.disabled) return { skipped: user ? 'disabled' : 'deleted' }
+    const token = randomBytes(32).toString('base64url')
+    const expiresAt = new Date(Date.now() + LOGIN_LINK_TTL_MINUTES * 60_000)
+    await sql.begin(async (tx) => {
+      // A retry replaces its own token; spent and expired ones of the user go (the table stays small).
+      await tx`
+        delete from app.login_link_tokens
+        where user_id = ${userId}
+          and (job_id = ${job.id} or used_at is not null or expires_at < now())
+      `
+      await tx`
+        insert into app.login_link_tokens ${tx({ token_hash: hashToken(token), user_id: userId, job_id: job.id, expires_at: expiresAt })}
+      `
+    })
+    // In the fragment: the browser never sends it, so no server or proxy log can hold it.
+    const link = `${base}/#/sign-in-link/${token}`
+    await send(
+      {
+        to: user.email,
+        subject: 'Your sign-in link for System Design Coach',
+        text: `Someone (we hope you) signed in to your account with your password from a browser we do not know, while the account is seeing many failed sign-ins.\nTo finish signing in, open this link (valid for ${LOGIN_LINK_TTL_MINUTES} minutes, once):\n${link}\n\nIf it was not you, someone else knows your password: sign in and change it.`
+      },
+      job.id
+    )
+    return { sent: true, expiresAt: expiresAt.toISOString() }
+  }
+
+  return async function emailJob(job: JobWithMetadata<EmailJob>): Promise<unknown> {
+    return job.data.kind === 'login-link' ? loginLink(job) : verify(job)
   }
 }
 

@@ -48,14 +48,26 @@ export const PreviewBusy = () => retryAfter(new PreviewBusyError(), 1)
 /** A per-user limit on what is stored: 403 until the user deletes something. */
 export const QuotaReached = createError('APP_ERR_QUOTA_REACHED', '%s', 403)
 
-const LoginThrottledError = createError(
-  'APP_ERR_LOGIN_THROTTLED',
-  'Too many failed logins for this account; try again shortly',
-  429
+/**
+ * 401 to an unknown client once an account has had many failed logins from everywhere, whatever
+ * the password (so it tells nothing); with the right one a one-time sign-in link was emailed.
+ */
+export const LoginChallenge = createError(
+  'APP_ERR_LOGIN_CHALLENGE',
+  'This account has had many failed sign-ins lately. If the email and password are right, we emailed you a sign-in link',
+  401
 )
-/** 429 with Retry-After: logins to this email are slowed (its failures from every client passed a ceiling). */
-export const LoginThrottled = (until: Date, now: Date) =>
-  retryAfter(new LoginThrottledError(), secondsUntil(until, now))
+export const InvalidLoginLink = createError(
+  'APP_ERR_INVALID_TOKEN',
+  'The sign-in link is not valid, was used already or has expired',
+  400
+)
+/** A cookie this API sets once came twice (a sibling subdomain can plant a second): refused, not guessed at. */
+export const DuplicateCookie = createError(
+  'APP_ERR_DUPLICATE_COOKIE',
+  'The request carries the %s cookie more than once',
+  400
+)
 
 /** Fastify's own client-error codes, renamed into this API's namespace. */
 const FASTIFY_CODES: Record<string, string> = {

@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises'
 import type { Locator, Page } from 'playwright-core'
 import t, { type Test } from 'tap'
 import { call } from '../reliability/lib/http.ts'
-import { startApi, startWorker, stopProcess } from '../reliability/lib/stack.ts'
+import { checkSql, startApi, startWorker, stopProcess } from '../reliability/lib/stack.ts'
+import { waitFor } from '../reliability/lib/wait.ts'
 import { availabilityPct, rps } from '../src/domain/format.ts'
 import { RUBRIC_VERSION } from '../src/domain/grading.ts'
 import { buildWeb } from '../web/build.ts'
@@ -102,13 +103,18 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
     'no token in web storage'
   )
   const cookies = await context.cookies()
-  const refresh = cookies.find((c) => c.name === 'sdc_refresh')
+  const refresh = cookies.find((c) => c.name === '__Secure-sdc_refresh')
   t.match(
     refresh,
     { httpOnly: true, secure: true, sameSite: 'Strict', path: '/auth' },
     'the refresh token is an HttpOnly cookie'
   )
   t.notOk(await page.evaluate("document.cookie.includes('sdc_refresh')"), 'the script cannot read it')
+  t.match(
+    cookies.find((c) => c.name === '__Host-sdc_device'),
+    { httpOnly: true, secure: true, sameSite: 'Strict', path: '/' },
+    'this browser is a known device from now on'
+  )
 
   // Create a workspace: the editor opens with a client on the canvas.
   await page.getByRole('textbox', { name: 'New workspace' }).fill('Photo sharing')
@@ -464,8 +470,48 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
   await page.getByText('You were signed out because your session ended').waitFor()
   t.ok(await page.getByRole('tab', { name: 'Sign in' }).isVisible(), 'back at sign-in')
   t.notOk(
-    (await context.cookies()).some((c) => c.name === 'sdc_refresh'),
+    (await context.cookies()).some((c) => c.name === '__Secure-sdc_refresh'),
     'the refresh cookie is gone'
   )
   clean(t, watched, 'the end of the session')
+
+  // Someone fails logins for this account from everywhere (issue 32): a browser the service does
+  // not know is sent a one-time sign-in link, and the link signs it in.
+  const db = checkSql(url)
+  t.teardown(() => db.end({ timeout: 1 }))
+  await db`
+    insert into app.login_lockouts (email_normalized, client_key, failed_count, window_started_at, updated_at)
+    values (${email.toLowerCase()}, '*', 20, now(), now())
+  `
+  const stranger = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+  const fresh = await stranger.newPage()
+  const freshWatched = watch(fresh)
+  freshWatched.expectStatuses.add(401)
+  await fresh.goto(`${base}/`)
+  await fresh.getByLabel('Email').fill(email)
+  await fresh.getByLabel('Password').fill(PASSWORD)
+  await fresh.getByRole('button', { name: 'Sign in' }).last().click()
+  await fresh.getByText('we emailed you a sign-in link').waitFor()
+  await shot(fresh, '07-sign-in-link-sent')
+  const [mail] = await waitFor(
+    async () => {
+      const rows =
+        await db`select body from app.email_outbox where to_address = ${email} and body like '%sign-in-link%'`
+      return rows.length ? rows : null
+    },
+    { what: 'the sign-in link mail' }
+  )
+  const token = /#\/sign-in-link\/([\w-]+)/.exec(mail.body)?.[1] as string
+  await fresh.goto(`${base}/#/sign-in-link/${token}`)
+  await fresh.getByRole('button', { name: 'Finish signing in' }).waitFor()
+  await shot(fresh, '08-sign-in-link')
+  await fresh.getByRole('button', { name: 'Finish signing in' }).click()
+  await fresh.getByRole('heading', { name: 'Your workspaces' }).waitFor()
+  t.notMatch(fresh.url(), token, 'the spent token left the address bar')
+  t.ok(
+    (await stranger.cookies()).some((c) => c.name === '__Host-sdc_device'),
+    'and that browser is known now'
+  )
+  clean(t, freshWatched, 'the sign-in link')
+  await stranger.close()
 })

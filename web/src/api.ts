@@ -122,13 +122,21 @@ function withLock<T>(task: () => Promise<T>): Promise<T> {
   return locks ? (locks.request('sdc-refresh', task) as Promise<T>) : task()
 }
 
-export async function signIn(email: string, password: string): Promise<User> {
-  const response = await send('POST', '/auth/login', { email, password }, COOKIE_MODE)
+/** Signs in: the access token kept here, the refresh token (and the device's cookie) set by the answer. */
+async function startSession(path: string, body: unknown): Promise<User> {
+  const response = await send('POST', path, body, COOKIE_MODE)
   if (!response.ok) throw await errorOf(response)
   const pair = (await response.json()) as TokenPair
   accessToken = pair.accessToken
   return pair.user
 }
+
+/** Throws ApiError `APP_ERR_LOGIN_CHALLENGE` when the service emailed a sign-in link instead (a busy account, an unknown browser). */
+export const signIn = (email: string, password: string): Promise<User> =>
+  startSession('/auth/login', { email, password })
+
+/** Signs in with the one-time link's token; the browser is known from then on. */
+export const signInWithLink = (token: string): Promise<User> => startSession('/auth/login-link', { token })
 
 export async function signUp(email: string, password: string, displayName: string): Promise<void> {
   const response = await send('POST', '/auth/register', { email, password, displayName })

@@ -2,15 +2,28 @@
 import { html } from 'htm/preact'
 import { render } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
-import { ApiError, onSessionEnded, publicCall, refreshSession, signIn, signOut, signUp, type User } from './api.ts'
+import {
+  ApiError,
+  onSessionEnded,
+  publicCall,
+  refreshSession,
+  signIn,
+  signInWithLink,
+  signOut,
+  signUp,
+  type User
+} from './api.ts'
 import { Editor } from './editor.ts'
 import { Workspaces } from './workspaces.ts'
 
-type Route = { page: 'workspaces' } | { page: 'editor'; id: string }
+type Route = { page: 'workspaces' } | { page: 'editor'; id: string } | { page: 'sign-in-link'; token: string }
 
 function routeOf(hash: string): Route {
   const editor = /^#\/w\/([0-9a-f-]{36})$/.exec(hash)
-  return editor ? { page: 'editor', id: editor[1] } : { page: 'workspaces' }
+  if (editor) return { page: 'editor', id: editor[1] }
+  // The emailed sign-in link: its token is in the fragment, which the browser never sends to a server.
+  const link = /^#\/sign-in-link\/([A-Za-z0-9_-]{20,200})$/.exec(hash)
+  return link ? { page: 'sign-in-link', token: link[1] } : { page: 'workspaces' }
 }
 
 function App() {
@@ -30,6 +43,14 @@ function App() {
   }, [])
 
   if (location.pathname === '/verify-email') return html`<${VerifyEmail} />`
+  if (route.page === 'sign-in-link')
+    return html`<${SignInLink} token=${route.token} onSignedIn=${(u: User) => {
+      // The token is spent: out of the address bar and the history.
+      history.replaceState(null, '', '/#/')
+      setRoute({ page: 'workspaces' })
+      setNotice(null)
+      setUser(u)
+    }} />`
   if (user === undefined) return html`<main class="page"><p aria-busy="true">Loading…</p></main>`
   if (user === null)
     return html`<${AuthPage} notice=${notice} onSignedIn=${(u: User) => {
@@ -74,6 +95,9 @@ function AuthPage(props: { notice: string | null; onSignedIn: (u: User) => void 
       if (err instanceof ApiError && err.code === 'APP_ERR_EMAIL_NOT_VERIFIED') {
         setUnverified(email)
         setInfo('Check your inbox: open the link we sent to confirm your email, then sign in.')
+      } else if (err instanceof ApiError && err.code === 'APP_ERR_LOGIN_CHALLENGE') {
+        // Not an error to fix here: the way in is the link in the mailbox.
+        setInfo(`${err.message}. Open it on this device to finish signing in.`)
       } else setError(err instanceof Error ? err.message : String(err))
     } finally {
       setBusy(false)
@@ -124,6 +148,36 @@ function VerifyEmail() {
       ${state === 'working' && html`<p aria-busy="true">Confirming your email…</p>`}
       ${state === 'done' && html`<p class="notice" role="status">Your email is confirmed. <a href="/">Sign in</a>.</p>`}
       ${state === 'failed' && html`<p class="error" role="alert">This link is invalid or has expired. Sign in to ask for a new one. <a href="/">Sign in</a></p>`}
+    </main>
+  `
+}
+
+/** Where the emailed sign-in link lands: a click signs in (a mail scanner that opens links does not click). */
+function SignInLink(props: { token: string; onSignedIn: (u: User) => void }) {
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState<string | null>(null)
+
+  async function finish() {
+    setBusy(true)
+    setError(null)
+    try {
+      props.onSignedIn(await signInWithLink(props.token))
+    } catch (err) {
+      setBusy(false)
+      setError(
+        err instanceof ApiError && err.transient
+          ? err.message
+          : 'This sign-in link is not valid, was used already or has expired. Sign in again to get a new one.'
+      )
+    }
+  }
+
+  return html`
+    <main class="auth">
+      <h1>System Design Coach</h1>
+      <p>Finish signing in on this device. It will be remembered: from here, your password is enough.</p>
+      ${error && html`<p class="error" role="alert">${error} <a href="#/">Sign in</a></p>`}
+      <button class="primary" type="button" onClick=${finish} disabled=${busy}>Finish signing in</button>
     </main>
   `
 }

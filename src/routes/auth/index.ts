@@ -12,15 +12,18 @@ import {
   EmailNotVerified,
   EmailTaken,
   InvalidCredentials,
+  InvalidLoginLink,
   InvalidVerificationToken,
-  LoginThrottled,
+  LoginChallenge,
   Unauthorized,
   WrongPassword
 } from '../../errors.ts'
 import { enqueueJob } from '../../queue/enqueue.ts'
 import { errorResponses } from '../../schemas.ts'
 import { clearRefreshCookie, refreshTokenFrom, setRefreshCookie, wantsCookie } from './cookie.ts'
-import { clearFailures, loginGate, recordFailure } from './lockout.ts'
+import { type DeviceClaim, deviceCookies } from './device.ts'
+import { forgetDevices, knownDevice, recordDeviceFailure, rememberDevice } from './devices.ts'
+import { clearFailures, loginGate, loginHasher, recordFailure } from './lockout.ts'
 import { Email, Password, TokenPair, toUser, User, type UserRow } from './schemas.ts'
 import {
   activeUser,
@@ -30,6 +33,7 @@ import {
   passwordHashOf,
   setPassword,
   unverifiedUser,
+  useLoginLinkToken,
   userById,
   userForLogin,
   useVerificationToken
@@ -37,6 +41,8 @@ import {
 import { insertRefreshToken, refreshTokenByHash, revokeAllOf, revokeFamily, useRefreshToken } from './tokens.ts'
 
 const AUTH_GROUP = 'auth'
+/** One sign-in link mail per account per this many seconds at most, whatever the number of challenges. */
+const LOGIN_LINK_MAIL_SECONDS = 300
 const RefreshBody = Type.Object(
   {
     refreshToken: Type.Optional(
@@ -66,8 +72,39 @@ const missingToken = (request: FastifyRequest) =>
 
 const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { config } = fastify
-  // One bucket for every /auth/* route: the budget is per client, not per endpoint.
-  const rateLimit = { groupId: AUTH_GROUP, max: config.authRateLimit.max, timeWindow: config.authRateLimit.windowMs }
+  const devices = deviceCookies([config.jwt.secret, ...config.jwt.previousSecrets])
+  const hashLogin = loginHasher(config.jwt.secret)
+  // One bucket for every /auth/* route: the budget is per client, not per endpoint. A client is
+  // its address (IPv4, or IPv6 /64), except a known device, which has a bucket of its own: a class
+  // behind one school address signs in without spending the budget meant for strangers there.
+  const limit = { groupId: AUTH_GROUP, max: config.authRateLimit.max, timeWindow: config.authRateLimit.windowMs }
+  const addressOrDevice = (request: FastifyRequest, device: DeviceClaim | null) =>
+    device ? `device:${device.deviceHash}` : clientKey(request.ip)
+  // Routes that need a session token anyway: any validly signed device cookie has its own bucket.
+  const sessionLimit = {
+    ...limit,
+    keyGenerator: (request: FastifyRequest) => addressOrDevice(request, devices.read(request))
+  }
+  // A login only when the device signed in to the account it names (after the body is parsed): a
+  // cookie minted for one's own account buys no attempts at anyone else's.
+  const loginLimit = {
+    ...limit,
+    hook: 'preHandler' as const,
+    keyGenerator: async (request: FastifyRequest) =>
+      addressOrDevice(request, await loginDevice(request, normalizeEmail((request.body as { email: string }).email)))
+  }
+
+  /** The device a login comes from if it is known for the email (looked up once per request). */
+  const loginDevices = new WeakMap<FastifyRequest, Promise<DeviceClaim | null>>()
+  function loginDevice(request: FastifyRequest, email: string): Promise<DeviceClaim | null> {
+    let found = loginDevices.get(request)
+    if (!found) {
+      const claim = devices.read(request)
+      found = claim ? knownDevice(fastify.sql, email, claim, fastify.clock()) : Promise.resolve(null)
+      loginDevices.set(request, found)
+    }
+    return found
+  }
 
   function noStore(reply: FastifyReply) {
     reply.header('cache-control', 'no-store')
@@ -99,6 +136,19 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }
 
+  /**
+   * Queues a one-time sign-in link for a challenged login with the right password; one mail per
+   * account per LOGIN_LINK_MAIL_SECONDS at most (a singleton job), so it cannot flood a mailbox.
+   */
+  function sendLoginLink(userId: string, request: FastifyRequest) {
+    return fastify.sql.begin((tx) =>
+      enqueueJob(fastify.boss, tx, 'email', { kind: 'login-link', userId }, request.id, {
+        singletonKey: `login-link:${userId}`,
+        singletonSeconds: LOGIN_LINK_MAIL_SECONDS
+      })
+    )
+  }
+
   /** Queues the verification email; one per user per minute at most (a singleton job). */
   function sendVerification(tx: TransactionSql, userId: string, requestId: string) {
     return enqueueJob(fastify.boss, tx, 'email', { kind: 'verify', userId }, requestId, {
@@ -110,7 +160,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post(
     '/auth/register',
     {
-      config: { auth: 'public', rateLimit, audit: { action: 'auth.register', resourceType: 'user' } },
+      config: { auth: 'public', rateLimit: limit, audit: { action: 'auth.register', resourceType: 'user' } },
       schema: {
         tags: ['auth'],
         body: Type.Object(
@@ -146,68 +196,153 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   )
 
+  type LoginUser = NonNullable<Awaited<ReturnType<typeof userForLogin>>>
+
+  /**
+   * Signs the user in (a login or a sign-in link): a new token family, the device remembered and
+   * its cookie set, the client's failures for the email cleared.
+   */
+  async function signIn(request: FastifyRequest, reply: FastifyReply, user: LoginUser, via: string, now: Date) {
+    // Only someone who knows the password (or holds the link) learns that the account is disabled or unverified.
+    if (user.disabled_at) throw new AccountDisabled()
+    if (config.emailVerificationRequired && !user.email_verified_at) throw new EmailNotVerified()
+    const familyExpiresAt = new Date(now.getTime() + config.jwt.refreshTtlSeconds * 1000)
+    const device = devices.issue(request, user.id)
+    const loginHash = hashLogin(normalizeEmail(user.email))
+    const pair = await fastify.sql.begin(async (tx) => {
+      await Promise.all([
+        clearFailures(tx, normalizeEmail(user.email), clientKey(request.ip)),
+        rememberDevice(tx, device.claim, now)
+      ])
+      const issued = await issuePair(tx, user, randomUUID(), familyExpiresAt)
+      await request.audit(tx, { userId: user.id, resourceId: user.id, statusCode: 200, changes: { loginHash, via } })
+      return issued
+    })
+    request.userId = user.id
+    reply.header('set-cookie', device.setCookie)
+    return wantsCookie(request) ? setRefreshCookie(reply, pair, now) : pair
+  }
+
+  /** Audits the lock a failed login just started: always a row of its own (failed logins are budgeted). */
+  async function lockoutEvent(
+    request: FastifyRequest,
+    failure: { failures: number; lockedUntil: Date | null; justLocked: boolean },
+    entry: { resourceType: string; resourceId: string; userId: string | null; changes: Record<string, unknown> }
+  ) {
+    if (!failure.justLocked) return
+    await request.audit(fastify.sql, {
+      action: 'auth.lockout',
+      ...entry,
+      statusCode: 401,
+      outcome: 'denied',
+      changes: { ...entry.changes, failures: failure.failures, lockedUntil: failure.lockedUntil?.toISOString() }
+    })
+    fastify.securityCounters.lockouts++
+  }
+
   fastify.post(
     '/auth/login',
     {
-      config: { auth: 'public', rateLimit, audit: { action: 'auth.login', resourceType: 'session' } },
+      config: { auth: 'public', rateLimit: loginLimit, audit: { action: 'auth.login', resourceType: 'session' } },
       schema: {
         tags: ['auth'],
+        description:
+          'A known device (its `__Host-sdc_device` cookie) has a failure budget of its own; an unknown client is locked out ' +
+          'of the email after its own failures (423), and once the account has many failures from everywhere it is answered ' +
+          '401 `APP_ERR_LOGIN_CHALLENGE` whatever the password, the right one emailing a one-time sign-in link.',
         body: Type.Object(
           { email: Email, password: Type.String({ minLength: 1, maxLength: 256 }) },
           { additionalProperties: false }
         ),
         headers: CookieHeaders,
-        response: { 200: TokenPair, ...errorResponses(400, 401, 413, 415, 423, 429) }
+        response: { 200: TokenPair, ...errorResponses(400, 401, 403, 413, 415, 423, 429) }
       }
     },
     async (request, reply) => {
       noStore(reply)
+      const { password } = request.body
       const email = normalizeEmail(request.body.email)
+      const loginHash = hashLogin(email)
+      const found = loginDevice(request, email)
+      // A refused login's audit row is written after the response, from the body: it keeps only this.
+      ;(request as { body: unknown }).body = { loginHash }
       const now = fastify.clock()
-      const client = clientKey(request.ip)
-      const gate = await loginGate(fastify.sql, email, client, now)
-      if (gate.lockedUntil) throw AccountLocked(gate.lockedUntil, now)
-      if (gate.retryAt) throw LoginThrottled(gate.retryAt, now)
+      const [user, device] = await Promise.all([userForLogin(fastify.sql, { email }), found])
 
-      const user = await userForLogin(fastify.sql, email)
-      // An unknown email costs the same argon2 verification as a wrong password.
-      const valid = await verifyPassword(user?.password_hash ?? null, request.body.password)
-      if (!valid || !user) {
-        const failure = await recordFailure(fastify.sql, email, client, now, config.login)
-        if (failure.justLocked) {
-          await request.audit(fastify.sql, {
-            action: 'auth.lockout',
-            resourceType: 'account',
-            resourceId: email,
-            userId: user?.id ?? null,
-            statusCode: 401,
-            outcome: 'denied',
-            changes: { client, failures: failure.failures, lockedUntil: failure.lockedUntil?.toISOString() }
-          })
-          fastify.securityCounters.lockouts++
-        }
+      if (user && device) {
+        // A known device: its own budget, never the account's or its address's.
+        if (await verifyPassword(user.password_hash, password)) return signIn(request, reply, user, 'device', now)
+        const failure = await recordDeviceFailure(fastify.sql, device, now, config.login)
+        await lockoutEvent(request, failure, {
+          resourceType: 'device',
+          resourceId: user.id,
+          userId: user.id,
+          changes: { loginHash }
+        })
         throw new InvalidCredentials()
       }
-      // Only someone who knows the password learns that the account is disabled or unverified.
-      if (user.disabled_at) throw new AccountDisabled()
-      if (config.emailVerificationRequired && !user.email_verified_at) throw new EmailNotVerified()
 
-      const familyExpiresAt = new Date(now.getTime() + config.jwt.refreshTtlSeconds * 1000)
-      const pair = await fastify.sql.begin(async (tx) => {
-        await clearFailures(tx, email, client)
-        const issued = await issuePair(tx, user, randomUUID(), familyExpiresAt)
-        await request.audit(tx, { userId: user.id, resourceId: user.id, statusCode: 200 })
-        return issued
+      // An unknown client: its own lock for this email, then the account-wide challenge.
+      const client = clientKey(request.ip)
+      const gate = await loginGate(fastify.sql, email, client, now, config.login)
+      if (gate.lockedUntil) throw AccountLocked(gate.lockedUntil, now)
+      // An unknown email costs the same argon2 verification as a wrong password.
+      const valid = await verifyPassword(user?.password_hash ?? null, password)
+      if (!valid || !user) {
+        const failure = await recordFailure(fastify.sql, email, client, now, config.login)
+        await lockoutEvent(request, failure, {
+          resourceType: 'account',
+          resourceId: loginHash,
+          userId: user?.id ?? null,
+          changes: { client, loginHash }
+        })
+        // Past the ceiling a wrong password gets the right one's answer: the challenge reveals nothing.
+        throw gate.challenged ? new LoginChallenge() : new InvalidCredentials()
+      }
+      if (gate.challenged) {
+        // Not awaited: the answer takes as long as a wrong password's (one statement, not a job's few).
+        if (!user.disabled_at) {
+          sendLoginLink(user.id, request).catch((err: Error) => request.log.error({ err }, 'sign-in link not queued'))
+        }
+        throw new LoginChallenge()
+      }
+      return signIn(request, reply, user, 'password', now)
+    }
+  )
+
+  fastify.post(
+    '/auth/login-link',
+    {
+      config: { auth: 'public', rateLimit: limit, audit: { action: 'auth.login.link', resourceType: 'session' } },
+      schema: {
+        tags: ['auth'],
+        description:
+          'Signs in with the one-time link a challenged login emailed (single use, 15 minutes); the device is then known.',
+        body: Type.Object({ token: Type.String({ minLength: 20, maxLength: 200 }) }, { additionalProperties: false }),
+        headers: CookieHeaders,
+        response: { 200: TokenPair, ...errorResponses(400, 403, 413, 415, 429) }
+      }
+    },
+    async (request, reply) => {
+      noStore(reply)
+      const now = fastify.clock()
+      const user = await fastify.sql.begin(async (tx) => {
+        // An unknown, used or expired token all fail the same way.
+        const userId = await useLoginLinkToken(tx, hashToken(request.body.token), now)
+        // Opening the link proves the mailbox, as the verification link does.
+        if (userId) await markVerified(tx, userId, now)
+        return userId
       })
-      request.userId = user.id
-      return wantsCookie(request) ? setRefreshCookie(reply, pair, now) : pair
+      const account = user ? await userForLogin(fastify.sql, { id: user }) : undefined
+      if (!account) throw new InvalidLoginLink()
+      return signIn(request, reply, account, 'link', now)
     }
   )
 
   fastify.post(
     '/auth/refresh',
     {
-      config: { auth: 'public', rateLimit, audit: { action: 'auth.refresh', resourceType: 'session' } },
+      config: { auth: 'public', rateLimit: sessionLimit, audit: { action: 'auth.refresh', resourceType: 'session' } },
       schema: {
         tags: ['auth'],
         body: RefreshBody,
@@ -217,7 +352,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       noStore(reply)
-      const presented = refreshTokenFrom(request)
+      const presented = refreshTokenFrom(request, reply)
       if (!presented) throw missingToken(request)
       const tokenHash = hashToken(presented)
       const now = fastify.clock()
@@ -261,7 +396,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post(
     '/auth/logout',
     {
-      config: { auth: 'public', rateLimit, audit: { action: 'auth.logout', resourceType: 'session' } },
+      config: { auth: 'public', rateLimit: sessionLimit, audit: { action: 'auth.logout', resourceType: 'session' } },
       schema: {
         tags: ['auth'],
         body: RefreshBody,
@@ -271,7 +406,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       const now = fastify.clock()
-      const presented = refreshTokenFrom(request)
+      const presented = refreshTokenFrom(request, reply)
       if (!presented && !wantsCookie(request)) throw missingToken(request)
       if (wantsCookie(request)) clearRefreshCookie(reply)
       await fastify.sql.begin(async (tx) => {
@@ -297,7 +432,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post(
     '/auth/logout-all',
     {
-      config: { auth: 'user', rateLimit, audit: { action: 'auth.logout.all', resourceType: 'user' } },
+      config: { auth: 'user', rateLimit: sessionLimit, audit: { action: 'auth.logout.all', resourceType: 'user' } },
       schema: {
         tags: ['auth'],
         description: 'Ends every session of the caller: refresh tokens are revoked and access tokens stop working.',
@@ -307,7 +442,12 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => {
       const userId = request.user?.id as string
       await fastify.sql.begin(async (tx) => {
-        const [, revoked] = await Promise.all([endAccessTokens(tx, userId), revokeAllOf(tx, userId, fastify.clock())])
+        // Devices are forgotten too (a lost laptop's cookie): all but the one asking.
+        const [, revoked] = await Promise.all([
+          endAccessTokens(tx, userId),
+          revokeAllOf(tx, userId, fastify.clock()),
+          forgetDevices(tx, userId, devices.read(request))
+        ])
         await request.audit(tx, { resourceId: userId, statusCode: 204, changes: { endedSessions: revoked } })
       })
       fastify.tokens.forget(userId)
@@ -319,7 +459,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post(
     '/auth/password',
     {
-      config: { auth: 'user', rateLimit, audit: { action: 'auth.password.change', resourceType: 'user' } },
+      config: { auth: 'user', rateLimit: limit, audit: { action: 'auth.password.change', resourceType: 'user' } },
       schema: {
         tags: ['auth'],
         body: Type.Object(
@@ -337,7 +477,11 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const now = fastify.clock()
       await fastify.sql.begin(async (tx) => {
         // Every session ends: refresh families are revoked and older access tokens carry an old version.
-        const [, revoked] = await Promise.all([setPassword(tx, userId, newHash), revokeAllOf(tx, userId, now)])
+        const [, revoked] = await Promise.all([
+          setPassword(tx, userId, newHash),
+          revokeAllOf(tx, userId, now),
+          forgetDevices(tx, userId, devices.read(request))
+        ])
         await request.audit(tx, { resourceId: userId, statusCode: 204, changes: { endedSessions: revoked } })
       })
       fastify.tokens.forget(userId)
@@ -348,7 +492,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post(
     '/auth/verify-email',
     {
-      config: { auth: 'public', rateLimit, audit: { action: 'auth.email.verify', resourceType: 'user' } },
+      config: { auth: 'public', rateLimit: limit, audit: { action: 'auth.email.verify', resourceType: 'user' } },
       schema: {
         tags: ['auth'],
         body: Type.Object({ token: Type.String({ minLength: 20, maxLength: 200 }) }, { additionalProperties: false }),
@@ -375,7 +519,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post(
     '/auth/resend-verification',
     {
-      config: { auth: 'public', rateLimit, audit: { action: 'auth.email.resend', resourceType: 'user' } },
+      config: { auth: 'public', rateLimit: limit, audit: { action: 'auth.email.resend', resourceType: 'user' } },
       schema: {
         tags: ['auth'],
         body: Type.Object({ email: Email }, { additionalProperties: false }),
@@ -399,7 +543,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get(
     '/auth/me',
     {
-      config: { auth: 'user', rateLimit },
+      config: { auth: 'user', rateLimit: sessionLimit },
       schema: { tags: ['auth'], response: { 200: User, ...errorResponses(401, 404, 429) } }
     },
     async (request) => {

@@ -23,11 +23,12 @@ export async function insertAccount(
   return row
 }
 
-export async function userForLogin(sql: Sql, emailNormalized: string) {
+/** The account a login names (by its normalised email), or a sign-in link's (by id). */
+export async function userForLogin(sql: Sql, by: { email: string } | { id: string }) {
   const [user] = await sql<(UserRow & { password_hash: string; disabled_at: Date | null })[]>`
     select ${sql(USER_COLUMNS)}, password_hash, disabled_at, token_version
     from app.users
-    where email_normalized = ${emailNormalized}
+    where ${'email' in by ? sql`email_normalized = ${by.email}` : sql`id = ${by.id}`}
   `
   return user
 }
@@ -94,4 +95,22 @@ export async function unverifiedUser(tx: TransactionSql, emailNormalized: string
       and disabled_at is null
   `
   return user?.id ?? null
+}
+
+/**
+ * Uses a sign-in link's token (single use, expiring): its user, or none. The user's other links
+ * are deleted with it, so a mailbox's older links stop working once one is used.
+ */
+export async function useLoginLinkToken(tx: TransactionSql, tokenHash: string, now: Date): Promise<string | null> {
+  const [token] = await tx<{ user_id: string }[]>`
+    update app.login_link_tokens
+    set used_at = ${now}
+    where token_hash = ${tokenHash}
+      and used_at is null
+      and expires_at > ${now}
+    returning user_id
+  `
+  if (!token) return null
+  await tx`delete from app.login_link_tokens where user_id = ${token.user_id} and token_hash <> ${tokenHash}`
+  return token.user_id
 }
