@@ -1,5 +1,6 @@
 import type { JobWithMetadata } from 'pg-boss'
 import { type Static, Type } from 'typebox'
+import type { Config } from '../src/config.ts'
 import type { Sql } from '../src/db/client.ts'
 import { analyzeJobs } from '../src/queue/statements.ts'
 import { defineJob, jobPayload } from './define.ts'
@@ -79,9 +80,59 @@ export async function maintainAuditRefusals(sql: Sql): Promise<number> {
   return expired.count
 }
 
+/** Rows one maintenance pass deletes of each kind at most: a backlog is cleared over a few passes. */
+export const RETENTION_BATCH = 5000
+
+/**
+ * What is kept, and what is not: refresh tokens whose family has expired; exports older than
+ * `exportDays` (the report can be made again); and each workspace's runs past its newest
+ * `runsPerWorkspace`, except a run that is queued or running, or that a grade refers to (it stays
+ * as long as its grade: the grade reads it). Each kind at most RETENTION_BATCH rows a pass.
+ */
+export async function applyRetention(sql: Sql, { exportDays, runsPerWorkspace }: Config['retention']) {
+  const tokens = await sql`
+    delete from app.refresh_tokens
+    where id in (
+      select id
+      from app.refresh_tokens
+      where family_expires_at < now()
+      limit ${RETENTION_BATCH}
+    )
+  `
+  const exports = await sql`
+    delete from app.report_exports
+    where id in (
+      select id
+      from app.report_exports
+      where created_at < now() - make_interval(days => ${exportDays})
+        and status in ('completed', 'failed')
+      limit ${RETENTION_BATCH}
+    )
+  `
+  const runs = await sql`
+    delete from app.simulation_runs
+    where id in (
+      select r.id
+      from (
+        select id, row_number() over (partition by workspace_id order by created_at desc, id desc) as newest
+        from app.simulation_runs
+        where status in ('completed', 'failed')
+      ) r
+      where r.newest > ${runsPerWorkspace}
+        and not exists (select 1 from app.grade_reports g where g.simulation_id = r.id)
+      limit ${RETENTION_BATCH}
+    )
+  `
+  return { refreshTokensExpired: tokens.count, exportsExpired: exports.count, runsExpired: runs.count }
+}
+
 export function createHandler(
   sql: Sql,
-  { retentionDays, loginFailureKeepMinutes = 60 }: { retentionDays: number; loginFailureKeepMinutes?: number }
+  {
+    retentionDays,
+    loginFailureKeepMinutes = 60,
+    retention
+  }: { retentionDays: number; loginFailureKeepMinutes?: number; retention?: Config['retention'] }
 ) {
   return async function maintenance(job: JobWithMetadata<MaintenanceData>): Promise<unknown> {
     const data = job.data
@@ -93,8 +144,16 @@ export function createHandler(
     const idempotencyKeysExpired = await maintainIdempotencyKeys(sql)
     const loginFailuresExpired = await maintainLoginFailures(sql, loginFailureKeepMinutes)
     const auditRefusalsExpired = await maintainAuditRefusals(sql)
+    const retained = retention ? await applyRetention(sql, retention) : {}
     await analyzeJobs(sql)
-    return { task: 'housekeeping', ...partitions, idempotencyKeysExpired, loginFailuresExpired, auditRefusalsExpired }
+    return {
+      task: 'housekeeping',
+      ...partitions,
+      idempotencyKeysExpired,
+      loginFailuresExpired,
+      auditRefusalsExpired,
+      ...retained
+    }
   }
 }
 
@@ -111,6 +170,7 @@ export const job = defineJob({
   create: ({ sql, config }) => ({
     handle: createHandler(sql, {
       retentionDays: config.telemetryRetentionDays,
+      retention: config.retention,
       loginFailureKeepMinutes: Math.max(config.login.attemptWindowMinutes, config.login.lockoutMinutes)
     })
   })

@@ -94,6 +94,15 @@ export interface Config {
     readonly workspaces: number
     readonly storedRuns: number
     readonly exportsPerDay: number
+    /** Bytes a user may store in workspaces, runs and exports together. */
+    readonly storageBytes: number
+    /** Accounts one client address may create a day (a class joining from one school address: raise it). */
+    readonly signupsPerClientPerDay: number
+  }
+  /** What the maintenance job deletes: exports older than `exportDays`, runs past the newest `runsPerWorkspace` of a workspace (never a graded one). */
+  readonly retention: {
+    readonly exportDays: number
+    readonly runsPerWorkspace: number
   }
   /** Key of the audit chain's HMAC anchor (kept outside the database); unset, the chain is hashed only. */
   readonly auditHmacKey: string | undefined
@@ -417,7 +426,13 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
       runsPerDay: int('QUOTA_RUNS_PER_DAY', 500, 1, 10_000_000),
       workspaces: int('QUOTA_WORKSPACES', 200, 1, 10_000_000),
       storedRuns: int('QUOTA_STORED_RUNS', 5000, 1, 10_000_000),
-      exportsPerDay: int('QUOTA_EXPORTS_PER_DAY', 200, 1, 10_000_000)
+      exportsPerDay: int('QUOTA_EXPORTS_PER_DAY', 200, 1, 10_000_000),
+      storageBytes: int('QUOTA_STORAGE_BYTES', 200 * 1024 * 1024, 1024 * 1024, 1024 ** 4),
+      signupsPerClientPerDay: int('QUOTA_SIGNUPS_PER_CLIENT_PER_DAY', 20, 1, 1_000_000)
+    },
+    retention: {
+      exportDays: int('RETENTION_EXPORT_DAYS', 30, 1, 3650),
+      runsPerWorkspace: int('RETENTION_RUNS_PER_WORKSPACE', 50, 1, 100_000)
     },
     auditHmacKey: read('AUDIT_HMAC_KEY'),
     openapiPublic: bool('OPENAPI_PUBLIC', !isProduction),

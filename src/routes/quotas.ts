@@ -33,6 +33,24 @@ export async function checkRunQuota(tx: TransactionSql, ownerId: string, quotas:
     throw QuotaExceeded(`At most ${quotas.runsPerDay} runs a day`, secondsUntilDayAfter(row.oldest))
   if (row.stored >= quotas.storedRuns)
     throw new QuotaReached(`At most ${quotas.storedRuns} stored runs; delete workspaces you no longer need`)
+  await checkStorageQuota(tx, ownerId, quotas)
+}
+
+const megabytes = (bytes: number) => `${Math.round(bytes / (1024 * 1024))} MB`
+
+/**
+ * What the user stores (workspaces, runs, exports; kept by triggers in app.user_storage) against
+ * QUOTA_STORAGE_BYTES: checked before anything that stores more. A result written later by the
+ * worker may pass it by one run's size; the next write is refused.
+ */
+export async function checkStorageQuota(tx: TransactionSql, ownerId: string, quotas: Config['quotas']): Promise<void> {
+  const [row] = await tx<{ bytes: string }[]>`
+    select coalesce((select bytes from app.user_storage where owner_id = ${ownerId}), 0) as bytes
+  `
+  if (Number(row.bytes) >= quotas.storageBytes)
+    throw new QuotaReached(
+      `Your ${megabytes(quotas.storageBytes)} of storage are used (workspaces, runs and exports); delete old runs, exports or workspaces`
+    )
 }
 
 export async function checkWorkspaceQuota(
@@ -46,6 +64,7 @@ export async function checkWorkspaceQuota(
   `
   if (count >= quotas.workspaces)
     throw new QuotaReached(`At most ${quotas.workspaces} workspaces; delete one to create another`)
+  await checkStorageQuota(tx, ownerId, quotas)
 }
 
 export async function checkExportQuota(tx: TransactionSql, ownerId: string, quotas: Config['quotas']): Promise<void> {
@@ -58,4 +77,5 @@ export async function checkExportQuota(tx: TransactionSql, ownerId: string, quot
   `
   if (row.today >= quotas.exportsPerDay)
     throw QuotaExceeded(`At most ${quotas.exportsPerDay} exports a day`, secondsUntilDayAfter(row.oldest))
+  await checkStorageQuota(tx, ownerId, quotas)
 }

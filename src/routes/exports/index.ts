@@ -33,7 +33,7 @@ const exportRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         body: Type.Object({ format: Format }, { additionalProperties: false }),
         response: {
           202: Accepted,
-          ...errorResponses(400, 401, 404, 409, 413, 415, 422, 429, 503)
+          ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
         }
       }
     },

@@ -8,7 +8,7 @@ import { InvalidDesignError, NotFound, QuotaExceeded, VersionConflictError } fro
 import { uuidv7 } from '../../ids.ts'
 import { ErrorResponse, errorResponses, IdParams } from '../../schemas.ts'
 import { afterCursor, keysetPage, ListQuery, pageOf } from '../pagination.ts'
-import { checkWorkspaceQuota } from '../quotas.ts'
+import { checkStorageQuota, checkWorkspaceQuota } from '../quotas.ts'
 import { Preview } from '../simulations/schemas.ts'
 import {
   Description,
@@ -176,7 +176,7 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           200: Workspace,
           409: VersionConflict,
           422: InvalidDesign,
-          ...errorResponses(400, 401, 404, 413, 415, 429)
+          ...errorResponses(400, 401, 403, 404, 413, 415, 429)
         }
       }
     },
@@ -188,6 +188,8 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       if (description !== undefined) changes.description = description
       if (design !== undefined) changes.design = design
       return sql.begin(async (tx) => {
+        // A new design stores more: refused once the user's storage is used up (a rename is not).
+        if (design !== undefined) await checkStorageQuota(tx, request.user?.id as string, fastify.config.quotas)
         const updated = await updateWorkspace(
           tx,
           request.auditWith(tx, { statusCode: 200 }),
