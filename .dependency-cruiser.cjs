@@ -6,9 +6,13 @@
 //   jobs/     job handlers and the worker: the core only (never Fastify, plugins or routes)
 //   routes    src/routes/: the core (the queue's enqueue API included), never jobs/ or the wiring
 //   wiring    src/app.ts, src/error-handler.ts and the entry points (server, dev, cli, demo, docs)
+//   web/      the learner's app (bundled for the browser): web/ itself and the domain's pure modules
+//             (types, schemas, catalogue, figures); never plugins, jobs, routes, db or the wiring
 const CORE =
   '^src/((config|errors|logging|ids|paths|client-address|shutdown|schemas)[.]ts$|(db|domain|queue|accounts|engine)/)'
 const WIRING = '^src/(app|error-handler|server|dev|cli|demo|docs)[.]ts$'
+/** What the web app may import outside web/: the domain's modules that hold data, shapes and figures. */
+const WEB_MAY_IMPORT = '^(web/|src/domain/(components|schemas|model|format|layout)[.]ts$)|(^|/)node_modules/'
 
 module.exports = {
   forbidden: [
@@ -47,6 +51,21 @@ module.exports = {
       comment: 'Routes enqueue through src/queue/enqueue.ts; the handlers are the worker’s.',
       from: { path: '^src/routes/' },
       to: { path: ['^jobs/', WIRING] }
+    },
+    {
+      name: 'web-imports-only-web-and-domain-shapes',
+      severity: 'error',
+      comment:
+        'The web app is bundled for the browser: it may import web/ and the domain’s types, schemas, catalogue and figures (src/domain/{components,schemas,model,format,layout}.ts), never plugins, jobs, routes, db or the wiring.',
+      from: { path: '^web/src/' },
+      to: { pathNot: WEB_MAY_IMPORT }
+    },
+    {
+      name: 'nothing-imports-the-web-app',
+      severity: 'error',
+      comment: 'The server serves the built app (web/dist) and builds it with web/build.ts; nothing imports web/src.',
+      from: { path: '^(src|plugins|jobs)/' },
+      to: { path: '^web/src/' }
     },
     {
       name: 'app-is-wired-by-entry-points',

@@ -3,6 +3,7 @@
 // mode's. The runs are seeded, so the table is the same on every machine: test/docs.test.ts
 // renders it again and fails when the file's copy is stale.
 import { readFile, writeFile } from 'node:fs/promises'
+import { replaceBlock } from '../src/docs.ts'
 import { analyticMeanLatencyMs, simulate } from '../src/domain/engine.ts'
 import type { Design, TrafficProfile } from '../src/domain/model.ts'
 
@@ -82,12 +83,7 @@ export function renderAccuracy(rows: readonly AccuracyRow[]): string {
 }
 
 /** The document with its block replaced by `block`. */
-export function withAccuracy(doc: string, block: string): string {
-  const start = doc.indexOf(START)
-  const end = doc.indexOf(END)
-  if (start < 0 || end < start) throw new Error(`docs/simulation.md has no ${START.trim()} … ${END} block`)
-  return doc.slice(0, start) + block + doc.slice(end + END.length)
-}
+export const withAccuracy = (doc: string, block: string): string => replaceBlock(doc, START, END, block)
 
 export const SIMULATION_DOC = new URL('../docs/simulation.md', import.meta.url)
 

@@ -94,13 +94,17 @@ export function renderComponentTable(catalogue: Catalogue): string {
   ].join('\n')
 }
 
-/** The document with its component block replaced by `block`. */
-export function withComponentTable(doc: string, block: string): string {
-  const start = doc.indexOf(COMPONENTS_START)
-  const end = doc.indexOf(COMPONENTS_END)
-  if (start < 0 || end < start) throw new Error(`docs/simulation.md has no ${COMPONENTS_START.trim()} … block`)
-  return doc.slice(0, start) + block + doc.slice(end + COMPONENTS_END.length)
+/** `doc` with the block between its `start` and `end` markers (both kept) replaced by `block`. */
+export function replaceBlock(doc: string, start: string, end: string, block: string): string {
+  const from = doc.indexOf(start)
+  const to = doc.indexOf(end)
+  if (from < 0 || to < from) throw new Error(`no ${start.trim()} … ${end} block`)
+  return doc.slice(0, from) + block + doc.slice(to + end.length)
 }
+
+/** The document with its component block replaced by `block`. */
+export const withComponentTable = (doc: string, block: string) =>
+  replaceBlock(doc, COMPONENTS_START, COMPONENTS_END, block)
 
 if (import.meta.main) {
   const { readFile, writeFile } = await import('node:fs/promises')

@@ -60,3 +60,26 @@ t.test('a wrong import fails the lint, naming the rule', async (t) => {
   t.ok(err, 'dependency-cruiser refuses it')
   t.match(err?.stdout, /jobs-import-only-core/, 'and names the rule')
 })
+
+t.test('the web app may import web/ and the domain’s shapes, never the server’s parts', async (t) => {
+  const planted = join(ROOT, 'web', 'src', 'planted-import.ts')
+  t.teardown(() => rm(planted, { force: true }))
+  const cruise = () =>
+    run(
+      process.execPath,
+      [join(ROOT, 'node_modules/.bin/depcruise'), '--config', '.dependency-cruiser.cjs', 'web/src/planted-import.ts'],
+      { cwd: ROOT }
+    ).then(
+      () => null,
+      (e: { stdout: string }) => e
+    )
+  await writeFile(
+    planted,
+    "import type { Catalogue } from '../../src/domain/components.ts'\nexport type C = Catalogue\n"
+  )
+  t.equal(await cruise(), null, 'the catalogue is allowed')
+  for (const wrong of ['../../src/routes/workspaces/schemas.ts', '../../plugins/db.ts', '../../src/domain/engine.ts']) {
+    await writeFile(planted, `import '${wrong}'\n`)
+    t.match((await cruise())?.stdout, /web-imports-only-web-and-domain-shapes/, `${wrong} is refused, naming the rule`)
+  }
+})

@@ -8,8 +8,8 @@ import { checkSql, startApi, startWorker, stopProcess } from '../reliability/lib
 import { waitFor } from '../reliability/lib/wait.ts'
 import { availabilityPct, rps } from '../src/domain/format.ts'
 import { RUBRIC_VERSION } from '../src/domain/grading.ts'
+import { NODE_H, NODE_W } from '../src/domain/layout.ts'
 import { buildWeb } from '../web/build.ts'
-import { NODE_H, NODE_W } from '../web/src/model.ts'
 import { createTestDatabase } from './helpers/db.ts'
 import { launch, shot, type Watched, watch } from './web/browser.ts'
 
@@ -238,6 +238,42 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
   t.ok(await node(page, 'service').evaluate((el) => el.classList.contains('has-problem')), 'the component is marked')
   await page.locator('input[name="serviceTimeMs"]').fill('40')
   await page.locator('input[name="serviceTimeMs"]').press('Tab')
+  await saved(page).waitFor()
+
+  // An instance's availability and cost, and the zones it spreads over: saved, and still there
+  // after a reload; emptied, each is its type's default again.
+  const stored = page.waitForResponse(
+    (r) => r.request().method() === 'PATCH' && (r.request().postData() ?? '').includes('eu-2') && r.status() === 200
+  )
+  for (const [name, value] of [
+    ['availability', '0.9995'],
+    ['costPerMonth', '90'],
+    ['zones', 'eu-1, eu-2']
+  ]) {
+    await page.locator(`input[name="${name}"]`).fill(value)
+    await page.locator(`input[name="${name}"]`).press('Tab')
+  }
+  await saved(page).waitFor()
+  t.match(
+    (await (await stored).json()).design.components.find((c: { id: string }) => c.id === 'service'),
+    { availability: 0.9995, costPerMonth: 90, zones: ['eu-1', 'eu-2'] },
+    'the api takes and returns them'
+  )
+  t.equal(await page.locator('input[name="costPerMonth"]').getAttribute('placeholder'), '70', 'the type’s default')
+  await shot(page, '08-component')
+  await page.reload()
+  await node(page, 'service').click()
+  t.same(
+    await Promise.all(
+      ['availability', 'costPerMonth', 'zones'].map((n) => page.locator(`input[name="${n}"]`).inputValue())
+    ),
+    ['0.9995', '90', 'eu-1, eu-2'],
+    'after a reload'
+  )
+  for (const name of ['availability', 'costPerMonth', 'zones']) {
+    await page.locator(`input[name="${name}"]`).fill('')
+    await page.locator(`input[name="${name}"]`).press('Tab')
+  }
   await saved(page).waitFor()
 
   // What is being typed survives the renders around it (a save finishing, a preview arriving):

@@ -5,6 +5,8 @@ import { existsSync } from 'node:fs'
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { gzipSync } from 'node:zlib'
+import type { Plugin } from 'esbuild'
+import type { Catalogue } from '../src/domain/components.ts'
 
 export const WEB_DIST = new URL('./dist/', import.meta.url).pathname
 const SRC = new URL('./src/', import.meta.url).pathname
@@ -17,8 +19,26 @@ export interface WebBuild {
   scriptGzipBytes: number
 }
 
+export interface WebBuildOptions {
+  /** The component types the app offers (default: the domain's CATALOGUE, as web/src/catalogue.ts has it). */
+  catalogue?: Catalogue
+}
+
+/** The app's catalogue module (web/src/catalogue.ts) replaced by the given catalogue, as data. */
+function catalogueModule(catalogue: Catalogue): Plugin {
+  return {
+    name: 'catalogue',
+    setup(build) {
+      build.onLoad({ filter: /[\\/]web[\\/]src[\\/]catalogue\.ts$/ }, () => ({
+        contents: `export const catalogue = ${JSON.stringify(catalogue)}`,
+        loader: 'js'
+      }))
+    }
+  }
+}
+
 /** Builds into a fresh folder and swaps it in, so a server reading web/dist never sees half a build. */
-export async function buildWeb(outDir = WEB_DIST): Promise<WebBuild> {
+export async function buildWeb(outDir = WEB_DIST, options: WebBuildOptions = {}): Promise<WebBuild> {
   const staging = `${outDir.replace(/\/$/, '')}.${process.pid}.tmp`
   await rm(staging, { recursive: true, force: true })
   // Loaded here, not at the top: a server that finds the app built never loads esbuild.
@@ -33,7 +53,8 @@ export async function buildWeb(outDir = WEB_DIST): Promise<WebBuild> {
     entryNames: '[name]-[hash]',
     metafile: true,
     legalComments: 'none',
-    logLevel: 'warning'
+    logLevel: 'warning',
+    plugins: options.catalogue ? [catalogueModule(options.catalogue)] : []
   })
   const outputs = Object.entries(result.metafile.outputs)
   const script = outputs.find(([file]) => file.endsWith('.js'))

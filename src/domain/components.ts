@@ -41,6 +41,17 @@ export const LIMITS = Object.freeze({
   engineSteps: 50_000_000
 })
 
+/** The bounds of a traffic profile's figures (the api's schema and the web form's). */
+export const TRAFFIC_BOUNDS = Object.freeze({
+  /** At least 0.001 (one request in about 17 minutes): below it, per-request figures overflow. */
+  peakRps: { min: 0.001, max: LIMITS.peakRps },
+  readRatio: { min: 0, max: 1 },
+  payloadKb: { min: 0, max: 1_048_576 },
+  latencySloMs: { min: 0.001, max: 3_600_000 },
+  budgetPerMonth: { min: 0, max: 1e9 },
+  availabilityTarget: { min: 0.9, max: 0.999999 }
+})
+
 /** A component id or zone name: a-z, 0-9, _ and -, starting with a letter or digit (at most LIMITS.idLength). */
 export const ID_PATTERN = '^[a-z0-9][a-z0-9_-]*$'
 

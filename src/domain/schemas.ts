@@ -13,6 +13,7 @@ import {
   LIMITS,
   type NumberField,
   Routings,
+  TRAFFIC_BOUNDS,
   TrafficClasses
 } from './components.ts'
 
@@ -133,26 +134,24 @@ export const DesignSchema = Type.Object(
   strict
 )
 
-/** The least peak rate and SLO a profile takes (the web form's too): below it, per-request figures overflow. */
-export const MIN_PROFILE_VALUE = 0.001
+const bounds = (b: { min: number; max: number }) => ({ minimum: b.min, maximum: b.max })
 
 export const TrafficProfileSchema = Type.Object(
   {
     peakRps: Type.Number({
-      minimum: MIN_PROFILE_VALUE,
-      maximum: LIMITS.peakRps,
+      ...bounds(TRAFFIC_BOUNDS.peakRps),
       description: 'at least 0.001: one request in about 17 minutes'
     }),
-    readRatio: Type.Number({ minimum: 0, maximum: 1 }),
-    payloadKb: Type.Number({ minimum: 0, maximum: 1_048_576 }),
-    latencySloMs: Type.Number({ minimum: MIN_PROFILE_VALUE, maximum: 3_600_000 }),
+    readRatio: Type.Number(bounds(TRAFFIC_BOUNDS.readRatio)),
+    payloadKb: Type.Number(bounds(TRAFFIC_BOUNDS.payloadKb)),
+    latencySloMs: Type.Number(bounds(TRAFFIC_BOUNDS.latencySloMs)),
     budgetPerMonth: Type.Optional(
-      Nullable(Type.Number({ minimum: 0, maximum: 1e9 }), {
+      Nullable(Type.Number(bounds(TRAFFIC_BOUNDS.budgetPerMonth)), {
         description: 'a monthly budget in USD the grade holds the design’s cost to; null or absent: none'
       })
     ),
     availabilityTarget: Type.Optional(
-      Nullable(Type.Number({ minimum: 0.9, maximum: 0.999999 }), {
+      Nullable(Type.Number(bounds(TRAFFIC_BOUNDS.availabilityTarget)), {
         description: 'the availability the grade holds the design to, as a fraction; null or absent: 0.999'
       })
     )
@@ -488,6 +487,7 @@ export type Grade = Omit<Static<typeof GradeSchema>, 'items'> & { items: GradeIt
 
 // The resources as the api answers them (stored results as they are).
 export type StoredResult = Static<typeof RunResultSchema>
+export type StoredComponentResult = Static<typeof ComponentResultSchema>
 export type Workspace = Static<typeof WorkspaceSchema>
 export type WorkspaceSummary = Static<typeof WorkspaceSummarySchema>
 export type TrafficProfileResource = Static<typeof TrafficProfileResourceSchema>

@@ -12,6 +12,7 @@ import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { bearer, registerAndLogin } from '../helpers/users.ts'
+import { postPreview, postWorkspace } from '../helpers/workspaces.ts'
 
 // One schema per shape: what the domain takes and computes is what the API takes and answers,
 // field for field. Each test also checks that its data uses every field its schema declares, so a
@@ -101,12 +102,7 @@ t.test('a design with every documented field is valid, and the API stores and re
   const { url } = await createTestDatabase(t)
   const { app } = await buildTestApp(t, url)
   const user = await registerAndLogin(app)
-  const created = await app.inject({
-    method: 'POST',
-    url: '/workspaces',
-    headers: bearer(user),
-    payload: { name: 'Every field', design: EVERY_FIELD }
-  })
+  const created = await postWorkspace(app, user, { name: 'Every field', design: EVERY_FIELD })
   t.equal(created.statusCode, 201, created.body)
   t.same(created.json().design, EVERY_FIELD, 'the answer has every field')
   const read = await app.inject({ url: `/workspaces/${created.json().id}`, headers: bearer(user) })
@@ -153,14 +149,7 @@ t.test('the API answers every field the domain computed: a run, its analysis, it
   const sql = testSql(t, url)
   const { app } = await buildTestApp(t, url, { RATE_LIMIT_MAX_REQUESTS: '100000' })
   const user = await registerAndLogin(app)
-  const ws = (
-    await app.inject({
-      method: 'POST',
-      url: '/workspaces',
-      headers: bearer(user),
-      payload: { name: 'Shapes', design: EVERY_FIELD, trafficProfile: TRAFFIC }
-    })
-  ).json()
+  const ws = (await postWorkspace(app, user, { name: 'Shapes', design: EVERY_FIELD, trafficProfile: TRAFFIC })).json()
 
   // The worker's run (with its analysis), and a discrete-event run for the interval figures.
   const run = simulateAndAnalyze(EVERY_FIELD, TRAFFIC, 7)
@@ -218,12 +207,7 @@ t.test('the API answers every field the domain computed: a run, its analysis, it
   t.same(report.json().items, json(graded.items), 'GET /grades/:id drops nothing of the items')
 
   // A preview is the domain's previewDesign, field for field.
-  const preview = await app.inject({
-    method: 'POST',
-    url: `/workspaces/${ws.id}/preview`,
-    headers: bearer(user),
-    payload: {}
-  })
+  const preview = await postPreview(app, user, ws.id)
   t.equal(preview.statusCode, 200)
   const expected = previewDesign(EVERY_FIELD, TRAFFIC, app.config.preview.maxSteps)
   t.same(unused(PreviewSchema, [expected]), [])

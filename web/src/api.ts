@@ -1,6 +1,18 @@
 // The API client: the access token lives in this module's memory only; the refresh token in an
 // HttpOnly cookie the script never sees (`X-Refresh-Cookie: 1`). A 401 refreshes once and retries;
 // when the refresh fails too, the session has ended and the app says so.
+import type {
+  DesignDocument,
+  DesignPreview,
+  GradeReport,
+  Problem,
+  Run,
+  RunSummary,
+  TrafficProfile,
+  TrafficProfileResource,
+  Workspace,
+  WorkspaceSummary
+} from '../../src/domain/schemas.ts'
 
 export interface User {
   id: string
@@ -9,10 +21,7 @@ export interface User {
   role: string
 }
 
-export interface Problem {
-  path: string
-  message: string
-}
+export type { Problem }
 
 export class ApiError extends Error {
   readonly status: number
@@ -169,4 +178,47 @@ export async function poll<T extends { status: string }>(
     await new Promise((resolve) => setTimeout(resolve, delay))
     delay = Math.min(delay * 1.5, 1000)
   }
+}
+
+// The calls the screens make, typed from the api's own schemas (src/domain/schemas.ts; type-only
+// imports, so nothing of the server is bundled).
+
+export interface Page<T> {
+  items: T[]
+  nextCursor: string | null
+}
+
+const cursorQuery = (limit: number, cursor: string | null) =>
+  `limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`
+
+/** What a 202 points at: the resource to poll (its `Location`). */
+const located = ({ response }: Answer<unknown>) => response.headers.get('location') ?? ''
+
+export const workspaces = {
+  list: (cursor: string | null) => api<Page<WorkspaceSummary>>('GET', `/workspaces?${cursorQuery(20, cursor)}`),
+  create: (name: string, design: DesignDocument) => api<Workspace>('POST', '/workspaces', { name, design }),
+  get: (id: string) => api<Workspace>('GET', `/workspaces/${id}`),
+  /** Autosave: the stored version goes with the change, and a stale one answers 409. */
+  saveDesign: (id: string, version: number, design: DesignDocument) =>
+    api<Workspace>('PATCH', `/workspaces/${id}`, { version, design }),
+  describe: (id: string, version: number, details: { name: string; description: string }) =>
+    api<Workspace>('PATCH', `/workspaces/${id}`, { version, ...details }),
+  remove: (id: string) => api<null>('DELETE', `/workspaces/${id}`),
+  traffic: (id: string) => api<TrafficProfileResource>('GET', `/workspaces/${id}/traffic-profile`),
+  saveTraffic: (id: string, version: number, profile: TrafficProfile) =>
+    api<TrafficProfileResource>('PATCH', `/workspaces/${id}/traffic-profile`, { version, ...profile }),
+  /** The analytic figures of the saved design, at once (no job). */
+  preview: (id: string) => api<DesignPreview>('POST', `/workspaces/${id}/preview`, {}),
+  runs: (id: string, limit: number, cursor: string | null = null) =>
+    api<Page<RunSummary>>('GET', `/workspaces/${id}/simulations?${cursorQuery(limit, cursor)}`),
+  /** Queues a run; resolves to where it is polled. */
+  simulate: (id: string) => api<{ id: string }>('POST', `/workspaces/${id}/simulations`, {}).then(located)
+}
+
+export const runs = {
+  get: (id: string) => api<Run>('GET', `/simulations/${id}`),
+  poll: (location: string, onUpdate: (run: Run) => void) => poll<Run>(location, onUpdate),
+  /** Queues a grade of a completed run; resolves to where it is polled. */
+  grade: (id: string) => api<{ id: string }>('POST', `/simulations/${id}/grade`, {}).then(located),
+  pollGrade: (location: string, onUpdate: (grade: GradeReport) => void) => poll<GradeReport>(location, onUpdate)
 }

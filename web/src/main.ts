@@ -13,8 +13,8 @@ import {
   signUp,
   type User
 } from './api.ts'
-import { Editor } from './editor.ts'
-import { Workspaces } from './workspaces.ts'
+import { Editor } from './screens/editor/index.ts'
+import { Workspaces } from './screens/workspaces.ts'
 
 type Route = { page: 'workspaces' } | { page: 'editor'; id: string } | { page: 'sign-in-link'; token: string }
 

@@ -4,37 +4,33 @@
 // After a run each component shows its utilisation as a colour, a number and (when hot) a hatch.
 import { html } from 'htm/preact'
 import { useRef, useState } from 'preact/hooks'
-import { ms } from '../../src/domain/format.ts'
-import {
-  type ComponentResult,
-  type Design,
-  ICONS,
-  LABELS,
-  type Link,
-  NODE_H,
-  NODE_W,
-  utilizationBand
-} from './model.ts'
-
-export type Selection = { kind: 'component'; id: string } | { kind: 'link'; index: number } | null
+import { type Catalogue, hasTrait, kindOf } from '../../../../src/domain/components.ts'
+import { ms, utilizationBand } from '../../../../src/domain/format.ts'
+import { NODE_H, NODE_W } from '../../../../src/domain/layout.ts'
+import type { StoredComponentResult } from '../../../../src/domain/schemas.ts'
+import type { Design, Link } from '../../design.ts'
+import type { Selection } from '../../store.ts'
+import { iconPath } from '../../ui/icons.ts'
 
 export interface CanvasProps {
   design: Design
+  catalogue: Catalogue
   selection: Selection
-  results: Map<string, ComponentResult> | null
+  results: Map<string, StoredComponentResult> | null
   bottleneck: string | null
   highlight: Set<string>
   problemIds: Set<string>
   readOnly: boolean
   onSelect: (selection: Selection) => void
-  onMove: (id: string, x: number, y: number) => void
+  /** `gesture` names a drag (its moves are one step to undo); none for a key press. */
+  onMove: (id: string, x: number, y: number, gesture?: string) => void
   onConnect: (from: string, to: string) => void
   /** Drawn at this scale (1 = a design unit per pixel); the design's coordinates do not change. */
   zoom: number
 }
 
 type Drag =
-  | { kind: 'move'; id: string; dx: number; dy: number; moved: boolean }
+  | { kind: 'move'; id: string; dx: number; dy: number; moved: boolean; gesture: string }
   | { kind: 'connect'; from: string; x: number; y: number }
   | null
 
@@ -96,7 +92,14 @@ export function Canvas(props: CanvasProps) {
     const p = point(event)
     const c = byId.get(id)
     svg.current?.setPointerCapture(event.pointerId)
-    setDrag({ kind: 'move', id, dx: p.x - (c?.x ?? 0), dy: p.y - (c?.y ?? 0), moved: false })
+    setDrag({
+      kind: 'move',
+      id,
+      dx: p.x - (c?.x ?? 0),
+      dy: p.y - (c?.y ?? 0),
+      moved: false,
+      gesture: `drag-${event.pointerId}-${event.timeStamp}`
+    })
   }
 
   function startConnect(event: PointerEvent, from: string) {
@@ -113,7 +116,7 @@ export function Canvas(props: CanvasProps) {
     if (drag.kind === 'move') {
       const x = Math.max(0, Math.round(p.x - drag.dx))
       const y = Math.max(0, Math.round(p.y - drag.dy))
-      props.onMove(drag.id, x, y)
+      props.onMove(drag.id, x, y, drag.gesture)
       if (!drag.moved) setDrag({ ...drag, moved: true })
     } else setDrag({ ...drag, x: p.x, y: p.y })
   }
@@ -190,14 +193,15 @@ export function Canvas(props: CanvasProps) {
           props.problemIds.has(c.id) ? 'has-problem' : '',
           lossy ? 'lossy' : ''
         ].join(' ')
+        const kind = kindOf(props.catalogue, c.type)
         const detail = r
           ? `ρ ${pct(r.utilization)} · p95 ${ms(r.p95LatencyMs)}`
-          : c.type === 'client'
+          : hasTrait(props.catalogue, c.type, 'source')
             ? 'sends the traffic'
             : c.delay
               ? `delay ${c.serviceTimeMs} ms`
-              : `${LABELS[c.type] ?? c.type} ×${c.instances}`
-        const label = `${LABELS[c.type] ?? c.type} ${c.id}${r ? `, utilisation ${pct(r.utilization)}${lossy ? ', losing requests' : ''}${props.bottleneck === c.id ? ', bottleneck' : ''}` : ''}`
+              : `${kind?.label ?? c.type} ×${c.instances}`
+        const label = `${kind?.label ?? c.type} ${c.id}${r ? `, utilisation ${pct(r.utilization)}${lossy ? ', losing requests' : ''}${props.bottleneck === c.id ? ', bottleneck' : ''}` : ''}`
         return html`
           <g
             class=${classes}
@@ -212,7 +216,7 @@ export function Canvas(props: CanvasProps) {
           >
             <rect class="node-box" width=${NODE_W} height=${NODE_H} rx="8" />
             ${band === 'high' || band === 'over' ? html`<rect class="node-hatch" width=${NODE_W} height=${NODE_H} rx="8" />` : null}
-            <path class="node-icon" d=${ICONS[c.type] ?? ''} transform="translate(10 16)" />
+            <path class="node-icon" d=${iconPath(kind?.icon)} transform="translate(10 16)" />
             <text class="node-id" x="42" y="24">${c.id.length > 14 ? `${c.id.slice(0, 13)}…` : c.id}</text>
             <text class="node-detail" x="42" y="42">${detail}</text>
             ${props.bottleneck === c.id ? html`<text class="node-tag" x="0" y="-6">bottleneck</text>` : null}

@@ -1,23 +1,10 @@
 // The learner's workspaces: newest first, a page at a time; create, rename, describe, delete.
 import { html } from 'htm/preact'
 import { useEffect, useState } from 'preact/hooks'
-import { ApiError, api } from './api.ts'
-import type { Workspace } from './model.ts'
-
-interface Summary {
-  id: string
-  name: string
-  description: string
-  version: number
-  components: number
-  updatedAt: string
-}
-
-/** What a new workspace starts with: a client to send traffic (a design needs one). */
-const STARTER = {
-  components: [{ id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1, x: 40, y: 60 }],
-  links: []
-}
+import type { WorkspaceSummary as Summary } from '../../../src/domain/schemas.ts'
+import { ApiError, workspaces } from '../api.ts'
+import { catalogue } from '../catalogue.ts'
+import { starterDesign } from '../design.ts'
 
 export function Workspaces() {
   const [items, setItems] = useState<Summary[] | null>(null)
@@ -27,10 +14,7 @@ export function Workspaces() {
 
   async function load(after: string | null) {
     try {
-      const { data } = await api<{ items: Summary[]; nextCursor: string | null }>(
-        'GET',
-        `/workspaces?limit=20${after ? `&cursor=${encodeURIComponent(after)}` : ''}`
-      )
+      const { data } = await workspaces.list(after)
       setItems((old) => (after && old ? [...old, ...data.items] : data.items))
       setCursor(data.nextCursor)
     } catch (err) {
@@ -45,7 +29,7 @@ export function Workspaces() {
     const name = String(new FormData(form).get('name') ?? '').trim()
     if (!name) return
     try {
-      const { data } = await api<Workspace>('POST', '/workspaces', { name, design: STARTER })
+      const { data } = await workspaces.create(name, starterDesign(catalogue))
       location.hash = `#/w/${data.id}`
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err))
@@ -55,7 +39,7 @@ export function Workspaces() {
   async function remove(w: Summary) {
     if (!confirm(`Delete “${w.name}” and all its runs? This cannot be undone.`)) return
     try {
-      await api('DELETE', `/workspaces/${w.id}`)
+      await workspaces.remove(w.id)
       setItems((old) => old?.filter((x) => x.id !== w.id) ?? null)
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err))
@@ -66,12 +50,12 @@ export function Workspaces() {
     event.preventDefault()
     const form = new FormData(event.target as HTMLFormElement)
     try {
-      const { data } = await api<Summary>('PATCH', `/workspaces/${w.id}`, {
-        version: w.version,
+      const { data } = await workspaces.describe(w.id, w.version, {
         name: String(form.get('name') ?? '').trim(),
         description: String(form.get('description') ?? '')
       })
-      setItems((old) => old?.map((x) => (x.id === w.id ? { ...x, ...data } : x)) ?? null)
+      const { name, description, version, updatedAt } = data
+      setItems((old) => old?.map((x) => (x.id === w.id ? { ...x, name, description, version, updatedAt } : x)) ?? null)
       setEditing(null)
     } catch (err) {
       if (err instanceof ApiError && err.status === 409) {

@@ -1,13 +1,19 @@
 // What a run says: figures against the SLO, the per-component table, the grade, past runs.
 import { html } from 'htm/preact'
 import { useEffect, useState } from 'preact/hooks'
-import { availabilityPct, ms, rate, rps, sizedSentence, sloBreakSentence } from '../../src/domain/format.ts'
-import { api } from './api.ts'
-import type { Analysis, Grade, Overall, Run } from './model.ts'
+import { availabilityPct, ms, rate, rps, sizedSentence, sloBreakSentence } from '../../../../src/domain/format.ts'
+import type { GradeReport, Run, RunSummary, StoredResult } from '../../../../src/domain/schemas.ts'
+import { workspaces } from '../../api.ts'
+
+/** A run as the editor shows it: the API's, or one just queued (no result yet). */
+export type RunView = Pick<Run, 'id' | 'status' | 'error'> & { result?: Run['result'] }
+/** A grade as the editor shows it: the API's, or one just queued. */
+export type GradeView = Pick<GradeReport, 'id' | 'status' | 'score' | 'items' | 'rubricVersion' | 'error'>
+type Analysis = NonNullable<StoredResult['analysis']>
 
 const pct = (x: number) => `${Math.round(x * 1000) / 10}%`
 
-export function ResultsPanel(props: { run: Run | null; error: string | null; slo: number }) {
+export function ResultsPanel(props: { run: RunView | null; error: string | null; slo: number }) {
   const { run } = props
   if (props.error) return html`<p class="error" role="alert">${props.error}</p>`
   if (!run) return html`<p class="hint">Press <strong>Simulate</strong> to run the design at its peak traffic.</p>`
@@ -98,7 +104,7 @@ function AnalysisView(props: { analysis: Analysis; slo: number }) {
   `
 }
 
-export function GradePanel(props: { grade: Grade | null; onSelectItem: (components: string[]) => void }) {
+export function GradePanel(props: { grade: GradeView | null; onSelectItem: (components: string[]) => void }) {
   const { grade } = props
   const [active, setActive] = useState<string | null>(null)
   if (!grade)
@@ -135,11 +141,6 @@ export function GradePanel(props: { grade: Grade | null; onSelectItem: (componen
   `
 }
 
-interface RunSummary extends Run {
-  overall: Overall | null
-  latestGrade: { id: string; score: number } | null
-}
-
 export function RunsPanel(props: {
   workspaceId: string
   refresh: number
@@ -153,11 +154,7 @@ export function RunsPanel(props: {
 
   async function load(after: string | null) {
     try {
-      const query = `limit=10${after ? `&cursor=${encodeURIComponent(after)}` : ''}`
-      const { data } = await api<{ items: RunSummary[]; nextCursor: string | null }>(
-        'GET',
-        `/workspaces/${props.workspaceId}/simulations?${query}`
-      )
+      const { data } = await workspaces.runs(props.workspaceId, 10, after)
       setRuns((old) => (after ? [...old, ...data.items] : data.items))
       setCursor(data.nextCursor)
     } catch (err) {

@@ -2,7 +2,7 @@
 // through a signed one-minute link (the report's own CSP applies there, not the app's).
 import { html } from 'htm/preact'
 import { useRef, useState } from 'preact/hooks'
-import { api, poll } from './api.ts'
+import { api, poll } from '../../api.ts'
 
 type Format = 'markdown' | 'json' | 'html'
 

@@ -1,0 +1,193 @@
+// A workspace: the palette, the canvas and a side panel (properties, traffic, results, grade,
+// runs). The design, the selection and the undo history live in the editor's store
+// (web/src/store.ts); this screen renders them and dispatches what the learner does.
+import { html } from 'htm/preact'
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
+import { ms } from '../../../../src/domain/format.ts'
+import type { DesignPreview, StoredComponentResult } from '../../../../src/domain/schemas.ts'
+import { workspaces } from '../../api.ts'
+import { catalogue } from '../../catalogue.ts'
+import { createStore, type EditorState, type Selection, type Store } from '../../store.ts'
+import { Canvas, fitZoom, ZOOM_MAX, ZOOM_MIN, zoomBy } from './canvas.ts'
+import { ComponentForm } from './component-form.ts'
+import { Exports } from './exports.ts'
+import { LinkForm } from './link-form.ts'
+import { Palette } from './palette.ts'
+import { ConflictBanner, Legend, SaveBadge } from './parts.ts'
+import { GradePanel, ResultsPanel, RunsPanel } from './results.ts'
+import { TrafficForm } from './traffic-form.ts'
+import { useRuns } from './use-runs.ts'
+import { useWorkspace } from './use-workspace.ts'
+
+type Tab = 'properties' | 'traffic' | 'results' | 'grade' | 'runs'
+const TABS: Tab[] = ['properties', 'traffic', 'results', 'grade', 'runs']
+
+/** The store's state, rendered again at each change. */
+function useEditorState(store: Store): EditorState {
+  const [state, setState] = useState(store.getState())
+  useEffect(() => store.subscribe(setState), [store])
+  return state
+}
+
+export function Editor(props: { id: string }) {
+  const [store] = useState(() => createStore(catalogue))
+  const { design, selection } = useEditorState(store)
+  const ws = useWorkspace(props.id, store, catalogue)
+  const runs = useRuns(props.id)
+  const [tab, setTab] = useState<Tab>('properties')
+  const [highlight, setHighlight] = useState<Set<string>>(new Set())
+  const [preview, setPreview] = useState<DesignPreview | null>(null)
+  const [zoom, setZoom] = useState(1)
+  const canvasWrap = useRef<HTMLDivElement>(null)
+  const { dispatch } = store
+  const select = (s: Selection) => dispatch({ type: 'select', selection: s })
+
+  // Quick feedback while editing: each saved change is previewed (analytic, no job), a moment later.
+  useEffect(() => {
+    if (ws.designState.kind !== 'saved' || ws.profileState.kind !== 'saved' || !ws.workspace) return
+    const timer = setTimeout(() => {
+      workspaces
+        .preview(props.id)
+        .then(({ data }) => setPreview(data))
+        // Past the preview budget (or offline) the last preview stays up: it is only a hint.
+        .catch(() => {})
+    }, 400)
+    return () => clearTimeout(timer)
+  }, [ws.designState.kind, ws.profileState.kind, ws.workspace, design, ws.profile])
+
+  // Delete removes the selection and Escape clears it, wherever the focus is but in a form field.
+  useEffect(() => {
+    const listener = (event: KeyboardEvent) => {
+      const target = event.target as HTMLElement | null
+      if (target?.closest('input, select, textarea, [contenteditable]')) return
+      if ((event.key === 'Delete' || event.key === 'Backspace') && store.getState().selection) {
+        event.preventDefault()
+        dispatch({ type: 'delete' })
+      } else if (event.key === 'Escape') dispatch({ type: 'select', selection: null })
+    }
+    addEventListener('keydown', listener)
+    return () => removeEventListener('keydown', listener)
+  }, [store])
+
+  const zoomIn = () => setZoom(zoomBy(zoom, 1))
+  const zoomOut = () => setZoom(zoomBy(zoom, -1))
+  const actualSize = () => setZoom(1)
+  const fit = () => {
+    const box = canvasWrap.current
+    if (box) setZoom(fitZoom(design, { width: box.clientWidth, height: box.clientHeight }))
+  }
+  // Zoom keys act while the focus is on the canvas or its tools only: single-character shortcuts
+  // that work anywhere would fire while a screen reader user types or navigates (WCAG 2.1.4).
+  const zoomKeys: Record<string, () => void> = { '+': zoomIn, '=': zoomIn, '-': zoomOut, '0': actualSize, f: fit }
+  const onZoomKey = (event: KeyboardEvent) => {
+    const act = zoomKeys[event.key.toLowerCase()]
+    if (!act || event.ctrlKey || event.metaKey || event.altKey) return
+    event.preventDefault()
+    act()
+  }
+
+  const { run, grade } = runs
+  const results = useMemo(
+    () => (run?.result ? new Map<string, StoredComponentResult>(run.result.components.map((c) => [c.id, c])) : null),
+    [run]
+  )
+  const showResults = () => {
+    setHighlight(new Set())
+    setTab('results')
+  }
+
+  if (ws.loadError)
+    return html`<main class="page"><p class="error" role="alert">${ws.loadError}</p><a href="#/">Back to workspaces</a></main>`
+  if (!ws.workspace || !ws.profile) return html`<main class="page"><p aria-busy="true">Loading…</p></main>`
+
+  const selected = selection?.kind === 'component' ? design.components.find((c) => c.id === selection.id) : undefined
+  const selectedLink = selection?.kind === 'link' ? design.links[selection.index] : undefined
+  const { problems } = ws
+
+  return html`
+    <div class="editor">
+      <header class="editor-bar">
+        <a href="#/" class="back">← Workspaces</a>
+        <h1 class="ws-name">${ws.workspace.name}</h1>
+        <${SaveBadge} label="Design" state=${ws.designState} />
+        <${SaveBadge} label="Traffic" state=${ws.profileState} />
+        ${preview && html`<span class="preview" role="status" data-preview title="An analytic preview of the saved design (no job)">≈ p95 ${ms(preview.overall.p95)} · busiest ${Math.round(Math.max(0, ...preview.components.map((c) => c.utilization)) * 100)}% · $${preview.cost.perMonth}/mo</span>`}
+        <div class="bar-actions">
+          <button class="primary" onClick=${() => {
+            showResults()
+            void runs.simulate(ws.whenSaved)
+          }} disabled=${runs.busy}>${runs.busy ? 'Simulating…' : 'Simulate'}</button>
+          <button onClick=${() => {
+            setTab('grade')
+            void runs.gradeRun()
+          }} disabled=${!run?.id || run.status !== 'completed' || runs.grading}>Grade</button>
+          <${Exports} workspaceId=${props.id} />
+        </div>
+      </header>
+      ${ws.conflict && html`<${ConflictBanner} conflict=${ws.conflict} onResolve=${ws.resolveConflict} />`}
+      ${
+        problems.general.length > 0 &&
+        html`<div class="problems" role="alert"><strong>Not saved:</strong><ul>${problems.general.map((p) => html`<li>${p.message}</li>`)}</ul></div>`
+      }
+      <div class="workbench">
+        <${Palette} catalogue=${catalogue} dispatch=${dispatch} onAdded=${() => setTab('properties')} />
+        <div class="canvas-area" onKeyDown=${onZoomKey}>
+        <div class="canvas-tools" role="group" aria-label="Zoom">
+          <button onClick=${zoomOut} disabled=${zoom <= ZOOM_MIN} aria-label="Zoom out" aria-keyshortcuts="-" title="Zoom out (−)">−</button>
+          <button onClick=${actualSize} aria-label=${`Zoom ${Math.round(zoom * 100)}%: back to actual size`} aria-keyshortcuts="0" title="Actual size (0)">${Math.round(zoom * 100)}%</button>
+          <button onClick=${zoomIn} disabled=${zoom >= ZOOM_MAX} aria-label="Zoom in" aria-keyshortcuts="+" title="Zoom in (+)">+</button>
+          <button onClick=${fit} aria-keyshortcuts="f" title="Show the whole design (F)">Fit</button>
+        </div>
+        <div class="canvas-wrap" ref=${canvasWrap}>
+          <${Canvas}
+            design=${design}
+            catalogue=${catalogue}
+            selection=${selection}
+            results=${results}
+            bottleneck=${run?.result?.overall.bottleneck ?? null}
+            highlight=${highlight}
+            problemIds=${new Set(problems.byComponent.keys())}
+            readOnly=${false}
+            onSelect=${(s: Selection) => {
+              select(s)
+              if (s) setTab('properties')
+            }}
+            onMove=${(id: string, x: number, y: number, gesture?: string) => dispatch({ type: 'move', id, x, y, gesture })}
+            onConnect=${(from: string, to: string) => {
+              dispatch({ type: 'connect', from, to })
+              setTab('properties')
+            }}
+            zoom=${zoom}
+          />
+        </div>
+        ${results && html`<${Legend} />`}
+        </div>
+        <aside class="side" aria-label="Details">
+          <div class="tabs" role="tablist">
+            ${TABS.map(
+              (t) =>
+                html`<button role="tab" aria-selected=${tab === t} class=${tab === t ? 'tab active' : 'tab'} onClick=${() => setTab(t)}>${t[0].toUpperCase() + t.slice(1)}</button>`
+            )}
+          </div>
+          <div class="tab-body" role="tabpanel">
+            ${tab === 'properties' && selected && html`<${ComponentForm} key=${selected.id} component=${selected} design=${design} catalogue=${catalogue} problems=${problems.byComponent.get(selected.id) ?? []} dispatch=${dispatch} onSelectLink=${(index: number) => select({ kind: 'link', index })} />`}
+            ${tab === 'properties' && selectedLink && selection?.kind === 'link' && html`<${LinkForm} link=${selectedLink} index=${selection.index} problems=${problems.byLink.get(`${selectedLink.from}->${selectedLink.to}`) ?? []} dispatch=${dispatch} />`}
+            ${tab === 'properties' && !selected && !selectedLink && html`<p class="hint">Add components from the palette, drag them into place, and drag from the round handle on a component’s right edge to another to link them. Select one to edit it.</p>`}
+            ${tab === 'traffic' && html`<${TrafficForm} profile=${ws.profile} onChange=${ws.changeProfile} />`}
+            ${tab === 'results' && html`<${ResultsPanel} run=${run} error=${runs.runError} slo=${ws.profile.latencySloMs} />`}
+            ${tab === 'grade' && html`<${GradePanel} grade=${grade} onSelectItem=${(ids: string[]) => setHighlight(new Set(ids))} />`}
+            ${
+              tab === 'runs' &&
+              html`<${RunsPanel} workspaceId=${props.id} refresh=${runs.made} currentId=${run?.id ?? null} onOpen=${async (
+                id: string
+              ) => {
+                await runs.open(id)
+                showResults()
+              }} />`
+            }
+          </div>
+        </aside>
+      </div>
+    </div>
+  `
+}

@@ -1,0 +1,48 @@
+// Small pieces of the editor's screen: the save badges, the conflict banner, the legend.
+import { html } from 'htm/preact'
+import { bandRange, UTILIZATION_BANDS } from '../../../../src/domain/format.ts'
+import type { SaveState } from '../../autosave.ts'
+import type { Conflict } from './use-workspace.ts'
+
+const SAVE_TEXT: Record<SaveState['kind'], string> = {
+  saved: 'saved',
+  pending: 'unsaved changes',
+  saving: 'saving…',
+  offline: 'offline, retrying',
+  invalid: 'not saved: fix the problems',
+  conflict: 'changed elsewhere',
+  failed: 'not saved'
+}
+
+export function SaveBadge(props: { label: string; state: SaveState }) {
+  const { state } = props
+  return html`<span class=${`save-badge save-${state.kind}`} role="status" data-save=${props.label.toLowerCase()}>${props.label}: ${SAVE_TEXT[state.kind]}${state.kind === 'failed' ? ` (${state.message})` : ''}</span>`
+}
+
+export function ConflictBanner(props: { conflict: Conflict; onResolve: (choice: 'theirs' | 'mine') => void }) {
+  const what = props.conflict.what === 'design' ? 'design' : 'traffic profile'
+  return html`
+    <div class="conflict" role="alertdialog" aria-labelledby="conflict-title">
+      <p id="conflict-title"><strong>This ${what} was changed in another tab or device</strong> (now version ${props.conflict.theirs.version}). Your edits here are not saved yet.</p>
+      <div class="conflict-actions">
+        <button onClick=${() => props.onResolve('theirs')}>Load the newer version</button>
+        <button class="danger" onClick=${() => props.onResolve('mine')}>Keep mine (overwrite theirs)</button>
+      </div>
+    </div>
+  `
+}
+
+/** The utilisation bands as the canvas colours them (the high ones hatched), and the bottleneck. */
+export function Legend() {
+  return html`
+    <div class="legend" aria-label="Utilisation legend">
+      ${[...UTILIZATION_BANDS]
+        .reverse()
+        .map(
+          ({ band }) =>
+            html`<span><i class=${`swatch band-${band}`}></i>${bandRange(band)}${band === 'high' ? ' (hatched)' : ''}</span>`
+        )}
+      <span><i class="swatch bottleneck-swatch"></i>bottleneck</span>
+    </div>
+  `
+}

@@ -1,0 +1,151 @@
+// A workspace being edited: loaded once, its design (in the editor's store) and traffic profile
+// autosaved as they change, a 422's problems placed beside what they name, and a 409 handed to
+// the learner to settle (load theirs, or overwrite with mine).
+import { useEffect, useRef, useState } from 'preact/hooks'
+import type { Catalogue } from '../../../../src/domain/components.ts'
+import type { TrafficProfile, TrafficProfileResource, Workspace } from '../../../../src/domain/schemas.ts'
+import { ApiError, type Problem, workspaces } from '../../api.ts'
+import { Autosaver, type SaveState } from '../../autosave.ts'
+import { type Design, withLayout } from '../../design.ts'
+import type { Store } from '../../store.ts'
+
+export interface Conflict {
+  what: 'design' | 'traffic'
+  /** The newer copy: the workspace, or the traffic profile. */
+  theirs: Workspace | TrafficProfileResource
+}
+
+/** A 422's problems, keyed by what they name in the design that was sent. */
+export interface PlacedProblems {
+  byComponent: Map<string, Problem[]>
+  byLink: Map<string, Problem[]>
+  general: Problem[]
+}
+
+export const NO_PROBLEMS: PlacedProblems = { byComponent: new Map(), byLink: new Map(), general: [] }
+
+export function placeProblems(problems: Problem[], sent: Design): PlacedProblems {
+  const placed: PlacedProblems = { byComponent: new Map(), byLink: new Map(), general: [] }
+  for (const p of problems) {
+    const component = /^\/components\/(\d+)/.exec(p.path)
+    const link = /^\/links\/(\d+)/.exec(p.path)
+    if (component && sent.components[Number(component[1])]) {
+      const id = sent.components[Number(component[1])].id
+      placed.byComponent.set(id, [...(placed.byComponent.get(id) ?? []), p])
+    } else if (link && sent.links[Number(link[1])]) {
+      const l = sent.links[Number(link[1])]
+      const key = `${l.from}->${l.to}`
+      placed.byLink.set(key, [...(placed.byLink.get(key) ?? []), p])
+    } else placed.general.push(p)
+  }
+  return placed
+}
+
+/** The profile's own fields, without the resource's (workspace, version, time). */
+const pickProfile = (p: TrafficProfile): TrafficProfile => ({
+  peakRps: p.peakRps,
+  readRatio: p.readRatio,
+  payloadKb: p.payloadKb,
+  latencySloMs: p.latencySloMs,
+  budgetPerMonth: p.budgetPerMonth ?? null,
+  availabilityTarget: p.availabilityTarget ?? null
+})
+
+export function useWorkspace(id: string, store: Store, catalogue: Catalogue) {
+  const [workspace, setWorkspace] = useState<Workspace | null>(null)
+  const [loadError, setLoadError] = useState<string | null>(null)
+  const [profile, setProfile] = useState<TrafficProfile | null>(null)
+  const [designState, setDesignState] = useState<SaveState>({ kind: 'saved' })
+  const [profileState, setProfileState] = useState<SaveState>({ kind: 'saved' })
+  const [problems, setProblems] = useState<PlacedProblems>(NO_PROBLEMS)
+  const [conflict, setConflict] = useState<Conflict | null>(null)
+  const designSaver = useRef<Autosaver<Design> | null>(null)
+  const profileSaver = useRef<Autosaver<TrafficProfile> | null>(null)
+
+  useEffect(() => {
+    let live = true
+    Promise.all([workspaces.get(id), workspaces.traffic(id)])
+      .then(([ws, traffic]) => {
+        if (!live) return
+        setWorkspace(ws.data)
+        store.dispatch({ type: 'load', design: withLayout(ws.data.design, catalogue) })
+        setProfile(pickProfile(traffic.data))
+        designSaver.current = new Autosaver<Design>(ws.data.version, {
+          save: async (value, version) => (await workspaces.saveDesign(id, version, value)).data.version,
+          onState: (state) => {
+            setDesignState(state)
+            if (state.kind === 'invalid') setProblems(placeProblems(state.problems, state.sent as Design))
+            else if (state.kind === 'saved') setProblems(NO_PROBLEMS)
+            else if (state.kind === 'conflict')
+              void workspaces.get(id).then(({ data }) => setConflict({ what: 'design', theirs: data }))
+          }
+        })
+        profileSaver.current = new Autosaver<TrafficProfile>(traffic.data.version, {
+          save: async (value, version) => (await workspaces.saveTraffic(id, version, value)).data.version,
+          onState: (state) => {
+            setProfileState(state)
+            if (state.kind === 'conflict')
+              void workspaces.traffic(id).then(({ data }) => setConflict({ what: 'traffic', theirs: data }))
+          }
+        })
+      })
+      .catch(
+        (err) =>
+          live &&
+          setLoadError(
+            err instanceof ApiError && err.status === 404 ? 'No such workspace.' : String(err.message ?? err)
+          )
+      )
+    // Every edit of the design is saved (a loaded design is the saved one already).
+    const unsubscribe = store.subscribe((state, action) => {
+      if (action.type !== 'load' && action.type !== 'select') designSaver.current?.change(state.design)
+    })
+    const beforeUnload = (event: BeforeUnloadEvent) => {
+      if (designSaver.current?.hasUnsaved || profileSaver.current?.hasUnsaved) event.preventDefault()
+    }
+    addEventListener('beforeunload', beforeUnload)
+    return () => {
+      live = false
+      unsubscribe()
+      removeEventListener('beforeunload', beforeUnload)
+      designSaver.current?.flush()
+      profileSaver.current?.flush()
+    }
+  }, [id])
+
+  function changeProfile(next: TrafficProfile) {
+    setProfile(next)
+    profileSaver.current?.change(next)
+  }
+
+  function resolveConflict(choice: 'theirs' | 'mine') {
+    if (!conflict) return
+    const saver = conflict.what === 'design' ? designSaver.current : profileSaver.current
+    if (choice === 'mine') saver?.overwrite(conflict.theirs.version)
+    else if (conflict.what === 'design') {
+      const theirs = conflict.theirs as Workspace
+      saver?.adopt(theirs.version)
+      store.dispatch({ type: 'load', design: withLayout(theirs.design, catalogue) })
+    } else {
+      saver?.adopt(conflict.theirs.version)
+      setProfile(pickProfile(conflict.theirs as TrafficProfileResource))
+    }
+    setConflict(null)
+  }
+
+  /** Resolves once both the design and the profile are saved (before a run snapshots them). */
+  const whenSaved = () => Promise.all([designSaver.current?.whenSaved(), profileSaver.current?.whenSaved()])
+
+  return {
+    workspace,
+    loadError,
+    profile,
+    changeProfile,
+    designState,
+    profileState,
+    problems,
+    conflict,
+    resolveConflict,
+    whenSaved
+  }
+}
