@@ -7,10 +7,13 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { JOBS } from '../jobs/registry.ts'
 import { freePort } from '../reliability/lib/stack.ts'
 import { createSql } from '../src/db/client.ts'
 import { startEmbeddedPostgres } from '../src/db/embedded.ts'
 import { migrate } from '../src/db/migrate.ts'
+import { urlAs } from '../src/db/roles.ts'
+import { prepareQueues } from '../src/queue/queues.ts'
 import { type BenchContext, DESIGN } from './lib/context.ts'
 import { treeCpuUs } from './lib/cpu.ts'
 import { round } from './lib/measure.ts'
@@ -49,8 +52,12 @@ async function main() {
   const pg = await startEmbeddedPostgres({ dataDir, port: await freePort(), database: 'bench' })
   const postmaster = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0])
   const dbCpu = () => treeCpuUs(postmaster)
-  const sql = createSql(pg.url, { max: 5, applicationName: 'sdc-bench' })
-  await migrate(sql)
+  // The bench's own statements (vacuum, checkpoint) need the superuser; the servers get the app's role.
+  const sql = createSql(urlAs(pg.url, 'postgres'), { max: 5, applicationName: 'sdc-bench' })
+  const owner = createSql(pg.ownerUrl, { max: 2, applicationName: 'sdc-migrate' })
+  await migrate(owner)
+    .then(() => prepareQueues(owner, JOBS, { installSchema: true }))
+    .finally(() => owner.end())
   const report: Record<string, unknown> = {
     startedAt: new Date().toISOString(),
     smoke: SMOKE,

@@ -3,6 +3,7 @@ import pino from 'pino'
 import { loadConfigOrExit } from '../src/config.ts'
 import { createSql } from '../src/db/client.ts'
 import { resolveDatabase } from '../src/db/resolve.ts'
+import { checkAppRoleOrExit } from '../src/db/role-check.ts'
 import { createEnginePool } from '../src/engine/pool.ts'
 import { loggerOptions } from '../src/logging.ts'
 import { createBoss } from '../src/queue/boss.ts'
@@ -33,6 +34,7 @@ if (unknown.length > 0) {
 }
 
 const { url, embedded } = await resolveDatabase(config, (msg, level) => log[level ?? 'info'](msg), { wait: true })
+await checkAppRoleOrExit(config, url, (msg, level) => log[level ?? 'info'](msg))
 const sql = createSql(url, {
   max: config.databasePoolMax,
   applicationName: 'sdc-worker',

@@ -83,7 +83,7 @@ if (!redisUrl) log(`no Redis at ${candidateRedis}: the Redis and scale-out scena
 const databases = new DatabaseFactory(adminUrl)
 const ctx: Context = {
   mode: values.short ? 'short' : 'long',
-  createDatabase: () => databases.create(),
+  createDatabase: async () => (await databases.create()).url,
   redisUrl,
   log
 }

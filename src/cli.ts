@@ -12,7 +12,8 @@ import { prepareQueues, queueNames } from './queue/queues.ts'
 const USAGE = `usage: npm run cli -- <command>
 
 commands:
-  migrate           apply pending migrations (and install the queue schema)
+  migrate           apply pending migrations (and install the queue schema) as DATABASE_OWNER_URL
+                    (DATABASE_URL when unset); every other command runs as DATABASE_URL
   migrate:status    list applied and pending migrations; exit 1 when any is pending or edited
   user:create --email E [--role user|admin] [--display-name N] --password-stdin
                     create a user; the password is read from standard input, never from argv
@@ -46,6 +47,8 @@ function databaseProblem(e: unknown): string | null {
   if (code === '28P01' || code === '28000')
     return `the database refused the login (${message}): check the user and password in DATABASE_URL`
   if (code === '3D000') return `${message}: check the database name in DATABASE_URL`
+  if (code === '42501')
+    return `${message}: migrate runs as DATABASE_OWNER_URL (the owner; DATABASE_URL when unset), every other command as DATABASE_URL`
   return null
 }
 
@@ -56,7 +59,7 @@ const commands: Record<string, (url: string, args: string[]) => Promise<number>>
     try {
       const { applied } = await migrate(sql, { log: out })
       out(applied.length === 0 ? 'migrations: nothing to apply' : `migrations: applied ${applied.length}`)
-      await prepareQueues(sql, JOBS)
+      await prepareQueues(sql, JOBS, { installSchema: true })
       out('queue schema: ready')
       return 0
     } finally {
@@ -343,9 +346,10 @@ async function main(): Promise<number> {
     return 2
   }
   const config = loadConfigOrExit()
-  const { url, embedded } = await resolveDatabase(config, err)
+  const { url, ownerUrl, embedded } = await resolveDatabase(config, err)
   try {
-    return await run(url, args)
+    // Only migrations need the owner; every other command is the app's work, done as the app's role.
+    return await run(command === 'migrate' ? ownerUrl : url, args)
   } catch (e) {
     const problem = e instanceof MigrationError ? e.message : databaseProblem(e)
     if (problem === null) throw e

@@ -16,7 +16,10 @@ export interface Config {
   readonly isDevelopment: boolean
   readonly apiHost: string
   readonly apiPort: number
+  /** The app's role (api, worker, cli): no superuser, owning nothing (RUNBOOK: the database roles). */
   readonly databaseUrl: string | undefined
+  /** The owner's, for migrations and pg-boss's install only; unset, migrations use DATABASE_URL. */
+  readonly databaseOwnerUrl: string | undefined
   readonly databasePoolMax: number
   readonly databaseConnectTimeoutSeconds: number
   /** Used only when DATABASE_URL is unset outside production. */
@@ -358,6 +361,7 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     apiHost: read('API_HOST') ?? (isProduction ? '0.0.0.0' : '127.0.0.1'),
     apiPort: int('API_PORT', 3000, 0, 65535),
     databaseUrl: url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    databaseOwnerUrl: url('DATABASE_OWNER_URL', ['postgres:', 'postgresql:']),
     databasePoolMax: int('DATABASE_POOL_MAX', 10, 1, 1000),
     databaseConnectTimeoutSeconds: int('DATABASE_CONNECT_TIMEOUT_SECONDS', 5, 1, 120),
     embeddedPostgres: {
@@ -495,8 +499,40 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     problems.push('CORS_ALLOWED_ORIGINS must list origins such as https://app.example.com (scheme and host, no path)')
   }
 
+  // An invalid DATABASE_URL is a problem of its own already.
+  if (
+    config.databaseOwnerUrl !== undefined &&
+    (config.databaseUrl !== undefined || read('DATABASE_URL') === undefined)
+  ) {
+    const sameRole = databaseUrlsProblem(config.databaseUrl, config.databaseOwnerUrl, problems)
+    if (sameRole) {
+      const message = 'DATABASE_OWNER_URL logs in as the same role as DATABASE_URL: the app’s role must own nothing'
+      if (isProduction) problems.push(message)
+      else warnings.push(message)
+    }
+  }
+
   if (problems.length > 0) throw new ConfigError(problems)
   return { config: deepFreeze(config), warnings }
+}
+
+/**
+ * DATABASE_OWNER_URL must reach the database DATABASE_URL names (its migrations are the app's);
+ * pushes what is wrong and returns whether both log in as one role.
+ */
+function databaseUrlsProblem(appUrl: string | undefined, ownerUrl: string, problems: string[]): boolean {
+  if (appUrl === undefined) {
+    problems.push('DATABASE_OWNER_URL needs DATABASE_URL (the embedded database has roles of its own)')
+    return false
+  }
+  const app = new URL(appUrl)
+  const owner = new URL(ownerUrl)
+  const where = (u: URL) => `${u.hostname}:${u.port || '5432'}${decodeURIComponent(u.pathname)}`
+  if (where(app) !== where(owner)) {
+    problems.push('DATABASE_OWNER_URL must name the same host, port and database as DATABASE_URL')
+    return false
+  }
+  return decodeURIComponent(app.username) === decodeURIComponent(owner.username)
 }
 
 /** A signing secret's problems, naming where it came from and never its value. */

@@ -1,10 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import pretty from 'pino-pretty'
+import { JOBS } from '../jobs/registry.ts'
 import { buildWeb } from '../web/build.ts'
 import { loadConfigOrExit } from './config.ts'
 import { createSql } from './db/client.ts'
 import { migrate } from './db/migrate.ts'
 import { resolveDatabase } from './db/resolve.ts'
+import { prepareQueues } from './queue/queues.ts'
 
 // `npm start`: embedded Postgres (unless DATABASE_URL is set), migrations, then api and worker.
 const config = loadConfigOrExit()
@@ -14,10 +16,12 @@ const say = (msg: string) => process.stdout.write(`dev | ${msg}\n`)
 // reaches this process alone, which stops the api and worker (each drains) and then the database.
 // Sent to the whole group, it made the children take this process's SIGTERM for a second signal
 // (exit at once, code 1) and stopped the database under them.
-const { url, embedded } = await resolveDatabase(config, say, { detached: true })
-const sql = createSql(url, { max: 2, applicationName: 'sdc-migrate' })
+// Migrations and pg-boss's schema as the database's owner; the api and the worker log in as the app's role.
+const { url, ownerUrl, embedded } = await resolveDatabase(config, say, { detached: true })
+const sql = createSql(ownerUrl, { max: 2, applicationName: 'sdc-migrate' })
 try {
   await migrate(sql, { log: say })
+  await prepareQueues(sql, JOBS, { installSchema: true })
 } finally {
   await sql.end()
 }

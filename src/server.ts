@@ -5,6 +5,7 @@ import { loadConfigOrExit } from './config.ts'
 import { createSql } from './db/client.ts'
 import { migrationStatus } from './db/migrate.ts'
 import { resolveDatabase } from './db/resolve.ts'
+import { checkAppRoleOrExit } from './db/role-check.ts'
 import { handleShutdownSignals } from './shutdown.ts'
 import { startTracingFromConfig } from './tracing.ts'
 
@@ -12,19 +13,23 @@ const config = loadConfigOrExit()
 const tracing = startTracingFromConfig(config.tracing, 'api')
 const line = (msg: string, level?: 'warn') =>
   process.stdout.write(`${JSON.stringify({ level: level === 'warn' ? 40 : 30, time: Date.now(), msg })}\n`)
-const { url, embedded } = await resolveDatabase(config, line, { wait: true })
+const { url, ownerUrl, embedded } = await resolveDatabase(config, line, { wait: true })
 
 if (embedded) {
   // Development convenience: the embedded database is migrated on start. Production runs `npm run migrate`.
   const { migrate } = await import('./db/migrate.ts')
-  const sql = createSql(url, { max: 1, applicationName: 'sdc-migrate' })
-  await migrate(sql, { log: line }).finally(() => sql.end())
+  const { prepareQueues } = await import('./queue/queues.ts')
+  const sql = createSql(ownerUrl, { max: 2, applicationName: 'sdc-migrate' })
+  await migrate(sql, { log: line })
+    .then(() => prepareQueues(sql, JOBS, { installSchema: true }))
+    .finally(() => sql.end())
 } else {
   const sql = createSql(url, { max: 1, applicationName: 'sdc-api-check' })
   const status = await migrationStatus(sql).finally(() => sql.end())
   if (status.pending.length > 0)
     line(`${status.pending.length} migration(s) pending: run npm run migrate (readiness answers 503 until then)`)
 }
+await checkAppRoleOrExit(config, url, line)
 
 const webRoot = config.webApp ? await ensureWebBuilt() : undefined
 const app = await buildApp(config, { databaseUrl: url, queues: JOBS, webRoot })

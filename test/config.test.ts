@@ -106,6 +106,21 @@ const refusals: [string, Record<string, string | undefined>, RegExp][] = [
     'email verification without SMTP',
     { AUTH_EMAIL_VERIFICATION_REQUIRED: 'true' },
     /^AUTH_EMAIL_VERIFICATION_REQUIRED needs SMTP_URL/
+  ],
+  [
+    'an owner URL on another database',
+    { DATABASE_OWNER_URL: 'postgres://owner:owner-secret@db.internal:5432/other' },
+    /^DATABASE_OWNER_URL must name the same host, port and database as DATABASE_URL$/
+  ],
+  [
+    'an owner URL on another host',
+    { DATABASE_OWNER_URL: 'postgres://owner:owner-secret@db.elsewhere:5432/sdc' },
+    /^DATABASE_OWNER_URL must name the same host, port and database as DATABASE_URL$/
+  ],
+  [
+    'an owner URL logging in as the app’s role',
+    { DATABASE_OWNER_URL: 'postgres://app:other-password@db.internal/sdc' },
+    /^DATABASE_OWNER_URL logs in as the same role as DATABASE_URL/
   ]
 ]
 
@@ -138,6 +153,7 @@ const malformed: [string, Record<string, string>, RegExp][] = [
   ['node env', { NODE_ENV: 'staging' }, /^NODE_ENV must be one of/],
   ['log level', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
   ['database url', { DATABASE_URL: 'mysql://x' }, /^DATABASE_URL must be a URL/],
+  ['database owner url', { DATABASE_OWNER_URL: 'mysql://x' }, /^DATABASE_OWNER_URL must be a URL/],
   ['redis url', { REDIS_URL: 'http://x' }, /^REDIS_URL must be a URL/],
   ['trust proxy entry', { TRUST_PROXY: '10.0.0.0/99' }, /^TRUST_PROXY has an entry/],
   ['metrics guard', { METRICS_GUARD: 'token' }, /^METRICS_GUARD must be secret or cidr/],
@@ -160,6 +176,28 @@ for (const [name, env, expected] of malformed) {
     }
   })
 }
+
+t.test('DATABASE_OWNER_URL is for migrations: optional, and it must reach DATABASE_URL’s database', async (t) => {
+  t.equal(loadConfig(GOOD_PRODUCTION).config.databaseOwnerUrl, undefined, 'unset: migrations use DATABASE_URL')
+  const owner = 'postgres://owner:owner-secret@db.internal/sdc'
+  const { config, warnings } = loadConfig({ ...GOOD_PRODUCTION, DATABASE_OWNER_URL: owner })
+  t.equal(config.databaseOwnerUrl, owner, 'the default port is 5432 on either side')
+  t.same(warnings, [])
+  t.same(problemsOf({ NODE_ENV: 'development', DATABASE_OWNER_URL: owner }), [
+    'DATABASE_OWNER_URL needs DATABASE_URL (the embedded database has roles of its own)'
+  ])
+  const same = loadConfig({ NODE_ENV: 'development', DATABASE_URL: owner, DATABASE_OWNER_URL: owner })
+  t.match(
+    same.warnings.filter((w) => w.startsWith('DATABASE_OWNER_URL')),
+    [/^DATABASE_OWNER_URL logs in as the same role as DATABASE_URL/],
+    'development warns'
+  )
+  t.same(
+    problemsOf({ NODE_ENV: 'development', DATABASE_URL: 'nope', DATABASE_OWNER_URL: owner }),
+    ['DATABASE_URL must be a URL starting with postgres:// or postgresql://'],
+    'an invalid DATABASE_URL is its own problem'
+  )
+})
 
 t.test('development warns about the fallback secret and in-memory rate limits', async (t) => {
   const { warnings, config } = loadConfig({ NODE_ENV: 'development' })

@@ -1,13 +1,17 @@
 // `npm test`: runs tap against an embedded PostgreSQL 18 started for this run, or against
-// DATABASE_URL when set (each test file creates and drops its own database there).
+// DATABASE_URL when set (a superuser's: each test file creates and drops its own database there).
+// Either way the cluster gets the app's roles (sql/roles.sql): the app and the worker log in as
+// sdc_app_login, migrations run as sdc_owner.
 import { spawn } from 'node:child_process'
 import { startScratchPostgres } from '../reliability/lib/stack.ts'
+import { applyRoles } from '../src/db/roles.ts'
 
 const external = process.env.DATABASE_URL
 let stop = async () => {}
 let adminUrl: string
 if (external) {
   adminUrl = external
+  await applyRoles(adminUrl)
   process.stdout.write(`# tests use the PostgreSQL at DATABASE_URL\n`)
 } else {
   const scratch = await startScratchPostgres()

@@ -9,13 +9,17 @@ import t from 'tap'
 import { fork } from '../reliability/lib/process.ts'
 import { createSql } from '../src/db/client.ts'
 import { readHealthChecks } from '../src/db/health.ts'
-import { migrate } from '../src/db/migrate.ts'
-import { createTestDatabase, testSql } from './helpers/db.ts'
+import { migrate, readMigrations } from '../src/db/migrate.ts'
+import { appRoleProblems } from '../src/db/role-check.ts'
+import { ROLES_FILE } from '../src/db/roles.ts'
+import { adminUrl, createTestDatabase, superuserUrl, testSql } from './helpers/db.ts'
 import { runSqlText } from './helpers/sql-files.ts'
 
 const run = promisify(execFile)
 const runbook = await readFile(new URL('../RUNBOOK.md', import.meta.url), 'utf8')
 const sqlBlocks = [...runbook.matchAll(/```sql\n([\s\S]*?)```/g)].map((m) => m[1])
+const rolesSql = await readFile(ROLES_FILE, 'utf8')
+const HAND_OVER = /^-- Hands the database/
 
 t.test('the health queries in the RUNBOOK are the files, word for word', async (t) => {
   const checks = await readHealthChecks()
@@ -34,15 +38,19 @@ t.test('the RUNBOOK’s driver check runs as written and finds the install patch
 
 t.test('every SQL block in the RUNBOOK runs against the real schema', async (t) => {
   const { url } = await createTestDatabase(t)
+  // As the app's role, as the processes run.
   const sql = testSql(t, url)
-  const { prepareQueues } = await import('../src/queue/queues.ts')
-  const { JOBS } = await import('../jobs/registry.ts')
-  await prepareQueues(sql, JOBS)
   t.ok(sqlBlocks.length >= 15)
+  t.ok(sqlBlocks.includes(rolesSql), 'sql/roles.sql is inline, word for word')
+  t.ok(
+    sqlBlocks.some((block) => HAND_OVER.test(block)),
+    'and the hand-over of an older database (tested below)'
+  )
   for (const block of sqlBlocks) {
-    // The role block is several statements (cluster-wide and idempotent); the rest are one query each.
-    if (/^do \$\$/m.test(block)) {
-      await sql.unsafe(block).simple()
+    if (HAND_OVER.test(block)) continue
+    // The roles are several statements (cluster-wide and idempotent), run as a superuser; the rest are one query each.
+    if (block === rolesSql) {
+      await testSql(t, adminUrl()).unsafe(block).simple()
       const [grant] = await sql`select has_table_privilege('sdc_app', 'app.audit_log', 'UPDATE') as can_update`
       t.equal(grant.can_update, false, 'the app role cannot rewrite the audit log')
       const sealed = await sql.begin(async (tx) => {
@@ -51,7 +59,6 @@ t.test('every SQL block in the RUNBOOK runs against the real schema', async (t) 
           values ('role@example.com', 'role@example.com', 'Role', '!') returning id`
         const [ws] = await tx`insert into app.workspaces (owner_id, name, design)
           values (${user.id}, 'role', '{"components": [], "links": []}') returning id`
-        await tx`set local role sdc_app`
         await tx`insert into app.simulation_runs (id, workspace_id, owner_id, design, traffic, seed)
           values (gen_random_uuid(), ${ws.id}, ${user.id}, '{}', '{}', 1)`
         const [counted] = await tx`select stored from app.user_run_counts where owner_id = ${user.id}`
@@ -114,6 +121,47 @@ t.test('every SQL block in the RUNBOOK runs against the real schema', async (t) 
     const rows = await runSqlText(sql, block, { id: 'runbook-test' })
     t.ok(Array.isArray(rows), block.split('\n')[0].slice(0, 80))
   }
+})
+
+t.test('an older database, its objects a superuser’s, is handed to sdc_owner and migrates on as it', async (t) => {
+  const { url, ownerUrl } = await createTestDatabase(t, { migrated: false })
+  const superuser = testSql(t, superuserUrl(url))
+  const files = await readMigrations()
+  const { mkdtemp, rm, writeFile } = await import('node:fs/promises')
+  const dir = await mkdtemp(join(tmpdir(), 'sdc-migrations-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  for (const file of files) await writeFile(join(dir, file.file), file.sql)
+  // The older way: everything migrated and installed by a superuser.
+  await migrate(superuser, { dir })
+  const { prepareQueues } = await import('../src/queue/queues.ts')
+  const { JOBS } = await import('../jobs/registry.ts')
+  await prepareQueues(superuser, JOBS, { installSchema: true })
+
+  await superuser.unsafe(sqlBlocks.find((block) => HAND_OVER.test(block)) as string).simple()
+  const left = await superuser`
+    select c.oid::regclass::text as name
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname in ('app', 'pgboss') and c.relowner = current_user::regrole
+    union all
+    select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+    where n.nspname in ('app', 'pgboss') and p.proowner = current_user::regrole
+    union all
+    select t.oid::regtype::text from pg_type t join pg_namespace n on n.oid = t.typnamespace
+    where n.nspname in ('app', 'pgboss') and t.typowner = current_user::regrole
+    union all
+    select nspname from pg_namespace where nspname in ('app', 'pgboss') and nspowner = current_user::regrole
+  `
+  t.same(left, [], 'nothing of app or pgboss is the superuser’s any more')
+
+  const next = String(files.length + 1).padStart(4, '0')
+  await writeFile(join(dir, `${next}_later.sql`), 'create table app.later (id int primary key);')
+  const owner = testSql(t, ownerUrl)
+  t.same((await migrate(owner, { dir })).applied, [`${next}_later.sql`], 'the owner migrates on')
+  await prepareQueues(owner, JOBS, { installSchema: true })
+  const app = testSql(t, url)
+  await app`insert into app.later values (1)`
+  t.same(await app`select id from app.later`, [{ id: 1 }], 'and the app reaches what it makes')
+  t.same(await appRoleProblems(app), [], 'the app’s role still owns nothing')
 })
 
 t.test('the backup and restore procedure works and the restored chain verifies', async (t) => {

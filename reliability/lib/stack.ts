@@ -4,10 +4,13 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
+import { JOBS } from '../../jobs/registry.ts'
 import { createSql, pgArray, type Sql } from '../../src/db/client.ts'
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../src/db/embedded.ts'
 import { migrate } from '../../src/db/migrate.ts'
+import { applyRoles, LoginRoles, urlAs } from '../../src/db/roles.ts'
 import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
+import { prepareQueues } from '../../src/queue/queues.ts'
 import { call } from './http.ts'
 import { type Forked, fork } from './process.ts'
 import { until } from './wait.ts'
@@ -15,7 +18,7 @@ import { until } from './wait.ts'
 /** What every scenario gets: fresh databases, a Redis if there is one, and its mode. */
 export interface Context {
   mode: 'short' | 'long'
-  /** A fresh, migrated database URL; dropped when the run ends. */
+  /** A fresh, migrated database's URL as the app's role; dropped when the run ends. */
   createDatabase(): Promise<string>
   redisUrl: string | undefined
   log: (line: string) => void
@@ -83,7 +86,10 @@ export async function stopProcess(proc: Forked, signal: NodeJS.Signals = 'SIGTER
   return proc.exited
 }
 
-/** A throw-away embedded PostgreSQL on a free port, for a test or reliability run; `stop` removes it. */
+/**
+ * A throw-away embedded PostgreSQL on a free port, for a test or reliability run, with the
+ * cluster's roles (sql/roles.sql); `stop` removes it.
+ */
 export async function startScratchPostgres(): Promise<{ adminUrl: string; stop: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'sdc-scratch-pg-'))
   const pg = await startEmbeddedPostgres({ dataDir: join(dir, 'data'), port: await freePort() })
@@ -101,7 +107,10 @@ export class OwnPostgres {
   private pg: EmbeddedPostgres | null = null
   private dir = ''
   private port = 0
+  /** The database as the app's role. */
   url = ''
+  /** The database as its owner. */
+  ownerUrl = ''
 
   async start(): Promise<void> {
     if (!this.dir) {
@@ -110,6 +119,7 @@ export class OwnPostgres {
     }
     this.pg = await startEmbeddedPostgres({ dataDir: join(this.dir, 'data'), port: this.port, database: 'sdc' })
     this.url = this.pg.url
+    this.ownerUrl = this.pg.ownerUrl
   }
 
   async stop(): Promise<void> {
@@ -123,27 +133,48 @@ export class OwnPostgres {
   }
 }
 
-/** Creates and migrates databases on an admin URL; drops them all at `dropAll()`. */
+/** A database as the app's role logs in to it and as its owner does. */
+export interface TestDatabase {
+  /** The app's role (sdc_app_login): what the api, the worker and the CLI get. */
+  url: string
+  /** The owner (sdc_owner): migrations, and checks that need more than the app may do. */
+  ownerUrl: string
+}
+
+/** Migrates a database and installs pg-boss's schema and the queues, as `npm run migrate` does. */
+export async function setUpDatabase(ownerSql: Sql): Promise<void> {
+  await migrate(ownerSql)
+  await prepareQueues(ownerSql, JOBS, { installSchema: true })
+}
+
+/**
+ * Creates databases on an admin (superuser) URL, owned by sdc_owner and migrated as it (the
+ * cluster's roles made first, sql/roles.sql); drops them all at `dropAll()`.
+ */
 export class DatabaseFactory {
   private readonly names: string[] = []
   private readonly adminUrl: string
+  private roles: Promise<void> | null = null
   constructor(adminUrl: string) {
     this.adminUrl = adminUrl
   }
 
-  /** A fresh database (migrated unless told otherwise); its URL. */
-  async create({ migrated = true } = {}): Promise<string> {
+  /** A fresh database (migrated unless told otherwise); its URLs. */
+  async create({ migrated = true } = {}): Promise<TestDatabase> {
+    this.roles ??= applyRoles(this.adminUrl)
+    await this.roles
     const name = `sdc_test_${randomBytes(6).toString('hex')}`
     const admin = postgres(this.adminUrl, { max: 1, onnotice: () => {} })
-    await admin.unsafe(`create database ${name}`).finally(() => admin.end())
+    await admin.unsafe(`create database ${name} owner ${LoginRoles.owner}`).finally(() => admin.end())
     this.names.push(name)
     const url = new URL(this.adminUrl)
     url.pathname = `/${name}`
+    const database = { url: urlAs(url.toString(), LoginRoles.app), ownerUrl: urlAs(url.toString(), LoginRoles.owner) }
     if (migrated) {
-      const sql = createSql(url.toString(), { max: 2 })
-      await migrate(sql).finally(() => sql.end())
+      const sql = createSql(database.ownerUrl, { max: 2 })
+      await setUpDatabase(sql).finally(() => sql.end())
     }
-    return url.toString()
+    return database
   }
 
   async dropAll(): Promise<void> {
@@ -172,9 +203,12 @@ export async function userOn(
   return { authorization: `Bearer ${JSON.parse(login.body as string).accessToken}` }
 }
 
-/** A short-lived pool for the scenario's own checks. */
+/**
+ * A short-lived pool for the scenario's own checks, as the owner of `url`'s database: the checks
+ * add triggers and tables of their own (the scratch and test servers trust loopback logins).
+ */
 export function checkSql(url: string): Sql {
-  return createSql(url, { max: 2, applicationName: 'sdc-reliability' })
+  return createSql(urlAs(url, LoginRoles.owner), { max: 2, applicationName: 'sdc-reliability' })
 }
 
 /** What a scenario reports: its figures and every invariant it saw broken (none, when all is well). */
@@ -197,6 +231,8 @@ export async function countResultWrites(sql: Sql): Promise<void> {
   await sql
     .unsafe(`
     create table if not exists public.reliability_result_writes (run_id uuid not null, at timestamptz not null default clock_timestamp());
+    -- The trigger runs as the worker's role.
+    grant insert on public.reliability_result_writes to sdc_app;
     create or replace function public.reliability_count_result_write() returns trigger language plpgsql as $$
     begin
       insert into public.reliability_result_writes (run_id) values (new.id);

@@ -2,7 +2,6 @@
 // 503 within one probe, requests answer 503 (never another 5xx, never a hang), everything
 // recovers within seconds of Postgres returning, no process dies, no job is lost; and an api
 // started while Postgres is down waits for it and comes up.
-import { migrate } from '../../src/db/migrate.ts'
 import { call, loop, Tally } from '../lib/http.ts'
 import { fork } from '../lib/process.ts'
 import {
@@ -14,6 +13,7 @@ import {
   expect,
   OwnPostgres,
   type Result,
+  setUpDatabase,
   simulationFigures,
   startApi,
   startWorker,
@@ -33,7 +33,7 @@ export async function postgresRestart(ctx: Context): Promise<Result> {
   const procs: { child: { kill: (s: NodeJS.Signals) => void } }[] = []
   try {
     let sql = checkSql(pg.url)
-    await migrate(sql)
+    await setUpDatabase(sql)
     await countResultWrites(sql)
     await sql.end()
     const env = { DATABASE_URL: pg.url, HANDLER_TIMEOUT_MS: '2000' }

@@ -5,6 +5,7 @@ import { arch, platform, userInfo } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import postgres from 'postgres'
+import { applyRoles, LoginRoles, urlAs } from './roles.ts'
 
 const run = promisify(execFile)
 
@@ -22,8 +23,11 @@ export interface EmbeddedPostgresOptions {
 }
 
 export interface EmbeddedPostgres {
+  /** The app's URL: the database, as sql/roles.sql's login for the api and the worker. */
   url: string
-  /** The admin URL (database `postgres`), for creating test databases. */
+  /** The database as its owner (sdc_owner; a data directory made before that role: postgres), for migrations. */
+  ownerUrl: string
+  /** The admin URL (database `postgres`, as the superuser), for creating test databases. */
   adminUrl: string
   /** True when this call started the server; false when it attached to one already running. */
   started: boolean
@@ -131,7 +135,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const dataDir = resolve(options.dataDir)
   const database = options.database ?? 'postgres'
   const adminUrl = `postgres://postgres@127.0.0.1:${options.port}/postgres`
-  const url = `postgres://postgres@127.0.0.1:${options.port}/${database}`
+  const superuserUrl = `postgres://postgres@127.0.0.1:${options.port}/${database}`
   const bin = await binaries()
   const runAs = await runAsUser(log)
 
@@ -149,9 +153,16 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   }
 
   if ((await clearStaleServer(bin, dataDir, adminUrl, runAs, log)) === 'attach') {
-    await ensureDatabase(adminUrl, database)
+    const owner = await prepareDatabase(adminUrl, database)
     log(`attached to the embedded PostgreSQL already running on 127.0.0.1:${options.port}`)
-    return { url, adminUrl, started: false, stop: async () => {}, kill: () => {} }
+    return {
+      url: urlAs(superuserUrl, LoginRoles.app),
+      ownerUrl: urlAs(superuserUrl, owner),
+      adminUrl,
+      started: false,
+      stop: async () => {},
+      kill: () => {}
+    }
   }
 
   const logFile = createWriteStream(join(dirname(dataDir), `postgres-${options.port}.log`), { flags: 'a' })
@@ -192,11 +203,12 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await new Promise((r) => setTimeout(r, 100))
   }
 
-  await ensureDatabase(adminUrl, database)
+  const owner = await prepareDatabase(adminUrl, database)
   log(`embedded PostgreSQL ready on 127.0.0.1:${options.port} (data in ${dataDir})`)
 
   return {
-    url,
+    url: urlAs(superuserUrl, LoginRoles.app),
+    ownerUrl: urlAs(superuserUrl, owner),
     adminUrl,
     started: true,
     async stop() {
@@ -213,12 +225,31 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   }
 }
 
-async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
-  if (database === 'postgres') return
+/**
+ * Makes the cluster's roles (sql/roles.sql) and the database, owned by sdc_owner, when missing;
+ * returns the name of the role that owns the database.
+ */
+async function prepareDatabase(adminUrl: string, database: string): Promise<string> {
+  await applyRoles(adminUrl)
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} })
+  const ownerOf = async () =>
+    (
+      await admin<{ owner: string }[]>`
+      select pg_catalog.pg_get_userbyid(datdba) as owner
+      from pg_catalog.pg_database
+      where datname = ${database}
+    `
+    )[0]?.owner
   try {
-    const found = await admin`select 1 from pg_database where datname = ${database}`
-    if (found.length === 0) await admin.unsafe(`create database "${database.replace(/"/g, '""')}"`)
+    const owner = await ownerOf()
+    if (owner) return owner
+    await admin
+      .unsafe(`create database "${database.replace(/"/g, '""')}" owner ${LoginRoles.owner}`)
+      .catch((err: { code?: string }) => {
+        // Another process of this app (the api beside the worker) created it at the same moment.
+        if (err.code !== '42P04') throw err
+      })
+    return (await ownerOf()) as string
   } finally {
     await admin.end()
   }

@@ -116,6 +116,18 @@ export async function looseDefiners(sql: Sql | TransactionSql): Promise<string[]
   return rows.map((r) => r.name)
 }
 
+/** 0014_definer_role.sql */
+const DEFINER_ROLE_MIGRATION = 14
+
+/**
+ * 0014 hands its functions to sdc_definer, which must hold CREATE on `app` by then. A superuser
+ * skips that check; an owner that is none (sql/roles.sql made the role ahead) needs the grant first.
+ */
+async function letDefinerOwnFunctions(tx: TransactionSql): Promise<void> {
+  const [role] = await tx`select 1 from pg_catalog.pg_roles where rolname = 'sdc_definer'`
+  if (role) await tx`grant usage, create on schema app to sdc_definer`
+}
+
 async function refuseLooseDefiners(tx: TransactionSql): Promise<void> {
   const loose = await looseDefiners(tx)
   if (loose.length > 0) {
@@ -152,6 +164,7 @@ export async function migrate(
         await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK_ID})`
         const [done] = await tx`select 1 from app.schema_migrations where version = ${file.version}`
         if (done) return false
+        if (file.version === DEFINER_ROLE_MIGRATION) await letDefinerOwnFunctions(tx)
         await tx.unsafe(file.sql).simple()
         if (file.version >= DEFINER_RULE_FROM) await refuseLooseDefiners(tx)
         await tx`

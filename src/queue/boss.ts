@@ -93,9 +93,17 @@ export interface BossOptions {
   onError: (err: Error) => void
   /** How often the worker's supervisor fails jobs whose heartbeat or expiry ran out. */
   superviseIntervalSeconds?: number
+  /**
+   * Create or migrate pg-boss's schema at start: the owner's `npm run migrate` only. The app's role
+   * owns nothing and cannot; its instances check that the schema is installed and current.
+   */
+  installSchema?: boolean
 }
 
-export function createBoss(sql: Sql, { role, onError, superviseIntervalSeconds = 15 }: BossOptions): PgBoss {
+export function createBoss(
+  sql: Sql,
+  { role, onError, superviseIntervalSeconds = 15, installSchema = false }: BossOptions
+): PgBoss {
   const boss = new PgBoss({
     db: fromPostgresJs(sql),
     schema: 'pgboss',
@@ -104,7 +112,7 @@ export function createBoss(sql: Sql, { role, onError, superviseIntervalSeconds =
     // Expiry and heartbeat failures are checked per queue no more often than this.
     monitorIntervalSeconds: superviseIntervalSeconds,
     schedule: role === 'worker',
-    migrate: true,
+    migrate: installSchema,
     useListenNotify: role === 'worker'
   })
   // pg-boss emits errors from its background loops; without a listener they would crash the process.

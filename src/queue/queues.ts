@@ -12,9 +12,14 @@ export function queueNames(queues: readonly QueueDefinition[]): string[] {
  * Creates the queues with a short-lived instance before the long-lived one starts: pg-boss caches
  * the queue list at start, and a send that misses that cache looks the queue up on the pool,
  * which deadlocks once every pooled connection is a transaction waiting for that same send.
+ * `installSchema`: also install or migrate pg-boss's schema (the owner, at migrate time).
  */
-export async function prepareQueues(sql: Sql, queues: readonly QueueDefinition[]): Promise<void> {
-  const setup = createBoss(sql, { role: 'cli', onError: () => {} })
+export async function prepareQueues(
+  sql: Sql,
+  queues: readonly QueueDefinition[],
+  { installSchema = false }: { installSchema?: boolean } = {}
+): Promise<void> {
+  const setup = createBoss(sql, { role: 'cli', onError: () => {}, installSchema })
   await setup.start()
   try {
     await createQueues(setup, queues)

@@ -168,7 +168,8 @@ t.test(
     // and telemetry queue that many under load) ran on the server, but the transaction failed with
     // UNSAFE_TRANSACTION (a 500; the fuzzer's register) and the connection went back to the pool
     // inside the open transaction, where the next queries ran and never committed.
-    const { url } = await createTestDatabase(t)
+    // As the owner: the probe table is the test's own.
+    const { ownerUrl: url } = await createTestDatabase(t)
     const sql = createSql(url, { max: 2, applicationName: 'sdc-pipeline' })
     t.teardown(() => sql.end({ timeout: 1 }))
     await sql`create table pipeline_probe (n int)`

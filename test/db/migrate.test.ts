@@ -19,8 +19,8 @@ const TWO = {
 }
 
 t.test('the project migrations apply to a fresh database and re-running is a no-op', async (t) => {
-  const { url } = await createTestDatabase(t, { migrated: false })
-  const sql = testSql(t, url)
+  const { ownerUrl } = await createTestDatabase(t, { migrated: false })
+  const sql = testSql(t, ownerUrl)
   const files = await readMigrations()
   const first = await migrate(sql)
   t.equal(first.applied.length, files.length)
@@ -35,8 +35,8 @@ t.test('the project migrations apply to a fresh database and re-running is a no-
 t.test(
   'no SECURITY DEFINER function is left with a loose search_path, and a migration that leaves one is refused',
   async (t) => {
-    const { url } = await createTestDatabase(t, { migrated: false })
-    const sql = testSql(t, url)
+    const { ownerUrl } = await createTestDatabase(t, { migrated: false })
+    const sql = testSql(t, ownerUrl)
     await migrate(sql)
     const definers = await sql<{ name: string; owner: string; config: string[]; superuser: boolean }[]>`
     select p.oid::regprocedure::text as name, r.rolname as owner, p.proconfig as config, r.rolsuper as superuser
@@ -80,8 +80,8 @@ t.test(
 )
 
 t.test('an edited applied file is reported, not re-run', async (t) => {
-  const { url } = await createTestDatabase(t, { migrated: false })
-  const sql = testSql(t, url)
+  const { ownerUrl } = await createTestDatabase(t, { migrated: false })
+  const sql = testSql(t, ownerUrl)
   const dir = await migrationsDir(TWO)
   await migrate(sql, { dir })
   await writeFile(join(dir, '0002_second.sql'), `${TWO['0002_second.sql']}\ninsert into app.second values (2);`)
@@ -93,8 +93,8 @@ t.test('an edited applied file is reported, not re-run', async (t) => {
 })
 
 t.test('pending migrations are listed and a gap in numbering is refused', async (t) => {
-  const { url } = await createTestDatabase(t, { migrated: false })
-  const sql = testSql(t, url)
+  const { ownerUrl } = await createTestDatabase(t, { migrated: false })
+  const sql = testSql(t, ownerUrl)
   const dir = await migrationsDir({ '0001_first.sql': TWO['0001_first.sql'] })
   await migrate(sql, { dir })
   await writeFile(join(dir, '0002_second.sql'), TWO['0002_second.sql'])
@@ -105,8 +105,8 @@ t.test('pending migrations are listed and a gap in numbering is refused', async 
 })
 
 t.test('a failing file rolls back completely and stops the run', async (t) => {
-  const { url } = await createTestDatabase(t, { migrated: false })
-  const sql = testSql(t, url)
+  const { ownerUrl } = await createTestDatabase(t, { migrated: false })
+  const sql = testSql(t, ownerUrl)
   const dir = await migrationsDir({
     '0001_first.sql': TWO['0001_first.sql'],
     '0002_broken.sql':
@@ -127,14 +127,14 @@ t.test('a failing file rolls back completely and stops the run', async (t) => {
 })
 
 t.test('two concurrent runners apply each file once', async (t) => {
-  const { url } = await createTestDatabase(t, { migrated: false })
+  const { ownerUrl } = await createTestDatabase(t, { migrated: false })
   const dir = await migrationsDir({
     ...TWO,
     // Slow enough that the two runners overlap.
     '0003_slow.sql': 'select pg_sleep(0.3);\ncreate table app.slow (id int);'
   })
-  const a = testSql(t, url)
-  const b = testSql(t, url)
+  const a = testSql(t, ownerUrl)
+  const b = testSql(t, ownerUrl)
   const [ra, rb] = await Promise.all([migrate(a, { dir }), migrate(b, { dir })])
   t.equal(ra.applied.length + rb.applied.length, 3, 'three files applied in total')
   const rows = await a`select version, count(*)::int as n from app.schema_migrations group by version order by version`
@@ -148,8 +148,8 @@ t.test('two concurrent runners apply each file once', async (t) => {
   )
 })
 
-t.test('npm run migrate and migrate:status work as processes', async (t) => {
-  const { url } = await createTestDatabase(t, { migrated: false })
+t.test('npm run migrate and migrate:status work as processes, migrate as the owner', async (t) => {
+  const { url, ownerUrl } = await createTestDatabase(t, { migrated: false })
   // Before the migrations, a command that needs the schema says what to do, in one line.
   const early = fork('src/cli.ts', { DATABASE_URL: url }, ['health'])
   t.equal(await early.exited, 1)
@@ -161,7 +161,10 @@ t.test('npm run migrate and migrate:status work as processes', async (t) => {
   const before = fork('src/cli.ts', { DATABASE_URL: url }, ['migrate:status'])
   t.equal(await before.exited, 1, 'pending migrations exit 1')
   t.match(before.stdout.join('\n'), /pending {2}0001_init/)
-  const run = fork('src/cli.ts', { DATABASE_URL: url }, ['migrate'])
+  const asApp = fork('src/cli.ts', { DATABASE_URL: url }, ['migrate'])
+  t.equal(await asApp.exited, 1, 'the app’s role cannot migrate')
+  t.match(asApp.stderr.join(''), /^error: permission denied .*: migrate runs as DATABASE_OWNER_URL/m)
+  const run = fork('src/cli.ts', { DATABASE_URL: url, DATABASE_OWNER_URL: ownerUrl }, ['migrate'])
   t.equal(await run.exited, 0, run.stderr.join(''))
   t.match(run.stdout.join('\n'), /applied 0001_init\.sql/)
   t.match(run.stdout.join('\n'), /queue schema: ready/)
@@ -186,8 +189,8 @@ t.test('the CLI names an unreachable database, or a wrong one, without a stack t
 })
 
 t.test('0019 keeps saved load balancers whose shares do not add up to 1 on calls routing', async (t) => {
-  const { url } = await createTestDatabase(t, { migrated: false })
-  const sql = testSql(t, url)
+  const { ownerUrl } = await createTestDatabase(t, { migrated: false })
+  const sql = testSql(t, ownerUrl)
   const before: Record<string, string> = {}
   for (const f of (await readMigrations()).filter((f) => f.version < 19)) before[f.file] = f.sql
   await migrate(sql, { dir: await migrationsDir(before) })
@@ -228,8 +231,9 @@ t.test('0019 keeps saved load balancers whose shares do not add up to 1 on calls
 })
 
 t.test('a trace id finds its telemetry row through the bloom summary, in every daily partition', async (t) => {
-  const { url } = await createTestDatabase(t)
-  const sql = testSql(t, url)
+  // As the owner: the app's role may not analyze the table.
+  const { ownerUrl } = await createTestDatabase(t)
+  const sql = testSql(t, ownerUrl)
   const traceId = '4bf92f3577b34da6a3ce929d0e0e4736'
   // Rows of several traces in today's partition and in the default one (a day with no partition yet).
   await sql`

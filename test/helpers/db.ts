@@ -1,5 +1,5 @@
 import type { Test } from 'tap'
-import { DatabaseFactory } from '../../reliability/lib/stack.ts'
+import { DatabaseFactory, type TestDatabase } from '../../reliability/lib/stack.ts'
 import { createSql, type Sql } from '../../src/db/client.ts'
 
 export function adminUrl(): string {
@@ -8,11 +8,24 @@ export function adminUrl(): string {
   return url
 }
 
-/** A fresh database for one test, dropped at teardown. */
-export async function createTestDatabase(t: Test, { migrated = true } = {}): Promise<{ url: string }> {
+/**
+ * A fresh database for one test, dropped at teardown: `url` logs in as the app's role (what the
+ * app, the worker and the CLI get), `ownerUrl` as its owner (migrations, and checks that need more).
+ */
+export async function createTestDatabase(t: Test, { migrated = true } = {}): Promise<TestDatabase> {
   const databases = new DatabaseFactory(adminUrl())
   t.teardown(() => databases.dropAll())
-  return { url: await databases.create({ migrated }) }
+  return databases.create({ migrated })
+}
+
+/**
+ * A test database as the cluster's superuser: for a test that plays someone with every power (the
+ * triggers off, say). Anything less uses the database's `url` or `ownerUrl`.
+ */
+export function superuserUrl(databaseUrl: string): string {
+  const url = new URL(adminUrl())
+  url.pathname = new URL(databaseUrl).pathname
+  return url.toString()
 }
 
 /** A pool for assertions, closed at teardown. */

@@ -16,7 +16,7 @@ import {
 import { fork } from '../../reliability/lib/process.ts'
 import { MIGRATIONS_DIR, migrate } from '../../src/db/migrate.ts'
 import { buildTestApp } from '../helpers/app.ts'
-import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
+import { createTestDatabase, superuserUrl, testSql, waitFor } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { bearer, PASSWORD, registerAndLogin, uniqueEmail } from '../helpers/users.ts'
 
@@ -24,7 +24,8 @@ const ENV = { RATE_LIMIT_MAX_REQUESTS: '100000', AUTH_RATE_LIMIT_MAX_REQUESTS: '
 
 t.test('audit log', async (t) => {
   const { url } = await createTestDatabase(t)
-  const sql = testSql(t, url)
+  // The checks play someone with every power (triggers off, constraints added); the app has its own role.
+  const sql = testSql(t, superuserUrl(url))
   const { app, logs } = await buildTestApp(t, url, ENV)
 
   t.test('a failing audit insert rolls the mutation back', async (t) => {
@@ -164,7 +165,7 @@ t.test('audit log', async (t) => {
   t.test('anchors under AUDIT_HMAC_KEY catch a recomputed chain, a forged anchor and a cut tail', async (t) => {
     const key = 'audit-hmac-key-kept-outside-the-database-0123'
     const { url: freshUrl } = await createTestDatabase(t)
-    const fresh = testSql(t, freshUrl)
+    const fresh = testSql(t, superuserUrl(freshUrl))
     const write = async (n: number) => {
       for (let i = 0; i < n; i++)
         await fresh`insert into app.audit_log ${fresh({ action: 'test.anchor', outcome: 'success' })}`
@@ -201,7 +202,7 @@ t.test('audit log', async (t) => {
 
     // The newest rows deleted (a cut tail) leave an anchor past the end.
     const { url: tailUrl } = await createTestDatabase(t)
-    const tail = testSql(t, tailUrl)
+    const tail = testSql(t, superuserUrl(tailUrl))
     for (let i = 0; i < 5; i++)
       await tail`insert into app.audit_log ${tail({ action: 'test.tail', outcome: 'success' })}`
     await sealAuditLog(tail)
@@ -220,7 +221,7 @@ t.test('audit log', async (t) => {
 
   t.test('a deleted middle row is detected', async (t) => {
     const { url: freshUrl } = await createTestDatabase(t)
-    const fresh = testSql(t, freshUrl)
+    const fresh = testSql(t, superuserUrl(freshUrl))
     for (let i = 0; i < 20; i++)
       await fresh`insert into app.audit_log ${fresh({ action: 'test.row', outcome: 'success' })}`
     t.equal(await sealAuditLog(fresh), 20, 'the sealer links the new rows')
@@ -278,8 +279,8 @@ t.test('audit log', async (t) => {
 t.test(
   'a chain sealed before the batch sealer and the insert defaults still verifies after them (and after the lean indexes)',
   async (t) => {
-    const { url } = await createTestDatabase(t, { migrated: false })
-    const sql = testSql(t, url)
+    const { ownerUrl } = await createTestDatabase(t, { migrated: false })
+    const sql = testSql(t, ownerUrl)
     // The schema as it was before 0010: the row trigger assigned ids, the sealer went row by row.
     const before = await mkdtemp(join(tmpdir(), 'sdc-migrations-'))
     t.teardown(() => rm(before, { recursive: true, force: true }))

@@ -2,7 +2,7 @@ import t from 'tap'
 import { maintainPartitions } from '../../jobs/maintenance.ts'
 import { fork } from '../../reliability/lib/process.ts'
 import { buildTestApp } from '../helpers/app.ts'
-import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
+import { createTestDatabase, superuserUrl, testSql, waitFor } from '../helpers/db.ts'
 
 const ENV = { RATE_LIMIT_MAX_REQUESTS: '100000' }
 const boomRoute = (app: import('fastify').FastifyInstance) => {
@@ -13,7 +13,8 @@ const boomRoute = (app: import('fastify').FastifyInstance) => {
 
 t.test('request telemetry', async (t) => {
   const { url } = await createTestDatabase(t)
-  const sql = testSql(t, url)
+  // As a superuser: the checks take the table away and watch the app's sessions in pg_stat_activity.
+  const sql = testSql(t, superuserUrl(url))
   const count = async (prefix: string) =>
     (await sql`select count(*)::int as n from app.request_telemetry where request_id like ${`${prefix}%`}`)[0].n
 
