@@ -77,6 +77,8 @@ async function main() {
     JWT_SECRET,
     DATABASE_URL: pg.url,
     CORS_ALLOWED_ORIGINS: 'http://localhost:3000',
+    // Production's default asks new accounts to confirm their email; the bench's users log in at once.
+    AUTH_EMAIL_VERIFICATION_REQUIRED: 'false',
     RATE_LIMIT_MAX_REQUESTS: '1000000000',
     AUTH_RATE_LIMIT_MAX_REQUESTS: '1000000000',
     QUOTA_ACTIVE_RUNS: '10000000',

@@ -8,13 +8,22 @@ import type { Sql } from '../src/db/client.ts'
 import { Uuid } from '../src/schemas.ts'
 import { defineJob, jobPayload } from './define.ts'
 
-const Payload = Type.Union([
-  jobPayload({ kind: Type.Literal('verify'), userId: Uuid }),
-  // A challenged login with the right password (src/routes/auth): a one-time sign-in link.
-  jobPayload({ kind: Type.Literal('login-link'), userId: Uuid })
-])
+const Payload = jobPayload({
+  // The mails this queue sends, each to an account's own address: read when it is sent, a job holds only the id.
+  kind: Type.Union([
+    Type.Literal('verify'),
+    Type.Literal('password-reset'),
+    Type.Literal('signup-taken'),
+    // A challenged login with the right password (src/routes/auth): a one-time sign-in link.
+    Type.Literal('login-link')
+  ]),
+  // A reset asked for an address with no account is a job too (the route's work must not tell): null.
+  userId: Type.Union([Uuid, Type.Null()])
+})
 export type EmailJob = Static<typeof Payload>
 
+/** How long a password reset link works. */
+export const RESET_TTL_MINUTES = 30
 /** How long a sign-in link works. */
 export const LOGIN_LINK_TTL_MINUTES = 15
 
@@ -43,74 +52,108 @@ export function createMailer(sql: Sql, email: Config['email'], log: (msg: string
   }
 }
 
+type Recipient = { email: string; verified: boolean; disabled: boolean }
+
 export function createHandler(sql: Sql, email: Config['email'], send: SendMail) {
   const base = email.publicBaseUrl.replace(/\/$/, '')
 
-  async function verify(job: JobWithMetadata<EmailJob>) {
-    const { userId } = job.data
-    const [user] = await sql<{ email: string; verified: boolean }[]>`
-      select email, email_verified_at is not null as verified
-      from app.users
-      where id = ${userId}
-    `
-    if (!user || user.verified) return { skipped: user ? 'verified' : 'deleted' }
-    // The token is made here, so its raw form exists only in the message; a retry replaces its own.
+  /** A fresh single-use token; its raw form goes only into the mail. A retried job replaces its own unused one. */
+  async function issueToken(purpose: 'verify' | 'reset' | 'login-link', userId: string, jobId: string, ttlMs: number) {
     const token = randomBytes(32).toString('base64url')
-    const expiresAt = new Date(Date.now() + email.verificationTtlHours * 3600_000)
+    const expiresAt = new Date(Date.now() + ttlMs)
+    const row = { token_hash: hashToken(token), user_id: userId, job_id: jobId, expires_at: expiresAt }
     await sql.begin(async (tx) => {
-      await tx`delete from app.email_verification_tokens where job_id = ${job.id} and used_at is null`
-      await tx`
-        insert into app.email_verification_tokens ${tx({ token_hash: hashToken(token), user_id: userId, job_id: job.id, expires_at: expiresAt })}
-      `
+      if (purpose === 'verify') {
+        await tx`delete from app.email_verification_tokens where job_id = ${jobId} and used_at is null`
+        await tx`insert into app.email_verification_tokens ${tx(row)}`
+        return
+      }
+      if (purpose === 'login-link') {
+        // The user's spent and expired links go with the retry's own: the table stays small.
+        await tx`
+          delete from app.login_link_tokens
+          where user_id = ${userId}
+            and (job_id = ${jobId} or used_at is not null or expires_at < now())
+        `
+        await tx`insert into app.login_link_tokens ${tx(row)}`
+        return
+      }
+      // Only the newest reset link works: the ones mailed before are spent.
+      await tx`delete from app.password_reset_tokens where job_id = ${jobId} and used_at is null`
+      await tx`update app.password_reset_tokens set used_at = now() where user_id = ${userId} and used_at is null`
+      await tx`insert into app.password_reset_tokens ${tx(row)}`
     })
-    const link = `${base}/verify-email?token=${token}`
-    await send(
-      {
-        to: user.email,
-        subject: 'Confirm your email for System Design Coach',
-        text: `Confirm your email address by opening this link (valid for ${email.verificationTtlHours} hours):\n${link}\n\nIf you did not register, ignore this message.`
-      },
-      job.id
-    )
-    return { sent: true, expiresAt: expiresAt.toISOString() }
+    return { token, expiresAt }
   }
 
-  async function loginLink(job: JobWithMetadata<EmailJob>) {
-    const { userId } = job.data
-    const [user] = await sql<{ email: string; disabled: boolean }[]>`
-      select email, disabled_at is not null as disabled
-      from app.users
-      where id = ${userId}
-    `
-    if (!user || user.disabled) return { skipped: user ? 'disabled' : 'deleted' }
-    const token = randomBytes(32).toString('base64url')
-    const expiresAt = new Date(Date.now() + LOGIN_LINK_TTL_MINUTES * 60_000)
-    await sql.begin(async (tx) => {
-      // A retry replaces its own token; spent and expired ones of the user go (the table stays small).
-      await tx`
-        delete from app.login_link_tokens
-        where user_id = ${userId}
-          and (job_id = ${job.id} or used_at is not null or expires_at < now())
-      `
-      await tx`
-        insert into app.login_link_tokens ${tx({ token_hash: hashToken(token), user_id: userId, job_id: job.id, expires_at: expiresAt })}
-      `
-    })
-    // In the fragment: the browser never sends it, so no server or proxy log can hold it.
-    const link = `${base}/#/sign-in-link/${token}`
-    await send(
-      {
-        to: user.email,
-        subject: 'Your sign-in link for System Design Coach',
-        text: `Someone (we hope you) signed in to your account with your password from a browser we do not know, while the account is seeing many failed sign-ins.\nTo finish signing in, open this link (valid for ${LOGIN_LINK_TTL_MINUTES} minutes, once):\n${link}\n\nIf it was not you, someone else knows your password: sign in and change it.`
-      },
-      job.id
-    )
-    return { sent: true, expiresAt: expiresAt.toISOString() }
+  const mails = {
+    async verify(job: JobWithMetadata<EmailJob>, userId: string, user: Recipient) {
+      if (user.verified) return { skipped: 'verified' }
+      const { token, expiresAt } = await issueToken('verify', userId, job.id, email.verificationTtlHours * 3600_000)
+      await send(
+        {
+          to: user.email,
+          subject: 'Confirm your email for System Design Coach',
+          text: `Confirm your email address by opening this link (valid for ${email.verificationTtlHours} hours):\n${base}/verify-email?token=${token}\n\nIf you did not register, ignore this message.`
+        },
+        job.id
+      )
+      return { sent: true, expiresAt: expiresAt.toISOString() }
+    },
+
+    async 'password-reset'(job: JobWithMetadata<EmailJob>, userId: string, user: Recipient) {
+      if (user.disabled) return { skipped: 'disabled' }
+      const { token, expiresAt } = await issueToken('reset', userId, job.id, RESET_TTL_MINUTES * 60_000)
+      // In the fragment: the browser never sends it to a server, so no access log or Referer holds it.
+      await send(
+        {
+          to: user.email,
+          subject: 'Reset your System Design Coach password',
+          text: `Someone (we hope you) asked to reset the password of your System Design Coach account.\nChoose a new password by opening this link (valid for ${RESET_TTL_MINUTES} minutes, once):\n${base}/#/reset-password/${token}\n\nIf you did not ask, ignore this message: your password stays as it is.`
+        },
+        job.id
+      )
+      return { sent: true, expiresAt: expiresAt.toISOString() }
+    },
+
+    async 'login-link'(job: JobWithMetadata<EmailJob>, userId: string, user: Recipient) {
+      if (user.disabled) return { skipped: 'disabled' }
+      const { token, expiresAt } = await issueToken('login-link', userId, job.id, LOGIN_LINK_TTL_MINUTES * 60_000)
+      await send(
+        {
+          to: user.email,
+          subject: 'Your sign-in link for System Design Coach',
+          text: `Someone (we hope you) signed in to your account with your password from a browser we do not know, while the account is seeing many failed sign-ins.\nTo finish signing in, open this link (valid for ${LOGIN_LINK_TTL_MINUTES} minutes, once):\n${base}/#/sign-in-link/${token}\n\nIf it was not you, someone else knows your password: sign in and change it.`
+        },
+        job.id
+      )
+      return { sent: true, expiresAt: expiresAt.toISOString() }
+    },
+
+    async 'signup-taken'(job: JobWithMetadata<EmailJob>, _userId: string, user: Recipient) {
+      if (user.disabled) return { skipped: 'disabled' }
+      await send(
+        {
+          to: user.email,
+          subject: 'Someone tried to sign up with your address',
+          text: `Someone tried to create a System Design Coach account with this address, which already has one.\nIf it was you, sign in at ${base}/ or, if you forgot your password, reset it at ${base}/#/forgot-password\n\nIf it was not you, ignore this message: nothing changed.`
+        },
+        job.id
+      )
+      return { sent: true }
+    }
   }
 
   return async function emailJob(job: JobWithMetadata<EmailJob>): Promise<unknown> {
-    return job.data.kind === 'login-link' ? loginLink(job) : verify(job)
+    const { kind, userId } = job.data
+    if (userId === null) return { skipped: 'no account' }
+    const [user] = await sql<Recipient[]>`
+      select email, email_verified_at is not null as verified, disabled_at is not null as disabled
+      from app.users
+      where id = ${userId}
+    `
+    if (!user) return { skipped: 'deleted' }
+    return mails[kind](job, userId, user)
   }
 }
 

@@ -25,6 +25,7 @@ import { CATALOGUE, type Catalogue } from './domain/components.ts'
 import { errorHandler, formatSchemaErrors, frameworkErrorHandler, notFoundHandler } from './error-handler.ts'
 import { loggerOptions } from './logging.ts'
 import type { QueueDefinition } from './queue/jobs.ts'
+import accountRoutes from './routes/account/index.ts'
 import adminRoutes from './routes/admin/index.ts'
 import authRoutes from './routes/auth/index.ts'
 import exportRoutes from './routes/exports/index.ts'
@@ -153,6 +154,7 @@ export async function buildApp(config: Config, options: BuildOptions): Promise<F
 
   await app.register(healthRoutes, { expectedMigrations, version: VERSION, details: config.healthDetails })
   await app.register(authRoutes)
+  await app.register(accountRoutes)
   await app.register(adminRoutes)
   await app.register(workspaceRoutes)
   await app.register(simulationRoutes)

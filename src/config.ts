@@ -395,7 +395,8 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
       attemptWindowMinutes: int('AUTH_LOGIN_ATTEMPT_WINDOW_MINUTES', 15, 1, 1440),
       lockoutMinutes: int('AUTH_LOGIN_LOCKOUT_MINUTES', 15, 1, 1440)
     },
-    emailVerificationRequired: bool('AUTH_EMAIL_VERIFICATION_REQUIRED', false),
+    // On in production: sign-up then answers the same 202 for a new and a taken email (docs/security.md).
+    emailVerificationRequired: bool('AUTH_EMAIL_VERIFICATION_REQUIRED', isProduction),
     email: {
       smtpUrl: url('SMTP_URL', ['smtp:', 'smtps:']),
       from: read('EMAIL_FROM') ?? 'System Design Coach <no-reply@localhost>',
@@ -472,7 +473,11 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     if (origins === undefined) problems.push('CORS_ALLOWED_ORIGINS must be set in production')
     else if (config.corsAllowedOrigins.includes('*')) problems.push('CORS_ALLOWED_ORIGINS must not be * in production')
     if (config.emailVerificationRequired && config.email.smtpUrl === undefined) {
-      problems.push('AUTH_EMAIL_VERIFICATION_REQUIRED needs SMTP_URL in production (the outbox is for development)')
+      problems.push(
+        'AUTH_EMAIL_VERIFICATION_REQUIRED needs SMTP_URL in production (the outbox is for development); it is on unless set to false'
+      )
+    } else if (config.email.smtpUrl === undefined) {
+      warnings.push('SMTP_URL is not set: password-reset mail goes to the development outbox, which no one reads')
     }
   } else {
     if (jwtSecretRaw === undefined) warnings.push('JWT_SECRET is not set: using the development fallback secret')

@@ -21,6 +21,11 @@ export const InvalidVerificationToken = createError(
   'The verification link is not valid or has expired',
   400
 )
+export const InvalidResetToken = createError(
+  'APP_ERR_INVALID_TOKEN',
+  'The password reset link is not valid or has expired',
+  400
+)
 export const EmailTaken = createError('APP_ERR_EMAIL_TAKEN', 'An account with this email already exists', 409)
 /** An error answered with Retry-After: whole seconds, at least one (the handler sends `headers`). */
 function retryAfter<E extends Error>(err: E, seconds: number): E & { headers: Record<string, string> } {
@@ -31,6 +36,11 @@ const secondsUntil = (until: Date, now: Date) => (until.getTime() - now.getTime(
 const AccountLockedError = createError('APP_ERR_ACCOUNT_LOCKED', 'Too many failed logins; try again later', 423)
 /** 423 with Retry-After: this client is locked out of the email until `until`. */
 export const AccountLocked = (until: Date, now: Date) => retryAfter(new AccountLockedError(), secondsUntil(until, now))
+
+const RateLimitedError = createError('APP_ERR_RATE_LIMITED', 'Rate limit exceeded, retry in %s seconds', 429)
+/** A limit a route counts itself (per email, per user), answered like the per-client one: 429 with Retry-After. */
+export const RateLimited = (seconds: number) =>
+  retryAfter(new RateLimitedError(String(Math.max(1, Math.ceil(seconds)))), seconds)
 
 const QuotaExceededError = createError('APP_ERR_QUOTA_EXCEEDED', '%s', 429)
 /** A per-user limit that frees up with time (runs finish, the day's window moves): 429 with Retry-After. */

@@ -6,7 +6,8 @@ const GOOD_PRODUCTION = {
   NODE_ENV: 'production',
   JWT_SECRET: 'k3v9-ZQ1x!a8Lr0pW7sT2uY5bN4mC6dE',
   DATABASE_URL: 'postgres://app@db.internal:5432/sdc',
-  CORS_ALLOWED_ORIGINS: 'https://coach.example.com'
+  CORS_ALLOWED_ORIGINS: 'https://coach.example.com',
+  SMTP_URL: 'smtps://mailer:k3v9-pass@smtp.example.com:465'
 }
 
 function problemsOf(env: Record<string, string>): string[] {
@@ -59,6 +60,19 @@ t.test('a good production environment loads without warnings', async (t) => {
   t.same(warnings, [])
 })
 
+t.test('email verification is on by default in production only; off, production warns without SMTP', async (t) => {
+  t.equal(loadConfig(GOOD_PRODUCTION).config.emailVerificationRequired, true, 'production')
+  t.equal(loadConfig({}).config.emailVerificationRequired, false, 'development')
+  t.equal(
+    loadConfig({ NODE_ENV: 'test', JWT_SECRET: GOOD_PRODUCTION.JWT_SECRET }).config.emailVerificationRequired,
+    false
+  )
+  const { SMTP_URL: _smtp, ...withoutSmtp } = GOOD_PRODUCTION
+  const off = loadConfig({ ...withoutSmtp, AUTH_EMAIL_VERIFICATION_REQUIRED: 'false' })
+  t.equal(off.config.emailVerificationRequired, false, 'an operator may turn it off')
+  t.match(off.warnings, [/^SMTP_URL is not set: password-reset mail goes to the development outbox/])
+})
+
 const refusals: [string, Record<string, string | undefined>, RegExp][] = [
   ['JWT_SECRET missing', { JWT_SECRET: undefined }, /^JWT_SECRET is required/],
   ['JWT_SECRET short', { JWT_SECRET: 'short-secret' }, /^JWT_SECRET must be at least 32/],
@@ -103,8 +117,13 @@ const refusals: [string, Record<string, string | undefined>, RegExp][] = [
   ],
   ['a short AUDIT_HMAC_KEY', { AUDIT_HMAC_KEY: 'short' }, /^AUDIT_HMAC_KEY must be at least 32/],
   [
-    'email verification without SMTP',
-    { AUTH_EMAIL_VERIFICATION_REQUIRED: 'true' },
+    'email verification (on by default) without SMTP',
+    { SMTP_URL: undefined },
+    /^AUTH_EMAIL_VERIFICATION_REQUIRED needs SMTP_URL/
+  ],
+  [
+    'email verification asked for without SMTP',
+    { SMTP_URL: undefined, AUTH_EMAIL_VERIFICATION_REQUIRED: 'true' },
     /^AUTH_EMAIL_VERIFICATION_REQUIRED needs SMTP_URL/
   ],
   [

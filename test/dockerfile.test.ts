@@ -121,6 +121,8 @@ t.test('the Dockerfile builds and runs: replayed in a folder', async (t) => {
     DATABASE_URL: url,
     JWT_SECRET: TEST_JWT_SECRET,
     CORS_ALLOWED_ORIGINS: 'https://coach.example.com',
+    // Production asks new accounts to confirm their email, so it needs a mail server (never reached here).
+    SMTP_URL: 'smtp://127.0.0.1:2525',
     API_HOST: '127.0.0.1',
     API_PORT: port
   }

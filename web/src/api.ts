@@ -79,8 +79,8 @@ export interface Answer<T> {
   response: Response
 }
 
-/** One API call as the signed-in user; JSON in and out. Throws ApiError on any non-2xx answer. */
-export async function api<T>(method: string, path: string, body?: unknown): Promise<Answer<T>> {
+/** A request as the signed-in user: a 401 refreshes the session once and retries. Throws ApiError on any non-2xx answer. */
+async function authorized(method: string, path: string, body?: unknown): Promise<Response> {
   let response = await send(method, path, body)
   if (response.status === 401 && accessToken !== null) {
     const user = await refreshSession()
@@ -91,6 +91,12 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     response = await send(method, path, body)
   }
   if (!response.ok) throw await errorOf(response)
+  return response
+}
+
+/** One API call as the signed-in user; JSON in and out. Throws ApiError on any non-2xx answer. */
+export async function api<T>(method: string, path: string, body?: unknown): Promise<Answer<T>> {
+  const response = await authorized(method, path, body)
   const type = response.headers.get('content-type') ?? ''
   const data = response.status === 204 ? null : type.includes('json') ? await response.json() : await response.text()
   return { data: data as T, response }
@@ -147,9 +153,15 @@ export const signIn = (email: string, password: string): Promise<User> =>
 /** Signs in with the one-time link's token; the browser is known from then on. */
 export const signInWithLink = (token: string): Promise<User> => startSession('/auth/login-link', { token })
 
-export async function signUp(email: string, password: string, displayName: string): Promise<void> {
+/**
+ * `created`: the account exists and may sign in. `accepted`: the service asks the address to
+ * confirm first, and says the same whether or not it already had an account (its owner is mailed).
+ * Throws ApiError `APP_ERR_EMAIL_TAKEN` where confirming is off.
+ */
+export async function signUp(email: string, password: string, displayName: string): Promise<'created' | 'accepted'> {
   const response = await send('POST', '/auth/register', { email, password, displayName })
   if (!response.ok) throw await errorOf(response)
+  return response.status === 202 ? 'accepted' : 'created'
 }
 
 export async function signOut(): Promise<void> {
@@ -221,4 +233,23 @@ export const runs = {
   /** Queues a grade of a completed run; resolves to where it is polled. */
   grade: (id: string) => api<{ id: string }>('POST', `/simulations/${id}/grade`, {}).then(located),
   pollGrade: (location: string, onUpdate: (grade: GradeReport) => void) => poll<GradeReport>(location, onUpdate)
+}
+
+export const account = {
+  /** Mails a reset link if the address has an account; the answer is the same either way. */
+  requestReset: (email: string) => publicCall('/account/password-reset', { email }),
+  /** Sets the new password with the link's token; every session ends, this one included. */
+  confirmReset: (token: string, newPassword: string) =>
+    publicCall('/account/password-reset/confirm', { token, newPassword }),
+  /** Everything of the signed-in user's, as the file to save and the name the service gives it. */
+  async exportData(): Promise<{ file: Blob; filename: string }> {
+    const response = await authorized('GET', '/account/export')
+    const named = /filename="([^"]+)"/.exec(response.headers.get('content-disposition') ?? '')
+    return { file: await response.blob(), filename: named?.[1] ?? 'system-design-coach.json' }
+  },
+  /** Deletes the account, with its password again; the session ends with it. */
+  async remove(password: string): Promise<void> {
+    await authorized('DELETE', '/account', { password })
+    accessToken = null
+  }
 }

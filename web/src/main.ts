@@ -13,17 +13,30 @@ import {
   signUp,
   type User
 } from './api.ts'
+import { Account } from './screens/account.ts'
 import { Editor } from './screens/editor/index.ts'
+import { ForgotPassword, ResetPassword } from './screens/password-reset.ts'
 import { Workspaces } from './screens/workspaces.ts'
 
-type Route = { page: 'workspaces' } | { page: 'editor'; id: string } | { page: 'sign-in-link'; token: string }
+type Route =
+  | { page: 'workspaces' }
+  | { page: 'editor'; id: string }
+  | { page: 'sign-in-link'; token: string }
+  | { page: 'account' }
+  | { page: 'forgot-password' }
+  | { page: 'reset-password'; token: string }
 
 function routeOf(hash: string): Route {
   const editor = /^#\/w\/([0-9a-f-]{36})$/.exec(hash)
   if (editor) return { page: 'editor', id: editor[1] }
   // The emailed sign-in link: its token is in the fragment, which the browser never sends to a server.
   const link = /^#\/sign-in-link\/([A-Za-z0-9_-]{20,200})$/.exec(hash)
-  return link ? { page: 'sign-in-link', token: link[1] } : { page: 'workspaces' }
+  if (link) return { page: 'sign-in-link', token: link[1] }
+  // The emailed reset link, likewise in the fragment.
+  const reset = /^#\/reset-password\/([A-Za-z0-9_-]{20,200})$/.exec(hash)
+  if (reset) return { page: 'reset-password', token: reset[1] }
+  if (hash === '#/forgot-password') return { page: 'forgot-password' }
+  return hash === '#/account' ? { page: 'account' } : { page: 'workspaces' }
 }
 
 function App() {
@@ -51,6 +64,8 @@ function App() {
       setNotice(null)
       setUser(u)
     }} />`
+  if (route.page === 'forgot-password') return html`<${ForgotPassword} />`
+  if (route.page === 'reset-password') return html`<${ResetPassword} token=${route.token} />`
   if (user === undefined) return html`<main class="page"><p aria-busy="true">Loading…</p></main>`
   if (user === null)
     return html`<${AuthPage} notice=${notice} onSignedIn=${(u: User) => {
@@ -62,13 +77,24 @@ function App() {
       <header class="top">
         <a href="#/" class="brand">System Design Coach</a>
         <span class="who">${user.displayName}</span>
+        <a href="#/account" class="account-link">Account</a>
         <button type="button" onClick=${async () => {
           await signOut()
           setUser(null)
           setNotice('Signed out.')
         }}>Sign out</button>
       </header>
-      ${route.page === 'editor' ? html`<${Editor} key=${route.id} id=${route.id} />` : html`<${Workspaces} />`}
+      ${
+        route.page === 'editor'
+          ? html`<${Editor} key=${route.id} id=${route.id} />`
+          : route.page === 'account'
+            ? html`<${Account} user=${user} onDeleted=${() => {
+                location.hash = '#/'
+                setUser(null)
+                setNotice('Your account and everything in it are deleted.')
+              }} />`
+            : html`<${Workspaces} />`
+      }
     </div>
   `
 }
@@ -89,10 +115,19 @@ function AuthPage(props: { notice: string | null; onSignedIn: (u: User) => void 
     setError(null)
     setInfo(null)
     try {
-      if (mode === 'up') await signUp(email, password, String(form.get('displayName') ?? ''))
+      if (mode === 'up' && (await signUp(email, password, String(form.get('displayName') ?? ''))) === 'accepted') {
+        // The same answer whether or not the address had an account: the mail says which.
+        setUnverified(email)
+        setInfo(`Check your inbox: we sent a message to ${email}. Open its link to confirm your email, then sign in.`)
+        setMode('in')
+        return
+      }
       props.onSignedIn(await signIn(email, password))
     } catch (err) {
-      if (err instanceof ApiError && err.code === 'APP_ERR_EMAIL_NOT_VERIFIED') {
+      if (err instanceof ApiError && err.code === 'APP_ERR_EMAIL_TAKEN') {
+        setError('An account with this email exists already. Sign in, or reset its password if you forgot it.')
+        setMode('in')
+      } else if (err instanceof ApiError && err.code === 'APP_ERR_EMAIL_NOT_VERIFIED') {
         setUnverified(email)
         setInfo('Check your inbox: open the link we sent to confirm your email, then sign in.')
       } else if (err instanceof ApiError && err.code === 'APP_ERR_LOGIN_CHALLENGE') {
@@ -128,6 +163,7 @@ function AuthPage(props: { notice: string | null; onSignedIn: (u: User) => void 
         ${info && html`<p class="notice" role="status">${info}</p>`}
         <button class="primary" type="submit" disabled=${busy}>${mode === 'in' ? 'Sign in' : 'Create account'}</button>
         ${unverified && html`<button type="button" onClick=${resend}>Send the link again</button>`}
+        ${mode === 'in' && html`<a href="#/forgot-password" class="forgot">Forgot password?</a>`}
       </form>
     </main>
   `

@@ -20,6 +20,7 @@ import {
 } from '../../errors.ts'
 import { enqueueJob } from '../../queue/enqueue.ts'
 import { errorResponses } from '../../schemas.ts'
+import { accountByEmail } from '../account/store.ts'
 import { clearRefreshCookie, refreshTokenFrom, setRefreshCookie, wantsCookie } from './cookie.ts'
 import { type DeviceClaim, deviceCookies } from './device.ts'
 import { forgetDevices, knownDevice, recordDeviceFailure, rememberDevice } from './devices.ts'
@@ -43,6 +44,8 @@ import { insertRefreshToken, refreshTokenByHash, revokeAllOf, revokeFamily, useR
 const AUTH_GROUP = 'auth'
 /** One sign-in link mail per account per this many seconds at most, whatever the number of challenges. */
 const LOGIN_LINK_MAIL_SECONDS = 300
+/** Sign-up with email verification required: the same body for a new and a taken email. */
+const SignUpAccepted = Type.Object({ status: Type.Literal('accepted') }, { additionalProperties: false })
 const RefreshBody = Type.Object(
   {
     refreshToken: Type.Optional(
@@ -163,6 +166,8 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       config: { auth: 'public', rateLimit: limit, audit: { action: 'auth.register', resourceType: 'user' } },
       schema: {
         tags: ['auth'],
+        description:
+          'With email verification required (production’s default), 202 for a new and a taken email alike: the address’s owner learns the rest by mail. Without it, 201 with the user, or 409 for a taken email.',
         body: Type.Object(
           {
             email: Email,
@@ -171,11 +176,12 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           },
           { additionalProperties: false }
         ),
-        response: { 201: User, ...errorResponses(400, 409, 413, 415, 429) }
+        response: { 201: User, 202: SignUpAccepted, ...errorResponses(400, 409, 413, 415, 429) }
       }
     },
     async (request, reply) => {
       const { email, password, displayName } = request.body
+      const verifying = config.emailVerificationRequired
       const passwordHash = await hashPassword(password)
       const user = await fastify.sql.begin(async (tx) => {
         const row = await insertAccount(tx, {
@@ -184,13 +190,36 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           displayName: displayName.trim(),
           passwordHash
         })
-        if (!row) return null
-        await Promise.all([
-          request.audit(tx, { resourceId: row.id, userId: row.id, statusCode: 201 }),
-          config.emailVerificationRequired ? sendVerification(tx, row.id, request.id) : null
-        ])
-        return row
+        // The row keeps the account's id, not the address or name typed (issue 32).
+        const statusCode = verifying ? 202 : 201
+        if (row) {
+          await Promise.all([
+            request.audit(tx, { resourceId: row.id, userId: row.id, statusCode, changes: {} }),
+            verifying ? sendVerification(tx, row.id, request.id) : null
+          ])
+          return row
+        }
+        if (!verifying) return null
+        // Taken: the same answer as a new account; the owner is told by mail (one an hour at most).
+        const owner = await accountByEmail(tx, normalizeEmail(email))
+        if (owner) {
+          await Promise.all([
+            request.audit(tx, {
+              action: 'auth.register.taken',
+              resourceId: owner.id,
+              userId: owner.id,
+              statusCode,
+              changes: {}
+            }),
+            enqueueJob(fastify.boss, tx, 'email', { kind: 'signup-taken', userId: owner.id }, request.id, {
+              singletonKey: `signup-taken:${owner.id}`,
+              singletonSeconds: 3600
+            })
+          ])
+        }
+        return null
       })
+      if (verifying) return reply.code(202).send({ status: 'accepted' as const })
       if (!user) throw new EmailTaken()
       return reply.code(201).send(toUser(user))
     }

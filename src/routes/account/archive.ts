@@ -1,0 +1,115 @@
+import type { Sql } from '../../db/client.ts'
+import { toUser, type UserRow } from '../auth/schemas.ts'
+import { type RunRow, runFieldsOf } from '../simulations/store.ts'
+import { toTraffic, toWorkspace, type WorkspaceRow } from '../workspaces/store.ts'
+import { ARCHIVE_FORMAT } from './schemas.ts'
+import {
+  type ExportRow,
+  exportPage,
+  type GradeRow,
+  gradesOf,
+  type Keyset,
+  type Paged,
+  runPage,
+  trafficOf,
+  workspacePage
+} from './store.ts'
+
+// The account export as a stream of JSON text: a page of rows at a time, so memory holds one page
+// whatever the account's size (the quotas bound the whole: workspaces, stored runs, exports).
+
+/** Rows a page: runs carry their results (tens of kB for a large design), so they come fewer at a time. */
+const PAGE = { workspaces: 50, runs: 20, exports: 100 } as const
+
+const toGrade = (g: GradeRow) => ({
+  id: g.id,
+  simulationId: g.simulation_id,
+  status: g.status,
+  score: g.score,
+  items: g.items,
+  rubricVersion: g.rubric_version,
+  error: g.error,
+  createdAt: g.created_at.toISOString(),
+  completedAt: g.completed_at?.toISOString() ?? null
+})
+
+/** Every page of one section, as JSON array items (`,` between them). */
+async function* section<R extends { id: string; key_at: string }>(
+  fetch: (key: Keyset | null) => PromiseLike<readonly R[]>,
+  limit: number,
+  shape: (rows: readonly R[]) => Promise<unknown[]>
+): AsyncGenerator<string> {
+  let key: Keyset | null = null
+  let first = true
+  for (;;) {
+    const rows = await fetch(key)
+    if (rows.length === 0) return
+    const items = await shape(rows)
+    yield (first ? '' : ',') + items.map((item) => JSON.stringify(item)).join(',')
+    first = false
+    if (rows.length < limit) return
+    const last = rows[rows.length - 1]
+    key = { at: last.key_at, id: last.id }
+  }
+}
+
+/** The archive's JSON text, in chunks: the profile, then workspaces, runs (with their grades) and exports. */
+export async function* archiveChunks(sql: Sql, user: UserRow, exportedAt: Date): AsyncGenerator<string> {
+  const ownerId = user.id
+  const head = { format: ARCHIVE_FORMAT, exportedAt: exportedAt.toISOString(), profile: toUser(user) }
+  yield `${JSON.stringify(head).slice(0, -1)},"workspaces":[`
+  yield* section<Paged<WorkspaceRow>>(
+    (key) => workspacePage(sql, ownerId, key, PAGE.workspaces),
+    PAGE.workspaces,
+    async (rows) => {
+      const traffic = new Map(
+        (
+          await trafficOf(
+            sql,
+            rows.map((w) => w.id)
+          )
+        ).map((p) => [p.workspace_id, p])
+      )
+      return rows.map((w) => {
+        const profile = traffic.get(w.id)
+        return { ...toWorkspace(w), trafficProfile: profile ? toTraffic(profile) : null }
+      })
+    }
+  )
+  yield '],"runs":['
+  yield* section<Paged<RunRow & { design: unknown; traffic: unknown; result: unknown }>>(
+    (key) => runPage(sql, ownerId, key, PAGE.runs),
+    PAGE.runs,
+    async (rows) => {
+      const grades = await gradesOf(
+        sql,
+        rows.map((r) => r.id)
+      )
+      return rows.map((r) => ({
+        ...runFieldsOf(r),
+        result: r.result ?? null,
+        design: r.design,
+        traffic: r.traffic,
+        grades: grades.filter((g) => g.simulation_id === r.id).map(toGrade)
+      }))
+    }
+  )
+  yield '],"exports":['
+  yield* section<Paged<ExportRow>>(
+    (key) => exportPage(sql, ownerId, key, PAGE.exports),
+    PAGE.exports,
+    async (rows) =>
+      rows.map((e) => ({
+        id: e.id,
+        workspaceId: e.workspace_id,
+        format: e.format,
+        status: e.status,
+        filename: e.filename,
+        contentType: e.content_type,
+        error: e.error,
+        createdAt: e.created_at.toISOString(),
+        completedAt: e.completed_at?.toISOString() ?? null
+      }))
+  )
+  yield ']}'
+}
