@@ -38,7 +38,9 @@ export const BASE_ENV: Record<string, string> = {
   QUOTA_ACTIVE_RUNS: '100000',
   QUOTA_RUNS_PER_DAY: '10000000',
   QUOTA_STORED_RUNS: '10000000',
-  QUOTA_WORKSPACES: '10000000'
+  QUOTA_WORKSPACES: '10000000',
+  QUOTA_SIGNUPS_PER_CLIENT_PER_DAY: '1000000',
+  QUOTA_STORAGE_BYTES: String(1024 ** 4)
 }
 
 export async function freePort(): Promise<number> {

@@ -7,7 +7,13 @@ import { type BuildOptions, buildApp } from '../../src/app.ts'
 import { type Config, loadConfig } from '../../src/config.ts'
 
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, ...env }).config
+  // Every test file signs up its users from 127.0.0.1: the daily cap is what its own test sets.
+  return loadConfig({
+    NODE_ENV: 'test',
+    JWT_SECRET: TEST_JWT_SECRET,
+    QUOTA_SIGNUPS_PER_CLIENT_PER_DAY: '100000',
+    ...env
+  }).config
 }
 
 /** Collects JSON log lines written by the app. */

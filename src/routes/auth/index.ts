@@ -15,6 +15,7 @@ import {
   InvalidLoginLink,
   InvalidVerificationToken,
   LoginChallenge,
+  RateLimited,
   Unauthorized,
   WrongPassword
 } from '../../errors.ts'
@@ -160,10 +161,25 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     })
   }
 
+  // Sign-ups one client address may attempt a day (QUOTA_SIGNUPS_PER_CLIENT_PER_DAY), beside the
+  // per-client request budget: an address cannot mint accounts (and their quotas) without end.
+  const signupsPerClient = fastify.createRateLimit({
+    max: config.quotas.signupsPerClientPerDay,
+    timeWindow: 86_400_000,
+    keyGenerator: (request) => `signup:${clientKey(request.ip)}`
+  })
+  async function spendSignup(request: FastifyRequest) {
+    const verdict = await signupsPerClient(request)
+    if (verdict.isAllowed || !verdict.isExceeded) return
+    fastify.rateLimitRejections++
+    throw RateLimited(verdict.ttlInSeconds)
+  }
+
   fastify.post(
     '/auth/register',
     {
       config: { auth: 'public', rateLimit: limit, audit: { action: 'auth.register', resourceType: 'user' } },
+      preHandler: spendSignup,
       schema: {
         tags: ['auth'],
         description:
