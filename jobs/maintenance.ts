@@ -83,8 +83,12 @@ export async function maintainAuditRefusals(sql: Sql): Promise<number> {
 /** Rows one maintenance pass deletes of each kind at most: a backlog is cleared over a few passes. */
 export const RETENTION_BATCH = 5000
 
+/** Single-use link tokens (the hashes of emailed links): kept a day past their expiry, then deleted. */
+const LINK_TOKENS = ['email_verification_tokens', 'login_link_tokens', 'password_reset_tokens'] as const
+
 /**
- * What is kept, and what is not: refresh tokens whose family has expired; exports older than
+ * What is kept, and what is not: refresh tokens whose family has expired, and emailed links' tokens
+ * a day past their expiry; exports older than
  * `exportDays` (the report can be made again); and each workspace's runs past its newest
  * `runsPerWorkspace`, except a run that is queued or running, or that a grade refers to (it stays
  * as long as its grade: the grade reads it). Each kind at most RETENTION_BATCH rows a pass.
@@ -123,7 +127,25 @@ export async function applyRetention(sql: Sql, { exportDays, runsPerWorkspace }:
       limit ${RETENTION_BATCH}
     )
   `
-  return { refreshTokensExpired: tokens.count, exportsExpired: exports.count, runsExpired: runs.count }
+  let linkTokensExpired = 0
+  for (const table of LINK_TOKENS) {
+    const expired = await sql`
+      delete from ${sql(`app.${table}`)}
+      where token_hash in (
+        select token_hash
+        from ${sql(`app.${table}`)}
+        where expires_at < now() - interval '1 day'
+        limit ${RETENTION_BATCH}
+      )
+    `
+    linkTokensExpired += expired.count
+  }
+  return {
+    refreshTokensExpired: tokens.count,
+    linkTokensExpired,
+    exportsExpired: exports.count,
+    runsExpired: runs.count
+  }
 }
 
 export function createHandler(

@@ -128,9 +128,23 @@ t.test('retention deletes what it should and keeps every run a grade needs', asy
     values (${user.id}, ${family}, 'expired-hash', now() - interval '1 day')
   `
   const live = await sql`select count(*)::int as n from app.refresh_tokens where family_expires_at > now()`
+  for (const [table, hash, age] of [
+    ['password_reset_tokens', 'old-reset', '2 days'],
+    ['login_link_tokens', 'old-link', '2 days'],
+    ['email_verification_tokens', 'recent-verify', '1 hour']
+  ] as const)
+    await sql`
+      insert into ${sql(`app.${table}`)} (token_hash, user_id, job_id, expires_at)
+      values (${hash}, ${user.id}, ${family}, now() - ${age}::interval)
+    `
 
   const done = await applyRetention(sql, { exportDays: 30, runsPerWorkspace: 4 })
-  t.same(done, { refreshTokensExpired: 1, exportsExpired: 1, runsExpired: 5 })
+  t.same(done, { refreshTokensExpired: 1, linkTokensExpired: 2, exportsExpired: 1, runsExpired: 5 })
+  t.same(
+    await sql`select token_hash from app.email_verification_tokens`,
+    [{ token_hash: 'recent-verify' }],
+    'a link expired within the day stays'
+  )
   const kept = (await sql`select id from app.simulation_runs where workspace_id = ${ws.id}`).map((r) => r.id).sort()
   t.same(kept, [...runs.slice(0, 4), runs[9], running].sort(), 'the newest four, the graded one, the running one')
   t.same(
@@ -147,6 +161,7 @@ t.test('retention deletes what it should and keeps every run a grade needs', asy
     await applyRetention(sql, { exportDays: 30, runsPerWorkspace: 4 }),
     {
       refreshTokensExpired: 0,
+      linkTokensExpired: 0,
       exportsExpired: 0,
       runsExpired: 0
     },
