@@ -80,6 +80,14 @@ t.test(
     )
     await waitFor(async () => /worker \| worker ready/.test(output), { what: 'the worker to be ready' })
 
+    // Idle is quiet: nothing logged while nobody asks anything (the worker's loops, pg-boss's
+    // supervision every WORKER_SUPERVISE_INTERVAL_SECONDS and the audit sealer run silently).
+    await new Promise((r) => setTimeout(r, 1000)) // the readiness probe's own request line
+    const settled = output.length
+    await new Promise((r) => setTimeout(r, 16_000))
+    t.equal(output.slice(settled), '', 'an idle server logs nothing for 16 s (a supervision cycle)')
+    t.notMatch(output, /ERROR|WARN/, 'and nothing failed or warned at start')
+
     // What a newcomer opens: the web app, built by npm start and served by the api.
     const base = `http://127.0.0.1:${apiPort}`
     const page = await fetch(`${base}/`)

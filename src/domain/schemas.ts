@@ -495,3 +495,17 @@ export type RunStatus = Static<typeof RunStatusSchema>
 export type Run = Static<typeof RunSchema>
 export type RunSummary = Static<typeof RunSummarySchema>
 export type GradeReport = Static<typeof GradeReportSchema>
+
+/** The account a session belongs to, as the auth routes answer it (the web client types its user by it). */
+export const UserSchema = Type.Object(
+  {
+    id: Uuid,
+    email: Type.String(),
+    displayName: Type.String(),
+    role: Type.Union([Type.Literal('user'), Type.Literal('admin')]),
+    emailVerified: Type.Boolean(),
+    createdAt: Timestamp
+  },
+  { additionalProperties: false }
+)
+export type User = Static<typeof UserSchema>

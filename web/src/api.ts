@@ -10,18 +10,12 @@ import type {
   RunSummary,
   TrafficProfile,
   TrafficProfileResource,
+  User,
   Workspace,
   WorkspaceSummary
 } from '../../src/domain/schemas.ts'
 
-export interface User {
-  id: string
-  email: string
-  displayName: string
-  role: string
-}
-
-export type { Problem }
+export type { Problem, User }
 
 export class ApiError extends Error {
   readonly status: number

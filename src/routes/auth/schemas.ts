@@ -1,20 +1,11 @@
 import { Type } from 'typebox'
-import { Uuid } from '../../schemas.ts'
 
 export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 })
 export const Password = Type.String({ minLength: 12, maxLength: 256 })
 
-export const User = Type.Object(
-  {
-    id: Uuid,
-    email: Type.String(),
-    displayName: Type.String(),
-    role: Type.Union([Type.Literal('user'), Type.Literal('admin')]),
-    emailVerified: Type.Boolean(),
-    createdAt: Type.String({ format: 'date-time' })
-  },
-  { additionalProperties: false }
-)
+import { UserSchema as User } from '../../domain/schemas.ts'
+
+export { User }
 
 export const TokenPair = Type.Object(
   {
