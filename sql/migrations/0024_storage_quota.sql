@@ -14,148 +14,78 @@ create table app.user_storage (
 alter table app.user_storage owner to sdc_definer;
 grant select on app.user_storage to public;
 
-create function app.workspace_bytes(w app.workspaces) returns bigint
+-- What a row stores: its design, traffic, result, content, name and description, as text.
+create function app.stored_bytes(r jsonb) returns bigint
 language sql immutable set search_path = pg_catalog, pg_temp as $$
-  select (pg_catalog.octet_length(w.design::text) operator(pg_catalog.+) pg_catalog.octet_length(w.name)
-    operator(pg_catalog.+) pg_catalog.octet_length(w.description))::bigint
+  select coalesce(pg_catalog.sum(pg_catalog.octet_length(r operator(pg_catalog.->>) k)), 0)::bigint
+  from pg_catalog.unnest(array['design', 'traffic', 'result', 'content', 'name', 'description']) k
 $$;
 
-create function app.run_bytes(r app.simulation_runs) returns bigint
-language sql immutable set search_path = pg_catalog, pg_temp as $$
-  select (pg_catalog.octet_length(r.design::text) operator(pg_catalog.+) pg_catalog.octet_length(r.traffic::text)
-    operator(pg_catalog.+) coalesce(pg_catalog.octet_length(r.result::text), 0))::bigint
-$$;
-
-create function app.export_bytes(e app.report_exports) returns bigint
-language sql immutable set search_path = pg_catalog, pg_temp as $$
-  select coalesce(pg_catalog.octet_length(e.content), 0)::bigint
-$$;
-
--- One function per table and operation: each adds what its transition tables hold.
+-- Adds (or, negative, removes) bytes per owner; only the trigger below calls it.
 create function app.storage_add(changes jsonb) returns void
 language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
   insert into app.user_storage as s (owner_id, bytes)
-  select (c ->> 'owner_id')::uuid, (c ->> 'bytes')::bigint
+  select (c operator(pg_catalog.->>) 'owner_id')::uuid, (c operator(pg_catalog.->>) 'bytes')::bigint
   from pg_catalog.jsonb_array_elements(changes) c
-  where (c ->> 'bytes')::bigint operator(pg_catalog.<>) 0
+  where (c operator(pg_catalog.->>) 'bytes')::bigint operator(pg_catalog.<>) 0
   on conflict (owner_id) do update set bytes = s.bytes operator(pg_catalog.+) excluded.bytes;
 end
 $$;
 alter function app.storage_add(jsonb) owner to sdc_definer;
 revoke all on function app.storage_add(jsonb) from public;
 
-create function app.count_workspace_storage() returns trigger
+-- One trigger function for the three tables: what a statement added, less what it removed.
+create function app.count_storage() returns trigger
 language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   changes jsonb;
 begin
-  if tg_op operator(pg_catalog.=) 'INSERT' then
+  if tg_op operator(pg_catalog.<>) 'DELETE' then
     select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('owner_id', owner_id, 'bytes', b)) into changes
-    from (select n.owner_id, pg_catalog.sum(app.workspace_bytes(n)) as b from added n group by n.owner_id) x;
-  elsif tg_op operator(pg_catalog.=) 'DELETE' then
-    select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('owner_id', owner_id, 'bytes', operator(pg_catalog.-) b)) into changes
-    from (select o.owner_id, pg_catalog.sum(app.workspace_bytes(o)) as b from removed o group by o.owner_id) x;
-  else
-    select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('owner_id', owner_id, 'bytes', b)) into changes
-    from (
-      select owner_id, pg_catalog.sum(b) as b from (
-        select n.owner_id, app.workspace_bytes(n) as b from added n
-        union all
-        select o.owner_id, operator(pg_catalog.-) app.workspace_bytes(o) from removed o
-      ) d group by owner_id
-    ) x;
+    from (select n.owner_id, pg_catalog.sum(app.stored_bytes(pg_catalog.to_jsonb(n))) as b from added n group by 1) x;
+    if changes is not null then perform app.storage_add(changes); end if;
   end if;
-  if changes is not null then perform app.storage_add(changes); end if;
+  if tg_op operator(pg_catalog.<>) 'INSERT' then
+    select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('owner_id', owner_id, 'bytes', operator(pg_catalog.-) b))
+    into changes
+    from (select o.owner_id, pg_catalog.sum(app.stored_bytes(pg_catalog.to_jsonb(o))) as b from removed o group by 1) x;
+    if changes is not null then perform app.storage_add(changes); end if;
+  end if;
   return null;
 end
 $$;
-
-create function app.count_run_storage() returns trigger
-language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
-declare
-  changes jsonb;
-begin
-  if tg_op operator(pg_catalog.=) 'INSERT' then
-    select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('owner_id', owner_id, 'bytes', b)) into changes
-    from (select n.owner_id, pg_catalog.sum(app.run_bytes(n)) as b from added n group by n.owner_id) x;
-  elsif tg_op operator(pg_catalog.=) 'DELETE' then
-    select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('owner_id', owner_id, 'bytes', operator(pg_catalog.-) b)) into changes
-    from (select o.owner_id, pg_catalog.sum(app.run_bytes(o)) as b from removed o group by o.owner_id) x;
-  else
-    select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('owner_id', owner_id, 'bytes', b)) into changes
-    from (
-      select owner_id, pg_catalog.sum(b) as b from (
-        select n.owner_id, app.run_bytes(n) as b from added n
-        union all
-        select o.owner_id, operator(pg_catalog.-) app.run_bytes(o) from removed o
-      ) d group by owner_id
-    ) x;
-  end if;
-  if changes is not null then perform app.storage_add(changes); end if;
-  return null;
-end
-$$;
-
-create function app.count_export_storage() returns trigger
-language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
-declare
-  changes jsonb;
-begin
-  if tg_op operator(pg_catalog.=) 'INSERT' then
-    select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('owner_id', owner_id, 'bytes', b)) into changes
-    from (select n.owner_id, pg_catalog.sum(app.export_bytes(n)) as b from added n group by n.owner_id) x;
-  elsif tg_op operator(pg_catalog.=) 'DELETE' then
-    select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('owner_id', owner_id, 'bytes', operator(pg_catalog.-) b)) into changes
-    from (select o.owner_id, pg_catalog.sum(app.export_bytes(o)) as b from removed o group by o.owner_id) x;
-  else
-    select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('owner_id', owner_id, 'bytes', b)) into changes
-    from (
-      select owner_id, pg_catalog.sum(b) as b from (
-        select n.owner_id, app.export_bytes(n) as b from added n
-        union all
-        select o.owner_id, operator(pg_catalog.-) app.export_bytes(o) from removed o
-      ) d group by owner_id
-    ) x;
-  end if;
-  if changes is not null then perform app.storage_add(changes); end if;
-  return null;
-end
-$$;
-
-alter function app.count_workspace_storage() owner to sdc_definer;
-alter function app.count_run_storage() owner to sdc_definer;
-alter function app.count_export_storage() owner to sdc_definer;
+alter function app.count_storage() owner to sdc_definer;
 
 create trigger workspaces_storage_added after insert on app.workspaces
-referencing new table as added for each statement execute function app.count_workspace_storage();
+referencing new table as added for each statement execute function app.count_storage();
 create trigger workspaces_storage_changed after update on app.workspaces
-referencing new table as added old table as removed for each statement execute function app.count_workspace_storage();
+referencing new table as added old table as removed for each statement execute function app.count_storage();
 create trigger workspaces_storage_removed after delete on app.workspaces
-referencing old table as removed for each statement execute function app.count_workspace_storage();
+referencing old table as removed for each statement execute function app.count_storage();
 
 create trigger simulation_runs_storage_added after insert on app.simulation_runs
-referencing new table as added for each statement execute function app.count_run_storage();
+referencing new table as added for each statement execute function app.count_storage();
 create trigger simulation_runs_storage_changed after update on app.simulation_runs
-referencing new table as added old table as removed for each statement execute function app.count_run_storage();
+referencing new table as added old table as removed for each statement execute function app.count_storage();
 create trigger simulation_runs_storage_removed after delete on app.simulation_runs
-referencing old table as removed for each statement execute function app.count_run_storage();
+referencing old table as removed for each statement execute function app.count_storage();
 
 create trigger report_exports_storage_added after insert on app.report_exports
-referencing new table as added for each statement execute function app.count_export_storage();
+referencing new table as added for each statement execute function app.count_storage();
 create trigger report_exports_storage_changed after update on app.report_exports
-referencing new table as added old table as removed for each statement execute function app.count_export_storage();
+referencing new table as added old table as removed for each statement execute function app.count_storage();
 create trigger report_exports_storage_removed after delete on app.report_exports
-referencing old table as removed for each statement execute function app.count_export_storage();
+referencing old table as removed for each statement execute function app.count_storage();
 
 insert into app.user_storage (owner_id, bytes)
 select owner_id, pg_catalog.sum(b)::bigint
 from (
-  select w.owner_id, app.workspace_bytes(w) as b from app.workspaces w
+  select w.owner_id, app.stored_bytes(pg_catalog.to_jsonb(w)) as b from app.workspaces w
   union all
-  select r.owner_id, app.run_bytes(r) from app.simulation_runs r
+  select r.owner_id, app.stored_bytes(pg_catalog.to_jsonb(r)) from app.simulation_runs r
   union all
-  select e.owner_id, app.export_bytes(e) from app.report_exports e
+  select e.owner_id, app.stored_bytes(pg_catalog.to_jsonb(e)) from app.report_exports e
 ) s
 group by owner_id;
 

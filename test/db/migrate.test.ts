@@ -50,11 +50,9 @@ t.test(
       definers.map((d) => d.name),
       [
         'app.count_added_runs()',
-        'app.count_export_storage()',
         'app.count_no_runs()',
         'app.count_removed_runs()',
-        'app.count_run_storage()',
-        'app.count_workspace_storage()',
+        'app.count_storage()',
         'app.drop_telemetry_partitions(date,integer)',
         'app.ensure_telemetry_partitions(date,integer)',
         'app.seal_audit_log(integer)',

@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import * as simulation from '../../jobs/simulation.ts'
 import { fanOutBomb } from '../../reliability/lib/pathological.ts'
 import { simulateAndAnalyze } from '../../src/domain/analysis.ts'
@@ -10,6 +10,7 @@ import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { bearer, registerAndLogin } from '../helpers/users.ts'
+import { postWorkspace } from '../helpers/workspaces.ts'
 
 const traffic: TrafficProfile = { peakRps: 400, readRatio: 0.8, payloadKb: 4, latencySloMs: 300 }
 
@@ -88,19 +89,13 @@ t.test('closing fails what is still queued and refuses new runs', async (t) => {
   t.throws(() => createEnginePool(0), /positive integer/)
 })
 
-t.test('the simulation handler computes on the pool it is given', async (t) => {
+/** An app, a user's workspace of the sample design, and a way to queue its runs (ids) for a handler to take. */
+async function queuedRuns(t: Test) {
   const { url } = await createTestDatabase(t)
   const sql = testSql(t, url)
   const { app } = await buildTestApp(t, url)
   const user = await registerAndLogin(app)
-  const workspace = (
-    await app.inject({
-      method: 'POST',
-      url: '/workspaces',
-      headers: bearer(user),
-      payload: { name: 'pool', design: SAMPLE_DESIGN }
-    })
-  ).json()
+  const workspace = (await postWorkspace(app, user, { name: 'pool', design: SAMPLE_DESIGN })).json()
   const enqueue = async () =>
     (
       await app.inject({
@@ -110,7 +105,12 @@ t.test('the simulation handler computes on the pool it is given', async (t) => {
         payload: { seed: 11 }
       })
     ).json().id as string
-  const job = (runId: string) => ({ data: { runId }, signal: new AbortController().signal }) as never
+  return { sql, enqueue }
+}
+const job = (runId: string) => ({ data: { runId }, signal: new AbortController().signal }) as never
+
+t.test('the simulation handler computes on the pool it is given', async (t) => {
+  const { sql, enqueue } = await queuedRuns(t)
 
   // A closed pool refuses: the handler went through it, and nothing was stored.
   const closed = createEnginePool(1)
@@ -155,26 +155,8 @@ t.test('the simulation handler computes on the pool it is given', async (t) => {
 })
 
 t.test('engine errors cross the thread boundary as codes: a run past its step budget fails once', async (t) => {
-  const { url } = await createTestDatabase(t)
-  const sql = testSql(t, url)
-  const { app } = await buildTestApp(t, url)
-  const user = await registerAndLogin(app)
-  const workspace = (
-    await app.inject({
-      method: 'POST',
-      url: '/workspaces',
-      headers: bearer(user),
-      payload: { name: 'b', design: SAMPLE_DESIGN }
-    })
-  ).json()
-  const runId = (
-    await app.inject({
-      method: 'POST',
-      url: `/workspaces/${workspace.id}/simulations`,
-      headers: bearer(user),
-      payload: { seed: 3 }
-    })
-  ).json().id as string
+  const { sql, enqueue } = await queuedRuns(t)
+  const runId = await enqueue()
   // A budget a normal run passes many times over: the run's error comes back from the thread.
   const pool = createEnginePool(1, { timeoutMs: 5000, runMaxSteps: 1000 })
   t.teardown(() => pool.close())
@@ -182,7 +164,7 @@ t.test('engine errors cross the thread boundary as codes: a run past its step bu
     .createHandler(
       sql,
       pool
-    )({ data: { runId }, signal: new AbortController().signal } as never)
+    )(job(runId))
     .then(
       () => null,
       (e: Error) => e

@@ -5,6 +5,7 @@ import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { bearer, registerAndLogin } from '../helpers/users.ts'
+import { postWorkspace } from '../helpers/workspaces.ts'
 
 t.test('a preview evaluates a draft (or the stored design) at once, within bounds and a budget', async (t) => {
   const { url } = await createTestDatabase(t)
@@ -102,14 +103,7 @@ t.test('the preview bomb and its variants are refused at save and at preview; th
   const { url } = await createTestDatabase(t)
   const { app } = await buildTestApp(t, url, { RATE_LIMIT_MAX_REQUESTS: '100000' })
   const user = await registerAndLogin(app)
-  const ws = (
-    await app.inject({
-      method: 'POST',
-      url: '/workspaces',
-      headers: bearer(user),
-      payload: { name: 'B', design: SAMPLE_DESIGN }
-    })
-  ).json()
+  const ws = (await postWorkspace(app, user, { name: 'B', design: SAMPLE_DESIGN })).json()
   const variants = {
     'the bomb (16 layers)': timeoutBomb(16),
     deeper: timeoutBomb(30),

@@ -4,6 +4,7 @@ import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { bearer, registerAndLogin } from '../helpers/users.ts'
+import { postWorkspace } from '../helpers/workspaces.ts'
 
 const MB = 1024 * 1024
 
@@ -13,8 +14,7 @@ t.test('each user’s storage is counted as it changes, and past the quota nothi
   const { app } = await buildTestApp(t, url, { QUOTA_STORAGE_BYTES: String(2 * MB), RATE_LIMIT_MAX_REQUESTS: '100000' })
   const user = await registerAndLogin(app)
   const other = await registerAndLogin(app)
-  const create = (who = user, name = 'w') =>
-    app.inject({ method: 'POST', url: '/workspaces', headers: bearer(who), payload: { name, design: SAMPLE_DESIGN } })
+  const create = (who = user) => postWorkspace(app, who, { name: 'w', design: SAMPLE_DESIGN })
   const stored = async (id: string) =>
     Number((await sql`select coalesce(sum(bytes), 0) as b from app.user_storage where owner_id = ${id}`)[0].b)
   // What the triggers keep, against the same sums taken directly.
@@ -23,9 +23,10 @@ t.test('each user’s storage is counted as it changes, and past the quota nothi
       (
         await sql`
           select
-            (select coalesce(sum(app.workspace_bytes(w)), 0) from app.workspaces w where owner_id = ${id})
-            + (select coalesce(sum(app.run_bytes(r)), 0) from app.simulation_runs r where owner_id = ${id})
-            + (select coalesce(sum(app.export_bytes(e)), 0) from app.report_exports e where owner_id = ${id}) as b
+            (select coalesce(sum(app.stored_bytes(to_jsonb(w))), 0) from app.workspaces w where owner_id = ${id})
+            + (select coalesce(sum(app.stored_bytes(to_jsonb(r))), 0) from app.simulation_runs r where owner_id = ${id})
+            + (select coalesce(sum(app.stored_bytes(to_jsonb(e))), 0) from app.report_exports e where owner_id = ${id})
+            as b
         `
       )[0].b
     )
@@ -94,14 +95,7 @@ t.test('retention deletes what it should and keeps every run a grade needs', asy
   const sql = testSql(t, url)
   const { app } = await buildTestApp(t, url)
   const user = await registerAndLogin(app)
-  const ws = (
-    await app.inject({
-      method: 'POST',
-      url: '/workspaces',
-      headers: bearer(user),
-      payload: { name: 'r', design: SAMPLE_DESIGN }
-    })
-  ).json()
+  const ws = (await postWorkspace(app, user, { name: 'r', design: SAMPLE_DESIGN })).json()
   const runAt = async (hoursAgo: number, status = 'completed') => {
     const [row] = await sql`
       insert into app.simulation_runs (workspace_id, owner_id, status, design, traffic, seed, created_at)
