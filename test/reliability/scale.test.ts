@@ -29,7 +29,7 @@ t.test('the abuse shapes: preview bombs, an anonymous flood, a flooding user', a
   const { figures } = await runShort(t, abuse)
   const statuses = figures.previewStatuses as Record<string, number>
   t.equal((statuses[422] ?? 0) + (statuses[503] ?? 0), figures.previews, 'every bomb refused, none computed')
-  t.ok((figures.slowestProbeMs as number) < 300, `probes answered within 300 ms: ${figures.slowestProbeMs}`)
+  t.ok((figures.slowestProbeMs as number) < 1000, `probes answered within 1 s: ${figures.slowestProbeMs} ms`)
   t.ok((figures.auditRowsWritten as number) <= 10, `the anonymous flood left ${figures.auditRowsWritten} audit rows`)
   t.ok((figures.floodStillWaiting as number) > 0, 'the flood was still queued when the other user’s run ended')
   t.ok(

@@ -175,9 +175,12 @@ t.test('the preview bomb and its variants are refused at save and at preview; th
   )
   const times = probes.map((p) => p.ms).sort((a, b) => a - b)
   const slowest = times[times.length - 1]
+  // The engine on the event loop held every probe for seconds (twenty of these previews took
+  // 3.5 s of it). The bound here is half the liveness probe's timeout (2 s), clear of a shared CI
+  // box's scheduling noise; the abuse scenario (npm run reliability) holds the stricter 300 ms.
   t.ok(
-    slowest < 300,
-    `the slowest probe answered in ${slowest.toFixed(0)} ms (< 300; median ${times[times.length >> 1].toFixed(0)} ms)`
+    slowest < 1000,
+    `the slowest probe answered in ${slowest.toFixed(0)} ms (< 1000; median ${times[times.length >> 1].toFixed(0)} ms)`
   )
   const after = await app.inject({
     method: 'POST',
