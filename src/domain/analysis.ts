@@ -3,7 +3,14 @@
 // instances each component needs. Pure functions over the engine, like it.
 
 import { CATALOGUE, type Catalogue, hasTrait, kindOf } from './components.ts'
-import { propagate, requestPaths, type SimulationResult, simulate } from './engine.ts'
+import {
+  createEngineCache,
+  type EngineCache,
+  propagate,
+  requestPaths,
+  type SimulationResult,
+  simulate
+} from './engine.ts'
 import { type Component, type Design, LIMITS, type TrafficProfile } from './model.ts'
 import { queueFigures } from './queueing.ts'
 import type { Analysis, Crossing, FailureScenario, SizingBinding, Suggestion, SweepPoint } from './schemas.ts'
@@ -47,10 +54,12 @@ export function simulateAndAnalyze(
   seed: number,
   /** The run's step budget (default LIMITS.engineSteps). */
   maxSteps?: number,
-  catalogue: Catalogue = CATALOGUE
+  catalogue: Catalogue = CATALOGUE,
+  /** Shared by the run and its what-ifs, and by the caller's runs when it passes one. */
+  cache: EngineCache = createEngineCache()
 ): SimulationResult & { analysis: Analysis } {
-  const result = simulate(design, traffic, { seed, maxSteps, catalogue })
-  return { ...result, analysis: analyze(design, traffic, result, seed, catalogue) }
+  const result = simulate(design, traffic, { seed, maxSteps, catalogue, cache })
+  return { ...result, analysis: analyze(design, traffic, result, seed, catalogue, cache) }
 }
 
 export function analyze(
@@ -58,7 +67,8 @@ export function analyze(
   traffic: TrafficProfile,
   result: SimulationResult,
   seed = 1,
-  catalogue: Catalogue = CATALOGUE
+  catalogue: Catalogue = CATALOGUE,
+  cache: EngineCache = createEngineCache()
 ): Analysis {
   // The what-ifs run many designs: fewer samples each (and fewer for timeouts' estimates).
   const scenarioLimit = Math.min(
@@ -75,7 +85,8 @@ export function analyze(
         samples: sweepSamples,
         timeoutSamples: { pass: 400, final: 800 },
         componentPercentiles: false,
-        catalogue
+        catalogue,
+        cache
       }
     )
   const ceiling = result.overall.maxSustainableRps > 0 ? result.overall.maxSustainableRps : traffic.peakRps
@@ -121,7 +132,7 @@ export function analyze(
 
   // Failure scenarios, busiest components first.
   const busiest = [...result.components].filter((c) => c.arrivalRps > 0).sort((a, b) => b.utilization - a.utilization)
-  const paths = requestPaths(design, traffic, catalogue)
+  const paths = requestPaths(design, traffic, catalogue, cache.paths)
   const share = requestShares(design, paths)
   const failures: FailureScenario[] = busiest.slice(0, scenarioLimit).flatMap((r): FailureScenario[] => {
     const c = design.components.find((x) => x.id === r.id) as Component

@@ -1,6 +1,6 @@
 import { crossings, designAvailability, designCost } from './analysis.ts'
 import { CATALOGUE, type Catalogue } from './components.ts'
-import { simulate } from './engine.ts'
+import { createEngineCache, type EngineCache, requestPaths, simulate } from './engine.ts'
 import type { Design, TrafficProfile } from './model.ts'
 import type { DesignPreview } from './schemas.ts'
 
@@ -17,20 +17,22 @@ export function previewDesign(
   design: Design,
   traffic: TrafficProfile,
   maxSteps: number,
-  catalogue: Catalogue = CATALOGUE
+  catalogue: Catalogue = CATALOGUE,
+  cache: EngineCache = createEngineCache()
 ): DesignPreview {
   const result = simulate(design, traffic, {
     seed: 1,
     samples: PREVIEW_SAMPLES,
     timeoutSamples: PREVIEW_TIMEOUT_SAMPLES,
     maxSteps,
-    catalogue
+    catalogue,
+    cache
   })
   return {
     overall: result.overall,
     components: result.components,
     breaksFirst: crossings(result, traffic).slice(0, 6),
-    availability: designAvailability(design, traffic, undefined, catalogue),
+    availability: designAvailability(design, traffic, requestPaths(design, traffic, catalogue, cache.paths), catalogue),
     cost: designCost(design, traffic, catalogue)
   }
 }

@@ -122,7 +122,12 @@ export interface QueueFigures extends StationFigures {
  * variability scales the wait by (1 + CV²)/2 — Pollaczek–Khinchine, exact for one server, and the
  * Allen–Cunneen approximation for several. Random balancing is `queues` independent queues.
  */
-export function queueFigures(lambda: number, shape: StationShape, percentile = true): QueueFigures {
+export function queueFigures(
+  lambda: number,
+  shape: StationShape,
+  percentile = true,
+  draws?: QuantileDraws
+): QueueFigures {
   const { queues, servers: c, serviceTimeMs, cv, limit } = shape
   const perQueue = lambda / queues
   const mu = 1000 / serviceTimeMs
@@ -160,7 +165,7 @@ export function queueFigures(lambda: number, shape: StationShape, percentile = t
     ? Number.NaN
     : exponential
       ? sojournQuantile(0.95, mu, theta, pw)
-      : sojournQuantileSampled(0.95, serviceTimeMs / 1000, cv, pw, waitMs / 1000)
+      : sojournQuantileSampled(0.95, serviceTimeMs / 1000, cv, pw, waitMs / 1000, draws)
   return {
     utilization: limit === null ? utilization : (perQueue * (1 - loss)) / (c * mu),
     saturated: false,
@@ -176,14 +181,19 @@ export function queueFigures(lambda: number, shape: StationShape, percentile = t
  * A pure delay (M/G/∞, or a link's network time with CV 0): no queue, never busy, never losing;
  * the sojourn is the service time itself.
  */
-export function delayFigures(serviceTimeMs: number, cv: number, percentile = true): QueueFigures {
+export function delayFigures(
+  serviceTimeMs: number,
+  cv: number,
+  percentile = true,
+  draws?: QuantileDraws
+): QueueFigures {
   const p95 =
     cv === 1
       ? serviceTimeMs * Math.log(20)
       : cv === 0
         ? serviceTimeMs
         : percentile
-          ? sojournQuantileSampled(0.95, serviceTimeMs, cv, 0, 0)
+          ? sojournQuantileSampled(0.95, serviceTimeMs, cv, 0, 0, draws)
           : Number.NaN
   return {
     utilization: 0,
@@ -212,7 +222,7 @@ export function stationFigures(lambda: number, c: number, serviceTimeMs: number)
   return figures
 }
 
-/** Draws per sampled quantile, and the per-CV sets of them kept (most designs use a few CVs). */
+/** Draws per sampled quantile, and the per-CV sets of them a QuantileDraws keeps (most designs use a few CVs). */
 const QUANTILE_DRAWS = 4000
 const DRAW_SETS = 16
 /** Pilot service draws per stratum, for a CV's strata. */
@@ -225,11 +235,20 @@ interface DrawSet {
   uniforms: Float64Array
   waits: Float64Array
 }
-const drawSets = new Map<number, DrawSet>()
-const scratch = new Float64Array(QUANTILE_DRAWS)
+
+/** The draw sets made so far and a buffer to combine them in: owned by whoever runs many stations (a run, an engine thread). */
+export interface QuantileDraws {
+  sets: Map<number, DrawSet>
+  scratch: Float64Array
+}
+
+export function createQuantileDraws(): QuantileDraws {
+  return { sets: new Map(), scratch: new Float64Array(QUANTILE_DRAWS) }
+}
 
 /** The draws for one CV, from a fixed seed: the same numbers every time, so a quantile is a function. */
-function drawSet(cv: number): DrawSet {
+function drawSet(draws: QuantileDraws, cv: number): DrawSet {
+  const drawSets = draws.sets
   let set = drawSets.get(cv)
   if (set) return set
   const word = createWords(0x5eed)
@@ -270,8 +289,16 @@ function shuffled(word: () => number): Int32Array {
  * a CV are made once (stratified: see drawSet) and scaled, so a station costs a selection, not
  * 4 000 gamma draws and a sort.
  */
-export function sojournQuantileSampled(q: number, s: number, cv: number, pw: number, w: number): number {
-  const { service, sorted, uniforms, waits } = drawSet(cv)
+export function sojournQuantileSampled(
+  q: number,
+  s: number,
+  cv: number,
+  pw: number,
+  w: number,
+  draws: QuantileDraws = createQuantileDraws()
+): number {
+  const { service, sorted, uniforms, waits } = drawSet(draws, cv)
+  const { scratch } = draws
   const rank = Math.min(QUANTILE_DRAWS - 1, Math.ceil(q * QUANTILE_DRAWS) - 1)
   if (pw <= 0) return sorted[rank] * s
   for (let i = 0; i < QUANTILE_DRAWS; i++) scratch[i] = service[i] * s + (uniforms[i] < pw ? waits[i] * w : 0)

@@ -1,17 +1,19 @@
-// One engine thread: runs the tasks posted by src/engine/pool.ts. The engine is pure, so a thread
-// holds nothing between tasks. Errors go back as data: a code the pool recognises, and a message.
+// One engine thread: runs the tasks posted by src/engine/pool.ts. The engine is pure: a thread
+// keeps only the engine's cache between tasks (what runs of one design's structure reuse). Errors go back as data: a code the pool recognises, and a message.
 import { parentPort, workerData } from 'node:worker_threads'
 import { simulateAndAnalyze } from '../domain/analysis.ts'
 import { CATALOGUE, type Catalogue } from '../domain/components.ts'
+import { createEngineCache } from '../domain/engine.ts'
 import { previewDesign } from '../domain/preview.ts'
 import type { EngineTask } from './pool.ts'
 
 /** The component types the pool was created with. */
 const catalogue: Catalogue = (workerData as { catalogue?: Catalogue } | null)?.catalogue ?? CATALOGUE
+const cache = createEngineCache()
 
 function perform(task: EngineTask): unknown {
-  if (task.kind === 'preview') return previewDesign(task.design, task.traffic, task.maxSteps, catalogue)
-  return simulateAndAnalyze(task.design, task.traffic, task.seed, task.maxSteps, catalogue)
+  if (task.kind === 'preview') return previewDesign(task.design, task.traffic, task.maxSteps, catalogue, cache)
+  return simulateAndAnalyze(task.design, task.traffic, task.seed, task.maxSteps, catalogue, cache)
 }
 
 parentPort?.on('message', ({ id, task }: { id: number; task: EngineTask }) => {

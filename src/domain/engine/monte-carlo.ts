@@ -1,0 +1,61 @@
+import { uniform } from '../random.ts'
+import { EngineBudgetError } from './budget.ts'
+import { knownPaths, type PathClass } from './paths.ts'
+import { compileSojourns, drawLatency } from './sojourns.ts'
+import type { Built } from './stations.ts'
+import { samplePath, type Walker } from './walker.ts'
+
+// The analytic mode's end-to-end latencies, sampled path by path.
+
+/**
+ * The Monte-Carlo latencies. Each kind of path gets its share of the samples (stratified, by
+ * systematic allocation from a seeded offset), and each sample draws its stations' sojourns: the
+ * mixture of paths is then exact and only the sojourns vary. The share of requests that saturated
+ * stations shed is then exact too (each path's probability times the chance a station on it sheds
+ * the request), so a single saturated station passes exactly its capacity. A design with too many
+ * kinds of path draws each sample's path as well, and the shed share is the samples' estimate.
+ */
+export function monteCarlo(
+  walker: Walker,
+  built: Built,
+  samples: number,
+  word: () => number,
+  known: Map<string, PathClass[] | null>
+): { latencies: Float64Array; errorRate: number } {
+  const f = compileSojourns(built.stations, built.tables)
+  const latencies = new Float64Array(samples)
+  let kept = 0
+  let dropped = 0
+  let steps = 0
+  const record = (latency: number, length: number) => {
+    steps += length
+    if (steps + walker.steps > walker.limit) throw new EngineBudgetError(walker.limit)
+    if (latency < 0) dropped++
+    else latencies[kept++] = latency
+  }
+  const classes = knownPaths(walker, known)
+  if (classes) {
+    const total = classes.reduce((sum, c) => sum + c.probability, 0)
+    const offset = uniform(word)
+    let cumulative = 0
+    let before = 0
+    let shed = 0
+    for (const [k, path] of classes.entries()) {
+      cumulative += path.probability / total
+      const upTo = k === classes.length - 1 ? samples : Math.min(samples, Math.floor(cumulative * samples + offset))
+      for (let i = before; i < upTo; i++)
+        record(drawLatency(path.stations, path.stations.length, f, word), path.stations.length)
+      before = Math.max(before, upTo)
+      let passes = 1
+      for (const s of path.stations) passes *= f.keep[s]
+      shed += (path.probability / total) * (1 - passes)
+    }
+    return { latencies: latencies.subarray(0, kept), errorRate: shed }
+  }
+  for (let i = 0; i < samples; i++) {
+    // The path first: a long one replaces walker.visits with a larger buffer.
+    const length = samplePath(walker, word)
+    record(drawLatency(walker.visits, length, f, word), length + 1)
+  }
+  return { latencies: latencies.subarray(0, kept), errorRate: samples > 0 ? dropped / samples : 0 }
+}

@@ -1,0 +1,183 @@
+import { CATALOGUE, type Catalogue, hasTrait } from '../components.ts'
+import type { Flow } from '../flows.ts'
+import { type Design, LIMITS, type TrafficProfile } from '../model.ts'
+import { createWords } from '../random.ts'
+import type { ComponentResult, Confidence, LinkResult, QueueBacklog, SimulationResult } from '../schemas.ts'
+import { createEngineCache, type EngineCache } from './cache.ts'
+import { discreteEvent } from './discrete-event.ts'
+import { solveStations } from './fixed-point.ts'
+import { monteCarlo } from './monte-carlo.ts'
+import type { Station } from './stations.ts'
+import { quantiles, round } from './statistics.ts'
+import { compileWalker } from './walker.ts'
+
+// simulate(): a design and a traffic profile in, the run's figures out.
+
+export interface SimulateOptions {
+  seed?: number
+  /** Monte-Carlo paths (analytic mode) or simulated requests (discrete-event mode). */
+  samples?: number
+  mode?: 'analytic' | 'discrete-event'
+  /** Discrete-event mode: send a randomly balanced component's arrivals round robin instead (for comparison). */
+  roundRobin?: boolean
+  /** Discrete-event mode: independent replications the samples are split over (default 10; 1 is one run, no interval). */
+  replications?: number
+  /** Traversals sampled per link with a timeout, while seeking the load and for the run's tables (default 2000 and 4000). */
+  timeoutSamples?: { pass: number; final: number }
+  /**
+   * False: each component's p95 is left out (NaN), which spares sampling the sojourn of every
+   * station whose service is neither exponential nor constant. For what-ifs that read only the
+   * overall figures and utilisations.
+   */
+  componentPercentiles?: boolean
+  /**
+   * Sampler and event steps the whole run may take, timeouts' traversals included (default
+   * LIMITS.engineSteps); past it the run throws EngineBudgetError.
+   */
+  maxSteps?: number
+  /** The component types the design is read with (default CATALOGUE). */
+  catalogue?: Catalogue
+  /** What runs of the same structure reuse (default: a new one, for this run only). */
+  cache?: EngineCache
+}
+
+/** Simulates a valid design under a traffic profile. */
+export function simulate(design: Design, traffic: TrafficProfile, options: SimulateOptions = {}): SimulationResult {
+  const seed = options.seed ?? 1
+  const mode = options.mode ?? 'analytic'
+  const samples = options.samples ?? (mode === 'analytic' ? 20_000 : 50_000)
+  const maxSteps = options.maxSteps ?? LIMITS.engineSteps
+  const catalogue = options.catalogue ?? CATALOGUE
+  const cache = options.cache ?? createEngineCache()
+  const built = solveStations(
+    design,
+    traffic,
+    seed,
+    options.timeoutSamples,
+    options.componentPercentiles ?? true,
+    maxSteps,
+    catalogue,
+    cache.draws
+  )
+  const { stations, byComponent, flows } = built
+  const walker = compileWalker(design, built, traffic)
+  // The timeouts' traversals count against the same budget as the requests.
+  walker.steps = built.steps
+  walker.limit = maxSteps
+  let latencies: Float64Array
+  let errorRate = 0
+  let confidence: Confidence | undefined
+  if (mode === 'discrete-event') {
+    ;({ latencies, errorRate, confidence } = discreteEvent(walker, stations, traffic, seed, samples, options))
+  } else {
+    ;({ latencies, errorRate } = monteCarlo(walker, built, samples, createWords(seed), cache.paths))
+  }
+  let sum = 0
+  for (let i = 0; i < latencies.length; i++) sum += latencies[i]
+  const mean = latencies.length > 0 ? sum / latencies.length : 0
+  const [p50, p95, p99] = quantiles(latencies, [0.5, 0.95, 0.99])
+
+  const components: ComponentResult[] = design.components
+    .filter((c) => !hasTrait(catalogue, c.type, 'source'))
+    .map((c) => {
+      const nodes = byComponent.get(c.id) as Station[]
+      const lambda = nodes.reduce((sum, s) => sum + s.lambda, 0)
+      const busiest = nodes.reduce((a, b) => (b.utilization > a.utilization ? b : a))
+      const meanLatency =
+        lambda > 0 ? nodes.reduce((sum, s) => sum + s.lambda * s.meanSojournMs, 0) / lambda : busiest.meanSojournMs
+      return {
+        id: c.id,
+        type: c.type,
+        arrivalRps: round(lambda),
+        utilization: round(busiest.utilization, 4),
+        meanLatencyMs: round(meanLatency),
+        p95LatencyMs:
+          options.componentPercentiles === false ? Number.NaN : round(Math.max(...nodes.map((s) => s.p95SojournMs))),
+        saturated: nodes.some((s) => s.saturated),
+        lossRate: round(lambda > 0 ? nodes.reduce((sum, s) => sum + s.lambda * s.loss, 0) / lambda : 0, 5),
+        ...(hasTrait(catalogue, c.type, 'asynchronous') ? backlogOf(c.id, design, byComponent) : {})
+      }
+    })
+
+  // Delays never queue: only stations with servers can be the bottleneck or set the ceiling.
+  const loaded = stations.filter((s) => s.lambda > 0 && s.kind === 'queue')
+  const bottleneck = loaded.length > 0 ? loaded.reduce((a, b) => (b.utilization > a.utilization ? b : a)) : null
+  // λ at every station is linear in peakRps (at the load that passes, when stations shed), so the
+  // first station to reach ρ = 1 sets the ceiling.
+  const maxSustainableRps =
+    loaded.length > 0 && traffic.peakRps > 0
+      ? Math.min(...loaded.map((s) => (s.servers * (1000 / s.serviceTimeMs)) / (s.lambda / traffic.peakRps)))
+      : 0
+  const singlePointsOfFailure = design.components
+    .filter(
+      (c) => !hasTrait(catalogue, c.type, 'source') && !hasTrait(catalogue, c.type, 'thirdParty') && c.instances === 1
+    )
+    .filter((c) => !(hasTrait(catalogue, c.type, 'replicated') && (c.replicas ?? 0) > 0))
+    .filter((c) => {
+      const f = flows.get(c.id) as Flow
+      return f.read + f.write > 0
+    })
+    .map((c) => c.id)
+
+  const links: LinkResult[] = design.links.flatMap((l, j) => {
+    const t = built.timeouts[j]
+    return t
+      ? [
+          {
+            from: l.from,
+            to: l.to,
+            timeoutShare: round(t.timeoutShare, 4),
+            retryAmplification: round(t.amplification, 4),
+            failedShare: round(t.failedShare, 5)
+          }
+        ]
+      : []
+  })
+
+  return {
+    mode,
+    seed,
+    samples,
+    components,
+    ...(links.length > 0 ? { links } : {}),
+    ...(confidence ? { confidence } : {}),
+    overall: {
+      p50: round(p50),
+      p95: round(p95),
+      p99: round(p99),
+      meanLatencyMs: round(mean),
+      throughputRps: round(traffic.peakRps * (1 - errorRate)),
+      errorRate: round(errorRate, 5),
+      bottleneck: bottleneck?.componentId ?? null,
+      maxSustainableRps: round(Number.isFinite(maxSustainableRps) ? maxSustainableRps : 0),
+      singlePointsOfFailure
+    }
+  }
+}
+
+/**
+ * A queue's consumers (the components it links to): they take messages at their own pace, so a
+ * consumer past its capacity grows the backlog (λ − capacity messages a second) instead of
+ * failing requests, and the lag a message sees is the consumer's sojourn.
+ */
+function backlogOf(queueId: string, design: Design, byComponent: Map<string, Station[]>): { backlog?: QueueBacklog } {
+  const consumers = design.links.filter((l) => l.from === queueId).flatMap((l) => byComponent.get(l.to) ?? [])
+  const working = consumers.filter((s) => s.kind === 'queue' && s.lambda > 0)
+  if (working.length === 0) return {}
+  let growth = 0
+  let lag: number | null = 0
+  for (const s of working) {
+    const capacity = s.servers * (1000 / s.serviceTimeMs)
+    if (s.saturated) {
+      growth += s.lambda - capacity
+      lag = null
+    } else if (lag !== null) lag = Math.max(lag, s.meanSojournMs)
+  }
+  return {
+    backlog: {
+      consumersUtilization: round(Math.max(...working.map((s) => s.utilization)), 4),
+      growthPerSecond: round(growth),
+      lagMs: lag === null ? null : round(lag)
+    }
+  }
+}

@@ -1,0 +1,69 @@
+import { serviceDraw } from '../queueing.ts'
+import { standardExponential, uniform } from '../random.ts'
+import type { Station } from './stations.ts'
+
+// A request's latency along its path: a sojourn drawn at each station it visits.
+
+/** A station's figures as flat arrays, for drawing sojourns without touching objects. */
+export interface Sojourns {
+  serviceMs: Float64Array
+  waitMs: Float64Array
+  waitProbability: Float64Array
+  /** The share of requests a station keeps: saturated ones 1/ρ, finite queues 1 − their loss, others all. */
+  keep: Float64Array
+  extraMs: Float64Array
+  /** Service-time CV per station (1: exponential). */
+  cv: Float64Array
+  /** Per station: the sampled traversals of a link with a timeout (drawn instead of a sojourn), or null. */
+  table: (Float64Array | null)[]
+}
+
+export function compileSojourns(stations: Station[], tables: Map<number, Float64Array>): Sojourns {
+  const n = stations.length
+  const out: Sojourns = {
+    serviceMs: new Float64Array(n),
+    waitMs: new Float64Array(n),
+    waitProbability: new Float64Array(n),
+    keep: new Float64Array(n).fill(1),
+    extraMs: new Float64Array(n),
+    cv: new Float64Array(n),
+    table: stations.map((s) => tables.get(s.index) ?? null)
+  }
+  for (const s of stations) {
+    out.serviceMs[s.index] = s.serviceTimeMs
+    out.cv[s.index] = s.serviceTimeCv
+    if (s.saturated) {
+      out.keep[s.index] = 1 / s.utilization
+      out.extraMs[s.index] = s.waitMs
+    } else {
+      out.keep[s.index] = 1 - s.loss
+      out.waitProbability[s.index] = s.waitProbability
+      out.waitMs[s.index] = s.waitMs
+    }
+  }
+  return out
+}
+
+/**
+ * One end-to-end latency over the given stations: the sum of a sojourn at each (its service time
+ * drawn with the station's CV, plus, with the station's waiting probability, an exponential wait
+ * of the right mean); -1 when a saturated station or a full queue loses it.
+ */
+export function drawLatency(stations: Int32Array, length: number, f: Sojourns, word: () => number): number {
+  let total = 0
+  for (let v = 0; v < length; v++) {
+    const s = stations[v]
+    if (f.keep[s] < 1 && uniform(word) >= f.keep[s]) return -1
+    const table = f.table[s]
+    if (table !== null) {
+      if (table.length > 0) total += table[Math.floor(uniform(word) * table.length)]
+      continue
+    }
+    total +=
+      (f.cv[s] === 1 ? standardExponential(word) * f.serviceMs[s] : serviceDraw(word, f.serviceMs[s], f.cv[s])) +
+      f.extraMs[s]
+    if (f.waitProbability[s] > 0 && uniform(word) < f.waitProbability[s])
+      total += standardExponential(word) * f.waitMs[s]
+  }
+  return total
+}

@@ -1,0 +1,240 @@
+import { type Catalogue, hasTrait } from '../components.ts'
+import { carries, type Flow, passFactor } from '../flows.ts'
+import { type Design, type Link, networkTimeMs, type TrafficProfile } from '../model.ts'
+import { select } from '../queueing.ts'
+import { createWords } from '../random.ts'
+import { EngineBudgetError } from './budget.ts'
+import { compileSojourns, drawLatency, type Sojourns } from './sojourns.ts'
+import { type Built, linkStation, type TimeoutFigures, timeoutTables } from './stations.ts'
+import { rankOf } from './statistics.ts'
+import { compileWalker, samplePath, type Walker } from './walker.ts'
+
+// Links with a timeout: traversals sampled below each, giving how often an attempt times out and
+// what a successful traversal takes, retries included.
+
+/** What sampling a design's timeouts needs that its passes do not change, and the draws so far. */
+interface TimeoutSampling {
+  design: Design
+  index: Map<string, number>
+  outgoing: Map<string, number[]>
+  /** The links with a timeout, deepest first. */
+  order: { l: Link; j: number }[]
+  /** The stations' layout does not change between links or passes: one walker serves them all. */
+  walker: Walker
+  memo: Map<number, SampledTimeout>
+}
+
+export function timeoutSampling(design: Design, built: Built, traffic: TrafficProfile): TimeoutSampling {
+  const outgoing = linksFrom(design)
+  const depth = componentDepths(design, outgoing, built.catalogue)
+  return {
+    design,
+    index: new Map(design.components.map((c, i) => [c.id, i])),
+    outgoing,
+    order: design.links
+      .map((l, j) => ({ l, j }))
+      .filter(({ l }) => l.timeoutMs !== undefined)
+      .sort((a, b) => (depth.get(b.l.to) ?? 0) - (depth.get(a.l.to) ?? 0)),
+    walker: compileWalker(design, built, traffic),
+    memo: new Map()
+  }
+}
+
+/**
+ * For each link with a timeout: attempts drawn below it (its `to` entered as a request of the
+ * link's mix of reads and writes would be), each timing out past `timeoutMs` and retried up to
+ * `retries` times. Deeper timeouts are sampled first, so an outer one draws from their tables.
+ */
+export function sampleTimeouts(
+  sampling: TimeoutSampling,
+  built: Built,
+  flows: Map<string, Flow>,
+  keep: Float64Array | undefined,
+  traffic: TrafficProfile,
+  seed: number,
+  samples: number,
+  /** Whether the figures need their p95 (the passes that seek the load do not). */
+  percentile: boolean
+): (TimeoutFigures | null)[] {
+  const { design, index, outgoing, order, walker, memo } = sampling
+  const out: (TimeoutFigures | null)[] = design.links.map(() => null)
+  let current = built
+  for (const { l, j } of order) {
+    const f = compileSojourns(current.stations, current.tables)
+    const flow = flows.get(l.from)
+    const from = design.components[index.get(l.from) as number]
+    const reads = carries(l.traffic ?? 'both', 'read')
+      ? (flow?.read ?? 0) * passFactor(from, 'read', built.catalogue)
+      : 0
+    const writes = carries(l.traffic ?? 'both', 'write') ? (flow?.write ?? 0) : 0
+    walker.clients = Int32Array.of(index.get(l.to) as number)
+    walker.readRatio = reads + writes > 0 ? reads / (reads + writes) : traffic.readRatio
+    // The draws are seeded per link (common random numbers: f then moves with the load alone, and
+    // the passes settle instead of chasing sampling noise). With the same stations below as last
+    // time, the draws are last time's: its figures stand, and a larger count goes on from them.
+    const key = timeoutKey(stationsBelow(design, current, outgoing, l.to), f, walker.readRatio)
+    let known = memo.get(j)
+    if (!known || !sameKey(known.key, key) || known.draws.count > samples) {
+      known = {
+        key,
+        draws: { word: createWords(seed * 7919 + j), table: [], sum: 0, attempts: 0, timedOut: 0, failed: 0, count: 0 },
+        figures: null
+      }
+      memo.set(j, known)
+    }
+    if (!known.figures || known.draws.count < samples || (percentile && Number.isNaN(known.figures.p95Ms))) {
+      drawTraversals(known.draws, samples, walker, f, l, traffic.payloadKb)
+      known.figures = timeoutFigures(known.draws, l.retries ?? 0, percentile)
+    }
+    out[j] = known.figures
+    current = withTimeouts(design, current, index, flows, traffic, keep, out)
+  }
+  return out
+}
+
+/** The traversals drawn below a link so far, and the source that goes on drawing them. */
+interface TimeoutDraws {
+  word: () => number
+  table: number[]
+  /** The table's sum, for its mean. */
+  sum: number
+  attempts: number
+  timedOut: number
+  failed: number
+  count: number
+}
+
+/** Draws traversals of link `l` until `draws` holds `upTo`: each attempt times out past `timeoutMs` and is retried. */
+function drawTraversals(draws: TimeoutDraws, upTo: number, walker: Walker, f: Sojourns, l: Link, payloadKb: number) {
+  const { word, table } = draws
+  const network = networkTimeMs(l, payloadKb) ?? 0
+  const timeout = l.timeoutMs as number
+  const retries = l.retries ?? 0
+  for (; draws.count < upTo; draws.count++) {
+    let spent = 0
+    let done = false
+    for (let k = 0; k <= retries && !done; k++) {
+      const length = samplePath(walker, word)
+      if (walker.steps > walker.limit) throw new EngineBudgetError(walker.limit)
+      const below = drawLatency(walker.visits, length, f, word)
+      draws.attempts++
+      if (below < 0) break
+      if (network + below <= timeout) {
+        table.push(spent + network + below)
+        draws.sum += spent + network + below
+        done = true
+      } else {
+        draws.timedOut++
+        spent += timeout
+      }
+    }
+    if (!done) draws.failed++
+  }
+}
+
+function timeoutFigures(draws: TimeoutDraws, retries: number, percentile: boolean): TimeoutFigures {
+  const share = draws.attempts > 0 ? draws.timedOut / draws.attempts : 0
+  // In draw order: a run draws from it by a uniform index, so it needs no sort; the p95 is a selection.
+  const table = Float64Array.from(draws.table)
+  let p95Ms = percentile ? 0 : Number.NaN
+  if (percentile && table.length > 0) {
+    const rank = rankOf(table.length, 0.95)
+    const scratch = table.slice()
+    select(scratch, rank, 0, scratch.length - 1)
+    p95Ms = scratch[rank]
+  }
+  return {
+    timeoutShare: share,
+    amplification: share >= 1 ? retries + 1 : (1 - share ** (retries + 1)) / (1 - share),
+    failedShare: draws.failed / draws.count,
+    table,
+    meanMs: draws.sum / Math.max(1, table.length),
+    p95Ms
+  }
+}
+
+/** A link's draws, what they were drawn from (the sojourns below it, the mix), and their figures. */
+interface SampledTimeout {
+  key: (number | Float64Array | null)[]
+  draws: TimeoutDraws
+  figures: TimeoutFigures | null
+}
+
+/** The stations a request entering `id` may visit: its components' and their links' (a superset of a walk's). */
+function stationsBelow(design: Design, built: Built, outgoing: Map<string, number[]>, id: string): number[] {
+  const seen = new Set([id])
+  const queue = [id]
+  const out: number[] = []
+  for (let i = 0; i < queue.length; i++) {
+    for (const s of built.byComponent.get(queue[i]) ?? []) out.push(s.index)
+    for (const j of outgoing.get(queue[i]) ?? []) {
+      if (built.linkStations[j] >= 0) out.push(built.linkStations[j])
+      const to = design.links[j].to
+      if (!seen.has(to)) {
+        seen.add(to)
+        queue.push(to)
+      }
+    }
+  }
+  return out
+}
+
+/** Per component id: the indices of the links leaving it, in design order. */
+function linksFrom(design: Design): Map<string, number[]> {
+  const outgoing = new Map<string, number[]>()
+  design.links.forEach((l, j) => {
+    const from = outgoing.get(l.from)
+    if (from) from.push(j)
+    else outgoing.set(l.from, [j])
+  })
+  return outgoing
+}
+
+function timeoutKey(below: number[], f: Sojourns, readRatio: number): SampledTimeout['key'] {
+  const key: SampledTimeout['key'] = [readRatio]
+  for (const s of below)
+    key.push(s, f.serviceMs[s], f.cv[s], f.keep[s], f.waitProbability[s], f.waitMs[s], f.extraMs[s], f.table[s])
+  return key
+}
+
+const sameKey = (a: SampledTimeout['key'], b: SampledTimeout['key']) =>
+  a.length === b.length && a.every((x, i) => x === b[i])
+
+/**
+ * `built` with its timeout stations figured from `timeouts` (those not sampled yet: network time
+ * alone), as `buildStations` would build them; the components' stations are kept as they are.
+ */
+function withTimeouts(
+  design: Design,
+  built: Built,
+  index: Map<string, number>,
+  flows: Map<string, Flow>,
+  traffic: TrafficProfile,
+  keep: Float64Array | undefined,
+  timeouts: readonly (TimeoutFigures | null)[]
+): Built {
+  const stations = built.stations.slice()
+  design.links.forEach((l, j) => {
+    const at = built.linkStations[j]
+    if (l.timeoutMs !== undefined && at >= 0)
+      stations[at] = linkStation(design, built.catalogue, index, j, at, flows, traffic, keep, timeouts[j])
+  })
+  return { ...built, stations, tables: timeoutTables(built.linkStations, timeouts), timeouts: [...timeouts] }
+}
+
+/** Each component's distance from the nearest client, in links (a link's depth orders timeouts). */
+function componentDepths(design: Design, outgoing: Map<string, number[]>, catalogue: Catalogue): Map<string, number> {
+  const depth = new Map<string, number>()
+  const queue = design.components.filter((c) => hasTrait(catalogue, c.type, 'source')).map((c) => c.id)
+  for (const id of queue) depth.set(id, 0)
+  for (let i = 0; i < queue.length; i++) {
+    for (const j of outgoing.get(queue[i]) ?? []) {
+      const to = design.links[j].to
+      if (!depth.has(to)) {
+        depth.set(to, (depth.get(queue[i]) ?? 0) + 1)
+        queue.push(to)
+      }
+    }
+  }
+  return depth
+}

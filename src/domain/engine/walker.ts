@@ -1,0 +1,215 @@
+import { type Catalogue, hasTrait, routingOf } from '../components.ts'
+import { carries } from '../flows.ts'
+import { type Design, LIMITS, type TrafficProfile } from '../model.ts'
+import { uniform } from '../random.ts'
+import type { Built } from './stations.ts'
+
+// The path sampler: a design compiled to flat arrays, and one request's path drawn from it.
+
+/** Links a walk goes down before it stops descending (a cycle ends there). */
+export const MAX_HOPS = 64
+
+/**
+ * The design compiled for sampling: components, stations and links as flat arrays, so a path
+ * is drawn without allocating (the Monte-Carlo draws tens of thousands of them per run).
+ */
+export interface Walker {
+  clients: Int32Array
+  readRatio: number
+  /** Per component: what it does to a request (WALK below). */
+  kind: Uint8Array
+  /** Per component: 1 when its links split (each request takes exactly one), 0 when each is called on its own. */
+  split: Uint8Array
+  hitRatio: Float64Array
+  firstStation: Int32Array
+  stationCount: Int32Array
+  linkStart: Int32Array
+  linkTo: Int32Array
+  linkShare: Float64Array
+  linkRead: Uint8Array
+  linkWrite: Uint8Array
+  /** Per link: the station of its network time or timeout, or -1. */
+  linkStation: Int32Array
+  /** Per link: 1 when it has a timeout: its station stands for everything below, which the walk does not enter. */
+  linkStop: Uint8Array
+  /** Scratch: the stations of the path drawn last, and the walk's stack. */
+  visits: Int32Array
+  stackComponent: Int32Array
+  stackLink: Int32Array
+  /** Per frame: the link after its last, and whether its links are followed without a draw (a split's pick). */
+  stackEnd: Int32Array
+  stackForce: Uint8Array
+  stackDepth: Int32Array
+  /** Links drawn so far, for the run's step budget. */
+  steps: number
+  /** The run's step budget: the steps it may take in all. */
+  limit: number
+  /**
+   * Whether a certain event (the only client, a link of share 1) still takes a draw: the
+   * discrete-event mode draws them as the first engine did, so its runs stay the same; the
+   * Monte-Carlo spares them.
+   */
+  drawCertain: boolean
+}
+
+/** What entering a component does to a request's walk, by its type's traits. */
+export const WALK = { source: 0, handsOff: 1, mayAnswer: 2, station: 3 } as const
+
+function walkOf(catalogue: Catalogue, type: string): number {
+  if (hasTrait(catalogue, type, 'source')) return WALK.source
+  if (hasTrait(catalogue, type, 'asynchronous')) return WALK.handsOff
+  if (hasTrait(catalogue, type, 'absorbsReads')) return WALK.mayAnswer
+  return WALK.station
+}
+
+export function compileWalker(design: Design, built: Built, traffic: TrafficProfile): Walker {
+  const { stations } = built
+  const index = new Map(design.components.map((c, i) => [c.id, i]))
+  const n = design.components.length
+  const firstStation = new Int32Array(n).fill(-1)
+  const stationCount = new Int32Array(n)
+  for (const s of stations) {
+    if (s.kind === 'link') continue
+    const i = index.get(s.componentId) as number
+    if (firstStation[i] < 0) firstStation[i] = s.index
+    stationCount[i]++
+  }
+  const linkStart = new Int32Array(n + 1)
+  for (const l of design.links) linkStart[(index.get(l.from) as number) + 1]++
+  for (let i = 0; i < n; i++) linkStart[i + 1] += linkStart[i]
+  const fill = linkStart.slice(0, n)
+  const m = design.links.length
+  const linkTo = new Int32Array(m)
+  const linkShare = new Float64Array(m)
+  const linkRead = new Uint8Array(m)
+  const linkWrite = new Uint8Array(m)
+  const linkStation = new Int32Array(m)
+  const linkStop = new Uint8Array(m)
+  // Links keep their order within a component: the draws follow them in document order.
+  for (const [j, l] of design.links.entries()) {
+    const k = fill[index.get(l.from) as number]++
+    linkStation[k] = built.linkStations[j]
+    linkStop[k] = l.timeoutMs !== undefined ? 1 : 0
+    const traffic = l.traffic ?? 'both'
+    linkTo[k] = index.get(l.to) as number
+    linkShare[k] = l.share ?? 1
+    linkRead[k] = carries(traffic, 'read') ? 1 : 0
+    linkWrite[k] = carries(traffic, 'write') ? 1 : 0
+  }
+  const { catalogue } = built
+  return {
+    clients: Int32Array.from(design.components.flatMap((c, i) => (hasTrait(catalogue, c.type, 'source') ? [i] : []))),
+    readRatio: traffic.readRatio,
+    kind: Uint8Array.from(design.components, (c) => walkOf(catalogue, c.type)),
+    split: Uint8Array.from(design.components, (c) => (routingOf(c, catalogue) === 'split' ? 1 : 0)),
+    hitRatio: Float64Array.from(design.components, (c) => c.hitRatio ?? 0),
+    firstStation,
+    stationCount,
+    linkStart,
+    linkTo,
+    linkShare,
+    linkRead,
+    linkWrite,
+    linkStation,
+    linkStop,
+    visits: new Int32Array(64),
+    stackComponent: new Int32Array(MAX_HOPS + 2),
+    stackLink: new Int32Array(MAX_HOPS + 2),
+    stackEnd: new Int32Array(MAX_HOPS + 2),
+    stackForce: new Uint8Array(MAX_HOPS + 2),
+    stackDepth: new Int32Array(MAX_HOPS + 2),
+    steps: 0,
+    limit: LIMITS.engineSteps,
+    drawCertain: false
+  }
+}
+
+/**
+ * Draws one request's path into `w.visits` and returns its length: the stations it visits in
+ * order. Each link is followed on its own with probability `share` (depth first, in document
+ * order); a cache hit stops the request; a queue hands work off asynchronously, so what follows
+ * it is not on the request's path. No closures and no allocation: this runs per sample.
+ */
+export function samplePath(w: Walker, word: () => number): number {
+  const { kind, linkStart, linkTo, linkShare, stackComponent, stackLink, stackEnd, stackForce, stackDepth } = w
+  let visits = 0
+  let sp = 0
+  const { drawCertain } = w
+  let c = w.clients.length > 1 || drawCertain ? w.clients[Math.floor(uniform(word) * w.clients.length)] : w.clients[0]
+  const read = uniform(word) < w.readRatio
+  const carried = read ? w.linkRead : w.linkWrite
+  let depth = 0
+  for (;;) {
+    // Enter component c at this depth.
+    let follow = depth <= MAX_HOPS
+    if (follow && kind[c] !== WALK.source) {
+      const count = w.stationCount[c]
+      if (visits === w.visits.length) {
+        const grown = new Int32Array(visits * 2)
+        grown.set(w.visits)
+        w.visits = grown
+      }
+      w.visits[visits++] =
+        !read || count === 1 ? w.firstStation[c] : w.firstStation[c] + Math.floor(uniform(word) * count)
+      if (kind[c] === WALK.handsOff) follow = false
+      else if (kind[c] === WALK.mayAnswer && read && uniform(word) < w.hitRatio[c]) follow = false
+    }
+    if (follow) {
+      stackComponent[sp] = c
+      stackDepth[sp] = depth
+      if (w.split[c] === 1) {
+        // A split: one draw picks the one link this request takes (by cumulative share).
+        const u = uniform(word)
+        let cumulative = 0
+        let pick = -1
+        for (let l = linkStart[c]; l < linkStart[c + 1]; l++) {
+          if (carried[l] !== 1) continue
+          pick = l
+          cumulative += linkShare[l]
+          if (u < cumulative) break
+        }
+        w.steps += linkStart[c + 1] - linkStart[c]
+        stackLink[sp] = pick < 0 ? linkStart[c + 1] : pick
+        stackEnd[sp] = pick < 0 ? linkStart[c + 1] : pick + 1
+        stackForce[sp] = 1
+      } else {
+        stackLink[sp] = linkStart[c]
+        stackEnd[sp] = linkStart[c + 1]
+        stackForce[sp] = 0
+      }
+      sp++
+    }
+    // Find the next component to enter: the next link taken, depth first.
+    c = -1
+    while (sp > 0) {
+      const top = sp - 1
+      const l = stackLink[top]
+      if (l >= stackEnd[top]) {
+        sp--
+        continue
+      }
+      stackLink[top] = l + 1
+      w.steps++
+      const share = linkShare[l]
+      if (carried[l] === 1 && (stackForce[top] === 1 || (share >= 1 && !drawCertain) || uniform(word) < share)) {
+        c = linkTo[l]
+        depth = stackDepth[top] + 1
+        if (w.linkStation[l] >= 0) {
+          if (visits === w.visits.length) {
+            const grown = new Int32Array(visits * 2)
+            grown.set(w.visits)
+            w.visits = grown
+          }
+          w.visits[visits++] = w.linkStation[l]
+        }
+        // Below a timeout is its station's to draw: go on with the next link instead.
+        if (w.linkStop[l] === 1) {
+          c = -1
+          continue
+        }
+        break
+      }
+    }
+    if (c < 0) return visits
+  }
+}
