@@ -13,7 +13,13 @@ function superuser(databaseUrl: string): string {
   return url.toString()
 }
 
-const PRODUCTION = { NODE_ENV: 'production', CORS_ALLOWED_ORIGINS: 'https://coach.example.com', WEB_APP: 'false' }
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  CORS_ALLOWED_ORIGINS: 'https://coach.example.com',
+  WEB_APP: 'false',
+  // Production's default asks for SMTP (email verification); these processes send no mail.
+  AUTH_EMAIL_VERIFICATION_REQUIRED: 'false'
+}
 
 t.test('the app’s role passes; a superuser, an owner and a BYPASSRLS member of the owner do not', async (t) => {
   const { url, ownerUrl } = await createTestDatabase(t)
