@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { attackDesigns } from '../../reliability/lib/pathological.ts'
 import { crossings, designAvailability, designCost, simulateAndAnalyze } from '../../src/domain/analysis.ts'
-import { simulate } from '../../src/domain/engine.ts'
+import { createEngineCache, simulate } from '../../src/domain/engine.ts'
 import { validateDesign } from '../../src/domain/validate.ts'
 import { chainDesign, featureDesign, type Phase } from '../lib/context.ts'
 import { median, round } from '../lib/measure.ts'
@@ -31,9 +31,11 @@ export const engine: Phase = {
       ['features500', featureDesign(500)]
     ] as const) {
       const reps = ctx.smoke ? 1 : name.endsWith('500') ? 5 : 20
-      warmUp(() => simulate(design, traffic, { seed: reps }), ctx.smoke)
+      // An engine thread keeps one cache across its runs (src/engine/thread.ts): so does the bench.
+      const cache = createEngineCache()
+      warmUp(() => simulate(design, traffic, { seed: reps, cache }), ctx.smoke)
       const t0 = performance.now()
-      for (let i = 0; i < reps; i++) simulate(design, traffic, { seed: i })
+      for (let i = 0; i < reps; i++) simulate(design, traffic, { seed: i, cache })
       engine[name] = { msPerSimulation: round((performance.now() - t0) / reps) }
     }
     // What a run stores beside its figures (sweep, failure scenarios, availability, cost, sizes),
@@ -43,12 +45,18 @@ export const engine: Phase = {
       ['features50', featureDesign(50)]
     ] as const) {
       const reps = ctx.smoke ? 1 : 3
-      warmUp(() => simulateAndAnalyze(design, traffic, 1), ctx.smoke)
+      const cache = createEngineCache()
+      warmUp(() => simulateAndAnalyze(design, traffic, 1, undefined, undefined, cache), ctx.smoke)
       let t0 = performance.now()
-      for (let i = 0; i < reps; i++) simulateAndAnalyze(design, traffic, i)
+      for (let i = 0; i < reps; i++) simulateAndAnalyze(design, traffic, i, undefined, undefined, cache)
       const analysisMs = round((performance.now() - t0) / reps)
       const preview = () => {
-        const r = simulate(design, traffic, { seed: 1, samples: 2000, timeoutSamples: { pass: 400, final: 800 } })
+        const r = simulate(design, traffic, {
+          seed: 1,
+          samples: 2000,
+          timeoutSamples: { pass: 400, final: 800 },
+          cache
+        })
         return [crossings(r, traffic), designAvailability(design, traffic), designCost(design, traffic)]
       }
       warmUp(preview, ctx.smoke)
@@ -63,13 +71,14 @@ export const engine: Phase = {
     const designs = attackDesigns(fc.sample(fc.integer(), 1)[0], ctx.smoke ? 8 : 60)
     const validateMs: number[] = []
     const runMs: number[] = []
+    const attackCache = createEngineCache()
     for (const design of designs) {
       const t0 = performance.now()
       const problems = validateDesign(design)
       validateMs.push(performance.now() - t0)
       if (problems.length > 0) continue
       const t1 = performance.now()
-      simulate(design, { ...traffic, peakRps: 1 })
+      simulate(design, { ...traffic, peakRps: 1 }, { cache: attackCache })
       runMs.push(performance.now() - t1)
     }
     engine.attackDesigns = {
