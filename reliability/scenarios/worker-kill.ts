@@ -40,6 +40,9 @@ async function activeSince(sql: Sql, since: Date, claimed: boolean): Promise<num
   return n
 }
 
+/** The users whose runs make the stream. */
+const LEARNERS = 8
+
 export async function workerKill(ctx: Context): Promise<Result> {
   const long = ctx.mode === 'long'
   const jobs = long ? 600 : 120
@@ -53,17 +56,26 @@ export async function workerKill(ctx: Context): Promise<Result> {
   const violations: string[] = []
   let killing = true
   try {
-    const auth = await userOn(api.port, 'worker-kill@example.com')
-    const workspaceId = await workspaceOn(api.port, auth)
     // The stream goes on until every kill has landed on a worker holding jobs: a kill between
-    // batches proves nothing (a fast machine drains a fixed stream before the first kill).
-    const enqueued = enqueueSimulations(
-      () => api.port,
-      auth,
-      workspaceId,
-      jobs,
-      () => killing
+    // batches proves nothing (a fast machine drains a fixed stream before the first kill). It
+    // comes from several learners at once: one user's runs run one at a time (fairness).
+    const learners = await Promise.all(
+      Array.from({ length: LEARNERS }, async (_, i) => {
+        const auth = await userOn(api.port, `worker-kill-${i}@example.com`)
+        return { auth, workspaceId: await workspaceOn(api.port, auth) }
+      })
     )
+    const enqueued = Promise.all(
+      learners.map(({ auth, workspaceId }) =>
+        enqueueSimulations(
+          () => api.port,
+          auth,
+          workspaceId,
+          jobs / LEARNERS,
+          () => killing
+        )
+      )
+    ).then((ids) => ids.flat())
     // Awaited after the kills; a failure meanwhile must not be an unhandled rejection.
     enqueued.catch(() => {})
 

@@ -277,7 +277,7 @@ t.test('workspaces and traffic profiles', async (t) => {
         .filter((r) => headerNames(r).includes('x-refresh-cookie'))
         .map((r) => r.url)
         .sort(),
-      ['/auth/login', '/auth/logout', '/auth/refresh'],
+      ['/auth/login', '/auth/login-link', '/auth/logout', '/auth/refresh'],
       'the browser mode’s header is documented where it applies'
     )
     t.same(idempotent.map((r) => `${r.method} ${r.url}`).sort(), [
