@@ -19,6 +19,7 @@ the short modes, which \`npm test\` also runs (\`test/reliability/\`).`
 const SCENARIOS = `| scenario | what it does | what must hold |
 | --- | --- | --- |
 | \`fuzz\` | fast-check over every route from its TypeBox schemas: valid requests and mutations (wrong types, extra keys, 100 kB strings, lone surrogates, NUL bytes, 5000-deep JSON, huge numbers, malformed JSON), random headers, ids and tokens | never a 5xx; a 4xx is the error shape; a 2xx matches its response schema; the app logs nothing at error level (a write after the response that failed) |
+| \`abuse\` | preview bombs (a timeout link of share 1e-12 above 16 layers, deeper, wider, 20 retried timeout links, a valid design past the preview budget) from 10 connections while both probes are polled; 5 000 anonymous refusals of an audited route; one user floods 20 runs that reach a 1 s deadline, then another user runs one | every bomb a 422 or a 503 with Retry-After, each probe 200 within 300 ms and never "unreachable"; the anonymous flood writes at most 10 audit rows; the other user's run ends within 2 ⌈k / p⌉ deadlines |
 | \`sigterm\` | SIGTERM while autocannon holds 10 keep-alive connections and slow uploads (2.5 s each) are in flight; the "load balancer" stops routing at the first readiness 503 | no connection error, no 5xx, every slow upload gets its 201, exit 0 |
 | \`api-kill\` | 8 clients create workspaces with \`Idempotency-Key\`s, retrying each key until acknowledged, while the api is SIGKILLed and restarted 12 times | a change exists exactly when its audit row does, once per key, nothing acknowledged is lost, the audit chain verifies |
 | \`worker-kill\` | a stream of simulation jobs (at least 600, going on until the last kill) while the worker is SIGKILLed and restarted 8 times, each kill the moment it holds an active job, every other one while it computes runs it has claimed | every kill cut off active jobs (a kill that misses is retried), created = completed + failed, no result written twice (a trigger counts the writes) |
@@ -69,6 +70,7 @@ function figures(r: Report): string {
   const net = f('network')
   const redis = f('redis-down')
   const fuzz = f('fuzz')
+  const abuse = f('abuse')
   const rows: [string, string][] = [
     [
       'requests sent (all scenarios)',
@@ -105,6 +107,10 @@ function figures(r: Report): string {
     [
       'Redis cut: degraded after / recovered after restore',
       `${redis.timeToDegradedMs} ms / ${redis.redisRecoveryMs} ms`
+    ],
+    [
+      "abuse: previews refused (422 / 503) / slowest probe / audit rows from anonymous refusals / another user's run behind a flood",
+      `${abuse.previewStatuses?.[422] ?? 0} / ${abuse.previewStatuses?.[503] ?? 0} of ${abuse.previews} / ${abuse.slowestProbeMs} ms / ${abuse.auditRowsWritten} of ${n(abuse.anonymousRefusals)} / ${abuse.otherUsersTimeToResultMs} ms (${abuse.floodStillWaiting} of the flood's ${abuse.floodedRuns} runs still waiting)`
     ],
     [
       'fuzz runs',
