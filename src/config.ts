@@ -433,7 +433,7 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
       storedRuns: int('QUOTA_STORED_RUNS', 5000, 1, 10_000_000),
       exportsPerDay: int('QUOTA_EXPORTS_PER_DAY', 200, 1, 10_000_000),
       storageBytes: int('QUOTA_STORAGE_BYTES', 200 * 1024 * 1024, 1024 * 1024, 1024 ** 4),
-      signupsPerClientPerDay: int('QUOTA_SIGNUPS_PER_CLIENT_PER_DAY', 20, 1, 1_000_000)
+      signupsPerClientPerDay: int('QUOTA_SIGNUPS_PER_CLIENT_PER_DAY', 50, 1, 1_000_000)
     },
     retention: {
       exportDays: int('RETENTION_EXPORT_DAYS', 30, 1, 3650),
