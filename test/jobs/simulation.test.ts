@@ -98,10 +98,9 @@ t.test('one user flooding with runs past the deadline does not hold back another
   t.equal(job.group_id, other.id, 'a run’s job is grouped by its owner')
 
   // pg-boss marks the job completed just after the run's row: only the flooder is left then.
-  await waitFor(
-    async () => (await sql`select state from pgboss.job where id = ${id}`)[0]?.state === 'completed',
-    { what: 'the other user’s job to complete in pg-boss' }
-  )
+  await waitFor(async () => (await sql`select state from pgboss.job where id = ${id}`)[0]?.state === 'completed', {
+    what: 'the other user’s job to complete in pg-boss'
+  })
   const scrape = (await app.inject({ url: '/metrics', headers: { 'x-metrics-secret': SECRET } })).body
   t.ok(sample(scrape, 'sdc_queue_wait_seconds_15m_count{queue="simulation"}') >= 2, 'queue waits are observed')
   const groups = (state: string) => sample(scrape, `sdc_queue_groups{queue="simulation",state="${state}"}`)
