@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { TEST_JWT_SECRET } from '../reliability/lib/process.ts'
+import { freePort } from '../reliability/lib/stack.ts'
 import { createTestDatabase, waitFor } from './helpers/db.ts'
 
 // No container engine can pull an image here, so the Dockerfile is replayed in a folder: exactly
@@ -114,7 +115,8 @@ t.test('the Dockerfile builds and runs: replayed in a folder', async (t) => {
   t.ok(healthcheck.length > 0, 'the image has a HEALTHCHECK')
 
   const { url } = await createTestDatabase(t)
-  const port = String(40_000 + Math.floor(Math.random() * 10_000))
+  // A port the system says is free (a random one once collided with another test's listener).
+  const port = String(await freePort())
   const processEnv = {
     PATH: process.env.PATH as string,
     ...env,
