@@ -1,15 +1,15 @@
 import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { hashPassword, hashToken, normalizeEmail, verifyPassword } from '../../accounts/accounts.ts'
-import { InvalidResetToken, RateLimited, Unauthorized, WrongPassword } from '../../errors.ts'
+import { InvalidResetToken, Unauthorized, WrongPassword } from '../../errors.ts'
 import { enqueueJob } from '../../queue/enqueue.ts'
 import { errorResponses } from '../../schemas.ts'
 import { clearRefreshCookie } from '../auth/cookie.ts'
 import { forgetDevices } from '../auth/devices.ts'
 import { markVerified, passwordHashOf, setPassword, userById } from '../auth/store.ts'
 import { revokeAllOf } from '../auth/tokens.ts'
+import { countedLimit } from '../limits.ts'
 import { archiveChunks } from './archive.ts'
 import { Accepted, AccountArchive, DeleteAccount, ResetConfirm, ResetRequest } from './schemas.ts'
 import { accountByEmail, deleteAccount, spendEmailedLinks, useResetToken } from './store.ts'
@@ -27,24 +27,16 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   // The auth routes' bucket: resetting and deleting spend the same per-client budget as logging in.
   const authBucket = { groupId: 'auth', max: config.authRateLimit.max, timeWindow: config.authRateLimit.windowMs }
   // Counters keyed by a hash, so a shared Redis never holds an address.
-  const resetsPerEmail = fastify.createRateLimit({
+  const resetsPerEmail = countedLimit(fastify, {
     max: RESETS_PER_EMAIL_HOUR,
     timeWindow: HOUR_MS,
     keyGenerator: (request) => `reset-email:${hashToken(normalizeEmail((request.body as { email: string }).email))}`
   })
-  const exportsPerUser = fastify.createRateLimit({
+  const exportsPerUser = countedLimit(fastify, {
     max: EXPORTS_PER_HOUR,
     timeWindow: HOUR_MS,
     keyGenerator: (request) => `account-export:${request.user?.id}`
   })
-
-  /** 429 past a limit; a preHandler, so a refused reset request writes no audit row holding its body. */
-  async function spend(limit: typeof resetsPerEmail, request: FastifyRequest) {
-    const verdict = await limit(request)
-    if (verdict.isAllowed || !verdict.isExceeded) return
-    fastify.rateLimitRejections++
-    throw RateLimited(verdict.ttlInSeconds)
-  }
 
   fastify.post(
     '/account/password-reset',
@@ -54,7 +46,8 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         rateLimit: authBucket,
         audit: { action: 'account.password.reset.request', resourceType: 'user' }
       },
-      preHandler: (request) => spend(resetsPerEmail, request),
+      // A preHandler: a refused reset request writes no audit row holding its body.
+      preHandler: resetsPerEmail,
       schema: {
         tags: ['account'],
         description:
@@ -127,7 +120,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         handlerTimeoutMs: EXPORT_TIMEOUT_MS,
         audit: { action: 'account.export', resourceType: 'user' }
       },
-      preHandler: (request) => spend(exportsPerUser, request),
+      preHandler: exportsPerUser,
       schema: {
         tags: ['account'],
         description: `The caller's data as one JSON file (an attachment): profile, workspaces with their traffic profiles, runs with their results and grades, and the reports made. Streamed a page at a time; ${EXPORTS_PER_HOUR} an hour.`,

@@ -15,13 +15,13 @@ import {
   InvalidLoginLink,
   InvalidVerificationToken,
   LoginChallenge,
-  RateLimited,
   Unauthorized,
   WrongPassword
 } from '../../errors.ts'
 import { enqueueJob } from '../../queue/enqueue.ts'
 import { errorResponses } from '../../schemas.ts'
 import { accountByEmail } from '../account/store.ts'
+import { countedLimit } from '../limits.ts'
 import { clearRefreshCookie, refreshTokenFrom, setRefreshCookie, wantsCookie } from './cookie.ts'
 import { type DeviceClaim, deviceCookies } from './device.ts'
 import { forgetDevices, knownDevice, recordDeviceFailure, rememberDevice } from './devices.ts'
@@ -163,17 +163,11 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
 
   // Sign-ups one client address may attempt a day (QUOTA_SIGNUPS_PER_CLIENT_PER_DAY), beside the
   // per-client request budget: an address cannot mint accounts (and their quotas) without end.
-  const signupsPerClient = fastify.createRateLimit({
+  const spendSignup = countedLimit(fastify, {
     max: config.quotas.signupsPerClientPerDay,
     timeWindow: 86_400_000,
     keyGenerator: (request) => `signup:${clientKey(request.ip)}`
   })
-  async function spendSignup(request: FastifyRequest) {
-    const verdict = await signupsPerClient(request)
-    if (verdict.isAllowed || !verdict.isExceeded) return
-    fastify.rateLimitRejections++
-    throw RateLimited(verdict.ttlInSeconds)
-  }
 
   fastify.post(
     '/auth/register',
