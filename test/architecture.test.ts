@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -82,4 +82,26 @@ t.test('the web app may import web/ and the domain’s shapes, never the server�
     await writeFile(planted, `import '${wrong}'\n`)
     t.match((await cruise())?.stdout, /web-imports-only-web-and-domain-shapes/, `${wrong} is refused, naming the rule`)
   }
+})
+
+/** Every .ts file below a folder of the repository. */
+async function sources(folder: string): Promise<string[]> {
+  const entries = await readdir(join(ROOT, folder), { recursive: true })
+  return entries.filter((f) => f.endsWith('.ts')).map((f) => join(folder, f))
+}
+
+t.test('the domain is in parts: no file over 500 lines', async (t) => {
+  for (const file of await sources('src/domain')) {
+    const lines = (await readFile(join(ROOT, file), 'utf8')).split('\n').length - 1
+    t.ok(lines <= 500, `${file} has ${lines} lines`)
+  }
+})
+
+t.test('the domain keeps no module-level mutable state: caches are the caller’s', async (t) => {
+  const mutable = /^(export )?(let|var) |^(export )?const \w+(: [^=]+)? = (new (Map|Set|WeakMap|WeakSet|Array)\b|\[\]|\{\})/
+  for (const file of await sources('src/domain')) {
+    const found = (await readFile(join(ROOT, file), 'utf8')).split('\n').filter((line) => mutable.test(line))
+    t.same(found, [], file)
+  }
+  t.ok(mutable.test('const KNOWN = new Map<string, number>()'), 'the check sees a module-level cache')
 })

@@ -18,14 +18,14 @@ import {
 } from './components.ts'
 
 export const Uuid = Type.String({ format: 'uuid' })
-const Timestamp = Type.String({ format: 'date-time' })
-const Nullable = <T extends TSchema>(t: T, options: { description?: string } = {}) =>
+export const Timestamp = Type.String({ format: 'date-time' })
+export const Nullable = <T extends TSchema>(t: T, options: { description?: string } = {}) =>
   Type.Union([t, Type.Null()], options)
 /** One of a list of strings (an `as const` enumeration). */
-const OneOf = <const T extends string[]>(values: readonly [...T], description?: string) =>
+export const OneOf = <const T extends string[]>(values: readonly [...T], description?: string) =>
   Type.Enum(values, description ? { description } : {})
 const N = Type.Number()
-const strict = { additionalProperties: false } as const
+export const strict = { additionalProperties: false } as const
 /** A field stored results made before it lack: absent there, always present in new ones. */
 const SINCE = '(absent on runs made before it)'
 
@@ -377,84 +377,6 @@ export const GradeItemSchema = Type.Object(
 
 export const GradeSchema = Type.Object({ score: Type.Integer(), items: Type.Array(GradeItemSchema) }, strict)
 
-// The resources the api wraps them in.
-
-export const WorkspaceSchema = Type.Object(
-  {
-    id: Uuid,
-    name: Type.String(),
-    description: Type.String(),
-    design: DesignSchema,
-    version: Type.Integer(),
-    createdAt: Timestamp,
-    updatedAt: Timestamp
-  },
-  strict
-)
-
-export const WorkspaceSummarySchema = Type.Object(
-  {
-    id: Uuid,
-    name: Type.String(),
-    description: Type.String(),
-    version: Type.Integer(),
-    components: Type.Integer(),
-    createdAt: Timestamp,
-    updatedAt: Timestamp
-  },
-  strict
-)
-
-export const TrafficProfileResourceSchema = Type.Object(
-  { workspaceId: Uuid, ...TrafficProfileSchema.properties, version: Type.Integer(), updatedAt: Timestamp },
-  strict
-)
-
-export const RunStatusSchema = OneOf(['queued', 'running', 'completed', 'failed'])
-
-export const runFields = {
-  id: Uuid,
-  workspaceId: Uuid,
-  status: RunStatusSchema,
-  seed: Type.Integer(),
-  error: Nullable(Type.String()),
-  createdAt: Timestamp,
-  startedAt: Nullable(Timestamp),
-  completedAt: Nullable(Timestamp)
-}
-
-export const RunSchema = Type.Object({ ...runFields, result: Nullable(RunResultSchema) }, strict)
-
-/** A run in a list: its overall figures only (a 500-component result is tens of kB). */
-export const RunSummarySchema = Type.Object(
-  {
-    ...runFields,
-    overall: Nullable(OverallSchema),
-    latestGrade: Nullable(Type.Object({ id: Uuid, score: Type.Integer() }, strict), {
-      description: 'the newest completed grade of the run, if any'
-    })
-  },
-  strict
-)
-
-export const GradeReportSchema = Type.Object(
-  {
-    id: Uuid,
-    simulationId: Uuid,
-    status: RunStatusSchema,
-    score: Nullable(Type.Integer()),
-    items: Nullable(Type.Array(GradeItemSchema)),
-    rubricVersion: Nullable(Type.Integer(), {
-      description:
-        'the rubric version that scored it (docs/simulation.md); null until completed, or graded before versions were kept'
-    }),
-    error: Nullable(Type.String()),
-    createdAt: Timestamp,
-    completedAt: Nullable(Timestamp)
-  },
-  strict
-)
-
 export type ComponentDocument = Static<typeof ComponentSchema>
 export type Link = Static<typeof LinkSchema>
 export type DesignDocument = Static<typeof DesignSchema>
@@ -485,27 +407,6 @@ export type DesignPreview = Omit<Static<typeof PreviewSchema>, 'components'> & {
 export type GradeItem = Made<Static<typeof GradeItemSchema>, 'components'>
 export type Grade = Omit<Static<typeof GradeSchema>, 'items'> & { items: GradeItem[] }
 
-// The resources as the api answers them (stored results as they are).
+// Stored results as they are (the api answers them so).
 export type StoredResult = Static<typeof RunResultSchema>
 export type StoredComponentResult = Static<typeof ComponentResultSchema>
-export type Workspace = Static<typeof WorkspaceSchema>
-export type WorkspaceSummary = Static<typeof WorkspaceSummarySchema>
-export type TrafficProfileResource = Static<typeof TrafficProfileResourceSchema>
-export type RunStatus = Static<typeof RunStatusSchema>
-export type Run = Static<typeof RunSchema>
-export type RunSummary = Static<typeof RunSummarySchema>
-export type GradeReport = Static<typeof GradeReportSchema>
-
-/** The account a session belongs to, as the auth routes answer it (the web client types its user by it). */
-export const UserSchema = Type.Object(
-  {
-    id: Uuid,
-    email: Type.String(),
-    displayName: Type.String(),
-    role: Type.Union([Type.Literal('user'), Type.Literal('admin')]),
-    emailVerified: Type.Boolean(),
-    createdAt: Timestamp
-  },
-  { additionalProperties: false }
-)
-export type User = Static<typeof UserSchema>

@@ -2,18 +2,15 @@
 // HttpOnly cookie the script never sees (`X-Refresh-Cookie: 1`). A 401 refreshes once and retries;
 // when the refresh fails too, the session has ended and the app says so.
 import type {
-  DesignDocument,
-  DesignPreview,
   GradeReport,
-  Problem,
   Run,
   RunSummary,
-  TrafficProfile,
   TrafficProfileResource,
   User,
   Workspace,
   WorkspaceSummary
-} from '../../src/domain/schemas.ts'
+} from '../../src/domain/resources.ts'
+import type { DesignDocument, DesignPreview, Problem, TrafficProfile } from '../../src/domain/schemas.ts'
 
 export type { Problem, User }
 

@@ -3,7 +3,7 @@ import { Type } from 'typebox'
 export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 })
 export const Password = Type.String({ minLength: 12, maxLength: 256 })
 
-import { UserSchema as User } from '../../domain/schemas.ts'
+import { UserSchema as User } from '../../domain/resources.ts'
 
 export { User }
 

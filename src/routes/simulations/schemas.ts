@@ -1,8 +1,8 @@
-// A run with its result and analysis, and its grade: the domain's shapes (src/domain/schemas.ts),
-// under the names the routes have always given them.
+// A run with its result and analysis, and its grade: the domain's shapes (src/domain/resources.ts),
+// under the routes' names for them.
 export {
   GradeReportSchema as Grade,
-  PreviewSchema as Preview,
   RunSchema as Simulation,
   RunSummarySchema as SimulationSummary
-} from '../../domain/schemas.ts'
+} from '../../domain/resources.ts'
+export { PreviewSchema as Preview } from '../../domain/schemas.ts'

@@ -1,17 +1,14 @@
 import { Type } from 'typebox'
 import { ProblemSchema } from '../../domain/schemas.ts'
 
-// The design, the profile and the workspace are the domain's shapes (src/domain/schemas.ts); the
-// semantic checks (ids, links, cycles, bounds) answer 422 with every problem.
+// The design, the profile and the workspace are the domain's shapes (src/domain/schemas.ts,
+// resources.ts); the semantic checks (ids, links, cycles, bounds) answer 422 with every problem.
 export {
-  ComponentSchema,
-  DesignSchema,
-  LinkSchema,
   TrafficProfileResourceSchema as TrafficProfileResponse,
-  TrafficProfileSchema,
   WorkspaceSchema as Workspace,
   WorkspaceSummarySchema as WorkspaceSummary
-} from '../../domain/schemas.ts'
+} from '../../domain/resources.ts'
+export { ComponentSchema, DesignSchema, LinkSchema, TrafficProfileSchema } from '../../domain/schemas.ts'
 
 export const Name = Type.String({ minLength: 1, maxLength: 120, pattern: '\\S' })
 export const Description = Type.String({ maxLength: 2000 })

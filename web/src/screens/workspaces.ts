@@ -1,7 +1,7 @@
 // The learner's workspaces: newest first, a page at a time; create, rename, describe, delete.
 import { html } from 'htm/preact'
 import { useEffect, useState } from 'preact/hooks'
-import type { WorkspaceSummary as Summary } from '../../../src/domain/schemas.ts'
+import type { WorkspaceSummary as Summary } from '../../../src/domain/resources.ts'
 import { ApiError, workspaces } from '../api.ts'
 import { catalogue } from '../catalogue.ts'
 import { starterDesign } from '../design.ts'

@@ -2,7 +2,8 @@
 import { html } from 'htm/preact'
 import { useEffect, useState } from 'preact/hooks'
 import { availabilityPct, ms, rate, rps, sizedSentence, sloBreakSentence } from '../../../../src/domain/format.ts'
-import type { GradeReport, Run, RunSummary, StoredResult } from '../../../../src/domain/schemas.ts'
+import type { GradeReport, Run, RunSummary } from '../../../../src/domain/resources.ts'
+import type { StoredResult } from '../../../../src/domain/schemas.ts'
 import { workspaces } from '../../api.ts'
 
 /** A run as the editor shows it: the API's, or one just queued (no result yet). */

@@ -3,7 +3,8 @@
 // the learner to settle (load theirs, or overwrite with mine).
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { Catalogue } from '../../../../src/domain/components.ts'
-import type { TrafficProfile, TrafficProfileResource, Workspace } from '../../../../src/domain/schemas.ts'
+import type { TrafficProfileResource, Workspace } from '../../../../src/domain/resources.ts'
+import type { TrafficProfile } from '../../../../src/domain/schemas.ts'
 import { ApiError, type Problem, workspaces } from '../../api.ts'
 import { Autosaver, type SaveState } from '../../autosave.ts'
 import { type Design, withLayout } from '../../design.ts'

@@ -1,0 +1,113 @@
+// The resources the api wraps the domain's shapes in: a workspace, its profile, a run, a grade,
+// the account. The routes validate and serialise with them; the web client is typed from them.
+import { type Static, Type } from 'typebox'
+import {
+  DesignSchema,
+  GradeItemSchema,
+  Nullable,
+  OneOf,
+  OverallSchema,
+  RunResultSchema,
+  strict,
+  Timestamp,
+  TrafficProfileSchema,
+  Uuid
+} from './schemas.ts'
+
+export const WorkspaceSchema = Type.Object(
+  {
+    id: Uuid,
+    name: Type.String(),
+    description: Type.String(),
+    design: DesignSchema,
+    version: Type.Integer(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp
+  },
+  strict
+)
+
+export const WorkspaceSummarySchema = Type.Object(
+  {
+    id: Uuid,
+    name: Type.String(),
+    description: Type.String(),
+    version: Type.Integer(),
+    components: Type.Integer(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp
+  },
+  strict
+)
+
+export const TrafficProfileResourceSchema = Type.Object(
+  { workspaceId: Uuid, ...TrafficProfileSchema.properties, version: Type.Integer(), updatedAt: Timestamp },
+  strict
+)
+
+export const RunStatusSchema = OneOf(['queued', 'running', 'completed', 'failed'])
+
+export const runFields = {
+  id: Uuid,
+  workspaceId: Uuid,
+  status: RunStatusSchema,
+  seed: Type.Integer(),
+  error: Nullable(Type.String()),
+  createdAt: Timestamp,
+  startedAt: Nullable(Timestamp),
+  completedAt: Nullable(Timestamp)
+}
+
+export const RunSchema = Type.Object({ ...runFields, result: Nullable(RunResultSchema) }, strict)
+
+/** A run in a list: its overall figures only (a 500-component result is tens of kB). */
+export const RunSummarySchema = Type.Object(
+  {
+    ...runFields,
+    overall: Nullable(OverallSchema),
+    latestGrade: Nullable(Type.Object({ id: Uuid, score: Type.Integer() }, strict), {
+      description: 'the newest completed grade of the run, if any'
+    })
+  },
+  strict
+)
+
+export const GradeReportSchema = Type.Object(
+  {
+    id: Uuid,
+    simulationId: Uuid,
+    status: RunStatusSchema,
+    score: Nullable(Type.Integer()),
+    items: Nullable(Type.Array(GradeItemSchema)),
+    rubricVersion: Nullable(Type.Integer(), {
+      description:
+        'the rubric version that scored it (docs/simulation.md); null until completed, or graded before versions were kept'
+    }),
+    error: Nullable(Type.String()),
+    createdAt: Timestamp,
+    completedAt: Nullable(Timestamp)
+  },
+  strict
+)
+
+/** The account a session belongs to, as the auth routes answer it (the web client types its user by it). */
+export const UserSchema = Type.Object(
+  {
+    id: Uuid,
+    email: Type.String(),
+    displayName: Type.String(),
+    role: Type.Union([Type.Literal('user'), Type.Literal('admin')]),
+    emailVerified: Type.Boolean(),
+    createdAt: Timestamp
+  },
+  strict
+)
+export type User = Static<typeof UserSchema>
+
+export type Workspace = Static<typeof WorkspaceSchema>
+export type WorkspaceSummary = Static<typeof WorkspaceSummarySchema>
+export type TrafficProfileResource = Static<typeof TrafficProfileResourceSchema>
+export type RunStatus = Static<typeof RunStatusSchema>
+export type Run = Static<typeof RunSchema>
+export type RunSummary = Static<typeof RunSummarySchema>
+export type GradeReport = Static<typeof GradeReportSchema>
