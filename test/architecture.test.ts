@@ -98,7 +98,8 @@ t.test('the domain is in parts: no file over 500 lines', async (t) => {
 })
 
 t.test('the domain keeps no module-level mutable state: caches are the caller’s', async (t) => {
-  const mutable = /^(export )?(let|var) |^(export )?const \w+(: [^=]+)? = (new (Map|Set|WeakMap|WeakSet|Array)\b|\[\]|\{\})/
+  const mutable =
+    /^(export )?(let|var) |^(export )?const \w+(: [^=]+)? = (new (Map|Set|WeakMap|WeakSet|Array)\b|\[\]|\{\})/
   for (const file of await sources('src/domain')) {
     const found = (await readFile(join(ROOT, file), 'utf8')).split('\n').filter((line) => mutable.test(line))
     t.same(found, [], file)
