@@ -173,7 +173,8 @@ function enumeratePaths(w: Walker): PathClass[] | null {
 /**
  * The kinds of path requests take through a design, each a list of stations (`db:primary` for a
  * database's copies) with its probability; null when there are too many to list, and the
- * Monte-Carlo draws each sample's path instead.
+ * Monte-Carlo draws each sample's path instead. A timeout does not change which components a
+ * request meets, so these paths go on below a link's timeout (its station stays on the path).
  */
 export function requestPaths(
   design: Design,
@@ -186,9 +187,12 @@ export function requestPaths(
   const flows = propagate(design, traffic, undefined, undefined, catalogue)
   const built = buildStations(design, catalogue, flows, traffic, undefined, undefined, false)
   const { stations } = built
-  const name = (s: Station) => (s.name === s.componentId || s.kind === 'link' ? s.name : `${s.componentId}:${s.name}`)
+  const name = (s: Station) =>
+    s.name === s.componentId || s.kind === 'link' || s.kind === 'timeout' ? s.name : `${s.componentId}:${s.name}`
+  const walker = compileWalker(design, built, traffic)
+  walker.linkStop.fill(0)
   return (
-    knownPaths(compileWalker(design, built, traffic), known)?.map((path) => ({
+    knownPaths(walker, known)?.map((path) => ({
       stations: Array.from(path.stations, (i) => name(stations[i])),
       probability: path.probability
     })) ?? null

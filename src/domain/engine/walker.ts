@@ -69,7 +69,8 @@ export function compileWalker(design: Design, built: Built, traffic: TrafficProf
   const firstStation = new Int32Array(n).fill(-1)
   const stationCount = new Int32Array(n)
   for (const s of stations) {
-    if (s.kind === 'link') continue
+    // A link's station (network time or timeout) is the link's, not a copy of the component it leaves.
+    if (s.kind === 'link' || s.kind === 'timeout') continue
     const i = index.get(s.componentId) as number
     if (firstStation[i] < 0) firstStation[i] = s.index
     stationCount[i]++
