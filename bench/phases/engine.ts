@@ -57,7 +57,7 @@ export const engine: Phase = {
           timeoutSamples: { pass: 400, final: 800 },
           cache
         })
-        return [crossings(r, traffic), designAvailability(design, traffic), designCost(design, traffic)]
+        return [crossings(design, traffic, r), designAvailability(design, traffic), designCost(design, traffic)]
       }
       warmUp(preview, ctx.smoke)
       t0 = performance.now()

@@ -6,6 +6,8 @@ import { CATALOGUE, type Catalogue, hasTrait, kindOf } from './components.ts'
 import {
   createEngineCache,
   type EngineCache,
+  offeredLoads,
+  offeredUtilizations,
   propagate,
   requestPaths,
   type SimulationResult,
@@ -111,7 +113,7 @@ export function analyze(
     })
   }
 
-  const breaksFirst = crossings(result, traffic)
+  const breaksFirst = crossings(design, traffic, result, catalogue)
 
   // The SLO's breaking load: bisection between the sweep points that bracket it.
   let sloBreakRps: number | null = null
@@ -176,12 +178,25 @@ export function analyze(
   }
 }
 
-/** Each component's crossings of utilisation 0.7, 0.9 and 1, in the order load reaches them: exact, as utilisation is linear in load until something sheds. */
-export function crossings(result: SimulationResult, traffic: TrafficProfile): Crossing[] {
-  return result.components
-    .filter((c) => c.utilization > 0)
-    .flatMap((c) =>
-      [0.7, 0.9, 1].map((u) => ({ component: c.id, utilization: u, rps: round((u * traffic.peakRps) / c.utilization) }))
+/**
+ * Each component's crossings of utilisation 0.7, 0.9 and 1, in the order load reaches them: exact,
+ * as the offered utilisation (before anything upstream sheds, unrounded) is linear in load.
+ */
+export function crossings(
+  design: Design,
+  traffic: TrafficProfile,
+  result: SimulationResult,
+  catalogue: Catalogue = CATALOGUE
+): Crossing[] {
+  // Retries at the load the run settled at add load of their own.
+  const factor = Float64Array.from(
+    design.links,
+    (l) => result.links?.find((x) => x.from === l.from && x.to === l.to)?.retryAmplification ?? 1
+  )
+  return [...offeredUtilizations(offeredLoads(design, traffic, catalogue, factor))]
+    .filter(([, u]) => u > 0)
+    .flatMap(([component, u]) =>
+      [0.7, 0.9, 1].map((x) => ({ component, utilization: x, rps: round((x * traffic.peakRps) / u) }))
     )
     .sort((a, b) => a.rps - b.rps || a.component.localeCompare(b.component))
 }

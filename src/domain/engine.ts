@@ -4,6 +4,7 @@
 export { EngineBudgetError } from './engine/budget.ts'
 export { createEngineCache, type EngineCache } from './engine/cache.ts'
 export { analyticMeanLatencyMs } from './engine/fixed-point.ts'
+export { ceilingOf, type OfferedLoad, offeredLoads, offeredUtilizations } from './engine/offered.ts'
 export { requestPaths } from './engine/paths.ts'
 export { type SimulateOptions, simulate } from './engine/result.ts'
 export type { Station } from './engine/stations.ts'

@@ -31,7 +31,7 @@ export function previewDesign(
   return {
     overall: result.overall,
     components: result.components,
-    breaksFirst: crossings(result, traffic).slice(0, 6),
+    breaksFirst: crossings(design, traffic, result, catalogue).slice(0, 6),
     availability: designAvailability(design, traffic, requestPaths(design, traffic, catalogue, cache.paths), catalogue),
     cost: designCost(design, traffic, catalogue)
   }

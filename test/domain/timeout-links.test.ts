@@ -13,7 +13,7 @@ const close = (t: Test, actual: number, expected: number, tolerance: number, msg
 /** users → svc (M/M/1, 10 ms) → db (M/M/1, 5 ms), the lower link with the given fields. */
 const tandem = (below: Partial<Link> = {}): Design => ({
   components: [
-    { id: 'users', type: 'client' },
+    { id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1 },
     { id: 'svc', type: 'service', instances: 1, concurrency: 1, serviceTimeMs: 10 },
     { id: 'db', type: 'database', instances: 1, concurrency: 1, serviceTimeMs: 5 }
   ],

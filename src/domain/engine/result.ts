@@ -7,7 +7,8 @@ import { createEngineCache, type EngineCache } from './cache.ts'
 import { discreteEvent } from './discrete-event.ts'
 import { solveStations } from './fixed-point.ts'
 import { monteCarlo } from './monte-carlo.ts'
-import type { Station } from './stations.ts'
+import { ceilingOf, offeredLoads } from './offered.ts'
+import type { Station, TimeoutFigures } from './stations.ts'
 import { quantiles, round } from './statistics.ts'
 import { compileWalker } from './walker.ts'
 
@@ -99,15 +100,11 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
       }
     })
 
-  // Delays never queue: only stations with servers can be the bottleneck or set the ceiling.
-  const loaded = stations.filter((s) => s.lambda > 0 && s.kind === 'queue')
-  const bottleneck = loaded.length > 0 ? loaded.reduce((a, b) => (b.utilization > a.utilization ? b : a)) : null
-  // λ at every station is linear in peakRps (at the load that passes, when stations shed), so the
-  // first station to reach ρ = 1 sets the ceiling.
-  const maxSustainableRps =
-    loaded.length > 0 && traffic.peakRps > 0
-      ? Math.min(...loaded.map((s) => (s.servers * (1000 / s.serviceTimeMs)) / (s.lambda / traffic.peakRps)))
-      : 0
+  // The ceiling and the bottleneck from the offered load (before anything sheds), retries included.
+  const { bottleneck, maxSustainableRps } = ceilingOf(
+    offeredLoads(design, traffic, catalogue, retryFactors(built.timeouts)),
+    traffic.peakRps
+  )
   const singlePointsOfFailure = design.components
     .filter(
       (c) => !hasTrait(catalogue, c.type, 'source') && !hasTrait(catalogue, c.type, 'thirdParty') && c.instances === 1
@@ -148,8 +145,8 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
       meanLatencyMs: round(mean),
       throughputRps: round(traffic.peakRps * (1 - errorRate)),
       errorRate: round(errorRate, 5),
-      bottleneck: bottleneck?.componentId ?? null,
-      maxSustainableRps: round(Number.isFinite(maxSustainableRps) ? maxSustainableRps : 0),
+      bottleneck,
+      maxSustainableRps: round(maxSustainableRps),
       singlePointsOfFailure
     }
   }
@@ -181,3 +178,7 @@ function backlogOf(queueId: string, design: Design, byComponent: Map<string, Sta
     }
   }
 }
+
+/** Per link: attempts per traversal (its timeout's retries at the settled load; 1 without a timeout). */
+export const retryFactors = (timeouts: readonly (TimeoutFigures | null)[]) =>
+  Float64Array.from(timeouts, (t) => t?.amplification ?? 1)

@@ -1,6 +1,6 @@
 import { type Catalogue, hasTrait } from '../components.ts'
 import { carries, type Flow, passFactor } from '../flows.ts'
-import { type Design, networkTimeMs, type TrafficProfile } from '../model.ts'
+import { type Component, type Design, networkTimeMs, type TrafficProfile } from '../model.ts'
 import { delayFigures, type QuantileDraws, queueFigures } from '../queueing.ts'
 
 // Stations from a design: each component's servers (or delay) and each link's network time or
@@ -64,6 +64,16 @@ export interface TimeoutFigures {
   p95Ms: number
 }
 
+/** A component's copies and their arrivals: a replicated type's writes go to its primary, its reads spread evenly over primary and replicas. */
+export function copyLoads(c: Component, flow: Flow, catalogue: Catalogue): { name: string; lambda: number }[] {
+  if (!hasTrait(catalogue, c.type, 'replicated')) return [{ name: c.id, lambda: flow.read + flow.write }]
+  const copies = 1 + (c.replicas ?? 0)
+  return [
+    { name: 'primary', lambda: flow.write + flow.read / copies },
+    ...Array.from({ length: copies - 1 }, (_, k) => ({ name: `replica-${k + 1}`, lambda: flow.read / copies }))
+  ]
+}
+
 export function buildStations(
   design: Design,
   catalogue: Catalogue,
@@ -86,20 +96,7 @@ export function buildStations(
     const queues = c.balancing === 'random' && !delay ? c.instances : 1
     const queueLimit = c.queueLimit === undefined || delay ? null : Math.floor(c.queueLimit / queues)
     const serviceTimeCv = c.serviceTimeCv ?? 1
-    const nodes: { name: string; lambda: number }[] = hasTrait(catalogue, c.type, 'replicated')
-      ? (() => {
-          // Writes go to the primary; reads spread evenly over primary and replicas.
-          const copies = 1 + (c.replicas ?? 0)
-          return [
-            { name: 'primary', lambda: flow.write + flow.read / copies },
-            ...Array.from({ length: copies - 1 }, (_, k) => ({
-              name: `replica-${k + 1}`,
-              lambda: flow.read / copies
-            }))
-          ]
-        })()
-      : [{ name: c.id, lambda: flow.read + flow.write }]
-    const list = nodes.map((node) => {
+    const list = copyLoads(c, flow, catalogue).map((node) => {
       const station: Station = {
         index: stations.length,
         kind: delay ? 'delay' : 'queue',
