@@ -33,6 +33,7 @@ import healthRoutes from './routes/health/index.ts'
 import simulationRoutes from './routes/simulations/index.ts'
 import workspaceRoutes from './routes/workspaces/index.ts'
 import { instrumentStatements, tracingEnabled } from './tracing.ts'
+import { UNIT_KEYWORD } from './validation-problems.ts'
 import { buildValidator } from './validator.ts'
 
 declare module 'fastify' {
@@ -85,7 +86,8 @@ export async function buildApp(config: Config, options: BuildOptions): Promise<F
     frameworkErrors: frameworkErrorHandler(SECURITY_HEADERS),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+    // `verbose`: a refusal's plain sentences read the failing field's schema (validation-problems.ts).
+    ajv: { customOptions: { removeAdditional: false, allErrors: false, verbose: true, keywords: [UNIT_KEYWORD] } },
     schemaErrorFormatter: formatSchemaErrors,
     schemaController: { compilersFactory: { buildValidator: buildValidator as never } }
   }).withTypeProvider<TypeBoxTypeProvider>()

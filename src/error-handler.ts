@@ -1,12 +1,15 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { type ErrorBody, errorBody, InvalidDesignError, toErrorBody, VersionConflictError } from './errors.ts'
 import { pathOf } from './paths.ts'
+import { type Problem, plainProblems, type SchemaError } from './validation-problems.ts'
 
 // How the app answers what went wrong: the error table is src/errors.ts; these put it on the wire.
 
 export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const body: ErrorBody & Record<string, unknown> = { ...toErrorBody(err, request.id) }
   if (err instanceof InvalidDesignError) body.problems = err.problems
+  const plain = (err as { problems?: Problem[] }).problems
+  if (err.validation && Array.isArray(plain)) body.problems = plain
   if (err instanceof VersionConflictError) body.currentVersion = err.currentVersion
   if (body.statusCode >= 500) request.log.error({ err }, 'request failed')
   else request.log.info({ code: body.code, statusCode: body.statusCode }, 'request refused')
@@ -15,15 +18,9 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
   return reply.code(body.statusCode).send(body)
 }
 
-interface SchemaError {
-  keyword: string
-  instancePath: string
-  message?: string
-  params: Record<string, unknown>
-}
-
 /**
- * Validation errors as one message, like Fastify's own (`body/name must …, …`), except that a
+ * Validation errors as one message (and, as `problems`, one plain sentence per field: see
+ * validation-problems.ts), like Fastify's own (`body/name must …, …`), except that a
  * choice of values says what it accepts: a union of literals fails as one `const` error per
  * branch and then `anyOf` ("must be equal to constant" three times), and reads instead
  * `body/format must be one of: markdown, json, html`.
@@ -48,7 +45,7 @@ export function formatSchemaErrors(errors: SchemaError[], dataVar: string): Erro
     else if (e.keyword === 'enum') parts.push(`${at} must be one of: ${choice(e.params.allowedValues as unknown[])}`)
     else parts.push(`${at} ${e.message}`)
   }
-  return new Error(parts.join(', '))
+  return Object.assign(new Error(parts.join(', ')), { problems: plainProblems(errors, dataVar) })
 }
 
 /** Fastify's router refusals (a malformed URL, an over-long path parameter), in this API's shape. */

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import { Uuid } from './domain/schemas.ts'
+import { ProblemSchema, Uuid } from './domain/schemas.ts'
 
 export { Uuid }
 
@@ -12,7 +12,12 @@ export const ErrorResponse = Type.Object(
     code: Type.String(),
     error: Type.String(),
     message: Type.String(),
-    requestId: Type.String()
+    requestId: Type.String(),
+    problems: Type.Optional(
+      Type.Array(ProblemSchema, {
+        description: 'a refused request (400, 422): one plain sentence per field, with its JSON path in the body'
+      })
+    )
   },
   { additionalProperties: false }
 )

@@ -19,7 +19,7 @@ import {
 
 export const Uuid = Type.String({ format: 'uuid' })
 export const Timestamp = Type.String({ format: 'date-time' })
-export const Nullable = <T extends TSchema>(t: T, options: { description?: string } = {}) =>
+export const Nullable = <T extends TSchema>(t: T, options: { title?: string; description?: string } = {}) =>
   Type.Union([t, Type.Null()], options)
 /** One of a list of strings (an `as const` enumeration). */
 export const OneOf = <const T extends string[]>(values: readonly [...T], description?: string) =>
@@ -134,24 +134,37 @@ export const DesignSchema = Type.Object(
   strict
 )
 
-const bounds = (b: { min: number; max: number }) => ({ minimum: b.min, maximum: b.max })
+/** A traffic field: its bounds, and the name and unit a refusal says it with (src/validation-problems.ts). */
+const bounded = (title: string, b: { min: number; max: number }, unit?: string, description?: string) => ({
+  title,
+  minimum: b.min,
+  maximum: b.max,
+  ...(unit ? { 'x-unit': unit } : {}),
+  ...(description ? { description } : {})
+})
 
 export const TrafficProfileSchema = Type.Object(
   {
-    peakRps: Type.Number({
-      ...bounds(TRAFFIC_BOUNDS.peakRps),
-      description: 'at least 0.001: one request in about 17 minutes'
-    }),
-    readRatio: Type.Number(bounds(TRAFFIC_BOUNDS.readRatio)),
-    payloadKb: Type.Number(bounds(TRAFFIC_BOUNDS.payloadKb)),
-    latencySloMs: Type.Number(bounds(TRAFFIC_BOUNDS.latencySloMs)),
+    peakRps: Type.Number(
+      bounded(
+        'Peak traffic',
+        TRAFFIC_BOUNDS.peakRps,
+        'requests a second',
+        'at least 0.001: one request in about 17 minutes'
+      )
+    ),
+    readRatio: Type.Number(bounded('Share of reads', TRAFFIC_BOUNDS.readRatio)),
+    payloadKb: Type.Number(bounded('Payload', TRAFFIC_BOUNDS.payloadKb, 'kB')),
+    latencySloMs: Type.Number(bounded('p95 latency SLO', TRAFFIC_BOUNDS.latencySloMs, 'ms')),
     budgetPerMonth: Type.Optional(
-      Nullable(Type.Number(bounds(TRAFFIC_BOUNDS.budgetPerMonth)), {
+      Nullable(Type.Number(bounded('Monthly budget', TRAFFIC_BOUNDS.budgetPerMonth, 'US dollars')), {
+        title: 'Monthly budget',
         description: 'a monthly budget in USD the grade holds the design’s cost to; null or absent: none'
       })
     ),
     availabilityTarget: Type.Optional(
-      Nullable(Type.Number(bounds(TRAFFIC_BOUNDS.availabilityTarget)), {
+      Nullable(Type.Number(bounded('Availability target', TRAFFIC_BOUNDS.availabilityTarget)), {
+        title: 'Availability target',
         description: 'the availability the grade holds the design to, as a fraction; null or absent: 0.999'
       })
     )

@@ -182,7 +182,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           {
             email: Email,
             password: Password,
-            displayName: Type.String({ minLength: 1, maxLength: 80, pattern: '\\S' })
+            displayName: Type.String({ title: 'Your name', minLength: 1, maxLength: 80, pattern: '\\S' })
           },
           { additionalProperties: false }
         ),

@@ -1,7 +1,7 @@
 import { Type } from 'typebox'
 
-export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 })
-export const Password = Type.String({ minLength: 12, maxLength: 256 })
+export const Email = Type.String({ title: 'Email', format: 'email', minLength: 3, maxLength: 254 })
+export const Password = Type.String({ title: 'Password', minLength: 12, maxLength: 256 })
 
 import { UserSchema as User } from '../../domain/resources.ts'
 

@@ -10,8 +10,8 @@ export {
 } from '../../domain/resources.ts'
 export { ComponentSchema, DesignSchema, LinkSchema, TrafficProfileSchema } from '../../domain/schemas.ts'
 
-export const Name = Type.String({ minLength: 1, maxLength: 120, pattern: '\\S' })
-export const Description = Type.String({ maxLength: 2000 })
+export const Name = Type.String({ title: 'Name', minLength: 1, maxLength: 120, pattern: '\\S' })
+export const Description = Type.String({ title: 'Description', maxLength: 2000 })
 
 export const InvalidDesign = Type.Object(
   {
@@ -26,7 +26,7 @@ export const InvalidDesign = Type.Object(
 )
 
 /** A row version as the client sends it back: a Postgres integer (larger is a 400, not a 500). */
-export const Version = Type.Integer({ minimum: 1, maximum: 2147483647 })
+export const Version = Type.Integer({ title: 'Version', minimum: 1, maximum: 2147483647 })
 
 export const VersionConflict = Type.Object(
   {
