@@ -1,7 +1,7 @@
 // Who may import whom (`npm run lint` fails on a wrong import and names the rule).
 //
 //   core      src/{config,errors,logging,ids,paths,client-address,shutdown,schemas}.ts,
-//             src/{db,domain,queue,accounts,engine}/: imports nothing above it
+//             src/{db,domain,queue,accounts,engine,exercises}/: imports nothing above it
 //   plugins/  Fastify plugins: the core only
 //   jobs/     job handlers and the worker: the core only (never Fastify, plugins or routes)
 //   routes    src/routes/: the core (the queue's enqueue API included), never jobs/ or the wiring
@@ -9,7 +9,7 @@
 //   web/      the learner's app (bundled for the browser): web/ itself and the domain's pure modules
 //             (types, schemas, catalogue, figures); never plugins, jobs, routes, db or the wiring
 const CORE =
-  '^src/((config|errors|logging|ids|paths|client-address|shutdown|schemas)[.]ts$|(db|domain|queue|accounts|engine)/)'
+  '^src/((config|errors|logging|ids|paths|client-address|shutdown|schemas)[.]ts$|(db|domain|queue|accounts|engine|exercises)/)'
 const WIRING = '^src/(app|error-handler|server|dev|cli|demo|docs)[.]ts$'
 /** What the web app may import outside web/: the domain's modules that hold data, shapes and figures. */
 const WEB_MAY_IMPORT = '^(web/|src/domain/(components|schemas|resources|model|format|layout)[.]ts$)|(^|/)node_modules/'
@@ -71,7 +71,7 @@ module.exports = {
       name: 'app-is-wired-by-entry-points',
       severity: 'error',
       comment: 'src/app.ts is imported by the entry points only.',
-      from: { path: '^(plugins|jobs)/|^src/(routes|db|domain|queue|accounts|engine)/' },
+      from: { path: '^(plugins|jobs)/|^src/(routes|db|domain|queue|accounts|engine|exercises)/' },
       to: { path: '^src/app[.]ts$' }
     }
   ],

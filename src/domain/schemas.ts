@@ -423,3 +423,52 @@ export type Grade = Omit<Static<typeof GradeSchema>, 'items'> & { items: GradeIt
 // Stored results as they are (the api answers them so).
 export type StoredResult = Static<typeof RunResultSchema>
 export type StoredComponentResult = Static<typeof ComponentResultSchema>
+
+// Exercises (issue 37): what an exercise requires, and an attempt's checks against it.
+
+export const DRILLS = ['instance', 'zone', 'database_primary'] as const
+export type Drill = (typeof DRILLS)[number]
+
+export const RequirementsSchema = Type.Object(
+  {
+    peakRps: Type.Number({ minimum: 0.001, description: 'the load the design must carry' }),
+    peakEstimate: Type.String({ description: 'how the peak was estimated, back of the envelope' }),
+    readRatio: Type.Number({ minimum: 0, maximum: 1 }),
+    payloadKb: Type.Number({ minimum: 0 }),
+    p95Ms: Type.Number({ minimum: 0.001, description: 'the p95 SLO at peak (the traffic profile’s latencySloMs)' }),
+    p99Ms: Type.Number({ minimum: 0.001, description: 'the p99 SLO at peak' }),
+    availabilityTarget: Type.Number({ minimum: 0.9, maximum: 0.999999 }),
+    budgetPerMonth: Type.Number({ minimum: 0, description: 'USD a month' }),
+    drills: Type.Array(OneOf(DRILLS), {
+      minItems: 1,
+      uniqueItems: true,
+      description: 'the failures the design must survive at peak with its p95 SLO and no errors'
+    }),
+    growth: Type.Optional(
+      Type.Object(
+        {
+          factor: Type.Number({ minimum: 1.1, maximum: 100 }),
+          statement: Type.String({ description: 'the story: "then traffic triples"' })
+        },
+        { ...strict, description: 'the design must also hold its p95 SLO with no errors at factor × peak' }
+      )
+    )
+  },
+  strict
+)
+
+export const CheckSchema = Type.Object(
+  {
+    id: Type.String({ description: 'p95_at_peak, p99_at_peak, availability, budget, drill_<drill>, growth' }),
+    title: Type.String(),
+    passed: Type.Boolean(),
+    measured: Nullable(N, { description: 'what the model measured (null: nothing to measure, or unbounded)' }),
+    required: N,
+    unit: OneOf(['ms', 'fraction', 'usd_per_month']),
+    detail: Type.String({ description: 'what was measured, in a sentence' })
+  },
+  strict
+)
+
+export type Requirements = Static<typeof RequirementsSchema>
+export type Check = Static<typeof CheckSchema>
