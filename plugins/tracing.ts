@@ -1,16 +1,8 @@
-import {
-  context,
-  isSpanContextValid,
-  ROOT_CONTEXT,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  trace
-} from '@opentelemetry/api'
+import { context, ROOT_CONTEXT, type Span, SpanStatusCode, trace } from '@opentelemetry/api'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { addressMatcher } from '../src/client-address.ts'
-import { extractContext, tracingEnabled } from '../src/tracing.ts'
+import { extractContext, startRequestTrace, tracingEnabled } from '../src/tracing.ts'
 
 export interface TracingPluginOptions {
   /**
@@ -24,9 +16,9 @@ export interface TracingPluginOptions {
 const SPAN = Symbol('server span')
 
 /**
- * One server span per request, named by its route template (`GET /workspaces/:id`), with the
- * status code, user id and request id; the trace id answers in `x-trace-id`. Registered only
- * when tracing is on.
+ * One server span per sampled request, named by its route template (`GET /workspaces/:id`),
+ * with the status code, user id and request id; every request's trace id, sampled or not,
+ * answers in `x-trace-id`. Registered only when tracing is on.
  */
 async function tracingPlugin(fastify: FastifyInstance, opts: TracingPluginOptions) {
   if (!tracingEnabled()) throw new Error('tracing plugin: start tracing (src/tracing.ts) before registering it')
@@ -41,30 +33,24 @@ async function tracingPlugin(fastify: FastifyInstance, opts: TracingPluginOption
     }
     return known
   }
-  const tracer = trace.getTracer('system-design-coach')
-
   fastify.addHook('onRequest', function startServerSpan(request: FastifyRequest, reply: FastifyReply, done) {
     const parent = trusted(request.socket) ? extractContext(request.headers) : ROOT_CONTEXT
     const route = request.routeOptions.url
-    const span = tracer.startSpan(
+    const { span, ids } = startRequestTrace(
       `${request.method} ${route ?? '(unmatched)'}`,
       {
-        kind: SpanKind.SERVER,
-        attributes: {
-          'http.request.method': request.method,
-          ...(route ? { 'http.route': route } : {}),
-          'sdc.request_id': request.id
-        }
+        'http.request.method': request.method,
+        ...(route ? { 'http.route': route } : {}),
+        'sdc.request_id': request.id
       },
       parent
     )
+    request.traceIds = ids
+    reply.header('x-trace-id', ids.traceId)
+    // Not sampled: ids only, no span and no context frame (nothing below it makes a span).
+    if (!span) return done()
     ;(request as unknown as Record<symbol, Span>)[SPAN] = span
     request.traceContext = trace.setSpan(parent, span)
-    const ids = span.spanContext()
-    if (isSpanContextValid(ids)) {
-      request.traceIds = { traceId: ids.traceId, spanId: ids.spanId }
-      reply.header('x-trace-id', ids.traceId)
-    }
     context.with(request.traceContext, done)
   })
 

@@ -7,6 +7,7 @@ import {
   type Span,
   SpanKind,
   SpanStatusCode,
+  TraceFlags,
   type Tracer,
   trace
 } from '@opentelemetry/api'
@@ -19,8 +20,11 @@ import {
   AlwaysOffSampler,
   AlwaysOnSampler,
   BatchSpanProcessor,
+  type IdGenerator,
   ParentBasedSampler,
+  RandomIdGenerator,
   type Sampler,
+  SamplingDecision,
   SimpleSpanProcessor,
   type SpanExporter,
   TraceIdRatioBasedSampler,
@@ -36,6 +40,8 @@ import type { Sql } from './db/client.ts'
 
 export interface Tracing {
   tracer: Tracer
+  /** The provider's sampler: a request's decision is taken with it before any span exists. */
+  sampler: Sampler
   /** Sends what is buffered and stops: graceful shutdown calls it last. */
   shutdown(): Promise<void>
   forceFlush(): Promise<void>
@@ -66,6 +72,20 @@ function samplerOf(config: Pick<TracingConfig, 'sampler' | 'ratio'> | undefined)
   return name.startsWith('parentbased_') ? new ParentBasedSampler({ root }) : root
 }
 
+const randomIds = new RandomIdGenerator()
+// The trace id a sampled root request was decided on, handed to the provider for its span: the
+// provider's sampler then sees the same id and takes the same decision. Set and cleared around
+// one synchronous startSpan call.
+let decidedTraceId: string | null = null
+const idGenerator: IdGenerator = {
+  generateTraceId() {
+    const id = decidedTraceId ?? randomIds.generateTraceId()
+    decidedTraceId = null
+    return id
+  },
+  generateSpanId: () => randomIds.generateSpanId()
+}
+
 /** Registers the global provider, context manager and propagator for this process. */
 export function startTracing(options: StartOptions): Tracing {
   if (active) throw new Error('tracing is already started in this process')
@@ -75,9 +95,11 @@ export function startTracing(options: StartOptions): Tracing {
   const exporter =
     options.exporter ??
     (url === null ? null : protocol === 'http/json' ? new OtlpJsonExporter(otlp) : new OtlpProtobufExporter(otlp))
+  const sampler = samplerOf(options.sampler)
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': options.serviceName }),
-    sampler: samplerOf(options.sampler),
+    sampler,
+    idGenerator,
     spanProcessors: exporter
       ? [options.simple ? new SimpleSpanProcessor({ exporter }) : new BatchSpanProcessor({ exporter })]
       : []
@@ -87,6 +109,7 @@ export function startTracing(options: StartOptions): Tracing {
   trace.setGlobalTracerProvider(provider)
   const tracing: Tracing = {
     tracer: provider.getTracer('system-design-coach'),
+    sampler,
     forceFlush: () => provider.forceFlush(),
     async shutdown() {
       await provider.shutdown()
@@ -109,6 +132,42 @@ export function startTracingFromConfig(config: TracingConfig | null, role: strin
 export interface TraceIds {
   traceId: string
   spanId: string
+}
+
+export interface RequestTrace {
+  /** The server span; null when the request is not sampled. */
+  span: Span | null
+  ids: TraceIds
+}
+
+/**
+ * Starts a request's trace. Sampling is decided first, as the provider would decide it (parent
+ * based: a trusted caller's decision is kept; otherwise the ratio on the trace id): a request
+ * that is not sampled gets its ids only (for `x-trace-id`, its log line and its telemetry row)
+ * and no span, no context and no statement spans, so it costs next to nothing.
+ */
+export function startRequestTrace(
+  name: string,
+  attributes: Record<string, string>,
+  parent: Context = ROOT_CONTEXT
+): RequestTrace {
+  if (!active) throw new Error('tracing is not started in this process')
+  const remote = trace.getSpanContext(parent)
+  const continued = remote !== undefined && isSpanContextValid(remote)
+  const traceId = continued ? remote.traceId : randomIds.generateTraceId()
+  const { decision } = active.sampler.shouldSample(parent, traceId, name, SpanKind.SERVER, attributes, [])
+  if (decision === SamplingDecision.NOT_RECORD)
+    return { span: null, ids: { traceId, spanId: randomIds.generateSpanId() } }
+  if (!continued) decidedTraceId = traceId
+  const span = active.tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent)
+  decidedTraceId = null
+  const { spanId } = span.spanContext()
+  return { span, ids: { traceId, spanId } }
+}
+
+/** W3C trace context naming a request that was not sampled: its jobs are not sampled either. */
+export function unsampledCarrier(ids: TraceIds): { traceparent: string } {
+  return { traceparent: `00-${ids.traceId}-${ids.spanId}-00` }
 }
 
 /** The ids of the span current here, for log lines; null outside a trace. */
@@ -145,8 +204,9 @@ export function extractContext(carrier: Record<string, unknown>): Context {
 }
 
 /**
- * Runs `fn` in a new span (a child of the current one), ends it with the outcome, and returns
- * what `fn` returns. Without tracing it is `fn()`.
+ * Runs `fn` in a new span (a child of the current one, or of `parent`), ends it with the
+ * outcome, and returns what `fn` returns. Without tracing, or below no recording span and no
+ * `parent` (an unsampled request), it is `fn(null)`: a child never starts a trace of its own.
  */
 export async function inSpan<T>(
   name: string,
@@ -155,6 +215,11 @@ export async function inSpan<T>(
 ): Promise<T> {
   if (!active) return fn(null)
   const parent = options.parent ?? context.active()
+  if (!options.parent && !trace.getSpan(parent)?.isRecording()) return fn(null)
+  // A remote parent that was not sampled (a job of an unsampled request): its context travels on, no span.
+  const remote = options.parent && trace.getSpanContext(parent)
+  if (remote && isSpanContextValid(remote) && !(remote.traceFlags & TraceFlags.SAMPLED))
+    return context.with(parent, () => fn(null))
   const span = active.tracer.startSpan(name, { kind: options.kind, attributes: options.attributes }, parent)
   try {
     return await context.with(trace.setSpan(parent, span), () => fn(span))
@@ -212,8 +277,8 @@ export function statementName(strings: readonly string[]): Statement {
 let instrumented = false
 
 /**
- * A client span per statement sent inside a trace (statements outside one, such as the
- * queue's polling, make none). postgres.js has no hooks, so its Query's `handle` (what runs a
+ * A client span per statement sent inside a sampled trace (statements outside one, such as the
+ * queue's polling or an unsampled request's, make none). postgres.js has no hooks, so its Query's `handle` (what runs a
  * statement when it is first awaited) is wrapped once per process; only when tracing is on.
  */
 export function instrumentStatements(sql: Sql): void {
@@ -224,7 +289,7 @@ export function instrumentStatements(sql: Sql): void {
   proto.handle = function handle(this: QueryLike) {
     if (!this.executed && active) {
       const parent = context.active()
-      if (trace.getSpanContext(parent)) {
+      if (trace.getSpan(parent)?.isRecording()) {
         const { name, attributes } = statementName(this.strings)
         const span = active.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, parent)
         const { resolve, reject } = this

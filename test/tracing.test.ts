@@ -1,6 +1,12 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace'
+import { ROOT_CONTEXT } from '@opentelemetry/api'
+import {
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SamplingDecision,
+  TraceIdRatioBasedSampler
+} from '@opentelemetry/sdk-trace'
 import pino from 'pino'
 import t from 'tap'
 import { countProtobufSpans, decodeOtlp, type OtlpSpan } from '../bench/lib/otlp.ts'
@@ -277,4 +283,117 @@ t.test('OTEL_TRACES_EXPORTER=none: trace ids in responses and rows, nothing sent
   const [row] = await sql`select trace_id from app.request_telemetry where request_id = 'untraced-export-1'`
   t.equal(row?.trace_id, traceId, 'the telemetry row carries the trace id')
   t.equal(exports, 0, 'no export was sent')
+})
+
+t.test('a request its parent did not sample: ids everywhere, no span, and its job not sampled', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const sql = testSql(t, url)
+  const { app, logs } = await buildTestApp(t, url, { TRUST_PROXY: '127.0.0.1', REQUEST_TELEMETRY_SAMPLE_RATE: '1' })
+  const user = await registerAndLogin(app)
+  const ws = (
+    await app.inject({
+      method: 'POST',
+      url: '/workspaces',
+      headers: bearer(user),
+      payload: { name: 'Unsampled', design: SAMPLE_DESIGN }
+    })
+  ).json()
+  exporter.reset()
+  // Every span made in this process goes through this tracer (the plugin's, the statements', the jobs').
+  let made = 0
+  const startSpan = tracing.tracer.startSpan
+  tracing.tracer.startSpan = function counted(...args) {
+    made++
+    return startSpan.apply(this, args)
+  }
+  t.teardown(() => {
+    tracing.tracer.startSpan = startSpan
+  })
+  // The proxy decided not to sample (flags 00): parent-based sampling keeps that decision.
+  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736'
+  const res = await app.inject({
+    method: 'POST',
+    url: `/workspaces/${ws.id}/simulations`,
+    headers: { ...bearer(user), 'x-request-id': 'unsampled-1', traceparent: `00-${traceId}-00f067aa0ba902b7-00` },
+    payload: { seed: 3 }
+  })
+  t.equal(res.statusCode, 202)
+  t.equal(res.headers['x-trace-id'], traceId, 'the response names the trace all the same')
+
+  const boss = await startedBoss(t, sql, 'worker')
+  const [job] = await boss.fetch(simulation.job.name, { includeMetadata: true })
+  t.match(
+    job.data,
+    { traceparent: new RegExp(`^00-${traceId}-[\\da-f]{16}-00$`) },
+    'the job carries the trace, marked unsampled'
+  )
+  const handler = simulation.job.create({ sql, config: testConfig(), engine: null, log: pino({ level: 'silent' }) })
+  const [outcome] = await handler([{ ...job, signal: new AbortController().signal } as never])
+  t.equal(outcome.status, 'completed')
+  t.equal(made, 0, 'no span object was made, recording or not: not for the request, its statements, enqueue or job')
+  t.same(
+    exporter.getFinishedSpans().filter((s) => traceOf(s) === traceId),
+    [],
+    'none exported'
+  )
+  t.same(
+    exporter.getFinishedSpans().map((s) => s.name),
+    [],
+    'and no orphan trace started below it'
+  )
+
+  await app.telemetry.flush()
+  const [telemetry] = await sql`select trace_id from app.request_telemetry where request_id = 'unsampled-1'`
+  t.equal(telemetry?.trace_id, traceId, 'request telemetry')
+  const audit = await sql`select trace_id from app.audit_log where request_id = 'unsampled-1'`
+  t.ok(audit.length > 0 && audit.every((r) => r.trace_id === traceId), 'audit rows')
+  const events = await sql`select event, trace_id from app.job_telemetry where job_id = ${job.id} order by created_at`
+  t.same(
+    events.map((e) => e.trace_id),
+    [traceId, traceId, traceId],
+    'job telemetry'
+  )
+  const line = logs.lines.find((l) => l.msg === 'request completed' && l.requestId === 'unsampled-1')
+  t.match(line, { trace_id: traceId, span_id: /^[\da-f]{16}$/ }, 'the log line')
+})
+
+t.test('at a ratio, a request is sampled exactly when the ratio says of its trace id', async (t) => {
+  const spans: string[] = []
+  const receiver = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      for (const { span } of decodeOtlp(String(req.headers['content-type']), Buffer.concat(chunks)))
+        if (span.kind === 2) spans.push(span.traceId)
+      res.writeHead(200).end()
+    })
+  })
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r))
+  t.teardown(() => receiver.close())
+  const { url } = await createTestDatabase(t)
+  const api = await startApi({
+    DATABASE_URL: url,
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+    OTEL_TRACES_SAMPLER_ARG: '0.3'
+  })
+  t.teardown(() => stopProcess(api, 'SIGKILL'))
+  const traceIds: string[] = []
+  for (let i = 0; i < 60; i++) {
+    const live = await call(api.port, { path: '/health/live' })
+    traceIds.push(String(live.headers?.['x-trace-id']))
+  }
+  t.equal(await stopProcess(api), 0, 'graceful shutdown flushes the spans')
+  const ratio = new TraceIdRatioBasedSampler(0.3)
+  const expected = traceIds.filter(
+    (id) => ratio.shouldSample(ROOT_CONTEXT, id).decision === SamplingDecision.RECORD_AND_SAMPLED
+  )
+  t.ok(expected.length > 0 && expected.length < traceIds.length, `some sampled, some not (${expected.length} of 60)`)
+  // (startApi's own readiness polls are requests too: only this test's are compared.)
+  t.same(
+    spans.filter((id) => traceIds.includes(id)).sort(),
+    expected.sort(),
+    'exported: exactly the requests whose trace id the ratio samples'
+  )
 })

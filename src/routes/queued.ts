@@ -3,9 +3,17 @@ import { type Static, Type } from 'typebox'
 import type { Fragment, TransactionSql } from '../db/client.ts'
 import { enqueueJob } from '../queue/enqueue.ts'
 import { Uuid } from '../schemas.ts'
+import { unsampledCarrier } from '../tracing.ts'
 
 /** What a route that hands work to a queue answers: 202 with the new resource's id. */
 export const Accepted = Type.Object({ id: Uuid, status: Type.Literal('queued') }, { additionalProperties: false })
+
+/**
+ * A job's data naming the trace of a request that was not sampled (it has ids, no span to
+ * propagate): its job is then not sampled either, and its telemetry rows carry the trace id.
+ */
+const withUnsampledTrace = (request: FastifyRequest, data: Record<string, unknown>) =>
+  request.traceIds && !request.traceContext ? { ...data, ...unsampledCarrier(request.traceIds) } : data
 
 /**
  * A 202 route's writes, pipelined in one round trip: its row (`insert`, given the audit row's
@@ -30,7 +38,7 @@ export async function acceptQueued(
   request.enqueuedOn = job.queue
   await Promise.all([
     insert(request.auditWith(tx, { resourceId: job.id, statusCode: 202, changes: job.changes })),
-    enqueueJob(fastify.boss, tx, job.queue, job.data, request.id, {
+    enqueueJob(fastify.boss, tx, job.queue, withUnsampledTrace(request, job.data), request.id, {
       id: job.id,
       ...(job.group ? { group: { id: job.group } } : {})
     }),
