@@ -1,7 +1,8 @@
 import t from 'tap'
 import { featureDesign } from '../../bench/lib/context.ts'
-import { positions } from '../../src/domain/layout.ts'
+import { linkOverNode, NODE_H, NODE_W, positions, tidy } from '../../src/domain/layout.ts'
 import type { Design } from '../../src/domain/model.ts'
+import { exercises } from '../../src/exercises/index.ts'
 
 /** Pairs of links whose straight lines (centre to centre) cross, links sharing an end aside. */
 function crossings(design: Design): number {
@@ -53,4 +54,58 @@ t.test('components without a place are stacked in layers that keep links uncross
 t.test('the every-feature design is laid out without a crossing', async (t) => {
   // Stacked in design order, 30 of these components crossed 9 pairs of links (and 50, 15).
   for (const n of [30, 50]) t.equal(crossings(featureDesign(n)), 0, `${n} components`)
+})
+
+/** The first link that passes under (or within a few pixels of) a component it does not join. */
+function overNode(design: Pick<Design, 'components' | 'links'>, at: Map<string, { x: number; y: number }>) {
+  const hit = linkOverNode(design.links, at)
+  return hit ? `${hit.link.from} → ${hit.link.to} passes under ${hit.node}` : null
+}
+
+const unplaced = (design: Pick<Design, 'components' | 'links'>) => ({
+  ...design,
+  components: design.components.map(({ x: _x, y: _y, ...c }) => c)
+})
+
+t.test('Tidy lays out every exercise’s reference design with no link under a component', async (t) => {
+  const { list } = exercises()
+  t.ok(list.length >= 13, 'every exercise loaded')
+  for (const exercise of list) {
+    const design = exercise.reference.design as Design
+    const at = tidy(design)
+    t.equal(overNode(design, at), null, exercise.slug)
+    t.same(positions(unplaced(design)), at, `${exercise.slug}: an unplaced design gets the same places`)
+    const boxes = [...at.values()]
+    const overlap = boxes.some((a, i) =>
+      boxes.some((b, j) => j > i && Math.abs(a.x - b.x) < NODE_W && Math.abs(a.y - b.y) < NODE_H)
+    )
+    t.notOk(overlap, `${exercise.slug}: no two components overlap`)
+  }
+})
+
+t.test('a link that skips layers, or a steep one, never runs under a component', async (t) => {
+  // service-2 → cache ran under service-3 when stacked by distance from the client.
+  const design: Design = {
+    components: [
+      { id: 'users', type: 'client' } as Design['components'][number],
+      ...['lb', 'service', 'service-2', 'service-3', 'cache', 'db'].map(service)
+    ],
+    links: [
+      { from: 'users', to: 'lb' },
+      { from: 'lb', to: 'service' },
+      { from: 'lb', to: 'service-2' },
+      { from: 'lb', to: 'service-3' },
+      { from: 'service', to: 'cache' },
+      { from: 'service-2', to: 'cache' },
+      { from: 'service-3', to: 'db' },
+      { from: 'cache', to: 'db' },
+      { from: 'users', to: 'db' }
+    ]
+  }
+  t.equal(overNode(design, tidy(design)), null)
+  t.ok(overNode(design, new Map([...tidy(design)].map(([id, p]) => [id, { x: p.x, y: 40 }]))), 'the check sees one')
+  for (const n of [30, 50]) {
+    const d = featureDesign(n)
+    t.equal(overNode(d, tidy(d)), null, `every-feature design of ${n}`)
+  }
 })

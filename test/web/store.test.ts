@@ -81,3 +81,18 @@ t.test('a loaded design starts a new history; the history keeps its last steps',
   t.equal(s.past.length, HISTORY_LIMIT)
   t.equal(s.past[0].design.components[0].x, 19, 'the oldest steps are forgotten')
 })
+
+t.test('Tidy places every component again, as one step to undo', async (t) => {
+  const messy = run(
+    { type: 'add', componentType: 'service' },
+    { type: 'add', componentType: 'database' },
+    { type: 'connect', from: 'users', to: 'service' },
+    { type: 'connect', from: 'service', to: 'database' },
+    { type: 'move', id: 'database', x: 0, y: 0 }
+  )
+  const tidied = reduce(messy, { type: 'tidy' }, CATALOGUE)
+  const at = Object.fromEntries(tidied.design.components.map((c) => [c.id, [c.x, c.y]]))
+  t.ok(at.users[0] < at.service[0] && at.service[0] < at.database[0], 'left to right along the links')
+  t.equal(at.users[1], at.database[1], 'a chain on one line')
+  t.same(reduce(tidied, { type: 'undo' }, CATALOGUE).design, messy.design)
+})

@@ -10,7 +10,7 @@ import {
   routingOf,
   typesWith
 } from '../../src/domain/components.ts'
-import { NODE_H, NODE_W, positions } from '../../src/domain/layout.ts'
+import { NODE_H, NODE_W, positions, tidy } from '../../src/domain/layout.ts'
 import type { ComponentDocument, DesignDocument, Link } from '../../src/domain/schemas.ts'
 
 export type { Link } from '../../src/domain/schemas.ts'
@@ -65,6 +65,12 @@ export function freeSlot(design: Design, catalogue: Catalogue): { x: number; y: 
 export function withLayout(design: Design, catalogue: Catalogue): Design {
   if (design.components.every((c) => c.x !== undefined && c.y !== undefined)) return design
   const at = positions(design as never, catalogue)
+  return { ...design, components: design.components.map((c) => ({ ...c, ...at.get(c.id) })) }
+}
+
+/** Every component placed again by the layered layout (Tidy): no link passes under a component. */
+export function tidyUp(design: Design, catalogue: Catalogue): Design {
+  const at = tidy(design as never, catalogue)
   return { ...design, components: design.components.map((c) => ({ ...c, ...at.get(c.id) })) }
 }
 

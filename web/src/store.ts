@@ -14,7 +14,8 @@ import {
   move,
   rename,
   setField,
-  setLinkField
+  setLinkField,
+  tidyUp
 } from './design.ts'
 
 export type Selection = { kind: 'component'; id: string } | { kind: 'link'; index: number } | null
@@ -47,6 +48,8 @@ export type Action =
   | { type: 'rename'; id: string; newId: string }
   | { type: 'setField'; id: string; patch: Partial<Component> }
   | { type: 'setLinkField'; index: number; patch: Partial<Link> }
+  /** Every component placed again by the layered layout: one step to undo. */
+  | { type: 'tidy' }
   | { type: 'undo' }
   | { type: 'redo' }
 
@@ -107,6 +110,8 @@ export function reduce(state: EditorState, action: Action, catalogue: Catalogue)
       return edited(state, setField(design, catalogue, action.id, action.patch), selection)
     case 'setLinkField':
       return edited(state, setLinkField(design, action.index, action.patch), selection)
+    case 'tidy':
+      return edited(state, tidyUp(design, catalogue), selection)
     case 'undo': {
       const before = state.past.at(-1)
       if (!before) return state
