@@ -91,7 +91,7 @@ t.test('Tidy places every component again, as one step to undo', async (t) => {
     { type: 'move', id: 'database', x: 0, y: 0 }
   )
   const tidied = reduce(messy, { type: 'tidy' }, CATALOGUE)
-  const at = Object.fromEntries(tidied.design.components.map((c) => [c.id, [c.x, c.y]]))
+  const at = Object.fromEntries(tidied.design.components.map((c) => [c.id, [c.x ?? 0, c.y ?? 0]]))
   t.ok(at.users[0] < at.service[0] && at.service[0] < at.database[0], 'left to right along the links')
   t.equal(at.users[1], at.database[1], 'a chain on one line')
   t.same(reduce(tidied, { type: 'undo' }, CATALOGUE).design, messy.design)
