@@ -1,5 +1,6 @@
 import type { JobWithMetadata } from 'pg-boss'
 import { type Static, Type } from 'typebox'
+import { deleteExpiredRefusals } from '../src/audit/refusals.ts'
 import type { Config } from '../src/config.ts'
 import type { Sql } from '../src/db/client.ts'
 import { analyzeJobs } from '../src/queue/statements.ts'
@@ -64,18 +65,6 @@ export async function maintainLoginFailures(sql: Sql, keepMinutes: number): Prom
     where updated_at < now() - make_interval(mins => ${keepMinutes})
       and (locked_until is null or locked_until < now())
       and (next_attempt_at is null or next_attempt_at < now())
-  `
-  return expired.count
-}
-
-/** How long refusal counts (app.audit_refusals) are kept. */
-export const AUDIT_REFUSALS_RETENTION_DAYS = 90
-
-/** Deletes refusal counts past their retention; returns how many rows. */
-export async function maintainAuditRefusals(sql: Sql): Promise<number> {
-  const expired = await sql`
-    delete from app.audit_refusals
-    where minute < now() - make_interval(days => ${AUDIT_REFUSALS_RETENTION_DAYS})
   `
   return expired.count
 }
@@ -165,7 +154,7 @@ export function createHandler(
     const partitions = await maintainPartitions(sql, new Date(), retentionDays)
     const idempotencyKeysExpired = await maintainIdempotencyKeys(sql)
     const loginFailuresExpired = await maintainLoginFailures(sql, loginFailureKeepMinutes)
-    const auditRefusalsExpired = await maintainAuditRefusals(sql)
+    const auditRefusalsExpired = await deleteExpiredRefusals(sql)
     const retained = retention ? await applyRetention(sql, retention) : {}
     await analyzeJobs(sql)
     return {

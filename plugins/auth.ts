@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { createSigner, createVerifier } from 'fast-jwt'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import type { UserState } from '../src/accounts/accounts.ts'
+import type { UserState } from '../src/accounts/users.ts'
 import { Forbidden, Unauthorized } from '../src/errors.ts'
 import { appendRouteHook } from '../src/route-hooks.ts'
 

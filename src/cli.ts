@@ -1,4 +1,3 @@
-import { userInfo } from 'node:os'
 import { parseArgs } from 'node:util'
 import { JOBS } from '../jobs/registry.ts'
 import { loadConfigOrExit } from './config.ts'
@@ -101,17 +100,8 @@ async function auditCli(
   changes: unknown,
   resourceType = 'user'
 ): Promise<void> {
-  const { insertAudit, scrub } = await import('../plugins/audit.ts')
-  await insertAudit(sql, {
-    action,
-    resource_type: resourceType,
-    resource_id: resourceId,
-    method: 'CLI',
-    path: `cli ${action}`,
-    outcome: 'success',
-    changes: scrub(changes) as never,
-    user_agent: `cli (${userInfo().username})`
-  })
+  const { insertAudit, operatorRecord } = await import('./audit/store.ts')
+  await insertAudit(sql, operatorRecord(action, resourceType, resourceId, changes))
 }
 
 commands['user:create'] = async (url, argv) => {
@@ -133,16 +123,19 @@ commands['user:create'] = async (url, argv) => {
     err('error: the password must be 12 to 256 characters')
     return 2
   }
-  const { insertUser } = await import('./accounts/accounts.ts')
+  const { hashPassword } = await import('./accounts/accounts.ts')
+  const { insertUser } = await import('./accounts/users.ts')
   const sql = createSql(url, { max: 1, applicationName: 'sdc-cli' })
   try {
     const email = values.email.trim()
-    const id = await insertUser(sql, {
-      email,
-      password,
-      role: values.role as 'user' | 'admin',
-      displayName: values['display-name']
-    })
+    const id = (
+      await insertUser(sql, {
+        email,
+        passwordHash: await hashPassword(password),
+        role: values.role as 'user' | 'admin',
+        displayName: values['display-name']
+      })
+    )?.id
     if (!id) {
       err(`error: a user with email ${email} already exists`)
       return 1
@@ -162,7 +155,7 @@ commands['user:unlock'] = async (url, argv) => {
     return 2
   }
   const { normalizeEmail } = await import('./accounts/accounts.ts')
-  const { clearFailures } = await import('./routes/auth/lockout.ts')
+  const { clearFailures } = await import('./accounts/lockout.ts')
   const sql = createSql(url, { max: 1, applicationName: 'sdc-cli' })
   try {
     const email = normalizeEmail(values.email)
@@ -176,7 +169,7 @@ commands['user:unlock'] = async (url, argv) => {
 }
 
 commands['audit:verify'] = async (url) => {
-  const { verifyAuditChain } = await import('../plugins/audit.ts')
+  const { verifyAuditChain } = await import('./audit/chain.ts')
   const sql = createSql(url, { max: 1, applicationName: 'sdc-cli' })
   try {
     const verdict = await verifyAuditChain(sql, { hmacKey: loadConfigOrExit().auditHmacKey })

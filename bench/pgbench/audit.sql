@@ -1,5 +1,5 @@
--- The plain write with its audit row as the routes write it (request.auditWith: the row's insert
--- as a `with` clause of the change's statement; plugins/audit.ts). Unsealed, as a row is at commit.
+-- The plain write with its audit row as the routes write it (request.audit in front of the store's statement:
+-- the row's insert as a `with` clause of the change's statement). Unsealed, as a row is at commit.
 \set i random(10, 29)
 begin;
 with audit_row as (

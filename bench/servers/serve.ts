@@ -58,9 +58,9 @@ async function full(): Promise<FastifyInstance> {
         await checkRunQuota(tx, workspace.owner_id, app.config.quotas)
         const traffic = await trafficSnapshot(tx, workspace.id)
         const body = { id, status: 'queued' as const }
-        const audit = request.auditWith(tx, { resourceId: id, statusCode: 202, changes: { workspaceId: workspace.id } })
+        const audit = request.audit(tx, { resourceId: id, statusCode: 202, changes: { workspaceId: workspace.id } })
         await Promise.all([
-          tx`${audit} insert into app.simulation_runs ${tx({ id, workspace_id: workspace.id, owner_id: workspace.owner_id, design: workspace.design as never, traffic: traffic as never, seed: 1, request_id: request.id })}`,
+          tx`with audit_row as (${audit}) insert into app.simulation_runs ${tx({ id, workspace_id: workspace.id, owner_id: workspace.owner_id, design: workspace.design as never, traffic: traffic as never, seed: 1, request_id: request.id })}`,
           request.idempotent(tx, 202, body)
         ])
         return body
@@ -72,7 +72,7 @@ async function full(): Promise<FastifyInstance> {
   const write = (extra: 'audit' | 'select' | null) => async (request: FastifyRequest) => {
     const id = (request.params as { id: string }).id
     await app.sql.begin(async (tx) => {
-      const audit = extra === 'audit' ? request.auditWith(tx, { resourceId: id }) : tx``
+      const audit = extra === 'audit' ? tx`with audit_row as (${request.audit(tx, { resourceId: id })})` : tx``
       const update = tx`${audit} update app.workspaces set name = 'bench', updated_at = now() where id = ${id}`
       if (extra === 'select') await Promise.all([update, tx`select 1`])
       else await update

@@ -1,7 +1,7 @@
 // The api SIGKILLed again and again while clients stream mutations that carry Idempotency-Keys
 // and retry until acknowledged: every key's change exists once, exactly when its audit row does.
 
-import { verifyAuditChain } from '../../plugins/audit.ts'
+import { verifyAuditChain } from '../../src/audit/chain.ts'
 import { pgArray } from '../../src/db/client.ts'
 import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
 import { call, loop, Tally } from '../lib/http.ts'

@@ -11,7 +11,8 @@ import type { FastifyInstance } from 'fastify'
 import { Value } from 'typebox/value'
 import { JOBS } from '../../jobs/registry.ts'
 import type { RouteEntry } from '../../plugins/route-table.ts'
-import { insertUser } from '../../src/accounts/accounts.ts'
+import { hashPassword } from '../../src/accounts/accounts.ts'
+import { insertUser } from '../../src/accounts/users.ts'
 import { buildApp } from '../../src/app.ts'
 import { type Config, loadConfig } from '../../src/config.ts'
 import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
@@ -146,7 +147,7 @@ async function callers(app: FastifyInstance, n: number): Promise<{ user: Caller;
   })
   if (reg.statusCode !== 201) throw new Error(`fuzz register failed: ${reg.statusCode} ${reg.body}`)
   const adminEmail = `fuzz-admin-${n}-${Date.now()}@example.com`
-  await insertUser(app.sql, { email: adminEmail, password: PASSWORD, role: 'admin' })
+  await insertUser(app.sql, { email: adminEmail, passwordHash: await hashPassword(PASSWORD), role: 'admin' })
   return { user: await login(app, email), admin: await login(app, adminEmail) }
 }
 

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto'
+import { createHash, hkdfSync } from 'node:crypto'
 import { hash, verify } from '@node-rs/argon2'
-import type { Sql } from '../db/client.ts'
 
 /**
  * argon2id with OWASP's first recommended setting: 19 MiB memory, 2 iterations,
@@ -41,50 +40,6 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex')
 }
 
-/**
- * Creates an account directly (the CLI's user:create, and tests and the fuzzer that need an
- * admin); returns its id, or null when the email is taken.
- */
-export async function insertUser(
-  sql: Sql,
-  user: { email: string; password: string; role: 'user' | 'admin'; displayName?: string }
-): Promise<string | null> {
-  const email = user.email.trim()
-  const [row] = await sql<{ id: string }[]>`
-    insert into app.users ${sql({
-      email,
-      email_normalized: normalizeEmail(email),
-      display_name: user.displayName ?? email.split('@')[0],
-      password_hash: await hashPassword(user.password),
-      role: user.role
-    })}
-    on conflict (email_normalized) do nothing
-    returning id
-  `
-  return row?.id ?? null
-}
-
-/** What the auth check needs to know of a user now; looked up by the app (cached briefly). */
-export interface UserState {
-  tokenVersion: number
-  disabled: boolean
-  /** The role now: a token's role claim is never trusted alone (a demoted admin's token is a user's). */
-  role: 'user' | 'admin'
-  /** The token's session was ended (logout, logout-all, or a reused refresh token). */
-  sessionRevoked: boolean
-}
-
-/** What ends an access token early: its user's token version, disabled flag and role, and whether its session is over. */
-export async function loadUserState(sql: Sql, userId: string, sessionId: string | null): Promise<UserState | null> {
-  const [row] = await sql<{ token_version: number; disabled: boolean; role: 'user' | 'admin'; revoked: boolean }[]>`
-    select u.token_version, u.disabled_at is not null as disabled, u.role,
-           ${sessionId}::uuid is not null and not exists (
-             select 1 from app.refresh_tokens r where r.family_id = ${sessionId}::uuid and r.revoked_at is null
-           ) as revoked
-    from app.users u
-    where u.id = ${userId}
-  `
-  return row
-    ? { tokenVersion: row.token_version, disabled: row.disabled, role: row.role, sessionRevoked: row.revoked }
-    : null
-}
+/** A key for one purpose, derived from a signing secret (HKDF-SHA256): the secret itself signs only JWTs. */
+export const deriveKey = (secret: string, purpose: string): Buffer =>
+  Buffer.from(hkdfSync('sha256', secret, '', `system-design-coach ${purpose}`, 32))

@@ -16,8 +16,8 @@ const withUnsampledTrace = (request: FastifyRequest, data: Record<string, unknow
   request.traceIds && !request.traceContext ? { ...data, ...unsampledCarrier(request.traceIds) } : data
 
 /**
- * A 202 route's writes, pipelined in one round trip: its row (`insert`, given the audit row's
- * `with` clause to put in front), the job with its `queued` telemetry row, and the Idempotency-Key
+ * A 202 route's writes, pipelined in one round trip: its row (`insert`, given the audit row to put
+ * in front), the job with its `queued` telemetry row, and the Idempotency-Key
  * with the answer it replays. Resolves to that answer, the route's 202 body.
  */
 export async function acceptQueued(
@@ -37,7 +37,7 @@ export async function acceptQueued(
   const accepted = { id: job.id, status: 'queued' as const }
   request.enqueuedOn = job.queue
   await Promise.all([
-    insert(request.auditWith(tx, { resourceId: job.id, statusCode: 202, changes: job.changes })),
+    insert(request.audit(tx, { resourceId: job.id, statusCode: 202, changes: job.changes })),
     enqueueJob(fastify.boss, tx, job.queue, withUnsampledTrace(request, job.data), request.id, {
       id: job.id,
       ...(job.group ? { group: { id: job.group } } : {})

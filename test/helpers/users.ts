@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { insertUser } from '../../src/accounts/accounts.ts'
+import { hashPassword } from '../../src/accounts/accounts.ts'
+import { insertUser } from '../../src/accounts/users.ts'
 
 export const PASSWORD = 'correct horse battery staple'
 
@@ -35,7 +36,7 @@ export async function login(app: FastifyInstance, email: string, password = PASS
 
 /** Creates an admin directly in the database (the CLI's path), then logs in through the API. */
 export async function createAdmin(app: FastifyInstance, email = uniqueEmail('admin')): Promise<TestUser> {
-  await insertUser(app.sql, { email, password: PASSWORD, role: 'admin', displayName: 'Admin' })
+  await insertUser(app.sql, { email, passwordHash: await hashPassword(PASSWORD), role: 'admin', displayName: 'Admin' })
   return login(app, email)
 }
 

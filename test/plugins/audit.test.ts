@@ -3,17 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import t from 'tap'
-import { maintainAuditRefusals } from '../../jobs/maintenance.ts'
-import {
-  anchorAuditChain,
-  CHANGES_MAX_BYTES,
-  REFUSAL_ROWS_PER_CLIENT_MINUTE,
-  RefusalCounts,
-  scrub,
-  sealAuditLog,
-  verifyAuditChain
-} from '../../plugins/audit.ts'
 import { fork } from '../../reliability/lib/process.ts'
+import { anchorAuditChain, sealAuditLog, verifyAuditChain } from '../../src/audit/chain.ts'
+import { deleteExpiredRefusals, REFUSAL_ROWS_PER_CLIENT_MINUTE, RefusalCounts } from '../../src/audit/refusals.ts'
+import { CHANGES_MAX_BYTES, scrub } from '../../src/audit/scrub.ts'
 import { MIGRATIONS_DIR, migrate } from '../../src/db/migrate.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, superuserUrl, testSql, waitFor } from '../helpers/db.ts'
@@ -43,7 +36,7 @@ t.test('audit log', async (t) => {
     t.equal(users.length, 0, 'no user without its audit row')
   })
 
-  t.test('a route whose audit row leads its statement (auditWith) commits both or neither', async (t) => {
+  t.test('a route whose audit row leads its own statement commits both or neither', async (t) => {
     const auth = bearer(await registerAndLogin(app))
     const create = (name: string) =>
       app.inject({ method: 'POST', url: '/workspaces', headers: auth, payload: { name, design: SAMPLE_DESIGN } })
@@ -602,6 +595,6 @@ t.test('refusal counts are added up in memory and written in one statement a flu
   t.same(errors, [])
 
   await sql`insert into app.audit_refusals values (now() - interval '91 days', '192.0.2.9', '/auth/login', 401, 7)`
-  t.equal(await maintainAuditRefusals(sql), 1, 'housekeeping deletes counts past 90 days')
+  t.equal(await deleteExpiredRefusals(sql), 1, 'housekeeping deletes counts past 90 days')
   t.equal((await sql`select count(*)::int as n from app.audit_refusals`)[0].n, 3, 'and keeps the rest')
 })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Value } from 'typebox/value'
-import { verifyAuditChain } from '../../plugins/audit.ts'
 import { hashToken } from '../../src/accounts/accounts.ts'
+import { verifyAuditChain } from '../../src/audit/chain.ts'
 import { simulate } from '../../src/domain/engine.ts'
 import { EXPORTS_PER_HOUR } from '../../src/routes/account/index.ts'
 import { AccountArchive } from '../../src/routes/account/schemas.ts'

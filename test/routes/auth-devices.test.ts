@@ -4,8 +4,9 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import t from 'tap'
 import { fork, TEST_JWT_SECRET } from '../../reliability/lib/process.ts'
-import { insertUser } from '../../src/accounts/accounts.ts'
-import { loginHasher } from '../../src/routes/auth/lockout.ts'
+import { hashPassword } from '../../src/accounts/accounts.ts'
+import { loginHasher } from '../../src/accounts/lockout.ts'
+import { insertUser } from '../../src/accounts/users.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
 import { PASSWORD, registerAndLogin, uniqueEmail } from '../helpers/users.ts'
@@ -248,7 +249,7 @@ t.test(
     const learners: { email: string; device: string }[] = []
     for (let i = 0; i < 40; i++) {
       const email = uniqueEmail(`learner${i}`)
-      await insertUser(app.sql, { email, password: PASSWORD, role: 'user' })
+      await insertUser(app.sql, { email, passwordHash: await hashPassword(PASSWORD) })
       // Each signed in once before, from home (an address of their own).
       const home = await loginFrom(app, `10.0.${i}.1`, email, PASSWORD)
       learners.push({ email, device: deviceOf(home) as string })

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { fork, TEST_JWT_SECRET } from '../../reliability/lib/process.ts'
-import { loginHasher } from '../../src/routes/auth/lockout.ts'
+import { loginHasher } from '../../src/accounts/lockout.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql } from '../helpers/db.ts'
 import { bearer, createAdmin, PASSWORD, registerAndLogin, uniqueEmail } from '../helpers/users.ts'

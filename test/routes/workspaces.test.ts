@@ -1,5 +1,5 @@
 import t from 'tap'
-import { verifyAuditChain } from '../../plugins/audit.ts'
+import { verifyAuditChain } from '../../src/audit/chain.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'

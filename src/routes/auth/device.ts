@@ -4,29 +4,18 @@
 // meant for strangers. __Host- (Secure, Path=/, no Domain): a sibling subdomain cannot plant one.
 // Signed with a key derived from JWT_SECRET, and read under JWT_PREVIOUS_SECRETS' keys too, so a
 // rotation keeps every device; the database holds only the hash of the id.
-import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
-import { hashToken } from '../../accounts/accounts.ts'
+import { deriveKey, hashToken } from '../../accounts/accounts.ts'
+import { DEVICE_TTL_DAYS, type DeviceClaim } from '../../accounts/devices.ts'
 import { cookieValues } from './cookie.ts'
 
 export const DEVICE_COOKIE = '__Host-sdc_device'
-/** A device that has not signed in for this long is a stranger again (its cookie lives as long). */
-export const DEVICE_TTL_DAYS = 180
-/** Devices remembered per user: the least recently used goes when another signs in. */
-export const MAX_DEVICES_PER_USER = 10
+
+export type { DeviceClaim }
 
 const VALUE =
   /^v1\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/
-
-/** A key for one purpose, derived from a signing secret (HKDF-SHA256): the secret itself signs only JWTs. */
-export const deriveKey = (secret: string, purpose: string): Buffer =>
-  Buffer.from(hkdfSync('sha256', secret, '', `system-design-coach ${purpose}`, 32))
-
-/** What a valid cookie says: the account it signed in to, and the hash of its device id (as stored). */
-export interface DeviceClaim {
-  userId: string
-  deviceHash: string
-}
 
 export interface DeviceCookies {
   /** The request's device cookie if exactly one is sent and its signature holds under a current or previous key. */

@@ -3,6 +3,21 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { hashPassword, hashToken, normalizeEmail, verifyPassword } from '../../accounts/accounts.ts'
+import { forgetDevices, knownDevice, recordDeviceFailure, rememberDevice } from '../../accounts/devices.ts'
+import { clearFailures, loginGate, loginHasher, recordFailure } from '../../accounts/lockout.ts'
+import {
+  activeUser,
+  endAccessTokens,
+  insertUser,
+  markVerified,
+  passwordHashOf,
+  setPassword,
+  unverifiedUser,
+  useLoginLinkToken,
+  userById,
+  userForLogin,
+  useVerificationToken
+} from '../../accounts/users.ts'
 import { clientKey } from '../../client-address.ts'
 import type { TransactionSql } from '../../db/client.ts'
 import {
@@ -24,22 +39,7 @@ import { accountByEmail } from '../account/store.ts'
 import { countedLimit } from '../limits.ts'
 import { clearRefreshCookie, refreshTokenFrom, setRefreshCookie, wantsCookie } from './cookie.ts'
 import { type DeviceClaim, deviceCookies } from './device.ts'
-import { forgetDevices, knownDevice, recordDeviceFailure, rememberDevice } from './devices.ts'
-import { clearFailures, loginGate, loginHasher, recordFailure } from './lockout.ts'
 import { Email, Password, TokenPair, toUser, User, type UserRow } from './schemas.ts'
-import {
-  activeUser,
-  endAccessTokens,
-  insertAccount,
-  markVerified,
-  passwordHashOf,
-  setPassword,
-  unverifiedUser,
-  useLoginLinkToken,
-  userById,
-  userForLogin,
-  useVerificationToken
-} from './store.ts'
 import { insertRefreshToken, refreshTokenByHash, revokeAllOf, revokeFamily, useRefreshToken } from './tokens.ts'
 
 const AUTH_GROUP = 'auth'
@@ -194,12 +194,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const verifying = config.emailVerificationRequired
       const passwordHash = await hashPassword(password)
       const user = await fastify.sql.begin(async (tx) => {
-        const row = await insertAccount(tx, {
-          email: email.trim(),
-          emailNormalized: normalizeEmail(email),
-          displayName: displayName.trim(),
-          passwordHash
-        })
+        const row = await insertUser(tx, { email, displayName: displayName.trim(), passwordHash })
         // The row keeps the account's id, not the address or name typed (issue 32).
         const statusCode = verifying ? 202 : 201
         if (row) {

@@ -1,4 +1,5 @@
 import { Type } from 'typebox'
+import type { UserRow } from '../../accounts/users.ts'
 
 export const Email = Type.String({ title: 'Email', format: 'email', minLength: 3, maxLength: 254 })
 export const Password = Type.String({ title: 'Password', minLength: 12, maxLength: 256 })
@@ -24,15 +25,7 @@ export const TokenPair = Type.Object(
   { additionalProperties: false }
 )
 
-export interface UserRow {
-  id: string
-  email: string
-  display_name: string
-  role: 'user' | 'admin'
-  email_verified_at: Date | null
-  created_at: Date
-  token_version?: number
-}
+export type { UserRow }
 
 export function toUser(row: UserRow) {
   return {

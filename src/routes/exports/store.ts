@@ -7,7 +7,7 @@ export function insertExport(
   audit: Fragment,
   e: { id: string; workspaceId: string; ownerId: string; format: string }
 ) {
-  return tx`${audit} insert into app.report_exports ${tx({ id: e.id, workspace_id: e.workspaceId, owner_id: e.ownerId, format: e.format })}`
+  return tx`with audit_row as (${audit}) insert into app.report_exports ${tx({ id: e.id, workspace_id: e.workspaceId, owner_id: e.ownerId, format: e.format })}`
 }
 
 export async function ownedExport(sql: Sql, id: string, ownerId: string) {

@@ -72,7 +72,7 @@ export function insertRun(
   }
 ) {
   return tx`
-    ${audit}
+    with audit_row as (${audit})
     insert into app.simulation_runs ${tx({
       id: run.id,
       workspace_id: run.workspaceId,
@@ -90,7 +90,7 @@ export function insertGrade(
   audit: Fragment,
   grade: { id: string; simulationId: string; ownerId: string }
 ) {
-  return tx`${audit} insert into app.grade_reports ${tx({ id: grade.id, simulation_id: grade.simulationId, owner_id: grade.ownerId })}`
+  return tx`with audit_row as (${audit}) insert into app.grade_reports ${tx({ id: grade.id, simulation_id: grade.simulationId, owner_id: grade.ownerId })}`
 }
 
 export async function ownedGrade(sql: Sql, id: string, ownerId: string) {

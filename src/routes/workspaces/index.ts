@@ -127,7 +127,7 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const id = uuidv7()
       const row = await sql.begin(async (tx) => {
         await checkWorkspaceQuota(tx, request.user?.id as string, fastify.config.quotas)
-        const created = await insertWorkspace(tx, request.auditWith(tx, { resourceId: id, statusCode: 201 }), {
+        const created = await insertWorkspace(tx, request.audit(tx, { resourceId: id, statusCode: 201 }), {
           id,
           ownerId: request.user?.id as string,
           name: name.trim(),
@@ -192,7 +192,7 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         if (design !== undefined) await checkStorageQuota(tx, request.user?.id as string, fastify.config.quotas)
         const updated = await updateWorkspace(
           tx,
-          request.auditWith(tx, { statusCode: 200 }),
+          request.audit(tx, { statusCode: 200 }),
           { id: request.params.id, ownerId: request.user?.id as string, version },
           changes
         )
@@ -218,7 +218,7 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       await sql.begin(async (tx) => {
         const deleted = await deleteWorkspace(
           tx,
-          request.auditWith(tx, { statusCode: 204 }),
+          request.audit(tx, { statusCode: 204 }),
           request.params.id,
           request.user?.id as string
         )
@@ -318,7 +318,7 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       return sql.begin(async (tx) => {
         const updated = await updateTraffic(
           tx,
-          request.auditWith(tx, { statusCode: 200 }),
+          request.audit(tx, { statusCode: 200 }),
           { id: request.params.id, ownerId: request.user?.id as string, version },
           changes
         )

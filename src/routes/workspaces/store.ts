@@ -3,8 +3,8 @@ import type { Fragment, Sql, TransactionSql } from '../../db/client.ts'
 import type { Design } from '../../domain/model.ts'
 import { NotFound } from '../../errors.ts'
 
-// The workspace routes' statements. A write takes the request's audit fragment (auditWith), so
-// the change and its audit row are one statement.
+// The workspace routes' statements. A write takes the request's audit row (request.audit) and puts
+// it in front of its own statement, so the change and its audit row are one statement.
 
 export interface WorkspaceRow {
   id: string
@@ -104,7 +104,7 @@ export interface NewWorkspace {
 export async function insertWorkspace(tx: TransactionSql, audit: Fragment, w: NewWorkspace): Promise<WorkspaceRow> {
   const [[created]] = await Promise.all([
     tx<WorkspaceRow[]>`
-      ${audit}
+      with audit_row as (${audit})
       insert into app.workspaces ${tx({ id: w.id, owner_id: w.ownerId, name: w.name, description: w.description, design: w.design as never })}
       returning *
     `,
@@ -131,7 +131,7 @@ export async function updateWorkspace(
   changes: Record<string, unknown>
 ): Promise<WorkspaceRow | undefined> {
   const [updated] = await tx<WorkspaceRow[]>`
-    ${audit}
+    with audit_row as (${audit})
     update app.workspaces
     set ${tx(changes as never)}, version = version + 1, updated_at = now()
     where id = ${key.id}
@@ -149,7 +149,7 @@ export async function deleteWorkspace(
   ownerId: string
 ): Promise<boolean> {
   const [deleted] = await tx`
-    ${audit}
+    with audit_row as (${audit})
     delete from app.workspaces
     where id = ${id}
       and owner_id = ${ownerId}
@@ -176,7 +176,7 @@ export async function updateTraffic(
   changes: Record<string, number | null>
 ): Promise<TrafficRow | undefined> {
   const [updated] = await tx<TrafficRow[]>`
-    ${audit}
+    with audit_row as (${audit})
     update app.traffic_profiles t
     set ${tx(changes)}, version = t.version + 1, updated_at = now()
     from app.workspaces w

@@ -1,9 +1,19 @@
-import type { Sql, TransactionSql } from '../../db/client.ts'
-import type { DeviceClaim } from './device.ts'
-import { DEVICE_TTL_DAYS, MAX_DEVICES_PER_USER } from './device.ts'
+import type { Sql, TransactionSql } from '../db/client.ts'
 import type { LockoutPolicy } from './lockout.ts'
 
-// Browsers that signed in (the device cookie's rows): a known device's failures count here only.
+// Browsers that signed in (the device cookie's rows, src/routes/auth/device.ts): a known device's
+// failures count here only.
+
+/** A device that has not signed in for this long is a stranger again (its cookie lives as long). */
+export const DEVICE_TTL_DAYS = 180
+/** Devices remembered per user: the least recently used goes when another signs in. */
+export const MAX_DEVICES_PER_USER = 10
+
+/** What a valid cookie says: the account it signed in to, and the hash of its device id (as stored). */
+export interface DeviceClaim {
+  userId: string
+  deviceHash: string
+}
 
 /**
  * The claimed device, if it signed in to the account of `email` within DEVICE_TTL_DAYS and is not

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto'
-import type { Sql, TransactionSql } from '../../db/client.ts'
-import { deriveKey } from './device.ts'
+import type { Sql, TransactionSql } from '../db/client.ts'
+import { deriveKey } from './accounts.ts'
 
 export interface LockoutPolicy {
   maxAttempts: number

@@ -1,24 +1,40 @@
-import type { Sql, TransactionSql } from '../../db/client.ts'
-import type { UserRow } from './schemas.ts'
+import type { Sql, TransactionSql } from '../db/client.ts'
+import { normalizeEmail } from './accounts.ts'
 
-// The account routes' statements on app.users and the verification tokens.
+// The statements on app.users, and the emailed tokens that verify an address or sign a user in.
+
+/** A user as the auth routes answer it (toUser) and the token pair claims it. */
+export interface UserRow {
+  id: string
+  email: string
+  display_name: string
+  role: 'user' | 'admin'
+  email_verified_at: Date | null
+  created_at: Date
+  token_version?: number
+}
 
 const USER_COLUMNS = ['id', 'email', 'display_name', 'role', 'email_verified_at', 'created_at'] as const
 
-/** A new account; none (undefined) when the normalised email is taken. */
-export async function insertAccount(
-  tx: TransactionSql,
-  a: { email: string; emailNormalized: string; displayName: string; passwordHash: string }
+/**
+ * A new account (a sign-up, the CLI's user:create, a test's user); none (undefined) when the
+ * normalised email is taken. Its display name defaults to the address's local part.
+ */
+export async function insertUser(
+  db: Sql | TransactionSql,
+  user: { email: string; passwordHash: string; role?: 'user' | 'admin'; displayName?: string }
 ): Promise<UserRow | undefined> {
-  const [row] = await tx<UserRow[]>`
-    insert into app.users ${tx({
-      email: a.email,
-      email_normalized: a.emailNormalized,
-      display_name: a.displayName,
-      password_hash: a.passwordHash
+  const email = user.email.trim()
+  const [row] = await db<UserRow[]>`
+    insert into app.users ${db({
+      email,
+      email_normalized: normalizeEmail(email),
+      display_name: user.displayName ?? email.split('@')[0],
+      password_hash: user.passwordHash,
+      role: user.role ?? 'user'
     })}
     on conflict (email_normalized) do nothing
-    returning ${tx(USER_COLUMNS)}
+    returning ${db(USER_COLUMNS)}
   `
   return row
 }
@@ -113,4 +129,29 @@ export async function useLoginLinkToken(tx: TransactionSql, tokenHash: string, n
   if (!token) return null
   await tx`delete from app.login_link_tokens where user_id = ${token.user_id} and token_hash <> ${tokenHash}`
   return token.user_id
+}
+
+/** What the auth check needs to know of a user now; looked up by the app (cached briefly). */
+export interface UserState {
+  tokenVersion: number
+  disabled: boolean
+  /** The role now: a token's role claim is never trusted alone (a demoted admin's token is a user's). */
+  role: 'user' | 'admin'
+  /** The token's session was ended (logout, logout-all, or a reused refresh token). */
+  sessionRevoked: boolean
+}
+
+/** What ends an access token early: its user's token version, disabled flag and role, and whether its session is over. */
+export async function loadUserState(sql: Sql, userId: string, sessionId: string | null): Promise<UserState | null> {
+  const [row] = await sql<{ token_version: number; disabled: boolean; role: 'user' | 'admin'; revoked: boolean }[]>`
+    select u.token_version, u.disabled_at is not null as disabled, u.role,
+           ${sessionId}::uuid is not null and not exists (
+             select 1 from app.refresh_tokens r where r.family_id = ${sessionId}::uuid and r.revoked_at is null
+           ) as revoked
+    from app.users u
+    where u.id = ${userId}
+  `
+  return row
+    ? { tokenVersion: row.token_version, disabled: row.disabled, role: row.role, sessionRevoked: row.revoked }
+    : null
 }
