@@ -312,8 +312,8 @@ const REASONS: Record<SizingBinding, (n: number) => string> = {
  * (before anything sheds); then, while the design so sized loses requests or misses the p95 SLO
  * at peak, one instance more for the component losing most, else for the one whose waiting adds
  * most to a request's latency (while that is at least 1 % of the SLO) — at most SLO_STEPS times,
- * a greedy step, not a global minimum; `sized` is the last design's p95. Replicated types (a
- * database) scale by replicas and pure delays by nothing: they are left out.
+ * a greedy step, not a global minimum; `sized` is the last design's p95. A replicated type (a
+ * database) is sized only when its primary runs hot; pure delays scale by nothing: they are left out.
  */
 export function suggestInstances(
   design: Design,
@@ -326,8 +326,16 @@ export function suggestInstances(
   for (const c of design.components) {
     const flow = flows.get(c.id)
     const lambda = flow ? flow.read + flow.write : 0
-    const fixed = hasTrait(catalogue, c.type, 'source') || hasTrait(catalogue, c.type, 'replicated')
-    if (fixed || c.delay || lambda <= 0) continue
+    if (hasTrait(catalogue, c.type, 'source') || c.delay || lambda <= 0) continue
+    if (hasTrait(catalogue, c.type, 'replicated')) {
+      // A database is sized when its primary runs hot (issue 38): by instances of each copy, at the
+      // primary's load (its writes and its share of the reads); its replicas are its redundancy.
+      const primary = (flow?.write ?? 0) + (flow?.read ?? 0) / (1 + (c.replicas ?? 0))
+      const need = requiredInstances(c, primary)
+      if (primary > HEADROOM * c.instances * c.concurrency * (1000 / c.serviceTimeMs) && need.instances > c.instances)
+        sizes.set(c.id, need)
+      continue
+    }
     sizes.set(c.id, requiredInstances(c, lambda))
   }
   const resized = () => ({

@@ -2,8 +2,9 @@ import { type Analysis, analyze, HEADROOM } from './analysis.ts'
 import { CATALOGUE, type Catalogue, hasTrait } from './components.ts'
 import { propagate, type SimulationResult } from './engine.ts'
 import { availabilityPct, ms, rps } from './format.ts'
+import type { Grade, GradeItem } from './grade-schemas.ts'
+import { groupSentence } from './groups.ts'
 import type { Design, TrafficProfile } from './model.ts'
-import type { Grade, GradeItem } from './schemas.ts'
 
 // The rubric, second version: each item earns partial credit on a stated scale and explains its
 // number, from the run's figures and its analysis (what breaks first, failures, availability).
@@ -11,7 +12,7 @@ import type { Grade, GradeItem } from './schemas.ts'
 
 export const RUBRIC_VERSION = 3
 
-export type { Grade, GradeItem } from './schemas.ts'
+export type { Grade, GradeItem } from './grade-schemas.ts'
 
 const READ_HEAVY = 0.7
 /** The availability a design is held to unless its traffic profile sets one (three nines). */
@@ -110,14 +111,16 @@ export function grade(
     points: headroomPoints,
     finding:
       hot.length === 0
-        ? `Every station's mean wait stays under ${WAIT_RATIO * 100}% of its service time (the busiest is ${o.bottleneck ?? 'none'}); the design sustains up to ${rps(o.maxSustainableRps)}.`
+        ? `Every station's mean wait stays under ${WAIT_RATIO * 100}% of its service time (the busiest is ${o.bottleneck ? groupSentence(design, traffic, o.bottleneck, catalogue) : 'none'}); the design sustains up to ${rps(o.maxSustainableRps)}.`
         : `Waiting longer than ${WAIT_RATIO * 100}% of their service time: ${hot
             .map((w) =>
               Number.isFinite(w.ratio)
                 ? `${w.c.id} at ${pct(w.c.utilization)} (waits ${Math.round(w.ratio * 100)}% of its service)`
                 : `${w.c.id} (saturated)`
             )
-            .join(', ')}: ${headroomPoints}/20 (10 while no wait passes the service time).${backlogs(result)}`,
+            .join(
+              ', '
+            )}: ${headroomPoints}/20 (10 while no wait passes the service time).${o.bottleneck ? ` The bottleneck: ${groupSentence(design, traffic, o.bottleneck, catalogue)}.` : ''}${backlogs(result)}`,
     suggestion:
       hot.length === 0
         ? `Peak traffic can grow ${Math.round((o.maxSustainableRps / traffic.peakRps) * 10) / 10}× before the first component saturates.`

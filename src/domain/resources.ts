@@ -1,9 +1,9 @@
 // The resources the api wraps the domain's shapes in: a workspace, its profile, a run, a grade,
 // the account. The routes validate and serialise with them; the web client is typed from them.
 import { type Static, Type } from 'typebox'
+import { GradeItemSchema } from './grade-schemas.ts'
 import {
   DesignSchema,
-  GradeItemSchema,
   Nullable,
   OneOf,
   OverallSchema,

@@ -372,24 +372,6 @@ export const PreviewSchema = Type.Object(
   strict
 )
 
-export const GradeItemSchema = Type.Object(
-  {
-    id: Type.String(),
-    title: Type.String(),
-    maxPoints: Type.Integer(),
-    points: Type.Integer(),
-    passed: Type.Boolean({ description: 'full marks' }),
-    finding: Type.String(),
-    suggestion: Type.String(),
-    components: Type.Optional(
-      Type.Array(Type.String(), { description: `the components the item is about, may be empty ${SINCE}` })
-    )
-  },
-  strict
-)
-
-export const GradeSchema = Type.Object({ score: Type.Integer(), items: Type.Array(GradeItemSchema) }, strict)
-
 export type ComponentDocument = Static<typeof ComponentSchema>
 export type Link = Static<typeof LinkSchema>
 export type DesignDocument = Static<typeof DesignSchema>
@@ -417,8 +399,6 @@ export type SizingBinding = (typeof SIZING_BINDINGS)[number]
 export type Suggestion = Made<Static<typeof SuggestionSchema>, 'binding'>
 export type Analysis = Omit<Made<Static<typeof AnalysisSchema>, 'sized'>, 'suggestions'> & { suggestions: Suggestion[] }
 export type DesignPreview = Omit<Static<typeof PreviewSchema>, 'components'> & { components: ComponentResult[] }
-export type GradeItem = Made<Static<typeof GradeItemSchema>, 'components'>
-export type Grade = Omit<Static<typeof GradeSchema>, 'items'> & { items: GradeItem[] }
 
 // Stored results as they are (the api answers them so).
 export type StoredResult = Static<typeof RunResultSchema>
