@@ -52,7 +52,7 @@ export function accuracyRows(): AccuracyRow[] {
         cv,
         rho,
         analyticWaitMs: analyticMeanLatencyMs(d, traffic(rps)) - base,
-        simulatedWaitMs: des.overall.meanLatencyMs - base,
+        simulatedWaitMs: (des.overall.meanLatencyMs as number) - base,
         interval: [ci.meanLatencyMs.low - base, ci.meanLatencyMs.high - base]
       })
     }

@@ -13,7 +13,9 @@ import {
   type SimulationResult,
   simulate
 } from './engine.ts'
+import { largest, within } from './format.ts'
 import { type Component, type Design, LIMITS, type TrafficProfile } from './model.ts'
+import { MODEL_VERSION } from './model-version.ts'
 import { queueFigures } from './queueing.ts'
 import type { Analysis, Crossing, FailureScenario, SizingBinding, Suggestion, SweepPoint } from './schemas.ts'
 
@@ -59,9 +61,9 @@ export function simulateAndAnalyze(
   catalogue: Catalogue = CATALOGUE,
   /** Shared by the run and its what-ifs, and by the caller's runs when it passes one. */
   cache: EngineCache = createEngineCache()
-): SimulationResult & { analysis: Analysis } {
+): SimulationResult & { analysis: Analysis; modelVersion: number } {
   const result = simulate(design, traffic, { seed, maxSteps, catalogue, cache })
-  return { ...result, analysis: analyze(design, traffic, result, seed, catalogue, cache) }
+  return { ...result, analysis: analyze(design, traffic, result, seed, catalogue, cache), modelVersion: MODEL_VERSION }
 }
 
 export function analyze(
@@ -105,9 +107,9 @@ export function analyze(
     const before = sweep.at(-1)
     sweep.push({
       rps: round(rps),
-      p50: Math.max(r.overall.p50, before?.p50 ?? 0),
-      p95: Math.max(r.overall.p95, before?.p95 ?? 0),
-      p99: Math.max(r.overall.p99, before?.p99 ?? 0),
+      p50: largest(r.overall.p50, before?.p50 ?? 0),
+      p95: largest(r.overall.p95, before?.p95 ?? 0),
+      p99: largest(r.overall.p99, before?.p99 ?? 0),
       errorRate: r.overall.errorRate,
       maxUtilization: Math.max(0, ...r.components.map((c) => c.utilization))
     })
@@ -117,7 +119,7 @@ export function analyze(
 
   // The SLO's breaking load: bisection between the sweep points that bracket it.
   let sloBreakRps: number | null = null
-  const missed = sweep.findIndex((p) => p.p95 > traffic.latencySloMs || p.errorRate > 0)
+  const missed = sweep.findIndex((p) => !within(p.p95, traffic.latencySloMs) || p.errorRate > 0)
   if (missed === 0) sloBreakRps = sweep[0].rps
   else if (missed > 0) {
     let lo = sweep[missed - 1].rps
@@ -126,7 +128,7 @@ export function analyze(
     for (let i = 0; i < 6; i++) {
       const mid = (lo + hi) / 2
       const r = at(mid)
-      if (r.overall.p95 > traffic.latencySloMs || r.overall.errorRate > 0) hi = mid
+      if (!within(r.overall.p95, traffic.latencySloMs) || r.overall.errorRate > 0) hi = mid
       else lo = mid
     }
     sloBreakRps = round(hi)
@@ -159,7 +161,7 @@ export function analyze(
         outage: false,
         p95: r2.overall.p95,
         errorRate: r2.overall.errorRate,
-        sloHolds: r2.overall.p95 <= traffic.latencySloMs && r2.overall.errorRate === 0
+        sloHolds: within(r2.overall.p95, traffic.latencySloMs) && r2.overall.errorRate === 0
       }
     ]
   })
@@ -348,7 +350,7 @@ export function suggestInstances(
   let sized: Analysis['sized'] = null
   if (at) {
     const byId = new Map(design.components.map((c) => [c.id, c]))
-    const meets = (r: SimulationResult) => r.overall.p95 <= traffic.latencySloMs && r.overall.errorRate === 0
+    const meets = (r: SimulationResult) => within(r.overall.p95, traffic.latencySloMs) && r.overall.errorRate === 0
     let r = at(traffic.peakRps, resized())
     for (let step = 0; step < SLO_STEPS && !meets(r); step++) {
       // What an instance more can fix: a component losing requests first (its share lost), then
@@ -359,7 +361,8 @@ export function suggestInstances(
         .map((x) => {
           const c = byId.get(x.id) as Component
           const visits = x.arrivalRps / traffic.peakRps
-          return { id: x.id, lost: x.lossRate * visits, waiting: (x.meanLatencyMs - c.serviceTimeMs) * visits }
+          const waiting = x.meanLatencyMs === null ? Number.POSITIVE_INFINITY : x.meanLatencyMs - c.serviceTimeMs
+          return { id: x.id, lost: x.lossRate * visits, waiting: waiting * visits }
         })
         .filter((x) => x.lost > 0 || x.waiting >= 0.01 * traffic.latencySloMs)
         .sort((a, b) => b.lost - a.lost || b.waiting - a.waiting)
@@ -426,7 +429,7 @@ function zoneScenarios(
       outage: down.size > 0,
       p95: r.overall.p95,
       errorRate,
-      sloHolds: errorRate === 0 && r.overall.p95 <= traffic.latencySloMs
+      sloHolds: errorRate === 0 && within(r.overall.p95, traffic.latencySloMs)
     }
   })
 }

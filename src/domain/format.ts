@@ -17,18 +17,31 @@ export const rps = (x: number): string => `${rate(x)} rps`
 
 /** A latency as people read it: three significant figures at most (whole milliseconds from 100 up). */
 export const millis = (x: number): number => Number(x.toFixed(x >= 100 ? 0 : x >= 10 ? 1 : 2))
-export const ms = (x: number): string => `${millis(x)} ms`
+export const ms = (x: number | null): string => (x === null ? 'unbounded' : `${millis(x)} ms`)
+
+/** What an unbounded figure says instead of a number: a saturated station's queue grows without end. */
+export const unboundedText = (queueGrowthRps: number): string =>
+  `unbounded — the queue grows by ${rate(queueGrowthRps)} requests a second`
+/** A latency, or (null) what an unbounded one says: the run's queue growth is the N in it. */
+export const latencyText = (x: number | null, queueGrowthRps: number): string =>
+  x === null ? unboundedText(queueGrowthRps) : ms(x)
+
+/** A latency within a bound: never when it is unbounded (null). */
+export const within = (x: number | null, bound: number): boolean => x !== null && x <= bound
+/** The larger of two latencies, an unbounded one (null) the largest. */
+export const largest = (a: number | null, b: number | null): number | null =>
+  a === null || b === null ? null : Math.max(a, b)
 
 interface Breaking {
   sloBreakRps: number | null
-  sweep: { rps: number; p95: number; errorRate: number }[]
+  sweep: { rps: number; p95: number | null; errorRate: number }[]
 }
 
 /** Why the SLO first breaks as load grows: the p95 passes it, or requests are lost while the p95 holds. */
 export function sloBreakCause(a: Breaking, sloMs: number): 'p95' | 'errors' | null {
   if (a.sloBreakRps === null) return null
   const at = a.sweep.find((p) => p.rps >= (a.sloBreakRps as number) - 1e-9) ?? a.sweep.at(-1)
-  return at && at.p95 <= sloMs && at.errorRate > 0 ? 'errors' : 'p95'
+  return at && within(at.p95, sloMs) && at.errorRate > 0 ? 'errors' : 'p95'
 }
 
 /** The load at which the SLO first breaks, as a sentence. */
@@ -41,11 +54,14 @@ export function sloBreakSentence(a: Breaking, sloMs: number): string {
 }
 
 /** What the design with every suggested size does at peak, as a sentence, with what is left when the SLO still breaks. */
-export function sizedSentence(sized: { p95: number; errorRate: number; sloHolds: boolean }, sloMs: number): string {
+export function sizedSentence(
+  sized: { p95: number | null; errorRate: number; sloHolds: boolean },
+  sloMs: number
+): string {
   const lost = sized.errorRate > 0 ? ` and ${Math.round(sized.errorRate * 10000) / 100}% of requests are lost` : ''
   const verdict = sized.sloHolds
     ? 'the SLO holds'
-    : sized.p95 > sloMs
+    : !within(sized.p95, sloMs)
       ? 'the SLO still does not hold — what is left is service time, not waiting'
       : 'requests are still lost, to timeouts or full queues that more instances do not cure'
   return `With every suggested size the p95 at peak is ${ms(sized.p95)}${lost}: ${verdict}.`

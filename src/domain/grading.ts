@@ -1,7 +1,7 @@
 import { type Analysis, analyze, HEADROOM } from './analysis.ts'
 import { CATALOGUE, type Catalogue, hasTrait } from './components.ts'
 import { propagate, type SimulationResult } from './engine.ts'
-import { availabilityPct, ms, rps } from './format.ts'
+import { availabilityPct, latencyText, ms, rps } from './format.ts'
 import type { Grade, GradeItem } from './grade-schemas.ts'
 import { groupSentence } from './groups.ts'
 import type { Design, TrafficProfile } from './model.ts'
@@ -72,21 +72,24 @@ export function grade(
 
   // 1. The SLO at peak, by its margin: p95 full marks at 0.8 × SLO or better, none past 1.2 × SLO;
   // p99 full marks within 2 × SLO, none past 3 × SLO.
-  const p95Score = clamp01((1.2 * slo - o.p95) / (0.4 * slo))
-  const p99Score = clamp01((3 * slo - o.p99) / slo)
-  const slow = [...result.components].sort((a, b) => b.meanLatencyMs - a.meanLatencyMs)[0]
+  // An unbounded figure (null: the requests cross a saturated station) earns nothing.
+  const growth = o.overload?.queueGrowthRps ?? 0
+  const p95Score = o.p95 === null ? 0 : clamp01((1.2 * slo - o.p95) / (0.4 * slo))
+  const p99Score = o.p99 === null ? 0 : clamp01((3 * slo - o.p99) / slo)
+  const meanOf = (c: { meanLatencyMs: number | null }) => c.meanLatencyMs ?? Number.POSITIVE_INFINITY
+  const slow = [...result.components].sort((a, b) => meanOf(b) - meanOf(a))[0]
   item({
     id: 'latency_slo',
     title: 'Latency SLO met at peak, with margin',
     maxPoints: 25,
     points: 20 * p95Score + 5 * p99Score,
-    finding: `p95 is ${ms(o.p95)} and p99 ${ms(o.p99)} against an SLO of ${slo} ms: ${Math.round(20 * p95Score)}/20 for the p95 (full marks at ${0.8 * slo} ms or less, none past ${1.2 * slo} ms) and ${Math.round(5 * p99Score)}/5 for the p99 (full within ${2 * slo} ms).`,
+    finding: `p95 is ${latencyText(o.p95, growth)} and p99 ${latencyText(o.p99, growth)} against an SLO of ${slo} ms: ${Math.round(20 * p95Score)}/20 for the p95 (full marks at ${0.8 * slo} ms or less, none past ${1.2 * slo} ms) and ${Math.round(5 * p99Score)}/5 for the p99 (full within ${2 * slo} ms).`,
     suggestion:
       p95Score === 1 && p99Score === 1
         ? 'Keep the SLO in view as the design grows: re-run the simulation after each change.'
         : analysis.sized?.sloHolds && grown.length > 0
-          ? `Size it as suggested (${grown.map((s) => `${s.component} to ${s.suggested}`).join(', ')}): the p95 at peak is then ${ms(analysis.sized.p95)}.`
-          : `The slowest stop is ${slow?.id ?? 'unknown'} (${ms(slow?.meanLatencyMs ?? 0)} mean): cut its service time or put a cache in front of it${analysis.sized && !analysis.sized.sloHolds ? ` — instances alone do not help (${ms(analysis.sized.p95)} at peak with every suggested size)` : ', or add instances to shorten its queue'}.`,
+          ? `Size it as suggested (${grown.map((s) => `${s.component} to ${s.suggested}`).join(', ')}): the p95 at peak is then ${latencyText(analysis.sized.p95, growth)}.`
+          : `The slowest stop is ${slow?.id ?? 'unknown'} (${slow ? latencyText(slow.meanLatencyMs, slow.overload?.queueGrowthRps ?? growth) : 'no'} mean): cut its service time or put a cache in front of it${analysis.sized && !analysis.sized.sloHolds ? ` — instances alone do not help (${latencyText(analysis.sized.p95, growth)} at peak with every suggested size)` : ', or add instances to shorten its queue'}.`,
     components: p95Score === 1 && p99Score === 1 ? [] : slow ? [slow.id] : []
   })
 
@@ -98,7 +101,7 @@ export function grade(
       const service = byId.get(c.id)?.serviceTimeMs ?? 0
       return {
         c,
-        ratio: c.saturated ? Number.POSITIVE_INFINITY : service > 0 ? (c.meanLatencyMs - service) / service : 0
+        ratio: c.saturated ? Number.POSITIVE_INFINITY : service > 0 ? (meanOf(c) - service) / service : 0
       }
     })
   const hot = waits.filter((w) => w.ratio > WAIT_RATIO)
@@ -155,7 +158,7 @@ export function grade(
                 ? `${f.component.slice(5)} (a zone) is lost (${f.outage ? 'a component has no instance left; ' : ''}errors ${pct(f.errorRate)})`
                 : f.outage
                   ? `${f.component}'s only instance is lost (an outage for ${pct(f.errorRate)} of requests)`
-                  : `${f.component} loses ${f.lost === 'primary' ? 'its primary' : 'an instance'} (p95 ${f.p95 === null ? '–' : ms(f.p95)}, errors ${pct(f.errorRate)})`
+                  : `${f.component} loses ${f.lost === 'primary' ? 'its primary' : 'an instance'} (p95 ${ms(f.p95)}, errors ${pct(f.errorRate)})`
             )
             .join('; ')}.`,
     suggestion:
@@ -246,7 +249,7 @@ export function grade(
               .map((s) =>
                 s.score === 0
                   ? `${s.d.id} has no replica: losing it is an outage.`
-                  : `${s.d.id} fails over, but the SLO is missed afterwards (p95 ${s.scenario?.p95 == null ? '–' : ms(s.scenario.p95)}).`
+                  : `${s.d.id} fails over, but the SLO is missed afterwards (p95 ${s.scenario ? ms(s.scenario.p95) : '–'}).`
               )
               .join(' '),
     suggestion:

@@ -96,9 +96,11 @@ export function sojournQuantile(q: number, mu: number, theta: number, pw: number
   return (lo + hi) / 2
 }
 
-/** A saturated station sheds its excess; the requests it serves wait this long in its full queue. */
-export const SATURATED_WAIT_MS = 5000
-
+/**
+ * A saturated station has no steady state: it serves its capacity, the rest of its arrivals queue
+ * without end (counted as lost: they never complete), and the wait of those it serves grows
+ * without bound. Its latency figures are infinite; results print them as unbounded (null).
+ */
 export interface StationShape {
   /** Separate queues (1 pooled, `instances` with random balancing), each with `servers` servers and λ/queues arrivals. */
   queues: number
@@ -139,10 +141,10 @@ export function queueFigures(
       utilization,
       saturated: true,
       waitProbability: 1,
-      meanSojournMs: serviceTimeMs + SATURATED_WAIT_MS,
-      p95SojournMs: serviceTimeMs * (exponential ? Math.log(20) : 1) + SATURATED_WAIT_MS,
+      meanSojournMs: Number.POSITIVE_INFINITY,
+      p95SojournMs: Number.POSITIVE_INFINITY,
       loss: 1 - 1 / utilization,
-      waitMs: SATURATED_WAIT_MS
+      waitMs: Number.POSITIVE_INFINITY
     }
   }
   const a = perQueue / mu

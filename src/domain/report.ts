@@ -10,11 +10,20 @@ import {
   sloBreakCause,
   sloBreakSentence,
   type UtilizationBand,
+  unboundedText,
   utilizationBand
 } from './format.ts'
 import type { Grade } from './grading.ts'
 import { NODE_H, NODE_W, positions } from './layout.ts'
 import type { Design, TrafficProfile } from './model.ts'
+import { fromOlderModel } from './model-version.ts'
+
+const OLDER_MODEL = 'Computed by an older model: simulate again for the current one.'
+/** A latency in a table's cell: milliseconds, or unbounded (null). */
+const cell = (x: number | null) => (x === null ? 'unbounded' : millis(x))
+/** After unbounded figures: why (the queue that grows without end). */
+const unboundedNote = (o: SimulationResult['overall']) =>
+  o.unbounded ? ` (${unboundedText(o.overload?.queueGrowthRps ?? 0)})` : ''
 
 /** A component's lost share (finite queue full, or saturated) as a percentage; results stored before it existed show 0. */
 const lostOf = (c: { lossRate?: number }) => `${((c.lossRate ?? 0) * 100).toFixed(2)}%`
@@ -96,7 +105,11 @@ export interface ReportInput {
   workspace: { id: string; name: string; description: string; version: number }
   design: Design
   traffic: TrafficProfile
-  simulation: { id: string; createdAt: string; result: SimulationResult & { analysis?: Analysis } } | null
+  simulation: {
+    id: string
+    createdAt: string
+    result: SimulationResult & { analysis?: Analysis; modelVersion?: number }
+  } | null
   grade: { id: string; score: number; items: Grade['items'] } | null
   generatedAt: string
 }
@@ -176,7 +189,8 @@ function markdown(r: ReportInput): string {
     lines.push(
       '## Latest simulation',
       '',
-      `- Latency: p50 ${ms(o.p50)}, p95 ${ms(o.p95)}, p99 ${ms(o.p99)} (mean ${ms(o.meanLatencyMs)})`,
+      ...(fromOlderModel(r.simulation.result) ? [`- ${OLDER_MODEL}`] : []),
+      `- Latency: p50 ${ms(o.p50)}, p95 ${ms(o.p95)}, p99 ${ms(o.p99)} (mean ${ms(o.meanLatencyMs)})${unboundedNote(o)}`,
       `- Throughput ${rps(o.throughputRps)}, error rate ${(o.errorRate * 100).toFixed(2)}%`,
       `- Bottleneck: ${o.bottleneck ?? 'none'}; sustainable up to ${rps(o.maxSustainableRps)}`,
       `- Single points of failure: ${o.singlePointsOfFailure.length ? o.singlePointsOfFailure.join(', ') : 'none'}`,
@@ -185,7 +199,7 @@ function markdown(r: ReportInput): string {
       '| --- | --- | --- | --- | --- | --- | --- |',
       ...r.simulation.result.components.map(
         (c) =>
-          `| ${mdEscape(c.id)} | ${rate(c.arrivalRps)} | ${(c.utilization * 100).toFixed(1)}% | ${millis(c.meanLatencyMs)} | ${millis(c.p95LatencyMs)} | ${lostOf(c)} | ${c.saturated ? 'yes' : 'no'} |`
+          `| ${mdEscape(c.id)} | ${rate(c.arrivalRps)} | ${(c.utilization * 100).toFixed(1)}% | ${cell(c.meanLatencyMs)} | ${cell(c.p95LatencyMs)} | ${lostOf(c)} | ${c.saturated ? 'yes' : 'no'} |`
       ),
       ''
     )
@@ -335,11 +349,11 @@ export function loadCurveSvg(analysis: Analysis, sloMs: number, peakRps: number)
   const pad = { left: 56, right: 16, top: 16, bottom: 40 }
   const points = analysis.sweep
   const maxX = Math.max(...points.map((p) => p.rps))
-  // Past saturation the p95 carries the 5 s full-queue charge: the axis stops at 3 × SLO.
-  const maxY = Math.max(sloMs * 1.5, Math.min(sloMs * 3, Math.max(...points.map((p) => p.p95))))
+  // Past saturation the p95 is unbounded (null): drawn at the top of the axis, which stops at 3 × SLO.
+  const maxY = Math.max(sloMs * 1.5, Math.min(sloMs * 3, Math.max(...points.map((p) => p.p95 ?? sloMs * 3))))
   const x = (v: number) => pad.left + (v / maxX) * (width - pad.left - pad.right)
   const y = (v: number) => height - pad.bottom - (Math.min(v, maxY) / maxY) * (height - pad.top - pad.bottom)
-  const line = points.map((p) => `${x(p.rps).toFixed(1)},${y(p.p95).toFixed(1)}`).join(' ')
+  const line = points.map((p) => `${x(p.rps).toFixed(1)},${y(p.p95 ?? maxY).toFixed(1)}`).join(' ')
   const breakAt = analysis.sloBreakRps
   return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="p95 against offered load" width="${width}" height="${height}"><line x1="${pad.left}" y1="${height - pad.bottom}" x2="${width - pad.right}" y2="${height - pad.bottom}" stroke="#888"/><line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${height - pad.bottom}" stroke="#888"/><line x1="${pad.left}" y1="${y(sloMs)}" x2="${width - pad.right}" y2="${y(sloMs)}" stroke="#b02a37" stroke-dasharray="5 4"/><text x="${width - pad.right}" y="${y(sloMs) - 5}" font-size="11" text-anchor="end" fill="#b02a37">SLO ${esc(sloMs)} ms</text><line x1="${x(peakRps)}" y1="${pad.top}" x2="${x(peakRps)}" y2="${height - pad.bottom}" stroke="#2453c7" stroke-dasharray="2 3"/><text x="${x(peakRps) + 4}" y="${pad.top + 10}" font-size="11" fill="#2453c7">peak</text>${breakAt === null ? '' : `<line x1="${x(breakAt)}" y1="${pad.top}" x2="${x(breakAt)}" y2="${height - pad.bottom}" stroke="#b02a37"/><text x="${x(breakAt) + (x(breakAt) > width / 2 ? -4 : 4)}" y="${pad.top + 24}" font-size="11" text-anchor="${x(breakAt) > width / 2 ? 'end' : 'start'}" fill="#b02a37">${sloBreakCause(analysis, sloMs) === 'errors' ? 'requests lost' : 'SLO missed'} from ${esc(rps(breakAt))}</text>`}<polyline data-curve="p95" points="${line}" fill="none" stroke="#1d2330" stroke-width="2"/><text x="${pad.left}" y="${height - 12}" font-size="11" fill="#444">0</text><text x="${width - pad.right}" y="${height - 12}" font-size="11" text-anchor="end" fill="#444">${esc(Math.round(maxX))} rps offered</text><text x="${pad.left - 6}" y="${pad.top + 10}" font-size="11" text-anchor="end" fill="#444">${esc(Math.round(maxY))} ms</text></svg>`
 }
@@ -378,13 +392,16 @@ function latencyChart(result: SimulationResult, sloMs: number): string {
   ] as const
   const width = 440
   const height = 220
-  const max = Math.max(sloMs, ...points.map((p) => p[1])) * 1.15 || 1
+  // An unbounded percentile (null) is drawn as a full column labelled so.
+  const max = Math.max(sloMs, ...points.map((p) => p[1] ?? sloMs * 2)) * 1.15 || 1
   const y = (v: number) => height - 30 - (v / max) * (height - 50)
   const cols = points
-    .map(([name, v], i) => {
+    .map(([name, figure], i) => {
+      const v = figure ?? max / 1.15
+      const label = ms(figure)
       const x = 50 + i * 100
       const fill = v > sloMs ? '#c0392b' : '#2980b9'
-      return `<rect x="${x}" y="${y(v)}" width="60" height="${height - 30 - y(v)}" fill="${fill}"><title>${name}: ${ms(v)}</title></rect><text x="${x + 30}" y="${height - 12}" text-anchor="middle" font-size="12">${name}</text><text x="${x + 30}" y="${y(v) - 4}" text-anchor="middle" font-size="11">${ms(v)}</text>`
+      return `<rect x="${x}" y="${y(v)}" width="60" height="${height - 30 - y(v)}" fill="${fill}"><title>${name}: ${figure === null ? unboundedText(o.overload?.queueGrowthRps ?? 0) : label}</title></rect><text x="${x + 30}" y="${height - 12}" text-anchor="middle" font-size="12">${name}</text><text x="${x + 30}" y="${y(v) - 4}" text-anchor="middle" font-size="11">${label}</text>`
     })
     .join('')
   // The label sits right of the columns, so no column hides it, however high the line is.
@@ -416,7 +433,8 @@ ${table(
 ${
   sim && o
     ? `<h2>Latest simulation</h2>
-<p>p50 ${esc(ms(o.p50))} · p95 ${esc(ms(o.p95))} · p99 ${esc(ms(o.p99))} · throughput ${esc(rps(o.throughputRps))} · errors ${esc((o.errorRate * 100).toFixed(2))}% · bottleneck ${esc(o.bottleneck ?? 'none')} · sustainable to ${esc(rps(o.maxSustainableRps))}</p>
+${fromOlderModel(sim.result) ? `<p>${esc(OLDER_MODEL)}</p>` : ''}
+<p>p50 ${esc(ms(o.p50))} · p95 ${esc(ms(o.p95))} · p99 ${esc(ms(o.p99))}${esc(unboundedNote(o))} · throughput ${esc(rps(o.throughputRps))} · errors ${esc((o.errorRate * 100).toFixed(2))}% · bottleneck ${esc(o.bottleneck ?? 'none')} · sustainable to ${esc(rps(o.maxSustainableRps))}</p>
 <h3>Utilisation per component</h3>
 ${utilisationChart(sim.result)}
 <h3>Latency percentiles</h3>
@@ -428,8 +446,8 @@ ${table(
     c.id,
     rate(c.arrivalRps),
     `${(c.utilization * 100).toFixed(1)}%`,
-    millis(c.meanLatencyMs),
-    millis(c.p95LatencyMs),
+    cell(c.meanLatencyMs),
+    cell(c.p95LatencyMs),
     lostOf(c),
     c.saturated ? 'yes' : 'no'
   ])

@@ -189,15 +189,30 @@ export const QueueBacklogSchema = Type.Object(
   { ...strict, description: 'a queue with consumers: how they keep up (work after a queue is off the request’s path)' }
 )
 
+export const ComponentOverloadSchema = Type.Object(
+  {
+    servedRps: Type.Number({ description: 'what it serves: its capacity' }),
+    queueGrowthRps: Type.Number({ description: 'requests a second its queue grows by: arrivals past its capacity' }),
+    waitGrowthMsPerSecond: Type.Number({ description: 'how much longer a request waits for each second it runs so' })
+  },
+  { ...strict, description: 'a saturated component: what is known where its latency is unbounded' }
+)
+
 export const ComponentResultSchema = Type.Object(
   {
     id: Type.String(),
     type: Type.String(),
     arrivalRps: N,
     utilization: Type.Number({ description: 'its busiest copy’s' }),
-    meanLatencyMs: Type.Number({ description: 'time spent there, waiting and served' }),
-    p95LatencyMs: N,
+    meanLatencyMs: Nullable(N, { description: 'time spent there, waiting and served; null when unbounded' }),
+    p95LatencyMs: Nullable(N, { description: 'null when unbounded' }),
     saturated: Type.Boolean(),
+    unbounded: Type.Optional(
+      Type.Literal(true, {
+        description: 'saturated: no steady state, so its latency figures are null and `overload` says what is known'
+      })
+    ),
+    overload: Type.Optional(ComponentOverloadSchema),
     lossRate: Type.Optional(
       Type.Number({
         description: `share of its arrivals the component loses (finite queue full, or saturated) ${SINCE}`
@@ -234,17 +249,32 @@ export const ConfidenceSchema = Type.Object(
   { ...strict, description: 'the discrete-event mode only: 95 % intervals over independent replications' }
 )
 
+/** An end-to-end latency figure: null when the requests it covers cross a saturated station. */
+const Latency = Nullable(N, { description: 'null when unbounded (the requests it covers cross a saturated station)' })
+
 export const OverallSchema = Type.Object(
   {
-    p50: N,
-    p95: N,
-    p99: N,
-    meanLatencyMs: N,
+    p50: Latency,
+    p95: Latency,
+    p99: Latency,
+    meanLatencyMs: Latency,
     throughputRps: N,
     errorRate: N,
     bottleneck: Nullable(Type.String()),
     maxSustainableRps: N,
-    singlePointsOfFailure: Type.Array(Type.String())
+    singlePointsOfFailure: Type.Array(Type.String()),
+    unbounded: Type.Optional(
+      Type.Literal(true, { description: 'some served requests cross a saturated station: their latency is unbounded' })
+    ),
+    overload: Type.Optional(
+      Type.Object(
+        {
+          unboundedShare: Type.Number({ description: 'share of served requests whose latency is unbounded' }),
+          queueGrowthRps: Type.Number({ description: 'requests a second the saturated stations’ queues grow by' })
+        },
+        strict
+      )
+    )
   },
   strict
 )
@@ -267,9 +297,9 @@ export const SimulationResultSchema = Type.Object(
 export const SweepPointSchema = Type.Object(
   {
     rps: N,
-    p50: N,
-    p95: N,
-    p99: N,
+    p50: Latency,
+    p95: Latency,
+    p99: Latency,
     errorRate: N,
     maxUtilization: Type.Number({ description: 'the busiest station’s utilisation at this load' })
   },
@@ -343,7 +373,7 @@ export const AnalysisSchema = Type.Object(
     cost: CostSchema,
     suggestions: Type.Array(SuggestionSchema),
     sized: Type.Optional(
-      Nullable(Type.Object({ p95: N, errorRate: N, sloHolds: Type.Boolean() }, strict), {
+      Nullable(Type.Object({ p95: Latency, errorRate: N, sloHolds: Type.Boolean() }, strict), {
         description: `the design with every suggested size, simulated at peak (null when not simulated) ${SINCE}`
       })
     )
@@ -356,7 +386,13 @@ export const AnalysisSchema = Type.Object(
 
 /** What a run stores: the engine's result and its analysis. */
 export const RunResultSchema = Type.Object(
-  { ...SimulationResultSchema.properties, analysis: Type.Optional(AnalysisSchema) },
+  {
+    ...SimulationResultSchema.properties,
+    analysis: Type.Optional(AnalysisSchema),
+    modelVersion: Type.Optional(
+      Type.Integer({ description: 'the model that computed it; absent or lower than the current: an older model' })
+    )
+  },
   strict
 )
 

@@ -73,10 +73,17 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
   } else {
     ;({ latencies, errorRate } = monteCarlo(walker, built, samples, createWords(seed), cache.paths))
   }
+  // A request that crosses a saturated station has an infinite latency: a figure it reaches is unbounded.
   let sum = 0
-  for (let i = 0; i < latencies.length; i++) sum += latencies[i]
-  const mean = latencies.length > 0 ? sum / latencies.length : 0
+  let infinite = 0
+  for (let i = 0; i < latencies.length; i++) {
+    if (latencies[i] === Number.POSITIVE_INFINITY) infinite++
+    else sum += latencies[i]
+  }
+  const mean = latencies.length === 0 ? 0 : infinite > 0 ? Number.POSITIVE_INFINITY : sum / latencies.length
   const [p50, p95, p99] = quantiles(latencies, [0.5, 0.95, 0.99])
+  let queueGrowthRps = 0
+  for (const s of stations) if (s.saturated) queueGrowthRps += s.lambda - capacityOf(s)
 
   const components: ComponentResult[] = design.components
     .filter((c) => !hasTrait(catalogue, c.type, 'source'))
@@ -86,15 +93,19 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
       const busiest = nodes.reduce((a, b) => (b.utilization > a.utilization ? b : a))
       const meanLatency =
         lambda > 0 ? nodes.reduce((sum, s) => sum + s.lambda * s.meanSojournMs, 0) / lambda : busiest.meanSojournMs
+      const saturated = nodes.filter((s) => s.saturated)
       return {
         id: c.id,
         type: c.type,
         arrivalRps: round(lambda),
         utilization: round(busiest.utilization, 4),
-        meanLatencyMs: round(meanLatency),
+        meanLatencyMs: latency(meanLatency),
         p95LatencyMs:
-          options.componentPercentiles === false ? Number.NaN : round(Math.max(...nodes.map((s) => s.p95SojournMs))),
-        saturated: nodes.some((s) => s.saturated),
+          options.componentPercentiles === false && saturated.length === 0
+            ? Number.NaN
+            : latency(Math.max(...nodes.map((s) => s.p95SojournMs))),
+        saturated: saturated.length > 0,
+        ...(saturated.length > 0 ? { unbounded: true as const, overload: overloadOf(nodes) } : {}),
         lossRate: round(lambda > 0 ? nodes.reduce((sum, s) => sum + s.lambda * s.loss, 0) / lambda : 0, 5),
         ...(hasTrait(catalogue, c.type, 'asynchronous') ? backlogOf(c.id, design, byComponent) : {})
       }
@@ -139,17 +150,46 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
     ...(links.length > 0 ? { links } : {}),
     ...(confidence ? { confidence } : {}),
     overall: {
-      p50: round(p50),
-      p95: round(p95),
-      p99: round(p99),
-      meanLatencyMs: round(mean),
+      p50: latency(p50),
+      p95: latency(p95),
+      p99: latency(p99),
+      meanLatencyMs: latency(mean),
       throughputRps: round(traffic.peakRps * (1 - errorRate)),
       errorRate: round(errorRate, 5),
       bottleneck,
       maxSustainableRps: round(maxSustainableRps),
-      singlePointsOfFailure
+      singlePointsOfFailure,
+      ...(infinite > 0
+        ? {
+            unbounded: true as const,
+            overload: { unboundedShare: round(infinite / latencies.length, 5), queueGrowthRps: round(queueGrowthRps) }
+          }
+        : {})
     }
   }
+}
+
+/** A latency as a result carries it: rounded, or null where it is unbounded. */
+const latency = (x: number): number | null => (x === Number.POSITIVE_INFINITY ? null : round(x))
+
+const capacityOf = (s: Station) => s.servers * (1000 / s.serviceTimeMs)
+
+/**
+ * A saturated component's known figures: it serves its capacity, its queue grows by the rest, and
+ * a request arriving t seconds on waits the t·(λ − C) requests ahead of it, served at C a second.
+ */
+function overloadOf(nodes: Station[]): NonNullable<ComponentResult['overload']> {
+  let served = 0
+  let growth = 0
+  let waitGrowth = 0
+  for (const s of nodes) {
+    const capacity = capacityOf(s)
+    served += Math.min(s.lambda, capacity)
+    if (!s.saturated) continue
+    growth += s.lambda - capacity
+    waitGrowth = Math.max(waitGrowth, ((s.lambda - capacity) / capacity) * 1000)
+  }
+  return { servedRps: round(served), queueGrowthRps: round(growth), waitGrowthMsPerSecond: round(waitGrowth) }
 }
 
 /**

@@ -5,7 +5,7 @@
 import { html } from 'htm/preact'
 import { useRef, useState } from 'preact/hooks'
 import { type Catalogue, hasTrait, kindOf } from '../../../../src/domain/components.ts'
-import { ms, utilizationBand } from '../../../../src/domain/format.ts'
+import { latencyText, utilizationBand } from '../../../../src/domain/format.ts'
 import { NODE_H, NODE_W } from '../../../../src/domain/layout.ts'
 import type { StoredComponentResult } from '../../../../src/domain/schemas.ts'
 import type { Design, Link } from '../../design.ts'
@@ -195,7 +195,7 @@ export function Canvas(props: CanvasProps) {
         ].join(' ')
         const kind = kindOf(props.catalogue, c.type)
         const detail = r
-          ? `ρ ${pct(r.utilization)} · p95 ${ms(r.p95LatencyMs)}`
+          ? `ρ ${pct(r.utilization)} · p95 ${latencyText(r.p95LatencyMs, r.overload?.queueGrowthRps ?? 0)}`
           : hasTrait(props.catalogue, c.type, 'source')
             ? 'sends the traffic'
             : c.delay

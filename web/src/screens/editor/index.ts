@@ -3,7 +3,7 @@
 // (web/src/store.ts); this screen renders them and dispatches what the learner does.
 import { html } from 'htm/preact'
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import { ms } from '../../../../src/domain/format.ts'
+import { latencyText } from '../../../../src/domain/format.ts'
 import type { DesignPreview, StoredComponentResult } from '../../../../src/domain/schemas.ts'
 import { workspaces } from '../../api.ts'
 import { catalogue } from '../../catalogue.ts'
@@ -111,7 +111,7 @@ export function Editor(props: { id: string }) {
         <h1 class="ws-name">${ws.workspace.name}</h1>
         <${SaveBadge} label="Design" state=${ws.designState} />
         <${SaveBadge} label="Traffic" state=${ws.profileState} />
-        ${preview && html`<span class="preview" role="status" data-preview title="An analytic preview of the saved design (no job)">≈ p95 ${ms(preview.overall.p95)} · busiest ${Math.round(Math.max(0, ...preview.components.map((c) => c.utilization)) * 100)}% · $${preview.cost.perMonth}/mo</span>`}
+        ${preview && html`<span class="preview" role="status" data-preview title="An analytic preview of the saved design (no job)">≈ p95 ${latencyText(preview.overall.p95, preview.overall.overload?.queueGrowthRps ?? 0)} · busiest ${Math.round(Math.max(0, ...preview.components.map((c) => c.utilization)) * 100)}% · $${preview.cost.perMonth}/mo</span>`}
         <div class="bar-actions">
           <button class="primary" onClick=${() => {
             showResults()

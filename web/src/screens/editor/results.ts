@@ -1,7 +1,17 @@
 // What a run says: figures against the SLO, the per-component table, the grade, past runs.
 import { html } from 'htm/preact'
 import { useEffect, useState } from 'preact/hooks'
-import { availabilityPct, ms, rate, rps, sizedSentence, sloBreakSentence } from '../../../../src/domain/format.ts'
+import {
+  availabilityPct,
+  latencyText,
+  ms,
+  rate,
+  rps,
+  sizedSentence,
+  sloBreakSentence,
+  within
+} from '../../../../src/domain/format.ts'
+import { fromOlderModel } from '../../../../src/domain/model-version.ts'
 import type { GradeReport, Run, RunSummary } from '../../../../src/domain/resources.ts'
 import type { StoredResult } from '../../../../src/domain/schemas.ts'
 import { workspaces } from '../../api.ts'
@@ -22,10 +32,12 @@ export function ResultsPanel(props: { run: RunView | null; error: string | null;
     return html`<p class="progress" role="status" aria-busy="true">Simulation ${run.status}…</p>`
   if (!run.result) return html`<p class="error" role="alert">${run.error ?? 'The run has no result.'}</p>`
   const o = run.result.overall
+  // An unbounded figure (null) says why instead of a number.
+  const growth = o.overload?.queueGrowthRps ?? 0
   const rows: [string, string, boolean | null, number | string | null][] = [
-    ['p50', ms(o.p50), null, o.p50],
-    ['p95', ms(o.p95), o.p95 <= props.slo, o.p95],
-    ['p99', ms(o.p99), null, o.p99],
+    ['p50', latencyText(o.p50, growth), null, o.p50],
+    ['p95', latencyText(o.p95, growth), within(o.p95, props.slo), o.p95],
+    ['p99', latencyText(o.p99, growth), null, o.p99],
     ['Throughput', rps(o.throughputRps), null, o.throughputRps],
     ['Errors', pct(o.errorRate), o.errorRate === 0, o.errorRate],
     ['Bottleneck', o.bottleneck ?? 'none', null, o.bottleneck],
@@ -33,9 +45,9 @@ export function ResultsPanel(props: { run: RunView | null; error: string | null;
   ]
   return html`
     <section class="results" aria-label="Simulation results" data-run=${run.id}>
-      <h2>Result <small>(${run.result.mode}, ${run.result.samples} samples)</small></h2>
-      <p class=${o.p95 <= props.slo && o.errorRate === 0 ? 'verdict ok' : 'verdict bad'}>
-        ${o.p95 <= props.slo ? '✓' : '✗'} p95 ${ms(o.p95)} against an SLO of ${ms(props.slo)}
+      <h2>Result <small>(${run.result.mode}, ${run.result.samples} samples${fromOlderModel(run.result) ? ', from an older model: simulate again for the current one' : ''})</small></h2>
+      <p class=${within(o.p95, props.slo) && o.errorRate === 0 ? 'verdict ok' : 'verdict bad'}>
+        ${within(o.p95, props.slo) ? '✓' : '✗'} p95 ${latencyText(o.p95, growth)} against an SLO of ${ms(props.slo)}
       </p>
       <dl class="figures">
         ${rows.map(([k, v, ok, exact]) => html`<div><dt>${k}</dt><dd data-figure=${k.toLowerCase()} data-value=${exact} class=${ok === null ? '' : ok ? 'ok' : 'bad'}>${v}</dd></div>`)}
@@ -48,7 +60,7 @@ export function ResultsPanel(props: { run: RunView | null; error: string | null;
         <tbody>
           ${run.result.components.map(
             (c) => html`<tr class=${c.id === o.bottleneck ? 'row-bottleneck' : ''}>
-              <th scope="row">${c.id}</th><td>${rate(c.arrivalRps)}</td><td>${pct(c.utilization)}${c.saturated ? ' (saturated)' : ''}</td><td>${ms(c.meanLatencyMs)}</td><td>${ms(c.p95LatencyMs)}</td><td>${pct(c.lossRate ?? 0)}</td>
+              <th scope="row">${c.id}</th><td>${rate(c.arrivalRps)}</td><td>${pct(c.utilization)}${c.saturated ? ' (saturated)' : ''}</td><td>${latencyText(c.meanLatencyMs, c.overload?.queueGrowthRps ?? 0)}</td><td>${latencyText(c.p95LatencyMs, c.overload?.queueGrowthRps ?? 0)}</td><td>${pct(c.lossRate ?? 0)}</td>
             </tr>`
           )}
         </tbody>
@@ -178,7 +190,7 @@ export function RunsPanel(props: {
           (r) => html`<li class=${r.id === props.currentId ? 'current' : ''}>
             <label class="check"><input type="checkbox" checked=${compare.includes(r.id)} onChange=${() => toggle(r.id)} aria-label=${`Compare the run of ${new Date(r.createdAt).toLocaleString()}`} /></label>
             <button type="button" class="linkish" onClick=${() => props.onOpen(r.id)} disabled=${r.status !== 'completed'}>
-              ${new Date(r.createdAt).toLocaleString()} — ${r.status}${r.overall ? `, p95 ${r.overall.p95} ms` : ''}${r.latestGrade ? `, grade ${r.latestGrade.score}` : ''}
+              ${new Date(r.createdAt).toLocaleString()} — ${r.status}${r.overall ? `, p95 ${ms(r.overall.p95)}` : ''}${r.latestGrade ? `, grade ${r.latestGrade.score}` : ''}
             </button>
           </li>`
         )}
