@@ -14,8 +14,7 @@ import {
   simulate
 } from './engine.ts'
 import { largest, within } from './format.ts'
-import { type Component, type Design, LIMITS, type TrafficProfile } from './model.ts'
-import { MODEL_VERSION } from './model-version.ts'
+import { type Component, type Design, LIMITS, MODEL_VERSION, type TrafficProfile } from './model.ts'
 import { queueFigures } from './queueing.ts'
 import type { Analysis, Crossing, FailureScenario, SizingBinding, Suggestion, SweepPoint } from './schemas.ts'
 

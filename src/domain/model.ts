@@ -38,3 +38,10 @@ export const DEFAULT_TRAFFIC: TrafficProfile = Object.freeze({
   payloadKb: 4,
   latencySloMs: 300
 })
+
+/** 3: a saturated station's latency is unbounded (null), not a 5 s charge; ceilings from offered load. */
+export const MODEL_VERSION = 3
+
+/** Whether a stored result was computed by an older model (results before 3 record none). */
+export const fromOlderModel = (result: object): boolean =>
+  ((result as { modelVersion?: number }).modelVersion ?? 0) < MODEL_VERSION

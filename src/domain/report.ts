@@ -15,8 +15,7 @@ import {
 } from './format.ts'
 import type { Grade } from './grading.ts'
 import { NODE_H, NODE_W, positions } from './layout.ts'
-import type { Design, TrafficProfile } from './model.ts'
-import { fromOlderModel } from './model-version.ts'
+import { type Design, fromOlderModel, type TrafficProfile } from './model.ts'
 
 const OLDER_MODEL = 'Computed by an older model: simulate again for the current one.'
 /** A latency in a table's cell: milliseconds, or unbounded (null). */

@@ -3,8 +3,13 @@ import { Value } from 'typebox/value'
 import { simulateAndAnalyze } from '../../src/domain/analysis.ts'
 import { simulate } from '../../src/domain/engine.ts'
 import { grade } from '../../src/domain/grading.ts'
-import type { Component, Design, TrafficProfile } from '../../src/domain/model.ts'
-import { fromOlderModel, MODEL_VERSION } from '../../src/domain/model-version.ts'
+import {
+  type Component,
+  type Design,
+  fromOlderModel,
+  MODEL_VERSION,
+  type TrafficProfile
+} from '../../src/domain/model.ts'
 import { renderReport } from '../../src/domain/report.ts'
 import { RunResultSchema } from '../../src/domain/schemas.ts'
 import { reportInput } from '../helpers/reports.ts'

@@ -11,7 +11,7 @@ import {
   sloBreakSentence,
   within
 } from '../../../../src/domain/format.ts'
-import { fromOlderModel } from '../../../../src/domain/model-version.ts'
+import { fromOlderModel } from '../../../../src/domain/model.ts'
 import type { GradeReport, Run, RunSummary } from '../../../../src/domain/resources.ts'
 import type { StoredResult } from '../../../../src/domain/schemas.ts'
 import { workspaces } from '../../api.ts'
