@@ -156,7 +156,13 @@ t.test('the API answers every field the domain computed: a run, its analysis, it
   // The worker's run (with its analysis), and a discrete-event run for the interval figures.
   const run = simulateAndAnalyze(EVERY_FIELD, TRAFFIC, 7)
   const replicated = simulate(SAMPLE_DESIGN, TRAFFIC, { seed: 7, mode: 'discrete-event', samples: 5000 })
-  t.same(unused(RunResultSchema, [run, replicated]), [], 'between them, the runs fill every field of a result')
+  // And an overloaded run for the unbounded figures.
+  const overloaded = simulate(SAMPLE_DESIGN, { ...TRAFFIC, peakRps: 5000 }, { seed: 7 })
+  t.same(
+    unused(RunResultSchema, [run, replicated, overloaded]),
+    [],
+    'between them, the runs fill every field of a result'
+  )
   const store = async (result: unknown) => {
     const id = randomUUID()
     await sql`
@@ -220,6 +226,7 @@ t.test('the API answers every field the domain computed: a run, its analysis, it
   const preview = await postPreview(app, user, ws.id)
   t.equal(preview.statusCode, 200)
   const expected = previewDesign(EVERY_FIELD, TRAFFIC, app.config.preview.maxSteps)
-  t.same(unused(PreviewSchema, [expected]), [])
+  const overloadedPreview = previewDesign(SAMPLE_DESIGN, { ...TRAFFIC, peakRps: 5000 }, app.config.preview.maxSteps)
+  t.same(unused(PreviewSchema, [expected, overloadedPreview]), [])
   t.same(preview.json(), json(expected), 'POST /workspaces/:id/preview drops nothing')
 })
