@@ -324,11 +324,15 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
   )
   await node(page, 'cache').focus()
   const before = await node(page, 'cache').getAttribute('transform')
-  await page.keyboard.press('ArrowDown')
-  await page.keyboard.press('ArrowRight')
+  await page.keyboard.press('Shift+ArrowDown')
+  await page.keyboard.press('Shift+ArrowRight')
   const moved = /translate\((\d+) (\d+)\)/.exec((await node(page, 'cache').getAttribute('transform')) ?? '')
   const was = /translate\((\d+) (\d+)\)/.exec(before ?? '')
-  t.same([Number(moved?.[1]) - Number(was?.[1]), Number(moved?.[2]) - Number(was?.[2])], [10, 10], 'arrows move it')
+  t.same(
+    [Number(moved?.[1]) - Number(was?.[1]), Number(moved?.[2]) - Number(was?.[2])],
+    [10, 10],
+    'Shift+arrows move it'
+  )
   await page.keyboard.press('Delete')
   await node(page, 'cache').waitFor({ state: 'detached' })
   await page.locator('g.link[data-link="service->database"] line.link-hit').click({ force: true })
@@ -336,6 +340,7 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
   await page.keyboard.press('Delete')
   await page.locator('g.link[data-link="service->database"]').waitFor({ state: 'detached' })
   await node(page, 'service').focus()
+  await page.keyboard.press('Enter')
   await page.getByLabel('Link to').selectOption('database')
   await page.getByRole('button', { name: 'Add link' }).click()
   await page.locator('g.link[data-link="service->database"]').waitFor({ state: 'attached' })
@@ -345,7 +350,7 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
   watched.allow.push(/ERR_INTERNET_DISCONNECTED/)
   await context.setOffline(true)
   await node(page, 'database').focus()
-  await page.keyboard.press('ArrowDown')
+  await page.keyboard.press('Shift+ArrowDown')
   await page.locator('[data-save="design"]').filter({ hasText: 'offline, retrying' }).waitFor()
   await context.setOffline(false)
   await saved(page).waitFor({ timeout: 15_000 })

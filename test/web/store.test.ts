@@ -96,3 +96,14 @@ t.test('Tidy places every component again, as one step to undo', async (t) => {
   t.equal(at.users[1], at.database[1], 'a chain on one line')
   t.same(reduce(tidied, { type: 'undo' }, CATALOGUE).design, messy.design)
 })
+
+t.test('at least a hundred steps can be undone, and redone', async (t) => {
+  let s = run({ type: 'add', componentType: 'service' })
+  s = reduce(s, { type: 'load', design: starterDesign(CATALOGUE) }, CATALOGUE)
+  t.ok(HISTORY_LIMIT >= 100)
+  for (let i = 1; i <= 100; i++) s = reduce(s, { type: 'move', id: 'users', x: i, y: 0 }, CATALOGUE)
+  for (let i = 0; i < 100; i++) s = reduce(s, { type: 'undo' }, CATALOGUE)
+  t.equal(s.design.components[0].x, 40, 'back to the loaded design')
+  for (let i = 0; i < 100; i++) s = reduce(s, { type: 'redo' }, CATALOGUE)
+  t.equal(s.design.components[0].x, 100, 'and forward to the last edit')
+})

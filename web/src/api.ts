@@ -12,25 +12,10 @@ import type {
 } from '../../src/domain/resources.ts'
 import type { DesignDocument, DesignPreview, Problem, TrafficProfile } from '../../src/domain/schemas.ts'
 
-export type { Problem, User }
+import { ApiError } from './api-error.ts'
 
-export class ApiError extends Error {
-  readonly status: number
-  readonly code: string
-  readonly problems: Problem[]
-  readonly body: Record<string, unknown>
-  constructor(status: number, code: string, message: string, body: Record<string, unknown> = {}) {
-    super(message)
-    this.status = status
-    this.code = code
-    this.body = body
-    this.problems = Array.isArray(body.problems) ? (body.problems as Problem[]) : []
-  }
-  /** No answer at all (offline), or the service is unavailable for now: worth retrying. */
-  get transient(): boolean {
-    return this.status === 0 || this.status === 502 || this.status === 503 || this.status === 504
-  }
-}
+export type { Problem, User }
+export { ApiError }
 
 let accessToken: string | null = null
 let refreshing: Promise<User | null> | null = null
@@ -40,7 +25,23 @@ export const onSessionEnded = (handler: () => void) => {
   sessionEnded = handler
 }
 
-async function send(method: string, path: string, body?: unknown, extra: Record<string, string> = {}) {
+/**
+ * A keepalive request's body may be at most 64 KB (all of a page's pending ones together): a
+ * design to save as the page goes must fit in this, leaving room for the traffic profile's.
+ */
+export const KEEPALIVE_BODY_BYTES = 60 * 1024
+
+/** Whether a body fits a keepalive request. */
+export const fitsKeepalive = (body: unknown): boolean =>
+  new TextEncoder().encode(JSON.stringify(body)).length <= KEEPALIVE_BODY_BYTES
+
+async function send(
+  method: string,
+  path: string,
+  body?: unknown,
+  extra: Record<string, string> = {},
+  keepalive = false
+) {
   const headers: Record<string, string> = { accept: 'application/json', ...extra }
   if (body !== undefined) headers['content-type'] = 'application/json'
   if (accessToken) headers.authorization = `Bearer ${accessToken}`
@@ -49,7 +50,8 @@ async function send(method: string, path: string, body?: unknown, extra: Record<
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: 'same-origin'
+      credentials: 'same-origin',
+      keepalive
     })
   } catch {
     throw new ApiError(0, 'OFFLINE', 'The service cannot be reached; check your connection.')
@@ -71,23 +73,23 @@ export interface Answer<T> {
 }
 
 /** A request as the signed-in user: a 401 refreshes the session once and retries. Throws ApiError on any non-2xx answer. */
-async function authorized(method: string, path: string, body?: unknown): Promise<Response> {
-  let response = await send(method, path, body)
+async function authorized(method: string, path: string, body?: unknown, keepalive = false): Promise<Response> {
+  let response = await send(method, path, body, {}, keepalive)
   if (response.status === 401 && accessToken !== null) {
     const user = await refreshSession()
     if (!user) {
       sessionEnded()
       throw await errorOf(response)
     }
-    response = await send(method, path, body)
+    response = await send(method, path, body, {}, keepalive)
   }
   if (!response.ok) throw await errorOf(response)
   return response
 }
 
 /** One API call as the signed-in user; JSON in and out. Throws ApiError on any non-2xx answer. */
-export async function api<T>(method: string, path: string, body?: unknown): Promise<Answer<T>> {
-  const response = await authorized(method, path, body)
+export async function api<T>(method: string, path: string, body?: unknown, keepalive = false): Promise<Answer<T>> {
+  const response = await authorized(method, path, body, keepalive)
   const type = response.headers.get('content-type') ?? ''
   const data = response.status === 204 ? null : type.includes('json') ? await response.json() : await response.text()
   return { data: data as T, response }
@@ -202,14 +204,14 @@ export const workspaces = {
   create: (name: string, design: DesignDocument) => api<Workspace>('POST', '/workspaces', { name, design }),
   get: (id: string) => api<Workspace>('GET', `/workspaces/${id}`),
   /** Autosave: the stored version goes with the change, and a stale one answers 409. */
-  saveDesign: (id: string, version: number, design: DesignDocument) =>
-    api<Workspace>('PATCH', `/workspaces/${id}`, { version, design }),
+  saveDesign: (id: string, version: number, design: DesignDocument, keepalive = false) =>
+    api<Workspace>('PATCH', `/workspaces/${id}`, { version, design }, keepalive),
   describe: (id: string, version: number, details: { name: string; description: string }) =>
     api<Workspace>('PATCH', `/workspaces/${id}`, { version, ...details }),
   remove: (id: string) => api<null>('DELETE', `/workspaces/${id}`),
   traffic: (id: string) => api<TrafficProfileResource>('GET', `/workspaces/${id}/traffic-profile`),
-  saveTraffic: (id: string, version: number, profile: TrafficProfile) =>
-    api<TrafficProfileResource>('PATCH', `/workspaces/${id}/traffic-profile`, { version, ...profile }),
+  saveTraffic: (id: string, version: number, profile: TrafficProfile, keepalive = false) =>
+    api<TrafficProfileResource>('PATCH', `/workspaces/${id}/traffic-profile`, { version, ...profile }, keepalive),
   /** The analytic figures of the saved design, at once (no job). */
   preview: (id: string) => api<DesignPreview>('POST', `/workspaces/${id}/preview`, {}),
   runs: (id: string, limit: number, cursor: string | null = null) =>

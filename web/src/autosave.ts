@@ -1,8 +1,11 @@
 // Debounced saving with optimistic versions. One save in flight at a time; an edit made during it
 // is saved after it. A 409 stops saving and hands the newer copy to the page, which asks the
 // learner whether to load it or overwrite it; nothing is dropped silently. Offline or a 503
-// retries with backoff; a 422 waits for the next edit.
-import { ApiError, type Problem } from './api.ts'
+// retries with backoff; a refusal (400 or 422, its problems in plain words) waits for the next
+// edit. Leaving the page sends what is pending in one keepalive request (`flushOnLeave`).
+
+import type { Problem } from '../../src/domain/schemas.ts'
+import { ApiError } from './api-error.ts'
 
 export type SaveState =
   | { kind: 'saved' }
@@ -14,8 +17,12 @@ export type SaveState =
   | { kind: 'failed'; message: string }
 
 export interface AutosaveOptions<T> {
-  /** Sends `value` as version `version`; resolves to the new version. */
-  save: (value: T, version: number) => Promise<number>
+  /** What is saved, as a sentence names it: "design", "traffic profile". */
+  what: string
+  /** Sends `value` as version `version` (`keepalive`: in a request that outlives the page); resolves to the new version. */
+  save: (value: T, version: number, keepalive: boolean) => Promise<number>
+  /** Whether saving `value` fits a keepalive request (a browser sends at most 64 KB of them). */
+  fitsOnLeave?: (value: T, version: number) => boolean
   onState: (state: SaveState) => void
   debounceMs?: number
 }
@@ -30,6 +37,8 @@ export class Autosaver<T> {
   private stopped = false
   private readonly options: AutosaveOptions<T>
   private waiters: { resolve: () => void; reject: (err: Error) => void }[] = []
+  /** The save in flight is a keepalive one (the page may go: it completes anyway). */
+  private keepalive = false
 
   constructor(version: number, options: AutosaveOptions<T>) {
     this.version = version
@@ -71,6 +80,22 @@ export class Autosaver<T> {
     return this.dirty || this.inFlight
   }
 
+  /**
+   * The page is going away (beforeunload, pagehide, hidden): what is pending is sent now, in a
+   * keepalive request the browser completes after the page is gone (and whose answer the page
+   * reads like any other if it stays). False when something would be lost: it does not fit a
+   * keepalive body, or an ordinary save is in flight; the leave-page prompt then asks.
+   */
+  flushOnLeave(): boolean {
+    if (this.stopped) return true
+    if (!this.dirty) return !this.inFlight || this.keepalive
+    if (this.inFlight || this.value === null) return false
+    if (!this.options.fitsOnLeave?.(this.value, this.version)) return false
+    if (this.timer) clearTimeout(this.timer)
+    void this.run(true)
+    return true
+  }
+
   /** Resolves once everything is saved (now, if it is); rejects when a save needs the learner. */
   whenSaved(): Promise<void> {
     if (!this.hasUnsaved) return Promise.resolve()
@@ -85,7 +110,14 @@ export class Autosaver<T> {
     if (!settled) return
     const waiters = this.waiters
     this.waiters = []
-    for (const w of waiters) settled === 'resolve' ? w.resolve() : w.reject(new Error('The design is not saved yet'))
+    const why =
+      state.kind === 'invalid' && state.problems.length > 0
+        ? `: ${state.problems.map((p) => p.message).join('; ')}`
+        : state.kind === 'conflict'
+          ? ': it was changed elsewhere'
+          : ''
+    const error = new Error(`The ${this.options.what} is not saved${why}`)
+    for (const w of waiters) settled === 'resolve' ? w.resolve() : w.reject(error)
   }
 
   stop(): void {
@@ -98,21 +130,24 @@ export class Autosaver<T> {
     this.timer = setTimeout(() => void this.run(), ms)
   }
 
-  private async run() {
+  private async run(keepalive = false) {
     this.timer = null
     if (this.inFlight || !this.dirty || this.stopped || this.value === null) return
     const value = this.value
     this.dirty = false
     this.inFlight = true
+    this.keepalive = keepalive
     this.report({ kind: 'saving' })
     try {
-      this.version = await this.options.save(value, this.version)
+      this.version = await this.options.save(value, this.version, keepalive)
       this.retryMs = 1000
       this.inFlight = false
+      this.keepalive = false
       if (this.dirty) this.schedule(0)
       else this.report({ kind: 'saved' })
     } catch (err) {
       this.inFlight = false
+      this.keepalive = false
       if (this.stopped) return
       // Anything not saved stays pending: the next attempt sends the newest value.
       this.dirty = true
@@ -121,7 +156,7 @@ export class Autosaver<T> {
       } else if (err.status === 409) {
         const theirVersion = Number(err.body.currentVersion ?? this.version)
         this.report({ kind: 'conflict', theirVersion })
-      } else if (err.status === 422) {
+      } else if (err.status === 422 || (err.status === 400 && err.problems.length > 0)) {
         this.report({ kind: 'invalid', problems: err.problems, sent: value })
       } else if (err.transient || err.status === 429) {
         const wait = this.retryMs

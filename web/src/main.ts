@@ -17,6 +17,8 @@ import { Account } from './screens/account.ts'
 import { Editor } from './screens/editor/index.ts'
 import { ForgotPassword, ResetPassword } from './screens/password-reset.ts'
 import { Workspaces } from './screens/workspaces.ts'
+import { FieldError } from './ui/field-error.ts'
+import { TabPanel, Tabs } from './ui/tabs.ts'
 
 type Route =
   | { page: 'workspaces' }
@@ -105,6 +107,8 @@ function AuthPage(props: { notice: string | null; onSignedIn: (u: User) => void 
   const [unverified, setUnverified] = useState<string | null>(null)
   const [info, setInfo] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
+  /** The api's sentence for each refused field, by field name. */
+  const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({})
 
   async function submit(event: Event) {
     event.preventDefault()
@@ -114,6 +118,7 @@ function AuthPage(props: { notice: string | null; onSignedIn: (u: User) => void 
     setBusy(true)
     setError(null)
     setInfo(null)
+    setFieldErrors({})
     try {
       if (mode === 'up' && (await signUp(email, password, String(form.get('displayName') ?? ''))) === 'accepted') {
         // The same answer whether or not the address had an account: the mail says which.
@@ -133,11 +138,18 @@ function AuthPage(props: { notice: string | null; onSignedIn: (u: User) => void 
       } else if (err instanceof ApiError && err.code === 'APP_ERR_LOGIN_CHALLENGE') {
         // Not an error to fix here: the way in is the link in the mailbox.
         setInfo(`${err.message}. Open it on this device to finish signing in.`)
+      } else if (err instanceof ApiError && err.problems.length > 0) {
+        setFieldErrors(Object.fromEntries(err.problems.map((p) => [p.path.replace(/^\//, ''), p.message])))
       } else setError(err instanceof Error ? err.message : String(err))
     } finally {
       setBusy(false)
     }
   }
+
+  /** A field's attributes when the api refused it: marked, and described by the sentence beside it. */
+  const invalid = (name: string) =>
+    fieldErrors[name] ? { 'aria-invalid': 'true', 'aria-describedby': `${name}-error` } : {}
+  const errorOf = (name: string) => html`<${FieldError} id=${`${name}-error`} message=${fieldErrors[name] ?? null} />`
 
   async function resend() {
     if (!unverified) return
@@ -150,14 +162,18 @@ function AuthPage(props: { notice: string | null; onSignedIn: (u: User) => void 
       <h1>System Design Coach</h1>
       <p class="tagline">Sketch an architecture, put traffic through it, see where it breaks.</p>
       ${props.notice && html`<p class="notice" role="status">${props.notice}</p>`}
-      <div class="tabs" role="tablist">
-        <button role="tab" class=${mode === 'in' ? 'tab active' : 'tab'} aria-selected=${mode === 'in'} onClick=${() => setMode('in')}>Sign in</button>
-        <button role="tab" class=${mode === 'up' ? 'tab active' : 'tab'} aria-selected=${mode === 'up'} onClick=${() => setMode('up')}>Create account</button>
-      </div>
+      <${Tabs} id="auth" tabs=${['in', 'up']} selected=${mode} label=${(m: string) => (m === 'in' ? 'Sign in' : 'Create account')}
+        onSelect=${(m: 'in' | 'up') => {
+          setMode(m)
+          setFieldErrors({})
+        }} />
+      <${TabPanel} id="auth" selected=${mode} class="auth-panel">
       <form class="form" onSubmit=${submit} aria-label=${mode === 'in' ? 'Sign in' : 'Create account'}>
-        ${mode === 'up' && html`<label>Your name<input name="displayName" required maxLength="80" autocomplete="name" /></label>`}
-        <label>Email<input name="email" type="email" required autocomplete="email" /></label>
-        <label>Password<input name="password" type="password" required minLength=${mode === 'up' ? 12 : 1} autocomplete=${mode === 'up' ? 'new-password' : 'current-password'} /></label>
+        ${mode === 'up' && html`<label>Your name<input name="displayName" required maxLength="80" autocomplete="name" ...${invalid('displayName')} /></label>${errorOf('displayName')}`}
+        <label>Email<input name="email" type="email" required autocomplete="email" ...${invalid('email')} /></label>
+        ${errorOf('email')}
+        <label>Password<input name="password" type="password" required minLength=${mode === 'up' ? 12 : 1} autocomplete=${mode === 'up' ? 'new-password' : 'current-password'} ...${invalid('password')} /></label>
+        ${errorOf('password')}
         ${mode === 'up' && html`<p class="field-hint">At least 12 characters.</p>`}
         ${error && html`<p class="error" role="alert">${error}</p>`}
         ${info && html`<p class="notice" role="status">${info}</p>`}
@@ -165,6 +181,7 @@ function AuthPage(props: { notice: string | null; onSignedIn: (u: User) => void 
         ${unverified && html`<button type="button" onClick=${resend}>Send the link again</button>`}
         ${mode === 'in' && html`<a href="#/forgot-password" class="forgot">Forgot password?</a>`}
       </form>
+      <//>
     </main>
   `
 }

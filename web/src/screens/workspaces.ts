@@ -5,12 +5,17 @@ import type { WorkspaceSummary as Summary } from '../../../src/domain/resources.
 import { ApiError, workspaces } from '../api.ts'
 import { catalogue } from '../catalogue.ts'
 import { starterDesign } from '../design.ts'
+import { FieldError, problemAt } from '../ui/field-error.ts'
+import { useHeadingFocus } from '../ui/focus.ts'
 
 export function Workspaces() {
   const [items, setItems] = useState<Summary[] | null>(null)
   const [cursor, setCursor] = useState<string | null>(null)
   const [error, setError] = useState<string | null>(null)
   const [editing, setEditing] = useState<string | null>(null)
+  const [nameError, setNameError] = useState<string | null>(null)
+  const [renameError, setRenameError] = useState<string | null>(null)
+  const heading = useHeadingFocus()
 
   async function load(after: string | null) {
     try {
@@ -26,13 +31,16 @@ export function Workspaces() {
   async function create(event: Event) {
     event.preventDefault()
     const form = event.target as HTMLFormElement
-    const name = String(new FormData(form).get('name') ?? '').trim()
-    if (!name) return
+    // Sent as typed: a blank name comes back with the api's sentence, shown beside the field.
+    const name = String(new FormData(form).get('name') ?? '')
+    setNameError(null)
     try {
       const { data } = await workspaces.create(name, starterDesign(catalogue))
       location.hash = `#/w/${data.id}`
     } catch (err) {
-      setError(err instanceof Error ? err.message : String(err))
+      const problem = problemAt(err, '/name')
+      if (problem) setNameError(problem)
+      else setError(err instanceof Error ? err.message : String(err))
     }
   }
 
@@ -49,16 +57,18 @@ export function Workspaces() {
   async function saveDetails(w: Summary, event: Event) {
     event.preventDefault()
     const form = new FormData(event.target as HTMLFormElement)
+    setRenameError(null)
     try {
       const { data } = await workspaces.describe(w.id, w.version, {
-        name: String(form.get('name') ?? '').trim(),
+        name: String(form.get('name') ?? ''),
         description: String(form.get('description') ?? '')
       })
       const { name, description, version, updatedAt } = data
       setItems((old) => old?.map((x) => (x.id === w.id ? { ...x, name, description, version, updatedAt } : x)) ?? null)
       setEditing(null)
     } catch (err) {
-      if (err instanceof ApiError && err.status === 409) {
+      if (problemAt(err, '/name')) setRenameError(problemAt(err, '/name'))
+      else if (err instanceof ApiError && err.status === 409) {
         setError(`“${w.name}” was changed elsewhere; the list is reloaded, try again.`)
         await load(null)
       } else setError(err instanceof Error ? err.message : String(err))
@@ -67,11 +77,13 @@ export function Workspaces() {
 
   return html`
     <main class="page">
-      <h1>Your workspaces</h1>
-      <form class="create" onSubmit=${create} aria-label="New workspace">
-        <label>New workspace<input name="name" required maxLength="120" placeholder="e.g. URL shortener" /></label>
+      <h1 tabindex="-1" ref=${heading}>Your workspaces</h1>
+      <form class="create" onSubmit=${create} aria-label="New workspace" novalidate>
+        <label>New workspace<input name="name" aria-required="true" maxLength="120" placeholder="e.g. URL shortener"
+          aria-invalid=${nameError !== null} aria-describedby=${nameError ? 'new-name-error' : undefined} onInput=${() => setNameError(null)} /></label>
         <button class="primary" type="submit">Create</button>
       </form>
+      <${FieldError} id="new-name-error" message=${nameError} />
       ${error && html`<p class="error" role="alert">${error}</p>`}
       ${items === null && !error && html`<p aria-busy="true">Loading…</p>`}
       ${items?.length === 0 && html`<p class="hint">No workspaces yet: create one to start sketching.</p>`}
@@ -79,10 +91,15 @@ export function Workspaces() {
         ${items?.map((w) =>
           editing === w.id
             ? html`<li class="ws-item">
-                <form class="form" onSubmit=${(e: Event) => saveDetails(w, e)} aria-label=${`Edit ${w.name}`}>
-                  <label>Name<input name="name" value=${w.name} required maxLength="120" /></label>
+                <form class="form" onSubmit=${(e: Event) => saveDetails(w, e)} aria-label=${`Edit ${w.name}`} novalidate>
+                  <label>Name<input name="name" value=${w.name} aria-required="true" maxLength="120"
+                    aria-invalid=${renameError !== null} aria-describedby=${renameError ? 'rename-error' : undefined} /></label>
+                  <${FieldError} id="rename-error" message=${renameError} />
                   <label>Description<textarea name="description" maxLength="2000">${w.description}</textarea></label>
-                  <div class="inline"><button class="primary" type="submit">Save</button><button type="button" onClick=${() => setEditing(null)}>Cancel</button></div>
+                  <div class="inline"><button class="primary" type="submit">Save</button><button type="button" onClick=${() => {
+                    setEditing(null)
+                    setRenameError(null)
+                  }}>Cancel</button></div>
                 </form>
               </li>`
             : html`<li class="ws-item">

@@ -1,7 +1,9 @@
 // The design canvas: an SVG the learner edits with a pointer or the keyboard. Components are
 // dragged to move, linked by dragging from the round handle on their right edge to another
-// component, selected by click or Enter, nudged with the arrow keys and deleted with Delete.
-// After a run each component shows its utilisation as a colour, a number and (when hot) a hatch.
+// component, selected by click. From the keyboard the canvas is one tab stop (a roving tabindex):
+// the arrow keys go from component to component, Enter opens one's form, Shift+arrows move it,
+// L then Enter on another links them, Delete removes it. After a run each component shows its
+// utilisation as a colour, a number and (when hot) a hatch.
 import { html } from 'htm/preact'
 import { useRef, useState } from 'preact/hooks'
 import { type Catalogue, hasTrait, kindOf } from '../../../../src/domain/components.ts'
@@ -25,6 +27,10 @@ export interface CanvasProps {
   /** `gesture` names a drag (its moves are one step to undo); none for a key press. */
   onMove: (id: string, x: number, y: number, gesture?: string) => void
   onConnect: (from: string, to: string) => void
+  /** Enter on a component: select it and open its form. */
+  onOpen: (id: string) => void
+  /** Delete on a component. */
+  onDelete: (id: string) => void
   /** Drawn at this scale (1 = a design unit per pixel); the design's coordinates do not change. */
   zoom: number
 }
@@ -61,12 +67,19 @@ export function fitZoom(design: Design, box: { width: number; height: number }):
   return Math.max(ZOOM_MIN, Math.min(1, Math.floor(scale * 100) / 100))
 }
 
+/** A space between a node's texts: they read as words, not run together, in its accessible text. */
+const SPACE = ' '
+
 const pct = (u: number) => `${Math.round(u * 100)}%`
 
 export function Canvas(props: CanvasProps) {
   const { design, selection, results } = props
   const svg = useRef<SVGSVGElement>(null)
   const [drag, setDrag] = useState<Drag>(null)
+  /** The component that holds the canvas's one tab stop. */
+  const [focusId, setFocusId] = useState<string | null>(null)
+  /** Linking from the keyboard: the component the link starts at. */
+  const [linkFrom, setLinkFrom] = useState<string | null>(null)
   const byId = new Map(design.components.map((c) => [c.id, c]))
   const { width, height } = canvasSize(design)
   const zoom = props.zoom
@@ -130,22 +143,61 @@ export function Canvas(props: CanvasProps) {
     setDrag(null)
   }
 
+  const ids = design.components.map((c) => c.id)
+  const selectedId = selection?.kind === 'component' ? selection.id : null
+  const tabStop = [focusId, selectedId].find((id) => id !== null && byId.has(id)) ?? ids[0]
+
+  function focusNode(id: string) {
+    setFocusId(id)
+    svg.current?.querySelector<SVGGElement>(`g.node[data-id="${id}"]`)?.focus()
+  }
+
   function onKeyDown(event: KeyboardEvent) {
-    // Delete and Escape are the editor's (they work wherever the focus is, outside form fields).
-    if (props.readOnly) return
-    const step = event.shiftKey ? 50 : 10
+    const target = (event.target as Element).closest?.('g.node')?.getAttribute('data-id')
+    if (!target || !byId.has(target)) return
+    const c = byId.get(target) as Design['components'][number]
+    const at = ids.indexOf(target)
+    const step = event.altKey ? 50 : 10
     const moves: Record<string, [number, number]> = {
       ArrowLeft: [-step, 0],
       ArrowRight: [step, 0],
       ArrowUp: [0, -step],
       ArrowDown: [0, step]
     }
-    const move = moves[event.key]
-    if (move && selection?.kind === 'component') {
-      const c = byId.get(selection.id)
-      if (!c) return
+    const goTo: Record<string, number> = {
+      ArrowRight: at + 1,
+      ArrowDown: at + 1,
+      ArrowLeft: at - 1,
+      ArrowUp: at - 1,
+      Home: 0,
+      End: ids.length - 1
+    }
+    if (event.shiftKey && moves[event.key]) {
+      if (props.readOnly) return
       event.preventDefault()
-      props.onMove(c.id, Math.max(0, (c.x ?? 0) + move[0]), Math.max(0, (c.y ?? 0) + move[1]))
+      const [dx, dy] = moves[event.key]
+      props.onMove(c.id, Math.max(0, (c.x ?? 0) + dx), Math.max(0, (c.y ?? 0) + dy))
+    } else if (event.key in goTo && !event.ctrlKey && !event.metaKey) {
+      event.preventDefault()
+      focusNode(ids[(goTo[event.key] + ids.length) % ids.length])
+    } else if (event.key === 'Enter' || event.key === ' ') {
+      event.preventDefault()
+      if (linkFrom !== null && !props.readOnly) {
+        if (linkFrom !== target) props.onConnect(linkFrom, target)
+        setLinkFrom(null)
+      } else props.onOpen(target)
+    } else if (event.key.toLowerCase() === 'l' && !props.readOnly && !event.ctrlKey && !event.metaKey) {
+      event.preventDefault()
+      setLinkFrom(target)
+    } else if (event.key === 'Escape' && linkFrom !== null) {
+      event.preventDefault()
+      event.stopPropagation()
+      setLinkFrom(null)
+    } else if ((event.key === 'Delete' || event.key === 'Backspace') && !props.readOnly) {
+      event.preventDefault()
+      const next = ids[at + 1] ?? ids[at - 1] ?? null
+      props.onDelete(target)
+      if (next) setTimeout(() => focusNode(next))
     }
   }
 
@@ -159,7 +211,7 @@ export function Canvas(props: CanvasProps) {
       height=${Math.round(height * zoom)}
       viewBox=${`0 0 ${width} ${height}`}
       role="application"
-      aria-label="Design canvas: Tab to a component, Enter to select it, arrow keys to move it, Delete to remove it; + and − zoom, 0 is actual size, F fits"
+      aria-label="Design canvas: arrow keys go from component to component, Enter opens one's form, Shift+arrows move it, L then Enter on another component links them, Delete removes it; + and − zoom, 0 is actual size, F fits"
       onPointerMove=${onPointerMove}
       onPointerUp=${onPointerUp}
       onPointerDown=${() => props.onSelect(null)}
@@ -201,32 +253,60 @@ export function Canvas(props: CanvasProps) {
             : c.delay
               ? `delay ${c.serviceTimeMs} ms`
               : `${kind?.label ?? c.type} ×${c.instances}`
-        const label = `${kind?.label ?? c.type} ${c.id}${r ? `, utilisation ${pct(r.utilization)}${lossy ? ', losing requests' : ''}${props.bottleneck === c.id ? ', bottleneck' : ''}` : ''}`
+        const shownId = c.id.length > 14 ? `${c.id.slice(0, 13)}…` : c.id
+        const lossText = r?.saturated ? 'saturated' : `loses ${pct(r?.lossRate ?? 0)}`
+        // The name starts with what is drawn, in its order (WCAG 2.5.3), then says the rest.
+        const label = [
+          `${shownId} ${detail}`,
+          props.bottleneck === c.id ? ' bottleneck' : '',
+          lossy ? ` ${lossText}` : '',
+          `, ${kind?.label ?? c.type} ${c.id}`,
+          r ? `, utilisation ${pct(r.utilization)}` : '',
+          props.problemIds.has(c.id) ? ', not saved: see its problems' : ''
+        ].join('')
         return html`
           <g
             class=${classes}
             transform=${`translate(${c.x ?? 0} ${c.y ?? 0})`}
-            tabindex="0"
+            tabindex=${c.id === tabStop ? 0 : -1}
             role="button"
             aria-pressed=${selected}
-            aria-label=${label}
+            aria-label=${linkFrom === c.id ? `${label}, linking from here: go to another component and press Enter` : label}
             data-id=${c.id}
+            data-linking=${linkFrom === c.id ? 'from' : undefined}
             onPointerDown=${(e: PointerEvent) => startMove(e, c.id)}
-            onFocus=${() => props.onSelect({ kind: 'component', id: c.id })}
+            onFocus=${() => setFocusId(c.id)}
           >
             <rect class="node-box" width=${NODE_W} height=${NODE_H} rx="8" />
             ${band === 'high' || band === 'over' ? html`<rect class="node-hatch" width=${NODE_W} height=${NODE_H} rx="8" />` : null}
             <path class="node-icon" d=${iconPath(kind?.icon)} transform="translate(10 16)" />
-            <text class="node-id" x="42" y="24">${c.id.length > 14 ? `${c.id.slice(0, 13)}…` : c.id}</text>
-            <text class="node-detail" x="42" y="42">${detail}</text>
-            ${props.bottleneck === c.id ? html`<text class="node-tag" x="0" y="-6">bottleneck</text>` : null}
-            ${lossy ? html`<text class="node-tag lossy-tag" x=${NODE_W} y="-6" text-anchor="end">${r?.saturated ? 'saturated' : `loses ${pct(r?.lossRate ?? 0)}`}</text>` : null}
-            ${props.problemIds.has(c.id) ? html`<text class="node-problem" x=${NODE_W - 14} y="20">!</text>` : null}
-            ${props.readOnly ? null : html`<circle class="port" cx=${NODE_W} cy=${NODE_H / 2} r="7" onPointerDown=${(e: PointerEvent) => startConnect(e, c.id)}><title>Drag to another component to link them</title></circle>`}
+            <text class="node-id" x="42" y="24">${shownId}</text>${SPACE}<text class="node-detail" x="42" y="42">${detail}</text>
+            ${props.bottleneck === c.id ? html`${SPACE}<text class="node-tag" x="0" y="-6">bottleneck</text>` : null}
+            ${lossy ? html`${SPACE}<text class="node-tag lossy-tag" x=${NODE_W} y="-6" text-anchor="end">${lossText}</text>` : null}
+            ${props.problemIds.has(c.id) ? html`<text class="node-problem" x=${NODE_W - 14} y="20" aria-hidden="true">!</text>` : null}
+            ${props.readOnly ? null : html`<circle class="port" cx=${NODE_W} cy=${NODE_H / 2} r="7" aria-hidden="true" onPointerDown=${(e: PointerEvent) => startConnect(e, c.id)}><title>Drag to another component to link them</title></circle>`}
           </g>
         `
       })}
     </svg>
+    <p class="visually-hidden" role="status">${linkFrom !== null ? `Linking from ${linkFrom}: go to the component to link to and press Enter, or Escape to stop.` : ''}</p>
+  `
+}
+
+/** The design as text a screen reader can walk: each component, what it is and where it links. */
+export function DesignOutline(props: { design: Design; catalogue: Catalogue }) {
+  const { design } = props
+  return html`
+    <section class="visually-hidden" aria-labelledby="outline-title">
+      <h2 id="outline-title">The design as a list</h2>
+      ${design.components.length === 0 && html`<p>No components yet.</p>`}
+      <ul>
+        ${design.components.map((c) => {
+          const out = design.links.filter((l) => l.from === c.id).map((l) => l.to)
+          return html`<li>${kindOf(props.catalogue, c.type)?.label ?? c.type} ${c.id}${c.instances ? `, ${c.instances} instance${c.instances === 1 ? '' : 's'}` : ''}: ${out.length > 0 ? `links to ${out.join(', ')}` : 'links to nothing'}</li>`
+        })}
+      </ul>
+    </section>
   `
 }
 

@@ -8,12 +8,14 @@ import type { DesignPreview, StoredComponentResult } from '../../../../src/domai
 import { workspaces } from '../../api.ts'
 import { catalogue } from '../../catalogue.ts'
 import { createStore, type EditorState, type Selection, type Store } from '../../store.ts'
-import { Canvas, fitZoom, ZOOM_MAX, ZOOM_MIN, zoomBy } from './canvas.ts'
+import { useHeadingFocus } from '../../ui/focus.ts'
+import { TabPanel, Tabs } from '../../ui/tabs.ts'
+import { Canvas, DesignOutline, fitZoom, ZOOM_MAX, ZOOM_MIN, zoomBy } from './canvas.ts'
 import { ComponentForm } from './component-form.ts'
 import { Exports } from './exports.ts'
 import { LinkForm } from './link-form.ts'
 import { Palette } from './palette.ts'
-import { ConflictBanner, Legend, SaveBadge } from './parts.ts'
+import { ConflictBanner, Legend, NotSaved, SaveBadge, UndoRedo } from './parts.ts'
 import { GradePanel, ResultsPanel, RunsPanel } from './results.ts'
 import { TrafficForm } from './traffic-form.ts'
 import { useRuns } from './use-runs.ts'
@@ -31,7 +33,8 @@ function useEditorState(store: Store): EditorState {
 
 export function Editor(props: { id: string }) {
   const [store] = useState(() => createStore(catalogue))
-  const { design, selection } = useEditorState(store)
+  const editorState = useEditorState(store)
+  const { design, selection } = editorState
   const ws = useWorkspace(props.id, store, catalogue)
   const runs = useRuns(props.id)
   const [tab, setTab] = useState<Tab>('properties')
@@ -41,6 +44,15 @@ export function Editor(props: { id: string }) {
   const canvasWrap = useRef<HTMLDivElement>(null)
   const { dispatch } = store
   const select = (s: Selection) => dispatch({ type: 'select', selection: s })
+  const heading = useHeadingFocus(ws.workspace !== null && ws.profile !== null)
+  /** Selects a component and takes the focus to its form's first field (Enter on the canvas). */
+  const openForm = (id: string) => {
+    select({ kind: 'component', id })
+    setTab('properties')
+    setTimeout(() =>
+      document.querySelector<HTMLElement>('#editor-panel form input, #editor-panel form select')?.focus()
+    )
+  }
 
   // Quick feedback while editing: each saved change is previewed (analytic, no job), a moment later.
   useEffect(() => {
@@ -55,12 +67,18 @@ export function Editor(props: { id: string }) {
     return () => clearTimeout(timer)
   }, [ws.designState.kind, ws.profileState.kind, ws.workspace, design, ws.profile])
 
-  // Delete removes the selection and Escape clears it, wherever the focus is but in a form field.
+  // Delete removes the selection and Escape clears it, wherever the focus is but in a form field;
+  // Ctrl/Cmd+Z undoes and Shift+Ctrl/Cmd+Z (or Ctrl+Y) redoes (a field keeps its own text undo).
   useEffect(() => {
     const listener = (event: KeyboardEvent) => {
       const target = event.target as HTMLElement | null
-      if (target?.closest('input, select, textarea, [contenteditable]')) return
-      if ((event.key === 'Delete' || event.key === 'Backspace') && store.getState().selection) {
+      if (event.defaultPrevented || target?.closest('input, select, textarea, [contenteditable]')) return
+      const key = event.key.toLowerCase()
+      if ((event.ctrlKey || event.metaKey) && !event.altKey && (key === 'z' || key === 'y')) {
+        event.preventDefault()
+        if (key === 'y' || event.shiftKey) store.redo()
+        else store.undo()
+      } else if ((event.key === 'Delete' || event.key === 'Backspace') && store.getState().selection) {
         event.preventDefault()
         dispatch({ type: 'delete' })
       } else if (event.key === 'Escape') dispatch({ type: 'select', selection: null })
@@ -108,11 +126,12 @@ export function Editor(props: { id: string }) {
     <div class="editor">
       <header class="editor-bar">
         <a href="#/" class="back">← Workspaces</a>
-        <h1 class="ws-name">${ws.workspace.name}</h1>
+        <h1 class="ws-name" tabindex="-1" ref=${heading}>${ws.workspace.name}</h1>
         <${SaveBadge} label="Design" state=${ws.designState} />
         <${SaveBadge} label="Traffic" state=${ws.profileState} />
         ${preview && html`<span class="preview" role="status" data-preview title="An analytic preview of the saved design (no job)">≈ p95 ${latencyText(preview.overall.p95, preview.overall.overload?.queueGrowthRps ?? 0)} · busiest ${Math.round(Math.max(0, ...preview.components.map((c) => c.utilization)) * 100)}% · $${preview.cost.perMonth}/mo</span>`}
         <div class="bar-actions">
+          <${UndoRedo} store=${store} state=${editorState} />
           <button class="primary" onClick=${() => {
             showResults()
             void runs.simulate(ws.whenSaved)
@@ -125,10 +144,8 @@ export function Editor(props: { id: string }) {
         </div>
       </header>
       ${ws.conflict && html`<${ConflictBanner} conflict=${ws.conflict} onResolve=${ws.resolveConflict} />`}
-      ${
-        problems.general.length > 0 &&
-        html`<div class="problems" role="alert"><strong>Not saved:</strong><ul>${problems.general.map((p) => html`<li>${p.message}</li>`)}</ul></div>`
-      }
+      <${NotSaved} what="design" problems=${problems.general} />
+      ${tab !== 'traffic' && html`<${NotSaved} what="traffic profile" problems=${ws.profileProblems} onShow=${() => setTab('traffic')} />`}
       <div class="workbench">
         <${Palette} catalogue=${catalogue} dispatch=${dispatch} onAdded=${() => setTab('properties')} />
         <div class="canvas-area" onKeyDown=${onZoomKey}>
@@ -157,23 +174,24 @@ export function Editor(props: { id: string }) {
               dispatch({ type: 'connect', from, to })
               setTab('properties')
             }}
+            onOpen=${openForm}
+            onDelete=${(id: string) => {
+              select({ kind: 'component', id })
+              dispatch({ type: 'delete' })
+            }}
             zoom=${zoom}
           />
         </div>
+        <${DesignOutline} design=${design} catalogue=${catalogue} />
         ${results && html`<${Legend} />`}
         </div>
         <aside class="side" aria-label="Details">
-          <div class="tabs" role="tablist">
-            ${TABS.map(
-              (t) =>
-                html`<button role="tab" aria-selected=${tab === t} class=${tab === t ? 'tab active' : 'tab'} onClick=${() => setTab(t)}>${t[0].toUpperCase() + t.slice(1)}</button>`
-            )}
-          </div>
-          <div class="tab-body" role="tabpanel">
+          <${Tabs} id="editor" tabs=${TABS} selected=${tab} onSelect=${setTab} label=${(t: Tab) => t[0].toUpperCase() + t.slice(1)} />
+          <${TabPanel} id="editor" selected=${tab} focusable=${true}>
             ${tab === 'properties' && selected && html`<${ComponentForm} key=${selected.id} component=${selected} design=${design} catalogue=${catalogue} problems=${problems.byComponent.get(selected.id) ?? []} dispatch=${dispatch} onSelectLink=${(index: number) => select({ kind: 'link', index })} />`}
             ${tab === 'properties' && selectedLink && selection?.kind === 'link' && html`<${LinkForm} link=${selectedLink} index=${selection.index} problems=${problems.byLink.get(`${selectedLink.from}->${selectedLink.to}`) ?? []} dispatch=${dispatch} />`}
             ${tab === 'properties' && !selected && !selectedLink && html`<p class="hint">Add components from the palette, drag them into place, and drag from the round handle on a component’s right edge to another to link them. Select one to edit it.</p>`}
-            ${tab === 'traffic' && html`<${TrafficForm} profile=${ws.profile} onChange=${ws.changeProfile} />`}
+            ${tab === 'traffic' && html`<${TrafficForm} profile=${ws.profile} problems=${ws.profileProblems} onChange=${ws.changeProfile} />`}
             ${tab === 'results' && html`<${ResultsPanel} run=${run} error=${runs.runError} slo=${ws.profile.latencySloMs} />`}
             ${tab === 'grade' && html`<${GradePanel} grade=${grade} onSelectItem=${(ids: string[]) => setHighlight(new Set(ids))} />`}
             ${
@@ -185,7 +203,7 @@ export function Editor(props: { id: string }) {
                 showResults()
               }} />`
             }
-          </div>
+          <//>
         </aside>
       </div>
     </div>

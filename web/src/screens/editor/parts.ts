@@ -1,7 +1,9 @@
 // Small pieces of the editor's screen: the save badges, the conflict banner, the legend.
 import { html } from 'htm/preact'
 import { bandRange, UTILIZATION_BANDS } from '../../../../src/domain/format.ts'
+import type { Problem } from '../../api.ts'
 import type { SaveState } from '../../autosave.ts'
+import type { EditorState, Store } from '../../store.ts'
 import type { Conflict } from './use-workspace.ts'
 
 const SAVE_TEXT: Record<SaveState['kind'], string> = {
@@ -9,7 +11,7 @@ const SAVE_TEXT: Record<SaveState['kind'], string> = {
   pending: 'unsaved changes',
   saving: 'saving…',
   offline: 'offline, retrying',
-  invalid: 'not saved: fix the problems',
+  invalid: 'not saved: see the problems',
   conflict: 'changed elsewhere',
   failed: 'not saved'
 }
@@ -43,6 +45,29 @@ export function Legend() {
             html`<span><i class=${`swatch band-${band}`}></i>${bandRange(band)}${band === 'high' ? ' (hatched)' : ''}</span>`
         )}
       <span><i class="swatch bottleneck-swatch"></i>bottleneck</span>
+    </div>
+  `
+}
+
+/** Undo and redo, as buttons (the keys are the editor's: Ctrl/Cmd+Z, Shift+Ctrl/Cmd+Z). */
+export function UndoRedo(props: { store: Store; state: EditorState }) {
+  const { store, state } = props
+  return html`
+    <span class="undo-redo" role="group" aria-label="History">
+      <button type="button" onClick=${store.undo} disabled=${state.past.length === 0} aria-keyshortcuts="Control+Z Meta+Z" title="Undo (Ctrl+Z)">Undo</button>
+      <button type="button" onClick=${store.redo} disabled=${state.future.length === 0} aria-keyshortcuts="Control+Shift+Z Meta+Shift+Z Control+Y" title="Redo (Shift+Ctrl+Z)">Redo</button>
+    </span>
+  `
+}
+
+/** What the api refused of the design or of the traffic profile, named as such. */
+export function NotSaved(props: { what: 'design' | 'traffic profile'; problems: Problem[]; onShow?: () => void }) {
+  if (props.problems.length === 0) return null
+  return html`
+    <div class="problems" role="alert" data-not-saved=${props.what}>
+      <strong>The ${props.what} is not saved:</strong>
+      <ul>${props.problems.map((p) => html`<li>${p.message}</li>`)}</ul>
+      ${props.onShow && html`<button type="button" class="linkish" onClick=${props.onShow}>Show the ${props.what}</button>`}
     </div>
   `
 }

@@ -5,7 +5,7 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import type { Catalogue } from '../../../../src/domain/components.ts'
 import type { TrafficProfileResource, Workspace } from '../../../../src/domain/resources.ts'
 import type { TrafficProfile } from '../../../../src/domain/schemas.ts'
-import { ApiError, type Problem, workspaces } from '../../api.ts'
+import { ApiError, fitsKeepalive, type Problem, workspaces } from '../../api.ts'
 import { Autosaver, type SaveState } from '../../autosave.ts'
 import { type Design, withLayout } from '../../design.ts'
 import type { Store } from '../../store.ts'
@@ -38,6 +38,13 @@ export function placeProblems(problems: Problem[], sent: Design): PlacedProblems
       const key = `${l.from}->${l.to}`
       placed.byLink.set(key, [...(placed.byLink.get(key) ?? []), p])
     } else placed.general.push(p)
+    // A split whose shares do not add up is about its links' shares: said on each of them too.
+    const split = /^\/components\/(\d+)$/.exec(p.path)
+    const from = split && /\bshares\b/.test(p.message) ? sent.components[Number(split[1])]?.id : undefined
+    for (const l of from ? sent.links.filter((x) => x.from === from) : []) {
+      const key = `${l.from}->${l.to}`
+      placed.byLink.set(key, [...(placed.byLink.get(key) ?? []), { path: `${p.path}/share`, message: p.message }])
+    }
   }
   return placed
 }
@@ -59,6 +66,8 @@ export function useWorkspace(id: string, store: Store, catalogue: Catalogue) {
   const [designState, setDesignState] = useState<SaveState>({ kind: 'saved' })
   const [profileState, setProfileState] = useState<SaveState>({ kind: 'saved' })
   const [problems, setProblems] = useState<PlacedProblems>(NO_PROBLEMS)
+  /** The traffic profile's refusal: a plain sentence per field, shown beside it. */
+  const [profileProblems, setProfileProblems] = useState<Problem[]>([])
   const [conflict, setConflict] = useState<Conflict | null>(null)
   const designSaver = useRef<Autosaver<Design> | null>(null)
   const profileSaver = useRef<Autosaver<TrafficProfile> | null>(null)
@@ -72,7 +81,10 @@ export function useWorkspace(id: string, store: Store, catalogue: Catalogue) {
         store.dispatch({ type: 'load', design: withLayout(ws.data.design, catalogue) })
         setProfile(pickProfile(traffic.data))
         designSaver.current = new Autosaver<Design>(ws.data.version, {
-          save: async (value, version) => (await workspaces.saveDesign(id, version, value)).data.version,
+          what: 'design',
+          save: async (value, version, keepalive) =>
+            (await workspaces.saveDesign(id, version, value, keepalive)).data.version,
+          fitsOnLeave: (design, version) => fitsKeepalive({ version, design }),
           onState: (state) => {
             setDesignState(state)
             if (state.kind === 'invalid') setProblems(placeProblems(state.problems, state.sent as Design))
@@ -82,9 +94,14 @@ export function useWorkspace(id: string, store: Store, catalogue: Catalogue) {
           }
         })
         profileSaver.current = new Autosaver<TrafficProfile>(traffic.data.version, {
-          save: async (value, version) => (await workspaces.saveTraffic(id, version, value)).data.version,
+          what: 'traffic profile',
+          save: async (value, version, keepalive) =>
+            (await workspaces.saveTraffic(id, version, value, keepalive)).data.version,
+          fitsOnLeave: (profile, version) => fitsKeepalive({ version, ...profile }),
           onState: (state) => {
             setProfileState(state)
+            if (state.kind === 'invalid') setProfileProblems(state.problems)
+            else if (state.kind === 'saved') setProfileProblems([])
             if (state.kind === 'conflict')
               void workspaces.traffic(id).then(({ data }) => setConflict({ what: 'traffic', theirs: data }))
           }
@@ -101,14 +118,27 @@ export function useWorkspace(id: string, store: Store, catalogue: Catalogue) {
     const unsubscribe = store.subscribe((state, action) => {
       if (action.type !== 'load' && action.type !== 'select') designSaver.current?.change(state.design)
     })
+    // Leaving: what is pending goes in keepalive requests; the prompt asks only when it cannot.
+    const flushOnLeave = () => {
+      const design = designSaver.current?.flushOnLeave() ?? true
+      const profile = profileSaver.current?.flushOnLeave() ?? true
+      return design && profile
+    }
     const beforeUnload = (event: BeforeUnloadEvent) => {
-      if (designSaver.current?.hasUnsaved || profileSaver.current?.hasUnsaved) event.preventDefault()
+      if (!flushOnLeave()) event.preventDefault()
+    }
+    const hidden = () => {
+      if (document.visibilityState === 'hidden') flushOnLeave()
     }
     addEventListener('beforeunload', beforeUnload)
+    addEventListener('pagehide', flushOnLeave)
+    document.addEventListener('visibilitychange', hidden)
     return () => {
       live = false
       unsubscribe()
       removeEventListener('beforeunload', beforeUnload)
+      removeEventListener('pagehide', flushOnLeave)
+      document.removeEventListener('visibilitychange', hidden)
       designSaver.current?.flush()
       profileSaver.current?.flush()
     }
@@ -145,6 +175,7 @@ export function useWorkspace(id: string, store: Store, catalogue: Catalogue) {
     designState,
     profileState,
     problems,
+    profileProblems,
     conflict,
     resolveConflict,
     whenSaved
