@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Catalogue } from '../src/domain/components.ts'
 import { EngineBudgetError } from '../src/domain/engine.ts'
+import type { Derivation, ExplainSubject } from '../src/domain/explain.ts'
 import type { Design, TrafficProfile } from '../src/domain/model.ts'
 import type { DesignPreview } from '../src/domain/preview.ts'
 import { createEnginePool, EngineBusyError, type EnginePool, EngineTimeoutError } from '../src/engine/pool.ts'
@@ -24,6 +25,13 @@ declare module 'fastify' {
     previews: {
       /** A valid design's preview on a preview thread, within its budget (422 past it, 503 when the threads stay busy). */
       run(design: Design, traffic: TrafficProfile): Promise<DesignPreview>
+      /** A run's figure's derivation on a preview thread, within the preview's budget (issue 38). */
+      explain(
+        design: Design,
+        traffic: TrafficProfile,
+        seed: number,
+        subject: ExplainSubject
+      ): Promise<Derivation | null>
       stats(): PreviewStats
     }
   }
@@ -80,6 +88,15 @@ async function enginePlugin(fastify: FastifyInstance, opts: EnginePluginOptions)
           refused.busy++
           throw PreviewBusy()
         }
+        throw err
+      }
+    },
+    async explain(design: Design, traffic: TrafficProfile, seed: number, subject: ExplainSubject) {
+      try {
+        return await started().explain(design, traffic, seed, subject, opts.maxSteps)
+      } catch (err) {
+        if (err instanceof EngineBudgetError || err instanceof EngineTimeoutError) throw PreviewTooLarge(opts.maxSteps)
+        if (err instanceof EngineBusyError) throw PreviewBusy()
         throw err
       }
     },

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads'
 import type { Catalogue } from '../domain/components.ts'
 import type { SimulationResult } from '../domain/engine.ts'
 import { EngineBudgetError } from '../domain/engine.ts'
+import type { Derivation, ExplainSubject } from '../domain/explain.ts'
 import { DivergentDesignError } from '../domain/flows.ts'
 import type { Design, TrafficProfile } from '../domain/model.ts'
 import type { DesignPreview } from '../domain/preview.ts'
@@ -10,6 +11,14 @@ import type { DesignPreview } from '../domain/preview.ts'
 export type EngineTask =
   | { kind: 'run'; design: Design; traffic: TrafficProfile; seed: number; maxSteps?: number }
   | { kind: 'preview'; design: Design; traffic: TrafficProfile; maxSteps: number }
+  | {
+      kind: 'explain'
+      design: Design
+      traffic: TrafficProfile
+      seed: number
+      subject: ExplainSubject
+      maxSteps: number
+    }
 
 interface Pending {
   id: number
@@ -90,6 +99,14 @@ export interface EnginePool {
   run(design: Design, traffic: TrafficProfile, seed: number, signal?: AbortSignal): Promise<SimulationResult>
   /** Previews a valid design within `maxSteps` of engine work (else EngineBudgetError). */
   preview(design: Design, traffic: TrafficProfile, maxSteps: number): Promise<DesignPreview>
+  /** A run's figure's derivation, recomputed from its design, profile and seed (null: no such component). */
+  explain(
+    design: Design,
+    traffic: TrafficProfile,
+    seed: number,
+    subject: ExplainSubject,
+    maxSteps: number
+  ): Promise<Derivation | null>
   close(): Promise<void>
 }
 
@@ -231,6 +248,8 @@ export function createEnginePool(size: number, options: EnginePoolOptions = { ti
       submit({ kind: 'run', design, traffic, seed, maxSteps: runMaxSteps }, signal) as Promise<SimulationResult>,
     preview: (design, traffic, maxSteps) =>
       submit({ kind: 'preview', design, traffic, maxSteps }) as Promise<DesignPreview>,
+    explain: (design, traffic, seed, subject, maxSteps) =>
+      submit({ kind: 'explain', design, traffic, seed, subject, maxSteps }) as Promise<Derivation | null>,
     async close() {
       closed = true
       for (const pending of queue.splice(0)) {

@@ -4,6 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { simulateAndAnalyze } from '../domain/analysis.ts'
 import { CATALOGUE, type Catalogue } from '../domain/components.ts'
 import { createEngineCache } from '../domain/engine.ts'
+import { explain } from '../domain/explain.ts'
 import { previewDesign } from '../domain/preview.ts'
 import type { EngineTask } from './pool.ts'
 
@@ -13,6 +14,8 @@ const cache = createEngineCache()
 
 function perform(task: EngineTask): unknown {
   if (task.kind === 'preview') return previewDesign(task.design, task.traffic, task.maxSteps, catalogue, cache)
+  if (task.kind === 'explain')
+    return explain(task.design, task.traffic, task.seed, task.subject, catalogue, task.maxSteps)
   return simulateAndAnalyze(task.design, task.traffic, task.seed, task.maxSteps, catalogue, cache)
 }
 

@@ -7,11 +7,13 @@ import { afterCursor, keysetPage, ListQuery, pageOf } from '../pagination.ts'
 import { Accepted, acceptQueued } from '../queued.ts'
 import { checkRunQuota } from '../quotas.ts'
 import { ownedWorkspace, trafficSnapshot } from '../workspaces/store.ts'
+import explainRoutes from './explain.ts'
 import { Grade, Simulation, SimulationSummary } from './schemas.ts'
 import { insertGrade, insertRun, listRuns, ownedGrade, ownedRun, ownedRunStatus, runFieldsOf } from './store.ts'
 
 const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const sql = fastify.sql
+  await fastify.register(explainRoutes)
 
   fastify.post(
     '/workspaces/:id/simulations',

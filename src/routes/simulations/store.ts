@@ -102,3 +102,14 @@ export async function ownedGrade(sql: Sql, id: string, ownerId: string) {
   `
   return row
 }
+
+/** What an explanation recomputes from: the run's design, profile, seed and stored result. */
+export async function ownedRunInputs(sql: Sql, id: string, ownerId: string) {
+  const [row] = await sql<{ status: string; design: unknown; traffic: unknown; seed: number; result: unknown }[]>`
+    select status, design, traffic, seed, result
+    from app.simulation_runs
+    where id = ${id}
+      and owner_id = ${ownerId}
+  `
+  return row
+}
