@@ -26,6 +26,8 @@ export interface AuditEntry {
   statusCode?: number
   outcome?: AuditOutcome
   changes?: unknown
+  /** The organisation a class route acted in (issue 40). */
+  organisationId?: string | null
 }
 
 declare module 'fastify' {
@@ -80,7 +82,8 @@ export function auditRow(request: FastifyRequest, entry: AuditEntry, statusCode:
     changes: entry.changes !== undefined ? scrub(entry.changes) : scrub(request.body ?? null, bodyBytes(request)),
     ip_address: request.ip,
     user_agent: (request.headers['user-agent'] ?? '').slice(0, 500) || null,
-    trace_id: request.traceIds?.traceId ?? null
+    trace_id: request.traceIds?.traceId ?? null,
+    organisation_id: entry.organisationId ?? null
   }
 }
 

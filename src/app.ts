@@ -28,6 +28,7 @@ import type { QueueDefinition } from './queue/jobs.ts'
 import accountRoutes from './routes/account/index.ts'
 import adminRoutes from './routes/admin/index.ts'
 import authRoutes from './routes/auth/index.ts'
+import classRoutes from './routes/classes/index.ts'
 import exportRoutes from './routes/exports/index.ts'
 import healthRoutes from './routes/health/index.ts'
 import simulationRoutes from './routes/simulations/index.ts'
@@ -159,6 +160,7 @@ export async function buildApp(config: Config, options: BuildOptions): Promise<F
   await app.register(accountRoutes)
   await app.register(adminRoutes)
   await app.register(workspaceRoutes)
+  await app.register(classRoutes)
   await app.register(simulationRoutes)
   await app.register(exportRoutes)
   return app

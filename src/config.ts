@@ -101,6 +101,11 @@ export interface Config {
     readonly storageBytes: number
     /** Accounts one client address may create a day (a class joining from one school address: raise it). */
     readonly signupsPerClientPerDay: number
+    /** Classes (issue 40): organisations a user may create, classes an organisation holds, members a class holds, invitations an organisation sends a day. */
+    readonly organisationsPerUser: number
+    readonly classesPerOrganisation: number
+    readonly membersPerClass: number
+    readonly invitationsPerDay: number
   }
   /** What the maintenance job deletes: exports older than `exportDays`, runs past the newest `runsPerWorkspace` of a workspace (never a graded one). */
   readonly retention: {
@@ -433,7 +438,11 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
       storedRuns: int('QUOTA_STORED_RUNS', 5000, 1, 10_000_000),
       exportsPerDay: int('QUOTA_EXPORTS_PER_DAY', 200, 1, 10_000_000),
       storageBytes: int('QUOTA_STORAGE_BYTES', 200 * 1024 * 1024, 1024 * 1024, 1024 ** 4),
-      signupsPerClientPerDay: int('QUOTA_SIGNUPS_PER_CLIENT_PER_DAY', 50, 1, 1_000_000)
+      signupsPerClientPerDay: int('QUOTA_SIGNUPS_PER_CLIENT_PER_DAY', 50, 1, 1_000_000),
+      organisationsPerUser: int('QUOTA_ORGANISATIONS_PER_USER', 5, 1, 1000),
+      classesPerOrganisation: int('QUOTA_CLASSES_PER_ORGANISATION', 200, 1, 100_000),
+      membersPerClass: int('QUOTA_MEMBERS_PER_CLASS', 300, 2, 100_000),
+      invitationsPerDay: int('QUOTA_INVITATIONS_PER_DAY', 500, 1, 1_000_000)
     },
     retention: {
       exportDays: int('RETENTION_EXPORT_DAYS', 30, 1, 3650),

@@ -23,6 +23,7 @@ export interface AuditRecord {
   ip_address?: string | null
   user_agent?: string | null
   trace_id?: string | null
+  organisation_id?: string | null
 }
 
 /**
@@ -41,12 +42,12 @@ export function insertAudit(db: Sql | TransactionSql, row: AuditRecord): Fragmen
   return db`
     insert into app.audit_log
       (request_id, user_id, action, resource_type, resource_id, method, path, status_code, outcome, changes,
-       ip_address, user_agent, trace_id)
+       ip_address, user_agent, trace_id, organisation_id)
     values
       (${row.request_id ?? null}, ${row.user_id ?? null}, ${row.action}, ${row.resource_type ?? null},
        ${row.resource_id ?? null}, ${row.method ?? null}, ${row.path ?? null}, ${row.status_code ?? null},
        ${row.outcome}, ${changesOf(db, row.changes)}, ${row.ip_address ?? null}, ${row.user_agent ?? null},
-       ${row.trace_id ?? null})
+       ${row.trace_id ?? null}, ${row.organisation_id ?? null})
   `
 }
 

@@ -49,12 +49,21 @@ t.test(
     t.same(
       definers.map((d) => d.name),
       [
+        'app.belongs_to(uuid)',
+        'app.class_role(uuid,uuid)',
+        'app.class_size(uuid,uuid)',
         'app.count_added_runs()',
         'app.count_no_runs()',
         'app.count_removed_runs()',
         'app.count_storage()',
         'app.drop_telemetry_partitions(date,integer)',
         'app.ensure_telemetry_partitions(date,integer)',
+        'app.invited(text)',
+        'app.join_code_class(text)',
+        'app.joinable_class(uuid)',
+        'app.may_join(uuid,uuid)',
+        'app.organisation_role(uuid)',
+        'app.organisation_unclaimed(uuid)',
         'app.seal_audit_log(integer)',
         'app.storage_add(jsonb)'
       ]

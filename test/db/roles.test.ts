@@ -127,6 +127,7 @@ t.test(
         'changes',
         'ip_address',
         'method',
+        'organisation_id',
         'outcome',
         'path',
         'request_id',
@@ -137,7 +138,7 @@ t.test(
         'user_agent',
         'user_id'
       ],
-      'the audit log: its content columns, trace_id included; never id, time or seal'
+      'the audit log: its content columns, trace_id and organisation_id included; never id, time or seal'
     )
     await app`insert into app.audit_log ${app({ action: 'roles.test', outcome: 'success', trace_id: 'a'.repeat(32) })}`
     await t.rejects(app`update app.audit_log set action = 'x'`, { message: /permission denied/ })

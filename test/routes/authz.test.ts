@@ -16,7 +16,9 @@ const SOME_ID = '00000000-0000-4000-8000-00000000beef'
 const VALID_BODIES: Record<string, object> = {
   'PATCH /workspaces/:id': { version: 99, name: 'renamed' },
   'PATCH /workspaces/:id/traffic-profile': { version: 99, peakRps: 10 },
-  'POST /workspaces/:id/exports': { format: 'json' }
+  'POST /workspaces/:id/exports': { format: 'json' },
+  'POST /classes/:id/members': { email: 'invitee@example.com' },
+  'POST /classes/join': { code: 'AAAAAAAAAA' }
 }
 
 t.test('the auth plugin refuses a route without a declaration, and bad options', async (t) => {
@@ -79,7 +81,22 @@ t.test('walks every route as anonymous, user, other user and admin', async (t) =
     insert into app.report_exports (workspace_id, owner_id, format, status, content, content_type, filename)
     values (${workspaceId}, ${user.id}, 'json', 'completed', '{}', 'application/json', 'x.json') returning id
   `
+  // An organisation, and a class with a join code, of `user`'s (their instructor).
+  const org = (await app.inject({ method: 'POST', url: '/orgs', headers: bearer(user), payload: { name: 'O' } })).json()
+  const cls = (
+    await app.inject({
+      method: 'POST',
+      url: '/classes',
+      headers: bearer(user),
+      payload: { organisationId: org.id, name: 'C' }
+    })
+  ).json()
+  const code = (
+    await app.inject({ method: 'POST', url: `/classes/${cls.id}/join-codes`, headers: bearer(user) })
+  ).json()
   const idFor = (url: string) => {
+    if (url.startsWith('/classes/')) return cls.id
+    if (url.startsWith('/orgs/')) return org.id
     if (url.startsWith('/workspaces/')) return workspaceId
     if (url.startsWith('/simulations/')) return run.id
     if (url.startsWith('/grades/')) return grade.id
@@ -101,6 +118,8 @@ t.test('walks every route as anonymous, user, other user and admin', async (t) =
     const path = route.url
       .replace(':queue', 'maintenance')
       .replace(/:id\b/g, idFor(route.url))
+      .replace(':userId', user.id)
+      .replace(':codeId', code.id)
       .replace(/:(\w+)/g, 'x')
     // A valid body, so that ownership (not validation) decides the answer.
     const payload = VALID_BODIES[`${route.method} ${route.url}`] ?? {}

@@ -1,0 +1,141 @@
+import t from 'tap'
+import { createSql } from '../../src/db/client.ts'
+import { type DbContext, setContext, withContext } from '../../src/db/context.ts'
+import { buildTestApp } from '../helpers/app.ts'
+import { createTestDatabase, superuserUrl, testSql } from '../helpers/db.ts'
+import { bearer, registerAndLogin, type TestUser } from '../helpers/users.ts'
+
+/** The tables migration 0028 isolates, each with its organisation column. */
+const TABLES = [
+  ['organisations', 'id'],
+  ['organisation_members', 'organisation_id'],
+  ['classes', 'organisation_id'],
+  ['class_members', 'organisation_id'],
+  ['class_join_codes', 'organisation_id'],
+  ['class_invitations', 'organisation_id']
+] as const
+
+t.test('row-level security isolates organisations under the app’s role', async (t) => {
+  const db = await createTestDatabase(t)
+  const { app } = await buildTestApp(t, db.url)
+  const call = (user: TestUser, method: string, path: string, payload?: object) =>
+    app.inject({ method: method as 'GET', url: path, headers: bearer(user), ...(payload ? { payload } : {}) })
+  // Two organisations, each with a class, a learner, a join code and an invitation; `both`
+  // instructs in A and B.
+  async function organisation(name: string) {
+    const owner = await registerAndLogin(app)
+    const org = (await call(owner, 'POST', '/orgs', { name })).json()
+    const cls = (await call(owner, 'POST', '/classes', { organisationId: org.id, name })).json()
+    const code = (await call(owner, 'POST', `/classes/${cls.id}/join-codes`, {})).json()
+    await call(owner, 'POST', `/classes/${cls.id}/members`, { email: `invitee-${name}@example.com` })
+    const learner = await registerAndLogin(app)
+    await call(learner, 'POST', '/classes/join', { code: code.code })
+    return { owner, org, cls, code, learner }
+  }
+  const a = await organisation('a')
+  const b = await organisation('b')
+  const sql = testSql(t, db.url)
+  const root = testSql(t, superuserUrl(db.url))
+
+  const [role] = await sql`select rolsuper, rolbypassrls from pg_roles where rolname = current_user`
+  t.same(
+    role,
+    { rolsuper: false, rolbypassrls: false },
+    'the tests’ app connection can neither skip nor bypass policies'
+  )
+  for (const [table] of TABLES) {
+    const [{ count }] = await root`select count(*)::int as count from ${root(`app.${table}`)}`
+    t.ok(count >= 2, `${table} holds rows of both organisations`)
+  }
+
+  t.test('without context the app’s role reads, changes and deletes nothing', async (t) => {
+    for (const [table, column] of TABLES) {
+      const name = sql(`app.${table}`)
+      t.same(await sql`select * from ${name}`, [], `${table}: nothing to read`)
+      t.equal((await sql`update ${name} set ${sql(column)} = ${sql(column)}`).count, 0, `${table}: nothing to update`)
+      t.equal((await sql`delete from ${name}`).count, 0, `${table}: nothing to delete`)
+    }
+  })
+
+  const asUser = <T>(context: DbContext, work: Parameters<typeof withContext<T>>[2]) => withContext(sql, context, work)
+
+  t.test('a user of organisation A reads, changes and deletes none of B’s rows', async (t) => {
+    for (const user of [a.owner, a.learner]) {
+      await asUser({ userId: user.id }, async (tx) => {
+        for (const [table, column] of TABLES) {
+          const name = tx(`app.${table}`)
+          const orgs = (await tx`select distinct ${tx(column)} as org from ${name}`).map((r) => r.org)
+          t.notOk(orgs.includes(b.org.id), `${table}: none of B’s rows`)
+          const updated = await tx`update ${name} set ${tx(column)} = ${tx(column)} where ${tx(column)} = ${b.org.id}`
+          t.equal(updated.count, 0, `${table}: B’s rows are not updated`)
+          const deleted = await tx`delete from ${name} where ${tx(column)} = ${b.org.id}`
+          t.equal(deleted.count, 0, `${table}: B’s rows are not deleted`)
+        }
+        // Nor can a row be written into B.
+        await t.rejects(
+          tx.savepoint(
+            (s) => s`insert into app.classes (organisation_id, id, name) values (${b.org.id}, gen_random_uuid(), 'x')`
+          ),
+          { code: '42501' },
+          'no class inserted into B'
+        )
+      })
+    }
+    const [{ count }] =
+      await root`select count(*)::int as count from app.class_members where organisation_id = ${b.org.id}`
+    t.equal(count, 2, 'B’s members are all still there')
+  })
+
+  t.test('an organisation set narrows even a member of both to that one', async (t) => {
+    await root`insert into app.organisation_members (organisation_id, user_id, role) values (${b.org.id}, ${a.owner.id}, 'instructor')`
+    const seen = (context: DbContext) =>
+      asUser(context, async (tx) => (await tx`select id from app.organisations order by id`).map((r) => r.id))
+    t.same((await seen({ userId: a.owner.id })).sort(), [a.org.id, b.org.id].sort(), 'no organisation set: both')
+    t.same(await seen({ userId: a.owner.id, organisationId: a.org.id }), [a.org.id], 'A set: A only')
+    await asUser({ userId: a.owner.id, organisationId: a.org.id }, async (tx) => {
+      t.equal((await tx`delete from app.classes where organisation_id = ${b.org.id}`).count, 0)
+    })
+  })
+
+  t.test('a learner sees their own membership only, and cannot make themselves an instructor', async (t) => {
+    await asUser({ userId: a.learner.id }, async (tx) => {
+      const rows = await tx`select user_id from app.class_members`
+      t.same(
+        rows.map((r) => r.user_id),
+        [a.learner.id]
+      )
+      t.same(await tx`select * from app.class_join_codes`, [], 'no join codes')
+      t.equal((await tx`update app.class_members set role = 'instructor'`).count, 0)
+    })
+  })
+
+  t.test('joining needs a valid code in the context', async (t) => {
+    const stranger = await registerAndLogin(app)
+    const join = (joinCode: string | null) =>
+      asUser({ userId: stranger.id, joinCode }, (tx) =>
+        tx`insert into app.class_members (organisation_id, class_id, user_id, role)
+           values (${a.org.id}, ${a.cls.id}, ${stranger.id}, 'learner')`.then(() => 'joined')
+      )
+    await t.rejects(join(null), { code: '42501' }, 'no code')
+    await t.rejects(join(b.code.code), { code: '42501' }, 'another class’s code')
+    t.equal(await join(a.code.code), 'joined')
+  })
+
+  t.test('a pooled connection does not carry a previous transaction’s context', async (t) => {
+    // A pool of one connection: every statement below runs on it.
+    const single = createSql(db.url, { max: 1 })
+    t.teardown(() => single.end({ timeout: 1 }))
+    const pid = await single.begin(async (tx) => {
+      await setContext(tx, { userId: a.owner.id, organisationId: a.org.id })
+      t.equal((await tx`select id from app.organisations`).length, 1, 'the context reads inside its transaction')
+      return (await tx`select pg_backend_pid() as pid`)[0].pid
+    })
+    const [after] = await single`
+      select current_setting('sdc.user_id', true) as u, current_setting('sdc.organisation_id', true) as o,
+             pg_backend_pid() as pid
+    `
+    t.equal(after.pid, pid, 'the same connection')
+    t.same([after.u ?? '', after.o ?? ''], ['', ''], 'the settings ended with the transaction')
+    t.same(await single`select * from app.organisations`, [], 'the next statement reads nothing')
+  })
+})
