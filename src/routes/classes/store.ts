@@ -30,7 +30,7 @@ export async function insertOrganisation(
   org: { id: string; name: string; ownerId: string }
 ): Promise<OrganisationRow> {
   const [row] = await tx<OrganisationRow[]>`
-    ${audit}
+    with audit_row as (${audit})
     insert into app.organisations (id, name, created_by)
     values (${org.id}, ${org.name}, ${org.ownerId})
     returning id, name, 'owner' as role, created_at
@@ -94,7 +94,7 @@ export async function insertClass(
   c: { id: string; organisationId: string; name: string; userId: string }
 ): Promise<void> {
   await tx`
-    ${audit}
+    with audit_row as (${audit})
     insert into app.classes (organisation_id, id, name, created_by)
     values (${c.organisationId}, ${c.id}, ${c.name}, ${c.userId})
   `
@@ -141,7 +141,7 @@ export async function joinAsLearner(
   m: { organisationId: string; classId: string; userId: string }
 ): Promise<boolean> {
   const rows = await tx`
-    ${audit}
+    with audit_row as (${audit})
     insert into app.class_members (organisation_id, class_id, user_id, role)
     values (${m.organisationId}, ${m.classId}, ${m.userId}, 'learner')
     on conflict do nothing
@@ -158,7 +158,7 @@ export function removeMember(
   userId: string
 ) {
   return tx`
-    ${audit}
+    with audit_row as (${audit})
     delete from app.class_members
     where organisation_id = ${organisationId}
       and class_id = ${classId}
@@ -192,7 +192,7 @@ export async function insertJoinCode(
   c: { id: string; organisationId: string; classId: string; codeHash: string; expiresAt: Date; userId: string }
 ): Promise<JoinCodeRow> {
   const [row] = await tx<JoinCodeRow[]>`
-    ${audit}
+    with audit_row as (${audit})
     insert into app.class_join_codes (organisation_id, class_id, id, code_hash, expires_at, created_by)
     values (${c.organisationId}, ${c.classId}, ${c.id}, ${c.codeHash}, ${c.expiresAt}, ${c.userId})
     returning id, expires_at, revoked_at, created_at
@@ -219,7 +219,7 @@ export function revokeJoinCode(
   id: string
 ): Promise<JoinCodeRow[]> {
   return tx<JoinCodeRow[]>`
-    ${audit}
+    with audit_row as (${audit})
     update app.class_join_codes
     set revoked_at = coalesce(revoked_at, now())
     where organisation_id = ${organisationId}
@@ -263,7 +263,7 @@ export async function insertInvitation(
   i: { id: string; organisationId: string; classId: string; email: string; expiresAt: Date; userId: string }
 ): Promise<InvitationRow> {
   const [row] = await tx<InvitationRow[]>`
-    ${audit}
+    with audit_row as (${audit})
     insert into app.class_invitations (organisation_id, class_id, id, email_normalized, expires_at, invited_by)
     values (${i.organisationId}, ${i.classId}, ${i.id}, ${i.email}, ${i.expiresAt}, ${i.userId})
     returning id, class_id, email_normalized, role, expires_at
