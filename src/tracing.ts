@@ -243,8 +243,9 @@ interface QueryLike {
   handle(): Promise<void>
 }
 
-// Leading `$`: a statement that starts with a nested fragment (an audit row's `with` clause) is named by what follows it.
-const STATEMENT = /^[\s$]*(?:--[^\n]*\n[\s$]*|\/\*[\s\S]*?\*\/[\s$]*)*([a-z]+)/i
+// A statement led by a nested fragment (`$`), or by a `with` clause that is one (an audit row's,
+// `with audit_row as ($)`), is named by what follows it.
+const STATEMENT = /^[\s$]*(?:--[^\n]*\n[\s$]*|\/\*[\s\S]*?\*\/[\s$]*|with\s+\w+\s+as\s+\(\$\)[\s$]*)*([a-z]+)/i
 const TABLE = /\b(?:from|into|update|join)\s+((?:[a-z_][\w$]*\.)?[a-z_][\w$]*)/i
 interface Statement {
   name: string
