@@ -1,11 +1,10 @@
 import type { JobWithMetadata } from 'pg-boss'
 import type { Static } from 'typebox'
 import type { Sql } from '../src/db/client.ts'
-import { latestGradeJoin } from '../src/db/grades.ts'
-import type { SimulationResult } from '../src/domain/engine.ts'
 import type { GradeItem } from '../src/domain/grading.ts'
 import type { Design } from '../src/domain/model.ts'
 import { type ExportFormat, renderReport, reportFilename } from '../src/domain/report.ts'
+import { latestCompletedRun } from '../src/runs/runs.ts'
 import { Uuid } from '../src/schemas.ts'
 import { defineJob, jobPayload } from './define.ts'
 import { markFailedOnFinalFailure, productQueueOptions } from './product-queue.ts'
@@ -40,24 +39,7 @@ export function createHandler(sql: Sql) {
     `
     if (!row || row.status === 'completed') return { exportId, skipped: row?.status ?? 'deleted' }
     // The latest completed run of the workspace and, if it was graded, its latest grade.
-    const [sim] = await sql<
-      {
-        id: string
-        created_at: Date
-        result: SimulationResult
-        grade_id: string | null
-        grade_score: number | null
-        grade_items: GradeItem[] | null
-      }[]
-    >`
-      select s.id, s.created_at, s.result, grade_id, grade_score, grade_items
-      from app.simulation_runs s
-      ${latestGradeJoin(sql, 's.id')}
-      where s.workspace_id = ${row.workspace_id}
-        and s.status = 'completed'
-      order by s.completed_at desc
-      limit 1
-    `
+    const sim = await latestCompletedRun(sql, row.workspace_id)
     const report = renderReport(row.format, {
       workspace: { id: row.workspace_id, name: row.name, description: row.description, version: row.version },
       design: row.design,

@@ -4,6 +4,7 @@ import { deleteExpiredRefusals } from '../src/audit/refusals.ts'
 import type { Config } from '../src/config.ts'
 import type { Sql } from '../src/db/client.ts'
 import { analyzeJobs } from '../src/queue/statements.ts'
+import { deleteSurplusRuns } from '../src/runs/runs.ts'
 import { defineJob, jobPayload } from './define.ts'
 
 /** Runs every 15 minutes from the worker's schedule. */
@@ -102,20 +103,7 @@ export async function applyRetention(sql: Sql, { exportDays, runsPerWorkspace }:
       limit ${RETENTION_BATCH}
     )
   `
-  const runs = await sql`
-    delete from app.simulation_runs
-    where id in (
-      select r.id
-      from (
-        select id, row_number() over (partition by workspace_id order by created_at desc, id desc) as newest
-        from app.simulation_runs
-        where status in ('completed', 'failed')
-      ) r
-      where r.newest > ${runsPerWorkspace}
-        and not exists (select 1 from app.grade_reports g where g.simulation_id = r.id)
-      limit ${RETENTION_BATCH}
-    )
-  `
+  const runsDeleted = await deleteSurplusRuns(sql, runsPerWorkspace, RETENTION_BATCH)
   let linkTokensExpired = 0
   for (const table of LINK_TOKENS) {
     const expired = await sql`
@@ -133,7 +121,7 @@ export async function applyRetention(sql: Sql, { exportDays, runsPerWorkspace }:
     refreshTokensExpired: tokens.count,
     linkTokensExpired,
     exportsExpired: exports.count,
-    runsExpired: runs.count
+    runsExpired: runsDeleted
   }
 }
 

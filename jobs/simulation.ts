@@ -1,12 +1,12 @@
 import type { JobWithMetadata } from 'pg-boss'
 import type { Static } from 'typebox'
-import { pgArray, type Sql } from '../src/db/client.ts'
+import type { Sql } from '../src/db/client.ts'
 import { simulateAndAnalyze } from '../src/domain/analysis.ts'
 import type { SimulationResult } from '../src/domain/engine.ts'
-import type { Design, TrafficProfile } from '../src/domain/model.ts'
 import { validateDesign } from '../src/domain/validate.ts'
 import { type EnginePool, isPermanentEngineError } from '../src/engine/pool.ts'
 import { PermanentJobError } from '../src/queue/jobs.ts'
+import { claimRuns, completeRuns, runStatus } from '../src/runs/runs.ts'
 import { Uuid } from '../src/schemas.ts'
 import { coalesce } from './coalesce.ts'
 import { BATCH_SIZE, defineJob, jobPayload } from './define.ts'
@@ -15,53 +15,22 @@ import { markFailedOnFinalFailure, productQueueOptions } from './product-queue.t
 const Payload = jobPayload({ runId: Uuid })
 export type SimulationJob = Static<typeof Payload>
 
-interface RunRow {
-  id: string
-  status: string
-  design: Design
-  traffic: TrafficProfile
-  seed: number
-}
-
 /**
  * Without a pool the simulation runs on the calling thread (tests, one-off tools). The handler's
  * two statements are coalesced across the jobs it runs at once: a batch claims its runs, and
  * stores their results, in a few statements, not one round trip per job each.
  */
 export function createHandler(sql: Sql, engine: EnginePool | null = null) {
-  const claim = coalesce(async (ids: string[]) => {
-    const rows = await sql<RunRow[]>`
-      update app.simulation_runs
-      set status = 'running', started_at = coalesce(started_at, now()), attempts = attempts + 1
-      where id = any(${pgArray(ids)}::uuid[])
-        and status in ('queued', 'running')
-      returning id, status, design, traffic, seed
-    `
-    const byId = new Map(rows.map((row) => [row.id, row]))
-    return ids.map((id) => byId.get(id) ?? null)
-  })
+  const claim = coalesce((ids: string[]) => claimRuns(sql, ids))
   // Exactly once: a retried or duplicated job finds the row completed and writes nothing.
-  const store = coalesce(async (results: { id: string; result: SimulationResult }[]) => {
-    const rows = await sql<{ id: string }[]>`
-      update app.simulation_runs r
-      set status = 'completed', result = v.result, completed_at = now(), error = null
-      from jsonb_to_recordset(${sql.json(results as never)}) as v(id uuid, result jsonb)
-      where r.id = v.id
-        and r.status <> 'completed'
-      returning r.id
-    `
-    // A run delivered twice in one statement is written once, and reported stored once.
-    const stored = new Set(rows.map((row) => row.id))
-    return results.map(({ id }) => stored.delete(id))
-  })
+  const store = coalesce((results: { id: string; result: SimulationResult }[]) => completeRuns(sql, results))
 
   return async function simulation(job: JobWithMetadata<SimulationJob>): Promise<unknown> {
     const runId = job.data.runId.toLowerCase()
     const run = await claim(runId)
     if (!run) {
       // Already completed (a duplicate delivery), failed, or deleted with its workspace: nothing to do.
-      const [existing] = await sql<{ status: string }[]>`select status from app.simulation_runs where id = ${runId}`
-      return { runId, skipped: existing?.status ?? 'deleted' }
+      return { runId, skipped: (await runStatus(sql, runId)) ?? 'deleted' }
     }
     // Old jobs outlive code: the snapshot is checked again before it is trusted.
     const problems = validateDesign(run.design)

@@ -8,6 +8,7 @@ import { loadConfigOrExit } from '../../src/config.ts'
 import { uuidv7 } from '../../src/ids.ts'
 import { checkRunQuota } from '../../src/routes/quotas.ts'
 import { ownedWorkspace, trafficSnapshot } from '../../src/routes/workspaces/store.ts'
+import { insertRun } from '../../src/runs/runs.ts'
 import { startTracingFromConfig } from '../../src/tracing.ts'
 
 const kind = process.env.BENCH_SERVER
@@ -60,7 +61,15 @@ async function full(): Promise<FastifyInstance> {
         const body = { id, status: 'queued' as const }
         const audit = request.audit(tx, { resourceId: id, statusCode: 202, changes: { workspaceId: workspace.id } })
         await Promise.all([
-          tx`with audit_row as (${audit}) insert into app.simulation_runs ${tx({ id, workspace_id: workspace.id, owner_id: workspace.owner_id, design: workspace.design as never, traffic: traffic as never, seed: 1, request_id: request.id })}`,
+          insertRun(tx, audit, {
+            id,
+            workspaceId: workspace.id,
+            ownerId: workspace.owner_id,
+            design: workspace.design,
+            traffic,
+            seed: 1,
+            requestId: request.id
+          }),
           request.idempotent(tx, 202, body)
         ])
         return body

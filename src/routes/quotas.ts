@@ -1,6 +1,7 @@
 import type { Config } from '../config.ts'
 import type { TransactionSql } from '../db/client.ts'
 import { QuotaExceeded, QuotaReached } from '../errors.ts'
+import { runCounts } from '../runs/runs.ts'
 
 // Per-user limits, checked inside the transaction that would create the row. A user's creations
 // are serialised by a transaction-scoped advisory lock, so two requests at once cannot both pass
@@ -15,18 +16,7 @@ const secondsUntilDayAfter = (oldest: Date | null) =>
 /** Runs queued or running, runs in the last 24 hours, and runs stored, against the user's limits. */
 export async function checkRunQuota(tx: TransactionSql, ownerId: string, quotas: Config['quotas']): Promise<void> {
   await lockUser(tx, 'runs', ownerId)
-  // Each count reads an index range and stops at its limit; the stored runs are counted by the
-  // table's triggers (app.user_run_counts), so no count grows with a user's history.
-  const [row] = await tx<{ active: number; today: number; stored: number; oldest: Date | null }[]>`
-    select
-      (select count(*)::int from (select 1 from app.simulation_runs
-        where owner_id = ${ownerId} and status in ('queued', 'running') limit ${quotas.activeRuns}) a) as active,
-      (select count(*)::int from (select 1 from app.simulation_runs
-        where owner_id = ${ownerId} and created_at > now() - interval '1 day' limit ${quotas.runsPerDay}) d) as today,
-      coalesce((select stored from app.user_run_counts where owner_id = ${ownerId}), 0) as stored,
-      (select min(created_at) from app.simulation_runs
-        where owner_id = ${ownerId} and created_at > now() - interval '1 day') as oldest
-  `
+  const row = await runCounts(tx, ownerId, { active: quotas.activeRuns, perDay: quotas.runsPerDay })
   if (row.active >= quotas.activeRuns)
     throw QuotaExceeded(`At most ${quotas.activeRuns} runs may be queued or running at once; wait for one to finish`, 5)
   if (row.today >= quotas.runsPerDay)

@@ -1,4 +1,6 @@
-import type { Fragment, Sql } from './client.ts'
+import type { Fragment, Sql, TransactionSql } from '../db/client.ts'
+
+// The statements on app.grade_reports: a run's grades.
 
 /**
  * `left join lateral (…) on true`: the latest completed grade of the run whose id the outer
@@ -15,3 +17,60 @@ export const latestGradeJoin = (sql: Sql, runId: string): Fragment => sql`
     limit 1
   ) latest_grade on true
 `
+
+export function insertGrade(
+  tx: TransactionSql,
+  audit: Fragment,
+  grade: { id: string; simulationId: string; ownerId: string }
+) {
+  return tx`with audit_row as (${audit}) insert into app.grade_reports ${tx({ id: grade.id, simulation_id: grade.simulationId, owner_id: grade.ownerId })}`
+}
+
+export async function ownedGrade(sql: Sql, id: string, ownerId: string) {
+  const [row] = await sql`
+    select id, simulation_id, status, score, items, rubric_version, error, created_at, completed_at
+    from app.grade_reports
+    where id = ${id}
+      and owner_id = ${ownerId}
+  `
+  return row
+}
+
+export interface GradeRow {
+  id: string
+  simulation_id: string
+  status: 'queued' | 'running' | 'completed' | 'failed'
+  score: number | null
+  items: unknown
+  rubric_version: number | null
+  error: string | null
+  created_at: Date
+  completed_at: Date | null
+}
+
+/** The grades of these runs, oldest first (through the grades' run index). */
+export function gradesOf(sql: Sql, runIds: string[]) {
+  return sql<GradeRow[]>`
+    select id, simulation_id, status, score, items, rubric_version, error, created_at, completed_at
+    from app.grade_reports
+    where simulation_id = any(${runIds}::uuid[])
+    order by created_at, id
+  `
+}
+
+/** Stores a grade once: a retried or duplicated job finds it completed and writes nothing. */
+export async function completeGrade(
+  sql: Sql,
+  gradeId: string,
+  grade: { score: number; items: unknown; rubricVersion: number }
+): Promise<boolean> {
+  const stored = await sql`
+    update app.grade_reports
+    set status = 'completed', score = ${grade.score}, items = ${sql.json(grade.items as never)},
+      rubric_version = ${grade.rubricVersion}, completed_at = now()
+    where id = ${gradeId}
+      and status <> 'completed'
+    returning id
+  `
+  return stored.length === 1
+}

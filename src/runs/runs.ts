@@ -1,7 +1,12 @@
-import type { Fragment, Sql, TransactionSql } from '../../db/client.ts'
-import { latestGradeJoin } from '../../db/grades.ts'
+import { type Fragment, pgArray, type Sql, type TransactionSql } from '../db/client.ts'
+import { afterKey, type Keyset, type Paged } from '../db/keyset.ts'
+import type { SimulationResult } from '../domain/engine.ts'
+import type { Design, TrafficProfile } from '../domain/model.ts'
+import type { Analysis } from '../domain/schemas.ts'
+import { latestGradeJoin } from './grades.ts'
 
-// The simulation and grade routes' statements.
+// Every statement on app.simulation_runs (and its counter, app.user_run_counts): the routes', the
+// jobs', the quotas', the data export's and retention's.
 
 export interface RunRow {
   id: string
@@ -85,20 +90,139 @@ export function insertRun(
   `
 }
 
-export function insertGrade(
-  tx: TransactionSql,
-  audit: Fragment,
-  grade: { id: string; simulationId: string; ownerId: string }
-) {
-  return tx`with audit_row as (${audit}) insert into app.grade_reports ${tx({ id: grade.id, simulation_id: grade.simulationId, owner_id: grade.ownerId })}`
+export function runPage(sql: Sql, ownerId: string, key: Keyset | null, limit: number) {
+  return sql<Paged<RunRow & { design: unknown; traffic: unknown; result: unknown }>[]>`
+    select ${sql(RUN_COLUMNS)}, design, traffic, result, created_at::text as key_at
+    from app.simulation_runs
+    where owner_id = ${ownerId}
+      ${afterKey(sql, key)}
+    order by created_at, id
+    limit ${limit}
+  `
 }
 
-export async function ownedGrade(sql: Sql, id: string, ownerId: string) {
-  const [row] = await sql`
-    select id, simulation_id, status, score, items, rubric_version, error, created_at, completed_at
-    from app.grade_reports
-    where id = ${id}
-      and owner_id = ${ownerId}
+/** Runs queued or running and runs in the last 24 hours (each count stops at its limit), and runs stored. */
+export async function runCounts(tx: TransactionSql, ownerId: string, limits: { active: number; perDay: number }) {
+  // Each count reads an index range and stops at its limit; the stored runs are counted by the
+  // table's triggers (app.user_run_counts), so no count grows with a user's history.
+  const [row] = await tx<{ active: number; today: number; stored: number; oldest: Date | null }[]>`
+    select
+      (select count(*)::int from (select 1 from app.simulation_runs
+        where owner_id = ${ownerId} and status in ('queued', 'running') limit ${limits.active}) a) as active,
+      (select count(*)::int from (select 1 from app.simulation_runs
+        where owner_id = ${ownerId} and created_at > now() - interval '1 day' limit ${limits.perDay}) d) as today,
+      coalesce((select stored from app.user_run_counts where owner_id = ${ownerId}), 0) as stored,
+      (select min(created_at) from app.simulation_runs
+        where owner_id = ${ownerId} and created_at > now() - interval '1 day') as oldest
+  `
+  return row
+}
+
+/** A run as the simulation job reads it. */
+export interface ClaimedRun {
+  id: string
+  status: string
+  design: Design
+  traffic: TrafficProfile
+  seed: number
+}
+
+/** Marks these runs running (a retry claims a running one again); those that were queued or running, in order. */
+export async function claimRuns(sql: Sql, ids: string[]): Promise<(ClaimedRun | null)[]> {
+  const rows = await sql<ClaimedRun[]>`
+    update app.simulation_runs
+    set status = 'running', started_at = coalesce(started_at, now()), attempts = attempts + 1
+    where id = any(${pgArray(ids)}::uuid[])
+      and status in ('queued', 'running')
+    returning id, status, design, traffic, seed
+  `
+  const byId = new Map(rows.map((row) => [row.id, row]))
+  return ids.map((id) => byId.get(id) ?? null)
+}
+
+/**
+ * Stores results exactly once: a retried or duplicated job finds its run completed and writes
+ * nothing. Whether each was stored, in order (a run given twice is stored once).
+ */
+export async function completeRuns(sql: Sql, results: { id: string; result: SimulationResult }[]): Promise<boolean[]> {
+  const rows = await sql<{ id: string }[]>`
+    update app.simulation_runs r
+    set status = 'completed', result = v.result, completed_at = now(), error = null
+    from jsonb_to_recordset(${sql.json(results as never)}) as v(id uuid, result jsonb)
+    where r.id = v.id
+      and r.status <> 'completed'
+    returning r.id
+  `
+  const stored = new Set(rows.map((row) => row.id))
+  return results.map(({ id }) => stored.delete(id))
+}
+
+/** A run's status, or null when it is gone (deleted with its workspace). */
+export async function runStatus(sql: Sql, id: string): Promise<string | null> {
+  const [run] = await sql<{ status: string }[]>`select status from app.simulation_runs where id = ${id}`
+  return run?.status ?? null
+}
+
+/** The workspace's latest completed run and, if it was graded, its latest grade (what a report shows). */
+export async function latestCompletedRun(sql: Sql, workspaceId: string) {
+  const [run] = await sql<
+    {
+      id: string
+      created_at: Date
+      result: SimulationResult
+      grade_id: string | null
+      grade_score: number | null
+      grade_items: unknown[] | null
+    }[]
+  >`
+    select s.id, s.created_at, s.result, grade_id, grade_score, grade_items
+    from app.simulation_runs s
+    ${latestGradeJoin(sql, 's.id')}
+    where s.workspace_id = ${workspaceId}
+      and s.status = 'completed'
+    order by s.completed_at desc
+    limit 1
+  `
+  return run
+}
+
+/**
+ * Deletes each workspace's finished runs past its newest `keep`, except a run a grade refers to
+ * (it stays as long as its grade: the grade reads it); at most `batch` a call. How many went.
+ */
+export async function deleteSurplusRuns(sql: Sql, keep: number, batch: number): Promise<number> {
+  const runs = await sql`
+    delete from app.simulation_runs
+    where id in (
+      select r.id
+      from (
+        select id, row_number() over (partition by workspace_id order by created_at desc, id desc) as newest
+        from app.simulation_runs
+        where status in ('completed', 'failed')
+      ) r
+      where r.newest > ${keep}
+        and not exists (select 1 from app.grade_reports g where g.simulation_id = r.id)
+      limit ${batch}
+    )
+  `
+  return runs.count
+}
+
+/** What grading reads: the grade's status and its run's design, traffic, seed and result (with its analysis). */
+export async function runOfGrade(sql: Sql, gradeId: string) {
+  const [row] = await sql<
+    {
+      status: string
+      design: Design
+      traffic: TrafficProfile
+      seed: number
+      result: (SimulationResult & { analysis?: Analysis }) | null
+    }[]
+  >`
+    select g.status, s.design, s.traffic, s.seed, s.result
+    from app.grade_reports g
+    join app.simulation_runs s on s.id = g.simulation_id
+    where g.id = ${gradeId}
   `
   return row
 }

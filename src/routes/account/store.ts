@@ -1,5 +1,5 @@
 import type { Sql, TransactionSql } from '../../db/client.ts'
-import { RUN_COLUMNS, type RunRow } from '../simulations/store.ts'
+import { afterKey, type Keyset, type Paged } from '../../db/keyset.ts'
 import type { TrafficRow, WorkspaceRow } from '../workspaces/store.ts'
 
 // The account routes' statements: password-reset tokens, deleting an account, and the pages of
@@ -89,26 +89,12 @@ export async function deleteAccount(tx: TransactionSql, userId: string): Promise
   return removed
 }
 
-/** Where a page of the export starts: after this row in (created_at, id) order; `at` is Postgres's text (microseconds). */
-export interface Keyset {
-  at: string
-  id: string
-}
-
-export type Paged<T> = T & { key_at: string }
-
-// Each page is a statement of its own in (created_at, id) order, which the owner indexes serve, so
-// no connection is held while a slow client reads the page before.
-// The key's time goes as text: a timestamptz parameter would pass through a JS Date and lose its microseconds.
-const after = (sql: Sql, key: Keyset | null) =>
-  key ? sql`and (created_at, id) > (${key.at}::text::timestamptz, ${key.id}::uuid)` : sql``
-
 export function workspacePage(sql: Sql, ownerId: string, key: Keyset | null, limit: number) {
   return sql<Paged<WorkspaceRow>[]>`
     select *, created_at::text as key_at
     from app.workspaces
     where owner_id = ${ownerId}
-      ${after(sql, key)}
+      ${afterKey(sql, key)}
     order by created_at, id
     limit ${limit}
   `
@@ -119,39 +105,6 @@ export function trafficOf(sql: Sql, workspaceIds: string[]) {
     select *
     from app.traffic_profiles
     where workspace_id = any(${workspaceIds}::uuid[])
-  `
-}
-
-export function runPage(sql: Sql, ownerId: string, key: Keyset | null, limit: number) {
-  return sql<Paged<RunRow & { design: unknown; traffic: unknown; result: unknown }>[]>`
-    select ${sql(RUN_COLUMNS)}, design, traffic, result, created_at::text as key_at
-    from app.simulation_runs
-    where owner_id = ${ownerId}
-      ${after(sql, key)}
-    order by created_at, id
-    limit ${limit}
-  `
-}
-
-export interface GradeRow {
-  id: string
-  simulation_id: string
-  status: 'queued' | 'running' | 'completed' | 'failed'
-  score: number | null
-  items: unknown
-  rubric_version: number | null
-  error: string | null
-  created_at: Date
-  completed_at: Date | null
-}
-
-/** The grades of these runs, oldest first (through the grades' run index). */
-export function gradesOf(sql: Sql, runIds: string[]) {
-  return sql<GradeRow[]>`
-    select id, simulation_id, status, score, items, rubric_version, error, created_at, completed_at
-    from app.grade_reports
-    where simulation_id = any(${runIds}::uuid[])
-    order by created_at, id
   `
 }
 
@@ -174,7 +127,7 @@ export function exportPage(sql: Sql, ownerId: string, key: Keyset | null, limit:
            created_at::text as key_at
     from app.report_exports
     where owner_id = ${ownerId}
-      ${after(sql, key)}
+      ${afterKey(sql, key)}
     order by created_at, id
     limit ${limit}
   `

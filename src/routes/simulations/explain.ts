@@ -4,8 +4,8 @@ import { DerivationSchema } from '../../domain/explain-schemas.ts'
 import type { Design, TrafficProfile } from '../../domain/model.ts'
 import type { SimulationResult } from '../../domain/schemas.ts'
 import { BadRequest, Conflict, NotFound } from '../../errors.ts'
+import { ownedRunInputs } from '../../runs/runs.ts'
 import { errorResponses, IdParams } from '../../schemas.ts'
-import { ownedRunInputs } from './store.ts'
 
 // GET /simulations/:id/explain (issue 38): the working behind a run's figure, recomputed on an
 // engine thread from the run's design, profile and seed (a run is deterministic with its seed).

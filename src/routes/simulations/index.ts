@@ -2,6 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { Conflict, FeatureDisabled, NotFound } from '../../errors.ts'
 import { uuidv7 } from '../../ids.ts'
+import { insertGrade, ownedGrade } from '../../runs/grades.ts'
+import { insertRun, listRuns, ownedRun, ownedRunStatus, runFieldsOf } from '../../runs/runs.ts'
 import { errorResponses, IdParams } from '../../schemas.ts'
 import { afterCursor, keysetPage, ListQuery, pageOf } from '../pagination.ts'
 import { Accepted, acceptQueued } from '../queued.ts'
@@ -9,7 +11,6 @@ import { checkRunQuota } from '../quotas.ts'
 import { ownedWorkspace, trafficSnapshot } from '../workspaces/store.ts'
 import explainRoutes from './explain.ts'
 import { Grade, Simulation, SimulationSummary } from './schemas.ts'
-import { insertGrade, insertRun, listRuns, ownedGrade, ownedRun, ownedRunStatus, runFieldsOf } from './store.ts'
 
 const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const sql = fastify.sql
