@@ -36,6 +36,7 @@ import {
 import { enqueueJob } from '../../queue/enqueue.ts'
 import { errorResponses } from '../../schemas.ts'
 import { accountByEmail } from '../account/store.ts'
+import { classOfJoinCode, joinOnSignup } from '../classes/store.ts'
 import { countedLimit } from '../limits.ts'
 import { clearRefreshCookie, refreshTokenFrom, setRefreshCookie, wantsCookie } from './cookie.ts'
 import { type DeviceClaim, deviceCookies } from './device.ts'
@@ -162,17 +163,42 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }
 
   // Sign-ups one client address may attempt a day (QUOTA_SIGNUPS_PER_CLIENT_PER_DAY), beside the
-  // per-client request budget: an address cannot mint accounts (and their quotas) without end.
+  // per-client request budget: an address cannot mint accounts (and their quotas) without end. A
+  // sign-up carrying a valid class join code spends the code's class's budget instead (as many as
+  // the class holds, a minute and a day), not the address's: a class of 40 behind one school
+  // address joins at the start of a lesson (issue 32). An invalid code counts as no code.
+  const signupClasses = new WeakMap<FastifyRequest, Promise<string | null>>()
+  function signupClass(request: FastifyRequest): Promise<string | null> {
+    let found = signupClasses.get(request)
+    if (!found) {
+      const code = (request.body as { joinCode?: string } | undefined)?.joinCode
+      found = code ? classOfJoinCode(fastify.sql, code).then((c) => c?.class_id ?? null) : Promise.resolve(null)
+      signupClasses.set(request, found)
+    }
+    return found
+  }
+  const signupBudget = async (request: FastifyRequest, prefix: string) => {
+    const classId = await signupClass(request)
+    return classId ? `${prefix}class:${classId}` : `${prefix}${clientKey(request.ip)}`
+  }
+  const perClass = (fallback: number) => async (_request: FastifyRequest, key: string) =>
+    key.includes('class:') ? config.quotas.membersPerClass : fallback
+  const signupLimit = {
+    ...limit,
+    hook: 'preHandler' as const,
+    keyGenerator: (request: FastifyRequest) => signupBudget(request, ''),
+    max: perClass(limit.max)
+  }
   const spendSignup = countedLimit(fastify, {
-    max: config.quotas.signupsPerClientPerDay,
+    max: perClass(config.quotas.signupsPerClientPerDay),
     timeWindow: 86_400_000,
-    keyGenerator: (request) => `signup:${clientKey(request.ip)}`
+    keyGenerator: (request) => signupBudget(request, 'signup:')
   })
 
   fastify.post(
     '/auth/register',
     {
-      config: { auth: 'public', rateLimit: limit, audit: { action: 'auth.register', resourceType: 'user' } },
+      config: { auth: 'public', rateLimit: signupLimit, audit: { action: 'auth.register', resourceType: 'user' } },
       preHandler: spendSignup,
       schema: {
         tags: ['auth'],
@@ -182,7 +208,15 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           {
             email: Email,
             password: Password,
-            displayName: Type.String({ title: 'Your name', minLength: 1, maxLength: 80, pattern: '\\S' })
+            displayName: Type.String({ title: 'Your name', minLength: 1, maxLength: 80, pattern: '\\S' }),
+            joinCode: Type.Optional(
+              Type.String({
+                minLength: 4,
+                maxLength: 40,
+                description:
+                  'a class join code: the new account joins the class, and the sign-up spends the class’s budget, not the address’s'
+              })
+            )
           },
           { additionalProperties: false }
         ),
@@ -190,7 +224,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request, reply) => {
-      const { email, password, displayName } = request.body
+      const { email, password, displayName, joinCode } = request.body
       const verifying = config.emailVerificationRequired
       const passwordHash = await hashPassword(password)
       const user = await fastify.sql.begin(async (tx) => {
@@ -202,6 +236,16 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             request.audit(tx, { resourceId: row.id, userId: row.id, statusCode, changes: {} }),
             verifying ? sendVerification(tx, row.id, request.id) : null
           ])
+          if (joinCode && (await signupClass(request))) {
+            await joinOnSignup(tx, row.id, joinCode, config.quotas.membersPerClass)
+            // Without verification (where sign-up already tells a taken email) the browser that signed
+            // up is a known device: its first login spends its own budget, not the school address's.
+            if (!verifying) {
+              const device = devices.issue(request, row.id)
+              await rememberDevice(tx, device.claim, fastify.clock())
+              reply.header('set-cookie', device.setCookie)
+            }
+          }
           return row
         }
         if (!verifying) return null

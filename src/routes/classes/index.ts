@@ -36,6 +36,7 @@ import {
   listOrganisations,
   manages,
   myInvitations,
+  normalizeCode,
   organisationsCreatedBy,
   removeMember,
   revokeJoinCode
@@ -68,8 +69,6 @@ const ruleOf = (route: keyof typeof CLASS_ROUTE_RULES) => RULE_TEXT[CLASS_ROUTE_
 const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'
 const CODE_LENGTH = 10
 const newCode = () => Array.from({ length: CODE_LENGTH }, () => CODE_ALPHABET[randomInt(CODE_ALPHABET.length)]).join('')
-/** As typed: case, spaces and dashes do not matter. */
-export const normalizeCode = (code: string) => code.toUpperCase().replace(/[\s-]/g, '')
 /** Join attempts (codes tried) a user may make an hour: a code cannot be guessed. */
 const JOINS_PER_HOUR = 30
 const INVITATION_DAYS = 14

@@ -1,4 +1,5 @@
-import type { Fragment, TransactionSql } from '../../db/client.ts'
+import type { Fragment, Sql, TransactionSql } from '../../db/client.ts'
+import { setContext } from '../../db/context.ts'
 
 // The class routes' statements. Each runs in a transaction whose context (src/db/context.ts) names
 // the caller: the row-level security policies of migration 0028 decide what it reads and writes,
@@ -283,4 +284,34 @@ export function myInvitations(tx: TransactionSql): Promise<(InvitationRow & { or
     order by created_at desc
     limit 100
   `
+}
+
+/** As typed: case, spaces and dashes do not matter. */
+export const normalizeCode = (code: string) => code.toUpperCase().replace(/[\s-]/g, '')
+
+/** The class a valid join code names (no context needed: a definer function compares its hash). */
+export async function classOfJoinCode(
+  sql: Sql,
+  code: string
+): Promise<{ organisation_id: string; class_id: string } | undefined> {
+  const [row] = await sql<{ organisation_id: string; class_id: string }[]>`
+    select organisation_id, class_id from app.join_code_class(${normalizeCode(code)})
+  `
+  return row
+}
+
+/**
+ * A new account that signed up with a join code joins its class, in the sign-up's transaction: the
+ * context names the account and carries the code, so the policy admits the row; a full class or a
+ * code gone stale since the limit's look-up leaves the account without the class (it joins later).
+ */
+export async function joinOnSignup(tx: TransactionSql, userId: string, code: string, membersPerClass: number) {
+  await setContext(tx, { userId, joinCode: normalizeCode(code) })
+  await tx`
+    insert into app.class_members (organisation_id, class_id, user_id, role)
+    select c.organisation_id, c.class_id, ${userId}, 'learner'
+    from app.join_code_class(${normalizeCode(code)}) c
+    where app.class_size(c.organisation_id, c.class_id) < ${membersPerClass}
+  `
+  await setContext(tx, { userId: null })
 }
