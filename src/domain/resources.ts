@@ -47,6 +47,17 @@ export const TrafficProfileResourceSchema = Type.Object(
 
 export const RunStatusSchema = OneOf(['queued', 'running', 'completed', 'failed'])
 
+/** What can make a result out of date (issue 38): the design or profile edited since, a newer model, a newer rubric. */
+export const STALE_CAUSES = ['design', 'traffic', 'model', 'rubric'] as const
+
+/** A run's or a grade's age against the workspace now. */
+export const staleFields = {
+  stale: Type.Boolean({
+    description: 'the design, traffic profile, model (or, for a grade, rubric) changed since: simulate again'
+  }),
+  staleBecause: Type.Array(OneOf(STALE_CAUSES), { description: 'what changed since, empty when current' })
+}
+
 export const runFields = {
   id: Uuid,
   workspaceId: Uuid,
@@ -58,12 +69,13 @@ export const runFields = {
   completedAt: Nullable(Timestamp)
 }
 
-export const RunSchema = Type.Object({ ...runFields, result: Nullable(RunResultSchema) }, strict)
+export const RunSchema = Type.Object({ ...runFields, ...staleFields, result: Nullable(RunResultSchema) }, strict)
 
 /** A run in a list: its overall figures only (a 500-component result is tens of kB). */
 export const RunSummarySchema = Type.Object(
   {
     ...runFields,
+    ...staleFields,
     overall: Nullable(OverallSchema),
     latestGrade: Nullable(Type.Object({ id: Uuid, score: Type.Integer() }, strict), {
       description: 'the newest completed grade of the run, if any'
@@ -85,7 +97,8 @@ export const GradeReportSchema = Type.Object(
     }),
     error: Nullable(Type.String()),
     createdAt: Timestamp,
-    completedAt: Nullable(Timestamp)
+    completedAt: Nullable(Timestamp),
+    ...staleFields
   },
   strict
 )

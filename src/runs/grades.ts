@@ -26,12 +26,17 @@ export function insertGrade(
   return tx`with audit_row as (${audit}) insert into app.grade_reports ${tx({ id: grade.id, simulation_id: grade.simulationId, owner_id: grade.ownerId })}`
 }
 
+/** A grade, with what its run ran with (to tell whether it is stale). */
 export async function ownedGrade(sql: Sql, id: string, ownerId: string) {
   const [row] = await sql`
-    select id, simulation_id, status, score, items, rubric_version, error, created_at, completed_at
-    from app.grade_reports
-    where id = ${id}
-      and owner_id = ${ownerId}
+    select g.id, g.simulation_id, g.status, g.score, g.items, g.rubric_version, g.error, g.created_at,
+      g.completed_at, s.workspace_id, s.design, s.traffic,
+      case when s.result is null then null
+      else jsonb_strip_nulls(jsonb_build_object('modelVersion', s.result -> 'modelVersion')) end as model
+    from app.grade_reports g
+    join app.simulation_runs s on s.id = g.simulation_id
+    where g.id = ${id}
+      and g.owner_id = ${ownerId}
   `
   return row
 }

@@ -2,7 +2,7 @@ import { type Fragment, pgArray, type Sql, type TransactionSql } from '../db/cli
 import { afterKey, type Keyset, type Paged } from '../db/keyset.ts'
 import type { SimulationResult } from '../domain/engine.ts'
 import type { Design, TrafficProfile } from '../domain/model.ts'
-import type { Analysis } from '../domain/schemas.ts'
+import type { Analysis, DesignDocument } from '../domain/schemas.ts'
 import { latestGradeJoin } from './grades.ts'
 
 // Every statement on app.simulation_runs (and its counter, app.user_run_counts): the routes', the
@@ -32,10 +32,26 @@ export const runFieldsOf = (r: RunRow) => ({
   completedAt: r.completed_at?.toISOString() ?? null
 })
 
+/** What a run ran with, to tell whether it is stale (src/domain/staleness.ts). */
+export interface RunInputs {
+  workspace_id: string
+  design: DesignDocument
+  traffic: TrafficProfile
+  /** `{ modelVersion }` of its result, null without one. */
+  model: { modelVersion?: number } | null
+}
+
+/** The result's model version as `{ modelVersion }` (null without a result). */
+export const modelOf = (sql: Sql, result = 'result') => sql`
+  case when ${sql(result)} is null then null
+  else jsonb_strip_nulls(jsonb_build_object('modelVersion', ${sql(result)} -> 'modelVersion')) end
+`
+
 /** A page of a workspace's runs, newest first, with their overall figures; one row more than `limit`. */
 export function listRuns(sql: Sql, workspaceId: string, after: Fragment, limit: number) {
-  return sql<(RunRow & { overall: unknown; grade_id: string | null; grade_score: number | null })[]>`
-    select ${sql(RUN_COLUMNS)}, result -> 'overall' as overall, grade_id, grade_score
+  return sql<(RunRow & RunInputs & { overall: unknown; grade_id: string | null; grade_score: number | null })[]>`
+    select ${sql(RUN_COLUMNS)}, result -> 'overall' as overall, grade_id, grade_score, design, traffic,
+      ${modelOf(sql)} as model
     from app.simulation_runs
     ${latestGradeJoin(sql, 'simulation_runs.id')}
     where workspace_id = ${workspaceId}
@@ -46,8 +62,8 @@ export function listRuns(sql: Sql, workspaceId: string, after: Fragment, limit: 
 }
 
 export async function ownedRun(sql: Sql, id: string, ownerId: string) {
-  const [row] = await sql<(RunRow & { result: unknown })[]>`
-    select ${sql(RUN_COLUMNS)}, result
+  const [row] = await sql<(RunRow & RunInputs & { result: unknown })[]>`
+    select ${sql(RUN_COLUMNS)}, result, design, traffic, ${modelOf(sql)} as model
     from app.simulation_runs
     where id = ${id}
       and owner_id = ${ownerId}

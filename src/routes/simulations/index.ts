@@ -1,14 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { staleness } from '../../domain/staleness.ts'
 import { Conflict, FeatureDisabled, NotFound } from '../../errors.ts'
 import { uuidv7 } from '../../ids.ts'
 import { insertGrade, ownedGrade } from '../../runs/grades.ts'
-import { insertRun, listRuns, ownedRun, ownedRunStatus, runFieldsOf } from '../../runs/runs.ts'
+import { insertRun, listRuns, ownedRun, ownedRunStatus, type RunInputs, runFieldsOf } from '../../runs/runs.ts'
 import { errorResponses, IdParams } from '../../schemas.ts'
 import { afterCursor, keysetPage, ListQuery, pageOf } from '../pagination.ts'
 import { Accepted, acceptQueued } from '../queued.ts'
 import { checkRunQuota } from '../quotas.ts'
-import { ownedWorkspace, trafficSnapshot } from '../workspaces/store.ts'
+import { currentInputs, ownedWorkspace, trafficSnapshot } from '../workspaces/store.ts'
 import explainRoutes from './explain.ts'
 import { Grade, Simulation, SimulationSummary } from './schemas.ts'
 
@@ -93,9 +94,11 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const { limit, cursor } = request.query
       const rows = await listRuns(sql, request.params.id, afterCursor(sql, cursor), limit)
       const { page, nextCursor } = keysetPage(rows, limit)
+      const now = await currentInputs(sql, request.params.id)
       return {
         items: page.map((r) => ({
           ...runFieldsOf(r),
+          ...ageOf(r, now),
           overall: (r.overall ?? null) as never,
           latestGrade: r.grade_id === null ? null : { id: r.grade_id, score: r.grade_score as number }
         })),
@@ -117,7 +120,11 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request) => {
       const row = await ownedRun(sql, request.params.id, request.user?.id as string)
       if (!row) throw new NotFound('Simulation')
-      return { ...runFieldsOf(row), result: (row.result ?? null) as never }
+      return {
+        ...runFieldsOf(row),
+        ...ageOf(row, await currentInputs(sql, row.workspace_id)),
+        result: (row.result ?? null) as never
+      }
     }
   )
 
@@ -167,7 +174,10 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request) => {
       const row = await ownedGrade(sql, request.params.id, request.user?.id as string)
       if (!row) throw new NotFound('Grade')
+      // A grade of a stale run (or by an older rubric) is answered, and says so.
+      const age = ageOf(row as unknown as RunInputs, await currentInputs(sql, row.workspace_id), row.rubric_version)
       return {
+        ...age,
         id: row.id,
         simulationId: row.simulation_id,
         status: row.status,
@@ -180,6 +190,16 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     }
   )
+}
+
+/** A run's (or its grade's) staleness against the workspace now; a deleted workspace's runs are not answered anyway. */
+function ageOf(
+  run: RunInputs,
+  now: Awaited<ReturnType<typeof currentInputs>>,
+  rubricVersion?: number | null
+): { stale: boolean; staleBecause: ('design' | 'traffic' | 'model' | 'rubric')[] } {
+  if (!now) return { stale: false, staleBecause: [] }
+  return staleness({ design: run.design, traffic: run.traffic, result: run.model }, now, rubricVersion)
 }
 
 export default simulationRoutes

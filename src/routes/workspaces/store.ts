@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import type { Fragment, Sql, TransactionSql } from '../../db/client.ts'
-import type { Design } from '../../domain/model.ts'
+import type { Design, DesignDocument, TrafficProfile } from '../../domain/model.ts'
 import { NotFound } from '../../errors.ts'
 
 // The workspace routes' statements. A write takes the request's audit row (request.audit) and puts
@@ -205,4 +205,11 @@ export async function trafficSnapshot(tx: Sql | TransactionSql, workspaceId: str
     ...(t.budget_per_month === null ? {} : { budgetPerMonth: t.budget_per_month }),
     ...(t.availability_target === null ? {} : { availabilityTarget: t.availability_target })
   }
+}
+
+/** The workspace's design and traffic profile now, as a run would snapshot them (a run's staleness). */
+export async function currentInputs(sql: Sql, workspaceId: string) {
+  const [w] = await sql<{ design: DesignDocument }[]>`select design from app.workspaces where id = ${workspaceId}`
+  if (!w) return null
+  return { design: w.design, traffic: (await trafficSnapshot(sql, workspaceId)) as TrafficProfile }
 }
