@@ -9,6 +9,8 @@ export interface BenchContext {
   rounds: number
   seconds: number
   warmupSeconds: number
+  /** Server processes started per variant in the ratio phases, taken in turn by round. */
+  processesPerVariant: number
   /** Connections for the trivial routes, and for the database routes. */
   connections: number
   dbConnections: number
@@ -17,6 +19,8 @@ export interface BenchContext {
   sql: Sql
   /** CPU µs the database's processes have used so far. */
   dbCpu: () => number
+  /** The postmaster's pid (its backends are its children). */
+  postmaster: number
   /** The environment every server and worker under test gets. */
   env: Record<string, string>
   /** Starts a server under test in its own process, pinned to `cpu` (or not); stopped at the end. */

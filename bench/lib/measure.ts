@@ -12,6 +12,26 @@ export interface Target {
   /** The server process whose CPU is charged to the requests. */
   pid: number
   spec: Omit<LoadSpec, 'seconds'>
+  /**
+   * Other processes of the same variant, taken in turn by round (round r: the (r mod n)-th of
+   * this one and these), so one process's draw (its heap layout, what V8 compiled) does not decide a ratio.
+   */
+  others?: { pid: number; spec: Omit<LoadSpec, 'seconds'> }[]
+}
+
+/** A target over several processes of one variant: `spec` says what each is sent. */
+export function across<S extends { pid: number }>(
+  servers: S[],
+  spec: (server: S) => Omit<LoadSpec, 'seconds'>
+): Pick<Target, 'pid' | 'spec' | 'others'> {
+  const [first, ...rest] = servers
+  return { pid: first.pid, spec: spec(first), others: rest.map((s) => ({ pid: s.pid, spec: spec(s) })) }
+}
+
+/** The process of a target a round measures. */
+const inTurn = (target: Target, round: number): Target => {
+  const all = [{ pid: target.pid, spec: target.spec }, ...(target.others ?? [])]
+  return { ...target, ...all[round % all.length] }
 }
 
 export interface Pass extends Run {
@@ -79,11 +99,15 @@ export async function compareTargets(
     dbCpu
   }: { rounds: number; seconds: number; warmupSeconds: number; dbCpu?: () => number }
 ): Promise<Record<string, Figures>> {
-  for (const target of targets) await pass(load, target, warmupSeconds, dbCpu)
+  // The warm-up is shared among a target's processes: the bench's length does not grow with them.
+  for (const target of targets) {
+    const n = 1 + (target.others?.length ?? 0)
+    for (let i = 0; i < n; i++) await pass(load, inTurn(target, i), Math.max(1, warmupSeconds / n), dbCpu)
+  }
   const passes = new Map<string, Pass[]>(targets.map((t) => [t.name, []]))
   for (let r = 0; r < rounds; r++) {
     for (const target of [...targets, ...[...targets].reverse()]) {
-      passes.get(target.name)?.push(await pass(load, target, seconds, dbCpu))
+      passes.get(target.name)?.push(await pass(load, inTurn(target, r), seconds, dbCpu))
     }
   }
   const out: Record<string, Figures> = {}

@@ -1,7 +1,7 @@
 import { startCollector } from '../lib/collector.ts'
 import { type Phase, summary } from '../lib/context.ts'
 import { LoadGenerator } from '../lib/load.ts'
-import { aging, compareTargets, ratios, type Target } from '../lib/measure.ts'
+import { across, aging, compareTargets, ratios, type Target } from '../lib/measure.ts'
 import type { Server } from '../lib/servers.ts'
 
 export const database: Phase = {
@@ -9,28 +9,28 @@ export const database: Phase = {
   async run(ctx) {
     ctx.log('database routes: unpinned (Postgres shares the cores)')
     const load = LoadGenerator.start(null)
-    const full = await ctx.start('full', {}, null)
-    const off = await ctx.start('full', { REQUEST_TELEMETRY_SAMPLE_RATE: '0' }, null)
+    // Each variant in several processes, one per round in turn (ctx.processesPerVariant).
+    const started: Server[] = []
+    const many = async (extra: Record<string, string>) => {
+      const list: Server[] = []
+      for (let i = 0; i < ctx.processesPerVariant; i++) list.push(await ctx.start('full', extra, null))
+      started.push(...list)
+      return list
+    }
+    const full = await many({})
+    const off = await many({ REQUEST_TELEMETRY_SAMPLE_RATE: '0' })
     // Tracing on at ratio 1, exporting over OTLP/HTTP to a collector stand-in in this process
     // (it answers and drops what it gets: the cost measured is the api's).
     const collector = await startCollector()
-    const traced = await ctx.start(
-      'full',
-      { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_TRACES_SAMPLER: 'always_on' },
-      null
-    )
+    const traced = await many({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_TRACES_SAMPLER: 'always_on' })
     // As the Kubernetes sample ships it: one trace in ten kept and exported (the rest only carry ids).
-    const sampled = await ctx.start(
-      'full',
-      {
-        OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
-        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
-        OTEL_TRACES_SAMPLER_ARG: '0.1'
-      },
-      null
-    )
+    const sampled = await many({
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.1'
+    })
     // The same spans made and never sent (OTEL_TRACES_EXPORTER=none): what the export costs apart.
-    const unexported = await ctx.start('full', { OTEL_TRACES_EXPORTER: 'none', OTEL_TRACES_SAMPLER: 'always_on' }, null)
+    const unexported = await many({ OTEL_TRACES_EXPORTER: 'none', OTEL_TRACES_SAMPLER: 'always_on' })
     const spec = (server: Server, path: string, extra: Partial<Target['spec']> = {}) => ({
       url: `${server.address}${path}`,
       connections: ctx.dbConnections,
@@ -58,24 +58,21 @@ export const database: Phase = {
     // The authenticated read: one workspace, as a learner's editor loads it.
     const read = `/workspaces/${ctx.workspaces[2]}`
     const targets: Target[] = [
-      { name: 'read', pid: full.pid, spec: spec(full, read) },
-      { name: 'readTelemetryOff', pid: off.pid, spec: spec(off, read) },
-      { name: 'readTraced', pid: traced.pid, spec: spec(traced, read) },
-      { name: 'readTracedUnexported', pid: unexported.pid, spec: spec(unexported, read) },
-      { name: 'readTracedSampled', pid: sampled.pid, spec: spec(sampled, read) },
+      { name: 'read', ...across(full, (s) => spec(s, read)) },
+      { name: 'readTelemetryOff', ...across(off, (s) => spec(s, read)) },
+      { name: 'readTraced', ...across(traced, (s) => spec(s, read)) },
+      { name: 'readTracedUnexported', ...across(unexported, (s) => spec(s, read)) },
+      { name: 'readTracedSampled', ...across(sampled, (s) => spec(s, read)) },
       {
         name: 'autosave',
-        pid: full.pid,
-        spec: spec(full, '/', { scenario: 'autosave', paths: ctx.workspaces.map((w) => `/workspaces/${w}`) })
+        ...across(full, (s) =>
+          spec(s, '/', { scenario: 'autosave', paths: ctx.workspaces.map((w) => `/workspaces/${w}`) })
+        )
       },
-      { name: 'enqueue', pid: full.pid, spec: enqueues(full, (w) => `/workspaces/${w}/simulations`) },
-      {
-        name: 'enqueueWithoutJob',
-        pid: full.pid,
-        spec: enqueues(full, (w) => `/bench/simulations-without-job/${w}`)
-      },
-      { name: 'auditedWrite', pid: full.pid, spec: writes(full, '/bench/write-audited') },
-      { name: 'plainWrite', pid: full.pid, spec: writes(full, '/bench/write-plain') }
+      { name: 'enqueue', ...across(full, (s) => enqueues(s, (w) => `/workspaces/${w}/simulations`)) },
+      { name: 'enqueueWithoutJob', ...across(full, (s) => enqueues(s, (w) => `/bench/simulations-without-job/${w}`)) },
+      { name: 'auditedWrite', ...across(full, (s) => writes(s, '/bench/write-audited')) },
+      { name: 'plainWrite', ...across(full, (s) => writes(s, '/bench/write-plain')) }
     ]
     const figures = await compareTargets(load, targets, {
       rounds: ctx.rounds,
@@ -84,12 +81,8 @@ export const database: Phase = {
       dbCpu: ctx.dbCpu
     })
     load.stop()
-    await traced.stop()
-    await unexported.stop()
-    await sampled.stop()
+    for (const server of started) await server.stop()
     collector.close()
-    await off.stop()
-    await full.stop()
     const result = {
       targets: Object.fromEntries(Object.entries(figures).map(([k, f]) => [k, summary(f)])),
       auditedVsPlain: ratios(figures, 'plainWrite', 'auditedWrite'),

@@ -1,4 +1,5 @@
 import type { Phase } from '../lib/context.ts'
+import { classroom } from './classroom.ts'
 import { database } from './database.ts'
 import { engine } from './engine.ts'
 import { jobs } from './jobs.ts'
@@ -7,4 +8,4 @@ import { profile } from './profile.ts'
 import { timeToResult } from './time-to-result.ts'
 
 /** The phases of `npm run bench`, in the order they run (`--only` picks some by name). */
-export const PHASES: readonly Phase[] = [overhead, profile, database, timeToResult, jobs, engine]
+export const PHASES: readonly Phase[] = [overhead, profile, database, timeToResult, jobs, engine, classroom]

@@ -1,6 +1,6 @@
 import { type Phase, summary } from '../lib/context.ts'
 import { LoadGenerator } from '../lib/load.ts'
-import { compareTargets, ratios, type Target } from '../lib/measure.ts'
+import { across, compareTargets, ratios, type Target } from '../lib/measure.ts'
 import type { Server } from '../lib/servers.ts'
 
 export const overhead: Phase = {
@@ -8,23 +8,28 @@ export const overhead: Phase = {
   async run(ctx) {
     ctx.log('overhead: trivial routes, server on core 0, autocannon on core 1')
     const load = LoadGenerator.start(1)
-    const [bare, boilerplate, full] = [
-      await ctx.start('bare', {}, 0),
-      await ctx.start('boilerplate', {}, 0),
-      await ctx.start('full', {}, 0)
-    ]
-    const peerToken = (await ctx.post(`${boilerplate.address}/bench/token`, { sub: ctx.userId })).body.token as string
+    const started: Server[] = []
+    const many = async (kind: string) => {
+      const list: Server[] = []
+      for (let i = 0; i < ctx.processesPerVariant; i++) list.push(await ctx.start(kind, {}, 0))
+      started.push(...list)
+      return list
+    }
+    const [bare, boilerplate, full] = [await many('bare'), await many('boilerplate'), await many('full')]
+    // Every boilerplate process signs with the same secret: one token serves them all.
+    const peerToken = (await ctx.post(`${boilerplate[0].address}/bench/token`, { sub: ctx.userId })).body
+      .token as string
     const get = (server: Server, path: string, bearer?: string) => ({
       url: `${server.address}${path}`,
       connections: ctx.connections,
       headers: bearer ? { authorization: `Bearer ${bearer}` } : ({} as Record<string, string>)
     })
     const targets: Target[] = [
-      { name: 'bare', pid: bare.pid, spec: get(bare, '/bench/ping') },
-      { name: 'boilerplatePublic', pid: boilerplate.pid, spec: get(boilerplate, '/bench/ping') },
-      { name: 'boilerplateAuthenticated', pid: boilerplate.pid, spec: get(boilerplate, '/bench/me', peerToken) },
-      { name: 'fullPublic', pid: full.pid, spec: get(full, '/bench/ping') },
-      { name: 'fullAuthenticated', pid: full.pid, spec: get(full, '/bench/me', ctx.token) }
+      { name: 'bare', ...across(bare, (s) => get(s, '/bench/ping')) },
+      { name: 'boilerplatePublic', ...across(boilerplate, (s) => get(s, '/bench/ping')) },
+      { name: 'boilerplateAuthenticated', ...across(boilerplate, (s) => get(s, '/bench/me', peerToken)) },
+      { name: 'fullPublic', ...across(full, (s) => get(s, '/bench/ping')) },
+      { name: 'fullAuthenticated', ...across(full, (s) => get(s, '/bench/me', ctx.token)) }
     ]
     const figures = await compareTargets(load, targets, {
       rounds: ctx.rounds,
@@ -32,7 +37,7 @@ export const overhead: Phase = {
       warmupSeconds: ctx.warmupSeconds
     })
     load.stop()
-    for (const s of [bare, boilerplate, full]) await s.stop()
+    for (const s of started) await s.stop()
     const result = {
       targets: Object.fromEntries(Object.entries(figures).map(([k, f]) => [k, summary(f)])),
       fullPublicVsBare: ratios(figures, 'bare', 'fullPublic'),
