@@ -351,8 +351,8 @@ export const classroom: Phase = {
           type: 'run',
           urls: apis.map((a) => a.address),
           learners: n,
-          rampMs: smoke ? 500 : 15_000,
-          windowMs: smoke ? 2500 : 45_000,
+          rampMs: smoke ? 500 : 10_000,
+          windowMs: smoke ? 2500 : 30_000,
           exercises
         })
       await ctx.settle()

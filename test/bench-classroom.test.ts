@@ -1,0 +1,37 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { fork } from '../reliability/lib/process.ts'
+
+// The classroom phase in smoke mode (a handful of learners, windows of a second or two): every
+// action priced, the class signed in and run three times, the self-model asked. Nothing about speed.
+t.test('the classroom phase runs in smoke mode: actions priced, classes run, the self-model asked', async (t) => {
+  const out = await mkdtemp(join(tmpdir(), 'sdc-bench-classroom-'))
+  t.teardown(() => rm(out, { recursive: true, force: true }))
+  const bench = fork('bench/run.ts', {}, ['--smoke', '--only', 'classroom', '--out', out])
+  t.equal(await bench.exited, 0, bench.stderr.join('').slice(-2000))
+  const report = JSON.parse(await readFile(join(out, 'smoke.json'), 'utf8'))
+  const { classroom } = report
+  for (const kind of ['signIn', 'open', 'autosave', 'preview', 'simulate', 'grade', 'export', 'listRuns']) {
+    t.ok(classroom.priced[kind].count > 0, `classroom: ${kind} priced from actions that completed`)
+    t.equal(classroom.priced[kind].statuses.serverError, 0, `classroom: ${kind} answered without a 5xx`)
+  }
+  t.ok(classroom.costs.simulate.workerMs > 0, 'a simulation’s price includes the worker’s CPU')
+  t.ok(classroom.costs.autosave.postgresMs > 0, 'an autosave’s price includes Postgres’s CPU')
+  t.ok(classroom.ceilings[classroom.saturatesFirst].learners > 0, 'what saturates first is named, with its ceiling')
+  t.equal(classroom.classSignIn.count, classroom.runs.over.learners, 'the whole class signed in')
+  for (const run of [classroom.runs.computed, classroom.runs.over, classroom.scaleOut]) {
+    t.ok(run.requests > 0, `a class of ${run.learners} sent requests`)
+    t.equal(run.statuses.limited, 0, 'learners on addresses of their own meet no per-address limit')
+    t.ok(run.cpuMsPerLearnerMinute.api > 0, 'the api’s CPU per learner-minute is measured')
+  }
+  t.ok(
+    classroom.model.one.ceilingLearners > 0 && classroom.model.one.bottleneck,
+    'the self-model predicts a ceiling and a bottleneck'
+  )
+  t.ok(
+    classroom.model.two.ceilingLearners > classroom.model.one.ceilingLearners,
+    'and two processes of each carry more in the model'
+  )
+})
