@@ -278,8 +278,8 @@ export const classroom: Phase = {
           learners: costLearners,
           only: kind,
           thinkMs: kind === 'preview' ? (smoke ? 200 : 1100) : 0,
-          rampMs: smoke ? 300 : 1500,
-          windowMs: smoke ? 800 : 4000,
+          rampMs: smoke ? 500 : 1500,
+          windowMs: smoke ? 2500 : 4000,
           exercises
         })
         const figures = report.actions[kind]
