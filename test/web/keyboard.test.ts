@@ -186,7 +186,7 @@ t.test('a learner builds, links, simulates and grades a design by keyboard alone
       await page.keyboard.press('ArrowRight')
       await page.keyboard.press('Enter')
       await link(page, from, to).waitFor({ state: 'attached' })
-      await page.locator('g.node[tabindex="0"]').focus()
+      t.match(await focused(page), new RegExp(`^button: ${to} `), 'the focus stays on the canvas')
     }
     t.equal(await page.locator('g.link').count(), 3, 'three links')
 
@@ -276,7 +276,7 @@ t.test('a learner builds, links, simulates and grades a design by keyboard alone
     await page.locator('.score').waitFor({ timeout: 60_000 })
     t.equal(await page.getByRole('tab', { name: 'Grade' }).getAttribute('aria-selected'), 'true')
     await accessible(t, page, 'the grade')
-    await page.getByRole('tab', { name: 'Grade' }).focus()
+    await tabTo(page, /^tab: Grade$/)
     await page.keyboard.press('End')
     t.equal(await focused(page), 'tab: Runs', 'End is the last tab')
     await page.locator('ul.runs li').first().waitFor()
@@ -284,7 +284,7 @@ t.test('a learner builds, links, simulates and grades a design by keyboard alone
   })
 
   await t.test('undo and redo across a rename and a delete, by keys and buttons; an undo autosaves', async (t) => {
-    await page.locator('g.node[tabindex="0"]').focus()
+    await tabTo(page, ON_NODE)
     await page.keyboard.press('End')
     await page.keyboard.press('ArrowLeft')
     t.match(await focused(page), /^button: service /)
@@ -326,7 +326,7 @@ t.test('a learner builds, links, simulates and grades a design by keyboard alone
   })
 
   await t.test('an edit made just before a reload is saved on the way out, without a prompt', async (t) => {
-    await page.locator('g.node[tabindex="0"]').focus()
+    await tabTo(page, ON_NODE)
     await page.keyboard.press('Home')
     const id = (await page.locator('g.node[tabindex="0"]').getAttribute('data-id')) as string
     await page.keyboard.press('Shift+ArrowRight')
