@@ -134,6 +134,31 @@ export const DesignSchema = Type.Object(
   strict
 )
 
+/**
+ * A design as a change to the stored one (src/domain/design-change.ts): what a page sends as it
+ * closes, in a keepalive request whose body must stay under 64 KB.
+ */
+export const DesignChangeSchema = Type.Object(
+  {
+    components: Type.Optional(
+      Type.Array(ComponentSchema, {
+        maxItems: LIMITS.components,
+        description: 'components added or changed, each whole, matched by id (a new id is added at the end)'
+      })
+    ),
+    removed: Type.Optional(
+      Type.Array(Type.String({ maxLength: LIMITS.idLength }), {
+        maxItems: LIMITS.components,
+        description: 'ids of the components removed'
+      })
+    ),
+    links: Type.Optional(
+      Type.Array(LinkSchema, { maxItems: LIMITS.links, description: 'every link, when they changed' })
+    )
+  },
+  strict
+)
+
 /** A traffic field: its bounds, and the name and unit a refusal says it with (src/validation-problems.ts). */
 const bounded = (title: string, b: { min: number; max: number }, unit?: string, description?: string) => ({
   title,
@@ -413,6 +438,7 @@ export type Link = Static<typeof LinkSchema>
 export type DesignDocument = Static<typeof DesignSchema>
 export type TrafficProfile = Static<typeof TrafficProfileSchema>
 export type Problem = Static<typeof ProblemSchema>
+export type DesignChange = Static<typeof DesignChangeSchema>
 
 // A result as stored may come from an older run (the schemas' optional "since" fields); the types
 // below are the results as this code makes them: those fields present.

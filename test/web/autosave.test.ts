@@ -8,22 +8,27 @@ interface Sent {
   value: string
   version: number
   keepalive: boolean
+  base: string | null
 }
 
 function saver(options: { fits?: boolean; answer?: (sent: Sent) => Promise<number> } = {}) {
   const sent: Sent[] = []
   const states: SaveState[] = []
-  const autosaver = new Autosaver<string>(1, {
-    what: 'traffic profile',
-    debounceMs: 10_000,
-    save: (value, version, keepalive) => {
-      const s = { value, version, keepalive }
-      sent.push(s)
-      return options.answer ? options.answer(s) : Promise.resolve(version + 1)
+  const autosaver = new Autosaver<string>(
+    1,
+    {
+      what: 'traffic profile',
+      debounceMs: 10_000,
+      save: (value, version, keepalive, base) => {
+        const s = { value, version, keepalive, base }
+        sent.push(s)
+        return options.answer ? options.answer(s) : Promise.resolve(version + 1)
+      },
+      fitsOnLeave: () => options.fits ?? true,
+      onState: (state) => states.push(state)
     },
-    fitsOnLeave: () => options.fits ?? true,
-    onState: (state) => states.push(state)
-  })
+    'loaded'
+  )
   t.teardown(() => autosaver.stop())
   return { autosaver, sent, states }
 }
@@ -35,11 +40,18 @@ t.test('leaving the page sends the pending change at once, in a keepalive reques
   autosaver.change('edited')
   t.equal(sent.length, 0, 'the debounce is pending')
   t.equal(autosaver.flushOnLeave(), true, 'nothing will be lost: no prompt')
-  t.same(sent, [{ value: 'edited', version: 1, keepalive: true }])
+  t.same(sent, [{ value: 'edited', version: 1, keepalive: true, base: 'loaded' }], 'with what the version holds')
   t.equal(autosaver.flushOnLeave(), true, 'a keepalive save in flight needs no prompt either')
   await settle()
   t.equal(states.at(-1)?.kind, 'saved', 'and if the page stays, its answer is read as usual')
   t.equal(autosaver.currentVersion, 2)
+  autosaver.change('edited again')
+  autosaver.flushOnLeave()
+  t.same(
+    sent.at(-1),
+    { value: 'edited again', version: 2, keepalive: true, base: 'edited' },
+    'the base moves with each save'
+  )
 })
 
 t.test('a change too large for a keepalive body leaves the prompt to ask', async (t) => {

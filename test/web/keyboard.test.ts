@@ -329,9 +329,16 @@ t.test('a learner builds, links, simulates and grades a design by keyboard alone
     await tabTo(page, ON_NODE)
     await page.keyboard.press('Home')
     const id = (await page.locator('g.node[tabindex="0"]').getAttribute('data-id')) as string
+    const sentOnLeave = page.waitForRequest((r) => r.method() === 'PATCH' && /"designChange"/.test(r.postData() ?? ''))
     await page.keyboard.press('Shift+ArrowRight')
     const moved = await node(page, id).getAttribute('transform')
     await page.reload()
+    const change = JSON.parse((await sentOnLeave).postData() ?? '{}').designChange
+    t.same(
+      change.components.map((c: { id: string }) => c.id),
+      [id],
+      'the request carries the change (the moved component), not the whole design'
+    )
     await node(page, id).waitFor()
     t.same(dialogs, [], 'no leave-page prompt: the pending change went in a keepalive request')
     t.equal(await node(page, id).getAttribute('transform'), moved, 'the edit survived the reload')

@@ -10,7 +10,7 @@ import type {
   Workspace,
   WorkspaceSummary
 } from '../../src/domain/resources.ts'
-import type { DesignDocument, DesignPreview, Problem, TrafficProfile } from '../../src/domain/schemas.ts'
+import type { DesignChange, DesignDocument, DesignPreview, Problem, TrafficProfile } from '../../src/domain/schemas.ts'
 
 import { ApiError } from './api-error.ts'
 
@@ -206,6 +206,9 @@ export const workspaces = {
   /** Autosave: the stored version goes with the change, and a stale one answers 409. */
   saveDesign: (id: string, version: number, design: DesignDocument, keepalive = false) =>
     api<Workspace>('PATCH', `/workspaces/${id}`, { version, design }, keepalive),
+  /** The same as a change to the stored version (what a closing page sends: a keepalive body is at most 64 KB). */
+  saveDesignChange: (id: string, version: number, designChange: DesignChange, keepalive = false) =>
+    api<Workspace>('PATCH', `/workspaces/${id}`, { version, designChange }, keepalive),
   describe: (id: string, version: number, details: { name: string; description: string }) =>
     api<Workspace>('PATCH', `/workspaces/${id}`, { version, ...details }),
   remove: (id: string) => api<null>('DELETE', `/workspaces/${id}`),

@@ -19,10 +19,14 @@ export type SaveState =
 export interface AutosaveOptions<T> {
   /** What is saved, as a sentence names it: "design", "traffic profile". */
   what: string
-  /** Sends `value` as version `version` (`keepalive`: in a request that outlives the page); resolves to the new version. */
-  save: (value: T, version: number, keepalive: boolean) => Promise<number>
+  /**
+   * Sends `value` as version `version`; resolves to the new version. `keepalive`: in a request that
+   * outlives the page, which may carry only what changed since `base` (what version `version` holds,
+   * when known).
+   */
+  save: (value: T, version: number, keepalive: boolean, base: T | null) => Promise<number>
   /** Whether saving `value` fits a keepalive request (a browser sends at most 64 KB of them). */
-  fitsOnLeave?: (value: T, version: number) => boolean
+  fitsOnLeave?: (value: T, version: number, base: T | null) => boolean
   onState: (state: SaveState) => void
   debounceMs?: number
 }
@@ -40,9 +44,13 @@ export class Autosaver<T> {
   /** The save in flight is a keepalive one (the page may go: it completes anyway). */
   private keepalive = false
 
-  constructor(version: number, options: AutosaveOptions<T>) {
+  /** What the stored version holds, when known (the value loaded, or the last one saved). */
+  private base: T | null
+
+  constructor(version: number, options: AutosaveOptions<T>, base: T | null = null) {
     this.version = version
     this.options = options
+    this.base = base
   }
 
   get currentVersion(): number {
@@ -63,8 +71,9 @@ export class Autosaver<T> {
   }
 
   /** After a conflict: take their copy (nothing to save) … */
-  adopt(version: number): void {
+  adopt(version: number, theirs: T | null = null): void {
     this.version = version
+    this.base = theirs
     this.dirty = false
     this.value = null
     this.report({ kind: 'saved' })
@@ -73,6 +82,7 @@ export class Autosaver<T> {
   /** … or overwrite it with ours. */
   overwrite(theirVersion: number): void {
     this.version = theirVersion
+    this.base = null
     this.flush()
   }
 
@@ -90,7 +100,7 @@ export class Autosaver<T> {
     if (this.stopped) return true
     if (!this.dirty) return !this.inFlight || this.keepalive
     if (this.inFlight || this.value === null) return false
-    if (!this.options.fitsOnLeave?.(this.value, this.version)) return false
+    if (!this.options.fitsOnLeave?.(this.value, this.version, this.base)) return false
     if (this.timer) clearTimeout(this.timer)
     void this.run(true)
     return true
@@ -139,7 +149,8 @@ export class Autosaver<T> {
     this.keepalive = keepalive
     this.report({ kind: 'saving' })
     try {
-      this.version = await this.options.save(value, this.version, keepalive)
+      this.version = await this.options.save(value, this.version, keepalive, this.base)
+      this.base = value
       this.retryMs = 1000
       this.inFlight = false
       this.keepalive = false

@@ -1,10 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Catalogue } from '../../domain/components.ts'
+import { applyDesignChange } from '../../domain/design-change.ts'
 import { DEFAULT_TRAFFIC, type Design, type TrafficProfile } from '../../domain/model.ts'
 import { PREVIEW_SAMPLES } from '../../domain/preview.ts'
+import type { DesignDocument } from '../../domain/schemas.ts'
 import { validateDesign } from '../../domain/validate.ts'
-import { InvalidDesignError, NotFound, QuotaExceeded, VersionConflictError } from '../../errors.ts'
+import { BadRequest, InvalidDesignError, NotFound, QuotaExceeded, VersionConflictError } from '../../errors.ts'
 import { uuidv7 } from '../../ids.ts'
 import { ErrorResponse, errorResponses, IdParams } from '../../schemas.ts'
 import { afterCursor, keysetPage, ListQuery, pageOf } from '../pagination.ts'
@@ -12,6 +14,7 @@ import { checkStorageQuota, checkWorkspaceQuota } from '../quotas.ts'
 import { Preview } from '../simulations/schemas.ts'
 import {
   Description,
+  DesignChangeSchema,
   DesignSchema,
   InvalidDesign,
   Name,
@@ -168,7 +171,8 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             version: Version,
             name: Type.Optional(Name),
             description: Type.Optional(Description),
-            design: Type.Optional(DesignSchema)
+            design: Type.Optional(DesignSchema),
+            designChange: Type.Optional(DesignChangeSchema)
           },
           { additionalProperties: false, minProperties: 2 }
         ),
@@ -181,15 +185,23 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request) => {
-      const { version, name, description, design } = request.body
+      const { version, name, description, design, designChange } = request.body
+      if (design && designChange) throw new BadRequest('Send the design or a designChange, not both')
       if (design) checkDesign(design as Design, fastify.catalogue)
       const changes: Record<string, unknown> = {}
       if (name !== undefined) changes.name = name.trim()
       if (description !== undefined) changes.description = description
       if (design !== undefined) changes.design = design
       return sql.begin(async (tx) => {
+        if (designChange) {
+          // A change made against `version` (a page closing sends one): applied only to that version.
+          const current = await ownedWorkspace(tx, request, request.params.id)
+          if (current.version !== version) throw new VersionConflictError(current.version)
+          changes.design = applyDesignChange(current.design as DesignDocument, designChange)
+          checkDesign(changes.design as Design, fastify.catalogue)
+        }
         // A new design stores more: refused once the user's storage is used up (a rename is not).
-        if (design !== undefined) await checkStorageQuota(tx, request.user?.id as string, fastify.config.quotas)
+        if (changes.design !== undefined) await checkStorageQuota(tx, request.user?.id as string, fastify.config.quotas)
         const updated = await updateWorkspace(
           tx,
           request.audit(tx, { statusCode: 200 }),

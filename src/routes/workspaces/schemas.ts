@@ -8,7 +8,13 @@ export {
   WorkspaceSchema as Workspace,
   WorkspaceSummarySchema as WorkspaceSummary
 } from '../../domain/resources.ts'
-export { ComponentSchema, DesignSchema, LinkSchema, TrafficProfileSchema } from '../../domain/schemas.ts'
+export {
+  ComponentSchema,
+  DesignChangeSchema,
+  DesignSchema,
+  LinkSchema,
+  TrafficProfileSchema
+} from '../../domain/schemas.ts'
 
 export const Name = Type.String({ title: 'Name', minLength: 1, maxLength: 120, pattern: '\\S' })
 export const Description = Type.String({ title: 'Description', maxLength: 2000 })

@@ -3,6 +3,7 @@
 // the learner to settle (load theirs, or overwrite with mine).
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { Catalogue } from '../../../../src/domain/components.ts'
+import { diffDesign } from '../../../../src/domain/design-change.ts'
 import type { TrafficProfileResource, Workspace } from '../../../../src/domain/resources.ts'
 import type { TrafficProfile } from '../../../../src/domain/schemas.ts'
 import { ApiError, fitsKeepalive, type Problem, workspaces } from '../../api.ts'
@@ -80,19 +81,30 @@ export function useWorkspace(id: string, store: Store, catalogue: Catalogue) {
         setWorkspace(ws.data)
         store.dispatch({ type: 'load', design: withLayout(ws.data.design, catalogue) })
         setProfile(pickProfile(traffic.data))
-        designSaver.current = new Autosaver<Design>(ws.data.version, {
-          what: 'design',
-          save: async (value, version, keepalive) =>
-            (await workspaces.saveDesign(id, version, value, keepalive)).data.version,
-          fitsOnLeave: (design, version) => fitsKeepalive({ version, design }),
-          onState: (state) => {
-            setDesignState(state)
-            if (state.kind === 'invalid') setProblems(placeProblems(state.problems, state.sent as Design))
-            else if (state.kind === 'saved') setProblems(NO_PROBLEMS)
-            else if (state.kind === 'conflict')
-              void workspaces.get(id).then(({ data }) => setConflict({ what: 'design', theirs: data }))
-          }
-        })
+        // On the way out only the change is sent (a keepalive body is at most 64 KB), when the
+        // stored version's design is known; else the whole design, if it fits.
+        const leaving = (design: Design, version: number, base: Design | null) =>
+          base ? { version, designChange: diffDesign(base, design) } : { version, design }
+        designSaver.current = new Autosaver<Design>(
+          ws.data.version,
+          {
+            what: 'design',
+            save: async (value, version, keepalive, base) =>
+              (keepalive && base
+                ? await workspaces.saveDesignChange(id, version, diffDesign(base, value), true)
+                : await workspaces.saveDesign(id, version, value, keepalive)
+              ).data.version,
+            fitsOnLeave: (design, version, base) => fitsKeepalive(leaving(design, version, base)),
+            onState: (state) => {
+              setDesignState(state)
+              if (state.kind === 'invalid') setProblems(placeProblems(state.problems, state.sent as Design))
+              else if (state.kind === 'saved') setProblems(NO_PROBLEMS)
+              else if (state.kind === 'conflict')
+                void workspaces.get(id).then(({ data }) => setConflict({ what: 'design', theirs: data }))
+            }
+          },
+          ws.data.design
+        )
         profileSaver.current = new Autosaver<TrafficProfile>(traffic.data.version, {
           what: 'traffic profile',
           save: async (value, version, keepalive) =>
@@ -155,7 +167,7 @@ export function useWorkspace(id: string, store: Store, catalogue: Catalogue) {
     if (choice === 'mine') saver?.overwrite(conflict.theirs.version)
     else if (conflict.what === 'design') {
       const theirs = conflict.theirs as Workspace
-      saver?.adopt(theirs.version)
+      ;(saver as Autosaver<Design> | null)?.adopt(theirs.version, theirs.design)
       store.dispatch({ type: 'load', design: withLayout(theirs.design, catalogue) })
     } else {
       saver?.adopt(conflict.theirs.version)
