@@ -16,6 +16,9 @@ commands:
   migrate:status    list applied and pending migrations; exit 1 when any is pending or edited
   user:create --email E [--role user|admin] [--display-name N] --password-stdin
                     create a user; the password is read from standard input, never from argv
+  org:create --name N --owner-email E
+                    create an organisation whose owner (its first instructor) is the existing user E
+                    (make them first with user:create); audited, the row carrying the organisation
   user:unlock --email E
                     clear the login lockout of an email
   docs:authz        regenerate docs/authz-matrix.md from the route table
@@ -142,6 +145,46 @@ commands['user:create'] = async (url, argv) => {
     }
     await auditCli(sql, 'cli.user.create', id, { email, role: values.role })
     out(`created ${values.role} ${email} (${id})`)
+    return 0
+  } finally {
+    await sql.end()
+  }
+}
+
+commands['org:create'] = async (url, argv) => {
+  const { values } = parseArgs({ args: argv, options: { name: { type: 'string' }, 'owner-email': { type: 'string' } } })
+  const name = values.name?.trim()
+  if (!name || name.length > 120 || !values['owner-email']) {
+    err('usage: org:create --name N (1 to 120 characters) --owner-email E')
+    return 2
+  }
+  const { normalizeEmail } = await import('./accounts/accounts.ts')
+  const { withContext } = await import('./db/context.ts')
+  const { insertOrganisation } = await import('./routes/classes/store.ts')
+  const { insertAudit, operatorRecord } = await import('./audit/store.ts')
+  const { uuidv7 } = await import('./ids.ts')
+  const sql = createSql(url, { max: 1, applicationName: 'sdc-cli' })
+  try {
+    const [owner] = await sql<{ id: string }[]>`
+      select id from app.users where email_normalized = ${normalizeEmail(values['owner-email'])}
+    `
+    if (!owner) {
+      err(`error: no user has the email ${values['owner-email']} (create one with user:create)`)
+      return 1
+    }
+    const id = uuidv7()
+    // As the owner would through POST /orgs: the policies admit the rows for that user only.
+    await withContext(sql, { userId: owner.id, organisationId: id }, (tx) =>
+      insertOrganisation(
+        tx,
+        insertAudit(tx, {
+          ...operatorRecord('cli.organisation.create', 'organisation', id, { ownerId: owner.id }),
+          organisation_id: id
+        }),
+        { id, name, ownerId: owner.id }
+      )
+    )
+    out(`created organisation ${name} (${id}), owned by ${values['owner-email']}`)
     return 0
   } finally {
     await sql.end()
