@@ -23,8 +23,9 @@ async function webPlugin(fastify: FastifyInstance, opts: WebPluginOptions) {
   if (!existsSync(join(opts.root, 'index.html'))) throw new Error(`web plugin: no index.html in ${opts.root}`)
   await fastify.register(fastifyStatic, { root: opts.root, serve: false, decorateReply: true, etag: true })
 
-  // The app's pages: its start, and where the verification email's link lands.
-  for (const url of ['/', '/verify-email']) {
+  // The app's pages: its start, where the verification email's link lands, and a share link's page
+  // (its token in the path; every response's `Referrer-Policy: no-referrer` keeps it there).
+  for (const url of ['/', '/verify-email', '/shared/:token']) {
     fastify.get(url, { config: { auth: 'public' }, schema: { hide: true } }, (_request, reply) => {
       reply.header('content-security-policy', WEB_CSP)
       reply.header('cache-control', 'no-cache')

@@ -31,6 +31,7 @@ import authRoutes from './routes/auth/index.ts'
 import classRoutes from './routes/classes/index.ts'
 import exportRoutes from './routes/exports/index.ts'
 import healthRoutes from './routes/health/index.ts'
+import shareRoutes from './routes/shares/index.ts'
 import simulationRoutes from './routes/simulations/index.ts'
 import workspaceRoutes from './routes/workspaces/index.ts'
 import { instrumentStatements, tracingEnabled } from './tracing.ts'
@@ -161,6 +162,7 @@ export async function buildApp(config: Config, options: BuildOptions): Promise<F
   await app.register(adminRoutes)
   await app.register(workspaceRoutes)
   await app.register(classRoutes)
+  await app.register(shareRoutes)
   await app.register(simulationRoutes)
   await app.register(exportRoutes)
   return app

@@ -124,3 +124,36 @@ export type RunStatus = Static<typeof RunStatusSchema>
 export type Run = Static<typeof RunSchema>
 export type RunSummary = Static<typeof RunSummarySchema>
 export type GradeReport = Static<typeof GradeReportSchema>
+
+/** A workspace as its read-only share link shows it: nothing of its owner's (no email, no id). */
+export const SharedWorkspaceSchema = Type.Object(
+  {
+    name: Type.String(),
+    description: Type.String(),
+    design: DesignSchema,
+    trafficProfile: TrafficProfileSchema,
+    lastRun: Nullable(Type.Object({ simulatedAt: Timestamp, result: RunResultSchema }, strict), {
+      description: 'the newest completed simulation of the workspace, if any'
+    }),
+    grade: Nullable(Type.Object({ score: Type.Integer(), items: Type.Array(GradeItemSchema) }, strict), {
+      description: 'the newest completed grade of that simulation, if any'
+    }),
+    expiresAt: Timestamp
+  },
+  strict
+)
+
+/** A share link as made: its address holds the token, shown this once. */
+export const ShareLinkSchema = Type.Object(
+  { url: Type.String(), token: Type.String(), expiresAt: Timestamp, createdAt: Timestamp },
+  strict
+)
+
+/** Whether a workspace has a live share link (its token is never shown again). */
+export const ShareStatusSchema = Type.Object(
+  { live: Nullable(Type.Object({ expiresAt: Timestamp, createdAt: Timestamp }, strict)) },
+  strict
+)
+export type SharedWorkspace = Static<typeof SharedWorkspaceSchema>
+export type ShareLink = Static<typeof ShareLinkSchema>
+export type ShareStatus = Static<typeof ShareStatusSchema>

@@ -106,10 +106,15 @@ t.test('walks every route as anonymous, user, other user and admin', async (t) =
     return SOME_ID
   }
 
-  // Mutations that would remove the fixtures, or disable the user, run last; ending every
+  // Mutations that would remove the fixtures, or disable the user, run last (the workspace itself
+  // after what hangs off it); ending every
   // session of the walkers runs after everything else.
   const last = (r: { method: string; url: string }) =>
-    r.url === '/auth/logout-all' ? 2 : Number(r.method === 'DELETE' || r.url.endsWith('/disable'))
+    r.url === '/auth/logout-all'
+      ? 2
+      : r.method === 'DELETE' && r.url === '/workspaces/:id'
+        ? 1.5
+        : Number(r.method === 'DELETE' || r.url.endsWith('/disable'))
   const ordered = [...routes].sort((a, b) => last(a) - last(b))
   for (const route of ordered) {
     t.ok(route.auth, `${route.method} ${route.url} declares who may call it`)

@@ -1,0 +1,117 @@
+import { createHash } from 'node:crypto'
+import type { Fragment, Sql, TransactionSql } from '../../db/client.ts'
+import type { WorkspaceRow } from '../workspaces/store.ts'
+
+// The share routes' statements. A link is found by its token's SHA-256 only; a write takes the
+// request's audit row (request.audit) in front of its own statement, so the change and its audit
+// row are one statement.
+
+export const hashShareToken = (token: string): string => createHash('sha256').update(token).digest('hex')
+
+/** Revokes the workspace's live links (with `audit`'s row, if given); how many there were. */
+export async function revokeShares(tx: TransactionSql, workspaceId: string, audit?: Fragment): Promise<number> {
+  const rows = await tx`
+    ${audit ? tx`with audit_row as (${audit})` : tx``}
+    update app.workspace_shares
+    set revoked_at = now()
+    where workspace_id = ${workspaceId}
+      and revoked_at is null
+      and expires_at > now()
+    returning id
+  `
+  return rows.length
+}
+
+export async function insertShare(
+  tx: TransactionSql,
+  audit: Fragment,
+  share: { id: string; workspaceId: string; ownerId: string; token: string; expiresAt: Date }
+): Promise<{ created_at: Date; expires_at: Date }> {
+  const [row] = await tx<{ created_at: Date; expires_at: Date }[]>`
+    with audit_row as (${audit})
+    insert into app.workspace_shares ${tx({
+      id: share.id,
+      workspace_id: share.workspaceId,
+      owner_id: share.ownerId,
+      token_hash: hashShareToken(share.token),
+      expires_at: share.expiresAt
+    })}
+    returning created_at, expires_at
+  `
+  return row
+}
+
+export async function liveShare(sql: Sql, workspaceId: string) {
+  const [row] = await sql<{ created_at: Date; expires_at: Date }[]>`
+    select created_at, expires_at
+    from app.workspace_shares
+    where workspace_id = ${workspaceId}
+      and revoked_at is null
+      and expires_at > now()
+    order by created_at desc
+    limit 1
+  `
+  return row
+}
+
+/** The workspace a live link shows, with its traffic profile; none when unknown, revoked or expired. */
+export async function sharedWorkspace(sql: Sql | TransactionSql, token: string) {
+  const [row] = await sql<
+    (WorkspaceRow & {
+      expires_at: Date
+      peak_rps: number
+      read_ratio: number
+      payload_kb: number
+      latency_slo_ms: number
+      budget_per_month: number | null
+      availability_target: number | null
+    })[]
+  >`
+    select w.*, s.expires_at,
+           t.peak_rps, t.read_ratio, t.payload_kb, t.latency_slo_ms, t.budget_per_month, t.availability_target
+    from app.workspace_shares s
+    join app.workspaces w on w.id = s.workspace_id
+    join app.traffic_profiles t on t.workspace_id = w.id
+    where s.token_hash = ${hashShareToken(token)}
+      and s.revoked_at is null
+      and s.expires_at > now()
+  `
+  return row
+}
+
+/**
+ * Why this workspace may not be shared, if it may not. An exercise attempt only once its exercise's
+ * reference is revealed to the sharer (a completed grade of one of their attempts, or a give-up):
+ * before that a link would hand out a worked answer. The attempts' table comes with issue #37; until
+ * it is there, no workspace is an attempt. Class assignment attempts (issue #40) are never shared:
+ * their check belongs here when assignments land.
+ */
+export async function shareRefusal(tx: TransactionSql, workspaceId: string, ownerId: string): Promise<string | null> {
+  const [{ attempts }] = await tx<{ attempts: boolean }[]>`
+    select to_regclass('app.exercise_attempts') is not null as attempts
+  `
+  if (!attempts) return null
+  const [attempt] = await tx<{ exercise_slug: string; revealed: boolean }[]>`
+    select a.exercise_slug,
+           exists (
+             select 1
+             from app.exercise_attempts mine
+             where mine.owner_id = ${ownerId}
+               and mine.exercise_slug = a.exercise_slug
+               and (
+                 mine.given_up_at is not null
+                 or exists (
+                   select 1
+                   from app.simulation_runs s
+                   join app.grade_reports g on g.simulation_id = s.id
+                   where s.workspace_id = mine.workspace_id
+                     and g.status = 'completed'
+                 )
+               )
+           ) as revealed
+    from app.exercise_attempts a
+    where a.workspace_id = ${workspaceId}
+  `
+  if (!attempt || attempt.revealed) return null
+  return `An attempt at the exercise “${attempt.exercise_slug}” can be shared once its reference solution is revealed to you (after a graded attempt, or giving up)`
+}
