@@ -1,3 +1,4 @@
+import { mg1SojournQuantile } from './mg1.ts'
 import { createWords, standardExponential, standardGamma, uniform } from './random.ts'
 
 // Closed forms for M/M/c stations. Rates are per second, times in seconds unless named *Ms.
@@ -163,11 +164,14 @@ export function queueFigures(
   // The conditional wait's rate: exactly cμ − λ for M/M/c.
   const theta = limit === null && exponential ? c * mu - perQueue : 1000 / Math.max(waitMs, 1e-12)
   // The p95 is solved for (exponential) or sampled (no closed form): skipped when only rates are wanted.
+  // One server, unbounded: M/G/1, whose sojourn's law is exact (its transform inverted).
   const p95 = !percentile
     ? Number.NaN
     : exponential
       ? sojournQuantile(0.95, mu, theta, pw)
-      : sojournQuantileSampled(0.95, serviceTimeMs / 1000, cv, pw, waitMs / 1000, draws)
+      : c === 1 && limit === null
+        ? mg1SojournQuantile(0.95, perQueue / mu, cv) / mu
+        : sojournQuantileSampled(0.95, serviceTimeMs / 1000, cv, pw, waitMs / 1000, draws)
   return {
     utilization: limit === null ? utilization : (perQueue * (1 - loss)) / (c * mu),
     saturated: false,

@@ -1,5 +1,5 @@
 import { serviceDraw } from '../queueing.ts'
-import { standardExponential, uniform } from '../random.ts'
+import { standardExponential, standardGamma, uniform } from '../random.ts'
 import type { Station } from './stations.ts'
 
 // A request's latency along its path: a sojourn drawn at each station it visits.
@@ -16,6 +16,8 @@ export interface Sojourns {
   cv: Float64Array
   /** Per station: the sampled traversals of a link with a timeout (drawn instead of a sojourn), or null. */
   table: (Float64Array | null)[]
+  /** Per station: 1 for M/G/1 of CV other than 1, whose wait is drawn exactly (see drawLatency). */
+  mg1: Uint8Array
 }
 
 export function compileSojourns(stations: Station[], tables: Map<number, Float64Array>): Sojourns {
@@ -27,7 +29,8 @@ export function compileSojourns(stations: Station[], tables: Map<number, Float64
     keep: new Float64Array(n).fill(1),
     extraMs: new Float64Array(n),
     cv: new Float64Array(n),
-    table: stations.map((s) => tables.get(s.index) ?? null)
+    table: stations.map((s) => tables.get(s.index) ?? null),
+    mg1: new Uint8Array(n)
   }
   for (const s of stations) {
     out.serviceMs[s.index] = s.serviceTimeMs
@@ -39,6 +42,8 @@ export function compileSojourns(stations: Station[], tables: Map<number, Float64
       out.keep[s.index] = 1 - s.loss
       out.waitProbability[s.index] = s.waitProbability
       out.waitMs[s.index] = s.waitMs
+      const oneServer = s.kind === 'queue' && s.servers === s.queues && s.queueLimit === null
+      if (oneServer && s.serviceTimeCv !== 1) out.mg1[s.index] = 1
     }
   }
   return out
@@ -62,8 +67,24 @@ export function drawLatency(stations: Int32Array, length: number, f: Sojourns, w
     total +=
       (f.cv[s] === 1 ? standardExponential(word) * f.serviceMs[s] : serviceDraw(word, f.serviceMs[s], f.cv[s])) +
       f.extraMs[s]
-    if (f.waitProbability[s] > 0 && uniform(word) < f.waitProbability[s])
+    if (f.mg1[s] === 1) total += mg1Wait(word, f.waitProbability[s], f.serviceMs[s], f.cv[s])
+    else if (f.waitProbability[s] > 0 && uniform(word) < f.waitProbability[s])
       total += standardExponential(word) * f.waitMs[s]
   }
   return total
+}
+
+/**
+ * An M/G/1 wait, exactly in law (Pollaczek–Khinchine as a geometric sum): N residual service times,
+ * P(N ≥ n) = ρ^n, each U × a length-biased service (a gamma of shape k + 1 for shape k; the
+ * constant itself when constant).
+ */
+function mg1Wait(word: () => number, rho: number, mean: number, cv: number): number {
+  let wait = 0
+  const shape = cv === 0 ? 0 : 1 / (cv * cv)
+  while (uniform(word) < rho) {
+    const biased = cv === 0 ? mean : standardGamma(word, shape + 1) * mean * cv * cv
+    wait += uniform(word) * biased
+  }
+  return wait
 }

@@ -1,0 +1,69 @@
+import t from 'tap'
+import { simulate } from '../../src/domain/engine.ts'
+import { mg1SojournQuantile } from '../../src/domain/mg1.ts'
+import type { Component, Design, TrafficProfile } from '../../src/domain/model.ts'
+
+// Non-exponential service: M/G/1 sojourn percentiles are exact (the Pollaczek–Khinchine transform
+// inverted; Erlang's formula for constant service), and the Monte-Carlo draws the exact wait.
+
+const traffic = (peakRps: number): TrafficProfile => ({ peakRps, readRatio: 1, payloadKb: 4, latencySloMs: 300 })
+const users: Component = { id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1 }
+/** users → one server of 10 ms with the given CV. */
+const single = (cv: number): Design => ({
+  components: [
+    users,
+    { id: 'svc', type: 'service', instances: 1, concurrency: 1, serviceTimeMs: 10, serviceTimeCv: cv }
+  ],
+  links: [{ from: 'users', to: 'svc' }]
+})
+
+/** M/D/1's sojourn p95 (ms, D = 10 ms) from Erlang's waiting-time formula, by bisection: apart from the engine. */
+function md1P95(rho: number): number {
+  const waitCdf = (x: number) => {
+    let sum = 0
+    for (let k = 0; k <= Math.floor(x); k++) {
+      let f = 1
+      for (let i = 2; i <= k; i++) f *= i
+      sum += ((rho * (k - x)) ** k / f) * Math.exp(-rho * (k - x))
+    }
+    return (1 - rho) * sum
+  }
+  let lo = 0
+  let hi = 20
+  for (let i = 0; i < 80; i++) {
+    const mid = (lo + hi) / 2
+    if (waitCdf(mid) < 0.95) lo = mid
+    else hi = mid
+  }
+  return (1 + lo) * 10
+}
+
+t.test('M/D/1 percentiles are exact, where an exponential wait made them too high', async (t) => {
+  for (const rho of [0.5, 0.8, 0.9]) {
+    const exact = md1P95(rho)
+    const r = simulate(single(0), traffic(rho * 100), { samples: 40_000 })
+    const station = r.components[0].p95LatencyMs as number
+    t.ok(Math.abs(station - exact) <= 0.001 * exact, `ρ ${rho}: the station's p95 ${station} ≈ ${exact} ms (±0.1 %)`)
+    const overall = r.overall.p95 as number
+    t.ok(Math.abs(overall - exact) <= 0.015 * exact, `ρ ${rho}: the sampled p95 ${overall} ≈ ${exact} ms (±1.5 %)`)
+  }
+})
+
+t.test('an M/M/1 through the same inversion gives its closed form', async (t) => {
+  for (const rho of [0.3, 0.7, 0.95]) {
+    const exact = Math.log(20) / (1 - rho)
+    t.ok(Math.abs(mg1SojournQuantile(0.95, rho, 1) - exact) <= 1e-6 * exact, `ρ ${rho}`)
+  }
+})
+
+t.test('M/G/1 with CV 2 agrees with a long discrete-event run within its interval', async (t) => {
+  const design = single(2)
+  const analytic = simulate(design, traffic(60), { samples: 100_000 })
+  const des = simulate(design, traffic(60), { mode: 'discrete-event', samples: 400_000, replications: 20, seed: 3 })
+  const ci = des.confidence?.p95 as { low: number; high: number }
+  const station = analytic.components[0].p95LatencyMs as number
+  const slack = 0.01 * station
+  t.ok(station >= ci.low - slack && station <= ci.high + slack, `p95 ${station} in [${ci.low}, ${ci.high}] (±1 %)`)
+  const overall = analytic.overall.p95 as number
+  t.ok(overall >= ci.low - slack && overall <= ci.high + slack, `sampled p95 ${overall} in the interval too`)
+})
