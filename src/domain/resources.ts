@@ -47,6 +47,50 @@ export const TrafficProfileResourceSchema = Type.Object(
 
 export const RunStatusSchema = OneOf(['queued', 'running', 'completed', 'failed'])
 
+const N = Type.Number()
+
+/** Predict, then simulate (issue 38): a learner's estimates before the run, each optional. */
+export const PredictionsSchema = Type.Object(
+  {
+    p95Ms: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 3_600_000, description: 'the p95 at peak (ms)' })),
+    bottleneck: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 100,
+        description: 'the component (or one of the identical group) that saturates first'
+      })
+    ),
+    maxSustainableRps: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, maximum: 1e9, description: 'the highest peak the design sustains (rps)' })
+    )
+  },
+  {
+    ...strict,
+    description: 'predictions made before simulating; scored in the result, never part of the grade’s total'
+  }
+)
+
+const PredictionScore = (unit: string, tolerance: string) =>
+  Type.Object(
+    {
+      predicted: Type.Union([N, Type.String()]),
+      actual: Nullable(Type.Union([N, Type.String()]), { description: 'null: unbounded' }),
+      correct: Type.Boolean({ description: tolerance }),
+      error: Nullable(N, { description: `(predicted − actual) / actual; null for the bottleneck (${unit})` })
+    },
+    strict
+  )
+
+export const PredictionScoresSchema = Type.Object(
+  {
+    p95Ms: Type.Optional(PredictionScore('ms', 'within ±25 % of the p95 at peak')),
+    bottleneck: Type.Optional(PredictionScore('id', 'the bottleneck, or one of its identical group')),
+    maxSustainableRps: Type.Optional(PredictionScore('rps', 'within ±20 % of the maximum sustainable throughput')),
+    score: Type.Integer({ minimum: 0, maximum: 100, description: 'the share of predictions that were right, in %' })
+  },
+  { ...strict, description: 'each prediction against the result (docs/simulation.md states the tolerances)' }
+)
+
 /** What can make a result out of date (issue 38): the design or profile edited since, a newer model, a newer rubric. */
 export const STALE_CAUSES = ['design', 'traffic', 'model', 'rubric'] as const
 
@@ -69,7 +113,17 @@ export const runFields = {
   completedAt: Nullable(Timestamp)
 }
 
-export const RunSchema = Type.Object({ ...runFields, ...staleFields, result: Nullable(RunResultSchema) }, strict)
+export const RunSchema = Type.Object(
+  {
+    ...runFields,
+    ...staleFields,
+    predictions: Nullable(PredictionScoresSchema, {
+      description: 'null when the run was asked for without predictions'
+    }),
+    result: Nullable(RunResultSchema)
+  },
+  strict
+)
 
 /** A run in a list: its overall figures only (a 500-component result is tens of kB). */
 export const RunSummarySchema = Type.Object(
@@ -98,7 +152,10 @@ export const GradeReportSchema = Type.Object(
     error: Nullable(Type.String()),
     createdAt: Timestamp,
     completedAt: Nullable(Timestamp),
-    ...staleFields
+    ...staleFields,
+    estimation: Nullable(Type.Integer({ minimum: 0, maximum: 100 }), {
+      description: 'the run’s prediction score (%), beside the total and never in it; null without predictions'
+    })
   },
   strict
 )

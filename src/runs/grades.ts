@@ -30,7 +30,7 @@ export function insertGrade(
 export async function ownedGrade(sql: Sql, id: string, ownerId: string) {
   const [row] = await sql`
     select g.id, g.simulation_id, g.status, g.score, g.items, g.rubric_version, g.error, g.created_at,
-      g.completed_at, s.workspace_id, s.design, s.traffic,
+      g.completed_at, s.workspace_id, s.design, s.traffic, s.predictions, s.result -> 'overall' as overall,
       case when s.result is null then null
       else jsonb_strip_nulls(jsonb_build_object('modelVersion', s.result -> 'modelVersion')) end as model
     from app.grade_reports g

@@ -62,8 +62,8 @@ export function listRuns(sql: Sql, workspaceId: string, after: Fragment, limit: 
 }
 
 export async function ownedRun(sql: Sql, id: string, ownerId: string) {
-  const [row] = await sql<(RunRow & RunInputs & { result: unknown })[]>`
-    select ${sql(RUN_COLUMNS)}, result, design, traffic, ${modelOf(sql)} as model
+  const [row] = await sql<(RunRow & RunInputs & { result: unknown; predictions: unknown })[]>`
+    select ${sql(RUN_COLUMNS)}, result, design, traffic, predictions, ${modelOf(sql)} as model
     from app.simulation_runs
     where id = ${id}
       and owner_id = ${ownerId}
@@ -90,11 +90,13 @@ export function insertRun(
     traffic: unknown
     seed: number
     requestId: string
+    predictions?: unknown
   }
 ) {
   return tx`
     with audit_row as (${audit})
     insert into app.simulation_runs ${tx({
+      predictions: (run.predictions ?? null) as never,
       id: run.id,
       workspace_id: run.workspaceId,
       owner_id: run.ownerId,

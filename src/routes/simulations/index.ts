@@ -1,5 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import type { Design } from '../../domain/model.ts'
+import { type Predictions, scorePredictions } from '../../domain/predictions.ts'
+import { PredictionsSchema } from '../../domain/resources.ts'
+import type { SimulationResult } from '../../domain/schemas.ts'
 import { staleness } from '../../domain/staleness.ts'
 import { Conflict, FeatureDisabled, NotFound } from '../../errors.ts'
 import { uuidv7 } from '../../ids.ts'
@@ -31,7 +35,10 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         tags: ['simulations'],
         params: IdParams,
         body: Type.Object(
-          { seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647 })) },
+          {
+            seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647 })),
+            predictions: Type.Optional(PredictionsSchema)
+          },
           { additionalProperties: false }
         ),
         response: { 202: Accepted, ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422, 429, 503) }
@@ -65,7 +72,8 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
               design: workspace.design,
               traffic: snapshot,
               seed,
-              requestId: request.id
+              requestId: request.id,
+              predictions: request.body.predictions
             })
         )
       })
@@ -123,6 +131,7 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       return {
         ...runFieldsOf(row),
         ...ageOf(row, await currentInputs(sql, row.workspace_id)),
+        predictions: predictionsOf(row, row.predictions, row.result),
         result: (row.result ?? null) as never
       }
     }
@@ -176,8 +185,14 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       if (!row) throw new NotFound('Grade')
       // A grade of a stale run (or by an older rubric) is answered, and says so.
       const age = ageOf(row as unknown as RunInputs, await currentInputs(sql, row.workspace_id), row.rubric_version)
+      const scored = predictionsOf(
+        row as unknown as RunInputs,
+        row.predictions,
+        row.overall ? { overall: row.overall } : null
+      )
       return {
         ...age,
+        estimation: scored?.score ?? null,
         id: row.id,
         simulationId: row.simulation_id,
         status: row.status,
@@ -189,6 +204,17 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         completedAt: row.completed_at?.toISOString() ?? null
       }
     }
+  )
+}
+
+/** A run's predictions scored against its result (null without predictions, or before the result). */
+function predictionsOf(run: RunInputs, predictions: unknown, result: unknown) {
+  if (!predictions || !result) return null
+  return scorePredictions(
+    predictions as Predictions,
+    run.design as Design,
+    run.traffic,
+    result as Pick<SimulationResult, 'overall'>
   )
 }
 
