@@ -2,6 +2,7 @@
 // first, what losing an instance does, how available it is, what it costs, and how many
 // instances each component needs. Pure functions over the engine, like it.
 
+import { componentsOf, designAvailability, type RequestPaths } from './availability.ts'
 import { CATALOGUE, type Catalogue, hasTrait, kindOf } from './components.ts'
 import {
   createEngineCache,
@@ -18,6 +19,7 @@ import { type Component, type Design, LIMITS, MODEL_VERSION, type TrafficProfile
 import { queueFigures } from './queueing.ts'
 import type { Analysis, Crossing, FailureScenario, SizingBinding, Suggestion, SweepPoint } from './schemas.ts'
 
+export { atLeast, availabilityOf, designAvailability, parallel } from './availability.ts'
 export type { Analysis, Crossing, FailureScenario, SizingBinding, Suggestion, SweepPoint } from './schemas.ts'
 export { SIZING_BINDINGS } from './schemas.ts'
 
@@ -35,20 +37,14 @@ const MAX_FAILURE_SCENARIOS = 60
 const SCENARIO_WORK = 600
 const MONTH_SECONDS = 30 * 86400
 
-/** One instance's availability: its own, else its type's (a month's uptime share). */
-export const availabilityOf = (c: Component, catalogue: Catalogue = CATALOGUE) =>
-  c.availability ?? kindOf(catalogue, c.type)?.availability ?? 0.999
 /** One instance's monthly cost (USD): its own, else its type's. */
 export const costOf = (c: Component, catalogue: Catalogue = CATALOGUE) =>
   c.costPerMonth ?? kindOf(catalogue, c.type)?.costPerMonth ?? 0
-/** Instances that cost and can fail: a replicated type's replicas count beside its instances. */
-const copiesOf = (c: Component, catalogue: Catalogue) =>
+/** Nodes that cost: `instances` per copy, and a replicated type has 1 + `replicas` copies. */
+const nodesOf = (c: Component, catalogue: Catalogue) =>
   hasTrait(catalogue, c.type, 'source')
     ? 0
-    : c.instances + (hasTrait(catalogue, c.type, 'replicated') ? (c.replicas ?? 0) : 0)
-
-/** Parallel copies: up while any is up. */
-export const parallel = (a: number, n: number) => 1 - (1 - a) ** n
+    : c.instances * (1 + (hasTrait(catalogue, c.type, 'replicated') ? (c.replicas ?? 0) : 0))
 
 /** Runs the engine and the analysis: what the worker stores as a run's result. */
 export function simulateAndAnalyze(
@@ -202,41 +198,7 @@ export function crossings(
     .sort((a, b) => a.rps - b.rps || a.component.localeCompare(b.component))
 }
 
-/** Copies in parallel, components along a path in series, weighted over the path mix. */
-export function designAvailability(
-  design: Design,
-  traffic: TrafficProfile,
-  paths?: RequestPaths,
-  catalogue: Catalogue = CATALOGUE
-): Analysis['availability'] {
-  if (paths === undefined) paths = requestPaths(design, traffic, catalogue)
-  const byId = new Map(design.components.map((c) => [c.id, c]))
-  const componentAvailability = (id: string) => {
-    const c = byId.get(id)
-    return !c || hasTrait(catalogue, c.type, 'source')
-      ? 1
-      : parallel(availabilityOf(c, catalogue), Math.max(1, copiesOf(c, catalogue)))
-  }
-  let fraction: number
-  if (paths) {
-    fraction = paths.reduce((sum, p) => {
-      let a = 1
-      for (const id of componentsOf(p)) a *= componentAvailability(id)
-      return sum + p.probability * a
-    }, 0)
-  } else {
-    // Too many kinds of path to list: every component, in series (a lower bound).
-    fraction = design.components.reduce((a, c) => a * componentAvailability(c.id), 1)
-  }
-  const unavailable = Math.max(0, 1 - fraction)
-  return {
-    fraction: round(fraction, 9),
-    nines: round(unavailable > 0 ? -Math.log10(unavailable) : 9, 2),
-    downtimeMinutesPerMonth: round(unavailable * 30 * 24 * 60, 2)
-  }
-}
-
-/** Instances (a database's replicas too) times their monthly cost; per million requests at peak. */
+/** Nodes (a database's every copy's) times their monthly cost; per million requests at peak. */
 export function designCost(
   design: Design,
   traffic: TrafficProfile,
@@ -244,7 +206,7 @@ export function designCost(
 ): Analysis['cost'] {
   const byComponent = design.components
     .filter((c) => !hasTrait(catalogue, c.type, 'source'))
-    .map((c) => ({ component: c.id, perMonth: round(copiesOf(c, catalogue) * costOf(c, catalogue), 2) }))
+    .map((c) => ({ component: c.id, perMonth: round(nodesOf(c, catalogue) * costOf(c, catalogue), 2) }))
   const perMonth = round(
     byComponent.reduce((sum, c) => sum + c.perMonth, 0),
     2
@@ -432,12 +394,6 @@ function zoneScenarios(
     }
   })
 }
-
-type RequestPaths = ReturnType<typeof requestPaths>
-
-/** The components a request path meets: its stations (`db:replica-1` is db's) without the links'. */
-const componentsOf = (path: { stations: string[] }) =>
-  new Set(path.stations.filter((s) => !s.includes('->')).map((s) => s.split(':')[0]))
 
 /** The share of requests whose path meets each component (1 when the paths are too many to list). */
 function requestShares(design: Design, paths: RequestPaths): Map<string, number> {
