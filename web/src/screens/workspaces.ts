@@ -1,6 +1,6 @@
 // The learner's workspaces: newest first, a page at a time; create, rename, describe, delete.
 import { html } from 'htm/preact'
-import { useEffect, useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import type { WorkspaceSummary as Summary } from '../../../src/domain/resources.ts'
 import { ApiError, workspaces } from '../api.ts'
 import { catalogue } from '../catalogue.ts'
@@ -16,6 +16,17 @@ export function Workspaces() {
   const [nameError, setNameError] = useState<string | null>(null)
   const [renameError, setRenameError] = useState<string | null>(null)
   const heading = useHeadingFocus()
+  /** The workspace last edited: the focus goes back to its button when its form closes. */
+  const edited = useRef<string | null>(null)
+  useEffect(() => {
+    if (editing) edited.current = editing
+    const target = editing
+      ? document.querySelector<HTMLElement>('.ws-item form input[name="name"]')
+      : edited.current
+        ? document.getElementById(`rename-${edited.current}`)
+        : null
+    target?.focus()
+  }, [editing])
 
   async function load(after: string | null) {
     try {
@@ -92,7 +103,7 @@ export function Workspaces() {
           editing === w.id
             ? html`<li class="ws-item">
                 <form class="form" onSubmit=${(e: Event) => saveDetails(w, e)} aria-label=${`Edit ${w.name}`} novalidate>
-                  <label>Name<input name="name" value=${w.name} aria-required="true" maxLength="120"
+                  <label>Name<input name="name" defaultValue=${w.name} aria-required="true" maxLength="120"
                     aria-invalid=${renameError !== null} aria-describedby=${renameError ? 'rename-error' : undefined} /></label>
                   <${FieldError} id="rename-error" message=${renameError} />
                   <label>Description<textarea name="description" maxLength="2000">${w.description}</textarea></label>
@@ -107,7 +118,7 @@ export function Workspaces() {
                 <span class="ws-meta">${w.components} components · updated ${new Date(w.updatedAt).toLocaleString()}</span>
                 ${w.description && html`<p class="ws-desc">${w.description}</p>`}
                 <div class="inline">
-                  <button type="button" onClick=${() => setEditing(w.id)} aria-label=${`Rename or describe ${w.name}`}>Rename / describe</button>
+                  <button type="button" id=${`rename-${w.id}`} onClick=${() => setEditing(w.id)} aria-label=${`Rename or describe ${w.name}`}>Rename / describe</button>
                   <button type="button" class="danger" onClick=${() => remove(w)} aria-label=${`Delete ${w.name}`}>Delete</button>
                 </div>
               </li>`

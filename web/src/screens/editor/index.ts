@@ -46,12 +46,14 @@ export function Editor(props: { id: string }) {
   const select = (s: Selection) => dispatch({ type: 'select', selection: s })
   const heading = useHeadingFocus(ws.workspace !== null && ws.profile !== null)
   /** Selects a component and takes the focus to its form's first field (Enter on the canvas). */
-  const openForm = (id: string) => {
-    select({ kind: 'component', id })
-    setTab('properties')
+  const focusForm = () =>
     setTimeout(() =>
       document.querySelector<HTMLElement>('#editor-panel form input, #editor-panel form select')?.focus()
     )
+  const openForm = (id: string) => {
+    select({ kind: 'component', id })
+    setTab('properties')
+    focusForm()
   }
 
   // Quick feedback while editing: each saved change is previewed (analytic, no job), a moment later.
@@ -188,7 +190,16 @@ export function Editor(props: { id: string }) {
         <aside class="side" aria-label="Details">
           <${Tabs} id="editor" tabs=${TABS} selected=${tab} onSelect=${setTab} label=${(t: Tab) => t[0].toUpperCase() + t.slice(1)} />
           <${TabPanel} id="editor" selected=${tab} focusable=${true}>
-            ${tab === 'properties' && selected && html`<${ComponentForm} key=${selected.id} component=${selected} design=${design} catalogue=${catalogue} problems=${problems.byComponent.get(selected.id) ?? []} dispatch=${dispatch} onSelectLink=${(index: number) => select({ kind: 'link', index })} />`}
+            ${
+              tab === 'properties' &&
+              selected &&
+              html`<${ComponentForm} key=${selected.id} component=${selected} design=${design} catalogue=${catalogue} problems=${problems.byComponent.get(selected.id) ?? []} dispatch=${dispatch} onSelectLink=${(
+                index: number
+              ) => {
+                select({ kind: 'link', index })
+                focusForm()
+              }} />`
+            }
             ${tab === 'properties' && selectedLink && selection?.kind === 'link' && html`<${LinkForm} link=${selectedLink} index=${selection.index} problems=${problems.byLink.get(`${selectedLink.from}->${selectedLink.to}`) ?? []} dispatch=${dispatch} />`}
             ${tab === 'properties' && !selected && !selectedLink && html`<p class="hint">Add components from the palette, drag them into place, and drag from the round handle on a component’s right edge to another to link them. Select one to edit it.</p>`}
             ${tab === 'traffic' && html`<${TrafficForm} profile=${ws.profile} problems=${ws.profileProblems} onChange=${ws.changeProfile} />`}
