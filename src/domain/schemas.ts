@@ -254,7 +254,8 @@ export const LinkResultSchema = Type.Object(
     to: Type.String(),
     timeoutShare: Type.Number({ description: 'share of attempts that take longer than timeoutMs' }),
     retryAmplification: Type.Number({
-      description: 'attempts per traversal, (1 − f^(R+1)) / (1 − f): the load below is multiplied by it'
+      description:
+        'attempts per traversal, (1 − f^(R+1)) / (1 − f) with f the share of attempts that fail (time out or are lost below): the load below is multiplied by it'
     }),
     failedShare: Type.Number({ description: 'traversals whose last attempt timed out (or was lost below)' })
   },

@@ -73,3 +73,21 @@ t.test('availability and losing the only database are as without the timeout', a
   t.equal(dbDown?.errorRate, 1, 'every request fails')
   t.equal(a.failures.find((f) => f.component === 'db')?.errorRate, 1)
 })
+
+t.test('attempts lost below a link are retried: the retry storm amplifies by its closed form', async (t) => {
+  // db refuses what finds its one server busy (queueLimit 0: Erlang B, loss a / (1 + a)); every
+  // refused attempt is retried up to twice. The fixed point λ′ = λ (1 − L³) / (1 − L), solved apart.
+  let amplification = 1
+  for (let i = 0; i < 200; i++) {
+    const a = (50 * amplification) / 200
+    const loss = a / (1 + a)
+    amplification = (1 - loss ** 3) / (1 - loss)
+  }
+  const design = tandem({ timeoutMs: 60_000, retries: 2 })
+  design.components[2] = { ...design.components[2], queueLimit: 0 }
+  const r = simulate(design, traffic)
+  const link = r.links?.[0]
+  t.equal(link?.timeoutShare, 0, 'nothing times out')
+  close(t, link?.retryAmplification as number, amplification, 0.03, 'attempts per traversal')
+  t.ok(amplification > 1.2, `the storm is real (${amplification})`)
+})

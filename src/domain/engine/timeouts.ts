@@ -77,7 +77,16 @@ export function sampleTimeouts(
     if (!known || !sameKey(known.key, key) || known.draws.count > samples) {
       known = {
         key,
-        draws: { word: createWords(seed * 7919 + j), table: [], sum: 0, attempts: 0, timedOut: 0, failed: 0, count: 0 },
+        draws: {
+          word: createWords(seed * 7919 + j),
+          table: [],
+          sum: 0,
+          attempts: 0,
+          timedOut: 0,
+          lost: 0,
+          failed: 0,
+          count: 0
+        },
         figures: null
       }
       memo.set(j, known)
@@ -100,6 +109,8 @@ interface TimeoutDraws {
   sum: number
   attempts: number
   timedOut: number
+  /** Attempts lost below the link (shed or refused by a full queue). */
+  lost: number
   failed: number
   count: number
 }
@@ -118,7 +129,11 @@ function drawTraversals(draws: TimeoutDraws, upTo: number, walker: Walker, f: So
       if (walker.steps > walker.limit) throw new EngineBudgetError(walker.limit)
       const below = drawLatency(walker.visits, length, f, word)
       draws.attempts++
-      if (below < 0) break
+      // An attempt lost below (shed, a full queue) fails at once, and is retried like a timeout.
+      if (below < 0) {
+        draws.lost++
+        continue
+      }
       if (network + below <= timeout) {
         table.push(spent + network + below)
         draws.sum += spent + network + below
@@ -134,6 +149,8 @@ function drawTraversals(draws: TimeoutDraws, upTo: number, walker: Walker, f: So
 
 function timeoutFigures(draws: TimeoutDraws, retries: number, percentile: boolean): TimeoutFigures {
   const share = draws.attempts > 0 ? draws.timedOut / draws.attempts : 0
+  // Every failed attempt is retried: one that timed out, and one lost below.
+  const failing = draws.attempts > 0 ? (draws.timedOut + draws.lost) / draws.attempts : 0
   // In draw order: a run draws from it by a uniform index, so it needs no sort; the p95 is a selection.
   const table = Float64Array.from(draws.table)
   let p95Ms = percentile ? 0 : Number.NaN
@@ -145,7 +162,7 @@ function timeoutFigures(draws: TimeoutDraws, retries: number, percentile: boolea
   }
   return {
     timeoutShare: share,
-    amplification: share >= 1 ? retries + 1 : (1 - share ** (retries + 1)) / (1 - share),
+    amplification: failing >= 1 ? retries + 1 : (1 - failing ** (retries + 1)) / (1 - failing),
     failedShare: draws.failed / draws.count,
     table,
     meanMs: draws.sum / Math.max(1, table.length),
