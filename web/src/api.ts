@@ -5,6 +5,9 @@ import type {
   GradeReport,
   Run,
   RunSummary,
+  SharedWorkspace,
+  ShareLink,
+  ShareStatus,
   TrafficProfileResource,
   User,
   Workspace,
@@ -217,10 +220,25 @@ export const workspaces = {
     api<TrafficProfileResource>('PATCH', `/workspaces/${id}/traffic-profile`, { version, ...profile }, keepalive),
   /** The analytic figures of the saved design, at once (no job). */
   preview: (id: string) => api<DesignPreview>('POST', `/workspaces/${id}/preview`, {}),
+  /** The same figures for a draft: a what-if's design or traffic, never saved. */
+  previewOf: (id: string, draft: { design?: DesignDocument; trafficProfile?: TrafficProfile }) =>
+    api<DesignPreview>('POST', `/workspaces/${id}/preview`, draft),
+  /** The stored versions only (a few bytes): polled to learn another tab or device saved. */
+  versions: (id: string) => api<{ design: number; traffic: number }>('GET', `/workspaces/${id}/versions`),
   runs: (id: string, limit: number, cursor: string | null = null) =>
     api<Page<RunSummary>>('GET', `/workspaces/${id}/simulations?${cursorQuery(limit, cursor)}`),
   /** Queues a run; resolves to where it is polled. */
   simulate: (id: string) => api<{ id: string }>('POST', `/workspaces/${id}/simulations`, {}).then(located)
+}
+
+export const shares = {
+  status: (id: string) => api<ShareStatus>('GET', `/workspaces/${id}/shares`),
+  /** A new read-only link (the workspace's last one stops working); its token is shown this once. */
+  create: (id: string, expiresInDays: number) => api<ShareLink>('POST', `/workspaces/${id}/shares`, { expiresInDays }),
+  revoke: (id: string) => api<null>('DELETE', `/workspaces/${id}/shares`),
+  /** What a link shows; it needs no session. */
+  view: (token: string) => api<SharedWorkspace>('GET', `/shares/${encodeURIComponent(token)}`),
+  fork: (token: string) => api<Workspace>('POST', `/shares/${encodeURIComponent(token)}/forks`, {})
 }
 
 export const runs = {

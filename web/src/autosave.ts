@@ -79,6 +79,25 @@ export class Autosaver<T> {
     this.report({ kind: 'saved' })
   }
 
+  /**
+   * … or merge: the stored version (`version`, holding `stored`) becomes what this saver builds on,
+   * and the next `change` (the merged value) is saved over it.
+   */
+  rebase(version: number, stored: T): void {
+    this.version = version
+    this.base = stored
+  }
+
+  /** What the stored version holds, when known: the base of a three-way merge. */
+  get savedValue(): T | null {
+    return this.base
+  }
+
+  /** Nothing pending, nothing in flight: a newer stored version may be taken in as it is. */
+  get idle(): boolean {
+    return !this.dirty && !this.inFlight && !this.stopped
+  }
+
   /** … or overwrite it with ours. */
   overwrite(theirVersion: number): void {
     this.version = theirVersion

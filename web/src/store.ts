@@ -48,6 +48,8 @@ export type Action =
   | { type: 'rename'; id: string; newId: string }
   | { type: 'setField'; id: string; patch: Partial<Component> }
   | { type: 'setLinkField'; index: number; patch: Partial<Link> }
+  /** Another tab's saved change merged in (web/src/merge.ts): one step to undo, the selection kept. */
+  | { type: 'merge'; design: Design /** It is the stored design already: nothing to save. */; saved?: boolean }
   /** Every component placed again by the layered layout: one step to undo. */
   | { type: 'tidy' }
   | { type: 'undo' }
@@ -110,6 +112,8 @@ export function reduce(state: EditorState, action: Action, catalogue: Catalogue)
       return edited(state, setField(design, catalogue, action.id, action.patch), selection)
     case 'setLinkField':
       return edited(state, setLinkField(design, action.index, action.patch), selection)
+    case 'merge':
+      return edited(state, action.design, selection)
     case 'tidy':
       return edited(state, tidyUp(design, catalogue), selection)
     case 'undo': {

@@ -30,6 +30,7 @@ import {
   insertWorkspace,
   listWorkspaces,
   ownedTraffic,
+  ownedVersions,
   ownedWorkspace,
   toTraffic,
   toWorkspace,
@@ -272,6 +273,29 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       // The same bounds as a run, then the preview's own budget on its thread.
       checkDesign(design, fastify.catalogue)
       return fastify.previews.run(design, traffic)
+    }
+  )
+
+  fastify.get(
+    '/workspaces/:id/versions',
+    {
+      config: { auth: 'user', ownership: OWNERSHIP },
+      schema: {
+        tags: ['workspaces'],
+        params: IdParams,
+        description:
+          'The stored versions of the design and of the traffic profile, and nothing else: an open editor polls it to learn another tab or device saved meanwhile (one indexed row, a few bytes).',
+        response: {
+          200: Type.Object({ design: Type.Integer(), traffic: Type.Integer() }, { additionalProperties: false }),
+          ...errorResponses(400, 401, 404, 429)
+        }
+      }
+    },
+    async (request, reply) => {
+      const versions = await ownedVersions(sql, request.params.id, request.user?.id as string)
+      if (!versions) throw new NotFound('Workspace')
+      reply.header('cache-control', 'no-store')
+      return versions
     }
   )
 

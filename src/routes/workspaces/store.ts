@@ -158,6 +158,18 @@ export async function deleteWorkspace(
   return Boolean(deleted)
 }
 
+/** The versions of the owner's workspace and of its traffic profile: what a tab polls to learn it is behind. */
+export async function ownedVersions(sql: Sql, id: string, ownerId: string) {
+  const [row] = await sql<{ design: number; traffic: number }[]>`
+    select w.version as design, t.version as traffic
+    from app.workspaces w
+    join app.traffic_profiles t on t.workspace_id = w.id
+    where w.id = ${id}
+      and w.owner_id = ${ownerId}
+  `
+  return row
+}
+
 export async function ownedTraffic(sql: Sql, id: string, ownerId: string): Promise<TrafficRow | undefined> {
   const [row] = await sql<TrafficRow[]>`
     select t.*

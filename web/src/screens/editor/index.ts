@@ -15,7 +15,7 @@ import { ComponentForm } from './component-form.ts'
 import { Exports } from './exports.ts'
 import { LinkForm } from './link-form.ts'
 import { Palette } from './palette.ts'
-import { ConflictBanner, Legend, NotSaved, SaveBadge, UndoRedo } from './parts.ts'
+import { ConflictBanner, Legend, MergedNotice, NotSaved, SaveBadge, UndoRedo } from './parts.ts'
 import { GradePanel, ResultsPanel, RunsPanel } from './results.ts'
 import { TrafficForm } from './traffic-form.ts'
 import { useRuns } from './use-runs.ts'
@@ -146,6 +146,7 @@ export function Editor(props: { id: string }) {
         </div>
       </header>
       ${ws.conflict && html`<${ConflictBanner} conflict=${ws.conflict} onResolve=${ws.resolveConflict} />`}
+      <${MergedNotice} notice=${ws.notice} onDismiss=${ws.dismissNotice} />
       <${NotSaved} what="design" problems=${problems.general} />
       ${tab !== 'traffic' && html`<${NotSaved} what="traffic profile" problems=${ws.profileProblems} onShow=${() => setTab('traffic')} />`}
       <div class="workbench">

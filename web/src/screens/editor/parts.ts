@@ -1,8 +1,10 @@
-// Small pieces of the editor's screen: the save badges, the conflict banner, the legend.
+// Small pieces of the editor's screen: the save badges, the conflict banner, the legend, the notice
+// that a change made elsewhere was merged in.
 import { html } from 'htm/preact'
 import { bandRange, UTILIZATION_BANDS } from '../../../../src/domain/format.ts'
 import type { Problem } from '../../api.ts'
 import type { SaveState } from '../../autosave.ts'
+import { describeConflict } from '../../merge.ts'
 import type { EditorState, Store } from '../../store.ts'
 import type { Conflict } from './use-workspace.ts'
 
@@ -23,6 +25,18 @@ export function SaveBadge(props: { label: string; state: SaveState }) {
 
 export function ConflictBanner(props: { conflict: Conflict; onResolve: (choice: 'theirs' | 'mine') => void }) {
   const what = props.conflict.what === 'design' ? 'design' : 'traffic profile'
+  const fields = props.conflict.fields
+  if (fields)
+    return html`
+      <div class="conflict" role="alertdialog" aria-labelledby="conflict-title">
+        <p id="conflict-title"><strong>This design was changed in another tab or device too.</strong> Everything else is merged; ${fields.length === 1 ? 'this was' : 'these were'} changed on both sides:</p>
+        <ul class="conflict-fields">${fields.map((c) => html`<li>${describeConflict(c)}</li>`)}</ul>
+        <div class="conflict-actions">
+          <button onClick=${() => props.onResolve('theirs')}>Take theirs</button>
+          <button onClick=${() => props.onResolve('mine')}>Keep mine</button>
+        </div>
+      </div>
+    `
   return html`
     <div class="conflict" role="alertdialog" aria-labelledby="conflict-title">
       <p id="conflict-title"><strong>This ${what} was changed in another tab or device</strong> (now version ${props.conflict.theirs.version}). Your edits here are not saved yet.</p>
@@ -70,4 +84,10 @@ export function NotSaved(props: { what: 'design' | 'traffic profile'; problems: 
       ${props.onShow && html`<button type="button" class="linkish" onClick=${props.onShow}>Show the ${props.what}</button>`}
     </div>
   `
+}
+
+/** Says a change saved in another tab was taken in (polite: it does not interrupt). */
+export function MergedNotice(props: { notice: string | null; onDismiss: () => void }) {
+  if (!props.notice) return null
+  return html`<div class="merged-notice" role="status" data-merged>${props.notice} <button type="button" class="linkish" onClick=${props.onDismiss}>OK</button></div>`
 }

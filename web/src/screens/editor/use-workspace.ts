@@ -1,6 +1,8 @@
 // A workspace being edited: loaded once, its design (in the editor's store) and traffic profile
 // autosaved as they change, a 422's problems placed beside what they name, and a 409 handed to
-// the learner to settle (load theirs, or overwrite with mine).
+// the learner to settle (load theirs, or overwrite with mine). A design changed elsewhere is merged
+// with this tab's (web/src/merge.ts, one step to undo); only a field changed on both sides is asked
+// about. A cheap poll of the stored versions tells an idle tab it is behind, and takes the change in.
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { Catalogue } from '../../../../src/domain/components.ts'
 import { diffDesign } from '../../../../src/domain/design-change.ts'
@@ -9,13 +11,19 @@ import type { TrafficProfile } from '../../../../src/domain/schemas.ts'
 import { ApiError, fitsKeepalive, type Problem, workspaces } from '../../api.ts'
 import { Autosaver, type SaveState } from '../../autosave.ts'
 import { type Design, withLayout } from '../../design.ts'
+import { type MergeConflict, type Merged, merge, settle } from '../../merge.ts'
 import type { Store } from '../../store.ts'
 
 export interface Conflict {
   what: 'design' | 'traffic'
   /** The newer copy: the workspace, or the traffic profile. */
   theirs: Workspace | TrafficProfileResource
+  /** A design's fields changed both here and there (the rest is merged already). */
+  fields?: MergeConflict[]
 }
+
+/** How often an open editor asks whether another tab or device saved (the answer is a few bytes). */
+export const VERSION_POLL_MS = 4000
 
 /** A 422's problems, keyed by what they name in the design that was sent. */
 export interface PlacedProblems {
@@ -70,6 +78,8 @@ export function useWorkspace(id: string, store: Store, catalogue: Catalogue) {
   /** The traffic profile's refusal: a plain sentence per field, shown beside it. */
   const [profileProblems, setProfileProblems] = useState<Problem[]>([])
   const [conflict, setConflict] = useState<Conflict | null>(null)
+  /** Said once a change saved elsewhere is merged in. */
+  const [notice, setNotice] = useState<string | null>(null)
   const designSaver = useRef<Autosaver<Design> | null>(null)
   const profileSaver = useRef<Autosaver<TrafficProfile> | null>(null)
 
@@ -99,8 +109,7 @@ export function useWorkspace(id: string, store: Store, catalogue: Catalogue) {
               setDesignState(state)
               if (state.kind === 'invalid') setProblems(placeProblems(state.problems, state.sent as Design))
               else if (state.kind === 'saved') setProblems(NO_PROBLEMS)
-              else if (state.kind === 'conflict')
-                void workspaces.get(id).then(({ data }) => setConflict({ what: 'design', theirs: data }))
+              else if (state.kind === 'conflict') void workspaces.get(id).then(({ data }) => mergeTheirs(data))
             }
           },
           ws.data.design
@@ -128,8 +137,34 @@ export function useWorkspace(id: string, store: Store, catalogue: Catalogue) {
       )
     // Every edit of the design is saved (a loaded design is the saved one already).
     const unsubscribe = store.subscribe((state, action) => {
-      if (action.type !== 'load' && action.type !== 'select') designSaver.current?.change(state.design)
+      if (action.type === 'load' || action.type === 'select' || (action.type === 'merge' && action.saved)) return
+      designSaver.current?.change(state.design)
     })
+    // Behind another tab or device? An idle tab takes the newer copy in; a busy one merges on its 409.
+    const poll = setInterval(() => {
+      if (document.visibilityState !== 'visible') return
+      const design = designSaver.current
+      const traffic = profileSaver.current
+      if (!design?.idle && !traffic?.idle) return
+      workspaces
+        .versions(id)
+        .then(async ({ data }) => {
+          if (!live) return
+          if (design?.idle && data.design > design.currentVersion) {
+            const { data: theirs } = await workspaces.get(id)
+            if (live && design.idle && theirs.version > design.currentVersion) mergeTheirs(theirs)
+          }
+          if (traffic?.idle && data.traffic > traffic.currentVersion) {
+            const { data: theirs } = await workspaces.traffic(id)
+            if (!live || !traffic.idle || theirs.version <= traffic.currentVersion) return
+            traffic.adopt(theirs.version, pickProfile(theirs))
+            setProfile(pickProfile(theirs))
+            setNotice('The traffic profile was changed in another tab; this one shows it now.')
+          }
+        })
+        // Offline, or signed out: the next save says so.
+        .catch(() => {})
+    }, VERSION_POLL_MS)
     // Leaving: what is pending goes in keepalive requests; the prompt asks only when it cannot.
     const flushOnLeave = () => {
       const design = designSaver.current?.flushOnLeave() ?? true
@@ -147,6 +182,7 @@ export function useWorkspace(id: string, store: Store, catalogue: Catalogue) {
     document.addEventListener('visibilitychange', hidden)
     return () => {
       live = false
+      clearInterval(poll)
       unsubscribe()
       removeEventListener('beforeunload', beforeUnload)
       removeEventListener('pagehide', flushOnLeave)
@@ -161,8 +197,45 @@ export function useWorkspace(id: string, store: Store, catalogue: Catalogue) {
     profileSaver.current?.change(next)
   }
 
+  /**
+   * A newer stored design merged with this tab's: base (what this tab's version held), mine (the
+   * store's) and theirs. Without a field changed on both sides it is applied at once, one step to
+   * undo; else the learner is asked about those fields only. Nothing of either side is dropped.
+   */
+  function mergeTheirs(theirs: Workspace) {
+    const saver = designSaver.current
+    const base = saver?.savedValue
+    if (!saver || !base) {
+      setConflict({ what: 'design', theirs })
+      return
+    }
+    const idle = saver.idle
+    const merged: Merged = merge(base, store.getState().design, theirs.design, catalogue)
+    saver.rebase(theirs.version, theirs.design)
+    if (merged.conflicts.length > 0) {
+      setConflict({ what: 'design', theirs, fields: merged.conflicts })
+      return
+    }
+    // An idle tab's merge is their design as stored: nothing to save back.
+    store.dispatch({ type: 'merge', design: withLayout(merged.design, catalogue), saved: idle })
+    setNotice(
+      idle
+        ? 'The design was changed in another tab; this one shows it now (Undo takes it back out).'
+        : 'The design was changed in another tab too: both changes are kept (Undo takes theirs back out).'
+    )
+  }
+
   function resolveConflict(choice: 'theirs' | 'mine') {
     if (!conflict) return
+    if (conflict.what === 'design' && conflict.fields) {
+      // The conflicting fields of the design as it is now (edits made since the question kept).
+      const design = settle({ design: store.getState().design, conflicts: conflict.fields }, choice, catalogue)
+      store.dispatch({ type: 'merge', design })
+      // Mine as it is: the same design, still to be saved over theirs.
+      designSaver.current?.flush()
+      setConflict(null)
+      return
+    }
     const saver = conflict.what === 'design' ? designSaver.current : profileSaver.current
     if (choice === 'mine') saver?.overwrite(conflict.theirs.version)
     else if (conflict.what === 'design') {
@@ -190,6 +263,8 @@ export function useWorkspace(id: string, store: Store, catalogue: Catalogue) {
     profileProblems,
     conflict,
     resolveConflict,
+    notice,
+    dismissNotice: () => setNotice(null),
     whenSaved
   }
 }
