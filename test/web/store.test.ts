@@ -107,3 +107,29 @@ t.test('at least a hundred steps can be undone, and redone', async (t) => {
   for (let i = 0; i < 100; i++) s = reduce(s, { type: 'redo' }, CATALOGUE)
   t.equal(s.design.components[0].x, 100, 'and forward to the last edit')
 })
+
+t.test('a suggestion applied and a merge are one step each, undone at once', async (t) => {
+  let s = run({ type: 'add', componentType: 'service' })
+  const before = s.design
+  s = reduce(
+    s,
+    {
+      type: 'apply',
+      patch: [
+        { op: 'set', component: 'service', field: 'instances', value: 4 },
+        { op: 'add_link', link: { from: 'users', to: 'service' } }
+      ]
+    },
+    CATALOGUE
+  )
+  t.match(s.design.components[1], { instances: 4 })
+  t.equal(s.design.links.length, 1)
+  s = reduce(s, { type: 'undo' }, CATALOGUE)
+  t.same(s.design, before, 'both changes undone by one undo')
+  const unchanged = reduce(s, { type: 'apply', patch: [{ op: 'remove_link', from: 'a', to: 'b' }] }, CATALOGUE)
+  t.equal(unchanged, s, 'a patch that does not fit changes nothing')
+  const merged = { ...before, components: before.components.map((c) => ({ ...c, x: 500 })) }
+  s = reduce(s, { type: 'merged', design: merged }, CATALOGUE)
+  t.equal(s.past.length > 0, true, 'the history is kept')
+  t.same(reduce(s, { type: 'undo' }, CATALOGUE).design, before, 'and the merge is one step back')
+})

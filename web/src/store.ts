@@ -2,6 +2,7 @@
 // state and dispatch actions; `reduce` turns an action into the next state with the design
 // operations of design.ts, so every edit is undoable and every step is testable without a page.
 import type { Catalogue } from '../../src/domain/components.ts'
+import { applyPatch, type DesignPatch } from '../../src/domain/patch.ts'
 import {
   addComponent,
   type Component,
@@ -52,6 +53,10 @@ export type Action =
   | { type: 'merge'; design: Design /** It is the stored design already: nothing to save. */; saved?: boolean }
   /** Every component placed again by the layered layout: one step to undo. */
   | { type: 'tidy' }
+  /** A suggestion's change (src/domain/patch.ts): one step, undone at once; nothing when it does not fit. */
+  | { type: 'apply'; patch: DesignPatch }
+  /** The design merged with another copy of it: one step (unlike `load`, the history is kept). */
+  | { type: 'merged'; design: Design }
   | { type: 'undo' }
   | { type: 'redo' }
 
@@ -116,6 +121,17 @@ export function reduce(state: EditorState, action: Action, catalogue: Catalogue)
       return edited(state, action.design, selection)
     case 'tidy':
       return edited(state, tidyUp(design, catalogue), selection)
+    case 'apply': {
+      let next: Design
+      try {
+        next = applyPatch(design, action.patch)
+      } catch {
+        return state
+      }
+      return edited(state, next, selection)
+    }
+    case 'merged':
+      return edited(state, action.design, selection)
     case 'undo': {
       const before = state.past.at(-1)
       if (!before) return state
