@@ -129,7 +129,7 @@ t.test('a suggestion applied and a merge are one step each, undone at once', asy
   const unchanged = reduce(s, { type: 'apply', patch: [{ op: 'remove_link', from: 'a', to: 'b' }] }, CATALOGUE)
   t.equal(unchanged, s, 'a patch that does not fit changes nothing')
   const merged = { ...before, components: before.components.map((c) => ({ ...c, x: 500 })) }
-  s = reduce(s, { type: 'merged', design: merged }, CATALOGUE)
+  s = reduce(s, { type: 'merge', design: merged }, CATALOGUE)
   t.equal(s.past.length > 0, true, 'the history is kept')
   t.same(reduce(s, { type: 'undo' }, CATALOGUE).design, before, 'and the merge is one step back')
 })

@@ -55,8 +55,6 @@ export type Action =
   | { type: 'tidy' }
   /** A suggestion's change (src/domain/patch.ts): one step, undone at once; nothing when it does not fit. */
   | { type: 'apply'; patch: DesignPatch }
-  /** The design merged with another copy of it: one step (unlike `load`, the history is kept). */
-  | { type: 'merged'; design: Design }
   | { type: 'undo' }
   | { type: 'redo' }
 
@@ -130,8 +128,6 @@ export function reduce(state: EditorState, action: Action, catalogue: Catalogue)
       }
       return edited(state, next, selection)
     }
-    case 'merged':
-      return edited(state, action.design, selection)
     case 'undo': {
       const before = state.past.at(-1)
       if (!before) return state
