@@ -67,3 +67,11 @@ t.test('M/G/1 with CV 2 agrees with a long discrete-event run within its interva
   const overall = analytic.overall.p95 as number
   t.ok(overall >= ci.low - slack && overall <= ci.high + slack, `sampled p95 ${overall} in the interval too`)
 })
+
+t.test('the end-to-end mean is exact by linearity, not a sample of it', async (t) => {
+  // M/M/1 at ρ 0.8: 10 / 0.2 = 50 ms; a few hundred samples would put a sample mean several % off.
+  const r = simulate(single(1), traffic(80), { samples: 500 })
+  t.equal(r.overall.meanLatencyMs, 50)
+  // M/D/1 at ρ 0.5, Pollaczek–Khinchine: 10 + 0.5 · 10 / (2 · 0.5) = 15 ms.
+  t.equal(simulate(single(0), traffic(50), { samples: 500 }).overall.meanLatencyMs, 15)
+})

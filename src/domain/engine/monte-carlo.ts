@@ -21,7 +21,7 @@ export function monteCarlo(
   samples: number,
   word: () => number,
   known: Map<string, PathClass[] | null>
-): { latencies: Float64Array; errorRate: number } {
+): { latencies: Float64Array; errorRate: number; meanMs?: number } {
   const f = compileSojourns(built.stations, built.tables)
   const latencies = new Float64Array(samples)
   let kept = 0
@@ -40,6 +40,9 @@ export function monteCarlo(
     let cumulative = 0
     let before = 0
     let shed = 0
+    // The mean is exact by linearity: each path's sojourn means, weighted by the requests it serves.
+    let served = 0
+    let weighted = 0
     for (const [k, path] of classes.entries()) {
       cumulative += path.probability / total
       const upTo = k === classes.length - 1 ? samples : Math.min(samples, Math.floor(cumulative * samples + offset))
@@ -47,10 +50,23 @@ export function monteCarlo(
         record(drawLatency(path.stations, path.stations.length, f, word), path.stations.length)
       before = Math.max(before, upTo)
       let passes = 1
-      for (const s of path.stations) passes *= f.keep[s]
+      let sojourns = 0
+      for (const s of path.stations) {
+        passes *= f.keep[s]
+        sojourns += built.stations[s].meanSojournMs
+      }
       shed += (path.probability / total) * (1 - passes)
+      const share = (path.probability / total) * passes
+      if (share > 0) {
+        served += share
+        weighted += share * sojourns
+      }
     }
-    return { latencies: latencies.subarray(0, kept), errorRate: shed }
+    return {
+      latencies: latencies.subarray(0, kept),
+      errorRate: shed,
+      ...(served > 0 ? { meanMs: weighted / served } : {})
+    }
   }
   for (let i = 0; i < samples; i++) {
     // The path first: a long one replaces walker.visits with a larger buffer.

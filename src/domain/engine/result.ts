@@ -68,10 +68,12 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
   let latencies: Float64Array
   let errorRate = 0
   let confidence: Confidence | undefined
+  /** The analytic mode's mean, exact where the paths are enumerated (the samples' mean otherwise). */
+  let exactMean: number | undefined
   if (mode === 'discrete-event') {
     ;({ latencies, errorRate, confidence } = discreteEvent(walker, stations, traffic, seed, samples, options))
   } else {
-    ;({ latencies, errorRate } = monteCarlo(walker, built, samples, createWords(seed), cache.paths))
+    ;({ latencies, errorRate, meanMs: exactMean } = monteCarlo(walker, built, samples, createWords(seed), cache.paths))
   }
   // A request that crosses a saturated station has an infinite latency: a figure it reaches is unbounded.
   let sum = 0
@@ -80,7 +82,14 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
     if (latencies[i] === Number.POSITIVE_INFINITY) infinite++
     else sum += latencies[i]
   }
-  const mean = latencies.length === 0 ? 0 : infinite > 0 ? Number.POSITIVE_INFINITY : sum / latencies.length
+  const mean =
+    latencies.length === 0
+      ? 0
+      : infinite > 0
+        ? Number.POSITIVE_INFINITY
+        : exactMean !== undefined && Number.isFinite(exactMean)
+          ? exactMean
+          : sum / latencies.length
   const [p50, p95, p99] = quantiles(latencies, [0.5, 0.95, 0.99])
   let queueGrowthRps = 0
   for (const s of stations) if (s.saturated) queueGrowthRps += s.lambda - capacityOf(s)
