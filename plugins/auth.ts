@@ -26,6 +26,8 @@ declare module 'fastify' {
     auth?: AuthLevel
     /** For the authz matrix: which ownership rule the handler applies, if any. */
     ownership?: string
+    /** A public route that knows its caller when a valid token comes (else `request.user` stays null). */
+    identifies?: boolean
   }
   interface FastifyRequest {
     user: AuthUser | null
@@ -181,7 +183,10 @@ async function authPlugin(fastify: FastifyInstance, opts: AuthPluginOptions) {
     if (!level || !(AuthLevels as readonly string[]).includes(level)) {
       throw new Error(`route ${routeKey(route)} must declare config.auth as one of ${AuthLevels.join(', ')}`)
     }
-    if (level === 'public') return
+    if (level === 'public') {
+      if (route.config?.identifies) appendRouteHook(route, 'onRequest', identify)
+      return
+    }
     // A route-level hook, appended after the rate limiter's: a flood of bad tokens is limited first.
     appendRouteHook(route, 'onRequest', authenticate)
   })
@@ -199,6 +204,25 @@ async function authPlugin(fastify: FastifyInstance, opts: AuthPluginOptions) {
     if (request.routeOptions.config.auth === 'admin' && user.role !== 'admin')
       return new Forbidden('This action requires the admin role')
     return undefined
+  }
+
+  /** A public route's caller when the token stands; anonymous otherwise, never refused. */
+  function identify(request: FastifyRequest, _reply: FastifyReply, done: () => void) {
+    const match = BEARER.exec(request.headers.authorization ?? '')
+    const user = opts.bypassUser ?? (match ? verify(match[1]) : null)
+    if (!user) return done()
+    const known = (state: UserState | null) => {
+      const caller = opts.bypassUser ?? current(user, state)
+      if (caller) {
+        request.user = caller
+        request.userId = caller.id
+      }
+      done()
+    }
+    const key = stateKey(user)
+    const cached = cachedState(key)
+    if (cached || opts.bypassUser) return known(cached?.state ?? null)
+    readState(user, key).then(known, () => done())
   }
 
   // A callback hook, not an async one: with the token and the user's state cached (most requests)

@@ -29,6 +29,7 @@ import accountRoutes from './routes/account/index.ts'
 import adminRoutes from './routes/admin/index.ts'
 import authRoutes from './routes/auth/index.ts'
 import classRoutes from './routes/classes/index.ts'
+import exerciseRoutes from './routes/exercises/index.ts'
 import exportRoutes from './routes/exports/index.ts'
 import healthRoutes from './routes/health/index.ts'
 import shareRoutes from './routes/shares/index.ts'
@@ -165,5 +166,6 @@ export async function buildApp(config: Config, options: BuildOptions): Promise<F
   await app.register(shareRoutes)
   await app.register(simulationRoutes)
   await app.register(exportRoutes)
+  await app.register(exerciseRoutes)
   return app
 }

@@ -91,6 +91,8 @@ const FASTIFY_CODES: Record<string, string> = {
 export const FeatureDisabled = createError('APP_ERR_FEATURE_DISABLED', '%s is switched off by the operators', 503)
 /** A body that passes the schema but lacks what only the handler can require (a field or a header, say). */
 export const BadRequest = createError('APP_ERR_VALIDATION', '%s', 400)
+/** 422, not 409 (which the web app's autosave reads as a version conflict): an exercise attempt's requirement. */
+export const RequirementLocked = createError('APP_ERR_REQUIREMENT_LOCKED', '%s', 422)
 export const InvalidCursor = createError('APP_ERR_INVALID_CURSOR', 'The cursor is not valid', 400)
 
 /** 422 with every problem of a design, each with its JSON path. */

@@ -3,10 +3,12 @@
 import { type Static, Type } from 'typebox'
 import { GradeItemSchema } from './grade-schemas.ts'
 import {
+  CheckSchema,
   DesignSchema,
   Nullable,
   OneOf,
   OverallSchema,
+  RequirementsSchema,
   RunResultSchema,
   strict,
   Timestamp,
@@ -145,6 +147,12 @@ export const GradeReportSchema = Type.Object(
     status: RunStatusSchema,
     score: Nullable(Type.Integer()),
     items: Nullable(Type.Array(GradeItemSchema)),
+    checks: Nullable(Type.Array(CheckSchema), {
+      description: 'an exercise attempt’s acceptance checks, measured by the model, before the rubric; null otherwise'
+    }),
+    hintPoints: Nullable(Type.Integer(), {
+      description: 'an attempt’s hint points, taken off the rubric’s score; null otherwise'
+    }),
     rubricVersion: Nullable(Type.Integer(), {
       description:
         'the rubric version that scored it (docs/simulation.md); null until completed, or graded before versions were kept'
@@ -214,3 +222,84 @@ export const ShareStatusSchema = Type.Object(
 export type SharedWorkspace = Static<typeof SharedWorkspaceSchema>
 export type ShareLink = Static<typeof ShareLinkSchema>
 export type ShareStatus = Static<typeof ShareStatusSchema>
+
+// Exercises and attempts (issue 37). The exercise's reference solution is its own resource,
+// answered only once the caller may see it.
+
+export const DifficultySchema = OneOf(['beginner', 'intermediate', 'advanced'])
+
+export const ExerciseSummarySchema = Type.Object(
+  {
+    slug: Type.String(),
+    order: Type.Integer(),
+    title: Type.String(),
+    difficulty: DifficultySchema,
+    statement: Type.String(),
+    lesson: Type.String(),
+    requirements: RequirementsSchema,
+    hintCosts: Type.Array(Type.Integer(), { description: 'the point cost of each hint level, in order' }),
+    source: Nullable(Type.Object({ title: Type.String(), url: Type.String(), license: Type.String() }, strict), {
+      description: 'where its numbers come from, with its licence'
+    }),
+    bestScore: Nullable(Type.Integer(), {
+      description: 'the caller’s best grade of an attempt (null: anonymous, or none graded yet)'
+    }),
+    attempts: Type.Integer({ description: 'the caller’s attempts (0 when anonymous)' })
+  },
+  strict
+)
+
+export const ExerciseDetailSchema = Type.Object(
+  {
+    ...ExerciseSummarySchema.properties,
+    referenceAvailable: Type.Boolean({
+      description: 'GET /exercises/:slug/reference answers: a graded attempt, a give-up, or an admin'
+    })
+  },
+  strict
+)
+
+export const RevealedHintSchema = Type.Object(
+  { level: Type.Integer(), text: Type.String(), cost: Type.Integer(), revealedAt: Timestamp },
+  strict
+)
+
+export const SubmissionSchema = Type.Object(
+  {
+    id: Uuid,
+    workspaceId: Uuid,
+    exerciseSlug: Type.String(),
+    simulationId: Uuid,
+    gradeId: Uuid,
+    hintPoints: Type.Integer({ description: 'points the hints taken cost, off the grade' }),
+    submittedAt: Timestamp
+  },
+  strict
+)
+
+export const AttemptSchema = Type.Object(
+  {
+    workspaceId: Uuid,
+    exerciseSlug: Type.String(),
+    createdAt: Timestamp,
+    hints: Type.Array(RevealedHintSchema),
+    hintPoints: Type.Integer(),
+    hintsLeft: Type.Integer(),
+    givenUpAt: Nullable(Timestamp),
+    bestScore: Nullable(Type.Integer(), { description: 'the best completed grade of its runs' }),
+    submissions: Type.Array(SubmissionSchema, { description: 'newest first' })
+  },
+  strict
+)
+
+export const ReferenceSchema = Type.Object(
+  { slug: Type.String(), design: DesignSchema, explanation: Type.String() },
+  strict
+)
+
+export type ExerciseSummary = Static<typeof ExerciseSummarySchema>
+export type ExerciseDetail = Static<typeof ExerciseDetailSchema>
+export type RevealedHint = Static<typeof RevealedHintSchema>
+export type Submission = Static<typeof SubmissionSchema>
+export type Attempt = Static<typeof AttemptSchema>
+export type Reference = Static<typeof ReferenceSchema>

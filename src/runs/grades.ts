@@ -26,11 +26,16 @@ export function insertGrade(
   return tx`with audit_row as (${audit}) insert into app.grade_reports ${tx({ id: grade.id, simulation_id: grade.simulationId, owner_id: grade.ownerId })}`
 }
 
+/** The grade an exercise submission asks for (unaudited: the submission's audit row names it). */
+export function insertSubmissionGrade(tx: TransactionSql, g: { id: string; simulationId: string; ownerId: string }) {
+  return tx`insert into app.grade_reports ${tx({ id: g.id, simulation_id: g.simulationId, owner_id: g.ownerId })}`
+}
+
 /** A grade, with what its run ran with (to tell whether it is stale). */
 export async function ownedGrade(sql: Sql, id: string, ownerId: string) {
   const [row] = await sql`
-    select g.id, g.simulation_id, g.status, g.score, g.items, g.rubric_version, g.error, g.created_at,
-      g.completed_at, s.workspace_id, s.design, s.traffic, s.predictions, s.result -> 'overall' as overall,
+    select g.id, g.simulation_id, g.status, g.score, g.items, g.checks, g.hint_points, g.rubric_version, g.error,
+      g.created_at, g.completed_at, s.workspace_id, s.design, s.traffic, s.predictions, s.result -> 'overall' as overall,
       case when s.result is null then null
       else jsonb_strip_nulls(jsonb_build_object('modelVersion', s.result -> 'modelVersion')) end as model
     from app.grade_reports g
@@ -47,6 +52,8 @@ export interface GradeRow {
   status: 'queued' | 'running' | 'completed' | 'failed'
   score: number | null
   items: unknown
+  checks: unknown
+  hint_points: number | null
   rubric_version: number | null
   error: string | null
   created_at: Date
@@ -56,7 +63,7 @@ export interface GradeRow {
 /** The grades of these runs, oldest first (through the grades' run index). */
 export function gradesOf(sql: Sql, runIds: string[]) {
   return sql<GradeRow[]>`
-    select id, simulation_id, status, score, items, rubric_version, error, created_at, completed_at
+    select id, simulation_id, status, score, items, checks, hint_points, rubric_version, error, created_at, completed_at
     from app.grade_reports
     where simulation_id = any(${runIds}::uuid[])
     order by created_at, id
@@ -67,11 +74,12 @@ export function gradesOf(sql: Sql, runIds: string[]) {
 export async function completeGrade(
   sql: Sql,
   gradeId: string,
-  grade: { score: number; items: unknown; rubricVersion: number }
+  grade: { score: number; items: unknown; rubricVersion: number; checks?: unknown; hintPoints?: number | null }
 ): Promise<boolean> {
   const stored = await sql`
     update app.grade_reports
     set status = 'completed', score = ${grade.score}, items = ${sql.json(grade.items as never)},
+      checks = ${grade.checks == null ? null : sql.json(grade.checks as never)}, hint_points = ${grade.hintPoints ?? null},
       rubric_version = ${grade.rubricVersion}, completed_at = now()
     where id = ${gradeId}
       and status <> 'completed'

@@ -205,8 +205,9 @@ export async function latestCompletedRun(sql: Sql, workspaceId: string) {
 }
 
 /**
- * Deletes each workspace's finished runs past its newest `keep`, except a run a grade refers to
- * (it stays as long as its grade: the grade reads it); at most `batch` a call. How many went.
+ * Deletes each workspace's finished runs past its newest `keep`, except a run a grade or an
+ * exercise submission refers to (it stays as long as they do: they read it); at most `batch` a
+ * call. How many went.
  */
 export async function deleteSurplusRuns(sql: Sql, keep: number, batch: number): Promise<number> {
   const runs = await sql`
@@ -220,6 +221,7 @@ export async function deleteSurplusRuns(sql: Sql, keep: number, batch: number): 
       ) r
       where r.newest > ${keep}
         and not exists (select 1 from app.grade_reports g where g.simulation_id = r.id)
+        and not exists (select 1 from app.exercise_submissions x where x.simulation_id = r.id)
       limit ${batch}
     )
   `
@@ -235,11 +237,15 @@ export async function runOfGrade(sql: Sql, gradeId: string) {
       traffic: TrafficProfile
       seed: number
       result: (SimulationResult & { analysis?: Analysis }) | null
+      /** The exercise, when the run's workspace is an attempt, and the points its hints cost. */
+      exercise_slug: string | null
+      hint_points: number | null
     }[]
   >`
-    select g.status, s.design, s.traffic, s.seed, s.result
+    select g.status, s.design, s.traffic, s.seed, s.result, a.exercise_slug, a.hint_points
     from app.grade_reports g
     join app.simulation_runs s on s.id = g.simulation_id
+    left join app.exercise_attempts a on a.workspace_id = s.workspace_id
     where g.id = ${gradeId}
   `
   return row
@@ -254,4 +260,17 @@ export async function ownedRunInputs(sql: Sql, id: string, ownerId: string) {
       and owner_id = ${ownerId}
   `
   return row
+}
+
+/** The workspace's newest completed run's id (what an exercise submission hands in), or undefined. */
+export async function newestCompletedRunId(tx: TransactionSql, workspaceId: string): Promise<string | undefined> {
+  const [row] = await tx<{ id: string }[]>`
+    select id
+    from app.simulation_runs
+    where workspace_id = ${workspaceId}
+      and status = 'completed'
+    order by created_at desc, id desc
+    limit 1
+  `
+  return row?.id
 }

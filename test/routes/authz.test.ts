@@ -77,6 +77,11 @@ t.test('walks every route as anonymous, user, other user and admin', async (t) =
     insert into app.grade_reports (simulation_id, owner_id, status, score, items)
     values (${run.id}, ${user.id}, 'completed', 100, '[]') returning id
   `
+  // The workspace is an exercise attempt too, so that the attempt routes let its owner in.
+  await sql`
+    insert into app.exercise_attempts (workspace_id, owner_id, exercise_slug, locked_traffic)
+    values (${workspaceId}, ${user.id}, 'guestbook', '{}')
+  `
   const [exported] = await sql`
     insert into app.report_exports (workspace_id, owner_id, format, status, content, content_type, filename)
     values (${workspaceId}, ${user.id}, 'json', 'completed', '{}', 'application/json', 'x.json') returning id

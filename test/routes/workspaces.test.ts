@@ -281,6 +281,7 @@ t.test('workspaces and traffic profiles', async (t) => {
       'the browser mode’s header is documented where it applies'
     )
     t.same(idempotent.map((r) => `${r.method} ${r.url}`).sort(), [
+      'POST /exercises/:slug/attempts',
       'POST /simulations/:id/grade',
       'POST /workspaces',
       'POST /workspaces/:id/exports',
@@ -302,10 +303,18 @@ t.test('workspaces and traffic profiles', async (t) => {
     t.same(optionalBodies.sort(), [
       'POST /auth/logout',
       'POST /auth/refresh',
+      'POST /classes/{id}/join',
+      'POST /classes/{id}/join-codes',
+      'POST /exercises/{slug}/attempts',
       'POST /exports/{id}/link',
+      'POST /shares/{token}/forks',
       'POST /simulations/{id}/grade',
+      'POST /workspaces/{id}/give-up',
+      'POST /workspaces/{id}/hints',
       'POST /workspaces/{id}/preview',
-      'POST /workspaces/{id}/simulations'
+      'POST /workspaces/{id}/shares',
+      'POST /workspaces/{id}/simulations',
+      'POST /workspaces/{id}/submit'
     ])
     t.equal(doc.paths['/workspaces/{id}/exports'].post.requestBody.required, true)
     // Routes that create something say where it is read.
@@ -315,6 +324,7 @@ t.test('workspaces and traffic profiles', async (t) => {
         .map(([method]) => `${method.toUpperCase()} ${path}`)
     )
     t.same(located.sort(), [
+      'POST /exercises/{slug}/attempts',
       'POST /simulations/{id}/grade',
       'POST /workspaces',
       'POST /workspaces/{id}/exports',

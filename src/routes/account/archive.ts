@@ -19,6 +19,8 @@ const toGrade = (g: GradeRow) => ({
   status: g.status,
   score: g.score,
   items: g.items,
+  checks: g.checks ?? null,
+  hintPoints: g.hint_points,
   rubricVersion: g.rubric_version,
   error: g.error,
   createdAt: g.created_at.toISOString(),

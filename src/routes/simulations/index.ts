@@ -198,6 +198,8 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         status: row.status,
         score: row.score,
         items: row.items,
+        checks: row.checks ?? null,
+        hintPoints: row.hint_points ?? null,
         rubricVersion: row.rubric_version,
         error: row.error,
         createdAt: row.created_at.toISOString(),

@@ -9,6 +9,7 @@ import { validateDesign } from '../../domain/validate.ts'
 import { BadRequest, InvalidDesignError, NotFound, QuotaExceeded, VersionConflictError } from '../../errors.ts'
 import { uuidv7 } from '../../ids.ts'
 import { ErrorResponse, errorResponses, IdParams } from '../../schemas.ts'
+import { refuseLockedChanges } from '../exercises/locks.ts'
 import { afterCursor, keysetPage, ListQuery, pageOf } from '../pagination.ts'
 import { checkStorageQuota, checkWorkspaceQuota } from '../quotas.ts'
 import { Preview } from '../simulations/schemas.ts'
@@ -339,7 +340,13 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           },
           { additionalProperties: false, minProperties: 2 }
         ),
-        response: { 200: TrafficProfileResponse, 409: VersionConflict, ...errorResponses(400, 401, 404, 413, 415, 429) }
+        description:
+          'An exercise attempt’s fields are its requirements: changing one answers 422 APP_ERR_REQUIREMENT_LOCKED.',
+        response: {
+          200: TrafficProfileResponse,
+          409: VersionConflict,
+          ...errorResponses(400, 401, 404, 413, 415, 422, 429)
+        }
       }
     },
     async (request) => {
@@ -352,6 +359,7 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       if (budgetPerMonth !== undefined) changes.budget_per_month = budgetPerMonth
       if (availabilityTarget !== undefined) changes.availability_target = availabilityTarget
       return sql.begin(async (tx) => {
+        await refuseLockedChanges(tx, { id: request.params.id, ownerId: request.user?.id as string }, request.body)
         const updated = await updateTraffic(
           tx,
           request.audit(tx, { statusCode: 200 }),
