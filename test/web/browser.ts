@@ -43,6 +43,9 @@ export function watch(page: Page): Watched {
   // Failed requests are reported by URL here, and not again as the console's "Failed to load resource".
   page.on('response', (response) => {
     const status = response.status()
+    // A preview is only a hint: with every preview thread busy (a loaded machine) it answers 503
+    // and the editor keeps the last one, by design.
+    if (status === 503 && /\/workspaces\/[^/]+\/preview$/.test(new URL(response.url()).pathname)) return
     if (status >= 400 && !watched.expectStatuses.has(status))
       watched.problems.push(`HTTP ${status} ${response.request().method()} ${new URL(response.url()).pathname}`)
   })
