@@ -1,10 +1,12 @@
 import type { JobWithMetadata } from 'pg-boss'
 import type { Static } from 'typebox'
 import type { Sql } from '../src/db/client.ts'
-import { simulateAndAnalyze } from '../src/domain/analysis.ts'
+import { type Analysis, simulateAndAnalyze } from '../src/domain/analysis.ts'
 import type { SimulationResult } from '../src/domain/engine.ts'
+import { measureChecks } from '../src/domain/exercises.ts'
 import { validateDesign } from '../src/domain/validate.ts'
 import { type EnginePool, isPermanentEngineError } from '../src/engine/pool.ts'
+import { exercises } from '../src/exercises/index.ts'
 import { PermanentJobError } from '../src/queue/jobs.ts'
 import { claimRuns, completeRuns, runStatus } from '../src/runs/runs.ts'
 import { Uuid } from '../src/schemas.ts'
@@ -47,6 +49,14 @@ export function createHandler(sql: Sql, engine: EnginePool | null = null) {
       if (isPermanentEngineError(err)) throw new PermanentJobError(err.message)
       throw err
     }
+    // An exercise attempt's run carries its checks, so the learner sees them after each run.
+    const exercise = run.exercise_slug === null ? undefined : exercises().bySlug.get(run.exercise_slug)
+    const analysed = result as SimulationResult & { analysis?: Analysis }
+    if (exercise && analysed.analysis)
+      result = {
+        ...result,
+        checks: measureChecks(exercise.requirements, run.design, { ...analysed, analysis: analysed.analysis })
+      } as SimulationResult
     const stored = await store({ id: runId, result })
     return { runId, stored, p95: result.overall.p95 }
   }

@@ -410,6 +410,19 @@ export const AnalysisSchema = Type.Object(
   }
 )
 
+export const CheckSchema = Type.Object(
+  {
+    id: Type.String({ description: 'p95_at_peak, p99_at_peak, availability, budget, drill_<drill>, growth' }),
+    title: Type.String(),
+    passed: Type.Boolean(),
+    measured: Nullable(N, { description: 'what the model measured (null: nothing to measure, or unbounded)' }),
+    required: N,
+    unit: OneOf(['ms', 'fraction', 'usd_per_month']),
+    detail: Type.String({ description: 'what was measured, in a sentence' })
+  },
+  strict
+)
+
 /** What a run stores: the engine's result and its analysis. */
 export const RunResultSchema = Type.Object(
   {
@@ -417,6 +430,9 @@ export const RunResultSchema = Type.Object(
     analysis: Type.Optional(AnalysisSchema),
     modelVersion: Type.Optional(
       Type.Integer({ description: 'the model that computed it; absent or lower than the current: an older model' })
+    ),
+    checks: Type.Optional(
+      Type.Array(CheckSchema, { description: 'an exercise attempt’s run: its checks, measured (absent otherwise)' })
     )
   },
   strict
@@ -496,19 +512,6 @@ export const RequirementsSchema = Type.Object(
         { ...strict, description: 'the design must also hold its p95 SLO with no errors at factor × peak' }
       )
     )
-  },
-  strict
-)
-
-export const CheckSchema = Type.Object(
-  {
-    id: Type.String({ description: 'p95_at_peak, p99_at_peak, availability, budget, drill_<drill>, growth' }),
-    title: Type.String(),
-    passed: Type.Boolean(),
-    measured: Nullable(N, { description: 'what the model measured (null: nothing to measure, or unbounded)' }),
-    required: N,
-    unit: OneOf(['ms', 'fraction', 'usd_per_month']),
-    detail: Type.String({ description: 'what was measured, in a sentence' })
   },
   strict
 )

@@ -143,6 +143,8 @@ export interface ClaimedRun {
   design: Design
   traffic: TrafficProfile
   seed: number
+  /** The exercise, when the run's workspace is an attempt: its checks are measured with the run. */
+  exercise_slug: string | null
 }
 
 /** Marks these runs running (a retry claims a running one again); those that were queued or running, in order. */
@@ -152,7 +154,8 @@ export async function claimRuns(sql: Sql, ids: string[]): Promise<(ClaimedRun | 
     set status = 'running', started_at = coalesce(started_at, now()), attempts = attempts + 1
     where id = any(${pgArray(ids)}::uuid[])
       and status in ('queued', 'running')
-    returning id, status, design, traffic, seed
+    returning id, status, design, traffic, seed,
+      (select a.exercise_slug from app.exercise_attempts a where a.workspace_id = simulation_runs.workspace_id)
   `
   const byId = new Map(rows.map((row) => [row.id, row]))
   return ids.map((id) => byId.get(id) ?? null)

@@ -172,7 +172,13 @@ t.test('exercises and attempts', async (t) => {
       ],
       links: [{ from: 'users', to: 'app' }]
     })
-    await run(attemptId)
+    const failing = await run(attemptId)
+    const measured = (await app.inject({ url: `/simulations/${failing}`, headers: auth })).json().result.checks
+    t.match(
+      measured.find((c: { id: string }) => c.id === 'drill_instance'),
+      { passed: false, measured: null },
+      'the run carries its checks: the drill fails'
+    )
     t.equal((await submit(bearer(other))).statusCode, 404, 'another user’s attempt is a 404')
     const res = await submit(auth)
     t.equal(res.statusCode, 201, res.body)
