@@ -1,7 +1,7 @@
 // Debian's Chromium driven by playwright-core (which downloads nothing), and the checks every
 // page load gets: no console error, no CSP violation, no uncaught exception.
 import { execFileSync } from 'node:child_process'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import type { Test } from 'tap'
 
@@ -63,4 +63,26 @@ export function watch(page: Page): Watched {
 
 export async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `${SCREENSHOTS}${name}.png`, fullPage: false })
+}
+
+const AXE_SCRIPT = new URL('../../node_modules/axe-core/axe.min.js', import.meta.url)
+
+interface Violation {
+  id: string
+  impact: string
+  help: string
+  nodes: { target: string[] }[]
+}
+
+/** axe-core's WCAG 2.1 A and AA rules on the page as it is: the serious and critical violations. */
+export async function axeViolations(page: Page): Promise<string[]> {
+  // Evaluated through the DevTools protocol: the page's CSP (no inline script) does not apply.
+  if (!(await page.evaluate('typeof window.axe !== "undefined"'))) await page.evaluate(readFileSync(AXE_SCRIPT, 'utf8'))
+  const violations = (await page.evaluate(`axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+    resultTypes: ['violations']
+  }).then((r) => r.violations)`)) as Violation[]
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
 }

@@ -3,39 +3,16 @@
 // by keyboard alone; every refused value said beside its field in plain words and kept in sight;
 // undo and redo across a delete and a rename; an edit made just before a reload saved on the way
 // out; and axe-core on every screen with no serious or critical violation.
-import { readFile } from 'node:fs/promises'
 import type { Page } from 'playwright-core'
 import t, { type Test } from 'tap'
 import { startApi, startWorker, stopProcess } from '../../reliability/lib/stack.ts'
 import { buildWeb } from '../../web/build.ts'
 import { createTestDatabase } from '../helpers/db.ts'
-import { launch, shot, type Watched, watch } from './browser.ts'
+import { axeViolations, launch, shot, type Watched, watch } from './browser.ts'
 
 const PASSWORD = 'a long and careful passphrase'
-const AXE = await readFile(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8')
-
-interface Violation {
-  id: string
-  impact: string
-  help: string
-  nodes: { target: string[] }[]
-}
-
-/** axe-core's WCAG 2.1 A and AA rules on the page as it is: the serious and critical violations. */
-async function axe(page: Page): Promise<string[]> {
-  // Evaluated through the DevTools protocol: the page's CSP (no inline script) does not apply.
-  if (!(await page.evaluate('typeof window.axe !== "undefined"'))) await page.evaluate(AXE)
-  const violations = (await page.evaluate(`axe.run(document, {
-    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
-    resultTypes: ['violations']
-  }).then((r) => r.violations)`)) as Violation[]
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
-}
-
 async function accessible(t: Test, page: Page, screen: string) {
-  t.same(await axe(page), [], `${screen}: no serious or critical accessibility violation`)
+  t.same(await axeViolations(page), [], `${screen}: no serious or critical accessibility violation`)
 }
 
 /** What has the focus: its role or tag, and its name as a person would read it. */
