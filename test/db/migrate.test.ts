@@ -49,6 +49,7 @@ t.test(
     t.same(
       definers.map((d) => d.name),
       [
+        'app.assignment_role(uuid,uuid)',
         'app.belongs_to(uuid)',
         'app.class_role(uuid,uuid)',
         'app.class_size(uuid,uuid)',
@@ -58,6 +59,8 @@ t.test(
         'app.count_storage()',
         'app.drop_telemetry_partitions(date,integer)',
         'app.ensure_telemetry_partitions(date,integer)',
+        'app.instructs_run(uuid)',
+        'app.instructs_workspace(uuid)',
         'app.invited(text)',
         'app.join_code_class(text)',
         'app.joinable_class(uuid)',

@@ -3,6 +3,7 @@ import { createSql } from '../../src/db/client.ts'
 import { type DbContext, setContext, withContext } from '../../src/db/context.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, superuserUrl, testSql } from '../helpers/db.ts'
+import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { bearer, registerAndLogin, type TestUser } from '../helpers/users.ts'
 
 /** The tables migration 0028 isolates, each with its organisation column. */
@@ -119,6 +120,85 @@ t.test('row-level security isolates organisations under the app’s role', async
     await t.rejects(join(null), { code: '42501' }, 'no code')
     await t.rejects(join(b.code.code), { code: '42501' }, 'another class’s code')
     t.equal(await join(a.code.code), 'joined')
+  })
+
+  t.test('workspaces, runs and grades: the owner, and the instructor of an assignment’s class only', async (t) => {
+    const workspace = async (user: TestUser, name: string) =>
+      (await call(user, 'POST', '/workspaces', { name, design: SAMPLE_DESIGN })).json().id as string
+    const attempt = await workspace(a.learner, 'attempt')
+    const personal = await workspace(a.learner, 'personal')
+    const [assignment] = await root`
+      insert into app.assignments (organisation_id, class_id, id, exercise_slug, title, opens_at, due_at)
+      values (${a.org.id}, ${a.cls.id}, gen_random_uuid(), 'url-shortener', 'Week 1', now(), now() + interval '7 days')
+      returning id
+    `
+    await root`
+      insert into app.assignment_attempts (organisation_id, assignment_id, user_id, workspace_id)
+      values (${a.org.id}, ${assignment.id}, ${a.learner.id}, ${attempt})
+    `
+    for (const ws of [attempt, personal]) {
+      const [run] = await root`
+        insert into app.simulation_runs (workspace_id, owner_id, status, design, traffic, seed, result)
+        select id, owner_id, 'completed', design, '{}'::jsonb, 1, '{}'::jsonb from app.workspaces where id = ${ws}
+        returning id
+      `
+      await root`
+        insert into app.grade_reports (simulation_id, owner_id, status, score, items)
+        values (${run.id}, ${a.learner.id}, 'completed', 50, '[]')
+      `
+    }
+    const reach = (context: DbContext) =>
+      asUser(context, async (tx) => ({
+        workspaces: (await tx`select id from app.workspaces where owner_id = ${a.learner.id} order by id`).map(
+          (r) => r.id
+        ),
+        runs: (await tx`select workspace_id from app.simulation_runs where owner_id = ${a.learner.id} order by 1`).map(
+          (r) => r.workspace_id
+        ),
+        grades: (await tx`select count(*)::int as n from app.grade_reports where owner_id = ${a.learner.id}`)[0].n
+      }))
+    t.same(
+      await reach({ userId: a.learner.id }),
+      {
+        workspaces: [attempt, personal].sort(),
+        runs: [attempt, personal].sort(),
+        grades: 2
+      },
+      'the learner: both'
+    )
+    t.same(
+      await reach({ userId: a.owner.id }),
+      { workspaces: [attempt], runs: [attempt], grades: 1 },
+      'the instructor: the attempt, never the personal workspace'
+    )
+    t.same(
+      await reach({ userId: b.owner.id }),
+      { workspaces: [], runs: [], grades: 0 },
+      'another organisation: nothing'
+    )
+    t.same(
+      await reach({ userId: b.learner.id }),
+      { workspaces: [], runs: [], grades: 0 },
+      'another class’s learner: nothing'
+    )
+    t.same(
+      await reach({ userId: a.owner.id, organisationId: b.org.id }),
+      { workspaces: [], runs: [], grades: 0 },
+      'the instructor with another organisation set: nothing'
+    )
+    await asUser({ userId: a.owner.id }, async (tx) => {
+      t.equal(
+        (await tx`update app.workspaces set name = 'mine' where id = ${attempt}`).count,
+        0,
+        'read-only to the instructor'
+      )
+      t.equal((await tx`delete from app.simulation_runs where workspace_id = ${attempt}`).count, 0)
+    })
+    for (const table of ['assignments', 'assignment_attempts']) {
+      t.same(await sql`select * from ${sql(`app.${table}`)}`, [], `${table}: nothing without context`)
+      const seen = await asUser({ userId: b.owner.id }, (tx) => tx`select * from ${tx(`app.${table}`)}`)
+      t.same(seen, [], `${table}: nothing for another organisation`)
+    }
   })
 
   t.test('a pooled connection does not carry a previous transaction’s context', async (t) => {
