@@ -377,6 +377,18 @@ t.test('a learner builds, links, simulates and grades a design by keyboard alone
     watched.expectStatuses.delete(400)
     clean(t, watched, 'the workspaces')
   })
+
+  await t.test('the account and password screens', async (t) => {
+    await tabTo(page, /^a: Account$/, true)
+    await page.keyboard.press('Enter')
+    await page.getByRole('heading', { name: 'Your account' }).waitFor()
+    await accessible(t, page, 'the account')
+    const signedOut = await browser.newPage()
+    t.teardown(() => signedOut.close())
+    await signedOut.goto(`${base}/#/forgot-password`)
+    await signedOut.getByRole('heading').first().waitFor()
+    await accessible(t, signedOut, 'forgot password')
+  })
 })
 
 /** The traffic form's label of a field, as a pattern's start. */
