@@ -210,21 +210,14 @@ const SAMPLE = {
 }
 
 /** A learner's lesson: an exercise opened, then edits (each saved and previewed) with the timetable's other actions in their turn. */
-async function lesson(l: Learner, exercises: boolean, only: ActionName | undefined, thinkMs: number) {
-  if (!l.workspace || only === 'open') await timed('open', () => actions.open(l, exercises))
-  if (only === 'grade' && !l.lastRun) await actions.simulate(l)
+async function lesson(l: Learner, exercises: boolean) {
+  if (!l.workspace) await timed('open', () => actions.open(l, exercises))
   const now = performance.now()
   let nextSimulate = now + Math.random() * PLAN.simulateEveryMs
   let nextExport = now + Math.random() * PLAN.exportEveryMs
   let nextList = now + Math.random() * PLAN.listRunsEveryMs
   let nextOpen = now + PLAN.openEveryMs * (0.5 + Math.random())
   while (!stopped) {
-    if (only) {
-      if (thinkMs > 0) await sleep(exponential(thinkMs))
-      if (stopped) break
-      await timed(only, () => actions[only](l, exercises))
-      continue
-    }
     await sleep(exponential(PLAN.thinkMs))
     if (stopped) break
     const t = performance.now()
@@ -327,9 +320,31 @@ process.on('message', async (command: GeneratorCommand) => {
   for (const l of taking) l.agents = urls.map(() => new Agent({ keepAlive: true, maxSockets: 1 }))
   stopped = false
   window = { from: Number.POSITIVE_INFINITY, to: Number.POSITIVE_INFINITY }
+  if (command.type === 'price') {
+    const { only, each, thinkMs, exercises } = command
+    await Promise.all(
+      taking.map(async (l) => {
+        if (!l.workspace) await actions.open(l, exercises)
+        if (only === 'grade' && !l.lastRun) await actions.simulate(l)
+      })
+    )
+    window = { from: performance.now(), to: Number.POSITIVE_INFINITY }
+    process.send?.({ type: 'measuring' })
+    await Promise.all(
+      taking.map(async (l) => {
+        for (let i = 0; i < each; i++) {
+          if (thinkMs > 0) await sleep(exponential(thinkMs))
+          await timed(only, () => actions[only](l, exercises))
+        }
+      })
+    )
+    window.to = performance.now()
+    process.send?.({ type: 'done', report: report() })
+    return
+  }
   const loops = taking.map(async (l, i) => {
     await sleep((i / taking.length) * command.rampMs)
-    await lesson(l, command.exercises, command.only, command.thinkMs ?? 0)
+    await lesson(l, command.exercises)
   })
   running = Promise.all(loops)
   await sleep(command.rampMs)

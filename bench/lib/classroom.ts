@@ -109,12 +109,23 @@ export type GeneratorCommand =
       urls: string[]
       /** How many of the signed-in learners take part (the first `learners`). */
       learners: number
-      /** Only this action, back to back after `thinkMs` (a cost pass); unset, the whole timetable. */
-      only?: ActionName
-      thinkMs?: number
       /** Learners start over this span, then the measured window opens. */
       rampMs: number
       windowMs: number
+      exercises: boolean
+    }
+  | {
+      /**
+       * Pricing one action: each learner gets ready (a workspace; a completed run to grade), then
+       * all do `each` of it back to back, `thinkMs` apart; the window runs from the moment all are
+       * ready until the last is done, so no action is cut off at either end.
+       */
+      type: 'price'
+      urls: string[]
+      learners: number
+      only: ActionName
+      each: number
+      thinkMs: number
       exercises: boolean
     }
 

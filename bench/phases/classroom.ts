@@ -35,6 +35,9 @@ const PASSWORD = 'classroom password long enough'
 /** The coach's own headroom rule (grading: utilisation ≤ 0.7 at peak), applied to this deployment. */
 const HEADROOM = 0.7
 
+/** How many of each action a learner does while it is priced (48 learners at once). */
+const EACH: Partial<Record<ActionName, number>> = { open: 8, autosave: 30, listRuns: 40, preview: 4 }
+
 /** The generator process: commands in, a report out once the window closes. */
 class Generator {
   readonly child: ChildProcess
@@ -248,7 +251,7 @@ export const classroom: Phase = {
           headers: { authorization: `Bearer ${probe.body.accessToken}` }
         }).then((r) => r.status)) === 200
 
-      // Pricing: each action alone, back to back (previews a second apart: 60 a minute per user).
+      // Pricing: each action alone, a fixed number from each learner, every one of them inside the window.
       const costs: Partial<Record<ActionName, ActionCost>> = {}
       const priced: Record<string, unknown> = {}
       const price = (kind: ActionName, count: number, cpuUs: Snapshot) => {
@@ -273,13 +276,13 @@ export const classroom: Phase = {
       }
       for (const kind of ACTION_NAMES.filter((k) => k !== 'signIn')) {
         const { report, cpuUs } = await measured(ctx, gen, one, {
-          type: 'run',
+          type: 'price',
           urls: [pricing.address],
           learners: costLearners,
           only: kind,
+          each: smoke ? 2 : (EACH[kind] ?? 4),
+          // Previews a second apart: 60 a minute per user.
           thinkMs: kind === 'preview' ? (smoke ? 200 : 1100) : 0,
-          rampMs: smoke ? 500 : 1500,
-          windowMs: smoke ? 2500 : 4000,
           exercises
         })
         const figures = report.actions[kind]
@@ -355,7 +358,18 @@ export const classroom: Phase = {
           windowMs: smoke ? 2500 : 30_000,
           exercises
         })
+      // A new api compiles as it serves: each set of processes gets an unmeasured run first.
+      const warm = (n: number, apis: Server[]) =>
+        gen.send({
+          type: 'run',
+          urls: apis.map((a) => a.address),
+          learners: n,
+          rampMs: smoke ? 200 : 3000,
+          windowMs: smoke ? 500 : 10_000,
+          exercises
+        })
       await ctx.settle()
+      await warm(computed, [api])
       const atComputed = classFigures(computed, await run(computed, [api], [worker]), cores)
       ctx.log(`  ${computed} learners: ${JSON.stringify(atComputed.levels)} holds ${atComputed.holds}`)
       const atOver = classFigures(over, await run(over, [api], [worker]), cores)
@@ -363,6 +377,7 @@ export const classroom: Phase = {
       // 2 api + 2 worker processes on the same cores: contention, not scale, on a small machine.
       const api2 = await startApi(limited)
       const worker2 = await startJobs()
+      await warm(over, [api, api2])
       const scaleOut = classFigures(over, await run(over, [api, api2], [worker, worker2]), cores)
       ctx.log(`  2 api + 2 workers, ${over} learners: ${JSON.stringify(scaleOut.levels)} holds ${scaleOut.holds}`)
 
