@@ -305,9 +305,9 @@ export function classroomSection(r: Report): string[] {
     '',
     'Each action was priced alone, back to back from a few learners on an api with its limits lifted, CPU from /proc over the',
     "measured window divided by the actions completed in it (a job's worker CPU is its action's).",
-    'What each part of the deployment could carry, its capacity over what a learner-minute of the timetable costs it:',
+    `What each part of the deployment could carry: the cores it may use, less what it spends with no learner at all${c.backgroundCores ? ` (measured idle: api ${c.backgroundCores.apiAll}, worker ${c.backgroundCores.worker}, Postgres ${c.backgroundCores.postgres} cores)` : ''}, over what a learner-minute of the timetable costs it:`,
     '',
-    '| part | CPU ms a learner-minute | cores | learners at utilisation 1 |',
+    '| part | CPU ms a learner-minute | cores left to the class | learners at utilisation 1 |',
     '| --- | --- | --- | --- |',
     ...Object.entries(c.ceilings as Record<string, Report>).map(
       ([part, x]) =>
@@ -322,7 +322,7 @@ export function classroomSection(r: Report): string[] {
     run('1.5×, 1 api + 1 worker', c.runs.over),
     run('1.5×, 2 api + 2 workers', c.scaleOut),
     '',
-    `Service levels: autosave p95 ≤ 100 ms, preview p95 ≤ 150 ms, time to result (POST to the completed run, polled as the web app polls) p95 ≤ 2 s, no 5xx. ${measuredBracket ? `Measured: the class of ${c.runs.computed.learners} holds them and ${c.runs.over.learners} does not.` : `This run did not bracket the limit as predicted (the computed class ${c.runs.computed.holds ? 'held' : 'did not hold'}, 1.5× ${c.runs.over.holds ? 'held too' : 'did not'})${r.smoke ? ': a smoke run, too short and too small to measure anything' : ''}.`}`,
+    `Service levels: autosave p95 ≤ 100 ms, preview p95 ≤ 150 ms, time to result (from the POST to the completed run as the web app sees it: polled at 150 ms, ×1.5 up to 1 s, so a run ready in 200 ms is seen at 375 ms) p95 ≤ 2 s, no 5xx. ${measuredBracket ? `Measured: the class of ${c.runs.computed.learners} holds them and ${c.runs.over.learners} does not.` : `This run did not bracket the limit as predicted (the computed class ${c.runs.computed.holds ? 'held' : 'did not hold'}, 1.5× ${c.runs.over.holds ? 'held too' : 'did not'})${r.smoke ? ': a smoke run, too short and too small to measure anything' : ''}.`}`,
     '',
     '### The project models itself',
     '',
@@ -341,7 +341,7 @@ export function classroomSection(r: Report): string[] {
       .map(([id, s]) => `${id} ${s.utilization}`)
       .join(', ')}.`,
     disagreement > 0.2
-      ? `The model and the computed class disagree by ${Math.round(disagreement * 100)} %. Why: the model gives every station cores of its own (the api's event loop one, the preview thread one, Postgres ${c.cores}, the worker ${c.cores}: more than the box has), so it does not see them compete for the same ${c.cores} cores, which is what the box's line above counts; and its service times are CPU alone, where a real request also waits on the network stack, the scheduler and the generator sharing the machine. Its p95 of a station also assumes exponential service of each kind, which for the preview (bounded, nearly constant work) is pessimistic. A design exercise comes of it: stations that share a machine are not independent servers.`
+      ? `The model and the computed class disagree by ${Math.round(disagreement * 100)} %. Why: the model gives every station cores of its own (the api's event loop one, the preview thread one, Postgres ${c.cores}, the worker ${c.cores}: more than the box has), so it does not see them compete for the same ${c.cores} cores, which is what the box's line above counts; and its service times are CPU alone, where a real request also waits on the network stack, the scheduler and the generator sharing the machine, and a result is seen only at the next poll. Its p95 of a station also assumes exponential service of each kind, which for the preview (bounded, nearly constant work) is pessimistic. A design exercise comes of it: stations that share a machine are not independent servers.`
       : 'The model and the computed class agree within 20 %.',
     '',
     '### Scale-out, and the next limits',

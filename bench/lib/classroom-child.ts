@@ -221,7 +221,9 @@ async function lesson(l: Learner, exercises: boolean) {
     await sleep(exponential(PLAN.thinkMs))
     if (stopped) break
     const t = performance.now()
-    if (t >= nextSimulate) {
+    // An exercise that failed to open (an overloaded api) is opened again before anything else.
+    if (!l.workspace || !l.design) await timed('open', () => actions.open(l, exercises))
+    else if (t >= nextSimulate) {
       nextSimulate += PLAN.simulateEveryMs
       const ok = await timed('simulate', () => actions.simulate(l))
       if (ok && Math.random() < PLAN.gradeShare) await timed('grade', () => actions.grade(l))
@@ -344,7 +346,11 @@ process.on('message', async (command: GeneratorCommand) => {
   }
   const loops = taking.map(async (l, i) => {
     await sleep((i / taking.length) * command.rampMs)
-    await lesson(l, command.exercises)
+    // A learner's failure is counted, never the generator's end.
+    await lesson(l, command.exercises).catch((err: Error) => {
+      statuses.failed++
+      if (samples.length < 10) samples.push(`learner ${l.index}: ${err.message}`)
+    })
   })
   running = Promise.all(loops)
   await sleep(command.rampMs)

@@ -16,6 +16,8 @@ export interface ActionCost {
   apiOtherMs: number
   workerMs: number
   postgresMs: number
+  /** The load generator's own (on a machine where it shares the servers' cores). */
+  generatorMs?: number
 }
 
 export interface Deployment {

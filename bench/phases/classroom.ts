@@ -260,7 +260,8 @@ export const classroom: Phase = {
           apiMainMs: per(cpuUs.apiMain),
           apiOtherMs: per(cpuUs.apiAll - cpuUs.apiMain),
           workerMs: per(cpuUs.worker),
-          postgresMs: per(cpuUs.postgres)
+          postgresMs: per(cpuUs.postgres),
+          generatorMs: per(cpuUs.generator)
         }
       }
       {
@@ -302,14 +303,32 @@ export const classroom: Phase = {
       const engineThreads = cores
       const previewThreads = 1
       const minuteMs = 60_000
+      // What the processes spend with no learner at all (pg-boss polling, supervisors, telemetry
+      // flushes, Postgres's own): the cores a class can have are what is left.
+      const idleStart = snapshot(ctx, one)
+      const idleSeconds = smoke ? 1 : 5
+      await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000))
+      const idleUs = minus(snapshot(ctx, one), idleStart)
+      const idle = (us: number) => us / 1e6 / idleSeconds
+      const background = {
+        apiMain: round(idle(idleUs.apiMain), 3),
+        apiAll: round(idle(idleUs.apiAll), 3),
+        worker: round(idle(idleUs.worker), 3),
+        postgres: round(idle(idleUs.postgres), 3)
+      }
+      const left = (capacity: number, used: number) => Math.max(0.05, capacity - used)
+      // Where the generator shares the cores, the box's line counts what it spends too.
+      const box = spare ? 'api, worker and Postgres' : 'api, worker, Postgres and the load generator'
       const resources = {
-        'api event loop': { capacity: 1, demand: demand((c) => c.apiMainMs) },
+        'api event loop': { capacity: left(1, background.apiMain), demand: demand((c) => c.apiMainMs) },
         'api preview thread': { capacity: previewThreads, demand: demand((c) => c.apiOtherMs, ['preview']) },
-        worker: { capacity: engineThreads, demand: demand((c) => c.workerMs) },
-        postgres: { capacity: cores, demand: demand((c) => c.postgresMs) },
-        [`the box (${cores} cores: api, worker and Postgres)`]: {
-          capacity: cores,
-          demand: demand((c) => c.apiMainMs + c.apiOtherMs + c.workerMs + c.postgresMs)
+        worker: { capacity: left(engineThreads, background.worker), demand: demand((c) => c.workerMs) },
+        postgres: { capacity: left(cores, background.postgres), demand: demand((c) => c.postgresMs) },
+        [`the box (${cores} cores: ${box})`]: {
+          capacity: left(cores, background.apiAll + background.worker + background.postgres),
+          demand: demand(
+            (c) => c.apiMainMs + c.apiOtherMs + c.workerMs + c.postgresMs + (spare ? 0 : (c.generatorMs ?? 0))
+          )
         }
       }
       const ceilings = Object.fromEntries(
@@ -317,7 +336,7 @@ export const classroom: Phase = {
           name,
           {
             cpuMsPerLearnerMinute: round(r.demand, 2),
-            cores: r.capacity,
+            cores: round(r.capacity, 2),
             learners: Math.floor((r.capacity * minuteMs) / Math.max(1e-9, r.demand))
           }
         ])
@@ -391,6 +410,7 @@ export const classroom: Phase = {
         actions: Object.fromEntries(ACTION_NAMES.map((k) => [k, { ...ACTIONS[k] }])),
         costs,
         priced,
+        backgroundCores: background,
         ceilings,
         saturatesFirst,
         headroom: HEADROOM,
