@@ -60,6 +60,9 @@ export const DEFAULT_BANDWIDTH_MBPS = 1000
 
 export const Routings = ['split', 'calls'] as const
 export type Routing = (typeof Routings)[number]
+/** How a component makes its calls (routing `calls`): one after another, or all at once (fork-join). */
+export const CallModes = ['sequential', 'parallel'] as const
+export type CallMode = (typeof CallModes)[number]
 export const Balancings = ['pooled', 'random'] as const
 export type Balancing = (typeof Balancings)[number]
 export const TrafficClasses = ['read', 'write', 'both'] as const

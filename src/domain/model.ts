@@ -6,6 +6,8 @@ import type { ComponentDocument, DesignDocument, Link, TrafficProfile } from './
 export {
   type Balancing,
   Balancings,
+  type CallMode,
+  CallModes,
   DEFAULT_BANDWIDTH_MBPS,
   LIMITS,
   type Routing,

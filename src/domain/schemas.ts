@@ -6,6 +6,7 @@ import { type Static, type TSchema, Type } from 'typebox'
 import {
   Balancings,
   boundsText,
+  CallModes,
   COMPONENT_FIELDS,
   type ComponentField,
   DEFAULT_BANDWIDTH_MBPS,
@@ -61,6 +62,12 @@ export const ComponentSchema = Type.Object(
       OneOf(
         Routings,
         'split (each request takes exactly one outgoing link, by share; shares sum to 1) or calls (each link taken on its own with probability share). Default: the type’s (split for a load_balancer, calls otherwise).'
+      )
+    ),
+    calls: Type.Optional(
+      OneOf(
+        CallModes,
+        'how its calls (routing calls) are made: sequential (default: one after another, their latencies add up) or parallel (all at once: it waits for the slowest)'
       )
     ),
     balancing: Type.Optional(

@@ -2,6 +2,7 @@ import {
   Balancings,
   boundsText,
   CATALOGUE,
+  CallModes,
   type Catalogue,
   COMPONENT_FIELDS,
   type ComponentField,
@@ -95,6 +96,8 @@ export function validateDesign(design: Design, catalogue: Catalogue = CATALOGUE)
     const at = `/components/${i}`
     if (c.routing !== undefined && !(Routings as readonly string[]).includes(c.routing))
       problems.push({ path: `${at}/routing`, message: `one of ${Routings.join(', ')}` })
+    if (c.calls !== undefined && !(CallModes as readonly string[]).includes(c.calls))
+      problems.push({ path: `${at}/calls`, message: `one of ${CallModes.join(', ')}` })
     if (c.balancing !== undefined && !(Balancings as readonly string[]).includes(c.balancing))
       problems.push({ path: `${at}/balancing`, message: `one of ${Balancings.join(', ')}` })
     for (const key of ['serviceTimeCv', 'queueLimit'] as const) {

@@ -71,6 +71,7 @@ const EVERY_FIELD: Design = {
       concurrency: 8,
       serviceTimeMs: 20,
       routing: 'calls',
+      calls: 'parallel',
       balancing: 'random',
       serviceTimeCv: 0.5,
       queueLimit: 200,

@@ -6,7 +6,18 @@ import type { Confidence } from '../schemas.ts'
 import { EngineBudgetError } from './budget.ts'
 import type { Station } from './stations.ts'
 import { interval, quantiles } from './statistics.ts'
-import { samplePath, type Walker } from './walker.ts'
+import { BRANCH, BRANCH_END, FORK, JOIN, samplePath, type Walker } from './walker.ts'
+
+/** One line of a request's work: its stations from `step` to `end`, and the fork it reports to (-1: none). */
+interface Thread {
+  request: number
+  path: Int32Array
+  step: number
+  end: number
+  parent: number
+  /** Branches of its current fork still running. */
+  pending: number
+}
 
 // The discrete-event mode: requests run through the stations' queues, event by event.
 
@@ -79,28 +90,60 @@ function discreteEventLatencies(
       ? exponential(rng, 1000 / station.serviceTimeMs) * 1000
       : serviceDraw(word, station.serviceTimeMs, station.serviceTimeCv)
   let lost = 0
-  const paths: Int32Array[] = []
-  const step = new Int32Array(requests)
+  /** Requests a full queue lost (one of their branches may still run: its end is not recorded). */
+  const failed = new Set<number>()
   const born = new Float64Array(requests)
   const latencies: number[] = []
+  // A request runs as threads: its path from the start, and one per branch of its parallel calls
+  // (FORK … JOIN), each going through its stations in order; a fork goes on past its JOIN when
+  // its last branch is done. Events carry a thread; `step` is where each thread is on its path.
+  const threads: Thread[] = []
   let t = 0
   for (let r = 0; r < requests; r++) {
     t += exponential(rng, traffic.peakRps) * 1000
     // Draw first: a long path replaces walker.visits with a larger buffer.
     const length = samplePath(walker, word)
-    paths.push(walker.visits.slice(0, length))
+    threads.push({ request: r, path: walker.visits.slice(0, length), step: 0, end: length, parent: -1, pending: 0 })
     born[r] = t
   }
-  const advance = (r: number, now: number) => {
-    const path = paths[r]
-    if (step[r] >= path.length) {
-      if (r >= warmup) latencies.push(now - born[r])
+  const advance = (k: number, now: number) => {
+    const thread = threads[k]
+    const { path } = thread
+    while (thread.step < thread.end && path[thread.step] < 0) {
+      // A FORK: a thread per branch; this one waits past the JOIN for them.
+      let depth = 0
+      let branches = 0
+      let at = thread.step + 1
+      for (; depth > 0 || path[at] !== JOIN; at++) {
+        if (path[at] === FORK) depth++
+        else if (path[at] === JOIN) depth--
+        else if (depth === 0 && path[at] === BRANCH) {
+          let close = at + 1
+          for (let inner = 0; inner > 0 || path[close] !== BRANCH_END; close++) {
+            if (path[close] === FORK) inner++
+            else if (path[close] === JOIN) inner--
+          }
+          threads.push({ request: thread.request, path, step: at + 1, end: close, parent: k, pending: 0 })
+          branches++
+          at = close
+        }
+      }
+      thread.step = at + 1
+      if (branches === 0) continue
+      thread.pending = branches
+      for (let b = threads.length - branches; b < threads.length; b++) advance(b, now)
       return
     }
-    const s = path[step[r]]
+    if (thread.step >= thread.end) {
+      if (thread.parent >= 0) {
+        if (--threads[thread.parent].pending === 0) advance(thread.parent, now)
+      } else if (thread.request >= warmup && !failed.has(thread.request)) latencies.push(now - born[thread.request])
+      return
+    }
+    const s = path[thread.step]
     const station = stations[s]
     const q = station.queues === 1 ? 0 : roundRobin ? turn[s]++ % station.queues : Math.floor(rng() * station.queues)
-    push([now, 0, r, queueBase[s] + q])
+    push([now, 0, k, queueBase[s] + q])
   }
   for (let r = 0; r < requests; r++) advance(r, born[r])
   let events = 0
@@ -113,14 +156,16 @@ function discreteEventLatencies(
         busy[q]++
         push([now + service(station), 1, r, q])
       } else if (station.queueLimit !== null && waiting[q].length >= station.queueLimit) {
-        // A full queue loses the request: it goes no further.
-        if (r >= warmup) lost++
+        // A full queue loses the request: it goes no further (a lost branch loses its request).
+        const request = threads[r].request
+        if (request >= warmup && !failed.has(request)) lost++
+        failed.add(request)
       } else waiting[q].push(r)
     } else {
       const next = waiting[q].shift()
       if (next !== undefined) push([now + service(station), 1, next, q])
       else busy[q]--
-      step[r]++
+      threads[r].step++
       advance(r, now)
     }
   }

@@ -41,7 +41,8 @@ export function knownPaths(w: Walker, known: Map<string, PathClass[] | null>): P
     w.linkRead,
     w.linkWrite,
     w.linkStation,
-    w.linkStop
+    w.linkStop,
+    w.parallel
   ].join('|')
   if (known.has(key)) {
     const paths = known.get(key) as PathClass[] | null
@@ -62,6 +63,8 @@ export function knownPaths(w: Walker, known: Map<string, PathClass[] | null>): P
  * of one. Null when the design has more kinds than are worth listing.
  */
 function enumeratePaths(w: Walker): PathClass[] | null {
+  // Parallel calls make a path a tree, not a set of stations: such paths are drawn one by one.
+  if (w.parallel.includes(1)) return null
   const { kind, linkStart, linkTo, linkShare, firstStation, stationCount, hitRatio } = w
   /** A component being walked: its next link, the link after its last, and whether they are taken without a draw. */
   type Frame = { c: number; link: number; end: number; force: boolean; depth: number }
@@ -191,6 +194,8 @@ export function requestPaths(
     s.name === s.componentId || s.kind === 'link' || s.kind === 'timeout' ? s.name : `${s.componentId}:${s.name}`
   const walker = compileWalker(design, built, traffic)
   walker.linkStop.fill(0)
+  // Which components a request meets does not depend on the order of its calls.
+  walker.parallel.fill(0)
   return (
     knownPaths(walker, known)?.map((path) => ({
       stations: Array.from(path.stations, (i) => name(stations[i])),

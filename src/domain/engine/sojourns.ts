@@ -1,6 +1,7 @@
 import { serviceDraw } from '../queueing.ts'
 import { standardExponential, standardGamma, uniform } from '../random.ts'
 import type { Station } from './stations.ts'
+import { BRANCH, BRANCH_END, FORK, MAX_HOPS } from './walker.ts'
 
 // A request's latency along its path: a sojourn drawn at each station it visits.
 
@@ -18,6 +19,8 @@ export interface Sojourns {
   table: (Float64Array | null)[]
   /** Per station: 1 for M/G/1 of CV other than 1, whose wait is drawn exactly (see drawLatency). */
   mg1: Uint8Array
+  /** Scratch for parallel calls: per open FORK, the latency before it and its slowest branch so far. */
+  forks: Float64Array
 }
 
 export function compileSojourns(stations: Station[], tables: Map<number, Float64Array>): Sojourns {
@@ -30,7 +33,8 @@ export function compileSojourns(stations: Station[], tables: Map<number, Float64
     extraMs: new Float64Array(n),
     cv: new Float64Array(n),
     table: stations.map((s) => tables.get(s.index) ?? null),
-    mg1: new Uint8Array(n)
+    mg1: new Uint8Array(n),
+    forks: new Float64Array(2 * (MAX_HOPS + 2))
   }
   for (const s of stations) {
     out.serviceMs[s.index] = s.serviceTimeMs
@@ -56,8 +60,24 @@ export function compileSojourns(stations: Station[], tables: Map<number, Float64
  */
 export function drawLatency(stations: Int32Array, length: number, f: Sojourns, word: () => number): number {
   let total = 0
+  let open = 0
+  const { forks } = f
   for (let v = 0; v < length; v++) {
     const s = stations[v]
+    if (s < 0) {
+      // Parallel calls: each branch timed from the fork; the slowest counts.
+      if (s === FORK) {
+        forks[open++] = total
+        forks[open++] = 0
+        total = 0
+      } else if (s === BRANCH) total = 0
+      else if (s === BRANCH_END) forks[open - 1] = Math.max(forks[open - 1], total)
+      else {
+        open -= 2
+        total = forks[open] + forks[open + 1]
+      }
+      continue
+    }
     if (f.keep[s] < 1 && uniform(word) >= f.keep[s]) return -1
     const table = f.table[s]
     if (table !== null) {

@@ -10,6 +10,16 @@ import type { Built } from './stations.ts'
 export const MAX_HOPS = 64
 
 /**
+ * Markers in a drawn path around a component's parallel calls (negative: never a station): FORK
+ * opens them, each taken call is BRANCH … BRANCH_END, and JOIN closes them, the slowest branch's
+ * latency counting once.
+ */
+export const FORK = -1
+export const BRANCH = -2
+export const BRANCH_END = -3
+export const JOIN = -4
+
+/**
  * The design compiled for sampling: components, stations and links as flat arrays, so a path
  * is drawn without allocating (the Monte-Carlo draws tens of thousands of them per run).
  */
@@ -20,6 +30,8 @@ export interface Walker {
   kind: Uint8Array
   /** Per component: 1 when its links split (each request takes exactly one), 0 when each is called on its own. */
   split: Uint8Array
+  /** Per component: 1 when it makes its calls in parallel (the path marks them FORK … JOIN). */
+  parallel: Uint8Array
   hitRatio: Float64Array
   firstStation: Int32Array
   stationCount: Int32Array
@@ -40,6 +52,9 @@ export interface Walker {
   stackEnd: Int32Array
   stackForce: Uint8Array
   stackDepth: Int32Array
+  /** Per frame: whether its calls run in parallel, and whether one of its branches is open. */
+  stackParallel: Uint8Array
+  stackBranch: Uint8Array
   /** Links drawn so far, for the run's step budget. */
   steps: number
   /** The run's step budget: the steps it may take in all. */
@@ -103,6 +118,9 @@ export function compileWalker(design: Design, built: Built, traffic: TrafficProf
     readRatio: traffic.readRatio,
     kind: Uint8Array.from(design.components, (c) => walkOf(catalogue, c.type)),
     split: Uint8Array.from(design.components, (c) => (routingOf(c, catalogue) === 'split' ? 1 : 0)),
+    parallel: Uint8Array.from(design.components, (c) =>
+      c.calls === 'parallel' && routingOf(c, catalogue) === 'calls' ? 1 : 0
+    ),
     hitRatio: Float64Array.from(design.components, (c) => c.hitRatio ?? 0),
     firstStation,
     stationCount,
@@ -119,6 +137,8 @@ export function compileWalker(design: Design, built: Built, traffic: TrafficProf
     stackEnd: new Int32Array(MAX_HOPS + 2),
     stackForce: new Uint8Array(MAX_HOPS + 2),
     stackDepth: new Int32Array(MAX_HOPS + 2),
+    stackParallel: new Uint8Array(MAX_HOPS + 2),
+    stackBranch: new Uint8Array(MAX_HOPS + 2),
     steps: 0,
     limit: LIMITS.engineSteps,
     drawCertain: false
@@ -133,6 +153,7 @@ export function compileWalker(design: Design, built: Built, traffic: TrafficProf
  */
 export function samplePath(w: Walker, word: () => number): number {
   const { kind, linkStart, linkTo, linkShare, stackComponent, stackLink, stackEnd, stackForce, stackDepth } = w
+  const { stackParallel, stackBranch } = w
   let visits = 0
   let sp = 0
   const { drawCertain } = w
@@ -158,6 +179,9 @@ export function samplePath(w: Walker, word: () => number): number {
     if (follow) {
       stackComponent[sp] = c
       stackDepth[sp] = depth
+      stackParallel[sp] = w.parallel[c]
+      stackBranch[sp] = 0
+      if (w.parallel[c] === 1) visits = mark(w, visits, FORK)
       if (w.split[c] === 1) {
         // A split: one draw picks the one link this request takes (by cumulative share).
         const u = uniform(word)
@@ -184,8 +208,13 @@ export function samplePath(w: Walker, word: () => number): number {
     c = -1
     while (sp > 0) {
       const top = sp - 1
+      if (stackBranch[top] === 1) {
+        visits = mark(w, visits, BRANCH_END)
+        stackBranch[top] = 0
+      }
       const l = stackLink[top]
       if (l >= stackEnd[top]) {
+        if (stackParallel[top] === 1) visits = mark(w, visits, JOIN)
         sp--
         continue
       }
@@ -195,6 +224,10 @@ export function samplePath(w: Walker, word: () => number): number {
       if (carried[l] === 1 && (stackForce[top] === 1 || (share >= 1 && !drawCertain) || uniform(word) < share)) {
         c = linkTo[l]
         depth = stackDepth[top] + 1
+        if (stackParallel[top] === 1) {
+          visits = mark(w, visits, BRANCH)
+          stackBranch[top] = 1
+        }
         if (w.linkStation[l] >= 0) {
           if (visits === w.visits.length) {
             const grown = new Int32Array(visits * 2)
@@ -213,4 +246,15 @@ export function samplePath(w: Walker, word: () => number): number {
     }
     if (c < 0) return visits
   }
+}
+
+/** Appends a marker (or station) to the drawn path, growing its buffer; returns the new length. */
+function mark(w: Walker, length: number, value: number): number {
+  if (length === w.visits.length) {
+    const grown = new Int32Array(length * 2)
+    grown.set(w.visits)
+    w.visits = grown
+  }
+  w.visits[length] = value
+  return length + 1
 }

@@ -103,6 +103,12 @@ export function ComponentForm(props: {
           <option value="calls">calls: each link called on its own</option>
         </select>
       </label>
+      <label>Calls
+        <select name="calls" value=${c.calls ?? ''} onChange=${(e: Event) => set({ calls: ((e.target as HTMLSelectElement).value || undefined) as Component['calls'] })}>
+          <option value="">sequential (default): one after another</option>
+          <option value="parallel">parallel: all at once, waits for the slowest</option>
+        </select>
+      </label>
       <label>Balancing across instances
         <select name="balancing" value=${c.balancing ?? ''} onChange=${(e: Event) => set({ balancing: ((e.target as HTMLSelectElement).value || undefined) as Component['balancing'] })}>
           <option value="">pooled (default)</option>
