@@ -16,6 +16,7 @@ import {
 import { Account } from './screens/account.ts'
 import { Editor } from './screens/editor/index.ts'
 import { ForgotPassword, ResetPassword } from './screens/password-reset.ts'
+import { SharedPage } from './screens/shared.ts'
 import { Workspaces } from './screens/workspaces.ts'
 import { FieldError } from './ui/field-error.ts'
 import { TabPanel, Tabs } from './ui/tabs.ts'
@@ -58,6 +59,10 @@ function App() {
   }, [])
 
   if (location.pathname === '/verify-email') return html`<${VerifyEmail} />`
+  // A share link: its token in the path (the page's Referrer-Policy is no-referrer); no session needed.
+  const shared = /^\/shared\/([A-Za-z0-9_-]{20,200})$/.exec(location.pathname)
+  if (shared)
+    return html`<${SharedPage} token=${shared[1]} user=${user} signIn=${html`<${AuthPage} notice=${null} onSignedIn=${setUser} />`} />`
   if (route.page === 'sign-in-link')
     return html`<${SignInLink} token=${route.token} onSignedIn=${(u: User) => {
       // The token is spent: out of the address bar and the history.

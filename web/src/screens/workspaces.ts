@@ -5,6 +5,7 @@ import type { WorkspaceSummary as Summary } from '../../../src/domain/resources.
 import { ApiError, workspaces } from '../api.ts'
 import { catalogue } from '../catalogue.ts'
 import { starterDesign } from '../design.ts'
+import { nameFromFile, readDesignFile } from '../design-file.ts'
 import { FieldError, problemAt } from '../ui/field-error.ts'
 import { useHeadingFocus } from '../ui/focus.ts'
 
@@ -55,6 +56,33 @@ export function Workspaces() {
     }
   }
 
+  /** A design file made a new workspace: the api validates it like any design. */
+  async function importFile(event: Event) {
+    const input = event.target as HTMLInputElement
+    const file = input.files?.[0]
+    input.value = ''
+    if (!file) return
+    setError(null)
+    const read = readDesignFile(await file.text())
+    if ('error' in read) {
+      setError(read.error)
+      return
+    }
+    try {
+      const { data } = await workspaces.create(nameFromFile(file.name), read.design)
+      location.hash = `#/w/${data.id}`
+    } catch (err) {
+      const problems = err instanceof ApiError ? err.problems.map((p) => p.message) : []
+      setError(
+        problems.length > 0
+          ? `The design in that file is not valid: ${problems.join('; ')}`
+          : err instanceof Error
+            ? err.message
+            : String(err)
+      )
+    }
+  }
+
   async function remove(w: Summary) {
     if (!confirm(`Delete “${w.name}” and all its runs? This cannot be undone.`)) return
     try {
@@ -93,6 +121,7 @@ export function Workspaces() {
         <label>New workspace<input name="name" aria-required="true" maxLength="120" placeholder="e.g. URL shortener"
           aria-invalid=${nameError !== null} aria-describedby=${nameError ? 'new-name-error' : undefined} onInput=${() => setNameError(null)} /></label>
         <button class="primary" type="submit">Create</button>
+        <label class="import-design">Import a design (JSON)<input type="file" accept=".json,application/json" onChange=${importFile} /></label>
       </form>
       <${FieldError} id="new-name-error" message=${nameError} />
       ${error && html`<p class="error" role="alert">${error}</p>`}

@@ -17,6 +17,7 @@ import { LinkForm } from './link-form.ts'
 import { Palette } from './palette.ts'
 import { ConflictBanner, Legend, MergedNotice, NotSaved, SaveBadge, UndoRedo } from './parts.ts'
 import { GradePanel, ResultsPanel, RunsPanel } from './results.ts'
+import { ShareMenu } from './share.ts'
 import { TrafficForm } from './traffic-form.ts'
 import { useRuns } from './use-runs.ts'
 import { useWorkspace } from './use-workspace.ts'
@@ -143,6 +144,7 @@ export function Editor(props: { id: string }) {
             void runs.gradeRun()
           }} disabled=${!run?.id || run.status !== 'completed' || runs.grading}>Grade</button>
           <${Exports} workspaceId=${props.id} />
+          <${ShareMenu} workspaceId=${props.id} name=${ws.workspace.name} design=${design} />
         </div>
       </header>
       ${ws.conflict && html`<${ConflictBanner} conflict=${ws.conflict} onResolve=${ws.resolveConflict} />`}
