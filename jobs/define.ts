@@ -1,7 +1,6 @@
 import type { JobWithMetadata } from 'pg-boss'
 import type { Logger } from 'pino'
-import { type Static, type TProperties, type TSchema, Type } from 'typebox'
-import { Value } from 'typebox/value'
+import type { Static, TSchema } from 'typebox'
 import type { Config } from '../src/config.ts'
 import type { Sql } from '../src/db/client.ts'
 import type { EnginePool } from '../src/engine/pool.ts'
@@ -12,6 +11,7 @@ import {
   type QueueDefinition,
   type TelemetryHooks
 } from '../src/queue/jobs.ts'
+import { type JobMessage, payloadMismatch } from '../src/queue/messages.ts'
 import { withJobTelemetry } from './telemetry.ts'
 
 /** What the worker hands every handler factory. */
@@ -33,8 +33,9 @@ export interface Worked<T> {
   concurrency?: number
 }
 
-interface Definition<S extends TSchema> extends QueueDefinition {
-  payload: S
+interface Definition<S extends TSchema> extends Omit<QueueDefinition, 'name'> {
+  /** The queue's name and payload (src/queue/messages.ts: what the api sends with). */
+  message: JobMessage<S>
   fetchLoops?: number
   groupConcurrency?: number
   create(deps: WorkerDeps): Worked<Static<S>>
@@ -42,7 +43,8 @@ interface Definition<S extends TSchema> extends QueueDefinition {
 
 /** A queue with its payload schema and handler: the handler only ever sees data that fits the schema. */
 export function defineJob<S extends TSchema>(definition: Definition<S>): JobDefinition<WorkerDeps> {
-  const { name, options, payload, fetchLoops, groupConcurrency } = definition
+  const { message, options, fetchLoops, groupConcurrency } = definition
+  const { name, payload } = message
   return {
     name,
     options,
@@ -53,8 +55,9 @@ export function defineJob<S extends TSchema>(definition: Definition<S>): JobDefi
       const { handle, hooks, concurrency } = definition.create(deps)
       const checked = async (job: JobWithMetadata<unknown>): Promise<unknown> => {
         // A payload that does not fit can never succeed: no retry, straight to the dead letter.
-        if (!Value.Check(payload, job.data)) throw new PermanentJobError(describeMismatch(payload, job.data))
-        return handle({ ...job, data: job.data })
+        const mismatch = payloadMismatch(message, job.data)
+        if (mismatch) throw new PermanentJobError(mismatch)
+        return handle({ ...job, data: job.data as Static<S> })
       }
       return withJobTelemetry(
         deps.sql,
@@ -69,23 +72,4 @@ export function defineJob<S extends TSchema>(definition: Definition<S>): JobDefi
       )
     }
   }
-}
-
-/** The first mismatch, as `payload.runId must be a uuid`. */
-function describeMismatch(schema: TSchema, data: unknown): string {
-  const [first] = Value.Errors(schema, data)
-  if (!first) return 'payload does not match its schema'
-  const at = `payload${first.instancePath.replaceAll('/', '.')}`
-  if (first.keyword === 'format') return `${at} must be a ${String(first.params.format)}`
-  return `${at} ${first.message}`
-}
-
-/** A job's data: its own fields, the id of the request that enqueued it and its W3C trace context. */
-export function jobPayload<P extends TProperties>(properties: P) {
-  return Type.Object({
-    ...properties,
-    requestId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-    traceparent: Type.Optional(Type.String({ maxLength: 55 })),
-    tracestate: Type.Optional(Type.String({ maxLength: 512 }))
-  })
 }

@@ -1,26 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import nodemailer from 'nodemailer'
 import type { JobWithMetadata } from 'pg-boss'
-import { type Static, Type } from 'typebox'
 import { hashToken } from '../src/accounts/accounts.ts'
 import type { Config } from '../src/config.ts'
 import type { Sql } from '../src/db/client.ts'
-import { Uuid } from '../src/schemas.ts'
-import { defineJob, jobPayload } from './define.ts'
-
-const Payload = jobPayload({
-  // The mails this queue sends, each to an account's own address: read when it is sent, a job holds only the id.
-  kind: Type.Union([
-    Type.Literal('verify'),
-    Type.Literal('password-reset'),
-    Type.Literal('signup-taken'),
-    // A challenged login with the right password (src/routes/auth): a one-time sign-in link.
-    Type.Literal('login-link')
-  ]),
-  // A reset asked for an address with no account is a job too (the route's work must not tell): null.
-  userId: Type.Union([Uuid, Type.Null()])
-})
-export type EmailJob = Static<typeof Payload>
+import { EmailJob, type JobData } from '../src/queue/messages.ts'
+import { defineJob } from './define.ts'
 
 /** How long a password reset link works. */
 export const RESET_TTL_MINUTES = 30
@@ -87,7 +72,7 @@ export function createHandler(sql: Sql, email: Config['email'], send: SendMail) 
   }
 
   const mails = {
-    async verify(job: JobWithMetadata<EmailJob>, userId: string, user: Recipient) {
+    async verify(job: JobWithMetadata<JobData<typeof EmailJob>>, userId: string, user: Recipient) {
       if (user.verified) return { skipped: 'verified' }
       const { token, expiresAt } = await issueToken('verify', userId, job.id, email.verificationTtlHours * 3600_000)
       await send(
@@ -101,7 +86,7 @@ export function createHandler(sql: Sql, email: Config['email'], send: SendMail) 
       return { sent: true, expiresAt: expiresAt.toISOString() }
     },
 
-    async 'password-reset'(job: JobWithMetadata<EmailJob>, userId: string, user: Recipient) {
+    async 'password-reset'(job: JobWithMetadata<JobData<typeof EmailJob>>, userId: string, user: Recipient) {
       if (user.disabled) return { skipped: 'disabled' }
       const { token, expiresAt } = await issueToken('reset', userId, job.id, RESET_TTL_MINUTES * 60_000)
       // In the fragment: the browser never sends it to a server, so no access log or Referer holds it.
@@ -116,7 +101,7 @@ export function createHandler(sql: Sql, email: Config['email'], send: SendMail) 
       return { sent: true, expiresAt: expiresAt.toISOString() }
     },
 
-    async 'login-link'(job: JobWithMetadata<EmailJob>, userId: string, user: Recipient) {
+    async 'login-link'(job: JobWithMetadata<JobData<typeof EmailJob>>, userId: string, user: Recipient) {
       if (user.disabled) return { skipped: 'disabled' }
       const { token, expiresAt } = await issueToken('login-link', userId, job.id, LOGIN_LINK_TTL_MINUTES * 60_000)
       await send(
@@ -130,7 +115,7 @@ export function createHandler(sql: Sql, email: Config['email'], send: SendMail) 
       return { sent: true, expiresAt: expiresAt.toISOString() }
     },
 
-    async 'signup-taken'(job: JobWithMetadata<EmailJob>, _userId: string, user: Recipient) {
+    async 'signup-taken'(job: JobWithMetadata<JobData<typeof EmailJob>>, _userId: string, user: Recipient) {
       if (user.disabled) return { skipped: 'disabled' }
       await send(
         {
@@ -144,7 +129,7 @@ export function createHandler(sql: Sql, email: Config['email'], send: SendMail) 
     }
   }
 
-  return async function emailJob(job: JobWithMetadata<EmailJob>): Promise<unknown> {
+  return async function emailJob(job: JobWithMetadata<JobData<typeof EmailJob>>): Promise<unknown> {
     const { kind, userId } = job.data
     if (userId === null) return { skipped: 'no account' }
     const [user] = await sql<Recipient[]>`
@@ -158,7 +143,7 @@ export function createHandler(sql: Sql, email: Config['email'], send: SendMail) 
 }
 
 export const job = defineJob({
-  name: 'email',
+  message: EmailJob,
   options: {
     retryLimit: 5,
     retryDelay: 10,
@@ -167,7 +152,6 @@ export const job = defineJob({
     deadLetter: 'email_dead',
     notify: true
   },
-  payload: Payload,
   create: ({ sql, config, log }) => ({
     handle: createHandler(
       sql,

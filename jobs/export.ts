@@ -1,19 +1,15 @@
 import type { JobWithMetadata } from 'pg-boss'
-import type { Static } from 'typebox'
 import type { Sql } from '../src/db/client.ts'
 import type { GradeItem } from '../src/domain/grading.ts'
 import type { Design } from '../src/domain/model.ts'
 import { type ExportFormat, renderReport, reportFilename } from '../src/domain/report.ts'
+import { ExportJob, type JobData } from '../src/queue/messages.ts'
 import { latestCompletedRun } from '../src/runs/runs.ts'
-import { Uuid } from '../src/schemas.ts'
-import { defineJob, jobPayload } from './define.ts'
+import { defineJob } from './define.ts'
 import { markFailedOnFinalFailure, productQueueOptions } from './product-queue.ts'
 
-const Payload = jobPayload({ exportId: Uuid })
-export type ExportJob = Static<typeof Payload>
-
 export function createHandler(sql: Sql) {
-  return async function exportReport(job: JobWithMetadata<ExportJob>): Promise<unknown> {
+  return async function exportReport(job: JobWithMetadata<JobData<typeof ExportJob>>): Promise<unknown> {
     const exportId = job.data.exportId
     const [row] = await sql<
       {
@@ -68,9 +64,8 @@ export function createHandler(sql: Sql) {
 }
 
 export const job = defineJob({
-  name: 'export',
+  message: ExportJob,
   options: productQueueOptions('export', 120),
-  payload: Payload,
   create: ({ sql }) => ({
     handle: createHandler(sql),
     hooks: markFailedOnFinalFailure(sql, 'report_exports', 'exportId')

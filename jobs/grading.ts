@@ -1,5 +1,4 @@
 import type { JobWithMetadata } from 'pg-boss'
-import type { Static } from 'typebox'
 import type { Sql } from '../src/db/client.ts'
 import { advise } from '../src/domain/advice.ts'
 import { analyze } from '../src/domain/analysis.ts'
@@ -7,17 +6,14 @@ import { measureChecks } from '../src/domain/exercises.ts'
 import { RUBRIC_VERSION } from '../src/domain/grading.ts'
 import { exercises } from '../src/exercises/index.ts'
 import { PermanentJobError } from '../src/queue/jobs.ts'
+import { GradingJob, type JobData } from '../src/queue/messages.ts'
 import { completeGrade } from '../src/runs/grades.ts'
 import { runOfGrade } from '../src/runs/runs.ts'
-import { Uuid } from '../src/schemas.ts'
-import { defineJob, jobPayload } from './define.ts'
+import { defineJob } from './define.ts'
 import { markFailedOnFinalFailure, productQueueOptions } from './product-queue.ts'
 
-const Payload = jobPayload({ gradeId: Uuid })
-export type GradingJob = Static<typeof Payload>
-
 export function createHandler(sql: Sql) {
-  return async function grading(job: JobWithMetadata<GradingJob>): Promise<unknown> {
+  return async function grading(job: JobWithMetadata<JobData<typeof GradingJob>>): Promise<unknown> {
     const gradeId = job.data.gradeId
     const row = await runOfGrade(sql, gradeId)
     if (!row || row.status === 'completed') return { gradeId, skipped: row?.status ?? 'deleted' }
@@ -42,9 +38,8 @@ export function createHandler(sql: Sql) {
 }
 
 export const job = defineJob({
-  name: 'grading',
+  message: GradingJob,
   options: productQueueOptions('grading', 120),
-  payload: Payload,
   create: ({ sql }) => ({
     handle: createHandler(sql),
     hooks: markFailedOnFinalFailure(sql, 'grade_reports', 'gradeId')

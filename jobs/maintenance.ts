@@ -1,23 +1,16 @@
 import type { JobWithMetadata } from 'pg-boss'
-import { type Static, Type } from 'typebox'
 import { deleteExpiredRefusals } from '../src/audit/refusals.ts'
 import type { Config } from '../src/config.ts'
 import type { Sql } from '../src/db/client.ts'
+import { type JobData, MaintenanceJob } from '../src/queue/messages.ts'
 import { analyzeJobs } from '../src/queue/statements.ts'
 import { deleteSurplusRuns } from '../src/runs/runs.ts'
-import { defineJob, jobPayload } from './define.ts'
+import { defineJob } from './define.ts'
 
 /** Runs every 15 minutes from the worker's schedule. */
 export const SCHEDULE = '*/15 * * * *'
 /** Daily telemetry partitions are kept this many days ahead. */
 export const PARTITION_DAYS_AHEAD = 3
-
-const Payload = Type.Union([
-  jobPayload({ task: Type.Literal('housekeeping') }),
-  // An operator's end-to-end check of the worker loop (RUNBOOK: "is the worker alive?").
-  jobPayload({ task: Type.Literal('probe'), holdMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000 })) })
-])
-export type MaintenanceData = Static<typeof Payload>
 
 function hold(ms: number, signal: AbortSignal): Promise<void> {
   // A zero hold returns at once: setTimeout(0) waits a millisecond, which would cap the probes
@@ -133,7 +126,7 @@ export function createHandler(
     retention
   }: { retentionDays: number; loginFailureKeepMinutes?: number; retention?: Config['retention'] }
 ) {
-  return async function maintenance(job: JobWithMetadata<MaintenanceData>): Promise<unknown> {
+  return async function maintenance(job: JobWithMetadata<JobData<typeof MaintenanceJob>>): Promise<unknown> {
     const data = job.data
     if (data.task === 'probe') {
       await hold(data.holdMs ?? 0, job.signal)
@@ -157,7 +150,7 @@ export function createHandler(
 }
 
 export const job = defineJob({
-  name: 'maintenance',
+  message: MaintenanceJob,
   options: {
     retryLimit: 2,
     retryDelay: 30,
@@ -165,7 +158,6 @@ export const job = defineJob({
     policy: 'standard',
     deadLetter: 'maintenance_dead'
   },
-  payload: Payload,
   create: ({ sql, config }) => ({
     handle: createHandler(sql, {
       retentionDays: config.telemetryRetentionDays,

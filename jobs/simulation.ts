@@ -1,5 +1,4 @@
 import type { JobWithMetadata } from 'pg-boss'
-import type { Static } from 'typebox'
 import type { Sql } from '../src/db/client.ts'
 import { type Analysis, simulateAndAnalyze } from '../src/domain/analysis.ts'
 import type { SimulationResult } from '../src/domain/engine.ts'
@@ -8,14 +7,11 @@ import { validateDesign } from '../src/domain/validate.ts'
 import { type EnginePool, isPermanentEngineError } from '../src/engine/pool.ts'
 import { exercises } from '../src/exercises/index.ts'
 import { PermanentJobError } from '../src/queue/jobs.ts'
+import { type JobData, SimulationJob } from '../src/queue/messages.ts'
 import { claimRuns, completeRuns, runStatus } from '../src/runs/runs.ts'
-import { Uuid } from '../src/schemas.ts'
 import { coalesce } from './coalesce.ts'
-import { BATCH_SIZE, defineJob, jobPayload } from './define.ts'
+import { BATCH_SIZE, defineJob } from './define.ts'
 import { markFailedOnFinalFailure, productQueueOptions } from './product-queue.ts'
-
-const Payload = jobPayload({ runId: Uuid })
-export type SimulationJob = Static<typeof Payload>
 
 /**
  * Without a pool the simulation runs on the calling thread (tests, one-off tools). The handler's
@@ -27,7 +23,7 @@ export function createHandler(sql: Sql, engine: EnginePool | null = null) {
   // Exactly once: a retried or duplicated job finds the row completed and writes nothing.
   const store = coalesce((results: { id: string; result: SimulationResult }[]) => completeRuns(sql, results))
 
-  return async function simulation(job: JobWithMetadata<SimulationJob>): Promise<unknown> {
+  return async function simulation(job: JobWithMetadata<JobData<typeof SimulationJob>>): Promise<unknown> {
     const runId = job.data.runId.toLowerCase()
     const run = await claim(runId)
     if (!run) {
@@ -63,9 +59,8 @@ export function createHandler(sql: Sql, engine: EnginePool | null = null) {
 }
 
 export const job = defineJob({
-  name: 'simulation',
+  message: SimulationJob,
   options: productQueueOptions('simulation', 300),
-  payload: Payload,
   // Two fetch loops: a batch waits for its slowest run (at most SIMULATION_TIMEOUT_MS), and the
   // other loop keeps fetching meanwhile, so one slow run never holds back the queue.
   fetchLoops: 2,

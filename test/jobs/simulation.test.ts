@@ -4,6 +4,7 @@ import { heavyFanOut } from '../../reliability/lib/pathological.ts'
 import { fork } from '../../reliability/lib/process.ts'
 import { fromPostgresJs } from '../../src/queue/boss.ts'
 import { enqueueJob } from '../../src/queue/enqueue.ts'
+import { SimulationJob } from '../../src/queue/messages.ts'
 import { createQueues } from '../../src/queue/queues.ts'
 import { insertLifecycle } from '../../src/queue/statements.ts'
 import { buildTestApp } from '../helpers/app.ts'
@@ -113,7 +114,9 @@ t.test('the queue-wait histogram and the group gauges read the queue as it is', 
   const { app } = await buildTestApp(t, url, METRICS)
   const boss = await startedBoss(t, sql, 'cli')
   const send = (user: string) =>
-    sql.begin((tx) => enqueueJob(boss, tx, 'simulation', { runId: crypto.randomUUID() }, null, { group: { id: user } }))
+    sql.begin((tx) =>
+      enqueueJob(boss, tx, SimulationJob, { runId: crypto.randomUUID() }, null, { group: { id: user } })
+    )
   const first = (await send('user-a')) as string
   await send('user-a')
   await send('user-b')
@@ -156,10 +159,11 @@ t.test('a grouped plain job is the row pg-boss send writes with the same group',
   const boss = await startedBoss(t, sql, 'cli')
   await createQueues(boss, JOBS)
   const group = { id: 'user-g', tier: 'free' }
+  const runId = crypto.randomUUID()
   const viaSend = (await sql.begin((tx) =>
-    boss.send('simulation', { n: 1, requestId: null }, { group, db: fromPostgresJs(tx) })
+    boss.send('simulation', { runId, requestId: null }, { group, db: fromPostgresJs(tx) })
   )) as string
-  const direct = (await sql.begin((tx) => enqueueJob(boss, tx, 'simulation', { n: 1 }, null, { group }))) as string
+  const direct = (await sql.begin((tx) => enqueueJob(boss, tx, SimulationJob, { runId }, null, { group }))) as string
   const row = async (id: string) => {
     const [job] = await sql`
       select *, keep_until - start_after as kept from pgboss.job where id = ${id}

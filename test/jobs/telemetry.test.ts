@@ -1,12 +1,24 @@
 import t from 'tap'
+import { Type } from 'typebox'
 import { JOBS as QUEUES } from '../../jobs/registry.ts'
 import { withJobTelemetry } from '../../jobs/telemetry.ts'
 import { fromPostgresJs } from '../../src/queue/boss.ts'
 import { enqueueJob } from '../../src/queue/enqueue.ts'
 import { PermanentJobError } from '../../src/queue/jobs.ts'
+import { jobMessage, jobPayload } from '../../src/queue/messages.ts'
 import { createQueues } from '../../src/queue/queues.ts'
 import { startedBoss } from '../helpers/boss.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
+
+const Lifecycle = jobMessage('lifecycle', jobPayload({ mode: Type.String() }))
+/** A payload each of the app's queues accepts. */
+const SAMPLES: Record<string, object> = {
+  simulation: { runId: '0192f0c4-0000-7000-8000-000000000001' },
+  grading: { gradeId: '0192f0c4-0000-7000-8000-000000000002' },
+  export: { exportId: '0192f0c4-0000-7000-8000-000000000003' },
+  email: { kind: 'verify', userId: null },
+  maintenance: { task: 'housekeeping' }
+}
 
 t.test('job lifecycle telemetry', async (t) => {
   const { url } = await createTestDatabase(t)
@@ -35,7 +47,7 @@ t.test('job lifecycle telemetry', async (t) => {
   )
 
   const send = (mode: string, requestId: string) =>
-    sql.begin((tx) => enqueueJob(boss, tx, 'lifecycle', { mode }, requestId)) as Promise<string>
+    sql.begin((tx) => enqueueJob(boss, tx, Lifecycle, { mode }, requestId)) as Promise<string>
   const events = async (id: string) =>
     await sql`select event, attempt, request_id, error_message from app.job_telemetry where job_id = ${id} order by created_at, event <> 'queued'`
 
@@ -134,7 +146,7 @@ t.test('job lifecycle telemetry', async (t) => {
     let id = ''
     await t.rejects(
       sql.begin(async (tx) => {
-        id = (await enqueueJob(boss, tx, 'lifecycle', { mode: 'ok' }, 'req-rollback')) as string
+        id = (await enqueueJob(boss, tx, Lifecycle, { mode: 'ok' }, 'req-rollback')) as string
         throw new Error('roll back')
       })
     )
@@ -148,11 +160,12 @@ t.test('a plain job is the row pg-boss send writes, with its queued row in the s
   const boss = await startedBoss(t, sql, 'cli')
   await createQueues(boss, QUEUES)
 
-  for (const { name } of QUEUES) {
+  for (const queue of QUEUES) {
+    const { name } = queue
     const viaSend = (await sql.begin((tx) =>
-      boss.send(name, { n: 1, requestId: 'req-same' }, { db: fromPostgresJs(tx) })
+      boss.send(name, { ...SAMPLES[name], requestId: 'req-same' }, { db: fromPostgresJs(tx) })
     )) as string
-    const direct = (await sql.begin((tx) => enqueueJob(boss, tx, name, { n: 1 }, 'req-same'))) as string
+    const direct = (await sql.begin((tx) => enqueueJob(boss, tx, queue, SAMPLES[name], 'req-same'))) as string
     const row = async (id: string) => {
       const [job] = await sql`
         select *, keep_until - start_after as kept, created_on - start_after as delay
@@ -171,7 +184,7 @@ t.test('a plain job is the row pg-boss send writes, with its queued row in the s
   }
 
   await t.rejects(
-    sql.begin((tx) => enqueueJob(boss, tx, 'no_such_queue', {}, null)),
+    sql.begin((tx) => enqueueJob(boss, tx, jobMessage('no_such_queue', jobPayload({})), {}, null)),
     { message: /queue no_such_queue refused the job/ },
     'a missing queue is refused, and nothing is written'
   )

@@ -6,6 +6,7 @@ import { forgetDevices } from '../../accounts/devices.ts'
 import { markVerified, passwordHashOf, setPassword, userById } from '../../accounts/users.ts'
 import { InvalidResetToken, Unauthorized, WrongPassword } from '../../errors.ts'
 import { enqueueJob } from '../../queue/enqueue.ts'
+import { EmailJob } from '../../queue/messages.ts'
 import { errorResponses } from '../../schemas.ts'
 import { clearRefreshCookie } from '../auth/cookie.ts'
 import { revokeAllOf } from '../auth/tokens.ts'
@@ -62,7 +63,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         const userId = account && !account.disabled ? account.id : null
         // A job either way, so a known and an unknown address cost the same statements; the
         // worker mails only an account, and makes the link there (its raw form is only in the mail).
-        await enqueueJob(fastify.boss, tx, 'email', { kind: 'password-reset', userId }, request.id)
+        await enqueueJob(fastify.boss, tx, EmailJob, { kind: 'password-reset', userId }, request.id)
         request.enqueuedOn = 'email'
         // The row names the account, never the address typed.
         await request.audit(tx, { userId, resourceId: userId, statusCode: 202, changes: {} })

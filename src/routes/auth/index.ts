@@ -34,6 +34,7 @@ import {
   WrongPassword
 } from '../../errors.ts'
 import { enqueueJob } from '../../queue/enqueue.ts'
+import { EmailJob } from '../../queue/messages.ts'
 import { errorResponses } from '../../schemas.ts'
 import { accountByEmail } from '../account/store.ts'
 import { classOfJoinCode, joinOnSignup } from '../classes/store.ts'
@@ -147,7 +148,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
    */
   function sendLoginLink(userId: string, request: FastifyRequest) {
     return fastify.sql.begin((tx) =>
-      enqueueJob(fastify.boss, tx, 'email', { kind: 'login-link', userId }, request.id, {
+      enqueueJob(fastify.boss, tx, EmailJob, { kind: 'login-link', userId }, request.id, {
         singletonKey: `login-link:${userId}`,
         singletonSeconds: LOGIN_LINK_MAIL_SECONDS
       })
@@ -156,7 +157,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
 
   /** Queues the verification email; one per user per minute at most (a singleton job). */
   function sendVerification(tx: TransactionSql, userId: string, requestId: string) {
-    return enqueueJob(fastify.boss, tx, 'email', { kind: 'verify', userId }, requestId, {
+    return enqueueJob(fastify.boss, tx, EmailJob, { kind: 'verify', userId }, requestId, {
       singletonKey: `verify:${userId}`,
       singletonSeconds: 60
     })
@@ -260,7 +261,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
               statusCode,
               changes: {}
             }),
-            enqueueJob(fastify.boss, tx, 'email', { kind: 'signup-taken', userId: owner.id }, request.id, {
+            enqueueJob(fastify.boss, tx, EmailJob, { kind: 'signup-taken', userId: owner.id }, request.id, {
               singletonKey: `signup-taken:${owner.id}`,
               singletonSeconds: 3600
             })

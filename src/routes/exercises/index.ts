@@ -7,6 +7,7 @@ import { Conflict, FeatureDisabled, NotFound } from '../../errors.ts'
 import { exercises } from '../../exercises/index.ts'
 import { uuidv7 } from '../../ids.ts'
 import { enqueueJob } from '../../queue/enqueue.ts'
+import { GradingJob } from '../../queue/messages.ts'
 import { insertSubmissionGrade } from '../../runs/grades.ts'
 import { newestCompletedRunId } from '../../runs/runs.ts'
 import { errorResponses, IdParams } from '../../schemas.ts'
@@ -269,7 +270,7 @@ const exerciseRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         request.enqueuedOn = 'grading'
         await insertSubmissionGrade(tx, { id: gradeId, simulationId, ownerId })
         const [, created] = await Promise.all([
-          enqueueJob(fastify.boss, tx, 'grading', { gradeId }, request.id, { id: gradeId }),
+          enqueueJob(fastify.boss, tx, GradingJob, { gradeId }, request.id, { id: gradeId }),
           insertSubmission(
             tx,
             request.audit(tx, { resourceId: id, statusCode: 201, changes: { simulationId, gradeId } }),

@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import { Conflict, FeatureDisabled, NotFound, Unauthorized } from '../../errors.ts'
 import { uuidv7 } from '../../ids.ts'
+import { ExportJob } from '../../queue/messages.ts'
 import { errorResponses, IdParams } from '../../schemas.ts'
 import { Accepted, acceptQueued } from '../queued.ts'
 import { checkExportQuota } from '../quotas.ts'
@@ -48,7 +49,7 @@ const exportRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           tx,
           request,
           {
-            queue: 'export',
+            message: ExportJob,
             id,
             data: { exportId: id },
             changes: { workspaceId: workspace.id, format: request.body.format }

@@ -7,6 +7,7 @@ import type { SimulationResult } from '../../domain/schemas.ts'
 import { staleness } from '../../domain/staleness.ts'
 import { Conflict, FeatureDisabled, NotFound } from '../../errors.ts'
 import { uuidv7 } from '../../ids.ts'
+import { GradingJob, SimulationJob } from '../../queue/messages.ts'
 import { insertGrade, ownedGrade } from '../../runs/grades.ts'
 import { insertRun, listRuns, ownedRun, ownedRunStatus, type RunInputs, runFieldsOf } from '../../runs/runs.ts'
 import { errorResponses, IdParams } from '../../schemas.ts'
@@ -58,7 +59,7 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           tx,
           request,
           {
-            queue: 'simulation',
+            message: SimulationJob,
             id,
             data: { runId: id },
             changes: { workspaceId: workspace.id, seed },
@@ -165,7 +166,7 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           fastify,
           tx,
           request,
-          { queue: 'grading', id, data: { gradeId: id }, changes: { simulationId: request.params.id } },
+          { message: GradingJob, id, data: { gradeId: id }, changes: { simulationId: request.params.id } },
           (audit) =>
             insertGrade(tx, audit, { id, simulationId: request.params.id, ownerId: request.user?.id as string })
         )
