@@ -3,7 +3,7 @@ import { simulateAndAnalyze } from '../../src/domain/analysis.ts'
 import { DEFAULT_TRAFFIC, type Design } from '../../src/domain/model.ts'
 import { pathOf } from '../../src/paths.ts'
 import { buildTestApp } from '../helpers/app.ts'
-import { createTestDatabase, testSql } from '../helpers/db.ts'
+import { createTestDatabase, superuserUrl, testSql } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { bearer, registerAndLogin } from '../helpers/users.ts'
 
@@ -12,7 +12,7 @@ const ENV = { RATE_LIMIT_MAX_REQUESTS: '100000', AUTH_RATE_LIMIT_MAX_REQUESTS: '
 t.test('share links: made by the owner, read without a session, revoked, expired, forked', async (t) => {
   const db = await createTestDatabase(t)
   const sql = testSql(t, db.url)
-  const owner = testSql(t, db.ownerUrl)
+  const superuser = testSql(t, superuserUrl(db.url))
   const { app } = await buildTestApp(t, db.url, ENV)
   const alice = await registerAndLogin(app)
   const bob = await registerAndLogin(app)
@@ -144,45 +144,52 @@ t.test('share links: made by the owner, read without a session, revoked, expired
     t.equal(pathOf('/workspaces/1/shares'), '/workspaces/1/shares')
   })
 
-  t.test('an exercise attempt is shared only once its reference is revealed to the sharer', async (t) => {
-    // The attempts' table (issue #37), as that migration makes it, where it is not there yet.
-    await owner`
-      create table if not exists app.exercise_attempts (
-        workspace_id uuid primary key references app.workspaces (id) on delete cascade,
-        owner_id uuid not null references app.users (id) on delete cascade,
-        exercise_slug text not null,
-        locked_traffic jsonb not null,
-        given_up_at timestamptz
-      )
-    `
-    await owner`grant select, insert, update, delete on app.exercise_attempts to sdc_app`
-    const attempt = await app.inject({
-      method: 'POST',
-      url: '/workspaces',
-      headers: bearer(alice),
-      payload: { name: 'Attempt', design: SAMPLE_DESIGN }
-    })
-    const id = attempt.json().id
-    await owner`
+  t.test('an exercise attempt is shared once its reference is revealed; an assignment’s, never', async (t) => {
+    const workspace = async (name: string) =>
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/workspaces',
+          headers: bearer(alice),
+          payload: { name, design: SAMPLE_DESIGN }
+        })
+      ).json().id as string
+    const shareOf = (id: string) =>
+      app.inject({ method: 'POST', url: `/workspaces/${id}/shares`, headers: bearer(alice), payload: {} })
+    const id = await workspace('Attempt')
+    await superuser`
       insert into app.exercise_attempts (workspace_id, owner_id, exercise_slug, locked_traffic)
       values (${id}, ${alice.id}, 'pastebin', '{}')
     `
-    const refused = await app.inject({
-      method: 'POST',
-      url: `/workspaces/${id}/shares`,
-      headers: bearer(alice),
-      payload: {}
-    })
+    const refused = await shareOf(id)
     t.equal(refused.statusCode, 403)
     t.equal(refused.json().code, 'APP_ERR_FORBIDDEN')
     t.match(refused.json().message, /pastebin.*reference solution is revealed/)
-    await owner`update app.exercise_attempts set given_up_at = now() where workspace_id = ${id}`
-    const allowed = await app.inject({
-      method: 'POST',
-      url: `/workspaces/${id}/shares`,
-      headers: bearer(alice),
-      payload: {}
-    })
-    t.equal(allowed.statusCode, 201, 'revealed (given up): shared')
+    await superuser`update app.exercise_attempts set given_up_at = now() where workspace_id = ${id}`
+    t.equal((await shareOf(id)).statusCode, 201, 'revealed (given up): shared')
+
+    // A class assignment's attempt (rows made as the superuser: the classes' routes are tested elsewhere).
+    const assigned = await workspace('Assignment attempt')
+    const [org] =
+      await superuser`insert into app.organisations (id, name) values (gen_random_uuid(), 'School') returning id`
+    const [cls] = await superuser`
+      insert into app.classes (organisation_id, id, name) values (${org.id}, gen_random_uuid(), 'Class') returning id
+    `
+    await superuser`
+      insert into app.class_members (organisation_id, class_id, user_id, role)
+      values (${org.id}, ${cls.id}, ${alice.id}, 'learner')
+    `
+    const [assignment] = await superuser`
+      insert into app.assignments (organisation_id, class_id, id, exercise_slug, title, opens_at, due_at)
+      values (${org.id}, ${cls.id}, gen_random_uuid(), 'pastebin', 'Pastebin', now() - interval '1 day', now() + interval '1 day')
+      returning id
+    `
+    await superuser`
+      insert into app.assignment_attempts (organisation_id, assignment_id, user_id, workspace_id)
+      values (${org.id}, ${assignment.id}, ${alice.id}, ${assigned})
+    `
+    const never = await shareOf(assigned)
+    t.equal(never.statusCode, 403)
+    t.match(never.json().message, /class assignment is never shared/)
   })
 })

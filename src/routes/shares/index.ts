@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { withContext } from '../../db/context.ts'
 import { SharedWorkspaceSchema, ShareLinkSchema, ShareStatusSchema, WorkspaceSchema } from '../../domain/resources.ts'
 import { Forbidden, NotFound } from '../../errors.ts'
 import { uuidv7 } from '../../ids.ts'
@@ -36,7 +37,7 @@ const shareRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         tags: ['shares'],
         params: IdParams,
-        description: `A read-only link to the workspace, live for \`expiresInDays\` (default ${DEFAULT_DAYS}, at most ${MAX_DAYS}); it replaces the workspace's live link, if any. The token is in the answer this once. An exercise attempt is refused (403) until its exercise's reference is revealed to the caller.`,
+        description: `A read-only link to the workspace, live for \`expiresInDays\` (default ${DEFAULT_DAYS}, at most ${MAX_DAYS}); it replaces the workspace's live link, if any. The token is in the answer this once. An exercise attempt is refused (403) until its exercise's reference is revealed to the caller; a class assignment's attempt always.`,
         body: Type.Object(
           { expiresInDays: Type.Optional(Type.Integer({ title: 'Days', minimum: 1, maximum: MAX_DAYS })) },
           { additionalProperties: false }
@@ -48,7 +49,7 @@ const shareRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const ownerId = request.user?.id as string
       const days = request.body?.expiresInDays ?? DEFAULT_DAYS
       const token = randomBytes(32).toString('base64url')
-      const created = await sql.begin(async (tx) => {
+      const created = await withContext(sql, { userId: ownerId }, async (tx) => {
         const workspace = await ownedWorkspace(tx, request, request.params.id)
         const refusal = await shareRefusal(tx, workspace.id, ownerId)
         if (refusal) throw new Forbidden(refusal)

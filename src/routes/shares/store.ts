@@ -80,38 +80,39 @@ export async function sharedWorkspace(sql: Sql | TransactionSql, token: string) 
 }
 
 /**
- * Why this workspace may not be shared, if it may not. An exercise attempt only once its exercise's
- * reference is revealed to the sharer (a completed grade of one of their attempts, or a give-up):
- * before that a link would hand out a worked answer. The attempts' table comes with issue #37; until
- * it is there, no workspace is an attempt. Class assignment attempts (issue #40) are never shared:
- * their check belongs here when assignments land.
+ * Why this workspace may not be shared, if it may not. A class assignment's attempt never is:
+ * answers must not travel between learners of an assignment. An exercise attempt only once its
+ * exercise's reference is revealed to the sharer (a completed grade of one of their attempts at it,
+ * or a give-up, as GET /exercises/:slug reveals it): before that a link would hand out a worked
+ * answer. Run in a transaction acting for the sharer (setContext), which the assignments' row-level
+ * security needs to show the sharer's own attempt.
  */
 export async function shareRefusal(tx: TransactionSql, workspaceId: string, ownerId: string): Promise<string | null> {
-  const [{ attempts }] = await tx<{ attempts: boolean }[]>`
-    select to_regclass('app.exercise_attempts') is not null as attempts
+  const [row] = await tx<{ assignment: boolean; exercise_slug: string | null; revealed: boolean }[]>`
+    select
+      exists (select 1 from app.assignment_attempts where workspace_id = ${workspaceId}) as assignment,
+      a.exercise_slug,
+      exists (
+        select 1
+        from app.exercise_attempts mine
+        where mine.owner_id = ${ownerId}
+          and mine.exercise_slug = a.exercise_slug
+          and (
+            mine.given_up_at is not null
+            or exists (
+              select 1
+              from app.simulation_runs s
+              join app.grade_reports g on g.simulation_id = s.id
+              where s.workspace_id = mine.workspace_id
+                and g.status = 'completed'
+            )
+          )
+      ) as revealed
+    from (select 1) one
+    left join app.exercise_attempts a on a.workspace_id = ${workspaceId}
   `
-  if (!attempts) return null
-  const [attempt] = await tx<{ exercise_slug: string; revealed: boolean }[]>`
-    select a.exercise_slug,
-           exists (
-             select 1
-             from app.exercise_attempts mine
-             where mine.owner_id = ${ownerId}
-               and mine.exercise_slug = a.exercise_slug
-               and (
-                 mine.given_up_at is not null
-                 or exists (
-                   select 1
-                   from app.simulation_runs s
-                   join app.grade_reports g on g.simulation_id = s.id
-                   where s.workspace_id = mine.workspace_id
-                     and g.status = 'completed'
-                 )
-               )
-           ) as revealed
-    from app.exercise_attempts a
-    where a.workspace_id = ${workspaceId}
-  `
-  if (!attempt || attempt.revealed) return null
-  return `An attempt at the exercise “${attempt.exercise_slug}” can be shared once its reference solution is revealed to you (after a graded attempt, or giving up)`
+  if (row.assignment)
+    return 'An attempt at a class assignment is never shared: answers must not travel between the learners of an assignment'
+  if (row.exercise_slug === null || row.revealed) return null
+  return `An attempt at the exercise “${row.exercise_slug}” can be shared once its reference solution is revealed to you (after a graded attempt, or giving up)`
 }
