@@ -50,13 +50,19 @@ export const OverallDerivationSchema = Type.Object(
     paths: Nullable(
       Type.Array(
         Type.Object(
-          { stations: Type.Array(Type.String()), probability: N, meanMs: N },
+          {
+            stations: Type.Array(Type.String()),
+            probability: N,
+            meanMs: Nullable(N, { description: 'null: it crosses a saturated station' })
+          },
           { ...strict, description: 'a kind of request path, its weight and its mean (the sum of its stations’ means)' }
         )
       ),
       { description: 'null when the paths are too many to list (they are drawn one by one)' }
     ),
-    analyticMeanMs: Type.Number({ description: 'Σ probability × path mean: what the sampled mean estimates' }),
+    analyticMeanMs: Nullable(N, {
+      description: 'Σ probability × path mean: what the sampled mean estimates; null when unbounded'
+    }),
     percentiles: Type.Object(
       {
         method: OneOf(['monte_carlo', 'discrete_event']),

@@ -39,6 +39,8 @@ export function explain(
 export const QUANTILE_DRAWS = 4000
 
 const r6 = (x: number) => Math.round(x * 1e6) / 1e6
+/** A sum over stations, null when one is unbounded (saturated). */
+const finite = (x: number) => (Number.isFinite(x) ? r6(x) : null)
 
 /** Where a component's offered arrivals come from: each link into it, per class, share × what its source passes on. */
 function sources(design: Design, flows: Map<string, Flow>, id: string, catalogue: Catalogue) {
@@ -271,7 +273,7 @@ export function explainOverall(
   const paths = requestPaths(design, traffic, catalogue)?.map((p) => ({
     stations: p.stations,
     probability: r6(p.probability),
-    meanMs: r6(p.stations.reduce((sum, s) => sum + (sojourn.get(s) ?? 0), 0))
+    meanMs: finite(p.stations.reduce((sum, s) => sum + (sojourn.get(s) ?? 0), 0))
   }))
   const analytic = built.stations.reduce((sum, s) => sum + (s.lambda / traffic.peakRps) * s.meanSojournMs, 0)
   const loads = offeredLoads(design, traffic, catalogue, retryFactors(built.timeouts))
@@ -294,7 +296,7 @@ export function explainOverall(
   return {
     kind: 'overall',
     paths: paths ?? null,
-    analyticMeanMs: r6(analytic),
+    analyticMeanMs: finite(analytic),
     percentiles: {
       method: result.mode === 'discrete-event' ? 'discrete_event' : 'monte_carlo',
       samples: result.samples,

@@ -2,16 +2,14 @@
 // peak counts within ±25 %, the maximum sustainable throughput within ±20 %, the bottleneck when
 // it names the bottleneck or one of its identical group (docs/simulation.md).
 
-import type { Static } from 'typebox'
 import { CATALOGUE, type Catalogue } from './components.ts'
 import { propagate } from './engine.ts'
 import { groupOf } from './groups.ts'
 import type { Design, TrafficProfile } from './model.ts'
-import type { PredictionScoresSchema, PredictionsSchema } from './resources.ts'
+import type { PredictionScores, Predictions } from './resources.ts'
 import type { SimulationResult } from './schemas.ts'
 
-export type Predictions = Static<typeof PredictionsSchema>
-export type PredictionScores = Static<typeof PredictionScoresSchema>
+export type { PredictionScores, Predictions } from './resources.ts'
 
 export const P95_TOLERANCE = 0.25
 export const THROUGHPUT_TOLERANCE = 0.2

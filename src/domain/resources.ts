@@ -181,6 +181,8 @@ export const UserSchema = Type.Object(
   strict
 )
 export type User = Static<typeof UserSchema>
+export type Predictions = Static<typeof PredictionsSchema>
+export type PredictionScores = Static<typeof PredictionScoresSchema>
 
 export type Workspace = Static<typeof WorkspaceSchema>
 export type WorkspaceSummary = Static<typeof WorkspaceSummarySchema>

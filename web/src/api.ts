@@ -1,8 +1,10 @@
 // The API client: the access token lives in this module's memory only; the refresh token in an
 // HttpOnly cookie the script never sees (`X-Refresh-Cookie: 1`). A 401 refreshes once and retries;
 // when the refresh fails too, the session has ended and the app says so.
+import type { Derivation } from '../../src/domain/explain-schemas.ts'
 import type {
   GradeReport,
+  Predictions,
   Run,
   RunSummary,
   SharedWorkspace,
@@ -228,7 +230,8 @@ export const workspaces = {
   runs: (id: string, limit: number, cursor: string | null = null) =>
     api<Page<RunSummary>>('GET', `/workspaces/${id}/simulations?${cursorQuery(limit, cursor)}`),
   /** Queues a run; resolves to where it is polled. */
-  simulate: (id: string) => api<{ id: string }>('POST', `/workspaces/${id}/simulations`, {}).then(located)
+  simulate: (id: string, predictions?: Predictions) =>
+    api<{ id: string }>('POST', `/workspaces/${id}/simulations`, predictions ? { predictions } : {}).then(located)
 }
 
 export const shares = {
@@ -246,7 +249,13 @@ export const runs = {
   poll: (location: string, onUpdate: (run: Run) => void) => poll<Run>(location, onUpdate),
   /** Queues a grade of a completed run; resolves to where it is polled. */
   grade: (id: string) => api<{ id: string }>('POST', `/simulations/${id}/grade`, {}).then(located),
-  pollGrade: (location: string, onUpdate: (grade: GradeReport) => void) => poll<GradeReport>(location, onUpdate)
+  pollGrade: (location: string, onUpdate: (grade: GradeReport) => void) => poll<GradeReport>(location, onUpdate),
+  /** How a figure was computed: `component=<id>` or `figure=overall` (issue 38). */
+  explain: (id: string, query: { component: string } | { figure: 'overall' }) =>
+    api<Derivation>(
+      'GET',
+      `/simulations/${id}/explain?${'component' in query ? `component=${encodeURIComponent(query.component)}` : 'figure=overall'}`
+    )
 }
 
 export const account = {

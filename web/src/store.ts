@@ -69,6 +69,23 @@ export const initialState = (design: Design = EMPTY_DESIGN): EditorState => ({
   gesture: null
 })
 
+/** A component a patch added is drawn beside the one its new links lead to (or below the others). */
+function placed(before: Design, after: Design): Design {
+  const had = new Set(before.components.map((c) => c.id))
+  const at = new Map(after.components.map((c) => [c.id, c]))
+  return {
+    ...after,
+    components: after.components.map((c) => {
+      if (had.has(c.id) || (c.x !== undefined && c.y !== undefined)) return c
+      const next = at.get(after.links.find((l) => l.from === c.id)?.to ?? '')
+      const lowest = Math.max(0, ...before.components.map((x) => x.y ?? 0))
+      return next?.x !== undefined && next.y !== undefined
+        ? { ...c, x: next.x, y: next.y + 110 }
+        : { ...c, x: 40, y: lowest + 110 }
+    })
+  }
+}
+
 /** A selection the design still has, else none. */
 function kept(design: Design, selection: Selection): Selection {
   if (selection?.kind === 'component') return design.components.some((c) => c.id === selection.id) ? selection : null
@@ -126,7 +143,7 @@ export function reduce(state: EditorState, action: Action, catalogue: Catalogue)
       } catch {
         return state
       }
-      return edited(state, next, selection)
+      return edited(state, placed(design, next), selection)
     }
     case 'undo': {
       const before = state.past.at(-1)

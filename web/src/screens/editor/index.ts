@@ -4,6 +4,8 @@
 import { html } from 'htm/preact'
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { latencyText } from '../../../../src/domain/format.ts'
+import type { DesignPatch } from '../../../../src/domain/patch.ts'
+import type { Predictions } from '../../../../src/domain/resources.ts'
 import type { DesignPreview, StoredComponentResult } from '../../../../src/domain/schemas.ts'
 import { workspaces } from '../../api.ts'
 import { catalogue } from '../../catalogue.ts'
@@ -11,6 +13,7 @@ import { createStore, type EditorState, type Selection, type Store } from '../..
 import { useHeadingFocus } from '../../ui/focus.ts'
 import { TabPanel, Tabs } from '../../ui/tabs.ts'
 import { Canvas, DesignOutline, fitZoom, ZOOM_MAX, ZOOM_MIN, zoomBy } from './canvas.ts'
+import { modelledKey, PredictForm } from './coach.ts'
 import { ComponentForm } from './component-form.ts'
 import { Exports } from './exports.ts'
 import { LinkForm } from './link-form.ts'
@@ -42,6 +45,9 @@ export function Editor(props: { id: string }) {
   const [highlight, setHighlight] = useState<Set<string>>(new Set())
   const [preview, setPreview] = useState<DesignPreview | null>(null)
   const [zoom, setZoom] = useState(1)
+  const [predictions, setPredictions] = useState<Predictions>({})
+  /** What the model read of the design when the shown run was made (or opened while current). */
+  const [runDesign, setRunDesign] = useState<string | null>(null)
   const canvasWrap = useRef<HTMLDivElement>(null)
   const { dispatch } = store
   const select = (s: Selection) => dispatch({ type: 'select', selection: s })
@@ -108,6 +114,17 @@ export function Editor(props: { id: string }) {
   }
 
   const { run, grade } = runs
+  // A run opened or finished while current records the design it stands for; an edit since marks it old.
+  useEffect(() => {
+    if (run?.status === 'completed' && (run.staleBecause ?? []).length === 0) setRunDesign(modelledKey(design))
+    else setRunDesign(null)
+  }, [run?.id, run?.status])
+  const stale = [
+    ...(run?.staleBecause ?? []),
+    ...(runDesign !== null && runDesign !== modelledKey(design) && !(run?.staleBecause ?? []).includes('design')
+      ? ['design']
+      : [])
+  ]
   const results = useMemo(
     () => (run?.result ? new Map<string, StoredComponentResult>(run.result.components.map((c) => [c.id, c])) : null),
     [run]
@@ -137,7 +154,9 @@ export function Editor(props: { id: string }) {
           <${UndoRedo} store=${store} state=${editorState} />
           <button class="primary" onClick=${() => {
             showResults()
-            void runs.simulate(ws.whenSaved)
+            const made = Object.keys(predictions).length > 0 ? predictions : undefined
+            setPredictions({})
+            void runs.simulate(ws.whenSaved, made)
           }} disabled=${runs.busy}>${runs.busy ? 'Simulating…' : 'Simulate'}</button>
           <button onClick=${() => {
             setTab('grade')
@@ -165,8 +184,8 @@ export function Editor(props: { id: string }) {
             design=${design}
             catalogue=${catalogue}
             selection=${selection}
-            results=${results}
-            bottleneck=${run?.result?.overall.bottleneck ?? null}
+            results=${stale.length > 0 ? null : results}
+            bottleneck=${stale.length > 0 ? null : (run?.result?.overall.bottleneck ?? null)}
             highlight=${highlight}
             problemIds=${new Set(problems.byComponent.keys())}
             readOnly=${false}
@@ -206,8 +225,9 @@ export function Editor(props: { id: string }) {
             ${tab === 'properties' && selectedLink && selection?.kind === 'link' && html`<${LinkForm} link=${selectedLink} index=${selection.index} problems=${problems.byLink.get(`${selectedLink.from}->${selectedLink.to}`) ?? []} dispatch=${dispatch} />`}
             ${tab === 'properties' && !selected && !selectedLink && html`<p class="hint">Add components from the palette, drag them into place, and drag from the round handle on a component’s right edge to another to link them. Select one to edit it.</p>`}
             ${tab === 'traffic' && html`<${TrafficForm} profile=${ws.profile} problems=${ws.profileProblems} onChange=${ws.changeProfile} />`}
-            ${tab === 'results' && html`<${ResultsPanel} run=${run} error=${runs.runError} slo=${ws.profile.latencySloMs} />`}
-            ${tab === 'grade' && html`<${GradePanel} grade=${grade} onSelectItem=${(ids: string[]) => setHighlight(new Set(ids))} />`}
+            ${tab === 'results' && html`<${PredictForm} componentIds=${design.components.filter((c) => c.type !== 'client').map((c) => c.id)} value=${predictions} onChange=${setPredictions} />`}
+            ${tab === 'results' && html`<${ResultsPanel} run=${run} error=${runs.runError} slo=${ws.profile.latencySloMs} stale=${stale} />`}
+            ${tab === 'grade' && html`<${GradePanel} grade=${grade} onSelectItem=${(ids: string[]) => setHighlight(new Set(ids))} onApply=${(patch: DesignPatch) => dispatch({ type: 'apply', patch })} stale=${stale} />`}
             ${
               tab === 'runs' &&
               html`<${RunsPanel} workspaceId=${props.id} refresh=${runs.made} currentId=${run?.id ?? null} onOpen=${async (

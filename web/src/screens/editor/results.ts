@@ -12,20 +12,26 @@ import {
   within
 } from '../../../../src/domain/format.ts'
 import { fromOlderModel } from '../../../../src/domain/model.ts'
+import type { DesignPatch } from '../../../../src/domain/patch.ts'
 import type { GradeReport, Run, RunSummary } from '../../../../src/domain/resources.ts'
 import type { StoredResult } from '../../../../src/domain/schemas.ts'
 import { workspaces } from '../../api.ts'
+import { DerivationView, PredictionScoresView, StaleNote, SuggestionApply } from './coach.ts'
 
 /** A run as the editor shows it: the API's, or one just queued (no result yet). */
-export type RunView = Pick<Run, 'id' | 'status' | 'error'> & { result?: Run['result'] }
+export type RunView = Pick<Run, 'id' | 'status' | 'error'> & { result?: Run['result'] } & Partial<
+    Pick<Run, 'staleBecause' | 'predictions'>
+  >
 /** A grade as the editor shows it: the API's, or one just queued. */
-export type GradeView = Pick<GradeReport, 'id' | 'status' | 'score' | 'items' | 'rubricVersion' | 'error'>
+export type GradeView = Pick<GradeReport, 'id' | 'status' | 'score' | 'items' | 'rubricVersion' | 'error'> &
+  Partial<Pick<GradeReport, 'staleBecause' | 'estimation'>>
 type Analysis = NonNullable<StoredResult['analysis']>
 
 const pct = (x: number) => `${Math.round(x * 1000) / 10}%`
 
-export function ResultsPanel(props: { run: RunView | null; error: string | null; slo: number }) {
+export function ResultsPanel(props: { run: RunView | null; error: string | null; slo: number; stale?: string[] }) {
   const { run } = props
+  const [explained, setExplained] = useState<{ component: string } | { figure: 'overall' } | null>(null)
   if (props.error) return html`<p class="error" role="alert">${props.error}</p>`
   if (!run) return html`<p class="hint">Press <strong>Simulate</strong> to run the design at its peak traffic.</p>`
   if (run.status === 'queued' || run.status === 'running')
@@ -46,12 +52,16 @@ export function ResultsPanel(props: { run: RunView | null; error: string | null;
   return html`
     <section class="results" aria-label="Simulation results" data-run=${run.id}>
       <h2>Result <small>(${run.result.mode}, ${run.result.samples} samples${fromOlderModel(run.result) ? ', from an older model: simulate again for the current one' : ''})</small></h2>
+      <${StaleNote} because=${props.stale ?? []} what="These results are from an earlier run:" />
+      <${PredictionScoresView} scores=${run.predictions} />
       <p class=${within(o.p95, props.slo) && o.errorRate === 0 ? 'verdict ok' : 'verdict bad'}>
         ${within(o.p95, props.slo) ? '✓' : '✗'} p95 ${latencyText(o.p95, growth)} against an SLO of ${ms(props.slo)}
       </p>
       <dl class="figures">
         ${rows.map(([k, v, ok, exact]) => html`<div><dt>${k}</dt><dd data-figure=${k.toLowerCase()} data-value=${exact} class=${ok === null ? '' : ok ? 'ok' : 'bad'}>${v}</dd></div>`)}
       </dl>
+      <p><button type="button" class="linkish" data-explain="overall" onClick=${() => setExplained({ figure: 'overall' })}>How were these computed?</button></p>
+      ${explained && run.id && html`<${DerivationView} runId=${run.id} subject=${explained} onClose=${() => setExplained(null)} />`}
       ${o.singlePointsOfFailure.length > 0 && html`<p>Single points of failure: ${o.singlePointsOfFailure.join(', ')}</p>`}
       <div class="table-scroll">
       <table class="table">
@@ -60,7 +70,7 @@ export function ResultsPanel(props: { run: RunView | null; error: string | null;
         <tbody>
           ${run.result.components.map(
             (c) => html`<tr class=${c.id === o.bottleneck ? 'row-bottleneck' : ''}>
-              <th scope="row">${c.id}</th><td>${rate(c.arrivalRps)}</td><td>${pct(c.utilization)}${c.saturated ? ' (saturated)' : ''}</td><td>${latencyText(c.meanLatencyMs, c.overload?.queueGrowthRps ?? 0)}</td><td>${latencyText(c.p95LatencyMs, c.overload?.queueGrowthRps ?? 0)}</td><td>${pct(c.lossRate ?? 0)}</td>
+              <th scope="row"><button type="button" class="linkish" data-explain=${c.id} title="How was this computed?" onClick=${() => setExplained({ component: c.id })}>${c.id}</button></th><td>${rate(c.arrivalRps)}</td><td>${pct(c.utilization)}${c.saturated ? ' (saturated)' : ''}</td><td>${latencyText(c.meanLatencyMs, c.overload?.queueGrowthRps ?? 0)}</td><td>${latencyText(c.p95LatencyMs, c.overload?.queueGrowthRps ?? 0)}</td><td>${pct(c.lossRate ?? 0)}</td>
             </tr>`
           )}
         </tbody>
@@ -117,7 +127,13 @@ function AnalysisView(props: { analysis: Analysis; slo: number }) {
   `
 }
 
-export function GradePanel(props: { grade: GradeView | null; onSelectItem: (components: string[]) => void }) {
+export function GradePanel(props: {
+  grade: GradeView | null
+  onSelectItem: (components: string[]) => void
+  onApply?: (patch: DesignPatch) => void
+  /** Local edits since the run: the grade is out of date too. */
+  stale?: string[]
+}) {
   const { grade } = props
   const [active, setActive] = useState<string | null>(null)
   if (!grade)
@@ -128,7 +144,8 @@ export function GradePanel(props: { grade: GradeView | null; onSelectItem: (comp
     return html`<p class="error" role="alert">${grade.error ?? 'Grading failed.'}</p>`
   return html`
     <section class="grade" aria-label="Grade">
-      <h2>Grade <span class="score" data-score=${grade.score}>${grade.score} / 100</span></h2>
+      <h2>Grade <span class="score" data-score=${grade.score}>${grade.score} / 100</span>${typeof grade.estimation === 'number' && html` <span class="score estimation" data-estimation=${grade.estimation} title="Your predictions: beside the total, never in it">estimation ${grade.estimation}%</span>`}</h2>
+      <${StaleNote} because=${[...new Set([...(grade.staleBecause ?? []), ...(props.stale ?? [])])]} what="This grade is of a run that is out of date:" />
       ${typeof grade.rubricVersion === 'number' && html`<p class="hint">Scored by rubric version ${grade.rubricVersion}.</p>`}
       <ol class="rubric">
         ${grade.items.map(
@@ -146,6 +163,7 @@ export function GradePanel(props: { grade: GradeView | null; onSelectItem: (comp
               </button>
               <p>${item.finding}</p>
               <p class="suggestion"><strong>Next:</strong> ${item.suggestion}</p>
+              ${props.onApply && html`<${SuggestionApply} item=${item} onApply=${props.onApply} />`}
             </li>
           `
         )}

@@ -1,6 +1,7 @@
 // The runs of a workspace as the editor follows them: the newest completed one on opening, a run
 // queued and polled until it ends, its grade queued and polled, an older run opened from the list.
 import { useEffect, useState } from 'preact/hooks'
+import type { Predictions } from '../../../../src/domain/resources.ts'
 import { runs, workspaces } from '../../api.ts'
 import type { GradeView, RunView } from './results.ts'
 
@@ -29,12 +30,12 @@ export function useRuns(workspaceId: string) {
   }, [workspaceId])
 
   /** Runs the design once `ready` (its edits saved) resolves. */
-  async function simulate(ready: () => Promise<unknown>) {
+  async function simulate(ready: () => Promise<unknown>, predictions?: Predictions) {
     setRunError(null)
     setGrade(null)
     try {
       await ready()
-      const location = await workspaces.simulate(workspaceId)
+      const location = await workspaces.simulate(workspaceId, predictions)
       setRun({ id: '', status: 'queued', error: null })
       const done = await runs.poll(location, setRun)
       if (done.status === 'failed') setRunError(done.error ?? 'The simulation failed.')
