@@ -2,7 +2,6 @@ import type { JobWithMetadata } from 'pg-boss'
 import type { Sql } from '../src/db/client.ts'
 import { advise } from '../src/domain/advice.ts'
 import { analyze } from '../src/domain/analysis.ts'
-import { measureChecks } from '../src/domain/exercises.ts'
 import { RUBRIC_VERSION } from '../src/domain/grading.ts'
 import { exercises } from '../src/exercises/index.ts'
 import { PermanentJobError } from '../src/queue/jobs.ts'
@@ -20,10 +19,16 @@ export function createHandler(sql: Sql) {
     if (!row.result) throw new PermanentJobError('the simulation has no result to grade')
     // Runs stored before the analysis existed are analysed now; each suggestion is tried before it is stored.
     const analysis = row.result.analysis ?? analyze(row.design, row.traffic, row.result, row.seed)
-    const rubric = advise(row.design, row.traffic, { ...row.result, analysis }, { seed: row.seed })
-    // An attempt is held to its exercise's checks first; the hints it took cost their points.
+    // An attempt is held to its exercise's checks first (and no suggestion may fail one that passed);
+    // the hints it took cost their points.
     const exercise = row.exercise_slug === null ? undefined : exercises().bySlug.get(row.exercise_slug)
-    const checks = exercise ? measureChecks(exercise.requirements, row.design, { ...row.result, analysis }) : null
+    const rubric = advise(
+      row.design,
+      row.traffic,
+      { ...row.result, analysis },
+      { seed: row.seed, requirements: exercise?.requirements }
+    )
+    const checks = exercise ? rubric.checks : null
     const hintPoints = row.exercise_slug === null ? null : (row.hint_points ?? 0)
     const score = Math.max(0, rubric.score - (hintPoints ?? 0))
     const stored = await completeGrade(sql, gradeId, {

@@ -2,11 +2,13 @@ import fc from 'fast-check'
 import t, { type Test } from 'tap'
 import { advise } from '../../src/domain/advice.ts'
 import { simulateAndAnalyze } from '../../src/domain/analysis.ts'
+import { measureChecks } from '../../src/domain/exercises.ts'
 import type { Grade, GradeItem, PatchOp } from '../../src/domain/grade-schemas.ts'
 import { grade } from '../../src/domain/grading.ts'
 import type { Component, Design, TrafficProfile } from '../../src/domain/model.ts'
 import { describePatch } from '../../src/domain/patch.ts'
-import type { Link } from '../../src/domain/schemas.ts'
+import { SAMPLE_DESIGN as SAMPLE } from '../../src/domain/samples.ts'
+import type { Link, Requirements } from '../../src/domain/schemas.ts'
 import { validateDesign } from '../../src/domain/validate.ts'
 
 // Advice that was tried: every suggestion's patch, applied here by the test's own hand (not the
@@ -330,4 +332,39 @@ t.test('the advice re-runs a bounded number of designs', async (t) => {
     none.items.some((i) => i.patch),
     'with no re-runs allowed, nothing is shown as verified'
   )
+})
+
+t.test('on an attempt, no suggestion fails an acceptance check that passed', async (t) => {
+  // The api saturates at 1 500 rps; the budget check passes at today's cost, so more instances
+  // (which would fix the errors) would fail it: that suggestion is not shown.
+  const design: Design = SAMPLE
+  const traffic = profile(1500)
+  const result = simulateAndAnalyze(design, traffic, SEED)
+  const requirements: Requirements = {
+    peakRps: 1500,
+    peakEstimate: 'given',
+    readRatio: 0.9,
+    payloadKb: 4,
+    p95Ms: 200,
+    p99Ms: 400,
+    availabilityTarget: 0.999,
+    budgetPerMonth: result.analysis.cost.perMonth,
+    drills: ['instance']
+  }
+  const advised = advise(design, traffic, result, { seed: SEED, requirements })
+  const budget = advised.checks.find((c) => c.id === 'budget')
+  t.equal(budget?.passed, true, 'the budget check passes before')
+  const free = advise(design, traffic, result, { seed: SEED })
+  t.ok(
+    free.items.some((i) => i.patch?.some((op) => op.op === 'set' && op.field === 'instances')),
+    'without the checks, adding instances is suggested'
+  )
+  for (const item of advised.items) {
+    if (!item.patch) continue
+    const patched = byHand(design, item.patch)
+    const after = measureChecks(requirements, patched, simulateAndAnalyze(patched, traffic, SEED))
+    const broken = after.filter((c) => !c.passed && advised.checks.find((b) => b.id === c.id)?.passed)
+    t.same(broken, [], `${item.id}: no check that passed fails`)
+    t.equal(item.effect?.checksKept, true)
+  }
 })
