@@ -236,3 +236,25 @@ export function workPerRequest(
   }
   return worst
 }
+
+/**
+ * Requests per second over each link at a traffic profile, as offered (before anything sheds): what
+ * reaches its source of the classes it carries, times what the source passes on, times its share.
+ */
+export function linkRates(
+  design: Design,
+  traffic: TrafficProfile,
+  catalogue: Catalogue = CATALOGUE
+): { from: string; to: string; rps: number }[] {
+  const flows = propagate(design, traffic, undefined, undefined, catalogue)
+  const byId = new Map(design.components.map((c) => [c.id, c]))
+  return design.links.map((l) => {
+    const from = byId.get(l.from)
+    const flow = flows.get(l.from)
+    let rps = 0
+    if (from && flow)
+      for (const cls of ['read', 'write'] as const)
+        if (carries(l.traffic ?? 'both', cls)) rps += (l.share ?? 1) * passFactor(from, cls, catalogue) * flow[cls]
+    return { from: l.from, to: l.to, rps: Math.round(rps * 100) / 100 }
+  })
+}

@@ -1,6 +1,7 @@
 import { crossings, designAvailability, designCost } from './analysis.ts'
 import { CATALOGUE, type Catalogue } from './components.ts'
 import { createEngineCache, type EngineCache, requestPaths, simulate } from './engine.ts'
+import { linkRates } from './flows.ts'
 import type { Design, TrafficProfile } from './model.ts'
 import type { DesignPreview } from './schemas.ts'
 
@@ -10,7 +11,7 @@ const PREVIEW_TIMEOUT_SAMPLES = { pass: 400, final: 800 }
 
 /**
  * Quick feedback while editing, without a job: the analytic figures of a valid design, what
- * breaks first, availability and cost. `maxSteps` is the preview's own engine budget: past it,
+ * breaks first, availability, cost and each link's request rate. `maxSteps` is the preview's own engine budget: past it,
  * EngineBudgetError (too large to preview; a run has a larger budget).
  */
 export function previewDesign(
@@ -33,7 +34,8 @@ export function previewDesign(
     components: result.components,
     breaksFirst: crossings(design, traffic, result, catalogue).slice(0, 6),
     availability: designAvailability(design, traffic, requestPaths(design, traffic, catalogue, cache.paths), catalogue),
-    cost: designCost(design, traffic, catalogue)
+    cost: designCost(design, traffic, catalogue),
+    links: linkRates(design, traffic, catalogue)
   }
 }
 

@@ -452,7 +452,12 @@ export const PreviewSchema = Type.Object(
     components: Type.Array(ComponentResultSchema),
     breaksFirst: AnalysisSchema.properties.breaksFirst,
     availability: AvailabilitySchema,
-    cost: CostSchema
+    cost: CostSchema,
+    links: Type.Optional(
+      Type.Array(Type.Object({ from: Type.String(), to: Type.String(), rps: N }, strict), {
+        description: 'requests per second over each link at the profile, as offered (before anything sheds)'
+      })
+    )
   },
   strict
 )
