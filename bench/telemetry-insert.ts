@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from '../reliability/lib/stack.ts'
-import { createSql, type Sql } from '../src/db/client.ts'
+import { createSql, pgArray, type Sql } from '../src/db/client.ts'
 import { startEmbeddedPostgres } from '../src/db/embedded.ts'
 import { migrate } from '../src/db/migrate.ts'
 import { urlAs } from '../src/db/roles.ts'
@@ -61,10 +61,10 @@ const insertUnnest = (sql: Sql, rows: Row[]) => sql`
     (created_at, request_id, method, route, path, status_code, duration_ms, user_id, client_ip, user_agent, trace_id)
   select to_timestamp(t / 1000.0), r, m, ro, p, s, d, u, ip, ua, tr
   from unnest(
-    ${sql.array(column(rows, 0))}::float8[], ${sql.array(column(rows, 1))}::text[], ${sql.array(column(rows, 2))}::text[],
-    ${sql.array(column(rows, 3))}::text[], ${sql.array(column(rows, 4))}::text[], ${sql.array(column(rows, 5))}::int[],
-    ${sql.array(column(rows, 6))}::float8[], ${sql.array(column(rows, 7))}::uuid[], ${sql.array(column(rows, 8))}::text[],
-    ${sql.array(column(rows, 9))}::text[], ${sql.array(column(rows, 10))}::text[]
+    ${pgArray(column(rows, 0))}::float8[], ${pgArray(column(rows, 1))}::text[], ${pgArray(column(rows, 2))}::text[],
+    ${pgArray(column(rows, 3))}::text[], ${pgArray(column(rows, 4))}::text[], ${pgArray(column(rows, 5))}::int[],
+    ${pgArray(column(rows, 6))}::float8[], ${pgArray(column(rows, 7))}::uuid[], ${pgArray(column(rows, 8))}::text[],
+    ${pgArray(column(rows, 9))}::text[], ${pgArray(column(rows, 10))}::text[]
   ) as x(t, r, m, ro, p, s, d, u, ip, ua, tr)
 `
 
@@ -72,6 +72,12 @@ const INDEXES = {
   btree: 'create index request_telemetry_created_at_idx on app.request_telemetry (created_at)',
   brin: `create index request_telemetry_created_at_idx on app.request_telemetry using brin (created_at)
     with (pages_per_range = 32, autosummarize = on)`
+}
+
+/** Whichever index on created_at the migrations left (a b-tree before 0033, a BRIN summary since). */
+async function dropCreatedAtIndexes(sql: Sql) {
+  await sql.unsafe('drop index if exists app.request_telemetry_created_at_idx')
+  await sql.unsafe('drop index if exists app.request_telemetry_created_brin')
 }
 
 async function main() {
@@ -86,6 +92,8 @@ async function main() {
     await sql`select app.ensure_telemetry_partitions(current_date - 1, 3)`
     const out: Record<string, unknown> = { rowsPerVariant: TOTAL, batch: BATCH, rounds: ROUNDS }
     const perRow: Record<string, number[]> = {}
+    // What sending the batch costs the process that sends it (the api, in production).
+    const clientPerRow: Record<string, number[]> = {}
     const variants = [
       ['json, b-tree on created_at', insertJson, 'btree'],
       ['unnest, b-tree on created_at', insertUnnest, 'btree'],
@@ -96,18 +104,25 @@ async function main() {
     for (let r = 0; r < ROUNDS; r++) {
       for (const [name, insert, index] of r % 2 === 0 ? variants : [...variants].reverse()) {
         await sql`truncate app.request_telemetry`
-        await sql.unsafe('drop index if exists app.request_telemetry_created_at_idx')
+        await dropCreatedAtIndexes(sql)
         await sql.unsafe(INDEXES[index])
         await sql`checkpoint`
+        const made = Array.from({ length: batches }, batch)
         const cpu0 = treeCpuUs(postmaster)
-        for (let b = 0; b < batches; b++) await insert(sql, batch())
+        const own0 = process.cpuUsage()
+        for (const rows of made) await insert(sql, rows)
         const us = treeCpuUs(postmaster) - cpu0
+        const own = process.cpuUsage(own0)
         const list = perRow[name] ?? []
         perRow[name] = list
         list.push(us / (batches * BATCH))
+        const client = clientPerRow[name] ?? []
+        clientPerRow[name] = client
+        client.push((own.user + own.system) / (batches * BATCH))
       }
     }
     out.insertUsPerRow = Object.fromEntries(Object.entries(perRow).map(([k, v]) => [k, round(median(v), 2)]))
+    out.senderUsPerRow = Object.fromEntries(Object.entries(clientPerRow).map(([k, v]) => [k, round(median(v), 2)]))
     // RUNBOOK's queries over the rows of one variant left in the table, with each created_at index.
     const queries = {
       correlation: (id: string) =>
@@ -124,7 +139,7 @@ async function main() {
     const timings: Record<string, Record<string, number>> = {}
     for (const index of ['btree', 'brin'] as const) {
       await sql`truncate app.request_telemetry`
-      await sql.unsafe('drop index if exists app.request_telemetry_created_at_idx')
+      await dropCreatedAtIndexes(sql)
       await sql.unsafe(INDEXES[index])
       clock = Date.now() - 60 * 60_000
       const step = Math.max(1, Math.floor((60 * 60_000) / (TOTAL / 1)))

@@ -270,3 +270,29 @@ t.test('a trace id finds its telemetry row through the bloom summary, in every d
   `
   t.match(method, /USING brin \(trace_id text_bloom_ops/, 'a BRIN bloom index, not a b-tree')
 })
+
+t.test("a telemetry window reads the day's created_at summary (BRIN), not a b-tree", async (t) => {
+  const { ownerUrl } = await createTestDatabase(t)
+  const sql = testSql(t, ownerUrl)
+  await sql`
+    insert into app.request_telemetry (created_at, request_id, method, path, status_code, duration_ms)
+    select now() - make_interval(secs => i), gen_random_uuid()::text, 'GET', '/x', case when i % 10 = 0 then 500 else 200 end, 1
+    from generate_series(1, 1000) as i
+  `
+  await sql`analyze app.request_telemetry`
+  const plan = await sql.begin(async (tx) => {
+    await tx`set local enable_seqscan = off`
+    return tx`explain select count(*) from app.request_telemetry where created_at > now() - interval '15 minutes'`
+  })
+  const text = plan.map((row) => Object.values(row)[0]).join('\n')
+  t.match(text, /Bitmap Index Scan on request_telemetry_\d{8}_created_at_idx/, 'today: the minmax summary')
+  const [{ count }] = await sql`
+    select count(*)::int from app.request_telemetry where created_at > now() - interval '15 minutes' and status_code >= 500
+  `
+  t.equal(count, 89, "the window's errors (a row a second, one in ten a 500), as RUNBOOK's api_errors counts them")
+  const indexes = await sql`
+    select indexdef from pg_indexes where tablename = 'request_telemetry' and indexdef like '%(created_at)%'
+  `
+  t.equal(indexes.length, 1, 'one index on created_at')
+  t.match(indexes[0].indexdef, /USING brin \(created_at\)/, 'a BRIN summary, not a b-tree')
+})
