@@ -158,6 +158,10 @@ t.test('a learner builds, links, simulates and grades a design by keyboard alone
       t.match(await focused(page), new RegExp(`^button: ${from} `))
       await page.keyboard.press('l')
       t.equal(await node(page, from).getAttribute('data-linking'), 'from')
+      if (from === 'users') {
+        t.match(await page.locator('.canvas-status').textContent(), /^Linking from users: /, 'said on screen too')
+        await shot(page, 'k1-linking')
+      }
       await page.keyboard.press('ArrowRight')
       await page.keyboard.press('Enter')
       await link(page, from, to).waitFor({ state: 'attached' })

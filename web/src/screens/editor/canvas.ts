@@ -289,7 +289,7 @@ export function Canvas(props: CanvasProps) {
         `
       })}
     </svg>
-    <p class="visually-hidden" role="status">${linkFrom !== null ? `Linking from ${linkFrom}: go to the component to link to and press Enter, or Escape to stop.` : ''}</p>
+    <p class=${linkFrom !== null ? 'canvas-status' : 'visually-hidden'} role="status">${linkFrom !== null ? `Linking from ${linkFrom}: go to the component to link to and press Enter, or Escape to stop.` : ''}</p>
   `
 }
 

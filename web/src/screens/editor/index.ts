@@ -223,7 +223,7 @@ export function Editor(props: { id: string }) {
               }} />`
             }
             ${tab === 'properties' && selectedLink && selection?.kind === 'link' && html`<${LinkForm} link=${selectedLink} index=${selection.index} problems=${problems.byLink.get(`${selectedLink.from}->${selectedLink.to}`) ?? []} dispatch=${dispatch} />`}
-            ${tab === 'properties' && !selected && !selectedLink && html`<p class="hint">Add components from the palette, drag them into place, and drag from the round handle on a component’s right edge to another to link them. Select one to edit it.</p>`}
+            ${tab === 'properties' && !selected && !selectedLink && html`<p class="hint">Add components from the palette, drag them into place, and drag from the round handle on a component’s right edge to another to link them. Select one to edit it.</p><p class="hint">By keyboard: Tab to the canvas, the arrow keys go from component to component, Enter opens one, Shift+arrows move it, L and then Enter on another links them, Delete removes it; Ctrl+Z undoes.</p>`}
             ${tab === 'traffic' && html`<${TrafficForm} profile=${ws.profile} problems=${ws.profileProblems} onChange=${ws.changeProfile} />`}
             ${tab === 'results' && html`<${PredictForm} componentIds=${design.components.filter((c) => c.type !== 'client').map((c) => c.id)} value=${predictions} onChange=${setPredictions} />`}
             ${tab === 'results' && html`<${ResultsPanel} run=${run} error=${runs.runError} slo=${ws.profile.latencySloMs} stale=${stale} />`}
