@@ -7,12 +7,12 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort } from '../reliability/lib/stack.ts'
 import { createSql, pgArray, type Sql } from '../src/db/client.ts'
 import { startEmbeddedPostgres } from '../src/db/embedded.ts'
 import { migrate } from '../src/db/migrate.ts'
 import { urlAs } from '../src/db/roles.ts'
 import { uuidv7 } from '../src/ids.ts'
+import { freePort } from '../test/helpers/stack.ts'
 import { treeCpuUs } from './lib/cpu.ts'
 import { median, round } from './lib/measure.ts'
 

@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
-import { type Context, DatabaseFactory, type Result, startScratchPostgres } from './lib/stack.ts'
+import { type Context, DatabaseFactory, type Result, startScratchPostgres } from '../test/helpers/stack.ts'
 import { SCENARIOS } from './scenarios/index.ts'
 
 const { values } = parseArgs({

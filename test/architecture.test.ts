@@ -5,8 +5,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { fork } from '../reliability/lib/process.ts'
 import { createTestDatabase } from './helpers/db.ts'
+import { fork } from './helpers/process.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const run = promisify(execFile)

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { fork } from '../reliability/lib/process.ts'
+import { fork } from './helpers/process.ts'
 
 // The classroom phase in smoke mode (a handful of learners, windows of a second or two): every
 // action priced, the class signed in and run three times, the self-model asked. Nothing about speed.

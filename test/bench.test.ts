@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { fork } from '../reliability/lib/process.ts'
 import { createTestDatabase, testSql } from './helpers/db.ts'
+import { fork } from './helpers/process.ts'
 
 t.test('the benchmarks run end to end in smoke mode and save their JSON', async (t) => {
   const out = await mkdtemp(join(tmpdir(), 'sdc-bench-out-'))

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { fork } from '../reliability/lib/process.ts'
 import { buildTestApp } from './helpers/app.ts'
 import { createTestDatabase } from './helpers/db.ts'
+import { fork } from './helpers/process.ts'
 import { bearer, login, registerAndLogin, uniqueEmail } from './helpers/users.ts'
 
 // The operator's organisation command, as a process against a real database under the app's role.

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { fork } from '../reliability/lib/process.ts'
 import { ConfigError, loadConfig } from '../src/config.ts'
+import { fork } from './helpers/process.ts'
 
 const GOOD_PRODUCTION = {
   NODE_ENV: 'production',

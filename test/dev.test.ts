@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { ROOT } from '../reliability/lib/process.ts'
-import { freePort } from '../reliability/lib/stack.ts'
 import { waitFor } from './helpers/db.ts'
+import { ROOT } from './helpers/process.ts'
+import { freePort } from './helpers/stack.ts'
 
 const listening = (port: number) =>
   new Promise<boolean>((resolve) => {

@@ -5,9 +5,9 @@ import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { TEST_JWT_SECRET } from '../reliability/lib/process.ts'
-import { freePort } from '../reliability/lib/stack.ts'
 import { createTestDatabase, waitFor } from './helpers/db.ts'
+import { TEST_JWT_SECRET } from './helpers/process.ts'
+import { freePort } from './helpers/stack.ts'
 
 // No container engine can pull an image here, so the Dockerfile is replayed in a folder: exactly
 // what its COPY lines and .dockerignore let in, its RUN steps run there with its ENV, then the

@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t, { type Test } from 'tap'
 import { alertNames, alertsWithoutBothCases } from '../ops/readiness/render.ts'
-import { freePort, startApi } from '../reliability/lib/stack.ts'
 import { createTestDatabase, waitFor } from './helpers/db.ts'
+import { freePort, startApi } from './helpers/stack.ts'
 
 // A real Prometheus (Debian's package; .ci/run installs it): the shipped config and alert rules
 // check, every alert has a firing and a silent unit test, and Prometheus scrapes a running api

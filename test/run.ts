@@ -3,8 +3,8 @@
 // Either way the cluster gets the app's roles (sql/roles.sql): the app and the worker log in as
 // sdc_app_login, migrations run as sdc_owner.
 import { spawn } from 'node:child_process'
-import { startScratchPostgres } from '../reliability/lib/stack.ts'
 import { applyRoles } from '../src/db/roles.ts'
+import { startScratchPostgres } from './helpers/stack.ts'
 
 const external = process.env.DATABASE_URL
 let stop = async () => {}

@@ -1,7 +1,7 @@
 import { Agent, request } from 'node:http'
 import t from 'tap'
-import { fork } from '../reliability/lib/process.ts'
 import { createTestDatabase, waitFor } from './helpers/db.ts'
+import { fork } from './helpers/process.ts'
 
 interface Outcome {
   status?: number

@@ -10,9 +10,9 @@ import type { ChildProcess } from 'node:child_process'
 import { execFileSync } from 'node:child_process'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import type { Forked } from '../../reliability/lib/process.ts'
-import { startWorker, stopProcess } from '../../reliability/lib/stack.ts'
 import { hashPassword } from '../../src/accounts/accounts.ts'
+import type { Forked } from '../../test/helpers/process.ts'
+import { startWorker, stopProcess } from '../../test/helpers/stack.ts'
 import {
   ACTION_NAMES,
   ACTIONS,

@@ -1,8 +1,8 @@
 import fc from 'fast-check'
-import { attackDesigns } from '../../reliability/lib/pathological.ts'
 import { crossings, designAvailability, designCost, simulateAndAnalyze } from '../../src/domain/analysis.ts'
 import { createEngineCache, simulate } from '../../src/domain/engine.ts'
 import { validateDesign } from '../../src/domain/validate.ts'
+import { attackDesigns } from '../../test/helpers/pathological.ts'
 import { chainDesign, featureDesign, type Phase } from '../lib/context.ts'
 import { median, round } from '../lib/measure.ts'
 

@@ -1,5 +1,5 @@
-import { startWorker, stopProcess } from '../../reliability/lib/stack.ts'
-import { waitFor } from '../../reliability/lib/wait.ts'
+import { startWorker, stopProcess } from '../../test/helpers/stack.ts'
+import { waitFor } from '../../test/helpers/wait.ts'
 import type { Phase } from '../lib/context.ts'
 import { processCpuUs } from '../lib/cpu.ts'
 import { type Figures, round } from '../lib/measure.ts'

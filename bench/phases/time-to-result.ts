@@ -1,4 +1,4 @@
-import { startWorker, stopProcess } from '../../reliability/lib/stack.ts'
+import { startWorker, stopProcess } from '../../test/helpers/stack.ts'
 import type { Phase } from '../lib/context.ts'
 import { LoadGenerator } from '../lib/load.ts'
 import { type Figures, percentile, round } from '../lib/measure.ts'

@@ -3,8 +3,8 @@
 // audited route while the audit log is counted, and one user flooding runs that reach the deadline
 // while another user's run is timed.
 
-import { call, loop } from '../lib/http.ts'
-import { heavyFanOut, timeoutBomb } from '../lib/pathological.ts'
+import { call, loop } from '../../test/helpers/http.ts'
+import { heavyFanOut, timeoutBomb } from '../../test/helpers/pathological.ts'
 import {
   type Context,
   checkSql,
@@ -16,7 +16,7 @@ import {
   stopProcess,
   userOn,
   workspaceOn
-} from '../lib/stack.ts'
+} from '../../test/helpers/stack.ts'
 
 /**
  * What a probe may take while the api is flooded: 300 ms in the full run; 1 s in the short run

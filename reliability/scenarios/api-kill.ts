@@ -4,7 +4,7 @@
 import { verifyAuditChain } from '../../src/audit/chain.ts'
 import { pgArray } from '../../src/db/client.ts'
 import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
-import { call, loop, Tally } from '../lib/http.ts'
+import { call, loop, Tally } from '../../test/helpers/http.ts'
 import {
   type Api,
   type Context,
@@ -15,7 +15,7 @@ import {
   startApi,
   stopProcess,
   userOn
-} from '../lib/stack.ts'
+} from '../../test/helpers/stack.ts'
 
 export async function apiKill(ctx: Context): Promise<Result> {
   const long = ctx.mode === 'long'

@@ -16,11 +16,11 @@ import { insertUser } from '../../src/accounts/users.ts'
 import { buildApp } from '../../src/app.ts'
 import { type Config, loadConfig } from '../../src/config.ts'
 import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
-import { DEEP, type Json, mutated, type Schema, valid } from '../lib/arbitraries.ts'
-import { attackDesigns } from '../lib/pathological.ts'
-import { TEST_JWT_SECRET } from '../lib/process.ts'
-import { type Context, expect, type Result, startWorker } from '../lib/stack.ts'
-import { waitFor } from '../lib/wait.ts'
+import { DEEP, type Json, mutated, type Schema, valid } from '../../test/helpers/arbitraries.ts'
+import { attackDesigns } from '../../test/helpers/pathological.ts'
+import { TEST_JWT_SECRET } from '../../test/helpers/process.ts'
+import { type Context, expect, type Result, startWorker } from '../../test/helpers/stack.ts'
+import { waitFor } from '../../test/helpers/wait.ts'
 
 /** How to run a fuzz pass again with the same inputs. */
 export const replayHint = (seed: unknown) =>

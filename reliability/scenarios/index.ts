@@ -1,4 +1,4 @@
-import type { Context, Result } from '../lib/stack.ts'
+import type { Context, Result } from '../../test/helpers/stack.ts'
 import { abuse } from './abuse.ts'
 import { apiKill } from './api-kill.ts'
 import { fuzz } from './fuzz.ts'

@@ -1,10 +1,10 @@
 // A TCP proxy between the api and Postgres adds latency, then blackholes (a partition: bytes
 // held, nothing refused), then resets connections: requests fail fast with 503 within the
 // handler timeout instead of hanging, and the pool recovers when the network does.
-import { call, loop, type Outcome, Tally } from '../lib/http.ts'
-import { TcpProxy } from '../lib/proxy.ts'
-import { type Context, expect, type Result, startApi, userOn, workspaceOn } from '../lib/stack.ts'
-import { until } from '../lib/wait.ts'
+import { call, loop, type Outcome, Tally } from '../../test/helpers/http.ts'
+import { TcpProxy } from '../../test/helpers/proxy.ts'
+import { type Context, expect, type Result, startApi, userOn, workspaceOn } from '../../test/helpers/stack.ts'
+import { until } from '../../test/helpers/wait.ts'
 
 const HANDLER_TIMEOUT_MS = 1000
 /** What "fails fast" allows beyond the handler timeout: scheduling on a loaded machine. */

@@ -2,8 +2,8 @@
 // 503 within one probe, requests answer 503 (never another 5xx, never a hang), everything
 // recovers within seconds of Postgres returning, no process dies, no job is lost; and an api
 // started while Postgres is down waits for it and comes up.
-import { call, loop, Tally } from '../lib/http.ts'
-import { fork } from '../lib/process.ts'
+import { call, loop, Tally } from '../../test/helpers/http.ts'
+import { fork } from '../../test/helpers/process.ts'
 import {
   type Api,
   type Context,
@@ -19,8 +19,8 @@ import {
   startWorker,
   userOn,
   workspaceOn
-} from '../lib/stack.ts'
-import { until, waitFor } from '../lib/wait.ts'
+} from '../../test/helpers/stack.ts'
+import { until, waitFor } from '../../test/helpers/wait.ts'
 
 const PROBE_INTERVAL_MS = 100
 

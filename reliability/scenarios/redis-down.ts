@@ -2,10 +2,10 @@
 // on per instance in memory (never open, never a 500), readiness says redis "degraded", and
 // the shared counters are used again once Redis is back.
 import { randomBytes } from 'node:crypto'
-import { call, Tally } from '../lib/http.ts'
-import { TcpProxy } from '../lib/proxy.ts'
-import { type Context, expect, type Result, startApi, userOn } from '../lib/stack.ts'
-import { until } from '../lib/wait.ts'
+import { call, Tally } from '../../test/helpers/http.ts'
+import { TcpProxy } from '../../test/helpers/proxy.ts'
+import { type Context, expect, type Result, startApi, userOn } from '../../test/helpers/stack.ts'
+import { until } from '../../test/helpers/wait.ts'
 
 const LIMIT = 40
 

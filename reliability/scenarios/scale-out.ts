@@ -2,9 +2,9 @@
 // proxy: the auth rate limit holds at its maximum in total, a lockout made through one instance
 // holds on the other, and every job's effect happens exactly once.
 import { randomBytes } from 'node:crypto'
-import { call } from '../lib/http.ts'
-import type { Forked } from '../lib/process.ts'
-import { TcpProxy } from '../lib/proxy.ts'
+import { call } from '../../test/helpers/http.ts'
+import type { Forked } from '../../test/helpers/process.ts'
+import { TcpProxy } from '../../test/helpers/proxy.ts'
 import {
   type Api,
   type Context,
@@ -18,8 +18,8 @@ import {
   startWorker,
   userOn,
   workspaceOn
-} from '../lib/stack.ts'
-import { waitFor } from '../lib/wait.ts'
+} from '../../test/helpers/stack.ts'
+import { waitFor } from '../../test/helpers/wait.ts'
 
 const AUTH_LIMIT = 10
 const LOCK_AFTER = 3

@@ -2,8 +2,8 @@
 // balancer stops routing once readiness answers 503; until then nothing may be reset or fail.
 import autocannon from 'autocannon'
 import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
-import { call, leaks } from '../lib/http.ts'
-import { type Context, expect, type Result, startApi, userOn, workspaceOn } from '../lib/stack.ts'
+import { call, leaks } from '../../test/helpers/http.ts'
+import { type Context, expect, type Result, startApi, userOn, workspaceOn } from '../../test/helpers/stack.ts'
 
 export async function sigtermUnderLoad(ctx: Context): Promise<Result> {
   const long = ctx.mode === 'long'

@@ -4,7 +4,7 @@
 // redeliveries are counted, and every run's result is written exactly once (a trigger of the
 // scenario's own counts the writes).
 import type { Sql } from '../../src/db/client.ts'
-import type { Forked } from '../lib/process.ts'
+import type { Forked } from '../../test/helpers/process.ts'
 import {
   type Context,
   checkSql,
@@ -17,8 +17,8 @@ import {
   startWorker,
   userOn,
   workspaceOn
-} from '../lib/stack.ts'
-import { until, waitFor } from '../lib/wait.ts'
+} from '../../test/helpers/stack.ts'
+import { until, waitFor } from '../../test/helpers/wait.ts'
 
 async function dbNow(sql: Sql): Promise<Date> {
   const [{ now }] = await sql<{ now: Date }[]>`select now()`

@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import postgres from 'postgres'
 import t from 'tap'
-import { TcpProxy } from '../../reliability/lib/proxy.ts'
 import { checkDriver, createSql, missingDriverFixes, waitForDatabase } from '../../src/db/client.ts'
 import { driverFixes, missingFixes } from '../../src/db/driver-patch.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
+import { TcpProxy } from '../helpers/proxy.ts'
 import { bearer, registerAndLogin } from '../helpers/users.ts'
 
 t.test('the driver patch is checked at run time: production refuses an unpatched postgres.js', async (t) => {

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { fork } from '../../reliability/lib/process.ts'
 import { readHealthChecks, runHealthCheck } from '../../src/db/health.ts'
 import { createTestDatabase, testSql } from '../helpers/db.ts'
+import { fork } from '../helpers/process.ts'
 
 t.test('SQL health checks on seeded telemetry', async (t) => {
   const { url } = await createTestDatabase(t)

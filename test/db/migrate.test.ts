@@ -2,9 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { fork } from '../../reliability/lib/process.ts'
 import { looseDefiners, MigrationError, migrate, migrationStatus, readMigrations } from '../../src/db/migrate.ts'
 import { createTestDatabase, testSql } from '../helpers/db.ts'
+import { fork } from '../helpers/process.ts'
 
 async function migrationsDir(files: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'sdc-migrations-'))

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { fork } from '../../reliability/lib/process.ts'
 import { loadConfig } from '../../src/config.ts'
 import { appRoleProblems, checkAppRoleOrExit } from '../../src/db/role-check.ts'
 import { LoginRoles, urlAs } from '../../src/db/roles.ts'
 import { adminUrl, createTestDatabase, superuserUrl, testSql } from '../helpers/db.ts'
+import { fork } from '../helpers/process.ts'
 
 /** The test database as the cluster's superuser, with a password that must never be printed. */
 function superuser(databaseUrl: string): string {

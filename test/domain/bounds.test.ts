@@ -1,17 +1,10 @@
 import t from 'tap'
-import {
-  bigRing,
-  deepChain,
-  fanOutBomb,
-  PATHOLOGICAL,
-  slowCycle,
-  timeoutBomb
-} from '../../reliability/lib/pathological.ts'
 import { EngineBudgetError, requestPaths, simulate } from '../../src/domain/engine.ts'
 import { propagate, visitsPerRequest, workPerRequest } from '../../src/domain/flows.ts'
 import { type Design, LIMITS, type TrafficProfile } from '../../src/domain/model.ts'
 import { createRng } from '../../src/domain/random.ts'
 import { validateDesign } from '../../src/domain/validate.ts'
+import { bigRing, deepChain, fanOutBomb, PATHOLOGICAL, slowCycle, timeoutBomb } from '../helpers/pathological.ts'
 
 const tiny: TrafficProfile = { peakRps: 0.001, readRatio: 0.8, payloadKb: 4, latencySloMs: 300 }
 

@@ -2,9 +2,9 @@ import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
 import { JOBS } from '../../jobs/registry.ts'
-import { TEST_JWT_SECRET } from '../../reliability/lib/process.ts'
 import { type BuildOptions, buildApp } from '../../src/app.ts'
 import { type Config, loadConfig } from '../../src/config.ts'
+import { TEST_JWT_SECRET } from './process.ts'
 
 export function testConfig(env: Record<string, string> = {}): Config {
   // Every test file signs up its users from 127.0.0.1: the daily cap is what its own test sets.

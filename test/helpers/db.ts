@@ -1,6 +1,6 @@
 import type { Test } from 'tap'
-import { DatabaseFactory, type TestDatabase } from '../../reliability/lib/stack.ts'
 import { createSql, type Sql } from '../../src/db/client.ts'
+import { DatabaseFactory, type TestDatabase } from './stack.ts'
 
 export function adminUrl(): string {
   const url = process.env.TEST_ADMIN_DATABASE_URL
@@ -35,4 +35,4 @@ export function testSql(t: Test, url: string): Sql {
   return sql
 }
 
-export { waitFor } from '../../reliability/lib/wait.ts'
+export { waitFor } from './wait.ts'

@@ -1,6 +1,6 @@
 import type { Test } from 'tap'
-import type { Context, Result } from '../../reliability/lib/stack.ts'
 import { createTestDatabase } from './db.ts'
+import type { Context, Result } from './stack.ts'
 
 /** The machine's Redis; .ci/run starts it when it is down. */
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { fork } from '../../reliability/lib/process.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
+import { fork } from '../helpers/process.ts'
 import { PASSWORD, uniqueEmail } from '../helpers/users.ts'
 
 t.test('email verification end to end through the worker and the development outbox', async (t) => {

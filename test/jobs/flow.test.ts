@@ -1,9 +1,9 @@
 import t from 'tap'
-import { fork } from '../../reliability/lib/process.ts'
 import { RUBRIC_VERSION } from '../../src/domain/grading.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
+import { fork } from '../helpers/process.ts'
 import { runSqlFile } from '../helpers/sql-files.ts'
 import { bearer, registerAndLogin } from '../helpers/users.ts'
 

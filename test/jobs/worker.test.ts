@@ -1,10 +1,10 @@
 import t from 'tap'
-import { fanOutBomb, heavyFanOut } from '../../reliability/lib/pathological.ts'
-import { fork } from '../../reliability/lib/process.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { startedBoss } from '../helpers/boss.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
+import { fanOutBomb, heavyFanOut } from '../helpers/pathological.ts'
+import { fork } from '../helpers/process.ts'
 import { bearer, registerAndLogin } from '../helpers/users.ts'
 
 t.test('a running job completes when the worker receives SIGTERM, and the worker exits 0', async (t) => {

@@ -3,9 +3,9 @@ import Fastify from 'fastify'
 import { Redis } from 'ioredis'
 import t from 'tap'
 import rateLimitPlugin, { MemoryCounters } from '../../plugins/rate-limit.ts'
-import { TcpProxy } from '../../reliability/lib/proxy.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, waitFor } from '../helpers/db.ts'
+import { TcpProxy } from '../helpers/proxy.ts'
 
 const REDIS_URL = 'redis://127.0.0.1:6379'
 

@@ -1,8 +1,8 @@
 import t from 'tap'
 import { maintainPartitions } from '../../jobs/maintenance.ts'
-import { fork } from '../../reliability/lib/process.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, superuserUrl, testSql, waitFor } from '../helpers/db.ts'
+import { fork } from '../helpers/process.ts'
 
 const ENV = { RATE_LIMIT_MAX_REQUESTS: '100000' }
 const boomRoute = (app: import('fastify').FastifyInstance) => {

@@ -2,9 +2,9 @@ import fc from 'fast-check'
 import t from 'tap'
 import { Type } from 'typebox'
 import { Value } from 'typebox/value'
-import { DEEP, hostile, mutated, valid } from '../../reliability/lib/arbitraries.ts'
 import { Email, Password } from '../../src/routes/auth/schemas.ts'
 import { IdParams } from '../../src/schemas.ts'
+import { DEEP, hostile, mutated, valid } from '../helpers/arbitraries.ts'
 
 // The generators the fuzz scenario is built on: what they call valid must validate, and what
 // they call mutated must (almost always) not.

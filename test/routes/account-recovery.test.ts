@@ -1,8 +1,8 @@
 import t from 'tap'
-import { fork } from '../../reliability/lib/process.ts'
 import { hashToken } from '../../src/accounts/accounts.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
+import { fork } from '../helpers/process.ts'
 import { bearer, login, PASSWORD, registerAndLogin, uniqueEmail } from '../helpers/users.ts'
 
 const ENV = { RATE_LIMIT_MAX_REQUESTS: '100000', AUTH_RATE_LIMIT_MAX_REQUESTS: '100000' }

@@ -3,12 +3,12 @@
 // threshold is sent a one-time sign-in link; a class behind one address is not the attacker.
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import t from 'tap'
-import { fork, TEST_JWT_SECRET } from '../../reliability/lib/process.ts'
 import { hashPassword } from '../../src/accounts/accounts.ts'
 import { loginHasher } from '../../src/accounts/lockout.ts'
 import { insertUser } from '../../src/accounts/users.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
+import { fork, TEST_JWT_SECRET } from '../helpers/process.ts'
 import { PASSWORD, registerAndLogin, uniqueEmail } from '../helpers/users.ts'
 
 const LOOSE = { AUTH_RATE_LIMIT_MAX_REQUESTS: '100000', RATE_LIMIT_MAX_REQUESTS: '100000' }

@@ -1,9 +1,9 @@
 import { createSigner } from 'fast-jwt'
 import t from 'tap'
 import { DEV_USER } from '../../plugins/dev-user.ts'
-import { fork } from '../../reliability/lib/process.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
+import { fork } from '../helpers/process.ts'
 import { bearer, createAdmin, login, PASSWORD, registerAndLogin, uniqueEmail } from '../helpers/users.ts'
 
 const SECRET = 'test-secret-that-is-long-enough-0123456789'

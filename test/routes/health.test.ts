@@ -1,7 +1,7 @@
 import t from 'tap'
-import { TcpProxy } from '../../reliability/lib/proxy.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
+import { TcpProxy } from '../helpers/proxy.ts'
 
 t.test('liveness, readiness and the combined health document', async (t) => {
   const { url } = await createTestDatabase(t)

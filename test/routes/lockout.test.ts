@@ -1,8 +1,8 @@
 import t from 'tap'
-import { fork, TEST_JWT_SECRET } from '../../reliability/lib/process.ts'
 import { loginHasher } from '../../src/accounts/lockout.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql } from '../helpers/db.ts'
+import { fork, TEST_JWT_SECRET } from '../helpers/process.ts'
 import { bearer, createAdmin, PASSWORD, registerAndLogin, uniqueEmail } from '../helpers/users.ts'
 
 const ENV = { AUTH_RATE_LIMIT_MAX_REQUESTS: '100000', RATE_LIMIT_MAX_REQUESTS: '100000' }

@@ -1,9 +1,9 @@
 import t from 'tap'
-import { heavyFanOut, timeoutBomb } from '../../reliability/lib/pathological.ts'
 import { simulate } from '../../src/domain/engine.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
+import { heavyFanOut, timeoutBomb } from '../helpers/pathological.ts'
 import { bearer, registerAndLogin } from '../helpers/users.ts'
 import { postWorkspace } from '../helpers/workspaces.ts'
 

@@ -3,10 +3,10 @@
 // downloaded, and the account deleted.
 import { readFile } from 'node:fs/promises'
 import t, { type Test } from 'tap'
-import { startApi, startWorker, stopProcess } from '../../reliability/lib/stack.ts'
-import { waitFor } from '../../reliability/lib/wait.ts'
 import { buildWeb } from '../../web/build.ts'
 import { createTestDatabase, testSql } from '../helpers/db.ts'
+import { startApi, startWorker, stopProcess } from '../helpers/stack.ts'
+import { waitFor } from '../helpers/wait.ts'
 import { launch, shot, type Watched, watch } from './browser.ts'
 
 const PASSWORD = 'a long and careful passphrase'

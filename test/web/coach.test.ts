@@ -1,10 +1,10 @@
 // The coach in a real browser (issue 38): a learner predicts, simulates, reads how a figure was
 // computed, grades, applies a verified suggestion as one undoable step and sees its effect.
 import t, { type Test } from 'tap'
-import { startApi, startWorker, stopProcess } from '../../reliability/lib/stack.ts'
 import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
 import { buildWeb } from '../../web/build.ts'
 import { createTestDatabase, testSql } from '../helpers/db.ts'
+import { startApi, startWorker, stopProcess } from '../helpers/stack.ts'
 import { launch, shot, type Watched, watch } from './browser.ts'
 
 const PASSWORD = 'a long and careful passphrase'

@@ -5,9 +5,9 @@
 // out; and axe-core on every screen with no serious or critical violation.
 import type { Page } from 'playwright-core'
 import t, { type Test } from 'tap'
-import { startApi, startWorker, stopProcess } from '../../reliability/lib/stack.ts'
 import { buildWeb } from '../../web/build.ts'
 import { createTestDatabase } from '../helpers/db.ts'
+import { startApi, startWorker, stopProcess } from '../helpers/stack.ts'
 import { axeViolations, launch, shot, type Watched, watch } from './browser.ts'
 
 const PASSWORD = 'a long and careful passphrase'

@@ -4,9 +4,9 @@
 // one is refused in a plain sentence, a valid one becomes a workspace.
 import type { Page } from 'playwright-core'
 import t from 'tap'
-import { startApi, stopProcess } from '../../reliability/lib/stack.ts'
 import { buildWeb } from '../../web/build.ts'
 import { createTestDatabase, testSql } from '../helpers/db.ts'
+import { startApi, stopProcess } from '../helpers/stack.ts'
 import { launch, shot, watch } from './browser.ts'
 
 const PASSWORD = 'a long and careful passphrase'

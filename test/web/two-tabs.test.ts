@@ -3,10 +3,10 @@
 // learns of the other's save by polling the versions, and the same field changed in both asks.
 import type { Page } from 'playwright-core'
 import t from 'tap'
-import { startApi, stopProcess } from '../../reliability/lib/stack.ts'
-import { waitFor } from '../../reliability/lib/wait.ts'
 import { buildWeb } from '../../web/build.ts'
 import { createTestDatabase } from '../helpers/db.ts'
+import { startApi, stopProcess } from '../helpers/stack.ts'
+import { waitFor } from '../helpers/wait.ts'
 import { launch, shot, watch } from './browser.ts'
 
 const PASSWORD = 'a long and careful passphrase'

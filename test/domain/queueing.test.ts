@@ -233,7 +233,7 @@ t.test('the discrete-event mode confirms variability and finite queues', async (
 })
 
 t.test('designs without the new fields give the results of the first engine', async (t) => {
-  const golden = JSON.parse(await readFile(new URL('./fixtures/engine-v1-golden.json', import.meta.url), 'utf8'))
+  const golden = JSON.parse(await readFile(new URL('./fixtures/engine-golden.json', import.meta.url), 'utf8'))
   for (const [key, expected] of Object.entries(golden.results) as [string, { mode: string }][]) {
     const [name, mode] = key.split('/')
     // One replication: the discrete-event mode's single run, as the first engine ran it.

@@ -1,18 +1,18 @@
 import t from 'tap'
 import { Value } from 'typebox/value'
-import { simulateAndAnalyze } from '../../src/domain/analysis.ts'
-import { simulate } from '../../src/domain/engine.ts'
-import { grade } from '../../src/domain/grading.ts'
+import { simulateAndAnalyze } from '../../../src/domain/analysis.ts'
+import { simulate } from '../../../src/domain/engine.ts'
+import { grade } from '../../../src/domain/grading.ts'
 import {
   type Component,
   type Design,
   fromOlderModel,
   MODEL_VERSION,
   type TrafficProfile
-} from '../../src/domain/model.ts'
-import { renderReport } from '../../src/domain/report.ts'
-import { RunResultSchema } from '../../src/domain/schemas.ts'
-import { reportInput } from '../helpers/reports.ts'
+} from '../../../src/domain/model.ts'
+import { renderReport } from '../../../src/domain/report.ts'
+import { RunResultSchema } from '../../../src/domain/schemas.ts'
+import { reportInput } from '../../helpers/reports.ts'
 
 // A saturated station has no steady state: its latency, and every end-to-end figure its requests
 // reach, is unbounded (null), beside what is known — what it serves and how fast its queue grows.

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
-import { analyze } from '../../src/domain/analysis.ts'
-import { requestPaths, simulate } from '../../src/domain/engine.ts'
-import type { Design, Link, TrafficProfile } from '../../src/domain/model.ts'
+import { analyze } from '../../../src/domain/analysis.ts'
+import { requestPaths, simulate } from '../../../src/domain/engine.ts'
+import type { Design, Link, TrafficProfile } from '../../../src/domain/model.ts'
 
 // A timeout on a link below the client that never fires changes nothing but its own figures:
 // checked against the closed form of two M/M/1 stations in tandem.

@@ -1,12 +1,12 @@
 import fc from 'fast-check'
 import t, { type Test } from 'tap'
-import { analyticMeanLatencyMs, requestPaths, simulate } from '../../src/domain/engine.ts'
-import { grade } from '../../src/domain/grading.ts'
-import type { Component, Design, Link, TrafficProfile } from '../../src/domain/model.ts'
-import { erlangB } from '../../src/domain/queueing.ts'
-import { renderReport } from '../../src/domain/report.ts'
-import { validateDesign } from '../../src/domain/validate.ts'
-import { reportInput } from '../helpers/reports.ts'
+import { analyticMeanLatencyMs, requestPaths, simulate } from '../../../src/domain/engine.ts'
+import { grade } from '../../../src/domain/grading.ts'
+import type { Component, Design, Link, TrafficProfile } from '../../../src/domain/model.ts'
+import { erlangB } from '../../../src/domain/queueing.ts'
+import { renderReport } from '../../../src/domain/report.ts'
+import { validateDesign } from '../../../src/domain/validate.ts'
+import { reportInput } from '../../helpers/reports.ts'
 
 // Shed load that stops where it is shed, pure delays, network time on links, and a client that
 // needs only an id and a type: each against its closed form.

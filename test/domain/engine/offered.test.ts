@@ -1,7 +1,7 @@
 import t from 'tap'
-import { analyze, crossings } from '../../src/domain/analysis.ts'
-import { simulate } from '../../src/domain/engine.ts'
-import type { Component, Design, TrafficProfile } from '../../src/domain/model.ts'
+import { analyze, crossings } from '../../../src/domain/analysis.ts'
+import { simulate } from '../../../src/domain/engine.ts'
+import type { Component, Design, TrafficProfile } from '../../../src/domain/model.ts'
 
 // Past the peak a chain can carry, the ceiling, the bottleneck and what breaks first come from the
 // load offered to each station (before anything upstream sheds), and agree with the load sweep.
