@@ -386,6 +386,7 @@ t.test('a learner builds, links, simulates and grades a design by keyboard alone
     await tabTo(page, /^a: Account$/, true)
     await page.keyboard.press('Enter')
     await page.getByRole('heading', { name: 'Your account' }).waitFor()
+    t.equal(await focused(page), 'h1: Your account', 'the focus is on its heading')
     await accessible(t, page, 'the account')
     const signedOut = await browser.newPage()
     t.teardown(() => signedOut.close())

@@ -2,6 +2,7 @@
 import { html } from 'htm/preact'
 import { useState } from 'preact/hooks'
 import { ApiError, account, type User } from '../api.ts'
+import { useHeadingFocus } from '../ui/focus.ts'
 
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err))
 
@@ -18,6 +19,7 @@ function save(file: Blob, filename: string) {
 }
 
 export function Account(props: { user: User; onDeleted: () => void }) {
+  const heading = useHeadingFocus()
   const [exporting, setExporting] = useState(false)
   const [exported, setExported] = useState<string | null>(null)
   const [exportError, setExportError] = useState<string | null>(null)
@@ -63,7 +65,7 @@ export function Account(props: { user: User; onDeleted: () => void }) {
 
   return html`
     <main class="page account">
-      <h1>Your account</h1>
+      <h1 tabindex="-1" ref=${heading}>Your account</h1>
       <dl class="account-facts">
         <dt>Name</dt><dd>${props.user.displayName}</dd>
         <dt>Email</dt><dd>${props.user.email}</dd>
