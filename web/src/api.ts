@@ -3,13 +3,18 @@
 // when the refresh fails too, the session has ended and the app says so.
 import type { Derivation } from '../../src/domain/explain-schemas.ts'
 import type {
+  Attempt,
+  ExerciseDetail,
+  ExerciseSummary,
   GradeReport,
   Predictions,
+  Reference,
   Run,
   RunSummary,
   SharedWorkspace,
   ShareLink,
   ShareStatus,
+  Submission,
   TrafficProfileResource,
   User,
   Workspace,
@@ -275,4 +280,23 @@ export const account = {
     await authorized('DELETE', '/account', { password })
     accessToken = null
   }
+}
+
+/** The exercises: the list and one need no session (a newcomer sees them before signing up). */
+export const exercises = {
+  list: () => api<{ items: ExerciseSummary[] }>('GET', '/exercises'),
+  get: (slug: string) => api<ExerciseDetail>('GET', `/exercises/${encodeURIComponent(slug)}`),
+  /** A new attempt: a workspace whose traffic profile is the requirements, locked. */
+  start: (slug: string) => api<Workspace>('POST', `/exercises/${encodeURIComponent(slug)}/attempts`, {}),
+  /** The attempt a workspace is; 404 (ApiError) when it is none. */
+  attempt: (workspaceId: string) => api<Attempt>('GET', `/workspaces/${workspaceId}/attempt`),
+  hint: (workspaceId: string) =>
+    api<{ level: number; text: string; cost: number; hintPoints: number; hintsLeft: number }>(
+      'POST',
+      `/workspaces/${workspaceId}/hints`,
+      {}
+    ),
+  submit: (workspaceId: string) => api<Submission>('POST', `/workspaces/${workspaceId}/submit`, {}),
+  giveUp: (workspaceId: string) => api<{ givenUpAt: string }>('POST', `/workspaces/${workspaceId}/give-up`, {}),
+  reference: (slug: string) => api<Reference>('GET', `/exercises/${encodeURIComponent(slug)}/reference`)
 }

@@ -15,6 +15,7 @@ import {
 } from './api.ts'
 import { Account } from './screens/account.ts'
 import { Editor } from './screens/editor/index.ts'
+import { Exercises, startExercise } from './screens/exercises.ts'
 import { ForgotPassword, ResetPassword } from './screens/password-reset.ts'
 import { SharedPage } from './screens/shared.ts'
 import { Workspaces } from './screens/workspaces.ts'
@@ -26,6 +27,7 @@ type Route =
   | { page: 'editor'; id: string }
   | { page: 'sign-in-link'; token: string }
   | { page: 'account' }
+  | { page: 'exercises' }
   | { page: 'forgot-password' }
   | { page: 'reset-password'; token: string }
 
@@ -39,6 +41,7 @@ function routeOf(hash: string): Route {
   const reset = /^#\/reset-password\/([A-Za-z0-9_-]{20,200})$/.exec(hash)
   if (reset) return { page: 'reset-password', token: reset[1] }
   if (hash === '#/forgot-password') return { page: 'forgot-password' }
+  if (hash === '#/exercises') return { page: 'exercises' }
   return hash === '#/account' ? { page: 'account' } : { page: 'workspaces' }
 }
 
@@ -78,11 +81,17 @@ function App() {
     return html`<${AuthPage} notice=${notice} onSignedIn=${(u: User) => {
       setNotice(null)
       setUser(u)
+      // A newcomer who pressed Start before having an account: the attempt opens now.
+      const pending = sessionStorage.getItem(PENDING_EXERCISE)
+      sessionStorage.removeItem(PENDING_EXERCISE)
+      if (pending) startExercise(pending).catch((err) => setNotice(err instanceof Error ? err.message : String(err)))
     }} />`
   return html`
     <div class="shell">
       <header class="top">
         <a href="#/" class="brand">System Design Coach</a>
+        <a href="#/exercises" class="exercises-link">Exercises</a>
+        <a href="#/" class="workspaces-link">Workspaces</a>
         <span class="who">${user.displayName}</span>
         <a href="#/account" class="account-link">Account</a>
         <button type="button" onClick=${async () => {
@@ -94,20 +103,37 @@ function App() {
       ${
         route.page === 'editor'
           ? html`<${Editor} key=${route.id} id=${route.id} />`
-          : route.page === 'account'
-            ? html`<${Account} user=${user} onDeleted=${() => {
-                location.hash = '#/'
-                setUser(null)
-                setNotice('Your account and everything in it are deleted.')
-              }} />`
-            : html`<${Workspaces} />`
+          : route.page === 'exercises'
+            ? html`<main class="page"><${Exercises} onStart=${(slug: string) => startExercise(slug).catch((err) => setNotice(err instanceof Error ? err.message : String(err)))} /></main>`
+            : route.page === 'account'
+              ? html`<${Account} user=${user} onDeleted=${() => {
+                  location.hash = '#/'
+                  setUser(null)
+                  setNotice('Your account and everything in it are deleted.')
+                }} />`
+              : html`<${Workspaces} />`
       }
     </div>
   `
 }
 
+/** The exercise a newcomer pressed Start on, begun once they have signed in. */
+const PENDING_EXERCISE = 'sdc-start-exercise'
+
+/** Where a newcomer lands: the exercises, and the way in. */
 function AuthPage(props: { notice: string | null; onSignedIn: (u: User) => void }) {
   const [mode, setMode] = useState<'in' | 'up'>('in')
+  const [pendingTitle, setPendingTitle] = useState<string | null>(null)
+  function startLater(slug: string) {
+    sessionStorage.setItem(PENDING_EXERCISE, slug)
+    setPendingTitle(document.querySelector(`[data-exercise="${slug}"] h3`)?.textContent ?? slug)
+    setMode('up')
+    setTimeout(() => {
+      const first = document.querySelector<HTMLElement>('.auth-panel input')
+      first?.scrollIntoView({ block: 'center' })
+      first?.focus()
+    })
+  }
   const [error, setError] = useState<string | null>(null)
   const [unverified, setUnverified] = useState<string | null>(null)
   const [info, setInfo] = useState<string | null>(null)
@@ -163,10 +189,14 @@ function AuthPage(props: { notice: string | null; onSignedIn: (u: User) => void 
   }
 
   return html`
-    <main class="auth">
+    <main class="landing">
       <h1>System Design Coach</h1>
       <p class="tagline">Sketch an architecture, put traffic through it, see where it breaks.</p>
+      <div class="landing-grid">
+      <${Exercises} heading="h2" onStart=${startLater} />
+      <div class="auth auth-box">
       ${props.notice && html`<p class="notice" role="status">${props.notice}</p>`}
+      ${pendingTitle && html`<p class="notice" role="status">Create an account (or sign in) to start “${pendingTitle}”.</p>`}
       <${Tabs} id="auth" tabs=${['in', 'up']} selected=${mode} label=${(m: string) => (m === 'in' ? 'Sign in' : 'Create account')}
         onSelect=${(m: 'in' | 'up') => {
           setMode(m)
@@ -187,6 +217,8 @@ function AuthPage(props: { notice: string | null; onSignedIn: (u: User) => void 
         ${mode === 'in' && html`<a href="#/forgot-password" class="forgot">Forgot password?</a>`}
       </form>
       <//>
+      </div>
+      </div>
     </main>
   `
 }

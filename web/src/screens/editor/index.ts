@@ -15,6 +15,7 @@ import { TabPanel, Tabs } from '../../ui/tabs.ts'
 import { Canvas, DesignOutline, fitZoom, ZOOM_MAX, ZOOM_MIN, zoomBy } from './canvas.ts'
 import { modelledKey, PredictForm } from './coach.ts'
 import { ComponentForm } from './component-form.ts'
+import { ExercisePanel, useAttempt } from './exercise.ts'
 import { Exports } from './exports.ts'
 import { LinkForm } from './link-form.ts'
 import { Palette } from './palette.ts'
@@ -41,6 +42,7 @@ export function Editor(props: { id: string }) {
   const { design, selection } = editorState
   const ws = useWorkspace(props.id, store, catalogue)
   const runs = useRuns(props.id)
+  const attempt = useAttempt(props.id)
   const [tab, setTab] = useState<Tab>('properties')
   const [highlight, setHighlight] = useState<Set<string>>(new Set())
   const [preview, setPreview] = useState<DesignPreview | null>(null)
@@ -181,14 +183,14 @@ export function Editor(props: { id: string }) {
         </div>
         <div class="canvas-wrap" ref=${canvasWrap}>
           <${Canvas}
-            design=${design}
+            design=${attempt.showing ?? design}
             catalogue=${catalogue}
-            selection=${selection}
-            results=${stale.length > 0 ? null : results}
-            bottleneck=${stale.length > 0 ? null : (run?.result?.overall.bottleneck ?? null)}
+            selection=${attempt.showing ? null : selection}
+            results=${attempt.showing || stale.length > 0 ? null : results}
+            bottleneck=${attempt.showing || stale.length > 0 ? null : (run?.result?.overall.bottleneck ?? null)}
             highlight=${highlight}
             problemIds=${new Set(problems.byComponent.keys())}
-            readOnly=${false}
+            readOnly=${attempt.showing !== null}
             onSelect=${(s: Selection) => {
               select(s)
               if (s) setTab('properties')
@@ -210,6 +212,7 @@ export function Editor(props: { id: string }) {
         ${results && html`<${Legend} />`}
         </div>
         <aside class="side" aria-label="Details">
+          <${ExercisePanel} state=${attempt} run=${run} />
           <${Tabs} id="editor" tabs=${TABS} selected=${tab} onSelect=${setTab} label=${(t: Tab) => t[0].toUpperCase() + t.slice(1)} />
           <${TabPanel} id="editor" selected=${tab} focusable=${true}>
             ${
