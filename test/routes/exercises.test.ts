@@ -75,6 +75,7 @@ t.test('exercises and attempts', async (t) => {
   })
 
   let attemptId = ''
+  let plainId = ''
   t.test('starts an attempt: a workspace with the requirements as its locked traffic profile', async (t) => {
     const anonymous = await app.inject({ method: 'POST', url: `/exercises/${first.slug}/attempts`, payload: {} })
     t.equal(anonymous.statusCode, 401)
@@ -125,9 +126,10 @@ t.test('exercises and attempts', async (t) => {
       headers: auth,
       payload: { name: 'free', design: SAMPLE_DESIGN }
     })
+    plainId = plain.json().id
     const free = await app.inject({
       method: 'PATCH',
-      url: `/workspaces/${plain.json().id}/traffic-profile`,
+      url: `/workspaces/${plainId}/traffic-profile`,
       headers: auth,
       payload: { version: 1, peakRps: 5 }
     })
@@ -150,7 +152,13 @@ t.test('exercises and attempts', async (t) => {
     })
     const attempt = await app.inject({ url: `/workspaces/${attemptId}/attempt`, headers: auth })
     t.equal(attempt.statusCode, 200)
-    t.match(attempt.json(), { hintPoints: first.hints[0].cost, hints: [{ level: 1, text: first.hints[0].text }] })
+    t.match(attempt.json().attempt, {
+      hintPoints: first.hints[0].cost,
+      hints: [{ level: 1, text: first.hints[0].text }]
+    })
+    const none = await app.inject({ url: `/workspaces/${plainId}/attempt`, headers: auth })
+    t.same(none.json(), { attempt: null }, 'a plain workspace is no attempt')
+    t.equal((await app.inject({ url: `/workspaces/${attemptId}/attempt`, headers: bearer(other) })).statusCode, 404)
     const [audit] = await sql`
       select action from app.audit_log where action = 'exercise.hint' and resource_id = ${attemptId}
     `

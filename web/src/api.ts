@@ -288,8 +288,8 @@ export const exercises = {
   get: (slug: string) => api<ExerciseDetail>('GET', `/exercises/${encodeURIComponent(slug)}`),
   /** A new attempt: a workspace whose traffic profile is the requirements, locked. */
   start: (slug: string) => api<Workspace>('POST', `/exercises/${encodeURIComponent(slug)}/attempts`, {}),
-  /** The attempt a workspace is; 404 (ApiError) when it is none. */
-  attempt: (workspaceId: string) => api<Attempt>('GET', `/workspaces/${workspaceId}/attempt`),
+  /** The attempt a workspace is; null when it is none. */
+  attempt: (workspaceId: string) => api<{ attempt: Attempt | null }>('GET', `/workspaces/${workspaceId}/attempt`),
   hint: (workspaceId: string) =>
     api<{ level: number; text: string; cost: number; hintPoints: number; hintsLeft: number }>(
       'POST',

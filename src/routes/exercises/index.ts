@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { type ExerciseDefinition, trafficOf } from '../../domain/exercises.ts'
 import type { Design } from '../../domain/model.ts'
+import { Nullable } from '../../domain/schemas.ts'
 import { Conflict, FeatureDisabled, NotFound } from '../../errors.ts'
 import { exercises } from '../../exercises/index.ts'
 import { uuidv7 } from '../../ids.ts'
@@ -13,7 +14,7 @@ import { newestCompletedRunId } from '../../runs/runs.ts'
 import { errorResponses, IdParams } from '../../schemas.ts'
 import { checkWorkspaceQuota } from '../quotas.ts'
 import { Name, TrafficProfileSchema, Workspace } from '../workspaces/schemas.ts'
-import { insertWorkspace, toWorkspace } from '../workspaces/store.ts'
+import { insertWorkspace, ownedWorkspace, toWorkspace } from '../workspaces/store.ts'
 import {
   Attempt,
   EmptyBody,
@@ -189,19 +190,22 @@ const exerciseRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get(
     '/workspaces/:id/attempt',
     {
-      config: { auth: 'user', ownership: ATTEMPT },
+      config: { auth: 'user', ownership: 'the workspace must belong to the caller, else 404' },
       schema: {
         tags: ['exercises'],
         params: IdParams,
-        description: 'The attempt a workspace is, for the editor: 404 when it is none (or not the caller’s).',
-        response: { 200: Attempt, ...errorResponses(400, 401, 404, 429) }
+        description:
+          'The attempt a workspace is, for the editor: `attempt` is null for a workspace that is no exercise attempt.',
+        response: { 200: Type.Object({ attempt: Nullable(Attempt) }), ...errorResponses(400, 401, 404, 429) }
       }
     },
     async (request) => {
-      const row = await attemptOr404(sql, request, request.params.id, false)
-      const e = exerciseOr404(row.exercise_slug)
+      const workspace = await ownedWorkspace(sql, request, request.params.id)
+      const row = await ownedAttempt(sql, workspace.id, workspace.owner_id)
+      const e = row ? catalogue().bySlug.get(row.exercise_slug) : undefined
+      if (!row || !e) return { attempt: null }
       const [full] = (await listAttempts(sql, row.owner_id, e.slug)).filter((a) => a.workspace_id === row.workspace_id)
-      return attemptOf(e, row, full?.best ?? null, full?.hints ?? [], full?.submissions ?? [])
+      return { attempt: attemptOf(e, row, full?.best ?? null, full?.hints ?? [], full?.submissions ?? []) }
     }
   )
 

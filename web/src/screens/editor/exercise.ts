@@ -5,7 +5,7 @@ import { html } from 'htm/preact'
 import { useEffect, useState } from 'preact/hooks'
 import type { Attempt, ExerciseDetail, GradeReport, Reference } from '../../../../src/domain/resources.ts'
 import type { Check, DesignDocument } from '../../../../src/domain/schemas.ts'
-import { ApiError, exercises, runs } from '../../api.ts'
+import { exercises, runs } from '../../api.ts'
 import { requirementRows } from '../exercises.ts'
 import type { RunView } from './results.ts'
 
@@ -39,11 +39,12 @@ export function useAttempt(workspaceId: string): AttemptState {
   async function reload() {
     try {
       const { data } = await exercises.attempt(workspaceId)
-      setAttempt(data)
-      setExercise((await exercises.get(data.exerciseSlug)).data)
-    } catch (err) {
       // A plain workspace: no panel.
-      if (!(err instanceof ApiError && err.status === 404)) setMessage(messageOf(err))
+      if (!data.attempt) return
+      setAttempt(data.attempt)
+      setExercise((await exercises.get(data.attempt.exerciseSlug)).data)
+    } catch (err) {
+      setMessage(messageOf(err))
     }
   }
   useEffect(() => void reload(), [workspaceId])
