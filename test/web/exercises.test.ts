@@ -3,11 +3,11 @@
 // submit, and see the reference solution on the canvas.
 import type { Locator, Page } from 'playwright-core'
 import t from 'tap'
-import { startApi, startWorker, stopProcess } from '../../reliability/lib/stack.ts'
 import { NODE_H, NODE_W } from '../../src/domain/layout.ts'
 import { exercises } from '../../src/exercises/index.ts'
 import { buildWeb } from '../../web/build.ts'
 import { createTestDatabase } from '../helpers/db.ts'
+import { startApi, startWorker, stopProcess } from '../helpers/stack.ts'
 import { launch, shot, watch } from './browser.ts'
 
 const PASSWORD = 'a long and careful passphrase'
