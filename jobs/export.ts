@@ -1,7 +1,8 @@
 import type { JobWithMetadata } from 'pg-boss'
 import type { Sql } from '../src/db/client.ts'
+import { explainComponent } from '../src/domain/explain.ts'
 import type { GradeItem } from '../src/domain/grading.ts'
-import type { Design } from '../src/domain/model.ts'
+import type { Design, TrafficProfile } from '../src/domain/model.ts'
 import { type ExportFormat, renderReport, reportFilename } from '../src/domain/report.ts'
 import { ExportJob, type JobData } from '../src/queue/messages.ts'
 import { latestCompletedRun } from '../src/runs/runs.ts'
@@ -49,7 +50,9 @@ export function createHandler(sql: Sql) {
       grade: sim?.grade_id
         ? { id: sim.grade_id, score: sim.grade_score as number, items: sim.grade_items as GradeItem[] }
         : null,
-      generatedAt: new Date().toISOString()
+      generatedAt: new Date().toISOString(),
+      // The HTML's appendix: each component's working, recomputed from the run (as it ran).
+      ...(row.format === 'html' && sim ? { derivations: derivationsOf(sim.design, sim.traffic, sim.seed) } : {})
     })
     const stored = await sql`
       update app.report_exports
@@ -71,3 +74,12 @@ export const job = defineJob({
     hooks: markFailedOnFinalFailure(sql, 'report_exports', 'exportId')
   })
 })
+
+/** Each component's derivation, for the HTML's appendix; none when the run cannot be recomputed within the budget. */
+function derivationsOf(design: Design, traffic: TrafficProfile, seed: number) {
+  try {
+    return design.components.flatMap((c) => explainComponent(design, traffic, seed, c.id) ?? [])
+  } catch {
+    return []
+  }
+}

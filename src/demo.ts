@@ -59,13 +59,31 @@ await call(
 )
 say(`2. created workspace ${workspace.id} (5 components) at 900 rps peak, 80 % reads`)
 
-const run = await call('POST', `/workspaces/${workspace.id}/simulations`, { seed: 42 }, accessToken)
+// Predict, then simulate (issue 38): the guesses are scored against the result, beside the grade.
+const predictions = { p95Ms: 60, bottleneck: 'api', maxSustainableRps: 1000 }
+const run = await call('POST', `/workspaces/${workspace.id}/simulations`, { seed: 42, predictions }, accessToken)
 const sim = await until('the simulation', () => call('GET', `/simulations/${run.id}`, undefined, accessToken))
 const o = sim.result.overall
 say(
   `3. simulated: p50 ${o.p50} ms, p95 ${o.p95} ms, p99 ${o.p99} ms, ${o.throughputRps} rps, errors ${(o.errorRate * 100).toFixed(2)} %`
 )
 say(`   bottleneck ${o.bottleneck}; sustainable up to ${o.maxSustainableRps} rps`)
+if (sim.predictions) {
+  say(`   predictions (${sim.predictions.score} % right):`)
+  for (const [what, p] of Object.entries(sim.predictions) as [string, Record<string, unknown>][]) {
+    if (what === 'score') continue
+    say(`     ${p.correct ? '✓' : '✗'} ${what}: predicted ${p.predicted}, the model ${p.actual ?? 'unbounded'}`)
+  }
+}
+// The working behind a figure: the bottleneck's derivation, recomputed from the run.
+const derivation = await call('GET', `/simulations/${run.id}/explain?component=${o.bottleneck}`, undefined, accessToken)
+for (const station of derivation.stations ?? []) {
+  say(`   how ${station.station} was computed (${station.waitMethod}, p95 ${station.p95Method}):`)
+  for (const step of station.steps)
+    say(
+      `     ${String(step.symbol).padEnd(3)} ${step.label}: ${step.value ?? 'unbounded'}${step.unit ? ` ${step.unit}` : ''}  (${step.formula})`
+    )
+}
 for (const c of sim.result.components) {
   const bar = '█'.repeat(Math.min(40, Math.round(c.utilization * 40)))
   say(`   ${c.id.padEnd(6)} ${(c.utilization * 100).toFixed(1).padStart(5)} % ${bar}`)
@@ -79,7 +97,7 @@ if (a) {
   say('   if an instance is lost:')
   for (const f of a.failures)
     say(
-      `     ${f.component.padEnd(6)} ${f.outage ? 'outage' : `p95 ${f.p95} ms`}, errors ${(f.errorRate * 100).toFixed(2)} %, SLO ${f.sloHolds ? 'holds' : 'missed'}`
+      `     ${f.component.padEnd(6)} ${f.outage ? 'outage' : f.p95 === null ? 'p95 unbounded' : `p95 ${f.p95} ms`}, errors ${(f.errorRate * 100).toFixed(2)} %, SLO ${f.sloHolds ? 'holds' : 'missed'}`
     )
   say(
     `   availability ${(a.availability.fraction * 100).toFixed(3)} % (${a.availability.downtimeMinutesPerMonth} min down a month); cost $${a.cost.perMonth} a month, $${a.cost.perMillionRequests} per million requests`
@@ -88,11 +106,14 @@ if (a) {
 
 const gradeJob = await call('POST', `/simulations/${run.id}/grade`, {}, accessToken)
 const grade = await until('the grade', () => call('GET', `/grades/${gradeJob.id}`, undefined, accessToken))
-say(`4. graded: ${grade.score}/100`)
+say(
+  `4. graded: ${grade.score}/100${grade.estimation === null ? '' : `, estimation ${grade.estimation} % (beside the total, not in it)`}`
+)
 for (const item of grade.items) {
   say(`   ${item.passed ? '✓' : '✗'} ${item.title}: ${item.finding}`)
   // What to change is what a learner wants from an item it failed.
-  if (!item.passed) say(`     → ${item.suggestion}`)
+  // What to change is what a learner wants from an item it failed: tried by the model before it is shown.
+  if (!item.passed) say(`     → ${item.suggestion}${item.patch ? ` [patch: ${JSON.stringify(item.patch)}]` : ''}`)
 }
 
 const exportJob = await call('POST', `/workspaces/${workspace.id}/exports`, { format: 'html' }, accessToken)

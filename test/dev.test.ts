@@ -101,10 +101,20 @@ t.test(
     t.match(demo.stdout, /breaks first: \w+ reaches 70 % at [\d.]+ rps; the p95 SLO is missed from [\d.—]+ rps/)
     t.match(
       demo.stdout,
-      /if an instance is lost:\n( +\w+ +(outage|p95 [\d.]+ ms), errors [\d.]+ %, SLO (holds|missed)\n)+/
+      /if an instance is lost:\n( +\w+ +(outage|p95 unbounded|p95 [\d.]+ ms), errors [\d.]+ %, SLO (holds|missed)\n)+/
     )
     t.match(demo.stdout, /availability [\d.]+ % \([\d.]+ min down a month\); cost \$[\d.]+ a month/)
-    t.match(demo.stdout, /4\. graded: \d+\/100/)
+    t.match(
+      demo.stdout,
+      /predictions \(\d+ % right\):\n +[✓✗] p95Ms: predicted 60, the model [\d.]+/,
+      'a prediction and its score'
+    )
+    t.match(
+      demo.stdout,
+      /how \S+ was computed \(erlang_c, p95 \w+\):\n +λ₀ +arrivals offered: [\d.]+ rps/,
+      'one derivation'
+    )
+    t.match(demo.stdout, /4\. graded: \d+\/100, estimation \d+ %/)
     t.match(demo.stdout, /[✓✗] Capacity headroom at peak \(waiting stays short\): /, 'each item with its finding')
     t.match(demo.stdout, /✗ .*\n +→ \S/, 'a failed item says what to change')
     t.match(demo.stdout, /5\. exported \S+\.html \(\d+ bytes of HTML with SVG charts\)/)

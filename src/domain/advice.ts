@@ -2,7 +2,7 @@
 // patches; each is applied, the design simulated and analysed at the run's seed and graded again,
 // and a suggestion is shown only when it helps: its item gains points, the total does not fall and
 // no acceptance check that passed fails. Its text is made from its patch (src/domain/patch.ts).
-import { type Analysis, HEADROOM, requiredInstances, simulateAndAnalyze } from './analysis.ts'
+import { type Analysis, availabilityOf, HEADROOM, requiredInstances, simulateAndAnalyze } from './analysis.ts'
 import { CATALOGUE, type Catalogue, hasTrait, kindOf } from './components.ts'
 import { createEngineCache, type EngineCache, propagate, type SimulationResult } from './engine.ts'
 import { type AnalyzedResult, measureChecks } from './exercises.ts'
@@ -225,6 +225,9 @@ function context(
 /** The identical siblings of a component (itself included). */
 const siblings = (ctx: Context, id: string) => groupOf(ctx.design, ctx.flows, id)
 
+/** Copies that can fail: a database's replicas beside its instances. */
+const copies = (ctx: Context, c: Component) => c.instances + (isReplicated(ctx, c) ? (c.replicas ?? 0) : 0)
+
 const isSource = (ctx: Context, c: Component) => hasTrait(ctx.catalogue, c.type, 'source')
 const isReplicated = (ctx: Context, c: Component) => hasTrait(ctx.catalogue, c.type, 'replicated')
 
@@ -395,9 +398,18 @@ function candidatesFor(item: GradeItem, ctx: Context): DesignPatch[] {
     }
     case 'availability': {
       const single = r.overall.singlePointsOfFailure.filter((id) => ctx.byId.has(id))
+      // Without a single point of failure: one more copy of the tiers most likely to be down.
+      const weakest = ctx.design.components
+        .filter((c) => !isSource(ctx, c) && !hasTrait(ctx.catalogue, c.type, 'thirdParty') && !c.delay)
+        .filter((c) => (ctx.flows.get(c.id)?.read ?? 0) + (ctx.flows.get(c.id)?.write ?? 0) > 0)
+        .map((c) => ({ id: c.id, down: (1 - availabilityOf(c, ctx.catalogue)) ** copies(ctx, c) }))
+        .sort((x, y) => y.down - x.down)
+        .map((x) => x.id)
       return [
         unique(single.flatMap((id) => oneMore(ctx, id))),
-        unique(single.flatMap((id) => sized(ctx, id, { atLeastOneMore: true })))
+        unique(single.flatMap((id) => sized(ctx, id, { atLeastOneMore: true }))),
+        unique(weakest.slice(0, 1).flatMap((id) => oneMore(ctx, id))),
+        unique(weakest.slice(0, 2).flatMap((id) => oneMore(ctx, id)))
       ]
     }
     case 'cache_for_reads': {

@@ -1,5 +1,6 @@
 import type { Analysis } from './analysis.ts'
 import type { SimulationResult } from './engine.ts'
+import type { ComponentDerivation } from './explain-schemas.ts'
 import {
   availabilityPct,
   millis,
@@ -16,6 +17,7 @@ import {
 import type { Grade } from './grading.ts'
 import { NODE_H, NODE_W, positions } from './layout.ts'
 import { type Design, fromOlderModel, type TrafficProfile } from './model.ts'
+import { derivationAppendix } from './report-appendix.ts'
 
 const OLDER_MODEL = 'Computed by an older model: simulate again for the current one.'
 /** A latency in a table's cell: milliseconds, or unbounded (null). */
@@ -111,6 +113,8 @@ export interface ReportInput {
   } | null
   grade: { id: string; score: number; items: Grade['items'] } | null
   generatedAt: string
+  /** The HTML export's appendix: each component's derivation (issue 38). */
+  derivations?: ComponentDerivation[]
 }
 
 export interface RenderedReport {
@@ -472,6 +476,7 @@ ${
         .join('')}</ul>`
     : ''
 }
+${derivationAppendix(r.derivations)}
 </body></html>
 `
 }

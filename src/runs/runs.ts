@@ -194,9 +194,12 @@ export async function latestCompletedRun(sql: Sql, workspaceId: string) {
       grade_id: string | null
       grade_score: number | null
       grade_items: unknown[] | null
+      design: Design
+      traffic: TrafficProfile
+      seed: number
     }[]
   >`
-    select s.id, s.created_at, s.result, grade_id, grade_score, grade_items
+    select s.id, s.created_at, s.result, grade_id, grade_score, grade_items, s.design, s.traffic, s.seed
     from app.simulation_runs s
     ${latestGradeJoin(sql, 's.id')}
     where s.workspace_id = ${workspaceId}

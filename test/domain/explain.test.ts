@@ -3,7 +3,9 @@ import { simulate } from '../../src/domain/engine.ts'
 import { explainComponent, explainOverall } from '../../src/domain/explain.ts'
 import type { ComponentDerivation, StationDerivation } from '../../src/domain/explain-schemas.ts'
 import type { Component, Design, TrafficProfile } from '../../src/domain/model.ts'
+import { renderReport } from '../../src/domain/report.ts'
 import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
+import { reportInput } from '../helpers/reports.ts'
 
 // Every kind of derivation, its final number recomputed here from its own steps (the test's own
 // arithmetic: Erlang C, the M/M/c/K sums, the weighted means), and checked against the run.
@@ -195,4 +197,16 @@ t.test(
 t.test('no derivation of a client or of a component the design does not have', async (t) => {
   t.equal(explainComponent(SAMPLE_DESIGN, traffic(10), SEED, 'users'), null)
   t.equal(explainComponent(SAMPLE_DESIGN, traffic(10), SEED, 'nope'), null)
+})
+
+t.test('the HTML export carries every component’s derivation as an appendix', async (t) => {
+  const p = traffic(300, { readRatio: 0.9 })
+  const run = simulate(SAMPLE_DESIGN, p, { seed: SEED })
+  const derivations = SAMPLE_DESIGN.components.flatMap((c) => explainComponent(SAMPLE_DESIGN, p, SEED, c.id) ?? [])
+  const { content } = renderReport('html', { ...reportInput('Appendix', SAMPLE_DESIGN, p, run), derivations })
+  t.match(content, /<h2 id="appendix">Appendix: how the figures were computed<\/h2>/)
+  for (const station of ['lb', 'api', 'cache', 'db:primary', 'db:replica-1']) t.match(content, `<h3>${station} <small>`)
+  t.match(content, /<td>Pw<\/td><td>probability an arrival waits<\/td>/)
+  const without = renderReport('html', reportInput('Appendix', SAMPLE_DESIGN, p, run)).content
+  t.notMatch(without, /Appendix: how/, 'none without derivations')
 })
