@@ -3,6 +3,7 @@ import type { Sql } from '../src/db/client.ts'
 import { advise } from '../src/domain/advice.ts'
 import { analyze } from '../src/domain/analysis.ts'
 import { RUBRIC_VERSION } from '../src/domain/grading.ts'
+import { assignedRequirements } from '../src/exercises/assigned.ts'
 import { exercises } from '../src/exercises/index.ts'
 import { PermanentJobError } from '../src/queue/jobs.ts'
 import { GradingJob, type JobData } from '../src/queue/messages.ts'
@@ -22,12 +23,11 @@ export function createHandler(sql: Sql) {
     // An attempt is held to its exercise's checks first (and no suggestion may fail one that passed);
     // the hints it took cost their points.
     const exercise = row.exercise_slug === null ? undefined : exercises().bySlug.get(row.exercise_slug)
-    const rubric = advise(
-      row.design,
-      row.traffic,
-      { ...row.result, analysis },
-      { seed: row.seed, requirements: exercise?.requirements }
-    )
+    // An assignment's attempt is held to the assignment's numbers (its scale), read as the attempt's owner.
+    const requirements = exercise
+      ? ((await assignedRequirements(sql, row.owner_id, row.workspace_id)) ?? exercise.requirements)
+      : undefined
+    const rubric = advise(row.design, row.traffic, { ...row.result, analysis }, { seed: row.seed, requirements })
     const checks = exercise ? rubric.checks : null
     const hintPoints = row.exercise_slug === null ? null : (row.hint_points ?? 0)
     const score = Math.max(0, rubric.score - (hintPoints ?? 0))

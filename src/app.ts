@@ -28,6 +28,7 @@ import type { QueueDefinition } from './queue/jobs.ts'
 import accountRoutes from './routes/account/index.ts'
 import adminRoutes from './routes/admin/index.ts'
 import authRoutes from './routes/auth/index.ts'
+import assignmentRoutes from './routes/classes/assignments.ts'
 import classRoutes from './routes/classes/index.ts'
 import exerciseRoutes from './routes/exercises/index.ts'
 import exportRoutes from './routes/exports/index.ts'
@@ -163,6 +164,7 @@ export async function buildApp(config: Config, options: BuildOptions): Promise<F
   await app.register(adminRoutes)
   await app.register(workspaceRoutes)
   await app.register(classRoutes)
+  await app.register(assignmentRoutes)
   await app.register(shareRoutes)
   await app.register(simulationRoutes)
   await app.register(exportRoutes)

@@ -246,9 +246,11 @@ export async function runOfGrade(sql: Sql, gradeId: string) {
       /** The exercise, when the run's workspace is an attempt, and the points its hints cost. */
       exercise_slug: string | null
       hint_points: number | null
+      owner_id: string
+      workspace_id: string
     }[]
   >`
-    select g.status, s.design, s.traffic, s.seed, s.result, a.exercise_slug, a.hint_points
+    select g.status, s.design, s.traffic, s.seed, s.result, a.exercise_slug, a.hint_points, s.owner_id, s.workspace_id
     from app.grade_reports g
     join app.simulation_runs s on s.id = g.simulation_id
     left join app.exercise_attempts a on a.workspace_id = s.workspace_id

@@ -6,6 +6,7 @@ import authPlugin from '../../plugins/auth.ts'
 import dbPlugin from '../../plugins/db.ts'
 import requestContextPlugin from '../../plugins/request-context.ts'
 import { MATRIX_ENV, renderAuthzMatrix } from '../../src/docs.ts'
+import { exercises } from '../../src/exercises/index.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
@@ -18,7 +19,8 @@ const VALID_BODIES: Record<string, object> = {
   'PATCH /workspaces/:id/traffic-profile': { version: 99, peakRps: 10 },
   'POST /workspaces/:id/exports': { format: 'json' },
   'POST /classes/:id/members': { email: 'invitee@example.com' },
-  'POST /classes/join': { code: 'AAAAAAAAAA' }
+  'POST /classes/join': { code: 'AAAAAAAAAA' },
+  'POST /classes/:id/assignments': { exerciseSlug: exercises().list[0].slug, dueAt: '2099-01-01T00:00:00Z' }
 }
 
 t.test('the auth plugin refuses a route without a declaration, and bad options', async (t) => {
@@ -99,7 +101,16 @@ t.test('walks every route as anonymous, user, other user and admin', async (t) =
   const code = (
     await app.inject({ method: 'POST', url: `/classes/${cls.id}/join-codes`, headers: bearer(user) })
   ).json()
+  const assignment = (
+    await app.inject({
+      method: 'POST',
+      url: `/classes/${cls.id}/assignments`,
+      headers: bearer(user),
+      payload: VALID_BODIES['POST /classes/:id/assignments']
+    })
+  ).json()
   const idFor = (url: string) => {
+    if (url.startsWith('/assignments/')) return assignment.id
     if (url.startsWith('/classes/')) return cls.id
     if (url.startsWith('/orgs/')) return org.id
     if (url.startsWith('/workspaces/')) return workspaceId

@@ -324,6 +324,7 @@ t.test('workspaces and traffic profiles', async (t) => {
         .map(([method]) => `${method.toUpperCase()} ${path}`)
     )
     t.same(located.sort(), [
+      'POST /assignments/{id}/attempts',
       'POST /exercises/{slug}/attempts',
       'POST /simulations/{id}/grade',
       'POST /workspaces',

@@ -4,7 +4,8 @@ import { Type } from 'typebox'
 import { type ExerciseDefinition, trafficOf } from '../../domain/exercises.ts'
 import type { Design } from '../../domain/model.ts'
 import { Nullable } from '../../domain/schemas.ts'
-import { Conflict, FeatureDisabled, NotFound } from '../../errors.ts'
+import { Conflict, FeatureDisabled, Forbidden, NotFound } from '../../errors.ts'
+import { hintsForbidden } from '../../exercises/assigned.ts'
 import { exercises } from '../../exercises/index.ts'
 import { uuidv7 } from '../../ids.ts'
 import { enqueueJob } from '../../queue/enqueue.ts'
@@ -219,13 +220,16 @@ const exerciseRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         description:
           'Reveals the attempt’s next hint level and records its point cost, taken off its grades. 409 when every hint is revealed.',
         body: EmptyBody,
-        response: { 200: HintRevealed, ...errorResponses(400, 401, 404, 409, 413, 415, 429) }
+        response: { 200: HintRevealed, ...errorResponses(400, 401, 403, 404, 409, 413, 415, 429) }
       }
     },
     async (request) =>
       sql.begin(async (tx) => {
         const row = await attemptOr404(tx, request, request.params.id)
         const e = exerciseOr404(row.exercise_slug)
+        // A class assignment may forbid hints (issue 40).
+        if (await hintsForbidden(sql, row.owner_id, row.workspace_id))
+          throw new Forbidden('The instructor turned hints off for this assignment')
         const level = row.hints_revealed + 1
         const hint = e.hints[level - 1]
         if (!hint) throw new Conflict(`Every hint of this exercise is revealed (${e.hints.length})`)
