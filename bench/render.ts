@@ -294,6 +294,7 @@ export function classroomSection(r: Report): string[] {
   return [
     '## A classroom',
     '',
+    ...(c.note ? [`*${c.measuredAt ? `Run of ${c.measuredAt}. ` : ''}${c.note}*`, ''] : []),
     `Virtual learners, each a closed loop on a keep-alive connection from a loopback address of its own (127.0.0.2, 127.0.0.3, …; \`bench/lib/classroom-child.ts\`, a process of its own${c.generatorPinned ? ', pinned to the last core, the servers and Postgres to the others' : ': on this machine it shares the cores with the servers, and its CPU is shown beside theirs'}), so the api's per-address and per-user limits see a class. ${c.exercises ? 'Each opens an exercise (`POST /exercises/:slug/attempts`).' : 'This run predates the exercises routes: each learner opens a workspace of its own instead.'} The timetable (\`bench/lib/classroom.ts\`):`,
     '',
     '| action | requests | when | per learner-minute | CPU ms an action: api main / api other threads / worker / Postgres |',

@@ -8,6 +8,7 @@
 // same class of 1.5× runs again on 2 api and 2 worker processes.
 import type { ChildProcess } from 'node:child_process'
 import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { hashPassword } from '../../src/accounts/accounts.ts'
@@ -79,7 +80,7 @@ function pin(pid: number, cpuList: string) {
 
 function descendants(pid: number): number[] {
   try {
-    const kids = execFileSync('cat', [`/proc/${pid}/task/${pid}/children`], { encoding: 'utf8' })
+    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
       .trim()
       .split(/\s+/)
       .filter(Boolean)
