@@ -49,7 +49,8 @@ export const TRAFFIC_BOUNDS = Object.freeze({
   payloadKb: { min: 0, max: 1_048_576 },
   latencySloMs: { min: 0.001, max: 3_600_000 },
   budgetPerMonth: { min: 0, max: 1e9 },
-  availabilityTarget: { min: 0.9, max: 0.999999 }
+  availabilityTarget: { min: 0.9, max: 0.999999 },
+  arrivalCv: { min: 0, max: 5 }
 })
 
 /** A component id or zone name: a-z, 0-9, _ and -, starting with a letter or digit (at most LIMITS.idLength). */

@@ -62,7 +62,8 @@ export function trafficOf(r: Requirements): Required<TrafficProfile> {
     payloadKb: r.payloadKb,
     latencySloMs: r.p95Ms,
     budgetPerMonth: r.budgetPerMonth,
-    availabilityTarget: r.availabilityTarget
+    availabilityTarget: r.availabilityTarget,
+    arrivalCv: 1
   }
 }
 

@@ -111,6 +111,8 @@ export interface StationShape {
   cv: number
   /** Waiting places per queue; null: unbounded. */
   limit: number | null
+  /** Coefficient of variation of the time between arrivals (1, the default: Poisson). */
+  arrivalCv?: number
 }
 
 export interface QueueFigures extends StationFigures {
@@ -123,7 +125,8 @@ export interface QueueFigures extends StationFigures {
 /**
  * A station's figures. Exponential service is exact M/M/c (Erlang C) or M/M/c/K; other service
  * variability scales the wait by (1 + CV²)/2 — Pollaczek–Khinchine, exact for one server, and the
- * Allen–Cunneen approximation for several. Random balancing is `queues` independent queues.
+ * Allen–Cunneen approximation for several; bursty (or smooth) arrivals by (c_a² + CV²)/2, the
+ * Allen–Cunneen approximation throughout. Random balancing is `queues` independent queues.
  */
 export function queueFigures(
   lambda: number,
@@ -135,8 +138,10 @@ export function queueFigures(
   const perQueue = lambda / queues
   const mu = 1000 / serviceTimeMs
   const utilization = lambda / (queues * c * mu)
-  const variability = (1 + cv * cv) / 2
+  const ca2 = (shape.arrivalCv ?? 1) ** 2
+  const variability = (ca2 + cv * cv) / 2
   const exponential = cv === 1
+  const poisson = ca2 === 1
   if (limit === null && utilization >= 1) {
     return {
       utilization,
@@ -162,14 +167,14 @@ export function queueFigures(
   // Unbounded, an arrival that waits waits (1 + CV²)/2 × 1/(cμ − λ) on average.
   const waitMs = pw <= 0 ? 0 : limit === null ? (variability * 1000) / (c * mu - perQueue) : (meanWait / pw) * 1000
   // The conditional wait's rate: exactly cμ − λ for M/M/c.
-  const theta = limit === null && exponential ? c * mu - perQueue : 1000 / Math.max(waitMs, 1e-12)
+  const theta = limit === null && exponential && poisson ? c * mu - perQueue : 1000 / Math.max(waitMs, 1e-12)
   // The p95 is solved for (exponential) or sampled (no closed form): skipped when only rates are wanted.
   // One server, unbounded: M/G/1, whose sojourn's law is exact (its transform inverted).
   const p95 = !percentile
     ? Number.NaN
     : exponential
       ? sojournQuantile(0.95, mu, theta, pw)
-      : c === 1 && limit === null
+      : c === 1 && limit === null && poisson
         ? mg1SojournQuantile(0.95, perQueue / mu, cv) / mu
         : sojournQuantileSampled(0.95, serviceTimeMs / 1000, cv, pw, waitMs / 1000, draws)
   return {

@@ -194,6 +194,16 @@ export const TrafficProfileSchema = Type.Object(
         description: 'a monthly budget in USD the grade holds the design’s cost to; null or absent: none'
       })
     ),
+    arrivalCv: Type.Optional(
+      Type.Number(
+        bounded(
+          'Burstiness of arrivals',
+          TRAFFIC_BOUNDS.arrivalCv,
+          undefined,
+          'coefficient of variation of the time between requests: 1 (default) Poisson, below 1 smoother (Erlang), above 1 bursty (hyperexponential)'
+        )
+      )
+    ),
     availabilityTarget: Type.Optional(
       Nullable(Type.Number(bounded('Availability target', TRAFFIC_BOUNDS.availabilityTarget)), {
         title: 'Availability target',

@@ -31,6 +31,30 @@ function warmupRequests(stations: Station[], recorded: number): number {
   return Math.min(recorded, Math.max(100, Math.ceil(20 / (1 - Math.min(busiest, 0.999)) ** 2)))
 }
 
+/**
+ * The time between requests (s) at `rate` a second with the given CV: exponential at 1 (Poisson);
+ * below it an Erlang of k = round(1/CV²) phases (a constant at 0); above it a two-phase
+ * hyperexponential with balanced means (each phase carries half the mean time), which fits the
+ * first two moments exactly.
+ */
+export function arrivalGaps(rng: () => number, rate: number, cv: number): () => number {
+  if (cv === 1) return () => exponential(rng, rate)
+  if (cv === 0) return () => 1 / rate
+  if (cv < 1) {
+    const k = Math.max(1, Math.round(1 / (cv * cv)))
+    return () => {
+      let sum = 0
+      for (let i = 0; i < k; i++) sum += exponential(rng, k * rate)
+      return sum
+    }
+  }
+  const c2 = cv * cv
+  const p = (1 + Math.sqrt((c2 - 1) / (c2 + 1))) / 2
+  const fast = 2 * p * rate
+  const slow = 2 * (1 - p) * rate
+  return () => (rng() < p ? exponential(rng, fast) : exponential(rng, slow))
+}
+
 /** End-to-end latencies from a seeded event-driven simulation of the same (stable) network. */
 function discreteEventLatencies(
   walker: Walker,
@@ -89,6 +113,7 @@ function discreteEventLatencies(
     station.serviceTimeCv === 1
       ? exponential(rng, 1000 / station.serviceTimeMs) * 1000
       : serviceDraw(word, station.serviceTimeMs, station.serviceTimeCv)
+  const gap = arrivalGaps(rng, traffic.peakRps, traffic.arrivalCv ?? 1)
   let lost = 0
   /** Requests a full queue lost (one of their branches may still run: its end is not recorded). */
   const failed = new Set<number>()
@@ -100,7 +125,7 @@ function discreteEventLatencies(
   const threads: Thread[] = []
   let t = 0
   for (let r = 0; r < requests; r++) {
-    t += exponential(rng, traffic.peakRps) * 1000
+    t += gap() * 1000
     // Draw first: a long path replaces walker.visits with a larger buffer.
     const length = samplePath(walker, word)
     threads.push({ request: r, path: walker.visits.slice(0, length), step: 0, end: length, parent: -1, pending: 0 })

@@ -47,7 +47,7 @@ export function compileSojourns(stations: Station[], tables: Map<number, Float64
       out.waitProbability[s.index] = s.waitProbability
       out.waitMs[s.index] = s.waitMs
       const oneServer = s.kind === 'queue' && s.servers === s.queues && s.queueLimit === null
-      if (oneServer && s.serviceTimeCv !== 1) out.mg1[s.index] = 1
+      if (oneServer && s.serviceTimeCv !== 1 && s.arrivalCv === 1) out.mg1[s.index] = 1
     }
   }
   return out

@@ -25,6 +25,8 @@ export interface Station {
   serviceTimeCv: number
   /** Waiting places per queue; null when unbounded. */
   queueLimit: number | null
+  /** The arrivals' coefficient of variation (the traffic profile's; 1 for links: not queues). */
+  arrivalCv: number
   lambda: number
   utilization: number
   saturated: boolean
@@ -107,6 +109,7 @@ export function buildStations(
         serviceTimeMs: c.serviceTimeMs,
         serviceTimeCv,
         queueLimit,
+        arrivalCv: traffic.arrivalCv ?? 1,
         lambda: node.lambda,
         ...(delay
           ? delayFigures(c.serviceTimeMs, serviceTimeCv, percentiles, draws)
@@ -117,7 +120,8 @@ export function buildStations(
                 servers: servers / queues,
                 serviceTimeMs: c.serviceTimeMs,
                 cv: serviceTimeCv,
-                limit: queueLimit
+                limit: queueLimit,
+                arrivalCv: traffic.arrivalCv ?? 1
               },
               percentiles,
               draws
@@ -190,6 +194,7 @@ export function linkStation(
     serviceTimeMs: ms ?? 0,
     serviceTimeCv: 0,
     queueLimit: null,
+    arrivalCv: 1,
     lambda,
     ...delayFigures(ms ?? 0, 0)
   }

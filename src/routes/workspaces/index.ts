@@ -336,7 +336,8 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             payloadKb: Type.Optional(TrafficProfileSchema.properties.payloadKb),
             latencySloMs: Type.Optional(TrafficProfileSchema.properties.latencySloMs),
             budgetPerMonth: TrafficProfileSchema.properties.budgetPerMonth,
-            availabilityTarget: TrafficProfileSchema.properties.availabilityTarget
+            availabilityTarget: TrafficProfileSchema.properties.availabilityTarget,
+            arrivalCv: TrafficProfileSchema.properties.arrivalCv
           },
           { additionalProperties: false, minProperties: 2 }
         ),
@@ -350,7 +351,8 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request) => {
-      const { version, peakRps, readRatio, payloadKb, latencySloMs, budgetPerMonth, availabilityTarget } = request.body
+      const { version, peakRps, readRatio, payloadKb, latencySloMs, budgetPerMonth, availabilityTarget, arrivalCv } =
+        request.body
       const changes: Record<string, number | null> = {}
       if (peakRps !== undefined) changes.peak_rps = peakRps
       if (readRatio !== undefined) changes.read_ratio = readRatio
@@ -358,6 +360,7 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       if (latencySloMs !== undefined) changes.latency_slo_ms = latencySloMs
       if (budgetPerMonth !== undefined) changes.budget_per_month = budgetPerMonth
       if (availabilityTarget !== undefined) changes.availability_target = availabilityTarget
+      if (arrivalCv !== undefined) changes.arrival_cv = arrivalCv
       return sql.begin(async (tx) => {
         await refuseLockedChanges(tx, { id: request.params.id, ownerId: request.user?.id as string }, request.body)
         const updated = await updateTraffic(

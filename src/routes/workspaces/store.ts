@@ -25,6 +25,7 @@ export interface TrafficRow {
   latency_slo_ms: number
   budget_per_month: number | null
   availability_target: number | null
+  arrival_cv: number
   version: number
   updated_at: Date
 }
@@ -50,6 +51,7 @@ export function toTraffic(row: TrafficRow) {
     latencySloMs: row.latency_slo_ms,
     budgetPerMonth: row.budget_per_month,
     availabilityTarget: row.availability_target,
+    arrivalCv: row.arrival_cv,
     version: row.version,
     updatedAt: row.updated_at.toISOString()
   }
@@ -97,6 +99,7 @@ export interface NewWorkspace {
     latencySloMs: number
     budgetPerMonth?: number | null
     availabilityTarget?: number | null
+    arrivalCv?: number
   }
 }
 
@@ -116,7 +119,8 @@ export async function insertWorkspace(tx: TransactionSql, audit: Fragment, w: Ne
         payload_kb: w.traffic.payloadKb,
         latency_slo_ms: w.traffic.latencySloMs,
         budget_per_month: w.traffic.budgetPerMonth ?? null,
-        availability_target: w.traffic.availabilityTarget ?? null
+        availability_target: w.traffic.availabilityTarget ?? null,
+        arrival_cv: w.traffic.arrivalCv ?? 1
       })}
     `
   ])
@@ -215,7 +219,8 @@ export async function trafficSnapshot(tx: Sql | TransactionSql, workspaceId: str
     payloadKb: t.payload_kb,
     latencySloMs: t.latency_slo_ms,
     ...(t.budget_per_month === null ? {} : { budgetPerMonth: t.budget_per_month }),
-    ...(t.availability_target === null ? {} : { availabilityTarget: t.availability_target })
+    ...(t.availability_target === null ? {} : { availabilityTarget: t.availability_target }),
+    ...(t.arrival_cv === 1 ? {} : { arrivalCv: t.arrival_cv })
   }
 }
 

@@ -13,6 +13,7 @@ const FIELDS: { key: keyof typeof TRAFFIC_BOUNDS; label: string; step: string; o
   { key: 'readRatio', label: 'Share of reads (0–1)', step: '0.05' },
   { key: 'payloadKb', label: 'Payload (kB)', step: 'any' },
   { key: 'latencySloMs', label: 'p95 latency SLO (ms)', step: 'any' },
+  { key: 'arrivalCv', label: 'Burstiness of arrivals (CV of the gaps; 1: Poisson)', step: 'any' },
   { key: 'budgetPerMonth', label: 'Monthly budget (USD, optional)', step: 'any', optional: true },
   {
     key: 'availabilityTarget',
