@@ -33,6 +33,7 @@ import classRoutes from './routes/classes/index.ts'
 import exerciseRoutes from './routes/exercises/index.ts'
 import exportRoutes from './routes/exports/index.ts'
 import healthRoutes from './routes/health/index.ts'
+import progressRoutes from './routes/progress/index.ts'
 import shareRoutes from './routes/shares/index.ts'
 import simulationRoutes from './routes/simulations/index.ts'
 import workspaceRoutes from './routes/workspaces/index.ts'
@@ -169,5 +170,6 @@ export async function buildApp(config: Config, options: BuildOptions): Promise<F
   await app.register(simulationRoutes)
   await app.register(exportRoutes)
   await app.register(exerciseRoutes)
+  await app.register(progressRoutes)
   return app
 }
