@@ -176,6 +176,9 @@ function markdown(r: ReportInput): string {
     '',
     `- Peak: ${r.traffic.peakRps} requests/s, ${Math.round(r.traffic.readRatio * 100)}% reads, ${r.traffic.payloadKb} KB payloads`,
     `- Latency SLO (p95): ${r.traffic.latencySloMs} ms`,
+    ...((r.traffic.arrivalCv ?? 1) === 1
+      ? []
+      : [`- Arrivals: bursty, CV ${r.traffic.arrivalCv} of the time between requests`]),
     '',
     '## Components',
     '',

@@ -142,7 +142,8 @@ const shareRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           payloadKb: row.payload_kb,
           latencySloMs: row.latency_slo_ms,
           budgetPerMonth: row.budget_per_month,
-          availabilityTarget: row.availability_target
+          availabilityTarget: row.availability_target,
+          arrivalCv: row.arrival_cv
         },
         lastRun: last ? { simulatedAt: last.created_at.toISOString(), result: last.result as never } : null,
         grade: last && last.grade_score !== null ? { score: last.grade_score, items: last.grade_items as never } : null,
@@ -186,7 +187,8 @@ const shareRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
               payloadKb: shared.payload_kb,
               latencySloMs: shared.latency_slo_ms,
               budgetPerMonth: shared.budget_per_month,
-              availabilityTarget: shared.availability_target
+              availabilityTarget: shared.availability_target,
+              arrivalCv: shared.arrival_cv
             }
           }
         )

@@ -65,10 +65,12 @@ export async function sharedWorkspace(sql: Sql | TransactionSql, token: string) 
       latency_slo_ms: number
       budget_per_month: number | null
       availability_target: number | null
+      arrival_cv: number
     })[]
   >`
     select w.*, s.expires_at,
-           t.peak_rps, t.read_ratio, t.payload_kb, t.latency_slo_ms, t.budget_per_month, t.availability_target
+           t.peak_rps, t.read_ratio, t.payload_kb, t.latency_slo_ms, t.budget_per_month, t.availability_target,
+           t.arrival_cv
     from app.workspace_shares s
     join app.workspaces w on w.id = s.workspace_id
     join app.traffic_profiles t on t.workspace_id = w.id
