@@ -122,4 +122,47 @@ const html = await call('GET', `/exports/${exportJob.id}/content`, undefined, ac
 say(
   `5. exported ${exported.filename} (${html.length} bytes of HTML with SVG charts): GET ${base}/exports/${exportJob.id}/content`
 )
+
+// An exercise, as a learner does it: a problem, its checks measured, a hint, then a pass.
+const { items: problems } = await call('GET', '/exercises')
+const first = problems[0]
+const r = first.requirements
+say(
+  `6. exercise "${first.title}" (${problems.length} in all): ${r.peakRps} rps, p95 ≤ ${r.p95Ms} ms, p99 ≤ ${r.p99Ms} ms, availability ≥ ${r.availabilityTarget}, ≤ $${r.budgetPerMonth} a month, drills: ${r.drills.join(', ')}`
+)
+const attempt = await call('POST', `/exercises/${first.slug}/attempts`, {}, accessToken)
+const service = (instances: number) => ({
+  components: [
+    { id: 'users', type: 'client' },
+    { id: 'app', type: 'service', instances, concurrency: 8, serviceTimeMs: 20 },
+    { id: 'db', type: 'database', instances: 1, concurrency: 10, serviceTimeMs: 8, replicas: 1 }
+  ],
+  links: [
+    { from: 'users', to: 'app' },
+    { from: 'app', to: 'db' }
+  ]
+})
+let version = attempt.version
+/** Saves the design, runs it and prints each check: what it requires, what the model measured. */
+async function tryDesign(instances: number) {
+  version = (await call('PATCH', `/workspaces/${attempt.id}`, { version, design: service(instances) }, accessToken))
+    .version
+  const queued = await call('POST', `/workspaces/${attempt.id}/simulations`, { seed: 7 }, accessToken)
+  const done = await until('the simulation', () => call('GET', `/simulations/${queued.id}`, undefined, accessToken))
+  for (const c of done.result.checks)
+    say(`   ${c.passed ? '✓' : '✗'} ${c.title}: measured ${c.measured ?? '—'} (${c.detail})`)
+}
+say('   app with one instance:')
+await tryDesign(1)
+const hint = await call('POST', `/workspaces/${attempt.id}/hints`, {}, accessToken)
+say(`   hint ${hint.level} (−${hint.cost} points): ${hint.text}`)
+say('   app with two instances:')
+await tryDesign(2)
+const submission = await call('POST', `/workspaces/${attempt.id}/submit`, {}, accessToken)
+const graded = await until('the grade', () => call('GET', `/grades/${submission.gradeId}`, undefined, accessToken))
+say(
+  `7. submitted: ${graded.checks.filter((c: { passed: boolean }) => c.passed).length} of ${graded.checks.length} checks pass, ${graded.score}/100 (${graded.hintPoints} points off for hints)`
+)
+const reference = await call('GET', `/exercises/${first.slug}/reference`, undefined, accessToken)
+say(`   the reference: ${reference.explanation}`)
 say('done')

@@ -118,6 +118,9 @@ t.test(
     t.match(demo.stdout, /[✓✗] Capacity headroom at peak \(waiting stays short\): /, 'each item with its finding')
     t.match(demo.stdout, /✗ .*\n +→ \S/, 'a failed item says what to change')
     t.match(demo.stdout, /5\. exported \S+\.html \(\d+ bytes of HTML with SVG charts\)/)
+    t.match(demo.stdout, /6\. exercise "[^"]+" \(\d+ in all\)/)
+    t.match(demo.stdout, /✗ Survives losing one instance of any component: measured — /, 'one instance fails a drill')
+    t.match(demo.stdout, /7\. submitted: (\d+) of \1 checks pass, \d+\/100 \(\d+ points off for hints\)/)
     const walk = await run('bash', ['-eo', 'pipefail', '-c', await readmeCurlBlock()], {
       cwd: dir,
       env: { ...env, B: base },
