@@ -73,7 +73,14 @@ async function errorOf(response: Response): Promise<ApiError> {
   try {
     body = await response.json()
   } catch {}
-  const message = typeof body.message === 'string' ? body.message : `${response.status} ${response.statusText}`
+  // A refused request says it in the api's plain sentences (its `message` is schema text for older clients).
+  const plain = response.status === 400 && Array.isArray(body.problems) ? (body.problems as Problem[]) : []
+  const message =
+    plain.length > 0
+      ? plain.map((p) => p.message).join('; ')
+      : typeof body.message === 'string'
+        ? body.message
+        : `${response.status} ${response.statusText}`
   return new ApiError(response.status, typeof body.code === 'string' ? body.code : 'HTTP', message, body)
 }
 
