@@ -94,7 +94,7 @@ export function featureDesign(n: number): Design {
     const service = { instances: 4, concurrency: 8, serviceTimeMs: 5 }
     components.push(
       { id: id('lb'), type: 'load_balancer', instances: 2, concurrency: 500, serviceTimeMs: 0.2 },
-      { id: id('a'), type: 'service', ...service, balancing: 'random', serviceTimeCv: 0.5 },
+      { id: id('a'), type: 'service', ...service, balancing: 'random', serviceTimeCv: 0.5, calls: 'parallel' },
       { id: id('b'), type: 'service', ...service, serviceTimeCv: 2, queueLimit: 40 },
       { id: id('cache'), type: 'cache', instances: 2, concurrency: 50, serviceTimeMs: 0.5, hitRatio: 0.8 },
       { id: id('db'), type: 'database', instances: 1, concurrency: 16, serviceTimeMs: 3, replicas: 2 },

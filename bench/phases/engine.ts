@@ -20,7 +20,7 @@ export const engine: Phase = {
   async run(ctx) {
     ctx.log('engine: chains of 5, 50 and 500 components, designs using every feature, the worst an attacker can send')
     const engine: Record<string, unknown> = {}
-    const traffic = { peakRps: 500, readRatio: 0.8, payloadKb: 4, latencySloMs: 300 }
+    const traffic = { peakRps: 500, readRatio: 0.8, payloadKb: 4, latencySloMs: 300, arrivalCv: 1.5 }
     // Chains, and designs with every feature in use: splits, random balancing, variability, finite
     // queues, delays, network time, timeouts with retries, caches, replicas, queues and workers.
     for (const [name, design] of [
