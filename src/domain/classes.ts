@@ -73,3 +73,64 @@ export const InvitationSchema = Type.Object(
   { additionalProperties: false }
 )
 export type Invitation = Static<typeof InvitationSchema>
+
+// Assignments: an exercise given to a class, and what its instructor sees of it.
+export const AssignmentStatus = Type.Union([
+  Type.Literal('not_started'),
+  Type.Literal('started'),
+  Type.Literal('submitted'),
+  Type.Literal('late')
+])
+export const AssignmentSchema = Type.Object(
+  {
+    id: Uuid,
+    classId: Uuid,
+    exerciseSlug: Type.String(),
+    title: Type.String(),
+    opensAt: Type.String({ format: 'date-time' }),
+    dueAt: Type.String({ format: 'date-time' }),
+    hintsAllowed: Type.Boolean(),
+    scale: Type.Number(),
+    requirements: Type.Object({}, { additionalProperties: true }),
+    status: AssignmentStatus,
+    workspaceId: Type.Union([Uuid, Type.Null()]),
+    bestScore: Type.Union([Type.Number(), Type.Null()])
+  },
+  { additionalProperties: false }
+)
+export const LearnerResultSchema = Type.Object(
+  {
+    userId: Uuid,
+    displayName: Type.String(),
+    email: Type.String(),
+    workspaceId: Type.Union([Uuid, Type.Null()]),
+    status: AssignmentStatus,
+    score: Type.Union([Type.Number(), Type.Null()]),
+    passed: Type.Boolean({ description: 'the latest submission passed every check' }),
+    failedChecks: Type.Array(Type.String()),
+    bottleneck: Type.Union([Type.String(), Type.Null()])
+  },
+  { additionalProperties: false }
+)
+export const AssignmentResultsSchema = Type.Object(
+  {
+    assignment: AssignmentSchema,
+    learners: Type.Integer(),
+    started: Type.Integer(),
+    submitted: Type.Integer(),
+    passed: Type.Integer(),
+    late: Type.Integer(),
+    scores: Type.Object({
+      mean: Type.Union([Type.Number(), Type.Null()]),
+      median: Type.Union([Type.Number(), Type.Null()]),
+      distribution: Type.Array(Type.Object({ from: Type.Integer(), to: Type.Integer(), count: Type.Integer() }))
+    }),
+    mostFailedChecks: Type.Array(Type.Object({ id: Type.String(), title: Type.String(), failed: Type.Integer() })),
+    typicalBottleneck: Type.Union([Type.Object({ component: Type.String(), learners: Type.Integer() }), Type.Null()]),
+    items: Type.Array(LearnerResultSchema)
+  },
+  { additionalProperties: false }
+)
+
+export type Assignment = Static<typeof AssignmentSchema>
+export type AssignmentResults = Static<typeof AssignmentResultsSchema>

@@ -14,6 +14,7 @@ import {
   type User
 } from './api.ts'
 import { Account } from './screens/account.ts'
+import { Classes, ClassPage } from './screens/classes.ts'
 import { Editor } from './screens/editor/index.ts'
 import { Exercises, startExercise } from './screens/exercises.ts'
 import { ForgotPassword, ResetPassword } from './screens/password-reset.ts'
@@ -28,6 +29,8 @@ type Route =
   | { page: 'sign-in-link'; token: string }
   | { page: 'account' }
   | { page: 'exercises' }
+  | { page: 'classes' }
+  | { page: 'class'; id: string }
   | { page: 'forgot-password' }
   | { page: 'reset-password'; token: string }
 
@@ -42,6 +45,9 @@ function routeOf(hash: string): Route {
   if (reset) return { page: 'reset-password', token: reset[1] }
   if (hash === '#/forgot-password') return { page: 'forgot-password' }
   if (hash === '#/exercises') return { page: 'exercises' }
+  if (hash === '#/classes') return { page: 'classes' }
+  const cls = /^#\/c\/([0-9a-f-]{36})$/.exec(hash)
+  if (cls) return { page: 'class', id: cls[1] }
   return hash === '#/account' ? { page: 'account' } : { page: 'workspaces' }
 }
 
@@ -92,6 +98,7 @@ function App() {
         <a href="#/" class="brand">System Design Coach</a>
         <a href="#/exercises" class="exercises-link">Exercises</a>
         <a href="#/" class="workspaces-link">Workspaces</a>
+        <a href="#/classes" class="classes-link">Classes</a>
         <span class="who">${user.displayName}</span>
         <a href="#/account" class="account-link">Account</a>
         <button type="button" onClick=${async () => {
@@ -103,15 +110,19 @@ function App() {
       ${
         route.page === 'editor'
           ? html`<${Editor} key=${route.id} id=${route.id} />`
-          : route.page === 'exercises'
-            ? html`<main class="page"><${Exercises} onStart=${(slug: string) => startExercise(slug).catch((err) => setNotice(err instanceof Error ? err.message : String(err)))} /></main>`
-            : route.page === 'account'
-              ? html`<${Account} user=${user} onDeleted=${() => {
-                  location.hash = '#/'
-                  setUser(null)
-                  setNotice('Your account and everything in it are deleted.')
-                }} />`
-              : html`<${Workspaces} />`
+          : route.page === 'classes'
+            ? html`<${Classes} />`
+            : route.page === 'class'
+              ? html`<${ClassPage} key=${route.id} id=${route.id} />`
+              : route.page === 'exercises'
+                ? html`<main class="page"><${Exercises} onStart=${(slug: string) => startExercise(slug).catch((err) => setNotice(err instanceof Error ? err.message : String(err)))} /></main>`
+                : route.page === 'account'
+                  ? html`<${Account} user=${user} onDeleted=${() => {
+                      location.hash = '#/'
+                      setUser(null)
+                      setNotice('Your account and everything in it are deleted.')
+                    }} />`
+                  : html`<${Workspaces} />`
       }
     </div>
   `

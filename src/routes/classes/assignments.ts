@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { TransactionSql } from '../../db/client.ts'
 import { setContext, withContext } from '../../db/context.ts'
+import { AssignmentSchema, AssignmentResultsSchema as Results } from '../../domain/classes.ts'
 import { trafficOf, validateExercise } from '../../domain/exercises.ts'
 import type { Design } from '../../domain/model.ts'
 import type { Requirements } from '../../domain/schemas.ts'
@@ -40,63 +41,6 @@ export const ASSIGNMENT_ROUTE_RULES = {
 } as const
 
 const START: Design = { components: [{ id: 'users', type: 'client', x: 80, y: 220 } as never], links: [] }
-const Status = Type.Union([
-  Type.Literal('not_started'),
-  Type.Literal('started'),
-  Type.Literal('submitted'),
-  Type.Literal('late')
-])
-const AssignmentSchema = Type.Object(
-  {
-    id: Uuid,
-    classId: Uuid,
-    exerciseSlug: Type.String(),
-    title: Type.String(),
-    opensAt: Type.String({ format: 'date-time' }),
-    dueAt: Type.String({ format: 'date-time' }),
-    hintsAllowed: Type.Boolean(),
-    scale: Type.Number(),
-    requirements: Type.Object({}, { additionalProperties: true }),
-    status: Status,
-    workspaceId: Type.Union([Uuid, Type.Null()]),
-    bestScore: Type.Union([Type.Number(), Type.Null()])
-  },
-  { additionalProperties: false }
-)
-const LearnerResult = Type.Object(
-  {
-    userId: Uuid,
-    displayName: Type.String(),
-    email: Type.String(),
-    workspaceId: Type.Union([Uuid, Type.Null()]),
-    status: Status,
-    score: Type.Union([Type.Number(), Type.Null()]),
-    passed: Type.Boolean({ description: 'the latest submission passed every check' }),
-    failedChecks: Type.Array(Type.String()),
-    bottleneck: Type.Union([Type.String(), Type.Null()])
-  },
-  { additionalProperties: false }
-)
-const Results = Type.Object(
-  {
-    assignment: AssignmentSchema,
-    learners: Type.Integer(),
-    started: Type.Integer(),
-    submitted: Type.Integer(),
-    passed: Type.Integer(),
-    late: Type.Integer(),
-    scores: Type.Object({
-      mean: Type.Union([Type.Number(), Type.Null()]),
-      median: Type.Union([Type.Number(), Type.Null()]),
-      distribution: Type.Array(Type.Object({ from: Type.Integer(), to: Type.Integer(), count: Type.Integer() }))
-    }),
-    mostFailedChecks: Type.Array(Type.Object({ id: Type.String(), title: Type.String(), failed: Type.Integer() })),
-    typicalBottleneck: Type.Union([Type.Object({ component: Type.String(), learners: Type.Integer() }), Type.Null()]),
-    items: Type.Array(LearnerResult)
-  },
-  { additionalProperties: false }
-)
-
 /** The exercise's numbers at another scale: the load and what it may cost grow together. */
 export function rescale(r: Requirements, scale: number): Requirements {
   if (scale === 1) return r
