@@ -33,6 +33,10 @@ export interface CanvasProps {
   onDelete: (id: string) => void
   /** Drawn at this scale (1 = a design unit per pixel); the design's coordinates do not change. */
   zoom: number
+  /** Requests per second over each link (`from->to`), from the preview. */
+  linkRates?: Map<string, number>
+  /** Components a what-if left with nothing. */
+  down?: Set<string>
 }
 
 type Drag =
@@ -60,11 +64,14 @@ export const ZOOM_MAX = 2
 export const zoomBy = (zoom: number, steps: number) =>
   Math.min(ZOOM_MAX, Math.max(ZOOM_MIN, Math.round(zoom * 1.25 ** steps * 100) / 100))
 
-/** The zoom at which the whole design (with a margin) fits a box of this size (never above 100 %). */
+/** Fit goes no smaller: below it a component's text is unreadable (on a phone the rest is a scroll away). */
+export const FIT_MIN = 0.7
+
+/** The zoom at which the whole design (with a margin) fits a box of this size (never above 100 %, nor below FIT_MIN). */
 export function fitZoom(design: Design, box: { width: number; height: number }): number {
   const extent = designExtent(design)
   const scale = Math.min(box.width / (extent.width + 40), box.height / (extent.height + 40))
-  return Math.max(ZOOM_MIN, Math.min(1, Math.floor(scale * 100) / 100))
+  return Math.max(FIT_MIN, Math.min(1, Math.floor(scale * 100) / 100))
 }
 
 /** A space between a node's texts: they read as words, not run together, in its accessible text. */
@@ -218,6 +225,7 @@ export function Canvas(props: CanvasProps) {
       onKeyDown=${onKeyDown}
     >
       <defs>
+        <clipPath id="node-text"><rect x="0" y="0" width=${NODE_W - 10} height=${NODE_H} /></clipPath>
         <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
           <path d="M0 0L10 5L0 10z" class="arrow-head" />
         </marker>
@@ -243,7 +251,8 @@ export function Canvas(props: CanvasProps) {
           props.bottleneck === c.id ? 'bottleneck' : '',
           props.highlight.has(c.id) ? 'highlight' : '',
           props.problemIds.has(c.id) ? 'has-problem' : '',
-          lossy ? 'lossy' : ''
+          lossy ? 'lossy' : '',
+          props.down?.has(c.id) ? 'down' : ''
         ].join(' ')
         const kind = kindOf(props.catalogue, c.type)
         const detail = r
@@ -262,7 +271,8 @@ export function Canvas(props: CanvasProps) {
           lossy ? ` ${lossText}` : '',
           `, ${kind?.label ?? c.type} ${c.id}`,
           r ? `, utilisation ${pct(r.utilization)}` : '',
-          props.problemIds.has(c.id) ? ', not saved: see its problems' : ''
+          props.problemIds.has(c.id) ? ', not saved: see its problems' : '',
+          props.down?.has(c.id) ? ', down in the what-if' : ''
         ].join('')
         return html`
           <g
@@ -280,7 +290,8 @@ export function Canvas(props: CanvasProps) {
             <rect class="node-box" width=${NODE_W} height=${NODE_H} rx="8" />
             ${band === 'high' || band === 'over' ? html`<rect class="node-hatch" width=${NODE_W} height=${NODE_H} rx="8" />` : null}
             <path class="node-icon" d=${iconPath(kind?.icon)} transform="translate(10 16)" />
-            <text class="node-id" x="42" y="24">${shownId}</text>${SPACE}<text class="node-detail" x="42" y="42">${detail}</text>
+            <text class="node-id" x="42" y="24" clip-path="url(#node-text)">${shownId}</text>${SPACE}<text class="node-detail" x="42" y="42" clip-path="url(#node-text)">${detail}</text>
+            ${props.down?.has(c.id) ? html`${SPACE}<text class="node-tag down-tag" x="0" y=${NODE_H + 14}>down (what-if)</text>` : null}
             ${props.bottleneck === c.id ? html`${SPACE}<text class="node-tag" x="0" y="-6">bottleneck</text>` : null}
             ${lossy ? html`${SPACE}<text class="node-tag lossy-tag" x=${NODE_W} y="-6" text-anchor="end">${lossText}</text>` : null}
             ${props.problemIds.has(c.id) ? html`<text class="node-problem" x=${NODE_W - 14} y="20" aria-hidden="true">!</text>` : null}
@@ -329,7 +340,9 @@ function LinkView(link: Link, index: number, props: CanvasProps, byId: Map<strin
   const p = edgePoint(ac.x, ac.y, bc.x, bc.y)
   const q = edgePoint(bc.x, bc.y, ac.x, ac.y)
   const selected = props.selection?.kind === 'link' && props.selection.index === index
+  const rate = props.linkRates?.get(`${link.from}->${link.to}`)
   const parts = [
+    rate !== undefined ? `${rate < 10 ? Math.round(rate * 10) / 10 : Math.round(rate)} req/s` : '',
     link.share !== undefined && link.share !== 1 ? `${Math.round(link.share * 1000) / 10}%` : '',
     link.traffic && link.traffic !== 'both' ? `${link.traffic}s` : '',
     link.latencyMs !== undefined ? `+${link.latencyMs} ms` : ''

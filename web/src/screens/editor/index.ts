@@ -12,6 +12,7 @@ import { catalogue } from '../../catalogue.ts'
 import { createStore, type EditorState, type Selection, type Store } from '../../store.ts'
 import { useHeadingFocus } from '../../ui/focus.ts'
 import { TabPanel, Tabs } from '../../ui/tabs.ts'
+import { applyWhatIf, describeFailure, failureFor, isActive, NO_WHAT_IF, type WhatIf } from '../../what-if.ts'
 import { Canvas, DesignOutline, fitZoom, ZOOM_MAX, ZOOM_MIN, zoomBy } from './canvas.ts'
 import { modelledKey, PredictForm } from './coach.ts'
 import { ComponentForm } from './component-form.ts'
@@ -25,9 +26,10 @@ import { ShareMenu } from './share.ts'
 import { TrafficForm } from './traffic-form.ts'
 import { useRuns } from './use-runs.ts'
 import { useWorkspace } from './use-workspace.ts'
+import { WhatIfPanel } from './what-if.ts'
 
-type Tab = 'properties' | 'traffic' | 'results' | 'grade' | 'runs'
-const TABS: Tab[] = ['properties', 'traffic', 'results', 'grade', 'runs']
+type Tab = 'properties' | 'traffic' | 'results' | 'grade' | 'runs' | 'what-if'
+const TABS: Tab[] = ['properties', 'traffic', 'results', 'grade', 'runs', 'what-if']
 
 /** The store's state, rendered again at each change. */
 function useEditorState(store: Store): EditorState {
@@ -51,6 +53,11 @@ export function Editor(props: { id: string }) {
   /** What the model read of the design when the shown run was made (or opened while current). */
   const [runDesign, setRunDesign] = useState<string | null>(null)
   const canvasWrap = useRef<HTMLDivElement>(null)
+  /** A what-if: another load, something lost; previewed, never saved. */
+  const [whatIf, setWhatIf] = useState<WhatIf>(NO_WHAT_IF)
+  const [failMode, setFailMode] = useState(false)
+  const [whatIfPreview, setWhatIfPreview] = useState<DesignPreview | null>(null)
+  const [whatIfError, setWhatIfError] = useState<string | null>(null)
   const { dispatch } = store
   const select = (s: Selection) => dispatch({ type: 'select', selection: s })
   const heading = useHeadingFocus(ws.workspace !== null && ws.profile !== null)
@@ -77,6 +84,30 @@ export function Editor(props: { id: string }) {
     }, 400)
     return () => clearTimeout(timer)
   }, [ws.designState.kind, ws.profileState.kind, ws.workspace, design, ws.profile])
+
+  // A what-if is previewed as it changes (the design and traffic it makes go in the request only).
+  const whatIfActive = isActive(whatIf)
+  const applied = useMemo(
+    () => (ws.profile && whatIfActive ? applyWhatIf(design, ws.profile, whatIf) : null),
+    [design, ws.profile, whatIf]
+  )
+  useEffect(() => {
+    if (!applied) {
+      setWhatIfPreview(null)
+      setWhatIfError(null)
+      return
+    }
+    const timer = setTimeout(() => {
+      workspaces
+        .previewOf(props.id, { design: applied.design, trafficProfile: applied.traffic })
+        .then(({ data }) => {
+          setWhatIfPreview(data)
+          setWhatIfError(null)
+        })
+        .catch((err) => setWhatIfError(err instanceof Error ? err.message : String(err)))
+    }, 250)
+    return () => clearTimeout(timer)
+  }, [applied])
 
   // Delete removes the selection and Escape clears it, wherever the focus is but in a form field;
   // Ctrl/Cmd+Z undoes and Shift+Ctrl/Cmd+Z (or Ctrl+Y) redoes (a field keeps its own text undo).
@@ -131,6 +162,18 @@ export function Editor(props: { id: string }) {
     () => (run?.result ? new Map<string, StoredComponentResult>(run.result.components.map((c) => [c.id, c])) : null),
     [run]
   )
+  const whatIfResults = useMemo(
+    () =>
+      whatIfActive && whatIfPreview
+        ? new Map<string, StoredComponentResult>(whatIfPreview.components.map((c) => [c.id, c]))
+        : null,
+    [whatIfActive, whatIfPreview]
+  )
+  const shownPreview = whatIfActive ? whatIfPreview : preview
+  const linkRates = useMemo(
+    () => new Map((shownPreview?.links ?? []).map((l) => [`${l.from}->${l.to}`, l.rps])),
+    [shownPreview]
+  )
   const showResults = () => {
     setHighlight(new Set())
     setTab('results')
@@ -180,18 +223,38 @@ export function Editor(props: { id: string }) {
           <button onClick=${actualSize} aria-label=${`Zoom ${Math.round(zoom * 100)}%: back to actual size`} aria-keyshortcuts="0" title="Actual size (0)">${Math.round(zoom * 100)}%</button>
           <button onClick=${zoomIn} disabled=${zoom >= ZOOM_MAX} aria-label="Zoom in" aria-keyshortcuts="+" title="Zoom in (+)">+</button>
           <button onClick=${fit} aria-keyshortcuts="f" title="Show the whole design (F)">Fit</button>
+          <button onClick=${() => dispatch({ type: 'tidy' })} title="Lay the design out again: layers left to right, no link under a component">Tidy</button>
         </div>
-        <div class="canvas-wrap" ref=${canvasWrap}>
+        ${
+          whatIfActive &&
+          html`<div class="what-if-banner" role="status" data-what-if>What-if, not saved, not graded: ${[
+            whatIf.multiplier !== 1 ? `${whatIf.multiplier}× peak` : '',
+            ...whatIf.failures.map(describeFailure)
+          ]
+            .filter(Boolean)
+            .join(
+              ', '
+            )}. <button type="button" class="linkish" onClick=${() => setWhatIf(NO_WHAT_IF)}>Back to the design as it is</button></div>`
+        }
+        <div class=${`canvas-wrap${whatIfActive ? ' what-if' : ''}`} ref=${canvasWrap}>
           <${Canvas}
             design=${attempt.showing ?? design}
             catalogue=${catalogue}
             selection=${attempt.showing ? null : selection}
-            results=${attempt.showing || stale.length > 0 ? null : results}
-            bottleneck=${attempt.showing || stale.length > 0 ? null : (run?.result?.overall.bottleneck ?? null)}
+            results=${attempt.showing ? null : whatIfActive ? whatIfResults : stale.length > 0 ? null : results}
+            bottleneck=${attempt.showing ? null : whatIfActive ? (whatIfPreview?.overall.bottleneck ?? null) : stale.length > 0 ? null : (run?.result?.overall.bottleneck ?? null)}
+            linkRates=${attempt.showing ? undefined : linkRates}
+            down=${new Set(applied?.down ?? [])}
             highlight=${highlight}
             problemIds=${new Set(problems.byComponent.keys())}
             readOnly=${attempt.showing !== null}
             onSelect=${(s: Selection) => {
+              // Click-to-fail: in the what-if's fail mode a click loses part of a component instead.
+              const clicked = s?.kind === 'component' ? design.components.find((c) => c.id === s.id) : undefined
+              if (failMode && tab === 'what-if' && clicked && clicked.type !== 'client') {
+                setWhatIf({ ...whatIf, failures: [...whatIf.failures, failureFor(clicked)] })
+                return
+              }
               select(s)
               if (s) setTab('properties')
             }}
@@ -231,6 +294,12 @@ export function Editor(props: { id: string }) {
             ${tab === 'results' && html`<${PredictForm} componentIds=${design.components.filter((c) => c.type !== 'client').map((c) => c.id)} value=${predictions} onChange=${setPredictions} />`}
             ${tab === 'results' && html`<${ResultsPanel} run=${run} error=${runs.runError} slo=${ws.profile.latencySloMs} stale=${stale} />`}
             ${tab === 'grade' && html`<${GradePanel} grade=${grade} onSelectItem=${(ids: string[]) => setHighlight(new Set(ids))} onApply=${(patch: DesignPatch) => dispatch({ type: 'apply', patch })} stale=${stale} />`}
+            ${
+              tab === 'what-if' &&
+              html`<${WhatIfPanel} design=${design} whatIf=${whatIf} onChange=${setWhatIf} failMode=${failMode} onFailMode=${setFailMode}
+                preview=${whatIfPreview} down=${applied?.down ?? []} error=${whatIfError} slo=${ws.profile.latencySloMs} peak=${ws.profile.peakRps}
+                sweep=${run?.result?.analysis && stale.length === 0 ? { sweep: run.result.analysis.sweep, breakRps: run.result.analysis.sloBreakRps } : null} />`
+            }
             ${
               tab === 'runs' &&
               html`<${RunsPanel} workspaceId=${props.id} refresh=${runs.made} currentId=${run?.id ?? null} onOpen=${async (

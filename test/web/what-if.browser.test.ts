@@ -1,0 +1,210 @@
+// What-if on the canvas, Tidy and the phone's sheet in a real browser (Debian's Chromium) against
+// the real api and worker: the load sweep as a chart; 2× peak and a lost instance shown at once,
+// their figures those of a preview of the changed design, the saved design untouched; each link's
+// request rate; Tidy leaves no link under a component; on a phone the panel is a sheet.
+import type { Page } from 'playwright-core'
+import t from 'tap'
+import { startApi, startWorker, stopProcess } from '../../reliability/lib/stack.ts'
+import { ms } from '../../src/domain/format.ts'
+import { linkOverNode } from '../../src/domain/layout.ts'
+import type { Design } from '../../src/domain/model.ts'
+import { buildWeb } from '../../web/build.ts'
+import { createTestDatabase } from '../helpers/db.ts'
+import { launch, shot, watch } from './browser.ts'
+
+const PASSWORD = 'a long and careful passphrase'
+const DESIGN = {
+  components: [
+    { id: 'users', type: 'client', x: 40, y: 140 },
+    {
+      id: 'lb',
+      type: 'load_balancer',
+      instances: 2,
+      concurrency: 500,
+      serviceTimeMs: 0.5,
+      zones: ['a', 'b'],
+      x: 260,
+      y: 140
+    },
+    { id: 'api', type: 'service', instances: 4, concurrency: 4, serviceTimeMs: 20, zones: ['a', 'b'], x: 480, y: 140 },
+    { id: 'db', type: 'database', instances: 1, concurrency: 30, serviceTimeMs: 4, replicas: 1, x: 700, y: 140 }
+  ],
+  links: [
+    { from: 'users', to: 'lb' },
+    { from: 'lb', to: 'api' },
+    { from: 'api', to: 'db' }
+  ]
+}
+
+t.test('what-if on the canvas, Tidy and the phone sheet', async (t) => {
+  await buildWeb()
+  const { url } = await createTestDatabase(t)
+  const api = await startApi({ DATABASE_URL: url, RATE_LIMIT_MAX_REQUESTS: '100000' }, 60_000)
+  t.teardown(() => stopProcess(api, 'SIGKILL'))
+  const worker = await startWorker({ DATABASE_URL: url }, ['--queues', 'simulation'])
+  t.teardown(() => stopProcess(worker, 'SIGKILL'))
+  const base = `http://localhost:${api.port}`
+  const json = { 'content-type': 'application/json' }
+  const email = `whatif-${Date.now()}@example.com`
+  await fetch(`${base}/auth/register`, {
+    method: 'POST',
+    headers: json,
+    body: JSON.stringify({ email, password: PASSWORD, displayName: 'What If' })
+  })
+  const login = await fetch(`${base}/auth/login`, {
+    method: 'POST',
+    headers: json,
+    body: JSON.stringify({ email, password: PASSWORD })
+  })
+  const auth = { ...json, authorization: `Bearer ${((await login.json()) as { accessToken: string }).accessToken}` }
+  const created = (await (
+    await fetch(`${base}/workspaces`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({
+        name: 'What if',
+        design: DESIGN,
+        trafficProfile: { peakRps: 300, readRatio: 0.8, payloadKb: 2, latencySloMs: 150 }
+      })
+    })
+  ).json()) as { id: string }
+  const stored = async () =>
+    (await (await fetch(`${base}/workspaces/${created.id}`, { headers: auth })).json()) as {
+      version: number
+      design: Design
+    }
+  /** What the api previews for a draft: the figures the what-if must show. */
+  const previewOf = async (design: object, peakRps: number) =>
+    (await (
+      await fetch(`${base}/workspaces/${created.id}/preview`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({
+          design,
+          trafficProfile: {
+            peakRps,
+            readRatio: 0.8,
+            payloadKb: 2,
+            latencySloMs: 150,
+            budgetPerMonth: null,
+            availabilityTarget: null
+          }
+        })
+      })
+    ).json()) as { overall: { p95: number | null }; links: { from: string; to: string; rps: number }[] }
+
+  const browser = await launch(t)
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } })
+  const page = await context.newPage()
+  const watched = watch(page)
+  // The quick preview may find the preview thread busy on a loaded machine: it retries.
+  watched.expectStatuses.add(503)
+  await page.goto(`${base}/`)
+  await page.getByLabel('Email').fill(email)
+  await page.getByLabel('Password').fill(PASSWORD)
+  await page.getByRole('button', { name: 'Sign in' }).last().click()
+  await page.getByRole('heading', { name: 'Your workspaces' }).waitFor()
+  await page.goto(`${base}/#/w/${created.id}`)
+  await page.locator('g.node[data-id="api"]').waitFor()
+
+  await t.test('each link shows its request rate', async (t) => {
+    const label = page.locator('g.link[data-link="users->lb"] text.link-label')
+    await label.waitFor({ timeout: 15_000 })
+    t.match(await label.textContent(), /^300 req\/s/)
+    t.match(await page.locator('g.link[data-link="api->db"] text.link-label').textContent(), /^300 req\/s/)
+  })
+
+  await t.test('the sweep as a chart: p95 against load, the SLO, where it breaks', async (t) => {
+    await page.getByRole('button', { name: 'Simulate' }).click()
+    await page.locator('section.results').waitFor({ timeout: 90_000 })
+    await page.getByRole('tab', { name: 'What-if' }).click()
+    const chart = page.locator('[data-sweep]')
+    await chart.waitFor()
+    t.equal(await chart.locator('.slo-line').count(), 1, 'the SLO line')
+    t.ok((await chart.locator('polyline.sweep-line').getAttribute('points'))?.includes(','), 'the p95 curve')
+    t.match(await chart.textContent(), /SLO 150 ms/)
+    t.match(await chart.getByRole('img').getAttribute('aria-label'), /p95 latency against offered load/)
+  })
+
+  const before = await stored()
+  await t.test('2× peak and a lost instance: the preview’s figures of the changed design, at once', async (t) => {
+    await page.getByRole('button', { name: '2× peak' }).click()
+    await page.locator('[data-what-if]').waitFor()
+    const doubled = await previewOf(DESIGN, 600)
+    await page.locator('[data-what-if-p95]', { hasText: ms(doubled.overall.p95) }).waitFor({ timeout: 15_000 })
+    t.pass(`p95 at 2× peak: ${ms(doubled.overall.p95)}, as a preview of it says`)
+    await page
+      .locator('g.link[data-link="users->lb"] text.link-label', { hasText: /^600 req\/s/ })
+      .waitFor({ timeout: 10_000 })
+    t.ok(await page.locator('.canvas-wrap.what-if').isVisible(), 'the canvas is marked as a what-if')
+    await page.getByLabel(/Click a component on the canvas to lose one instance/).check()
+    await page.locator('g.node[data-id="api"]').click()
+    await page.locator('.failure-list li', { hasText: 'api lost an instance' }).waitFor()
+    const lost = {
+      ...DESIGN,
+      components: DESIGN.components.map((c) => (c.id === 'api' ? { ...c, instances: 3 } : c))
+    }
+    const both = await previewOf(lost, 600)
+    await page.locator('[data-what-if-p95]', { hasText: ms(both.overall.p95) }).waitFor({ timeout: 15_000 })
+    t.pass(`and with api one instance down: ${ms(both.overall.p95)}`)
+    t.match(
+      await page.locator('[data-what-if]').textContent(),
+      /What-if, not saved, not graded: 2× peak, api lost an instance/
+    )
+    await page.getByRole('button', { name: 'Lose zone a' }).click()
+    await page.locator('.failure-list li', { hasText: 'zone a lost' }).waitFor()
+    await shot(page, 'what-if')
+    const after = await stored()
+    t.equal(after.version, before.version, 'the saved design is untouched: no save')
+    t.same(after.design, before.design)
+    t.equal(await page.locator('[data-save="design"]').textContent(), 'Design: saved')
+    await page.getByRole('button', { name: 'Back to the design as it is' }).first().click()
+    await page.locator('[data-what-if]').waitFor({ state: 'detached' })
+    await page.locator('g.link[data-link="users->lb"] text.link-label', { hasText: /^300 req\/s/ }).waitFor()
+  })
+
+  await t.test('Tidy lays the design out with no link under a component, one step to undo', async (t) => {
+    // The database put where the link from the load balancer to the api runs under it.
+    const current = await stored()
+    const messy = {
+      ...current.design,
+      components: current.design.components.map((c) =>
+        c.id === 'db' ? { ...c, x: 480, y: 140 } : c.id === 'api' ? { ...c, x: 700, y: 140 } : c
+      )
+    }
+    await fetch(`${base}/workspaces/${created.id}`, {
+      method: 'PATCH',
+      headers: auth,
+      body: JSON.stringify({ version: current.version, design: messy })
+    })
+    t.ok(
+      linkOverNode(messy.links, new Map(messy.components.map((c) => [c.id, { x: c.x ?? 0, y: c.y ?? 0 }]))),
+      'a link runs under db'
+    )
+    await page.reload()
+    await page.locator('g.node[data-id="db"]').waitFor()
+    await page.getByRole('button', { name: 'Tidy' }).click()
+    await page.waitForTimeout(1200)
+    await page.locator('[data-save="design"]', { hasText: 'saved' }).waitFor()
+    const tidy = (await stored()).design
+    t.equal(linkOverNode(tidy.links, new Map(tidy.components.map((c) => [c.id, { x: c.x ?? 0, y: c.y ?? 0 }]))), null)
+    await shot(page, 'tidy')
+  })
+
+  await t.test('on a phone the panel is a sheet over the canvas; Fit stays legible', async (t) => {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true })
+    await phone.addCookies(await context.cookies())
+    const small: Page = await phone.newPage()
+    await small.goto(`${base}/#/w/${created.id}`)
+    await small.locator('g.node[data-id="db"]').waitFor()
+    await small.getByRole('button', { name: 'Fit' }).click()
+    const zoom = Number((await small.getByRole('button', { name: /^Zoom \d+%/ }).textContent())?.replace('%', ''))
+    t.ok(zoom >= 70, `Fit stops at ${zoom} %`)
+    const sheet = await small.locator('aside.side').boundingBox()
+    t.ok(sheet && sheet.y < 844 && sheet.y + sheet.height <= 845, 'the sheet is on the screen')
+    await shot(small, 'phone-sheet')
+    await phone.close()
+  })
+
+  t.same(watched.problems, [], 'no console error or CSP violation')
+})
