@@ -4,12 +4,12 @@
 // request rate; Tidy leaves no link under a component; on a phone the panel is a sheet.
 import type { Page } from 'playwright-core'
 import t from 'tap'
-import { startApi, startWorker, stopProcess } from '../../reliability/lib/stack.ts'
 import { ms } from '../../src/domain/format.ts'
 import { linkOverNode } from '../../src/domain/layout.ts'
 import type { Design } from '../../src/domain/model.ts'
 import { buildWeb } from '../../web/build.ts'
 import { createTestDatabase } from '../helpers/db.ts'
+import { startApi, startWorker, stopProcess } from '../helpers/stack.ts'
 import { launch, shot, watch } from './browser.ts'
 
 const PASSWORD = 'a long and careful passphrase'

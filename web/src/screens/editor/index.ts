@@ -29,7 +29,7 @@ import { useWorkspace } from './use-workspace.ts'
 import { WhatIfPanel } from './what-if.ts'
 
 type Tab = 'properties' | 'traffic' | 'results' | 'grade' | 'runs' | 'what-if'
-const TABS: Tab[] = ['properties', 'traffic', 'results', 'grade', 'runs', 'what-if']
+const TABS: Tab[] = ['properties', 'traffic', 'results', 'grade', 'what-if', 'runs']
 
 /** The store's state, rendered again at each change. */
 function useEditorState(store: Store): EditorState {
