@@ -180,7 +180,10 @@ function discreteEventLatencies(
       if (busy[q] < station.servers / station.queues) {
         busy[q]++
         push([now + service(station), 1, r, q])
-      } else if (station.queueLimit !== null && waiting[q].length >= station.queueLimit) {
+      } else if (
+        station.queueLimit !== null &&
+        waiting[q].length >= station.queueLimit + (q - queueBase[station.index] < station.queueLimitExtra ? 1 : 0)
+      ) {
         // A full queue loses the request: it goes no further (a lost branch loses its request).
         const request = threads[r].request
         if (request >= warmup && !failed.has(request)) lost++

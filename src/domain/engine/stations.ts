@@ -1,7 +1,7 @@
 import { type Catalogue, hasTrait } from '../components.ts'
 import { carries, type Flow, passFactor } from '../flows.ts'
 import { type Component, type Design, networkTimeMs, type TrafficProfile } from '../model.ts'
-import { delayFigures, type QuantileDraws, queueFigures } from '../queueing.ts'
+import { delayFigures, type QuantileDraws, type QueueFigures, queueFigures, type StationShape } from '../queueing.ts'
 
 // Stations from a design: each component's servers (or delay) and each link's network time or
 // timeout, with their queueing figures at the rates given.
@@ -25,6 +25,8 @@ export interface Station {
   serviceTimeCv: number
   /** Waiting places per queue; null when unbounded. */
   queueLimit: number | null
+  /** Queues with one waiting place more than queueLimit: `queueLimit` is spread over the queues without losing any. */
+  queueLimitExtra: number
   /** The arrivals' coefficient of variation (the traffic profile's; 1 for links: not queues). */
   arrivalCv: number
   lambda: number
@@ -97,6 +99,7 @@ export function buildStations(
     const servers = delay ? Number.POSITIVE_INFINITY : c.instances * c.concurrency
     const queues = c.balancing === 'random' && !delay ? c.instances : 1
     const queueLimit = c.queueLimit === undefined || delay ? null : Math.floor(c.queueLimit / queues)
+    const queueLimitExtra = queueLimit === null ? 0 : (c.queueLimit as number) - queueLimit * queues
     const serviceTimeCv = c.serviceTimeCv ?? 1
     const list = copyLoads(c, flow, catalogue).map((node) => {
       const station: Station = {
@@ -109,11 +112,12 @@ export function buildStations(
         serviceTimeMs: c.serviceTimeMs,
         serviceTimeCv,
         queueLimit,
+        queueLimitExtra,
         arrivalCv: traffic.arrivalCv ?? 1,
         lambda: node.lambda,
         ...(delay
           ? delayFigures(c.serviceTimeMs, serviceTimeCv, percentiles, draws)
-          : queueFigures(
+          : spreadQueueFigures(
               node.lambda,
               {
                 queues,
@@ -123,6 +127,7 @@ export function buildStations(
                 limit: queueLimit,
                 arrivalCv: traffic.arrivalCv ?? 1
               },
+              queueLimitExtra,
               percentiles,
               draws
             ))
@@ -149,6 +154,42 @@ export function buildStations(
     linkStations,
     tables: timeoutTables(linkStations, sampled),
     timeouts: sampled
+  }
+}
+
+/**
+ * A station whose `extra` queues (random balancing) have one waiting place more than the rest:
+ * the two kinds of queue, each with its share of the arrivals, mixed by the requests each admits.
+ * The p95 is the fuller kind's (an upper bound of the mixture's).
+ */
+export function spreadQueueFigures(
+  lambda: number,
+  shape: StationShape,
+  extra: number,
+  percentiles: boolean,
+  draws: QuantileDraws | undefined
+): QueueFigures {
+  if (extra === 0 || shape.limit === null) return queueFigures(lambda, shape, percentiles, draws)
+  const n = shape.queues
+  const wf = (n - extra) / n
+  const wm = extra / n
+  const fewer = queueFigures(lambda * wf, { ...shape, queues: n - extra }, percentiles, draws)
+  const more = queueFigures(lambda * wm, { ...shape, queues: extra, limit: shape.limit + 1 }, percentiles, draws)
+  const af = wf * (1 - fewer.loss)
+  const am = wm * (1 - more.loss)
+  const admitted = af + am
+  const mix = (x: number, y: number) => (admitted > 0 ? (af * x + am * y) / admitted : x)
+  const waitProbability = mix(fewer.waitProbability, more.waitProbability)
+  const meanSojournMs = mix(fewer.meanSojournMs, more.meanSojournMs)
+  const meanWaitMs = meanSojournMs - shape.serviceTimeMs
+  return {
+    utilization: wf * fewer.utilization + wm * more.utilization,
+    saturated: false,
+    waitProbability,
+    meanSojournMs,
+    p95SojournMs: Math.max(fewer.p95SojournMs, more.p95SojournMs),
+    loss: wf * fewer.loss + wm * more.loss,
+    waitMs: waitProbability > 0 ? meanWaitMs / waitProbability : 0
   }
 }
 
@@ -194,6 +235,7 @@ export function linkStation(
     serviceTimeMs: ms ?? 0,
     serviceTimeCv: 0,
     queueLimit: null,
+    queueLimitExtra: 0,
     arrivalCv: 1,
     lambda,
     ...delayFigures(ms ?? 0, 0)
