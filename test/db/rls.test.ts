@@ -1,6 +1,7 @@
 import t from 'tap'
 import { createSql } from '../../src/db/client.ts'
 import { type DbContext, setContext, withContext } from '../../src/db/context.ts'
+import { assignedRequirements, hintsForbidden } from '../../src/exercises/assigned.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, superuserUrl, testSql } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
@@ -194,6 +195,21 @@ t.test('row-level security isolates organisations under the app’s role', async
       )
       t.equal((await tx`delete from app.simulation_runs where workspace_id = ${attempt}`).count, 0)
     })
+    // The grading job reads an attempt's assignment as the attempt's owner (its own transaction's
+    // context): for A's learner it gets A's numbers; a job carrying anyone else touches nothing of A's.
+    await root`update app.assignments set requirements = '{"peakRps": 7}' where id = ${assignment.id}`
+    t.same(
+      await assignedRequirements(sql, a.learner.id, attempt),
+      { peakRps: 7 },
+      'the owner’s job reads its assignment'
+    )
+    t.equal(
+      await assignedRequirements(sql, b.owner.id, attempt),
+      undefined,
+      'a job for organisation B reads none of A’s'
+    )
+    t.equal(await assignedRequirements(sql, b.learner.id, attempt), undefined)
+    t.equal(await hintsForbidden(sql, b.owner.id, attempt), false)
     for (const table of ['assignments', 'assignment_attempts']) {
       t.same(await sql`select * from ${sql(`app.${table}`)}`, [], `${table}: nothing without context`)
       const seen = await asUser({ userId: b.owner.id }, (tx) => tx`select * from ${tx(`app.${table}`)}`)
