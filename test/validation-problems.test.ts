@@ -113,6 +113,24 @@ t.test('every refused field is answered with a plain sentence', async (t) => {
     ])
   })
 
+  t.test('a design’s problems name the field and what it is on', async (t) => {
+    const design = {
+      components: SAMPLE_DESIGN.components.map((c) => (c.id === 'api' ? { ...c, instances: 0 } : c)),
+      links: SAMPLE_DESIGN.links.map((l, i) => (i === 0 ? { ...l, share: 2 } : l))
+    }
+    const res = await app.inject({
+      method: 'PATCH',
+      url: `/workspaces/${ws.id}`,
+      headers: auth,
+      payload: { version: 1, design }
+    })
+    t.equal(res.statusCode, 422)
+    t.match(res.json().problems, [
+      { path: '/components/2/instances', message: /^Instances of api must be an integer from 1 to \d+$/ },
+      { path: '/links/0/share', message: 'The share of the link users → lb must be greater than 0 and at most 1' }
+    ])
+  })
+
   t.test('a query string and a choice of values read plainly too', async (t) => {
     const page = await app.inject({ url: '/workspaces?limit=0', headers: auth })
     t.equal(page.statusCode, 400)

@@ -3,6 +3,7 @@ import { Type } from 'typebox'
 import type { Catalogue } from '../../domain/components.ts'
 import { applyDesignChange } from '../../domain/design-change.ts'
 import { DEFAULT_TRAFFIC, type Design, type TrafficProfile } from '../../domain/model.ts'
+import { withSubjects } from '../../domain/plain-problems.ts'
 import { PREVIEW_SAMPLES } from '../../domain/preview.ts'
 import type { DesignDocument } from '../../domain/schemas.ts'
 import { validateDesign } from '../../domain/validate.ts'
@@ -45,7 +46,7 @@ const OWNERSHIP = 'the workspace must belong to the caller, else 404'
 
 function checkDesign(design: Design, catalogue: Catalogue): void {
   const problems = validateDesign(design, catalogue)
-  if (problems.length > 0) throw new InvalidDesignError(problems)
+  if (problems.length > 0) throw new InvalidDesignError(withSubjects(problems, design))
 }
 
 /** Previews a user may ask for per minute, per api instance (each is an engine run on a preview thread). */
