@@ -91,16 +91,10 @@ function classroomChecks(c: Report): TargetCheck[] {
   const { computed, over } = c.runs
   return [
     {
-      label: `classroom: ${computed.learners} learners (0.7 of the first ceiling) hold the service levels`,
-      measured: levelsText(computed),
+      label: `classroom: ${computed.learners} learners (0.7 of the first ceiling) hold the service levels, ${over.learners} (1.5×) break them`,
+      measured: `${levelsText(computed)}; 1.5×: ${levelsText(over)}`,
       target: 'autosave p95 ≤ 100 ms, preview ≤ 150 ms, result ≤ 2 s, no 5xx',
-      met: computed.holds
-    },
-    {
-      label: `classroom: ${over.learners} learners (1.5×) break them, as predicted`,
-      measured: levelsText(over),
-      target: 'a service level missed',
-      met: !over.holds
+      met: computed.holds && !over.holds
     }
   ]
 }
@@ -129,11 +123,12 @@ function engineChecks(e: Report): TargetCheck[] {
   ]
 }
 
-function comparisonTable(r: Report): string[] {
+/** The targets as a table; the README's leaves out the figures reported without a target. */
+function comparisonTable(r: Report, withReported = true): string[] {
   return [
     '| comparison (ratios in one run) | median (middle half of the passes) | target | |',
     '| --- | --- | --- | --- |',
-    ...targetChecks(r).map(
+    ...(withReported ? targetChecks(r) : targetChecks(r).filter((c) => !c.reported)).map(
       (c) => `| ${c.label} | ${c.measured} | ${c.reported ? '–' : c.target} | ${c.reported ? 'reported' : ok(c.met)} |`
     )
   ]
@@ -476,7 +471,7 @@ export function readmeWithTargets(readme: string, r: Report): string {
     'another, CPU per request from /proc, ratios within one run; the earlier in-process figures flattered every ratio).',
     ...whereTheTimeGoes(r),
     '',
-    ...comparisonTable(r)
+    ...comparisonTable(r, false)
   ].join('\n')
   return `${readme.slice(0, from + README_START.length)}${table}\n${readme.slice(to)}`
 }
