@@ -122,6 +122,7 @@ export const RunSchema = Type.Object(
     predictions: Nullable(PredictionScoresSchema, {
       description: 'null when the run was asked for without predictions'
     }),
+    design: Type.Optional({ ...DesignSchema, description: 'the design it ran with (two runs compared: what changed)' }),
     result: Nullable(RunResultSchema)
   },
   strict

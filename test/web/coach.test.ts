@@ -128,5 +128,22 @@ t.test('a learner predicts, simulates, reads a derivation, applies a suggestion 
   }
   t.ok(after > before, `the applied suggestion raised the grade: ${before} → ${after}`)
   await shot(page, 'coach-06-after')
+
+  // Two runs compared: what changed in the design, beside the figures.
+  await page.getByRole('tab', { name: 'Runs' }).click()
+  const ticks = page.locator('ul.runs input[type="checkbox"]')
+  await ticks.nth(1).waitFor()
+  await ticks.nth(0).check()
+  await ticks.nth(1).check()
+  const diff = page.locator('.design-diff [data-diff="changed"]')
+  await diff.first().waitFor()
+  t.match(await diff.first().textContent(), /api: instances 3 → 6/, 'the design diff names the change')
+  await shot(page, 'coach-07-runs-compared')
+
+  // The progress page: the estimation score over time.
+  await page.getByRole('link', { name: 'Progress' }).click()
+  await page.getByRole('heading', { name: 'Your progress' }).waitFor()
+  t.equal(await page.locator('li[data-estimation]').first().getAttribute('data-estimation'), '67')
+  await shot(page, 'coach-08-progress')
   clean(t, watched, 'the coach')
 })

@@ -307,3 +307,22 @@ export const exercises = {
   giveUp: (workspaceId: string) => api<{ givenUpAt: string }>('POST', `/workspaces/${workspaceId}/give-up`, {}),
   reference: (slug: string) => api<Reference>('GET', `/exercises/${encodeURIComponent(slug)}/reference`)
 }
+
+/** The learner's progress page (issue 38). */
+export interface Progress {
+  exercises: {
+    slug: string
+    title: string
+    attempts: number
+    bestScore: number | null
+    checksPassed: number | null
+    checksTotal: number | null
+    hintsUsed: number
+    lastAttemptAt: string
+  }[]
+  estimation: { runId: string; workspaceId: string; at: string; score: number }[]
+}
+
+export const progress = {
+  get: () => api<Progress>('GET', '/progress')
+}

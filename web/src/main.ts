@@ -18,6 +18,7 @@ import { Classes, ClassPage } from './screens/classes.ts'
 import { Editor } from './screens/editor/index.ts'
 import { Exercises, startExercise } from './screens/exercises.ts'
 import { ForgotPassword, ResetPassword } from './screens/password-reset.ts'
+import { ProgressPage } from './screens/progress.ts'
 import { SharedPage } from './screens/shared.ts'
 import { Workspaces } from './screens/workspaces.ts'
 import { FieldError } from './ui/field-error.ts'
@@ -31,6 +32,7 @@ type Route =
   | { page: 'exercises' }
   | { page: 'classes' }
   | { page: 'class'; id: string }
+  | { page: 'progress' }
   | { page: 'forgot-password' }
   | { page: 'reset-password'; token: string }
 
@@ -48,6 +50,7 @@ function routeOf(hash: string): Route {
   if (hash === '#/classes') return { page: 'classes' }
   const cls = /^#\/c\/([0-9a-f-]{36})$/.exec(hash)
   if (cls) return { page: 'class', id: cls[1] }
+  if (hash === '#/progress') return { page: 'progress' }
   return hash === '#/account' ? { page: 'account' } : { page: 'workspaces' }
 }
 
@@ -99,6 +102,7 @@ function App() {
         <a href="#/exercises" class="exercises-link">Exercises</a>
         <a href="#/" class="workspaces-link">Workspaces</a>
         <a href="#/classes" class="classes-link">Classes</a>
+        <a href="#/progress" class="progress-link">Progress</a>
         <span class="who">${user.displayName}</span>
         <a href="#/account" class="account-link">Account</a>
         <button type="button" onClick=${async () => {
@@ -116,13 +120,15 @@ function App() {
               ? html`<${ClassPage} key=${route.id} id=${route.id} />`
               : route.page === 'exercises'
                 ? html`<main class="page"><${Exercises} onStart=${(slug: string) => startExercise(slug).catch((err) => setNotice(err instanceof Error ? err.message : String(err)))} /></main>`
-                : route.page === 'account'
-                  ? html`<${Account} user=${user} onDeleted=${() => {
-                      location.hash = '#/'
-                      setUser(null)
-                      setNotice('Your account and everything in it are deleted.')
-                    }} />`
-                  : html`<${Workspaces} />`
+                : route.page === 'progress'
+                  ? html`<${ProgressPage} />`
+                  : route.page === 'account'
+                    ? html`<${Account} user=${user} onDeleted=${() => {
+                        location.hash = '#/'
+                        setUser(null)
+                        setNotice('Your account and everything in it are deleted.')
+                      }} />`
+                    : html`<${Workspaces} />`
       }
     </div>
   `

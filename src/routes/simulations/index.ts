@@ -133,6 +133,7 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         ...runFieldsOf(row),
         ...ageOf(row, await currentInputs(sql, row.workspace_id)),
         predictions: predictionsOf(row, row.predictions, row.result),
+        design: row.design as never,
         result: (row.result ?? null) as never
       }
     }

@@ -163,3 +163,48 @@ export function SuggestionApply(props: { item: GradeItem; onApply: (patch: Desig
     </div>
   `
 }
+
+/** Two designs compared: components added, removed, and changed (with the fields and their values). */
+export function designDiff(
+  before: DesignDocument,
+  after: DesignDocument
+): { added: string[]; removed: string[]; changed: { id: string; fields: string[] }[]; links: number } {
+  const old = new Map(before.components.map((c) => [c.id, c as Record<string, unknown>]))
+  const now = new Map(after.components.map((c) => [c.id, c as Record<string, unknown>]))
+  const changed = [...now].flatMap(([id, c]) => {
+    const was = old.get(id)
+    if (!was) return []
+    const fields = [...new Set([...Object.keys(was), ...Object.keys(c)])]
+      .filter((k) => k !== 'x' && k !== 'y' && JSON.stringify(was[k]) !== JSON.stringify(c[k]))
+      .map((k) => `${k} ${was[k] ?? '–'} → ${c[k] ?? '–'}`)
+    return fields.length > 0 ? [{ id, fields }] : []
+  })
+  const key = (l: DesignDocument['links'][number]) => JSON.stringify([l.from, l.to, l.traffic ?? 'both', l.share ?? 1])
+  const linksBefore = new Set(before.links.map(key))
+  const linksAfter = new Set(after.links.map(key))
+  return {
+    added: [...now.keys()].filter((id) => !old.has(id)),
+    removed: [...old.keys()].filter((id) => !now.has(id)),
+    changed,
+    links:
+      [...linksAfter].filter((l) => !linksBefore.has(l)).length +
+      [...linksBefore].filter((l) => !linksAfter.has(l)).length
+  }
+}
+
+/** What changed in the design between two runs, as a list. */
+export function DesignDiffView(props: { before: DesignDocument | undefined; after: DesignDocument | undefined }) {
+  if (!props.before || !props.after) return null
+  const d = designDiff(props.before, props.after)
+  const none = d.added.length + d.removed.length + d.changed.length + d.links === 0
+  return html`<div class="design-diff" aria-label="What changed in the design">
+    <h3>Design changes</h3>
+    ${none && html`<p>The same design.</p>`}
+    <ul>
+      ${d.added.map((id) => html`<li data-diff="added">+ ${id} added</li>`)}
+      ${d.removed.map((id) => html`<li data-diff="removed">− ${id} removed</li>`)}
+      ${d.changed.map((c) => html`<li data-diff="changed">~ ${c.id}: ${c.fields.join(', ')}</li>`)}
+      ${d.links > 0 && html`<li data-diff="links">${d.links} link${d.links === 1 ? '' : 's'} added or removed</li>`}
+    </ul>
+  </div>`
+}

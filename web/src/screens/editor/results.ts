@@ -15,8 +15,11 @@ import { fromOlderModel } from '../../../../src/domain/model.ts'
 import type { DesignPatch } from '../../../../src/domain/patch.ts'
 import type { GradeReport, Run, RunSummary } from '../../../../src/domain/resources.ts'
 import type { StoredResult } from '../../../../src/domain/schemas.ts'
-import { workspaces } from '../../api.ts'
-import { DerivationView, PredictionScoresView, StaleNote, SuggestionApply } from './coach.ts'
+import { runs as apiRuns, workspaces } from '../../api.ts'
+import { DerivationView, DesignDiffView, PredictionScoresView, StaleNote, SuggestionApply } from './coach.ts'
+
+const olderOf = (two: RunSummary[]) => (two[0].createdAt <= two[1].createdAt ? two[0] : two[1])
+const newerOf = (two: RunSummary[]) => (two[0].createdAt <= two[1].createdAt ? two[1] : two[0])
 
 /** A run as the editor shows it: the API's, or one just queued (no result yet). */
 export type RunView = Pick<Run, 'id' | 'status' | 'error'> & { result?: Run['result'] } & Partial<
@@ -194,6 +197,16 @@ export function RunsPanel(props: {
   }
   useEffect(() => void load(null), [props.workspaceId, props.refresh])
 
+  // Two runs compared: their designs too (each run keeps the design it ran with).
+  const [designs, setDesigns] = useState<Map<string, Run['design']>>(new Map())
+  useEffect(() => {
+    for (const id of compare)
+      if (!designs.has(id))
+        void apiRuns
+          .get(id)
+          .then(({ data }) => setDesigns((m) => new Map(m).set(id, data.design)))
+          .catch(() => {})
+  }, [compare.join()])
   const toggle = (id: string) => setCompare((c) => (c.includes(id) ? c.filter((x) => x !== id) : [...c, id].slice(-2)))
   const chosen = compare.map((id) => runs.find((r) => r.id === id)).filter((r): r is RunSummary => Boolean(r))
 
@@ -226,7 +239,8 @@ export function RunsPanel(props: {
             <tr><th scope="row">Sustains</th>${chosen.map((r) => html`<td>${r.overall ? rps(r.overall.maxSustainableRps) : '–'}</td>`)}</tr>
             <tr><th scope="row">Grade</th>${chosen.map((r) => html`<td>${r.latestGrade ? r.latestGrade.score : 'not graded'}</td>`)}</tr>
           </tbody>
-        </table>`
+        </table>
+        <${DesignDiffView} before=${designs.get(olderOf(chosen).id)} after=${designs.get(newerOf(chosen).id)} />`
       }
     </section>
   `
