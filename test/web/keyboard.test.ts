@@ -112,6 +112,7 @@ t.test('a learner builds, links, simulates and grades a design by keyboard alone
     await page.keyboard.press('Enter')
     await page.getByRole('heading', { name: 'Your workspaces' }).waitFor()
     watched.expectStatuses.delete(400)
+    await focusWithin(page, 'h1')
     t.equal(await focused(page), 'h1: Your workspaces', 'the focus is on the new screen’s heading')
     await accessible(t, page, 'workspaces')
   })
@@ -129,6 +130,7 @@ t.test('a learner builds, links, simulates and grades a design by keyboard alone
     await page.getByRole('heading', { name: 'Keyboard only' }).waitFor()
     watched.expectStatuses.delete(400)
     await node(page, 'users').waitFor()
+    await focusWithin(page, 'h1')
     t.equal(await focused(page), 'h1: Keyboard only', 'the editor opens with the focus on its heading')
   })
 
@@ -386,6 +388,7 @@ t.test('a learner builds, links, simulates and grades a design by keyboard alone
     await tabTo(page, /^a: Account$/, true)
     await page.keyboard.press('Enter')
     await page.getByRole('heading', { name: 'Your account' }).waitFor()
+    await focusWithin(page, 'h1')
     t.equal(await focused(page), 'h1: Your account', 'the focus is on its heading')
     await accessible(t, page, 'the account')
     const signedOut = await browser.newPage()
