@@ -113,7 +113,8 @@ export function advise(
     checks: options.requirements ? measureChecks(options.requirements, design, result, catalogue, cache) : []
   }
   const tried = new Map<string, Outcome | null>()
-  let budget = options.maxTries ?? MAX_TRIES
+  // A large design's re-runs cost more each: fewer of them (at least 4), so a grade stays a bounded multiple of a run.
+  let budget = options.maxTries ?? Math.max(4, Math.min(MAX_TRIES, Math.floor(400 / design.components.length)))
   const tryPatch = (patch: DesignPatch): Outcome | null => {
     const key = JSON.stringify(patch)
     if (tried.has(key)) return tried.get(key) ?? null
