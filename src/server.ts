@@ -6,6 +6,7 @@ import { createSql } from './db/client.ts'
 import { migrationStatus } from './db/migrate.ts'
 import { resolveDatabase } from './db/resolve.ts'
 import { checkAppRoleOrExit } from './db/role-check.ts'
+import { exercises } from './exercises/index.ts'
 import { handleShutdownSignals } from './shutdown.ts'
 import { startTracingFromConfig } from './tracing.ts'
 
@@ -51,5 +52,10 @@ handleShutdownSignals({
     { name: 'spans flushed', run: async () => tracing?.shutdown() }
   ]
 })
+
+// The exercises are read and their checks validated once a process, before the first request waits for it.
+const loaded = exercises(app.catalogue)
+for (const refused of loaded.refused) app.log.warn(refused)
+app.log.info({ exercises: loaded.list.length, ms: loaded.loadMs }, 'exercises loaded')
 
 await app.listen({ host: config.apiHost, port: config.apiPort })
