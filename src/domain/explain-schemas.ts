@@ -25,7 +25,7 @@ export const StationDerivationSchema = Type.Object(
     kind: OneOf(['queue', 'delay', 'link', 'timeout']),
     steps: Type.Array(StepSchema),
     waitMethod: OneOf(['erlang_c', 'finite_queue', 'erlang_b', 'saturated', 'none']),
-    p95Method: OneOf(['exact', 'sampled', 'constant', 'saturated']),
+    p95Method: OneOf(['exact', 'sampled', 'constant', 'saturated', 'approximate']),
     p95Samples: Type.Optional(Type.Integer({ description: 'draws behind a sampled p95' }))
   },
   strict

@@ -143,12 +143,12 @@ function stationSteps(s: Station, lambdaTerms: Step['terms'], offered: number): 
     formula: 'a = (λ / q) / μ'
   })
   steps.push({ symbol: 'ρ', label: 'utilisation', value: r6(a / c), formula: 'ρ = a / c' })
-  const variability = (1 + s.serviceTimeCv ** 2) / 2
+  const variability = (s.arrivalCv ** 2 + s.serviceTimeCv ** 2) / 2
   steps.push({
     symbol: 'k',
-    label: 'service variability factor',
+    label: 'variability factor',
     value: r6(variability),
-    formula: `k = (1 + CV²) / 2 with CV ${s.serviceTimeCv} (1: exponential, 0: constant)`
+    formula: `k = (c_a² + CV²) / 2 with the arrivals' c_a ${s.arrivalCv} (1: Poisson) and the service's CV ${s.serviceTimeCv} (1: exponential, 0: constant)`
   })
   let waitMethod: StationDerivation['waitMethod']
   if (s.saturated) {
@@ -183,12 +183,23 @@ function stationSteps(s: Station, lambdaTerms: Step['terms'], offered: number): 
       unit: 'ms',
       formula:
         waitMethod === 'erlang_c'
-          ? `Wq = Pw / (cμ − λ/q) × k × 1000${s.serviceTimeCv === 1 ? ' (CV 1: exact M/M/c)' : s.servers / s.queues === 1 ? ' (Pollaczek–Khinchine, exact)' : ' (Allen–Cunneen)'}`
+          ? `Wq = Pw / (cμ − λ/q) × k × 1000${s.arrivalCv !== 1 ? ' (Allen–Cunneen)' : s.serviceTimeCv === 1 ? ' (CV 1: exact M/M/c)' : s.servers / s.queues === 1 ? ' (Pollaczek–Khinchine, exact)' : ' (Allen–Cunneen)'}`
           : 'the admitted arrivals’ mean wait of M/M/c/K × k'
     })
     steps.push({ symbol: 'W', label: 'mean sojourn', value: r6(s.meanSojournMs), unit: 'ms', formula: 'W = Wq + S' })
   }
+  const poisson = s.arrivalCv === 1
   const exponential = s.serviceTimeCv === 1
+  const mg1 = poisson && !exponential && s.queueLimit === null && s.servers / s.queues === 1
+  const method: StationDerivation['p95Method'] = s.saturated
+    ? 'saturated'
+    : exponential
+      ? poisson
+        ? 'exact'
+        : 'approximate'
+      : mg1
+        ? 'exact'
+        : 'sampled'
   steps.push({
     symbol: 'p95',
     label: 'p95 sojourn',
@@ -197,16 +208,20 @@ function stationSteps(s: Station, lambdaTerms: Step['terms'], offered: number): 
     formula: s.saturated
       ? 'saturated: the wait is not bounded'
       : exponential
-        ? 'exact: P(W > t) = 0.05 solved by bisection on the M/M/c sojourn tail (1 − Pw)e^(−μt) + Pw·(θe^(−μt) − μe^(−θt))/(θ − μ), θ = cμ − λ'
-        : `sampled: the 95th percentile of ${QUANTILE_DRAWS} draws of service (CV ${s.serviceTimeCv}) plus, with probability Pw, an exponential wait`
+        ? poisson
+          ? 'exact: P(W > t) = 0.05 solved by bisection on the M/M/c sojourn tail (1 − Pw)e^(−μt) + Pw·(θe^(−μt) − μe^(−θt))/(θ − μ), θ = cμ − λ'
+          : 'approximate: the M/M/c sojourn tail with an exponential wait of the Allen–Cunneen mean (bursty arrivals)'
+        : mg1
+          ? 'exact: M/G/1, the Pollaczek–Khinchine transform of the sojourn inverted (Abate–Whitt; Erlang’s formula for M/D/1)'
+          : `sampled: the 95th percentile of ${QUANTILE_DRAWS} draws of service (CV ${s.serviceTimeCv}) plus, with probability Pw, an exponential wait`
   })
   return {
     station: name,
     kind: s.kind,
     steps,
     waitMethod,
-    p95Method: s.saturated ? 'saturated' : exponential ? 'exact' : 'sampled',
-    ...(!s.saturated && !exponential ? { p95Samples: QUANTILE_DRAWS } : {})
+    p95Method: method,
+    ...(method === 'sampled' ? { p95Samples: QUANTILE_DRAWS } : {})
   }
 }
 
