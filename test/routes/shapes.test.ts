@@ -4,12 +4,14 @@ import type { TSchema } from 'typebox'
 import { advise } from '../../src/domain/advice.ts'
 import { simulateAndAnalyze } from '../../src/domain/analysis.ts'
 import { simulate } from '../../src/domain/engine.ts'
+import { measureChecks } from '../../src/domain/exercises.ts'
 import { GradeItemSchema } from '../../src/domain/grade-schemas.ts'
 import { RUBRIC_VERSION } from '../../src/domain/grading.ts'
 import type { Design } from '../../src/domain/model.ts'
 import { previewDesign } from '../../src/domain/preview.ts'
 import { DesignSchema, PreviewSchema, RunResultSchema } from '../../src/domain/schemas.ts'
 import { validateDesign } from '../../src/domain/validate.ts'
+import { exercises } from '../../src/exercises/index.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
@@ -159,8 +161,11 @@ t.test('the API answers every field the domain computed: a run, its analysis, it
   const replicated = simulate(SAMPLE_DESIGN, TRAFFIC, { seed: 7, mode: 'discrete-event', samples: 5000 })
   // And an overloaded run for the unbounded figures.
   const overloaded = simulate(SAMPLE_DESIGN, { ...TRAFFIC, peakRps: 5000 }, { seed: 7 })
+  // And an exercise attempt's run, which carries its checks.
+  const exercise = [...exercises().bySlug.values()][0]
+  const attempt = { ...run, checks: measureChecks(exercise.requirements, EVERY_FIELD, run) }
   t.same(
-    unused(RunResultSchema, [run, replicated, overloaded]),
+    unused(RunResultSchema, [run, replicated, overloaded, attempt]),
     [],
     'between them, the runs fill every field of a result'
   )
