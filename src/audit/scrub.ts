@@ -1,6 +1,6 @@
 // What an audit row keeps of a body: secrets and personal data replaced, bounded in size.
-// Secrets, and the personal data a body carries (an address, a name): a row outlives its account (issue 32).
-const SECRET_KEY = /pass(word)?|token|secret|authorization|cookie|e-?mail|display_?name/i
+// Secrets, and the personal data a body carries (an address, a name): a row outlives its account (issue 32); a class join code is a credential (issue 40).
+const SECRET_KEY = /pass(word)?|token|secret|authorization|cookie|e-?mail|display_?name|join_?code|^code$/i
 
 /** jsonb cannot hold U+0000 or a lone surrogate: a refused request's body is still recorded, with U+FFFD in their place. */
 const storable = (text: string) => text.toWellFormed().replaceAll('\u0000', '\uFFFD')

@@ -172,8 +172,15 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   function signupClass(request: FastifyRequest): Promise<string | null> {
     let found = signupClasses.get(request)
     if (!found) {
-      const code = (request.body as { joinCode?: string } | undefined)?.joinCode
-      found = code ? classOfJoinCode(fastify.sql, code).then((c) => c?.class_id ?? null) : Promise.resolve(null)
+      // Read before validation (the bucket counts malformed bodies too): only a plausible code is looked up.
+      const code = (request.body as { joinCode?: unknown } | null | undefined)?.joinCode
+      found =
+        typeof code === 'string' && code.length >= 4 && code.length <= 40
+          ? classOfJoinCode(fastify.sql, code).then(
+              (c) => c?.class_id ?? null,
+              () => null
+            )
+          : Promise.resolve(null)
       signupClasses.set(request, found)
     }
     return found
@@ -186,7 +193,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     key.includes('class:') ? config.quotas.membersPerClass : fallback
   const signupLimit = {
     ...limit,
-    hook: 'preHandler' as const,
+    hook: 'preValidation' as const,
     keyGenerator: (request: FastifyRequest) => signupBudget(request, ''),
     max: perClass(limit.max)
   }
