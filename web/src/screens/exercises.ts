@@ -5,6 +5,7 @@ import { useEffect, useState } from 'preact/hooks'
 import type { ExerciseSummary } from '../../../src/domain/resources.ts'
 import type { Requirements } from '../../../src/domain/schemas.ts'
 import { exercises } from '../api.ts'
+import { useHeadingFocus } from '../ui/focus.ts'
 
 const DRILL_TEXT: Record<string, string> = {
   instance: 'losing one instance of any component',
@@ -48,9 +49,11 @@ export function Exercises(props: {
       .catch((err) => setError(err instanceof Error ? err.message : String(err)))
   }, [])
   const Heading = props.heading ?? 'h1'
+  // A screen of its own (h1): the focus starts at its heading.
+  const heading = useHeadingFocus(Heading === 'h1')
   return html`
     <section class="exercises" aria-labelledby="exercises-heading">
-      <${Heading} id="exercises-heading">Exercises</${Heading}>
+      <${Heading} id="exercises-heading" tabindex="-1" ref=${heading}>Exercises</${Heading}>
       <p class="lead">
         Each exercise is a problem with requirements as numbers. Sketch a design, press Simulate, and the model
         measures it against every check: latency at the peak, availability, the monthly budget, the failures it must
