@@ -5,6 +5,7 @@
 import { type Analysis, availabilityOf, HEADROOM, requiredInstances, simulateAndAnalyze } from './analysis.ts'
 import { CATALOGUE, type Catalogue, hasTrait, kindOf } from './components.ts'
 import { createEngineCache, type EngineCache, propagate, type SimulationResult } from './engine.ts'
+import type { Requirements } from './exercise-schemas.ts'
 import { type AnalyzedResult, measureChecks } from './exercises.ts'
 import { ms } from './format.ts'
 import type { DesignPatch, Effect, Grade, GradeItem, PatchOp } from './grade-schemas.ts'
@@ -12,7 +13,7 @@ import { grade } from './grading.ts'
 import { groupOf } from './groups.ts'
 import { type Component, type Design, LIMITS, routingOf, type TrafficProfile } from './model.ts'
 import { applyPatch, describePatch } from './patch.ts'
-import type { Check, Requirements } from './schemas.ts'
+import type { Check } from './schemas.ts'
 import { validateDesign } from './validate.ts'
 
 export interface AdviceOptions {

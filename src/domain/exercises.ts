@@ -6,17 +6,9 @@ import { type Static, Type } from 'typebox'
 import { type Analysis, analyze, designCost } from './analysis.ts'
 import { CATALOGUE, type Catalogue, hasTrait } from './components.ts'
 import { createEngineCache, type EngineCache, type SimulationResult, simulate } from './engine.ts'
+import { type Drill, type Requirements, RequirementsSchema } from './exercise-schemas.ts'
 import type { Design, TrafficProfile } from './model.ts'
-import {
-  type Check,
-  type DesignDocument,
-  DesignSchema,
-  type Drill,
-  OneOf,
-  type Requirements,
-  RequirementsSchema,
-  strict
-} from './schemas.ts'
+import { type Check, type DesignDocument, DesignSchema, OneOf, strict } from './schemas.ts'
 import { validateDesign } from './validate.ts'
 
 /** What the worker stores as a run's result. */

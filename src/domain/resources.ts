@@ -1,6 +1,7 @@
 // The resources the api wraps the domain's shapes in: a workspace, its profile, a run, a grade,
 // the account. The routes validate and serialise with them; the web client is typed from them.
 import { type Static, Type } from 'typebox'
+import { RequirementsSchema } from './exercise-schemas.ts'
 import { GradeItemSchema } from './grade-schemas.ts'
 import {
   CheckSchema,
@@ -8,7 +9,6 @@ import {
   Nullable,
   OneOf,
   OverallSchema,
-  RequirementsSchema,
   RunResultSchema,
   strict,
   Timestamp,

@@ -1,6 +1,6 @@
 import type { Sql } from '../db/client.ts'
 import { withContext } from '../db/context.ts'
-import type { Requirements } from '../domain/schemas.ts'
+import type { Requirements } from '../domain/exercise-schemas.ts'
 
 // An exercise as a class assignment holds it (issue 40): read under the attempt owner's context,
 // as the exercise routes and the grading job need it (the assignments are under row-level security).

@@ -1,5 +1,5 @@
 import type { Fragment, TransactionSql } from '../../db/client.ts'
-import type { Requirements } from '../../domain/schemas.ts'
+import type { Requirements } from '../../domain/exercise-schemas.ts'
 
 // Assignments' statements, under the caller's context (the policies of migration 0032 decide).
 

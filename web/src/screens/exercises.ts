@@ -2,8 +2,8 @@
 // Start opens an attempt in the editor (after signing in, for a newcomer).
 import { html } from 'htm/preact'
 import { useEffect, useState } from 'preact/hooks'
+import type { Requirements } from '../../../src/domain/exercise-schemas.ts'
 import type { ExerciseSummary } from '../../../src/domain/resources.ts'
-import type { Requirements } from '../../../src/domain/schemas.ts'
 import { exercises } from '../api.ts'
 import { useHeadingFocus } from '../ui/focus.ts'
 
