@@ -8,6 +8,7 @@
 //   wiring    src/app.ts, src/error-handler.ts and the entry points (server, dev, cli, demo, docs)
 //   web/      the learner's app (bundled for the browser): web/ itself and the domain's pure modules
 //             (types, schemas, catalogue, figures); never plugins, jobs, routes, db or the wiring
+//   test/helpers/  the tests' shared harness: reliability/ and bench/ may import it, never the reverse
 const CORE =
   '^src/((config|errors|logging|ids|paths|client-address|shutdown|schemas)[.]ts$|(db|domain|queue|audit|accounts|runs|engine|exercises)/)'
 const WIRING = '^src/(app|error-handler|server|dev|cli|demo|docs)[.]ts$'
@@ -67,6 +68,13 @@ module.exports = {
       comment: 'The server serves the built app (web/dist) and builds it with web/build.ts; nothing imports web/src.',
       from: { path: '^(src|plugins|jobs)/' },
       to: { path: '^web/src/' }
+    },
+    {
+      name: 'test-helpers-import-no-scenario-or-benchmark',
+      severity: 'error',
+      comment: 'test/helpers/ is the shared harness that reliability/ and bench/ import: it never imports them back.',
+      from: { path: '^test/helpers/' },
+      to: { path: ['^reliability/', '^bench/'] }
     },
     {
       name: 'app-is-wired-by-entry-points',

@@ -106,7 +106,11 @@ t.test('request ids and error shape', async (t) => {
     t.equal(await message({ format: 'c' }), 'body/format must be one of: a, b')
     t.equal(await message({ format: 'a', exact: 'no' }), 'body/exact must be yes')
     t.equal(await message({ format: 'a', size: 3 }), 'body/size must be one of: 1, 2')
-    t.equal(await message({ format: 'a', size: 'big' }), 'body/size must be integer', 'other errors read as before')
+    t.equal(
+      await message({ format: 'a', size: 'big' }),
+      'body/size must be integer',
+      'other errors read as Ajv words them'
+    )
   })
 
   t.test('a thrown error is a 500 whose message is masked', async (t) => {

@@ -84,6 +84,28 @@ t.test('the web app may import web/ and the domainâ€™s shapes, never the serverâ
   }
 })
 
+t.test('the shared test harness never imports the scenarios or the benchmarks that use it', async (t) => {
+  const planted = join(ROOT, 'test', 'helpers', 'planted-import.ts')
+  t.teardown(() => rm(planted, { force: true }))
+  for (const wrong of ['../../reliability/scenarios/index.ts', '../../bench/lib/measure.ts']) {
+    await writeFile(planted, `import '${wrong}'\n`)
+    const err = await run(
+      process.execPath,
+      [
+        join(ROOT, 'node_modules/.bin/depcruise'),
+        '--config',
+        '.dependency-cruiser.cjs',
+        'test/helpers/planted-import.ts'
+      ],
+      { cwd: ROOT }
+    ).then(
+      () => null,
+      (e: { stdout: string }) => e
+    )
+    t.match(err?.stdout, /test-helpers-import-no-scenario-or-benchmark/, `${wrong} is refused, naming the rule`)
+  }
+})
+
 /** Every .ts file below a folder of the repository. */
 async function sources(folder: string): Promise<string[]> {
   const entries = await readdir(join(ROOT, folder), { recursive: true })

@@ -6,7 +6,7 @@ import type { Grade, GradeItem } from './grade-schemas.ts'
 import { groupSentence } from './groups.ts'
 import type { Design, TrafficProfile } from './model.ts'
 
-// The rubric, second version: each item earns partial credit on a stated scale and explains its
+// The rubric: each item earns partial credit on a stated scale and explains its
 // number, from the run's figures and its analysis (what breaks first, failures, availability).
 // docs/simulation.md lists the items, weights and scales; RUBRIC_VERSION changes with them.
 

@@ -68,7 +68,7 @@ export function tidy(
   orderLayers(layers, segments)
   const at = place(layers, segments, known)
   clearLinks(layers, at, links, known)
-  // The top-left component at (40, 40), as before.
+  // The top-left component at (40, 40).
   let top = Number.POSITIVE_INFINITY
   for (const id of ids) top = Math.min(top, (at.get(id) as Point).y)
   const out = new Map<string, Point>()

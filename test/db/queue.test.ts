@@ -4,9 +4,9 @@ import fc from 'fast-check'
 import t from 'tap'
 
 // postgres.js's pool queues (src/queue.js, patched at install: patches/*+003+queue-compaction):
-// the same first-in-first-out queue as before, which no longer keeps a slot for every element
-// ever shifted out. Unpatched, a queue that is never empty when shifted (the busy connections
-// under steady load) grew by one slot a query, and every move between queues scanned them all.
+// a first-in-first-out queue that keeps no slot for an element once it is shifted out. Unpatched,
+// a queue that is never empty when shifted (the busy connections under steady load) grew by one
+// slot a query, and every move between queues scanned them all.
 
 interface Queue<T> {
   readonly length: number

@@ -16,8 +16,8 @@ import {
 import { createWords, standardExponential, uniform } from '../../src/domain/random.ts'
 import { validateDesign } from '../../src/domain/validate.ts'
 
-// The engine's second generation: split routing, random balancing, service-time variability and
-// finite queues, each against its closed form; and designs without the new fields unchanged.
+// Split routing, random balancing, service-time variability and finite queues, each against its
+// closed form; and designs that use none of them give the golden results.
 
 const traffic = (peakRps: number, readRatio = 1): TrafficProfile => ({
   peakRps,
@@ -232,11 +232,11 @@ t.test('the discrete-event mode confirms variability and finite queues', async (
   close(t, des.overall.errorRate, finiteQueue(1, 0.9, 100, 3).loss, 0.1, 'losses of M/M/1/4 by simulation')
 })
 
-t.test('designs without the new fields give the results of the first engine', async (t) => {
+t.test('designs without splits, variability or finite queues give the golden results', async (t) => {
   const golden = JSON.parse(await readFile(new URL('./fixtures/engine-golden.json', import.meta.url), 'utf8'))
   for (const [key, expected] of Object.entries(golden.results) as [string, { mode: string }][]) {
     const [name, mode] = key.split('/')
-    // One replication: the discrete-event mode's single run, as the first engine ran it.
+    // One replication: the discrete-event mode's single run, as the golden results were made.
     const result = simulate(golden.designs[name], golden.traffic, {
       seed: 7,
       samples: 5000,
@@ -247,7 +247,7 @@ t.test('designs without the new fields give the results of the first engine', as
     const { components: expectedComponents, ...expectedRest } = expected as typeof result
     t.same(rest, expectedRest, `${key}: overall figures`)
     t.same(
-      // Fields added since (lossRate, a queue's backlog) aside, every figure is the first engine's.
+      // Every figure is the golden one; lossRate and a queue's backlog are not in the golden results.
       components.map(({ lossRate: _, backlog: __, ...c }) => c),
       expectedComponents,
       `${key}: per component`

@@ -139,7 +139,7 @@ t.test('reports in each format', async (t) => {
   t.equal(reportFilename('🚀', 'md'), 'workspace-report.md')
 })
 
-t.test('grading v2: a large pool running hot is not failed; a cache that absorbs nothing earns nothing', async (t) => {
+t.test('grading: a large pool running hot is not failed; a cache that absorbs nothing earns nothing', async (t) => {
   const pool: Design = {
     components: [
       { id: 'users', type: 'client' } as Design['components'][number],
@@ -181,7 +181,7 @@ t.test('grading v2: a large pool running hot is not failed; a cache that absorbs
   )
 })
 
-t.test('grading v2: a budget adds a cost item that flips, and the score stays out of 100', async (t) => {
+t.test('grading: a budget adds a cost item that flips, and the score stays out of 100', async (t) => {
   const result = simulate(SAMPLE_DESIGN, traffic, { seed: 1 })
   // SAMPLE_DESIGN: lb 2 × 20, api 3 × 70, cache 2 × 50, db (1 + 1 replica) × 200 = 750 a month.
   const within = grade(SAMPLE_DESIGN, { ...traffic, budgetPerMonth: 800 }, result)

@@ -219,7 +219,7 @@ export function discreteEvent(
     throw new DivergentDesignError('the discrete-event mode does not model timeouts; the analytic mode does')
   }
   // Independent replications, each warmed up for as long as its busiest station needs; one
-  // replication is the first engine's single run (its first tenth as warm-up), with no interval.
+  // replication is a single run (its first tenth as warm-up), with no interval.
   walker.drawCertain = true
   const replications = Math.max(1, Math.floor(options.replications ?? 10))
   const per = Math.max(1, Math.floor(samples / replications))

@@ -61,8 +61,8 @@ export interface Walker {
   limit: number
   /**
    * Whether a certain event (the only client, a link of share 1) still takes a draw: the
-   * discrete-event mode draws them as the first engine did, so its runs stay the same; the
-   * Monte-Carlo spares them.
+   * discrete-event mode draws them, which keeps its seeded runs equal to the golden results
+   * (test/domain/fixtures/engine-golden.json); the Monte-Carlo spares them.
    */
   drawCertain: boolean
 }

@@ -70,7 +70,7 @@ const CookieHeaders = Type.Object({
   )
 })
 
-/** No token in the body: the API client's 400 as before; in cookie mode, no cookie is no session (401). */
+/** No token in the body: the API client's 400; in cookie mode, no cookie is no session (401). */
 const missingToken = (request: FastifyRequest) =>
   wantsCookie(request)
     ? new Unauthorized()
