@@ -100,6 +100,22 @@ t.test('an instructor runs a class: organisation, class, code, join, members, re
   t.equal((await call(late, 'DELETE', `/classes/${cls.id}/members/${learner.id}`)).statusCode, 403)
   t.equal((await call(late, 'DELETE', `/classes/${cls.id}/members/${late.id}`)).statusCode, 204)
   t.equal((await call(late, 'GET', `/classes/${cls.id}`)).statusCode, 404)
+
+  // The owner exports the organisation, then deletes it; its audit trail stays.
+  t.equal((await call(learner, 'GET', `/orgs/${org.json().id}/export`)).statusCode, 403, 'a learner of it: 403')
+  const exported = await call(instructor, 'GET', `/orgs/${org.json().id}/export`)
+  t.equal(exported.statusCode, 200)
+  t.same(
+    exported.json().classes.map((c: { id: string }) => c.id),
+    [cls.id]
+  )
+  t.equal((await call(learner, 'DELETE', `/orgs/${org.json().id}`)).statusCode, 403)
+  t.equal((await call(instructor, 'DELETE', `/orgs/${org.json().id}`)).statusCode, 204)
+  t.equal((await call(instructor, 'GET', `/classes/${cls.id}`)).statusCode, 404, 'its classes are gone')
+  const [{ count }] = await app.sql`
+    select count(*)::int as count from app.audit_log where organisation_id = ${org.json().id}
+  `
+  t.ok(count >= 5, `its audit rows stay (${count})`)
   t.same(
     logs.lines.filter((l) => (l.level as number) >= 50),
     [],

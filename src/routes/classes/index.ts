@@ -456,6 +456,90 @@ const classRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   )
 
+  /** The organisation when the caller owns it: 404 when the policies hide it, 403 for its other members. */
+  async function ownedOrganisation(tx: TransactionSql, request: FastifyRequest, id: string) {
+    await setContext(tx, { userId: userOf(request), organisationId: id })
+    const [org] = await tx<{ id: string; name: string; role: string | null; created_at: Date }[]>`
+      select id, name, app.organisation_role(id) as role, created_at from app.organisations where id = ${id}
+    `
+    if (!org) throw new NotFound('Organisation')
+    if (org.role !== 'owner') throw new Forbidden('Only the organisation’s owners may do this')
+    return org
+  }
+
+  fastify.get(
+    '/orgs/:id/export',
+    {
+      config: {
+        auth: 'user',
+        ownership: 'the organisation’s owners (row-level security); its other members 403, anyone else 404',
+        audit: { action: 'organisation.export', resourceType: 'organisation' }
+      },
+      schema: {
+        tags: ['classes'],
+        description:
+          'Everything the organisation holds: its members, classes, class members, assignments and attempts (ids and dates), as JSON.',
+        params: IdParams,
+        response: { 200: Type.Object({}, { additionalProperties: true }), ...errorResponses(400, 401, 403, 404, 429) }
+      }
+    },
+    async (request, reply) => {
+      const archive = await asCaller(request, async (tx) => {
+        const org = await ownedOrganisation(tx, request, request.params.id)
+        const where = tx`where organisation_id = ${org.id}`
+        return {
+          organisation: { id: org.id, name: org.name, createdAt: org.created_at.toISOString() },
+          members: await tx`select user_id, role, created_at from app.organisation_members ${where}`,
+          classes: await tx`select id, name, created_at from app.classes ${where}`,
+          classMembers: await tx`
+            select m.class_id, m.user_id, u.display_name, u.email, m.role, m.created_at
+            from app.class_members m join app.users u on u.id = m.user_id
+            where m.organisation_id = ${org.id}
+          `,
+          assignments: await tx`
+            select id, class_id, exercise_slug, title, opens_at, due_at, hints_allowed, scale::float8 as scale, requirements
+            from app.assignments ${where}
+          `,
+          attempts:
+            await tx`select assignment_id, user_id, workspace_id, started_at from app.assignment_attempts ${where}`,
+          invitations:
+            await tx`select id, class_id, email_normalized as email, expires_at, accepted_at, revoked_at from app.class_invitations ${where}`
+        }
+      })
+      reply.header('cache-control', 'no-store')
+      reply.header('content-disposition', `attachment; filename="organisation-${request.params.id}.json"`)
+      return archive
+    }
+  )
+
+  fastify.delete(
+    '/orgs/:id',
+    {
+      config: {
+        auth: 'user',
+        ownership: 'the organisation’s owners (row-level security); its other members 403, anyone else 404',
+        audit: { action: 'organisation.delete', resourceType: 'organisation' }
+      },
+      schema: {
+        tags: ['classes'],
+        description:
+          'Deletes the organisation, its classes, memberships, codes, invitations, assignments and the links to attempts (the learners keep their workspaces). Its audit rows stay: ids, no personal data.',
+        params: IdParams,
+        response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 429) }
+      }
+    },
+    async (request, reply) => {
+      await asCaller(request, async (tx) => {
+        const org = await ownedOrganisation(tx, request, request.params.id)
+        await tx`
+          with audit_row as (${request.audit(tx, { statusCode: 204, organisationId: org.id, changes: {} })})
+          delete from app.organisations where id = ${org.id}
+        `
+      })
+      return reply.code(204).send(null)
+    }
+  )
+
   /**
    * Joins the caller as a learner with a code (or an open invitation to their email): the policy on
    * class_members admits the row only then. An unknown, expired or revoked code is a 404.
