@@ -109,8 +109,8 @@ export function insertRun(
 }
 
 export function runPage(sql: Sql, ownerId: string, key: Keyset | null, limit: number) {
-  return sql<Paged<RunRow & { design: unknown; traffic: unknown; result: unknown }>[]>`
-    select ${sql(RUN_COLUMNS)}, design, traffic, result, created_at::text as key_at
+  return sql<Paged<RunRow & { design: unknown; traffic: unknown; result: unknown; predictions: unknown }>[]>`
+    select ${sql(RUN_COLUMNS)}, design, traffic, result, predictions, created_at::text as key_at
     from app.simulation_runs
     where owner_id = ${ownerId}
       ${afterKey(sql, key)}

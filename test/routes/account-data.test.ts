@@ -63,7 +63,7 @@ t.test('a learner’s data: export and deletion', async (t) => {
     t.match(res.headers['content-disposition'], /^attachment; filename="system-design-coach-\d{4}-\d\d-\d\d\.json"$/)
     t.equal(res.headers['cache-control'], 'no-store')
     const archive = res.json()
-    t.ok(Value.Check(AccountArchive, archive), 'the archive fits its published schema')
+    t.same([...Value.Errors(AccountArchive, archive)].slice(0, 5), [], 'the archive fits its published schema')
     t.match(archive.profile, { id: user.id, email: user.email, displayName: 'Test User' })
     t.same(
       archive.workspaces.map((w: { id: string }) => w.id).sort(),

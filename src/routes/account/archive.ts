@@ -71,7 +71,7 @@ export async function* archiveChunks(sql: Sql, user: UserRow, exportedAt: Date):
     }
   )
   yield '],"runs":['
-  yield* section<Paged<RunRow & { design: unknown; traffic: unknown; result: unknown }>>(
+  yield* section<Paged<RunRow & { design: unknown; traffic: unknown; result: unknown; predictions: unknown }>>(
     (key) => runPage(sql, ownerId, key, PAGE.runs),
     PAGE.runs,
     async (rows) => {
@@ -84,6 +84,7 @@ export async function* archiveChunks(sql: Sql, user: UserRow, exportedAt: Date):
         result: r.result ?? null,
         design: r.design,
         traffic: r.traffic,
+        predictions: r.predictions ?? null,
         grades: grades.filter((g) => g.simulation_id === r.id).map(toGrade)
       }))
     }

@@ -24,6 +24,16 @@ export const DeleteAccount = Type.Object(
 
 export const ARCHIVE_FORMAT = 'system-design-coach/account-export/v1'
 
+// What is worked out when a run or grade is read (whether it is stale, how its predictions
+// scored) is not kept, so not archived: the archive holds the predictions as they were made.
+const { stale: _stale, staleBecause: _staleBecause, predictions: _scored, ...runProperties } = Simulation.properties
+const {
+  stale: _gradeStale,
+  staleBecause: _gradeStaleBecause,
+  estimation: _estimation,
+  ...gradeProperties
+} = Grade.properties
+
 /** What `GET /account/export` downloads: everything the service keeps of the learner's own. */
 export const AccountArchive = Type.Object(
   {
@@ -39,10 +49,11 @@ export const AccountArchive = Type.Object(
     runs: Type.Array(
       Type.Object(
         {
-          ...Simulation.properties,
+          ...runProperties,
           design: Type.Unknown({ description: 'the design as it was run' }),
           traffic: Type.Unknown({ description: 'the traffic profile as it was run' }),
-          grades: Type.Array(Grade)
+          predictions: Type.Unknown({ description: 'the predictions made before it ran, as made; null without' }),
+          grades: Type.Array(Type.Object(gradeProperties, { additionalProperties: false }))
         },
         { additionalProperties: false }
       )
