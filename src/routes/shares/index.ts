@@ -8,7 +8,7 @@ import { uuidv7 } from '../../ids.ts'
 import { latestCompletedRun } from '../../runs/runs.ts'
 import { errorResponses, IdParams } from '../../schemas.ts'
 import { checkWorkspaceQuota } from '../quotas.ts'
-import { insertWorkspace, ownedWorkspace, toWorkspace } from '../workspaces/store.ts'
+import { insertWorkspace, ownedWorkspace, profileOf, toWorkspace } from '../workspaces/store.ts'
 import { insertShare, liveShare, revokeShares, sharedWorkspace, shareRefusal } from './store.ts'
 
 // Read-only share links of a workspace (issue 39). The link is `/shared/<token>`: the token is
@@ -136,15 +136,7 @@ const shareRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         name: row.name,
         description: row.description,
         design: row.design,
-        trafficProfile: {
-          peakRps: row.peak_rps,
-          readRatio: row.read_ratio,
-          payloadKb: row.payload_kb,
-          latencySloMs: row.latency_slo_ms,
-          budgetPerMonth: row.budget_per_month,
-          availabilityTarget: row.availability_target,
-          arrivalCv: row.arrival_cv
-        },
+        trafficProfile: profileOf(row),
         lastRun: last ? { simulatedAt: last.created_at.toISOString(), result: last.result as never } : null,
         grade: last && last.grade_score !== null ? { score: last.grade_score, items: last.grade_items as never } : null,
         expiresAt: row.expires_at.toISOString()
@@ -181,15 +173,7 @@ const shareRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             name: `${shared.name.slice(0, 113)} (fork)`,
             description: shared.description,
             design: shared.design,
-            traffic: {
-              peakRps: shared.peak_rps,
-              readRatio: shared.read_ratio,
-              payloadKb: shared.payload_kb,
-              latencySloMs: shared.latency_slo_ms,
-              budgetPerMonth: shared.budget_per_month,
-              availabilityTarget: shared.availability_target,
-              arrivalCv: shared.arrival_cv
-            }
+            traffic: profileOf(shared)
           }
         )
       })

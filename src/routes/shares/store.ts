@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Fragment, Sql, TransactionSql } from '../../db/client.ts'
-import type { WorkspaceRow } from '../workspaces/store.ts'
+import type { ProfileColumns, WorkspaceRow } from '../workspaces/store.ts'
 
 // The share routes' statements. A link is found by its token's SHA-256 only; a write takes the
 // request's audit row (request.audit) in front of its own statement, so the change and its audit
@@ -56,18 +56,7 @@ export async function liveShare(sql: Sql, workspaceId: string) {
 
 /** The workspace a live link shows, with its traffic profile; none when unknown, revoked or expired. */
 export async function sharedWorkspace(sql: Sql | TransactionSql, token: string) {
-  const [row] = await sql<
-    (WorkspaceRow & {
-      expires_at: Date
-      peak_rps: number
-      read_ratio: number
-      payload_kb: number
-      latency_slo_ms: number
-      budget_per_month: number | null
-      availability_target: number | null
-      arrival_cv: number
-    })[]
-  >`
+  const [row] = await sql<(WorkspaceRow & ProfileColumns & { expires_at: Date })[]>`
     select w.*, s.expires_at,
            t.peak_rps, t.read_ratio, t.payload_kb, t.latency_slo_ms, t.budget_per_month, t.availability_target,
            t.arrival_cv

@@ -42,16 +42,26 @@ export function toWorkspace(row: WorkspaceRow) {
   }
 }
 
-export function toTraffic(row: TrafficRow) {
+/** A traffic profile's own columns, without its workspace, version and time. */
+export type ProfileColumns = Omit<TrafficRow, 'workspace_id' | 'version' | 'updated_at'>
+
+/** A traffic profile's figures as the API names them. */
+export function profileOf(row: ProfileColumns) {
   return {
-    workspaceId: row.workspace_id,
     peakRps: row.peak_rps,
     readRatio: row.read_ratio,
     payloadKb: row.payload_kb,
     latencySloMs: row.latency_slo_ms,
     budgetPerMonth: row.budget_per_month,
     availabilityTarget: row.availability_target,
-    arrivalCv: row.arrival_cv,
+    arrivalCv: row.arrival_cv
+  }
+}
+
+export function toTraffic(row: TrafficRow) {
+  return {
+    workspaceId: row.workspace_id,
+    ...profileOf(row),
     version: row.version,
     updatedAt: row.updated_at.toISOString()
   }
