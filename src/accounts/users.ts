@@ -155,3 +155,85 @@ export async function loadUserState(sql: Sql, userId: string, sessionId: string 
     ? { tokenVersion: row.token_version, disabled: row.disabled, role: row.role, sessionRevoked: row.revoked }
     : null
 }
+
+/** The account an email names, if any (the reset request's and the sign-up's only candidate). */
+export async function accountByEmail(
+  sql: Sql | TransactionSql,
+  emailNormalized: string
+): Promise<{ id: string; disabled: boolean } | undefined> {
+  const [user] = await sql<{ id: string; disabled: boolean }[]>`
+    select id, disabled_at is not null as disabled
+    from app.users
+    where email_normalized = ${emailNormalized}
+  `
+  return user
+}
+
+export async function userEmail(tx: TransactionSql, id: string): Promise<string | null> {
+  const [user] = await tx<{ email_normalized: string }[]>`select email_normalized from app.users where id = ${id}`
+  return user?.email_normalized ?? null
+}
+
+/** Disables a user and ends every session and access token they hold; false when there is no such user. */
+export async function disableUser(tx: TransactionSql, id: string): Promise<boolean> {
+  const [user] = await tx`
+    update app.users
+    set disabled_at = coalesce(disabled_at, now()), token_version = token_version + 1, updated_at = now()
+    where id = ${id}
+    returning id
+  `
+  if (!user) return false
+  await tx`update app.refresh_tokens set revoked_at = now() where user_id = ${id} and revoked_at is null`
+  return true
+}
+
+export async function enableUser(tx: TransactionSql, id: string): Promise<boolean> {
+  const [user] = await tx`update app.users set disabled_at = null, updated_at = now() where id = ${id} returning id`
+  return Boolean(user)
+}
+
+export interface Removed {
+  workspaces: number
+  runs: number
+  grades: number
+  exports: number
+}
+
+/**
+ * Deletes the account and everything of it: the workspaces (and through them traffic profiles,
+ * runs, grades and exports), then the user row, whose foreign keys cascade to refresh tokens,
+ * verification, reset and sign-in-link tokens, known devices, idempotency keys and the counters.
+ * Login lockouts and the development outbox are keyed by the address, so they go by it. What
+ * went, counted (no personal data); none when there was no account.
+ */
+export async function deleteAccount(tx: TransactionSql, userId: string): Promise<Removed | null> {
+  const [removed] = await tx<Removed[]>`
+    select
+      (select count(*) from app.workspaces where owner_id = u.id)::int as workspaces,
+      (select count(*) from app.simulation_runs where owner_id = u.id)::int as runs,
+      (select count(*) from app.grade_reports where owner_id = u.id)::int as grades,
+      (select count(*) from app.report_exports where owner_id = u.id)::int as exports
+    from app.users u
+    where u.id = ${userId}
+    for update of u
+  `
+  if (!removed) return null
+  // Workspaces first, with their runs, grades and exports, while the account is there: the
+  // storage triggers subtract what they held from the account's own total row.
+  await tx`delete from app.workspaces where owner_id = ${userId}`
+  await tx`
+    with gone as (
+      delete from app.users
+      where id = ${userId}
+      returning email, email_normalized
+    ), lockouts as (
+      delete from app.login_lockouts l
+      using gone
+      where l.email_normalized = gone.email_normalized
+    )
+    delete from app.email_outbox o
+    using gone
+    where o.to_address = gone.email
+  `
+  return removed
+}

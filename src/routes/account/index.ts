@@ -3,7 +3,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { hashPassword, hashToken, normalizeEmail, verifyPassword } from '../../accounts/accounts.ts'
 import { forgetDevices } from '../../accounts/devices.ts'
-import { markVerified, passwordHashOf, setPassword, userById } from '../../accounts/users.ts'
+import {
+  accountByEmail,
+  deleteAccount,
+  markVerified,
+  passwordHashOf,
+  setPassword,
+  userById
+} from '../../accounts/users.ts'
 import { InvalidResetToken, Unauthorized, WrongPassword } from '../../errors.ts'
 import { enqueueJob } from '../../queue/enqueue.ts'
 import { EmailJob } from '../../queue/messages.ts'
@@ -13,7 +20,7 @@ import { revokeAllOf } from '../auth/tokens.ts'
 import { countedLimit } from '../limits.ts'
 import { archiveChunks } from './archive.ts'
 import { Accepted, AccountArchive, DeleteAccount, ResetConfirm, ResetRequest } from './schemas.ts'
-import { accountByEmail, deleteAccount, spendEmailedLinks, useResetToken } from './store.ts'
+import { spendEmailedLinks, useResetToken } from './store.ts'
 
 /** Reset mails one address may be sent an hour, whoever asks (a 429 for a known and an unknown address alike). */
 export const RESETS_PER_EMAIL_HOUR = 5

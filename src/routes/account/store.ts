@@ -2,21 +2,8 @@ import type { Sql, TransactionSql } from '../../db/client.ts'
 import { afterKey, type Keyset, type Paged } from '../../db/keyset.ts'
 import type { TrafficRow, WorkspaceRow } from '../workspaces/store.ts'
 
-// The account routes' statements: password-reset tokens, deleting an account, and the pages of
-// the data export.
-
-/** The account an email names, if any (the reset request's and the sign-up's only candidate). */
-export async function accountByEmail(
-  sql: Sql | TransactionSql,
-  emailNormalized: string
-): Promise<{ id: string; disabled: boolean } | undefined> {
-  const [user] = await sql<{ id: string; disabled: boolean }[]>`
-    select id, disabled_at is not null as disabled
-    from app.users
-    where email_normalized = ${emailNormalized}
-  `
-  return user
-}
+// The account routes' statements: password-reset tokens and the pages of the data export (the
+// account's own row, and deleting it, are in src/accounts/users.ts).
 
 /**
  * Uses a reset token: single use, expiring, of an enabled account; its user, or none. An unknown,
@@ -41,52 +28,6 @@ export async function useResetToken(tx: TransactionSql, tokenHash: string, now: 
 export async function spendEmailedLinks(tx: TransactionSql, userId: string, now: Date): Promise<void> {
   await tx`update app.password_reset_tokens set used_at = ${now} where user_id = ${userId} and used_at is null`
   await tx`update app.login_link_tokens set used_at = ${now} where user_id = ${userId} and used_at is null`
-}
-
-export interface Removed {
-  workspaces: number
-  runs: number
-  grades: number
-  exports: number
-}
-
-/**
- * Deletes the account and everything of it: the workspaces (and through them traffic profiles,
- * runs, grades and exports), then the user row, whose foreign keys cascade to refresh tokens,
- * verification, reset and sign-in-link tokens, known devices, idempotency keys and the counters.
- * Login lockouts and the development outbox are keyed by the address, so they go by it. What
- * went, counted (no personal data); none when there was no account.
- */
-export async function deleteAccount(tx: TransactionSql, userId: string): Promise<Removed | null> {
-  const [removed] = await tx<Removed[]>`
-    select
-      (select count(*) from app.workspaces where owner_id = u.id)::int as workspaces,
-      (select count(*) from app.simulation_runs where owner_id = u.id)::int as runs,
-      (select count(*) from app.grade_reports where owner_id = u.id)::int as grades,
-      (select count(*) from app.report_exports where owner_id = u.id)::int as exports
-    from app.users u
-    where u.id = ${userId}
-    for update of u
-  `
-  if (!removed) return null
-  // Workspaces first, with their runs, grades and exports, while the account is there: the
-  // storage triggers subtract what they held from the account's own total row.
-  await tx`delete from app.workspaces where owner_id = ${userId}`
-  await tx`
-    with gone as (
-      delete from app.users
-      where id = ${userId}
-      returning email, email_normalized
-    ), lockouts as (
-      delete from app.login_lockouts l
-      using gone
-      where l.email_normalized = gone.email_normalized
-    )
-    delete from app.email_outbox o
-    using gone
-    where o.to_address = gone.email
-  `
-  return removed
 }
 
 export function workspacePage(sql: Sql, ownerId: string, key: Keyset | null, limit: number) {

@@ -1,30 +1,8 @@
-import type { Sql, TransactionSql } from '../../db/client.ts'
+import type { Sql } from '../../db/client.ts'
 import { afterCursor, instantOf } from '../pagination.ts'
 
-// The admin API's statements (its job statements are pg-boss's: src/queue/statements.ts).
-
-export async function userEmail(tx: TransactionSql, id: string): Promise<string | null> {
-  const [user] = await tx<{ email_normalized: string }[]>`select email_normalized from app.users where id = ${id}`
-  return user?.email_normalized ?? null
-}
-
-/** Disables a user and ends every session and access token they hold; false when there is no such user. */
-export async function disableUser(tx: TransactionSql, id: string): Promise<boolean> {
-  const [user] = await tx`
-    update app.users
-    set disabled_at = coalesce(disabled_at, now()), token_version = token_version + 1, updated_at = now()
-    where id = ${id}
-    returning id
-  `
-  if (!user) return false
-  await tx`update app.refresh_tokens set revoked_at = now() where user_id = ${id} and revoked_at is null`
-  return true
-}
-
-export async function enableUser(tx: TransactionSql, id: string): Promise<boolean> {
-  const [user] = await tx`update app.users set disabled_at = null, updated_at = now() where id = ${id} returning id`
-  return Boolean(user)
-}
+// The admin API's statements on the audit log and the telemetry (users' are in src/accounts/users.ts,
+// jobs' are pg-boss's: src/queue/statements.ts).
 
 export interface AuditRow {
   id: string

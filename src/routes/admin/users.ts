@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { clearFailures } from '../../accounts/lockout.ts'
+import { disableUser, enableUser, userEmail } from '../../accounts/users.ts'
 import { NotFound } from '../../errors.ts'
 import { errorResponses, IdParams } from '../../schemas.ts'
-import { disableUser, enableUser, userEmail } from './store.ts'
 
 const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post(

@@ -6,6 +6,7 @@ import { hashPassword, hashToken, normalizeEmail, verifyPassword } from '../../a
 import { forgetDevices, knownDevice, recordDeviceFailure, rememberDevice } from '../../accounts/devices.ts'
 import { clearFailures, loginGate, loginHasher, recordFailure } from '../../accounts/lockout.ts'
 import {
+  accountByEmail,
   activeUser,
   endAccessTokens,
   insertUser,
@@ -36,7 +37,6 @@ import {
 import { enqueueJob } from '../../queue/enqueue.ts'
 import { EmailJob } from '../../queue/messages.ts'
 import { errorResponses } from '../../schemas.ts'
-import { accountByEmail } from '../account/store.ts'
 import { classOfJoinCode, joinOnSignup } from '../classes/store.ts'
 import { countedLimit } from '../limits.ts'
 import { clearRefreshCookie, refreshTokenFrom, setRefreshCookie, wantsCookie } from './cookie.ts'
