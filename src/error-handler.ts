@@ -5,13 +5,17 @@ import { type Problem, plainProblems, type SchemaError } from './validation-prob
 
 // How the app answers what went wrong: the error table is src/errors.ts; these put it on the wire.
 
+const SHED = 'APP_ERR_PREVIEW_BUSY'
+
 export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const body: ErrorBody & Record<string, unknown> = { ...toErrorBody(err, request.id) }
   if (err instanceof InvalidDesignError) body.problems = err.problems
   const plain = (err as { problems?: Problem[] }).problems
   if (err.validation && Array.isArray(plain)) body.problems = plain
   if (err instanceof VersionConflictError) body.currentVersion = err.currentVersion
-  if (body.statusCode >= 500) request.log.error({ err }, 'request failed')
+  // Load shed on purpose (every preview thread busy) is a warning, counted and alerted on; not a failure.
+  if (body.code === SHED) request.log.warn({ code: body.code, statusCode: body.statusCode }, 'request shed')
+  else if (body.statusCode >= 500) request.log.error({ err }, 'request failed')
   else request.log.info({ code: body.code, statusCode: body.statusCode }, 'request refused')
   const headers = (err as { headers?: Record<string, string> }).headers
   if (headers) reply.headers(headers)
