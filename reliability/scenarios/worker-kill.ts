@@ -42,6 +42,15 @@ async function activeSince(sql: Sql, since: Date, claimed: boolean): Promise<num
 
 /** The users whose runs make the stream. */
 const LEARNERS = 8
+/** The stream's queued jobs, at most, once its first runs are in. */
+const BACKLOG = 200
+
+async function queuedSimulations(sql: Sql): Promise<number> {
+  const [{ n }] = await sql<{ n: number }[]>`
+    select count(*)::int as n from pgboss.job where name = 'simulation' and state = 'created'
+  `
+  return n
+}
 
 export async function workerKill(ctx: Context): Promise<Result> {
   const long = ctx.mode === 'long'
@@ -65,6 +74,12 @@ export async function workerKill(ctx: Context): Promise<Result> {
         return { auth, workspaceId: await workspaceOn(api.port, auth) }
       })
     )
+    // Past its first runs the stream keeps a backlog of at most BACKLOG queued jobs: enough that
+    // every kill finds the worker holding jobs, bounded so the drain after the last kill is too
+    // (unpaced, a slow machine queued thousands while the kills landed, more than 2 minutes' work).
+    const pace = async () => {
+      while (killing && (await queuedSimulations(sql)) > BACKLOG) await new Promise((r) => setTimeout(r, 100))
+    }
     const enqueued = Promise.all(
       learners.map(({ auth, workspaceId }) =>
         enqueueSimulations(
@@ -72,7 +87,8 @@ export async function workerKill(ctx: Context): Promise<Result> {
           auth,
           workspaceId,
           jobs / LEARNERS,
-          () => killing
+          () => killing,
+          pace
         )
       )
     ).then((ids) => ids.flat())

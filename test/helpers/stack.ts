@@ -297,11 +297,14 @@ export async function enqueueSimulations(
   workspaceId: string,
   count: number,
   /** Goes on past `count` while this answers true (a stream that must outlast something). */
-  keepGoing: () => boolean = () => false
+  keepGoing: () => boolean = () => false,
+  /** Awaited before each run past `count`: a stream paced to what the workers keep up with. */
+  pace: () => Promise<void> = async () => {}
 ): Promise<string[]> {
   const ids: string[] = []
   const batch = randomUUID()
   for (let i = 0; i < count || keepGoing(); i++) {
+    if (i >= count) await pace()
     for (let attempt = 0; ; attempt++) {
       const res = await call(port(), {
         method: 'POST',
