@@ -133,13 +133,12 @@ t.test('two tabs on one design merge by component and field', async (t) => {
       timeoutMs: 10_000,
       what: 'tab one settled'
     })
-    // Both tabs at the same version, then neither hears of the other until it saves.
+    // Both tabs at the same version, then neither hears of the other until it saves: the polls
+    // are cut before the reloads (after them, a poll could slip in first on a slow machine).
+    for (const page of [one, two]) await page.route('**/versions', (route) => route.abort())
     await one.reload()
     await two.reload()
-    for (const page of [one, two]) {
-      await page.locator('g.node[data-id="service"]').waitFor()
-      await page.route('**/versions', (route) => route.abort())
-    }
+    for (const page of [one, two]) await page.locator('g.node[data-id="service"]').waitFor()
     watchedOne.allow.push(/net::ERR_FAILED/)
     await setField(one, 'service', 'instances', '3')
     await saved(one)
