@@ -40,7 +40,9 @@ t.test('valid() covers the optional keys and the choices of a union', async (t) 
 })
 
 t.test('mutated() breaks a valid value: nearly every sample fails its schema', async (t) => {
-  const samples = fc.sample(mutated(valid(Design as never)), 500)
+  // Seeded: the share that still validates is about 4 %, near the bound, so an unseeded sample
+  // crossed it now and then (27 of 500 in one CI run); a seed makes the check the same every run.
+  const samples = fc.sample(mutated(valid(Design as never)), { numRuns: 500, seed: 20261207 })
   const accepted = samples.filter((v) => Value.Check(Design, v)).length
   t.ok(accepted / samples.length < 0.05, `${accepted} of ${samples.length} mutations still validate`)
 })
