@@ -91,7 +91,7 @@ function classroomChecks(c: Report): TargetCheck[] {
   const { computed, over } = c.runs
   return [
     {
-      label: `classroom: ${computed.learners} learners (0.7 of the first ceiling) hold the service levels, ${over.learners} (1.5×) break them`,
+      label: `classroom: ${computed.learners} learners (${c.sustainedShare ?? 0.7} of the first limit) hold the service levels, ${over.learners} (1.5×) break them`,
       measured: `${levelsText(computed)}; 1.5×: ${levelsText(over)}`,
       target: 'autosave p95 ≤ 100 ms, preview ≤ 150 ms, result ≤ 2 s, no 5xx',
       met: computed.holds && !over.holds
@@ -299,23 +299,26 @@ export function classroomSection(r: Report): string[] {
       return `| ${k} | ${c.actions[k].requests} | ${c.actions[k].when} | ${c.ratesPerLearnerMinute[k]} | ${cost ? `${cost.apiMainMs} / ${cost.apiOtherMs} / ${cost.workerMs} / ${cost.postgresMs}` : '–'} |`
     }),
     '',
-    'Each action was priced alone: 48 learners at once each do a fixed number of it, back to back, on an api with its limits',
+    'Each action was priced alone, after an unmeasured pass of each (a fresh api compiles as it serves): 48 learners at once each do a fixed number of it, back to back, on an api with its limits',
     "lifted; CPU from /proc from the moment all are ready until the last is done, over the actions done (a job's worker CPU",
     "is its action's, and the load generator's own is priced too).",
     `What each part of the deployment could carry: the cores it may use, less what it spends with no learner at all${c.backgroundCores ? ` (measured idle: api ${c.backgroundCores.apiAll}, worker ${c.backgroundCores.worker}, Postgres ${c.backgroundCores.postgres} cores)` : ''}, over what a learner-minute of the timetable costs it:`,
-    '',
-    '| part | CPU ms a learner-minute | cores left to the class | learners at utilisation 1 |',
-    '| --- | --- | --- | --- |',
-    ...Object.entries(c.ceilings as Record<string, Report>).map(
-      ([part, x]) =>
-        `| ${part}${part === c.saturatesFirst ? ' (**first**)' : ''} | ${x.cpuMsPerLearnerMinute} | ${x.cores} | ${x.learners} |`
-    ),
-    '',
-    `**${c.saturatesFirst} saturates first.** At the coach's own headroom rule (utilisation ≤ ${c.headroom}, as the grade asks of a learner's design) that is **${c.computedLearners} learners**; confirmed by a closed-loop run at that size and one at 1.5× it, the api with its production limits (rate limits per address, quotas per user), after the class signed in (${c.classSignIn.learners} sign-ins, ${c.classSignIn.seconds} s, 32 at a time: p95 ${ms(c.classSignIn.p95)} ms):`,
+    ...ceilingTable(c.ceilings, c.pricedFirst ?? c.saturatesFirst),
+    ...(c.calibration
+      ? [
+          `Priced alone, actions cost more than they do in a class: each price window is short and bursty (48 learners at once), and its fixed costs (the window's own idle work, a thread woken for a few previews) are shared by few actions. So the prices only size a first class: **${c.calibration.learners} learners**, the coach's own headroom rule (utilisation ≤ ${c.headroom}, as the grade asks of a learner's design) applied to the first priced ceiling. That class ran closed-loop for ${c.calibration.windowSeconds} s with the api's production limits (rate limits per address, quotas per user); what a learner-minute cost each part there, above what it spends idle, gives the limits at steady load:`,
+          '',
+          ...ceilingTable(c.steadyCeilings, c.saturatesFirst),
+          `**${c.saturatesFirst} saturates first, at ${c.steadyCeilings[c.saturatesFirst].learners} learners.** The class sustained is ${c.sustainedShare} of that, **${c.computedLearners} learners**: confirmed by a closed-loop run at that size and one at 1.5× it (past the limit, so it must break), after the class signed in (${c.classSignIn.learners} more sign-ins, ${c.classSignIn.seconds} s, 32 at a time: p95 ${ms(c.classSignIn.p95)} ms):`
+        ]
+      : [
+          `**${c.saturatesFirst} saturates first.** At the coach's own headroom rule (utilisation ≤ ${c.headroom}) that is **${c.computedLearners} learners**; confirmed by a closed-loop run at that size and one at 1.5× it, after the class signed in (${c.classSignIn.learners} sign-ins, ${c.classSignIn.seconds} s, 32 at a time: p95 ${ms(c.classSignIn.p95)} ms):`
+        ]),
     '',
     '| run | learners | req/s | autosave p95 ms | preview p95 ms | time to result p95 ms | 5xx / 429 | CPU ms a learner-minute: api / worker / Postgres (generator) | busy cores | service levels |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-    run('computed class, 1 api + 1 worker', c.runs.computed),
+    ...(c.calibration ? [run('steady costs (0.7 of the priced ceiling)', c.calibration)] : []),
+    run('class sustained, 1 api + 1 worker', c.runs.computed),
     run('1.5×, 1 api + 1 worker', c.runs.over),
     run('1.5×, 2 api + 2 workers', c.scaleOut),
     '',
@@ -327,7 +330,12 @@ export function classroomSection(r: Report): string[] {
     '',
     '| | learners sustained | ceiling (utilisation 1) | bottleneck |',
     '| --- | --- | --- | --- |',
-    `| computed from the prices (0.7 of the first ceiling, all parts sharing ${c.cores} cores) | ${c.computedLearners} | ${(c.ceilings[c.saturatesFirst] as Report).learners} | ${c.saturatesFirst} |`,
+    `| computed from the prices (0.7 of the first ceiling, all parts sharing ${c.cores} cores) | ${c.calibration?.learners ?? c.computedLearners} | ${(c.ceilings[c.pricedFirst ?? c.saturatesFirst] as Report).learners} | ${c.pricedFirst ?? c.saturatesFirst} |`,
+    ...(c.steadyCeilings
+      ? [
+          `| computed from steady costs (${c.sustainedShare} of the first limit) | ${c.computedLearners} | ${c.steadyCeilings[c.saturatesFirst].learners} | ${c.saturatesFirst} |`
+        ]
+      : []),
     `| self-model, 1 api + 1 worker | ${m.sustainedLearners} | ${m.ceilingLearners} | ${m.bottleneck} |`,
     `| self-model, 2 api + 2 workers | ${two.sustainedLearners} | ${two.ceilingLearners} | ${two.bottleneck} |`,
     `| measured (closed loop) | ${measuredBracket ? `≥ ${c.runs.computed.learners}, < ${c.runs.over.learners}` : 'not bracketed'} | | the busiest process at 1.5×: ${busiest(c.runs.over)} |`,
@@ -352,6 +360,20 @@ export function classroomSection(r: Report): string[] {
     "- **Postgres CPU**: each action's share is in the price table; past one primary, a read replica takes the telemetry summary and the admin reports (they tolerate seconds of lag), never a learner's own reads (read-your-writes after an autosave).",
     '- **The pg-boss fetch rate**: each worker fetches in batches on an interval and on a wake-up; many workers polling an idle queue cost Postgres CPU, so workers scale on queue depth as well as CPU.',
     "- **The audit chain's lock**: audited writes insert unsealed rows and never wait; one sealer at a time links them under its advisory lock, so the chain's limit is the rows a second one sealer links, not the writes.",
+    ''
+  ]
+}
+
+/** Each part's CPU a learner-minute, the cores it may use, and the learners that fill them. */
+function ceilingTable(ceilings: Record<string, Report>, first: string): string[] {
+  return [
+    '',
+    '| part | CPU ms a learner-minute | cores left to the class | learners at utilisation 1 |',
+    '| --- | --- | --- | --- |',
+    ...Object.entries(ceilings).map(
+      ([part, x]) =>
+        `| ${part}${part === first ? ' (**first**)' : ''} | ${x.cpuMsPerLearnerMinute} | ${x.cores} | ${x.learners} |`
+    ),
     ''
   ]
 }

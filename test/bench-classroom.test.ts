@@ -24,8 +24,20 @@ t.test('the classroom phase runs in smoke mode: actions priced, classes run, the
     0
   )
   t.ok(postgresMs > 0, 'the prices include Postgres’s CPU')
-  t.ok(classroom.ceilings[classroom.saturatesFirst].learners > 0, 'what saturates first is named, with its ceiling')
-  t.equal(classroom.classSignIn.count, classroom.runs.over.learners, 'the whole class signed in')
+  t.ok(classroom.ceilings[classroom.pricedFirst].learners > 0, 'the prices name a first ceiling')
+  t.ok(classroom.classSignIn.learners > 0, 'the class beyond the calibrating one signed in')
+  t.equal(classroom.classSignIn.statuses.ok, classroom.classSignIn.learners, 'every sign-in succeeded')
+  t.ok(classroom.calibration.requests > 0, 'a closed-loop class measured the steady costs')
+  t.ok(
+    classroom.steadyCeilings[classroom.saturatesFirst].learners > 0,
+    'the part that saturates first at steady load is named, with its limit'
+  )
+  t.ok(
+    classroom.runs.computed.learners <=
+      Math.max(2, Math.floor(classroom.steadyCeilings[classroom.saturatesFirst].learners * classroom.sustainedShare)),
+    'the class confirmed is at most the steady limit times the sustained share (smoke caps it)'
+  )
+  t.equal(classroom.runs.over.learners, Math.ceil(classroom.runs.computed.learners * 1.5), 'and 1.5× it')
   for (const run of [classroom.runs.computed, classroom.runs.over, classroom.scaleOut]) {
     t.ok(run.requests > 0, `a class of ${run.learners} sent requests`)
     t.equal(run.statuses.limited, 0, 'learners on addresses of their own meet no per-address limit')

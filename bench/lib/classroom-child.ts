@@ -307,7 +307,8 @@ process.on('message', async (command: GeneratorCommand) => {
       Array.from({ length: Math.min(command.concurrency, learners.length) }, async () => {
         while (next < learners.length) {
           const l = learners[next++]
-          signedIn.push(await timed('signIn', () => actions.signIn(l)))
+          // A learner signed in by an earlier command keeps its session.
+          if (!l.token) signedIn.push(await timed('signIn', () => actions.signIn(l)))
         }
       })
     )

@@ -1,11 +1,13 @@
 // `npm run bench -- --only classroom`: how many learners one deployment serves, and what gives out
 // first. Learners follow the timetable of bench/lib/classroom.ts from loopback addresses of their
 // own (bench/lib/classroom-child.ts, a process of its own). First each action is priced alone (CPU
-// of the api, the worker and Postgres from /proc, per action); from the timetable's rates the class
-// each part of the deployment could carry follows, and the coach's own headroom rule (utilisation ≤
-// 0.7) gives the class to confirm; one closed-loop run at that size and one at 1.5× it check it,
-// with the api's production limits on. The self-model predicts the same from the same costs; the
-// same class of 1.5× runs again on 2 api and 2 worker processes.
+// of the api, the worker and Postgres from /proc, per action, after an unmeasured pass that lets the
+// JIT compile); from the timetable's rates the class each part could carry follows. A closed-loop
+// run at 0.7 of that (the coach's headroom rule) then measures what a learner-minute costs each part
+// at steady load, with the api's production limits on; from those costs the limit follows, and the
+// class sustained (0.8 of it) is confirmed by one run at that size and one at 1.5× it, which must
+// break. The self-model predicts the same from the per-action prices; the 1.5× class runs again on 2
+// api and 2 worker processes.
 import type { ChildProcess } from 'node:child_process'
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -33,8 +35,13 @@ import { type ActionCost, predict } from '../lib/self-model.ts'
 import { type Server, startServer } from '../lib/servers.ts'
 
 const PASSWORD = 'classroom password long enough'
-/** The coach's own headroom rule (grading: utilisation ≤ 0.7 at peak), applied to this deployment. */
+/** The coach's own headroom rule (grading: utilisation ≤ 0.7 at peak): the class that measures steady costs. */
 const HEADROOM = 0.7
+/**
+ * The class sustained, as a share of the limit steady costs give: far enough below it that queues
+ * stay short, close enough that 1.5× it (1.2× the limit) is past it and must break the service levels.
+ */
+const SUSTAINED = 0.8
 
 /** How many of each action a learner does while it is priced (48 learners at once). */
 const EACH: Partial<Record<ActionName, number>> = { open: 8, autosave: 30, listRuns: 40, preview: 4 }
@@ -276,6 +283,18 @@ export const classroom: Phase = {
         price('signIn', signIn.actions.signIn?.count ?? 0, minus(snapshot(ctx, one), before))
         priced.signIn = { ...signIn.actions.signIn, statuses: signIn.statuses }
       }
+      // An unmeasured pass first: a fresh api compiles as it serves, and compiling is CPU too.
+      for (const kind of ACTION_NAMES.filter((k) => k !== 'signIn')) {
+        await gen.send({
+          type: 'price',
+          urls: [pricing.address],
+          learners: costLearners,
+          only: kind,
+          each: smoke ? 1 : 2,
+          thinkMs: kind === 'preview' ? (smoke ? 50 : 200) : 0,
+          exercises
+        })
+      }
       for (const kind of ACTION_NAMES.filter((k) => k !== 'signIn')) {
         const { report, cpuUs } = await measured(ctx, gen, one, {
           type: 'price',
@@ -342,40 +361,41 @@ export const classroom: Phase = {
           }
         ])
       )
-      const [saturatesFirst, first] = Object.entries(ceilings).sort((a, b) => a[1].learners - b[1].learners)[0]
-      const computed = Math.max(2, Math.min(maxLearners, Math.floor(first.learners * HEADROOM)))
-      const over = Math.min(Math.ceil(computed * 1.5), Math.ceil(maxLearners * 1.5))
-      ctx.log(`  ${saturatesFirst} saturates first at ${first.learners} learners; confirming ${computed} and ${over}`)
+      const [pricedFirst, first] = Object.entries(ceilings).sort((a, b) => a[1].learners - b[1].learners)[0]
+      const calibrating = Math.max(2, Math.min(maxLearners, Math.floor(first.learners * HEADROOM)))
+      ctx.log(`  priced: ${pricedFirst} saturates first at ${first.learners} learners; measuring ${calibrating}`)
 
       // The self-model, of this deployment and of 2 api + 2 worker processes.
       const deployment = { apis: 1, workers: 1, cores, previewThreads, engineThreads }
       const model = predict(costs, rates, deployment)
       const modelTwo = predict(costs, rates, { ...deployment, apis: 2, workers: 2 })
 
-      // The class signs in (production limits from here on), then runs at the computed size and 1.5× it.
+      // Production limits from here on. A class signs in: its learners' first sign-in is timed.
       await stopServer(pricing, servers)
       const api = await startApi(limited)
-      await learnersUpTo(over)
-      const signInStarted = performance.now()
-      const signIn = await gen.send({
-        type: 'signIn',
-        urls: [api.address],
-        learners: learnerSpecs(over),
-        concurrency: 32
-      })
-      const classSignIn = {
-        learners: over,
-        seconds: round((performance.now() - signInStarted) / 1000, 1),
-        ...signIn.actions.signIn,
-        statuses: signIn.statuses
+      const signInUpTo = async (n: number) => {
+        await learnersUpTo(n)
+        const started = performance.now()
+        const signIn = await gen.send({
+          type: 'signIn',
+          urls: [api.address],
+          learners: learnerSpecs(n),
+          concurrency: 32
+        })
+        return {
+          learners: signIn.signedIn ?? 0,
+          seconds: round((performance.now() - started) / 1000, 1),
+          ...signIn.actions.signIn,
+          statuses: signIn.statuses
+        }
       }
-      const run = (n: number, apis: Server[], ws: Forked[]) =>
+      const run = (n: number, apis: Server[], ws: Forked[], windowMs = 30_000) =>
         measured(ctx, gen, processes(apis, ws), {
           type: 'run',
           urls: apis.map((a) => a.address),
           learners: n,
           rampMs: smoke ? 500 : 10_000,
-          windowMs: smoke ? 2500 : 30_000,
+          windowMs: smoke ? 2500 : windowMs,
           exercises
         })
       // A new api compiles as it serves: each set of processes gets an unmeasured run first.
@@ -388,8 +408,25 @@ export const classroom: Phase = {
           windowMs: smoke ? 500 : 10_000,
           exercises
         })
+      await signInUpTo(calibrating)
       await ctx.settle()
-      await warm(computed, [api])
+      await warm(calibrating, [api])
+      // Steady costs: a learner-minute of the timetable, per part, in a closed-loop class.
+      const calibrationRun = await run(calibrating, [api], [worker], 20_000)
+      const calibration = classFigures(calibrating, calibrationRun, cores)
+      const steady = steadyCeilings(calibrating, calibrationRun, background, {
+        engineThreads,
+        previewThreads,
+        cores,
+        spare
+      })
+      const [saturatesFirst, limit] = Object.entries(steady).sort((a, b) => a[1].learners - b[1].learners)[0]
+      const computed = Math.max(2, Math.min(maxLearners, Math.floor(limit.learners * SUSTAINED)))
+      const over = Math.ceil(computed * 1.5)
+      ctx.log(
+        `  steady: ${saturatesFirst} saturates first at ${limit.learners} learners; confirming ${computed} and ${over}`
+      )
+      const classSignIn = await signInUpTo(over)
       const atComputed = classFigures(computed, await run(computed, [api], [worker]), cores)
       ctx.log(`  ${computed} learners: ${JSON.stringify(atComputed.levels)} holds ${atComputed.holds}`)
       const atOver = classFigures(over, await run(over, [api], [worker]), cores)
@@ -413,8 +450,12 @@ export const classroom: Phase = {
         priced,
         backgroundCores: background,
         ceilings,
-        saturatesFirst,
+        pricedFirst,
         headroom: HEADROOM,
+        calibration,
+        steadyCeilings: steady,
+        saturatesFirst,
+        sustainedShare: SUSTAINED,
         computedLearners: computed,
         classSignIn,
         runs: { computed: atComputed, over: atOver },
@@ -427,6 +468,37 @@ export const classroom: Phase = {
       for (const w of workers) await stopProcess(w).catch(() => {})
       await ctx.sql`delete from pgboss.job where name in ('simulation', 'grading', 'export')`
     }
+  }
+}
+
+/**
+ * Each part's limit from a closed-loop class's busy cores: what it spends grows with the class above
+ * what it spends idle, so the limit is where that reaches the cores the part may use.
+ */
+function steadyCeilings(
+  learners: number,
+  run: Awaited<ReturnType<typeof measured>>,
+  idle: { apiMain: number; apiAll: number; worker: number; postgres: number },
+  d: { engineThreads: number; previewThreads: number; cores: number; spare: boolean }
+) {
+  const { cpuUs, seconds } = run
+  const busy = (us: number) => us / 1e6 / Math.max(1e-9, seconds)
+  const part = (cores: number, usedUs: number, background: number) => {
+    const perLearner = Math.max(1e-9, busy(usedUs) - background) / learners
+    return {
+      cpuMsPerLearnerMinute: round(perLearner * 60_000, 2),
+      cores: round(cores - background, 2),
+      learners: Math.floor(Math.max(0.05, cores - background) / perLearner)
+    }
+  }
+  const apiOther = cpuUs.apiAll - cpuUs.apiMain
+  const box = cpuUs.apiAll + cpuUs.worker + cpuUs.postgres + (d.spare ? 0 : cpuUs.generator)
+  return {
+    'api event loop': part(1, cpuUs.apiMain, idle.apiMain),
+    'api other threads': part(d.previewThreads, apiOther, Math.max(0, idle.apiAll - idle.apiMain)),
+    worker: part(d.engineThreads, cpuUs.worker, idle.worker),
+    postgres: part(d.cores, cpuUs.postgres, idle.postgres),
+    [`the box (${d.cores} cores)`]: part(d.cores, box, idle.apiAll + idle.worker + idle.postgres)
   }
 }
 
