@@ -3,7 +3,8 @@ import type { Sql } from '../src/db/client.ts'
 import { explainComponent } from '../src/domain/explain.ts'
 import type { GradeItem } from '../src/domain/grading.ts'
 import type { Design, TrafficProfile } from '../src/domain/model.ts'
-import { type ExportFormat, renderReport, reportFilename } from '../src/domain/report.ts'
+import { renderReport, reportFilename } from '../src/domain/report.ts'
+import { completeExport, exportToRender, failExport } from '../src/exports/store.ts'
 import { ExportJob, type JobData } from '../src/queue/messages.ts'
 import { latestCompletedRun } from '../src/runs/runs.ts'
 import { defineJob } from './define.ts'
@@ -12,28 +13,7 @@ import { markFailedOnFinalFailure, productQueueOptions } from './product-queue.t
 export function createHandler(sql: Sql) {
   return async function exportReport(job: JobWithMetadata<JobData<typeof ExportJob>>): Promise<unknown> {
     const exportId = job.data.exportId
-    const [row] = await sql<
-      {
-        status: string
-        format: ExportFormat
-        workspace_id: string
-        name: string
-        description: string
-        design: Design
-        version: number
-        peak_rps: number
-        read_ratio: number
-        payload_kb: number
-        latency_slo_ms: number
-      }[]
-    >`
-      select e.status, e.format, w.id as workspace_id, w.name, w.description, w.design, w.version,
-             t.peak_rps, t.read_ratio, t.payload_kb, t.latency_slo_ms
-      from app.report_exports e
-      join app.workspaces w on w.id = e.workspace_id
-      join app.traffic_profiles t on t.workspace_id = w.id
-      where e.id = ${exportId}
-    `
+    const row = await exportToRender(sql, exportId)
     if (!row || row.status === 'completed') return { exportId, skipped: row?.status ?? 'deleted' }
     // The latest completed run of the workspace and, if it was graded, its latest grade.
     const sim = await latestCompletedRun(sql, row.workspace_id)
@@ -54,15 +34,12 @@ export function createHandler(sql: Sql) {
       // The HTML's appendix: each component's working, recomputed from the run (as it ran).
       ...(row.format === 'html' && sim ? { derivations: derivationsOf(sim.design, sim.traffic, sim.seed) } : {})
     })
-    const stored = await sql`
-      update app.report_exports
-      set status = 'completed', content = ${report.content}, content_type = ${report.contentType},
-          filename = ${reportFilename(row.name, report.extension)}, completed_at = now()
-      where id = ${exportId}
-        and status <> 'completed'
-      returning id
-    `
-    return { exportId, bytes: Buffer.byteLength(report.content), stored: stored.length === 1 }
+    const stored = await completeExport(sql, exportId, {
+      content: report.content,
+      contentType: report.contentType,
+      filename: reportFilename(row.name, report.extension)
+    })
+    return { exportId, bytes: Buffer.byteLength(report.content), stored }
   }
 }
 
@@ -71,7 +48,7 @@ export const job = defineJob({
   options: productQueueOptions('export', 120),
   create: ({ sql }) => ({
     handle: createHandler(sql),
-    hooks: markFailedOnFinalFailure(sql, 'report_exports', 'exportId')
+    hooks: markFailedOnFinalFailure(sql, failExport, 'exportId')
   })
 })
 

@@ -7,7 +7,7 @@ import { assignedRequirements } from '../src/exercises/assigned.ts'
 import { exercises } from '../src/exercises/index.ts'
 import { PermanentJobError } from '../src/queue/jobs.ts'
 import { GradingJob, type JobData } from '../src/queue/messages.ts'
-import { completeGrade } from '../src/runs/grades.ts'
+import { completeGrade, failGrade } from '../src/runs/grades.ts'
 import { runOfGrade } from '../src/runs/runs.ts'
 import { defineJob } from './define.ts'
 import { markFailedOnFinalFailure, productQueueOptions } from './product-queue.ts'
@@ -47,6 +47,6 @@ export const job = defineJob({
   options: productQueueOptions('grading', 120),
   create: ({ sql }) => ({
     handle: createHandler(sql),
-    hooks: markFailedOnFinalFailure(sql, 'grade_reports', 'gradeId')
+    hooks: markFailedOnFinalFailure(sql, failGrade, 'gradeId')
   })
 })

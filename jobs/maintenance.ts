@@ -2,6 +2,7 @@ import type { JobWithMetadata } from 'pg-boss'
 import { deleteExpiredRefusals } from '../src/audit/refusals.ts'
 import type { Config } from '../src/config.ts'
 import type { Sql } from '../src/db/client.ts'
+import { deleteOldExports } from '../src/exports/store.ts'
 import { type JobData, MaintenanceJob } from '../src/queue/messages.ts'
 import { analyzeJobs } from '../src/queue/statements.ts'
 import { deleteSurplusRuns } from '../src/runs/runs.ts'
@@ -86,16 +87,7 @@ export async function applyRetention(sql: Sql, { exportDays, runsPerWorkspace }:
       limit ${RETENTION_BATCH}
     )
   `
-  const exports = await sql`
-    delete from app.report_exports
-    where id in (
-      select id
-      from app.report_exports
-      where created_at < now() - make_interval(days => ${exportDays})
-        and status in ('completed', 'failed')
-      limit ${RETENTION_BATCH}
-    )
-  `
+  const exportsExpired = await deleteOldExports(sql, exportDays, RETENTION_BATCH)
   const runsDeleted = await deleteSurplusRuns(sql, runsPerWorkspace, RETENTION_BATCH)
   let linkTokensExpired = 0
   for (const table of LINK_TOKENS) {
@@ -113,7 +105,7 @@ export async function applyRetention(sql: Sql, { exportDays, runsPerWorkspace }:
   return {
     refreshTokensExpired: tokens.count,
     linkTokensExpired,
-    exportsExpired: exports.count,
+    exportsExpired,
     runsExpired: runsDeleted
   }
 }

@@ -19,22 +19,21 @@ export function productQueueOptions(name: string, expireInSeconds: number): Omit
   }
 }
 
-/** On a failure that will not be retried, marks the job's domain row failed with the error. */
+/**
+ * On a failure that will not be retried, marks the job's domain row failed with the error: `fail` is
+ * the area's own statement (src/runs' failRun, failGrade; src/exports' failExport), `field` the
+ * payload's id of the row.
+ */
 export function markFailedOnFinalFailure<T>(
   sql: Sql,
-  table: 'simulation_runs' | 'grade_reports' | 'report_exports',
+  fail: (sql: Sql, id: string, error: string) => Promise<unknown>,
   field: string
 ): TelemetryHooks<T> {
   return {
     async onFinalFailure(err, job) {
       const id = (job.data as Record<string, unknown> | null)?.[field]
       if (typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id)) return
-      await sql`
-        update ${sql(`app.${table}`)}
-        set status = 'failed', error = ${err.message.slice(0, 500)}, completed_at = now()
-        where id = ${id}::uuid
-          and status <> 'completed'
-      `.catch(() => {})
+      await fail(sql, id, err.message.slice(0, 500)).catch(() => {})
     }
   }
 }

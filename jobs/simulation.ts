@@ -8,7 +8,7 @@ import { type EnginePool, isPermanentEngineError } from '../src/engine/pool.ts'
 import { exercises } from '../src/exercises/index.ts'
 import { PermanentJobError } from '../src/queue/jobs.ts'
 import { type JobData, SimulationJob } from '../src/queue/messages.ts'
-import { claimRuns, completeRuns, runStatus } from '../src/runs/runs.ts'
+import { claimRuns, completeRuns, failRun, runStatus } from '../src/runs/runs.ts'
 import { coalesce } from './coalesce.ts'
 import { BATCH_SIZE, defineJob } from './define.ts'
 import { markFailedOnFinalFailure, productQueueOptions } from './product-queue.ts'
@@ -70,7 +70,7 @@ export const job = defineJob({
   // On engine threads a whole batch runs at once: the threads always have the next run queued.
   create: ({ sql, engine }) => ({
     handle: createHandler(sql, engine),
-    hooks: markFailedOnFinalFailure(sql, 'simulation_runs', 'runId'),
+    hooks: markFailedOnFinalFailure(sql, failRun, 'runId'),
     concurrency: engine ? BATCH_SIZE : 1
   })
 })

@@ -1,4 +1,5 @@
 import type { Sql, TransactionSql } from '../db/client.ts'
+import { exportCountOf } from '../exports/store.ts'
 import { normalizeEmail } from './accounts.ts'
 
 // The statements on app.users, and the emailed tokens that verify an address or sign a user in.
@@ -212,7 +213,7 @@ export async function deleteAccount(tx: TransactionSql, userId: string): Promise
       (select count(*) from app.workspaces where owner_id = u.id)::int as workspaces,
       (select count(*) from app.simulation_runs where owner_id = u.id)::int as runs,
       (select count(*) from app.grade_reports where owner_id = u.id)::int as grades,
-      (select count(*) from app.report_exports where owner_id = u.id)::int as exports
+      ${exportCountOf(tx, userId)} as exports
     from app.users u
     where u.id = ${userId}
     for update of u

@@ -1,6 +1,7 @@
 import type { Config } from '../config.ts'
 import type { TransactionSql } from '../db/client.ts'
 import { QuotaExceeded, QuotaReached } from '../errors.ts'
+import { exportsToday } from '../exports/store.ts'
 import { runCounts } from '../runs/runs.ts'
 
 // Per-user limits, checked inside the transaction that would create the row. A user's creations
@@ -59,12 +60,7 @@ export async function checkWorkspaceQuota(
 
 export async function checkExportQuota(tx: TransactionSql, ownerId: string, quotas: Config['quotas']): Promise<void> {
   await lockUser(tx, 'exports', ownerId)
-  const [row] = await tx<{ today: number; oldest: Date | null }[]>`
-    select count(*)::int as today, min(created_at) as oldest
-    from app.report_exports
-    where owner_id = ${ownerId}
-      and created_at > now() - interval '1 day'
-  `
+  const row = await exportsToday(tx, ownerId)
   if (row.today >= quotas.exportsPerDay)
     throw QuotaExceeded(`At most ${quotas.exportsPerDay} exports a day`, secondsUntilDayAfter(row.oldest))
   await checkStorageQuota(tx, ownerId, quotas)

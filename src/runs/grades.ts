@@ -87,3 +87,13 @@ export async function completeGrade(
   `
   return stored.length === 1
 }
+
+/** Marks a grade failed with the error, unless it completed meanwhile. */
+export async function failGrade(sql: Sql, id: string, error: string): Promise<void> {
+  await sql`
+    update app.grade_reports
+    set status = 'failed', error = ${error}, completed_at = now()
+    where id = ${id}
+      and status <> 'completed'
+  `
+}

@@ -178,6 +178,16 @@ export async function completeRuns(sql: Sql, results: { id: string; result: Simu
   return results.map(({ id }) => stored.delete(id))
 }
 
+/** Marks a run failed with the error, unless it completed meanwhile. */
+export async function failRun(sql: Sql, id: string, error: string): Promise<void> {
+  await sql`
+    update app.simulation_runs
+    set status = 'failed', error = ${error}, completed_at = now()
+    where id = ${id}
+      and status <> 'completed'
+  `
+}
+
 /** A run's status, or null when it is gone (deleted with its workspace). */
 export async function runStatus(sql: Sql, id: string): Promise<string | null> {
   const [run] = await sql<{ status: string }[]>`select status from app.simulation_runs where id = ${id}`

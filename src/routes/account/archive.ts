@@ -1,11 +1,12 @@
 import type { Sql } from '../../db/client.ts'
 import type { Keyset, Paged } from '../../db/keyset.ts'
+import { type ExportRow, exportPage } from '../../exports/store.ts'
 import { type GradeRow, gradesOf } from '../../runs/grades.ts'
 import { type RunRow, runFieldsOf, runPage } from '../../runs/runs.ts'
 import { toUser, type UserRow } from '../auth/schemas.ts'
 import { toTraffic, toWorkspace, type WorkspaceRow } from '../workspaces/store.ts'
 import { ARCHIVE_FORMAT } from './schemas.ts'
-import { type ExportRow, exportPage, trafficOf, workspacePage } from './store.ts'
+import { trafficOf, workspacePage } from './store.ts'
 
 // The account export as a stream of JSON text: a page of rows at a time, so memory holds one page
 // whatever the account's size (the quotas bound the whole: workspaces, stored runs, exports).

@@ -2,8 +2,9 @@ import type { Sql, TransactionSql } from '../../db/client.ts'
 import { afterKey, type Keyset, type Paged } from '../../db/keyset.ts'
 import type { TrafficRow, WorkspaceRow } from '../workspaces/store.ts'
 
-// The account routes' statements: password-reset tokens and the pages of the data export (the
-// account's own row, and deleting it, are in src/accounts/users.ts).
+// The account routes' statements: password-reset tokens and the workspace pages of the data export
+// (the account's own row, and deleting it, are in src/accounts/users.ts; the runs', grades' and
+// exports' pages in src/runs/ and src/exports/).
 
 /**
  * Uses a reset token: single use, expiring, of an enabled account; its user, or none. An unknown,
@@ -46,30 +47,5 @@ export function trafficOf(sql: Sql, workspaceIds: string[]) {
     select *
     from app.traffic_profiles
     where workspace_id = any(${workspaceIds}::uuid[])
-  `
-}
-
-export interface ExportRow {
-  id: string
-  workspace_id: string
-  format: 'markdown' | 'json' | 'html'
-  status: 'queued' | 'running' | 'completed' | 'failed'
-  filename: string | null
-  content_type: string | null
-  error: string | null
-  created_at: Date
-  completed_at: Date | null
-}
-
-/** The reports' descriptions, not their content (a report is rendered from the runs the archive carries). */
-export function exportPage(sql: Sql, ownerId: string, key: Keyset | null, limit: number) {
-  return sql<Paged<ExportRow>[]>`
-    select id, workspace_id, format, status, filename, content_type, error, created_at, completed_at,
-           created_at::text as key_at
-    from app.report_exports
-    where owner_id = ${ownerId}
-      ${afterKey(sql, key)}
-    order by created_at, id
-    limit ${limit}
   `
 }
