@@ -36,6 +36,49 @@ t.test('the failure scenario agrees: losing one of three at ρ 0.9 loses request
   t.equal(at150.failures.find((f) => f.component === 'svc')?.errorRate, 0, 'at 150 rps two carry it')
 })
 
+t.test('the discrete-event mode shows what k-of-n assumes: one of three lost at ρ 0.9 loses the excess', async (t) => {
+  // The failure scenario's figure: two instances left carry 200 of 270 rps, 1 − 200/270 of the requests fail.
+  const failure = analyze(three, traffic(270), simulate(three, traffic(270))).failures.find(
+    (f) => f.component === 'svc'
+  )
+  const expected = 1 - 200 / 270
+  t.ok(Math.abs((failure?.errorRate ?? 0) - expected) < 1e-4, `failure scenario: ${failure?.errorRate} ≈ ${expected}`)
+  // The discrete-event mode cannot run an unbounded queue past saturation; 200 waiting places stand
+  // for it (an overloaded M/M/2/K loses 1 − 1/ρ to within ρ^−200). Independent seeded runs give
+  // the loss's 95 % interval.
+  const losses = (peakRps: number, instances: number, seeds: number) => {
+    const design: Design = {
+      ...three,
+      components: [users, { ...(three.components[1] as Component), instances, queueLimit: 200 }]
+    }
+    const rates = Array.from(
+      { length: seeds },
+      (_, seed) =>
+        simulate(design, traffic(peakRps), { mode: 'discrete-event', samples: 30_000, replications: 1, seed }).overall
+          .errorRate
+    )
+    const mean = rates.reduce((a, b) => a + b, 0) / rates.length
+    if (seeds === 1) return { mean, low: mean, high: mean }
+    const sd = Math.sqrt(rates.reduce((sum, x) => sum + (x - mean) ** 2, 0) / (rates.length - 1))
+    // Student's t at 5 degrees of freedom.
+    const half = (2.571 * sd) / Math.sqrt(rates.length)
+    return { mean, low: mean - half, high: mean + half }
+  }
+  const oneLost = losses(270, 2, 6)
+  t.ok(
+    oneLost.low <= expected && expected <= oneLost.high,
+    `two of three at 270 rps lose ${expected.toFixed(4)}: in [${oneLost.low.toFixed(4)}, ${oneLost.high.toFixed(4)}]`
+  )
+  // The availability model counts the copy down with two of three (k = 3): it is, a quarter lost.
+  t.equal(designAvailability(three, traffic(270)).fraction, Math.round(a ** 3 * 1e9) / 1e9)
+  // At 150 rps k = 2: two of three carry it, and the discrete-event mode loses nothing.
+  const twoCarry = losses(150, 2, 1)
+  t.ok(twoCarry.high < 1e-4, `two of three at 150 rps lose ${twoCarry.mean}`)
+  // All three at 270 rps carry it too (ρ 0.9): the loss comes only from losing an instance.
+  const allUp = losses(270, 3, 1)
+  t.ok(allUp.high < 1e-3, `three at 270 rps lose ${allUp.mean}`)
+})
+
 t.test('a database copy is instances nodes: capacity, cost and availability count so', async (t) => {
   const design: Design = {
     components: [
