@@ -11,6 +11,7 @@ import { copyLoads, type Station } from './engine/stations.ts'
 import { createEngineCache, offeredLoads, requestPaths } from './engine.ts'
 import type { ComponentDerivation, OverallDerivation, StationDerivation, Step } from './explain-schemas.ts'
 import { carries, type Flow, passFactor, propagate } from './flows.ts'
+import { mdcWait } from './mdc.ts'
 import type { Design, TrafficProfile } from './model.ts'
 import type { SimulationResult } from './schemas.ts'
 
@@ -191,13 +192,16 @@ function stationSteps(s: Station, lambdaTerms: Step['terms'], offered: number): 
   const poisson = s.arrivalCv === 1
   const exponential = s.serviceTimeCv === 1
   const mg1 = poisson && !exponential && s.queueLimit === null && s.servers / s.queues === 1
+  // M/D/c is exact where its transform is within budget (queueing.ts asks the same).
+  const mdc =
+    poisson && s.serviceTimeCv === 0 && s.queueLimit === null && c > 1 && !s.saturated && mdcWait(a, c) !== null
   const method: StationDerivation['p95Method'] = s.saturated
     ? 'saturated'
     : exponential
       ? poisson
         ? 'exact'
         : 'approximate'
-      : mg1
+      : mg1 || mdc
         ? 'exact'
         : 'sampled'
   steps.push({
@@ -213,7 +217,9 @@ function stationSteps(s: Station, lambdaTerms: Step['terms'], offered: number): 
           : 'approximate: the M/M/c sojourn tail with an exponential wait of the Allen–Cunneen mean (bursty arrivals)'
         : mg1
           ? 'exact: M/G/1, the Pollaczek–Khinchine transform of the sojourn inverted (Abate–Whitt; Erlang’s formula for M/D/1)'
-          : `sampled: the 95th percentile of ${QUANTILE_DRAWS} draws of service (CV ${s.serviceTimeCv}) plus, with probability Pw, an exponential wait`
+          : mdc
+            ? 'exact: M/D/c, the number waiting from the roots of z^c = e^(a(z − 1)) (Crommelin), the wait by Franx’s formula'
+            : `sampled: the 95th percentile of ${QUANTILE_DRAWS} draws of service (CV ${s.serviceTimeCv}) plus, with probability Pw, an exponential wait`
   })
   return {
     station: name,

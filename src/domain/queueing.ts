@@ -1,3 +1,4 @@
+import { mdcWait } from './mdc.ts'
 import { mg1SojournQuantile } from './mg1.ts'
 import { createWords, standardExponential, standardGamma, uniform } from './random.ts'
 
@@ -169,14 +170,19 @@ export function queueFigures(
   // The conditional wait's rate: exactly cμ − λ for M/M/c.
   const theta = limit === null && exponential && poisson ? c * mu - perQueue : 1000 / Math.max(waitMs, 1e-12)
   // The p95 is solved for (exponential) or sampled (no closed form): skipped when only rates are wanted.
-  // One server, unbounded: M/G/1, whose sojourn's law is exact (its transform inverted).
+  // One server, unbounded: M/G/1, whose sojourn's law is exact (its transform inverted); several
+  // with constant service: M/D/c, exact too (Crommelin), unless its transform is past its budget.
+  const exactWait =
+    percentile && !exponential && c > 1 && cv === 0 && limit === null && poisson ? mdcWait(perQueue / mu, c) : null
   const p95 = !percentile
     ? Number.NaN
     : exponential
       ? sojournQuantile(0.95, mu, theta, pw)
       : c === 1 && limit === null && poisson
         ? mg1SojournQuantile(0.95, perQueue / mu, cv) / mu
-        : sojournQuantileSampled(0.95, serviceTimeMs / 1000, cv, pw, waitMs / 1000, draws)
+        : exactWait
+          ? (1 + exactWait.quantile(0.95)) / mu
+          : sojournQuantileSampled(0.95, serviceTimeMs / 1000, cv, pw, waitMs / 1000, draws)
   return {
     utilization: limit === null ? utilization : (perQueue * (1 - loss)) / (c * mu),
     saturated: false,

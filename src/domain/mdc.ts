@@ -1,0 +1,217 @@
+// M/D/c waiting times, exactly: constant service D, c servers, Poisson arrivals, first come first
+// served. Times are in units of D; a = λD is the offered load (a < c).
+//
+// With constant service, the number in the system N obeys N(t + D) = (N(t) − c)⁺ + A(t, t + D]:
+// whoever is in service at t has left by t + D, whoever waits is still there. So the number
+// waiting, M = (N − c)⁺, is the Lindley walk M′ = (M + A − c)⁺ with A Poisson of mean a, whose
+// generating function follows from the c roots of z^c = e^(a(z − 1)) in the unit disc (Crommelin,
+// 1932):
+//
+//   E[z^M] = (c − a)(z − 1) Π_{k=1}^{c−1} (z − z_k)/(1 − z_k) / (z^c − e^(a(z − 1))).
+//
+// Its coefficients come from a discrete Fourier transform on the unit circle. A request arriving at
+// 0 waits at most t = (j − 1) + u (0 ≤ u < 1) exactly when fewer than jc of the requests ahead of it
+// were there at u − 1: those waiting then plus those that arrived in (u − 1, 0) (Franx, 2001), so
+//
+//   P(W ≤ t) = P(M + Poisson(a(1 − u)) ≤ jc − 1).
+
+/** Past this many (servers × transform points) the exact figure costs more than a run may spend: none is given. */
+const MAX_WORK = 1 << 18
+
+/** The c − 1 roots of z^c = e^(a(z − 1)) in the unit disc other than 1, as [re, im] pairs; null if one does not settle. */
+function roots(a: number, c: number): Float64Array | null {
+  const rho = a / c
+  const out = new Float64Array(2 * (c - 1))
+  for (let k = 1; k < c; k++) {
+    const wr = Math.cos((2 * Math.PI * k) / c)
+    const wi = Math.sin((2 * Math.PI * k) / c)
+    // z = ω e^(ρ(z − 1)) is a contraction in the disc (rate ρ|z|): iterate it close, then Newton.
+    let zr = 0
+    let zi = 0
+    let settled = false
+    for (let it = 0; it < 400; it++) {
+      const m = Math.exp(rho * (zr - 1))
+      const er = m * Math.cos(rho * zi)
+      const ei = m * Math.sin(rho * zi)
+      const fr = wr * er - wi * ei
+      const fi = wr * ei + wi * er
+      const gr = zr - fr
+      const gi = zi - fi
+      if (it < 60) {
+        zr = fr
+        zi = fi
+        continue
+      }
+      const dr = 1 - rho * fr
+      const di = -rho * fi
+      const den = dr * dr + di * di
+      const sr = (gr * dr + gi * di) / den
+      const si = (gi * dr - gr * di) / den
+      zr -= sr
+      zi -= si
+      if (Math.hypot(sr, si) < 1e-15) {
+        settled = true
+        break
+      }
+    }
+    if (!settled || Math.hypot(zr, zi) >= 1 - 1e-12) return null
+    out[2 * (k - 1)] = zr
+    out[2 * (k - 1) + 1] = zi
+  }
+  return out
+}
+
+/** The real root above 1 of c ln z = a(z − 1): the number waiting falls off as its powers. */
+function outerRoot(a: number, c: number): number {
+  const h = (z: number) => c * Math.log(z) - a * (z - 1)
+  let hi = 1 + (c - a) / c
+  while (h(hi) > 0) hi = 1 + 2 * (hi - 1)
+  let lo = 1 + (hi - 1) / 2 ** 40
+  for (let i = 0; i < 200 && hi - lo > 1e-15 * hi; i++) {
+    const mid = (lo + hi) / 2
+    if (h(mid) > 0) lo = mid
+    else hi = mid
+  }
+  return lo
+}
+
+/** In-place radix-2 DFT, X_m = Σ_j x_j e^(−2πijm/n) (n a power of two). */
+function fft(re: Float64Array, im: Float64Array): void {
+  const n = re.length
+  for (let i = 1, j = 0; i < n; i++) {
+    let bit = n >> 1
+    for (; j & bit; bit >>= 1) j ^= bit
+    j ^= bit
+    if (i < j) {
+      let t = re[i]
+      re[i] = re[j]
+      re[j] = t
+      t = im[i]
+      im[i] = im[j]
+      im[j] = t
+    }
+  }
+  for (let len = 2; len <= n; len <<= 1) {
+    const angle = (-2 * Math.PI) / len
+    for (let i = 0; i < n; i += len) {
+      for (let k = 0; k < len / 2; k++) {
+        const wr = Math.cos(angle * k)
+        const wi = Math.sin(angle * k)
+        const ar = re[i + k + len / 2]
+        const ai = im[i + k + len / 2]
+        const tr = ar * wr - ai * wi
+        const ti = ar * wi + ai * wr
+        re[i + k + len / 2] = re[i + k] - tr
+        im[i + k + len / 2] = im[i + k] - ti
+        re[i + k] += tr
+        im[i + k] += ti
+      }
+    }
+  }
+}
+
+/** An M/D/c station's exact waiting time: P(no wait), and its CDF and quantiles (in service times). */
+export interface MdcWait {
+  /** P(W = 0): (c − a) / Π (1 − z_k). */
+  noWait: number
+  /** P(W ≤ t), t in service times. */
+  cdf(t: number): number
+  /** The q-quantile of the wait (0 when at least q do not wait). */
+  quantile(q: number): number
+}
+
+/**
+ * The exact M/D/c wait at offered load a < c, or null where it is not computed: a load too close
+ * to c (or servers too many) for the transform's budget, or roots that do not settle.
+ */
+export function mdcWait(a: number, c: number): MdcWait | null {
+  if (!(a > 0 && a < c) || !Number.isInteger(c) || c < 1) return null
+  const z = roots(a, c)
+  if (!z) return null
+  // Π (1 − z_k): real (the roots come in conjugate pairs) and positive.
+  let pr = 1
+  let pi = 0
+  for (let k = 0; k < c - 1; k++) {
+    const r = 1 - z[2 * k]
+    const i = -z[2 * k + 1]
+    const t = pr * r - pi * i
+    pi = pr * i + pi * r
+    pr = t
+  }
+  const noWait = (c - a) / pr
+  if (!(noWait > 0 && noWait <= 1 + 1e-9)) return null
+  // Enough points that the coefficients past them (which alias onto the first) are below 1e-15.
+  const decay = Math.log(outerRoot(a, c))
+  let n = 64
+  while (n * decay < 36) n *= 2
+  if (n * c > MAX_WORK) return null
+  const re = new Float64Array(n)
+  const im = new Float64Array(n)
+  re[0] = 1
+  for (let j = 1; j < n; j++) {
+    const theta = (2 * Math.PI * j) / n
+    const xr = Math.cos(theta)
+    const xi = Math.sin(theta)
+    // (c − a)(z − 1) Π (z − z_k)/(1 − z_k)
+    let nr = (c - a) * (xr - 1)
+    let ni = (c - a) * xi
+    for (let k = 0; k < c - 1; k++) {
+      const ur = xr - z[2 * k]
+      const ui = xi - z[2 * k + 1]
+      const t = nr * ur - ni * ui
+      ni = nr * ui + ni * ur
+      nr = t
+    }
+    nr /= pr
+    ni /= pr
+    // z^c − e^(a(z − 1))
+    const m = Math.exp(a * (xr - 1))
+    const dr = Math.cos(c * theta) - m * Math.cos(a * xi)
+    const di = Math.sin(c * theta) - m * Math.sin(a * xi)
+    const den = dr * dr + di * di
+    re[j] = (nr * dr + ni * di) / den
+    im[j] = (ni * dr - nr * di) / den
+  }
+  fft(re, im)
+  // The number waiting's CDF.
+  const waiting = new Float64Array(n)
+  let sum = 0
+  for (let m = 0; m < n; m++) {
+    const q = re[m] / n
+    if (q < -1e-9) return null
+    sum += Math.max(0, q)
+    waiting[m] = Math.min(1, sum)
+  }
+  if (Math.abs(sum - 1) > 1e-8) return null
+  const cdf = (t: number) => {
+    if (t < 0) return 0
+    const j = Math.floor(t) + 1
+    const mean = a * (1 - (t - Math.floor(t)))
+    // P(M + Poisson(mean) ≤ jc − 1), the Poisson's terms in logarithms (its mean may be large).
+    const top = j * c - 1
+    let p = 0
+    let log = -mean
+    for (let k = 0; k <= top; k++) {
+      if (k > 0) log += mean > 0 ? Math.log(mean) - Math.log(k) : Number.NEGATIVE_INFINITY
+      if (log < -745 && k > mean) break
+      p += Math.exp(log) * waiting[Math.min(n - 1, top - k)]
+    }
+    return Math.min(1, p)
+  }
+  return {
+    noWait,
+    cdf,
+    quantile(q: number) {
+      if (cdf(0) >= q) return 0
+      let lo = 0
+      let hi = 1
+      while (cdf(hi) < q) hi *= 2
+      for (let i = 0; i < 60 && hi - lo > 1e-12 * hi; i++) {
+        const mid = (lo + hi) / 2
+        if (cdf(mid) < q) lo = mid
+        else hi = mid
+      }
+      return (lo + hi) / 2
+    }
+  }
+}
