@@ -48,7 +48,7 @@ t.test('four servers: the p95 and the mean wait lie in the discrete-event modeâ€
     )
     const des = simulate(constant(4), traffic(rps), {
       mode: 'discrete-event',
-      samples: 300_000,
+      samples: 400_000,
       replications: 20,
       seed
     })
