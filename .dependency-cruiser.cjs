@@ -14,7 +14,7 @@ const CORE =
 const WIRING = '^src/(app|error-handler|server|dev|cli|demo|docs)[.]ts$'
 /** What the web app may import outside web/: the domain's modules that hold data, shapes and figures. */
 const WEB_MAY_IMPORT =
-  '^(web/|src/domain/(components|schemas|design-schemas|grade-schemas|explain-schemas|exercise-schemas|patch|design-change|resources|model|format|layout|classes)[.]ts$)|(^|/)node_modules/'
+  '^(web/|src/domain/(components|schemas|design-schemas|grade-schemas|explain-schemas|exercise-schemas|patch|design-change|resources|model|format|layout|classes|zones)[.]ts$)|(^|/)node_modules/'
 
 module.exports = {
   forbidden: [
@@ -58,7 +58,7 @@ module.exports = {
       name: 'web-imports-only-web-and-domain-shapes',
       severity: 'error',
       comment:
-        'The web app is bundled for the browser: it may import web/ and the domain’s types, schemas, catalogue and figures (src/domain/{components,schemas,design-schemas,grade-schemas,explain-schemas,exercise-schemas,patch,design-change,resources,model,format,layout,classes}.ts), never plugins, jobs, routes, db or the wiring.',
+        'The web app is bundled for the browser: it may import web/ and the domain’s types, schemas, catalogue and figures (src/domain/{components,schemas,design-schemas,grade-schemas,explain-schemas,exercise-schemas,patch,design-change,resources,model,format,layout,classes,zones}.ts), never plugins, jobs, routes, db or the wiring.',
       from: { path: '^web/src/' },
       to: { pathNot: WEB_MAY_IMPORT }
     },

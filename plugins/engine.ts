@@ -23,8 +23,11 @@ export interface PreviewStats {
 declare module 'fastify' {
   interface FastifyInstance {
     previews: {
-      /** A valid design's preview on a preview thread, within its budget (422 past it, 503 when the threads stay busy). */
-      run(design: Design, traffic: TrafficProfile): Promise<DesignPreview>
+      /**
+       * A valid design's preview on a preview thread, within its budget (422 past it, 503 when the
+       * threads stay busy); `down`: components a what-if left with nothing.
+       */
+      run(design: Design, traffic: TrafficProfile, down?: string[]): Promise<DesignPreview>
       /** A run's figure's derivation on a preview thread, within the preview's budget (issue 38). */
       explain(
         design: Design,
@@ -74,9 +77,9 @@ async function enginePlugin(fastify: FastifyInstance, opts: EnginePluginOptions)
   }
 
   fastify.decorate('previews', {
-    async run(design: Design, traffic: TrafficProfile) {
+    async run(design: Design, traffic: TrafficProfile, down: string[] = []) {
       try {
-        const preview = await started().preview(design, traffic, opts.maxSteps)
+        const preview = await started().preview(design, traffic, opts.maxSteps, down)
         served++
         return preview
       } catch (err) {

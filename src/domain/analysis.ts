@@ -2,7 +2,7 @@
 // first, what losing an instance does, how available it is, what it costs, and how many
 // instances each component needs. Pure functions over the engine, like it.
 
-import { componentsOf, designAvailability, type RequestPaths } from './availability.ts'
+import { designAvailability, failingShare, type RequestPaths } from './availability.ts'
 import { CATALOGUE, type Catalogue, hasTrait, kindOf } from './components.ts'
 import {
   createEngineCache,
@@ -18,6 +18,7 @@ import { largest, within } from './format.ts'
 import { type Component, type Design, LIMITS, MODEL_VERSION, type TrafficProfile } from './model.ts'
 import { queueFigures } from './queueing.ts'
 import type { Analysis, Crossing, FailureScenario, SizingBinding, Suggestion, SweepPoint } from './schemas.ts'
+import { instancesLeft } from './zones.ts'
 
 export { atLeast, availabilityOf, designAvailability, parallel } from './availability.ts'
 export type { Analysis, Crossing, FailureScenario, SizingBinding, Suggestion, SweepPoint } from './schemas.ts'
@@ -132,14 +133,13 @@ export function analyze(
   // Failure scenarios, busiest components first.
   const busiest = [...result.components].filter((c) => c.arrivalRps > 0).sort((a, b) => b.utilization - a.utilization)
   const paths = requestPaths(design, traffic, catalogue, cache.paths)
-  const share = requestShares(design, paths)
   const failures: FailureScenario[] = busiest.slice(0, scenarioLimit).flatMap((r): FailureScenario[] => {
     const c = design.components.find((x) => x.id === r.id) as Component
     if (c.delay) return []
     const lost: FailureScenario['lost'] =
       c.instances === 1 && hasTrait(catalogue, c.type, 'replicated') && (c.replicas ?? 0) > 0 ? 'primary' : 'instance'
     if (c.instances === 1 && lost === 'instance') {
-      const failing = share.get(c.id) ?? 1
+      const failing = failingShare(paths, new Set([c.id]))
       return [{ component: c.id, lost, outage: true, p95: null, errorRate: round(failing, 5), sloHolds: failing === 0 }]
     }
     // One instance fewer; a database's primary lost is a replica promoted (reads over one copy fewer).
@@ -369,17 +369,12 @@ function zoneScenarios(
     const down = new Set<string>()
     const components = design.components.map((c) => {
       if (!c.zones?.includes(zone)) return c
-      let left = 0
-      for (let i = 0; i < c.instances; i++) if (c.zones[i % c.zones.length] !== zone) left++
+      const left = instancesLeft(c, zone)
       if (left === 0) down.add(c.id)
       return { ...c, instances: Math.max(1, left) }
     })
     // The share of requests that meet a component that is down: they fail.
-    const failing = paths
-      ? paths.reduce((sum, p) => ([...componentsOf(p)].some((id) => down.has(id)) ? sum + p.probability : sum), 0)
-      : down.size > 0
-        ? 1
-        : 0
+    const failing = failingShare(paths, down)
     if (failing >= 1 - 1e-12)
       return { component: `zone:${zone}`, lost: 'zone', outage: true, p95: null, errorRate: 1, sloHolds: false }
     const r = at(traffic.peakRps, { ...design, components })
@@ -393,15 +388,4 @@ function zoneScenarios(
       sloHolds: errorRate === 0 && within(r.overall.p95, traffic.latencySloMs)
     }
   })
-}
-
-/** The share of requests whose path meets each component (1 when the paths are too many to list). */
-function requestShares(design: Design, paths: RequestPaths): Map<string, number> {
-  const shares = new Map<string, number>()
-  if (!paths) {
-    for (const c of design.components) shares.set(c.id, 1)
-    return shares
-  }
-  for (const p of paths) for (const id of componentsOf(p)) shares.set(id, (shares.get(id) ?? 0) + p.probability)
-  return shares
 }

@@ -87,3 +87,38 @@ export function designAvailability(
     downtimeMinutesPerMonth: round(unavailable * 30 * 24 * 60, 2)
   }
 }
+
+/**
+ * The share of requests whose path meets a component that is down: they fail. When the paths are
+ * too many to list, every request is taken to meet it (1: a bound, not an estimate).
+ */
+export function failingShare(paths: RequestPaths, down: ReadonlySet<string>): number {
+  if (down.size === 0) return 0
+  if (!paths) return 1
+  let share = 0
+  for (const p of paths) if ([...componentsOf(p)].some((id) => down.has(id))) share += p.probability
+  return Math.min(1, share)
+}
+
+/**
+ * The routes (the components met, in order) of the requests that meet a component that is down,
+ * each with its share, largest first; null when the paths are too many to list.
+ */
+export function failingRoutes(
+  paths: RequestPaths,
+  down: ReadonlySet<string>
+): { components: string[]; share: number }[] | null {
+  if (!paths) return null
+  const routes = new Map<string, { components: string[]; share: number }>()
+  for (const p of paths) {
+    const components = [...componentsOf(p)]
+    if (!components.some((id) => down.has(id))) continue
+    const key = components.join('>')
+    const route = routes.get(key)
+    if (route) route.share += p.probability
+    else routes.set(key, { components, share: p.probability })
+  }
+  return [...routes.values()].sort(
+    (a, b) => b.share - a.share || a.components.join().localeCompare(b.components.join())
+  )
+}

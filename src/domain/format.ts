@@ -11,6 +11,9 @@ export function availabilityPct(fraction: number): string {
     .replace(/\.$/, '')}%`
 }
 
+/** A share (an error rate, a share of requests) as a percentage to a tenth: 30%, 0.5%. */
+export const percent = (x: number): string => `${Math.round(x * 1000) / 10}%`
+
 /** A computed request rate as people read it: whole requests a second from 100 up, three significant digits below. */
 export const rate = (x: number): number => (x >= 100 ? Math.round(x) : Number(x.toPrecision(3)))
 export const rps = (x: number): string => `${rate(x)} rps`

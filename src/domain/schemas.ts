@@ -282,6 +282,23 @@ export const PreviewSchema = Type.Object(
       Type.Array(Type.Object({ from: Type.String(), to: Type.String(), rps: N }, strict), {
         description: 'requests per second over each link at the profile, as offered (before anything sheds)'
       })
+    ),
+    outage: Type.Optional(
+      Type.Object(
+        {
+          down: Type.Array(Type.String(), { description: 'the components taken as down' }),
+          failingShare: Type.Number({ description: 'the share of requests that meet one of them: they fail' }),
+          routes: Type.Array(Type.Object({ components: Type.Array(Type.String()), share: N }, strict), {
+            description: 'the routes that fail (the components met, in order), largest share first'
+          }),
+          routesOmitted: Nullable(Type.Integer(), { description: 'failing routes left out (null: too many to list)' })
+        },
+        {
+          ...strict,
+          description:
+            'a what-if with components down (present only then): overall.errorRate and throughput and the availability count their requests as failed, as the analysis’s failure scenarios do'
+        }
+      )
     )
   },
   strict

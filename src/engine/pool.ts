@@ -10,7 +10,7 @@ import type { DesignPreview } from '../domain/preview.ts'
 /** What a thread computes: a worker's run (with its analysis), or an api's preview under its budget. */
 export type EngineTask =
   | { kind: 'run'; design: Design; traffic: TrafficProfile; seed: number; maxSteps?: number }
-  | { kind: 'preview'; design: Design; traffic: TrafficProfile; maxSteps: number }
+  | { kind: 'preview'; design: Design; traffic: TrafficProfile; maxSteps: number; down?: string[] }
   | {
       kind: 'explain'
       design: Design
@@ -97,8 +97,8 @@ export interface EnginePool {
   load(): { busy: number; queued: number }
   /** Runs one simulation with its analysis on a free thread; an aborted signal drops a queued run. */
   run(design: Design, traffic: TrafficProfile, seed: number, signal?: AbortSignal): Promise<SimulationResult>
-  /** Previews a valid design within `maxSteps` of engine work (else EngineBudgetError). */
-  preview(design: Design, traffic: TrafficProfile, maxSteps: number): Promise<DesignPreview>
+  /** Previews a valid design within `maxSteps` of engine work (else EngineBudgetError), `down` failing what meets them. */
+  preview(design: Design, traffic: TrafficProfile, maxSteps: number, down?: string[]): Promise<DesignPreview>
   /** A run's figure's derivation, recomputed from its design, profile and seed (null: no such component). */
   explain(
     design: Design,
@@ -246,8 +246,8 @@ export function createEnginePool(size: number, options: EnginePoolOptions = { ti
     load: () => ({ busy: slots.filter((slot) => slot.tasks.length > 0).length, queued: queue.length }),
     run: (design, traffic, seed, signal) =>
       submit({ kind: 'run', design, traffic, seed, maxSteps: runMaxSteps }, signal) as Promise<SimulationResult>,
-    preview: (design, traffic, maxSteps) =>
-      submit({ kind: 'preview', design, traffic, maxSteps }) as Promise<DesignPreview>,
+    preview: (design, traffic, maxSteps, down) =>
+      submit({ kind: 'preview', design, traffic, maxSteps, down }) as Promise<DesignPreview>,
     explain: (design, traffic, seed, subject, maxSteps) =>
       submit({ kind: 'explain', design, traffic, seed, subject, maxSteps }) as Promise<Derivation | null>,
     async close() {

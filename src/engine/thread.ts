@@ -13,7 +13,8 @@ const catalogue: Catalogue = (workerData as { catalogue?: Catalogue } | null)?.c
 const cache = createEngineCache()
 
 function perform(task: EngineTask): unknown {
-  if (task.kind === 'preview') return previewDesign(task.design, task.traffic, task.maxSteps, catalogue, cache)
+  if (task.kind === 'preview')
+    return previewDesign(task.design, task.traffic, task.maxSteps, catalogue, cache, task.down)
   if (task.kind === 'explain')
     return explain(task.design, task.traffic, task.seed, task.subject, catalogue, task.maxSteps)
   return simulateAndAnalyze(task.design, task.traffic, task.seed, task.maxSteps, catalogue, cache)

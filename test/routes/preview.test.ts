@@ -80,6 +80,27 @@ t.test('a preview evaluates a draft (or the stored design) at once, within bound
     t.equal((await preview({ trafficProfile: { ...least, ...tooSmall } })).statusCode, 400)
   }
 
+  // A what-if's components down (the cache): the requests that meet it fail, and the answer says which.
+  const down = await preview({ down: ['cache'] })
+  t.equal(down.statusCode, 200)
+  t.match(down.json(), {
+    overall: { errorRate: 0.8 },
+    outage: {
+      down: ['cache'],
+      failingShare: 0.8,
+      routes: [
+        { components: ['lb', 'api', 'cache'], share: 0.64 },
+        { components: ['lb', 'api', 'cache', 'db'], share: 0.16 }
+      ],
+      routesOmitted: 0
+    }
+  })
+  t.ok(down.json().availability.fraction <= 0.2, 'only the writes can be up')
+  t.notOk(stored.json().outage, 'no outage without a what-if')
+  const unknown = await preview({ down: ['nowhere'] })
+  t.equal(unknown.statusCode, 400)
+  t.match(unknown.json(), { code: 'APP_ERR_VALIDATION', message: 'down names no component of the design: nowhere' })
+
   // The budget: 60 a minute per user (two spent above, one refused by validation).
   let status = 200
   let last: Awaited<ReturnType<typeof preview>> | null = null

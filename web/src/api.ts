@@ -235,7 +235,7 @@ export const workspaces = {
   /** The analytic figures of the saved design, at once (no job). */
   preview: (id: string) => api<DesignPreview>('POST', `/workspaces/${id}/preview`, {}),
   /** The same figures for a draft: a what-if's design or traffic, never saved. */
-  previewOf: (id: string, draft: { design?: DesignDocument; trafficProfile?: TrafficProfile }) =>
+  previewOf: (id: string, draft: { design?: DesignDocument; trafficProfile?: TrafficProfile; down?: string[] }) =>
     api<DesignPreview>('POST', `/workspaces/${id}/preview`, draft),
   /** The stored versions only (a few bytes): polled to learn another tab or device saved. */
   versions: (id: string) => api<{ design: number; traffic: number }>('GET', `/workspaces/${id}/versions`),

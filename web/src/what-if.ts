@@ -1,7 +1,9 @@
 // What-if: the design and traffic as they would be at another load or with something lost, for a
 // preview only. Nothing here touches the store: the saved design, its runs and its grade stay as
 // they are. Pure, so test/web/what-if.test.ts checks it without a page.
+
 import type { TrafficProfile } from '../../src/domain/schemas.ts'
+import { instancesLeft } from '../../src/domain/zones.ts'
 import type { Component, Design } from './design.ts'
 
 export type Failure =
@@ -40,8 +42,8 @@ export const describeFailure = (f: Failure): string =>
       : `${f.component} lost an instance`
 
 /**
- * The design and traffic of a what-if, and the components left with nothing (down: the requests
- * that meet them fail; the preview cannot say how, so the page does).
+ * The design and traffic of a what-if, and the components left with nothing (down: they stay in
+ * the design as they were, and the preview, told of them, fails the requests that meet them).
  */
 export function applyWhatIf(
   design: Design,
@@ -58,8 +60,7 @@ export function applyWhatIf(
         else x = { ...x, instances: (x.instances ?? 1) - 1 }
       } else if (f.kind === 'zone' && c.zones?.includes(f.zone)) {
         // Instances are placed round robin over the component's zones (as the run's analysis places them).
-        let left = 0
-        for (let i = 0; i < (c.instances ?? 1); i++) if (c.zones[i % c.zones.length] !== f.zone) left++
+        const left = instancesLeft(c, f.zone)
         if (left === 0) down.add(c.id)
         x = { ...x, instances: Math.max(1, Math.min(x.instances ?? 1, left)) }
       }

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Catalogue } from '../../domain/components.ts'
 import { applyDesignChange } from '../../domain/design-change.ts'
-import { DEFAULT_TRAFFIC, type Design, type TrafficProfile } from '../../domain/model.ts'
+import { DEFAULT_TRAFFIC, type Design, LIMITS, type TrafficProfile } from '../../domain/model.ts'
 import { withSubjects } from '../../domain/plain-problems.ts'
 import { PREVIEW_SAMPLES } from '../../domain/preview.ts'
 import type { DesignDocument } from '../../domain/schemas.ts'
@@ -254,9 +254,19 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         tags: ['workspaces'],
         params: IdParams,
-        description: `Quick feedback while editing, without a job: the analytic figures (${PREVIEW_SAMPLES} Monte-Carlo paths) of the given draft design and profile, or the stored ones, with what breaks first, availability and cost. At most ${PREVIEWS_PER_MINUTE} a minute per user; computed on the api's preview threads within a budget of engine work (PREVIEW_MAX_STEPS): a larger design answers 422 APP_ERR_PREVIEW_TOO_LARGE (simulate it instead), and 503 APP_ERR_PREVIEW_BUSY with Retry-After when every preview thread stays busy.`,
+        description: `Quick feedback while editing, without a job: the analytic figures (${PREVIEW_SAMPLES} Monte-Carlo paths) of the given draft design and profile, or the stored ones, with what breaks first, availability and cost. A what-if names the components it left with nothing in \`down\`: the requests that meet them fail, and \`outage\` says which. At most ${PREVIEWS_PER_MINUTE} a minute per user; computed on the api's preview threads within a budget of engine work (PREVIEW_MAX_STEPS): a larger design answers 422 APP_ERR_PREVIEW_TOO_LARGE (simulate it instead), and 503 APP_ERR_PREVIEW_BUSY with Retry-After when every preview thread stays busy.`,
         body: Type.Object(
-          { design: Type.Optional(DesignSchema), trafficProfile: Type.Optional(TrafficProfileSchema) },
+          {
+            design: Type.Optional(DesignSchema),
+            trafficProfile: Type.Optional(TrafficProfileSchema),
+            down: Type.Optional(
+              Type.Array(Type.String({ maxLength: LIMITS.idLength }), {
+                maxItems: LIMITS.components,
+                uniqueItems: true,
+                description: 'components of the design a what-if left with nothing: the requests that meet them fail'
+              })
+            )
+          },
           { additionalProperties: false }
         ),
         response: {
@@ -274,7 +284,10 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const traffic: TrafficProfile = request.body?.trafficProfile ?? (await trafficSnapshot(sql, workspace.id))
       // The same bounds as a run, then the preview's own budget on its thread.
       checkDesign(design, fastify.catalogue)
-      return fastify.previews.run(design, traffic)
+      const down = request.body?.down ?? []
+      const unknown = down.filter((id) => !design.components.some((c) => c.id === id))
+      if (unknown.length > 0) throw new BadRequest(`down names no component of the design: ${unknown.join(', ')}`)
+      return fastify.previews.run(design, traffic, down)
     }
   )
 

@@ -7,11 +7,12 @@
 import { html } from 'htm/preact'
 import { useRef, useState } from 'preact/hooks'
 import { type Catalogue, hasTrait, kindOf } from '../../../../src/domain/components.ts'
-import { latencyText, utilizationBand } from '../../../../src/domain/format.ts'
+import { latencyText, ms, utilizationBand } from '../../../../src/domain/format.ts'
 import { NODE_H, NODE_W } from '../../../../src/domain/layout.ts'
 import type { StoredComponentResult } from '../../../../src/domain/schemas.ts'
 import type { Design, Link } from '../../design.ts'
 import type { Selection } from '../../store.ts'
+import { canvasMeasure, fitLabel, type Measure } from '../../ui/fit-text.ts'
 import { iconPath } from '../../ui/icons.ts'
 
 export interface CanvasProps {
@@ -78,6 +79,17 @@ export function fitZoom(design: Design, box: { width: number; height: number }):
 const SPACE = ' '
 
 const pct = (u: number) => `${Math.round(u * 100)}%`
+
+/** Where a node's text starts (right of its icon), and how wide it may run: to the link handle, or the problem mark. */
+const TEXT_X = 42
+const textWidth = (problem: boolean) => NODE_W - TEXT_X - (problem ? 22 : 10)
+
+/** The page's text measured by its own font: a node's label is wrapped to fit it. */
+let measureByFont: Measure | null = null
+const measure: Measure = (text, size, weight) => {
+  measureByFont ??= canvasMeasure(getComputedStyle(document.body).fontFamily)
+  return measureByFont(text, size, weight)
+}
 
 export function Canvas(props: CanvasProps) {
   const { design, selection, results } = props
@@ -225,7 +237,6 @@ export function Canvas(props: CanvasProps) {
       onKeyDown=${onKeyDown}
     >
       <defs>
-        <clipPath id="node-text"><rect x="0" y="0" width=${NODE_W - 10} height=${NODE_H} /></clipPath>
         <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
           <path d="M0 0L10 5L0 10z" class="arrow-head" />
         </marker>
@@ -240,7 +251,9 @@ export function Canvas(props: CanvasProps) {
         html`<line class="link-draft" x1=${(dragging.x ?? 0) + NODE_W} y1=${(dragging.y ?? 0) + NODE_H / 2} x2=${drag.x} y2=${drag.y} />`
       }
       ${design.components.map((c) => {
-        const r = results?.get(c.id)
+        const isDown = props.down?.has(c.id) ?? false
+        // A component a what-if left with nothing shows as down, not with the figures it would have.
+        const r = isDown ? undefined : results?.get(c.id)
         const band = r ? utilizationBand(r.utilization) : null
         const lossy = r ? r.saturated || (r.lossRate ?? 0) > 0 : false
         const selected = selection?.kind === 'component' && selection.id === c.id
@@ -255,24 +268,30 @@ export function Canvas(props: CanvasProps) {
           props.down?.has(c.id) ? 'down' : ''
         ].join(' ')
         const kind = kindOf(props.catalogue, c.type)
-        const detail = r
-          ? `ρ ${pct(r.utilization)} · p95 ${latencyText(r.p95LatencyMs, r.overload?.queueGrowthRps ?? 0)}`
-          : hasTrait(props.catalogue, c.type, 'source')
-            ? 'sends the traffic'
-            : c.delay
-              ? `delay ${c.serviceTimeMs} ms`
-              : `${kind?.label ?? c.type} ×${c.instances}`
-        const shownId = c.id.length > 14 ? `${c.id.slice(0, 13)}…` : c.id
+        // Drawn short (an unbounded p95 as ∞); said in full in the name and the title.
+        const p95Said = r ? latencyText(r.p95LatencyMs, r.overload?.queueGrowthRps ?? 0) : ''
+        const detail = isDown
+          ? 'down: its requests fail'
+          : r
+            ? `ρ ${pct(r.utilization)} · p95 ${r.p95LatencyMs === null ? '∞' : ms(r.p95LatencyMs)}`
+            : hasTrait(props.catalogue, c.type, 'source')
+              ? 'sends the traffic'
+              : c.delay
+                ? `delay ${c.serviceTimeMs} ms`
+                : `${kind?.label ?? c.type} ×${c.instances}`
+        const said = r ? `utilisation ${pct(r.utilization)}, p95 ${p95Said}` : detail
+        const lines = fitLabel(c.id, detail, textWidth(props.problemIds.has(c.id)), NODE_H - 4, measure)
         const lossText = r?.saturated ? 'saturated' : `loses ${pct(r?.lossRate ?? 0)}`
         // The name starts with what is drawn, in its order (WCAG 2.5.3), then says the rest.
         const label = [
-          `${shownId} ${detail}`,
+          `${c.id} ${detail}`,
+          r && r.p95LatencyMs === null ? ` (${p95Said})` : '',
           props.bottleneck === c.id ? ' bottleneck' : '',
           lossy ? ` ${lossText}` : '',
           `, ${kind?.label ?? c.type} ${c.id}`,
           r ? `, utilisation ${pct(r.utilization)}` : '',
           props.problemIds.has(c.id) ? ', not saved: see its problems' : '',
-          props.down?.has(c.id) ? ', down in the what-if' : ''
+          isDown ? ', down in the what-if' : ''
         ].join('')
         return html`
           <g
@@ -290,8 +309,17 @@ export function Canvas(props: CanvasProps) {
             <rect class="node-box" width=${NODE_W} height=${NODE_H} rx="8" />
             ${band === 'high' || band === 'over' ? html`<rect class="node-hatch" width=${NODE_W} height=${NODE_H} rx="8" />` : null}
             <path class="node-icon" d=${iconPath(kind?.icon)} transform="translate(10 16)" />
-            <text class="node-id" x="42" y="24" clip-path="url(#node-text)">${shownId}</text>${SPACE}<text class="node-detail" x="42" y="42" clip-path="url(#node-text)">${detail}</text>
-            ${props.down?.has(c.id) ? html`${SPACE}<text class="node-tag down-tag" x="0" y=${NODE_H + 14}>down (what-if)</text>` : null}
+            <title>${`${c.id}: ${said}`}</title>
+            ${(['id', 'detail'] as const).map(
+              (part) =>
+                html`<text class=${`node-${part}`} x=${TEXT_X}>${lines
+                  .filter((l) => l.part === part)
+                  .map(
+                    (l) =>
+                      html`<tspan x=${TEXT_X} y=${l.y + 2} font-size=${l.size} textLength=${l.textLength} lengthAdjust=${l.textLength ? 'spacingAndGlyphs' : undefined}>${l.text}</tspan>`
+                  )}</text>${SPACE}`
+            )}
+            ${isDown ? html`<text class="node-tag down-tag" x="0" y=${NODE_H + 14}>down (what-if)</text>` : null}
             ${props.bottleneck === c.id ? html`${SPACE}<text class="node-tag" x="0" y="-6">bottleneck</text>` : null}
             ${lossy ? html`${SPACE}<text class="node-tag lossy-tag" x=${NODE_W} y="-6" text-anchor="end">${lossText}</text>` : null}
             ${props.problemIds.has(c.id) ? html`<text class="node-problem" x=${NODE_W - 14} y="20" aria-hidden="true">!</text>` : null}

@@ -99,7 +99,11 @@ export function Editor(props: { id: string }) {
     }
     const timer = setTimeout(() => {
       workspaces
-        .previewOf(props.id, { design: applied.design, trafficProfile: applied.traffic })
+        .previewOf(props.id, {
+          design: applied.design,
+          trafficProfile: applied.traffic,
+          ...(applied.down.length > 0 ? { down: applied.down } : {})
+        })
         .then(({ data }) => {
           setWhatIfPreview(data)
           setWhatIfError(null)
@@ -249,10 +253,13 @@ export function Editor(props: { id: string }) {
             problemIds=${new Set(problems.byComponent.keys())}
             readOnly=${attempt.showing !== null}
             onSelect=${(s: Selection) => {
-              // Click-to-fail: in the what-if's fail mode a click loses part of a component instead.
-              const clicked = s?.kind === 'component' ? design.components.find((c) => c.id === s.id) : undefined
+              // Click-to-fail: in the what-if's fail mode a click loses part of a component instead,
+              // of what the what-if left of it (a database's primary, then its promoted replica).
+              const clicked =
+                s?.kind === 'component' ? (applied?.design ?? design).components.find((c) => c.id === s.id) : undefined
               if (failMode && tab === 'what-if' && clicked && clicked.type !== 'client') {
-                setWhatIf({ ...whatIf, failures: [...whatIf.failures, failureFor(clicked)] })
+                if (!applied?.down.includes(clicked.id))
+                  setWhatIf({ ...whatIf, failures: [...whatIf.failures, failureFor(clicked)] })
                 return
               }
               select(s)

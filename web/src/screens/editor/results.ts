@@ -5,6 +5,7 @@ import {
   availabilityPct,
   latencyText,
   ms,
+  percent,
   rate,
   rps,
   sizedSentence,
@@ -30,7 +31,7 @@ export type GradeView = Pick<GradeReport, 'id' | 'status' | 'score' | 'items' | 
   Partial<Pick<GradeReport, 'staleBecause' | 'estimation'>>
 type Analysis = NonNullable<StoredResult['analysis']>
 
-const pct = (x: number) => `${Math.round(x * 1000) / 10}%`
+const pct = percent
 
 export function ResultsPanel(props: { run: RunView | null; error: string | null; slo: number; stale?: string[] }) {
   const { run } = props

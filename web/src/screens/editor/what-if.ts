@@ -2,7 +2,7 @@
 // line, where it breaks), a traffic multiplier and click-to-fail, each shown at once on the canvas
 // through the preview. Clearly a what-if: never saved, never graded, the saved design untouched.
 import { html } from 'htm/preact'
-import { ms, rps } from '../../../../src/domain/format.ts'
+import { availabilityPct, ms, percent, rps } from '../../../../src/domain/format.ts'
 import type { DesignPreview, SweepPoint } from '../../../../src/domain/schemas.ts'
 import type { Design } from '../../design.ts'
 import { describeFailure, type Failure, isActive, NO_WHAT_IF, type WhatIf, zonesOf } from '../../what-if.ts'
@@ -58,6 +58,26 @@ export function SweepChart(props: {
 
 const MULTIPLIERS = [1, 1.5, 2, 3]
 
+/** What is down in a what-if, the share of requests that meet it and fail, and their routes. */
+function Outage(props: { outage: NonNullable<DesignPreview['outage']> }) {
+  const o = props.outage
+  const them = o.down.length === 1 ? 'it' : 'them'
+  return html`
+    <div class="outage" data-what-if-outage>
+      <p><strong>Down: ${o.down.join(', ')}</strong> (nothing left to fail over to). ${percent(o.failingShare)} of requests meet ${them} and fail${o.failingShare >= 1 ? ': an outage of the whole design' : ''}.</p>
+      ${
+        o.routes.length > 0 &&
+        html`<p class="hint">The routes that fail:</p>
+        <ul class="failing-routes">
+          ${o.routes.map((r) => html`<li><span class="route">${r.components.join(' → ')}</span> <span class="share">${percent(r.share)}</span></li>`)}
+        </ul>
+        ${o.routesOmitted !== null && o.routesOmitted > 0 && html`<p class="hint">and ${o.routesOmitted} smaller routes</p>`}`
+      }
+      ${o.routesOmitted === null && html`<p class="hint">Too many kinds of route to list: every request is counted as failing (a bound).</p>`}
+    </div>
+  `
+}
+
 export function WhatIfPanel(props: {
   design: Design
   whatIf: WhatIf
@@ -100,7 +120,7 @@ export function WhatIfPanel(props: {
         <legend>Failures</legend>
         <label class="check-row"><input type="checkbox" name="fail-mode" checked=${props.failMode}
           onChange=${(e: Event) => props.onFailMode((e.target as HTMLInputElement).checked)} />
-          Click a component on the canvas to lose one instance (a database with replicas: its primary)</label>
+          Click a component on the canvas to lose one instance (a database with replicas: its primary; its only instance: it is down)</label>
         ${zones.map(
           (zone) =>
             html`<button type="button" aria-pressed=${whatIf.failures.some((f) => f.kind === 'zone' && f.zone === zone)}
@@ -125,13 +145,17 @@ export function WhatIfPanel(props: {
       ${
         isActive(whatIf) &&
         p &&
-        html`<dl class="what-if-figures" data-what-if-figures role="status">
-          <dt>p95</dt><dd data-what-if-p95>${ms(p.overall.p95)}</dd>
-          <dt>throughput</dt><dd>${rps(p.overall.throughputRps)}</dd>
-          <dt>errors</dt><dd>${Math.round(p.overall.errorRate * 10000) / 100}%</dd>
-          <dt>busiest</dt><dd>${Math.round(Math.max(0, ...p.components.map((c) => c.utilization)) * 100)}%</dd>
-          ${props.down.length > 0 && html`<dt>down</dt><dd>${props.down.join(', ')}: the requests that meet ${props.down.length === 1 ? 'it' : 'them'} fail</dd>`}
-        </dl>`
+        html`<div class="what-if-figures" data-what-if-figures role="status">
+          <p class="what-if-title">What-if figures (not the saved design’s)</p>
+          <dl>
+            <dt>p95</dt><dd data-what-if-p95>${p.outage && p.outage.failingShare >= 1 ? 'none served' : ms(p.overall.p95)}</dd>
+            <dt>errors</dt><dd data-what-if-errors>${percent(p.overall.errorRate)}</dd>
+            <dt>throughput</dt><dd>${rps(p.overall.throughputRps)}</dd>
+            <dt>availability</dt><dd data-what-if-availability>${availabilityPct(p.availability.fraction)}</dd>
+            <dt>busiest</dt><dd>${Math.round(Math.max(0, ...p.components.filter((c) => !props.down.includes(c.id)).map((c) => c.utilization)) * 100)}%</dd>
+          </dl>
+          ${p.outage && html`<${Outage} outage=${p.outage} />`}
+        </div>`
       }
     </section>
   `
