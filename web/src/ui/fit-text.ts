@@ -103,22 +103,3 @@ export function fitLabel(id: string, detail: string, width: number, height: numb
   }
   return chosen
 }
-
-/** A measure by the page's own font (a canvas's text metrics), made once per page. */
-export function canvasMeasure(fontFamily: string): Measure {
-  const context = document.createElement('canvas').getContext('2d')
-  const cache = new Map<string, number>()
-  return (text, size, weight) => {
-    const key = `${size}|${weight}|${text}`
-    const known = cache.get(key)
-    if (known !== undefined) return known
-    let width = text.length * size * 0.62
-    if (context) {
-      context.font = `${weight} ${size}px ${fontFamily}`
-      width = context.measureText(text).width
-    }
-    if (cache.size > 5000) cache.clear()
-    cache.set(key, width)
-    return width
-  }
-}

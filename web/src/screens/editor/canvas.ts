@@ -12,7 +12,7 @@ import { NODE_H, NODE_W } from '../../../../src/domain/layout.ts'
 import type { StoredComponentResult } from '../../../../src/domain/schemas.ts'
 import type { Design, Link } from '../../design.ts'
 import type { Selection } from '../../store.ts'
-import { canvasMeasure, fitLabel, type Measure } from '../../ui/fit-text.ts'
+import { fitLabel, type Measure } from '../../ui/fit-text.ts'
 import { iconPath } from '../../ui/icons.ts'
 
 export interface CanvasProps {
@@ -83,6 +83,25 @@ const pct = (u: number) => `${Math.round(u * 100)}%`
 /** Where a node's text starts (right of its icon), and how wide it may run: to the link handle, or the problem mark. */
 const TEXT_X = 42
 const textWidth = (problem: boolean) => NODE_W - TEXT_X - (problem ? 22 : 10)
+
+/** A measure by the page's own font (a canvas's text metrics), made once per page. */
+export function canvasMeasure(fontFamily: string): Measure {
+  const context = document.createElement('canvas').getContext('2d')
+  const cache = new Map<string, number>()
+  return (text, size, weight) => {
+    const key = `${size}|${weight}|${text}`
+    const known = cache.get(key)
+    if (known !== undefined) return known
+    let width = text.length * size * 0.62
+    if (context) {
+      context.font = `${weight} ${size}px ${fontFamily}`
+      width = context.measureText(text).width
+    }
+    if (cache.size > 5000) cache.clear()
+    cache.set(key, width)
+    return width
+  }
+}
 
 /** The page's text measured by its own font: a node's label is wrapped to fit it. */
 let measureByFont: Measure | null = null
@@ -327,6 +346,7 @@ export function Canvas(props: CanvasProps) {
           </g>
         `
       })}
+      <g class="link-labels">${design.links.map((link) => LinkLabel(link, props, byId))}</g>
     </svg>
     <p class=${linkFrom !== null ? 'canvas-status' : 'visually-hidden'} role="status">${linkFrom !== null ? `Linking from ${linkFrom}: go to the component to link to and press Enter, or Escape to stop.` : ''}</p>
   `
@@ -363,18 +383,8 @@ function LinkView(link: Link, index: number, props: CanvasProps, byId: Map<strin
   const a = byId.get(link.from)
   const b = byId.get(link.to)
   if (!a || !b) return null
-  const ac = { x: (a.x ?? 0) + NODE_W / 2, y: (a.y ?? 0) + NODE_H / 2 }
-  const bc = { x: (b.x ?? 0) + NODE_W / 2, y: (b.y ?? 0) + NODE_H / 2 }
-  const p = edgePoint(ac.x, ac.y, bc.x, bc.y)
-  const q = edgePoint(bc.x, bc.y, ac.x, ac.y)
+  const { p, q } = ends(a, b)
   const selected = props.selection?.kind === 'link' && props.selection.index === index
-  const rate = props.linkRates?.get(`${link.from}->${link.to}`)
-  const parts = [
-    rate !== undefined ? `${rate < 10 ? Math.round(rate * 10) / 10 : Math.round(rate)} req/s` : '',
-    link.share !== undefined && link.share !== 1 ? `${Math.round(link.share * 1000) / 10}%` : '',
-    link.traffic && link.traffic !== 'both' ? `${link.traffic}s` : '',
-    link.latencyMs !== undefined ? `+${link.latencyMs} ms` : ''
-  ].filter(Boolean)
   const select = (e: PointerEvent) => {
     e.stopPropagation()
     props.onSelect({ kind: 'link', index })
@@ -383,7 +393,30 @@ function LinkView(link: Link, index: number, props: CanvasProps, byId: Map<strin
     <g class=${`link${selected ? ' selected' : ''}`} data-link=${`${link.from}->${link.to}`}>
       <line class="link-hit" x1=${p.x} y1=${p.y} x2=${q.x} y2=${q.y} onPointerDown=${select} />
       <line class="link-line" x1=${p.x} y1=${p.y} x2=${q.x} y2=${q.y} marker-end="url(#arrow)" />
-      ${parts.length > 0 ? html`<text class="link-label" x=${(p.x + q.x) / 2} y=${(p.y + q.y) / 2 - 6} text-anchor="middle">${parts.join(' · ')}</text>` : null}
     </g>
   `
+}
+
+/** A link's rate and settings, drawn over the components (a label wider than a short link's gap stays readable). */
+function LinkLabel(link: Link, props: CanvasProps, byId: Map<string, Design['components'][number]>) {
+  const a = byId.get(link.from)
+  const b = byId.get(link.to)
+  if (!a || !b) return null
+  const { p, q } = ends(a, b)
+  const rate = props.linkRates?.get(`${link.from}->${link.to}`)
+  const parts = [
+    rate !== undefined ? `${rate < 10 ? Math.round(rate * 10) / 10 : Math.round(rate)} req/s` : '',
+    link.share !== undefined && link.share !== 1 ? `${Math.round(link.share * 1000) / 10}%` : '',
+    link.traffic && link.traffic !== 'both' ? `${link.traffic}s` : '',
+    link.latencyMs !== undefined ? `+${link.latencyMs} ms` : ''
+  ].filter(Boolean)
+  if (parts.length === 0) return null
+  return html`<text class="link-label" data-label-of=${`${link.from}->${link.to}`} x=${(p.x + q.x) / 2} y=${(p.y + q.y) / 2 - 6} text-anchor="middle">${parts.join(' · ')}</text>`
+}
+
+/** Where a link leaves its source's box and meets its target's. */
+function ends(a: Design['components'][number], b: Design['components'][number]) {
+  const ac = { x: (a.x ?? 0) + NODE_W / 2, y: (a.y ?? 0) + NODE_H / 2 }
+  const bc = { x: (b.x ?? 0) + NODE_W / 2, y: (b.y ?? 0) + NODE_H / 2 }
+  return { p: edgePoint(ac.x, ac.y, bc.x, bc.y), q: edgePoint(bc.x, bc.y, ac.x, ac.y) }
 }

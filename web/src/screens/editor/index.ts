@@ -3,7 +3,7 @@
 // (web/src/store.ts); this screen renders them and dispatches what the learner does.
 import { html } from 'htm/preact'
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import { latencyText } from '../../../../src/domain/format.ts'
+import { latencyText, percent } from '../../../../src/domain/format.ts'
 import type { DesignPatch } from '../../../../src/domain/patch.ts'
 import type { Predictions } from '../../../../src/domain/resources.ts'
 import type { DesignPreview, StoredComponentResult } from '../../../../src/domain/schemas.ts'
@@ -30,6 +30,18 @@ import { WhatIfPanel } from './what-if.ts'
 
 type Tab = 'properties' | 'traffic' | 'results' | 'grade' | 'runs' | 'what-if'
 const TABS: Tab[] = ['properties', 'traffic', 'results', 'grade', 'what-if', 'runs']
+
+/** A what-if's figures in a line over the canvas: its p95, its errors and what is down. */
+function whatIfSummary(p: DesignPreview): string {
+  const o = p.outage
+  const served =
+    o && o.failingShare >= 1
+      ? 'no request served'
+      : `≈ p95 ${latencyText(p.overall.p95, p.overall.overload?.queueGrowthRps ?? 0)}`
+  return [served, `errors ${percent(p.overall.errorRate)}`, o ? `${o.down.join(', ')} down` : '']
+    .filter(Boolean)
+    .join(' · ')
+}
 
 /** The store's state, rendered again at each change. */
 function useEditorState(store: Store): EditorState {
@@ -236,9 +248,9 @@ export function Editor(props: { id: string }) {
             ...whatIf.failures.map(describeFailure)
           ]
             .filter(Boolean)
-            .join(
-              ', '
-            )}. <button type="button" class="linkish" onClick=${() => setWhatIf(NO_WHAT_IF)}>Back to the design as it is</button></div>`
+            .join(', ')}.${
+            whatIfPreview && html` <strong data-what-if-summary>${whatIfSummary(whatIfPreview)}</strong>.`
+          } <button type="button" class="linkish" onClick=${() => setWhatIf(NO_WHAT_IF)}>Back to the design as it is</button></div>`
         }
         <div class=${`canvas-wrap${whatIfActive ? ' what-if' : ''}`} ref=${canvasWrap}>
           <${Canvas}
