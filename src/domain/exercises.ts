@@ -222,8 +222,17 @@ function drillCheck(
         detail: `not spread over two zones or more: ${unspread.map((c) => c.id).join(', ')} (losing its zone is an outage)`
       }
   }
+  // An exercise with this drill stores its data in a database: a design without one has no
+  // primary to lose, and is not let off the drill for it.
   if (drill === 'database_primary' && scenarios.length === 0)
-    return { ...base, passed: true, measured: null, detail: 'the design has no database on a request’s path' }
+    return {
+      ...base,
+      passed: false,
+      applies: false,
+      measured: null,
+      detail:
+        'does not apply: the design has no database on a request’s path, so it has no primary to lose; this exercise keeps its data in one, so add it'
+    }
   const failing = scenarios.filter((f) => !f.sloHolds)
   const outage = failing.find((f) => f.outage || !finite(f.p95))
   const worst = scenarios.reduce<number | null>(

@@ -250,7 +250,13 @@ export const CheckSchema = Type.Object(
     measured: Nullable(N, { description: 'what the model measured (null: nothing to measure, or unbounded)' }),
     required: N,
     unit: OneOf(['ms', 'fraction', 'usd_per_month']),
-    detail: Type.String({ description: 'what was measured, in a sentence' })
+    detail: Type.String({ description: 'what was measured, in a sentence' }),
+    applies: Type.Optional(
+      Type.Literal(false, {
+        description:
+          'the check cannot apply to the design as it is (a database drill with no database): it does not pass, and the detail says why'
+      })
+    )
   },
   strict
 )

@@ -119,3 +119,29 @@ t.test('the budget check reads the design’s cost at the required peak', async 
   t.equal(budget?.measured, cost)
   t.equal(budget?.required, e.requirements.budgetPerMonth)
 })
+
+t.test('a database drill on a design with no database does not apply, says why and does not pass', async (t) => {
+  const guestbook = catalogue.bySlug.get('guestbook') as ExerciseDefinition
+  t.ok(guestbook.requirements.drills.includes('database_primary'))
+  // Two service instances answer on their own: every other check may pass, this one cannot.
+  const noDatabase: DesignDocument = {
+    components: [
+      { id: 'users', type: 'client' },
+      { id: 'api', type: 'service', instances: 2, concurrency: 8, serviceTimeMs: 10 }
+    ],
+    links: [{ from: 'users', to: 'api' }]
+  }
+  const checks = measureDesign(guestbook.requirements, noDatabase)
+  const drill = checks.find((c) => c.id === 'drill_database_primary')
+  t.match(drill, { passed: false, applies: false, measured: null })
+  t.match(drill?.detail, /^does not apply: the design has no database on a request’s path/)
+  t.ok(
+    checks.filter((c) => c.id !== 'drill_database_primary').every((c) => c.passed),
+    'the rest pass: the drill alone keeps the attempt open'
+  )
+  const reference = measureDesign(guestbook.requirements, guestbook.reference.design)
+  t.notOk(
+    reference.some((c) => 'applies' in c),
+    'a design with a database: every check applies'
+  )
+})

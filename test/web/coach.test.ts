@@ -97,7 +97,14 @@ t.test('a learner predicts, simulates, reads a derivation, applies a suggestion 
   )
   const apply = page.locator('[data-apply="zero_errors"]')
   await apply.waitFor()
-  t.match(await apply.textContent(), /Tried by the model: this item 0 → 10/, 'the effect, computed before it is shown')
+  t.match(
+    await apply.textContent(),
+    /Next, tried by the model: .*this item 0 → 10 of 10/,
+    'the effect, computed before it is shown'
+  )
+  const said = (await page.locator('li.rubric-item', { has: apply }).textContent()) ?? ''
+  t.equal(said.split('this item').length - 1, 1, `its effect said once: ${said}`)
+  t.notMatch(said, /\d{2,}\.\d{2,} ms/, 'rounded as every figure is (a tenth of a ms from 10 ms up)')
   await apply.scrollIntoViewIfNeeded()
   await shot(page, 'coach-04-grade-suggestion')
   /** What the api's box says: its figures while they are current, its type and instances otherwise. */

@@ -147,7 +147,10 @@ export function DerivationView(props: {
   `
 }
 
-/** A verified suggestion's effect, and Apply (one undoable step). */
+/**
+ * A verified suggestion, and Apply (one undoable step): said once, its effect as the model
+ * measured it (the suggestion's own sentence, rounded as every figure is).
+ */
 export function SuggestionApply(props: { item: GradeItem; onApply: (patch: DesignPatch) => void }) {
   const { item } = props
   const [applied, setApplied] = useState(false)
@@ -155,7 +158,7 @@ export function SuggestionApply(props: { item: GradeItem; onApply: (patch: Desig
   const e = item.effect
   return html`
     <div class="suggestion-apply" data-apply=${item.id}>
-      <p class="effect">Tried by the model: this item ${e.item.before} → ${e.item.after}, the score ${e.score.before} → ${e.score.after}${e.p95Ms.before !== e.p95Ms.after ? `, p95 ${num(e.p95Ms.before)} → ${num(e.p95Ms.after)} ms` : ''}${e.costPerMonth.before !== e.costPerMonth.after ? `, $${e.costPerMonth.before} → $${e.costPerMonth.after} a month` : ''}.</p>
+      <p class="suggestion" data-effect=${`${e.item.before}->${e.item.after}`}><strong>Next, tried by the model:</strong> ${item.suggestion}</p>
       <button type="button" class="primary" disabled=${applied} onClick=${() => {
         props.onApply(item.patch as DesignPatch)
         setApplied(true)

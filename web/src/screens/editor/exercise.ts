@@ -99,9 +99,10 @@ export function useAttempt(workspaceId: string): AttemptState {
 
 const num = (x: number) => (Math.round(x * 100) / 100).toLocaleString('en')
 /** A check's figure in its unit. */
-function figure(c: Pick<Check, 'id' | 'unit' | 'passed'>, x: number | null): string {
-  // Nothing measured: a drill with nothing to lose, an outage, or a latency without bound.
-  if (x === null) return c.passed ? 'not applicable' : c.id.startsWith('drill_') ? 'an outage' : 'unbounded'
+function figure(c: Pick<Check, 'id' | 'unit' | 'passed' | 'applies'>, x: number | null): string {
+  // Nothing measured: a drill with nothing to lose (its detail says why), an outage, or a latency without bound.
+  if (c.applies === false) return 'does not apply'
+  if (x === null) return c.id.startsWith('drill_') ? 'an outage' : 'unbounded'
   if (c.unit === 'ms') return `${num(x)} ms`
   if (c.unit === 'usd_per_month') return `$${num(x)}/mo`
   return `${Math.round(x * 1e6) / 1e4}%`
@@ -132,7 +133,7 @@ export function ExercisePanel(props: { state: AttemptState; run: RunView | null 
               <tr data-check=${row.id} class=${c ? (c.passed ? 'check-pass' : 'check-fail') : ''}>
                 <th scope="row">${row.text}</th>
                 <td title=${c?.detail ?? 'simulate to measure'}>
-                  ${c ? html`<span class="mark" aria-hidden="true">${c.passed ? '✓' : '✗'}</span> ${c.passed ? 'passed' : 'failed'}: ${figure(c, c.measured)}` : '—'}
+                  ${c ? html`<span class="mark" aria-hidden="true">${c.passed ? '✓' : '✗'}</span> ${c.passed ? 'passed' : c.applies === false ? 'not passed' : 'failed'}: ${figure(c, c.measured)}` : '—'}
                   ${c && !c.passed && html`<div class="check-detail">${c.detail}</div>`}
                 </td>
               </tr>

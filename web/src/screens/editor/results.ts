@@ -166,8 +166,11 @@ export function GradePanel(props: {
                 <span class="points">${item.points}/${item.maxPoints}</span>
               </button>
               <p>${item.finding}</p>
-              <p class="suggestion"><strong>Next:</strong> ${item.suggestion}</p>
-              ${props.onApply && html`<${SuggestionApply} item=${item} onApply=${props.onApply} />`}
+              ${
+                props.onApply && item.patch && item.effect
+                  ? html`<${SuggestionApply} item=${item} onApply=${props.onApply} />`
+                  : html`<p class="suggestion"><strong>Next:</strong> ${item.suggestion}</p>`
+              }
             </li>
           `
         )}
