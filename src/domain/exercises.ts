@@ -231,7 +231,7 @@ function drillCheck(
       applies: false,
       measured: null,
       detail:
-        'does not apply: the design has no database on a request’s path, so it has no primary to lose; this exercise keeps its data in one, so add it'
+        'the design has no database on a request’s path, so there is no primary to lose; this exercise keeps its data in one: add it'
     }
   const failing = scenarios.filter((f) => !f.sloHolds)
   const outage = failing.find((f) => f.outage || !finite(f.p95))

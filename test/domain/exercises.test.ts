@@ -134,7 +134,7 @@ t.test('a database drill on a design with no database does not apply, says why a
   const checks = measureDesign(guestbook.requirements, noDatabase)
   const drill = checks.find((c) => c.id === 'drill_database_primary')
   t.match(drill, { passed: false, applies: false, measured: null })
-  t.match(drill?.detail, /^does not apply: the design has no database on a request’s path/)
+  t.match(drill?.detail, /^the design has no database on a request’s path, so there is no primary to lose/)
   t.ok(
     checks.filter((c) => c.id !== 'drill_database_primary').every((c) => c.passed),
     'the rest pass: the drill alone keeps the attempt open'

@@ -99,10 +99,33 @@ t.test('a newcomer completes the first exercise in the browser', async (t) => {
   await page.getByRole('button', { name: `Hint (−${first.hints[1].cost} points)` }).waitFor()
   await shot(page, 'exercises-03-a-hint')
 
-  // Two instances: every check passes.
+  // Two instances: the instance drill passes; with no database the database drill does not
+  // apply, says why, and does not pass (it once passed as "not applicable").
   await node(page, 'service').locator('rect.node-box').click()
   await page.locator('input[name="instances"]').fill('2')
   await page.locator('input[name="instances"]').press('Tab')
+  await page.locator('[data-save="design"]').filter({ hasText: ': saved' }).waitFor()
+  await page.getByRole('button', { name: 'Simulate' }).click()
+  await check(page, 'drill_instance').and(page.locator('.check-pass')).waitFor({ timeout: 60_000 })
+  const noDatabase = check(page, 'drill_database_primary')
+  t.match(await noDatabase.getAttribute('class'), /check-fail/)
+  t.match(await noDatabase.textContent(), /not passed: does not apply/)
+  t.match(await noDatabase.locator('.check-detail').textContent(), /the design has no database on a request’s path/)
+  await shot(page, 'exercises-03b-no-database')
+
+  // A database behind the service (one read replica by default): every check passes.
+  await page.getByRole('button', { name: 'Add Database' }).click()
+  await node(page, 'database').waitFor()
+  await dragTo(page, node(page, 'database').locator('rect.node-box'), {
+    x: canvas.x + 580 + NODE_W / 2,
+    y: canvas.y + 220 + NODE_H / 2
+  })
+  await dragTo(
+    page,
+    node(page, 'service').locator('circle.port'),
+    await center(node(page, 'database').locator('rect.node-box'))
+  )
+  await page.locator('g.link[data-link="service->database"]').waitFor({ state: 'attached' })
   await page.locator('[data-save="design"]').filter({ hasText: ': saved' }).waitFor()
   await page.getByRole('button', { name: 'Simulate' }).click()
   await page

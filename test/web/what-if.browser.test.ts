@@ -228,8 +228,8 @@ t.test('what-if on the canvas, Tidy and the phone sheet', async (t) => {
     await page.getByRole('button', { name: '3× peak' }).click()
     // api serves 800 requests a second at most: at 900 it saturates and its p95 is unbounded.
     const api = page.locator('g.node[data-id="api"]')
-    await page.locator('g.node[data-id="api"] .node-detail', { hasText: 'p95 ∞' }).waitFor({ timeout: 15_000 })
-    t.match(await api.getAttribute('aria-label'), /p95 ∞ \(unbounded — the queue grows by/, 'said in full')
+    await page.locator('g.node[data-id="api"] .node-detail', { hasText: /p95\s∞/ }).waitFor({ timeout: 15_000 })
+    t.match(await api.getAttribute('aria-label'), /p95\s∞ \(unbounded — the queue grows by/, 'said in full')
     t.match(await api.locator('title').first().textContent(), /unbounded — the queue grows by/)
     t.same(await labelOverflows(page), [], 'saturated: every label fits')
     await shot(page, 'saturated')

@@ -27,8 +27,8 @@ const LEADING = 1.18
 const SCALES = [1, 0.9, 0.8]
 const MAX_LINES = { id: 2, detail: 2 }
 
-/** The pieces a text may break between: after a space, a hyphen, an underscore, a dot or a slash. */
-const pieces = (text: string) => text.match(/[^\s\-_./]*[\s\-_./]*/g)?.filter(Boolean) ?? [text]
+/** The pieces a text may break between: after a space, a hyphen or an underscore (not a no-break space). */
+const pieces = (text: string) => text.match(/[^ \-_]*[ \-_]*/g)?.filter(Boolean) ?? [text]
 
 /** Greedy wrapping at the break points; a piece wider than a line is broken between letters. */
 export function wrap(text: string, fits: (s: string) => boolean): string[] {

@@ -75,6 +75,9 @@ export function fitZoom(design: Design, box: { width: number; height: number }):
   return Math.max(FIT_MIN, Math.min(1, Math.floor(scale * 100) / 100))
 }
 
+/** Binds a figure to its name and unit: a wrapped label breaks between figures, not inside one. */
+const NBSP = '\u00a0'
+
 /** A space between a node's texts: they read as words, not run together, in its accessible text. */
 const SPACE = ' '
 
@@ -292,7 +295,7 @@ export function Canvas(props: CanvasProps) {
         const detail = isDown
           ? 'down: its requests fail'
           : r
-            ? `ρ ${pct(r.utilization)} · p95 ${r.p95LatencyMs === null ? '∞' : ms(r.p95LatencyMs)}`
+            ? `ρ ${pct(r.utilization)} · p95${NBSP}${r.p95LatencyMs === null ? '∞' : ms(r.p95LatencyMs).replace(' ', NBSP)}`
             : hasTrait(props.catalogue, c.type, 'source')
               ? 'sends the traffic'
               : c.delay
