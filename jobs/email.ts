@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import nodemailer from 'nodemailer'
 import type { JobWithMetadata } from 'pg-boss'
 import { hashToken } from '../src/accounts/accounts.ts'
+import { type Recipient, recipientOf } from '../src/accounts/users.ts'
 import type { Config } from '../src/config.ts'
 import type { Sql } from '../src/db/client.ts'
 import { EmailJob, type JobData } from '../src/queue/messages.ts'
@@ -36,8 +37,6 @@ export function createMailer(sql: Sql, email: Config['email'], log: (msg: string
     )
   }
 }
-
-type Recipient = { email: string; verified: boolean; disabled: boolean }
 
 export function createHandler(sql: Sql, email: Config['email'], send: SendMail) {
   const base = email.publicBaseUrl.replace(/\/$/, '')
@@ -132,11 +131,7 @@ export function createHandler(sql: Sql, email: Config['email'], send: SendMail) 
   return async function emailJob(job: JobWithMetadata<JobData<typeof EmailJob>>): Promise<unknown> {
     const { kind, userId } = job.data
     if (userId === null) return { skipped: 'no account' }
-    const [user] = await sql<Recipient[]>`
-      select email, email_verified_at is not null as verified, disabled_at is not null as disabled
-      from app.users
-      where id = ${userId}
-    `
+    const user = await recipientOf(sql, userId)
     if (!user) return { skipped: 'deleted' }
     return mails[kind](job, userId, user)
   }

@@ -1,5 +1,5 @@
 import type { Queue } from 'pg-boss'
-import type { Sql } from '../src/db/client.ts'
+import type { Sql, TransactionSql } from '../src/db/client.ts'
 import type { TelemetryHooks } from '../src/queue/jobs.ts'
 
 /** The options every product queue (simulation, grading, export) shares. */
@@ -26,7 +26,7 @@ export function productQueueOptions(name: string, expireInSeconds: number): Omit
  */
 export function markFailedOnFinalFailure<T>(
   sql: Sql,
-  fail: (sql: Sql, id: string, error: string) => Promise<unknown>,
+  fail: (db: Sql | TransactionSql, id: string, error: string) => Promise<unknown>,
   field: string
 ): TelemetryHooks<T> {
   return {

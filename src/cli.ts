@@ -159,15 +159,14 @@ commands['org:create'] = async (url, argv) => {
     return 2
   }
   const { normalizeEmail } = await import('./accounts/accounts.ts')
+  const { accountByEmail } = await import('./accounts/users.ts')
   const { withContext } = await import('./db/context.ts')
   const { insertOrganisation } = await import('./routes/classes/store.ts')
   const { insertAudit, operatorRecord } = await import('./audit/store.ts')
   const { uuidv7 } = await import('./ids.ts')
   const sql = createSql(url, { max: 1, applicationName: 'sdc-cli' })
   try {
-    const [owner] = await sql<{ id: string }[]>`
-      select id from app.users where email_normalized = ${normalizeEmail(values['owner-email'])}
-    `
+    const owner = await accountByEmail(sql, normalizeEmail(values['owner-email']))
     if (!owner) {
       err(`error: no user has the email ${values['owner-email']} (create one with user:create)`)
       return 1

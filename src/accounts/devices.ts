@@ -1,5 +1,6 @@
 import type { Sql, TransactionSql } from '../db/client.ts'
 import type { LockoutPolicy } from './lockout.ts'
+import { userIdByEmail } from './users.ts'
 
 // Browsers that signed in (the device cookie's rows, src/routes/auth/device.ts): a known device's
 // failures count here only.
@@ -23,8 +24,7 @@ export async function knownDevice(sql: Sql, email: string, claim: DeviceClaim, n
   const [row] = await sql<{ user_id: string }[]>`
     select d.user_id
     from app.login_devices d
-    join app.users u on u.id = d.user_id
-    where u.email_normalized = ${email}
+    where d.user_id = ${userIdByEmail(sql, email)}
       and d.user_id = ${claim.userId}
       and d.device_hash = ${claim.deviceHash}
       and d.last_login_at > ${now}::timestamptz - make_interval(days => ${DEVICE_TTL_DAYS})

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto'
 import type { Sql, TransactionSql } from '../db/client.ts'
 import { deriveKey } from './accounts.ts'
+import { userIdByEmail } from './users.ts'
 
 export interface LockoutPolicy {
   maxAttempts: number
@@ -104,7 +105,7 @@ export async function clearFailures(sql: Sql | TransactionSql, email: string, cl
   const devices = await sql`
     update app.login_devices
     set failed_count = 0, window_started_at = null, locked_until = null
-    where user_id = (select id from app.users where email_normalized = ${email})
+    where user_id = ${userIdByEmail(sql, email)}
       and failed_count > 0
     returning user_id
   `

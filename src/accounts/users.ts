@@ -1,8 +1,15 @@
-import type { Sql, TransactionSql } from '../db/client.ts'
+import type { Fragment, Sql, TransactionSql } from '../db/client.ts'
 import { exportCountOf } from '../exports/store.ts'
+import { gradeCountOf } from '../runs/grades.ts'
+import { runCountOf } from '../runs/runs.ts'
 import { normalizeEmail } from './accounts.ts'
 
-// The statements on app.users, and the emailed tokens that verify an address or sign a user in.
+// The statements on app.users, and the emailed tokens that verify an address, sign a user in or
+// reset a password.
+
+/** `(select id …)`: the id of the user with this normalised email, as a value of the caller's query. */
+export const userIdByEmail = (sql: Sql | TransactionSql, emailNormalized: string): Fragment =>
+  sql`(select id from app.users where email_normalized = ${emailNormalized})`
 
 /** A user as the auth routes answer it (toUser) and the token pair claims it. */
 export interface UserRow {
@@ -157,6 +164,31 @@ export async function loadUserState(sql: Sql, userId: string, sessionId: string 
     : null
 }
 
+/**
+ * Uses a reset token: single use, expiring, of an enabled account; its user, or none. An unknown,
+ * used or expired token all fail the same way.
+ */
+export async function useResetToken(tx: TransactionSql, tokenHash: string, now: Date): Promise<string | null> {
+  const [token] = await tx<{ user_id: string }[]>`
+    update app.password_reset_tokens t
+    set used_at = ${now}
+    from app.users u
+    where t.token_hash = ${tokenHash}
+      and t.used_at is null
+      and t.expires_at > ${now}
+      and u.id = t.user_id
+      and u.disabled_at is null
+    returning t.user_id
+  `
+  return token?.user_id ?? null
+}
+
+/** A reset spends every other link mailed to the user: reset links, and sign-in links the old password earned. */
+export async function spendEmailedLinks(tx: TransactionSql, userId: string, now: Date): Promise<void> {
+  await tx`update app.password_reset_tokens set used_at = ${now} where user_id = ${userId} and used_at is null`
+  await tx`update app.login_link_tokens set used_at = ${now} where user_id = ${userId} and used_at is null`
+}
+
 /** The account an email names, if any (the reset request's and the sign-up's only candidate). */
 export async function accountByEmail(
   sql: Sql | TransactionSql,
@@ -168,6 +200,22 @@ export async function accountByEmail(
     where email_normalized = ${emailNormalized}
   `
   return user
+}
+
+/** Whom a mail goes to: the address, whether it is verified, whether the account is disabled; none when deleted. */
+export async function recipientOf(sql: Sql, id: string): Promise<Recipient | undefined> {
+  const [user] = await sql<Recipient[]>`
+    select email, email_verified_at is not null as verified, disabled_at is not null as disabled
+    from app.users
+    where id = ${id}
+  `
+  return user
+}
+
+export interface Recipient {
+  email: string
+  verified: boolean
+  disabled: boolean
 }
 
 export async function userEmail(tx: TransactionSql, id: string): Promise<string | null> {
@@ -211,8 +259,8 @@ export async function deleteAccount(tx: TransactionSql, userId: string): Promise
   const [removed] = await tx<Removed[]>`
     select
       (select count(*) from app.workspaces where owner_id = u.id)::int as workspaces,
-      (select count(*) from app.simulation_runs where owner_id = u.id)::int as runs,
-      (select count(*) from app.grade_reports where owner_id = u.id)::int as grades,
+      ${runCountOf(tx, userId)} as runs,
+      ${gradeCountOf(tx, userId)} as grades,
       ${exportCountOf(tx, userId)} as exports
     from app.users u
     where u.id = ${userId}

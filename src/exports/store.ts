@@ -1,5 +1,6 @@
 import type { Fragment, Sql, TransactionSql } from '../db/client.ts'
 import { afterKey, type Keyset, type Paged } from '../db/keyset.ts'
+import { failedUnlessCompleted } from '../db/work-rows.ts'
 import type { Design } from '../domain/model.ts'
 import type { ExportFormat } from '../domain/report.ts'
 
@@ -40,7 +41,7 @@ export function insertExport(
 }
 
 /** The export's description (not its content), if it is the owner's. */
-export async function ownedExport(sql: Sql, id: string, ownerId: string) {
+export async function ownedExport(sql: Sql | TransactionSql, id: string, ownerId: string) {
   const [row] = await sql<ExportRow[]>`
     select ${sql(EXPORT_COLUMNS)}
     from app.report_exports
@@ -51,7 +52,7 @@ export async function ownedExport(sql: Sql, id: string, ownerId: string) {
 }
 
 /** The export's content, if it is the owner's. */
-export async function ownedExportContent(sql: Sql, id: string, ownerId: string) {
+export async function ownedExportContent(sql: Sql | TransactionSql, id: string, ownerId: string) {
   const [row] = await sql<{ status: string; content: string | null; content_type: string; filename: string }[]>`
     select status, content, content_type, filename
     from app.report_exports
@@ -89,7 +90,7 @@ export const exportCountOf = (sql: Sql | TransactionSql, ownerId: string): Fragm
   sql`(select count(*) from app.report_exports where owner_id = ${ownerId})::int`
 
 /** What the export job renders: the export's status and format, its workspace and the workspace's traffic. */
-export async function exportToRender(sql: Sql, id: string) {
+export async function exportToRender(sql: Sql | TransactionSql, id: string) {
   const [row] = await sql<
     {
       status: string
@@ -117,7 +118,7 @@ export async function exportToRender(sql: Sql, id: string) {
 
 /** Stores a rendered report once: a retried or duplicated job finds it completed and writes nothing. */
 export async function completeExport(
-  sql: Sql,
+  sql: Sql | TransactionSql,
   id: string,
   report: { content: string; contentType: string; filename: string }
 ): Promise<boolean> {
@@ -133,17 +134,12 @@ export async function completeExport(
 }
 
 /** Marks an export failed with the error, unless it completed meanwhile. */
-export async function failExport(sql: Sql, id: string, error: string): Promise<void> {
-  await sql`
-    update app.report_exports
-    set status = 'failed', error = ${error}, completed_at = now()
-    where id = ${id}
-      and status <> 'completed'
-  `
+export async function failExport(sql: Sql | TransactionSql, id: string, error: string): Promise<void> {
+  await sql`update app.report_exports ${failedUnlessCompleted(sql, id, error)}`
 }
 
 /** Deletes finished exports older than `days` (the report can be made again); at most `batch` a call. How many went. */
-export async function deleteOldExports(sql: Sql, days: number, batch: number): Promise<number> {
+export async function deleteOldExports(sql: Sql | TransactionSql, days: number, batch: number): Promise<number> {
   const exports = await sql`
     delete from app.report_exports
     where id in (

@@ -1,6 +1,8 @@
 import type { Fragment, Sql, TransactionSql } from '../db/client.ts'
+import { failedUnlessCompleted } from '../db/work-rows.ts'
 
-// The statements on app.grade_reports: a run's grades.
+// The statements on app.grade_reports: a run's grades, and the fragments other areas' queries
+// join them by (a run's latest grade, a workspace's best).
 
 /**
  * `left join lateral (…) on true`: the latest completed grade of the run whose id the outer
@@ -16,6 +18,34 @@ export const latestGradeJoin = (sql: Sql, runId: string): Fragment => sql`
     order by completed_at desc
     limit 1
   ) latest_grade on true
+`
+
+/**
+ * `left join lateral (…) best on true`: the best completed grade of the runs of the workspace whose
+ * id the outer query's column `workspaceId` holds (`a.workspace_id`), as `best.score` and
+ * `best.checks`, or nulls when none is graded.
+ */
+export const bestGradeJoin = (sql: Sql | TransactionSql, workspaceId: string): Fragment => sql`
+  left join lateral (
+    select g.score, g.checks
+    from app.grade_reports g
+    join app.simulation_runs s on s.id = g.simulation_id
+    where s.workspace_id = ${sql(workspaceId)}
+      and g.status = 'completed'
+    order by g.score desc nulls last
+    limit 1
+  ) best on true
+`
+
+/** `exists (…)`: whether a run of the workspace in the outer query's column `workspaceId` has a completed grade. */
+export const hasCompletedGrade = (sql: Sql | TransactionSql, workspaceId: string): Fragment => sql`
+  exists (
+    select 1
+    from app.simulation_runs s
+    join app.grade_reports g on g.simulation_id = s.id
+    where s.workspace_id = ${sql(workspaceId)}
+      and g.status = 'completed'
+  )
 `
 
 export function insertGrade(
@@ -60,6 +90,10 @@ export interface GradeRow {
   completed_at: Date | null
 }
 
+/** `(select count(*) …)::int`: how many grades the user has, as a column of the caller's query. */
+export const gradeCountOf = (sql: Sql | TransactionSql, ownerId: string): Fragment =>
+  sql`(select count(*) from app.grade_reports where owner_id = ${ownerId})::int`
+
 /** The grades of these runs, oldest first (through the grades' run index). */
 export function gradesOf(sql: Sql, runIds: string[]) {
   return sql<GradeRow[]>`
@@ -89,11 +123,6 @@ export async function completeGrade(
 }
 
 /** Marks a grade failed with the error, unless it completed meanwhile. */
-export async function failGrade(sql: Sql, id: string, error: string): Promise<void> {
-  await sql`
-    update app.grade_reports
-    set status = 'failed', error = ${error}, completed_at = now()
-    where id = ${id}
-      and status <> 'completed'
-  `
+export async function failGrade(sql: Sql | TransactionSql, id: string, error: string): Promise<void> {
+  await sql`update app.grade_reports ${failedUnlessCompleted(sql, id, error)}`
 }

@@ -1,5 +1,6 @@
 import { type Fragment, pgArray, type Sql, type TransactionSql } from '../db/client.ts'
 import { afterKey, type Keyset, type Paged } from '../db/keyset.ts'
+import { failedUnlessCompleted } from '../db/work-rows.ts'
 import type { SimulationResult } from '../domain/engine.ts'
 import type { Design, TrafficProfile } from '../domain/model.ts'
 import type { Analysis, DesignDocument } from '../domain/schemas.ts'
@@ -179,14 +180,13 @@ export async function completeRuns(sql: Sql, results: { id: string; result: Simu
 }
 
 /** Marks a run failed with the error, unless it completed meanwhile. */
-export async function failRun(sql: Sql, id: string, error: string): Promise<void> {
-  await sql`
-    update app.simulation_runs
-    set status = 'failed', error = ${error}, completed_at = now()
-    where id = ${id}
-      and status <> 'completed'
-  `
+export async function failRun(sql: Sql | TransactionSql, id: string, error: string): Promise<void> {
+  await sql`update app.simulation_runs ${failedUnlessCompleted(sql, id, error)}`
 }
+
+/** `(select count(*) …)::int`: how many runs the user has, as a column of the caller's query. */
+export const runCountOf = (sql: Sql | TransactionSql, ownerId: string): Fragment =>
+  sql`(select count(*) from app.simulation_runs where owner_id = ${ownerId})::int`
 
 /** A run's status, or null when it is gone (deleted with its workspace). */
 export async function runStatus(sql: Sql, id: string): Promise<string | null> {
@@ -291,4 +291,30 @@ export async function newestCompletedRunId(tx: TransactionSql, workspaceId: stri
     limit 1
   `
   return row?.id
+}
+
+export interface PredictedRun {
+  id: string
+  workspace_id: string
+  created_at: Date
+  design: DesignDocument
+  traffic: TrafficProfile
+  predictions: unknown
+  overall: unknown
+}
+
+/** The learner's completed runs that carried predictions, oldest first (the latest `limit`). */
+export function predictedRuns(sql: Sql, ownerId: string, limit: number) {
+  return sql<PredictedRun[]>`
+    select * from (
+      select id, workspace_id, created_at, design, traffic, predictions, result -> 'overall' as overall
+      from app.simulation_runs
+      where owner_id = ${ownerId}
+        and predictions is not null
+        and status = 'completed'
+      order by created_at desc
+      limit ${limit}
+    ) latest
+    order by created_at
+  `
 }

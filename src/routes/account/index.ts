@@ -9,6 +9,8 @@ import {
   markVerified,
   passwordHashOf,
   setPassword,
+  spendEmailedLinks,
+  useResetToken,
   userById
 } from '../../accounts/users.ts'
 import { InvalidResetToken, Unauthorized, WrongPassword } from '../../errors.ts'
@@ -20,7 +22,6 @@ import { revokeAllOf } from '../auth/tokens.ts'
 import { countedLimit } from '../limits.ts'
 import { archiveChunks } from './archive.ts'
 import { Accepted, AccountArchive, DeleteAccount, ResetConfirm, ResetRequest } from './schemas.ts'
-import { spendEmailedLinks, useResetToken } from './store.ts'
 
 /** Reset mails one address may be sent an hour, whoever asks (a 429 for a known and an unknown address alike). */
 export const RESETS_PER_EMAIL_HOUR = 5

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { auditRows } from '../../audit/log.ts'
 import { errorResponses } from '../../schemas.ts'
-import { keysetPage, listQueryWith, pageOf } from '../pagination.ts'
+import { afterCursor, instantOf, keysetPage, listQueryWith, pageOf } from '../pagination.ts'
 import { AuditEntry, AuditQuery } from './schemas.ts'
-import { auditRows } from './store.ts'
 
 const adminAuditRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get(
@@ -16,8 +16,18 @@ const adminAuditRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request) => {
+      const query = request.query
       const { page, nextCursor } = keysetPage(
-        await auditRows(fastify.sql, request.query),
+        await auditRows(
+          fastify.sql,
+          {
+            ...query,
+            since: query.since === undefined ? undefined : instantOf(query.since, 'since'),
+            until: query.until === undefined ? undefined : instantOf(query.until, 'until')
+          },
+          afterCursor(fastify.sql, query.cursor, 'serial'),
+          query.limit
+        ),
         request.query.limit,
         'serial'
       )

@@ -1,5 +1,6 @@
 import type { Fragment, Sql, TransactionSql } from '../../db/client.ts'
 import type { TrafficProfile } from '../../domain/model.ts'
+import { bestGradeJoin, hasCompletedGrade } from '../../runs/grades.ts'
 
 // The exercise routes' statements: attempts (a workspace tied to an exercise), the hints they
 // revealed, their submissions and give-ups. A write takes the request's audit fragment.
@@ -38,10 +39,9 @@ export const toSubmission = (s: SubmissionRow) => ({
 /** The caller's attempts of each exercise, and the best completed grade of their runs. */
 export function attemptTotals(sql: Sql, ownerId: string) {
   return sql<{ exercise_slug: string; attempts: number; best: number | null }[]>`
-    select a.exercise_slug, count(distinct a.workspace_id)::int as attempts, max(g.score) as best
+    select a.exercise_slug, count(distinct a.workspace_id)::int as attempts, max(best.score) as best
     from app.exercise_attempts a
-    left join app.simulation_runs s on s.workspace_id = a.workspace_id
-    left join app.grade_reports g on g.simulation_id = s.id and g.status = 'completed'
+    ${bestGradeJoin(sql, 'a.workspace_id')}
     where a.owner_id = ${ownerId}
     group by a.exercise_slug
   `
@@ -98,13 +98,9 @@ export async function lockedTraffic(
 /** The caller's attempts of one exercise, newest first, with their hints, best grade and submissions. */
 export async function listAttempts(sql: Sql, ownerId: string, slug: string) {
   const rows = await sql<(AttemptRow & { best: number | null })[]>`
-    select a.*, (
-      select max(g.score)
-      from app.simulation_runs s
-      join app.grade_reports g on g.simulation_id = s.id and g.status = 'completed'
-      where s.workspace_id = a.workspace_id
-    ) as best
+    select a.*, best.score as best
     from app.exercise_attempts a
+    ${bestGradeJoin(sql, 'a.workspace_id')}
     where a.owner_id = ${ownerId}
       and a.exercise_slug = ${slug}
     order by a.created_at desc
@@ -205,13 +201,7 @@ export async function mayseeReference(sql: Sql, ownerId: string, slug: string): 
         and a.exercise_slug = ${slug}
         and (
           a.given_up_at is not null
-          or exists (
-            select 1
-            from app.simulation_runs s
-            join app.grade_reports g on g.simulation_id = s.id
-            where s.workspace_id = a.workspace_id
-              and g.status = 'completed'
-          )
+          or ${hasCompletedGrade(sql, 'a.workspace_id')}
         )
     ) as allowed
   `

@@ -5,8 +5,9 @@ import { type Predictions, scorePredictions } from '../../domain/predictions.ts'
 import type { SimulationResult } from '../../domain/schemas.ts'
 import { Timestamp, Uuid } from '../../domain/schemas.ts'
 import { exercises } from '../../exercises/index.ts'
+import { predictedRuns } from '../../runs/runs.ts'
 import { errorResponses } from '../../schemas.ts'
-import { attemptsOf, predictedRuns } from './store.ts'
+import { attemptsOf } from './store.ts'
 
 // GET /progress (issue 38): the learner's page — exercises attempted, best score, checks passed,
 // hints used, and the estimation score over time.

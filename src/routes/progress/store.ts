@@ -1,7 +1,8 @@
 import type { Sql } from '../../db/client.ts'
-import type { DesignDocument, TrafficProfile } from '../../domain/schemas.ts'
+import { bestGradeJoin } from '../../runs/grades.ts'
 
-// The progress page's reads: a learner's attempts with their best grades, and their predictions.
+// The progress page's reads: a learner's attempts with their best grades (its predictions are
+// src/runs' predictedRuns).
 
 export interface AttemptRow {
   exercise_slug: string
@@ -22,43 +23,9 @@ export function attemptsOf(sql: Sql, ownerId: string) {
       (array_agg(best.checks order by best.score desc nulls last))[1] as best_checks,
       max(a.created_at) as last_at
     from app.exercise_attempts a
-    left join lateral (
-      select g.score, g.checks
-      from app.grade_reports g
-      join app.simulation_runs s on s.id = g.simulation_id
-      where s.workspace_id = a.workspace_id
-        and g.status = 'completed'
-      order by g.score desc
-      limit 1
-    ) best on true
+    ${bestGradeJoin(sql, 'a.workspace_id')}
     where a.owner_id = ${ownerId}
     group by a.exercise_slug
     order by last_at desc
-  `
-}
-
-export interface PredictedRun {
-  id: string
-  workspace_id: string
-  created_at: Date
-  design: DesignDocument
-  traffic: TrafficProfile
-  predictions: unknown
-  overall: unknown
-}
-
-/** The learner's completed runs that carried predictions, oldest first (the latest `limit`). */
-export function predictedRuns(sql: Sql, ownerId: string, limit: number) {
-  return sql<PredictedRun[]>`
-    select * from (
-      select id, workspace_id, created_at, design, traffic, predictions, result -> 'overall' as overall
-      from app.simulation_runs
-      where owner_id = ${ownerId}
-        and predictions is not null
-        and status = 'completed'
-      order by created_at desc
-      limit ${limit}
-    ) latest
-    order by created_at
   `
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Fragment, Sql, TransactionSql } from '../../db/client.ts'
+import { hasCompletedGrade } from '../../runs/grades.ts'
 import type { ProfileColumns, WorkspaceRow } from '../workspaces/store.ts'
 
 // The share routes' statements. A link is found by its token's SHA-256 only; a write takes the
@@ -90,13 +91,7 @@ export async function shareRefusal(tx: TransactionSql, workspaceId: string, owne
           and mine.exercise_slug = a.exercise_slug
           and (
             mine.given_up_at is not null
-            or exists (
-              select 1
-              from app.simulation_runs s
-              join app.grade_reports g on g.simulation_id = s.id
-              where s.workspace_id = mine.workspace_id
-                and g.status = 'completed'
-            )
+            or ${hasCompletedGrade(tx, 'mine.workspace_id')}
           )
       ) as revealed
     from (select 1) one
