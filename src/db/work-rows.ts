@@ -8,3 +8,15 @@ export const failedUnlessCompleted = (sql: Sql | TransactionSql, id: string, err
   where id = ${id}
     and status <> 'completed'
 `
+
+/**
+ * The end of an update's `set` list, and its `where` and `returning`: the row `id` completed (with
+ * the columns the list set before it), once: a retried or duplicated job finds it completed and
+ * writes nothing, and gets no row back.
+ */
+export const completedOnce = (sql: Sql | TransactionSql, id: string): Fragment => sql`
+  status = 'completed', completed_at = now()
+  where id = ${id}
+    and status <> 'completed'
+  returning id
+`

@@ -1,6 +1,6 @@
 import type { Fragment, Sql, TransactionSql } from '../db/client.ts'
 import { afterKey, type Keyset, type Paged } from '../db/keyset.ts'
-import { failedUnlessCompleted } from '../db/work-rows.ts'
+import { completedOnce, failedUnlessCompleted } from '../db/work-rows.ts'
 import type { Design } from '../domain/model.ts'
 import type { ExportFormat } from '../domain/report.ts'
 
@@ -124,11 +124,8 @@ export async function completeExport(
 ): Promise<boolean> {
   const stored = await sql`
     update app.report_exports
-    set status = 'completed', content = ${report.content}, content_type = ${report.contentType},
-        filename = ${report.filename}, completed_at = now()
-    where id = ${id}
-      and status <> 'completed'
-    returning id
+    set content = ${report.content}, content_type = ${report.contentType}, filename = ${report.filename},
+      ${completedOnce(sql, id)}
   `
   return stored.length === 1
 }

@@ -1,5 +1,5 @@
 import type { Fragment, Sql, TransactionSql } from '../db/client.ts'
-import { failedUnlessCompleted } from '../db/work-rows.ts'
+import { completedOnce, failedUnlessCompleted } from '../db/work-rows.ts'
 
 // The statements on app.grade_reports: a run's grades, and the fragments other areas' queries
 // join them by (a run's latest grade, a workspace's best).
@@ -112,12 +112,9 @@ export async function completeGrade(
 ): Promise<boolean> {
   const stored = await sql`
     update app.grade_reports
-    set status = 'completed', score = ${grade.score}, items = ${sql.json(grade.items as never)},
+    set score = ${grade.score}, items = ${sql.json(grade.items as never)},
       checks = ${grade.checks == null ? null : sql.json(grade.checks as never)}, hint_points = ${grade.hintPoints ?? null},
-      rubric_version = ${grade.rubricVersion}, completed_at = now()
-    where id = ${gradeId}
-      and status <> 'completed'
-    returning id
+      rubric_version = ${grade.rubricVersion}, ${completedOnce(sql, gradeId)}
   `
   return stored.length === 1
 }
