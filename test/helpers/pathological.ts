@@ -1,5 +1,6 @@
 // The designs an attacker sends first: each is valid JSON within the schema's size limits and
-// aims at unbounded work in validation or in the engine. Used by the bounds tests and the fuzzer.
+// aims at unbounded work in validation or in the engine. Used by test/domain/validate.test.ts,
+// test/domain/engine/budget.test.ts and the fuzzer.
 import fc from 'fast-check'
 import { type Component, type Design, LIMITS, type Link } from '../../src/domain/model.ts'
 

@@ -1,9 +1,9 @@
 import t from 'tap'
-import { JOBS } from '../jobs/registry.ts'
-import { createQueues } from '../src/queue/queues.ts'
-import { startedBoss } from './helpers/boss.ts'
-import { createTestDatabase, testSql } from './helpers/db.ts'
-import { fork } from './helpers/process.ts'
+import { JOBS } from '../../jobs/registry.ts'
+import { createQueues } from '../../src/queue/queues.ts'
+import { startedBoss } from '../helpers/boss.ts'
+import { createTestDatabase, testSql } from '../helpers/db.ts'
+import { fork } from '../helpers/process.ts'
 
 // The operator's job commands, as processes against a real database: list, retry one, retry a
 // batch by when it failed (with a dry run), each retry audited like the admin API's.

@@ -1,8 +1,8 @@
 import t from 'tap'
-import { buildTestApp } from './helpers/app.ts'
-import { createTestDatabase } from './helpers/db.ts'
-import { fork } from './helpers/process.ts'
-import { bearer, login, registerAndLogin, uniqueEmail } from './helpers/users.ts'
+import { buildTestApp } from '../helpers/app.ts'
+import { createTestDatabase } from '../helpers/db.ts'
+import { fork } from '../helpers/process.ts'
+import { bearer, login, registerAndLogin, uniqueEmail } from '../helpers/users.ts'
 
 // The operator's organisation command, as a process against a real database under the app's role.
 
