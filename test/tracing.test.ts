@@ -20,6 +20,7 @@ import { call } from './helpers/http.ts'
 import { runSqlFile } from './helpers/sql-files.ts'
 import { startApi, startWorker, stopProcess } from './helpers/stack.ts'
 import { bearer, PASSWORD, registerAndLogin } from './helpers/users.ts'
+import { postWorkspace } from './helpers/workspaces.ts'
 
 // Tracing is process-wide: this file starts it once, with an in-memory exporter, for the
 // in-process part; the OTLP part runs the real api and worker as processes.
@@ -51,14 +52,7 @@ t.test('one trace runs from the request through its statements, the enqueue and 
   const sql = testSql(t, url)
   const { app, logs } = await buildTestApp(t, url, { REQUEST_TELEMETRY_SAMPLE_RATE: '1' })
   const user = await registerAndLogin(app)
-  const ws = (
-    await app.inject({
-      method: 'POST',
-      url: '/workspaces',
-      headers: bearer(user),
-      payload: { name: 'Traced', design: SAMPLE_DESIGN }
-    })
-  ).json()
+  const ws = (await postWorkspace(app, user, { name: 'Traced', design: SAMPLE_DESIGN })).json()
   exporter.reset()
 
   const res = await app.inject({
@@ -291,14 +285,7 @@ t.test('a request its parent did not sample: ids everywhere, no span, and its jo
   const sql = testSql(t, url)
   const { app, logs } = await buildTestApp(t, url, { TRUST_PROXY: '127.0.0.1', REQUEST_TELEMETRY_SAMPLE_RATE: '1' })
   const user = await registerAndLogin(app)
-  const ws = (
-    await app.inject({
-      method: 'POST',
-      url: '/workspaces',
-      headers: bearer(user),
-      payload: { name: 'Unsampled', design: SAMPLE_DESIGN }
-    })
-  ).json()
+  const ws = (await postWorkspace(app, user, { name: 'Unsampled', design: SAMPLE_DESIGN })).json()
   exporter.reset()
   // Every span made in this process goes through this tracer (the plugin's, the statements', the jobs').
   let made = 0

@@ -4,6 +4,7 @@ import { buildTestApp } from './helpers/app.ts'
 import { createTestDatabase } from './helpers/db.ts'
 import { SAMPLE_DESIGN } from './helpers/designs.ts'
 import { bearer, registerAndLogin, uniqueEmail } from './helpers/users.ts'
+import { postWorkspace } from './helpers/workspaces.ts'
 
 const ENV = { RATE_LIMIT_MAX_REQUESTS: '100000', AUTH_RATE_LIMIT_MAX_REQUESTS: '100000' }
 
@@ -18,15 +19,9 @@ t.test('plain numbers group thousands with spaces and keep fractions', async (t)
 t.test('every refused field is answered with a plain sentence', async (t) => {
   const { url } = await createTestDatabase(t)
   const { app } = await buildTestApp(t, url, ENV)
-  const auth = bearer(await registerAndLogin(app))
-  const ws = (
-    await app.inject({
-      method: 'POST',
-      url: '/workspaces',
-      headers: auth,
-      payload: { name: 'Plain words', design: SAMPLE_DESIGN }
-    })
-  ).json()
+  const user = await registerAndLogin(app)
+  const auth = bearer(user)
+  const ws = (await postWorkspace(app, user, { name: 'Plain words', design: SAMPLE_DESIGN })).json()
 
   const traffic = (payload: object) =>
     app.inject({
@@ -77,12 +72,7 @@ t.test('every refused field is answered with a plain sentence', async (t) => {
   })
 
   t.test('a blank workspace name, on create and on rename', async (t) => {
-    const created = await app.inject({
-      method: 'POST',
-      url: '/workspaces',
-      headers: auth,
-      payload: { name: '   ', design: SAMPLE_DESIGN }
-    })
+    const created = await postWorkspace(app, user, { name: '   ', design: SAMPLE_DESIGN })
     t.equal(created.statusCode, 400)
     t.same(created.json().problems, [{ path: '/name', message: 'Name must not be blank' }])
     const renamed = await app.inject({

@@ -9,6 +9,7 @@ import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { bearer, login, PASSWORD, registerAndLogin, type TestUser } from '../helpers/users.ts'
+import { postWorkspace } from '../helpers/workspaces.ts'
 
 const ENV = { RATE_LIMIT_MAX_REQUESTS: '100000', AUTH_RATE_LIMIT_MAX_REQUESTS: '100000' }
 const TRAFFIC = { peakRps: 100, readRatio: 0.8, payloadKb: 4, latencySloMs: 200 }
@@ -24,12 +25,12 @@ t.test('a learner’s data: export and deletion', async (t) => {
     const user = await registerAndLogin(app)
     const workspaceIds: string[] = []
     for (let i = 0; i < workspaces; i++) {
-      const res = await app.inject({
-        method: 'POST',
-        url: '/workspaces',
-        headers: { ...bearer(user), 'idempotency-key': `create-${i}` },
-        payload: { name: `Design ${i}`, design: SAMPLE_DESIGN }
-      })
+      const res = await postWorkspace(
+        app,
+        user,
+        { name: `Design ${i}`, design: SAMPLE_DESIGN },
+        { 'idempotency-key': `create-${i}` }
+      )
       if (res.statusCode !== 201) throw new Error(res.body)
       workspaceIds.push(res.json().id)
     }

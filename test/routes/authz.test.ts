@@ -11,6 +11,7 @@ import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { bearer, createAdmin, registerAndLogin } from '../helpers/users.ts'
+import { postWorkspace } from '../helpers/workspaces.ts'
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const SOME_ID = '00000000-0000-4000-8000-00000000beef'
@@ -61,12 +62,7 @@ t.test('walks every route as anonymous, user, other user and admin', async (t) =
   t.ok(routes.length >= 20)
 
   // One resource of each kind, owned by `user`; `other` must get 404 for every one of them.
-  const created = await app.inject({
-    method: 'POST',
-    url: '/workspaces',
-    headers: bearer(user),
-    payload: { name: 'Owned', design: SAMPLE_DESIGN }
-  })
+  const created = await postWorkspace(app, user, { name: 'Owned', design: SAMPLE_DESIGN })
   t.equal(created.statusCode, 201)
   const workspaceId = created.json().id
   const sql = app.sql

@@ -5,21 +5,16 @@ import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { bearer, registerAndLogin } from '../helpers/users.ts'
+import { postWorkspace } from '../helpers/workspaces.ts'
 
 const ENV = { RATE_LIMIT_MAX_REQUESTS: '100000', AUTH_RATE_LIMIT_MAX_REQUESTS: '100000' }
 
 t.test('a design saved as a change to the stored version (what a closing page sends)', async (t) => {
   const { url } = await createTestDatabase(t)
   const { app } = await buildTestApp(t, url, ENV)
-  const auth = bearer(await registerAndLogin(app))
-  const ws = (
-    await app.inject({
-      method: 'POST',
-      url: '/workspaces',
-      headers: auth,
-      payload: { name: 'Patched', design: SAMPLE_DESIGN }
-    })
-  ).json()
+  const user = await registerAndLogin(app)
+  const auth = bearer(user)
+  const ws = (await postWorkspace(app, user, { name: 'Patched', design: SAMPLE_DESIGN })).json()
   const base = ws.design as DesignDocument
   const moved: DesignDocument = {
     ...base,

@@ -8,6 +8,7 @@ import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { bearer, createAdmin, registerAndLogin } from '../helpers/users.ts'
+import { postWorkspace } from '../helpers/workspaces.ts'
 
 const ENV = { RATE_LIMIT_MAX_REQUESTS: '100000', AUTH_RATE_LIMIT_MAX_REQUESTS: '100000', QUOTA_ACTIVE_RUNS: '1000' }
 const job = (data: object) => ({ data, signal: new AbortController().signal }) as never
@@ -120,12 +121,7 @@ t.test('exercises and attempts', async (t) => {
     const same = await patch(auth, { version: 1, peakRps: first.requirements.peakRps })
     t.equal(same.statusCode, 200, 'the same value passes')
     t.equal((await patch(bearer(other), { version: 2, peakRps: 1 })).statusCode, 404, 'another user: 404, not 422')
-    const plain = await app.inject({
-      method: 'POST',
-      url: '/workspaces',
-      headers: auth,
-      payload: { name: 'free', design: SAMPLE_DESIGN }
-    })
+    const plain = await postWorkspace(app, user, { name: 'free', design: SAMPLE_DESIGN })
     plainId = plain.json().id
     const free = await app.inject({
       method: 'PATCH',

@@ -4,6 +4,7 @@ import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { bearer, registerAndLogin } from '../helpers/users.ts'
+import { postWorkspace } from '../helpers/workspaces.ts'
 
 const ENV = { RATE_LIMIT_MAX_REQUESTS: '100000', AUTH_RATE_LIMIT_MAX_REQUESTS: '100000' }
 
@@ -14,12 +15,7 @@ t.test('Idempotency-Key on POST routes', async (t) => {
   const user = await registerAndLogin(app)
   const other = await registerAndLogin(app)
   const create = (key: string | undefined, name: string, who = user) =>
-    app.inject({
-      method: 'POST',
-      url: '/workspaces',
-      headers: { ...bearer(who), ...(key === undefined ? {} : { 'idempotency-key': key }) },
-      payload: { name, design: SAMPLE_DESIGN }
-    })
+    postWorkspace(app, who, { name, design: SAMPLE_DESIGN }, key === undefined ? {} : { 'idempotency-key': key })
   const count = async (name: string) => {
     const [row] = await sql<{ workspaces: number; audits: number }[]>`
       select (select count(*)::int from app.workspaces where name = ${name}) as workspaces,

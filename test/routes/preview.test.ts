@@ -5,28 +5,15 @@ import { createTestDatabase, testSql } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { heavyFanOut, timeoutBomb } from '../helpers/pathological.ts'
 import { bearer, registerAndLogin } from '../helpers/users.ts'
-import { postWorkspace } from '../helpers/workspaces.ts'
+import { postPreview, postWorkspace } from '../helpers/workspaces.ts'
 
 t.test('a preview evaluates a draft (or the stored design) at once, within bounds and a budget', async (t) => {
   const { url } = await createTestDatabase(t)
   const sql = testSql(t, url)
   const { app } = await buildTestApp(t, url, { RATE_LIMIT_MAX_REQUESTS: '100000' })
   const user = await registerAndLogin(app)
-  const ws = (
-    await app.inject({
-      method: 'POST',
-      url: '/workspaces',
-      headers: bearer(user),
-      payload: { name: 'P', design: SAMPLE_DESIGN }
-    })
-  ).json()
-  const preview = (payload: unknown) =>
-    app.inject({
-      method: 'POST',
-      url: `/workspaces/${ws.id}/preview`,
-      headers: bearer(user),
-      payload: payload as object
-    })
+  const ws = (await postWorkspace(app, user, { name: 'P', design: SAMPLE_DESIGN })).json()
+  const preview = (payload: unknown) => postPreview(app, user, ws.id, payload as object)
 
   const stored = await preview({})
   t.equal(stored.statusCode, 200)
@@ -113,8 +100,7 @@ t.test('a preview evaluates a draft (or the stored design) at once, within bound
   t.match(last?.headers['retry-after'], /^\d+$/)
   const other = await registerAndLogin(app)
   t.equal(
-    (await app.inject({ method: 'POST', url: `/workspaces/${ws.id}/preview`, headers: bearer(other), payload: {} }))
-      .statusCode,
+    (await postPreview(app, other, ws.id)).statusCode,
     404,
     'another user’s workspace is a 404, with a budget of its own'
   )
@@ -141,12 +127,7 @@ t.test('the preview bomb and its variants are refused at save and at preview; th
     })
     t.equal(saved.statusCode, 422, `${name}: refused when saved`)
     t.match(saved.json().problems[0], { path: /^\/links\/\d+$/, message: /links? .* → / }, `${name}: naming the link`)
-    const previewed = await app.inject({
-      method: 'POST',
-      url: `/workspaces/${ws.id}/preview`,
-      headers: bearer(user),
-      payload: { design }
-    })
+    const previewed = await postPreview(app, user, ws.id, { design })
     t.equal(previewed.json().code, 'APP_ERR_INVALID_DESIGN', `${name}: and when previewed`)
   }
 
@@ -203,12 +184,7 @@ t.test('the preview bomb and its variants are refused at save and at preview; th
     slowest < 1000,
     `the slowest probe answered in ${slowest.toFixed(0)} ms (< 1000; median ${times[times.length >> 1].toFixed(0)} ms)`
   )
-  const after = await app.inject({
-    method: 'POST',
-    url: `/workspaces/${ws.id}/preview`,
-    headers: bearer(user),
-    payload: {}
-  })
+  const after = await postPreview(app, user, ws.id)
   t.equal(after.statusCode, 200, 'a design within the budget is previewed after the flood')
 })
 
@@ -218,15 +194,10 @@ t.test('a traffic profile may carry a budget, which runs snapshot and the grade 
   const { app } = await buildTestApp(t, url)
   const user = await registerAndLogin(app)
   const ws = (
-    await app.inject({
-      method: 'POST',
-      url: '/workspaces',
-      headers: bearer(user),
-      payload: {
-        name: 'B',
-        design: SAMPLE_DESIGN,
-        trafficProfile: { peakRps: 100, readRatio: 0.8, payloadKb: 4, latencySloMs: 300, budgetPerMonth: 500 }
-      }
+    await postWorkspace(app, user, {
+      name: 'B',
+      design: SAMPLE_DESIGN,
+      trafficProfile: { peakRps: 100, readRatio: 0.8, payloadKb: 4, latencySloMs: 300, budgetPerMonth: 500 }
     })
   ).json()
   const profile = await app.inject({ url: `/workspaces/${ws.id}/traffic-profile`, headers: bearer(user) })

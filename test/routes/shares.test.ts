@@ -6,6 +6,7 @@ import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, superuserUrl, testSql } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { bearer, registerAndLogin } from '../helpers/users.ts'
+import { postWorkspace } from '../helpers/workspaces.ts'
 
 const ENV = { RATE_LIMIT_MAX_REQUESTS: '100000', AUTH_RATE_LIMIT_MAX_REQUESTS: '100000' }
 
@@ -16,11 +17,10 @@ t.test('share links: made by the owner, read without a session, revoked, expired
   const { app } = await buildTestApp(t, db.url, ENV)
   const alice = await registerAndLogin(app)
   const bob = await registerAndLogin(app)
-  const created = await app.inject({
-    method: 'POST',
-    url: '/workspaces',
-    headers: bearer(alice),
-    payload: { name: 'Alice’s shop', description: 'a shop', design: SAMPLE_DESIGN }
+  const created = await postWorkspace(app, alice, {
+    name: 'Alice’s shop',
+    description: 'a shop',
+    design: SAMPLE_DESIGN
   })
   const workspaceId = created.json().id
   const share = (user = alice, payload: object = {}) =>
@@ -146,14 +146,7 @@ t.test('share links: made by the owner, read without a session, revoked, expired
 
   t.test('an exercise attempt is shared once its reference is revealed; an assignment’s, never', async (t) => {
     const workspace = async (name: string) =>
-      (
-        await app.inject({
-          method: 'POST',
-          url: '/workspaces',
-          headers: bearer(alice),
-          payload: { name, design: SAMPLE_DESIGN }
-        })
-      ).json().id as string
+      (await postWorkspace(app, alice, { name, design: SAMPLE_DESIGN })).json().id as string
     const shareOf = (id: string) =>
       app.inject({ method: 'POST', url: `/workspaces/${id}/shares`, headers: bearer(alice), payload: {} })
     const id = await workspace('Attempt')

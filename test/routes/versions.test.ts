@@ -3,6 +3,7 @@ import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { bearer, registerAndLogin } from '../helpers/users.ts'
+import { postWorkspace } from '../helpers/workspaces.ts'
 
 // The version poll an open editor makes to learn another tab saved: the two versions, a few bytes
 // whatever the design's size, the owner's only.
@@ -12,12 +13,7 @@ t.test('GET /workspaces/:id/versions follows every save, in a few bytes, to the 
   const { app } = await buildTestApp(t, url, { RATE_LIMIT_MAX_REQUESTS: '100000' })
   const user = await registerAndLogin(app)
   const other = await registerAndLogin(app)
-  const created = await app.inject({
-    method: 'POST',
-    url: '/workspaces',
-    headers: bearer(user),
-    payload: { name: 'Polled', design: SAMPLE_DESIGN }
-  })
+  const created = await postWorkspace(app, user, { name: 'Polled', design: SAMPLE_DESIGN })
   const id = created.json().id
   const versions = () => app.inject({ url: `/workspaces/${id}/versions`, headers: bearer(user) })
   const first = await versions()
