@@ -26,7 +26,7 @@ export function productQueueOptions(name: string, expireInSeconds: number): Omit
  */
 export function markFailedOnFinalFailure<T>(
   sql: Sql,
-  fail: (db: Sql | TransactionSql, id: string, error: string) => Promise<unknown>,
+  fail: (sql: Sql | TransactionSql, id: string, error: string) => Promise<unknown>,
   field: string
 ): TelemetryHooks<T> {
   return {

@@ -304,7 +304,7 @@ export interface PredictedRun {
 }
 
 /** The learner's completed runs that carried predictions, oldest first (the latest `limit`). */
-export function predictedRuns(sql: Sql, ownerId: string, limit: number) {
+export function predictedRuns(sql: Sql | TransactionSql, ownerId: string, limit: number) {
   return sql<PredictedRun[]>`
     select * from (
       select id, workspace_id, created_at, design, traffic, predictions, result -> 'overall' as overall
