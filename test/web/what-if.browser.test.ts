@@ -315,6 +315,14 @@ t.test('what-if on the canvas, Tidy and the phone sheet', async (t) => {
     const height = Number(await small.evaluate('innerHeight'))
     t.ok(sheet && sheet.y < height && sheet.y + sheet.height <= height + 1, 'the sheet is on the screen, at its foot')
     await shot(small, 'phone-sheet')
+    // A what-if on a phone: the banner over the canvas says its figures; the sheet shows them too.
+    await small.getByRole('tab', { name: 'What-if' }).click()
+    await small.getByRole('button', { name: 'Lose zone a' }).click()
+    const summary = small.locator('[data-what-if-summary]')
+    await summary.waitFor({ timeout: 15_000 })
+    t.match(await summary.textContent(), /p95 .* · errors 0%/, 'zone a alone takes nothing down')
+    t.same(await labelOverflows(small), [], 'on a phone too, every label fits its node')
+    await shot(small, 'phone-what-if')
     await phone.close()
   })
 

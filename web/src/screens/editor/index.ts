@@ -8,6 +8,7 @@ import type { DesignPatch } from '../../../../src/domain/patch.ts'
 import type { Predictions } from '../../../../src/domain/resources.ts'
 import type { DesignPreview, StoredComponentResult } from '../../../../src/domain/schemas.ts'
 import { workspaces } from '../../api.ts'
+import { ApiError } from '../../api-error.ts'
 import { catalogue } from '../../catalogue.ts'
 import { createStore, type EditorState, type Selection, type Store } from '../../store.ts'
 import { useHeadingFocus } from '../../ui/focus.ts'
@@ -30,6 +31,21 @@ import { WhatIfPanel } from './what-if.ts'
 
 type Tab = 'properties' | 'traffic' | 'results' | 'grade' | 'runs' | 'what-if'
 const TABS: Tab[] = ['properties', 'traffic', 'results', 'grade', 'what-if', 'runs']
+
+/**
+ * A preview asked again while its answer is transient (every preview thread busy, no answer): a
+ * few times, a second more apart each, until `signal` says the design it was for has changed.
+ */
+async function untilAnswered<T>(ask: () => Promise<T>, signal: AbortSignal, tries = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ask()
+    } catch (err) {
+      if (attempt >= tries || signal.aborted || !(err instanceof ApiError && err.transient)) throw err
+      await new Promise((resolve) => setTimeout(resolve, attempt * 1000))
+    }
+  }
+}
 
 /** A what-if's figures in a line over the canvas: its p95, its errors and what is down. */
 function whatIfSummary(p: DesignPreview): string {
@@ -87,14 +103,19 @@ export function Editor(props: { id: string }) {
   // Quick feedback while editing: each saved change is previewed (analytic, no job), a moment later.
   useEffect(() => {
     if (ws.designState.kind !== 'saved' || ws.profileState.kind !== 'saved' || !ws.workspace) return
+    const stop = new AbortController()
     const timer = setTimeout(() => {
-      workspaces
-        .preview(props.id)
-        .then(({ data }) => setPreview(data))
+      untilAnswered(() => workspaces.preview(props.id), stop.signal)
+        .then(({ data }) => {
+          if (!stop.signal.aborted) setPreview(data)
+        })
         // Past the preview budget (or offline) the last preview stays up: it is only a hint.
         .catch(() => {})
     }, 400)
-    return () => clearTimeout(timer)
+    return () => {
+      stop.abort()
+      clearTimeout(timer)
+    }
   }, [ws.designState.kind, ws.profileState.kind, ws.workspace, design, ws.profile])
 
   // A what-if is previewed as it changes (the design and traffic it makes go in the request only).
@@ -109,20 +130,30 @@ export function Editor(props: { id: string }) {
       setWhatIfError(null)
       return
     }
+    const stop = new AbortController()
     const timer = setTimeout(() => {
-      workspaces
-        .previewOf(props.id, {
-          design: applied.design,
-          trafficProfile: applied.traffic,
-          ...(applied.down.length > 0 ? { down: applied.down } : {})
-        })
+      untilAnswered(
+        () =>
+          workspaces.previewOf(props.id, {
+            design: applied.design,
+            trafficProfile: applied.traffic,
+            ...(applied.down.length > 0 ? { down: applied.down } : {})
+          }),
+        stop.signal
+      )
         .then(({ data }) => {
+          if (stop.signal.aborted) return
           setWhatIfPreview(data)
           setWhatIfError(null)
         })
-        .catch((err) => setWhatIfError(err instanceof Error ? err.message : String(err)))
+        .catch((err) => {
+          if (!stop.signal.aborted) setWhatIfError(err instanceof Error ? err.message : String(err))
+        })
     }, 250)
-    return () => clearTimeout(timer)
+    return () => {
+      stop.abort()
+      clearTimeout(timer)
+    }
   }, [applied])
 
   // Delete removes the selection and Escape clears it, wherever the focus is but in a form field;
