@@ -65,6 +65,8 @@ export interface Walker {
    * (test/domain/fixtures/engine-golden.json); the Monte-Carlo spares them.
    */
   drawCertain: boolean
+  /** The walks unrolled so far, by entry component × 2 + (0 reads, 1 writes); null where one is too long. */
+  programs: Map<number, Program | null>
 }
 
 /** What entering a component does to a request's walk, by its type's traits. */
@@ -141,7 +143,8 @@ export function compileWalker(design: Design, built: Built, traffic: TrafficProf
     stackBranch: new Uint8Array(MAX_HOPS + 2),
     steps: 0,
     limit: LIMITS.engineSteps,
-    drawCertain: false
+    drawCertain: false,
+    programs: new Map()
   }
 }
 
@@ -159,6 +162,19 @@ export function samplePath(w: Walker, word: () => number): number {
   const { drawCertain } = w
   let c = w.clients.length > 1 || drawCertain ? w.clients[Math.floor(uniform(word) * w.clients.length)] : w.clients[0]
   const read = uniform(word) < w.readRatio
+  if (!drawCertain) {
+    // The unrolled walk when there is one: the same draws, without the frames.
+    const key = c * 2 + (read ? 0 : 1)
+    let program = w.programs.get(key)
+    if (program === undefined) {
+      program = compileProgram(w, c, read)
+      w.programs.set(key, program)
+    }
+    if (program !== null) {
+      if (w.visits.length < program.longest) w.visits = new Int32Array(program.longest)
+      return runProgram(w, program, word)
+    }
+  }
   const carried = read ? w.linkRead : w.linkWrite
   let depth = 0
   for (;;) {
@@ -257,4 +273,162 @@ function mark(w: Walker, length: number, value: number): number {
   }
   w.visits[length] = value
   return length + 1
+}
+
+// A walk from one component, for one class of request, unrolled into a straight program: what
+// `samplePath` does with its stack of frames, laid out depth first once, so a path is drawn by
+// running forward through it (a link not taken, a cache hit or a split's pick is a jump ahead).
+// It draws the same words in the same order as the stack walk, so a path is the same path.
+
+/** Instructions: push a station or marker, a random copy, a cache hit, steps, an optional link, a split, a jump. */
+const PUSH = 0
+const COPY = 1
+const HIT = 2
+const STEPS = 3
+const DRAW = 4
+const SPLIT = 5
+const JUMP = 6
+
+/** Past this many instructions (a design whose walk unrolls too far: shared subtrees, loops) the stack walk draws. */
+const MAX_PROGRAM = 1 << 14
+
+/** The unrolled walk: per instruction its opcode, an integer, a jump target and a threshold. */
+interface Program {
+  op: Uint8Array
+  arg: Int32Array
+  to: Int32Array
+  threshold: Float64Array
+  /** The most entries one path can have: the visits buffer is at least this long. */
+  longest: number
+}
+
+/**
+ * The program of a walk entering component `entry` for reads or writes; null when it would be too
+ * long. Only for walks without `drawCertain` (the discrete-event mode takes the stack walk).
+ */
+function compileProgram(w: Walker, entry: number, read: boolean): Program | null {
+  const op: number[] = []
+  const arg: number[] = []
+  const to: number[] = []
+  const threshold: number[] = []
+  let pushes = 0
+  const carried = read ? w.linkRead : w.linkWrite
+  const emit = (o: number, a = 0, t = 0, x = 0) => {
+    op.push(o)
+    arg.push(a)
+    to.push(t)
+    threshold.push(x)
+    if (o === PUSH || o === COPY) pushes++
+    return op.length - 1
+  }
+  // Depth first, as samplePath walks (recursion at most MAX_HOPS deep).
+  const enter = (c: number, depth: number): boolean => {
+    if (op.length > MAX_PROGRAM) return false
+    if (depth > MAX_HOPS) return true
+    let hit = -1
+    if (w.kind[c] !== WALK.source) {
+      const count = w.stationCount[c]
+      if (!read || count === 1) emit(PUSH, w.firstStation[c])
+      else emit(COPY, w.firstStation[c], count)
+      if (w.kind[c] === WALK.handsOff) return true
+      if (w.kind[c] === WALK.mayAnswer && read) hit = emit(HIT, 0, 0, w.hitRatio[c])
+    }
+    const parallel = w.parallel[c] === 1
+    if (parallel) emit(PUSH, FORK)
+    const links: number[] = []
+    for (let l = w.linkStart[c]; l < w.linkStart[c + 1]; l++) if (carried[l] === 1) links.push(l)
+    const all = w.linkStart[c + 1] - w.linkStart[c]
+    if (w.split[c] === 1) {
+      // The pick by cumulative share (summed in the walk's order), the last carried link past them all.
+      const split = emit(SPLIT, links.length, 0, all)
+      let cumulative = 0
+      const rows = links.map((l) => {
+        cumulative += w.linkShare[l]
+        return emit(JUMP, l, 0, cumulative)
+      })
+      const ends: number[] = []
+      for (const [i, l] of links.entries()) {
+        to[rows[i]] = op.length
+        if (!link(l, depth, true, parallel)) return false
+        ends.push(emit(JUMP))
+      }
+      for (const e of ends) to[e] = op.length
+      to[split] = op.length
+    } else {
+      if (all > 0) emit(STEPS, all)
+      for (const l of links) if (!link(l, depth, false, parallel)) return false
+    }
+    if (parallel) emit(PUSH, JOIN)
+    if (hit >= 0) to[hit] = op.length
+    return true
+  }
+  const link = (l: number, depth: number, force: boolean, parallel: boolean): boolean => {
+    const share = w.linkShare[l]
+    const draw = !force && share < 1 ? emit(DRAW, 0, 0, share) : -1
+    if (parallel) emit(PUSH, BRANCH)
+    if (w.linkStation[l] >= 0) emit(PUSH, w.linkStation[l])
+    // Below a timeout is its station's to draw.
+    if (w.linkStop[l] !== 1 && !enter(w.linkTo[l], depth + 1)) return false
+    if (parallel) emit(PUSH, BRANCH_END)
+    if (draw >= 0) to[draw] = op.length
+    return true
+  }
+  if (!enter(entry, 0) || op.length > MAX_PROGRAM) return null
+  return {
+    op: Uint8Array.from(op),
+    arg: Int32Array.from(arg),
+    to: Int32Array.from(to),
+    threshold: Float64Array.from(threshold),
+    longest: pushes
+  }
+}
+
+/** Runs a program into `w.visits` (long enough) and returns the path's length; counts its steps on `w`. */
+function runProgram(w: Walker, p: Program, word: () => number): number {
+  const { op, arg, to, threshold } = p
+  const visits = w.visits
+  const end = op.length
+  let n = 0
+  let steps = w.steps
+  let pc = 0
+  while (pc < end) {
+    switch (op[pc]) {
+      case PUSH:
+        visits[n++] = arg[pc++]
+        break
+      case COPY:
+        visits[n++] = arg[pc] + Math.floor(uniform(word) * to[pc])
+        pc++
+        break
+      case HIT:
+        // A hit answers the read: nothing of the component's calls follows.
+        pc = uniform(word) < threshold[pc] ? to[pc] : pc + 1
+        break
+      case STEPS:
+        steps += arg[pc++]
+        break
+      case DRAW:
+        pc = uniform(word) < threshold[pc] ? pc + 1 : to[pc]
+        break
+      case SPLIT: {
+        const u = uniform(word)
+        const k = arg[pc]
+        steps += threshold[pc]
+        if (k === 0) {
+          pc = to[pc]
+          break
+        }
+        // The pick's step (a split frame looks at its one link).
+        steps++
+        let i = 0
+        while (i < k - 1 && !(u < threshold[pc + 1 + i])) i++
+        pc = to[pc + 1 + i]
+        break
+      }
+      default:
+        pc = to[pc]
+    }
+  }
+  w.steps = steps
+  return n
 }
