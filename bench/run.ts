@@ -1,4 +1,7 @@
-// `npm run bench [-- --smoke] [-- --compare] [-- --only phase,…] [-- --out DIR]`.
+// `npm run bench [-- --smoke] [-- --compare] [-- --only phase,…] [-- --targets name,…] [-- --rounds N] [-- --out DIR]`.
+// `--targets` measures only the named targets of the phases that honour it (database: `read`,
+// `readTracedSampled`, …) and starts only the servers they need: for comparing variants while
+// working on one; its results are not a full run's (write them elsewhere with `--out`).
 // Every server under test runs in a process of its own and the load generator (autocannon) in
 // another, never in the process it measures; each figure is a median over rounds of A B … B A
 // passes, with the server's CPU µs per request read from /proc. CPU-bound phases pin the server to
@@ -26,16 +29,21 @@ const { values } = parseArgs({
     smoke: { type: 'boolean', default: false },
     compare: { type: 'boolean', default: false },
     only: { type: 'string' },
+    targets: { type: 'string' },
+    rounds: { type: 'string' },
     out: { type: 'string', default: new URL('./results/', import.meta.url).pathname }
   }
 })
 const SMOKE = values.smoke as boolean
 const names = PHASES.map((p) => p.name)
+const targetsWanted = values.targets ? new Set(values.targets.split(',').map((t) => t.trim())) : null
 const only = values.only ? new Set(values.only.split(',').map((p) => p.trim())) : null
 for (const phase of only ?? []) {
   if (!names.includes(phase)) throw new Error(`--only: unknown phase ${phase} (phases: ${names.join(', ')})`)
 }
-const ROUNDS = SMOKE ? 1 : 7
+// `--rounds N`: more rounds for a comparison on a busy machine (the medians steady with them).
+const ROUNDS = values.rounds ? Number(values.rounds) : SMOKE ? 1 : 7
+if (!(Number.isInteger(ROUNDS) && ROUNDS > 0)) throw new Error('--rounds: a positive whole number')
 const SECONDS = 1
 // Long enough that a server's CPU a request no longer falls as V8 compiles (after 2 s it still fell
 // 10–25 % from the first round to the last: database.aging).
@@ -145,6 +153,7 @@ async function main() {
     processesPerVariant: PROCESSES_PER_VARIANT,
     connections: CONNECTIONS,
     dbConnections: DB_CONNECTIONS,
+    wants: (target) => targetsWanted === null || targetsWanted.has(target),
     log,
     sql,
     dbCpu,
@@ -175,8 +184,9 @@ async function main() {
   report.elapsedSeconds = round((Date.now() - started) / 1000)
   const outDir = values.out as string
   await mkdir(outDir, { recursive: true })
-  const latestPath = join(outDir, SMOKE ? 'smoke.json' : 'latest.json')
-  if (values.compare) await compare(latestPath, report)
+  // A run of some targets only is no full run: it never replaces latest.json.
+  const latestPath = join(outDir, SMOKE ? 'smoke.json' : targetsWanted ? 'targets.json' : 'latest.json')
+  if (values.compare) await compare(join(outDir, SMOKE ? 'smoke.json' : 'latest.json'), report)
   await writeFile(latestPath, `${JSON.stringify(report, null, 2)}\n`)
   log(`saved ${latestPath}`)
 }

@@ -2,7 +2,7 @@ import { context, ROOT_CONTEXT, type Span, SpanStatusCode, trace } from '@opente
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { addressMatcher } from '../src/client-address.ts'
-import { extractContext, startRequestTrace, tracingEnabled } from '../src/tracing.ts'
+import { extractContext, type SpanDescription, startRequestTrace, tracingEnabled } from '../src/tracing.ts'
 
 export interface TracingPluginOptions {
   /**
@@ -33,32 +33,36 @@ async function tracingPlugin(fastify: FastifyInstance, opts: TracingPluginOption
     }
     return known
   }
+  // An unsampled request pays for this hook and its ids alone: no span, no context frame, no
+  // listener, and no further hook on a route without a body.
   fastify.addHook('onRequest', function startServerSpan(request: FastifyRequest, reply: FastifyReply, done) {
     const parent = trusted(request.socket) ? extractContext(request.headers) : ROOT_CONTEXT
-    const route = request.routeOptions.url
-    const { span, ids } = startRequestTrace(
-      `${request.method} ${route ?? '(unmatched)'}`,
-      {
-        'http.request.method': request.method,
-        ...(route ? { 'http.route': route } : {}),
-        'sdc.request_id': request.id
-      },
-      parent
-    )
+    const { span, ids } = startRequestTrace(() => describe(request), parent)
     request.traceIds = ids
     reply.header('x-trace-id', ids.traceId)
-    // Not sampled: ids only, no span and no context frame (nothing below it makes a span).
     if (!span) return done()
     ;(request as unknown as Record<symbol, Span>)[SPAN] = span
+    // A client that goes away before the answer: its span ends marked so. A listener for the
+    // sampled requests alone (an onRequestAbort hook would add one to every request).
+    request.raw.once('close', () => {
+      if (request.raw.aborted) end(request, null)
+    })
     request.traceContext = trace.setSpan(parent, span)
     context.with(request.traceContext, done)
   })
 
-  // The body is read outside the request's async context: the handler gets it back here.
-  fastify.addHook('preValidation', function resumeTrace(request: FastifyRequest, _reply: FastifyReply, done) {
+  // A body is read outside the request's async context: the handler gets it back here. Only
+  // routes whose method carries a body get this hook (a GET never leaves the context).
+  const resumeTrace = function resumeTrace(request: FastifyRequest, _reply: FastifyReply, done: () => void) {
     // A request without a body never left it: no second frame then.
     if (request.traceContext && context.active() !== request.traceContext) context.with(request.traceContext, done)
     else done()
+  }
+  fastify.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    if (methods.every((m) => WITHOUT_BODY.has(String(m).toUpperCase()))) return
+    const own = route.preValidation
+    route.preValidation = own ? [...(Array.isArray(own) ? own : [own]), resumeTrace] : [resumeTrace]
   })
 
   const end = (request: FastifyRequest, statusCode: number | null) => {
@@ -76,10 +80,22 @@ async function tracingPlugin(fastify: FastifyInstance, opts: TracingPluginOption
     end(request, reply.statusCode)
     done()
   })
-  fastify.addHook('onRequestAbort', function endAbortedSpan(request: FastifyRequest, done) {
-    end(request, null)
-    done()
-  })
+}
+
+/** Methods whose requests carry no body: their routes need no context resumed after reading one. */
+const WITHOUT_BODY = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+/** A sampled request's server span: named by its route template, with its method, route and request id. */
+function describe(request: FastifyRequest): SpanDescription {
+  const route = request.routeOptions.url
+  return {
+    name: `${request.method} ${route ?? '(unmatched)'}`,
+    attributes: {
+      'http.request.method': request.method,
+      ...(route ? { 'http.route': route } : {}),
+      'sdc.request_id': request.id
+    }
+  }
 }
 
 export default fp(tracingPlugin, { name: 'tracing', dependencies: ['request-context'], fastify: '5.x' })

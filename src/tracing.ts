@@ -140,24 +140,31 @@ export interface RequestTrace {
   ids: TraceIds
 }
 
+/** What a sampled request's server span is called and carries (made only for a sampled request). */
+export interface SpanDescription {
+  name: string
+  attributes: Record<string, string>
+}
+
+const NO_ATTRIBUTES: Record<string, string> = Object.freeze({}) as Record<string, string>
+
 /**
  * Starts a request's trace. Sampling is decided first, as the provider would decide it (parent
  * based: a trusted caller's decision is kept; otherwise the ratio on the trace id): a request
  * that is not sampled gets its ids only (for `x-trace-id`, its log line and its telemetry row)
- * and no span, no context and no statement spans, so it costs next to nothing.
+ * and no span, no context and no statement spans, so it costs next to nothing. Its span's name
+ * and attributes are built only once it is sampled (`describe`): the samplers this module makes
+ * (samplerOf) decide on the parent and the trace id alone.
  */
-export function startRequestTrace(
-  name: string,
-  attributes: Record<string, string>,
-  parent: Context = ROOT_CONTEXT
-): RequestTrace {
+export function startRequestTrace(describe: () => SpanDescription, parent: Context = ROOT_CONTEXT): RequestTrace {
   if (!active) throw new Error('tracing is not started in this process')
   const remote = trace.getSpanContext(parent)
   const continued = remote !== undefined && isSpanContextValid(remote)
   const traceId = continued ? remote.traceId : randomIds.generateTraceId()
-  const { decision } = active.sampler.shouldSample(parent, traceId, name, SpanKind.SERVER, attributes, [])
+  const { decision } = active.sampler.shouldSample(parent, traceId, '', SpanKind.SERVER, NO_ATTRIBUTES, [])
   if (decision === SamplingDecision.NOT_RECORD)
     return { span: null, ids: { traceId, spanId: randomIds.generateSpanId() } }
+  const { name, attributes } = describe()
   if (!continued) decidedTraceId = traceId
   const span = active.tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent)
   decidedTraceId = null

@@ -14,6 +14,8 @@ export interface BenchContext {
   /** Connections for the trivial routes, and for the database routes. */
   connections: number
   dbConnections: number
+  /** Whether `--targets` selects this target (all are measured without it). */
+  wants: (target: string) => boolean
   log: (msg: string) => void
   /** The bench's own pool on the embedded database (set-up and clean-up, never measured). */
   sql: Sql

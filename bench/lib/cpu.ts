@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 // CPU time of processes other than this one, from /proc: what a server spent on the requests it
 // served, measured from outside it. Clock ticks are 1/100 s on Linux (CLK_TCK), so a one-second
@@ -14,6 +14,42 @@ export const processCpuUs = (pid: number): number => statCpuUs(`/proc/${pid}/sta
  * is V8's background threads (garbage collection, compilation) and libuv's pool.
  */
 export const mainThreadCpuUs = (pid: number): number => statCpuUs(`/proc/${pid}/task/${pid}/stat`)
+
+/** A thread's group, by the name Node and V8 give it (`/proc/<pid>/task/<tid>/comm`). */
+const groupOf = (comm: string) =>
+  comm === 'MainThread' || comm === 'node'
+    ? 'main'
+    : comm.startsWith('V8') || comm.startsWith('DelayedTask')
+      ? 'v8'
+      : comm.startsWith('libuv')
+        ? 'libuv'
+        : 'other'
+
+/**
+ * CPU µs by thread group: `main` (the event loop), `v8` (V8's platform workers: concurrent and
+ * parallel garbage collection, background compilation), `libuv` (the pool: dns, fs, crypto's async
+ * calls) and `other` (worker threads, the inspector). The main thread is the one whose tid is the pid.
+ */
+export function threadGroupsCpuUs(pid: number): Record<string, number> {
+  const out: Record<string, number> = { main: 0, v8: 0, libuv: 0, other: 0 }
+  let tids: string[]
+  try {
+    tids = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return out
+  }
+  for (const tid of tids) {
+    let comm = ''
+    try {
+      comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim()
+    } catch {
+      continue
+    }
+    const group = tid === String(pid) ? 'main' : groupOf(comm)
+    out[group] += statCpuUs(`/proc/${pid}/task/${tid}/stat`)
+  }
+  return out
+}
 
 function statCpuUs(path: string): number {
   try {

@@ -1,4 +1,4 @@
-import { mainThreadCpuUs, processCpuUs } from './cpu.ts'
+import { mainThreadCpuUs, processCpuUs, threadGroupsCpuUs } from './cpu.ts'
 import type { LoadGenerator, LoadSpec, Run } from './load.ts'
 
 // A comparison of targets in rounds: each round visits them in order and back (A B B A, or
@@ -38,6 +38,11 @@ export interface Pass extends Run {
   cpuUsPerRequest: number
   /** Of it, the server's main thread (the rest: V8's background threads, libuv's pool). */
   mainCpuUsPerRequest: number
+  /**
+   * The server's CPU per request by thread group (threadGroupsCpuUs): which threads a cost lands
+   * on. A thread that exits within the pass is missed (its CPU still counts in cpuUsPerRequest).
+   */
+  threadCpuUsPerRequest: Record<string, number>
   /** Postgres's CPU (postmaster and backends) per request, when it is measured. */
   dbCpuUsPerRequest?: number
 }
@@ -46,6 +51,8 @@ export interface Figures {
   requestsPerSec: number
   cpuUsPerRequest: number
   mainCpuUsPerRequest: number
+  /** Medians by thread group (Pass.threadCpuUsPerRequest). */
+  threadCpuUsPerRequest: Record<string, number>
   dbCpuUsPerRequest?: number
   p50: number
   p99: number
@@ -75,15 +82,20 @@ export const round = (x: number, digits = 2) => {
 export async function pass(load: LoadGenerator, target: Target, seconds: number, dbCpu?: () => number): Promise<Pass> {
   const cpu0 = processCpuUs(target.pid)
   const main0 = mainThreadCpuUs(target.pid)
+  const threads0 = threadGroupsCpuUs(target.pid)
   const db0 = dbCpu?.()
   const run = await load.run({ ...target.spec, seconds })
   const cpu = processCpuUs(target.pid) - cpu0
   const main = mainThreadCpuUs(target.pid) - main0
+  const threads = threadGroupsCpuUs(target.pid)
   const requests = Math.max(1, run.total)
   return {
     ...run,
     cpuUsPerRequest: round(cpu / requests, 1),
     mainCpuUsPerRequest: round(main / requests, 1),
+    threadCpuUsPerRequest: Object.fromEntries(
+      Object.entries(threads).map(([group, us]) => [group, round((us - (threads0[group] ?? 0)) / requests, 1)])
+    ),
     ...(dbCpu ? { dbCpuUsPerRequest: round(((dbCpu() - (db0 as number)) as number) / requests, 1) } : {})
   }
 }
@@ -117,6 +129,12 @@ export async function compareTargets(
       requestsPerSec: Math.round(median(list.map((p) => p.requestsPerSec))),
       cpuUsPerRequest: round(median(list.map((p) => p.cpuUsPerRequest)), 1),
       mainCpuUsPerRequest: round(median(list.map((p) => p.mainCpuUsPerRequest)), 1),
+      threadCpuUsPerRequest: Object.fromEntries(
+        Object.keys(list[0]?.threadCpuUsPerRequest ?? {}).map((g) => [
+          g,
+          round(median(list.map((p) => p.threadCpuUsPerRequest[g] ?? 0)), 1)
+        ])
+      ),
       ...(dbs.length ? { dbCpuUsPerRequest: round(median(dbs), 1) } : {}),
       p50: median(list.map((p) => p.p50)),
       p99: Math.max(...list.map((p) => p.p99)),

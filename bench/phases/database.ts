@@ -17,20 +17,41 @@ export const database: Phase = {
       started.push(...list)
       return list
     }
-    const full = await many({})
-    const off = await many({ REQUEST_TELEMETRY_SAMPLE_RATE: '0' })
+    // A variant's servers start only when a target selected (`--targets`) is served by them.
+    const variant = (extra: Record<string, string>, ...served: string[]) =>
+      served.some(ctx.wants) ? many(extra) : Promise.resolve([] as Server[])
+    const full = await variant({}, 'read', 'autosave', 'enqueue', 'enqueueWithoutJob', 'auditedWrite', 'plainWrite')
+    const off = await variant({ REQUEST_TELEMETRY_SAMPLE_RATE: '0' }, 'readTelemetryOff')
     // Tracing on at ratio 1, exporting over OTLP/HTTP to a collector stand-in in this process
     // (it answers and drops what it gets: the cost measured is the api's).
     const collector = await startCollector()
-    const traced = await many({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_TRACES_SAMPLER: 'always_on' })
+    const traced = await variant(
+      { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_TRACES_SAMPLER: 'always_on' },
+      'readTraced'
+    )
     // As the Kubernetes sample ships it: one trace in ten kept and exported (the rest only carry ids).
-    const sampled = await many({
-      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
-      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
-      OTEL_TRACES_SAMPLER_ARG: '0.1'
-    })
+    const sampled = await variant(
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '0.1'
+      },
+      'readTracedSampled'
+    )
+    // Tracing on and no request sampled (ratio 0): what every request pays for its ids alone.
+    const unsampled = await variant(
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '0'
+      },
+      'readTracedUnsampled'
+    )
     // The same spans made and never sent (OTEL_TRACES_EXPORTER=none): what the export costs apart.
-    const unexported = await many({ OTEL_TRACES_EXPORTER: 'none', OTEL_TRACES_SAMPLER: 'always_on' })
+    const unexported = await variant(
+      { OTEL_TRACES_EXPORTER: 'none', OTEL_TRACES_SAMPLER: 'always_on' },
+      'readTracedUnexported'
+    )
     const spec = (server: Server, path: string, extra: Partial<Target['spec']> = {}) => ({
       url: `${server.address}${path}`,
       connections: ctx.dbConnections,
@@ -57,22 +78,23 @@ export const database: Phase = {
     await ctx.settle()
     // The authenticated read: one workspace, as a learner's editor loads it.
     const read = `/workspaces/${ctx.workspaces[2]}`
+    // A selected target over its variant's servers (a variant left out started none).
+    const target = (name: string, servers: Server[], to: (s: Server) => Target['spec']): Target[] =>
+      ctx.wants(name) ? [{ name, ...across(servers, to) }] : []
     const targets: Target[] = [
-      { name: 'read', ...across(full, (s) => spec(s, read)) },
-      { name: 'readTelemetryOff', ...across(off, (s) => spec(s, read)) },
-      { name: 'readTraced', ...across(traced, (s) => spec(s, read)) },
-      { name: 'readTracedUnexported', ...across(unexported, (s) => spec(s, read)) },
-      { name: 'readTracedSampled', ...across(sampled, (s) => spec(s, read)) },
-      {
-        name: 'autosave',
-        ...across(full, (s) =>
-          spec(s, '/', { scenario: 'autosave', paths: ctx.workspaces.map((w) => `/workspaces/${w}`) })
-        )
-      },
-      { name: 'enqueue', ...across(full, (s) => enqueues(s, (w) => `/workspaces/${w}/simulations`)) },
-      { name: 'enqueueWithoutJob', ...across(full, (s) => enqueues(s, (w) => `/bench/simulations-without-job/${w}`)) },
-      { name: 'auditedWrite', ...across(full, (s) => writes(s, '/bench/write-audited')) },
-      { name: 'plainWrite', ...across(full, (s) => writes(s, '/bench/write-plain')) }
+      ...target('read', full, (s) => spec(s, read)),
+      ...target('readTelemetryOff', off, (s) => spec(s, read)),
+      ...target('readTraced', traced, (s) => spec(s, read)),
+      ...target('readTracedUnexported', unexported, (s) => spec(s, read)),
+      ...target('readTracedSampled', sampled, (s) => spec(s, read)),
+      ...target('readTracedUnsampled', unsampled, (s) => spec(s, read)),
+      ...target('autosave', full, (s) =>
+        spec(s, '/', { scenario: 'autosave', paths: ctx.workspaces.map((w) => `/workspaces/${w}`) })
+      ),
+      ...target('enqueue', full, (s) => enqueues(s, (w) => `/workspaces/${w}/simulations`)),
+      ...target('enqueueWithoutJob', full, (s) => enqueues(s, (w) => `/bench/simulations-without-job/${w}`)),
+      ...target('auditedWrite', full, (s) => writes(s, '/bench/write-audited')),
+      ...target('plainWrite', full, (s) => writes(s, '/bench/write-plain'))
     ]
     const figures = await compareTargets(load, targets, {
       rounds: ctx.rounds,
@@ -83,20 +105,24 @@ export const database: Phase = {
     load.stop()
     for (const server of started) await server.stop()
     collector.close()
+    // A ratio of two targets both measured (`--targets` may leave either out).
+    const measured = (name: string, a: string, b: string) =>
+      figures[a] && figures[b] ? { [name]: ratios(figures, a, b) } : {}
     const result = {
       targets: Object.fromEntries(Object.entries(figures).map(([k, f]) => [k, summary(f)])),
-      auditedVsPlain: ratios(figures, 'plainWrite', 'auditedWrite'),
-      enqueueVsWithoutJob: ratios(figures, 'enqueueWithoutJob', 'enqueue'),
-      telemetryOnVsOff: ratios(figures, 'readTelemetryOff', 'read'),
-      tracingOnVsOff: ratios(figures, 'read', 'readTraced'),
-      unexportedTracingVsOff: ratios(figures, 'read', 'readTracedUnexported'),
-      sampledTracingVsOff: ratios(figures, 'read', 'readTracedSampled'),
+      ...measured('auditedVsPlain', 'plainWrite', 'auditedWrite'),
+      ...measured('enqueueVsWithoutJob', 'enqueueWithoutJob', 'enqueue'),
+      ...measured('telemetryOnVsOff', 'readTelemetryOff', 'read'),
+      ...measured('tracingOnVsOff', 'read', 'readTraced'),
+      ...measured('unexportedTracingVsOff', 'read', 'readTracedUnexported'),
+      ...measured('sampledTracingVsOff', 'read', 'readTracedSampled'),
+      ...measured('unsampledTracingVsOff', 'read', 'readTracedUnsampled'),
       spansExported: collector.spans(),
       aging: Object.fromEntries(Object.entries(figures).map(([k, f]) => [k, aging(f)]))
     }
     for (const [k, f] of Object.entries(figures))
       ctx.log(
-        `  ${k}: ${f.requestsPerSec} req/s, api ${f.cpuUsPerRequest} µs (main thread ${f.mainCpuUsPerRequest}) + Postgres ${f.dbCpuUsPerRequest} µs CPU/request, non-2xx ${f.non2xx}`
+        `  ${k}: ${f.requestsPerSec} req/s, api ${f.cpuUsPerRequest} µs (by thread ${JSON.stringify(f.threadCpuUsPerRequest)}) + Postgres ${f.dbCpuUsPerRequest} µs CPU/request, non-2xx ${f.non2xx}`
       )
     // Leave the simulation jobs those passes queued to the jobs phase, not to the next worker.
     await ctx.sql`delete from pgboss.job where name = 'simulation'`

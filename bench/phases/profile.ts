@@ -24,14 +24,25 @@ export const profile: Phase = {
     const load = LoadGenerator.start(1)
     const collector = await startCollector()
     const traced = { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_TRACES_SAMPLER: 'always_on' }
+    // As the Kubernetes sample ships it: one request in ten sampled, the rest with their ids only.
+    const sampled = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.1'
+    }
     const read = `/workspaces/${ctx.workspaces[2]}`
-    for (const [name, path, bearer, env] of [
+    const runs: [string, string, string | null, Record<string, string>][] = [
       ['public', '/bench/ping', null, {}],
       ['authenticated', '/bench/me', ctx.token, {}],
       ['read', read, ctx.token, {}],
-      ['readTraced', read, ctx.token, traced]
-    ] as const) {
-      const dir = await mkdtemp(join(tmpdir(), 'sdc-prof-'))
+      ['readTraced', read, ctx.token, traced],
+      ['readTracedSampled', read, ctx.token, sampled],
+      ['readTracedUnsampled', read, ctx.token, { ...sampled, OTEL_TRACES_SAMPLER_ARG: '0' }]
+    ]
+    for (const [name, path, bearer, env] of runs.filter(([name]) => ctx.wants(name))) {
+      // BENCH_PROFILE_DIR keeps each server's .cpuprofile there (for DevTools), under its name.
+      const keep = process.env.BENCH_PROFILE_DIR
+      const dir = keep ? join(keep, name) : await mkdtemp(join(tmpdir(), 'sdc-prof-'))
       const server = await ctx.start('full', { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}`, ...env }, 0)
       const spec = {
         url: `${server.address}${path}`,
@@ -49,14 +60,15 @@ export const profile: Phase = {
         ...(await costPerRequest(join(dir, file), from, to, Math.max(1, run.total))),
         non2xx: run.non2xx
       }
-      await rm(dir, { recursive: true, force: true })
+      if (!keep) await rm(dir, { recursive: true, force: true })
       ctx.log(`  ${name}: ${JSON.stringify(result[name])}`)
     }
     load.stop()
-    result.spanCost = {
-      madeUsPerSpan: await spanCost(ctx.smoke, null),
-      exportedUsPerSpan: await spanCost(ctx.smoke, collector)
-    }
+    if (ctx.wants('spanCost'))
+      result.spanCost = {
+        madeUsPerSpan: await spanCost(ctx.smoke, null),
+        exportedUsPerSpan: await spanCost(ctx.smoke, collector)
+      }
     ctx.log(`  spanCost: ${JSON.stringify(result.spanCost)}`)
     collector.close()
     return result
