@@ -1,13 +1,14 @@
 // `node bench/telemetry-insert.ts [rows]`: what a request-telemetry row costs Postgres to insert,
 // by the way its batch travels (a JSON array through jsonb_array_elements, as plugins/telemetry.ts
-// sends it, or typed arrays through unnest) and by the indexes on the table (the migrations'
-// b-tree on created_at, or a BRIN minmax summary in its place), and how fast RUNBOOK's telemetry
+// sent it before, or a typed array per column through unnest, as it sends it now) and by the
+// indexes on the table (the migrations' b-tree on created_at, or a BRIN minmax summary in its place), and how fast RUNBOOK's telemetry
 // queries stay on the rows inserted. Postgres's CPU from /proc (its backends are the postmaster's
 // children); each variant in turn over rounds, medians. Prints JSON.
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createSql, pgArray, type Sql } from '../src/db/client.ts'
+import { telemetryColumns } from '../plugins/telemetry.ts'
+import { createSql, type Sql } from '../src/db/client.ts'
 import { startEmbeddedPostgres } from '../src/db/embedded.ts'
 import { migrate } from '../src/db/migrate.ts'
 import { urlAs } from '../src/db/roles.ts'
@@ -55,18 +56,18 @@ const insertJson = (sql: Sql, rows: Row[]) => sql`
   from jsonb_array_elements(${sql.json(rows as never)}) as r
 `
 
-const column = (rows: Row[], i: number) => rows.map((r) => (r[i] === null ? null : String(r[i])))
-const insertUnnest = (sql: Sql, rows: Row[]) => sql`
+// As plugins/telemetry.ts sends a batch since: a typed array per column, unnested.
+const insertUnnest = (sql: Sql, rows: Row[]) => {
+  const c = telemetryColumns(rows)
+  return sql`
   insert into app.request_telemetry
     (created_at, request_id, method, route, path, status_code, duration_ms, user_id, client_ip, user_agent, trace_id)
   select to_timestamp(t / 1000.0), r, m, ro, p, s, d, u, ip, ua, tr
-  from unnest(
-    ${pgArray(column(rows, 0))}::float8[], ${pgArray(column(rows, 1))}::text[], ${pgArray(column(rows, 2))}::text[],
-    ${pgArray(column(rows, 3))}::text[], ${pgArray(column(rows, 4))}::text[], ${pgArray(column(rows, 5))}::int[],
-    ${pgArray(column(rows, 6))}::float8[], ${pgArray(column(rows, 7))}::uuid[], ${pgArray(column(rows, 8))}::text[],
-    ${pgArray(column(rows, 9))}::text[], ${pgArray(column(rows, 10))}::text[]
-  ) as x(t, r, m, ro, p, s, d, u, ip, ua, tr)
+  from unnest(${c[0]}::float8[], ${c[1]}::text[], ${c[2]}::text[], ${c[3]}::text[], ${c[4]}::text[],
+    ${c[5]}::int[], ${c[6]}::float8[], ${c[7]}::uuid[], ${c[8]}::text[], ${c[9]}::text[], ${c[10]}::text[])
+    as x(t, r, m, ro, p, s, d, u, ip, ua, tr)
 `
+}
 
 const INDEXES = {
   btree: 'create index request_telemetry_created_at_idx on app.request_telemetry (created_at)',

@@ -47,6 +47,24 @@ t.test('request telemetry', async (t) => {
     t.equal(stats.dropped, 0)
   })
 
+  t.test('text that an array literal must escape arrives as sent; absent fields as NULL', async (t) => {
+    const { app } = await buildTestApp(t, url, ENV)
+    // Quotes, backslashes, braces, commas, spaces and the word NULL: each means something in `{…}`.
+    const agent = 'a "quoted" \\ back\\slash, {braced} NULL  agent'
+    const path = '/no-such/%22quoted%22/%7Bx%7D,y/NULL'
+    await app.inject({ url: path, headers: { 'x-request-id': 'esc-1', 'user-agent': agent } })
+    await app.inject({ url: '/health/live', headers: { 'x-request-id': 'esc-2', 'user-agent': 'NULL' } })
+    await app.telemetry.flush()
+    const [row] = await sql`select * from app.request_telemetry where request_id = 'esc-1'`
+    t.ok(row, 'the row of the request whose text needs escaping')
+    t.match(row, { user_agent: agent, path, status_code: 404, method: 'GET' })
+    t.equal(row.route, null, 'no route matched: NULL')
+    t.equal(row.user_id, null, 'no user: NULL')
+    t.equal(row.trace_id, null, 'no tracing: NULL')
+    const [plain] = await sql`select user_agent, route from app.request_telemetry where request_id = 'esc-2'`
+    t.same(plain, { user_agent: 'NULL', route: '/health/live' }, 'the text "NULL" is text, not a NULL')
+  })
+
   t.test('at sample rate 0 only 5xx responses are kept', async (t) => {
     const { app } = await buildTestApp(t, url, { ...ENV, REQUEST_TELEMETRY_SAMPLE_RATE: '0' }, boomRoute)
     for (let i = 0; i < 10; i++) await app.inject({ url: '/health/live', headers: { 'x-request-id': `none-${i}` } })
