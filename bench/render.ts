@@ -197,8 +197,8 @@ function profileSection(r: Report): string {
     'Everything the hardened stack does stays on; what a request does not need is not done for it: the',
     'handler deadline is one sweep for all requests in progress rather than a timer each, a token verified',
     'once is found by its text until it expires (no HMAC, no SHA-256 cache key), an IPv4 address skips the',
-    'IPv6 parse, a cached token and user state admit without a promise, telemetry rows travel as JSON',
-    "arrays in one statement per 500. Every answer carries the seed's whole secure header set (Referrer-Policy",
+    'IPv6 parse, a cached token and user state admit without a promise, telemetry rows travel as a typed',
+    "array per column in one statement per 500. Every answer carries the seed's whole secure header set (Referrer-Policy",
     "and Permissions-Policy included, as the boilerplate's helmet sends them): like is compared with like.",
     '',
     '| part of the stack | public route, µs/request | authenticated route, µs/request |',
@@ -235,7 +235,23 @@ function sampledCost(r: Report): string {
   const sampled = r.database.sampledTracingVsOff as Ratio | undefined
   if (!sampled)
     return 'A lower ratio (`OTEL_TRACES_SAMPLER=parentbased_traceidratio`) pays it only for the traces it keeps.'
-  return `At the ratio the Kubernetes sample ships (\`parentbased_traceidratio\`, 0.1: every request still gets its trace id, one in ten is recorded and exported) the read keeps ${sampled.cpu}×${sampled.spread ? ` (${sampled.spread.cpu[0]}–${sampled.spread.cpu[1]})` : ''} of its untraced CPU.`
+  const spread = (x: Ratio) => (x.spread ? ` (${x.spread.cpu[0]}–${x.spread.cpu[1]})` : '')
+  const unsampled = r.database.unsampledTracingVsOff as Ratio | undefined
+  const targets = r.database.targets as Record<string, Row>
+  const { read, readTracedSampled } = targets
+  const background = (row: Row) => round1(row.cpuUsPerRequest - (row.mainCpuUsPerRequest ?? 0))
+  return [
+    `At the ratio the Kubernetes sample ships (\`parentbased_traceidratio\`, 0.1: every request still gets its trace id, one in ten is recorded and exported) the read keeps ${sampled.cpu}×${spread(sampled)} of its untraced CPU.`,
+    'A request that is not sampled pays for its ids alone: the decision is taken on the trace id before anything else (`startRequestTrace` in src/tracing.ts), and the request gets the `x-trace-id` header and its ids in its log line, telemetry row and audit rows, but no span object, no span name or attributes, no context frame, no statement wrapper, no abort listener and, on a route without a body, no second hook.',
+    unsampled
+      ? `With no request sampled (ratio 0) the read keeps ${unsampled.cpu}×${spread(unsampled)}: what is left at 0.1 is the sampled tenth, whose spans go through the official SDK and its batched OTLP export and leave garbage that V8's background threads collect.`
+      : '',
+    readTracedSampled?.mainCpuUsPerRequest !== undefined && read?.mainCpuUsPerRequest !== undefined
+      ? `By thread at 0.1: main ${readTracedSampled.mainCpuUsPerRequest} µs a read (untraced ${read.mainCpuUsPerRequest}), background ${background(readTracedSampled)} µs (untraced ${background(read)}).`
+      : ''
+  ]
+    .filter(Boolean)
+    .join(' ')
 }
 
 /** The SDK's own cost per span, apart from any server, against what the 10 % target leaves the read. */

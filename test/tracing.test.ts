@@ -1,4 +1,4 @@
-import { createServer } from 'node:http'
+import { createServer, get as httpGet } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ROOT_CONTEXT } from '@opentelemetry/api'
 import {
@@ -132,6 +132,33 @@ t.test('one trace runs from the request through its statements, the enqueue and 
   )
   const line = logs.lines.find((l) => l.msg === 'request completed' && l.requestId === 'traced-1')
   t.match(line, { trace_id: traceId, span_id: idOf(server) }, 'the log line')
+})
+
+t.test('a sampled request whose client goes away ends its span marked aborted', async (t) => {
+  const { url } = await createTestDatabase(t)
+  let entered = false
+  let release = () => {}
+  const held = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  const { app } = await buildTestApp(t, url, {}, (app) => {
+    app.get('/test/held', { config: { auth: 'public' } }, async () => {
+      entered = true
+      await held
+      return { ok: true }
+    })
+  })
+  const address = await app.listen({ port: 0, host: '127.0.0.1' })
+  const request = httpGet(`${address}/test/held`)
+  request.on('error', () => {})
+  await waitFor(() => entered, { what: 'the handler to start' })
+  request.destroy()
+  const aborted = () => exporter.getFinishedSpans().find((s) => s.name === 'GET /test/held')
+  await waitFor(() => aborted() !== undefined, { what: 'the aborted request’s span to end' })
+  release()
+  t.match(aborted()?.attributes, { 'sdc.aborted': true, 'http.route': '/test/held' })
+  t.equal(aborted()?.status.code, 2, 'an error status')
+  t.notOk(aborted()?.attributes['http.response.status_code'], 'no status code: nothing was answered')
 })
 
 t.test('an incoming traceparent is continued only from a trusted proxy', async (t) => {

@@ -36,8 +36,7 @@ export const profile: Phase = {
       ['authenticated', '/bench/me', ctx.token, {}],
       ['read', read, ctx.token, {}],
       ['readTraced', read, ctx.token, traced],
-      ['readTracedSampled', read, ctx.token, sampled],
-      ['readTracedUnsampled', read, ctx.token, { ...sampled, OTEL_TRACES_SAMPLER_ARG: '0' }]
+      ['readTracedSampled', read, ctx.token, sampled]
     ]
     for (const [name, path, bearer, env] of runs.filter(([name]) => ctx.wants(name))) {
       // BENCH_PROFILE_DIR keeps each server's .cpuprofile there (for DevTools), under its name.
