@@ -1,11 +1,12 @@
 import type { JobWithMetadata } from 'pg-boss'
 import type { Sql } from '../src/db/client.ts'
+import { withContext } from '../src/db/context.ts'
 import { explainComponent } from '../src/domain/explain.ts'
 import type { GradeItem } from '../src/domain/grading.ts'
 import type { Design, TrafficProfile } from '../src/domain/model.ts'
 import { renderReport, reportFilename } from '../src/domain/report.ts'
 import { completeExport, exportToRender, failExport } from '../src/exports/store.ts'
-import { ExportJob, type JobData } from '../src/queue/messages.ts'
+import { ExportJob, type JobData, jobContext } from '../src/queue/messages.ts'
 import { latestCompletedRun } from '../src/runs/runs.ts'
 import { defineJob } from './define.ts'
 import { markFailedOnFinalFailure, productQueueOptions } from './product-queue.ts'
@@ -13,10 +14,12 @@ import { markFailedOnFinalFailure, productQueueOptions } from './product-queue.t
 export function createHandler(sql: Sql) {
   return async function exportReport(job: JobWithMetadata<JobData<typeof ExportJob>>): Promise<unknown> {
     const exportId = job.data.exportId
-    const row = await exportToRender(sql, exportId)
+    // The workspace and its runs are read under the job's owner's context (row-level security).
+    const context = jobContext(job.data)
+    const row = await withContext(sql, context, (tx) => exportToRender(tx, exportId))
     if (!row || row.status === 'completed') return { exportId, skipped: row?.status ?? 'deleted' }
     // The latest completed run of the workspace and, if it was graded, its latest grade.
-    const sim = await latestCompletedRun(sql, row.workspace_id)
+    const sim = await withContext(sql, context, (tx) => latestCompletedRun(tx, row.workspace_id))
     const report = renderReport(row.format, {
       workspace: { id: row.workspace_id, name: row.name, description: row.description, version: row.version },
       design: row.design,

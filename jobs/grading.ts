@@ -1,12 +1,13 @@
 import type { JobWithMetadata } from 'pg-boss'
 import type { Sql } from '../src/db/client.ts'
+import { withContext } from '../src/db/context.ts'
 import { advise } from '../src/domain/advice.ts'
 import { analyze } from '../src/domain/analysis.ts'
 import { RUBRIC_VERSION } from '../src/domain/grading.ts'
 import { assignedRequirements } from '../src/exercises/assigned.ts'
 import { exercises } from '../src/exercises/index.ts'
 import { PermanentJobError } from '../src/queue/jobs.ts'
-import { GradingJob, type JobData } from '../src/queue/messages.ts'
+import { GradingJob, type JobData, jobContext } from '../src/queue/messages.ts'
 import { completeGrade, failGrade } from '../src/runs/grades.ts'
 import { runOfGrade } from '../src/runs/runs.ts'
 import { defineJob } from './define.ts'
@@ -15,7 +16,9 @@ import { markFailedOnFinalFailure, productQueueOptions } from './product-queue.t
 export function createHandler(sql: Sql) {
   return async function grading(job: JobWithMetadata<JobData<typeof GradingJob>>): Promise<unknown> {
     const gradeId = job.data.gradeId
-    const row = await runOfGrade(sql, gradeId)
+    // Under the job's owner's context (SET LOCAL): the policies show it only its owner's grade and run.
+    const context = jobContext(job.data)
+    const row = await withContext(sql, context, (tx) => runOfGrade(tx, gradeId))
     if (!row || row.status === 'completed') return { gradeId, skipped: row?.status ?? 'deleted' }
     if (!row.result) throw new PermanentJobError('the simulation has no result to grade')
     // Runs stored before the analysis existed are analysed now; each suggestion is tried before it is stored.
@@ -31,13 +34,15 @@ export function createHandler(sql: Sql) {
     const checks = exercise ? rubric.checks : null
     const hintPoints = row.exercise_slug === null ? null : (row.hint_points ?? 0)
     const score = Math.max(0, rubric.score - (hintPoints ?? 0))
-    const stored = await completeGrade(sql, gradeId, {
-      score,
-      items: rubric.items,
-      checks,
-      hintPoints,
-      rubricVersion: RUBRIC_VERSION
-    })
+    const stored = await withContext(sql, context, (tx) =>
+      completeGrade(tx, gradeId, {
+        score,
+        items: rubric.items,
+        checks,
+        hintPoints,
+        rubricVersion: RUBRIC_VERSION
+      })
+    )
     return { gradeId, score, stored }
   }
 }

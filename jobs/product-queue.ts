@@ -1,5 +1,6 @@
 import type { Queue } from 'pg-boss'
 import type { Sql, TransactionSql } from '../src/db/client.ts'
+import { withContext } from '../src/db/context.ts'
 import type { TelemetryHooks } from '../src/queue/jobs.ts'
 
 /** The options every product queue (simulation, grading, export) shares. */
@@ -19,10 +20,13 @@ export function productQueueOptions(name: string, expireInSeconds: number): Omit
   }
 }
 
+const UUID = /^[0-9a-f-]{36}$/i
+
 /**
  * On a failure that will not be retried, marks the job's domain row failed with the error: `fail` is
  * the area's own statement (src/runs' failRun, failGrade; src/exports' failExport), `field` the
- * payload's id of the row.
+ * payload's id of the row. It runs as the job's owner (row-level security): a job cannot mark
+ * another user's row failed.
  */
 export function markFailedOnFinalFailure<T>(
   sql: Sql,
@@ -31,9 +35,14 @@ export function markFailedOnFinalFailure<T>(
 ): TelemetryHooks<T> {
   return {
     async onFinalFailure(err, job) {
-      const id = (job.data as Record<string, unknown> | null)?.[field]
-      if (typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id)) return
-      await fail(sql, id, err.message.slice(0, 500)).catch(() => {})
+      const data = job.data as Record<string, unknown> | null
+      const id = data?.[field]
+      const ownerId = data?.ownerId
+      if (typeof id !== 'string' || !UUID.test(id) || typeof ownerId !== 'string' || !UUID.test(ownerId)) return
+      const organisationId = typeof data?.organisationId === 'string' ? data.organisationId : null
+      await withContext(sql, { userId: ownerId, organisationId }, (tx) =>
+        fail(tx, id, err.message.slice(0, 500))
+      ).catch(() => {})
     }
   }
 }

@@ -1,5 +1,6 @@
 import type { JobWithMetadata } from 'pg-boss'
 import type { Sql } from '../src/db/client.ts'
+import { type DbContext, perContext, withContext } from '../src/db/context.ts'
 import { type Analysis, simulateAndAnalyze } from '../src/domain/analysis.ts'
 import type { SimulationResult } from '../src/domain/engine.ts'
 import { measureChecks } from '../src/domain/exercises.ts'
@@ -7,7 +8,7 @@ import { validateDesign } from '../src/domain/validate.ts'
 import { type EnginePool, isPermanentEngineError } from '../src/engine/pool.ts'
 import { exercises } from '../src/exercises/index.ts'
 import { PermanentJobError } from '../src/queue/jobs.ts'
-import { type JobData, SimulationJob } from '../src/queue/messages.ts'
+import { type JobData, jobContext, SimulationJob } from '../src/queue/messages.ts'
 import { claimRuns, completeRuns, failRun, runStatus } from '../src/runs/runs.ts'
 import { coalesce } from './coalesce.ts'
 import { BATCH_SIZE, defineJob } from './define.ts'
@@ -19,16 +20,42 @@ import { markFailedOnFinalFailure, productQueueOptions } from './product-queue.t
  * stores their results, in a few statements, not one round trip per job each.
  */
 export function createHandler(sql: Sql, engine: EnginePool | null = null) {
-  const claim = coalesce((ids: string[]) => claimRuns(sql, ids))
+  // Each owner's runs in a statement of their own, under their context (SET LOCAL), the batch's
+  // statements in one transaction: the policies hold each job to its owner's rows.
+  const claim = coalesce((items: { id: string; context: DbContext }[]) =>
+    perContext(
+      sql,
+      items,
+      (item) => item.context,
+      (tx, mine) =>
+        claimRuns(
+          tx,
+          mine.map((item) => item.id)
+        )
+    )
+  )
   // Exactly once: a retried or duplicated job finds the row completed and writes nothing.
-  const store = coalesce((results: { id: string; result: SimulationResult }[]) => completeRuns(sql, results))
+  const store = coalesce((items: { id: string; result: SimulationResult; context: DbContext }[]) =>
+    perContext(
+      sql,
+      items,
+      (item) => item.context,
+      (tx, mine) =>
+        completeRuns(
+          tx,
+          mine.map(({ id, result }) => ({ id, result }))
+        )
+    )
+  )
 
   return async function simulation(job: JobWithMetadata<JobData<typeof SimulationJob>>): Promise<unknown> {
     const runId = job.data.runId.toLowerCase()
-    const run = await claim(runId)
+    const context = jobContext(job.data)
+    const run = await claim({ id: runId, context })
     if (!run) {
-      // Already completed (a duplicate delivery), failed, or deleted with its workspace: nothing to do.
-      return { runId, skipped: (await runStatus(sql, runId)) ?? 'deleted' }
+      // Already completed (a duplicate delivery), failed, or deleted with its workspace (or not
+      // the job's owner's: out of its reach): nothing to do.
+      return { runId, skipped: (await withContext(sql, context, (tx) => runStatus(tx, runId))) ?? 'deleted' }
     }
     // Old jobs outlive code: the snapshot is checked again before it is trusted.
     const problems = validateDesign(run.design)
@@ -53,7 +80,7 @@ export function createHandler(sql: Sql, engine: EnginePool | null = null) {
         ...result,
         checks: measureChecks(exercise.requirements, run.design, { ...analysed, analysis: analysed.analysis })
       } as SimulationResult
-    const stored = await store({ id: runId, result })
+    const stored = await store({ id: runId, result, context })
     return { runId, stored, p95: result.overall.p95 }
   }
 }

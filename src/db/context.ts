@@ -31,3 +31,49 @@ export function withContext<T>(sql: Sql, context: DbContext, work: (tx: Transact
     return work(tx)
   }) as Promise<T>
 }
+
+/**
+ * One statement per context over a batch of items, in one transaction: each context's items go
+ * together after a SET LOCAL of that context, so a statement acts for exactly one user (and
+ * organisation). The statements are issued together and run in order on the transaction's
+ * connection (postgres.js pipelines them), so a batch of n users costs one round trip, not 2n.
+ * `run` answers with one output per item given, in order; the outputs come back in `items`' order.
+ */
+export function perContext<I, O>(
+  sql: Sql,
+  items: I[],
+  contextOf: (item: I) => DbContext,
+  run: (tx: TransactionSql, items: I[]) => Promise<O[]>
+): Promise<O[]> {
+  const groups = new Map<string, { context: DbContext; at: number[] }>()
+  for (const [i, item] of items.entries()) {
+    const context = contextOf(item)
+    const key = `${context.userId ?? ''}/${context.organisationId ?? ''}`
+    const group = groups.get(key) ?? { context, at: [] }
+    group.at.push(i)
+    groups.set(key, group)
+  }
+  return sql.begin(async (tx) => {
+    // Created in order (each async call issues its statement before its first await): the
+    // connection runs them in that order, each owner's statement after its own SET LOCAL.
+    const issued: Promise<unknown>[] = []
+    const answers: Promise<O[]>[] = []
+    for (const { context, at } of groups.values()) {
+      issued.push(setContext(tx, context))
+      const answer = run(
+        tx,
+        at.map((i) => items[i])
+      )
+      issued.push(answer)
+      answers.push(answer)
+    }
+    await Promise.all(issued)
+    const outputs = new Array<O>(items.length)
+    const groupList = [...groups.values()]
+    for (const [g, answer] of answers.entries()) {
+      const outs = await answer
+      for (const [k, i] of groupList[g].at.entries()) outputs[i] = outs[k]
+    }
+    return outputs
+  }) as Promise<O[]>
+}

@@ -1,5 +1,6 @@
 import { type Static, type TProperties, type TSchema, Type } from 'typebox'
 import { Value } from 'typebox/value'
+import type { DbContext } from '../db/context.ts'
 import { Uuid } from '../schemas.ts'
 
 // What each queue carries, declared once: the api sends with these (src/queue/enqueue.ts checks a
@@ -38,14 +39,29 @@ export function payloadMismatch(message: JobMessage, data: unknown): string | nu
   return `${at} ${first.message}`
 }
 
+/**
+ * Whom a job acts for: the worker sets it with SET LOCAL in the job's transaction (src/db/context.ts),
+ * and the row-level security policies hold the job to that user's rows (and organisation's, if set).
+ */
+const actingFor = {
+  ownerId: Uuid,
+  organisationId: Type.Optional(Type.Union([Uuid, Type.Null()]))
+}
+
+/** The database context a job of a user acts in (src/db/context.ts). */
+export const jobContext = (data: { ownerId: string; organisationId?: string | null }): DbContext => ({
+  userId: data.ownerId,
+  organisationId: data.organisationId ?? null
+})
+
 /** A run to simulate (its design and traffic are the run row's snapshot). */
-export const SimulationJob = jobMessage('simulation', jobPayload({ runId: Uuid }))
+export const SimulationJob = jobMessage('simulation', jobPayload({ runId: Uuid, ...actingFor }))
 
 /** A grade to compute from its run. */
-export const GradingJob = jobMessage('grading', jobPayload({ gradeId: Uuid }))
+export const GradingJob = jobMessage('grading', jobPayload({ gradeId: Uuid, ...actingFor }))
 
 /** A report to render. */
-export const ExportJob = jobMessage('export', jobPayload({ exportId: Uuid }))
+export const ExportJob = jobMessage('export', jobPayload({ exportId: Uuid, ...actingFor }))
 
 /** A mail to an account's own address: read when it is sent, a job holds only the id. */
 export const EmailJob = jobMessage(

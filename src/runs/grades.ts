@@ -9,7 +9,7 @@ import { completedOnce, failedUnlessCompleted } from '../db/work-rows.ts'
  * query's column `runId` holds (`s.id`), as `grade_id`, `grade_score` and `grade_items`, or nulls
  * when it has none. (Postgres drops the columns the outer query does not read.)
  */
-export const latestGradeJoin = (sql: Sql, runId: string): Fragment => sql`
+export const latestGradeJoin = (sql: Sql | TransactionSql, runId: string): Fragment => sql`
   left join lateral (
     select id as grade_id, score as grade_score, items as grade_items
     from app.grade_reports
@@ -62,7 +62,7 @@ export function insertSubmissionGrade(tx: TransactionSql, g: { id: string; simul
 }
 
 /** A grade, with what its run ran with (to tell whether it is stale). */
-export async function ownedGrade(sql: Sql, id: string, ownerId: string) {
+export async function ownedGrade(sql: Sql | TransactionSql, id: string, ownerId: string) {
   const [row] = await sql`
     select g.id, g.simulation_id, g.status, g.score, g.items, g.checks, g.hint_points, g.rubric_version, g.error,
       g.created_at, g.completed_at, s.workspace_id, s.design, s.traffic, s.predictions, s.result -> 'overall' as overall,
@@ -95,7 +95,7 @@ export const gradeCountOf = (sql: Sql | TransactionSql, ownerId: string): Fragme
   sql`(select count(*) from app.grade_reports where owner_id = ${ownerId})::int`
 
 /** The grades of these runs, oldest first (through the grades' run index). */
-export function gradesOf(sql: Sql, runIds: string[]) {
+export function gradesOf(sql: Sql | TransactionSql, runIds: string[]) {
   return sql<GradeRow[]>`
     select id, simulation_id, status, score, items, checks, hint_points, rubric_version, error, created_at, completed_at
     from app.grade_reports
@@ -106,7 +106,7 @@ export function gradesOf(sql: Sql, runIds: string[]) {
 
 /** Stores a grade once: a retried or duplicated job finds it completed and writes nothing. */
 export async function completeGrade(
-  sql: Sql,
+  sql: Sql | TransactionSql,
   gradeId: string,
   grade: { score: number; items: unknown; rubricVersion: number; checks?: unknown; hintPoints?: number | null }
 ): Promise<boolean> {

@@ -43,13 +43,13 @@ export interface RunInputs {
 }
 
 /** The result's model version as `{ modelVersion }` (null without a result). */
-export const modelOf = (sql: Sql, result = 'result') => sql`
+export const modelOf = (sql: Sql | TransactionSql, result = 'result') => sql`
   case when ${sql(result)} is null then null
   else jsonb_strip_nulls(jsonb_build_object('modelVersion', ${sql(result)} -> 'modelVersion')) end
 `
 
 /** A page of a workspace's runs, newest first, with their overall figures; one row more than `limit`. */
-export function listRuns(sql: Sql, workspaceId: string, after: Fragment, limit: number) {
+export function listRuns(sql: Sql | TransactionSql, workspaceId: string, after: Fragment, limit: number) {
   return sql<(RunRow & RunInputs & { overall: unknown; grade_id: string | null; grade_score: number | null })[]>`
     select ${sql(RUN_COLUMNS)}, result -> 'overall' as overall, grade_id, grade_score, design, traffic,
       ${modelOf(sql)} as model
@@ -62,7 +62,7 @@ export function listRuns(sql: Sql, workspaceId: string, after: Fragment, limit: 
   `
 }
 
-export async function ownedRun(sql: Sql, id: string, ownerId: string) {
+export async function ownedRun(sql: Sql | TransactionSql, id: string, ownerId: string) {
   const [row] = await sql<(RunRow & RunInputs & { result: unknown; predictions: unknown })[]>`
     select ${sql(RUN_COLUMNS)}, result, design, traffic, predictions, ${modelOf(sql)} as model
     from app.simulation_runs
@@ -109,7 +109,7 @@ export function insertRun(
   `
 }
 
-export function runPage(sql: Sql, ownerId: string, key: Keyset | null, limit: number) {
+export function runPage(sql: Sql | TransactionSql, ownerId: string, key: Keyset | null, limit: number) {
   return sql<Paged<RunRow & { design: unknown; traffic: unknown; result: unknown; predictions: unknown }>[]>`
     select ${sql(RUN_COLUMNS)}, design, traffic, result, predictions, created_at::text as key_at
     from app.simulation_runs
@@ -149,7 +149,7 @@ export interface ClaimedRun {
 }
 
 /** Marks these runs running (a retry claims a running one again); those that were queued or running, in order. */
-export async function claimRuns(sql: Sql, ids: string[]): Promise<(ClaimedRun | null)[]> {
+export async function claimRuns(sql: Sql | TransactionSql, ids: string[]): Promise<(ClaimedRun | null)[]> {
   const rows = await sql<ClaimedRun[]>`
     update app.simulation_runs
     set status = 'running', started_at = coalesce(started_at, now()), attempts = attempts + 1
@@ -166,7 +166,10 @@ export async function claimRuns(sql: Sql, ids: string[]): Promise<(ClaimedRun | 
  * Stores results exactly once: a retried or duplicated job finds its run completed and writes
  * nothing. Whether each was stored, in order (a run given twice is stored once).
  */
-export async function completeRuns(sql: Sql, results: { id: string; result: SimulationResult }[]): Promise<boolean[]> {
+export async function completeRuns(
+  sql: Sql | TransactionSql,
+  results: { id: string; result: SimulationResult }[]
+): Promise<boolean[]> {
   const rows = await sql<{ id: string }[]>`
     update app.simulation_runs r
     set status = 'completed', result = v.result, completed_at = now(), error = null
@@ -189,13 +192,13 @@ export const runCountOf = (sql: Sql | TransactionSql, ownerId: string): Fragment
   sql`(select count(*) from app.simulation_runs where owner_id = ${ownerId})::int`
 
 /** A run's status, or null when it is gone (deleted with its workspace). */
-export async function runStatus(sql: Sql, id: string): Promise<string | null> {
+export async function runStatus(sql: Sql | TransactionSql, id: string): Promise<string | null> {
   const [run] = await sql<{ status: string }[]>`select status from app.simulation_runs where id = ${id}`
   return run?.status ?? null
 }
 
 /** The workspace's latest completed run and, if it was graded, its latest grade (what a report shows). */
-export async function latestCompletedRun(sql: Sql, workspaceId: string) {
+export async function latestCompletedRun(sql: Sql | TransactionSql, workspaceId: string) {
   const [run] = await sql<
     {
       id: string
@@ -223,29 +226,16 @@ export async function latestCompletedRun(sql: Sql, workspaceId: string) {
 /**
  * Deletes each workspace's finished runs past its newest `keep`, except a run a grade or an
  * exercise submission refers to (it stays as long as they do: they read it); at most `batch` a
- * call. How many went.
+ * call. How many went. Retention acts for no user: it goes through app.delete_surplus_runs
+ * (migration 0035), a SECURITY DEFINER function that does exactly this and nothing else.
  */
-export async function deleteSurplusRuns(sql: Sql, keep: number, batch: number): Promise<number> {
-  const runs = await sql`
-    delete from app.simulation_runs
-    where id in (
-      select r.id
-      from (
-        select id, row_number() over (partition by workspace_id order by created_at desc, id desc) as newest
-        from app.simulation_runs
-        where status in ('completed', 'failed')
-      ) r
-      where r.newest > ${keep}
-        and not exists (select 1 from app.grade_reports g where g.simulation_id = r.id)
-        and not exists (select 1 from app.exercise_submissions x where x.simulation_id = r.id)
-      limit ${batch}
-    )
-  `
-  return runs.count
+export async function deleteSurplusRuns(sql: Sql | TransactionSql, keep: number, batch: number): Promise<number> {
+  const [{ deleted }] = await sql<{ deleted: number }[]>`select app.delete_surplus_runs(${keep}, ${batch}) as deleted`
+  return deleted
 }
 
 /** What grading reads: the grade's status and its run's design, traffic, seed and result (with its analysis). */
-export async function runOfGrade(sql: Sql, gradeId: string) {
+export async function runOfGrade(sql: Sql | TransactionSql, gradeId: string) {
   const [row] = await sql<
     {
       status: string
@@ -270,7 +260,7 @@ export async function runOfGrade(sql: Sql, gradeId: string) {
 }
 
 /** What an explanation recomputes from: the run's design, profile, seed and stored result. */
-export async function ownedRunInputs(sql: Sql, id: string, ownerId: string) {
+export async function ownedRunInputs(sql: Sql | TransactionSql, id: string, ownerId: string) {
   const [row] = await sql<{ status: string; design: unknown; traffic: unknown; seed: number; result: unknown }[]>`
     select status, design, traffic, seed, result
     from app.simulation_runs

@@ -115,7 +115,9 @@ t.test('the queue-wait histogram and the group gauges read the queue as it is', 
   const boss = await startedBoss(t, sql, 'cli')
   const send = (user: string) =>
     sql.begin((tx) =>
-      enqueueJob(boss, tx, SimulationJob, { runId: crypto.randomUUID() }, null, { group: { id: user } })
+      enqueueJob(boss, tx, SimulationJob, { runId: crypto.randomUUID(), ownerId: crypto.randomUUID() }, null, {
+        group: { id: user }
+      })
     )
   const first = (await send('user-a')) as string
   await send('user-a')
@@ -163,7 +165,9 @@ t.test('a grouped plain job is the row pg-boss send writes with the same group',
   const viaSend = (await sql.begin((tx) =>
     boss.send('simulation', { runId, requestId: null }, { group, db: fromPostgresJs(tx) })
   )) as string
-  const direct = (await sql.begin((tx) => enqueueJob(boss, tx, SimulationJob, { runId }, null, { group }))) as string
+  const direct = (await sql.begin((tx) =>
+    enqueueJob(boss, tx, SimulationJob, { runId, ownerId: runId }, null, { group })
+  )) as string
   const row = async (id: string) => {
     const [job] = await sql`
       select *, keep_until - start_after as kept from pgboss.job where id = ${id}

@@ -20,7 +20,7 @@ t.test('a payload that does not fit its queue is refused before it is sent, and 
   const boss = await startedBoss(t, sql, 'cli')
   await createQueues(boss, JOBS)
   await t.rejects(
-    sql.begin((tx) => enqueueJob(boss, tx, SimulationJob, { runId: 'run-1' }, 'req-bad')),
+    sql.begin((tx) => enqueueJob(boss, tx, SimulationJob, { runId: 'run-1', ownerId: crypto.randomUUID() }, 'req-bad')),
     { message: 'queue simulation refused the job before it was sent: payload.runId must be a uuid' }
   )
   await t.rejects(
@@ -30,7 +30,9 @@ t.test('a payload that does not fit its queue is refused before it is sent, and 
   )
   t.same(await sql`select id from pgboss.job where name = 'simulation'`, [], 'no job')
   t.same(await sql`select job_id from app.job_telemetry where request_id = 'req-bad'`, [], 'no telemetry row')
-  const id = await sql.begin((tx) => enqueueJob(boss, tx, SimulationJob, { runId: crypto.randomUUID() }, 'req-good'))
+  const id = await sql.begin((tx) =>
+    enqueueJob(boss, tx, SimulationJob, { runId: crypto.randomUUID(), ownerId: crypto.randomUUID() }, 'req-good')
+  )
   t.ok(id, 'one that fits is sent')
 })
 

@@ -16,6 +16,6 @@ export function sends(boss: PgBoss, tx: TransactionSql, id: string) {
   // @ts-expect-error a mail there is no such kind of
   void enqueueJob(boss, tx, EmailJob, { kind: 'welcome', userId: id }, null)
   // What each queue does take.
-  void enqueueJob(boss, tx, SimulationJob, { runId: id }, null)
+  void enqueueJob(boss, tx, SimulationJob, { runId: id, ownerId: id }, null)
   void enqueueJob(boss, tx, EmailJob, { kind: 'verify', userId: null }, null)
 }

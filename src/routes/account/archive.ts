@@ -1,4 +1,5 @@
-import type { Sql } from '../../db/client.ts'
+import type { Sql, TransactionSql } from '../../db/client.ts'
+import { withContext } from '../../db/context.ts'
 import type { Keyset, Paged } from '../../db/keyset.ts'
 import { type ExportRow, exportPage } from '../../exports/store.ts'
 import { type GradeRow, gradesOf } from '../../runs/grades.ts'
@@ -51,17 +52,21 @@ async function* section<R extends { id: string; key_at: string }>(
 /** The archive's JSON text, in chunks: the profile, then workspaces, runs (with their grades) and exports. */
 export async function* archiveChunks(sql: Sql, user: UserRow, exportedAt: Date): AsyncGenerator<string> {
   const ownerId = user.id
+  // Each page in its own transaction acting for the owner (the row-level security of migration 0035).
+  const asOwner = <T>(work: (tx: TransactionSql) => Promise<T>) => withContext(sql, { userId: ownerId }, work)
   const head = { format: ARCHIVE_FORMAT, exportedAt: exportedAt.toISOString(), profile: toUser(user) }
   yield `${JSON.stringify(head).slice(0, -1)},"workspaces":[`
   yield* section<Paged<WorkspaceRow>>(
-    (key) => workspacePage(sql, ownerId, key, PAGE.workspaces),
+    (key) => asOwner((tx) => workspacePage(tx, ownerId, key, PAGE.workspaces)),
     PAGE.workspaces,
     async (rows) => {
       const traffic = new Map(
         (
-          await trafficOf(
-            sql,
-            rows.map((w) => w.id)
+          await asOwner((tx) =>
+            trafficOf(
+              tx,
+              rows.map((w) => w.id)
+            )
           )
         ).map((p) => [p.workspace_id, p])
       )
@@ -73,12 +78,14 @@ export async function* archiveChunks(sql: Sql, user: UserRow, exportedAt: Date):
   )
   yield '],"runs":['
   yield* section<Paged<RunRow & { design: unknown; traffic: unknown; result: unknown; predictions: unknown }>>(
-    (key) => runPage(sql, ownerId, key, PAGE.runs),
+    (key) => asOwner((tx) => runPage(tx, ownerId, key, PAGE.runs)),
     PAGE.runs,
     async (rows) => {
-      const grades = await gradesOf(
-        sql,
-        rows.map((r) => r.id)
+      const grades = await asOwner((tx) =>
+        gradesOf(
+          tx,
+          rows.map((r) => r.id)
+        )
       )
       return rows.map((r) => ({
         ...runFieldsOf(r),

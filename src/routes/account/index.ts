@@ -13,6 +13,7 @@ import {
   useResetToken,
   userById
 } from '../../accounts/users.ts'
+import { withContext } from '../../db/context.ts'
 import { InvalidResetToken, Unauthorized, WrongPassword } from '../../errors.ts'
 import { enqueueJob } from '../../queue/enqueue.ts'
 import { EmailJob } from '../../queue/messages.ts'
@@ -175,7 +176,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const userId = request.user?.id as string
       const current = await passwordHashOf(sql, userId)
       if (!current || !(await verifyPassword(current, request.body.password))) throw new WrongPassword()
-      const removed = await sql.begin(async (tx) => {
+      const removed = await withContext(sql, { userId }, async (tx) => {
         const removed = await deleteAccount(tx, userId)
         if (removed) await request.audit(tx, { resourceId: userId, statusCode: 204, changes: removed })
         return removed

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
+import { withContext } from '../../db/context.ts'
 import { type ExerciseDefinition, trafficOf } from '../../domain/exercises.ts'
 import type { Design } from '../../domain/model.ts'
 import { Nullable } from '../../domain/schemas.ts'
@@ -13,6 +14,7 @@ import { GradingJob } from '../../queue/messages.ts'
 import { insertSubmissionGrade } from '../../runs/grades.ts'
 import { newestCompletedRunId } from '../../runs/runs.ts'
 import { errorResponses, IdParams } from '../../schemas.ts'
+import { acting } from '../context.ts'
 import { checkWorkspaceQuota } from '../quotas.ts'
 import { Name, TrafficProfileSchema, Workspace } from '../workspaces/schemas.ts'
 import { insertWorkspace, ownedWorkspace, toWorkspace } from '../workspaces/store.ts'
@@ -97,7 +99,8 @@ const exerciseRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request) => {
-      const totals = request.user ? await attemptTotals(sql, request.user.id) : []
+      const user = request.user
+      const totals = user ? await withContext(sql, acting(request), (tx) => attemptTotals(tx, user.id)) : []
       const bySlug = new Map(totals.map((t) => [t.exercise_slug, t]))
       return { items: catalogue().list.map((e) => summaryOf(e, bySlug.get(e.slug))) }
     }
@@ -117,8 +120,12 @@ const exerciseRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const e = exerciseOr404(request.params.slug)
       const user = request.user
       if (!user) return { ...summaryOf(e), referenceAvailable: false }
-      const totals = (await attemptTotals(sql, user.id)).find((t) => t.exercise_slug === e.slug)
-      const referenceAvailable = user.role === 'admin' || (await mayseeReference(sql, user.id, e.slug))
+      const [all, mayseeIt] = await withContext(sql, acting(request), async (tx) => [
+        await attemptTotals(tx, user.id),
+        user.role === 'admin' || (await mayseeReference(tx, user.id, e.slug))
+      ])
+      const totals = all.find((t) => t.exercise_slug === e.slug)
+      const referenceAvailable = mayseeIt
       return { ...summaryOf(e, totals), referenceAvailable }
     }
   )
@@ -146,7 +153,7 @@ const exerciseRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const ownerId = request.user?.id as string
       const id = uuidv7()
       const traffic = trafficOf(e.requirements)
-      const body = await sql.begin(async (tx) => {
+      const body = await withContext(sql, acting(request), async (tx) => {
         await checkWorkspaceQuota(tx, ownerId, fastify.config.quotas)
         const created = await insertWorkspace(
           tx,
@@ -183,7 +190,7 @@ const exerciseRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request) => {
       const e = exerciseOr404(request.params.slug)
-      const rows = await listAttempts(sql, request.user?.id as string, e.slug)
+      const rows = await withContext(sql, acting(request), (tx) => listAttempts(tx, request.user?.id as string, e.slug))
       return { items: rows.map((r) => attemptOf(e, r, r.best, r.hints, r.submissions)) }
     }
   )
@@ -201,11 +208,16 @@ const exerciseRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request) => {
-      const workspace = await ownedWorkspace(sql, request, request.params.id)
-      const row = await ownedAttempt(sql, workspace.id, workspace.owner_id)
-      const e = row ? catalogue().bySlug.get(row.exercise_slug) : undefined
-      if (!row || !e) return { attempt: null }
-      const [full] = (await listAttempts(sql, row.owner_id, e.slug)).filter((a) => a.workspace_id === row.workspace_id)
+      const found = await withContext(sql, acting(request), async (tx) => {
+        const workspace = await ownedWorkspace(tx, request, request.params.id)
+        const row = await ownedAttempt(tx, workspace.id, workspace.owner_id)
+        const e = row ? catalogue().bySlug.get(row.exercise_slug) : undefined
+        if (!row || !e) return null
+        const [full] = (await listAttempts(tx, row.owner_id, e.slug)).filter((a) => a.workspace_id === row.workspace_id)
+        return { row, e, full }
+      })
+      if (!found) return { attempt: null }
+      const { row, e, full } = found
       return { attempt: attemptOf(e, row, full?.best ?? null, full?.hints ?? [], full?.submissions ?? []) }
     }
   )
@@ -224,7 +236,7 @@ const exerciseRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request) =>
-      sql.begin(async (tx) => {
+      withContext(sql, acting(request), async (tx) => {
         const row = await attemptOr404(tx, request, request.params.id)
         const e = exerciseOr404(row.exercise_slug)
         // A class assignment may forbid hints (issue 40).
@@ -269,7 +281,7 @@ const exerciseRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => {
       if (!fastify.config.flags.GRADING) throw new FeatureDisabled('Grading')
       const ownerId = request.user?.id as string
-      const submission = await sql.begin(async (tx) => {
+      const submission = await withContext(sql, acting(request), async (tx) => {
         const row = await attemptOr404(tx, request, request.params.id)
         const simulationId = await newestCompletedRunId(tx, row.workspace_id)
         if (!simulationId) throw new Conflict('Run a simulation of the attempt before you submit it')
@@ -278,7 +290,7 @@ const exerciseRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         request.enqueuedOn = 'grading'
         await insertSubmissionGrade(tx, { id: gradeId, simulationId, ownerId })
         const [, created] = await Promise.all([
-          enqueueJob(fastify.boss, tx, GradingJob, { gradeId }, request.id, { id: gradeId }),
+          enqueueJob(fastify.boss, tx, GradingJob, { gradeId, ownerId }, request.id, { id: gradeId }),
           insertSubmission(
             tx,
             request.audit(tx, { resourceId: id, statusCode: 201, changes: { simulationId, gradeId } }),
@@ -313,7 +325,7 @@ const exerciseRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request) =>
-      sql.begin(async (tx) => {
+      withContext(sql, acting(request), async (tx) => {
         const row = await attemptOr404(tx, request, request.params.id)
         const at = await giveUp(tx, request.audit(tx, { resourceId: row.workspace_id }), row.workspace_id)
         return { workspaceId: row.workspace_id, givenUpAt: at.toISOString() }
@@ -336,7 +348,10 @@ const exerciseRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request) => {
       const e = exerciseOr404(request.params.slug)
       const user = request.user
-      if (user?.role !== 'admin' && !(await mayseeReference(sql, user?.id as string, e.slug)))
+      if (
+        user?.role !== 'admin' &&
+        !(await withContext(sql, acting(request), (tx) => mayseeReference(tx, user?.id as string, e.slug)))
+      )
         throw new NotFound('Reference')
       return { slug: e.slug, design: e.reference.design, explanation: e.reference.explanation }
     }

@@ -37,7 +37,7 @@ export const toSubmission = (s: SubmissionRow) => ({
 })
 
 /** The caller's attempts of each exercise, and the best completed grade of their runs. */
-export function attemptTotals(sql: Sql, ownerId: string) {
+export function attemptTotals(sql: Sql | TransactionSql, ownerId: string) {
   return sql<{ exercise_slug: string; attempts: number; best: number | null }[]>`
     select a.exercise_slug, count(distinct a.workspace_id)::int as attempts, max(best.score) as best
     from app.exercise_attempts a
@@ -96,7 +96,7 @@ export async function lockedTraffic(
 }
 
 /** The caller's attempts of one exercise, newest first, with their hints, best grade and submissions. */
-export async function listAttempts(sql: Sql, ownerId: string, slug: string) {
+export async function listAttempts(sql: Sql | TransactionSql, ownerId: string, slug: string) {
   const rows = await sql<(AttemptRow & { best: number | null })[]>`
     select a.*, best.score as best
     from app.exercise_attempts a
@@ -192,7 +192,7 @@ export async function giveUp(tx: TransactionSql, audit: Fragment, workspaceId: s
 }
 
 /** The caller may see the reference: a completed grade of one of their attempts, or a give-up. */
-export async function mayseeReference(sql: Sql, ownerId: string, slug: string): Promise<boolean> {
+export async function mayseeReference(sql: Sql | TransactionSql, ownerId: string, slug: string): Promise<boolean> {
   const [row] = await sql<{ allowed: boolean }[]>`
     select exists (
       select 1

@@ -51,7 +51,7 @@ const exportRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           {
             message: ExportJob,
             id,
-            data: { exportId: id },
+            data: { exportId: id, ownerId: workspace.owner_id },
             changes: { workspaceId: workspace.id, format: request.body.format }
           },
           (audit) =>

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { withContext } from '../../db/context.ts'
 import type { Design } from '../../domain/model.ts'
 import { type Predictions, scorePredictions } from '../../domain/predictions.ts'
 import type { SimulationResult } from '../../domain/schemas.ts'
@@ -52,10 +53,9 @@ const progressRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request) => {
       const ownerId = request.user?.id as string
-      const [attempts, runs] = await Promise.all([
-        attemptsOf(fastify.sql, ownerId),
-        predictedRuns(fastify.sql, ownerId, 50)
-      ])
+      const [attempts, runs] = await withContext(fastify.sql, { userId: ownerId }, (tx) =>
+        Promise.all([attemptsOf(tx, ownerId), predictedRuns(tx, ownerId, 50)])
+      )
       const catalogue = exercises().bySlug
       return {
         exercises: attempts.map((a) => ({

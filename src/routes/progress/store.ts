@@ -1,4 +1,4 @@
-import type { Sql } from '../../db/client.ts'
+import type { Sql, TransactionSql } from '../../db/client.ts'
 import { bestGradeJoin } from '../../runs/grades.ts'
 
 // The progress page's reads: a learner's attempts with their best grades (its predictions are
@@ -14,7 +14,7 @@ export interface AttemptRow {
 }
 
 /** Per exercise the learner attempted: attempts, hints revealed, the best grade's score and checks. */
-export function attemptsOf(sql: Sql, ownerId: string) {
+export function attemptsOf(sql: Sql | TransactionSql, ownerId: string) {
   return sql<AttemptRow[]>`
     select a.exercise_slug,
       count(distinct a.workspace_id)::int as attempts,

@@ -5,11 +5,11 @@ import { withContext } from '../../db/context.ts'
 import { SharedWorkspaceSchema, ShareLinkSchema, ShareStatusSchema, WorkspaceSchema } from '../../domain/resources.ts'
 import { Forbidden, NotFound } from '../../errors.ts'
 import { uuidv7 } from '../../ids.ts'
-import { latestCompletedRun } from '../../runs/runs.ts'
 import { errorResponses, IdParams } from '../../schemas.ts'
+import { acting } from '../context.ts'
 import { checkWorkspaceQuota } from '../quotas.ts'
 import { insertWorkspace, ownedWorkspace, profileOf, toWorkspace } from '../workspaces/store.ts'
-import { insertShare, liveShare, revokeShares, sharedWorkspace, shareRefusal } from './store.ts'
+import { insertShare, liveShare, revokeShares, sharedLatestRun, sharedWorkspace, shareRefusal } from './store.ts'
 
 // Read-only share links of a workspace (issue 39). The link is `/shared/<token>`: the token is
 // unguessable (32 random bytes), kept only as its SHA-256, revocable and expiring; the page the link
@@ -83,8 +83,9 @@ const shareRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request) => {
-      const workspace = await ownedWorkspace(sql, request, request.params.id)
-      const live = await liveShare(sql, workspace.id)
+      const live = await withContext(sql, acting(request), async (tx) =>
+        liveShare(tx, (await ownedWorkspace(tx, request, request.params.id)).id)
+      )
       return {
         live: live ? { expiresAt: live.expires_at.toISOString(), createdAt: live.created_at.toISOString() } : null
       }
@@ -107,7 +108,7 @@ const shareRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request, reply) => {
-      await sql.begin(async (tx) => {
+      await withContext(sql, acting(request), async (tx) => {
         const workspace = await ownedWorkspace(tx, request, request.params.id)
         await revokeShares(tx, workspace.id, request.audit(tx, { statusCode: 204 }))
       })
@@ -130,7 +131,7 @@ const shareRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => {
       const row = await sharedWorkspace(sql, request.params.token)
       if (!row) throw new NotFound('Share link')
-      const last = await latestCompletedRun(sql, row.id)
+      const last = await sharedLatestRun(sql, request.params.token)
       reply.header('cache-control', 'no-store')
       return {
         name: row.name,
@@ -160,7 +161,7 @@ const shareRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => {
       const ownerId = request.user?.id as string
       const id = uuidv7()
-      const created = await sql.begin(async (tx) => {
+      const created = await withContext(sql, acting(request), async (tx) => {
         const shared = await sharedWorkspace(tx, request.params.token)
         if (!shared) throw new NotFound('Share link')
         await checkWorkspaceQuota(tx, ownerId, fastify.config.quotas)

@@ -42,7 +42,7 @@ export async function insertShare(
   return row
 }
 
-export async function liveShare(sql: Sql, workspaceId: string) {
+export async function liveShare(sql: Sql | TransactionSql, workspaceId: string) {
   const [row] = await sql<{ created_at: Date; expires_at: Date }[]>`
     select created_at, expires_at
     from app.workspace_shares
@@ -55,18 +55,33 @@ export async function liveShare(sql: Sql, workspaceId: string) {
   return row
 }
 
-/** The workspace a live link shows, with its traffic profile; none when unknown, revoked or expired. */
+/**
+ * The workspace a live link shows, with its traffic profile; none when unknown, revoked or expired.
+ * Read without a session through app.shared_workspace (migration 0035), a SECURITY DEFINER
+ * function keyed by the token's hash: the policies admit no one's workspace without a user.
+ */
 export async function sharedWorkspace(sql: Sql | TransactionSql, token: string) {
+  const tokenHash = hashShareToken(token)
   const [row] = await sql<(WorkspaceRow & ProfileColumns & { expires_at: Date })[]>`
     select w.*, s.expires_at,
            t.peak_rps, t.read_ratio, t.payload_kb, t.latency_slo_ms, t.budget_per_month, t.availability_target,
            t.arrival_cv
-    from app.workspace_shares s
-    join app.workspaces w on w.id = s.workspace_id
+    from app.shared_workspace(${tokenHash}) w
+    join app.workspace_shares s on s.workspace_id = w.id and s.token_hash = ${tokenHash}
     join app.traffic_profiles t on t.workspace_id = w.id
-    where s.token_hash = ${hashShareToken(token)}
-      and s.revoked_at is null
-      and s.expires_at > now()
+  `
+  return row
+}
+
+/** The shared workspace's latest completed run and its latest completed grade, if any (through the definer functions). */
+export async function sharedLatestRun(sql: Sql, token: string) {
+  const tokenHash = hashShareToken(token)
+  const [row] = await sql<
+    { created_at: Date; result: unknown; grade_score: number | null; grade_items: unknown[] | null }[]
+  >`
+    select r.created_at, r.result, g.score as grade_score, g.items as grade_items
+    from app.shared_latest_run(${tokenHash}) r
+    left join app.shared_latest_grade(${tokenHash}) g on true
   `
   return row
 }

@@ -1,11 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { withContext } from '../../db/context.ts'
 import { DerivationSchema } from '../../domain/explain-schemas.ts'
 import type { Design, TrafficProfile } from '../../domain/model.ts'
 import type { SimulationResult } from '../../domain/schemas.ts'
 import { BadRequest, Conflict, NotFound } from '../../errors.ts'
 import { ownedRunInputs } from '../../runs/runs.ts'
 import { errorResponses, IdParams } from '../../schemas.ts'
+import { acting } from '../context.ts'
 
 // GET /simulations/:id/explain (issue 38): the working behind a run's figure, recomputed on an
 // engine thread from the run's design, profile and seed (a run is deterministic with its seed).
@@ -36,7 +38,9 @@ const explainRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request) => {
       const { component, figure } = request.query
-      const run = await ownedRunInputs(fastify.sql, request.params.id, request.user?.id as string)
+      const run = await withContext(fastify.sql, acting(request), (tx) =>
+        ownedRunInputs(tx, request.params.id, request.user?.id as string)
+      )
       if (!run) throw new NotFound('Simulation')
       if ((component === undefined) === (figure === undefined))
         throw new BadRequest('Ask for exactly one of ?component=<id> and ?figure=overall')

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { withContext } from '../../db/context.ts'
 import type { Design } from '../../domain/model.ts'
 import { type Predictions, scorePredictions } from '../../domain/predictions.ts'
 import { PredictionsSchema } from '../../domain/resources.ts'
@@ -11,6 +12,7 @@ import { GradingJob, SimulationJob } from '../../queue/messages.ts'
 import { insertGrade, ownedGrade } from '../../runs/grades.ts'
 import { insertRun, listRuns, ownedRun, ownedRunStatus, type RunInputs, runFieldsOf } from '../../runs/runs.ts'
 import { errorResponses, IdParams } from '../../schemas.ts'
+import { acting } from '../context.ts'
 import { afterCursor, keysetPage, ListQuery, pageOf } from '../pagination.ts'
 import { Accepted, acceptQueued } from '../queued.ts'
 import { checkRunQuota } from '../quotas.ts'
@@ -48,7 +50,7 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => {
       const id = uuidv7()
       const seed = request.body.seed ?? Math.floor(Math.random() * 2147483647)
-      const accepted = await sql.begin(async (tx) => {
+      const accepted = await withContext(sql, acting(request), async (tx) => {
         const workspace = await ownedWorkspace(tx, request, request.params.id)
         await checkRunQuota(tx, workspace.owner_id, fastify.config.quotas)
         const snapshot = await trafficSnapshot(tx, workspace.id)
@@ -61,7 +63,7 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           {
             message: SimulationJob,
             id,
-            data: { runId: id },
+            data: { runId: id, ownerId: workspace.owner_id },
             changes: { workspaceId: workspace.id, seed },
             group: workspace.owner_id
           },
@@ -99,11 +101,13 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request) => {
-      await ownedWorkspace(sql, request, request.params.id)
       const { limit, cursor } = request.query
-      const rows = await listRuns(sql, request.params.id, afterCursor(sql, cursor), limit)
+      const { rows, now } = await withContext(sql, acting(request), async (tx) => {
+        await ownedWorkspace(tx, request, request.params.id)
+        const rows = await listRuns(tx, request.params.id, afterCursor(sql, cursor), limit)
+        return { rows, now: await currentInputs(tx, request.params.id) }
+      })
       const { page, nextCursor } = keysetPage(rows, limit)
-      const now = await currentInputs(sql, request.params.id)
       return {
         items: page.map((r) => ({
           ...runFieldsOf(r),
@@ -127,11 +131,14 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request) => {
-      const row = await ownedRun(sql, request.params.id, request.user?.id as string)
+      const { row, now } = await withContext(sql, acting(request), async (tx) => {
+        const row = await ownedRun(tx, request.params.id, request.user?.id as string)
+        return { row, now: row ? await currentInputs(tx, row.workspace_id) : null }
+      })
       if (!row) throw new NotFound('Simulation')
       return {
         ...runFieldsOf(row),
-        ...ageOf(row, await currentInputs(sql, row.workspace_id)),
+        ...ageOf(row, now),
         predictions: predictionsOf(row, row.predictions, row.result),
         design: row.design as never,
         result: (row.result ?? null) as never
@@ -159,7 +166,7 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => {
       if (!fastify.config.flags.GRADING) throw new FeatureDisabled('Grading')
       const id = uuidv7()
-      const accepted = await sql.begin(async (tx) => {
+      const accepted = await withContext(sql, acting(request), async (tx) => {
         const status = await ownedRunStatus(tx, request.params.id, request.user?.id as string)
         if (status === null) throw new NotFound('Simulation')
         if (status !== 'completed') throw new Conflict(`The simulation is ${status}; grade it once it has completed`)
@@ -167,7 +174,12 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           fastify,
           tx,
           request,
-          { message: GradingJob, id, data: { gradeId: id }, changes: { simulationId: request.params.id } },
+          {
+            message: GradingJob,
+            id,
+            data: { gradeId: id, ownerId: request.user?.id as string },
+            changes: { simulationId: request.params.id }
+          },
           (audit) =>
             insertGrade(tx, audit, { id, simulationId: request.params.id, ownerId: request.user?.id as string })
         )
@@ -183,10 +195,13 @@ const simulationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: { tags: ['grades'], params: IdParams, response: { 200: Grade, ...errorResponses(400, 401, 404, 429) } }
     },
     async (request) => {
-      const row = await ownedGrade(sql, request.params.id, request.user?.id as string)
+      const { row, now } = await withContext(sql, acting(request), async (tx) => {
+        const row = await ownedGrade(tx, request.params.id, request.user?.id as string)
+        return { row, now: row ? await currentInputs(tx, row.workspace_id) : null }
+      })
       if (!row) throw new NotFound('Grade')
       // A grade of a stale run (or by an older rubric) is answered, and says so.
-      const age = ageOf(row as unknown as RunInputs, await currentInputs(sql, row.workspace_id), row.rubric_version)
+      const age = ageOf(row as unknown as RunInputs, now, row.rubric_version)
       const scored = predictionsOf(
         row as unknown as RunInputs,
         row.predictions,

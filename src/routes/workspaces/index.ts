@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { withContext } from '../../db/context.ts'
 import type { Catalogue } from '../../domain/components.ts'
 import { applyDesignChange } from '../../domain/design-change.ts'
 import { DEFAULT_TRAFFIC, type Design, LIMITS, type TrafficProfile } from '../../domain/model.ts'
@@ -10,6 +11,7 @@ import { validateDesign } from '../../domain/validate.ts'
 import { BadRequest, InvalidDesignError, NotFound, QuotaExceeded, VersionConflictError } from '../../errors.ts'
 import { uuidv7 } from '../../ids.ts'
 import { ErrorResponse, errorResponses, IdParams } from '../../schemas.ts'
+import { acting } from '../context.ts'
 import { refuseLockedChanges } from '../exercises/locks.ts'
 import { afterCursor, keysetPage, ListQuery, pageOf } from '../pagination.ts'
 import { checkStorageQuota, checkWorkspaceQuota } from '../quotas.ts'
@@ -83,7 +85,9 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request) => {
       const { limit, cursor } = request.query
-      const rows = await listWorkspaces(sql, request.user?.id as string, afterCursor(sql, cursor), limit)
+      const rows = await withContext(sql, acting(request), (tx) =>
+        listWorkspaces(tx, request.user?.id as string, afterCursor(sql, cursor), limit)
+      )
       const { page, nextCursor } = keysetPage(rows, limit)
       return {
         items: page.map((r) => ({
@@ -131,7 +135,7 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const { name, description = '', design, trafficProfile = DEFAULT_TRAFFIC } = request.body
       checkDesign(design as Design, fastify.catalogue)
       const id = uuidv7()
-      const row = await sql.begin(async (tx) => {
+      const row = await withContext(sql, acting(request), async (tx) => {
         await checkWorkspaceQuota(tx, request.user?.id as string, fastify.config.quotas)
         const created = await insertWorkspace(tx, request.audit(tx, { resourceId: id, statusCode: 201 }), {
           id,
@@ -159,7 +163,8 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         response: { 200: Workspace, ...errorResponses(400, 401, 404, 429) }
       }
     },
-    async (request) => toWorkspace(await ownedWorkspace(sql, request, request.params.id))
+    async (request) =>
+      toWorkspace(await withContext(sql, acting(request), (tx) => ownedWorkspace(tx, request, request.params.id)))
   )
 
   fastify.patch(
@@ -195,7 +200,7 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       if (name !== undefined) changes.name = name.trim()
       if (description !== undefined) changes.description = description
       if (design !== undefined) changes.design = design
-      return sql.begin(async (tx) => {
+      return withContext(sql, acting(request), async (tx) => {
         if (designChange) {
           // A change made against `version` (a page closing sends one): applied only to that version.
           const current = await ownedWorkspace(tx, request, request.params.id)
@@ -230,7 +235,7 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request, reply) => {
-      await sql.begin(async (tx) => {
+      await withContext(sql, acting(request), async (tx) => {
         const deleted = await deleteWorkspace(
           tx,
           request.audit(tx, { statusCode: 204 }),
@@ -279,9 +284,12 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request) => {
       const userId = request.user?.id as string
       spendPreview(userId)
-      const workspace = await ownedWorkspace(sql, request, request.params.id)
+      const { workspace, stored } = await withContext(sql, acting(request), async (tx) => {
+        const workspace = await ownedWorkspace(tx, request, request.params.id)
+        return { workspace, stored: request.body?.trafficProfile ? null : await trafficSnapshot(tx, workspace.id) }
+      })
       const design = (request.body?.design ?? workspace.design) as Design
-      const traffic: TrafficProfile = request.body?.trafficProfile ?? (await trafficSnapshot(sql, workspace.id))
+      const traffic: TrafficProfile = request.body?.trafficProfile ?? (stored as TrafficProfile)
       // The same bounds as a run, then the preview's own budget on its thread.
       checkDesign(design, fastify.catalogue)
       const down = request.body?.down ?? []
@@ -307,7 +315,9 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request, reply) => {
-      const versions = await ownedVersions(sql, request.params.id, request.user?.id as string)
+      const versions = await withContext(sql, acting(request), (tx) =>
+        ownedVersions(tx, request.params.id, request.user?.id as string)
+      )
       if (!versions) throw new NotFound('Workspace')
       reply.header('cache-control', 'no-store')
       return versions
@@ -325,7 +335,9 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request) => {
-      const row = await ownedTraffic(sql, request.params.id, request.user?.id as string)
+      const row = await withContext(sql, acting(request), (tx) =>
+        ownedTraffic(tx, request.params.id, request.user?.id as string)
+      )
       if (!row) throw new NotFound('Workspace')
       return toTraffic(row)
     }
@@ -375,7 +387,7 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       if (budgetPerMonth !== undefined) changes.budget_per_month = budgetPerMonth
       if (availabilityTarget !== undefined) changes.availability_target = availabilityTarget
       if (arrivalCv !== undefined) changes.arrival_cv = arrivalCv
-      return sql.begin(async (tx) => {
+      return withContext(sql, acting(request), async (tx) => {
         await refuseLockedChanges(tx, { id: request.params.id, ownerId: request.user?.id as string }, request.body)
         const updated = await updateTraffic(
           tx,

@@ -84,7 +84,7 @@ export async function ownedWorkspace(
 }
 
 /** A page of the owner's workspaces, newest first, one row more than `limit`. */
-export function listWorkspaces(sql: Sql, ownerId: string, after: Fragment, limit: number) {
+export function listWorkspaces(sql: Sql | TransactionSql, ownerId: string, after: Fragment, limit: number) {
   return sql<(WorkspaceRow & { component_count: number })[]>`
     select id, name, description, version, created_at, updated_at,
            jsonb_array_length(design -> 'components') as component_count
@@ -173,7 +173,7 @@ export async function deleteWorkspace(
 }
 
 /** The versions of the owner's workspace and of its traffic profile: what a tab polls to learn it is behind. */
-export async function ownedVersions(sql: Sql, id: string, ownerId: string) {
+export async function ownedVersions(sql: Sql | TransactionSql, id: string, ownerId: string) {
   const [row] = await sql<{ design: number; traffic: number }[]>`
     select w.version as design, t.version as traffic
     from app.workspaces w
@@ -184,7 +184,11 @@ export async function ownedVersions(sql: Sql, id: string, ownerId: string) {
   return row
 }
 
-export async function ownedTraffic(sql: Sql, id: string, ownerId: string): Promise<TrafficRow | undefined> {
+export async function ownedTraffic(
+  sql: Sql | TransactionSql,
+  id: string,
+  ownerId: string
+): Promise<TrafficRow | undefined> {
   const [row] = await sql<TrafficRow[]>`
     select t.*
     from app.traffic_profiles t
@@ -235,7 +239,7 @@ export async function trafficSnapshot(tx: Sql | TransactionSql, workspaceId: str
 }
 
 /** The workspace's design and traffic profile now, as a run would snapshot them (a run's staleness). */
-export async function currentInputs(sql: Sql, workspaceId: string) {
+export async function currentInputs(sql: Sql | TransactionSql, workspaceId: string) {
   const [w] = await sql<{ design: DesignDocument }[]>`select design from app.workspaces where id = ${workspaceId}`
   if (!w) return null
   return { design: w.design, traffic: (await trafficSnapshot(sql, workspaceId)) as TrafficProfile }
