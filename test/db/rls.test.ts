@@ -1,7 +1,11 @@
+import { createHash } from 'node:crypto'
 import t from 'tap'
+import * as grading from '../../jobs/grading.ts'
+import * as simulation from '../../jobs/simulation.ts'
 import { createSql } from '../../src/db/client.ts'
 import { type DbContext, setContext, withContext } from '../../src/db/context.ts'
 import { assignedRequirements, hintsForbidden } from '../../src/exercises/assigned.ts'
+import { DEFAULT_TRAFFIC } from '../../src/domain/model.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, superuserUrl, testSql } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
@@ -217,6 +221,116 @@ t.test('row-level security isolates organisations under the app’s role', async
     }
   })
 
+  t.test('workspaces, runs and grades: no context, no rows; one user’s context, none of another’s', async (t) => {
+    // A's learner and B's learner each hold a workspace with a completed run and a grade.
+    async function holding(user: TestUser, name: string) {
+      const ws = (await call(user, 'POST', '/workspaces', { name, design: SAMPLE_DESIGN })).json().id as string
+      const [run] = await root`
+        insert into app.simulation_runs (workspace_id, owner_id, status, design, traffic, seed, result)
+        select id, owner_id, 'completed', design, ${root.json(DEFAULT_TRAFFIC as never)}, 1, '{}'::jsonb
+        from app.workspaces where id = ${ws}
+        returning id
+      `
+      const [grade] = await root`
+        insert into app.grade_reports (simulation_id, owner_id, status)
+        values (${run.id}, ${user.id}, 'queued')
+        returning id
+      `
+      return { ws, run: run.id as string, grade: grade.id as string }
+    }
+    const mine = await holding(a.learner, 'mine')
+    const theirs = await holding(b.learner, 'theirs')
+    const RLS_TABLES = [
+      ['workspaces', 'name'],
+      ['simulation_runs', 'status'],
+      ['grade_reports', 'status']
+    ] as const
+    for (const [table, column] of RLS_TABLES) {
+      const name = sql(`app.${table}`)
+      const [{ count }] = await root`select count(*)::int as count from ${root(`app.${table}`)}`
+      t.ok(count >= 2, `${table} holds rows`)
+      t.same(await sql`select * from ${name}`, [], `${table}: raw SQL without SET LOCAL reads nothing`)
+      t.equal((await sql`update ${name} set ${sql(column)} = ${sql(column)}`).count, 0, `${table}: updates nothing`)
+      t.equal((await sql`delete from ${name}`).count, 0, `${table}: deletes nothing`)
+    }
+    await asUser({ userId: a.learner.id }, async (tx) => {
+      t.same(
+        (await tx`select id from app.workspaces where id in ${tx([mine.ws, theirs.ws])}`).map((r) => r.id),
+        [mine.ws],
+        'A’s learner reads their own workspace, not B’s'
+      )
+      t.same((await tx`select id from app.simulation_runs where id = ${theirs.run}`).length, 0, 'nor B’s run')
+      t.same((await tx`select id from app.grade_reports where id = ${theirs.grade}`).length, 0, 'nor B’s grade')
+      t.equal((await tx`update app.workspaces set name = 'taken' where id = ${theirs.ws}`).count, 0, 'no update')
+      t.equal((await tx`update app.simulation_runs set seed = 2 where id = ${theirs.run}`).count, 0)
+      t.equal((await tx`update app.grade_reports set score = 100 where id = ${theirs.grade}`).count, 0)
+      t.equal((await tx`delete from app.grade_reports where id = ${theirs.grade}`).count, 0, 'no delete')
+      t.equal((await tx`delete from app.simulation_runs where id = ${theirs.run}`).count, 0)
+      t.equal((await tx`delete from app.workspaces where id = ${theirs.ws}`).count, 0)
+    })
+    await t.rejects(
+      asUser(
+        { userId: a.learner.id },
+        (tx) => tx`insert into app.workspaces (owner_id, name, design) values (${b.learner.id}, 'planted', '{}')`
+      ),
+      { code: '42501' },
+      'nor writes a row in B’s name'
+    )
+    const [still] = await root`
+      select w.name, r.seed, g.score, g.status from app.workspaces w
+      join app.simulation_runs r on r.workspace_id = w.id join app.grade_reports g on g.simulation_id = r.id
+      where w.id = ${theirs.ws}
+    `
+    t.same(still, { name: 'theirs', seed: 1, score: null, status: 'queued' }, 'B’s rows are as they were')
+
+    // The workers: a job acts for the owner its payload names. A job naming A's learner with B's
+    // run or grade finds nothing, and changes nothing; B's own job does its work.
+    const job = (data: object) => ({ data, signal: new AbortController().signal }) as never
+    await root`update app.simulation_runs set status = 'queued', result = null where id = ${theirs.run}`
+    const simulate = simulation.createHandler(sql)
+    const grade = grading.createHandler(sql)
+    t.same(
+      await simulate(job({ runId: theirs.run, ownerId: a.learner.id })),
+      { runId: theirs.run, skipped: 'deleted' },
+      'a simulation job for A cannot claim B’s run'
+    )
+    t.same(
+      await grade(job({ gradeId: theirs.grade, ownerId: a.learner.id })),
+      { gradeId: theirs.grade, skipped: 'deleted' },
+      'a grading job for A cannot read B’s grade'
+    )
+    const [untouched] = await root`select status, attempts from app.simulation_runs where id = ${theirs.run}`
+    t.same(untouched, { status: 'queued', attempts: 0 }, 'B’s run is still queued, never claimed')
+    const done = (await simulate(job({ runId: theirs.run, ownerId: b.learner.id }))) as { stored: boolean }
+    t.equal(done.stored, true, 'B’s own job runs it')
+    const graded = (await grade(job({ gradeId: theirs.grade, ownerId: b.learner.id }))) as { stored: boolean }
+    t.equal(graded.stored, true, 'and grades it')
+  })
+
+  t.test('the system’s definer functions do one bounded thing each', async (t) => {
+    const ws = (await call(a.learner, 'POST', '/workspaces', { name: 'shared', design: SAMPLE_DESIGN })).json().id
+    const link = (await call(a.learner, 'POST', `/workspaces/${ws}/shares`, {})).json()
+    const token = link.token as string
+    const hash = createHash('sha256').update(token).digest('hex')
+    t.same(
+      (await sql`select id from app.shared_workspace(${hash})`).map((r) => r.id),
+      [ws],
+      'a live link’s token reads its one workspace, without a session'
+    )
+    t.same(await sql`select id from app.shared_workspace(${'0'.repeat(64)})`, [], 'an unknown token reads nothing')
+    await root`update app.workspace_shares set revoked_at = now() where workspace_id = ${ws}`
+    t.same(await sql`select id from app.shared_workspace(${hash})`, [], 'a revoked one neither')
+    await t.rejects(sql`select app.delete_surplus_runs(0, 10)`, { code: '22023' }, 'retention keeps at least one run')
+    await t.rejects(sql`select app.delete_surplus_runs(5, 100000)`, { code: '22023' }, 'and is bounded per call')
+    const [{ n }] = await sql`select app.delete_surplus_runs(50, 100) as n`
+    t.equal(n, 0, 'it deletes only runs past a workspace’s newest `keep`')
+    const [grants] = await root`
+      select has_function_privilege('sdc_readonly', 'app.delete_surplus_runs(integer, integer)', 'execute') as readonly,
+             has_table_privilege('sdc_app', 'app.simulation_runs', 'delete') as app
+    `
+    t.same(grants, { readonly: false, app: true }, 'no other role may call it')
+  })
+
   t.test('a pooled connection does not carry a previous transaction’s context', async (t) => {
     // A pool of one connection: every statement below runs on it.
     const single = createSql(db.url, { max: 1 })
@@ -233,5 +347,12 @@ t.test('row-level security isolates organisations under the app’s role', async
     t.equal(after.pid, pid, 'the same connection')
     t.same([after.u ?? '', after.o ?? ''], ['', ''], 'the settings ended with the transaction')
     t.same(await single`select * from app.organisations`, [], 'the next statement reads nothing')
+    // The same for the workspaces: a user's transaction reads theirs, the next reads none.
+    const seen = await single.begin(async (tx) => {
+      await setContext(tx, { userId: a.learner.id })
+      return (await tx`select id from app.workspaces`).length
+    })
+    t.ok(seen > 0, 'the learner’s transaction reads their workspaces')
+    t.same(await single`select id from app.workspaces`, [], 'the next statement on that connection reads none')
   })
 })

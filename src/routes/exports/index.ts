@@ -1,4 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { withContext } from '../../db/context.ts'
+import { acting } from '../context.ts'
 import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import { Conflict, FeatureDisabled, NotFound, Unauthorized } from '../../errors.ts'
@@ -41,7 +43,7 @@ const exportRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => {
       if (!fastify.config.flags.EXPORTS) throw new FeatureDisabled('Exporting')
       const id = uuidv7()
-      const accepted = await sql.begin(async (tx) => {
+      const accepted = await withContext(sql, acting(request), async (tx) => {
         const workspace = await ownedWorkspace(tx, request, request.params.id)
         await checkExportQuota(tx, workspace.owner_id, fastify.config.quotas)
         return acceptQueued(
