@@ -100,10 +100,10 @@ t.test('an instructor assigns an exercise and sees where the class struggles', a
   })
   t.equal(patched.statusCode, 200, patched.body)
   const run = await call(ada, 'POST', `/workspaces/${workspaceId}/simulations`, { seed: 3 })
-  await simulate(job({ runId: run.json().id }))
+  await simulate(job({ runId: run.json().id, ownerId: ada.id }))
   const submitted = await call(ada, 'POST', `/workspaces/${workspaceId}/submit`, {})
   t.equal(submitted.statusCode, 201, submitted.body)
-  await gradeJob(job({ gradeId: submitted.json().gradeId }))
+  await gradeJob(job({ gradeId: submitted.json().gradeId, ownerId: ada.id }))
   const grade = (await call(ada, 'GET', `/grades/${submitted.json().gradeId}`)).json()
   t.match(
     grade.checks[0].title,

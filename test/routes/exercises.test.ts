@@ -5,7 +5,7 @@ import * as simulation from '../../jobs/simulation.ts'
 import { trafficOf } from '../../src/domain/exercises.ts'
 import { exercises } from '../../src/exercises/index.ts'
 import { buildTestApp } from '../helpers/app.ts'
-import { createTestDatabase, testSql } from '../helpers/db.ts'
+import { createTestDatabase, superuserUrl, testSql } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { bearer, createAdmin, registerAndLogin } from '../helpers/users.ts'
 import { postWorkspace } from '../helpers/workspaces.ts'
@@ -16,6 +16,7 @@ const job = (data: object) => ({ data, signal: new AbortController().signal }) a
 t.test('exercises and attempts', async (t) => {
   const { url } = await createTestDatabase(t)
   const sql = testSql(t, url)
+  const root = testSql(t, superuserUrl(url))
   const { app } = await buildTestApp(t, url, ENV)
   const user = await registerAndLogin(app)
   const other = await registerAndLogin(app)
@@ -34,7 +35,7 @@ t.test('exercises and attempts', async (t) => {
       payload: { seed: 3 }
     })
     t.equal(res.statusCode, 202)
-    const done = await simulate(job({ runId: res.json().id }))
+    const done = await simulate(job({ runId: res.json().id, ownerId: user.id }))
     t.match(done, { stored: true }, 'the run completed')
     return res.json().id as string
   }
@@ -194,7 +195,7 @@ t.test('exercises and attempts', async (t) => {
       submittedAt: String
     })
     gradeId = res.json().gradeId
-    await gradeJob(job({ gradeId }))
+    await gradeJob(job({ gradeId, ownerId: user.id }))
     const grade = (await app.inject({ url: `/grades/${gradeId}`, headers: auth })).json()
     t.equal(grade.status, 'completed')
     t.equal(grade.hintPoints, first.hints[0].cost)
@@ -211,7 +212,7 @@ t.test('exercises and attempts', async (t) => {
     await setDesign(attemptId, first.reference.design)
     await run(attemptId)
     const again = await submit(auth)
-    await gradeJob(job({ gradeId: again.json().gradeId }))
+    await gradeJob(job({ gradeId: again.json().gradeId, ownerId: user.id }))
     const passing = (await app.inject({ url: `/grades/${again.json().gradeId}`, headers: auth })).json()
     t.same(
       passing.checks.filter((c: { passed: boolean }) => !c.passed),
@@ -278,7 +279,7 @@ t.test('exercises and attempts', async (t) => {
     const newest = await run(attemptId)
     const result = await applyRetention(sql, { exportDays: 30, runsPerWorkspace: 1 })
     t.ok(result.runsExpired >= 1)
-    const left = await sql`select id from app.simulation_runs where workspace_id = ${attemptId}`
+    const left = await root`select id from app.simulation_runs where workspace_id = ${attemptId}`
     const ids = left.map((r) => r.id)
     t.equal(submitted.length, 2)
     for (const s of submitted) t.ok(ids.includes(s.simulation_id), `submitted run ${s.simulation_id} kept`)

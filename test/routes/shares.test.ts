@@ -60,14 +60,14 @@ t.test('share links: made by the owner, read without a session, revoked, expired
 
     // A completed run and its grade appear on the page.
     const result = simulateAndAnalyze(SAMPLE_DESIGN as Design, DEFAULT_TRAFFIC, 1)
-    const [run] = await sql`
+    const [run] = await superuser`
       insert into app.simulation_runs (workspace_id, owner_id, status, design, traffic, seed, result, completed_at)
       select id, owner_id, 'completed', design, '{}'::jsonb, 1,
-             ${sql.json(result as never)}, now()
+             ${superuser.json(result as never)}, now()
       from app.workspaces where id = ${workspaceId}
       returning id
     `
-    await sql`
+    await superuser`
       insert into app.grade_reports (simulation_id, owner_id, status, score, items, completed_at)
       values (${run.id}, ${alice.id}, 'completed', 83, '[]', now())
     `

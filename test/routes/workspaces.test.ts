@@ -1,7 +1,7 @@
 import t from 'tap'
 import { verifyAuditChain } from '../../src/audit/chain.ts'
 import { buildTestApp } from '../helpers/app.ts'
-import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
+import { createTestDatabase, superuserUrl, testSql, waitFor } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { bearer, registerAndLogin } from '../helpers/users.ts'
 
@@ -10,6 +10,8 @@ const ENV = { RATE_LIMIT_MAX_REQUESTS: '100000', AUTH_RATE_LIMIT_MAX_REQUESTS: '
 t.test('workspaces and traffic profiles', async (t) => {
   const { url } = await createTestDatabase(t)
   const sql = testSql(t, url)
+  // Reads past the row-level security (the app's role sees no workspace without a user's context).
+  const root = testSql(t, superuserUrl(url))
   const { app } = await buildTestApp(t, url, ENV)
   const user = await registerAndLogin(app)
   const auth = bearer(user)
@@ -63,7 +65,7 @@ t.test('workspaces and traffic profiles', async (t) => {
   })
 
   t.test('an invalid design is a 422 listing every problem, and nothing is stored', async (t) => {
-    const before = (await sql`select count(*)::int as n from app.workspaces`)[0].n
+    const before = (await root`select count(*)::int as n from app.workspaces`)[0].n
     const design = structuredClone(SAMPLE_DESIGN)
     design.components[2].instances = 0
     design.links[1].to = 'ghost'
@@ -72,7 +74,7 @@ t.test('workspaces and traffic profiles', async (t) => {
     const body = res.json()
     t.match(body, { statusCode: 422, code: 'APP_ERR_INVALID_DESIGN', error: 'Unprocessable Entity', requestId: String })
     t.same(body.problems.map((p: { path: string }) => p.path).sort(), ['/components/2/instances', '/links/1/to'])
-    t.equal((await sql`select count(*)::int as n from app.workspaces`)[0].n, before)
+    t.equal((await root`select count(*)::int as n from app.workspaces`)[0].n, before)
     const shape = await create({ name: 'Broken', design: { components: 'nope', links: [] } })
     t.equal(shape.statusCode, 400, 'a wrongly shaped body is a 400 before any semantic check')
     const tooMany = await create({
@@ -211,7 +213,7 @@ t.test('workspaces and traffic profiles', async (t) => {
       t.equal(res.statusCode, 400, url)
       t.equal(res.json().code, 'APP_ERR_VALIDATION')
     }
-    const [row] = await sql`select version from app.workspaces where id = ${id}`
+    const [row] = await root`select version from app.workspaces where id = ${id}`
     t.equal(row.version, 1, 'nothing changed')
   })
 
