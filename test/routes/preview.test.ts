@@ -1,7 +1,7 @@
 import t from 'tap'
 import { simulate } from '../../src/domain/engine.ts'
 import { buildTestApp } from '../helpers/app.ts'
-import { createTestDatabase, testSql } from '../helpers/db.ts'
+import { createTestDatabase, superuserUrl, testSql } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { heavyFanOut, timeoutBomb } from '../helpers/pathological.ts'
 import { bearer, registerAndLogin } from '../helpers/users.ts'
@@ -9,7 +9,8 @@ import { postPreview, postWorkspace } from '../helpers/workspaces.ts'
 
 t.test('a preview evaluates a draft (or the stored design) at once, within bounds and a budget', async (t) => {
   const { url } = await createTestDatabase(t)
-  const sql = testSql(t, url)
+  // Fixtures and inspections past the row-level security (the app's role needs a user's context).
+  const sql = testSql(t, superuserUrl(url))
   const { app } = await buildTestApp(t, url, { RATE_LIMIT_MAX_REQUESTS: '100000' })
   const user = await registerAndLogin(app)
   const ws = (await postWorkspace(app, user, { name: 'P', design: SAMPLE_DESIGN })).json()
@@ -190,7 +191,8 @@ t.test('the preview bomb and its variants are refused at save and at preview; th
 
 t.test('a traffic profile may carry a budget, which runs snapshot and the grade holds the cost to', async (t) => {
   const { url } = await createTestDatabase(t)
-  const sql = testSql(t, url)
+  // Fixtures and inspections past the row-level security (the app's role needs a user's context).
+  const sql = testSql(t, superuserUrl(url))
   const { app } = await buildTestApp(t, url)
   const user = await registerAndLogin(app)
   const ws = (

@@ -3,7 +3,7 @@ import { simulateAndAnalyze } from '../../src/domain/analysis.ts'
 import { RUBRIC_VERSION } from '../../src/domain/grading.ts'
 import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
 import { buildTestApp } from '../helpers/app.ts'
-import { createTestDatabase, testSql } from '../helpers/db.ts'
+import { createTestDatabase, superuserUrl, testSql } from '../helpers/db.ts'
 import { bearer, registerAndLogin } from '../helpers/users.ts'
 import { postWorkspace } from '../helpers/workspaces.ts'
 
@@ -14,7 +14,8 @@ const TRAFFIC = { peakRps: 300, readRatio: 0.9, payloadKb: 4, latencySloMs: 200 
 
 t.test('a run and its grade say when the design, the profile, the model or the rubric changed since', async (t) => {
   const { url } = await createTestDatabase(t)
-  const sql = testSql(t, url)
+  // Fixtures and inspections past the row-level security (the app's role needs a user's context).
+  const sql = testSql(t, superuserUrl(url))
   const { app } = await buildTestApp(t, url, { FLAG_GRADING: 'true' })
   const user = await registerAndLogin(app)
   const auth = bearer(user)

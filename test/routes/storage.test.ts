@@ -1,7 +1,7 @@
 import t from 'tap'
 import { applyRetention } from '../../jobs/maintenance.ts'
 import { buildTestApp } from '../helpers/app.ts'
-import { createTestDatabase, testSql } from '../helpers/db.ts'
+import { createTestDatabase, superuserUrl, testSql } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { bearer, registerAndLogin } from '../helpers/users.ts'
 import { postWorkspace } from '../helpers/workspaces.ts'
@@ -10,7 +10,8 @@ const MB = 1024 * 1024
 
 t.test('each user’s storage is counted as it changes, and past the quota nothing more is stored', async (t) => {
   const { url } = await createTestDatabase(t)
-  const sql = testSql(t, url)
+  // Fixtures and inspections past the row-level security (the app's role needs a user's context).
+  const sql = testSql(t, superuserUrl(url))
   const { app } = await buildTestApp(t, url, { QUOTA_STORAGE_BYTES: String(2 * MB), RATE_LIMIT_MAX_REQUESTS: '100000' })
   const user = await registerAndLogin(app)
   const other = await registerAndLogin(app)
@@ -92,7 +93,8 @@ t.test('each user’s storage is counted as it changes, and past the quota nothi
 
 t.test('retention deletes what it should and keeps every run a grade needs', async (t) => {
   const { url } = await createTestDatabase(t)
-  const sql = testSql(t, url)
+  // Fixtures and inspections past the row-level security (the app's role needs a user's context).
+  const sql = testSql(t, superuserUrl(url))
   const { app } = await buildTestApp(t, url)
   const user = await registerAndLogin(app)
   const ws = (await postWorkspace(app, user, { name: 'r', design: SAMPLE_DESIGN })).json()
@@ -132,7 +134,7 @@ t.test('retention deletes what it should and keeps every run a grade needs', asy
       values (${hash}, ${user.id}, ${family}, now() - ${age}::interval)
     `
 
-  const done = await applyRetention(sql, { exportDays: 30, runsPerWorkspace: 4 })
+  const done = await applyRetention(testSql(t, url), { exportDays: 30, runsPerWorkspace: 4 })
   t.same(done, { refreshTokensExpired: 1, linkTokensExpired: 2, exportsExpired: 1, runsExpired: 5 })
   t.same(
     await sql`select token_hash from app.email_verification_tokens`,
@@ -152,7 +154,7 @@ t.test('retention deletes what it should and keeps every run a grade needs', asy
     'live tokens stay'
   )
   t.same(
-    await applyRetention(sql, { exportDays: 30, runsPerWorkspace: 4 }),
+    await applyRetention(testSql(t, url), { exportDays: 30, runsPerWorkspace: 4 }),
     {
       refreshTokensExpired: 0,
       linkTokensExpired: 0,
