@@ -6,7 +6,7 @@ import { simulate } from '../../src/domain/engine.ts'
 import { EXPORTS_PER_HOUR } from '../../src/routes/account/index.ts'
 import { AccountArchive } from '../../src/routes/account/schemas.ts'
 import { buildTestApp } from '../helpers/app.ts'
-import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
+import { createTestDatabase, superuserUrl, testSql, waitFor } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { bearer, login, PASSWORD, registerAndLogin, type TestUser } from '../helpers/users.ts'
 import { postWorkspace } from '../helpers/workspaces.ts'
@@ -16,7 +16,8 @@ const TRAFFIC = { peakRps: 100, readRatio: 0.8, payloadKb: 4, latencySloMs: 200 
 
 t.test('a learner’s data: export and deletion', async (t) => {
   const { url } = await createTestDatabase(t)
-  const sql = testSql(t, url)
+  // Fixtures and inspections past the row-level security (the app's role needs a user's context).
+  const sql = testSql(t, superuserUrl(url))
   const { app } = await buildTestApp(t, url, ENV)
   const result = simulate(SAMPLE_DESIGN, TRAFFIC)
 

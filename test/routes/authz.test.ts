@@ -8,7 +8,7 @@ import requestContextPlugin from '../../plugins/request-context.ts'
 import { MATRIX_ENV, renderAuthzMatrix } from '../../src/docs.ts'
 import { exercises } from '../../src/exercises/index.ts'
 import { buildTestApp } from '../helpers/app.ts'
-import { createTestDatabase } from '../helpers/db.ts'
+import { createTestDatabase, superuserUrl, testSql } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { bearer, createAdmin, registerAndLogin } from '../helpers/users.ts'
 import { postWorkspace } from '../helpers/workspaces.ts'
@@ -65,7 +65,8 @@ t.test('walks every route as anonymous, user, other user and admin', async (t) =
   const created = await postWorkspace(app, user, { name: 'Owned', design: SAMPLE_DESIGN })
   t.equal(created.statusCode, 201)
   const workspaceId = created.json().id
-  const sql = app.sql
+  // Fixtures past the row-level security (the app's role needs a user's context).
+  const sql = testSql(t, superuserUrl(url))
   const [run] = await sql`
     insert into app.simulation_runs (workspace_id, owner_id, status, design, traffic, seed, result)
     select id, owner_id, 'completed', design, '{}'::jsonb, 1, '{}'::jsonb from app.workspaces where id = ${workspaceId}

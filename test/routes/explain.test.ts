@@ -3,7 +3,7 @@ import t from 'tap'
 import { simulateAndAnalyze } from '../../src/domain/analysis.ts'
 import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
 import { buildTestApp } from '../helpers/app.ts'
-import { createTestDatabase, testSql } from '../helpers/db.ts'
+import { createTestDatabase, superuserUrl, testSql } from '../helpers/db.ts'
 import { bearer, registerAndLogin } from '../helpers/users.ts'
 import { postWorkspace } from '../helpers/workspaces.ts'
 
@@ -13,7 +13,8 @@ const TRAFFIC = { peakRps: 300, readRatio: 0.9, payloadKb: 4, latencySloMs: 200 
 
 t.test('a run’s figures explain themselves; other answers are refused with a reason', async (t) => {
   const { url } = await createTestDatabase(t)
-  const sql = testSql(t, url)
+  // Fixtures and inspections past the row-level security (the app's role needs a user's context).
+  const sql = testSql(t, superuserUrl(url))
   const { app } = await buildTestApp(t, url)
   const user = await registerAndLogin(app)
   const other = await registerAndLogin(app)

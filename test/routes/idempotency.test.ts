@@ -1,7 +1,7 @@
 import t from 'tap'
 import { maintainIdempotencyKeys } from '../../jobs/maintenance.ts'
 import { buildTestApp } from '../helpers/app.ts'
-import { createTestDatabase, testSql } from '../helpers/db.ts'
+import { createTestDatabase, superuserUrl, testSql } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { bearer, registerAndLogin } from '../helpers/users.ts'
 import { postWorkspace } from '../helpers/workspaces.ts'
@@ -10,7 +10,8 @@ const ENV = { RATE_LIMIT_MAX_REQUESTS: '100000', AUTH_RATE_LIMIT_MAX_REQUESTS: '
 
 t.test('Idempotency-Key on POST routes', async (t) => {
   const { url } = await createTestDatabase(t)
-  const sql = testSql(t, url)
+  // Fixtures and inspections past the row-level security (the app's role needs a user's context).
+  const sql = testSql(t, superuserUrl(url))
   const { app } = await buildTestApp(t, url, ENV)
   const user = await registerAndLogin(app)
   const other = await registerAndLogin(app)

@@ -13,7 +13,7 @@ import { DesignSchema, PreviewSchema, RunResultSchema } from '../../src/domain/s
 import { validateDesign } from '../../src/domain/validate.ts'
 import { exercises } from '../../src/exercises/index.ts'
 import { buildTestApp } from '../helpers/app.ts'
-import { createTestDatabase, testSql } from '../helpers/db.ts'
+import { createTestDatabase, superuserUrl, testSql } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { bearer, registerAndLogin } from '../helpers/users.ts'
 import { postPreview, postWorkspace } from '../helpers/workspaces.ts'
@@ -151,7 +151,8 @@ t.test('a design with every documented field is valid, and the API stores and re
 
 t.test('the API answers every field the domain computed: a run, its analysis, its grade, a preview', async (t) => {
   const { url } = await createTestDatabase(t)
-  const sql = testSql(t, url)
+  // Fixtures and inspections past the row-level security (the app's role needs a user's context).
+  const sql = testSql(t, superuserUrl(url))
   const { app } = await buildTestApp(t, url, { RATE_LIMIT_MAX_REQUESTS: '100000' })
   const user = await registerAndLogin(app)
   const ws = (await postWorkspace(app, user, { name: 'Shapes', design: EVERY_FIELD, trafficProfile: TRAFFIC })).json()
