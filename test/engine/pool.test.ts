@@ -6,7 +6,7 @@ import type { Design, TrafficProfile } from '../../src/domain/model.ts'
 import { createEnginePool, EngineBusyError, EngineTimeoutError, isPermanentEngineError } from '../../src/engine/pool.ts'
 import { PermanentJobError } from '../../src/queue/jobs.ts'
 import { buildTestApp } from '../helpers/app.ts'
-import { createTestDatabase, testSql } from '../helpers/db.ts'
+import { createTestDatabase, superuserUrl, testSql } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { fanOutBomb } from '../helpers/pathological.ts'
 import { bearer, registerAndLogin } from '../helpers/users.ts'
@@ -105,26 +105,27 @@ async function queuedRuns(t: Test) {
         payload: { seed: 11 }
       })
     ).json().id as string
-  return { sql, enqueue }
+  // The handler works as the app (its jobs act for their owner); the test reads past the policies.
+  return { sql, root: testSql(t, superuserUrl(url)), enqueue, owner: user.id }
 }
-const job = (runId: string) => ({ data: { runId }, signal: new AbortController().signal }) as never
+const job = (runId: string, ownerId: string) => ({ data: { runId, ownerId }, signal: new AbortController().signal }) as never
 
 t.test('the simulation handler computes on the pool it is given', async (t) => {
-  const { sql, enqueue } = await queuedRuns(t)
+  const { sql, root, enqueue, owner } = await queuedRuns(t)
 
   // A closed pool refuses: the handler went through it, and nothing was stored.
   const closed = createEnginePool(1)
   await closed.close()
   const refused = await enqueue()
-  await t.rejects(simulation.createHandler(sql, closed)(job(refused)), { message: 'engine pool is closed' })
-  const [unstored] = await sql`select status, result from app.simulation_runs where id = ${refused}`
+  await t.rejects(simulation.createHandler(sql, closed)(job(refused, owner)), { message: 'engine pool is closed' })
+  const [unstored] = await root`select status, result from app.simulation_runs where id = ${refused}`
   t.match(unstored, { status: 'running', result: null })
 
   const pool = createEnginePool(1)
   t.teardown(() => pool.close())
   const runId = await enqueue()
-  t.match(await simulation.createHandler(sql, pool)(job(runId)), { runId, stored: true })
-  const [run] = await sql`select status, result, design, traffic from app.simulation_runs where id = ${runId}`
+  t.match(await simulation.createHandler(sql, pool)(job(runId, owner)), { runId, stored: true })
+  const [run] = await root`select status, result, design, traffic from app.simulation_runs where id = ${runId}`
   t.equal(run.status, 'completed')
   t.same(run.result, simulateAndAnalyze(run.design, run.traffic, 11), 'the stored result is the engine’s')
 
@@ -134,7 +135,7 @@ t.test('the simulation handler computes on the pool it is given', async (t) => {
   const handle = simulation.createHandler(sql, pool)
   const runs = [await enqueue(), await enqueue(), await enqueue()]
   const outcomes = (await Promise.all(
-    [runs[0], runs[1].toUpperCase(), runs[2], runs[2]].map((id) => handle(job(id)))
+    [runs[0], runs[1].toUpperCase(), runs[2], runs[2]].map((id) => handle(job(id, owner)))
   )) as { runId: string; stored: boolean }[]
   t.same(
     outcomes.map((o) => [o.runId, o.stored]),
@@ -146,7 +147,7 @@ t.test('the simulation handler computes on the pool it is given', async (t) => {
     ]
   )
   const stored =
-    await sql`select status, result, design, traffic, seed from app.simulation_runs where id = any(${runs})`
+    await root`select status, result, design, traffic, seed from app.simulation_runs where id = any(${runs})`
   t.equal(stored.length, 3)
   for (const row of stored) {
     t.equal(row.status, 'completed')
@@ -155,7 +156,7 @@ t.test('the simulation handler computes on the pool it is given', async (t) => {
 })
 
 t.test('engine errors cross the thread boundary as codes: a run past its step budget fails once', async (t) => {
-  const { sql, enqueue } = await queuedRuns(t)
+  const { sql, root, enqueue, owner } = await queuedRuns(t)
   const runId = await enqueue()
   // A budget a normal run passes many times over: the run's error comes back from the thread.
   const pool = createEnginePool(1, { timeoutMs: 5000, runMaxSteps: 1000 })
@@ -164,7 +165,7 @@ t.test('engine errors cross the thread boundary as codes: a run past its step bu
     .createHandler(
       sql,
       pool
-    )(job(runId))
+    )(job(runId, owner))
     .then(
       () => null,
       (e: Error) => e

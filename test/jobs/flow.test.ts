@@ -1,7 +1,7 @@
 import t from 'tap'
 import { RUBRIC_VERSION } from '../../src/domain/grading.ts'
 import { buildTestApp } from '../helpers/app.ts'
-import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
+import { createTestDatabase, superuserUrl, testSql, waitFor } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { fork } from '../helpers/process.ts'
 import { runSqlFile } from '../helpers/sql-files.ts'
@@ -35,7 +35,8 @@ function chain(n: number) {
 
 t.test('the product end to end through the real worker process', async (t) => {
   const { url } = await createTestDatabase(t)
-  const sql = testSql(t, url)
+  // Reads past the row-level security (the app's role needs a user's context).
+  const sql = testSql(t, superuserUrl(url))
   const { app } = await buildTestApp(t, url, ENV)
   const workerEnv = { DATABASE_URL: url, WORKER_SUPERVISE_INTERVAL_SECONDS: '1', SHUTDOWN_TIMEOUT_MS: '10000' }
   let worker = fork('jobs/worker.ts', workerEnv)
@@ -211,7 +212,7 @@ t.test('the product end to end through the real worker process', async (t) => {
   })
 
   t.test('a poison payload fails at once to the dead-letter queue', async (t) => {
-    const id = (await app.boss.send('simulation', { runId: 'not-a-uuid' })) as string
+    const id = (await app.boss.send('simulation', { runId: 'not-a-uuid', ownerId: crypto.randomUUID() })) as string
     await waitFor(async () => (await sql`select 1 from pgboss.job where name = 'simulation_dead'`).length > 0, {
       timeoutMs: 15_000,
       what: 'the dead letter'

@@ -7,7 +7,7 @@ import { createQueues } from '../../src/queue/queues.ts'
 import { insertLifecycle } from '../../src/queue/statements.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { startedBoss } from '../helpers/boss.ts'
-import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
+import { createTestDatabase, superuserUrl, testSql, waitFor } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { heavyFanOut } from '../helpers/pathological.ts'
 import { fork } from '../helpers/process.ts'
@@ -27,7 +27,8 @@ t.test('one user flooding with runs past the deadline does not hold back another
   const threads = 2
   const flood = 20
   const { url } = await createTestDatabase(t)
-  const sql = testSql(t, url)
+  // Reads past the row-level security (the app's role needs a user's context).
+  const sql = testSql(t, superuserUrl(url))
   const { app } = await buildTestApp(t, url, { ...METRICS, QUOTA_ACTIVE_RUNS: String(flood) })
   const worker = fork(
     'jobs/worker.ts',
@@ -110,7 +111,8 @@ t.test('one user flooding with runs past the deadline does not hold back another
 
 t.test('the queue-wait histogram and the group gauges read the queue as it is', async (t) => {
   const { url } = await createTestDatabase(t)
-  const sql = testSql(t, url)
+  // Reads past the row-level security (the app's role needs a user's context).
+  const sql = testSql(t, superuserUrl(url))
   const { app } = await buildTestApp(t, url, METRICS)
   const boss = await startedBoss(t, sql, 'cli')
   const send = (user: string) =>
@@ -157,13 +159,14 @@ t.test('the queue-wait histogram and the group gauges read the queue as it is', 
 
 t.test('a grouped plain job is the row pg-boss send writes with the same group', async (t) => {
   const { url } = await createTestDatabase(t)
-  const sql = testSql(t, url)
+  // Reads past the row-level security (the app's role needs a user's context).
+  const sql = testSql(t, superuserUrl(url))
   const boss = await startedBoss(t, sql, 'cli')
   await createQueues(boss, JOBS)
   const group = { id: 'user-g', tier: 'free' }
   const runId = crypto.randomUUID()
   const viaSend = (await sql.begin((tx) =>
-    boss.send('simulation', { runId, requestId: null }, { group, db: fromPostgresJs(tx) })
+    boss.send('simulation', { runId, ownerId: runId, requestId: null }, { group, db: fromPostgresJs(tx) })
   )) as string
   const direct = (await sql.begin((tx) =>
     enqueueJob(boss, tx, SimulationJob, { runId, ownerId: runId }, null, { group })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { buildTestApp } from '../helpers/app.ts'
 import { startedBoss } from '../helpers/boss.ts'
-import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
+import { createTestDatabase, superuserUrl, testSql, waitFor } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
 import { fanOutBomb, heavyFanOut } from '../helpers/pathological.ts'
 import { fork } from '../helpers/process.ts'
@@ -9,7 +9,8 @@ import { bearer, registerAndLogin } from '../helpers/users.ts'
 
 t.test('a running job completes when the worker receives SIGTERM, and the worker exits 0', async (t) => {
   const { url } = await createTestDatabase(t)
-  const sql = testSql(t, url)
+  // Reads past the row-level security (the app's role needs a user's context).
+  const sql = testSql(t, superuserUrl(url))
   const worker = fork('jobs/worker.ts', { DATABASE_URL: url }, ['--queues', 'maintenance'])
   t.teardown(() => {
     worker.child.kill('SIGKILL')
@@ -39,7 +40,8 @@ t.test(
   'a run past SIMULATION_TIMEOUT_MS fails once with a clear error; a normal run right after completes',
   async (t) => {
     const { url } = await createTestDatabase(t)
-    const sql = testSql(t, url)
+    // Reads past the row-level security (the app's role needs a user's context).
+  const sql = testSql(t, superuserUrl(url))
     const { app } = await buildTestApp(t, url)
     const worker = fork('jobs/worker.ts', { DATABASE_URL: url, SIMULATION_TIMEOUT_MS: '1000' }, [
       '--queues',
@@ -86,7 +88,8 @@ t.test(
 
 t.test('an enqueued run wakes an idle worker at once, whatever its polling interval', async (t) => {
   const { url } = await createTestDatabase(t)
-  const sql = testSql(t, url)
+  // Reads past the row-level security (the app's role needs a user's context).
+  const sql = testSql(t, superuserUrl(url))
   const { app } = await buildTestApp(t, url)
   // A minute between polls: only the wake can start the run within the deadline below.
   const worker = fork('jobs/worker.ts', { DATABASE_URL: url, WORKER_POLL_INTERVAL_SECONDS: '60' }, [
