@@ -20,10 +20,10 @@ export const jobs: Phase = {
         select w.id, w.owner_id, w.design, '{"peakRps": 100, "readRatio": 0.8, "payloadKb": 4, "latencySloMs": 300}'::jsonb, g
         from app.workspaces w, generate_series(1, ${jobs}) g
         where w.id = ${ctx.workspaces[5]}
-        returning id
+        returning id, owner_id
       )
       insert into pgboss.job (id, name, data, start_after, expire_seconds, retry_limit, dead_letter, heartbeat_seconds)
-      select gen_random_uuid(), 'simulation', jsonb_build_object('runId', id), now() + interval '2 seconds', 300, 3, 'simulation_dead', 10
+      select gen_random_uuid(), 'simulation', jsonb_build_object('runId', id, 'ownerId', owner_id), now() + interval '2 seconds', 300, 3, 'simulation_dead', 10
       from runs
     `
     const before = { worker: processCpuUs(worker.child.pid as number), db: ctx.dbCpu() }

@@ -5,9 +5,13 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import { JOBS } from '../../jobs/registry.ts'
 import { buildApp } from '../../src/app.ts'
 import { loadConfigOrExit } from '../../src/config.ts'
+import type { TransactionSql } from '../../src/db/client.ts'
+import { withContext } from '../../src/db/context.ts'
+import { NotFound } from '../../src/errors.ts'
 import { uuidv7 } from '../../src/ids.ts'
+import { acting } from '../../src/routes/context.ts'
 import { checkRunQuota } from '../../src/routes/quotas.ts'
-import { ownedWorkspace, trafficSnapshot } from '../../src/routes/workspaces/store.ts'
+import { ownedWorkspace, toWorkspace, trafficSnapshot } from '../../src/routes/workspaces/store.ts'
 import { insertRun } from '../../src/runs/runs.ts'
 import { startTracingFromConfig } from '../../src/tracing.ts'
 
@@ -54,7 +58,7 @@ async function full(): Promise<FastifyInstance> {
     },
     async (request, reply) => {
       const id = uuidv7()
-      const accepted = await app.sql.begin(async (tx) => {
+      const accepted = await withContext(app.sql, acting(request), async (tx) => {
         const workspace = await ownedWorkspace(tx, request, (request.params as { id: string }).id)
         await checkRunQuota(tx, workspace.owner_id, app.config.quotas)
         const traffic = await trafficSnapshot(tx, workspace.id)
@@ -77,23 +81,35 @@ async function full(): Promise<FastifyInstance> {
       return reply.code(202).send(accepted)
     }
   )
-  // A write with its audit row (as the product's routes write it), without, and with one trivial statement beside it.
-  const write = (extra: 'audit' | 'select' | null) => async (request: FastifyRequest) => {
-    const id = (request.params as { id: string }).id
-    await app.sql.begin(async (tx) => {
-      const audit = extra === 'audit' ? tx`with audit_row as (${request.audit(tx, { resourceId: id })})` : tx``
-      const update = tx`${audit} update app.workspaces set name = 'bench', updated_at = now() where id = ${id}`
-      if (extra === 'select') await Promise.all([update, tx`select 1`])
-      else await update
-    })
-    // Every POST declares an action; only the audited variant writes a row.
-    if (extra !== 'audit') request.audited = true
-    return { ok: true }
-  }
-  const writeConfig = { auth: 'public' as const, audit: { action: 'bench.write', resourceType: 'workspace' } }
+  // A write with its audit row (as the product's routes write it), without, and with one trivial
+  // statement beside it; each in a transaction acting for the caller (row-level security).
+  const write =
+    (extra: 'audit' | 'select' | null, context = true) =>
+    async (request: FastifyRequest) => {
+      const id = (request.params as { id: string }).id
+      const work = async (tx: TransactionSql) => {
+        const audit = extra === 'audit' ? tx`with audit_row as (${request.audit(tx, { resourceId: id })})` : tx``
+        const update = tx`${audit} update app.workspaces set name = 'bench', updated_at = now() where id = ${id} and owner_id = ${request.user?.id as string} returning id`
+        const [done] = extra === 'select' ? await Promise.all([update, tx`select 1`]) : [await update]
+        if (done.length !== 1) throw new NotFound('Workspace')
+      }
+      await (context ? withContext(app.sql, acting(request), work) : app.sql.begin(work))
+      // Every POST declares an action; only the audited variants write a row.
+      if (extra !== 'audit') request.audited = true
+      return { ok: true }
+    }
+  const writeConfig = { auth: 'user' as const, audit: { action: 'bench.write', resourceType: 'workspace' } }
   app.post('/bench/write-audited/:id', { config: writeConfig }, write('audit'))
   app.post('/bench/write-plain/:id', { config: writeConfig }, write(null))
   app.post('/bench/write-select/:id', { config: writeConfig }, write('select'))
+  // Row-level security's cost (the rls phase): the audited write and the authenticated read as
+  // they were before the policies were the authority — no SET LOCAL, the read a single statement
+  // outside a transaction. They answer only on a server whose DATABASE_URL role has BYPASSRLS (the
+  // phase starts one): on the app's own role they find nothing (404).
+  app.post('/bench/write-audited-without-rls/:id', { config: writeConfig }, write('audit', false))
+  app.get('/bench/read-without-rls/:id', { config: { auth: 'user' } }, async (request) =>
+    toWorkspace(await ownedWorkspace(app.sql, request, (request.params as { id: string }).id))
+  )
   return app
 }
 

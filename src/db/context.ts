@@ -24,11 +24,16 @@ export async function setContext(tx: TransactionSql, context: DbContext): Promis
   `
 }
 
-/** `work` in a transaction that acts for `context`. */
+/**
+ * `work` in a transaction that acts for `context`. The SET LOCAL is issued first and not waited
+ * for: `work`'s first statement goes out behind it on the same connection (postgres.js pipelines
+ * them, and Postgres runs them in order), so the context costs no round trip of its own.
+ */
 export function withContext<T>(sql: Sql, context: DbContext, work: (tx: TransactionSql) => Promise<T>): Promise<T> {
   return sql.begin(async (tx) => {
-    await setContext(tx, context)
-    return work(tx)
+    const set = setContext(tx, context)
+    const [, result] = await Promise.all([set, work(tx)])
+    return result
   }) as Promise<T>
 }
 

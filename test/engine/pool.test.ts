@@ -108,7 +108,8 @@ async function queuedRuns(t: Test) {
   // The handler works as the app (its jobs act for their owner); the test reads past the policies.
   return { sql, root: testSql(t, superuserUrl(url)), enqueue, owner: user.id }
 }
-const job = (runId: string, ownerId: string) => ({ data: { runId, ownerId }, signal: new AbortController().signal }) as never
+const job = (runId: string, ownerId: string) =>
+  ({ data: { runId, ownerId }, signal: new AbortController().signal }) as never
 
 t.test('the simulation handler computes on the pool it is given', async (t) => {
   const { sql, root, enqueue, owner } = await queuedRuns(t)
@@ -156,7 +157,7 @@ t.test('the simulation handler computes on the pool it is given', async (t) => {
 })
 
 t.test('engine errors cross the thread boundary as codes: a run past its step budget fails once', async (t) => {
-  const { sql, root, enqueue, owner } = await queuedRuns(t)
+  const { sql, enqueue, owner } = await queuedRuns(t)
   const runId = await enqueue()
   // A budget a normal run passes many times over: the run's error comes back from the thread.
   const pool = createEnginePool(1, { timeoutMs: 5000, runMaxSteps: 1000 })

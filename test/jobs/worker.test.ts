@@ -41,7 +41,7 @@ t.test(
   async (t) => {
     const { url } = await createTestDatabase(t)
     // Reads past the row-level security (the app's role needs a user's context).
-  const sql = testSql(t, superuserUrl(url))
+    const sql = testSql(t, superuserUrl(url))
     const { app } = await buildTestApp(t, url)
     const worker = fork('jobs/worker.ts', { DATABASE_URL: url, SIMULATION_TIMEOUT_MS: '1000' }, [
       '--queues',
