@@ -7,6 +7,7 @@ import { promisify } from 'node:util'
 import postgres from 'postgres'
 import t from 'tap'
 import { createSql } from '../src/db/client.ts'
+import { setContext } from '../src/db/context.ts'
 import { readHealthChecks } from '../src/db/health.ts'
 import { migrate, readMigrations } from '../src/db/migrate.ts'
 import { appRoleProblems } from '../src/db/role-check.ts'
@@ -57,6 +58,8 @@ t.test('every SQL block in the RUNBOOK runs against the real schema', async (t) 
         await tx`insert into app.audit_log ${tx({ action: 'runbook.role', outcome: 'success' })}`
         const [user] = await tx`insert into app.users (email, email_normalized, display_name, password_hash)
           values ('role@example.com', 'role@example.com', 'Role', '!') returning id`
+        // Workspaces and runs are under row-level security: the transaction acts for their owner.
+        await setContext(tx, { userId: user.id })
         const [ws] = await tx`insert into app.workspaces (owner_id, name, design)
           values (${user.id}, 'role', '{"components": [], "links": []}') returning id`
         await tx`insert into app.simulation_runs (id, workspace_id, owner_id, design, traffic, seed)

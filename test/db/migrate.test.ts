@@ -57,6 +57,7 @@ t.test(
         'app.count_no_runs()',
         'app.count_removed_runs()',
         'app.count_storage()',
+        'app.delete_surplus_runs(integer,integer)',
         'app.drop_telemetry_partitions(date,integer)',
         'app.ensure_telemetry_partitions(date,integer)',
         'app.instructs_run(uuid)',
@@ -68,6 +69,9 @@ t.test(
         'app.organisation_role(uuid)',
         'app.organisation_unclaimed(uuid)',
         'app.seal_audit_log(integer)',
+        'app.shared_latest_grade(text)',
+        'app.shared_latest_run(text)',
+        'app.shared_workspace(text)',
         'app.storage_add(jsonb)'
       ]
     )
