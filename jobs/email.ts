@@ -3,6 +3,7 @@ import nodemailer from 'nodemailer'
 import type { JobWithMetadata } from 'pg-boss'
 import { hashToken } from '../src/accounts/accounts.ts'
 import { type Recipient, recipientOf } from '../src/accounts/users.ts'
+import { invitationToMail } from '../src/classes/invitation-mail.ts'
 import type { Config } from '../src/config.ts'
 import type { Sql } from '../src/db/client.ts'
 import { EmailJob, type JobData } from '../src/queue/messages.ts'
@@ -37,6 +38,8 @@ export function createMailer(sql: Sql, email: Config['email'], log: (msg: string
     )
   }
 }
+
+type InvitationJob = Extract<JobData<typeof EmailJob>, { kind: 'class-invitation' }>
 
 export function createHandler(sql: Sql, email: Config['email'], send: SendMail) {
   const base = email.publicBaseUrl.replace(/\/$/, '')
@@ -128,8 +131,31 @@ export function createHandler(sql: Sql, email: Config['email'], send: SendMail) 
     }
   }
 
+  /** A class invitation, to the address invited: where to accept it (signed in with that address). */
+  async function invitation(job: JobWithMetadata<JobData<typeof EmailJob>>, data: InvitationJob) {
+    const found = await invitationToMail(
+      sql,
+      { userId: data.ownerId, organisationId: data.organisationId },
+      data.invitationId
+    )
+    if (!found) return { skipped: 'gone' }
+    if (!found.open) return { skipped: 'closed' }
+    const until = found.expiresAt.toISOString().slice(0, 10)
+    await send(
+      {
+        to: found.email,
+        subject: `You are invited to the class “${found.className}” on System Design Coach`,
+        text: `An instructor of ${found.organisationName} invited this address to the class “${found.className}”.\nTo accept, sign in (or sign up) with this address and open your classes (the invitation is open until ${until}):\n${base}/#/classes\n\nIf you do not know the sender, ignore this message: nothing happens without you.`
+      },
+      job.id
+    )
+    return { sent: true }
+  }
+
   return async function emailJob(job: JobWithMetadata<JobData<typeof EmailJob>>): Promise<unknown> {
-    const { kind, userId } = job.data
+    const data = job.data
+    if (data.kind === 'class-invitation') return invitation(job, data)
+    const { kind, userId } = data
     if (userId === null) return { skipped: 'no account' }
     const user = await recipientOf(sql, userId)
     if (!user) return { skipped: 'deleted' }

@@ -6,6 +6,9 @@
 --   sdc_app_login  the api's and the worker's login (DATABASE_URL): no superuser, no BYPASSRLS,
 --                  owns nothing; it holds sdc_app's privileges, which migration 0027 grants
 --   sdc_grafana    Grafana's login: sdc_readonly's privileges (select on the dashboards' tables)
+--   sdc_backup     pg_dump's login (BACKUP_URL): BYPASSRLS, so a dump holds every row of the
+--                  tables under row-level security; reads only (pg_read_all_data, read-only
+--                  transactions). Creating a BYPASSRLS role takes a superuser.
 --   sdc_definer    owns the SECURITY DEFINER functions (migration 0014); sdc_app, sdc_readonly:
 --                  hold privileges. None of these three can log in; the migrations create them too
 --                  when the owner may create roles.
@@ -21,7 +24,8 @@ begin
       ('sdc_readonly', 'nologin nosuperuser nocreatedb nocreaterole noreplication nobypassrls'),
       ('sdc_owner', 'login nosuperuser nocreatedb nocreaterole noreplication nobypassrls'),
       ('sdc_app_login', 'login nosuperuser nocreatedb nocreaterole noreplication nobypassrls inherit'),
-      ('sdc_grafana', 'login nosuperuser nocreatedb nocreaterole noreplication nobypassrls inherit')
+      ('sdc_grafana', 'login nosuperuser nocreatedb nocreaterole noreplication nobypassrls inherit'),
+      ('sdc_backup', 'login nosuperuser nocreatedb nocreaterole noreplication bypassrls inherit')
     ) as r(name, options)
   loop
     begin
@@ -40,3 +44,5 @@ $$;
 grant sdc_definer to sdc_owner;
 grant sdc_app to sdc_app_login;
 grant sdc_readonly to sdc_grafana;
+grant pg_read_all_data to sdc_backup;
+alter role sdc_backup set default_transaction_read_only = on;

@@ -11,7 +11,7 @@ import { setContext } from '../src/db/context.ts'
 import { readHealthChecks } from '../src/db/health.ts'
 import { migrate, readMigrations } from '../src/db/migrate.ts'
 import { appRoleProblems } from '../src/db/role-check.ts'
-import { ROLES_FILE } from '../src/db/roles.ts'
+import { applyRoles, LoginRoles, ROLES_FILE, urlAs } from '../src/db/roles.ts'
 import { adminUrl, createTestDatabase, superuserUrl, testSql } from './helpers/db.ts'
 import { fork } from './helpers/process.ts'
 import { runSqlText } from './helpers/sql-files.ts'
@@ -179,16 +179,30 @@ t.test('the backup and restore procedure works and the restored chain verifies',
     await admin.end()
   })
   await admin.unsafe(`create database ${name}`)
+  await applyRoles(`${base}/postgres`)
   const source = createSql(`${base}/${name}`, { max: 2 })
   await migrate(source)
   for (let i = 0; i < 5; i++)
     await source`insert into app.audit_log ${source({ action: 'backup.test', outcome: 'success' })}`
+  // A workspace: a table under FORCE ROW LEVEL SECURITY, which the backup's login must read whole.
+  const [owner] = await source`insert into app.users (email, email_normalized, display_name, password_hash)
+    values ('backup@example.com', 'backup@example.com', 'Backup', '!') returning id`
+  await source`insert into app.workspaces (owner_id, name, design) values (${owner.id}, 'kept', '{"components": [], "links": []}')`
   await source.end()
+  const backupUrl = urlAs(`${base}/${name}`, LoginRoles.backup)
+  const backup = createSql(backupUrl, { max: 1 })
+  t.teardown(() => backup.end())
+  await t.rejects(backup`delete from app.audit_log`, { code: '25006' }, 'the backup login writes nothing')
+  t.same(
+    (await backup`select name from app.workspaces`).map((r) => r.name),
+    ['kept'],
+    'and reads past the policies'
+  )
 
   const dir = await mkdtemp(join(tmpdir(), 'sdc-backup-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   const dump = join(dir, 'sdc.dump')
-  await run('pg_dump', ['--format=custom', `--file=${dump}`, `${base}/${name}`])
+  await run('pg_dump', ['--format=custom', `--file=${dump}`, backupUrl])
   await run('createdb', ['-h', '127.0.0.1', '-U', 'postgres', `${name}_restore`])
   await run('pg_restore', ['--no-owner', `--dbname=${base}/${name}_restore`, dump])
   const status = fork('src/cli.ts', { DATABASE_URL: `${base}/${name}_restore` }, ['migrate:status'])
@@ -196,4 +210,11 @@ t.test('the backup and restore procedure works and the restored chain verifies',
   const verify = fork('src/cli.ts', { DATABASE_URL: `${base}/${name}_restore` }, ['audit:verify'])
   t.equal(await verify.exited, 0, verify.stderr.join(''))
   t.match(verify.stdout.join('\n'), /audit chain verified: 5 rows/)
+  const restored = postgres(`${base}/${name}_restore`, { max: 1, onnotice: () => {} })
+  t.teardown(() => restored.end())
+  t.same(
+    (await restored`select name from app.workspaces`).map((r) => r.name),
+    ['kept'],
+    'the dump held the workspace'
+  )
 })

@@ -11,7 +11,9 @@ export const LoginRoles = {
   /** The api and the worker (DATABASE_URL): a member of sdc_app, owning nothing. */
   app: 'sdc_app_login',
   /** Grafana: a member of sdc_readonly. */
-  readonly: 'sdc_grafana'
+  readonly: 'sdc_grafana',
+  /** pg_dump (BACKUP_URL): BYPASSRLS, read-only (pg_read_all_data, read-only transactions). */
+  backup: 'sdc_backup'
 } as const
 
 /** Holds the app's privileges (migration 0027 grants them); the app's login is a member. */

@@ -63,20 +63,31 @@ export const GradingJob = jobMessage('grading', jobPayload({ gradeId: Uuid, ...a
 /** A report to render. */
 export const ExportJob = jobMessage('export', jobPayload({ exportId: Uuid, ...actingFor }))
 
-/** A mail to an account's own address: read when it is sent, a job holds only the id. */
+/**
+ * A mail: to an account's own address (read when it is sent, a job holds only the id), or a class
+ * invitation to the address invited, read as the instructor who invited, in its organisation.
+ */
 export const EmailJob = jobMessage(
   'email',
-  jobPayload({
-    kind: Type.Union([
-      Type.Literal('verify'),
-      Type.Literal('password-reset'),
-      Type.Literal('signup-taken'),
-      // A challenged login with the right password (src/routes/auth): a one-time sign-in link.
-      Type.Literal('login-link')
-    ]),
-    // A reset asked for an address with no account is a job too (the route's work must not tell): null.
-    userId: Type.Union([Uuid, Type.Null()])
-  })
+  Type.Union([
+    jobPayload({
+      kind: Type.Union([
+        Type.Literal('verify'),
+        Type.Literal('password-reset'),
+        Type.Literal('signup-taken'),
+        // A challenged login with the right password (src/routes/auth): a one-time sign-in link.
+        Type.Literal('login-link')
+      ]),
+      // A reset asked for an address with no account is a job too (the route's work must not tell): null.
+      userId: Type.Union([Uuid, Type.Null()])
+    }),
+    jobPayload({
+      kind: Type.Literal('class-invitation'),
+      invitationId: Uuid,
+      ownerId: Uuid,
+      organisationId: Uuid
+    })
+  ])
 )
 
 /** Housekeeping on the worker's schedule, or an operator's probe of the worker loop (RUNBOOK). */

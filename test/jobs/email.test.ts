@@ -1,8 +1,9 @@
 import t from 'tap'
+import { createHandler } from '../../jobs/email.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
 import { fork } from '../helpers/process.ts'
-import { PASSWORD, uniqueEmail } from '../helpers/users.ts'
+import { bearer, PASSWORD, registerAndLogin, type TestUser, uniqueEmail } from '../helpers/users.ts'
 
 t.test('email verification end to end through the worker and the development outbox', async (t) => {
   const { url } = await createTestDatabase(t)
@@ -205,4 +206,51 @@ t.test('with SMTP_URL the mail goes out over SMTP (to a minimal SMTP peer)', asy
   t.match(message, /Subject: Confirm your email/)
   t.match(message, /To: learner@example.com/)
   t.match(message, /hello over smtp/)
+})
+
+t.test('a class invitation is mailed to the address invited, enqueued with its row', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const sql = testSql(t, url)
+  const { app } = await buildTestApp(t, url, { PUBLIC_BASE_URL: 'https://coach.example.com' })
+  const call = (user: TestUser, method: string, path: string, payload?: object) =>
+    app.inject({ method: method as 'POST', url: path, headers: bearer(user), ...(payload ? { payload } : {}) })
+  const classOf = async (name: string) => {
+    const owner = await registerAndLogin(app)
+    const org = (await call(owner, 'POST', '/orgs', { name })).json()
+    const cls = (await call(owner, 'POST', '/classes', { organisationId: org.id, name: `Class ${name}` })).json()
+    return { owner, org, cls }
+  }
+  const a = await classOf('a')
+  const b = await classOf('b')
+  const invited = await call(a.owner, 'POST', `/classes/${a.cls.id}/members`, { email: 'Learner.One@Example.com' })
+  t.equal(invited.statusCode, 202, invited.body)
+  const invitationId = invited.json().id
+  const [queued] = await sql`
+    select id, data from pgboss.job where name = 'email' and data ->> 'invitationId' = ${invitationId}
+  `
+  t.match(
+    queued?.data,
+    { kind: 'class-invitation', ownerId: a.owner.id, organisationId: a.org.id },
+    'the mail’s job is written with the invitation, naming its inviter and organisation'
+  )
+
+  const mails: { to: string; subject: string; text: string }[] = []
+  const handle = createHandler(sql, app.config.email, async (mail) => {
+    mails.push(mail)
+  })
+  const job = (data: object) => ({ id: crypto.randomUUID(), data }) as never
+  t.same(await handle(job(queued.data)), { sent: true })
+  t.equal(mails.length, 1)
+  t.equal(mails[0].to, 'learner.one@example.com', 'to the address invited')
+  t.match(mails[0].subject, /Class a/)
+  t.match(mails[0].text, /https:\/\/coach\.example\.com\/#\/classes/, 'with where to accept it')
+  // A job acting for another organisation reads nothing of A's invitation, and sends nothing.
+  t.same(await handle(job({ ...queued.data, ownerId: b.owner.id, organisationId: b.org.id })), { skipped: 'gone' })
+  t.same(await handle(job({ ...queued.data, organisationId: b.org.id })), { skipped: 'gone' })
+  t.equal(mails.length, 1, 'no mail for those')
+
+  // A refused invitation (a bad address) writes no job.
+  const before = (await sql`select count(*)::int as n from pgboss.job where name = 'email'`)[0].n
+  t.equal((await call(a.owner, 'POST', `/classes/${a.cls.id}/members`, { email: 'nope' })).statusCode, 400)
+  t.equal((await sql`select count(*)::int as n from pgboss.job where name = 'email'`)[0].n, before)
 })

@@ -14,6 +14,8 @@ import {
 } from '../../domain/classes.ts'
 import { Forbidden, NotFound, QuotaReached } from '../../errors.ts'
 import { uuidv7 } from '../../ids.ts'
+import { enqueueJob } from '../../queue/enqueue.ts'
+import { EmailJob } from '../../queue/messages.ts'
 import { errorResponses, IdParams, Uuid } from '../../schemas.ts'
 import { countedLimit } from '../limits.ts'
 import {
@@ -306,7 +308,7 @@ const classRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         const [{ count }] = await invitationsToday(tx, c.organisation_id)
         if (count >= quotas.invitationsPerDay)
           throw new QuotaReached(`At most ${quotas.invitationsPerDay} invitations an organisation a day`)
-        return insertInvitation(
+        const row = await insertInvitation(
           tx,
           request.audit(tx, { statusCode: 202, organisationId: c.organisation_id, changes: { invitationId: id } }),
           {
@@ -318,6 +320,16 @@ const classRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             userId: userOf(request)
           }
         )
+        // The mail, in the same transaction as its row: both are written, or neither.
+        await enqueueJob(
+          fastify.boss,
+          tx,
+          EmailJob,
+          { kind: 'class-invitation', invitationId: id, ownerId: userOf(request), organisationId: c.organisation_id },
+          request.id
+        )
+        request.enqueuedOn = 'email'
+        return row
       })
       return reply.code(202).send({
         id: invitation.id,
