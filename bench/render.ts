@@ -36,13 +36,13 @@ export function targetChecks(r: Report): TargetCheck[] {
   const d = r.database
   const tr = r.timeToResult
   // The median of the paired passes' ratios, and (in runs that saved it) their middle half.
-  const atLeast = (label: string, ratio: Ratio, by: 'cpu' | 'throughput', min: string) => {
-    const spread = ratio.spread?.[by]
+  const atLeast = (label: string, ratio: Ratio, by: 'cpu' | 'throughput' | 'totalCpu', min: string) => {
+    const spread = (ratio.spread as Record<string, [number, number]> | undefined)?.[by]
     return {
       label,
-      measured: `${ratio[by]}×${spread ? ` (${spread[0]}–${spread[1]})` : ''}`,
+      measured: `${(ratio as Record<string, unknown>)[by]}×${spread ? ` (${spread[0]}–${spread[1]})` : ''}`,
       target: `≥ ${min}×`,
-      met: ratio[by] >= Number(min),
+      met: ((ratio as Record<string, unknown>)[by] as number) >= Number(min),
       ...(spread ? { spreadMet: spread[0] >= Number(min) } : {})
     }
   }
@@ -81,6 +81,23 @@ export function targetChecks(r: Report): TargetCheck[] {
       target: '≤ 1 000 ms',
       met: tr.underLoad.p99 <= 1000
     },
+    // Row-level security (the rls phase): the policies and SET LOCAL cost under 10 % of a request's CPU.
+    ...(r.rls
+      ? [
+          atLeast(
+            'row-level security on vs off, workspace read (api + Postgres CPU)',
+            r.rls.readRlsVsWithout,
+            'totalCpu',
+            '0.90'
+          ),
+          atLeast(
+            'row-level security on vs off, audited write (api + Postgres CPU)',
+            r.rls.writeRlsVsWithout,
+            'totalCpu',
+            '0.90'
+          )
+        ]
+      : []),
     ...(r.engine?.features50 ? engineChecks(r.engine) : []),
     ...(r.classroom ? classroomChecks(r.classroom) : [])
   ]
@@ -471,6 +488,7 @@ export function benchmarksDoc(r: Report): string {
     'next pass starts one version behind on each workspace.',
     ...agingLine(r.database.aging),
     '',
+    ...rlsSection(r, rows),
     '## Time to result',
     '',
     `From \`POST /workspaces/:id/simulations\` to the run read as completed (polled every 5 ms): idle p50 ${r.timeToResult.idle.p50} ms, p99 ${r.timeToResult.idle.p99} ms over ${r.timeToResult.idle.runs} runs; while ${r.timeToResult.underLoad.enqueueRate} enqueues/s arrive, p50 ${r.timeToResult.underLoad.p50} ms, p99 ${r.timeToResult.underLoad.p99} ms over ${r.timeToResult.underLoad.runs} runs.`,
@@ -485,6 +503,31 @@ export function benchmarksDoc(r: Report): string {
     '',
     ...classroomSection(r)
   ].join('\n')
+}
+
+/** The rls phase's table, when the run has one: the same routes with and without row-level security. */
+function rlsSection(r: Report, rows: (targets: Record<string, Row>) => string[]): string[] {
+  if (!r.rls) return []
+  return [
+    '## Row-level security',
+    '',
+    'The workspace read and the audited write on the app’s role (policies on, `SET LOCAL` in a transaction),',
+    'against the same statements as before the policies were the authority (no `SET LOCAL`, the read outside',
+    'a transaction) on a server logging in as a `BYPASSRLS` role.',
+    '',
+    '| target | req/s | server CPU µs/request | Postgres CPU µs/request | non-2xx |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows(r.rls.targets),
+    '',
+    '| ratio (without vs with) | by api + Postgres CPU | by api CPU | by req/s |',
+    '| --- | --- | --- | --- |',
+    ...(['readRlsVsWithout', 'writeRlsVsWithout'] as const).map((k) => {
+      const x = r.rls[k]
+      const half = (by: string) => `${x[by]}×${x.spread?.[by] ? ` (${x.spread[by][0]}–${x.spread[by][1]})` : ''}`
+      return `| ${k} | ${half('totalCpu')} | ${half('cpu')} | ${half('throughput')} |`
+    }),
+    ''
+  ]
 }
 
 const README_START = '<!-- bench:targets (npm run docs:bench writes this table) -->\n'

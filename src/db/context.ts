@@ -24,24 +24,18 @@ export async function setContext(tx: TransactionSql, context: DbContext): Promis
   `
 }
 
-/**
- * `work` in a transaction that acts for `context`. The SET LOCAL is issued first and not waited
- * for: `work`'s first statement goes out behind it on the same connection (postgres.js pipelines
- * them, and Postgres runs them in order), so the context costs no round trip of its own.
- */
+/** `work` in a transaction that acts for `context` (the SET LOCAL first, then `work`). */
 export function withContext<T>(sql: Sql, context: DbContext, work: (tx: TransactionSql) => Promise<T>): Promise<T> {
   return sql.begin(async (tx) => {
-    const set = setContext(tx, context)
-    const [, result] = await Promise.all([set, work(tx)])
-    return result
+    await setContext(tx, context)
+    return work(tx)
   }) as Promise<T>
 }
 
 /**
  * One statement per context over a batch of items, in one transaction: each context's items go
  * together after a SET LOCAL of that context, so a statement acts for exactly one user (and
- * organisation). The statements are issued together and run in order on the transaction's
- * connection (postgres.js pipelines them), so a batch of n users costs one round trip, not 2n.
+ * organisation). The contexts take turns, each statement awaited before the next SET LOCAL.
  * `run` answers with one output per item given, in order; the outputs come back in `items`' order.
  */
 export function perContext<I, O>(
@@ -59,25 +53,14 @@ export function perContext<I, O>(
     groups.set(key, group)
   }
   return sql.begin(async (tx) => {
-    // Created in order (each async call issues its statement before its first await): the
-    // connection runs them in that order, each owner's statement after its own SET LOCAL.
-    const issued: Promise<unknown>[] = []
-    const answers: Promise<O[]>[] = []
+    const outputs = new Array<O>(items.length)
     for (const { context, at } of groups.values()) {
-      issued.push(setContext(tx, context))
-      const answer = run(
+      await setContext(tx, context)
+      const outs = await run(
         tx,
         at.map((i) => items[i])
       )
-      issued.push(answer)
-      answers.push(answer)
-    }
-    await Promise.all(issued)
-    const outputs = new Array<O>(items.length)
-    const groupList = [...groups.values()]
-    for (const [g, answer] of answers.entries()) {
-      const outs = await answer
-      for (const [k, i] of groupList[g].at.entries()) outputs[i] = outs[k]
+      for (const [k, i] of at.entries()) outputs[i] = outs[k]
     }
     return outputs
   }) as Promise<O[]>
