@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
+import { withContext } from '../src/db/context.ts'
 import { createTestDatabase, testSql } from './helpers/db.ts'
 import { fork } from './helpers/process.ts'
 
@@ -78,7 +79,11 @@ t.test('the pgbench scripts run against the real schema, and each transaction wr
     const after = await counts()
     t.same({ audit: after.audit - before.audit, bare: after.bare - before.bare }, added, file)
   }
-  const [workspace] = await sql`select name from app.workspaces where id = '00000000-0000-7000-8000-000000000010'`
+  const [workspace] = await withContext(
+    sql,
+    { userId: '00000000-0000-7000-8000-000000000001' },
+    (tx) => tx`select name from app.workspaces where id = '00000000-0000-7000-8000-000000000010'`
+  )
   t.equal(workspace.name, 'bench', 'the write updates a workspace setup.sql made')
 })
 

@@ -3,7 +3,7 @@
 import t, { type Test } from 'tap'
 import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
 import { buildWeb } from '../../web/build.ts'
-import { createTestDatabase, testSql } from '../helpers/db.ts'
+import { createTestDatabase, superuserUrl, testSql } from '../helpers/db.ts'
 import { startApi, startWorker, stopProcess } from '../helpers/stack.ts'
 import { launch, shot, type Watched, watch } from './browser.ts'
 
@@ -18,6 +18,8 @@ t.test('a learner predicts, simulates, reads a derivation, applies a suggestion 
   await buildWeb()
   const { url } = await createTestDatabase(t)
   const sql = testSql(t, url)
+  // Writes past the row-level security (the app's role changes no workspace without a user's context).
+  const root = testSql(t, superuserUrl(url))
   const api = await startApi({ DATABASE_URL: url }, 60_000)
   t.teardown(() => stopProcess(api, 'SIGKILL'))
   const worker = await startWorker({ DATABASE_URL: url }, ['--queues', 'simulation,grading'])
@@ -45,7 +47,7 @@ t.test('a learner predicts, simulates, reads a derivation, applies a suggestion 
     ...SAMPLE_DESIGN,
     components: SAMPLE_DESIGN.components.map((c, i) => ({ ...c, x: 40 + 200 * i, y: 80 + (i % 2) * 120 }))
   }
-  await sql`update app.workspaces set design = ${sql.json(design as never)}, version = version + 1 where id = ${id}`
+  await root`update app.workspaces set design = ${root.json(design as never)}, version = version + 1 where id = ${id}`
   await sql`update app.traffic_profiles set peak_rps = 1500, read_ratio = 0.9, latency_slo_ms = 200, version = version + 1 where workspace_id = ${id}`
   await page.reload()
   await page.locator('g.node[data-id="db"]').waitFor()

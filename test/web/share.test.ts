@@ -5,7 +5,7 @@
 import type { Page } from 'playwright-core'
 import t from 'tap'
 import { buildWeb } from '../../web/build.ts'
-import { createTestDatabase, testSql } from '../helpers/db.ts'
+import { createTestDatabase, superuserUrl, testSql } from '../helpers/db.ts'
 import { startApi, stopProcess } from '../helpers/stack.ts'
 import { launch, shot, watch } from './browser.ts'
 
@@ -33,7 +33,8 @@ async function signIn(page: Page, base: string, email: string) {
 t.test('a read-only share link, forked by another learner, then revoked; importing a design', async (t) => {
   await buildWeb()
   const { url } = await createTestDatabase(t)
-  const sql = testSql(t, url)
+  // Reads past the row-level security (the app's role sees no workspace without a user's context).
+  const sql = testSql(t, superuserUrl(url))
   const api = await startApi({ DATABASE_URL: url, RATE_LIMIT_MAX_REQUESTS: '100000' }, 60_000)
   t.teardown(() => stopProcess(api, 'SIGKILL'))
   const base = `http://localhost:${api.port}`
