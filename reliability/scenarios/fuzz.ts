@@ -15,6 +15,7 @@ import { hashPassword } from '../../src/accounts/accounts.ts'
 import { insertUser } from '../../src/accounts/users.ts'
 import { buildApp } from '../../src/app.ts'
 import { type Config, loadConfig } from '../../src/config.ts'
+import { withContext } from '../../src/db/context.ts'
 import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
 import { DEEP, type Json, mutated, type Schema, valid } from '../../test/helpers/arbitraries.ts'
 import { attackDesigns } from '../../test/helpers/pathological.ts'
@@ -195,7 +196,13 @@ async function resourcesOf(app: FastifyInstance, caller: Caller, finished: boole
     const done = (table: string, id: string) =>
       waitFor(
         async () =>
-          (await app.sql`select status from ${app.sql(`app.${table}`)} where id = ${id}`)[0]?.status === 'completed',
+          (
+            await withContext(
+              app.sql,
+              { userId: caller.id },
+              (tx) => tx`select status from ${tx(`app.${table}`)} where id = ${id}`
+            )
+          )[0]?.status === 'completed',
         { timeoutMs: 30_000, what: `${table} ${id} completed` }
       )
     await Promise.all([done('simulation_runs', run.id), done('report_exports', exported.id)])

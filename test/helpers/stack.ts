@@ -213,6 +213,15 @@ export function checkSql(url: string): Sql {
   return createSql(urlAs(url, LoginRoles.owner), { max: 2, applicationName: 'sdc-reliability' })
 }
 
+/**
+ * A short-lived pool that reads every row, workspaces, runs and grades included (row-level security
+ * hides them from the owner and the app without a user's context): the backup login, BYPASSRLS
+ * and read-only, for a scenario's read-only checks.
+ */
+export function readAllSql(url: string): Sql {
+  return createSql(urlAs(url, LoginRoles.backup), { max: 2, applicationName: 'sdc-reliability' })
+}
+
 /** What a scenario reports: its figures and every invariant it saw broken (none, when all is well). */
 export interface Result {
   figures: Record<string, unknown>
