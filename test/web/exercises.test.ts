@@ -27,6 +27,20 @@ async function dragTo(page: Page, from: Locator, to: { x: number; y: number }) {
 }
 
 const node = (page: Page, id: string) => page.locator(`g.node[data-id="${id}"]`)
+
+/** Adds a `type` from the palette, places it at `x` on the canvas and links `from` to it. */
+async function addBehind(page: Page, type: string, id: string, from: string, x: number) {
+  await page.getByRole('button', { name: `Add ${type}` }).click()
+  await node(page, id).waitFor()
+  const canvas = await page.locator('svg.canvas').boundingBox()
+  if (!canvas) throw new Error('no canvas')
+  await dragTo(page, node(page, id).locator('rect.node-box'), {
+    x: canvas.x + x + NODE_W / 2,
+    y: canvas.y + 220 + NODE_H / 2
+  })
+  await dragTo(page, node(page, from).locator('circle.port'), await center(node(page, id).locator('rect.node-box')))
+  await page.locator(`g.link[data-link="${from}->${id}"]`).waitFor({ state: 'attached' })
+}
 const check = (page: Page, id: string) => page.locator(`tr[data-check="${id}"]`)
 
 t.test('a newcomer completes the first exercise in the browser', async (t) => {
@@ -67,20 +81,7 @@ t.test('a newcomer completes the first exercise in the browser', async (t) => {
   t.equal(await check(page, 'p95_at_peak').locator('td').textContent(), '—', 'nothing measured before a run')
 
   // One service of one instance behind the users: a run fails the failure drill.
-  await page.getByRole('button', { name: 'Add Service' }).click()
-  await node(page, 'service').waitFor()
-  const canvas = await page.locator('svg.canvas').boundingBox()
-  if (!canvas) throw new Error('no canvas')
-  await dragTo(page, node(page, 'service').locator('rect.node-box'), {
-    x: canvas.x + 320 + NODE_W / 2,
-    y: canvas.y + 220 + NODE_H / 2
-  })
-  await dragTo(
-    page,
-    node(page, 'users').locator('circle.port'),
-    await center(node(page, 'service').locator('rect.node-box'))
-  )
-  await page.locator('g.link[data-link="users->service"]').waitFor({ state: 'attached' })
+  await addBehind(page, 'Service', 'service', 'users', 320)
   await node(page, 'service').locator('rect.node-box').click()
   await page.locator('input[name="instances"]').fill('1')
   await page.locator('input[name="instances"]').press('Tab')
@@ -114,18 +115,7 @@ t.test('a newcomer completes the first exercise in the browser', async (t) => {
   await shot(page, 'exercises-03b-no-database')
 
   // A database behind the service (one read replica by default): every check passes.
-  await page.getByRole('button', { name: 'Add Database' }).click()
-  await node(page, 'database').waitFor()
-  await dragTo(page, node(page, 'database').locator('rect.node-box'), {
-    x: canvas.x + 580 + NODE_W / 2,
-    y: canvas.y + 220 + NODE_H / 2
-  })
-  await dragTo(
-    page,
-    node(page, 'service').locator('circle.port'),
-    await center(node(page, 'database').locator('rect.node-box'))
-  )
-  await page.locator('g.link[data-link="service->database"]').waitFor({ state: 'attached' })
+  await addBehind(page, 'Database', 'database', 'service', 580)
   await page.locator('[data-save="design"]').filter({ hasText: ': saved' }).waitFor()
   await page.getByRole('button', { name: 'Simulate' }).click()
   await page
