@@ -165,8 +165,22 @@ t.test('the API answers every field the domain computed: a run, its analysis, it
   // And an exercise attempt's run, which carries its checks.
   const exercise = [...exercises().bySlug.values()][0]
   const attempt = { ...run, checks: measureChecks(exercise.requirements, EVERY_FIELD, run) }
+  // And one without a database, whose database drill does not apply.
+  const noDatabase: Design = {
+    components: SAMPLE_DESIGN.components.filter((c) => c.type !== 'database'),
+    links: SAMPLE_DESIGN.links.filter((l) => l.to !== 'db')
+  }
+  const noDatabaseRun = simulateAndAnalyze(noDatabase, TRAFFIC, 7)
+  const drill = [...exercises().bySlug.values()].find((e) =>
+    measureChecks(e.requirements, noDatabase, noDatabaseRun).some((c) => c.applies === false)
+  )
+  t.ok(drill, 'an exercise has a drill a design without a database cannot pass')
+  const inapplicable = {
+    ...noDatabaseRun,
+    checks: measureChecks(drill?.requirements ?? exercise.requirements, noDatabase, noDatabaseRun)
+  }
   t.same(
-    unused(RunResultSchema, [run, replicated, overloaded, attempt]),
+    unused(RunResultSchema, [run, replicated, overloaded, attempt, inapplicable]),
     [],
     'between them, the runs fill every field of a result'
   )
@@ -234,6 +248,8 @@ t.test('the API answers every field the domain computed: a run, its analysis, it
   t.equal(preview.statusCode, 200)
   const expected = previewDesign(EVERY_FIELD, TRAFFIC, app.config.preview.maxSteps)
   const overloadedPreview = previewDesign(SAMPLE_DESIGN, { ...TRAFFIC, peakRps: 5000 }, app.config.preview.maxSteps)
-  t.same(unused(PreviewSchema, [expected, overloadedPreview]), [])
+  // And a what-if that left a component down.
+  const outagePreview = previewDesign(SAMPLE_DESIGN, TRAFFIC, app.config.preview.maxSteps, undefined, undefined, ['db'])
+  t.same(unused(PreviewSchema, [expected, overloadedPreview, outagePreview]), [])
   t.same(preview.json(), json(expected), 'POST /workspaces/:id/preview drops nothing')
 })
