@@ -66,7 +66,7 @@ t.test('an instructor runs a class and sees where it struggles', async (t) => {
   await learner.waitForURL(/#\/w\/[0-9a-f-]{36}$/)
   const workspaceId = /#\/w\/([0-9a-f-]{36})$/.exec(learner.url())?.[1] as string
 
-  // The learner's design (one service: it fails the instance drill), run and submitted through the API.
+  // The learner's design (one service before a replicated database: it fails the instance drill only), run and submitted through the API.
   const call = async (method: string, path: string, token: string, body?: unknown) => {
     const res = await fetch(`${base}${path}`, {
       method,
@@ -90,9 +90,21 @@ t.test('an instructor runs a class and sees where it struggles', async (t) => {
     design: {
       components: [
         { id: 'users', type: 'client' },
-        { id: 'app', type: 'service', instances: 1, concurrency: 8, serviceTimeMs: 20 }
+        { id: 'app', type: 'service', instances: 1, concurrency: 8, serviceTimeMs: 20, availability: 0.99999 },
+        {
+          id: 'db',
+          type: 'database',
+          instances: 1,
+          concurrency: 16,
+          serviceTimeMs: 2,
+          replicas: 1,
+          availability: 0.99999
+        }
       ],
-      links: [{ from: 'users', to: 'app' }]
+      links: [
+        { from: 'users', to: 'app' },
+        { from: 'app', to: 'db' }
+      ]
     }
   })
   t.equal(patched.status, 200)
