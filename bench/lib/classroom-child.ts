@@ -210,7 +210,7 @@ const SAMPLE = {
 }
 
 /** A learner's lesson: an exercise opened, then edits (each saved and previewed) with the timetable's other actions in their turn. */
-async function lesson(l: Learner, exercises: boolean) {
+async function lesson(l: Learner, exercises: boolean, thinkMs: number) {
   if (!l.workspace) await timed('open', () => actions.open(l, exercises))
   const now = performance.now()
   let nextSimulate = now + Math.random() * PLAN.simulateEveryMs
@@ -218,7 +218,7 @@ async function lesson(l: Learner, exercises: boolean) {
   let nextList = now + Math.random() * PLAN.listRunsEveryMs
   let nextOpen = now + PLAN.openEveryMs * (0.5 + Math.random())
   while (!stopped) {
-    await sleep(exponential(PLAN.thinkMs))
+    await sleep(exponential(thinkMs))
     if (stopped) break
     const t = performance.now()
     // An exercise that failed to open (an overloaded api) is opened again before anything else.
@@ -348,7 +348,7 @@ process.on('message', async (command: GeneratorCommand) => {
   const loops = taking.map(async (l, i) => {
     await sleep((i / taking.length) * command.rampMs)
     // A learner's failure is counted, never the generator's end.
-    await lesson(l, command.exercises).catch((err: Error) => {
+    await lesson(l, command.exercises, command.thinkMs ?? PLAN.thinkMs).catch((err: Error) => {
       statuses.failed++
       if (samples.length < 10) samples.push(`learner ${l.index}: ${err.message}`)
     })

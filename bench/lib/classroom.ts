@@ -113,6 +113,8 @@ export type GeneratorCommand =
       rampMs: number
       windowMs: number
       exercises: boolean
+      /** The mean think time, if not the timetable's (a smoke run's windows are shorter than it). */
+      thinkMs?: number
     }
   | {
       /**

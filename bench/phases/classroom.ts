@@ -396,7 +396,8 @@ export const classroom: Phase = {
           learners: n,
           rampMs: smoke ? 500 : 10_000,
           windowMs: smoke ? 2500 : windowMs,
-          exercises
+          exercises,
+          ...(smoke ? { thinkMs: 300 } : {})
         })
       // A new api compiles as it serves: each set of processes gets an unmeasured run first.
       const warm = (n: number, apis: Server[]) =>
@@ -406,7 +407,8 @@ export const classroom: Phase = {
           learners: n,
           rampMs: smoke ? 200 : 3000,
           windowMs: smoke ? 500 : 10_000,
-          exercises
+          exercises,
+          ...(smoke ? { thinkMs: 300 } : {})
         })
       await signInUpTo(calibrating)
       await ctx.settle()
