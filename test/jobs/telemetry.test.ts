@@ -13,9 +13,9 @@ import { createTestDatabase, testSql, waitFor } from '../helpers/db.ts'
 const Lifecycle = jobMessage('lifecycle', jobPayload({ mode: Type.String() }))
 /** A payload each of the app's queues accepts. */
 const SAMPLES: Record<string, object> = {
-  simulation: { runId: '0192f0c4-0000-7000-8000-000000000001' },
-  grading: { gradeId: '0192f0c4-0000-7000-8000-000000000002' },
-  export: { exportId: '0192f0c4-0000-7000-8000-000000000003' },
+  simulation: { runId: '0192f0c4-0000-7000-8000-000000000001', ownerId: '0192f0c4-0000-7000-8000-00000000000a' },
+  grading: { gradeId: '0192f0c4-0000-7000-8000-000000000002', ownerId: '0192f0c4-0000-7000-8000-00000000000a' },
+  export: { exportId: '0192f0c4-0000-7000-8000-000000000003', ownerId: '0192f0c4-0000-7000-8000-00000000000a' },
   email: { kind: 'verify', userId: null },
   maintenance: { task: 'housekeeping' }
 }
