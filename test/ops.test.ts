@@ -112,6 +112,6 @@ t.test('compose: no service logs in as the superuser; the api and the worker as 
   t.match(script, /--file \/sdc\/roles\.sql/)
   for (const role of Object.values(LoginRoles)) t.match(script, new RegExp(`alter role ${role} password`), role)
   t.match(script, /alter database .* owner to sdc_owner/)
-  for (const variable of ['SDC_OWNER_PASSWORD', 'SDC_APP_PASSWORD', 'SDC_GRAFANA_PASSWORD'])
+  for (const variable of ['SDC_OWNER_PASSWORD', 'SDC_APP_PASSWORD', 'SDC_GRAFANA_PASSWORD', 'SDC_BACKUP_PASSWORD'])
     t.match(services.postgres.environment?.[variable], new RegExp(`^\\$\\{${variable}:\\?`), `${variable} is required`)
 })
