@@ -6,6 +6,7 @@ import { createSql } from '../../src/db/client.ts'
 import { type DbContext, setContext, withContext } from '../../src/db/context.ts'
 import { DEFAULT_TRAFFIC } from '../../src/domain/model.ts'
 import { assignedRequirements, hintsForbidden } from '../../src/exercises/assigned.ts'
+import { workspaceAs } from '../../src/routes/workspaces/store.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, superuserUrl, testSql } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
@@ -354,5 +355,32 @@ t.test('row-level security isolates organisations under the app’s role', async
     })
     t.ok(seen > 0, 'the learner’s transaction reads their workspaces')
     t.same(await single`select id from app.workspaces`, [], 'the next statement on that connection reads none')
+  })
+
+  t.test('a read of one statement sets its own context, and it ends with the statement', async (t) => {
+    const single = createSql(db.url, { max: 1 })
+    t.teardown(() => single.end({ timeout: 1 }))
+    const ws = (await call(a.learner, 'POST', '/workspaces', { name: 'one statement', design: SAMPLE_DESIGN })).json()
+    const row = await workspaceAs(single, { userId: a.learner.id }, ws.id)
+    t.equal(row.name, 'one statement', 'the owner reads their workspace')
+    const [after] = await single`
+      select current_setting('sdc.user_id', true) as u, (select count(*)::int from app.workspaces) as visible
+    `
+    t.same(
+      [after.u ?? '', after.visible],
+      ['', 0],
+      'the next statement on that connection has no context and reads none'
+    )
+    await t.rejects(workspaceAs(single, { userId: b.learner.id }, ws.id), { statusCode: 404 }, 'another user: 404')
+    const narrowed = { userId: a.learner.id, organisationId: b.org.id }
+    t.same(
+      (await workspaceAs(single, narrowed, ws.id)).id,
+      (await asUser(narrowed, (tx) => tx`select id from app.workspaces where id = ${ws.id}`))[0]?.id,
+      'with an organisation set it reads what a transaction in that context reads'
+    )
+    await t.rejects(workspaceAs(single, { userId: null }, ws.id), { statusCode: 404 }, 'no one: 404')
+    const got = await call(a.learner, 'GET', `/workspaces/${ws.id}`)
+    t.equal(got.json().name, 'one statement', 'GET /workspaces/:id reads it this way')
+    t.equal((await call(b.learner, 'GET', `/workspaces/${ws.id}`)).statusCode, 404, 'and 404s another user')
   })
 })

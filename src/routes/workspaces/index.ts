@@ -41,7 +41,8 @@ import {
   trafficSnapshot,
   trafficVersion,
   updateTraffic,
-  updateWorkspace
+  updateWorkspace,
+  workspaceAs
 } from './store.ts'
 
 const OWNERSHIP = 'the workspace must belong to the caller, else 404'
@@ -163,8 +164,7 @@ const workspaceRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         response: { 200: Workspace, ...errorResponses(400, 401, 404, 429) }
       }
     },
-    async (request) =>
-      toWorkspace(await withContext(sql, acting(request), (tx) => ownedWorkspace(tx, request, request.params.id)))
+    async (request) => toWorkspace(await workspaceAs(sql, acting(request), request.params.id))
   )
 
   fastify.patch(

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import type { Fragment, Sql, TransactionSql } from '../../db/client.ts'
+import type { DbContext } from '../../db/context.ts'
 import type { Design, DesignDocument, TrafficProfile } from '../../domain/model.ts'
 import { NotFound } from '../../errors.ts'
 
@@ -78,6 +79,20 @@ export async function ownedWorkspace(
     from app.workspaces
     where id = ${id}
       and owner_id = ${request.user?.id as string}
+  `
+  if (!row) throw new NotFound('Workspace')
+  return row
+}
+
+/**
+ * The caller's workspace or a 404, read as one statement outside a transaction: the read sets its
+ * own context (app.workspace_as, migration 0036) and the row-level security policies decide, as in
+ * `withContext`, without its BEGIN, SET LOCAL and COMMIT. Takes the pool, never a transaction,
+ * whose context it would replace.
+ */
+export async function workspaceAs(sql: Sql, context: DbContext, id: string): Promise<WorkspaceRow> {
+  const [row] = await sql<WorkspaceRow[]>`
+    select * from app.workspace_as(${context.userId}, ${context.organisationId ?? null}, ${id})
   `
   if (!row) throw new NotFound('Workspace')
   return row
