@@ -9,8 +9,8 @@ const BYPASS_ROLE = 'sdc_bench_bypassrls'
 
 /**
  * Row-level security's cost on the routes it guards: the authenticated workspace read and the
- * audited write as the product serves them (the app's role, policies on, `SET LOCAL` in a
- * transaction), against the same statements as they ran before the policies were the authority
+ * audited write as the product serves them (the app's role, policies on; the write's `SET LOCAL`
+ * in its transaction, the read's in its one statement, app.workspace_as), against the same statements as they ran before the policies were the authority
  * (no transaction for the read, no `SET LOCAL`) on a server logging in as a BYPASSRLS member of
  * sdc_app. Unpinned (Postgres shares the cores), several processes per variant, ratios by the
  * api's CPU per request and by the api's and Postgres's together.
