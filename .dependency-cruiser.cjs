@@ -1,7 +1,7 @@
 // Who may import whom (`npm run lint` fails on a wrong import and names the rule).
 //
 //   core      src/{config,errors,logging,ids,paths,client-address,shutdown,schemas}.ts,
-//             src/{db,domain,queue,audit,accounts,runs,exports,engine,exercises}/: imports nothing above it
+//             src/{db,domain,queue,audit,accounts,runs,exports,workspaces,engine,exercises}/: imports nothing above it
 //   plugins/  Fastify plugins: the core only
 //   jobs/     job handlers and the worker: the core only (never Fastify, plugins or routes)
 //   routes    src/routes/: the core (the queue's enqueue API included), never jobs/ or the wiring
@@ -10,7 +10,7 @@
 //             (types, schemas, catalogue, figures); never plugins, jobs, routes, db or the wiring
 //   test/helpers/  the tests' shared harness: reliability/ and bench/ may import it, never the reverse
 const CORE =
-  '^src/((config|errors|logging|ids|paths|client-address|shutdown|schemas)[.]ts$|(db|domain|queue|audit|accounts|runs|exports|engine|exercises)/)'
+  '^src/((config|errors|logging|ids|paths|client-address|shutdown|schemas)[.]ts$|(db|domain|queue|audit|accounts|runs|exports|workspaces|engine|exercises)/)'
 const WIRING = '^src/(app|error-handler|server|dev|cli|demo|docs)[.]ts$'
 /** What the web app may import outside web/: the domain's modules that hold data, shapes and figures. */
 const WEB_MAY_IMPORT =
@@ -29,7 +29,7 @@ module.exports = {
       name: 'core-imports-only-core',
       severity: 'error',
       comment:
-        'The core (config, errors, db, domain, queue, audit, accounts, runs, exports …) must not import plugins, jobs, routes or the wiring.',
+        'The core (config, errors, db, domain, queue, audit, accounts, runs, exports, workspaces …) must not import plugins, jobs, routes or the wiring.',
       from: { path: CORE },
       to: { path: ['^plugins/', '^jobs/', '^src/routes/', WIRING] }
     },
@@ -80,7 +80,9 @@ module.exports = {
       name: 'app-is-wired-by-entry-points',
       severity: 'error',
       comment: 'src/app.ts is imported by the entry points only.',
-      from: { path: '^(plugins|jobs)/|^src/(routes|db|domain|queue|audit|accounts|runs|engine|exercises)/' },
+      from: {
+        path: '^(plugins|jobs)/|^src/(routes|db|domain|queue|audit|accounts|runs|exports|workspaces|engine|exercises)/'
+      },
       to: { path: '^src/app[.]ts$' }
     }
   ],

@@ -132,10 +132,11 @@ t.test('the domain keeps no module-level mutable state: caches are the caller’
 /**
  * Which module holds each table's statements (a file, or a folder's files): adding a table is one
  * line. Other areas' queries that need the table compose the owner's fragments (latestGradeJoin,
- * bestGradeJoin, exportCountOf, userIdByEmail …) instead of naming it.
+ * bestGradeJoin, exportCountOf, userIdByEmail, workspaceWithTrafficJoin …) instead of naming it.
  */
 const TABLE_OWNERS: Record<string, string> = {
   'app.users': 'src/accounts/users.ts',
+  'app.workspaces': 'src/workspaces/',
   'app.simulation_runs': 'src/runs/',
   'app.grade_reports': 'src/runs/',
   'app.report_exports': 'src/exports/',

@@ -11,9 +11,9 @@ import { NotFound } from '../../src/errors.ts'
 import { uuidv7 } from '../../src/ids.ts'
 import { acting } from '../../src/routes/context.ts'
 import { checkRunQuota } from '../../src/routes/quotas.ts'
-import { ownedWorkspace, toWorkspace, trafficSnapshot } from '../../src/routes/workspaces/store.ts'
 import { insertRun } from '../../src/runs/runs.ts'
 import { startTracingFromConfig } from '../../src/tracing.ts'
+import { ownedWorkspace, toWorkspace, trafficSnapshot } from '../../src/workspaces/store.ts'
 
 const kind = process.env.BENCH_SERVER
 const ORIGIN = 'http://localhost:3000'

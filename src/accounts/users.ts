@@ -2,6 +2,7 @@ import type { Fragment, Sql, TransactionSql } from '../db/client.ts'
 import { exportCountOf } from '../exports/store.ts'
 import { gradeCountOf } from '../runs/grades.ts'
 import { runCountOf } from '../runs/runs.ts'
+import { deleteWorkspacesOf, workspaceCountOf } from '../workspaces/shared.ts'
 import { normalizeEmail } from './accounts.ts'
 
 // The statements on app.users, and the emailed tokens that verify an address, sign a user in or
@@ -258,7 +259,7 @@ export interface Removed {
 export async function deleteAccount(tx: TransactionSql, userId: string): Promise<Removed | null> {
   const [removed] = await tx<Removed[]>`
     select
-      (select count(*) from app.workspaces where owner_id = u.id)::int as workspaces,
+      ${workspaceCountOf(tx, userId)} as workspaces,
       ${runCountOf(tx, userId)} as runs,
       ${gradeCountOf(tx, userId)} as grades,
       ${exportCountOf(tx, userId)} as exports
@@ -269,7 +270,7 @@ export async function deleteAccount(tx: TransactionSql, userId: string): Promise
   if (!removed) return null
   // Workspaces first, with their runs, grades and exports, while the account is there: the
   // storage triggers subtract what they held from the account's own total row.
-  await tx`delete from app.workspaces where owner_id = ${userId}`
+  await deleteWorkspacesOf(tx, userId)
   await tx`
     with gone as (
       delete from app.users

@@ -3,6 +3,7 @@ import { afterKey, type Keyset, type Paged } from '../db/keyset.ts'
 import { completedOnce, failedUnlessCompleted } from '../db/work-rows.ts'
 import type { Design } from '../domain/model.ts'
 import type { ExportFormat } from '../domain/report.ts'
+import { workspaceWithTrafficJoin } from '../workspaces/shared.ts'
 
 // Every statement on app.report_exports: the routes', the export job's, the quotas', the data
 // export's, the account deletion's and retention's.
@@ -106,11 +107,9 @@ export async function exportToRender(sql: Sql | TransactionSql, id: string) {
       latency_slo_ms: number
     }[]
   >`
-    select e.status, e.format, w.id as workspace_id, w.name, w.description, w.design, w.version,
-           t.peak_rps, t.read_ratio, t.payload_kb, t.latency_slo_ms
+    select e.status, e.format, workspace.*
     from app.report_exports e
-    join app.workspaces w on w.id = e.workspace_id
-    join app.traffic_profiles t on t.workspace_id = w.id
+    ${workspaceWithTrafficJoin(sql, 'e.workspace_id')}
     where e.id = ${id}
   `
   return row

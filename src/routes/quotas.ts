@@ -3,6 +3,7 @@ import type { TransactionSql } from '../db/client.ts'
 import { QuotaExceeded, QuotaReached } from '../errors.ts'
 import { exportsToday } from '../exports/store.ts'
 import { runCounts } from '../runs/runs.ts'
+import { workspaceCount } from '../workspaces/shared.ts'
 
 // Per-user limits, checked inside the transaction that would create the row. A user's creations
 // are serialised by a transaction-scoped advisory lock, so two requests at once cannot both pass
@@ -50,10 +51,7 @@ export async function checkWorkspaceQuota(
   quotas: Config['quotas']
 ): Promise<void> {
   await lockUser(tx, 'workspaces', ownerId)
-  const [{ count }] = await tx<{ count: number }[]>`
-    select count(*)::int as count from app.workspaces where owner_id = ${ownerId}
-  `
-  if (count >= quotas.workspaces)
+  if ((await workspaceCount(tx, ownerId)) >= quotas.workspaces)
     throw new QuotaReached(`At most ${quotas.workspaces} workspaces; delete one to create another`)
   await checkStorageQuota(tx, ownerId, quotas)
 }

@@ -6,7 +6,7 @@ import { createSql } from '../../src/db/client.ts'
 import { type DbContext, setContext, withContext } from '../../src/db/context.ts'
 import { DEFAULT_TRAFFIC } from '../../src/domain/model.ts'
 import { assignedRequirements, hintsForbidden } from '../../src/exercises/assigned.ts'
-import { workspaceAs } from '../../src/routes/workspaces/store.ts'
+import { workspaceAs } from '../../src/workspaces/store.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { createTestDatabase, superuserUrl, testSql } from '../helpers/db.ts'
 import { SAMPLE_DESIGN } from '../helpers/designs.ts'
@@ -371,14 +371,22 @@ t.test('row-level security isolates organisations under the app’s role', async
       ['', 0],
       'the next statement on that connection has no context and reads none'
     )
-    await t.rejects(workspaceAs(single, { userId: b.learner.id }, ws.id), { statusCode: 404, message: /Workspace/ }, 'another user: 404')
+    await t.rejects(
+      workspaceAs(single, { userId: b.learner.id }, ws.id),
+      { statusCode: 404, message: /Workspace/ },
+      'another user: 404'
+    )
     const narrowed = { userId: a.learner.id, organisationId: b.org.id }
     t.same(
       (await workspaceAs(single, narrowed, ws.id)).id,
       (await asUser(narrowed, (tx) => tx`select id from app.workspaces where id = ${ws.id}`))[0]?.id,
       'with an organisation set it reads what a transaction in that context reads'
     )
-    await t.rejects(workspaceAs(single, { userId: null }, ws.id), { statusCode: 404, message: /Workspace/ }, 'no one: 404')
+    await t.rejects(
+      workspaceAs(single, { userId: null }, ws.id),
+      { statusCode: 404, message: /Workspace/ },
+      'no one: 404'
+    )
     const got = await call(a.learner, 'GET', `/workspaces/${ws.id}`)
     t.equal(got.json().name, 'one statement', 'GET /workspaces/:id reads it this way')
     t.equal((await call(b.learner, 'GET', `/workspaces/${ws.id}`)).statusCode, 404, 'and 404s another user')

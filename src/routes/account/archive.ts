@@ -4,10 +4,9 @@ import type { Keyset, Paged } from '../../db/keyset.ts'
 import { type ExportRow, exportPage } from '../../exports/store.ts'
 import { type GradeRow, gradesOf } from '../../runs/grades.ts'
 import { type RunRow, runFieldsOf, runPage } from '../../runs/runs.ts'
+import { toTraffic, toWorkspace, trafficOf, type WorkspaceRow, workspacePage } from '../../workspaces/store.ts'
 import { toUser, type UserRow } from '../auth/schemas.ts'
-import { toTraffic, toWorkspace, type WorkspaceRow } from '../workspaces/store.ts'
 import { ARCHIVE_FORMAT } from './schemas.ts'
-import { trafficOf, workspacePage } from './store.ts'
 
 // The account export as a stream of JSON text: a page of rows at a time, so memory holds one page
 // whatever the account's size (the quotas bound the whole: workspaces, stored runs, exports).

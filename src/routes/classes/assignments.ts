@@ -11,8 +11,8 @@ import { Conflict, Forbidden, InvalidDesignError, NotFound } from '../../errors.
 import { exercises } from '../../exercises/index.ts'
 import { uuidv7 } from '../../ids.ts'
 import { errorResponses, IdParams, Uuid } from '../../schemas.ts'
+import { insertWorkspace, visibleWorkspace } from '../../workspaces/store.ts'
 import { checkWorkspaceQuota } from '../quotas.ts'
-import { insertWorkspace } from '../workspaces/store.ts'
 import {
   type AssignmentRow,
   assignmentById,
@@ -389,9 +389,7 @@ const assignmentRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         const workspaceId = await attemptOf(tx, a.organisation_id, a.id, request.params.userId)
         if (!workspaceId) throw new NotFound('Attempt')
         // Read through the policies: the instructor of the class reads the attempt, nothing else of the learner's.
-        const [ws] = await tx<{ id: string; name: string; design: Record<string, unknown> }[]>`
-          select id, name, design from app.workspaces where id = ${workspaceId}
-        `
+        const ws = await visibleWorkspace(tx, workspaceId)
         if (!ws) throw new NotFound('Attempt')
         const runs = await tx<
           { id: string; status: string; created_at: Date; overall: Record<string, unknown> | null; grade: unknown }[]

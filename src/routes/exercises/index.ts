@@ -14,10 +14,10 @@ import { GradingJob } from '../../queue/messages.ts'
 import { insertSubmissionGrade } from '../../runs/grades.ts'
 import { newestCompletedRunId } from '../../runs/runs.ts'
 import { errorResponses, IdParams } from '../../schemas.ts'
+import { insertWorkspace, ownedWorkspace, toWorkspace } from '../../workspaces/store.ts'
 import { acting } from '../context.ts'
 import { checkWorkspaceQuota } from '../quotas.ts'
 import { Name, TrafficProfileSchema, Workspace } from '../workspaces/schemas.ts'
-import { insertWorkspace, ownedWorkspace, toWorkspace } from '../workspaces/store.ts'
 import {
   Attempt,
   EmptyBody,

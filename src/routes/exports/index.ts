@@ -7,10 +7,10 @@ import { insertExport, ownedExport, ownedExportContent } from '../../exports/sto
 import { uuidv7 } from '../../ids.ts'
 import { ExportJob } from '../../queue/messages.ts'
 import { errorResponses, IdParams } from '../../schemas.ts'
+import { ownedWorkspace } from '../../workspaces/store.ts'
 import { acting } from '../context.ts'
 import { Accepted, acceptQueued } from '../queued.ts'
 import { checkExportQuota } from '../quotas.ts'
-import { ownedWorkspace } from '../workspaces/store.ts'
 import { Export, ExportLink, Format } from './schemas.ts'
 import { LINK_TTL_MS, signTicket, ticketKey, verifyTicket } from './ticket.ts'
 

@@ -6,9 +6,9 @@ import { SharedWorkspaceSchema, ShareLinkSchema, ShareStatusSchema, WorkspaceSch
 import { Forbidden, NotFound } from '../../errors.ts'
 import { uuidv7 } from '../../ids.ts'
 import { errorResponses, IdParams } from '../../schemas.ts'
+import { insertWorkspace, ownedWorkspace, profileOf, toWorkspace } from '../../workspaces/store.ts'
 import { acting } from '../context.ts'
 import { checkWorkspaceQuota } from '../quotas.ts'
-import { insertWorkspace, ownedWorkspace, profileOf, toWorkspace } from '../workspaces/store.ts'
 import { insertShare, liveShare, revokeShares, sharedLatestRun, sharedWorkspace, shareRefusal } from './store.ts'
 
 // Read-only share links of a workspace (issue 39). The link is `/shared/<token>`: the token is

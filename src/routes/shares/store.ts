@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Fragment, Sql, TransactionSql } from '../../db/client.ts'
 import { hasCompletedGrade } from '../../runs/grades.ts'
-import type { ProfileColumns, WorkspaceRow } from '../workspaces/store.ts'
+import type { ProfileColumns, WorkspaceRow } from '../../workspaces/store.ts'
 
 // The share routes' statements. A link is found by its token's SHA-256 only; a write takes the
 // request's audit row (request.audit) in front of its own statement, so the change and its audit

@@ -11,6 +11,21 @@ import { validateDesign } from '../../domain/validate.ts'
 import { BadRequest, InvalidDesignError, NotFound, QuotaExceeded, VersionConflictError } from '../../errors.ts'
 import { uuidv7 } from '../../ids.ts'
 import { ErrorResponse, errorResponses, IdParams } from '../../schemas.ts'
+import {
+  deleteWorkspace,
+  insertWorkspace,
+  listWorkspaces,
+  ownedTraffic,
+  ownedVersions,
+  ownedWorkspace,
+  toTraffic,
+  toWorkspace,
+  trafficSnapshot,
+  trafficVersion,
+  updateTraffic,
+  updateWorkspace,
+  workspaceAs
+} from '../../workspaces/store.ts'
 import { acting } from '../context.ts'
 import { refuseLockedChanges } from '../exercises/locks.ts'
 import { afterCursor, keysetPage, ListQuery, pageOf } from '../pagination.ts'
@@ -29,21 +44,6 @@ import {
   Workspace,
   WorkspaceSummary
 } from './schemas.ts'
-import {
-  deleteWorkspace,
-  insertWorkspace,
-  listWorkspaces,
-  ownedTraffic,
-  ownedVersions,
-  ownedWorkspace,
-  toTraffic,
-  toWorkspace,
-  trafficSnapshot,
-  trafficVersion,
-  updateTraffic,
-  updateWorkspace,
-  workspaceAs
-} from './store.ts'
 
 const OWNERSHIP = 'the workspace must belong to the caller, else 404'
 

@@ -1,11 +1,13 @@
 import type { FastifyRequest } from 'fastify'
-import type { Fragment, Sql, TransactionSql } from '../../db/client.ts'
-import type { DbContext } from '../../db/context.ts'
-import type { Design, DesignDocument, TrafficProfile } from '../../domain/model.ts'
-import { NotFound } from '../../errors.ts'
+import type { Fragment, Sql, TransactionSql } from '../db/client.ts'
+import type { DbContext } from '../db/context.ts'
+import { afterKey, type Keyset, type Paged } from '../db/keyset.ts'
+import type { Design, DesignDocument, TrafficProfile } from '../domain/model.ts'
+import { NotFound } from '../errors.ts'
 
-// The workspace routes' statements. A write takes the request's audit row (request.audit) and puts
-// it in front of its own statement, so the change and its audit row are one statement.
+// The statements on app.workspaces and their traffic profiles that the routes run (the others are
+// in shared.ts). A write takes the request's audit row (request.audit) and puts it in front of its
+// own statement, so the change and its audit row are one statement.
 
 export interface WorkspaceRow {
   id: string
@@ -108,6 +110,35 @@ export function listWorkspaces(sql: Sql | TransactionSql, ownerId: string, after
       ${after}
     order by created_at desc, id desc
     limit ${limit + 1}
+  `
+}
+
+/** A workspace's name and design as the caller's policies let them read it (an instructor a learner's attempt); none otherwise. */
+export async function visibleWorkspace(sql: Sql | TransactionSql, id: string) {
+  const [row] = await sql<{ id: string; name: string; design: Design }[]>`
+    select id, name, design from app.workspaces where id = ${id}
+  `
+  return row
+}
+
+/** A page of the data export's workspaces, oldest first, after `key`. */
+export function workspacePage(sql: Sql | TransactionSql, ownerId: string, key: Keyset | null, limit: number) {
+  return sql<Paged<WorkspaceRow>[]>`
+    select *, created_at::text as key_at
+    from app.workspaces
+    where owner_id = ${ownerId}
+      ${afterKey(sql, key)}
+    order by created_at, id
+    limit ${limit}
+  `
+}
+
+/** The traffic profiles of these workspaces (the data export's, a page at a time). */
+export function trafficOf(sql: Sql | TransactionSql, workspaceIds: string[]) {
+  return sql<TrafficRow[]>`
+    select *
+    from app.traffic_profiles
+    where workspace_id = any(${workspaceIds}::uuid[])
   `
 }
 
