@@ -96,12 +96,7 @@ export const database: Phase = {
       ...target('auditedWrite', full, (s) => writes(s, '/bench/write-audited')),
       ...target('plainWrite', full, (s) => writes(s, '/bench/write-plain'))
     ]
-    const figures = await compareTargets(load, targets, {
-      rounds: ctx.rounds,
-      seconds: ctx.seconds,
-      warmupSeconds: ctx.warmupSeconds,
-      dbCpu: ctx.dbCpu
-    })
+    const figures = await compareTargets(load, targets, ctx)
     load.stop()
     for (const server of started) await server.stop()
     collector.close()

@@ -56,12 +56,7 @@ export const rls: Phase = {
       { name: 'auditedWrite', ...across(on, (s) => writes(s, '/bench/write-audited')) },
       { name: 'auditedWriteWithoutRls', ...across(off, (s) => writes(s, '/bench/write-audited-without-rls')) }
     ]
-    const figures = await compareTargets(load, targets, {
-      rounds: ctx.rounds,
-      seconds: ctx.seconds,
-      warmupSeconds: ctx.warmupSeconds,
-      dbCpu: ctx.dbCpu
-    })
+    const figures = await compareTargets(load, targets, ctx)
     load.stop()
     for (const server of started) await server.stop()
     const result = {
