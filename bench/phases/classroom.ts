@@ -460,6 +460,7 @@ export const classroom: Phase = {
         steadyCeilings: steady,
         saturatesFirst,
         sustainedShare: SUSTAINED,
+        largestClass: maxLearners,
         computedLearners: computed,
         classSignIn,
         runs: { computed: atComputed, over: atOver },
