@@ -132,7 +132,7 @@ t.test('the domain keeps no module-level mutable state: caches are the caller’
 /**
  * Which module holds each table's statements (a file, or a folder's files): adding a table is one
  * line. Other areas' queries that need the table compose the owner's fragments (latestGradeJoin,
- * bestGradeJoin, exportCountOf, userIdByEmail, workspaceWithTrafficJoin …) instead of naming it.
+ * bestGradeJoin, exportCountOf, userNameJoin, workspaceWithTrafficJoin …) instead of naming it.
  */
 const TABLE_OWNERS: Record<string, string> = {
   'app.users': 'src/accounts/users.ts',
@@ -141,18 +141,6 @@ const TABLE_OWNERS: Record<string, string> = {
   'app.grade_reports': 'src/runs/',
   'app.report_exports': 'src/exports/',
   'app.audit_log': 'src/audit/'
-}
-
-/**
- * Reads that still name a table another module owns: the classes area's (its members' names, its
- * submissions' runs and grades). The list may only shrink: a file that stops naming a table must
- * leave it, and no other file may join it.
- */
-const NOT_YET_MOVED: Record<string, string[]> = {
-  'src/routes/classes/assignment-store.ts': ['app.grade_reports', 'app.simulation_runs', 'app.users'],
-  'src/routes/classes/assignments.ts': ['app.grade_reports', 'app.simulation_runs'],
-  'src/routes/classes/index.ts': ['app.users'],
-  'src/routes/classes/store.ts': ['app.users']
 }
 
 /** The owned tables a source names outside comments. */
@@ -176,7 +164,7 @@ t.test('each table’s statements live in the module that owns it', async (t) =>
     )
     if (named.length > 0) found[file] = named.sort()
   }
-  t.same(found, NOT_YET_MOVED, 'no other file names an owned table in SQL')
+  t.same(found, {}, 'no other file names an owned table in SQL')
   t.same(
     tablesNamed('await sql`select count(*) from app.report_exports`'),
     ['app.report_exports'],

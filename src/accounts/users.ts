@@ -12,6 +12,18 @@ import { normalizeEmail } from './accounts.ts'
 export const userIdByEmail = (sql: Sql | TransactionSql, emailNormalized: string): Fragment =>
   sql`(select id from app.users where email_normalized = ${emailNormalized})`
 
+/**
+ * `join lateral (…) u on true`: the name and address of the user whose id the outer query's column
+ * `userId` holds (`m.user_id`), as `u.display_name` and `u.email`.
+ */
+export const userNameJoin = (sql: Sql | TransactionSql, userId: string): Fragment => sql`
+  join lateral (
+    select display_name, email
+    from app.users
+    where id = ${sql(userId)}
+  ) u on true
+`
+
 /** A user as the auth routes answer it (toUser) and the token pair claims it. */
 export interface UserRow {
   id: string

@@ -2,16 +2,16 @@ import type { Fragment, Sql, TransactionSql } from '../db/client.ts'
 import { completedOnce, failedUnlessCompleted } from '../db/work-rows.ts'
 
 // The statements on app.grade_reports: a run's grades, and the fragments other areas' queries
-// join them by (a run's latest grade, a workspace's best).
+// join them by (a run's latest grade, a workspace's best, its exercise submissions' grades).
 
 /**
  * `left join lateral (…) on true`: the latest completed grade of the run whose id the outer
- * query's column `runId` holds (`s.id`), as `grade_id`, `grade_score` and `grade_items`, or nulls
- * when it has none. (Postgres drops the columns the outer query does not read.)
+ * query's column `runId` holds (`s.id`), as `grade_id`, `grade_score`, `grade_items` and
+ * `grade_checks`, or nulls when it has none. (Postgres drops the columns the outer query does not read.)
  */
 export const latestGradeJoin = (sql: Sql | TransactionSql, runId: string): Fragment => sql`
   left join lateral (
-    select id as grade_id, score as grade_score, items as grade_items
+    select id as grade_id, score as grade_score, items as grade_items, checks as grade_checks
     from app.grade_reports
     where simulation_id = ${sql(runId)}
       and status = 'completed'
@@ -46,6 +46,37 @@ export const hasCompletedGrade = (sql: Sql | TransactionSql, workspaceId: string
     where s.workspace_id = ${sql(workspaceId)}
       and g.status = 'completed'
   )
+`
+
+/**
+ * `left join lateral (…) submissions on true`: the exercise submissions of the workspace whose id
+ * the outer query's column `workspaceId` holds (`t.workspace_id`), as `submissions.submitted_at`
+ * (the first) and `submissions.best` (the best score of their grades), or nulls when there is none.
+ */
+export const submissionsJoin = (sql: Sql | TransactionSql, workspaceId: string): Fragment => sql`
+  left join lateral (
+    select min(x.submitted_at) as submitted_at, max(g.score) as best
+    from app.exercise_submissions x
+    join app.grade_reports g on g.id = x.grade_id
+    where x.workspace_id = ${sql(workspaceId)}
+  ) submissions on true
+`
+
+/**
+ * `left join lateral (…) latest on true`: the grade of the latest exercise submission of the
+ * workspace whose id the outer query's column `workspaceId` holds (`t.workspace_id`), as
+ * `latest.score`, `latest.checks` and `latest.bottleneck` (its run's), or nulls when there is none.
+ */
+export const latestSubmissionJoin = (sql: Sql | TransactionSql, workspaceId: string): Fragment => sql`
+  left join lateral (
+    select g.score, g.checks, r.result -> 'overall' ->> 'bottleneck' as bottleneck
+    from app.exercise_submissions x
+    join app.grade_reports g on g.id = x.grade_id
+    join app.simulation_runs r on r.id = x.simulation_id
+    where x.workspace_id = ${sql(workspaceId)}
+    order by x.submitted_at desc
+    limit 1
+  ) latest on true
 `
 
 export function insertGrade(

@@ -223,6 +223,28 @@ export async function latestCompletedRun(sql: Sql | TransactionSql, workspaceId:
   return run
 }
 
+/** The workspace's newest runs (at most `limit`), each with its latest completed grade or null: an attempt as its instructor reads it. */
+export function runsWithLatestGrade(sql: Sql | TransactionSql, workspaceId: string, limit: number) {
+  return sql<
+    {
+      id: string
+      status: string
+      created_at: Date
+      overall: Record<string, unknown> | null
+      grade: { score: number; items: unknown; checks: unknown } | null
+    }[]
+  >`
+    select s.id, s.status, s.created_at, s.result -> 'overall' as overall,
+           case when grade_id is null then null
+           else jsonb_build_object('score', grade_score, 'items', grade_items, 'checks', grade_checks) end as grade
+    from app.simulation_runs s
+    ${latestGradeJoin(sql, 's.id')}
+    where s.workspace_id = ${workspaceId}
+    order by s.created_at desc
+    limit ${limit}
+  `
+}
+
 /**
  * Deletes each workspace's finished runs past its newest `keep`, except a run a grade or an
  * exercise submission refers to (it stays as long as they do: they read it); at most `batch` a

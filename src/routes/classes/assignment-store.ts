@@ -1,5 +1,7 @@
+import { userNameJoin } from '../../accounts/users.ts'
 import type { Fragment, TransactionSql } from '../../db/client.ts'
 import type { Requirements } from '../../domain/exercise-schemas.ts'
+import { latestSubmissionJoin, submissionsJoin } from '../../runs/grades.ts'
 
 // Assignments' statements, under the caller's context (the policies of migration 0032 decide).
 
@@ -59,16 +61,11 @@ export interface ClassAssignmentRow extends AssignmentRow {
 /** A class's assignments, each with the caller's own attempt (if any), its first submission and best score. */
 export function classAssignments(tx: TransactionSql, organisationId: string, classId: string, userId: string) {
   return tx<ClassAssignmentRow[]>`
-    select ${columns(tx)}, t.workspace_id, t.started_at, s.submitted_at, s.best
+    select ${columns(tx)}, t.workspace_id, t.started_at, submissions.submitted_at, submissions.best
     from app.assignments a
     left join app.assignment_attempts t
       on t.organisation_id = a.organisation_id and t.assignment_id = a.id and t.user_id = ${userId}
-    left join lateral (
-      select min(x.submitted_at) as submitted_at, max(g.score) as best
-      from app.exercise_submissions x
-      join app.grade_reports g on g.id = x.grade_id
-      where x.workspace_id = t.workspace_id
-    ) s on true
+    ${submissionsJoin(tx, 't.workspace_id')}
     where a.organisation_id = ${organisationId}
       and a.class_id = ${classId}
     order by a.due_at, a.id
@@ -115,21 +112,13 @@ export function assignmentResults(tx: TransactionSql, a: { organisation_id: stri
     select m.user_id, u.display_name, u.email, t.workspace_id, t.started_at, first.submitted_at,
            latest.score, latest.checks, latest.bottleneck
     from app.class_members m
-    join app.users u on u.id = m.user_id
+    ${userNameJoin(tx, 'm.user_id')}
     left join app.assignment_attempts t
       on t.organisation_id = m.organisation_id and t.assignment_id = ${a.id} and t.user_id = m.user_id
     left join lateral (
       select min(x.submitted_at) as submitted_at from app.exercise_submissions x where x.workspace_id = t.workspace_id
     ) first on true
-    left join lateral (
-      select g.score, g.checks, r.result -> 'overall' ->> 'bottleneck' as bottleneck
-      from app.exercise_submissions x
-      join app.grade_reports g on g.id = x.grade_id
-      join app.simulation_runs r on r.id = x.simulation_id
-      where x.workspace_id = t.workspace_id
-      order by x.submitted_at desc
-      limit 1
-    ) latest on true
+    ${latestSubmissionJoin(tx, 't.workspace_id')}
     where m.organisation_id = ${a.organisation_id}
       and m.class_id = ${a.class_id}
       and m.role = 'learner'

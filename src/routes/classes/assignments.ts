@@ -10,6 +10,7 @@ import type { Design } from '../../domain/model.ts'
 import { Conflict, Forbidden, InvalidDesignError, NotFound } from '../../errors.ts'
 import { exercises } from '../../exercises/index.ts'
 import { uuidv7 } from '../../ids.ts'
+import { runsWithLatestGrade } from '../../runs/runs.ts'
 import { errorResponses, IdParams, Uuid } from '../../schemas.ts'
 import { insertWorkspace, visibleWorkspace } from '../../workspaces/store.ts'
 import { checkWorkspaceQuota } from '../quotas.ts'
@@ -391,19 +392,7 @@ const assignmentRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         // Read through the policies: the instructor of the class reads the attempt, nothing else of the learner's.
         const ws = await visibleWorkspace(tx, workspaceId)
         if (!ws) throw new NotFound('Attempt')
-        const runs = await tx<
-          { id: string; status: string; created_at: Date; overall: Record<string, unknown> | null; grade: unknown }[]
-        >`
-          select r.id, r.status, r.created_at, r.result -> 'overall' as overall,
-                 (select jsonb_build_object('score', g.score, 'items', g.items, 'checks', g.checks)
-                  from app.grade_reports g
-                  where g.simulation_id = r.id and g.status = 'completed'
-                  order by g.completed_at desc limit 1) as grade
-          from app.simulation_runs r
-          where r.workspace_id = ${workspaceId}
-          order by r.created_at desc
-          limit 50
-        `
+        const runs = await runsWithLatestGrade(tx, workspaceId, 50)
         return {
           workspaceId: ws.id,
           name: ws.name,
@@ -413,7 +402,7 @@ const assignmentRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             status: r.status,
             createdAt: r.created_at.toISOString(),
             overall: r.overall,
-            grade: r.grade as never
+            grade: r.grade
           }))
         }
       })

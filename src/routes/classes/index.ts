@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { hashToken, normalizeEmail } from '../../accounts/accounts.ts'
+import { userNameJoin } from '../../accounts/users.ts'
 import type { TransactionSql } from '../../db/client.ts'
 import { setContext, withContext } from '../../db/context.ts'
 import {
@@ -505,7 +506,7 @@ const classRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           classes: await tx`select id, name, created_at from app.classes ${where}`,
           classMembers: await tx`
             select m.class_id, m.user_id, u.display_name, u.email, m.role, m.created_at
-            from app.class_members m join app.users u on u.id = m.user_id
+            from app.class_members m ${userNameJoin(tx, 'm.user_id')}
             where m.organisation_id = ${org.id}
           `,
           assignments: await tx`

@@ -1,3 +1,4 @@
+import { userNameJoin } from '../../accounts/users.ts'
 import type { Fragment, Sql, TransactionSql } from '../../db/client.ts'
 import { setContext } from '../../db/context.ts'
 
@@ -128,7 +129,7 @@ export function listMembers(tx: TransactionSql, organisationId: string, classId:
   return tx<MemberRow[]>`
     select m.user_id, u.display_name, u.email, m.role, m.created_at
     from app.class_members m
-    join app.users u on u.id = m.user_id
+    ${userNameJoin(tx, 'm.user_id')}
     where m.organisation_id = ${organisationId}
       and m.class_id = ${classId}
     order by m.role, u.display_name, m.user_id
