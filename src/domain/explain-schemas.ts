@@ -65,14 +65,17 @@ export const OverallDerivationSchema = Type.Object(
     }),
     percentiles: Type.Object(
       {
-        method: OneOf(['monte_carlo', 'discrete_event']),
+        method: OneOf(
+          ['exact', 'monte_carlo', 'discrete_event'],
+          'exact: composed from the stations’ exact laws (seed and samples play no part); otherwise drawn'
+        ),
         samples: Type.Integer(),
         seed: Type.Integer(),
         p50: Nullable(N),
         p95: Nullable(N),
         p99: Nullable(N)
       },
-      { ...strict, description: 'the percentiles of `samples` end-to-end latencies drawn with `seed`' }
+      { ...strict, description: 'the end-to-end percentiles: exact, or of `samples` latencies drawn with `seed`' }
     ),
     ceiling: Type.Object(
       {

@@ -319,7 +319,12 @@ export function explainOverall(
     paths: paths ?? null,
     analyticMeanMs: finite(analytic),
     percentiles: {
-      method: result.mode === 'discrete-event' ? 'discrete_event' : 'monte_carlo',
+      method:
+        result.mode === 'discrete-event'
+          ? 'discrete_event'
+          : result.overall.percentiles === 'exact'
+            ? 'exact'
+            : 'monte_carlo',
       samples: result.samples,
       seed: result.seed,
       p50: result.overall.p50,

@@ -15,6 +15,8 @@
 //
 //   P(W ≤ t) = P(M + Poisson(a(1 − u)) ≤ jc − 1).
 
+import { fft } from './fft.ts'
+
 /** Past this many (servers × transform points) the exact figure costs more than a run may spend: none is given. */
 const MAX_WORK = 1 << 18
 
@@ -73,41 +75,6 @@ function outerRoot(a: number, c: number): number {
     else hi = mid
   }
   return lo
-}
-
-/** In-place radix-2 DFT, X_m = Σ_j x_j e^(−2πijm/n) (n a power of two). */
-function fft(re: Float64Array, im: Float64Array): void {
-  const n = re.length
-  for (let i = 1, j = 0; i < n; i++) {
-    let bit = n >> 1
-    for (; j & bit; bit >>= 1) j ^= bit
-    j ^= bit
-    if (i < j) {
-      let t = re[i]
-      re[i] = re[j]
-      re[j] = t
-      t = im[i]
-      im[i] = im[j]
-      im[j] = t
-    }
-  }
-  for (let len = 2; len <= n; len <<= 1) {
-    const angle = (-2 * Math.PI) / len
-    for (let i = 0; i < n; i += len) {
-      for (let k = 0; k < len / 2; k++) {
-        const wr = Math.cos(angle * k)
-        const wi = Math.sin(angle * k)
-        const ar = re[i + k + len / 2]
-        const ai = im[i + k + len / 2]
-        const tr = ar * wr - ai * wi
-        const ti = ar * wi + ai * wr
-        re[i + k + len / 2] = re[i + k] - tr
-        im[i + k + len / 2] = im[i + k] - ti
-        re[i + k] += tr
-        im[i + k] += ti
-      }
-    }
-  }
 }
 
 /** An M/D/c station's exact waiting time: P(no wait), and its CDF and quantiles (in service times). */

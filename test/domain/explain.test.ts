@@ -182,7 +182,11 @@ t.test(
     )
     near(t, run.overall.meanLatencyMs as number, d.analyticMeanMs as number, 'the sampled mean estimates it', 0.05)
     // The percentiles: the same draws again, from the method, the sample count and the seed.
-    t.match(d.percentiles, { method: 'monte_carlo', samples: run.samples, seed: SEED })
+    t.match(d.percentiles, {
+      method: run.overall.percentiles === 'exact' ? 'exact' : 'monte_carlo',
+      samples: run.samples,
+      seed: SEED
+    })
     const again = simulate(SAMPLE_DESIGN, p, { seed: d.percentiles.seed, samples: d.percentiles.samples })
     t.equal(again.overall.p95, d.percentiles.p95, 'redrawing with its seed and count gives its p95')
     // The ceiling: the least capacity ÷ visit ratio.

@@ -72,3 +72,104 @@ t.test('calls is validated', async (t) => {
   const bad = { ...design, components: design.components.map((c) => ({ ...c, calls: 'both' as never })) }
   t.match(validateDesign(bad)[0], { path: '/components/0/calls', message: 'one of sequential, parallel' })
 })
+
+/** The t at which an increasing CDF reaches p, by bisection (apart from the engine). */
+function solve(cdf: (t: number) => number, p: number): number {
+  let lo = 0
+  let hi = 1
+  while (cdf(hi) < p) hi *= 2
+  for (let i = 0; i < 100; i++) {
+    const mid = (lo + hi) / 2
+    if (cdf(mid) < p) lo = mid
+    else hi = mid
+  }
+  return (lo + hi) / 2
+}
+
+t.test('exact percentiles: independent M/M/1 branches called in parallel have the product of their CDFs', async (t) => {
+  // users call a (10 ms), b (5 ms) and, half the time, c (20 ms) at once, at 30 rps: each sojourn
+  // is Exp(μ − λ) (c sees 15 rps), so P(max ≤ t) = F_a(t) F_b(t) (1/2 + F_c(t)/2).
+  const design: Design = {
+    components: [
+      { ...users, calls: 'parallel' },
+      { id: 'a', type: 'service', instances: 1, concurrency: 1, serviceTimeMs: 10 },
+      { id: 'b', type: 'service', instances: 1, concurrency: 1, serviceTimeMs: 5 },
+      { id: 'c', type: 'service', instances: 1, concurrency: 1, serviceTimeMs: 20 }
+    ],
+    links: [
+      { from: 'users', to: 'a' },
+      { from: 'users', to: 'b' },
+      { from: 'users', to: 'c', share: 0.5 }
+    ]
+  }
+  const exp = (rate: number) => (t: number) => 1 - Math.exp(-rate * t)
+  const [fa, fb, fc] = [exp(100 - 30), exp(200 - 30), exp(50 - 15)]
+  const cdf = (t: number) => fa(t) * fb(t) * (0.5 + 0.5 * fc(t))
+  const r = simulate(design, traffic(30), { seed: 4 })
+  t.equal(r.overall.percentiles, 'exact')
+  for (const [key, p] of [
+    ['p50', 0.5],
+    ['p95', 0.95],
+    ['p99', 0.99]
+  ] as const) {
+    const exact = solve(cdf, p) * 1000
+    const got = r.overall[key] as number
+    t.ok(Math.abs(got - exact) <= 1e-4 * exact + 0.001, `${key} ${got} = ${exact} ms`)
+  }
+  // E[max] = ∫ (1 − P(max ≤ t)) dt, by the trapezoid rule on a fine grid.
+  let mean = 0
+  for (let i = 0; i < 400_000; i++) mean += (1 - cdf((i + 0.5) * 1e-6)) * 1e-6
+  const got = r.overall.meanLatencyMs as number
+  t.ok(Math.abs(got - mean * 1000) <= 1e-4 * mean * 1000, `mean ${got} = ${mean * 1000} ms`)
+  t.same(simulate(design, traffic(30), { seed: 99 }).overall, r.overall, 'no figure depends on the seed')
+})
+
+t.test('exact percentiles of a path: a tandem of two M/M/1 is hypoexponential', async (t) => {
+  const r = simulate(fanOut('sequential'), traffic(50), { seed: 2 })
+  t.equal(r.overall.percentiles, 'exact')
+  // 1 ms constant, then Exp(50) + Exp(50): an Erlang-2 of rate 50 /s.
+  const cdf = (t: number) => (t < 0.001 ? 0 : 1 - (1 + 50 * (t - 0.001)) * Math.exp(-50 * (t - 0.001)))
+  const exact = solve(cdf, 0.95) * 1000
+  t.ok(Math.abs((r.overall.p95 as number) - exact) <= 1e-4 * exact, `p95 ${r.overall.p95} = ${exact} ms`)
+})
+
+t.test('where a station has no exact law the percentiles are Monte-Carlo, and the result says so', async (t) => {
+  const variable = fanOut('parallel')
+  variable.components[2] = { ...variable.components[2], serviceTimeCv: 0.5 }
+  t.equal(simulate(variable, traffic(50)).overall.percentiles, 'monte-carlo', 'variable service')
+  const timed = { ...fanOut('parallel'), links: fanOut('parallel').links.map((l) => ({ ...l, timeoutMs: 500 })) }
+  t.equal(simulate(timed, traffic(50)).overall.percentiles, 'monte-carlo', 'a timeout')
+  const des = simulate(fanOut('parallel'), traffic(50), { mode: 'discrete-event', samples: 2000 })
+  t.equal(des.overall.percentiles, undefined, 'the discrete-event mode has its own samples')
+})
+
+t.test('the discrete-event mode agrees with the exact figures of a fan-out with a non-trivial branch', async (t) => {
+  // api calls a, b (2 ms away, then a replicated database) and, half the time, an external API,
+  // at once. At these loads the branches fed the same arrivals are nearly independent.
+  const design: Design = {
+    components: [
+      users,
+      { id: 'api', type: 'service', instances: 2, concurrency: 2, serviceTimeMs: 4, calls: 'parallel' },
+      { id: 'a', type: 'service', instances: 1, concurrency: 1, serviceTimeMs: 3 },
+      { id: 'b', type: 'service', instances: 2, concurrency: 2, serviceTimeMs: 10 },
+      { id: 'db', type: 'database', instances: 1, concurrency: 4, serviceTimeMs: 6, replicas: 1 },
+      { id: 'ext', type: 'external', instances: 1, concurrency: 50, serviceTimeMs: 15, delay: true }
+    ],
+    links: [
+      { from: 'users', to: 'api' },
+      { from: 'api', to: 'a' },
+      { from: 'api', to: 'b', latencyMs: 2 },
+      { from: 'api', to: 'ext', share: 0.5 },
+      { from: 'b', to: 'db' }
+    ]
+  }
+  const profile: TrafficProfile = { peakRps: 60, readRatio: 0.8, payloadKb: 4, latencySloMs: 300 }
+  const exact = simulate(design, profile)
+  t.equal(exact.overall.percentiles, 'exact')
+  const des = simulate(design, profile, { mode: 'discrete-event', samples: 300_000, replications: 15, seed: 11 })
+  const { meanLatencyMs: mean, p95 } = des.confidence as NonNullable<typeof des.confidence>
+  const e95 = exact.overall.p95 as number
+  const eMean = exact.overall.meanLatencyMs as number
+  t.ok(e95 >= p95.low && e95 <= p95.high, `p95 ${e95} in [${p95.low}, ${p95.high}]`)
+  t.ok(eMean >= mean.low && eMean <= mean.high, `mean ${eMean} in [${mean.low}, ${mean.high}]`)
+})

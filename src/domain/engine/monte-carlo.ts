@@ -1,7 +1,7 @@
 import { uniform } from '../random.ts'
 import { EngineBudgetError } from './budget.ts'
 import { knownPaths, type PathClass } from './paths.ts'
-import { compileSojourns, drawLatency } from './sojourns.ts'
+import { compileSojourns, drawLatency, type Sojourns } from './sojourns.ts'
 import type { Built } from './stations.ts'
 import { samplePath, type Walker } from './walker.ts'
 
@@ -39,34 +39,14 @@ export function monteCarlo(
     const offset = uniform(word)
     let cumulative = 0
     let before = 0
-    let shed = 0
-    // The mean is exact by linearity: each path's sojourn means, weighted by the requests it serves.
-    let served = 0
-    let weighted = 0
     for (const [k, path] of classes.entries()) {
       cumulative += path.probability / total
       const upTo = k === classes.length - 1 ? samples : Math.min(samples, Math.floor(cumulative * samples + offset))
       for (let i = before; i < upTo; i++)
         record(drawLatency(path.stations, path.stations.length, f, word), path.stations.length)
       before = Math.max(before, upTo)
-      let passes = 1
-      let sojourns = 0
-      for (const s of path.stations) {
-        passes *= f.keep[s]
-        sojourns += built.stations[s].meanSojournMs
-      }
-      shed += (path.probability / total) * (1 - passes)
-      const share = (path.probability / total) * passes
-      if (share > 0) {
-        served += share
-        weighted += share * sojourns
-      }
     }
-    return {
-      latencies: latencies.subarray(0, kept),
-      errorRate: shed,
-      ...(served > 0 ? { meanMs: weighted / served } : {})
-    }
+    return { latencies: latencies.subarray(0, kept), ...pathFigures(classes, built, f) }
   }
   for (let i = 0; i < samples; i++) {
     // The path first: a long one replaces walker.visits with a larger buffer.
@@ -74,4 +54,30 @@ export function monteCarlo(
     record(drawLatency(walker.visits, length, f, word), length + 1)
   }
   return { latencies: latencies.subarray(0, kept), errorRate: samples > 0 ? dropped / samples : 0 }
+}
+
+/**
+ * The shed share and the mean of enumerated paths, exactly: each path's probability times the
+ * chance its stations keep the request, and (by linearity) each served path's sojourn means.
+ */
+export function pathFigures(classes: PathClass[], built: Built, f: Sojourns): { errorRate: number; meanMs?: number } {
+  const total = classes.reduce((sum, c) => sum + c.probability, 0)
+  let shed = 0
+  let served = 0
+  let weighted = 0
+  for (const path of classes) {
+    let passes = 1
+    let sojourns = 0
+    for (const s of path.stations) {
+      passes *= f.keep[s]
+      sojourns += built.stations[s].meanSojournMs
+    }
+    shed += (path.probability / total) * (1 - passes)
+    const share = (path.probability / total) * passes
+    if (share > 0) {
+      served += share
+      weighted += share * sojourns
+    }
+  }
+  return { errorRate: shed, ...(served > 0 ? { meanMs: weighted / served } : {}) }
 }

@@ -5,9 +5,12 @@ import { createWords } from '../random.ts'
 import type { ComponentResult, Confidence, LinkResult, QueueBacklog, SimulationResult } from '../schemas.ts'
 import { createEngineCache, type EngineCache } from './cache.ts'
 import { discreteEvent } from './discrete-event.ts'
+import { exactLatency } from './exact.ts'
 import { solveStations } from './fixed-point.ts'
-import { monteCarlo } from './monte-carlo.ts'
+import { monteCarlo, pathFigures } from './monte-carlo.ts'
 import { ceilingOf, offeredLoads } from './offered.ts'
+import { knownPaths } from './paths.ts'
+import { compileSojourns } from './sojourns.ts'
 import type { Station, TimeoutFigures } from './stations.ts'
 import { quantiles, round } from './statistics.ts'
 import { compileWalker } from './walker.ts'
@@ -65,32 +68,42 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
   // The timeouts' traversals count against the same budget as the requests.
   walker.steps = built.steps
   walker.limit = maxSteps
-  let latencies: Float64Array
-  let errorRate = 0
+  let figures: EndToEnd
   let confidence: Confidence | undefined
-  /** The analytic mode's mean, exact where the paths are enumerated (the samples' mean otherwise). */
-  let exactMean: number | undefined
   if (mode === 'discrete-event') {
-    ;({ latencies, errorRate, confidence } = discreteEvent(walker, stations, traffic, seed, samples, options))
+    const des = discreteEvent(walker, stations, traffic, seed, samples, options)
+    confidence = des.confidence
+    figures = sampledFigures(des.latencies, des.errorRate, undefined)
   } else {
-    ;({ latencies, errorRate, meanMs: exactMean } = monteCarlo(walker, built, samples, createWords(seed), cache.paths))
+    const exact = exactLatency(walker, stations)
+    if (exact && walker.steps + exact.ops * OP_STEPS <= maxSteps) {
+      const f = compileSojourns(stations, built.tables)
+      const classes = knownPaths(walker, cache.paths)
+      // Enumerated paths give the error rate and the mean exactly by linearity; the lattice otherwise.
+      const known = classes ? pathFigures(classes, built, f) : undefined
+      const errorRate = known ? known.errorRate : 1 - exact.kept
+      const empty = exact.kept <= 0
+      figures = {
+        p50: empty ? 0 : exact.quantile(0.5),
+        p95: empty ? 0 : exact.quantile(0.95),
+        p99: empty ? 0 : exact.quantile(0.99),
+        mean: empty
+          ? 0
+          : exact.unboundedShare > 0
+            ? Number.POSITIVE_INFINITY
+            : known?.meanMs !== undefined && Number.isFinite(known.meanMs)
+              ? known.meanMs
+              : exact.meanMs,
+        errorRate,
+        unboundedShare: exact.unboundedShare,
+        percentiles: 'exact'
+      }
+    } else {
+      const mc = monteCarlo(walker, built, samples, createWords(seed), cache.paths)
+      figures = { ...sampledFigures(mc.latencies, mc.errorRate, mc.meanMs), percentiles: 'monte-carlo' }
+    }
   }
-  // A request that crosses a saturated station has an infinite latency: a figure it reaches is unbounded.
-  let sum = 0
-  let infinite = 0
-  for (let i = 0; i < latencies.length; i++) {
-    if (latencies[i] === Number.POSITIVE_INFINITY) infinite++
-    else sum += latencies[i]
-  }
-  const mean =
-    latencies.length === 0
-      ? 0
-      : infinite > 0
-        ? Number.POSITIVE_INFINITY
-        : exactMean !== undefined && Number.isFinite(exactMean)
-          ? exactMean
-          : sum / latencies.length
-  const [p50, p95, p99] = quantiles(latencies, [0.5, 0.95, 0.99])
+  const { p50, p95, p99, mean, errorRate } = figures
   let queueGrowthRps = 0
   for (const s of stations) if (s.saturated) queueGrowthRps += s.lambda - capacityOf(s)
 
@@ -168,13 +181,61 @@ export function simulate(design: Design, traffic: TrafficProfile, options: Simul
       bottleneck,
       maxSustainableRps: round(maxSustainableRps),
       singlePointsOfFailure,
-      ...(infinite > 0
+      ...(figures.percentiles ? { percentiles: figures.percentiles } : {}),
+      ...(figures.unboundedShare > 0
         ? {
             unbounded: true as const,
-            overload: { unboundedShare: round(infinite / latencies.length, 5), queueGrowthRps: round(queueGrowthRps) }
+            overload: { unboundedShare: round(figures.unboundedShare, 5), queueGrowthRps: round(queueGrowthRps) }
           }
         : {})
     }
+  }
+}
+
+/** The end-to-end figures, however they were obtained. */
+interface EndToEnd {
+  p50: number
+  p95: number
+  p99: number
+  mean: number
+  errorRate: number
+  /** The share of served requests whose latency is unbounded (they cross a saturated station). */
+  unboundedShare: number
+  /** The analytic mode's method (the discrete-event mode's are its own samples'). */
+  percentiles?: 'exact' | 'monte-carlo'
+}
+
+/** Steps of the run's budget one lattice operation counts for (it costs about as much as this many sampled steps). */
+const OP_STEPS = 256
+
+/**
+ * The figures of sampled latencies: a request that crosses a saturated station has an infinite
+ * latency, and a figure it reaches is unbounded. The mean is `exactMean` where the paths are
+ * enumerated (and nothing is unbounded), the samples' otherwise.
+ */
+function sampledFigures(latencies: Float64Array, errorRate: number, exactMean: number | undefined): EndToEnd {
+  let sum = 0
+  let infinite = 0
+  for (let i = 0; i < latencies.length; i++) {
+    if (latencies[i] === Number.POSITIVE_INFINITY) infinite++
+    else sum += latencies[i]
+  }
+  const mean =
+    latencies.length === 0
+      ? 0
+      : infinite > 0
+        ? Number.POSITIVE_INFINITY
+        : exactMean !== undefined && Number.isFinite(exactMean)
+          ? exactMean
+          : sum / latencies.length
+  const [p50, p95, p99] = quantiles(latencies, [0.5, 0.95, 0.99])
+  return {
+    p50,
+    p95,
+    p99,
+    mean,
+    errorRate,
+    unboundedShare: infinite > 0 ? infinite / latencies.length : 0
   }
 }
 

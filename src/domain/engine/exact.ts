@@ -1,0 +1,361 @@
+import { fft } from '../fft.ts'
+import type { Station } from './stations.ts'
+import { MAX_HOPS, WALK, type Walker } from './walker.ts'
+
+// The analytic mode's end-to-end latency distribution, exactly, where every station a request can
+// meet has an exact sojourn law: M/M/c (exponential service, Poisson arrivals, no queue limit),
+// a pure delay of exponential or constant service, a link's network time, or a saturated station
+// (unbounded). The walk the sampler draws is composed instead: a station's sojourn is convolved
+// with what follows it, the branches a request may take are mixed by their probabilities, and
+// parallel calls' slowest branch has the product of the branches' CDFs (independent branches).
+// Everything is a distribution on one lattice of SIZE points of step h; each operation keeps the
+// mean (a constant falls between two points in proportion, an exponential's convolution is
+// split onto the lattice linearly), so a quantile is off by far less than h.
+
+/** Lattice points: a distribution is SIZE masses at 0, h, 2h, … */
+const SIZE = 4096
+/** Operations (a station, a mix, a fork) past which the walk is drawn instead (a fan-out that multiplies). */
+const MAX_OPS = 4096
+/** Each station's share of the range: its sojourn beyond mean × this is below e^(−20) (a path of them, below the p99's reach). */
+const TAIL = 20
+/** Widenings of the range when the p99 still lies beyond it. */
+const WIDENINGS = 4
+
+/** How the walk composes a request's latency, over some representation D of a latency's law. */
+interface Algebra<D> {
+  /** Nothing more: a latency of 0. */
+  zero: D
+  /** The station's sojourn, then `next`; null when the station has no exact law. */
+  station(s: Station, next: D): D | null
+  /** One of the parts, each with its probability (adding up to 1). */
+  mix(parts: { weight: number; d: D }[]): D
+  /** The slowest of the branches, each taken with its share, then `next`. */
+  fork(branches: { share: number; d: D }[], next: D): D
+}
+
+/** Whether a station's sojourn law is exact here (what drawLatency draws for it, and the true law). */
+function exactLaw(s: Station): boolean {
+  if (s.saturated) return true
+  if (s.kind === 'link') return true
+  if (s.kind === 'delay') return s.serviceTimeCv === 1 || s.serviceTimeCv === 0
+  return s.kind === 'queue' && s.serviceTimeCv === 1 && s.arrivalCv === 1 && s.queueLimit === null
+}
+
+/**
+ * The walk of one class of request from component c, composed in `a` with `next` after it:
+ * the unrolled walk of walker.ts (compileProgram), branch for branch. Null when a station has
+ * no exact law or the walk takes more than MAX_OPS operations.
+ */
+function compose<D>(
+  w: Walker,
+  stations: Station[],
+  a: Algebra<D>,
+  read: boolean,
+  c: number,
+  depth: number,
+  next: D,
+  ops: { n: number }
+): D | null {
+  if (depth > MAX_HOPS) return next
+  if (++ops.n > MAX_OPS) return null
+  const carried = read ? w.linkRead : w.linkWrite
+  const onward = (l: number, after: D): D | null => {
+    // A timeout's station stands for what is below it: it has no exact law.
+    if (w.linkStop[l] === 1) return null
+    const below = compose(w, stations, a, read, w.linkTo[l], depth + 1, after, ops)
+    if (below === null || w.linkStation[l] < 0) return below
+    return a.station(stations[w.linkStation[l]], below)
+  }
+  const links = (after: D): D | null => {
+    const taken: number[] = []
+    for (let l = w.linkStart[c]; l < w.linkStart[c + 1]; l++) if (carried[l] === 1) taken.push(l)
+    if (taken.length === 0) return after
+    if (w.split[c] === 1) {
+      // One link by cumulative share, the last taking whatever the others leave (as the sampler picks).
+      const parts: { weight: number; d: D }[] = []
+      let cumulative = 0
+      for (const [i, l] of taken.entries()) {
+        const from = Math.min(1, cumulative)
+        cumulative += w.linkShare[l]
+        const weight = (i === taken.length - 1 ? 1 : Math.min(1, cumulative)) - from
+        if (weight <= 0) continue
+        const d = onward(l, after)
+        if (d === null) return null
+        parts.push({ weight, d })
+      }
+      return parts.length === 0 ? after : a.mix(parts)
+    }
+    if (w.parallel[c] === 1) {
+      const branches: { share: number; d: D }[] = []
+      for (const l of taken) {
+        const d = onward(l, a.zero)
+        if (d === null) return null
+        branches.push({ share: Math.min(1, w.linkShare[l]), d })
+      }
+      return a.fork(branches, after)
+    }
+    // Calls in sequence: their sojourns add up, in any order.
+    let rest = after
+    for (let i = taken.length - 1; i >= 0; i--) {
+      const l = taken[i]
+      const share = w.linkShare[l]
+      if (share <= 0) continue
+      const d = onward(l, rest)
+      if (d === null) return null
+      rest =
+        share >= 1
+          ? d
+          : a.mix([
+              { weight: share, d },
+              { weight: 1 - share, d: rest }
+            ])
+    }
+    return rest
+  }
+  if (w.kind[c] === WALK.source) return links(next)
+  let after: D | null
+  if (w.kind[c] === WALK.handsOff) after = next
+  else if (w.kind[c] === WALK.mayAnswer && read) {
+    const hit = w.hitRatio[c]
+    const miss = hit < 1 ? links(next) : next
+    if (miss === null) return null
+    after =
+      hit <= 0
+        ? miss
+        : hit >= 1
+          ? next
+          : a.mix([
+              { weight: hit, d: next },
+              { weight: 1 - hit, d: miss }
+            ])
+  } else after = links(next)
+  if (after === null) return null
+  const copies = read ? w.stationCount[c] : 1
+  const parts: { weight: number; d: D }[] = []
+  for (let k = 0; k < copies; k++) {
+    const d = a.station(stations[w.firstStation[c] + k], after)
+    if (d === null) return null
+    parts.push({ weight: 1 / copies, d })
+  }
+  return copies === 1 ? parts[0].d : a.mix(parts)
+}
+
+/** Every request: the clients alike, reads and writes by the read ratio. */
+function composeAll<D>(w: Walker, stations: Station[], a: Algebra<D>, ops: { n: number }): D | null {
+  const parts: { weight: number; d: D }[] = []
+  for (const c of w.clients) {
+    for (const read of [true, false]) {
+      const weight = (read ? w.readRatio : 1 - w.readRatio) / w.clients.length
+      if (weight <= 0) continue
+      const d = compose(w, stations, a, read, c, 0, a.zero, ops)
+      if (d === null) return null
+      parts.push({ weight, d })
+    }
+  }
+  return parts.length === 1 ? parts[0].d : a.mix(parts)
+}
+
+/** A range that holds every path's latency but for a negligible tail: the longest path of each station's mean × TAIL. */
+const reach: Algebra<number> = {
+  zero: 0,
+  station(s, next) {
+    if (!exactLaw(s)) return null
+    if (s.saturated) return next
+    const wait = s.kind === 'queue' && s.waitProbability > 0 ? s.waitMs : 0
+    return next + (s.kind === 'link' || s.serviceTimeCv === 0 ? s.serviceTimeMs : TAIL * s.serviceTimeMs) + TAIL * wait
+  },
+  mix: (parts) => Math.max(...parts.map((p) => p.d)),
+  fork: (branches, next) => Math.max(0, ...branches.map((b) => b.d)) + next
+}
+
+/**
+ * A latency's law on the lattice: `cdf[k]` = P(kept, finite, latency ≤ kh); `mass` the share of
+ * requests kept (not lost to a saturated station), `infinite` the share of them whose latency is
+ * unbounded. `zero` marks the law of 0, which a fork need not convolve with.
+ */
+interface Law {
+  cdf: Float64Array
+  mass: number
+  infinite: number
+  zero: boolean
+}
+
+function lattice(h: number): Algebra<Law> {
+  const zero: Law = { cdf: new Float64Array(SIZE).fill(1), mass: 1, infinite: 0, zero: true }
+  return {
+    zero,
+    station(s, next) {
+      if (!exactLaw(s)) return null
+      if (s.saturated) {
+        // It serves 1/ρ of its arrivals, and those wait without bound; the rest are lost.
+        const kept = next.mass / s.utilization
+        return { cdf: new Float64Array(SIZE), mass: kept, infinite: kept, zero: false }
+      }
+      if (s.kind === 'link' || s.serviceTimeCv === 0) return shifted(next, s.serviceTimeMs / h)
+      const served = exponential(next, s.serviceTimeMs / h)
+      if (s.kind !== 'queue' || s.waitProbability <= 0) return served
+      const waited = exponential(served, s.waitMs / h)
+      const pw = s.waitProbability
+      const cdf = new Float64Array(SIZE)
+      for (let k = 0; k < SIZE; k++) cdf[k] = (1 - pw) * served.cdf[k] + pw * waited.cdf[k]
+      return { cdf, mass: next.mass, infinite: next.infinite, zero: false }
+    },
+    mix(parts) {
+      if (parts.every((p) => p.d.zero)) return zero
+      const cdf = new Float64Array(SIZE)
+      let mass = 0
+      let infinite = 0
+      for (const { weight, d } of parts) {
+        for (let k = 0; k < SIZE; k++) cdf[k] += weight * d.cdf[k]
+        mass += weight * d.mass
+        infinite += weight * d.infinite
+      }
+      return { cdf, mass, infinite, zero: false }
+    },
+    fork(branches, next) {
+      // P(every branch kept, finite and done by t): the product of the branches' CDFs, a branch
+      // not taken (1 − share) being done at once.
+      const cdf = new Float64Array(SIZE).fill(1)
+      let mass = 1
+      let finite = 1
+      for (const { share, d } of branches) {
+        for (let k = 0; k < SIZE; k++) cdf[k] *= share * d.cdf[k] + (1 - share)
+        mass *= share * d.mass + (1 - share)
+        finite *= share * (d.mass - d.infinite) + (1 - share)
+      }
+      const slowest: Law = { cdf, mass, infinite: mass - finite, zero: false }
+      return next.zero ? slowest : convolved(slowest, next)
+    }
+  }
+}
+
+/** `d` delayed by `steps` lattice steps: a fractional step splits each mass between two points. */
+function shifted(d: Law, steps: number): Law {
+  const j = Math.floor(steps)
+  const f = steps - j
+  const cdf = new Float64Array(SIZE)
+  for (let k = j; k < SIZE; k++) cdf[k] = (1 - f) * d.cdf[k - j] + (k - j - 1 >= 0 ? f * d.cdf[k - j - 1] : 0)
+  return { cdf, mass: d.mass, infinite: d.infinite, zero: false }
+}
+
+/**
+ * `d` plus an independent exponential of mean `steps` lattice steps. Each of the exponential's
+ * values x is split between the points around it in proportion (a hat kernel), which keeps the
+ * mean: the lattice kernel is w₀ at 0 and w₁ rʲ⁻¹ at j ≥ 1 (r = e^(−h/mean)), so the convolution
+ * is a recursion, linear in SIZE.
+ */
+function exponential(d: Law, steps: number): Law {
+  const lambda = 1 / steps
+  const r = Math.exp(-lambda)
+  // w₀ = E[(1 − X/h)⁺] = 1 − (1 − e^(−λ))/λ, by its series where it would cancel.
+  const w0 =
+    lambda < 1e-3
+      ? lambda / 2 - (lambda * lambda) / 6 + (lambda * lambda * lambda) / 24 - lambda ** 4 / 120
+      : 1 + Math.expm1(-lambda) / lambda
+  const w1 = (1 - w0) * (1 - r)
+  const cdf = new Float64Array(SIZE)
+  const p = d.cdf
+  let tail = 0
+  for (let k = 0; k < SIZE; k++) {
+    if (k > 0) tail = p[k - 1] + r * tail
+    cdf[k] = w0 * p[k] + w1 * tail
+  }
+  return { cdf, mass: d.mass, infinite: d.infinite, zero: false }
+}
+
+/** The sum of two independent laws: their masses convolved (by FFT, zero-padded: no wrap-around). */
+function convolved(x: Law, y: Law): Law {
+  const n = 2 * SIZE
+  const re = new Float64Array(n)
+  const im = new Float64Array(n)
+  // x's masses in the real part, y's CDF in the imaginary: one transform gives both spectra.
+  for (let k = 0; k < SIZE; k++) {
+    re[k] = x.cdf[k] - (k > 0 ? x.cdf[k - 1] : 0)
+    im[k] = y.cdf[k]
+  }
+  fft(re, im)
+  // X_m = (Z_m + conj Z_(n−m)) / 2, Y_m = (Z_m − conj Z_(n−m)) / 2i; the product's conjugate, transformed again, is n × the conjugate of the convolution.
+  const pr = new Float64Array(n)
+  const pi = new Float64Array(n)
+  for (let m = 0; m < n; m++) {
+    const zr = re[m]
+    const zi = im[m]
+    const cr = re[(n - m) % n]
+    const ci = -im[(n - m) % n]
+    const xr = (zr + cr) / 2
+    const xi = (zi + ci) / 2
+    const yr = (zi - ci) / 2
+    const yi = -(zr - cr) / 2
+    pr[m] = xr * yr - xi * yi
+    pi[m] = -(xr * yi + xi * yr)
+  }
+  fft(pr, pi)
+  const cdf = new Float64Array(SIZE)
+  const finite = (x.mass - x.infinite) * (y.mass - y.infinite)
+  for (let k = 0; k < SIZE; k++) cdf[k] = Math.min(finite, Math.max(0, pr[k] / n))
+  const mass = x.mass * y.mass
+  return { cdf, mass, infinite: mass - finite, zero: false }
+}
+
+/** The end-to-end figures the exact law gives: what the Monte-Carlo would otherwise estimate. */
+export interface ExactLatency {
+  /** The q-quantile of a kept request's latency (ms); infinite when its rank falls among the unbounded. */
+  quantile(q: number): number
+  /** The share of requests kept (1 − the error rate). */
+  kept: number
+  /** The share of kept requests whose latency is unbounded. */
+  unboundedShare: number
+  /** The mean latency of kept requests (ms; infinite when any is unbounded). */
+  meanMs: number
+  /** Lattice operations it took (the run's step budget counts them). */
+  ops: number
+}
+
+/**
+ * The exact end-to-end latency of the design's requests, or null where a station they may meet
+ * has no exact law (a timeout's sampled traversals, variable service on a queue, a finite queue,
+ * bursty arrivals) or the walk is too large to compose: the Monte-Carlo estimates those.
+ */
+export function exactLatency(w: Walker, stations: Station[], highest = 0.99): ExactLatency | null {
+  const ops = { n: 0 }
+  let range = composeAll(w, stations, reach, ops)
+  if (range === null) return null
+  range = Math.max(range, 1e-9)
+  for (let widening = 0; widening <= WIDENINGS; widening++) {
+    const h = range / (SIZE - 1)
+    const law = composeAll(w, stations, lattice(h), ops) as Law
+    const finite = law.mass - law.infinite
+    // The widest percentile asked for must lie within the range (or among the unbounded).
+    if (law.mass > 0 && highest * law.mass <= finite && law.cdf[SIZE - 1] < highest * law.mass) {
+      range *= 4
+      continue
+    }
+    let sum = 0
+    for (let k = 1; k < SIZE; k++) sum += k * h * (law.cdf[k] - law.cdf[k - 1])
+    return {
+      quantile: (q) => quantileOf(law, q, h),
+      kept: law.mass,
+      unboundedShare: law.mass > 0 ? law.infinite / law.mass : 0,
+      meanMs: law.infinite > 0 ? Number.POSITIVE_INFINITY : finite > 0 ? sum / finite : 0,
+      ops: ops.n
+    }
+  }
+  return null
+}
+
+/**
+ * The q-quantile of the kept requests' latency. The lattice's CDF at kh is the true CDF at
+ * kh + h/2 (to second order: the hat kernel is symmetric), so it is read off between those points.
+ */
+function quantileOf(law: Law, q: number, h: number): number {
+  if (law.mass <= 0) return 0
+  const target = q * law.mass
+  if (target > (law.mass - law.infinite) * (1 + 1e-12)) return Number.POSITIVE_INFINITY
+  const { cdf } = law
+  let k = 0
+  while (k < SIZE - 1 && cdf[k] < target) k++
+  if (k === 0) return Math.max(0, (target / cdf[0] - 0.5) * h)
+  const below = cdf[k - 1]
+  const fraction = cdf[k] > below ? (target - below) / (cdf[k] - below) : 1
+  return Math.max(0, (k - 0.5 + fraction) * h)
+}
