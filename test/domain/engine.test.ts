@@ -184,12 +184,21 @@ t.test('saturated designs report saturation and an error rate, never NaN or Infi
   t.throws(() => simulate(SAMPLE_DESIGN, traffic(5000), { mode: 'discrete-event' }), /stable design/)
 })
 
-t.test('same input and seed give identical output; another seed differs', async (t) => {
+t.test('same input and seed give identical output; another seed differs where the percentiles are drawn', async (t) => {
   const a = simulate(SAMPLE_DESIGN, traffic(700), { seed: 7 })
   const b = simulate(SAMPLE_DESIGN, traffic(700), { seed: 7 })
   t.same(a, b)
-  const c = simulate(SAMPLE_DESIGN, traffic(700), { seed: 8 })
-  t.not(a.overall.p99, c.overall.p99)
+  t.equal(a.overall.percentiles, 'exact')
+  t.same(simulate(SAMPLE_DESIGN, traffic(700), { seed: 8 }), { ...a, seed: 8 }, 'exact figures: the seed plays no part')
+  // Variable service on the api: its percentiles are drawn.
+  const drawn = {
+    ...SAMPLE_DESIGN,
+    components: SAMPLE_DESIGN.components.map((c) => (c.id === 'api' ? { ...c, serviceTimeCv: 0.5 } : c))
+  }
+  const d = simulate(drawn, traffic(700), { seed: 7 })
+  t.equal(d.overall.percentiles, 'monte-carlo')
+  t.same(simulate(drawn, traffic(700), { seed: 7 }), d)
+  t.not(d.overall.p99, simulate(drawn, traffic(700), { seed: 8 }).overall.p99)
 })
 
 t.test('propagation: caches absorb hits, replicas share reads, writes go to the primary', async (t) => {
