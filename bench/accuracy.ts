@@ -1,6 +1,7 @@
 // `npm run docs:accuracy`: the table in docs/simulation.md of how far the analytic mean wait of a
-// several-server station (Allen–Cunneen: Erlang C × (c_a² + CV²)/2) lies from the discrete-event
-// mode's, for service CVs under Poisson arrivals and for bursty and smooth arrivals. The runs are seeded, so the table is the same on every machine: test/docs.test.ts
+// several-server station (Allen–Cunneen: Erlang C × (c_a² + CV²)/2; M/D/c's exact mean at CV 0)
+// lies from the discrete-event mode's, for service CVs under Poisson arrivals and for bursty and
+// smooth arrivals. The runs are seeded, so the table is the same on every machine: test/docs.test.ts
 // renders it again and fails when the file's copy is stale.
 import { readFile, writeFile } from 'node:fs/promises'
 import { replaceBlock } from '../src/docs.ts'

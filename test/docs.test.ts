@@ -22,9 +22,9 @@ t.test('docs/simulation.md’s accuracy table is the seeded runs’ (npm run doc
   const rows = accuracyRows()
   const doc = await read('docs/simulation.md')
   t.equal(doc, withAccuracy(doc, renderAccuracy(rows)), 'the table is current')
-  // Erlang C is exact at CV 1: the discrete-event mode must find it inside its own interval.
-  for (const r of rows.filter((r) => r.cv === 1 && r.arrivalCv === 1))
-    t.ok(r.interval[0] <= r.analyticWaitMs && r.analyticWaitMs <= r.interval[1], `CV 1, ρ ${r.rho}: exact inside`)
+  // Erlang C is exact at CV 1, M/D/c at CV 0: the discrete-event mode must find them inside its own interval.
+  for (const r of rows.filter((r) => (r.cv === 1 || r.cv === 0) && r.arrivalCv === 1))
+    t.ok(r.interval[0] <= r.analyticWaitMs && r.analyticWaitMs <= r.interval[1], `CV ${r.cv}, ρ ${r.rho}: exact inside`)
 })
 
 t.test('docs/simulation.md’s component table is the catalogue’s (npm run docs:components)', async (t) => {

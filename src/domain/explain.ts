@@ -115,6 +115,14 @@ function stationSteps(s: Station, lambdaTerms: Step['terms'], offered: number): 
   const c = s.servers / s.queues
   const perQueue = s.lambda / s.queues
   const a = perQueue / mu
+  // M/D/c's wait (its mean and p95) is exact where its transform is within budget (queueing.ts asks the same).
+  const mdc =
+    s.arrivalCv === 1 &&
+    s.serviceTimeCv === 0 &&
+    s.queueLimit === null &&
+    c > 1 &&
+    !s.saturated &&
+    mdcWait(a, c) !== null
   steps.push({
     symbol: 'S',
     label: 'mean service time',
@@ -182,8 +190,9 @@ function stationSteps(s: Station, lambdaTerms: Step['terms'], offered: number): 
       label: 'mean wait',
       value: r6(wq),
       unit: 'ms',
-      formula:
-        waitMethod === 'erlang_c'
+      formula: mdc
+        ? 'Wq = E[M] / (λ/q) × 1000, M the number waiting (M/D/c, exact: its law from the roots of z^c = e^(a(z − 1)), Crommelin; Little’s law)'
+        : waitMethod === 'erlang_c'
           ? `Wq = Pw / (cμ − λ/q) × k × 1000${s.arrivalCv !== 1 ? ' (Allen–Cunneen)' : s.serviceTimeCv === 1 ? ' (CV 1: exact M/M/c)' : s.servers / s.queues === 1 ? ' (Pollaczek–Khinchine, exact)' : ' (Allen–Cunneen)'}`
           : 'the admitted arrivals’ mean wait of M/M/c/K × k'
     })
@@ -192,9 +201,6 @@ function stationSteps(s: Station, lambdaTerms: Step['terms'], offered: number): 
   const poisson = s.arrivalCv === 1
   const exponential = s.serviceTimeCv === 1
   const mg1 = poisson && !exponential && s.queueLimit === null && s.servers / s.queues === 1
-  // M/D/c is exact where its transform is within budget (queueing.ts asks the same).
-  const mdc =
-    poisson && s.serviceTimeCv === 0 && s.queueLimit === null && c > 1 && !s.saturated && mdcWait(a, c) !== null
   const method: StationDerivation['p95Method'] = s.saturated
     ? 'saturated'
     : exponential

@@ -81,6 +81,8 @@ function outerRoot(a: number, c: number): number {
 export interface MdcWait {
   /** P(W = 0): (c − a) / Π (1 − z_k). */
   noWait: number
+  /** E[W] in service times: the mean number waiting (M's law at any time) over a = λD, by Little's law. */
+  meanWait: number
   /** P(W ≤ t), t in service times. */
   cdf(t: number): number
   /** The q-quantile of the wait (0 when at least q do not wait). */
@@ -143,10 +145,12 @@ export function mdcWait(a: number, c: number): MdcWait | null {
   // The number waiting's CDF.
   const waiting = new Float64Array(n)
   let sum = 0
+  let waitingMean = 0
   for (let m = 0; m < n; m++) {
     const q = re[m] / n
     if (q < -1e-9) return null
     sum += Math.max(0, q)
+    waitingMean += m * Math.max(0, q)
     waiting[m] = Math.min(1, sum)
   }
   if (Math.abs(sum - 1) > 1e-8) return null
@@ -167,6 +171,8 @@ export function mdcWait(a: number, c: number): MdcWait | null {
   }
   return {
     noWait,
+    // Little's law: the mean number waiting is λ × the mean wait, and a = λD.
+    meanWait: waitingMean / sum / a,
     cdf,
     quantile(q: number) {
       if (cdf(0) >= q) return 0

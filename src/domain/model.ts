@@ -41,8 +41,11 @@ export const DEFAULT_TRAFFIC: TrafficProfile = Object.freeze({
   latencySloMs: 300
 })
 
-/** 3: a saturated station's latency is unbounded (null), not a 5 s charge; ceilings from offered load. */
-export const MODEL_VERSION = 3
+/**
+ * 3: a saturated station's latency is unbounded (null), not a 5 s charge; ceilings from offered load.
+ * 4: exact end-to-end percentiles where every station has an exact law; M/D/c's exact mean wait.
+ */
+export const MODEL_VERSION = 4
 
 /** Whether a stored result was computed by an older model (results before 3 record none). */
 export const fromOlderModel = (result: object): boolean =>

@@ -165,15 +165,19 @@ export function queueFigures(
     ;({ loss, waitProbability: pw, meanWait } = finiteQueue(c, a, mu, limit))
   }
   meanWait *= variability
-  // Unbounded, an arrival that waits waits (1 + CV²)/2 × 1/(cμ − λ) on average.
-  const waitMs = pw <= 0 ? 0 : limit === null ? (variability * 1000) / (c * mu - perQueue) : (meanWait / pw) * 1000
+  // Several servers with constant service: M/D/c's wait is exact (Crommelin), its mean with it,
+  // unless its transform is past its budget (within about 0.1 % of saturation).
+  const exactWait = !exponential && c > 1 && cv === 0 && limit === null && poisson ? mdcWait(perQueue / mu, c) : null
+  if (exactWait) meanWait = exactWait.meanWait / mu
+  // Unbounded, an arrival that waits waits (1 + CV²)/2 × 1/(cμ − λ) on average (Allen–Cunneen), or
+  // M/D/c's exact mean over the chance of waiting.
+  const waitMs =
+    pw <= 0 ? 0 : limit === null && !exactWait ? (variability * 1000) / (c * mu - perQueue) : (meanWait / pw) * 1000
   // The conditional wait's rate: exactly cμ − λ for M/M/c.
   const theta = limit === null && exponential && poisson ? c * mu - perQueue : 1000 / Math.max(waitMs, 1e-12)
   // The p95 is solved for (exponential) or sampled (no closed form): skipped when only rates are wanted.
   // One server, unbounded: M/G/1, whose sojourn's law is exact (its transform inverted); several
-  // with constant service: M/D/c, exact too (Crommelin), unless its transform is past its budget.
-  const exactWait =
-    percentile && !exponential && c > 1 && cv === 0 && limit === null && poisson ? mdcWait(perQueue / mu, c) : null
+  // with constant service: M/D/c, exact too.
   const p95 = !percentile
     ? Number.NaN
     : exponential

@@ -2,6 +2,7 @@ import t, { type Test } from 'tap'
 import { simulate } from '../../src/domain/engine.ts'
 import { explainComponent, explainOverall } from '../../src/domain/explain.ts'
 import type { ComponentDerivation, StationDerivation } from '../../src/domain/explain-schemas.ts'
+import { mdcWait } from '../../src/domain/mdc.ts'
 import type { Component, Design, TrafficProfile } from '../../src/domain/model.ts'
 import { renderReport } from '../../src/domain/report.ts'
 import { SAMPLE_DESIGN } from '../../src/domain/samples.ts'
@@ -68,9 +69,15 @@ function redo(t: Test, d: StationDerivation): number {
   near(t, step(d, 'ρ'), step(d, 'a') / c, `${d.station}: ρ = a / c`)
   const k = step(d, 'k')
   const pw = step(d, 'Pw')
+  const exactMdc = d.steps.find((x) => x.symbol === 'Wq')?.formula.includes('M/D/c')
   if (d.waitMethod === 'erlang_c') {
     near(t, pw, erlangC(c, step(d, 'a')), `${d.station}: Pw = Erlang C(c, a)`, 1e-4)
-    near(t, step(d, 'Wq'), (pw / (c * mu - lambda / q)) * k * 1000, `${d.station}: Wq = Pw / (cμ − λ/q) × k`, 1e-3)
+    if (exactMdc) {
+      // Crommelin's number waiting, checked in test/domain/mdc.test.ts; here Little's law on it.
+      const wait = mdcWait(step(d, 'a'), c)
+      near(t, step(d, 'Wq'), (wait?.meanWait ?? Number.NaN) * S, `${d.station}: Wq = E[M] / (λ/q)`, 1e-5)
+    } else
+      near(t, step(d, 'Wq'), (pw / (c * mu - lambda / q)) * k * 1000, `${d.station}: Wq = Pw / (cμ − λ/q) × k`, 1e-3)
   }
   near(t, step(d, 'W'), step(d, 'Wq') + S, `${d.station}: W = Wq + S`)
   return step(d, 'W')
@@ -107,6 +114,16 @@ t.test('service variability: the wait scaled by (1 + CV²) / 2, the p95 sampled 
   near(t, step(s, 'k'), (1 + 0.25) / 2, 'k')
   t.equal(s.p95Method, 'sampled')
   t.equal(s.p95Samples, 4000)
+  redo(t, s)
+})
+
+t.test('constant service on several servers (M/D/c): the exact mean wait, above Allen–Cunneen’s', async (t) => {
+  const d = component(one({ serviceTimeCv: 0 }), traffic(720))
+  const [s] = d.stations
+  t.equal(s.p95Method, 'exact')
+  t.match(s.steps.find((x) => x.symbol === 'Wq')?.formula, /M\/D\/c, exact/)
+  const allenCunneen = (step(s, 'Pw') / (8 * 100 - 720)) * 0.5 * 1000
+  t.ok(step(s, 'Wq') > allenCunneen, `Wq ${step(s, 'Wq')} above Allen–Cunneen's ${allenCunneen} at ρ 0.9`)
   redo(t, s)
 })
 

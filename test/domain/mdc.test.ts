@@ -4,8 +4,9 @@ import { mdcWait } from '../../src/domain/mdc.ts'
 import { mg1SojournCdf, mg1SojournQuantile } from '../../src/domain/mg1.ts'
 import type { Design } from '../../src/domain/model.ts'
 
-// M/D/c's exact wait (Crommelin's roots, Franx's formula), checked against Erlang's M/D/1 formula
-// at one server and against long seeded discrete-event runs at four.
+// M/D/c's exact wait (Crommelin's roots, Franx's formula) and its mean, checked against Erlang's
+// M/D/1 formula and Pollaczek–Khinchine at one server and against long seeded discrete-event runs
+// at four.
 
 /** users → one station of c servers with a constant 10 ms service. */
 const constant = (servers: number): Design => ({
@@ -22,6 +23,9 @@ t.test('at one server it is Erlang’s M/D/1 wait', async (t) => {
     const wait = mdcWait(rho, 1)
     if (!wait) throw new Error(`no M/D/1 figure at ρ ${rho}`)
     t.ok(Math.abs(wait.noWait - (1 - rho)) < 1e-12, `ρ ${rho}: P(no wait) = 1 − ρ`)
+    // Pollaczek–Khinchine: E[W] = ρD / (2(1 − ρ)).
+    const pk = rho / (2 * (1 - rho))
+    t.ok(Math.abs(wait.meanWait - pk) < 1e-9 * Math.max(1, pk), `ρ ${rho}: mean wait ${wait.meanWait} = ${pk}`)
     for (const x of [0.5, 1, 2.5, 7]) {
       // Erlang's sum is the sojourn's CDF at x + 1 (the constant service after the wait).
       const erlang = mg1SojournCdf(x + 1, rho, 0)
@@ -60,6 +64,12 @@ t.test('four servers: the p95 and the mean wait lie in the discrete-event mode�
     const sojourn = 10 * (1 + mean)
     const m = des.confidence?.meanLatencyMs as { low: number; high: number }
     t.ok(m.low <= sojourn && sojourn <= m.high, `${rps} rps: mean ${sojourn.toFixed(3)} in [${m.low}, ${m.high}]`)
+    // The exact mean (the number waiting's, by Little's law) is the distribution's, and the station's.
+    t.ok(Math.abs(wait.meanWait - mean) < 1e-5 * Math.max(1, mean), `${rps} rps: E[W] ${wait.meanWait} = ∫ ${mean}`)
+    const station = analytic.components[0].meanLatencyMs as number
+    t.equal(station, Math.round(10 * (1 + wait.meanWait) * 1000) / 1000, `${rps} rps: the station's mean is exact`)
+    t.ok(m.low <= station && station <= m.high, `${rps} rps: the station's mean ${station} in [${m.low}, ${m.high}]`)
+    t.equal(analytic.overall.meanLatencyMs, station, 'and so is the end-to-end mean')
   }
 })
 
