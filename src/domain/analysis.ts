@@ -85,6 +85,7 @@ export function analyze(
         samples: sweepSamples,
         timeoutSamples: { pass: 400, final: 800 },
         componentPercentiles: false,
+        exact: false,
         catalogue,
         cache
       }

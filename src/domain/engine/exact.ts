@@ -140,12 +140,23 @@ function compose<D>(
   return copies === 1 ? parts[0].d : a.mix(parts)
 }
 
-/** Every request: the clients alike, reads and writes by the read ratio. */
+/** Whether reads and writes take the same walks: no link carries one only, no cache answers, no copies to spread reads over. */
+function classBlind(w: Walker): boolean {
+  for (let l = 0; l < w.linkRead.length; l++) if (w.linkRead[l] !== w.linkWrite[l]) return false
+  for (let c = 0; c < w.kind.length; c++) {
+    if (w.kind[c] === WALK.mayAnswer && w.hitRatio[c] > 0) return false
+    if (w.stationCount[c] > 1) return false
+  }
+  return true
+}
+
+/** Every request: the clients alike, reads and writes by the read ratio (once when they walk alike). */
 function composeAll<D>(w: Walker, stations: Station[], a: Algebra<D>, ops: { n: number }): D | null {
   const parts: { weight: number; d: D }[] = []
+  const blind = classBlind(w)
   for (const c of w.clients) {
-    for (const read of [true, false]) {
-      const weight = (read ? w.readRatio : 1 - w.readRatio) / w.clients.length
+    for (const read of blind ? [true] : [true, false]) {
+      const weight = (blind ? 1 : read ? w.readRatio : 1 - w.readRatio) / w.clients.length
       if (weight <= 0) continue
       const d = compose(w, stations, a, read, c, 0, a.zero, ops)
       if (d === null) return null
