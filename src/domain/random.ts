@@ -140,7 +140,14 @@ export function standardGamma(word: () => number, shape: number): number {
   // U^(1/shape) as e^(−E/shape) with E ~ Exp(1): the ziggurat and an exponential, not a power.
   if (shape < 1) return standardGamma(word, shape + 1) * Math.exp(-standardExponential(word) / shape)
   const d = shape - 1 / 3
-  const c = 1 / Math.sqrt(9 * d)
+  return marsagliaTsang(word, d, 1 / Math.sqrt(9 * d))
+}
+
+/**
+ * Marsaglia and Tsang's rejection loop for Gamma(d + 1/3, 1), c = 1/√(9d): what standardGamma
+ * draws, for a caller that computes d and c once (a station draws thousands).
+ */
+export function marsagliaTsang(word: () => number, d: number, c: number): number {
   for (;;) {
     const x = standardNormal(word)
     const v0 = 1 + c * x

@@ -1,5 +1,4 @@
-import { serviceDraw } from '../queueing.ts'
-import { standardExponential, standardGamma, uniform } from '../random.ts'
+import { marsagliaTsang, standardExponential, standardGamma, uniform } from '../random.ts'
 import type { Station } from './stations.ts'
 import { BRANCH, BRANCH_END, FORK, MAX_HOPS } from './walker.ts'
 
@@ -21,6 +20,13 @@ export interface Sojourns {
   mg1: Uint8Array
   /** Scratch for parallel calls: per open FORK, the latency before it and its slowest branch so far. */
   forks: Float64Array
+  /**
+   * Per station of gamma service (CV neither 0 nor 1): its shape k and Marsaglia and Tsang's d and
+   * c for max(k, k + 1 when k < 1), made once (standardGamma would make them every draw).
+   */
+  shape: Float64Array
+  gammaD: Float64Array
+  gammaC: Float64Array
 }
 
 export function compileSojourns(stations: Station[], tables: Map<number, Float64Array>): Sojourns {
@@ -34,11 +40,22 @@ export function compileSojourns(stations: Station[], tables: Map<number, Float64
     cv: new Float64Array(n),
     table: stations.map((s) => tables.get(s.index) ?? null),
     mg1: new Uint8Array(n),
-    forks: new Float64Array(2 * (MAX_HOPS + 2))
+    forks: new Float64Array(2 * (MAX_HOPS + 2)),
+    shape: new Float64Array(n),
+    gammaD: new Float64Array(n),
+    gammaC: new Float64Array(n)
   }
   for (const s of stations) {
     out.serviceMs[s.index] = s.serviceTimeMs
     out.cv[s.index] = s.serviceTimeCv
+    if (s.serviceTimeCv !== 0 && s.serviceTimeCv !== 1) {
+      // serviceDraw's gamma: shape 1/CV², scaled by mean × CV × CV.
+      const shape = 1 / (s.serviceTimeCv * s.serviceTimeCv)
+      const d = (shape < 1 ? shape + 1 : shape) - 1 / 3
+      out.shape[s.index] = shape
+      out.gammaD[s.index] = d
+      out.gammaC[s.index] = 1 / Math.sqrt(9 * d)
+    }
     if (s.saturated) {
       out.keep[s.index] = 1 / s.utilization
       out.extraMs[s.index] = s.waitMs
@@ -61,7 +78,8 @@ export function compileSojourns(stations: Station[], tables: Map<number, Float64
 export function drawLatency(stations: Int32Array, length: number, f: Sojourns, word: () => number): number {
   let total = 0
   let open = 0
-  const { forks } = f
+  // Locals, not property loads: the draws below are calls the compiler cannot see through.
+  const { forks, keep, table: tables, cv, serviceMs, extraMs, mg1, waitProbability, waitMs } = f
   for (let v = 0; v < length; v++) {
     const s = stations[v]
     if (s < 0) {
@@ -78,18 +96,26 @@ export function drawLatency(stations: Int32Array, length: number, f: Sojourns, w
       }
       continue
     }
-    if (f.keep[s] < 1 && uniform(word) >= f.keep[s]) return -1
-    const table = f.table[s]
+    if (keep[s] < 1 && uniform(word) >= keep[s]) return -1
+    const table = tables[s]
     if (table !== null) {
       if (table.length > 0) total += table[Math.floor(uniform(word) * table.length)]
       continue
     }
-    total +=
-      (f.cv[s] === 1 ? standardExponential(word) * f.serviceMs[s] : serviceDraw(word, f.serviceMs[s], f.cv[s])) +
-      f.extraMs[s]
-    if (f.mg1[s] === 1) total += mg1Wait(word, f.waitProbability[s], f.serviceMs[s], f.cv[s])
-    else if (f.waitProbability[s] > 0 && uniform(word) < f.waitProbability[s])
-      total += standardExponential(word) * f.waitMs[s]
+    const k = cv[s]
+    let service: number
+    if (k === 1) service = standardExponential(word) * serviceMs[s]
+    else if (k === 0) service = serviceMs[s]
+    else {
+      // serviceDraw's gamma, its constants made once: the same draws.
+      let g = marsagliaTsang(word, f.gammaD[s], f.gammaC[s])
+      if (f.shape[s] < 1) g *= Math.exp(-standardExponential(word) / f.shape[s])
+      service = g * serviceMs[s] * k * k
+    }
+    total += service + extraMs[s]
+    if (mg1[s] === 1) total += mg1Wait(word, waitProbability[s], serviceMs[s], k)
+    else if (waitProbability[s] > 0 && uniform(word) < waitProbability[s])
+      total += standardExponential(word) * waitMs[s]
   }
   return total
 }
