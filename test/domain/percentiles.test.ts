@@ -75,3 +75,14 @@ t.test('the end-to-end mean is exact by linearity, not a sample of it', async (t
   // M/D/1 at ρ 0.5, Pollaczek–Khinchine: 10 + 0.5 · 10 / (2 · 0.5) = 15 ms.
   t.equal(simulate(single(0), traffic(50), { samples: 500 }).overall.meanLatencyMs, 15)
 })
+
+t.test('exact percentiles: requests that meet no station take exactly 0', async (t) => {
+  // Writes pass nothing on (the link carries reads): 60 % of requests take 0, the reads an M/M/1
+  // sojourn Exp(μ − λ_r) with λ_r = 40 /s, so P(L ≤ t) = 0.6 + 0.4 (1 − e^(−60t)).
+  const design: Design = { ...single(1), links: [{ from: 'users', to: 'svc', traffic: 'read' }] }
+  const r = simulate(design, { ...traffic(100), readRatio: 0.4 })
+  t.equal(r.overall.percentiles, 'exact')
+  t.equal(r.overall.p50, 0, 'the median request does nothing')
+  const p95 = (Math.log(8) / 60) * 1000
+  t.ok(Math.abs((r.overall.p95 as number) - p95) <= 1e-4 * p95, `p95 ${r.overall.p95} = ${p95} ms`)
+})

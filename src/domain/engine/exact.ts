@@ -182,17 +182,19 @@ const reach: Algebra<number> = {
 /**
  * A latency's law on the lattice: `cdf[k]` = P(kept, finite, latency ≤ kh); `mass` the share of
  * requests kept (not lost to a saturated station), `infinite` the share of them whose latency is
- * unbounded. `zero` marks the law of 0, which a fork need not convolve with.
+ * unbounded, `atom` the share whose latency is exactly 0 (they meet no station: a write past
+ * read-only links). `zero` marks the law of 0, which a fork need not convolve with.
  */
 interface Law {
   cdf: Float64Array
   mass: number
   infinite: number
+  atom: number
   zero: boolean
 }
 
 function lattice(h: number): Algebra<Law> {
-  const zero: Law = { cdf: new Float64Array(SIZE).fill(1), mass: 1, infinite: 0, zero: true }
+  const zero: Law = { cdf: new Float64Array(SIZE).fill(1), mass: 1, infinite: 0, atom: 1, zero: true }
   return {
     zero,
     station(s, next) {
@@ -200,7 +202,7 @@ function lattice(h: number): Algebra<Law> {
       if (s.saturated) {
         // It serves 1/ρ of its arrivals, and those wait without bound; the rest are lost.
         const kept = next.mass / s.utilization
-        return { cdf: new Float64Array(SIZE), mass: kept, infinite: kept, zero: false }
+        return { cdf: new Float64Array(SIZE), mass: kept, infinite: kept, atom: 0, zero: false }
       }
       if (s.kind === 'link' || s.serviceTimeCv === 0) return shifted(next, s.serviceTimeMs / h)
       const served = exponential(next, s.serviceTimeMs / h)
@@ -209,19 +211,21 @@ function lattice(h: number): Algebra<Law> {
       const pw = s.waitProbability
       const cdf = new Float64Array(SIZE)
       for (let k = 0; k < SIZE; k++) cdf[k] = (1 - pw) * served.cdf[k] + pw * waited.cdf[k]
-      return { cdf, mass: next.mass, infinite: next.infinite, zero: false }
+      return { cdf, mass: next.mass, infinite: next.infinite, atom: 0, zero: false }
     },
     mix(parts) {
       if (parts.every((p) => p.d.zero)) return zero
       const cdf = new Float64Array(SIZE)
       let mass = 0
       let infinite = 0
+      let atom = 0
       for (const { weight, d } of parts) {
         for (let k = 0; k < SIZE; k++) cdf[k] += weight * d.cdf[k]
         mass += weight * d.mass
         infinite += weight * d.infinite
+        atom += weight * d.atom
       }
-      return { cdf, mass, infinite, zero: false }
+      return { cdf, mass, infinite, atom, zero: false }
     },
     fork(branches, next) {
       // P(every branch kept, finite and done by t): the product of the branches' CDFs, a branch
@@ -229,12 +233,14 @@ function lattice(h: number): Algebra<Law> {
       const cdf = new Float64Array(SIZE).fill(1)
       let mass = 1
       let finite = 1
+      let atom = 1
       for (const { share, d } of branches) {
         for (let k = 0; k < SIZE; k++) cdf[k] *= share * d.cdf[k] + (1 - share)
         mass *= share * d.mass + (1 - share)
         finite *= share * (d.mass - d.infinite) + (1 - share)
+        atom *= share * d.atom + (1 - share)
       }
-      const slowest: Law = { cdf, mass, infinite: mass - finite, zero: false }
+      const slowest: Law = { cdf, mass, infinite: mass - finite, atom, zero: false }
       return next.zero ? slowest : convolved(slowest, next)
     }
   }
@@ -246,7 +252,7 @@ function shifted(d: Law, steps: number): Law {
   const f = steps - j
   const cdf = new Float64Array(SIZE)
   for (let k = j; k < SIZE; k++) cdf[k] = (1 - f) * d.cdf[k - j] + (k - j - 1 >= 0 ? f * d.cdf[k - j - 1] : 0)
-  return { cdf, mass: d.mass, infinite: d.infinite, zero: false }
+  return { cdf, mass: d.mass, infinite: d.infinite, atom: steps > 0 ? 0 : d.atom, zero: false }
 }
 
 /**
@@ -271,7 +277,7 @@ function exponential(d: Law, steps: number): Law {
     if (k > 0) tail = p[k - 1] + r * tail
     cdf[k] = w0 * p[k] + w1 * tail
   }
-  return { cdf, mass: d.mass, infinite: d.infinite, zero: false }
+  return { cdf, mass: d.mass, infinite: d.infinite, atom: 0, zero: false }
 }
 
 /** The sum of two independent laws: their masses convolved (by FFT, zero-padded: no wrap-around). */
@@ -305,7 +311,7 @@ function convolved(x: Law, y: Law): Law {
   const finite = (x.mass - x.infinite) * (y.mass - y.infinite)
   for (let k = 0; k < SIZE; k++) cdf[k] = Math.min(finite, Math.max(0, pr[k] / n))
   const mass = x.mass * y.mass
-  return { cdf, mass, infinite: mass - finite, zero: false }
+  return { cdf, mass, infinite: mass - finite, atom: x.atom * y.atom, zero: false }
 }
 
 /** The end-to-end figures the exact law gives: what the Monte-Carlo would otherwise estimate. */
@@ -362,10 +368,12 @@ function quantileOf(law: Law, q: number, h: number): number {
   if (law.mass <= 0) return 0
   const target = q * law.mass
   if (target > (law.mass - law.infinite) * (1 + 1e-12)) return Number.POSITIVE_INFINITY
+  // Requests that meet no station take exactly 0.
+  if (target <= law.atom * (1 + 1e-12)) return 0
   const { cdf } = law
   let k = 0
   while (k < SIZE - 1 && cdf[k] < target) k++
-  if (k === 0) return Math.max(0, (target / cdf[0] - 0.5) * h)
+  if (k === 0) return Math.max(0, ((target - law.atom) / (cdf[0] - law.atom) - 0.5) * h)
   const below = cdf[k - 1]
   const fraction = cdf[k] > below ? (target - below) / (cdf[k] - below) : 1
   return Math.max(0, (k - 0.5 + fraction) * h)
