@@ -140,7 +140,11 @@ t.test('two tabs on one design merge by component and field', async (t) => {
     await two.reload()
     for (const page of [one, two]) await page.locator('g.node[data-id="service"]').waitFor()
     watchedOne.allow.push(/net::ERR_FAILED/)
+    // Tab one's change is stored before tab two makes its own: its save is awaited as a response
+    // (the status may still read "saved" from before the edit on a slow machine).
+    const tabOneStored = one.waitForResponse((r) => r.request().method() === 'PATCH' && r.status() === 200)
     await setField(one, 'service', 'instances', '3')
+    await tabOneStored
     await saved(one)
     await setField(two, 'service', 'instances', '5')
     const banner = two.getByRole('alertdialog')
