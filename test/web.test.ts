@@ -400,6 +400,13 @@ t.test('a learner signs up, sketches, autosaves, resolves a conflict, simulates,
     `${Number(run.result.overall.p95.toFixed(run.result.overall.p95 >= 100 ? 0 : 1))} ms`
   )
   t.equal(await page.locator('[data-figure="bottleneck"]').textContent(), run.result.overall.bottleneck)
+  t.match(
+    await results.locator('h2').textContent(),
+    run.result.overall.percentiles === 'exact'
+      ? /percentiles exact/
+      : /percentiles estimated from the sampled requests/,
+    `the heading says how the percentiles were obtained (${run.result.overall.percentiles})`
+  )
   const bottleneck = run.result.overall.bottleneck as string
   t.ok(await node(page, bottleneck).evaluate((el) => el.classList.contains('bottleneck')), `${bottleneck} is outlined`)
   const service = run.result.components.find((c: { id: string }) => c.id === 'service')

@@ -33,6 +33,12 @@ type Analysis = NonNullable<StoredResult['analysis']>
 
 const pct = percent
 
+/** How the analytic mode's p50, p95 and p99 were obtained, said beside them: an estimate says so. */
+const PERCENTILES_SAID: Record<string, string> = {
+  exact: '; percentiles exact',
+  'monte-carlo': '; percentiles estimated from the sampled requests'
+}
+
 export function ResultsPanel(props: { run: RunView | null; error: string | null; slo: number; stale?: string[] }) {
   const { run } = props
   const [explained, setExplained] = useState<{ component: string } | { figure: 'overall' } | null>(null)
@@ -55,7 +61,7 @@ export function ResultsPanel(props: { run: RunView | null; error: string | null;
   ]
   return html`
     <section class="results" aria-label="Simulation results" data-run=${run.id}>
-      <h2>Result <small>(${run.result.mode}, ${run.result.samples} samples${fromOlderModel(run.result) ? ', from an older model: simulate again for the current one' : ''})</small></h2>
+      <h2>Result <small>(${run.result.mode}, ${run.result.samples} samples${PERCENTILES_SAID[o.percentiles ?? ''] ?? ''}${fromOlderModel(run.result) ? ', from an older model: simulate again for the current one' : ''})</small></h2>
       <${StaleNote} because=${props.stale ?? []} what="These results are from an earlier run:" />
       <${PredictionScoresView} scores=${run.predictions} />
       <p class=${within(o.p95, props.slo) && o.errorRate === 0 ? 'verdict ok' : 'verdict bad'}>
