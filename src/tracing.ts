@@ -60,6 +60,8 @@ export interface StartOptions {
   exporter?: SpanExporter
   /** Export each span as it ends (tests) instead of in batches. */
   simple?: boolean
+  /** The longest a finished span waits in its batch (TracingConfig.scheduleDelayMs). */
+  scheduleDelayMs?: number
 }
 
 function samplerOf(config: Pick<TracingConfig, 'sampler' | 'ratio'> | undefined): Sampler {
@@ -101,7 +103,11 @@ export function startTracing(options: StartOptions): Tracing {
     sampler,
     idGenerator,
     spanProcessors: exporter
-      ? [options.simple ? new SimpleSpanProcessor({ exporter }) : new BatchSpanProcessor({ exporter })]
+      ? [
+          options.simple
+            ? new SimpleSpanProcessor({ exporter })
+            : new BatchSpanProcessor({ exporter, scheduledDelayMillis: options.scheduleDelayMs })
+        ]
       : []
   })
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
@@ -126,7 +132,12 @@ export function startTracing(options: StartOptions): Tracing {
 /** Tracing from the config (null when no endpoint is set): the entry points call this first. */
 export function startTracingFromConfig(config: TracingConfig | null, role: string): Tracing | null {
   if (!config) return null
-  return startTracing({ serviceName: config.serviceName ?? `sdc-${role}`, sampler: config, otlp: config })
+  return startTracing({
+    serviceName: config.serviceName ?? `sdc-${role}`,
+    sampler: config,
+    otlp: config,
+    scheduleDelayMs: config.scheduleDelayMs
+  })
 }
 
 export interface TraceIds {

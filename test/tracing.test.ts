@@ -225,6 +225,12 @@ t.test('the api and the worker export one trace over OTLP/HTTP, and leak nothing
       headers: token ? { authorization: `Bearer ${token}` } : {}
     })
   t.equal((await post('/auth/register', { email, password: CANARY_PASSWORD, displayName: 'Canary' })).status, 201)
+  // The api's first span waits at most OTEL_BSP_SCHEDULE_DELAY (200 ms unless set; the
+  // specification's 5 s would miss this deadline) before it is sent, not until its batch fills.
+  await waitFor(async () => received.some((r) => r.span.name === 'POST /auth/register'), {
+    timeoutMs: 2000,
+    what: 'the first request’s span, sent while the api runs'
+  })
   const login = JSON.parse((await post('/auth/login', { email, password: CANARY_PASSWORD })).body ?? '{}')
   const token = login.accessToken as string
   const ws = JSON.parse(
