@@ -218,31 +218,26 @@ export async function deleteWorkspace(
   return Boolean(deleted)
 }
 
-/** The versions of the owner's workspace and of its traffic profile: what a tab polls to learn it is behind. */
-export async function ownedVersions(sql: Sql | TransactionSql, id: string, ownerId: string) {
-  const [row] = await sql<{ design: number; traffic: number }[]>`
-    select w.version as design, t.version as traffic
-    from app.workspaces w
-    join app.traffic_profiles t on t.workspace_id = w.id
-    where w.id = ${id}
-      and w.owner_id = ${ownerId}
-  `
-  return row
-}
-
+/** The owner's traffic profile, with its workspace's version (`design_version`). */
 export async function ownedTraffic(
   sql: Sql | TransactionSql,
   id: string,
   ownerId: string
-): Promise<TrafficRow | undefined> {
-  const [row] = await sql<TrafficRow[]>`
-    select t.*
+): Promise<(TrafficRow & { design_version: number }) | undefined> {
+  const [row] = await sql<(TrafficRow & { design_version: number })[]>`
+    select t.*, w.version as design_version
     from app.traffic_profiles t
     join app.workspaces w on w.id = t.workspace_id
     where t.workspace_id = ${id}
       and w.owner_id = ${ownerId}
   `
   return row
+}
+
+/** The versions of the owner's workspace and of its traffic profile: what a tab polls to learn it is behind. */
+export async function ownedVersions(sql: Sql | TransactionSql, id: string, ownerId: string) {
+  const row = await ownedTraffic(sql, id, ownerId)
+  return row && { design: row.design_version, traffic: row.version }
 }
 
 export async function updateTraffic(
