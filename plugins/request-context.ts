@@ -128,7 +128,7 @@ async function requestContextPlugin(fastify: FastifyInstance) {
         statusCode: reply.statusCode,
         durationMs: Math.round(reply.elapsedTime * 100) / 100,
         userId: request.userId,
-        ...(ids ? { trace_id: ids.traceId, span_id: ids.spanId } : {})
+        ...(ids ? (ids.spanId ? { trace_id: ids.traceId, span_id: ids.spanId } : { trace_id: ids.traceId }) : {})
       },
       'request completed'
     )

@@ -1,3 +1,4 @@
+import { randomFillSync } from 'node:crypto'
 import {
   type Context,
   context,
@@ -22,7 +23,6 @@ import {
   BatchSpanProcessor,
   type IdGenerator,
   ParentBasedSampler,
-  RandomIdGenerator,
   type Sampler,
   SamplingDecision,
   SimpleSpanProcessor,
@@ -42,6 +42,11 @@ export interface Tracing {
   tracer: Tracer
   /** The provider's sampler: a request's decision is taken with it before any span exists. */
   sampler: Sampler
+  /**
+   * A request without a parent is sampled when its trace id's four 32-bit words, xor-ed, are
+   * below this: TraceIdRatioBasedSampler's rule (always on: 2³², off: 0), read off the pool's bytes.
+   */
+  rootBound: number
   /** Sends what is buffered and stops: graceful shutdown calls it last. */
   shutdown(): Promise<void>
   forceFlush(): Promise<void>
@@ -64,28 +69,61 @@ export interface StartOptions {
   scheduleDelayMs?: number
 }
 
-function samplerOf(config: Pick<TracingConfig, 'sampler' | 'ratio'> | undefined): Sampler {
+/** The sampler for the config, and the bound its root decision compares a trace id's words with. */
+function samplerOf(config: Pick<TracingConfig, 'sampler' | 'ratio'> | undefined): { sampler: Sampler; bound: number } {
   const name = config?.sampler ?? 'parentbased_always_on'
+  const ratio = name.endsWith('always_off') ? 0 : name.endsWith('traceidratio') ? (config?.ratio ?? 1) : 1
   const root = name.endsWith('always_off')
     ? new AlwaysOffSampler()
     : name.endsWith('traceidratio')
-      ? new TraceIdRatioBasedSampler(config?.ratio ?? 1)
+      ? new TraceIdRatioBasedSampler(ratio)
       : new AlwaysOnSampler()
-  return name.startsWith('parentbased_') ? new ParentBasedSampler({ root }) : root
+  // TraceIdRatioBasedSampler's own bound (always on: above every 32-bit value; off: below all).
+  const r = Number.isNaN(ratio) ? 0 : Math.min(1, Math.max(0, ratio))
+  const bound = r === 1 ? 2 ** 32 : Math.floor(r * 0xffffffff)
+  return { sampler: name.startsWith('parentbased_') ? new ParentBasedSampler({ root }) : root, bound }
 }
 
-const randomIds = new RandomIdGenerator()
+// Ids from a pool of random bytes (one randomFillSync per POOL bytes), read as the hex the W3C
+// header carries: a root request's trace id and its sampling decision cost a slice and four reads.
+const POOL = 16 * 256
+const pool = Buffer.alloc(POOL)
+let at = POOL
+
+/** The offset in `pool` of `bytes` fresh random bytes, not all zero (an all-zero id is invalid). */
+function fresh(bytes: number): number {
+  for (;;) {
+    if (at + bytes > POOL) {
+      randomFillSync(pool)
+      at = 0
+    }
+    const from = at
+    at += bytes
+    for (let i = from; i < at; i++) if (pool[i] !== 0) return from
+  }
+}
+
+/** A new span id (16 hex digits). */
+export const newSpanId = (): string => {
+  const from = fresh(8)
+  return pool.toString('hex', from, from + 8)
+}
+
 // The trace id a sampled root request was decided on, handed to the provider for its span: the
 // provider's sampler then sees the same id and takes the same decision. Set and cleared around
 // one synchronous startSpan call.
 let decidedTraceId: string | null = null
 const idGenerator: IdGenerator = {
   generateTraceId() {
-    const id = decidedTraceId ?? randomIds.generateTraceId()
-    decidedTraceId = null
-    return id
+    if (decidedTraceId) {
+      const id = decidedTraceId
+      decidedTraceId = null
+      return id
+    }
+    const from = fresh(16)
+    return pool.toString('hex', from, from + 16)
   },
-  generateSpanId: () => randomIds.generateSpanId()
+  generateSpanId: newSpanId
 }
 
 /** Registers the global provider, context manager and propagator for this process. */
@@ -97,7 +135,7 @@ export function startTracing(options: StartOptions): Tracing {
   const exporter =
     options.exporter ??
     (url === null ? null : protocol === 'http/json' ? new OtlpJsonExporter(otlp) : new OtlpProtobufExporter(otlp))
-  const sampler = samplerOf(options.sampler)
+  const { sampler, bound } = samplerOf(options.sampler)
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': options.serviceName }),
     sampler,
@@ -116,6 +154,7 @@ export function startTracing(options: StartOptions): Tracing {
   const tracing: Tracing = {
     tracer: provider.getTracer('system-design-coach'),
     sampler,
+    rootBound: bound,
     forceFlush: () => provider.forceFlush(),
     async shutdown() {
       await provider.shutdown()
@@ -142,7 +181,8 @@ export function startTracingFromConfig(config: TracingConfig | null, role: strin
 
 export interface TraceIds {
   traceId: string
-  spanId: string
+  /** The server span's id; null for a request that was not sampled (it has no span). */
+  spanId: string | null
 }
 
 export interface RequestTrace {
@@ -171,25 +211,37 @@ export function startRequestTrace(describe: () => SpanDescription, parent: Conte
   if (!active) throw new Error('tracing is not started in this process')
   const remote = trace.getSpanContext(parent)
   const continued = remote !== undefined && isSpanContextValid(remote)
-  const traceId = continued ? remote.traceId : randomIds.generateTraceId()
-  const { decision } = active.sampler.shouldSample(parent, traceId, '', SpanKind.SERVER, NO_ATTRIBUTES, [])
-  if (decision === SamplingDecision.NOT_RECORD)
-    return { span: null, ids: { traceId, spanId: randomIds.generateSpanId() } }
+  let traceId: string
+  if (continued) {
+    traceId = remote.traceId
+    const { decision } = active.sampler.shouldSample(parent, traceId, '', SpanKind.SERVER, NO_ATTRIBUTES, [])
+    if (decision === SamplingDecision.NOT_RECORD) return { span: null, ids: { traceId, spanId: null } }
+  } else {
+    // The root sampler's decision on this id, as TraceIdRatioBasedSampler reads it from the hex.
+    const from = fresh(16)
+    traceId = pool.toString('hex', from, from + 16)
+    const words =
+      (pool.readUInt32BE(from) ^
+        pool.readUInt32BE(from + 4) ^
+        pool.readUInt32BE(from + 8) ^
+        pool.readUInt32BE(from + 12)) >>>
+      0
+    if (words >= active.rootBound) return { span: null, ids: { traceId, spanId: null } }
+    decidedTraceId = traceId
+  }
   const { name, attributes } = describe()
-  if (!continued) decidedTraceId = traceId
   const span = active.tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent)
   decidedTraceId = null
-  const { spanId } = span.spanContext()
-  return { span, ids: { traceId, spanId } }
+  return { span, ids: { traceId, spanId: span.spanContext().spanId } }
 }
 
 /** W3C trace context naming a request that was not sampled: its jobs are not sampled either. */
 export function unsampledCarrier(ids: TraceIds): { traceparent: string } {
-  return { traceparent: `00-${ids.traceId}-${ids.spanId}-00` }
+  return { traceparent: `00-${ids.traceId}-${ids.spanId ?? newSpanId()}-00` }
 }
 
 /** The ids of the span current here, for log lines; null outside a trace. */
-export function currentTraceIds(ctx: Context = context.active()): TraceIds | null {
+export function currentTraceIds(ctx: Context = context.active()): { traceId: string; spanId: string } | null {
   if (!active) return null
   const span = trace.getSpanContext(ctx)
   return span && isSpanContextValid(span) ? { traceId: span.traceId, spanId: span.spanId } : null

@@ -30,13 +30,15 @@ export const profile: Phase = {
       OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
       OTEL_TRACES_SAMPLER_ARG: '0.1'
     }
+    const unsampled = { ...sampled, OTEL_TRACES_SAMPLER_ARG: '0' }
     const read = `/workspaces/${ctx.workspaces[2]}`
     const runs: [string, string, string | null, Record<string, string>][] = [
       ['public', '/bench/ping', null, {}],
       ['authenticated', '/bench/me', ctx.token, {}],
       ['read', read, ctx.token, {}],
       ['readTraced', read, ctx.token, traced],
-      ['readTracedSampled', read, ctx.token, sampled]
+      ['readTracedSampled', read, ctx.token, sampled],
+      ['readTracedUnsampled', read, ctx.token, unsampled]
     ]
     for (const [name, path, bearer, env] of runs.filter(([name]) => ctx.wants(name))) {
       // BENCH_PROFILE_DIR keeps each server's .cpuprofile there (for DevTools), under its name.
