@@ -29,11 +29,13 @@ t.test('the benchmarks run end to end in smoke mode and save their JSON', async 
   t.ok(report.profile.readTraced.parts[otel] > 0, 'the traced read’s profile shows the SDK at work')
   t.equal(report.profile.read.parts[otel], undefined, 'and the untraced one none of it')
   const { targets } = report.overhead
-  for (const name of ['bare', 'boilerplatePublic', 'boilerplateAuthenticated', 'fullPublic', 'fullAuthenticated']) {
+  const trivial = ['bare', 'boilerplatePublic', 'boilerplateAuthenticated', 'fullPublic', 'fullAuthenticated']
+  for (const name of [...trivial, 'fullAuthenticatedTraced']) {
     t.ok(targets[name].cpuUsPerRequest > 0, `${name}: server CPU per request measured from outside its process`)
     t.equal(targets[name].non2xx, 0, `${name}: every request answered 2xx`)
   }
   t.ok(report.overhead.fullAuthenticatedVsBoilerplate.throughput > 0, 'the peer stack is measured in the same run')
+  t.ok(report.overhead.sampledTracingVsOff.cpu > 0, 'tracing at 0.1 is measured pinned on the trivial route')
   for (const name of ['read', 'enqueue', 'enqueueWithoutJob', 'auditedWrite', 'plainWrite'])
     t.equal(report.database.targets[name].non2xx, 0, `${name}: no error measured as throughput`)
   t.ok(report.database.targets.enqueue.dbCpuUsPerRequest > 0, 'Postgres CPU is charged per request')

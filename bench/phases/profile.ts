@@ -35,6 +35,7 @@ export const profile: Phase = {
     const runs: [string, string, string | null, Record<string, string>][] = [
       ['public', '/bench/ping', null, {}],
       ['authenticated', '/bench/me', ctx.token, {}],
+      ['authenticatedTracedUnsampled', '/bench/me', ctx.token, unsampled],
       ['read', read, ctx.token, {}],
       ['readTraced', read, ctx.token, traced],
       ['readTracedSampled', read, ctx.token, sampled],
