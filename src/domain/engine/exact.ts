@@ -1,16 +1,20 @@
 import { fft } from '../fft.ts'
+import { type MdcWait, mdcWait } from '../mdc.ts'
+import { mg1WaitDecay, serviceExcess } from '../mg1.ts'
 import type { Station } from './stations.ts'
 import { MAX_HOPS, WALK, type Walker } from './walker.ts'
 
 // The analytic mode's end-to-end latency distribution, exactly, where every station a request can
 // meet has an exact sojourn law: M/M/c (exponential service, Poisson arrivals, no queue limit),
-// a pure delay of exponential or constant service, a link's network time, or a saturated station
-// (unbounded). The walk the sampler draws is composed instead: a station's sojourn is convolved
-// with what follows it, the branches a request may take are mixed by their probabilities, and
-// parallel calls' slowest branch has the product of the branches' CDFs (independent branches).
-// Everything is a distribution on one lattice of SIZE points of step h; each operation keeps the
-// mean (a constant falls between two points in proportion, an exponential's convolution is
-// split onto the lattice linearly), so a quantile is off by far less than h.
+// M/G/1 (one server a queue, Poisson arrivals, no queue limit, constant or gamma service), M/D/c
+// (constant service, the same), a pure delay of any service law the product draws, a link's
+// network time, or a saturated station (unbounded). The walk the sampler draws is composed
+// instead: a station's sojourn is convolved with what follows it, the branches a request may take
+// are mixed by their probabilities, and parallel calls' slowest branch has the product of the
+// branches' CDFs (independent branches). Everything is a distribution on one lattice of SIZE
+// points of step h; each operation keeps the mean (a value falls between the two points around it
+// in proportion: a constant, an exponential's convolution split onto the lattice linearly, a gamma
+// or a residual service time from its tail's integrals), so a quantile is off by far less than h.
 
 /** Lattice points: a distribution is SIZE masses at 0, h, 2h, … */
 const SIZE = 4096
@@ -20,6 +24,12 @@ const MAX_OPS = 4096
 const TAIL = 20
 /** Widenings of the range when the p99 still lies beyond it. */
 const WIDENINGS = 4
+/**
+ * The M/G/1 wait's geometric sum is one transform on 2 × SIZE points, its masses damped by
+ * e^(−TILT k / (2 SIZE)) first (and restored after): what lies past the transform's length folds
+ * back damped by e^(−TILT) at least, and rounding grows by e^(TILT / 2) at most.
+ */
+const TILT = 20
 
 /** How the walk composes a request's latency, over some representation D of a latency's law. */
 interface Algebra<D> {
@@ -33,12 +43,49 @@ interface Algebra<D> {
   fork(branches: { share: number; d: D }[], next: D): D
 }
 
-/** Whether a station's sojourn law is exact here (what drawLatency draws for it, and the true law). */
-function exactLaw(s: Station): boolean {
-  if (s.saturated) return true
-  if (s.kind === 'link') return true
-  if (s.kind === 'delay') return s.serviceTimeCv === 1 || s.serviceTimeCv === 0
-  return s.kind === 'queue' && s.serviceTimeCv === 1 && s.arrivalCv === 1 && s.queueLimit === null
+/**
+ * How the lattice composes a station's sojourn, by its true law: what drawLatency draws, but for
+ * M/D/c, whose wait it draws as an exponential of the exact mean (an approximation).
+ */
+type StationLaw =
+  | { kind: 'saturated' | 'constant' | 'exponential' | 'mmc' | 'gamma' }
+  /** One server a queue: ρ, and the rate of the wait's tail per mean service time (Lundberg's). */
+  | { kind: 'mg1'; rho: number; decay: number }
+  /** Constant service on c servers a queue (c > 1). */
+  | { kind: 'mdc'; c: number; wait: MdcWait }
+
+/**
+ * A station's exact law, or null where it has none: bursty arrivals, a finite queue, or several
+ * servers a queue with service neither exponential nor constant (G/G/c); M/D/c past the budget of
+ * its transform (within about 0.1 % of saturation).
+ */
+function lawOf(s: Station): StationLaw | null {
+  if (s.saturated) return { kind: 'saturated' }
+  if (s.kind === 'link') return { kind: 'constant' }
+  const cv = s.serviceTimeCv
+  if (s.kind === 'delay') return { kind: cv === 0 ? 'constant' : cv === 1 ? 'exponential' : 'gamma' }
+  if (s.kind !== 'queue' || s.arrivalCv !== 1 || s.queueLimit !== null) return null
+  if (cv === 1) return { kind: 'mmc' }
+  if (s.servers === s.queues) return { kind: 'mg1', rho: s.utilization, decay: mg1WaitDecay(s.utilization, cv) }
+  if (cv !== 0) return null
+  const c = s.servers / s.queues
+  // No arrivals: nobody waits.
+  if (!(s.utilization > 0)) return { kind: 'constant' }
+  const wait = mdcWait(s.utilization * c, c)
+  return wait && { kind: 'mdc', c, wait }
+}
+
+/** Each station's law, worked out once a call (M/D/c's roots and transform are not free). */
+function lawsOf(stations: Station[]): (s: Station) => StationLaw | null {
+  const laws: (StationLaw | null | undefined)[] = new Array(stations.length)
+  return (s) => {
+    let law = laws[s.index]
+    if (law === undefined) {
+      law = lawOf(s)
+      laws[s.index] = law
+    }
+    return law
+  }
 }
 
 /**
@@ -166,17 +213,39 @@ function composeAll<D>(w: Walker, stations: Station[], a: Algebra<D>, ops: { n: 
   return parts.length === 1 ? parts[0].d : a.mix(parts)
 }
 
-/** A range that holds every path's latency but for a negligible tail: the longest path of each station's mean × TAIL. */
-const reach: Algebra<number> = {
-  zero: 0,
-  station(s, next) {
-    if (!exactLaw(s)) return null
-    if (s.saturated) return next
-    const wait = s.kind === 'queue' && s.waitProbability > 0 ? s.waitMs : 0
-    return next + (s.kind === 'link' || s.serviceTimeCv === 0 ? s.serviceTimeMs : TAIL * s.serviceTimeMs) + TAIL * wait
-  },
-  mix: (parts) => Math.max(...parts.map((p) => p.d)),
-  fork: (branches, next) => Math.max(0, ...branches.map((b) => b.d)) + next
+/**
+ * A range that holds every path's latency but for a negligible tail: the longest path of each
+ * station's reach (beyond it, its sojourn's tail is below e^(−TAIL), or near it for M/D/c).
+ */
+function reach(laws: (s: Station) => StationLaw | null): Algebra<number> {
+  return {
+    zero: 0,
+    station(s, next) {
+      const law = laws(s)
+      if (law === null) return null
+      const mean = s.serviceTimeMs
+      // A gamma's tail falls off as e^(−x / (CV² × mean)), or faster.
+      const service = TAIL * Math.max(1, s.serviceTimeCv * s.serviceTimeCv) * mean
+      switch (law.kind) {
+        case 'saturated':
+          return next
+        case 'constant':
+          return next + mean
+        case 'exponential':
+          return next + TAIL * mean
+        case 'gamma':
+          return next + service
+        case 'mmc':
+          return next + TAIL * mean + (s.waitProbability > 0 ? TAIL * s.waitMs : 0)
+        case 'mg1':
+          return next + (s.serviceTimeCv === 0 ? mean : service) + (law.rho > 0 ? (TAIL * mean) / law.decay : 0)
+        case 'mdc':
+          return next + mean + (TAIL * mean) / law.wait.decay
+      }
+    },
+    mix: (parts) => Math.max(...parts.map((p) => p.d)),
+    fork: (branches, next) => Math.max(0, ...branches.map((b) => b.d)) + next
+  }
 }
 
 /**
@@ -193,25 +262,60 @@ interface Law {
   zero: boolean
 }
 
-function lattice(h: number): Algebra<Law> {
+function lattice(h: number, laws: (s: Station) => StationLaw | null): Algebra<Law> {
   const zero: Law = { cdf: new Float64Array(SIZE).fill(1), mass: 1, infinite: 0, atom: 1, zero: true }
+  // The sojourns on the lattice that take more than a pass to make, by what they depend on.
+  const sojourns = new Map<string, Float64Array>()
+  const sojourn = (s: Station, law: StationLaw): Float64Array => {
+    const steps = s.serviceTimeMs / h
+    const cv = s.serviceTimeCv
+    const key =
+      law.kind === 'mg1'
+        ? `mg1 ${steps} ${cv} ${law.rho}`
+        : law.kind === 'mdc'
+          ? `mdc ${steps} ${law.c} ${s.utilization}`
+          : `gamma ${steps} ${cv}`
+    let cdf = sojourns.get(key)
+    if (cdf === undefined) {
+      cdf =
+        law.kind === 'mg1'
+          ? mg1Sojourn(law.rho, cv, steps)
+          : law.kind === 'mdc'
+            ? mdcSojourn(law.wait, steps)
+            : cumulated(serviceMasses(serviceExcess(cv, 1 / steps, SIZE + 1).first, steps))
+      sojourns.set(key, cdf)
+    }
+    return cdf
+  }
   return {
     zero,
     station(s, next) {
-      if (!exactLaw(s)) return null
-      if (s.saturated) {
-        // It serves 1/ρ of its arrivals, and those wait without bound; the rest are lost.
-        const kept = next.mass / s.utilization
-        return { cdf: new Float64Array(SIZE), mass: kept, infinite: kept, atom: 0, zero: false }
+      const law = laws(s)
+      if (law === null) return null
+      switch (law.kind) {
+        case 'saturated': {
+          // It serves 1/ρ of its arrivals, and those wait without bound; the rest are lost.
+          const kept = next.mass / s.utilization
+          return { cdf: new Float64Array(SIZE), mass: kept, infinite: kept, atom: 0, zero: false }
+        }
+        case 'constant':
+          return shifted(next, s.serviceTimeMs / h)
+        case 'exponential':
+          return exponential(next, s.serviceTimeMs / h)
+        case 'mmc': {
+          const served = exponential(next, s.serviceTimeMs / h)
+          if (s.waitProbability <= 0) return served
+          const waited = exponential(served, s.waitMs / h)
+          const pw = s.waitProbability
+          const cdf = new Float64Array(SIZE)
+          for (let k = 0; k < SIZE; k++) cdf[k] = (1 - pw) * served.cdf[k] + pw * waited.cdf[k]
+          return { cdf, mass: next.mass, infinite: next.infinite, atom: 0, zero: false }
+        }
+        default: {
+          const own: Law = { cdf: sojourn(s, law), mass: 1, infinite: 0, atom: 0, zero: false }
+          return next.zero ? own : convolved(own, next)
+        }
       }
-      if (s.kind === 'link' || s.serviceTimeCv === 0) return shifted(next, s.serviceTimeMs / h)
-      const served = exponential(next, s.serviceTimeMs / h)
-      if (s.kind !== 'queue' || s.waitProbability <= 0) return served
-      const waited = exponential(served, s.waitMs / h)
-      const pw = s.waitProbability
-      const cdf = new Float64Array(SIZE)
-      for (let k = 0; k < SIZE; k++) cdf[k] = (1 - pw) * served.cdf[k] + pw * waited.cdf[k]
-      return { cdf, mass: next.mass, infinite: next.infinite, atom: 0, zero: false }
     },
     mix(parts) {
       if (parts.every((p) => p.d.zero)) return zero
@@ -280,6 +384,99 @@ function exponential(d: Law, steps: number): Law {
   return { cdf, mass: d.mass, infinite: d.infinite, atom: 0, zero: false }
 }
 
+/** Masses at 0, 1, … (SIZE of them) into a CDF. */
+function cumulated(masses: Float64Array): Float64Array {
+  const cdf = new Float64Array(SIZE)
+  let sum = 0
+  for (let k = 0; k < SIZE; k++) {
+    sum += masses[k]
+    cdf[k] = Math.min(1, Math.max(0, sum))
+  }
+  return cdf
+}
+
+/**
+ * The lattice masses (SIZE of them) of a law whose E[(X − x)⁺] / mean is `excess` at x = kh (k up
+ * to SIZE), the mean being `steps` lattice steps: each value split between the points around it in
+ * proportion, so P(lattice > k) = (E[(X − kh)⁺] − E[(X − (k + 1)h)⁺]) / h, which keeps the mean.
+ */
+function serviceMasses(excess: Float64Array, steps: number): Float64Array {
+  const masses = new Float64Array(SIZE)
+  let above = 1
+  for (let k = 0; k < SIZE; k++) {
+    const tail = steps * (excess[k] - excess[k + 1])
+    masses[k] = above - tail
+    above = tail
+  }
+  return masses
+}
+
+/**
+ * M/G/1's sojourn on the lattice (service of `steps` lattice steps on average, the given CV, at
+ * utilisation ρ): the wait is Pollaczek–Khinchine's geometric sum (1 − ρ) Σ ρⁿ R^{*n} of residual
+ * service times R (density P(S > x) / E[S]), one transform W = (1 − ρ) / (1 − ρR) of R's masses,
+ * times the service's; both damped (TILT) and padded to twice the lattice against wrap-around.
+ */
+function mg1Sojourn(rho: number, cv: number, steps: number): Float64Array {
+  const { first, second } = serviceExcess(cv, 1 / steps, SIZE + 1)
+  const service = serviceMasses(first, steps)
+  // R's tail integral: E[(R − x)⁺] = E[((S − x)⁺)²] / (2 E[S]), of mean E[S²] / (2 E[S]).
+  const meanResidual = second[0] / 2
+  for (let k = 0; k <= SIZE; k++) second[k] /= 2 * meanResidual
+  const residual = serviceMasses(second, steps * meanResidual)
+  const n = 2 * SIZE
+  const alpha = TILT / n
+  const re = new Float64Array(n)
+  const im = new Float64Array(n)
+  // R's masses in the real part, the service's in the imaginary: one transform gives both spectra.
+  for (let k = 0; k < SIZE; k++) {
+    const damping = Math.exp(-alpha * k)
+    re[k] = residual[k] * damping
+    im[k] = service[k] * damping
+  }
+  fft(re, im)
+  const pr = new Float64Array(n)
+  const pi = new Float64Array(n)
+  for (let m = 0; m < n; m++) {
+    const zr = re[m]
+    const zi = im[m]
+    const cr = re[(n - m) % n]
+    const ci = -im[(n - m) % n]
+    const rr = (zr + cr) / 2
+    const ri = (zi + ci) / 2
+    const sr = (zi - ci) / 2
+    const si = -(zr - cr) / 2
+    // (1 − ρ) S / (1 − ρR), conjugated: transformed again it is n × the damped sojourn's masses.
+    const dr = 1 - rho * rr
+    const di = -rho * ri
+    const scale = (1 - rho) / (dr * dr + di * di)
+    pr[m] = scale * (sr * dr + si * di)
+    pi[m] = -scale * (si * dr - sr * di)
+  }
+  fft(pr, pi)
+  const masses = new Float64Array(SIZE)
+  for (let k = 0; k < SIZE; k++) masses[k] = (pr[k] / n) * Math.exp(alpha * k)
+  return cumulated(masses)
+}
+
+/**
+ * M/D/c's sojourn on the lattice (a constant service of `steps` lattice steps): the wait's CDF
+ * averaged over each step (Simpson's rule; what splitting each value between the points around
+ * it gives), then the service's shift.
+ */
+function mdcSojourn(wait: MdcWait, steps: number): Float64Array {
+  const cdf = new Float64Array(SIZE)
+  let left = wait.cdf(0)
+  let k = 0
+  for (; k < SIZE && left < 1 - 1e-15; k++) {
+    const right = wait.cdf((k + 1) / steps)
+    cdf[k] = (left + 4 * wait.cdf((k + 0.5) / steps) + right) / 6
+    left = right
+  }
+  cdf.fill(1, k)
+  return shifted({ cdf, mass: 1, infinite: 0, atom: 0, zero: false }, steps).cdf
+}
+
 /** The sum of two independent laws: their masses convolved (by FFT, zero-padded: no wrap-around). */
 function convolved(x: Law, y: Law): Law {
   const n = 2 * SIZE
@@ -330,17 +527,19 @@ export interface ExactLatency {
 
 /**
  * The exact end-to-end latency of the design's requests, or null where a station they may meet
- * has no exact law (a timeout's sampled traversals, variable service on a queue, a finite queue,
- * bursty arrivals) or the walk is too large to compose: the Monte-Carlo estimates those.
+ * has no exact law (a timeout's sampled traversals, variable service on several servers a queue
+ * other than constant, a finite queue, bursty arrivals) or the walk is too large to compose: the
+ * Monte-Carlo estimates those.
  */
 export function exactLatency(w: Walker, stations: Station[], highest = 0.99): ExactLatency | null {
   const ops = { n: 0 }
-  let range = composeAll(w, stations, reach, ops)
+  const laws = lawsOf(stations)
+  let range = composeAll(w, stations, reach(laws), ops)
   if (range === null) return null
   range = Math.max(range, 1e-9)
   for (let widening = 0; widening <= WIDENINGS; widening++) {
     const h = range / (SIZE - 1)
-    const law = composeAll(w, stations, lattice(h), ops) as Law
+    const law = composeAll(w, stations, lattice(h, laws), ops) as Law
     const finite = law.mass - law.infinite
     // The widest percentile asked for must lie within the range (or among the unbounded).
     if (law.mass > 0 && highest * law.mass <= finite && law.cdf[SIZE - 1] < highest * law.mass) {
