@@ -93,6 +93,22 @@ t.test('one M/D/3 station gives the percentiles of Crommelin’s wait plus the s
   }
 })
 
+/** Each quantile's mean over seeded Monte-Carlo runs, and four standard errors from their spread. */
+function drawn(design: Design, profile: TrafficProfile, runs: number, samples: number) {
+  const results = Array.from({ length: runs }, (_, i) =>
+    simulate(design, profile, { exact: false, samples, seed: 100 + i })
+  )
+  return Object.fromEntries(
+    QUANTILES.map(([key]) => {
+      if (results[0].overall.percentiles !== 'monte-carlo') throw new Error('the samples were not drawn')
+      const xs = results.map((r) => r.overall[key] as number)
+      const mean = xs.reduce((a, b) => a + b, 0) / runs
+      const se = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (runs - 1) / runs)
+      return [key, { mean, band: 4 * se }]
+    })
+  ) as Record<(typeof QUANTILES)[number][0], { mean: number; band: number }>
+}
+
 t.test('a tandem of an M/D/1 and an M/M/1 agrees with long seeded Monte-Carlo runs within their noise', async (t) => {
   // users → a (constant 10 ms) → b (exponential 5 ms) at 60 rps: ρ 0.6 and 0.3. The sampler draws
   // both sojourns exactly in law (the M/D/1's wait as its geometric sum of residual services).
@@ -109,19 +125,55 @@ t.test('a tandem of an M/D/1 and an M/M/1 agrees with long seeded Monte-Carlo ru
   }
   const exact = simulate(design, traffic(60))
   t.equal(exact.overall.percentiles, 'exact')
-  // Twelve runs of 100 000 paths: each quantile's mean over them, and its standard error from their spread.
-  const runs = Array.from({ length: 12 }, (_, i) =>
-    simulate(design, traffic(60), { exact: false, samples: 100_000, seed: 100 + i })
-  )
-  t.equal(runs[0].overall.percentiles, 'monte-carlo')
+  // Twelve runs of 100 000 paths: each quantile's mean over them, and four standard errors from
+  // their spread (Student's t at 11 degrees of freedom: beyond it once in 500).
+  const samples = drawn(design, traffic(60), 12, 100_000)
   for (const [key] of QUANTILES) {
-    const xs = runs.map((r) => r.overall[key] as number)
-    const mean = xs.reduce((a, b) => a + b, 0) / xs.length
-    const se = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1) / xs.length)
     const got = exact.overall[key] as number
-    // Four standard errors (Student's t at 11 degrees of freedom: beyond it once in 500).
-    t.ok(Math.abs(got - mean) <= 4 * se, `${key} ${got} vs ${mean.toFixed(3)} ± ${(4 * se).toFixed(3)} ms`)
-    t.ok(se < 0.003 * mean, `${key}: the runs pin it to ${((se / mean) * 100).toFixed(2)} %`)
+    const { mean, band } = samples[key]
+    t.ok(Math.abs(got - mean) <= band, `${key} ${got} vs ${mean.toFixed(3)} ± ${band.toFixed(3)} ms`)
+    t.ok(band < 0.012 * mean, `${key}: the runs pin it to ${((band / 4 / mean) * 100).toFixed(2)} %`)
+  }
+})
+
+/** A design of M/G/1 stations behind a cache, parallel calls, a replicated database, network time and a gamma delay. */
+const mixed: Design = {
+  components: [
+    users,
+    {
+      id: 'api',
+      type: 'service',
+      instances: 2,
+      concurrency: 1,
+      serviceTimeMs: 4,
+      serviceTimeCv: 0,
+      balancing: 'random',
+      calls: 'parallel'
+    },
+    { id: 'cache', type: 'cache', instances: 1, concurrency: 1, serviceTimeMs: 1, serviceTimeCv: 2, hitRatio: 0.7 },
+    { id: 'db', type: 'database', instances: 1, concurrency: 1, serviceTimeMs: 6, serviceTimeCv: 0.5, replicas: 1 },
+    { id: 'ext', type: 'external', instances: 1, concurrency: 1, serviceTimeMs: 15, serviceTimeCv: 1.5, delay: true }
+  ],
+  links: [
+    { from: 'users', to: 'api' },
+    { from: 'api', to: 'cache' },
+    { from: 'cache', to: 'db' },
+    { from: 'api', to: 'ext', share: 0.5, latencyMs: 3 }
+  ]
+}
+
+t.test('M/G/1 stations behind a cache, parallel calls and network time agree with the samples', async (t) => {
+  // api (two M/D/1, random balancing) calls a cache (CV 2) whose read misses reach a replicated
+  // database (CV 0.5, writes to its primary) and, at once, half the time, an external API (a gamma
+  // delay of CV 1.5) 3 ms away.
+  const profile: TrafficProfile = { ...traffic(300), readRatio: 0.8 }
+  const exact = simulate(mixed, profile)
+  t.equal(exact.overall.percentiles, 'exact')
+  const samples = drawn(mixed, profile, 8, 50_000)
+  for (const [key] of QUANTILES) {
+    const got = exact.overall[key] as number
+    const { mean, band } = samples[key]
+    t.ok(Math.abs(got - mean) <= band, `${key} ${got} vs ${mean.toFixed(3)} ± ${band.toFixed(3)} ms`)
   }
 })
 

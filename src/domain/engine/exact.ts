@@ -25,11 +25,12 @@ const TAIL = 20
 /** Widenings of the range when the p99 still lies beyond it. */
 const WIDENINGS = 4
 /**
- * The M/G/1 wait's geometric sum is one transform on 2 × SIZE points, its masses damped by
- * e^(−TILT k / (2 SIZE)) first (and restored after): what lies past the transform's length folds
- * back damped by e^(−TILT) at least, and rounding grows by e^(TILT / 2) at most.
+ * The sojourns of M/G/1, M/D/c and gamma delays are convolved by transforms on SIZE points, their
+ * masses damped by e^(−DAMPING k / SIZE) first and restored after: what lies past the lattice (a
+ * tail beyond the range, below e^(−20) by the reach) folds back onto its start damped by
+ * e^(−DAMPING), and rounding (10⁻¹⁶) grows by e^(DAMPING k / SIZE) ≤ e^(DAMPING).
  */
-const TILT = 20
+const DAMPING = 12
 
 /** How the walk composes a request's latency, over some representation D of a latency's law. */
 interface Algebra<D> {
@@ -252,21 +253,106 @@ function reach(laws: (s: Station) => StationLaw | null): Algebra<number> {
  * A latency's law on the lattice: `cdf[k]` = P(kept, finite, latency ≤ kh); `mass` the share of
  * requests kept (not lost to a saturated station), `infinite` the share of them whose latency is
  * unbounded, `atom` the share whose latency is exactly 0 (they meet no station: a write past
- * read-only links). `zero` marks the law of 0, which a fork need not convolve with.
+ * read-only links). `zero` marks the law of 0, which a fork need not convolve with. A law an
+ * M/G/1, M/D/c or gamma delay made is held as its spectrum, its CDF made when first read (cdfOf):
+ * a path of them convolves by products, without a transform each.
  */
 interface Law {
-  cdf: Float64Array
+  cdf: Float64Array | null
+  spectrum: Spectrum | null
   mass: number
   infinite: number
   atom: number
   zero: boolean
 }
 
+/**
+ * A law's finite masses transformed, damped by e^(−DAMPING k / SIZE) first (`damping`, one array a
+ * lattice): sums of independent laws are products of their spectra, mixtures their mixtures.
+ */
+interface Spectrum {
+  re: Float64Array
+  im: Float64Array
+  damping: Float64Array
+}
+
+/** The law's CDF (made from its spectrum the first time: the inverse transform, restored). */
+function cdfOf(d: Law): Float64Array {
+  if (d.cdf !== null) return d.cdf
+  const { re, im, damping } = d.spectrum as Spectrum
+  // The inverse transform is the conjugate's transform, conjugated, over SIZE: its real part is what is wanted.
+  const pr = Float64Array.from(re)
+  const pi = new Float64Array(SIZE)
+  for (let m = 0; m < SIZE; m++) pi[m] = -im[m]
+  fft(pr, pi)
+  const cdf = new Float64Array(SIZE)
+  const finite = d.mass - d.infinite
+  let sum = 0
+  for (let k = 0; k < SIZE; k++) {
+    sum += pr[k] / SIZE / damping[k]
+    cdf[k] = Math.min(finite, Math.max(0, sum))
+  }
+  d.cdf = cdf
+  return cdf
+}
+
+/** The law's spectrum (made from its CDF when it has none). */
+function spectrumOf(d: Law, damping: Float64Array): Spectrum {
+  if (d.spectrum !== null) return d.spectrum
+  const cdf = cdfOf(d)
+  const re = new Float64Array(SIZE)
+  const im = new Float64Array(SIZE)
+  for (let k = 0; k < SIZE; k++) re[k] = (cdf[k] - (k > 0 ? cdf[k - 1] : 0)) * damping[k]
+  fft(re, im)
+  return { re, im, damping }
+}
+
+/** The sum of two independent laws, as the product of their spectra. */
+function multiplied(x: Law, y: Law, damping: Float64Array): Law {
+  const a = spectrumOf(x, damping)
+  const b = spectrumOf(y, damping)
+  const re = new Float64Array(SIZE)
+  const im = new Float64Array(SIZE)
+  for (let m = 0; m < SIZE; m++) {
+    re[m] = a.re[m] * b.re[m] - a.im[m] * b.im[m]
+    im[m] = a.re[m] * b.im[m] + a.im[m] * b.re[m]
+  }
+  const mass = x.mass * y.mass
+  const finite = (x.mass - x.infinite) * (y.mass - y.infinite)
+  return {
+    cdf: null,
+    spectrum: { re, im, damping },
+    mass,
+    infinite: mass - finite,
+    atom: x.atom * y.atom,
+    zero: false
+  }
+}
+
+/** A law held as its CDF. */
+const fromCdf = (cdf: Float64Array | null, mass = 1, infinite = 0, atom = 0): Law => ({
+  cdf,
+  spectrum: null,
+  mass,
+  infinite,
+  atom,
+  zero: false
+})
+
 function lattice(h: number, laws: (s: Station) => StationLaw | null): Algebra<Law> {
-  const zero: Law = { cdf: new Float64Array(SIZE).fill(1), mass: 1, infinite: 0, atom: 1, zero: true }
-  // The sojourns on the lattice that take more than a pass to make, by what they depend on.
-  const sojourns = new Map<string, Float64Array>()
-  const sojourn = (s: Station, law: StationLaw): Float64Array => {
+  // e^(−DAMPING k / SIZE), and the sojourns of the stations that need transforms by what they depend on (stations repeat).
+  const damping = new Float64Array(SIZE)
+  for (let k = 0; k < SIZE; k++) damping[k] = Math.exp((-DAMPING * k) / SIZE)
+  const zero: Law = {
+    cdf: new Float64Array(SIZE).fill(1),
+    spectrum: { re: new Float64Array(SIZE).fill(1), im: new Float64Array(SIZE), damping },
+    mass: 1,
+    infinite: 0,
+    atom: 1,
+    zero: true
+  }
+  const sojourns = new Map<string, Law>()
+  const sojourn = (s: Station, law: StationLaw): Law => {
     const steps = s.serviceTimeMs / h
     const cv = s.serviceTimeCv
     const key =
@@ -275,17 +361,14 @@ function lattice(h: number, laws: (s: Station) => StationLaw | null): Algebra<La
         : law.kind === 'mdc'
           ? `mdc ${steps} ${law.c} ${s.utilization}`
           : `gamma ${steps} ${cv}`
-    let cdf = sojourns.get(key)
-    if (cdf === undefined) {
-      cdf =
-        law.kind === 'mg1'
-          ? mg1Sojourn(law.rho, cv, steps)
-          : law.kind === 'mdc'
-            ? mdcSojourn(law.wait, steps)
-            : cumulated(serviceMasses(serviceExcess(cv, 1 / steps, SIZE + 1).first, steps))
-      sojourns.set(key, cdf)
+    let d = sojourns.get(key)
+    if (d === undefined) {
+      if (law.kind === 'mg1') d = { ...fromCdf(null), spectrum: mg1Spectrum(law.rho, cv, steps, damping) }
+      else if (law.kind === 'mdc') d = fromCdf(mdcSojourn(law.wait, steps))
+      else d = fromCdf(cumulated(serviceMasses(serviceExcess(cv, 1 / steps, SIZE + 1).first, steps)))
+      sojourns.set(key, d)
     }
-    return cdf
+    return d
   }
   return {
     zero,
@@ -296,7 +379,7 @@ function lattice(h: number, laws: (s: Station) => StationLaw | null): Algebra<La
         case 'saturated': {
           // It serves 1/ρ of its arrivals, and those wait without bound; the rest are lost.
           const kept = next.mass / s.utilization
-          return { cdf: new Float64Array(SIZE), mass: kept, infinite: kept, atom: 0, zero: false }
+          return fromCdf(new Float64Array(SIZE), kept, kept)
         }
         case 'constant':
           return shifted(next, s.serviceTimeMs / h)
@@ -305,31 +388,48 @@ function lattice(h: number, laws: (s: Station) => StationLaw | null): Algebra<La
         case 'mmc': {
           const served = exponential(next, s.serviceTimeMs / h)
           if (s.waitProbability <= 0) return served
-          const waited = exponential(served, s.waitMs / h)
+          const waited = cdfOf(exponential(served, s.waitMs / h))
           const pw = s.waitProbability
+          const first = cdfOf(served)
           const cdf = new Float64Array(SIZE)
-          for (let k = 0; k < SIZE; k++) cdf[k] = (1 - pw) * served.cdf[k] + pw * waited.cdf[k]
-          return { cdf, mass: next.mass, infinite: next.infinite, atom: 0, zero: false }
+          for (let k = 0; k < SIZE; k++) cdf[k] = (1 - pw) * first[k] + pw * waited[k]
+          return fromCdf(cdf, next.mass, next.infinite)
         }
         default: {
-          const own: Law = { cdf: sojourn(s, law), mass: 1, infinite: 0, atom: 0, zero: false }
-          return next.zero ? own : convolved(own, next)
+          const own = sojourn(s, law)
+          return next.zero ? own : multiplied(own, next, damping)
         }
       }
     },
     mix(parts) {
       if (parts.every((p) => p.d.zero)) return zero
-      const cdf = new Float64Array(SIZE)
       let mass = 0
       let infinite = 0
       let atom = 0
       for (const { weight, d } of parts) {
-        for (let k = 0; k < SIZE; k++) cdf[k] += weight * d.cdf[k]
         mass += weight * d.mass
         infinite += weight * d.infinite
         atom += weight * d.atom
       }
-      return { cdf, mass, infinite, atom, zero: false }
+      if (parts.every((p) => p.d.spectrum !== null)) {
+        // Held as spectra: mixed as spectra (the transform is linear).
+        const re = new Float64Array(SIZE)
+        const im = new Float64Array(SIZE)
+        for (const { weight, d } of parts) {
+          const x = d.spectrum as Spectrum
+          for (let m = 0; m < SIZE; m++) {
+            re[m] += weight * x.re[m]
+            im[m] += weight * x.im[m]
+          }
+        }
+        return { cdf: null, spectrum: { re, im, damping }, mass, infinite, atom, zero: false }
+      }
+      const cdf = new Float64Array(SIZE)
+      for (const { weight, d } of parts) {
+        const p = cdfOf(d)
+        for (let k = 0; k < SIZE; k++) cdf[k] += weight * p[k]
+      }
+      return fromCdf(cdf, mass, infinite, atom)
     },
     fork(branches, next) {
       // P(every branch kept, finite and done by t): the product of the branches' CDFs, a branch
@@ -339,13 +439,16 @@ function lattice(h: number, laws: (s: Station) => StationLaw | null): Algebra<La
       let finite = 1
       let atom = 1
       for (const { share, d } of branches) {
-        for (let k = 0; k < SIZE; k++) cdf[k] *= share * d.cdf[k] + (1 - share)
+        const p = cdfOf(d)
+        for (let k = 0; k < SIZE; k++) cdf[k] *= share * p[k] + (1 - share)
         mass *= share * d.mass + (1 - share)
         finite *= share * (d.mass - d.infinite) + (1 - share)
         atom *= share * d.atom + (1 - share)
       }
-      const slowest: Law = { cdf, mass, infinite: mass - finite, atom, zero: false }
-      return next.zero ? slowest : convolved(slowest, next)
+      const slowest = fromCdf(cdf, mass, mass - finite, atom)
+      if (next.zero) return slowest
+      // What follows held as a spectrum: multiplied; otherwise convolved, zero-padded.
+      return next.spectrum !== null ? multiplied(slowest, next, damping) : convolved(slowest, next)
     }
   }
 }
@@ -354,9 +457,10 @@ function lattice(h: number, laws: (s: Station) => StationLaw | null): Algebra<La
 function shifted(d: Law, steps: number): Law {
   const j = Math.floor(steps)
   const f = steps - j
+  const p = cdfOf(d)
   const cdf = new Float64Array(SIZE)
-  for (let k = j; k < SIZE; k++) cdf[k] = (1 - f) * d.cdf[k - j] + (k - j - 1 >= 0 ? f * d.cdf[k - j - 1] : 0)
-  return { cdf, mass: d.mass, infinite: d.infinite, atom: steps > 0 ? 0 : d.atom, zero: false }
+  for (let k = j; k < SIZE; k++) cdf[k] = (1 - f) * p[k - j] + (k - j - 1 >= 0 ? f * p[k - j - 1] : 0)
+  return fromCdf(cdf, d.mass, d.infinite, steps > 0 ? 0 : d.atom)
 }
 
 /**
@@ -375,13 +479,13 @@ function exponential(d: Law, steps: number): Law {
       : 1 + Math.expm1(-lambda) / lambda
   const w1 = (1 - w0) * (1 - r)
   const cdf = new Float64Array(SIZE)
-  const p = d.cdf
+  const p = cdfOf(d)
   let tail = 0
   for (let k = 0; k < SIZE; k++) {
     if (k > 0) tail = p[k - 1] + r * tail
     cdf[k] = w0 * p[k] + w1 * tail
   }
-  return { cdf, mass: d.mass, infinite: d.infinite, atom: 0, zero: false }
+  return fromCdf(cdf, d.mass, d.infinite)
 }
 
 /** Masses at 0, 1, … (SIZE of them) into a CDF. */
@@ -412,51 +516,45 @@ function serviceMasses(excess: Float64Array, steps: number): Float64Array {
 }
 
 /**
- * M/G/1's sojourn on the lattice (service of `steps` lattice steps on average, the given CV, at
- * utilisation ρ): the wait is Pollaczek–Khinchine's geometric sum (1 − ρ) Σ ρⁿ R^{*n} of residual
- * service times R (density P(S > x) / E[S]), one transform W = (1 − ρ) / (1 − ρR) of R's masses,
- * times the service's; both damped (TILT) and padded to twice the lattice against wrap-around.
+ * M/G/1's sojourn (service of `steps` lattice steps on average, the given CV, at utilisation ρ) as
+ * a spectrum: the wait is Pollaczek–Khinchine's geometric sum (1 − ρ) Σ ρⁿ R^{*n} of residual
+ * service times R (density P(S > x) / E[S]), whose transform is (1 − ρ) / (1 − ρR), times the
+ * service's.
  */
-function mg1Sojourn(rho: number, cv: number, steps: number): Float64Array {
+function mg1Spectrum(rho: number, cv: number, steps: number, damping: Float64Array): Spectrum {
   const { first, second } = serviceExcess(cv, 1 / steps, SIZE + 1)
   const service = serviceMasses(first, steps)
   // R's tail integral: E[(R − x)⁺] = E[((S − x)⁺)²] / (2 E[S]), of mean E[S²] / (2 E[S]).
   const meanResidual = second[0] / 2
   for (let k = 0; k <= SIZE; k++) second[k] /= 2 * meanResidual
   const residual = serviceMasses(second, steps * meanResidual)
-  const n = 2 * SIZE
-  const alpha = TILT / n
-  const re = new Float64Array(n)
-  const im = new Float64Array(n)
+  const re = new Float64Array(SIZE)
+  const im = new Float64Array(SIZE)
   // R's masses in the real part, the service's in the imaginary: one transform gives both spectra.
   for (let k = 0; k < SIZE; k++) {
-    const damping = Math.exp(-alpha * k)
-    re[k] = residual[k] * damping
-    im[k] = service[k] * damping
+    re[k] = residual[k] * damping[k]
+    im[k] = service[k] * damping[k]
   }
   fft(re, im)
-  const pr = new Float64Array(n)
-  const pi = new Float64Array(n)
-  for (let m = 0; m < n; m++) {
+  const out: Spectrum = { re: new Float64Array(SIZE), im: new Float64Array(SIZE), damping }
+  for (let m = 0; m < SIZE; m++) {
     const zr = re[m]
     const zi = im[m]
-    const cr = re[(n - m) % n]
-    const ci = -im[(n - m) % n]
+    const cr = re[(SIZE - m) % SIZE]
+    const ci = -im[(SIZE - m) % SIZE]
+    // X_m = (Z_m + conj Z_(n−m)) / 2 for R, Y_m = (Z_m − conj Z_(n−m)) / 2i for the service.
     const rr = (zr + cr) / 2
     const ri = (zi + ci) / 2
     const sr = (zi - ci) / 2
     const si = -(zr - cr) / 2
-    // (1 − ρ) S / (1 − ρR), conjugated: transformed again it is n × the damped sojourn's masses.
+    // (1 − ρ) S / (1 − ρR)
     const dr = 1 - rho * rr
     const di = -rho * ri
     const scale = (1 - rho) / (dr * dr + di * di)
-    pr[m] = scale * (sr * dr + si * di)
-    pi[m] = -scale * (si * dr - sr * di)
+    out.re[m] = scale * (sr * dr + si * di)
+    out.im[m] = scale * (si * dr - sr * di)
   }
-  fft(pr, pi)
-  const masses = new Float64Array(SIZE)
-  for (let k = 0; k < SIZE; k++) masses[k] = (pr[k] / n) * Math.exp(alpha * k)
-  return cumulated(masses)
+  return out
 }
 
 /**
@@ -474,7 +572,7 @@ function mdcSojourn(wait: MdcWait, steps: number): Float64Array {
     left = right
   }
   cdf.fill(1, k)
-  return shifted({ cdf, mass: 1, infinite: 0, atom: 0, zero: false }, steps).cdf
+  return cdfOf(shifted(fromCdf(cdf), steps))
 }
 
 /** The sum of two independent laws: their masses convolved (by FFT, zero-padded: no wrap-around). */
@@ -483,9 +581,11 @@ function convolved(x: Law, y: Law): Law {
   const re = new Float64Array(n)
   const im = new Float64Array(n)
   // x's masses in the real part, y's CDF in the imaginary: one transform gives both spectra.
+  const xc = cdfOf(x)
+  const yc = cdfOf(y)
   for (let k = 0; k < SIZE; k++) {
-    re[k] = x.cdf[k] - (k > 0 ? x.cdf[k - 1] : 0)
-    im[k] = y.cdf[k]
+    re[k] = xc[k] - (k > 0 ? xc[k - 1] : 0)
+    im[k] = yc[k]
   }
   fft(re, im)
   // X_m = (Z_m + conj Z_(n−m)) / 2, Y_m = (Z_m − conj Z_(n−m)) / 2i; the product's conjugate, transformed again, is n × the conjugate of the convolution.
@@ -508,7 +608,7 @@ function convolved(x: Law, y: Law): Law {
   const finite = (x.mass - x.infinite) * (y.mass - y.infinite)
   for (let k = 0; k < SIZE; k++) cdf[k] = Math.min(finite, Math.max(0, pr[k] / n))
   const mass = x.mass * y.mass
-  return { cdf, mass, infinite: mass - finite, atom: x.atom * y.atom, zero: false }
+  return fromCdf(cdf, mass, mass - finite, x.atom * y.atom)
 }
 
 /** The end-to-end figures the exact law gives: what the Monte-Carlo would otherwise estimate. */
@@ -542,12 +642,13 @@ export function exactLatency(w: Walker, stations: Station[], highest = 0.99): Ex
     const law = composeAll(w, stations, lattice(h, laws), ops) as Law
     const finite = law.mass - law.infinite
     // The widest percentile asked for must lie within the range (or among the unbounded).
-    if (law.mass > 0 && highest * law.mass <= finite && law.cdf[SIZE - 1] < highest * law.mass) {
+    const cdf = cdfOf(law)
+    if (law.mass > 0 && highest * law.mass <= finite && cdf[SIZE - 1] < highest * law.mass) {
       range *= 4
       continue
     }
     let sum = 0
-    for (let k = 1; k < SIZE; k++) sum += k * h * (law.cdf[k] - law.cdf[k - 1])
+    for (let k = 1; k < SIZE; k++) sum += k * h * (cdf[k] - cdf[k - 1])
     return {
       quantile: (q) => quantileOf(law, q, h),
       kept: law.mass,
@@ -569,7 +670,7 @@ function quantileOf(law: Law, q: number, h: number): number {
   if (target > (law.mass - law.infinite) * (1 + 1e-12)) return Number.POSITIVE_INFINITY
   // Requests that meet no station take exactly 0.
   if (target <= law.atom * (1 + 1e-12)) return 0
-  const { cdf } = law
+  const cdf = cdfOf(law)
   let k = 0
   while (k < SIZE - 1 && cdf[k] < target) k++
   if (k === 0) return Math.max(0, ((target - law.atom) / (cdf[0] - law.atom) - 0.5) * h)
