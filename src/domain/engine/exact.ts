@@ -14,7 +14,8 @@ import { MAX_HOPS, WALK, type Walker } from './walker.ts'
 // branches' CDFs (independent branches). Everything is a distribution on one lattice of SIZE
 // points of step h; each operation keeps the mean (a value falls between the two points around it
 // in proportion: a constant, an exponential's convolution split onto the lattice linearly, a gamma
-// or a residual service time from its tail's integrals), so a quantile is off by far less than h.
+// or a residual service time from its tail's integrals; an M/D/c wait's by Simpson's rule, to
+// second order), so a quantile is off by far less than h.
 
 /** Lattice points: a distribution is SIZE masses at 0, h, 2h, … */
 const SIZE = 4096
