@@ -314,9 +314,11 @@ function multiplied(x: Law, y: Law, damping: Float64Array): Law {
   const b = spectrumOf(y, damping)
   const re = new Float64Array(SIZE)
   const im = new Float64Array(SIZE)
+  const { re: ar, im: ai } = a
+  const { re: br, im: bi } = b
   for (let m = 0; m < SIZE; m++) {
-    re[m] = a.re[m] * b.re[m] - a.im[m] * b.im[m]
-    im[m] = a.re[m] * b.im[m] + a.im[m] * b.re[m]
+    re[m] = ar[m] * br[m] - ai[m] * bi[m]
+    im[m] = ar[m] * bi[m] + ai[m] * br[m]
   }
   const mass = x.mass * y.mass
   const finite = (x.mass - x.infinite) * (y.mass - y.infinite)
@@ -417,10 +419,10 @@ function lattice(h: number, laws: (s: Station) => StationLaw | null): Algebra<La
         const re = new Float64Array(SIZE)
         const im = new Float64Array(SIZE)
         for (const { weight, d } of parts) {
-          const x = d.spectrum as Spectrum
+          const { re: xr, im: xi } = d.spectrum as Spectrum
           for (let m = 0; m < SIZE; m++) {
-            re[m] += weight * x.re[m]
-            im[m] += weight * x.im[m]
+            re[m] += weight * xr[m]
+            im[m] += weight * xi[m]
           }
         }
         return { cdf: null, spectrum: { re, im, damping }, mass, infinite, atom, zero: false }
