@@ -83,6 +83,8 @@ export interface MdcWait {
   noWait: number
   /** E[W] in service times: the mean number waiting (M's law at any time) over a = λD, by Little's law. */
   meanWait: number
+  /** The wait's tail falls off as e^(−decay × t), t in service times: c ln z₀, z₀ the root above 1. */
+  decay: number
   /** P(W ≤ t), t in service times. */
   cdf(t: number): number
   /** The q-quantile of the wait (0 when at least q do not wait). */
@@ -154,18 +156,24 @@ export function mdcWait(a: number, c: number): MdcWait | null {
     waiting[m] = Math.min(1, sum)
   }
   if (Math.abs(sum - 1) > 1e-8) return null
+  // ln k! up to the Poisson terms the CDF sums (those within about 12 standard deviations of a).
+  const logFactorial = new Float64Array(Math.ceil(a + 12 * Math.sqrt(a) + 60))
+  for (let k = 1; k < logFactorial.length; k++) logFactorial[k] = logFactorial[k - 1] + Math.log(k)
   const cdf = (t: number) => {
     if (t < 0) return 0
     const j = Math.floor(t) + 1
     const mean = a * (1 - (t - Math.floor(t)))
-    // P(M + Poisson(mean) ≤ jc − 1), the Poisson's terms in logarithms (its mean may be large).
+    // P(M + Poisson(mean) ≤ jc − 1): the Poisson's terms from where they pass 10⁻³⁰⁰ or so (the
+    // first in logarithms: its mean may be large) until they fall below 10⁻¹⁸ past the mean.
     const top = j * c - 1
+    const first = Math.max(0, Math.floor(mean - 12 * Math.sqrt(mean) - 10))
+    if (first > top) return 0
+    let term = Math.exp(-mean + (first > 0 ? first * Math.log(mean) - logFactorial[first] : 0))
     let p = 0
-    let log = -mean
-    for (let k = 0; k <= top; k++) {
-      if (k > 0) log += mean > 0 ? Math.log(mean) - Math.log(k) : Number.NEGATIVE_INFINITY
-      if (log < -745 && k > mean) break
-      p += Math.exp(log) * waiting[Math.min(n - 1, top - k)]
+    for (let k = first; k <= top; k++) {
+      if (k > first) term *= mean / k
+      if (term < 1e-18 && k > mean) break
+      p += term * waiting[Math.min(n - 1, top - k)]
     }
     return Math.min(1, p)
   }
@@ -173,6 +181,7 @@ export function mdcWait(a: number, c: number): MdcWait | null {
     noWait,
     // Little's law: the mean number waiting is λ × the mean wait, and a = λD.
     meanWait: waitingMean / sum / a,
+    decay: c * decay,
     cdf,
     quantile(q: number) {
       if (cdf(0) >= q) return 0

@@ -90,3 +90,111 @@ export function mg1SojournQuantile(q: number, rho: number, cv: number): number {
   }
   return (lo + hi) / 2
 }
+
+/** Lanczos's coefficients for g = 7, nine terms: ln Γ to about 15 digits. */
+const LANCZOS = [
+  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+  12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7
+]
+
+/** ln Γ(x) for x > 0. */
+export function logGamma(x: number): number {
+  // Γ(x) = Γ(x + 1) / x keeps the series where it is accurate.
+  if (x < 0.5) return logGamma(x + 1) - Math.log(x)
+  const z = x - 1
+  let sum = LANCZOS[0]
+  for (let i = 1; i < 9; i++) sum += LANCZOS[i] / (z + i)
+  const t = z + 7.5
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(sum)
+}
+
+/**
+ * Q(k, y) = Γ(k, y) / Γ(k), the regularised upper incomplete gamma function, given ln Γ(k): by
+ * its series below k + 1, by Lentz's continued fraction above (Numerical Recipes, §6.2).
+ */
+function upperGamma(k: number, y: number, logGammaK: number): number {
+  if (y <= 0) return 1
+  const front = Math.exp(k * Math.log(y) - y - logGammaK)
+  if (front === 0) return y < k ? 1 : 0
+  if (y < k + 1) {
+    let term = 1 / k
+    let sum = term
+    for (let n = 1; n < 100_000; n++) {
+      term *= y / (k + n)
+      sum += term
+      if (term < sum * 1e-17) break
+    }
+    return Math.max(0, 1 - sum * front)
+  }
+  const tiny = 1e-300
+  let b = y + 1 - k
+  let c = 1 / tiny
+  let d = 1 / b
+  let f = d
+  for (let n = 1; n < 100_000; n++) {
+    const an = -n * (n - k)
+    b += 2
+    d = an * d + b
+    if (Math.abs(d) < tiny) d = tiny
+    c = b + an / c
+    if (Math.abs(c) < tiny) c = tiny
+    d = 1 / d
+    const delta = d * c
+    f *= delta
+    if (Math.abs(delta - 1) < 1e-16) break
+  }
+  return f * front
+}
+
+/**
+ * E[(S − x)⁺] and E[((S − x)⁺)²] at x = 0, step, 2 step, … (count of them) for the service S the
+ * product draws, of unit mean and the given CV: the integrals of its tail and of its residual's
+ * (the equilibrium law, density P(S > x)), which is what a lattice of them needs.
+ */
+export function serviceExcess(cv: number, step: number, count: number): { first: Float64Array; second: Float64Array } {
+  const first = new Float64Array(count)
+  const second = new Float64Array(count)
+  if (cv === 0) {
+    for (let j = 0; j < count; j++) {
+      const left = Math.max(0, 1 - j * step)
+      first[j] = left
+      second[j] = left * left
+    }
+    return { first, second }
+  }
+  // Gamma of shape k, scale θ = CV²: with Q = Q(k, y) and g = y^k e^(−y) / Γ(k + 1) at y = x/θ,
+  // E[(S − x)⁺] = θ((k − y)Q + kg) and E[((S − x)⁺)²] = θ²((k(k + 1) − 2ky + y²)Q + k(k + 1 − y)g).
+  const theta = cv * cv
+  const k = 1 / theta
+  const logGammaK = logGamma(k)
+  const logGammaK1 = logGammaK + Math.log(k)
+  for (let j = 0; j < count; j++) {
+    const y = (j * step) / theta
+    const q = upperGamma(k, y, logGammaK)
+    const g = y > 0 ? Math.exp(k * Math.log(y) - y - logGammaK1) : 0
+    if (q === 0 && g === 0) break
+    first[j] = Math.max(0, theta * ((k - y) * q + k * g))
+    second[j] = Math.max(0, theta * theta * ((k * (k + 1) - 2 * k * y + y * y) * q + k * (k + 1 - y) * g))
+  }
+  return { first, second }
+}
+
+/**
+ * θ with P(W > t) ≤ e^(−θt) for the M/G/1 wait (unit mean service; Lundberg's inequality): the root
+ * of ρ(E[e^(θS)] − 1)/θ = 1, the residual's transform equalling 1/ρ. Infinite when nobody waits.
+ */
+export function mg1WaitDecay(rho: number, cv: number): number {
+  if (!(rho > 0)) return Number.POSITIVE_INFINITY
+  const c2 = cv * cv
+  // E[e^(θS)]: e^θ constant, (1 − CV² θ)^(−1/CV²) gamma (finite below 1/CV²).
+  const excess = (x: number) => rho * ((cv === 0 ? Math.expm1(x) : Math.expm1(-Math.log1p(-c2 * x) / c2)) / x) - 1
+  let lo = 0
+  let hi = cv === 0 ? 1 : 1 / c2
+  if (cv === 0) while (excess(hi) < 0) hi *= 2
+  for (let i = 0; i < 200 && hi - lo > 1e-13 * hi; i++) {
+    const mid = (lo + hi) / 2
+    if (excess(mid) < 0) lo = mid
+    else hi = mid
+  }
+  return lo
+}

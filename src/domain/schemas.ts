@@ -124,7 +124,7 @@ export const OverallSchema = Type.Object(
     percentiles: Type.Optional(
       OneOf(
         ['exact', 'monte-carlo'],
-        `the analytic mode: how p50, p95 and p99 were obtained: exact (every station a request may meet has an exact sojourn law, composed along the paths: sums convolved, parallel calls’ slowest branch as the product of the branches’ CDFs, paths mixed), monte-carlo (sampled paths: some station has none — a timeout, variable service, a finite queue, bursty arrivals) ${SINCE}`
+        `the analytic mode: how p50, p95 and p99 were obtained: exact (every station a request may meet has an exact sojourn law, composed along the paths: sums convolved, parallel calls’ slowest branch as the product of the branches’ CDFs, paths mixed), monte-carlo (sampled paths: some station has none — a timeout, variable service other than constant on several servers a queue, a finite queue, bursty arrivals) ${SINCE}`
       )
     ),
     unbounded: Type.Optional(

@@ -134,9 +134,10 @@ t.test('exact percentiles of a path: a tandem of two M/M/1 is hypoexponential', 
 })
 
 t.test('where a station has no exact law the percentiles are Monte-Carlo, and the result says so', async (t) => {
+  // Variable service on two servers (M/G/2): Allen–Cunneen's wait, not an exact law.
   const variable = fanOut('parallel')
-  variable.components[2] = { ...variable.components[2], serviceTimeCv: 0.5 }
-  t.equal(simulate(variable, traffic(50)).overall.percentiles, 'monte-carlo', 'variable service')
+  variable.components[2] = { ...variable.components[2], serviceTimeCv: 0.5, concurrency: 2 }
+  t.equal(simulate(variable, traffic(50)).overall.percentiles, 'monte-carlo', 'variable service on several servers')
   const timed = { ...fanOut('parallel'), links: fanOut('parallel').links.map((l) => ({ ...l, timeoutMs: 500 })) }
   t.equal(simulate(timed, traffic(50)).overall.percentiles, 'monte-carlo', 'a timeout')
   const des = simulate(fanOut('parallel'), traffic(50), { mode: 'discrete-event', samples: 2000 })

@@ -1,16 +1,21 @@
 import { fft } from '../fft.ts'
+import { type MdcWait, mdcWait } from '../mdc.ts'
+import { mg1WaitDecay, serviceExcess } from '../mg1.ts'
 import type { Station } from './stations.ts'
 import { MAX_HOPS, WALK, type Walker } from './walker.ts'
 
 // The analytic mode's end-to-end latency distribution, exactly, where every station a request can
 // meet has an exact sojourn law: M/M/c (exponential service, Poisson arrivals, no queue limit),
-// a pure delay of exponential or constant service, a link's network time, or a saturated station
-// (unbounded). The walk the sampler draws is composed instead: a station's sojourn is convolved
-// with what follows it, the branches a request may take are mixed by their probabilities, and
-// parallel calls' slowest branch has the product of the branches' CDFs (independent branches).
-// Everything is a distribution on one lattice of SIZE points of step h; each operation keeps the
-// mean (a constant falls between two points in proportion, an exponential's convolution is
-// split onto the lattice linearly), so a quantile is off by far less than h.
+// M/G/1 (one server a queue, Poisson arrivals, no queue limit, constant or gamma service), M/D/c
+// (constant service, the same), a pure delay of any service law the product draws, a link's
+// network time, or a saturated station (unbounded). The walk the sampler draws is composed
+// instead: a station's sojourn is convolved with what follows it, the branches a request may take
+// are mixed by their probabilities, and parallel calls' slowest branch has the product of the
+// branches' CDFs (independent branches). Everything is a distribution on one lattice of SIZE
+// points of step h; each operation keeps the mean (a value falls between the two points around it
+// in proportion: a constant, an exponential's convolution split onto the lattice linearly, a gamma
+// or a residual service time from its tail's integrals; an M/D/c wait's by Simpson's rule, to
+// second order), so a quantile is off by far less than h.
 
 /** Lattice points: a distribution is SIZE masses at 0, h, 2h, … */
 const SIZE = 4096
@@ -20,6 +25,13 @@ const MAX_OPS = 4096
 const TAIL = 20
 /** Widenings of the range when the p99 still lies beyond it. */
 const WIDENINGS = 4
+/**
+ * The sojourns of M/G/1, M/D/c and gamma delays are convolved by transforms on SIZE points, their
+ * masses damped by e^(−DAMPING k / SIZE) first and restored after: what lies past the lattice (a
+ * tail beyond the range, below e^(−20) by the reach) folds back onto its start damped by
+ * e^(−DAMPING), and rounding (10⁻¹⁶) grows by e^(DAMPING k / SIZE) ≤ e^(DAMPING).
+ */
+const DAMPING = 12
 
 /** How the walk composes a request's latency, over some representation D of a latency's law. */
 interface Algebra<D> {
@@ -33,12 +45,49 @@ interface Algebra<D> {
   fork(branches: { share: number; d: D }[], next: D): D
 }
 
-/** Whether a station's sojourn law is exact here (what drawLatency draws for it, and the true law). */
-function exactLaw(s: Station): boolean {
-  if (s.saturated) return true
-  if (s.kind === 'link') return true
-  if (s.kind === 'delay') return s.serviceTimeCv === 1 || s.serviceTimeCv === 0
-  return s.kind === 'queue' && s.serviceTimeCv === 1 && s.arrivalCv === 1 && s.queueLimit === null
+/**
+ * How the lattice composes a station's sojourn, by its true law: what drawLatency draws, but for
+ * M/D/c, whose wait it draws as an exponential of the exact mean (an approximation).
+ */
+type StationLaw =
+  | { kind: 'saturated' | 'constant' | 'exponential' | 'mmc' | 'gamma' }
+  /** One server a queue: ρ, and the rate of the wait's tail per mean service time (Lundberg's). */
+  | { kind: 'mg1'; rho: number; decay: number }
+  /** Constant service on c servers a queue (c > 1). */
+  | { kind: 'mdc'; c: number; wait: MdcWait }
+
+/**
+ * A station's exact law, or null where it has none: bursty arrivals, a finite queue, or several
+ * servers a queue with service neither exponential nor constant (G/G/c); M/D/c past the budget of
+ * its transform (within about 0.1 % of saturation).
+ */
+function lawOf(s: Station): StationLaw | null {
+  if (s.saturated) return { kind: 'saturated' }
+  if (s.kind === 'link') return { kind: 'constant' }
+  const cv = s.serviceTimeCv
+  if (s.kind === 'delay') return { kind: cv === 0 ? 'constant' : cv === 1 ? 'exponential' : 'gamma' }
+  if (s.kind !== 'queue' || s.arrivalCv !== 1 || s.queueLimit !== null) return null
+  if (cv === 1) return { kind: 'mmc' }
+  if (s.servers === s.queues) return { kind: 'mg1', rho: s.utilization, decay: mg1WaitDecay(s.utilization, cv) }
+  if (cv !== 0) return null
+  const c = s.servers / s.queues
+  // No arrivals: nobody waits.
+  if (!(s.utilization > 0)) return { kind: 'constant' }
+  const wait = mdcWait(s.utilization * c, c)
+  return wait && { kind: 'mdc', c, wait }
+}
+
+/** Each station's law, worked out once a call (M/D/c's roots and transform are not free). */
+function lawsOf(stations: Station[]): (s: Station) => StationLaw | null {
+  const laws: (StationLaw | null | undefined)[] = new Array(stations.length)
+  return (s) => {
+    let law = laws[s.index]
+    if (law === undefined) {
+      law = lawOf(s)
+      laws[s.index] = law
+    }
+    return law
+  }
 }
 
 /**
@@ -166,66 +215,224 @@ function composeAll<D>(w: Walker, stations: Station[], a: Algebra<D>, ops: { n: 
   return parts.length === 1 ? parts[0].d : a.mix(parts)
 }
 
-/** A range that holds every path's latency but for a negligible tail: the longest path of each station's mean × TAIL. */
-const reach: Algebra<number> = {
-  zero: 0,
-  station(s, next) {
-    if (!exactLaw(s)) return null
-    if (s.saturated) return next
-    const wait = s.kind === 'queue' && s.waitProbability > 0 ? s.waitMs : 0
-    return next + (s.kind === 'link' || s.serviceTimeCv === 0 ? s.serviceTimeMs : TAIL * s.serviceTimeMs) + TAIL * wait
-  },
-  mix: (parts) => Math.max(...parts.map((p) => p.d)),
-  fork: (branches, next) => Math.max(0, ...branches.map((b) => b.d)) + next
+/**
+ * A range that holds every path's latency but for a negligible tail: the longest path of each
+ * station's reach (beyond it, its sojourn's tail is below e^(−TAIL), or near it for M/D/c).
+ */
+function reach(laws: (s: Station) => StationLaw | null): Algebra<number> {
+  return {
+    zero: 0,
+    station(s, next) {
+      const law = laws(s)
+      if (law === null) return null
+      const mean = s.serviceTimeMs
+      // A gamma's tail falls off as e^(−x / (CV² × mean)), or faster.
+      const service = TAIL * Math.max(1, s.serviceTimeCv * s.serviceTimeCv) * mean
+      switch (law.kind) {
+        case 'saturated':
+          return next
+        case 'constant':
+          return next + mean
+        case 'exponential':
+          return next + TAIL * mean
+        case 'gamma':
+          return next + service
+        case 'mmc':
+          return next + TAIL * mean + (s.waitProbability > 0 ? TAIL * s.waitMs : 0)
+        case 'mg1':
+          return next + (s.serviceTimeCv === 0 ? mean : service) + (law.rho > 0 ? (TAIL * mean) / law.decay : 0)
+        case 'mdc':
+          return next + mean + (TAIL * mean) / law.wait.decay
+      }
+    },
+    mix: (parts) => Math.max(...parts.map((p) => p.d)),
+    fork: (branches, next) => Math.max(0, ...branches.map((b) => b.d)) + next
+  }
 }
 
 /**
  * A latency's law on the lattice: `cdf[k]` = P(kept, finite, latency ≤ kh); `mass` the share of
  * requests kept (not lost to a saturated station), `infinite` the share of them whose latency is
  * unbounded, `atom` the share whose latency is exactly 0 (they meet no station: a write past
- * read-only links). `zero` marks the law of 0, which a fork need not convolve with.
+ * read-only links). `zero` marks the law of 0, which a fork need not convolve with. A law an
+ * M/G/1, M/D/c or gamma delay made is held as its spectrum, its CDF made when first read (cdfOf):
+ * a path of them convolves by products, without a transform each.
  */
 interface Law {
-  cdf: Float64Array
+  cdf: Float64Array | null
+  spectrum: Spectrum | null
   mass: number
   infinite: number
   atom: number
   zero: boolean
 }
 
-function lattice(h: number): Algebra<Law> {
-  const zero: Law = { cdf: new Float64Array(SIZE).fill(1), mass: 1, infinite: 0, atom: 1, zero: true }
+/**
+ * A law's finite masses transformed, damped by e^(−DAMPING k / SIZE) first (`damping`, one array a
+ * lattice): sums of independent laws are products of their spectra, mixtures their mixtures.
+ */
+interface Spectrum {
+  re: Float64Array
+  im: Float64Array
+  damping: Float64Array
+}
+
+/** The law's CDF (made from its spectrum the first time: the inverse transform, restored). */
+function cdfOf(d: Law): Float64Array {
+  if (d.cdf !== null) return d.cdf
+  const { re, im, damping } = d.spectrum as Spectrum
+  // The inverse transform is the conjugate's transform, conjugated, over SIZE: its real part is what is wanted.
+  const pr = Float64Array.from(re)
+  const pi = new Float64Array(SIZE)
+  for (let m = 0; m < SIZE; m++) pi[m] = -im[m]
+  fft(pr, pi)
+  const cdf = new Float64Array(SIZE)
+  const finite = d.mass - d.infinite
+  let sum = 0
+  for (let k = 0; k < SIZE; k++) {
+    sum += pr[k] / SIZE / damping[k]
+    cdf[k] = Math.min(finite, Math.max(0, sum))
+  }
+  d.cdf = cdf
+  return cdf
+}
+
+/** The law's spectrum (made from its CDF when it has none). */
+function spectrumOf(d: Law, damping: Float64Array): Spectrum {
+  if (d.spectrum !== null) return d.spectrum
+  const cdf = cdfOf(d)
+  const re = new Float64Array(SIZE)
+  const im = new Float64Array(SIZE)
+  for (let k = 0; k < SIZE; k++) re[k] = (cdf[k] - (k > 0 ? cdf[k - 1] : 0)) * damping[k]
+  fft(re, im)
+  return { re, im, damping }
+}
+
+/** The sum of two independent laws, as the product of their spectra. */
+function multiplied(x: Law, y: Law, damping: Float64Array): Law {
+  const a = spectrumOf(x, damping)
+  const b = spectrumOf(y, damping)
+  const re = new Float64Array(SIZE)
+  const im = new Float64Array(SIZE)
+  const { re: ar, im: ai } = a
+  const { re: br, im: bi } = b
+  for (let m = 0; m < SIZE; m++) {
+    re[m] = ar[m] * br[m] - ai[m] * bi[m]
+    im[m] = ar[m] * bi[m] + ai[m] * br[m]
+  }
+  const mass = x.mass * y.mass
+  const finite = (x.mass - x.infinite) * (y.mass - y.infinite)
+  return {
+    cdf: null,
+    spectrum: { re, im, damping },
+    mass,
+    infinite: mass - finite,
+    atom: x.atom * y.atom,
+    zero: false
+  }
+}
+
+/** A law held as its CDF. */
+const fromCdf = (cdf: Float64Array | null, mass = 1, infinite = 0, atom = 0): Law => ({
+  cdf,
+  spectrum: null,
+  mass,
+  infinite,
+  atom,
+  zero: false
+})
+
+function lattice(h: number, laws: (s: Station) => StationLaw | null): Algebra<Law> {
+  // e^(−DAMPING k / SIZE), and the sojourns of the stations that need transforms by what they depend on (stations repeat).
+  const damping = new Float64Array(SIZE)
+  for (let k = 0; k < SIZE; k++) damping[k] = Math.exp((-DAMPING * k) / SIZE)
+  const zero: Law = {
+    cdf: new Float64Array(SIZE).fill(1),
+    spectrum: { re: new Float64Array(SIZE).fill(1), im: new Float64Array(SIZE), damping },
+    mass: 1,
+    infinite: 0,
+    atom: 1,
+    zero: true
+  }
+  const sojourns = new Map<string, Law>()
+  const sojourn = (s: Station, law: StationLaw): Law => {
+    const steps = s.serviceTimeMs / h
+    const cv = s.serviceTimeCv
+    const key =
+      law.kind === 'mg1'
+        ? `mg1 ${steps} ${cv} ${law.rho}`
+        : law.kind === 'mdc'
+          ? `mdc ${steps} ${law.c} ${s.utilization}`
+          : `gamma ${steps} ${cv}`
+    let d = sojourns.get(key)
+    if (d === undefined) {
+      if (law.kind === 'mg1') d = { ...fromCdf(null), spectrum: mg1Spectrum(law.rho, cv, steps, damping) }
+      else if (law.kind === 'mdc') d = fromCdf(mdcSojourn(law.wait, steps))
+      else d = fromCdf(cumulated(serviceMasses(serviceExcess(cv, 1 / steps, SIZE + 1).first, steps)))
+      sojourns.set(key, d)
+    }
+    return d
+  }
   return {
     zero,
     station(s, next) {
-      if (!exactLaw(s)) return null
-      if (s.saturated) {
-        // It serves 1/ρ of its arrivals, and those wait without bound; the rest are lost.
-        const kept = next.mass / s.utilization
-        return { cdf: new Float64Array(SIZE), mass: kept, infinite: kept, atom: 0, zero: false }
+      const law = laws(s)
+      if (law === null) return null
+      switch (law.kind) {
+        case 'saturated': {
+          // It serves 1/ρ of its arrivals, and those wait without bound; the rest are lost.
+          const kept = next.mass / s.utilization
+          return fromCdf(new Float64Array(SIZE), kept, kept)
+        }
+        case 'constant':
+          return shifted(next, s.serviceTimeMs / h)
+        case 'exponential':
+          return exponential(next, s.serviceTimeMs / h)
+        case 'mmc': {
+          const served = exponential(next, s.serviceTimeMs / h)
+          if (s.waitProbability <= 0) return served
+          const waited = cdfOf(exponential(served, s.waitMs / h))
+          const pw = s.waitProbability
+          const first = cdfOf(served)
+          const cdf = new Float64Array(SIZE)
+          for (let k = 0; k < SIZE; k++) cdf[k] = (1 - pw) * first[k] + pw * waited[k]
+          return fromCdf(cdf, next.mass, next.infinite)
+        }
+        default: {
+          const own = sojourn(s, law)
+          return next.zero ? own : multiplied(own, next, damping)
+        }
       }
-      if (s.kind === 'link' || s.serviceTimeCv === 0) return shifted(next, s.serviceTimeMs / h)
-      const served = exponential(next, s.serviceTimeMs / h)
-      if (s.kind !== 'queue' || s.waitProbability <= 0) return served
-      const waited = exponential(served, s.waitMs / h)
-      const pw = s.waitProbability
-      const cdf = new Float64Array(SIZE)
-      for (let k = 0; k < SIZE; k++) cdf[k] = (1 - pw) * served.cdf[k] + pw * waited.cdf[k]
-      return { cdf, mass: next.mass, infinite: next.infinite, atom: 0, zero: false }
     },
     mix(parts) {
       if (parts.every((p) => p.d.zero)) return zero
-      const cdf = new Float64Array(SIZE)
       let mass = 0
       let infinite = 0
       let atom = 0
       for (const { weight, d } of parts) {
-        for (let k = 0; k < SIZE; k++) cdf[k] += weight * d.cdf[k]
         mass += weight * d.mass
         infinite += weight * d.infinite
         atom += weight * d.atom
       }
-      return { cdf, mass, infinite, atom, zero: false }
+      if (parts.every((p) => p.d.spectrum !== null)) {
+        // Held as spectra: mixed as spectra (the transform is linear).
+        const re = new Float64Array(SIZE)
+        const im = new Float64Array(SIZE)
+        for (const { weight, d } of parts) {
+          const { re: xr, im: xi } = d.spectrum as Spectrum
+          for (let m = 0; m < SIZE; m++) {
+            re[m] += weight * xr[m]
+            im[m] += weight * xi[m]
+          }
+        }
+        return { cdf: null, spectrum: { re, im, damping }, mass, infinite, atom, zero: false }
+      }
+      const cdf = new Float64Array(SIZE)
+      for (const { weight, d } of parts) {
+        const p = cdfOf(d)
+        for (let k = 0; k < SIZE; k++) cdf[k] += weight * p[k]
+      }
+      return fromCdf(cdf, mass, infinite, atom)
     },
     fork(branches, next) {
       // P(every branch kept, finite and done by t): the product of the branches' CDFs, a branch
@@ -235,13 +442,16 @@ function lattice(h: number): Algebra<Law> {
       let finite = 1
       let atom = 1
       for (const { share, d } of branches) {
-        for (let k = 0; k < SIZE; k++) cdf[k] *= share * d.cdf[k] + (1 - share)
+        const p = cdfOf(d)
+        for (let k = 0; k < SIZE; k++) cdf[k] *= share * p[k] + (1 - share)
         mass *= share * d.mass + (1 - share)
         finite *= share * (d.mass - d.infinite) + (1 - share)
         atom *= share * d.atom + (1 - share)
       }
-      const slowest: Law = { cdf, mass, infinite: mass - finite, atom, zero: false }
-      return next.zero ? slowest : convolved(slowest, next)
+      const slowest = fromCdf(cdf, mass, mass - finite, atom)
+      if (next.zero) return slowest
+      // What follows held as a spectrum: multiplied; otherwise convolved, zero-padded.
+      return next.spectrum !== null ? multiplied(slowest, next, damping) : convolved(slowest, next)
     }
   }
 }
@@ -250,9 +460,10 @@ function lattice(h: number): Algebra<Law> {
 function shifted(d: Law, steps: number): Law {
   const j = Math.floor(steps)
   const f = steps - j
+  const p = cdfOf(d)
   const cdf = new Float64Array(SIZE)
-  for (let k = j; k < SIZE; k++) cdf[k] = (1 - f) * d.cdf[k - j] + (k - j - 1 >= 0 ? f * d.cdf[k - j - 1] : 0)
-  return { cdf, mass: d.mass, infinite: d.infinite, atom: steps > 0 ? 0 : d.atom, zero: false }
+  for (let k = j; k < SIZE; k++) cdf[k] = (1 - f) * p[k - j] + (k - j - 1 >= 0 ? f * p[k - j - 1] : 0)
+  return fromCdf(cdf, d.mass, d.infinite, steps > 0 ? 0 : d.atom)
 }
 
 /**
@@ -271,13 +482,100 @@ function exponential(d: Law, steps: number): Law {
       : 1 + Math.expm1(-lambda) / lambda
   const w1 = (1 - w0) * (1 - r)
   const cdf = new Float64Array(SIZE)
-  const p = d.cdf
+  const p = cdfOf(d)
   let tail = 0
   for (let k = 0; k < SIZE; k++) {
     if (k > 0) tail = p[k - 1] + r * tail
     cdf[k] = w0 * p[k] + w1 * tail
   }
-  return { cdf, mass: d.mass, infinite: d.infinite, atom: 0, zero: false }
+  return fromCdf(cdf, d.mass, d.infinite)
+}
+
+/** Masses at 0, 1, … (SIZE of them) into a CDF. */
+function cumulated(masses: Float64Array): Float64Array {
+  const cdf = new Float64Array(SIZE)
+  let sum = 0
+  for (let k = 0; k < SIZE; k++) {
+    sum += masses[k]
+    cdf[k] = Math.min(1, Math.max(0, sum))
+  }
+  return cdf
+}
+
+/**
+ * The lattice masses (SIZE of them) of a law whose E[(X − x)⁺] / mean is `excess` at x = kh (k up
+ * to SIZE), the mean being `steps` lattice steps: each value split between the points around it in
+ * proportion, so P(lattice > k) = (E[(X − kh)⁺] − E[(X − (k + 1)h)⁺]) / h, which keeps the mean.
+ */
+function serviceMasses(excess: Float64Array, steps: number): Float64Array {
+  const masses = new Float64Array(SIZE)
+  let above = 1
+  for (let k = 0; k < SIZE; k++) {
+    const tail = steps * (excess[k] - excess[k + 1])
+    masses[k] = above - tail
+    above = tail
+  }
+  return masses
+}
+
+/**
+ * M/G/1's sojourn (service of `steps` lattice steps on average, the given CV, at utilisation ρ) as
+ * a spectrum: the wait is Pollaczek–Khinchine's geometric sum (1 − ρ) Σ ρⁿ R^{*n} of residual
+ * service times R (density P(S > x) / E[S]), whose transform is (1 − ρ) / (1 − ρR), times the
+ * service's.
+ */
+function mg1Spectrum(rho: number, cv: number, steps: number, damping: Float64Array): Spectrum {
+  const { first, second } = serviceExcess(cv, 1 / steps, SIZE + 1)
+  const service = serviceMasses(first, steps)
+  // R's tail integral: E[(R − x)⁺] = E[((S − x)⁺)²] / (2 E[S]), of mean E[S²] / (2 E[S]).
+  const meanResidual = second[0] / 2
+  for (let k = 0; k <= SIZE; k++) second[k] /= 2 * meanResidual
+  const residual = serviceMasses(second, steps * meanResidual)
+  const re = new Float64Array(SIZE)
+  const im = new Float64Array(SIZE)
+  // R's masses in the real part, the service's in the imaginary: one transform gives both spectra.
+  for (let k = 0; k < SIZE; k++) {
+    re[k] = residual[k] * damping[k]
+    im[k] = service[k] * damping[k]
+  }
+  fft(re, im)
+  const out: Spectrum = { re: new Float64Array(SIZE), im: new Float64Array(SIZE), damping }
+  for (let m = 0; m < SIZE; m++) {
+    const zr = re[m]
+    const zi = im[m]
+    const cr = re[(SIZE - m) % SIZE]
+    const ci = -im[(SIZE - m) % SIZE]
+    // X_m = (Z_m + conj Z_(n−m)) / 2 for R, Y_m = (Z_m − conj Z_(n−m)) / 2i for the service.
+    const rr = (zr + cr) / 2
+    const ri = (zi + ci) / 2
+    const sr = (zi - ci) / 2
+    const si = -(zr - cr) / 2
+    // (1 − ρ) S / (1 − ρR)
+    const dr = 1 - rho * rr
+    const di = -rho * ri
+    const scale = (1 - rho) / (dr * dr + di * di)
+    out.re[m] = scale * (sr * dr + si * di)
+    out.im[m] = scale * (si * dr - sr * di)
+  }
+  return out
+}
+
+/**
+ * M/D/c's sojourn on the lattice (a constant service of `steps` lattice steps): the wait's CDF
+ * averaged over each step (Simpson's rule; what splitting each value between the points around
+ * it gives), then the service's shift.
+ */
+function mdcSojourn(wait: MdcWait, steps: number): Float64Array {
+  const cdf = new Float64Array(SIZE)
+  let left = wait.cdf(0)
+  let k = 0
+  for (; k < SIZE && left < 1 - 1e-15; k++) {
+    const right = wait.cdf((k + 1) / steps)
+    cdf[k] = (left + 4 * wait.cdf((k + 0.5) / steps) + right) / 6
+    left = right
+  }
+  cdf.fill(1, k)
+  return cdfOf(shifted(fromCdf(cdf), steps))
 }
 
 /** The sum of two independent laws: their masses convolved (by FFT, zero-padded: no wrap-around). */
@@ -286,9 +584,11 @@ function convolved(x: Law, y: Law): Law {
   const re = new Float64Array(n)
   const im = new Float64Array(n)
   // x's masses in the real part, y's CDF in the imaginary: one transform gives both spectra.
+  const xc = cdfOf(x)
+  const yc = cdfOf(y)
   for (let k = 0; k < SIZE; k++) {
-    re[k] = x.cdf[k] - (k > 0 ? x.cdf[k - 1] : 0)
-    im[k] = y.cdf[k]
+    re[k] = xc[k] - (k > 0 ? xc[k - 1] : 0)
+    im[k] = yc[k]
   }
   fft(re, im)
   // X_m = (Z_m + conj Z_(n−m)) / 2, Y_m = (Z_m − conj Z_(n−m)) / 2i; the product's conjugate, transformed again, is n × the conjugate of the convolution.
@@ -311,7 +611,7 @@ function convolved(x: Law, y: Law): Law {
   const finite = (x.mass - x.infinite) * (y.mass - y.infinite)
   for (let k = 0; k < SIZE; k++) cdf[k] = Math.min(finite, Math.max(0, pr[k] / n))
   const mass = x.mass * y.mass
-  return { cdf, mass, infinite: mass - finite, atom: x.atom * y.atom, zero: false }
+  return fromCdf(cdf, mass, mass - finite, x.atom * y.atom)
 }
 
 /** The end-to-end figures the exact law gives: what the Monte-Carlo would otherwise estimate. */
@@ -330,25 +630,28 @@ export interface ExactLatency {
 
 /**
  * The exact end-to-end latency of the design's requests, or null where a station they may meet
- * has no exact law (a timeout's sampled traversals, variable service on a queue, a finite queue,
- * bursty arrivals) or the walk is too large to compose: the Monte-Carlo estimates those.
+ * has no exact law (a timeout's sampled traversals, variable service on several servers a queue
+ * other than constant, a finite queue, bursty arrivals) or the walk is too large to compose: the
+ * Monte-Carlo estimates those.
  */
 export function exactLatency(w: Walker, stations: Station[], highest = 0.99): ExactLatency | null {
   const ops = { n: 0 }
-  let range = composeAll(w, stations, reach, ops)
+  const laws = lawsOf(stations)
+  let range = composeAll(w, stations, reach(laws), ops)
   if (range === null) return null
   range = Math.max(range, 1e-9)
   for (let widening = 0; widening <= WIDENINGS; widening++) {
     const h = range / (SIZE - 1)
-    const law = composeAll(w, stations, lattice(h), ops) as Law
+    const law = composeAll(w, stations, lattice(h, laws), ops) as Law
     const finite = law.mass - law.infinite
     // The widest percentile asked for must lie within the range (or among the unbounded).
-    if (law.mass > 0 && highest * law.mass <= finite && law.cdf[SIZE - 1] < highest * law.mass) {
+    const cdf = cdfOf(law)
+    if (law.mass > 0 && highest * law.mass <= finite && cdf[SIZE - 1] < highest * law.mass) {
       range *= 4
       continue
     }
     let sum = 0
-    for (let k = 1; k < SIZE; k++) sum += k * h * (law.cdf[k] - law.cdf[k - 1])
+    for (let k = 1; k < SIZE; k++) sum += k * h * (cdf[k] - cdf[k - 1])
     return {
       quantile: (q) => quantileOf(law, q, h),
       kept: law.mass,
@@ -370,7 +673,7 @@ function quantileOf(law: Law, q: number, h: number): number {
   if (target > (law.mass - law.infinite) * (1 + 1e-12)) return Number.POSITIVE_INFINITY
   // Requests that meet no station take exactly 0.
   if (target <= law.atom * (1 + 1e-12)) return 0
-  const { cdf } = law
+  const cdf = cdfOf(law)
   let k = 0
   while (k < SIZE - 1 && cdf[k] < target) k++
   if (k === 0) return Math.max(0, ((target - law.atom) / (cdf[0] - law.atom) - 0.5) * h)
