@@ -36,6 +36,7 @@ export const profile: Phase = {
       ['public', '/bench/ping', null, {}],
       ['authenticated', '/bench/me', ctx.token, {}],
       ['authenticatedTracedUnsampled', '/bench/me', ctx.token, unsampled],
+      ['authenticatedTracedSampled', '/bench/me', ctx.token, sampled],
       ['read', read, ctx.token, {}],
       ['readTraced', read, ctx.token, traced],
       ['readTracedSampled', read, ctx.token, sampled],
