@@ -197,3 +197,34 @@ export function mdcWait(a: number, c: number): MdcWait | null {
     }
   }
 }
+
+/**
+ * The wait of those who wait, as a table for drawing it: entry i is the quantile (in service times)
+ * at which P(W > t | W > 0) = e^(−i × span / size), so an Exp(1) variate x reads its wait at
+ * x × size / span, interpolated linearly. In x the quantiles grow ever more nearly as x / decay (the
+ * tail is exponential), so past the last entry a wait is that entry plus (x − span) / decay.
+ */
+export function mdcWaitTable(wait: MdcWait, size: number, span: number): Float64Array {
+  const table = new Float64Array(size + 1)
+  const waits = 1 - wait.noWait
+  let lo = 0
+  for (let i = 1; i <= size; i++) {
+    const p = wait.noWait + waits * -Math.expm1((-i * span) / size)
+    // Bracketed from the entry before (the quantiles increase), widened by doubling.
+    let step = Math.max(lo, 1e-3) / 4 + 1 / wait.decay / size
+    let hi = lo + step
+    while (wait.cdf(hi) < p) {
+      lo = hi
+      step *= 2
+      hi = lo + step
+    }
+    for (let k = 0; k < 60 && hi - lo > 1e-10 * hi; k++) {
+      const mid = (lo + hi) / 2
+      if (wait.cdf(mid) < p) lo = mid
+      else hi = mid
+    }
+    table[i] = (lo + hi) / 2
+    lo = table[i]
+  }
+  return table
+}

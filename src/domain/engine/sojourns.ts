@@ -1,3 +1,4 @@
+import { mdcWait, mdcWaitTable } from '../mdc.ts'
 import { marsagliaTsang, standardExponential, standardGamma, uniform } from '../random.ts'
 import type { Station } from './stations.ts'
 import { BRANCH, BRANCH_END, FORK, MAX_HOPS } from './walker.ts'
@@ -27,7 +28,26 @@ export interface Sojourns {
   shape: Float64Array
   gammaD: Float64Array
   gammaC: Float64Array
+  /**
+   * Per station: M/D/c (constant service, c > 1 servers a queue, Poisson arrivals, no queue limit),
+   * whose wait is drawn from Crommelin's law: MDC.pending until its table is made (on the first
+   * draw: the exact mode never draws), then MDC.table, or MDC.none (drawn exponential) without one.
+   */
+  mdc: Uint8Array
+  /** Per M/D/c station: its servers a queue and its offered load a queue (λD), then its table of waits in ms. */
+  mdcServers: Float64Array
+  mdcLoad: Float64Array
+  mdcTable: (Float64Array | null)[]
+  /** Per M/D/c station: ms of wait per unit of Exp(1) past its table (the service time over the tail's decay). */
+  mdcSlope: Float64Array
 }
+
+/** An M/D/c station's state in Sojourns.mdc. */
+export const MDC = { none: 0, pending: 1, table: 2 } as const
+
+/** The M/D/c wait table: entries (more are finer; 512 holds interpolation well under sampling noise) and Exp(1) range. */
+const MDC_TABLE_SIZE = 512
+const MDC_TABLE_SPAN = 12
 
 export function compileSojourns(stations: Station[], tables: Map<number, Float64Array>): Sojourns {
   const n = stations.length
@@ -43,7 +63,12 @@ export function compileSojourns(stations: Station[], tables: Map<number, Float64
     forks: new Float64Array(2 * (MAX_HOPS + 2)),
     shape: new Float64Array(n),
     gammaD: new Float64Array(n),
-    gammaC: new Float64Array(n)
+    gammaC: new Float64Array(n),
+    mdc: new Uint8Array(n),
+    mdcServers: new Float64Array(n),
+    mdcLoad: new Float64Array(n),
+    mdcTable: stations.map(() => null),
+    mdcSlope: new Float64Array(n)
   }
   for (const s of stations) {
     out.serviceMs[s.index] = s.serviceTimeMs
@@ -65,6 +90,13 @@ export function compileSojourns(stations: Station[], tables: Map<number, Float64
       out.waitMs[s.index] = s.waitMs
       const oneServer = s.kind === 'queue' && s.servers === s.queues && s.queueLimit === null
       if (oneServer && s.serviceTimeCv !== 1 && s.arrivalCv === 1) out.mg1[s.index] = 1
+      const c = s.servers / s.queues
+      const mdc = s.kind === 'queue' && s.serviceTimeCv === 0 && s.arrivalCv === 1 && s.queueLimit === null
+      if (mdc && c > 1 && Number.isInteger(c) && s.utilization > 0) {
+        out.mdc[s.index] = MDC.pending
+        out.mdcServers[s.index] = c
+        out.mdcLoad[s.index] = s.utilization * c
+      }
     }
   }
   return out
@@ -114,6 +146,7 @@ export function drawLatency(stations: Int32Array, length: number, f: Sojourns, w
     }
     total += service + extraMs[s]
     if (mg1[s] === 1) total += mg1Wait(word, waitProbability[s], serviceMs[s], k)
+    else if (f.mdc[s] !== MDC.none && (f.mdc[s] === MDC.table || tableMdc(f, s))) total += mdcDraw(f, s, word)
     else if (waitProbability[s] > 0 && uniform(word) < waitProbability[s])
       total += standardExponential(word) * waitMs[s]
   }
@@ -133,4 +166,34 @@ function mg1Wait(word: () => number, rho: number, mean: number, cv: number): num
     wait += uniform(word) * biased
   }
   return wait
+}
+
+/** Makes an M/D/c station's wait table (its chance of waiting becomes the exact one); false where it has no exact law. */
+function tableMdc(f: Sojourns, s: number): boolean {
+  const wait = mdcWait(f.mdcLoad[s], f.mdcServers[s])
+  if (wait === null) {
+    f.mdc[s] = MDC.none
+    return false
+  }
+  const table = mdcWaitTable(wait, MDC_TABLE_SIZE, MDC_TABLE_SPAN)
+  for (let i = 0; i < table.length; i++) table[i] *= f.serviceMs[s]
+  f.mdcTable[s] = table
+  f.mdcSlope[s] = f.serviceMs[s] / wait.decay
+  f.waitProbability[s] = 1 - wait.noWait
+  f.mdc[s] = MDC.table
+  return true
+}
+
+/**
+ * An M/D/c wait, exactly in law (to the table's interpolation): none with P(no wait), otherwise
+ * its conditional quantile at an Exp(1) level, read off the table or past it along the tail's decay.
+ */
+function mdcDraw(f: Sojourns, s: number, word: () => number): number {
+  if (!(uniform(word) < f.waitProbability[s])) return 0
+  const table = f.mdcTable[s] as Float64Array
+  const x = standardExponential(word) * (MDC_TABLE_SIZE / MDC_TABLE_SPAN)
+  if (x >= MDC_TABLE_SIZE)
+    return table[MDC_TABLE_SIZE] + (x - MDC_TABLE_SIZE) * (MDC_TABLE_SPAN / MDC_TABLE_SIZE) * f.mdcSlope[s]
+  const i = Math.floor(x)
+  return table[i] + (x - i) * (table[i + 1] - table[i])
 }
