@@ -5,6 +5,35 @@ import { BRANCH, BRANCH_END, FORK, MAX_HOPS } from './walker.ts'
 
 // A request's latency along its path: a sojourn drawn at each station it visits.
 
+/** How a station's service time is drawn (Sojourns.service). */
+export const SERVICE = {
+  exponential: 0,
+  constant: 1,
+  /** Marsaglia and Tsang's gamma, shape at least 1. */
+  gamma: 2,
+  /** Shape k below 1: a gamma of shape k + 1 times U^(1/k), the power by multiplying when 1/k = CV² is a small integer. */
+  gammaPower: 3,
+  /** The same, U^(1/k) as e^(−E/k) otherwise. */
+  gammaBoost: 4
+} as const
+
+/** How a station's wait is drawn (Sojourns.wait). */
+export const WAIT = {
+  none: 0,
+  /** With the station's waiting probability, an exponential of its conditional mean. */
+  exponential: 1,
+  /** M/G/1 (one server a queue, CV other than 1, Poisson arrivals): Pollaczek–Khinchine's geometric sum. */
+  mg1: 2,
+  /** M/D/c (constant service, c > 1 servers a queue, Poisson arrivals, no queue limit): Crommelin's law. */
+  mdc: 3
+} as const
+
+/** The M/D/c wait table: entries (512 hold the interpolation well under sampling noise) and the Exp(1) range. */
+const MDC_TABLE_SIZE = 512
+const MDC_TABLE_SPAN = 12
+/** U^(1/k) by multiplying up to this power; past it, e^(−E/k). */
+const MAX_POWER = 16
+
 /** A station's figures as flat arrays, for drawing sojourns without touching objects. */
 export interface Sojourns {
   serviceMs: Float64Array
@@ -17,37 +46,31 @@ export interface Sojourns {
   cv: Float64Array
   /** Per station: the sampled traversals of a link with a timeout (drawn instead of a sojourn), or null. */
   table: (Float64Array | null)[]
-  /** Per station: 1 for M/G/1 of CV other than 1, whose wait is drawn exactly (see drawLatency). */
-  mg1: Uint8Array
+  /** Per station: how its service is drawn (SERVICE) and how its wait is (WAIT). */
+  service: Uint8Array
+  wait: Uint8Array
   /** Scratch for parallel calls: per open FORK, the latency before it and its slowest branch so far. */
   forks: Float64Array
   /**
-   * Per station of gamma service (CV neither 0 nor 1): its shape k and Marsaglia and Tsang's d and
-   * c for max(k, k + 1 when k < 1), made once (standardGamma would make them every draw).
+   * Per station of gamma service (CV neither 0 nor 1): its shape k, Marsaglia and Tsang's d and c
+   * for max(k, k + 1 when k < 1), made once (standardGamma would make them every draw), and the
+   * gamma's scale, the mean × CV².
    */
   shape: Float64Array
   gammaD: Float64Array
   gammaC: Float64Array
+  gammaScale: Float64Array
   /**
-   * Per station: M/D/c (constant service, c > 1 servers a queue, Poisson arrivals, no queue limit),
-   * whose wait is drawn from Crommelin's law: MDC.pending until its table is made (on the first
-   * draw: the exact mode never draws), then MDC.table, or MDC.none (drawn exponential) without one.
+   * Per M/D/c station: its servers a queue and offered load a queue (λD); its table of waits in ms
+   * (mdcWaitTable's), made on its first draw (the exact mode never draws), with the exact chance
+   * of waiting and the ms of wait per unit of Exp(1) past the table (service time over the decay).
    */
-  mdc: Uint8Array
-  /** Per M/D/c station: its servers a queue and its offered load a queue (λD), then its table of waits in ms. */
   mdcServers: Float64Array
   mdcLoad: Float64Array
   mdcTable: (Float64Array | null)[]
-  /** Per M/D/c station: ms of wait per unit of Exp(1) past its table (the service time over the tail's decay). */
+  mdcWaitProbability: Float64Array
   mdcSlope: Float64Array
 }
-
-/** An M/D/c station's state in Sojourns.mdc. */
-export const MDC = { none: 0, pending: 1, table: 2 } as const
-
-/** The M/D/c wait table: entries (more are finer; 512 holds interpolation well under sampling noise) and Exp(1) range. */
-const MDC_TABLE_SIZE = 512
-const MDC_TABLE_SPAN = 12
 
 export function compileSojourns(stations: Station[], tables: Map<number, Float64Array>): Sojourns {
   const n = stations.length
@@ -59,44 +82,57 @@ export function compileSojourns(stations: Station[], tables: Map<number, Float64
     extraMs: new Float64Array(n),
     cv: new Float64Array(n),
     table: stations.map((s) => tables.get(s.index) ?? null),
-    mg1: new Uint8Array(n),
+    service: new Uint8Array(n),
+    wait: new Uint8Array(n),
     forks: new Float64Array(2 * (MAX_HOPS + 2)),
     shape: new Float64Array(n),
     gammaD: new Float64Array(n),
     gammaC: new Float64Array(n),
-    mdc: new Uint8Array(n),
+    gammaScale: new Float64Array(n),
     mdcServers: new Float64Array(n),
     mdcLoad: new Float64Array(n),
     mdcTable: stations.map(() => null),
+    mdcWaitProbability: new Float64Array(n),
     mdcSlope: new Float64Array(n)
   }
   for (const s of stations) {
+    const cv = s.serviceTimeCv
     out.serviceMs[s.index] = s.serviceTimeMs
-    out.cv[s.index] = s.serviceTimeCv
-    if (s.serviceTimeCv !== 0 && s.serviceTimeCv !== 1) {
+    out.cv[s.index] = cv
+    if (cv === 0) out.service[s.index] = SERVICE.constant
+    else if (cv !== 1) {
       // serviceDraw's gamma: shape 1/CV², scaled by mean × CV × CV.
-      const shape = 1 / (s.serviceTimeCv * s.serviceTimeCv)
+      const shape = 1 / (cv * cv)
       const d = (shape < 1 ? shape + 1 : shape) - 1 / 3
       out.shape[s.index] = shape
       out.gammaD[s.index] = d
       out.gammaC[s.index] = 1 / Math.sqrt(9 * d)
+      out.gammaScale[s.index] = s.serviceTimeMs * cv * cv
+      const power = cv * cv
+      out.service[s.index] =
+        shape >= 1
+          ? SERVICE.gamma
+          : Number.isInteger(power) && power <= MAX_POWER
+            ? SERVICE.gammaPower
+            : SERVICE.gammaBoost
     }
     if (s.saturated) {
       out.keep[s.index] = 1 / s.utilization
       out.extraMs[s.index] = s.waitMs
-    } else {
-      out.keep[s.index] = 1 - s.loss
-      out.waitProbability[s.index] = s.waitProbability
-      out.waitMs[s.index] = s.waitMs
-      const oneServer = s.kind === 'queue' && s.servers === s.queues && s.queueLimit === null
-      if (oneServer && s.serviceTimeCv !== 1 && s.arrivalCv === 1) out.mg1[s.index] = 1
-      const c = s.servers / s.queues
-      const mdc = s.kind === 'queue' && s.serviceTimeCv === 0 && s.arrivalCv === 1 && s.queueLimit === null
-      if (mdc && c > 1 && Number.isInteger(c) && s.utilization > 0) {
-        out.mdc[s.index] = MDC.pending
-        out.mdcServers[s.index] = c
-        out.mdcLoad[s.index] = s.utilization * c
-      }
+      continue
+    }
+    out.keep[s.index] = 1 - s.loss
+    out.waitProbability[s.index] = s.waitProbability
+    out.waitMs[s.index] = s.waitMs
+    if (s.waitProbability > 0) out.wait[s.index] = WAIT.exponential
+    const oneServer = s.kind === 'queue' && s.servers === s.queues && s.queueLimit === null
+    if (oneServer && cv !== 1 && s.arrivalCv === 1) out.wait[s.index] = WAIT.mg1
+    const c = s.servers / s.queues
+    const mdc = s.kind === 'queue' && cv === 0 && s.arrivalCv === 1 && s.queueLimit === null
+    if (mdc && c > 1 && Number.isInteger(c) && s.utilization > 0) {
+      out.wait[s.index] = WAIT.mdc
+      out.mdcServers[s.index] = c
+      out.mdcLoad[s.index] = s.utilization * c
     }
   }
   return out
@@ -104,14 +140,15 @@ export function compileSojourns(stations: Station[], tables: Map<number, Float64
 
 /**
  * One end-to-end latency over the given stations: the sum of a sojourn at each (its service time
- * drawn with the station's CV, plus, with the station's waiting probability, an exponential wait
- * of the right mean); -1 when a saturated station or a full queue loses it.
+ * drawn with the station's CV, plus a wait: M/G/1's and M/D/c's exactly in law, others with the
+ * station's waiting probability as an exponential of the right mean); -1 when a saturated station
+ * or a full queue loses it.
  */
 export function drawLatency(stations: Int32Array, length: number, f: Sojourns, word: () => number): number {
   let total = 0
   let open = 0
   // Locals, not property loads: the draws below are calls the compiler cannot see through.
-  const { forks, keep, table: tables, cv, serviceMs, extraMs, mg1, waitProbability, waitMs } = f
+  const { forks, keep, table: tables, service, wait, serviceMs, extraMs } = f
   for (let v = 0; v < length; v++) {
     const s = stations[v]
     if (s < 0) {
@@ -121,36 +158,46 @@ export function drawLatency(stations: Int32Array, length: number, f: Sojourns, w
         forks[open++] = 0
         total = 0
       } else if (s === BRANCH) total = 0
-      else if (s === BRANCH_END) forks[open - 1] = Math.max(forks[open - 1], total)
-      else {
+      else if (s === BRANCH_END) {
+        if (total > forks[open - 1]) forks[open - 1] = total
+      } else {
         open -= 2
         total = forks[open] + forks[open + 1]
       }
       continue
     }
-    if (keep[s] < 1 && uniform(word) >= keep[s]) return -1
+    const kept = keep[s]
+    if (kept < 1 && uniform(word) >= kept) return -1
     const table = tables[s]
     if (table !== null) {
       if (table.length > 0) total += table[Math.floor(uniform(word) * table.length)]
       continue
     }
-    const k = cv[s]
-    let service: number
-    if (k === 1) service = standardExponential(word) * serviceMs[s]
-    else if (k === 0) service = serviceMs[s]
-    else {
-      // serviceDraw's gamma, its constants made once: the same draws.
-      let g = marsagliaTsang(word, f.gammaD[s], f.gammaC[s])
-      if (f.shape[s] < 1) g *= Math.exp(-standardExponential(word) / f.shape[s])
-      service = g * serviceMs[s] * k * k
-    }
-    total += service + extraMs[s]
-    if (mg1[s] === 1) total += mg1Wait(word, waitProbability[s], serviceMs[s], k)
-    else if (f.mdc[s] !== MDC.none && (f.mdc[s] === MDC.table || tableMdc(f, s))) total += mdcDraw(f, s, word)
-    else if (waitProbability[s] > 0 && uniform(word) < waitProbability[s])
-      total += standardExponential(word) * waitMs[s]
+    const how = service[s]
+    if (how === SERVICE.exponential) total += standardExponential(word) * serviceMs[s]
+    else if (how === SERVICE.constant) total += serviceMs[s]
+    else total += gammaService(f, s, how, word)
+    total += extraMs[s]
+    const waits = wait[s]
+    if (waits === WAIT.exponential) {
+      if (uniform(word) < f.waitProbability[s]) total += standardExponential(word) * f.waitMs[s]
+    } else if (waits === WAIT.mg1) total += mg1Wait(word, f.waitProbability[s], serviceMs[s], f.cv[s])
+    else if (waits === WAIT.mdc) total += mdcDraw(f, s, word)
   }
   return total
+}
+
+/** serviceDraw's gamma, its constants made once: the same law. */
+function gammaService(f: Sojourns, s: number, how: number, word: () => number): number {
+  let g = marsagliaTsang(word, f.gammaD[s], f.gammaC[s])
+  if (how === SERVICE.gammaPower) {
+    // U^(1/k) for 1/k = CV² a small integer: by multiplying, spared the exponential (a call out of the JIT).
+    const u = (word() + 0.5) / 4294967296
+    let p = u
+    for (let i = f.cv[s] * f.cv[s]; i > 1.5; i--) p *= u
+    g *= p
+  } else if (how === SERVICE.gammaBoost) g *= Math.exp(-standardExponential(word) / f.shape[s])
+  return g * f.gammaScale[s]
 }
 
 /**
@@ -168,29 +215,27 @@ function mg1Wait(word: () => number, rho: number, mean: number, cv: number): num
   return wait
 }
 
-/** Makes an M/D/c station's wait table (its chance of waiting becomes the exact one); false where it has no exact law. */
-function tableMdc(f: Sojourns, s: number): boolean {
-  const wait = mdcWait(f.mdcLoad[s], f.mdcServers[s])
-  if (wait === null) {
-    f.mdc[s] = MDC.none
-    return false
-  }
-  const table = mdcWaitTable(wait, MDC_TABLE_SIZE, MDC_TABLE_SPAN)
-  for (let i = 0; i < table.length; i++) table[i] *= f.serviceMs[s]
-  f.mdcTable[s] = table
-  f.mdcSlope[s] = f.serviceMs[s] / wait.decay
-  f.waitProbability[s] = 1 - wait.noWait
-  f.mdc[s] = MDC.table
-  return true
-}
-
 /**
  * An M/D/c wait, exactly in law (to the table's interpolation): none with P(no wait), otherwise
- * its conditional quantile at an Exp(1) level, read off the table or past it along the tail's decay.
+ * its conditional quantile at an Exp(1) level, read off the table or past it along the tail's
+ * decay. The table is made on the station's first draw; without one (no exact law: within about
+ * 0.1 % of saturation), the station's waits are drawn exponential from then on.
  */
 function mdcDraw(f: Sojourns, s: number, word: () => number): number {
-  if (!(uniform(word) < f.waitProbability[s])) return 0
-  const table = f.mdcTable[s] as Float64Array
+  let table = f.mdcTable[s]
+  if (table === null) {
+    const law = mdcWait(f.mdcLoad[s], f.mdcServers[s])
+    if (law === null) {
+      f.wait[s] = f.waitProbability[s] > 0 ? WAIT.exponential : WAIT.none
+      return uniform(word) < f.waitProbability[s] ? standardExponential(word) * f.waitMs[s] : 0
+    }
+    table = mdcWaitTable(law, MDC_TABLE_SIZE, MDC_TABLE_SPAN)
+    for (let i = 0; i < table.length; i++) table[i] *= f.serviceMs[s]
+    f.mdcTable[s] = table
+    f.mdcSlope[s] = f.serviceMs[s] / law.decay
+    f.mdcWaitProbability[s] = 1 - law.noWait
+  }
+  if (!(uniform(word) < f.mdcWaitProbability[s])) return 0
   const x = standardExponential(word) * (MDC_TABLE_SIZE / MDC_TABLE_SPAN)
   if (x >= MDC_TABLE_SIZE)
     return table[MDC_TABLE_SIZE] + (x - MDC_TABLE_SIZE) * (MDC_TABLE_SPAN / MDC_TABLE_SIZE) * f.mdcSlope[s]
