@@ -65,8 +65,8 @@ export interface Walker {
    * (test/domain/fixtures/engine-golden.json); the Monte-Carlo spares them.
    */
   drawCertain: boolean
-  /** The walks unrolled so far, by entry component × 2 + (0 reads, 1 writes); null where one is too long. */
-  programs: Map<number, Program | null>
+  /** The walks unrolled so far, by entry component × 2 + (0 reads, 1 writes); null where one is too long, undefined before. */
+  programs: (Program | null | undefined)[]
 }
 
 /** What entering a component does to a request's walk, by its type's traits. */
@@ -144,7 +144,7 @@ export function compileWalker(design: Design, built: Built, traffic: TrafficProf
     steps: 0,
     limit: LIMITS.engineSteps,
     drawCertain: false,
-    programs: new Map()
+    programs: new Array(2 * n).fill(undefined)
   }
 }
 
@@ -165,10 +165,10 @@ export function samplePath(w: Walker, word: () => number): number {
   if (!drawCertain) {
     // The unrolled walk when there is one: the same draws, without the frames.
     const key = c * 2 + (read ? 0 : 1)
-    let program = w.programs.get(key)
+    let program = w.programs[key]
     if (program === undefined) {
       program = compileProgram(w, c, read)
-      w.programs.set(key, program)
+      w.programs[key] = program
     }
     if (program !== null) {
       if (w.visits.length < program.longest) w.visits = new Int32Array(program.longest)
@@ -280,7 +280,10 @@ function mark(w: Walker, length: number, value: number): number {
 // running forward through it (a link not taken, a cache hit or a split's pick is a jump ahead).
 // It draws the same words in the same order as the stack walk, so a path is the same path.
 
-/** Instructions: push a station or marker, a random copy, a cache hit, steps, an optional link, a split, a jump. */
+/**
+ * Instructions: push a station or marker, a random copy, a cache hit (its steps when missed), steps,
+ * an optional link, a split, a jump, and a push with the steps that follow it (one dispatch for two).
+ */
 const PUSH = 0
 const COPY = 1
 const HIT = 2
@@ -288,6 +291,7 @@ const STEPS = 3
 const DRAW = 4
 const SPLIT = 5
 const JUMP = 6
+const PUSH_STEPS = 7
 
 /** Past this many instructions (a design whose walk unrolls too far: shared subtrees, loops) the stack walk draws. */
 const MAX_PROGRAM = 1 << 14
@@ -318,7 +322,7 @@ function compileProgram(w: Walker, entry: number, read: boolean): Program | null
     arg.push(a)
     to.push(t)
     threshold.push(x)
-    if (o === PUSH || o === COPY) pushes++
+    if (o === PUSH || o === COPY || o === PUSH_STEPS) pushes++
     return op.length - 1
   }
   // Depth first, as samplePath walks (recursion at most MAX_HOPS deep).
@@ -355,7 +359,13 @@ function compileProgram(w: Walker, entry: number, read: boolean): Program | null
       for (const e of ends) to[e] = op.length
       to[split] = op.length
     } else {
-      if (all > 0) emit(STEPS, all)
+      // Folded into the instruction before when it is a push or a cache hit (no jump lands between them).
+      const last = op.length - 1
+      if (all > 0 && last >= 0 && op[last] === PUSH) {
+        op[last] = PUSH_STEPS
+        to[last] = all
+      } else if (all > 0 && last >= 0 && op[last] === HIT && last === hit) arg[last] = all
+      else if (all > 0) emit(STEPS, all)
       for (const l of links) if (!link(l, depth, false, parallel)) return false
     }
     if (parallel) emit(PUSH, JOIN)
@@ -383,6 +393,9 @@ function compileProgram(w: Walker, entry: number, read: boolean): Program | null
   }
 }
 
+/** 2^−32: a word times it is `uniform`'s number, written out (V8 left uniform's call in runProgram uninlined). */
+const TO_UNIT = 1 / 4294967296
+
 /** Runs a program into `w.visits` (long enough) and returns the path's length; counts its steps on `w`. */
 function runProgram(w: Walker, p: Program, word: () => number): number {
   const { op, arg, to, threshold } = p
@@ -396,22 +409,27 @@ function runProgram(w: Walker, p: Program, word: () => number): number {
       case PUSH:
         visits[n++] = arg[pc++]
         break
+      case PUSH_STEPS:
+        visits[n++] = arg[pc]
+        steps += to[pc++]
+        break
       case COPY:
-        visits[n++] = arg[pc] + Math.floor(uniform(word) * to[pc])
+        visits[n++] = arg[pc] + Math.floor(word() * TO_UNIT * to[pc])
         pc++
         break
       case HIT:
         // A hit answers the read: nothing of the component's calls follows.
-        pc = uniform(word) < threshold[pc] ? to[pc] : pc + 1
+        if (word() * TO_UNIT < threshold[pc]) pc = to[pc]
+        else steps += arg[pc++]
         break
       case STEPS:
         steps += arg[pc++]
         break
       case DRAW:
-        pc = uniform(word) < threshold[pc] ? pc + 1 : to[pc]
+        pc = word() * TO_UNIT < threshold[pc] ? pc + 1 : to[pc]
         break
       case SPLIT: {
-        const u = uniform(word)
+        const u = word() * TO_UNIT
         const k = arg[pc]
         steps += threshold[pc]
         if (k === 0) {
