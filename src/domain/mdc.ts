@@ -202,29 +202,31 @@ export function mdcWait(a: number, c: number): MdcWait | null {
  * The wait of those who wait, as a table for drawing it: entry i is the quantile (in service times)
  * at which P(W > t | W > 0) = e^(−i × span / size), so an Exp(1) variate x reads its wait at
  * x × size / span, interpolated linearly. In x the quantiles grow ever more nearly as x / decay (the
- * tail is exponential), so past the last entry a wait is that entry plus (x − span) / decay.
+ * tail is exponential), so past the last entry a wait is that entry plus (x − span) / decay. The
+ * entries are read off the CDF at `grid` points up to the last one, linearly between them: within
+ * a few 10⁻⁵ of the figure at 1 024 points, well inside any sampling noise, for a few thousand
+ * evaluations of the CDF where solving for each entry takes ten times as many.
  */
-export function mdcWaitTable(wait: MdcWait, size: number, span: number): Float64Array {
+export function mdcWaitTable(wait: MdcWait, size: number, span: number, grid = 1024): Float64Array {
   const table = new Float64Array(size + 1)
-  const waits = 1 - wait.noWait
-  let lo = 0
-  for (let i = 1; i <= size; i++) {
-    const p = wait.noWait + waits * -Math.expm1((-i * span) / size)
-    // Bracketed from the entry before (the quantiles increase), widened by doubling.
-    let step = Math.max(lo, 1e-3) / 4 + 1 / wait.decay / size
-    let hi = lo + step
-    while (wait.cdf(hi) < p) {
-      lo = hi
-      step *= 2
-      hi = lo + step
+  const level = (i: number) => wait.noWait + (1 - wait.noWait) * -Math.expm1((-i * span) / size)
+  const top = wait.quantile(level(size))
+  table[size] = top
+  let t0 = 0
+  let f0 = wait.cdf(0)
+  let j = 0
+  let t1 = 0
+  let f1 = f0
+  for (let i = 1; i < size; i++) {
+    const p = level(i)
+    while (f1 < p && j < grid) {
+      t0 = t1
+      f0 = f1
+      j++
+      t1 = (top * j) / grid
+      f1 = j === grid ? level(size) : wait.cdf(t1)
     }
-    for (let k = 0; k < 60 && hi - lo > 1e-10 * hi; k++) {
-      const mid = (lo + hi) / 2
-      if (wait.cdf(mid) < p) lo = mid
-      else hi = mid
-    }
-    table[i] = (lo + hi) / 2
-    lo = table[i]
+    table[i] = f1 > f0 ? t0 + ((p - f0) / (f1 - f0)) * (t1 - t0) : t1
   }
   return table
 }

@@ -60,16 +60,21 @@ export interface Sojourns {
   gammaD: Float64Array
   gammaC: Float64Array
   gammaScale: Float64Array
-  /**
-   * Per M/D/c station: its servers a queue and offered load a queue (λD); its table of waits in ms
-   * (mdcWaitTable's), made on its first draw (the exact mode never draws), with the exact chance
-   * of waiting and the ms of wait per unit of Exp(1) past the table (service time over the decay).
-   */
-  mdcServers: Float64Array
-  mdcLoad: Float64Array
-  mdcTable: (Float64Array | null)[]
-  mdcWaitProbability: Float64Array
-  mdcSlope: Float64Array
+  /** Per M/D/c station its wait's law (see MdcDraw), null for the others. */
+  mdc: (MdcDraw | null)[]
+}
+
+/**
+ * An M/D/c station's servers a queue and offered load a queue (λD); its table of waits in ms
+ * (mdcWaitTable's), made on its first draw (the exact mode never draws), with the exact chance of
+ * waiting and the ms of wait per unit of Exp(1) past the table (service time over the decay).
+ */
+interface MdcDraw {
+  servers: number
+  load: number
+  table: Float64Array | null
+  waitProbability: number
+  slope: number
 }
 
 export function compileSojourns(stations: Station[], tables: Map<number, Float64Array>): Sojourns {
@@ -89,11 +94,7 @@ export function compileSojourns(stations: Station[], tables: Map<number, Float64
     gammaD: new Float64Array(n),
     gammaC: new Float64Array(n),
     gammaScale: new Float64Array(n),
-    mdcServers: new Float64Array(n),
-    mdcLoad: new Float64Array(n),
-    mdcTable: stations.map(() => null),
-    mdcWaitProbability: new Float64Array(n),
-    mdcSlope: new Float64Array(n)
+    mdc: new Array(n).fill(null)
   }
   for (const s of stations) {
     const cv = s.serviceTimeCv
@@ -131,8 +132,7 @@ export function compileSojourns(stations: Station[], tables: Map<number, Float64
     const mdc = s.kind === 'queue' && cv === 0 && s.arrivalCv === 1 && s.queueLimit === null
     if (mdc && c > 1 && Number.isInteger(c) && s.utilization > 0) {
       out.wait[s.index] = WAIT.mdc
-      out.mdcServers[s.index] = c
-      out.mdcLoad[s.index] = s.utilization * c
+      out.mdc[s.index] = { servers: c, load: s.utilization * c, table: null, waitProbability: 0, slope: 0 }
     }
   }
   return out
@@ -222,23 +222,24 @@ function mg1Wait(word: () => number, rho: number, mean: number, cv: number): num
  * 0.1 % of saturation), the station's waits are drawn exponential from then on.
  */
 function mdcDraw(f: Sojourns, s: number, word: () => number): number {
-  let table = f.mdcTable[s]
+  const mdc = f.mdc[s] as MdcDraw
+  let table = mdc.table
   if (table === null) {
-    const law = mdcWait(f.mdcLoad[s], f.mdcServers[s])
+    const law = mdcWait(mdc.load, mdc.servers)
     if (law === null) {
       f.wait[s] = f.waitProbability[s] > 0 ? WAIT.exponential : WAIT.none
       return uniform(word) < f.waitProbability[s] ? standardExponential(word) * f.waitMs[s] : 0
     }
     table = mdcWaitTable(law, MDC_TABLE_SIZE, MDC_TABLE_SPAN)
     for (let i = 0; i < table.length; i++) table[i] *= f.serviceMs[s]
-    f.mdcTable[s] = table
-    f.mdcSlope[s] = f.serviceMs[s] / law.decay
-    f.mdcWaitProbability[s] = 1 - law.noWait
+    mdc.table = table
+    mdc.slope = f.serviceMs[s] / law.decay
+    mdc.waitProbability = 1 - law.noWait
   }
-  if (!(uniform(word) < f.mdcWaitProbability[s])) return 0
+  if (!(uniform(word) < mdc.waitProbability)) return 0
   const x = standardExponential(word) * (MDC_TABLE_SIZE / MDC_TABLE_SPAN)
   if (x >= MDC_TABLE_SIZE)
-    return table[MDC_TABLE_SIZE] + (x - MDC_TABLE_SIZE) * (MDC_TABLE_SPAN / MDC_TABLE_SIZE) * f.mdcSlope[s]
+    return table[MDC_TABLE_SIZE] + (x - MDC_TABLE_SIZE) * (MDC_TABLE_SPAN / MDC_TABLE_SIZE) * mdc.slope
   const i = Math.floor(x)
   return table[i] + (x - i) * (table[i + 1] - table[i])
 }
