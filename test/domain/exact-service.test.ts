@@ -3,6 +3,7 @@ import { simulate } from '../../src/domain/engine.ts'
 import { mdcWait } from '../../src/domain/mdc.ts'
 import { mg1SojournCdf, mg1SojournQuantile } from '../../src/domain/mg1.ts'
 import type { Component, Design, TrafficProfile } from '../../src/domain/model.ts'
+import { solve } from '../helpers/quantiles.ts'
 
 // Exact end-to-end percentiles with non-exponential service: M/G/1 (constant or gamma service, one
 // server a queue) and M/D/c stations composed on the lattice, against their closed forms.
@@ -31,19 +32,6 @@ const QUANTILES = [
   ['p95', 0.95],
   ['p99', 0.99]
 ] as const
-
-/** The t at which an increasing CDF reaches p, by bisection (apart from the engine). */
-function solve(cdf: (t: number) => number, p: number): number {
-  let lo = 0
-  let hi = 1
-  while (cdf(hi) < p) hi *= 2
-  for (let i = 0; i < 100; i++) {
-    const mid = (lo + hi) / 2
-    if (cdf(mid) < p) lo = mid
-    else hi = mid
-  }
-  return (lo + hi) / 2
-}
 
 t.test('one M/G/1 station: constant, CV 0.5 and CV 2 service give the exact sojourn percentiles', async (t) => {
   for (const cv of [0, 0.5, 2]) {

@@ -2,6 +2,7 @@ import t from 'tap'
 import { simulate } from '../../src/domain/engine.ts'
 import type { Component, Design, TrafficProfile } from '../../src/domain/model.ts'
 import { validateDesign } from '../../src/domain/validate.ts'
+import { solve } from '../helpers/quantiles.ts'
 
 // Parallel calls (fork-join): a component that calls its links at once waits for the slowest.
 
@@ -72,19 +73,6 @@ t.test('calls is validated', async (t) => {
   const bad = { ...design, components: design.components.map((c) => ({ ...c, calls: 'both' as never })) }
   t.match(validateDesign(bad)[0], { path: '/components/0/calls', message: 'one of sequential, parallel' })
 })
-
-/** The t at which an increasing CDF reaches p, by bisection (apart from the engine). */
-function solve(cdf: (t: number) => number, p: number): number {
-  let lo = 0
-  let hi = 1
-  while (cdf(hi) < p) hi *= 2
-  for (let i = 0; i < 100; i++) {
-    const mid = (lo + hi) / 2
-    if (cdf(mid) < p) lo = mid
-    else hi = mid
-  }
-  return (lo + hi) / 2
-}
 
 t.test('exact percentiles: independent M/M/1 branches called in parallel have the product of their CDFs', async (t) => {
   // users call a (10 ms), b (5 ms) and, half the time, c (20 ms) at once, at 30 rps: each sojourn

@@ -46,8 +46,7 @@ interface Algebra<D> {
 }
 
 /**
- * How the lattice composes a station's sojourn, by its true law: what drawLatency draws, but for
- * M/D/c, whose wait it draws as an exponential of the exact mean (an approximation).
+ * How the lattice composes a station's sojourn, by its true law (the one drawLatency draws).
  */
 type StationLaw =
   | { kind: 'saturated' | 'constant' | 'exponential' | 'mmc' | 'gamma' }
