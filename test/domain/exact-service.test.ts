@@ -3,7 +3,7 @@ import { simulate } from '../../src/domain/engine.ts'
 import { mdcWait } from '../../src/domain/mdc.ts'
 import { mg1SojournCdf, mg1SojournQuantile } from '../../src/domain/mg1.ts'
 import type { Component, Design, TrafficProfile } from '../../src/domain/model.ts'
-import { solve } from '../helpers/quantiles.ts'
+import { QUANTILES, singleStation, solve } from '../helpers/quantiles.ts'
 
 // Exact end-to-end percentiles with non-exponential service: M/G/1 (constant or gamma service, one
 // server a queue) and M/D/c stations composed on the lattice, against their closed forms.
@@ -19,19 +19,7 @@ const within = (got: number, exact: number, p99: number) => Math.abs(got - exact
 
 const traffic = (peakRps: number): TrafficProfile => ({ peakRps, readRatio: 1, payloadKb: 4, latencySloMs: 300 })
 const users: Component = { id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1 }
-/** users → one station of 10 ms mean service, the given CV and servers. */
-const single = (cv: number, concurrency = 1, fields: Partial<Component> = {}): Design => ({
-  components: [
-    users,
-    { id: 'svc', type: 'service', instances: 1, concurrency, serviceTimeMs: 10, serviceTimeCv: cv, ...fields }
-  ],
-  links: [{ from: 'users', to: 'svc' }]
-})
-const QUANTILES = [
-  ['p50', 0.5],
-  ['p95', 0.95],
-  ['p99', 0.99]
-] as const
+const single = singleStation
 
 t.test('one M/G/1 station: constant, CV 0.5 and CV 2 service give the exact sojourn percentiles', async (t) => {
   for (const cv of [0, 0.5, 2]) {

@@ -1,25 +1,15 @@
 import t from 'tap'
 import { simulate } from '../../../src/domain/engine.ts'
 import { mdcWait, mdcWaitTable } from '../../../src/domain/mdc.ts'
-import type { Design, TrafficProfile } from '../../../src/domain/model.ts'
+import type { TrafficProfile } from '../../../src/domain/model.ts'
+import { QUANTILES, singleStation } from '../../helpers/quantiles.ts'
 
 // The Monte-Carlo sampler draws an M/D/c station's wait from Crommelin's exact law (a table of its
 // quantiles), not as an exponential of the right mean: its sampled percentiles are the law's.
 
 const traffic = (peakRps: number): TrafficProfile => ({ peakRps, readRatio: 1, payloadKb: 4, latencySloMs: 300 })
 /** users → one station of three servers and constant 10 ms service: M/D/3. */
-const design: Design = {
-  components: [
-    { id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1 },
-    { id: 'svc', type: 'service', instances: 1, concurrency: 3, serviceTimeMs: 10, serviceTimeCv: 0 }
-  ],
-  links: [{ from: 'users', to: 'svc' }]
-}
-const QUANTILES = [
-  ['p50', 0.5],
-  ['p95', 0.95],
-  ['p99', 0.99]
-] as const
+const design = singleStation(0, 3)
 
 t.test('an M/D/3 station drawn by the Monte-Carlo has the percentiles of its exact wait', async (t) => {
   for (const rho of [0.8, 0.95]) {
