@@ -155,26 +155,52 @@ export interface Ratio {
 }
 
 /**
+ * A target's passes pooled by round (its pass there and its pass back, CPU over requests): the two
+ * visits of a round sit symmetrically about its middle, so a drift in the machine's speed over the
+ * round weighs on every target alike, and a ratio of two targets' rounds cancels it.
+ */
+function byRound(list: Pass[], cpuUs: (p: Pass) => number): { cpuUs: number; requestsPerSec: number }[] {
+  const out: { cpuUs: number; requestsPerSec: number }[] = []
+  for (let i = 0; i + 1 < list.length; i += 2) {
+    const [there, back] = [list[i], list[i + 1]]
+    const requests = Math.max(1, there.total + back.total)
+    out.push({
+      cpuUs: (cpuUs(there) * there.total + cpuUs(back) * back.total) / requests,
+      requestsPerSec: (there.requestsPerSec + back.requestsPerSec) / 2
+    })
+  }
+  return out
+}
+
+/** The median and the middle half (25th to 75th percentile) of per-round ratios. */
+function middle(values: number[]): { median: number; spread: [number, number] } {
+  return {
+    median: round(median(values), 3),
+    spread: [round(percentile(values, 0.25), 3), round(percentile(values, 0.75), 3)]
+  }
+}
+
+/** Per round, a's CPU per request over b's (by `cpuUs` of a pass: the api's own, or with Postgres's). */
+export function cpuRatios(figures: Record<string, Figures>, a: string, b: string, cpuUs: (p: Pass) => number) {
+  const ra = byRound(figures[a].passes, cpuUs)
+  const rb = byRound(figures[b].passes, cpuUs)
+  const n = Math.min(ra.length, rb.length)
+  return {
+    cpu: middle(ra.slice(0, n).map((x, i) => x.cpuUs / Math.max(0.1, rb[i].cpuUs))),
+    throughput: middle(ra.slice(0, n).map((x, i) => rb[i].requestsPerSec / Math.max(1, x.requestsPerSec)))
+  }
+}
+
+/**
  * Ratios of `b` to `a` per round, median: `cpu` is a's µs per request over b's (b keeps that
  * share of a's efficiency), `throughput` is b's requests per second over a's.
  */
 export function ratios(figures: Record<string, Figures>, a: string, b: string): Ratio {
-  const pa = figures[a].passes
-  const pb = figures[b].passes
-  const cpu: number[] = []
-  const throughput: number[] = []
-  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
-    cpu.push(pa[i].cpuUsPerRequest / Math.max(0.1, pb[i].cpuUsPerRequest))
-    throughput.push(pb[i].requestsPerSec / Math.max(1, pa[i].requestsPerSec))
-  }
-  const middle = (values: number[]): [number, number] => [
-    round(percentile(values, 0.25), 3),
-    round(percentile(values, 0.75), 3)
-  ]
+  const { cpu, throughput } = cpuRatios(figures, a, b, (p) => p.cpuUsPerRequest)
   return {
-    cpu: round(median(cpu), 3),
-    throughput: round(median(throughput), 3),
-    spread: { cpu: middle(cpu), throughput: middle(throughput) }
+    cpu: cpu.median,
+    throughput: throughput.median,
+    spread: { cpu: cpu.spread, throughput: throughput.spread }
   }
 }
 

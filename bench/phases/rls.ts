@@ -1,7 +1,7 @@
 import { urlAs } from '../../src/db/roles.ts'
 import { type Phase, summary } from '../lib/context.ts'
 import { LoadGenerator } from '../lib/load.ts'
-import { across, compareTargets, type Figures, median, percentile, ratios, round, type Target } from '../lib/measure.ts'
+import { across, compareTargets, cpuRatios, type Figures, ratios, type Target } from '../lib/measure.ts'
 import type { Server } from '../lib/servers.ts'
 
 /** A login with BYPASSRLS and the app's privileges: the server "without row-level security". */
@@ -80,24 +80,13 @@ export const rls: Phase = {
   }
 }
 
-/** The ratio with `totalCpu`: a's over b's api plus Postgres CPU per request, per paired pass (median, middle half). */
+/** The ratio with `totalCpu`: a's over b's api plus Postgres CPU per request, per round (median, middle half). */
 function withTotal<R extends { spread: Record<string, [number, number]> }>(
   ratio: R,
   figures: Record<string, Figures>,
   a: string,
   b: string
 ) {
-  const pa = figures[a].passes
-  const pb = figures[b].passes
-  const total = (p: Figures['passes'][number]) => p.cpuUsPerRequest + (p.dbCpuUsPerRequest ?? 0)
-  const values: number[] = []
-  for (let i = 0; i < Math.min(pa.length, pb.length); i++) values.push(total(pa[i]) / Math.max(0.1, total(pb[i])))
-  return {
-    ...ratio,
-    totalCpu: round(median(values), 3),
-    spread: {
-      ...ratio.spread,
-      totalCpu: [round(percentile(values, 0.25), 3), round(percentile(values, 0.75), 3)] as [number, number]
-    }
-  }
+  const { cpu } = cpuRatios(figures, a, b, (p) => p.cpuUsPerRequest + (p.dbCpuUsPerRequest ?? 0))
+  return { ...ratio, totalCpu: cpu.median, spread: { ...ratio.spread, totalCpu: cpu.spread } }
 }
