@@ -14,6 +14,8 @@ export interface TracingPluginOptions {
 }
 
 const SPAN = Symbol('server span')
+/** On a socket: whether its peer's traceparent is continued. */
+const TRUSTED = Symbol('trusted peer')
 
 /**
  * One server span per sampled request, named by its route template (`GET /workspaces/:id`),
@@ -23,13 +25,14 @@ const SPAN = Symbol('server span')
 async function tracingPlugin(fastify: FastifyInstance, opts: TracingPluginOptions) {
   if (!tracingEnabled()) throw new Error('tracing plugin: start tracing (src/tracing.ts) before registering it')
   const matches = addressMatcher(opts.trustedPeers)
-  // A keep-alive connection's peer does not change: asked once per socket, not per request.
-  const peers = new WeakMap<object, boolean>()
+  // A keep-alive connection's peer does not change: asked once per socket, not per request, and
+  // kept on the socket itself (a property read, where a WeakMap would hash the socket each time).
   const trusted = (socket: FastifyRequest['socket']) => {
-    let known = peers.get(socket)
+    const holder = socket as unknown as Record<symbol, boolean | undefined>
+    let known = holder[TRUSTED]
     if (known === undefined) {
       known = matches(socket.remoteAddress)
-      peers.set(socket, known)
+      holder[TRUSTED] = known
     }
     return known
   }
@@ -43,8 +46,9 @@ async function tracingPlugin(fastify: FastifyInstance, opts: TracingPluginOption
     if (!span) return done()
     ;(request as unknown as Record<symbol, Span>)[SPAN] = span
     // A client that goes away before the answer: its span ends marked so. A listener for the
-    // sampled requests alone (an onRequestAbort hook would add one to every request).
-    request.raw.once('close', () => {
+    // sampled requests alone (an onRequestAbort hook would add one to every request); `on`, as
+    // 'close' comes once, and `once` would pay for removing its wrapper.
+    request.raw.on('close', () => {
       if (request.raw.aborted) end(request, null)
     })
     request.traceContext = trace.setSpan(parent, span)

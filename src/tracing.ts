@@ -86,8 +86,11 @@ function samplerOf(config: Pick<TracingConfig, 'sampler' | 'ratio'> | undefined)
 
 // Ids from a pool of random bytes (one randomFillSync per POOL bytes), read as the hex the W3C
 // header carries: a root request's trace id and its sampling decision cost a slice and four reads.
+// The pool's hex is made once per refill, and an id is a slice of it (V8 shares the characters),
+// not a string of its own made by a call into C++ per id.
 const POOL = 16 * 256
 const pool = Buffer.alloc(POOL)
+let poolHex = ''
 let at = POOL
 
 /** The offset in `pool` of `bytes` fresh random bytes, not all zero (an all-zero id is invalid). */
@@ -95,6 +98,7 @@ function fresh(bytes: number): number {
   for (;;) {
     if (at + bytes > POOL) {
       randomFillSync(pool)
+      poolHex = pool.toString('hex')
       at = 0
     }
     const from = at
@@ -103,11 +107,11 @@ function fresh(bytes: number): number {
   }
 }
 
+/** The hex of `bytes` pool bytes from `from`. */
+const hexAt = (from: number, bytes: number): string => poolHex.slice(2 * from, 2 * (from + bytes))
+
 /** A new span id (16 hex digits). */
-export const newSpanId = (): string => {
-  const from = fresh(8)
-  return pool.toString('hex', from, from + 8)
-}
+export const newSpanId = (): string => hexAt(fresh(8), 8)
 
 // The trace id a sampled root request was decided on, handed to the provider for its span: the
 // provider's sampler then sees the same id and takes the same decision. Set and cleared around
@@ -120,8 +124,7 @@ const idGenerator: IdGenerator = {
       decidedTraceId = null
       return id
     }
-    const from = fresh(16)
-    return pool.toString('hex', from, from + 16)
+    return hexAt(fresh(16), 16)
   },
   generateSpanId: newSpanId
 }
@@ -219,7 +222,7 @@ export function startRequestTrace(describe: () => SpanDescription, parent: Conte
   } else {
     // The root sampler's decision on this id, as TraceIdRatioBasedSampler reads it from the hex.
     const from = fresh(16)
-    traceId = pool.toString('hex', from, from + 16)
+    traceId = hexAt(from, 16)
     const words =
       (pool.readUInt32BE(from) ^
         pool.readUInt32BE(from + 4) ^
