@@ -83,10 +83,10 @@ export function compileSojourns(stations: Station[], tables: Map<number, Float64
     serviceMs: new Float64Array(n),
     waitMs: new Float64Array(n),
     waitProbability: new Float64Array(n),
-    keep: new Float64Array(n).fill(1),
+    keep: new Float64Array(n),
     extraMs: new Float64Array(n),
     cv: new Float64Array(n),
-    table: stations.map((s) => tables.get(s.index) ?? null),
+    table: new Array(n).fill(null),
     service: new Uint8Array(n),
     wait: new Uint8Array(n),
     forks: new Float64Array(2 * (MAX_HOPS + 2)),
@@ -96,46 +96,64 @@ export function compileSojourns(stations: Station[], tables: Map<number, Float64
     gammaScale: new Float64Array(n),
     mdc: new Array(n).fill(null)
   }
-  for (const s of stations) {
-    const cv = s.serviceTimeCv
-    out.serviceMs[s.index] = s.serviceTimeMs
-    out.cv[s.index] = cv
-    if (cv === 0) out.service[s.index] = SERVICE.constant
-    else if (cv !== 1) {
-      // serviceDraw's gamma: shape 1/CV², scaled by mean × CV × CV.
-      const shape = 1 / (cv * cv)
-      const d = (shape < 1 ? shape + 1 : shape) - 1 / 3
-      out.shape[s.index] = shape
-      out.gammaD[s.index] = d
-      out.gammaC[s.index] = 1 / Math.sqrt(9 * d)
-      out.gammaScale[s.index] = s.serviceTimeMs * cv * cv
-      const power = cv * cv
-      out.service[s.index] =
-        shape >= 1
-          ? SERVICE.gamma
-          : Number.isInteger(power) && power <= MAX_POWER
-            ? SERVICE.gammaPower
-            : SERVICE.gammaBoost
-    }
-    if (s.saturated) {
-      out.keep[s.index] = 1 / s.utilization
-      out.extraMs[s.index] = s.waitMs
-      continue
-    }
-    out.keep[s.index] = 1 - s.loss
-    out.waitProbability[s.index] = s.waitProbability
-    out.waitMs[s.index] = s.waitMs
-    if (s.waitProbability > 0) out.wait[s.index] = WAIT.exponential
-    const oneServer = s.kind === 'queue' && s.servers === s.queues && s.queueLimit === null
-    if (oneServer && cv !== 1 && s.arrivalCv === 1) out.wait[s.index] = WAIT.mg1
-    const c = s.servers / s.queues
-    const mdc = s.kind === 'queue' && cv === 0 && s.arrivalCv === 1 && s.queueLimit === null
-    if (mdc && c > 1 && Number.isInteger(c) && s.utilization > 0) {
-      out.wait[s.index] = WAIT.mdc
-      out.mdc[s.index] = { servers: c, load: s.utilization * c, table: null, waitProbability: 0, slope: 0 }
-    }
-  }
+  for (const s of stations) setSojourn(out, s, tables.get(s.index) ?? null)
   return out
+}
+
+/**
+ * Writes station `s`'s entries (every one of them: a station figured anew replaces what was there),
+ * with `table` its sampled traversals when it is a timeout's.
+ */
+export function setSojourn(out: Sojourns, s: Station, table: Float64Array | null): void {
+  const i = s.index
+  const cv = s.serviceTimeCv
+  out.table[i] = table
+  out.serviceMs[i] = s.serviceTimeMs
+  out.cv[i] = cv
+  out.service[i] = SERVICE.exponential
+  out.shape[i] = 0
+  out.gammaD[i] = 0
+  out.gammaC[i] = 0
+  out.gammaScale[i] = 0
+  out.waitMs[i] = 0
+  out.waitProbability[i] = 0
+  out.extraMs[i] = 0
+  out.wait[i] = WAIT.none
+  out.mdc[i] = null
+  if (cv === 0) out.service[i] = SERVICE.constant
+  else if (cv !== 1) {
+    // serviceDraw's gamma: shape 1/CV², scaled by mean × CV × CV.
+    const shape = 1 / (cv * cv)
+    const d = (shape < 1 ? shape + 1 : shape) - 1 / 3
+    out.shape[i] = shape
+    out.gammaD[i] = d
+    out.gammaC[i] = 1 / Math.sqrt(9 * d)
+    out.gammaScale[i] = s.serviceTimeMs * cv * cv
+    const power = cv * cv
+    out.service[i] =
+      shape >= 1
+        ? SERVICE.gamma
+        : Number.isInteger(power) && power <= MAX_POWER
+          ? SERVICE.gammaPower
+          : SERVICE.gammaBoost
+  }
+  if (s.saturated) {
+    out.keep[i] = 1 / s.utilization
+    out.extraMs[i] = s.waitMs
+    return
+  }
+  out.keep[i] = 1 - s.loss
+  out.waitProbability[i] = s.waitProbability
+  out.waitMs[i] = s.waitMs
+  if (s.waitProbability > 0) out.wait[i] = WAIT.exponential
+  const oneServer = s.kind === 'queue' && s.servers === s.queues && s.queueLimit === null
+  if (oneServer && cv !== 1 && s.arrivalCv === 1) out.wait[i] = WAIT.mg1
+  const c = s.servers / s.queues
+  const mdc = s.kind === 'queue' && cv === 0 && s.arrivalCv === 1 && s.queueLimit === null
+  if (mdc && c > 1 && Number.isInteger(c) && s.utilization > 0) {
+    out.wait[i] = WAIT.mdc
+    out.mdc[i] = { servers: c, load: s.utilization * c, table: null, waitProbability: 0, slope: 0 }
+  }
 }
 
 /**

@@ -4,7 +4,7 @@ import { type Design, type Link, networkTimeMs, type TrafficProfile } from '../m
 import { select } from '../queueing.ts'
 import { createWords } from '../random.ts'
 import { EngineBudgetError } from './budget.ts'
-import { compileSojourns, drawLatency, type Sojourns } from './sojourns.ts'
+import { compileSojourns, drawLatency, type Sojourns, setSojourn } from './sojourns.ts'
 import { type Built, linkStation, type TimeoutFigures, timeoutTables } from './stations.ts'
 import { rankOf } from './statistics.ts'
 import { compileWalker, samplePath, type Walker } from './walker.ts'
@@ -59,8 +59,9 @@ export function sampleTimeouts(
   const { design, index, outgoing, order, walker, memo } = sampling
   const out: (TimeoutFigures | null)[] = design.links.map(() => null)
   let current = built
+  // Compiled once: between links only the timeouts' stations change, and those are written anew below.
+  const f = compileSojourns(current.stations, current.tables)
   for (const { l, j } of order) {
-    const f = compileSojourns(current.stations, current.tables)
     const flow = flows.get(l.from)
     const from = design.components[index.get(l.from) as number]
     const reads = carries(l.traffic ?? 'both', 'read')
@@ -79,7 +80,8 @@ export function sampleTimeouts(
         key,
         draws: {
           word: createWords(seed * 7919 + j),
-          table: [],
+          table: new Float64Array(samples),
+          kept: 0,
           sum: 0,
           attempts: 0,
           timedOut: 0,
@@ -97,6 +99,10 @@ export function sampleTimeouts(
     }
     out[j] = known.figures
     current = withTimeouts(design, current, index, flows, traffic, keep, out)
+    for (const o of order) {
+      const at = current.linkStations[o.j]
+      if (at >= 0) setSojourn(f, current.stations[at], current.tables.get(at) ?? null)
+    }
   }
   return out
 }
@@ -104,7 +110,9 @@ export function sampleTimeouts(
 /** The traversals drawn below a link so far, and the source that goes on drawing them. */
 interface TimeoutDraws {
   word: () => number
-  table: number[]
+  /** The successful traversals in draw order: the first `kept` entries (the rest is room to grow). */
+  table: Float64Array
+  kept: number
   /** The table's sum, for its mean. */
   sum: number
   attempts: number
@@ -117,7 +125,7 @@ interface TimeoutDraws {
 
 /** Draws traversals of link `l` until `draws` holds `upTo`: each attempt times out past `timeoutMs` and is retried. */
 function drawTraversals(draws: TimeoutDraws, upTo: number, walker: Walker, f: Sojourns, l: Link, payloadKb: number) {
-  const { word, table } = draws
+  const { word } = draws
   const network = networkTimeMs(l, payloadKb) ?? 0
   const timeout = l.timeoutMs as number
   const retries = l.retries ?? 0
@@ -135,7 +143,12 @@ function drawTraversals(draws: TimeoutDraws, upTo: number, walker: Walker, f: So
         continue
       }
       if (network + below <= timeout) {
-        table.push(spent + network + below)
+        if (draws.kept === draws.table.length) {
+          const grown = new Float64Array(Math.max(16, 2 * draws.kept, upTo))
+          grown.set(draws.table)
+          draws.table = grown
+        }
+        draws.table[draws.kept++] = spent + network + below
         draws.sum += spent + network + below
         done = true
       } else {
@@ -152,7 +165,8 @@ function timeoutFigures(draws: TimeoutDraws, retries: number, percentile: boolea
   // Every failed attempt is retried: one that timed out, and one lost below.
   const failing = draws.attempts > 0 ? (draws.timedOut + draws.lost) / draws.attempts : 0
   // In draw order: a run draws from it by a uniform index, so it needs no sort; the p95 is a selection.
-  const table = Float64Array.from(draws.table)
+  // A view, not a copy: later draws only append past its end (or to a grown buffer).
+  const table = draws.table.subarray(0, draws.kept)
   let p95Ms = percentile ? 0 : Number.NaN
   if (percentile && table.length > 0) {
     const rank = rankOf(table.length, 0.95)

@@ -155,10 +155,6 @@ export function compileWalker(design: Design, built: Built, traffic: TrafficProf
  * it is not on the request's path. No closures and no allocation: this runs per sample.
  */
 export function samplePath(w: Walker, word: () => number): number {
-  const { kind, linkStart, linkTo, linkShare, stackComponent, stackLink, stackEnd, stackForce, stackDepth } = w
-  const { stackParallel, stackBranch } = w
-  let visits = 0
-  let sp = 0
   const { drawCertain } = w
   let c = w.clients.length > 1 || drawCertain ? w.clients[Math.floor(uniform(word) * w.clients.length)] : w.clients[0]
   const read = uniform(word) < w.readRatio
@@ -175,6 +171,11 @@ export function samplePath(w: Walker, word: () => number): number {
       return runProgram(w, program, word)
     }
   }
+  // The stack walk's arrays loaded only here: the unrolled walk above (most draws) needs none of them.
+  const { kind, linkStart, linkTo, linkShare, stackComponent, stackLink, stackEnd, stackForce, stackDepth } = w
+  const { stackParallel, stackBranch } = w
+  let visits = 0
+  let sp = 0
   const carried = read ? w.linkRead : w.linkWrite
   let depth = 0
   for (;;) {
