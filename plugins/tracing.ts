@@ -24,6 +24,10 @@ const TRUSTED = Symbol('trusted peer')
  */
 async function tracingPlugin(fastify: FastifyInstance, opts: TracingPluginOptions) {
   if (!tracingEnabled()) throw new Error('tracing plugin: start tracing (src/tracing.ts) before registering it')
+  // Every request carries the slot, sampled or not: a property added to the sampled tenth alone
+  // would give requests two shapes, and every hook that reads one would see both (V8's inline
+  // caches turn polymorphic, and the whole request path slows, not just the sampled ones).
+  fastify.decorateRequest(SPAN, null)
   const matches = addressMatcher(opts.trustedPeers)
   // A keep-alive connection's peer does not change: asked once per socket, not per request, and
   // kept on the socket itself (a property read, where a WeakMap would hash the socket each time).
