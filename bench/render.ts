@@ -35,7 +35,7 @@ export function targetChecks(r: Report): TargetCheck[] {
   const o = r.overhead
   const d = r.database
   const tr = r.timeToResult
-  // The median of the paired passes' ratios, and (in runs that saved it) their middle half.
+  // The median of the per-round ratios, and (in runs that saved it) their middle half.
   const atLeast = (label: string, ratio: Ratio, by: 'cpu' | 'throughput' | 'totalCpu', min: string) => {
     const spread = (ratio.spread as Record<string, [number, number]> | undefined)?.[by]
     return {
@@ -124,7 +124,7 @@ function classroomChecks(c: Report): TargetCheck[] {
   const { computed, over } = c.runs
   return [
     {
-      label: `classroom: ${computed.learners} learners (${c.sustainedShare ?? 0.7} of the first limit) hold the service levels, ${over.learners} (1.5×) break them`,
+      label: `classroom: ${computed.learners} learners (${computed.learners === c.computedLearners ? `${c.sustainedShare ?? 0.7} of the first limit` : `stepped down from ${c.computedLearners}`}) hold the service levels, ${over.learners} (1.5×) break them`,
       measured: `${levelsText(computed)}; 1.5×: ${levelsText(over)}`,
       target: 'autosave p95 ≤ 100 ms, preview ≤ 150 ms, result ≤ 2 s, no 5xx',
       met: computed.holds && !over.holds
@@ -159,7 +159,7 @@ function engineChecks(e: Report): TargetCheck[] {
 /** The targets as a table; the README's leaves out the figures reported without a target. */
 function comparisonTable(r: Report, withReported = true): string[] {
   return [
-    '| comparison (ratios in one run) | median (middle half of the passes) | target | |',
+    '| comparison (ratios in one run) | median (middle half of the rounds) | target | |',
     '| --- | --- | --- | --- |',
     ...(withReported ? targetChecks(r) : targetChecks(r).filter((c) => !c.reported)).map(
       (c) => `| ${c.label} | ${c.measured} | ${c.reported ? '–' : c.target} | ${c.reported ? 'reported' : ok(c.met)} |`
@@ -358,7 +358,7 @@ export function classroomSection(r: Report): string[] {
           `Priced alone, actions cost more than they do in a class: each price window is short and bursty (48 learners at once), and its fixed costs (the window's own idle work, a thread woken for a few previews) are shared by few actions. So the prices only size a first class: **${c.calibration.learners} learners**, the coach's own headroom rule (utilisation ≤ ${c.headroom}, as the grade asks of a learner's design) applied to the first priced ceiling. That class ran closed-loop for ${c.calibration.windowSeconds} s with the api's production limits (rate limits per address, quotas per user); what a learner-minute cost each part there, above what it spends idle, gives the limits at steady load:`,
           '',
           ...ceilingTable(c.steadyCeilings, c.saturatesFirst),
-          `**${c.saturatesFirst} saturates first, at ${c.steadyCeilings[c.saturatesFirst].learners} learners.** The class sustained is ${c.sustainedShare} of that, **${c.computedLearners} learners**: confirmed by a closed-loop run at that size and one at 1.5× it (past the limit, so it must break), after the class signed in (${c.classSignIn.learners} more sign-ins, ${c.classSignIn.seconds} s, 32 at a time: p95 ${ms(c.classSignIn.p95)} ms):`
+          `**${c.saturatesFirst} saturates first, at ${c.steadyCeilings[c.saturatesFirst].learners} learners.** The class sustained is ${c.sustainedShare} of that, **${c.computedLearners} learners**: confirmed by a closed-loop run at that size and one at 1.5× it (past the limit, so it must break), after the class signed in (${c.classSignIn.learners} more sign-ins, ${c.classSignIn.seconds} s, 32 at a time: p95 ${ms(c.classSignIn.p95)} ms).${c.runs.missed ? ` The computed class missed a service level, so a class a fifth smaller ran, twice at most: the class sustained measured is **${c.runs.computed.learners} learners**.` : ''}`
         ]
       : [
           `**${c.saturatesFirst} saturates first.** At the coach's own headroom rule (utilisation ≤ ${c.headroom}) that is **${c.computedLearners} learners**; confirmed by a closed-loop run at that size and one at 1.5× it, after the class signed in (${c.classSignIn.learners} sign-ins, ${c.classSignIn.seconds} s, 32 at a time: p95 ${ms(c.classSignIn.p95)} ms):`
@@ -367,6 +367,7 @@ export function classroomSection(r: Report): string[] {
     '| run | learners | req/s | autosave p95 ms | preview p95 ms | time to result p95 ms | 5xx / 429 | CPU ms a learner-minute: api / worker / Postgres (generator) | busy cores | service levels |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...(c.calibration ? [run('steady costs (0.7 of the priced ceiling)', c.calibration)] : []),
+    ...((c.runs.missed ?? []) as Report[]).map((m) => run('missed a level, 1 api + 1 worker', m)),
     run('class sustained, 1 api + 1 worker', c.runs.computed),
     run('1.5×, 1 api + 1 worker', c.runs.over),
     run('1.5×, 2 api + 2 workers', c.scaleOut),
@@ -461,10 +462,10 @@ export function benchmarksDoc(r: Report): string {
     `Generated by \`npm run docs:bench\` from \`bench/results/latest.json\` (run of ${r.startedAt}, ${r.elapsedSeconds} s).`,
     'Method: each server runs in its own process and autocannon in another (the trivial routes with',
     'the server pinned to core 0 and autocannon to core 1; the database routes unpinned, as Postgres',
-    `shares the cores); ${r.method.warmupSeconds ? `a ${r.method.warmupSeconds}-second warm-up pass of each target, then ` : ''}${r.method.rounds} rounds of one-second passes there and back, medians; CPU from /proc.${r.method.processesPerVariant > 1 ? ` Each variant is served by ${r.method.processesPerVariant} server processes, one per round in turn (the warm-up shared among them), so no one process's draw decides a ratio; every ratio is given with the middle half of its paired passes.` : ''}`,
+    `shares the cores); ${r.method.warmupSeconds ? `a ${r.method.warmupSeconds}-second warm-up pass of each target, then ` : ''}${r.method.rounds} rounds of one-second passes there and back, medians; CPU from /proc.${r.method.processesPerVariant > 1 ? ` Each variant is served by ${r.method.processesPerVariant} server processes, one per round in turn (the warm-up shared among them), so no one process's draw decides a ratio. A ratio is taken per round, each target's pass there and back pooled (they sit symmetrically about the round's middle, so a drift of the machine over the round cancels), and given with the middle half of the rounds' ratios.` : ''}`,
     '`npm run bench -- --compare` flags CPU µs per request or ratios more than 20 % worse than the saved run,',
     'a database server whose CPU a request grew more than 20 % from its first round to its last, and a ratio',
-    'whose middle half of passes does not clear its target. To compare a few variants while working on one,',
+    'whose middle half of rounds does not clear its target. To compare a few variants while working on one,',
     '`npm run bench -- --only database --targets read,readTracedSampled,readTracedUnsampled --rounds 15`',
     'measures only those (starting only their servers) and saves `bench/results/targets.json`, never `latest.json`;',
     'each database target also reports its CPU by thread group (main, V8’s workers, libuv’s pool).',
@@ -515,7 +516,7 @@ export function benchmarksDoc(r: Report): string {
     '',
     '## Engine',
     '',
-    `Timed in the bench's process after a second of warm-up runs (a worker's steady state). Chains of 5, 50 and 500 components: ${r.engine.components5.msPerSimulation}, ${r.engine.components50.msPerSimulation} and ${r.engine.components500.msPerSimulation} ms per run (20 000 Monte-Carlo paths).${r.engine.features50 ? ` Designs using every feature (splits, random balancing, variability, finite queues, delays, network time, timeouts with retries, queues and workers; \`featureDesign\` in bench/lib/context.ts) of 50 and 500 components: ${r.engine.features50.msPerSimulation} and ${r.engine.features500.msPerSimulation} ms per run, against targets of 10 and 100 ms.` : ''}${r.engine.analysisChain50 ? ` A run with its analysis (sweep, failure scenarios, availability, cost, sizes): ${r.engine.analysisChain50.msPerRunWithAnalysis} ms for the 50-component chain and ${r.engine.analysisFeatures50.msPerRunWithAnalysis} ms for 50 components with every feature (target 250 ms); a preview: ${r.engine.analysisChain50.msPerPreview} and ${r.engine.analysisFeatures50.msPerPreview} ms (target 20 ms).` : ''} Over ${r.engine.attackDesigns.designs} attack designs of the fuzzer (${r.engine.attackDesigns.accepted} accepted): validation at most ${r.engine.attackDesigns.worstValidationMs} ms, a run at most ${r.engine.attackDesigns.worstRunMs} ms (median ${r.engine.attackDesigns.medianRunMs} ms).`,
+    `Timed in a process of its own pinned to one core, as a worker's engine thread runs, after a second of warm-up runs (a worker's steady state). Chains of 5, 50 and 500 components: ${r.engine.components5.msPerSimulation}, ${r.engine.components50.msPerSimulation} and ${r.engine.components500.msPerSimulation} ms per run (20 000 Monte-Carlo paths).${r.engine.features50 ? ` Designs using every feature (splits, random balancing, variability, finite queues, delays, network time, timeouts with retries, queues and workers; \`featureDesign\` in bench/lib/context.ts) of 50 and 500 components: ${r.engine.features50.msPerSimulation} and ${r.engine.features500.msPerSimulation} ms per run, against targets of 10 and 100 ms.` : ''}${r.engine.analysisChain50 ? ` A run with its analysis (sweep, failure scenarios, availability, cost, sizes): ${r.engine.analysisChain50.msPerRunWithAnalysis} ms for the 50-component chain and ${r.engine.analysisFeatures50.msPerRunWithAnalysis} ms for 50 components with every feature (target 250 ms); a preview: ${r.engine.analysisChain50.msPerPreview} and ${r.engine.analysisFeatures50.msPerPreview} ms (target 20 ms).` : ''} Over ${r.engine.attackDesigns.designs} attack designs of the fuzzer (${r.engine.attackDesigns.accepted} accepted): validation at most ${r.engine.attackDesigns.worstValidationMs} ms, a run at most ${r.engine.attackDesigns.worstRunMs} ms (median ${r.engine.attackDesigns.medianRunMs} ms).`,
     '',
     ...classroomSection(r)
   ].join('\n')

@@ -427,13 +427,22 @@ export const classroom: Phase = {
       })
       const [saturatesFirst, limit] = Object.entries(steady).sort((a, b) => a[1].learners - b[1].learners)[0]
       const computed = Math.max(2, Math.min(maxLearners, Math.floor(limit.learners * SUSTAINED)))
-      const over = Math.ceil(computed * 1.5)
-      ctx.log(
-        `  steady: ${saturatesFirst} saturates first at ${limit.learners} learners; confirming ${computed} and ${over}`
-      )
-      const classSignIn = await signInUpTo(over)
-      const atComputed = classFigures(computed, await run(computed, [api], [worker]), cores)
-      ctx.log(`  ${computed} learners: ${JSON.stringify(atComputed.levels)} holds ${atComputed.holds}`)
+      ctx.log(`  steady: ${saturatesFirst} saturates first at ${limit.learners} learners; confirming ${computed}`)
+      const classSignIn = await signInUpTo(Math.ceil(computed * 1.5))
+      // The class sustained is one measured to hold: should the computed class miss a service
+      // level (the cores' speed moves between runs on a shared machine), a class a fifth smaller
+      // is run, twice at most. The class at 1.5× is 1.5× the one that held.
+      const tried: ReturnType<typeof classFigures>[] = []
+      let sustained = computed
+      for (;;) {
+        const figures = classFigures(sustained, await run(sustained, [api], [worker]), cores)
+        tried.push(figures)
+        ctx.log(`  ${sustained} learners: ${JSON.stringify(figures.levels)} holds ${figures.holds}`)
+        if (figures.holds || tried.length === 3 || sustained <= 2) break
+        sustained = Math.max(2, Math.floor(sustained * 0.8))
+      }
+      const atComputed = tried[tried.length - 1]
+      const over = Math.ceil(sustained * 1.5)
       const atOver = classFigures(over, await run(over, [api], [worker]), cores)
       ctx.log(`  ${over} learners: ${JSON.stringify(atOver.levels)} holds ${atOver.holds}`)
       // 2 api + 2 worker processes on the same cores: contention, not scale, on a small machine.
@@ -463,8 +472,9 @@ export const classroom: Phase = {
         sustainedShare: SUSTAINED,
         largestClass: maxLearners,
         computedLearners: computed,
+        sustainedLearners: sustained,
         classSignIn,
-        runs: { computed: atComputed, over: atOver },
+        runs: { computed: atComputed, over: atOver, ...(tried.length > 1 ? { missed: tried.slice(0, -1) } : {}) },
         scaleOut,
         model: { one: slim(model), two: slim(modelTwo), design: model.design }
       }
