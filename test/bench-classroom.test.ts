@@ -34,10 +34,19 @@ t.test('the classroom phase runs in smoke mode: actions priced, classes run, the
   )
   const steadyLimit = classroom.steadyCeilings[classroom.saturatesFirst].learners
   t.equal(
-    classroom.runs.computed.learners,
+    classroom.computedLearners,
     Math.max(2, Math.min(classroom.largestClass, Math.floor(steadyLimit * classroom.sustainedShare))),
-    'the class confirmed is the steady limit times the sustained share (within the largest class the mode runs)'
+    'the class computed is the steady limit times the sustained share (within the largest class the mode runs)'
   )
+  // A class that misses a service level is followed by one a fifth smaller, twice at most.
+  const classes = [...(classroom.runs.missed ?? []), classroom.runs.computed]
+  t.equal(classes[0].learners, classroom.computedLearners, 'the computed class runs first')
+  t.ok(classes.length <= 3, 'at most two smaller classes follow')
+  for (let i = 1; i < classes.length; i++) {
+    t.notOk(classes[i - 1].holds, `the class of ${classes[i - 1].learners} missed a level`)
+    t.equal(classes[i].learners, Math.max(2, Math.floor(classes[i - 1].learners * 0.8)), 'so one a fifth smaller ran')
+  }
+  t.equal(classroom.sustainedLearners, classroom.runs.computed.learners, 'the class sustained is the last one run')
   t.equal(classroom.runs.over.learners, Math.ceil(classroom.runs.computed.learners * 1.5), 'and 1.5× it')
   for (const run of [classroom.runs.computed, classroom.runs.over, classroom.scaleOut]) {
     t.ok(run.requests > 0, `a class of ${run.learners} sent requests`)
