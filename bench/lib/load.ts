@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 export interface LoadSpec {
@@ -24,14 +24,6 @@ export interface Run {
   total: number
   non2xx: number
   errors: number
-}
-
-let pinnable: boolean | undefined
-
-/** Whether `taskset` can pin a process here (a machine without util-linux runs everything unpinned). */
-export function canPin(): boolean {
-  pinnable ??= spawnSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' }).status === 0
-  return pinnable
 }
 
 /** Runs `taskset -c <cpu> <node> <entry>` (or unpinned), with an IPC channel. */

@@ -5,7 +5,7 @@ import { createEngineCache, simulate } from '../../src/domain/engine.ts'
 import { validateDesign } from '../../src/domain/validate.ts'
 import { attackDesigns } from '../../test/helpers/pathological.ts'
 import { chainDesign, featureDesign, type Phase } from '../lib/context.ts'
-import { canPin, spawnNode } from '../lib/load.ts'
+import { spawnNode } from '../lib/load.ts'
 import { median, round } from '../lib/measure.ts'
 
 /**
@@ -102,12 +102,12 @@ export const engine: Phase = {
 }
 
 /**
- * Runs engineTimings in a process of its own pinned to core 0 (unpinned where taskset is missing):
+ * Runs engineTimings in a process of its own pinned to core 0 (as every phase pins, with taskset):
  * not beside the bench's own garbage and timers, and on one core as a worker's engine thread is.
  */
 function timedInChild(smoke: boolean): Promise<Record<string, unknown>> {
   const entry = fileURLToPath(new URL('../lib/engine-child.ts', import.meta.url))
-  const child = spawnNode(entry, { ...process.env, BENCH_ENGINE_SMOKE: smoke ? '1' : '0' }, canPin() ? 0 : null, true)
+  const child = spawnNode(entry, { ...process.env, BENCH_ENGINE_SMOKE: smoke ? '1' : '0' }, 0, true)
   child.stdout?.resume()
   return new Promise((resolve, reject) => {
     let figures: Record<string, unknown> | undefined

@@ -2,8 +2,8 @@ import t from 'tap'
 import { simulate } from '../../src/domain/engine.ts'
 import { mdcWait } from '../../src/domain/mdc.ts'
 import { mg1SojournCdf, mg1SojournQuantile } from '../../src/domain/mg1.ts'
-import type { Component, Design, TrafficProfile } from '../../src/domain/model.ts'
-import { QUANTILES, singleStation, solve } from '../helpers/quantiles.ts'
+import type { Design, TrafficProfile } from '../../src/domain/model.ts'
+import { QUANTILES, singleStation, solve, users } from '../helpers/quantiles.ts'
 
 // Exact end-to-end percentiles with non-exponential service: M/G/1 (constant or gamma service, one
 // server a queue) and M/D/c stations composed on the lattice, against their closed forms.
@@ -18,14 +18,12 @@ import { QUANTILES, singleStation, solve } from '../helpers/quantiles.ts'
 const within = (got: number, exact: number, p99: number) => Math.abs(got - exact) <= 1e-4 * (exact + p99) + 5e-4
 
 const traffic = (peakRps: number): TrafficProfile => ({ peakRps, readRatio: 1, payloadKb: 4, latencySloMs: 300 })
-const users: Component = { id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1 }
-const single = singleStation
 
 t.test('one M/G/1 station: constant, CV 0.5 and CV 2 service give the exact sojourn percentiles', async (t) => {
   for (const cv of [0, 0.5, 2]) {
     // At ρ 0.3 an M/D/1's median is its service exactly (70 % do not wait): an atom, read within a step.
     for (const rho of cv === 0 ? [0.7, 0.9] : [0.3, 0.7, 0.9]) {
-      const r = simulate(single(cv), traffic(rho * 100))
+      const r = simulate(singleStation(cv), traffic(rho * 100))
       t.equal(r.overall.percentiles, 'exact', `CV ${cv}, ρ ${rho}: exact`)
       const p99 = mg1SojournQuantile(0.99, rho, cv) * 10
       for (const [key, q] of QUANTILES) {
@@ -39,13 +37,13 @@ t.test('one M/G/1 station: constant, CV 0.5 and CV 2 service give the exact sojo
     }
   }
   // The constant service of those who do not wait: within half a step of 10 ms.
-  const light = simulate(single(0), traffic(30))
+  const light = simulate(singleStation(0), traffic(30))
   t.ok(Math.abs((light.overall.p50 as number) - 10) <= 0.01, `M/D/1 at ρ 0.3: p50 ${light.overall.p50} ≈ 10 ms`)
 })
 
 t.test('random balancing over one-server instances is M/G/1 at each', async (t) => {
   // Two instances of one server, 120 rps spread at random: two M/G/1 of ρ 0.6 each.
-  const r = simulate(single(2, 1, { instances: 2, balancing: 'random' }), traffic(120))
+  const r = simulate(singleStation(2, 1, { instances: 2, balancing: 'random' }), traffic(120))
   t.equal(r.overall.percentiles, 'exact')
   const p99 = mg1SojournQuantile(0.99, 0.6, 2) * 10
   for (const [key, q] of QUANTILES) {
@@ -56,7 +54,7 @@ t.test('random balancing over one-server instances is M/G/1 at each', async (t) 
 
 t.test('one M/D/3 station gives the percentiles of Crommelin’s wait plus the service', async (t) => {
   for (const rho of [0.8, 0.95]) {
-    const r = simulate(single(0, 3), traffic(rho * 300))
+    const r = simulate(singleStation(0, 3), traffic(rho * 300))
     t.equal(r.overall.percentiles, 'exact', `ρ ${rho}: exact`)
     const wait = mdcWait(rho * 3, 3)
     if (!wait) throw new Error(`no M/D/3 figure at ρ ${rho}`)
@@ -183,22 +181,22 @@ t.test('parallel calls to M/G/1 stations: the product of the closed-form sojourn
 })
 
 t.test('bursty arrivals, a finite queue or variable service on several servers stay Monte-Carlo', async (t) => {
-  t.equal(simulate(single(0.5, 2), traffic(100)).overall.percentiles, 'monte-carlo', 'M/G/2 of CV 0.5')
-  t.equal(simulate(single(2, 4), traffic(100)).overall.percentiles, 'monte-carlo', 'M/G/4 of CV 2')
+  t.equal(simulate(singleStation(0.5, 2), traffic(100)).overall.percentiles, 'monte-carlo', 'M/G/2 of CV 0.5')
+  t.equal(simulate(singleStation(2, 4), traffic(100)).overall.percentiles, 'monte-carlo', 'M/G/4 of CV 2')
   t.equal(
-    simulate(single(0), { ...traffic(50), arrivalCv: 1.5 }).overall.percentiles,
+    simulate(singleStation(0), { ...traffic(50), arrivalCv: 1.5 }).overall.percentiles,
     'monte-carlo',
     'bursty arrivals to a constant service'
   )
-  t.equal(simulate(single(0, 3, { queueLimit: 5 }), traffic(200)).overall.percentiles, 'monte-carlo', 'M/D/3/8')
-  t.equal(simulate(single(0.5, 1, { queueLimit: 5 }), traffic(50)).overall.percentiles, 'monte-carlo', 'M/G/1/6')
+  t.equal(simulate(singleStation(0, 3, { queueLimit: 5 }), traffic(200)).overall.percentiles, 'monte-carlo', 'M/D/3/8')
+  t.equal(simulate(singleStation(0.5, 1, { queueLimit: 5 }), traffic(50)).overall.percentiles, 'monte-carlo', 'M/G/1/6')
   // M/D/c within 0.1 % of saturation is past its transform's budget: drawn, not composed.
-  t.equal(simulate(single(0, 4), traffic(399.9)).overall.percentiles, 'monte-carlo', 'M/D/4 at ρ 0.99975')
+  t.equal(simulate(singleStation(0, 4), traffic(399.9)).overall.percentiles, 'monte-carlo', 'M/D/4 at ρ 0.99975')
 })
 
 t.test('a delay of gamma service is exact: its sojourn is the service', async (t) => {
   // A gamma of CV 0.5 (shape 4, mean 10 ms): P(S ≤ t) by its series, apart from the engine.
-  const design = single(0.5, 1, { delay: true })
+  const design = singleStation(0.5, 1, { delay: true })
   const r = simulate(design, traffic(100))
   t.equal(r.overall.percentiles, 'exact')
   const erlang4 = (ms: number) => {

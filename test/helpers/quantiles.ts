@@ -7,7 +7,8 @@ export const QUANTILES = [
   ['p99', 0.99]
 ] as const
 
-const users: Component = { id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1 }
+/** The client every test design starts from. */
+export const users: Component = { id: 'users', type: 'client', instances: 1, concurrency: 1, serviceTimeMs: 1 }
 
 /** users → one station of 10 ms mean service, the given CV and servers. */
 export const singleStation = (cv: number, concurrency = 1, fields: Partial<Component> = {}): Design => ({
