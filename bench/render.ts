@@ -279,12 +279,26 @@ function sampledCost(r: Report): string {
     unsampled
       ? `With no request sampled (ratio 0) the read keeps ${unsampled.cpu}×${spread(unsampled)}: what is left at 0.1 is the sampled tenth, whose spans go through the official SDK and its batched OTLP export and leave garbage that V8's background threads collect.`
       : '',
+    tenthOfRatioOne(r.database),
     readTracedSampled?.mainCpuUsPerRequest !== undefined && read?.mainCpuUsPerRequest !== undefined
       ? `By thread at 0.1: main ${readTracedSampled.mainCpuUsPerRequest} µs a read (untraced ${read.mainCpuUsPerRequest}), background ${background(readTracedSampled)} µs (untraced ${background(read)}).`
       : ''
   ]
     .filter(Boolean)
     .join(' ')
+}
+
+/**
+ * The noise a ratio carries (the same code in two sets of processes), and what ratio 1's cost, a
+ * tenth of it, predicts for 0.1: ratio 1 adds enough CPU to stand well above that noise, where the
+ * tenth of it that 0.1 adds does not (runs before the twin was measured have neither).
+ */
+function tenthOfRatioOne(d: Report['database']): string {
+  const twin = d.twinVsRead as Ratio | undefined
+  const one = d.tracingOnVsOff as Ratio | undefined
+  if (!twin || !one) return ''
+  const predicted = Math.round(1000 / (1 + 0.1 * (1 / one.cpu - 1))) / 1000
+  return `The same code in a second set of processes reads ${twin.cpu}×${twin.spread ? ` (${twin.spread.cpu[0]}–${twin.spread.cpu[1]})` : ''}: a ratio here is that close to its truth and no closer. Ratio 1 adds ${Math.round((1 / one.cpu - 1) * 100)} % to the read, far above that noise; a tenth of it, which is what one trace in ten should cost if the unsampled nine cost nothing, predicts ${predicted}× at 0.1 (a prediction from ratio 1, not a measurement).`
 }
 
 /** The SDK's own cost per span, apart from any server, against what the 10 % target leaves the read. */

@@ -46,10 +46,12 @@ const ROUNDS = values.rounds ? Number(values.rounds) : SMOKE ? 1 : 7
 if (!(Number.isInteger(ROUNDS) && ROUNDS > 0)) throw new Error('--rounds: a positive whole number')
 const SECONDS = 1
 // Long enough that a server's CPU a request no longer falls as V8 compiles (after 2 s it still fell
-// 10–25 % from the first round to the last: database.aging).
-const WARMUP_SECONDS = SMOKE ? 1 : 8
-// Each variant of a ratio is served by this many processes, one per round in turn.
-const PROCESSES_PER_VARIANT = SMOKE ? 1 : 2
+// 10–25 % from the first round to the last: database.aging); shared among a variant's processes.
+const WARMUP_SECONDS = SMOKE ? 1 : 12
+// Each variant of a ratio is served by this many processes, one per round in turn. Two processes
+// of the same code differed by up to 3.5 % (database.twinVsRead): with two a variant, one draw
+// still moved a 5 % target across its line.
+const PROCESSES_PER_VARIANT = SMOKE ? 1 : 3
 const CONNECTIONS = 64
 const DB_CONNECTIONS = 20
 const log = (msg: string) => process.stdout.write(`${msg}\n`)

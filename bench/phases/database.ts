@@ -21,6 +21,9 @@ export const database: Phase = {
     const variant = (extra: Record<string, string>, ...served: string[]) =>
       served.some(ctx.wants) ? many(extra) : Promise.resolve([] as Server[])
     const full = await variant({}, 'read', 'autosave', 'enqueue', 'enqueueWithoutJob', 'auditedWrite', 'plainWrite')
+    // The same code as `full` in processes of its own: what a ratio of two identical variants reads
+    // as, the noise every other ratio here carries.
+    const twin = await variant({}, 'readTwin')
     const off = await variant({ REQUEST_TELEMETRY_SAMPLE_RATE: '0' }, 'readTelemetryOff')
     // Tracing on at ratio 1, exporting over OTLP/HTTP to a collector stand-in in this process
     // (it answers and drops what it gets: the cost measured is the api's).
@@ -83,6 +86,7 @@ export const database: Phase = {
       ctx.wants(name) ? [{ name, ...across(servers, to) }] : []
     const targets: Target[] = [
       ...target('read', full, (s) => spec(s, read)),
+      ...target('readTwin', twin, (s) => spec(s, read)),
       ...target('readTelemetryOff', off, (s) => spec(s, read)),
       ...target('readTraced', traced, (s) => spec(s, read)),
       ...target('readTracedUnexported', unexported, (s) => spec(s, read)),
@@ -105,6 +109,7 @@ export const database: Phase = {
       figures[a] && figures[b] ? { [name]: ratios(figures, a, b) } : {}
     const result = {
       targets: Object.fromEntries(Object.entries(figures).map(([k, f]) => [k, summary(f)])),
+      ...measured('twinVsRead', 'read', 'readTwin'),
       ...measured('auditedVsPlain', 'plainWrite', 'auditedWrite'),
       ...measured('enqueueVsWithoutJob', 'enqueueWithoutJob', 'enqueue'),
       ...measured('telemetryOnVsOff', 'readTelemetryOff', 'read'),
