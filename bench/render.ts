@@ -301,6 +301,20 @@ function tenthOfRatioOne(d: Report['database']): string {
   return `The same code in a second set of processes reads ${twin.cpu}×${twin.spread ? ` (${twin.spread.cpu[0]}–${twin.spread.cpu[1]})` : ''}: a ratio here is that close to its truth and no closer. Ratio 1 adds ${Math.round((1 / one.cpu - 1) * 100)} % to the read, far above that noise; a tenth of it, which is what one trace in ten should cost if the unsampled nine cost nothing, predicts ${predicted}× at 0.1 (a prediction from ratio 1, not a measurement).`
 }
 
+/**
+ * How much of the box the time-to-result load asks for: a run's CPU end to end (its enqueue's api
+ * and Postgres CPU, its job's worker and Postgres CPU) at the rate, over the machine's cores.
+ */
+function boxLoad(r: Report): string {
+  const j = r.jobs
+  if (j.enqueueApiCpuUsPerRequest === null || j.enqueueDbCpuUsPerRequest === null) return ''
+  const perRun = j.enqueueApiCpuUsPerRequest + j.enqueueDbCpuUsPerRequest + j.workerCpuUsPerJob + j.dbCpuUsPerJob
+  const rate = r.timeToResult.underLoad.enqueueRate
+  const cores = r.machine?.cores ?? 2
+  const load = (rate * perRun) / 1e6 / cores
+  return ` Half the enqueue route's peak is not half of what the box can finish: a run costs ${round1(perRun / 1000)} ms of CPU end to end (its enqueue's api and Postgres CPU, its job's worker and Postgres CPU: next section), so ${rate} runs a second ask for ${Math.round(load * 100)} % of the machine's ${cores} cores${load >= 0.9 ? ': a queue that close to saturation (or past it) has a tail that grows with the length of the sample, and the p99 measures that queue' : ''}.`
+}
+
 /** The SDK's own cost per span, apart from any server, against what the 10 % target leaves the read. */
 function sdkCost(r: Report): string {
   const cost = (r.profile as { spanCost?: { madeUsPerSpan: number; exportedUsPerSpan: number } }).spanCost
@@ -522,7 +536,7 @@ export function benchmarksDoc(r: Report): string {
     ...rlsSection(r, rows),
     '## Time to result',
     '',
-    `From \`POST /workspaces/:id/simulations\` to the run read as completed (polled every 5 ms): idle p50 ${r.timeToResult.idle.p50} ms, p99 ${r.timeToResult.idle.p99} ms over ${r.timeToResult.idle.runs} runs; while ${r.timeToResult.underLoad.enqueueRate} enqueues/s arrive, p50 ${r.timeToResult.underLoad.p50} ms, p99 ${r.timeToResult.underLoad.p99} ms over ${r.timeToResult.underLoad.runs} runs.`,
+    `From \`POST /workspaces/:id/simulations\` to the run read as completed (polled every 5 ms): idle p50 ${r.timeToResult.idle.p50} ms, p99 ${r.timeToResult.idle.p99} ms over ${r.timeToResult.idle.runs} runs; while ${r.timeToResult.underLoad.enqueueRate} enqueues/s arrive, p50 ${r.timeToResult.underLoad.p50} ms, p99 ${r.timeToResult.underLoad.p99} ms over ${r.timeToResult.underLoad.runs} runs.${boxLoad(r)}`,
     '',
     '## One simulation job',
     '',
