@@ -1,12 +1,11 @@
 import { type Catalogue, hasTrait } from '../components.ts'
 import { carries, type Flow, passFactor } from '../flows.ts'
 import { type Design, type Link, networkTimeMs, type TrafficProfile } from '../model.ts'
-import { select } from '../queueing.ts'
 import { createWords } from '../random.ts'
 import { EngineBudgetError } from './budget.ts'
 import { compileSojourns, drawLatency, type Sojourns, setSojourn } from './sojourns.ts'
 import { type Built, linkStation, type TimeoutFigures, timeoutTables } from './stations.ts'
-import { rankOf } from './statistics.ts'
+import { quantiles } from './statistics.ts'
 import { compileWalker, samplePath, type Walker } from './walker.ts'
 
 // Links with a timeout: traversals sampled below each, giving how often an attempt times out and
@@ -167,13 +166,8 @@ function timeoutFigures(draws: TimeoutDraws, retries: number, percentile: boolea
   // In draw order: a run draws from it by a uniform index, so it needs no sort; the p95 is a selection.
   // A view, not a copy: later draws only append past its end (or to a grown buffer).
   const table = draws.table.subarray(0, draws.kept)
-  let p95Ms = percentile ? 0 : Number.NaN
-  if (percentile && table.length > 0) {
-    const rank = rankOf(table.length, 0.95)
-    const scratch = table.slice()
-    select(scratch, rank, 0, scratch.length - 1)
-    p95Ms = scratch[rank]
-  }
+  // A copy: `quantiles` may reorder what it is given.
+  const p95Ms = !percentile ? Number.NaN : table.length > 0 ? quantiles(table.slice(), [0.95])[0] : 0
   return {
     timeoutShare: share,
     amplification: failing >= 1 ? retries + 1 : (1 - failing ** (retries + 1)) / (1 - failing),
