@@ -128,35 +128,39 @@ function drawTraversals(draws: TimeoutDraws, upTo: number, walker: Walker, f: So
   const network = networkTimeMs(l, payloadKb) ?? 0
   const timeout = l.timeoutMs as number
   const retries = l.retries ?? 0
-  for (; draws.count < upTo; draws.count++) {
+  // The counts in locals while drawing (a run out of steps throws, and its draws go with it).
+  let { table, kept, sum, attempts, timedOut, lost, failed, count } = draws
+  for (; count < upTo; count++) {
     let spent = 0
     let done = false
     for (let k = 0; k <= retries && !done; k++) {
       const length = samplePath(walker, word)
       if (walker.steps > walker.limit) throw new EngineBudgetError(walker.limit)
-      const below = drawLatency(walker.visits, length, f, word)
-      draws.attempts++
+      const served = drawLatency(walker.visits, length, f, word)
+      attempts++
       // An attempt lost below (shed, a full queue) fails at once, and is retried like a timeout.
-      if (below < 0) {
-        draws.lost++
+      if (!served) {
+        lost++
         continue
       }
+      const below = f.drawn[0]
       if (network + below <= timeout) {
-        if (draws.kept === draws.table.length) {
-          const grown = new Float64Array(Math.max(16, 2 * draws.kept, upTo))
-          grown.set(draws.table)
-          draws.table = grown
+        if (kept === table.length) {
+          const grown = new Float64Array(Math.max(16, 2 * kept, upTo))
+          grown.set(table)
+          table = grown
         }
-        draws.table[draws.kept++] = spent + network + below
-        draws.sum += spent + network + below
+        table[kept++] = spent + network + below
+        sum += spent + network + below
         done = true
       } else {
-        draws.timedOut++
+        timedOut++
         spent += timeout
       }
     }
-    if (!done) draws.failed++
+    if (!done) failed++
   }
+  Object.assign(draws, { table, kept, sum, attempts, timedOut, lost, failed, count })
 }
 
 function timeoutFigures(draws: TimeoutDraws, retries: number, percentile: boolean): TimeoutFigures {
