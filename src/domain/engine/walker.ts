@@ -155,8 +155,8 @@ export function compileWalker(design: Design, built: Built, traffic: TrafficProf
  * it is not on the request's path. No closures and no allocation: this runs per sample.
  */
 export function samplePath(w: Walker, word: () => number): number {
-  const { drawCertain } = w
-  let c = w.clients.length > 1 || drawCertain ? w.clients[Math.floor(uniform(word) * w.clients.length)] : w.clients[0]
+  const { drawCertain, clients } = w
+  const c = clients.length > 1 || drawCertain ? clients[Math.floor(uniform(word) * clients.length)] : clients[0]
   const read = uniform(word) < w.readRatio
   if (!drawCertain) {
     // The unrolled walk when there is one: the same draws, without the frames.
@@ -171,7 +171,16 @@ export function samplePath(w: Walker, word: () => number): number {
       return runProgram(w, program, word)
     }
   }
-  // The stack walk's arrays loaded only here: the unrolled walk above (most draws) needs none of them.
+  return walkStack(w, word, c, read)
+}
+
+/**
+ * `samplePath`'s walk with a stack of frames, from client `c`: apart, so that the unrolled walk
+ * above (most draws) is a small function its callers' loops take in.
+ */
+function walkStack(w: Walker, word: () => number, client: number, read: boolean): number {
+  const { drawCertain } = w
+  let c = client
   const { kind, linkStart, linkTo, linkShare, stackComponent, stackLink, stackEnd, stackForce, stackDepth } = w
   const { stackParallel, stackBranch } = w
   let visits = 0
