@@ -160,7 +160,14 @@ function drawTraversals(draws: TimeoutDraws, upTo: number, walker: Walker, f: So
     }
     if (!done) failed++
   }
-  Object.assign(draws, { table, kept, sum, attempts, timedOut, lost, failed, count })
+  draws.table = table
+  draws.kept = kept
+  draws.sum = sum
+  draws.attempts = attempts
+  draws.timedOut = timedOut
+  draws.lost = lost
+  draws.failed = failed
+  draws.count = count
 }
 
 function timeoutFigures(draws: TimeoutDraws, retries: number, percentile: boolean): TimeoutFigures {
