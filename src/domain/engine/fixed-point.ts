@@ -50,7 +50,7 @@ export function solveStations(
     let factorMoved = 0
     if (sampling) {
       timeouts = sampleTimeouts(sampling, built, flows, keep, traffic, seed, samples.pass, false)
-      const next = Float64Array.from(timeouts, (t, j) => (t ? t.amplification : factor[j]))
+      const next = Float64Array.from(timeouts.map((t, j) => (t ? t.amplification : factor[j])))
       // Most of a step each pass: a full step can overshoot near saturation and oscillate.
       for (let j = 0; j < next.length; j++) {
         const damped = 0.3 * factor[j] + 0.7 * next[j]

@@ -26,13 +26,8 @@ export function monteCarlo(
   const latencies = new Float64Array(samples)
   let kept = 0
   let dropped = 0
+  // Steps drawn here: the walker counts its own, and both count against its limit.
   let steps = 0
-  const record = (latency: number, length: number) => {
-    steps += length
-    if (steps + walker.steps > walker.limit) throw new EngineBudgetError(walker.limit)
-    if (latency < 0) dropped++
-    else latencies[kept++] = latency
-  }
   const classes = knownPaths(walker, known)
   if (classes) {
     const total = classes.reduce((sum, c) => sum + c.probability, 0)
@@ -42,8 +37,13 @@ export function monteCarlo(
     for (const [k, path] of classes.entries()) {
       cumulative += path.probability / total
       const upTo = k === classes.length - 1 ? samples : Math.min(samples, Math.floor(cumulative * samples + offset))
-      for (let i = before; i < upTo; i++)
-        record(drawLatency(path.stations, path.stations.length, f, word), path.stations.length)
+      const length = path.stations.length
+      for (let i = before; i < upTo; i++) {
+        const served = drawLatency(path.stations, length, f, word)
+        steps += length
+        if (steps + walker.steps > walker.limit) throw new EngineBudgetError(walker.limit)
+        if (served) latencies[kept++] = f.drawn[0]
+      }
       before = Math.max(before, upTo)
     }
     return { latencies: latencies.subarray(0, kept), ...pathFigures(classes, built, f) }
@@ -51,7 +51,11 @@ export function monteCarlo(
   for (let i = 0; i < samples; i++) {
     // The path first: a long one replaces walker.visits with a larger buffer.
     const length = samplePath(walker, word)
-    record(drawLatency(walker.visits, length, f, word), length + 1)
+    const served = drawLatency(walker.visits, length, f, word)
+    steps += length + 1
+    if (steps + walker.steps > walker.limit) throw new EngineBudgetError(walker.limit)
+    if (served) latencies[kept++] = f.drawn[0]
+    else dropped++
   }
   return { latencies: latencies.subarray(0, kept), errorRate: samples > 0 ? dropped / samples : 0 }
 }

@@ -27,6 +27,8 @@ const KNOWN_PATHS_LIMIT = 16
  * array it reads, so a changed design never meets a stale answer; the oldest is forgotten first.
  */
 export function knownPaths(w: Walker, known: Map<string, PathClass[] | null>): PathClass[] | null {
+  // Parallel calls make a path a tree, not a set of stations: such paths are drawn one by one.
+  if (w.parallel.includes(1)) return null
   const key = [
     w.readRatio,
     w.clients,
@@ -60,11 +62,10 @@ export function knownPaths(w: Walker, known: Map<string, PathClass[] | null>): P
 /**
  * Every kind of path a request can take, with its probability: the walk `samplePath` draws,
  * taken down every branch (client, read or write, replica, cache hit, each optional link) instead
- * of one. Null when the design has more kinds than are worth listing.
+ * of one. Null when the design has more kinds than are worth listing (parallel calls are
+ * `knownPaths`'s to answer).
  */
 function enumeratePaths(w: Walker): PathClass[] | null {
-  // Parallel calls make a path a tree, not a set of stations: such paths are drawn one by one.
-  if (w.parallel.includes(1)) return null
   const { kind, linkStart, linkTo, linkShare, firstStation, stationCount, hitRatio } = w
   /** A component being walked: its next link, the link after its last, and whether they are taken without a draw. */
   type Frame = { c: number; link: number; end: number; force: boolean; depth: number }

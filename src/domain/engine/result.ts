@@ -297,4 +297,4 @@ function backlogOf(queueId: string, design: Design, byComponent: Map<string, Sta
 
 /** Per link: attempts per traversal (its timeout's retries at the settled load; 1 without a timeout). */
 export const retryFactors = (timeouts: readonly (TimeoutFigures | null)[]) =>
-  Float64Array.from(timeouts, (t) => t?.amplification ?? 1)
+  Float64Array.from(timeouts.map((t) => t?.amplification ?? 1))

@@ -28,6 +28,19 @@ export const WAIT = {
   mdc: 3
 } as const
 
+/**
+ * How a station's whole sojourn is drawn (Sojourns.draw): most stations keep every request, wait
+ * for none and have no table, and their sojourn is their service alone, drawn with one test.
+ */
+const DRAW = {
+  /** Everything drawLatency tests, in turn. */
+  full: 0,
+  /** An exponential service and nothing else. */
+  exponential: 1,
+  /** A constant service and nothing else. */
+  constant: 2
+} as const
+
 /** The M/D/c wait table: entries (512 hold the interpolation well under sampling noise) and the Exp(1) range. */
 const MDC_TABLE_SIZE = 512
 const MDC_TABLE_SPAN = 12
@@ -49,16 +62,22 @@ export interface Sojourns {
   /** Per station: how its service is drawn (SERVICE) and how its wait is (WAIT). */
   service: Uint8Array
   wait: Uint8Array
+  /** Per station: its sojourn's shortcut (DRAW), from the entries above. */
+  draw: Uint8Array
   /** Scratch for parallel calls: per open FORK, the latency before it and its slowest branch so far. */
   forks: Float64Array
+  /** The latency drawLatency drew last: a typed array's, as a double returned would be boxed on every draw. */
+  drawn: Float64Array
   /**
    * Per station of gamma service (CV neither 0 nor 1): its shape k, Marsaglia and Tsang's d and c
    * for max(k, k + 1 when k < 1), made once (standardGamma would make them every draw), and the
-   * gamma's scale, the mean × CV².
+   * gamma's scale, the mean × CV². The d and c are boxed numbers (null elsewhere), not a
+   * Float64Array's: marsagliaTsang takes them as they are, where a double would be boxed anew on
+   * every call the compiler leaves uninlined.
    */
   shape: Float64Array
-  gammaD: Float64Array
-  gammaC: Float64Array
+  gammaD: (number | null)[]
+  gammaC: (number | null)[]
   gammaScale: Float64Array
   /** Per M/D/c station its wait's law (see MdcDraw), null for the others. */
   mdc: (MdcDraw | null)[]
@@ -89,10 +108,12 @@ export function compileSojourns(stations: Station[], tables: Map<number, Float64
     table: new Array(n).fill(null),
     service: new Uint8Array(n),
     wait: new Uint8Array(n),
+    draw: new Uint8Array(n),
     forks: new Float64Array(2 * (MAX_HOPS + 2)),
+    drawn: new Float64Array(1),
     shape: new Float64Array(n),
-    gammaD: new Float64Array(n),
-    gammaC: new Float64Array(n),
+    gammaD: new Array(n).fill(null),
+    gammaC: new Array(n).fill(null),
     gammaScale: new Float64Array(n),
     mdc: new Array(n).fill(null)
   }
@@ -112,8 +133,8 @@ export function setSojourn(out: Sojourns, s: Station, table: Float64Array | null
   out.cv[i] = cv
   out.service[i] = SERVICE.exponential
   out.shape[i] = 0
-  out.gammaD[i] = 0
-  out.gammaC[i] = 0
+  out.gammaD[i] = null
+  out.gammaC[i] = null
   out.gammaScale[i] = 0
   out.waitMs[i] = 0
   out.waitProbability[i] = 0
@@ -140,8 +161,22 @@ export function setSojourn(out: Sojourns, s: Station, table: Float64Array | null
   if (s.saturated) {
     out.keep[i] = 1 / s.utilization
     out.extraMs[i] = s.waitMs
-    return
-  }
+  } else setWait(out, s)
+  // Skipping a keep of 1 (no draw) and an extra of 0 (adding +0 to a sum that is never −0) draws the same.
+  const plain = !(out.keep[i] < 1) && table === null && out.extraMs[i] === 0 && out.wait[i] === WAIT.none
+  const service = out.service[i]
+  out.draw[i] =
+    plain && service === SERVICE.exponential
+      ? DRAW.exponential
+      : plain && service === SERVICE.constant
+        ? DRAW.constant
+        : DRAW.full
+}
+
+/** An unsaturated station's share kept and its wait's law. */
+function setWait(out: Sojourns, s: Station): void {
+  const i = s.index
+  const cv = s.serviceTimeCv
   out.keep[i] = 1 - s.loss
   out.waitProbability[i] = s.waitProbability
   out.waitMs[i] = s.waitMs
@@ -157,16 +192,16 @@ export function setSojourn(out: Sojourns, s: Station, table: Float64Array | null
 }
 
 /**
- * One end-to-end latency over the given stations: the sum of a sojourn at each (its service time
- * drawn with the station's CV, plus a wait: M/G/1's and M/D/c's exactly in law, others with the
- * station's waiting probability as an exponential of the right mean); -1 when a saturated station
- * or a full queue loses it.
+ * One end-to-end latency over the given stations, into `f.drawn[0]`: the sum of a sojourn at each
+ * (its service time drawn with the station's CV, plus a wait: M/G/1's and M/D/c's exactly in law,
+ * others with the station's waiting probability as an exponential of the right mean). False when a
+ * saturated station or a full queue loses the request (or the sum is negative: never, in a valid design).
  */
-export function drawLatency(stations: Int32Array, length: number, f: Sojourns, word: () => number): number {
+export function drawLatency(stations: Int32Array, length: number, f: Sojourns, word: () => number): boolean {
   let total = 0
   let open = 0
   // Locals, not property loads: the draws below are calls the compiler cannot see through.
-  const { forks, keep, table: tables, service, wait, serviceMs, extraMs } = f
+  const { forks, keep, table: tables, service, wait, serviceMs, extraMs, draw } = f
   for (let v = 0; v < length; v++) {
     const s = stations[v]
     if (s < 0) {
@@ -184,8 +219,17 @@ export function drawLatency(stations: Int32Array, length: number, f: Sojourns, w
       }
       continue
     }
+    const quick = draw[s]
+    if (quick === DRAW.exponential) {
+      total += standardExponential(word) * serviceMs[s]
+      continue
+    }
+    if (quick === DRAW.constant) {
+      total += serviceMs[s]
+      continue
+    }
     const kept = keep[s]
-    if (kept < 1 && uniform(word) >= kept) return -1
+    if (kept < 1 && uniform(word) >= kept) return false
     const table = tables[s]
     if (table !== null) {
       if (table.length > 0) total += table[Math.floor(uniform(word) * table.length)]
@@ -202,12 +246,13 @@ export function drawLatency(stations: Int32Array, length: number, f: Sojourns, w
     } else if (waits === WAIT.mg1) total += mg1Wait(word, f.waitProbability[s], serviceMs[s], f.cv[s])
     else if (waits === WAIT.mdc) total += mdcDraw(f, s, word)
   }
-  return total
+  f.drawn[0] = total
+  return !(total < 0)
 }
 
 /** serviceDraw's gamma, its constants made once: the same law. */
 function gammaService(f: Sojourns, s: number, how: number, word: () => number): number {
-  let g = marsagliaTsang(word, f.gammaD[s], f.gammaC[s])
+  let g = marsagliaTsang(word, f.gammaD[s] as number, f.gammaC[s] as number)
   if (how === SERVICE.gammaPower) {
     // U^(1/k) for 1/k = CV² a small integer: by multiplying, spared the exponential (a call out of the JIT).
     const u = (word() + 0.5) / 4294967296

@@ -1,12 +1,11 @@
 import { type Catalogue, hasTrait } from '../components.ts'
 import { carries, type Flow, passFactor } from '../flows.ts'
 import { type Design, type Link, networkTimeMs, type TrafficProfile } from '../model.ts'
-import { select } from '../queueing.ts'
 import { createWords } from '../random.ts'
 import { EngineBudgetError } from './budget.ts'
 import { compileSojourns, drawLatency, type Sojourns, setSojourn } from './sojourns.ts'
 import { type Built, linkStation, type TimeoutFigures, timeoutTables } from './stations.ts'
-import { rankOf } from './statistics.ts'
+import { quantiles } from './statistics.ts'
 import { compileWalker, samplePath, type Walker } from './walker.ts'
 
 // Links with a timeout: traversals sampled below each, giving how often an attempt times out and
@@ -129,35 +128,46 @@ function drawTraversals(draws: TimeoutDraws, upTo: number, walker: Walker, f: So
   const network = networkTimeMs(l, payloadKb) ?? 0
   const timeout = l.timeoutMs as number
   const retries = l.retries ?? 0
-  for (; draws.count < upTo; draws.count++) {
+  // The counts in locals while drawing (a run out of steps throws, and its draws go with it).
+  let { table, kept, sum, attempts, timedOut, lost, failed, count } = draws
+  for (; count < upTo; count++) {
     let spent = 0
     let done = false
     for (let k = 0; k <= retries && !done; k++) {
       const length = samplePath(walker, word)
       if (walker.steps > walker.limit) throw new EngineBudgetError(walker.limit)
-      const below = drawLatency(walker.visits, length, f, word)
-      draws.attempts++
+      const served = drawLatency(walker.visits, length, f, word)
+      attempts++
       // An attempt lost below (shed, a full queue) fails at once, and is retried like a timeout.
-      if (below < 0) {
-        draws.lost++
+      if (!served) {
+        lost++
         continue
       }
+      const below = f.drawn[0]
       if (network + below <= timeout) {
-        if (draws.kept === draws.table.length) {
-          const grown = new Float64Array(Math.max(16, 2 * draws.kept, upTo))
-          grown.set(draws.table)
-          draws.table = grown
+        if (kept === table.length) {
+          const grown = new Float64Array(Math.max(16, 2 * kept, upTo))
+          grown.set(table)
+          table = grown
         }
-        draws.table[draws.kept++] = spent + network + below
-        draws.sum += spent + network + below
+        table[kept++] = spent + network + below
+        sum += spent + network + below
         done = true
       } else {
-        draws.timedOut++
+        timedOut++
         spent += timeout
       }
     }
-    if (!done) draws.failed++
+    if (!done) failed++
   }
+  draws.table = table
+  draws.kept = kept
+  draws.sum = sum
+  draws.attempts = attempts
+  draws.timedOut = timedOut
+  draws.lost = lost
+  draws.failed = failed
+  draws.count = count
 }
 
 function timeoutFigures(draws: TimeoutDraws, retries: number, percentile: boolean): TimeoutFigures {
@@ -167,13 +177,8 @@ function timeoutFigures(draws: TimeoutDraws, retries: number, percentile: boolea
   // In draw order: a run draws from it by a uniform index, so it needs no sort; the p95 is a selection.
   // A view, not a copy: later draws only append past its end (or to a grown buffer).
   const table = draws.table.subarray(0, draws.kept)
-  let p95Ms = percentile ? 0 : Number.NaN
-  if (percentile && table.length > 0) {
-    const rank = rankOf(table.length, 0.95)
-    const scratch = table.slice()
-    select(scratch, rank, 0, scratch.length - 1)
-    p95Ms = scratch[rank]
-  }
+  // A copy: `quantiles` may reorder what it is given.
+  const p95Ms = !percentile ? Number.NaN : table.length > 0 ? quantiles(table.slice(), [0.95])[0] : 0
   return {
     timeoutShare: share,
     amplification: failing >= 1 ? retries + 1 : (1 - failing ** (retries + 1)) / (1 - failing),

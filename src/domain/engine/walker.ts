@@ -118,12 +118,13 @@ export function compileWalker(design: Design, built: Built, traffic: TrafficProf
   return {
     clients: Int32Array.from(design.components.flatMap((c, i) => (hasTrait(catalogue, c.type, 'source') ? [i] : []))),
     readRatio: traffic.readRatio,
-    kind: Uint8Array.from(design.components, (c) => walkOf(catalogue, c.type)),
-    split: Uint8Array.from(design.components, (c) => (routingOf(c, catalogue) === 'split' ? 1 : 0)),
-    parallel: Uint8Array.from(design.components, (c) =>
-      c.calls === 'parallel' && routingOf(c, catalogue) === 'calls' ? 1 : 0
+    // Mapped first: a typed array's `from` with a map function goes through the iterator protocol.
+    kind: Uint8Array.from(design.components.map((c) => walkOf(catalogue, c.type))),
+    split: Uint8Array.from(design.components.map((c) => (routingOf(c, catalogue) === 'split' ? 1 : 0))),
+    parallel: Uint8Array.from(
+      design.components.map((c) => (c.calls === 'parallel' && routingOf(c, catalogue) === 'calls' ? 1 : 0))
     ),
-    hitRatio: Float64Array.from(design.components, (c) => c.hitRatio ?? 0),
+    hitRatio: Float64Array.from(design.components.map((c) => c.hitRatio ?? 0)),
     firstStation,
     stationCount,
     linkStart,
@@ -155,8 +156,8 @@ export function compileWalker(design: Design, built: Built, traffic: TrafficProf
  * it is not on the request's path. No closures and no allocation: this runs per sample.
  */
 export function samplePath(w: Walker, word: () => number): number {
-  const { drawCertain } = w
-  let c = w.clients.length > 1 || drawCertain ? w.clients[Math.floor(uniform(word) * w.clients.length)] : w.clients[0]
+  const { drawCertain, clients } = w
+  const c = clients.length > 1 || drawCertain ? clients[Math.floor(uniform(word) * clients.length)] : clients[0]
   const read = uniform(word) < w.readRatio
   if (!drawCertain) {
     // The unrolled walk when there is one: the same draws, without the frames.
@@ -168,10 +169,19 @@ export function samplePath(w: Walker, word: () => number): number {
     }
     if (program !== null) {
       if (w.visits.length < program.longest) w.visits = new Int32Array(program.longest)
-      return runProgram(w, program, word)
+      return program.fixed === null ? runProgram(w, program, word) : fixedPath(w, program.fixed, program.steps)
     }
   }
-  // The stack walk's arrays loaded only here: the unrolled walk above (most draws) needs none of them.
+  return walkStack(w, word, c, read)
+}
+
+/**
+ * `samplePath`'s walk with a stack of frames, from client `c`: apart, so that the unrolled walk
+ * above (most draws) is a small function its callers' loops take in.
+ */
+function walkStack(w: Walker, word: () => number, client: number, read: boolean): number {
+  const { drawCertain } = w
+  let c = client
   const { kind, linkStart, linkTo, linkShare, stackComponent, stackLink, stackEnd, stackForce, stackDepth } = w
   const { stackParallel, stackBranch } = w
   let visits = 0
@@ -305,6 +315,9 @@ interface Program {
   threshold: Float64Array
   /** The most entries one path can have: the visits buffer is at least this long. */
   longest: number
+  /** A walk without a draw (a leaf below a timeout): its one path and its steps; null otherwise. */
+  fixed: Int32Array | null
+  steps: number
 }
 
 /**
@@ -385,13 +398,24 @@ function compileProgram(w: Walker, entry: number, read: boolean): Program | null
     return true
   }
   if (!enter(entry, 0) || op.length > MAX_PROGRAM) return null
+  const fixed = op.every((o) => o === PUSH || o === PUSH_STEPS || o === STEPS)
   return {
     op: Uint8Array.from(op),
     arg: Int32Array.from(arg),
     to: Int32Array.from(to),
     threshold: Float64Array.from(threshold),
-    longest: pushes
+    longest: pushes,
+    fixed: fixed ? Int32Array.from(op.flatMap((o, i) => (o === STEPS ? [] : [arg[i]]))) : null,
+    steps: op.reduce((sum, o, i) => sum + (o === STEPS ? arg[i] : o === PUSH_STEPS ? to[i] : 0), 0)
   }
+}
+
+/** A program without draws, run: its path copied into `w.visits` (long enough), its steps counted. */
+function fixedPath(w: Walker, path: Int32Array, steps: number): number {
+  const visits = w.visits
+  for (let i = 0; i < path.length; i++) visits[i] = path[i]
+  w.steps += steps
+  return path.length
 }
 
 /** 2^−32: a word times it is `uniform`'s number, written out (V8 left uniform's call in runProgram uninlined). */
