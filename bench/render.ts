@@ -13,6 +13,8 @@ type Row = {
   mainCpuUsPerRequest?: number
   dbCpuUsPerRequest?: number
   non2xx: number
+  /** Runs before it was recorded have none. */
+  non2xxByStatus?: Record<string, number>
 }
 /** A saved ratio: runs before the middle half was recorded have no spread. */
 type Ratio = Omit<MeasuredRatio, 'spread'> & Partial<Pick<MeasuredRatio, 'spread'>>
@@ -469,11 +471,18 @@ function busiest(run: Report): string {
   return `${name} (${Math.round(load * 100)} %)`
 }
 
+/** A target's non-2xx answers, by status where the run recorded them (`12 (409: 12)`). */
+const answers = (f: Row) => {
+  const by = Object.entries(f.non2xxByStatus ?? {})
+  return by.length ? `${f.non2xx} (${by.map(([status, n]) => `${status}: ${n}`).join(', ')})` : String(f.non2xx)
+}
+
 /** docs/benchmarks.md: every figure of the last run. */
 export function benchmarksDoc(r: Report): string {
   const rows = (targets: Record<string, Row>) =>
     Object.entries(targets).map(
-      ([k, f]) => `| ${k} | ${f.requestsPerSec} | ${f.cpuUsPerRequest} | ${f.dbCpuUsPerRequest ?? '–'} | ${f.non2xx} |`
+      ([k, f]) =>
+        `| ${k} | ${f.requestsPerSec} | ${f.cpuUsPerRequest} | ${f.dbCpuUsPerRequest ?? '–'} | ${answers(f)} |`
     )
   const ratioRows = (section: Record<string, unknown>) =>
     Object.entries(section)

@@ -67,7 +67,6 @@ process.on('message', async (spec: LoadSpec) => {
     ...(spec.overallRate ? { overallRate: spec.overallRate } : {}),
     ...(requests ? { requests } : {})
   })
-  if (process.env.BENCH_DEBUG) process.stderr.write(`${JSON.stringify(result.statusCodeStats)}\n`)
   const latency = result.latency as unknown as Record<string, number>
   const run: Run = {
     requestsPerSec: Math.round(result.requests.average),
@@ -75,6 +74,11 @@ process.on('message', async (spec: LoadSpec) => {
     p99: latency.p99,
     total: result.requests.total,
     non2xx: result.non2xx,
+    non2xxByStatus: Object.fromEntries(
+      Object.entries(result.statusCodeStats as Record<string, { count: number }>)
+        .filter(([status]) => !status.startsWith('2'))
+        .map(([status, { count }]) => [status, count])
+    ),
     errors: result.errors
   }
   process.send?.(run)

@@ -23,6 +23,8 @@ export interface Run {
   p99: number
   total: number
   non2xx: number
+  /** The non-2xx answers by status code ({} when there were none): a 409 of autosave is expected, a 503 is not. */
+  non2xxByStatus: Record<string, number>
   errors: number
 }
 

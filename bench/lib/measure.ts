@@ -58,6 +58,7 @@ export interface Figures {
   p99: number
   total: number
   non2xx: number
+  non2xxByStatus: Record<string, number>
   errors: number
   passes: Pass[]
 }
@@ -140,10 +141,19 @@ export async function compareTargets(
       p99: Math.max(...list.map((p) => p.p99)),
       total: list.reduce((s, p) => s + p.total, 0),
       non2xx: list.reduce((s, p) => s + p.non2xx, 0),
+      non2xxByStatus: sumByStatus(list),
       errors: list.reduce((s, p) => s + p.errors, 0),
       passes: list
     }
   }
+  return out
+}
+
+/** The passes' non-2xx answers by status code, added up. */
+function sumByStatus(list: Pass[]): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const p of list)
+    for (const [status, count] of Object.entries(p.non2xxByStatus ?? {})) out[status] = (out[status] ?? 0) + count
   return out
 }
 

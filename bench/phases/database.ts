@@ -122,7 +122,7 @@ export const database: Phase = {
     }
     for (const [k, f] of Object.entries(figures))
       ctx.log(
-        `  ${k}: ${f.requestsPerSec} req/s, api ${f.cpuUsPerRequest} µs (by thread ${JSON.stringify(f.threadCpuUsPerRequest)}) + Postgres ${f.dbCpuUsPerRequest} µs CPU/request, non-2xx ${f.non2xx}`
+        `  ${k}: ${f.requestsPerSec} req/s, api ${f.cpuUsPerRequest} µs (by thread ${JSON.stringify(f.threadCpuUsPerRequest)}) + Postgres ${f.dbCpuUsPerRequest} µs CPU/request, non-2xx ${f.non2xx}${f.non2xx ? ` ${JSON.stringify(f.non2xxByStatus)}` : ''}`
       )
     // Leave the simulation jobs those passes queued to the jobs phase, not to the next worker.
     await ctx.sql`delete from pgboss.job where name = 'simulation'`

@@ -71,7 +71,7 @@ export const rls: Phase = {
     }
     for (const [k, f] of Object.entries(figures))
       ctx.log(
-        `  ${k}: ${f.requestsPerSec} req/s, api ${f.cpuUsPerRequest} µs + Postgres ${f.dbCpuUsPerRequest} µs CPU/request, non-2xx ${f.non2xx}`
+        `  ${k}: ${f.requestsPerSec} req/s, api ${f.cpuUsPerRequest} µs + Postgres ${f.dbCpuUsPerRequest} µs CPU/request, non-2xx ${f.non2xx}${f.non2xx ? ` ${JSON.stringify(f.non2xxByStatus)}` : ''}`
       )
     ctx.log(
       `  rls vs without: read ${result.readRlsVsWithout.totalCpu}× by api+Postgres CPU, write ${result.writeRlsVsWithout.totalCpu}×`
