@@ -62,7 +62,9 @@ async function main() {
   const started = Date.now()
   const dir = await mkdtemp(join(tmpdir(), 'sdc-bench-'))
   const dataDir = join(dir, 'data')
-  const pg = await startEmbeddedPostgres({ dataDir, port: await freePort(), database: 'bench' })
+  // The database phase runs 7 variants of 3 processes, each with a pool of up to 10 connections:
+  // at 200 connections the last to fill its pool was refused and answered 503s under load.
+  const pg = await startEmbeddedPostgres({ dataDir, port: await freePort(), database: 'bench', maxConnections: 400 })
   const postmaster = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0])
   const dbCpu = () => treeCpuUs(postmaster)
   // The bench's own statements (vacuum, checkpoint) need the superuser; the servers get the app's role.

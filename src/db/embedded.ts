@@ -20,6 +20,8 @@ export interface EmbeddedPostgresOptions {
    * foreground group) does not stop it under processes still draining; the caller stops it.
    */
   detached?: boolean
+  /** max_connections (200): the bench's phases hold one pool per server process, two dozen at once. */
+  maxConnections?: number
 }
 
 export interface EmbeddedPostgres {
@@ -178,7 +180,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       '-c',
       'unix_socket_directories=',
       '-c',
-      'max_connections=200'
+      `max_connections=${options.maxConnections ?? 200}`
     ],
     { ...runAs, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false }
   )
