@@ -265,12 +265,14 @@ function threadSplit(r: Report): string {
   return ` By thread (\`/proc\`, medians): the main thread spends ${read.mainCpuUsPerRequest} µs a read untraced and ${readTraced.mainCpuUsPerRequest} µs traced; V8's background threads (garbage collection, compilation) ${background(read)} and ${background(readTraced)} µs. A profile sees the first only.`
 }
 
+/** A ratio's middle half by CPU, ` (a–b)`, or nothing for runs before it was recorded. */
+const spread = (x: Ratio) => (x.spread ? ` (${x.spread.cpu[0]}–${x.spread.cpu[1]})` : '')
+
 /** Tracing as the Kubernetes sample configures it: one trace in ten (runs before it had none). */
 function sampledCost(r: Report): string {
   const sampled = r.database.sampledTracingVsOff as Ratio | undefined
   if (!sampled)
     return 'A lower ratio (`OTEL_TRACES_SAMPLER=parentbased_traceidratio`) pays it only for the traces it keeps.'
-  const spread = (x: Ratio) => (x.spread ? ` (${x.spread.cpu[0]}–${x.spread.cpu[1]})` : '')
   const unsampled = r.database.unsampledTracingVsOff as Ratio | undefined
   const targets = r.database.targets as Record<string, Row>
   const { read, readTracedSampled } = targets
@@ -300,7 +302,7 @@ function tenthOfRatioOne(d: Report['database']): string {
   const one = d.tracingOnVsOff as Ratio | undefined
   if (!twin || !one) return ''
   const predicted = Math.round(1000 / (1 + 0.1 * (1 / one.cpu - 1))) / 1000
-  return `The same code in a second set of processes reads ${twin.cpu}×${twin.spread ? ` (${twin.spread.cpu[0]}–${twin.spread.cpu[1]})` : ''}: a ratio here is that close to its truth and no closer. Ratio 1 adds ${Math.round((1 / one.cpu - 1) * 100)} % to the read, far above that noise; a tenth of it, which is what one trace in ten should cost if the unsampled nine cost nothing, predicts ${predicted}× at 0.1 (a prediction from ratio 1, not a measurement).`
+  return `The same code in a second set of processes reads ${twin.cpu}×${spread(twin)}: a ratio here is that close to its truth and no closer. Ratio 1 adds ${Math.round((1 / one.cpu - 1) * 100)} % to the read, far above that noise; a tenth of it, which is what one trace in ten should cost if the unsampled nine cost nothing, predicts ${predicted}× at 0.1 (a prediction from ratio 1, not a measurement).`
 }
 
 /**
